@@ -1,0 +1,119 @@
+// The one place that reads the environment. Validated once at start; a bad variable stops the
+// process with a message naming it. Everything else imports `config`.
+import { z } from "zod";
+
+const metric = z.enum(["api_call"]);
+export type Metric = z.infer<typeof metric>;
+export const METRICS = metric.options;
+
+const planSchema = z
+  .object({
+    name: z.string().min(1),
+    priceMonthly: z.number().int().nonnegative(), // minor units
+    currency: z.string().length(3).toLowerCase(),
+    includedUnits: z.record(metric, z.number().int().positive()),
+    trialDays: z.number().int().positive().optional(),
+    // `trial` bills the price of another plan (Stripe owns the trial); the others own a price.
+    priceOf: z.string().optional(),
+    stripePriceId: z.string().startsWith("price_").optional(),
+  })
+  .strict();
+export type PlanConfig = z.infer<typeof planSchema>;
+
+export const DEFAULT_PLANS: Record<string, PlanConfig> = {
+  trial: { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "starter" },
+  starter: { name: "Starter", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 50_000 } },
+  growth: { name: "Growth", priceMonthly: 9900, currency: "usd", includedUnits: { api_call: 250_000 } },
+  pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
+};
+
+const plansSchema = z
+  .record(z.enum(["trial", "starter", "growth", "pro"]), planSchema)
+  .superRefine((plans, ctx) => {
+    for (const [code, plan] of Object.entries(plans)) {
+      if (plan.priceOf && !(plan.priceOf in plans)) ctx.addIssue({ code: "custom", path: [code, "priceOf"], message: `names an unknown plan "${plan.priceOf}"` });
+      if (code === "trial" && !plan.trialDays) ctx.addIssue({ code: "custom", path: [code, "trialDays"], message: "the trial plan needs trialDays" });
+    }
+  });
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const csv = z.string().transform((v) => v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  APP_BASE_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
+  REDIS_PREFIX: z.string().default("msp:"),
+  PLANS_CONFIG: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return DEFAULT_PLANS;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(plansSchema),
+  PAST_DUE_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+  KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  ADMIN_EMAILS: csv.default([]),
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_… or sk_live_…").optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…").optional(),
+  STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
+  STIGG_API_KEY: z.string().min(1).optional(),
+  CLERK_PUBLISHABLE_KEY: z.string().regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…").optional(),
+  CLERK_SECRET_KEY: z.string().regex(/^sk_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_…").optional(),
+  CLERK_JWT_KEY: z.string().optional(),
+  SENTRY_DSN: z.string().url().optional(),
+  BENCH_MODE: bool.default(false),
+});
+
+export type Config = z.infer<typeof envSchema> & {
+  baseUrl: string;
+  stripeMode: "local" | "test" | "live";
+  keyPrefix: "mk_live_" | "mk_test_";
+};
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}\nSee .env.example for every variable.`);
+  }
+  const c = parsed.data;
+  if (c.NODE_ENV === "production" && !c.CLERK_SECRET_KEY) {
+    throw new Error("Invalid configuration:\n  CLERK_SECRET_KEY: required in production (the local dev sign-in never runs in production)");
+  }
+  if (c.NODE_ENV === "production" && !c.STRIPE_SECRET_KEY) {
+    throw new Error("Invalid configuration:\n  STRIPE_SECRET_KEY: required in production (the local Stripe never runs in production)");
+  }
+  const stripeMode = !c.STRIPE_SECRET_KEY ? "local" : c.STRIPE_SECRET_KEY.includes("_live_") ? "live" : "test";
+  return {
+    ...c,
+    baseUrl: c.APP_BASE_URL ?? `http://${c.HOST}:${c.PORT}`,
+    stripeMode,
+    keyPrefix: stripeMode === "live" ? "mk_live_" : "mk_test_",
+  };
+}
+
+function fromProcess(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}
+
+export const config: Config = fromProcess();

@@ -1,0 +1,72 @@
+// The fixed list of error codes of api.md, their HTTP statuses, and the typed errors the server
+// layer throws. One boundary (http.server.ts) turns them into envelopes.
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHENTICATED: 401,
+  SUBSCRIPTION_INACTIVE: 402,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  IDEMPOTENCY_CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  QUOTA_EXCEEDED: 429,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UPSTREAM_UNAVAILABLE: 503,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = code;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const Unauthenticated = (message = "Missing or invalid credentials.") => new AppError("UNAUTHENTICATED", message);
+export const NotFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found.`);
+export const Forbidden = (message = "You are not allowed to do this.") => new AppError("FORBIDDEN", message);
+
+export class SubscriptionInactive extends AppError {
+  constructor(status: string | null) {
+    super(
+      "SUBSCRIPTION_INACTIVE",
+      status ? `The organisation's subscription is ${status}; usage needs a trialing or active subscription.` : "The organisation has no subscription; start a plan or a trial first.",
+      { status },
+    );
+  }
+}
+
+export class IdempotencyConflict extends AppError {
+  constructor(requestId: string) {
+    super("IDEMPOTENCY_CONFLICT", `request_id "${requestId}" was already used with a different metric or quantity.`, { request_id: requestId });
+  }
+}
+
+export class QuotaExceeded extends AppError {
+  constructor(d: { used: number; included: number; periodKey: string; periodEnd: string; quantity: number }) {
+    const retryAfter = Math.max(1, Math.ceil((Date.parse(d.periodEnd) - Date.now()) / 1000));
+    super(
+      "QUOTA_EXCEEDED",
+      `Quota exceeded: ${d.used} of ${d.included} used this period; ${d.quantity} more does not fit. Upgrade the plan or wait for the period to end.`,
+      { used: d.used, included: d.included, periodKey: d.periodKey, periodEnd: d.periodEnd },
+      { "Retry-After": String(retryAfter) },
+    );
+  }
+}
+
+export class ServiceUnavailable extends AppError {
+  constructor() {
+    super("SERVICE_UNAVAILABLE", "The service is briefly unavailable; retry with the same request_id.", {}, { "Retry-After": "1" });
+  }
+}

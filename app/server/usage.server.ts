@@ -1,0 +1,213 @@
+// The usage engine: the quota check (4.1) and the exact, idempotent usage record (4.2).
+// Admission and idempotency are decided in Postgres (db/migrations/0001_usage_engine.sql);
+// this module only batches concurrent requests into one statement (group commit) and shapes
+// the answers. No Stripe, Stigg or Clerk call happens here, ever.
+import { config, type Metric } from "./config.server";
+import { sql } from "./db.server";
+import { cacheDel, cacheGet, cacheSet } from "./cache.server";
+import { AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "./errors.server";
+
+const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
+const QUOTA_CACHE_TTL_MS = 1000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+export const periodKeyOf = (periodStartMs: number) => iso(periodStartMs).slice(0, 7);
+
+export type QuotaSummary = {
+  allow: boolean;
+  remaining: number;
+  used: number;
+  included: number;
+  metric: Metric;
+  periodKey: string;
+  periodStart: string;
+  periodEnd: string;
+  planCode: string;
+  status: string;
+};
+
+type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number; included: number };
+
+/** 4.1: one read of the org's period and counter (or the Redis copy, at most 1 s old). */
+export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSummary> {
+  const cacheKey = `quota:${orgId}:${metric}`;
+  const cached = await cacheGet(cacheKey);
+  if (cached) return JSON.parse(cached) as QuotaSummary;
+  const [row] = await sql<QuotaRow[]>`
+    select plan_code, status, live, used, included,
+           (extract(epoch from period_start) * 1000)::float8 as ps,
+           (extract(epoch from period_end) * 1000)::float8 as pe
+      from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`;
+  if (!row || !row.live) throw new SubscriptionInactive(row?.status ?? null);
+  const remaining = Math.max(0, row.included - row.used);
+  const summary: QuotaSummary = {
+    allow: remaining > 0,
+    remaining,
+    used: row.used,
+    included: row.included,
+    metric,
+    periodKey: periodKeyOf(row.ps),
+    periodStart: iso(row.ps),
+    periodEnd: iso(row.pe),
+    planCode: row.plan_code,
+    status: row.status,
+  };
+  cacheSet(cacheKey, JSON.stringify(summary), QUOTA_CACHE_TTL_MS);
+  return summary;
+}
+
+export type UsageRequest = { orgId: string; requestId: string; metric: Metric; quantity: number };
+export type UsageRecord = {
+  request_id: string;
+  metric: Metric;
+  quantity: number;
+  used: number;
+  remaining: number;
+  included: number;
+  periodKey: string;
+  recordedAt: string;
+};
+export type RecordResult = { replayed: boolean; data: UsageRecord };
+
+type Outcome = "admitted" | "replayed" | "conflict" | "denied" | "inactive";
+type OutcomeRow = {
+  idx: number;
+  outcome: Outcome;
+  used: number | null;
+  included: number | null;
+  ps: number | null;
+  pe: number | null;
+  at: number | null;
+  sub_status: string | null;
+};
+
+type Pending = UsageRequest & {
+  resolve: (r: RecordResult) => void;
+  reject: (e: unknown) => void;
+  followers: Pending[];
+};
+
+// Group commit. While MAX_INFLIGHT batches are running, new requests wait in `queue`; each batch
+// carries up to MAX_BATCH requests of any orgs in one statement. Requests for an
+// (org, request_id) already queued or running wait on that one ("followers") instead of taking a
+// slot of their own, so a batch never repeats an (org, request_id).
+const MAX_BATCH = 512;
+const MAX_INFLIGHT = Math.max(1, Math.min(4, config.DATABASE_POOL_SIZE - 1));
+const queue: Pending[] = [];
+const leaders = new Map<string, Pending>();
+let inflight = 0;
+let scheduled = false;
+
+const keyOf = (r: UsageRequest) => `${r.orgId}\u0000${r.requestId}`;
+
+/** 4.2: counts the request once, or replays, or throws QuotaExceeded / IdempotencyConflict / SubscriptionInactive. */
+export function recordUsage(request: UsageRequest): Promise<RecordResult> {
+  return new Promise((resolve, reject) => enqueue({ ...request, resolve, reject, followers: [] }));
+}
+
+function enqueue(p: Pending): void {
+  const leader = leaders.get(keyOf(p));
+  if (leader) {
+    leader.followers.push(p);
+    return;
+  }
+  leaders.set(keyOf(p), p);
+  queue.push(p);
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(drain);
+  }
+}
+
+function drain(): void {
+  scheduled = false;
+  while (inflight < MAX_INFLIGHT && queue.length > 0) {
+    const batch = queue.splice(0, MAX_BATCH);
+    inflight++;
+    runBatch(batch).finally(() => {
+      inflight--;
+      if (queue.length > 0 && !scheduled) {
+        scheduled = true;
+        queueMicrotask(drain);
+      }
+    });
+  }
+}
+
+async function runBatch(batch: Pending[]): Promise<void> {
+  let rows: OutcomeRow[];
+  try {
+    rows = await sql<OutcomeRow[]>`
+      select idx, outcome, used, included, sub_status,
+             (extract(epoch from period_start) * 1000)::float8 as ps,
+             (extract(epoch from period_end) * 1000)::float8 as pe,
+             (extract(epoch from recorded_at) * 1000)::float8 as at
+        from record_usage(${batch.map((p) => p.orgId)}::text[], ${batch.map((p) => p.requestId)}::text[],
+                          ${batch.map((p) => p.metric)}::text[], ${batch.map((p) => p.quantity)}::int[],
+                          ${GRACE}::interval)`;
+  } catch (err) {
+    // Nothing was committed: every request of the batch may be retried with the same request_id.
+    for (const p of batch) {
+      leaders.delete(keyOf(p));
+      for (const f of [p, ...p.followers]) f.reject(err);
+    }
+    return;
+  }
+  const admittedOrgs = new Set<string>();
+  for (const row of rows) if (row.outcome === "admitted") admittedOrgs.add(`quota:${batch[row.idx - 1].orgId}:${batch[row.idx - 1].metric}`);
+  await cacheDel(...admittedOrgs);
+  for (const row of rows) settle(batch[row.idx - 1], row);
+}
+
+function settle(leader: Pending, row: OutcomeRow): void {
+  leaders.delete(keyOf(leader));
+  const answer = answerFor(leader, row);
+  deliver(leader, answer, false);
+  for (const f of leader.followers) {
+    // A follower with the same payload is the same request: it shares the answer, as a replay.
+    // One with another payload is decided afresh, after the leader, by the database.
+    if (f.metric === leader.metric && f.quantity === leader.quantity) deliver(f, answer, true);
+    else enqueue({ ...f, followers: [] });
+  }
+}
+
+type Answer = { ok: true; replayed: boolean; data: UsageRecord } | { ok: false; error: () => AppError };
+
+function deliver(p: Pending, answer: Answer, asReplay: boolean): void {
+  if (answer.ok) p.resolve({ replayed: answer.replayed || asReplay, data: answer.data });
+  else p.reject(answer.error());
+}
+
+function answerFor(p: Pending, row: OutcomeRow): Answer {
+  switch (row.outcome) {
+    case "admitted":
+    case "replayed": {
+      const used = row.used!;
+      const included = row.included!;
+      return {
+        ok: true,
+        replayed: row.outcome === "replayed",
+        data: {
+          request_id: p.requestId,
+          metric: p.metric,
+          quantity: p.quantity,
+          used,
+          remaining: Math.max(0, included - used),
+          included,
+          periodKey: periodKeyOf(row.ps!),
+          recordedAt: iso(row.at!),
+        },
+      };
+    }
+    case "conflict":
+      return { ok: false, error: () => new IdempotencyConflict(p.requestId) };
+    case "denied":
+      return {
+        ok: false,
+        error: () =>
+          new QuotaExceeded({ used: row.used!, included: row.included!, quantity: p.quantity, periodKey: periodKeyOf(row.ps!), periodEnd: iso(row.pe!) }),
+      };
+    case "inactive":
+      return { ok: false, error: () => new SubscriptionInactive(row.sub_status) };
+  }
+}

@@ -1,0 +1,34 @@
+// Applies the committed migrations (forward-only) to DATABASE_URL, or to the URL given.
+// `bun db/migrate.ts` runs it; the run command and the test setup call migrateDatabase().
+import postgres from "postgres";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import { Logger, runMigrations } from "graphile-worker";
+import { fileURLToPath } from "node:url";
+
+const quietLogger = new Logger(() => () => {});
+const folder = fileURLToPath(new URL("./migrations", import.meta.url));
+
+export async function migrateDatabase(url: string): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // One migrator at a time per database, even when several processes start together.
+    await client`select pg_advisory_lock(7245001)`;
+    await migrate(drizzle(client), { migrationsFolder: folder });
+    // graphile-worker's own schema, so jobs can be enqueued (in our transactions) before any
+    // worker has started.
+    await runMigrations({ connectionString: url, logger: quietLogger });
+  } finally {
+    await client.end();
+  }
+}
+
+if (import.meta.main) {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error("DATABASE_URL is not set");
+    process.exit(1);
+  }
+  await migrateDatabase(url);
+  console.log("migrations applied");
+}

@@ -1,0 +1,117 @@
+// The database schema (drizzle). Migrations in db/migrations are generated from this file by
+// drizzle-kit and committed; hand-written SQL (the usage functions, ledger partitions) lives in
+// custom migrations next to them. See docs/db.md for the design of the usage tables.
+import { sql } from "drizzle-orm";
+import { bigint, boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const organisations = pgTable("organisations", {
+  id: text("id").primaryKey(), // Clerk org id (org_…) or a dev org id
+  name: text("name").notNull(),
+  ownerEmail: text("owner_email"),
+  timeZone: text("time_zone").notNull().default("UTC"),
+  stripeCustomerId: text("stripe_customer_id").unique(),
+  stripeTestClockId: text("stripe_test_clock_id"),
+  createdAt: tz("created_at").notNull().defaultNow(),
+});
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(), // key_…, safe to show
+    orgId: text("org_id").notNull().references(() => organisations.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(), // the first characters of the key, for people to recognise it
+    hash: text("hash").notNull(), // sha-256 of the whole key; the key itself is never stored
+    createdAt: tz("created_at").notNull().defaultNow(),
+    lastUsedAt: tz("last_used_at"),
+    revokedAt: tz("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_key").on(t.hash), index("api_keys_org_idx").on(t.orgId)],
+);
+
+// Plan catalog mirrored from PLANS_CONFIG at start (PLANS_CONFIG stays the source of truth), so
+// the usage SQL can read included units and what a plan renews as (trial → starter).
+export const plans = pgTable("plans", {
+  code: text("code").primaryKey(),
+  name: text("name").notNull(),
+  priceMonthly: integer("price_monthly").notNull(),
+  currency: text("currency").notNull(),
+  trialDays: integer("trial_days"),
+  renewsAs: text("renews_as").notNull(),
+  stripePriceId: text("stripe_price_id"),
+});
+
+export const planUnits = pgTable(
+  "plan_units",
+  {
+    planCode: text("plan_code").notNull(),
+    metric: text("metric").notNull(),
+    included: bigint("included", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.planCode, t.metric] })],
+);
+
+// The subscription mirror: Stripe is the authority, this row is what the hot path reads.
+export const subscriptions = pgTable("subscriptions", {
+  orgId: text("org_id")
+    .primaryKey()
+    .references(() => organisations.id, { onDelete: "cascade" }),
+  stripeSubscriptionId: text("stripe_subscription_id").unique(),
+  planCode: text("plan_code").notNull(),
+  status: text("status").notNull(), // Stripe's: trialing, active, past_due, canceled, unpaid, incomplete, …
+  periodStart: tz("period_start").notNull(),
+  periodEnd: tz("period_end").notNull(),
+  trialEnd: tz("trial_end"),
+  cancelAtPeriodEnd: boolean("cancel_at_period_end").notNull().default(false),
+  pendingPlanCode: text("pending_plan_code"),
+  // Stripe's own timestamp of the state mirrored here, so an older event never overwrites a newer one.
+  stripeUpdatedAt: tz("stripe_updated_at"),
+  updatedAt: tz("updated_at").notNull().defaultNow(),
+});
+
+// One counter per org, metric and period. Keyed by the period's start instant, not its YYYY-MM
+// label: a trial and the paid period after it can share a label but never a start.
+export const usageCounters = pgTable(
+  "usage_counters",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organisations.id, { onDelete: "cascade" }),
+    metric: text("metric").notNull(),
+    periodStart: tz("period_start").notNull(),
+    periodEnd: tz("period_end").notNull(),
+    periodKey: text("period_key").notNull(),
+    included: bigint("included", { mode: "number" }).notNull(),
+    used: bigint("used", { mode: "number" }).notNull().default(0),
+    updatedAt: tz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] })],
+);
+
+// The usage ledger: one row per admitted request, never for a denied one. Partitioned by month of
+// recorded_at (see the custom migration); retention is a partition drop. used_after and included
+// are what the admission answered, so a replay rebuilds the identical body.
+export const usageEvents = pgTable(
+  "usage_events",
+  {
+    orgId: text("org_id").notNull(),
+    requestId: text("request_id").notNull(),
+    metric: text("metric").notNull(),
+    quantity: integer("quantity").notNull(),
+    periodStart: tz("period_start").notNull(),
+    usedAfter: bigint("used_after", { mode: "number" }).notNull(),
+    included: bigint("included", { mode: "number" }).notNull(),
+    recordedAt: tz("recorded_at").notNull().default(sql`now()`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId] }),
+    index("usage_events_org_request_idx").on(t.orgId, t.requestId),
+  ],
+);
+
+export type Organisation = typeof organisations.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type Subscription = typeof subscriptions.$inferSelect;
+export type UsageCounter = typeof usageCounters.$inferSelect;

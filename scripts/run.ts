@@ -1,0 +1,102 @@
+// `npm start`: the whole system on one machine. Starts an embedded Postgres when DATABASE_URL is
+// not set, migrates, builds the app if needed, then runs app + worker with one readable log
+// stream, and stops everything on Ctrl-C.
+import { spawn, type Subprocess } from "bun";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { startEmbeddedPostgres, type EmbeddedDb } from "../db/embedded";
+import { migrateDatabase } from "../db/migrate";
+import { formatLogLine } from "./log-format";
+
+const root = join(import.meta.dir, "..");
+const say = (msg: string) => console.log(`\x1b[1m[run]\x1b[0m ${msg}`);
+const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+const port = Number(env.PORT ?? 3000);
+const host = env.HOST ?? "127.0.0.1";
+
+let embedded: EmbeddedDb | null = null;
+const children: { name: string; proc: Subprocess }[] = [];
+let stopping = false;
+
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  say("stopping…");
+  for (const c of children) c.proc.kill("SIGTERM");
+  await Promise.race([Promise.all(children.map((c) => c.proc.exited)), Bun.sleep(8000)]);
+  for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
+  if (embedded) await embedded.stop().catch(() => {});
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+async function pipeLines(name: string, stream: ReadableStream<Uint8Array>) {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.trim()) console.log(formatLogLine(name, line));
+    }
+  }
+}
+
+function start(name: string, args: string[], extraEnv: Record<string, string> = {}) {
+  const proc = spawn(args, { cwd: root, env: { ...env, SERVICE_NAME: name, ...extraEnv }, stdout: "pipe", stderr: "pipe" });
+  children.push({ name, proc });
+  void pipeLines(name, proc.stdout);
+  void pipeLines(name, proc.stderr);
+  void proc.exited.then((code) => {
+    if (!stopping) {
+      say(`${name} exited with code ${code}; stopping everything.`);
+      void stopAll(code || 1);
+    }
+  });
+}
+
+// 1. Postgres
+if (!env.DATABASE_URL) {
+  say("DATABASE_URL not set: starting the embedded Postgres in .data/pg …");
+  embedded = await startEmbeddedPostgres({ dir: join(root, ".data/pg"), port: Number(env.EMBEDDED_PG_PORT ?? 54320), database: "metered" });
+  env.DATABASE_URL = embedded.url;
+}
+say("applying migrations …");
+await migrateDatabase(env.DATABASE_URL);
+
+// 2. Build (only when sources changed since the last build)
+const stamp = join(root, "build", "version.txt");
+if (!existsSync(stamp) || newestMtime(join(root, "app")) > statSync(stamp).mtimeMs) {
+  say("building the app …");
+  const b = spawn(["bun", "--bun", "remix", "build"], { cwd: root, env, stdout: "ignore", stderr: "inherit" });
+  if ((await b.exited) !== 0) await stopAll(1);
+}
+
+// 3. Processes
+start("app", ["bun", "server.ts"]);
+start("worker", ["bun", "worker/index.ts"]);
+
+// 4. Ready
+const url = `http://${host}:${port}`;
+for (let i = 0; i < 300 && !stopping; i++) {
+  try {
+    const r = await fetch(`${url}/api/diag/smoke`);
+    if (r.ok) break;
+  } catch {
+    // not listening yet
+  }
+  await Bun.sleep(100);
+}
+say(`ready: open ${url}  (Ctrl-C stops everything)`);

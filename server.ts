@@ -1,0 +1,67 @@
+// The production HTTP server: Bun.serve in front of the Remix request handler, serving the
+// built assets itself. Hot API routes run the same Remix route modules.
+import { createRequestHandler, type ServerBuild } from "@remix-run/node";
+import { existsSync } from "node:fs";
+import { join, normalize } from "node:path";
+import { config } from "./app/server/config.server";
+import { log } from "./app/server/log.server";
+import { syncPlanCatalog } from "./app/server/plans.server";
+import { flushKeyUsage } from "./app/server/keys.server";
+import { sql } from "./app/server/db.server";
+import { closeCache } from "./app/server/cache.server";
+
+const buildPath = join(import.meta.dir, "build", "index.js");
+if (!existsSync(buildPath)) {
+  console.error("No Remix build found: run `bun run build` first.");
+  process.exit(1);
+}
+const build = (await import(buildPath)) as ServerBuild;
+const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
+const publicDir = join(import.meta.dir, "public");
+
+await syncPlanCatalog();
+
+async function staticFile(pathname: string): Promise<Response | null> {
+  const path = normalize(join(publicDir, pathname));
+  if (!path.startsWith(publicDir + "/")) return null;
+  const file = Bun.file(path);
+  if (!(await file.exists())) return null;
+  const immutable = pathname.startsWith("/build/");
+  return new Response(file, { headers: { "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "public, max-age=3600" } });
+}
+
+const server = Bun.serve({
+  hostname: config.HOST,
+  port: config.PORT,
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+    if (request.method === "GET" && (pathname.startsWith("/build/") || pathname === "/favicon.ico")) {
+      const file = await staticFile(pathname);
+      if (file) return file;
+    }
+    return handle(request);
+  },
+  error(err) {
+    log.error({ err }, "unhandled server error");
+    return new Response(JSON.stringify({ ok: false, error: { code: "INTERNAL", message: "Something went wrong on our side.", details: {} } }), {
+      status: 500,
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+    });
+  },
+});
+
+log.info({ url: `http://${server.hostname}:${server.port}` }, "app listening");
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "app stopping");
+  await server.stop();
+  await flushKeyUsage().catch(() => {});
+  await closeCache();
+  await sql.end({ timeout: 5 });
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

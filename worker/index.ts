@@ -1,0 +1,41 @@
+// The background worker: graphile-worker on the app's Postgres, no separate broker.
+import { Logger, parseCrontab, run } from "graphile-worker";
+import { config } from "../app/server/config.server";
+import { log } from "../app/server/log.server";
+import { syncPlanCatalog } from "../app/server/plans.server";
+import { sql } from "../app/server/db.server";
+import { crontab, taskList } from "./tasks";
+
+const logger = new Logger((scope) => (level, message, meta) => {
+  const line = { scope: scope.label ?? "worker", task: scope.taskIdentifier, jobId: scope.jobId, ...meta };
+  if (level === "error") log.error(line, message);
+  else if (level === "warning") log.warn(line, message);
+  else if (level === "info") log.info(line, message);
+  else log.debug(line, message);
+});
+
+await syncPlanCatalog();
+
+const runner = await run({
+  connectionString: config.DATABASE_URL,
+  concurrency: 4,
+  pollInterval: 2000,
+  taskList,
+  parsedCronItems: parseCrontab(crontab),
+  logger,
+  noHandleSignals: true,
+});
+log.info({ concurrency: 4 }, "worker started");
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "worker stopping");
+  await runner.stop();
+  await sql.end({ timeout: 5 });
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+await runner.promise;
