@@ -69,7 +69,7 @@ export type UsageRecord = {
 };
 export type RecordResult = { replayed: boolean; data: UsageRecord };
 
-type Outcome = "admitted" | "replayed" | "conflict" | "denied" | "inactive";
+type Outcome = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided";
 type OutcomeRow = {
   idx: number;
   outcome: Outcome;
@@ -99,6 +99,26 @@ let inflight = 0;
 let scheduled = false;
 
 const keyOf = (r: UsageRequest) => `${r.orgId}\u0000${r.requestId}`;
+
+// What the last answers said about each org's room, so a batch of requests that cannot fit is
+// decided by a plain read (see record_usage's read-only path). Only a hint: the database
+// re-checks, and anything that might fit still takes the locked path.
+const room = new Map<string, { remaining: number; periodEnd: number }>();
+const roomKey = (orgId: string, metric: string) => `${orgId}\u0000${metric}`;
+
+function expectOnlyDenials(batch: Pending[]): boolean {
+  const now = Date.now();
+  return batch.every((p) => {
+    const r = room.get(roomKey(p.orgId, p.metric));
+    return r !== undefined && r.remaining < p.quantity && now < r.periodEnd;
+  });
+}
+
+function noteRoom(p: Pending, row: OutcomeRow): void {
+  if ((row.outcome !== "admitted" && row.outcome !== "denied") || row.pe === null) return;
+  if (room.size > 100_000) room.clear();
+  room.set(roomKey(p.orgId, p.metric), { remaining: row.included! - row.used!, periodEnd: row.pe });
+}
 
 /** 4.2: counts the request once, or replays, or throws QuotaExceeded / IdempotencyConflict / SubscriptionInactive. */
 export function recordUsage(request: UsageRequest): Promise<RecordResult> {
@@ -135,16 +155,26 @@ function drain(): void {
 }
 
 async function runBatch(batch: Pending[]): Promise<void> {
+  const readOnly = expectOnlyDenials(batch);
   let rows: OutcomeRow[];
   try {
-    rows = await sql<OutcomeRow[]>`
-      select idx, outcome, used, included, sub_status,
-             (extract(epoch from period_start) * 1000)::float8 as ps,
-             (extract(epoch from period_end) * 1000)::float8 as pe,
-             (extract(epoch from recorded_at) * 1000)::float8 as at
-        from record_usage(${batch.map((p) => p.orgId)}::text[], ${batch.map((p) => p.requestId)}::text[],
-                          ${batch.map((p) => p.metric)}::text[], ${batch.map((p) => p.quantity)}::int[],
-                          ${GRACE}::interval)`;
+    const orgs = batch.map((p) => p.orgId);
+    const requestIds = batch.map((p) => p.requestId);
+    const metrics = batch.map((p) => p.metric);
+    const quantities = batch.map((p) => p.quantity);
+    rows = readOnly
+      ? await sql<OutcomeRow[]>`
+          select idx, outcome, used, included, sub_status,
+                 (extract(epoch from period_start) * 1000)::float8 as ps,
+                 (extract(epoch from period_end) * 1000)::float8 as pe,
+                 (extract(epoch from recorded_at) * 1000)::float8 as at
+            from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
+      : await sql<OutcomeRow[]>`
+          select idx, outcome, used, included, sub_status,
+                 (extract(epoch from period_start) * 1000)::float8 as ps,
+                 (extract(epoch from period_end) * 1000)::float8 as pe,
+                 (extract(epoch from recorded_at) * 1000)::float8 as at
+            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`;
   } catch (err) {
     // Nothing was committed: every request of the batch may be retried with the same request_id.
     for (const p of batch) {
@@ -153,10 +183,20 @@ async function runBatch(batch: Pending[]): Promise<void> {
     }
     return;
   }
-  const admittedOrgs = new Set<string>();
-  for (const row of rows) if (row.outcome === "admitted") admittedOrgs.add(`quota:${batch[row.idx - 1].orgId}:${batch[row.idx - 1].metric}`);
-  await cacheDel(...admittedOrgs);
-  for (const row of rows) settle(batch[row.idx - 1], row);
+  const admitted = new Set<string>();
+  for (const row of rows) if (row.outcome === "admitted") admitted.add(`quota:${batch[row.idx - 1].orgId}:${batch[row.idx - 1].metric}`);
+  await cacheDel(...admitted);
+  for (const row of rows) {
+    const p = batch[row.idx - 1];
+    if (row.outcome === "undecided") {
+      // It might fit after all (an upgrade, a new period): decide it under the lock.
+      room.delete(roomKey(p.orgId, p.metric));
+      queue.push(p);
+      continue;
+    }
+    noteRoom(p, row);
+    settle(p, row);
+  }
 }
 
 function settle(leader: Pending, row: OutcomeRow): void {
@@ -209,5 +249,7 @@ function answerFor(p: Pending, row: OutcomeRow): Answer {
       };
     case "inactive":
       return { ok: false, error: () => new SubscriptionInactive(row.sub_status) };
+    case "undecided":
+      throw new Error("an undecided request is never settled");
   }
 }

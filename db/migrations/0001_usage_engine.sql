@@ -31,7 +31,7 @@ SELECT ensure_usage_partitions(2);
 CREATE OR REPLACE FUNCTION org_period(s subscriptions, p_now timestamptz, p_grace interval,
   OUT plan_code text, OUT status text, OUT period_start timestamptz, OUT period_end timestamptz,
   OUT live boolean)
-LANGUAGE plpgsql STABLE SET timezone = 'UTC' AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
   plan_code := s.plan_code;
   status := s.status;
@@ -49,7 +49,7 @@ BEGIN
                           plan_code);
     status := 'active';
     period_start := period_end;
-    period_end := period_end + interval '1 month';
+    period_end := ((period_end AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
   END LOOP;
 END $$;
 --> statement-breakpoint
@@ -59,7 +59,7 @@ END $$;
 CREATE OR REPLACE FUNCTION quota_of(p_org text, p_metric text, p_grace interval)
 RETURNS TABLE(plan_code text, status text, live boolean, period_start timestamptz,
               period_end timestamptz, used bigint, included bigint)
-LANGUAGE plpgsql STABLE SET timezone = 'UTC' AS $$
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
   s subscriptions;
@@ -82,157 +82,196 @@ BEGIN
 END $$;
 --> statement-breakpoint
 
+-- The state record_usage decides on, one row per request of a batch: the org's period (boundary
+-- rule applied), its counter, and the earlier admission of the same request_id if any.
+CREATE OR REPLACE FUNCTION usage_state(p_orgs text[], p_request_ids text[], p_metrics text[],
+                                       p_quantities int[], p_grace interval, p_now timestamptz)
+RETURNS TABLE(i int, o text, r text, m text, q int, sub_status text, plan_code text,
+              ps timestamptz, pe timestamptz, live boolean, c_used bigint, c_incl bigint,
+              d_m text, d_q int, d_u bigint, d_i bigint, d_s timestamptz, d_at timestamptz)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+  -- plpgsql, not sql: its plan is cached per session instead of re-planned on every call.
+  RETURN QUERY
+  WITH per AS (
+    SELECT s.org_id, s.status AS sub_status, p.plan_code, p.period_start, p.period_end, p.live
+      FROM subscriptions s
+     CROSS JOIN LATERAL org_period(s, p_now, p_grace) p
+     WHERE s.org_id = ANY(p_orgs))
+  SELECT x.i::int, x.o, x.r, x.m, x.q,
+         per.sub_status, per.plan_code, per.period_start, per.period_end,
+         coalesce(per.live, false),
+         c.used, c.included,
+         e.metric, e.quantity, e.used_after, e.included, e.period_start, e.recorded_at
+    FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities) WITH ORDINALITY x(o, r, m, q, i)
+    LEFT JOIN per ON per.org_id = x.o
+    LEFT JOIN usage_counters c
+           ON c.org_id = x.o AND c.metric = x.m AND c.period_start = per.period_start
+    LEFT JOIN LATERAL (
+           -- one probe of (org_id, request_id) per request, never a scan of the period
+           SELECT ev.metric, ev.quantity, ev.used_after, ev.included, ev.period_start, ev.recorded_at
+             FROM usage_events ev
+            WHERE ev.org_id = x.o AND ev.request_id = x.r
+              AND ev.recorded_at >= least(coalesce(per.period_start, p_now), p_now - interval '24 hours')
+            LIMIT 1) e ON true;
+END $$;
+--> statement-breakpoint
+
 -- 4.2: records a batch of usage requests, possibly of many orgs, in one statement.
 --
 -- Invariants:
---  * every writer of an org's usage first locks that org's subscription row, and orgs are
---    locked in sorted order (no deadlock between concurrent batches or app instances);
---  * "seen before" is decided after that lock, so a concurrent duplicate is always seen, and
---    before "fits", so a replay answers the original success even when the quota is now full;
+--  * every writer of an org's usage first locks that org's subscription row; a batch locks all
+--    its orgs up front, in sorted order, so concurrent batches and app instances never deadlock;
+--  * "seen before" is read after those locks, so a concurrent duplicate is always seen, and it is
+--    decided before "fits", so a replay answers the original success even when the quota is full;
 --  * a request is admitted only if used + quantity <= included; the ledger rows and the counter
 --    update commit together, and a denied request writes nothing (its request_id stays free);
---  * a request_id is remembered for the whole period and for 24 hours past its end.
+--  * a request_id is remembered for its whole period and for 24 hours after.
 -- The caller never sends one (org, request_id) twice in a batch; that is checked.
 CREATE OR REPLACE FUNCTION record_usage(p_orgs text[], p_request_ids text[], p_metrics text[],
                                         p_quantities int[], p_grace interval)
 RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint, included bigint,
               period_start timestamptz, period_end timestamptz, recorded_at timestamptz,
               sub_status text)
-LANGUAGE plpgsql SET timezone = 'UTC' AS $$
+LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   v_now timestamptz := now();
-  v_org text;
-  s subscriptions;
-  has_sub boolean;
-  v_plan text;
-  v_start timestamptz;
-  v_end timestamptz;
-  v_live boolean;
-  dups jsonb;
-  d jsonb;
+  n int := cardinality(p_orgs);
   it record;
-  c_metric text;
+  cur_org text;
+  cur_metric text;
+  cur_start timestamptz;
   c_used bigint;
   c_incl bigint;
-  c_dirty boolean;
-  a_org text[] := '{}';
-  a_req text[] := '{}';
-  a_metric text[] := '{}';
-  a_qty int[] := '{}';
-  a_start timestamptz[] := '{}';
-  a_used bigint[] := '{}';
-  a_incl bigint[] := '{}';
+  dirty boolean := false;
+  -- per input position, set only for admitted requests (in-place writes, no copies)
+  a_start timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
+  a_used bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+  a_incl bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+  admitted int := 0;
+  -- counters to write back, one entry per (org, metric) that admitted something
+  u_org text[] := '{}';
+  u_metric text[] := '{}';
+  u_start timestamptz[] := '{}';
+  u_used bigint[] := '{}';
 BEGIN
-  IF (SELECT count(DISTINCT (x.o, x.r)) FROM unnest(p_orgs, p_request_ids) x(o, r))
-     <> cardinality(p_orgs) THEN
+  IF (SELECT count(DISTINCT (x.o, x.r)) FROM unnest(p_orgs, p_request_ids) x(o, r)) <> n THEN
     RAISE EXCEPTION 'record_usage: a batch must not repeat an (org, request_id)';
   END IF;
 
-  FOR v_org IN SELECT DISTINCT o FROM unnest(p_orgs) o ORDER BY 1 LOOP
-    SELECT * INTO s FROM subscriptions WHERE org_id = v_org FOR NO KEY UPDATE;
-    has_sub := FOUND;
-    v_plan := NULL; v_start := NULL; v_end := NULL; v_live := false;
-    IF has_sub THEN
-      SELECT p.plan_code, p.period_start, p.period_end, p.live INTO v_plan, v_start, v_end, v_live
-        FROM org_period(s, v_now, p_grace) p;
-    END IF;
+  PERFORM 1 FROM subscriptions s
+   WHERE s.org_id = ANY(p_orgs)
+   ORDER BY s.org_id
+     FOR NO KEY UPDATE;
 
-    SELECT coalesce(jsonb_object_agg(e.request_id, jsonb_build_object(
-             'm', e.metric, 'q', e.quantity, 'u', e.used_after, 'i', e.included,
-             's', e.period_start, 'at', e.recorded_at)), '{}'::jsonb)
-      INTO dups
-      FROM usage_events e
-     WHERE e.org_id = v_org
-       AND e.recorded_at >= least(coalesce(v_start, v_now), v_now - interval '24 hours')
-       AND e.request_id IN (SELECT x.r FROM unnest(p_orgs, p_request_ids) x(o, r) WHERE x.o = v_org);
+  -- Read after the locks: period, counter and any earlier admission of each request.
+  FOR it IN
+    SELECT * FROM usage_state(p_orgs, p_request_ids, p_metrics, p_quantities, p_grace, v_now) v
+     ORDER BY v.o, v.m, v.i
+  LOOP
+    idx := it.i;
+    metric := it.m;
+    quantity := it.q;
+    sub_status := it.sub_status;
+    used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
 
-    sub_status := CASE WHEN has_sub THEN s.status END;
-    c_metric := NULL;
-    c_dirty := false;
-    FOR it IN
-      SELECT x.i::int AS i, x.r, x.m, x.q
-        FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities) WITH ORDINALITY x(o, r, m, q, i)
-       WHERE x.o = v_org
-       ORDER BY x.m, x.i
-    LOOP
-      idx := it.i;
-      d := dups -> it.r;
-      IF d IS NOT NULL THEN
-        IF d->>'m' = it.m AND (d->>'q')::int = it.q THEN
-          outcome := 'replayed';
-          metric := it.m; quantity := it.q;
-          used := (d->>'u')::bigint; included := (d->>'i')::bigint;
-          period_start := (d->>'s')::timestamptz; period_end := NULL;
-          recorded_at := (d->>'at')::timestamptz;
-        ELSE
-          outcome := 'conflict';
-          metric := d->>'m'; quantity := (d->>'q')::int;
-          used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
-        END IF;
-        RETURN NEXT;
-        CONTINUE;
-      END IF;
-
-      IF NOT v_live THEN
-        outcome := 'inactive';
-        metric := it.m; quantity := it.q;
-        used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
-        RETURN NEXT;
-        CONTINUE;
-      END IF;
-
-      IF c_metric IS DISTINCT FROM it.m THEN
-        IF c_dirty THEN
-          UPDATE usage_counters c SET used = c_used, updated_at = v_now
-           WHERE c.org_id = v_org AND c.metric = c_metric AND c.period_start = v_start;
-          c_dirty := false;
-        END IF;
-        c_metric := it.m;
-        SELECT c.used, c.included INTO c_used, c_incl
-          FROM usage_counters c
-         WHERE c.org_id = v_org AND c.metric = it.m AND c.period_start = v_start;
-        IF NOT FOUND THEN
-          c_used := 0;
-          c_incl := coalesce((SELECT u.included FROM plan_units u
-                               WHERE u.plan_code = v_plan AND u.metric = it.m), 0);
-          INSERT INTO usage_counters AS c (org_id, metric, period_start, period_end, period_key,
-                                           included, used, updated_at)
-          VALUES (v_org, it.m, v_start, v_end,
-                  to_char(v_start, 'YYYY-MM'), c_incl, 0, v_now)
-          ON CONFLICT (org_id, metric, period_start)
-          DO UPDATE SET updated_at = excluded.updated_at
-          RETURNING c.used, c.included INTO c_used, c_incl;
-        END IF;
-      END IF;
-
-      metric := it.m; quantity := it.q;
-      period_start := v_start; period_end := v_end;
-      IF c_used + it.q <= c_incl THEN
-        c_used := c_used + it.q;
-        c_dirty := true;
-        outcome := 'admitted';
-        used := c_used; included := c_incl; recorded_at := v_now;
-        a_org := a_org || v_org; a_req := a_req || it.r; a_metric := a_metric || it.m;
-        a_qty := a_qty || it.q; a_start := a_start || v_start;
-        a_used := a_used || c_used; a_incl := a_incl || c_incl;
+    IF it.d_m IS NOT NULL THEN
+      IF it.d_m = it.m AND it.d_q = it.q THEN
+        outcome := 'replayed';
+        used := it.d_u; included := it.d_i; period_start := it.d_s; recorded_at := it.d_at;
       ELSE
-        outcome := 'denied';
-        used := c_used; included := c_incl; recorded_at := NULL;
+        outcome := 'conflict';
       END IF;
       RETURN NEXT;
-    END LOOP;
-
-    IF c_dirty THEN
-      UPDATE usage_counters c SET used = c_used, updated_at = v_now
-       WHERE c.org_id = v_org AND c.metric = c_metric AND c.period_start = v_start;
+      CONTINUE;
     END IF;
+
+    IF NOT it.live THEN
+      outcome := 'inactive';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    IF cur_org IS DISTINCT FROM it.o OR cur_metric IS DISTINCT FROM it.m THEN
+      IF dirty THEN
+        u_org := u_org || cur_org; u_metric := u_metric || cur_metric;
+        u_start := u_start || cur_start; u_used := u_used || c_used;
+      END IF;
+      cur_org := it.o; cur_metric := it.m; cur_start := it.ps; dirty := false;
+      IF it.c_used IS NOT NULL THEN
+        c_used := it.c_used; c_incl := it.c_incl;
+      ELSE
+        -- first request of a period: its counter starts with the period's plan units
+        INSERT INTO usage_counters AS c (org_id, metric, period_start, period_end, period_key,
+                                         included, used, updated_at)
+        VALUES (it.o, it.m, it.ps, it.pe, to_char(it.ps AT TIME ZONE 'UTC', 'YYYY-MM'),
+                coalesce((SELECT u.included FROM plan_units u
+                           WHERE u.plan_code = it.plan_code AND u.metric = it.m), 0),
+                0, v_now)
+        ON CONFLICT (org_id, metric, period_start) DO UPDATE SET updated_at = excluded.updated_at
+        RETURNING c.used, c.included INTO c_used, c_incl;
+      END IF;
+    END IF;
+
+    period_start := it.ps; period_end := it.pe;
+    IF c_used + it.q <= c_incl THEN
+      c_used := c_used + it.q;
+      dirty := true;
+      outcome := 'admitted';
+      used := c_used; included := c_incl; recorded_at := v_now;
+      a_start[it.i] := it.ps; a_used[it.i] := c_used; a_incl[it.i] := c_incl;
+      admitted := admitted + 1;
+    ELSE
+      outcome := 'denied';
+      used := c_used; included := c_incl;
+    END IF;
+    RETURN NEXT;
   END LOOP;
 
-  IF cardinality(a_org) > 0 THEN
+  IF dirty THEN
+    u_org := u_org || cur_org; u_metric := u_metric || cur_metric;
+    u_start := u_start || cur_start; u_used := u_used || c_used;
+  END IF;
+
+  IF admitted > 0 THEN
+    UPDATE usage_counters c SET used = u.used, updated_at = v_now
+      FROM unnest(u_org, u_metric, u_start, u_used) u(o, m, s, used)
+     WHERE c.org_id = u.o AND c.metric = u.m AND c.period_start = u.s;
+
     INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
                               included, recorded_at)
     SELECT o, r, m, q, ps, u, inc, v_now
-      FROM unnest(a_org, a_req, a_metric, a_qty, a_start, a_used, a_incl) x(o, r, m, q, ps, u, inc);
+      FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities, a_start, a_used, a_incl)
+           x(o, r, m, q, ps, u, inc)
+     WHERE u IS NOT NULL;
   END IF;
 END $$;
+--> statement-breakpoint
+
+-- 4.2 for a batch the caller expects to be only denials and replays (its orgs were full a moment
+-- ago): decided from a plain read, without locks or writes. A denial needs used + quantity >
+-- included in a committed state, and used only grows within a period, so it stands; a replay is
+-- of a committed admission. A request that might fit comes back 'undecided' for record_usage.
+CREATE OR REPLACE FUNCTION deny_or_replay(p_orgs text[], p_request_ids text[], p_metrics text[],
+                                          p_quantities int[], p_grace interval)
+RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint, included bigint,
+              period_start timestamptz, period_end timestamptz, recorded_at timestamptz,
+              sub_status text)
+LANGUAGE sql STABLE AS $$
+  SELECT v.i,
+         CASE WHEN v.d_m IS NOT NULL AND v.d_m = v.m AND v.d_q = v.q THEN 'replayed'
+              WHEN v.d_m IS NOT NULL THEN 'conflict'
+              WHEN NOT v.live THEN 'inactive'
+              WHEN v.c_used IS NOT NULL AND v.c_used + v.q > v.c_incl THEN 'denied'
+              ELSE 'undecided' END,
+         v.m, v.q,
+         CASE WHEN v.d_m IS NOT NULL THEN v.d_u WHEN v.live THEN v.c_used END,
+         CASE WHEN v.d_m IS NOT NULL THEN v.d_i WHEN v.live THEN v.c_incl END,
+         CASE WHEN v.d_m IS NOT NULL THEN v.d_s WHEN v.live THEN v.ps END,
+         CASE WHEN v.d_m IS NULL AND v.live THEN v.pe END,
+         v.d_at,
+         v.sub_status
+    FROM usage_state(p_orgs, p_request_ids, p_metrics, p_quantities, p_grace, now()) v
+$$;

@@ -1,0 +1,156 @@
+// `bun run bench`: starts the app on a fresh database, a bare Bun.serve baseline, and drives both
+// with autocannon (bench/load.mjs, under Node). Prints one line per scenario — requests/s, p50,
+// p99, errors, ratio to the baseline — checks the counts are exact, and writes the figures to
+// bench/results/<time>.json. BENCH_DURATION (seconds, default 10) sets each scenario's length.
+import { spawn, type Subprocess } from "bun";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createTestDatabase } from "../test/db";
+
+const root = join(import.meta.dir, "..");
+const duration = Number(process.env.BENCH_DURATION ?? 10);
+const connections = 64;
+const procs: Subprocess[] = [];
+
+const testDb = await createTestDatabase("bench");
+process.env.DATABASE_URL = testDb.url;
+process.env.LOG_LEVEL = "warn";
+const { createOrg, setSubscriptionMirror } = await import("../app/server/orgs.server");
+const { createApiKey } = await import("../app/server/keys.server");
+const { syncPlanCatalog } = await import("../app/server/plans.server");
+const { sql } = await import("../app/server/db.server");
+
+async function cleanup() {
+  for (const p of procs) p.kill("SIGTERM");
+  await Promise.all(procs.map((p) => p.exited));
+  await sql.end({ timeout: 2 });
+  await testDb.drop();
+}
+
+async function waitFor(url: string) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).status < 500) return;
+    } catch {
+      // not yet listening
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+type Result = { rps: number; p50: number; p99: number; errors: number; statuses: Record<string, number>; replayed: number; total: number };
+
+async function load(scenario: Record<string, unknown>): Promise<Result> {
+  const p = spawn(["node", join(import.meta.dir, "load.mjs"), JSON.stringify({ duration, connections, ...scenario })], { cwd: root, stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(p.stdout).text();
+  if ((await p.exited) !== 0) throw new Error("load generator failed");
+  return JSON.parse(out.trim().split("\n").pop()!) as Result;
+}
+
+async function usedOf(orgId: string) {
+  const [row] = await sql<{ used: number; ledger: number }[]>`
+    select coalesce((select sum(used) from usage_counters where org_id = ${orgId}), 0)::int8 as used,
+           (select coalesce(sum(quantity), 0) from usage_events where org_id = ${orgId})::int8 as ledger`;
+  return row;
+}
+
+try {
+  if (!existsSync(join(root, "build", "index.js"))) {
+    const b = spawn(["bun", "--bun", "remix", "build"], { cwd: root, stdout: "ignore", stderr: "inherit" });
+    if ((await b.exited) !== 0) throw new Error("build failed");
+  }
+  await syncPlanCatalog();
+
+  // Setup: a hot org on pro, 1,000 orgs on growth, an org whose quota is already full.
+  const mkOrg = async (id: string, plan: "pro" | "growth" | "trial") => {
+    await createOrg({ id, name: id });
+    await setSubscriptionMirror({ orgId: id, planCode: plan });
+    return (await createApiKey({ orgId: id, name: "bench" })).key;
+  };
+  const hotKey = await mkOrg("org_bench_hot", "pro");
+  const dupKey = await mkOrg("org_bench_dup", "pro");
+  const fullKey = await mkOrg("org_bench_full", "trial");
+  await sql`update usage_counters set used = included where org_id = 'org_bench_full'`;
+  await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
+            select org_id, 'api_call', period_start, period_end, to_char(period_start, 'YYYY-MM'), 1000, 1000
+              from subscriptions where org_id = 'org_bench_full' on conflict do nothing`;
+  const spreadKeys: string[] = [];
+  for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
+
+  const app = spawn(["bun", "server.ts"], {
+    cwd: root,
+    env: { ...process.env, PORT: "3917", DATABASE_URL: testDb.url, LOG_LEVEL: "warn" },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  procs.push(app);
+  const bare = spawn(["bun", join(import.meta.dir, "bare-server.ts")], { cwd: root, env: { ...process.env, PORT: "3918" }, stdout: "ignore", stderr: "inherit" });
+  procs.push(bare);
+  const appUrl = "http://127.0.0.1:3917";
+  await waitFor(`${appUrl}/api/diag/smoke`);
+  await waitFor("http://127.0.0.1:3918/");
+
+  // Warm-up (JIT, prepared statements, key caches).
+  await load({ url: appUrl, kind: "quota", keys: [hotKey], duration: 2 });
+
+  const runId = Date.now().toString(36);
+  const results: Record<string, Result & { ratio?: number }> = {};
+  results.baseline = await load({ url: "http://127.0.0.1:3918", kind: "bare" });
+  results["4.1 quota (64 conn)"] = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
+  results["4.1 quota @2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
+  const hotBefore = await usedOf("org_bench_hot");
+  results["4.2 one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
+  results["4.2 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
+  results["4.2 10% duplicates"] = await load({ url: appUrl, kind: "usage", keys: [dupKey], runId: `${runId}d`, dupEvery: 10 });
+  results["4.2 over quota"] = await load({ url: appUrl, kind: "usage", keys: [fullKey], runId: `${runId}f`, expect: [429] });
+
+  // Exactness: every admitted request counted once, duplicates never.
+  const checks: Record<string, boolean> = {};
+  const hot = await usedOf("org_bench_hot");
+  // The load generator stops with up to `connections` requests in flight: those were admitted
+  // (or not) without the client seeing the answer, so the client's count may be short by that.
+  const inFlightSlack = (db: number, client: number) => db >= client && db - client <= connections;
+  checks["one org: counter = ledger = admitted"] = inFlightSlack(hot.used - hotBefore.used, results["4.2 one org"].statuses["200"]) && hot.used === hot.ledger;
+  let spreadUsed = 0;
+  for (const row of await sql<{ used: number }[]>`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full')`) spreadUsed = row.used;
+  checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["4.2 1,000 orgs"].statuses["200"]);
+  const dup = await usedOf("org_bench_dup");
+  const d = results["4.2 10% duplicates"];
+  checks["duplicates: counter = ledger = admitted − replayed"] = inFlightSlack(dup.used, d.statuses["200"] - d.replayed) && dup.used === dup.ledger;
+  const [twice] = await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from usage_events group by org_id, request_id having count(*) > 1) x`;
+  checks["no request_id counted twice"] = twice.n === 0;
+  const full = await usedOf("org_bench_full");
+  checks["over quota: nothing counted"] = full.used === 1000 && full.ledger === 0;
+
+  const base = results.baseline.rps;
+  const admittedPerSec = (r: Result) => ((r.statuses["200"] ?? 0) - r.replayed) / duration;
+  console.log(`\nbench: ${duration}s per scenario, ${connections} connections, same machine\n`);
+  console.log(`${"scenario".padEnd(22)} ${"req/s".padStart(9)} ${"admit/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"ratio".padStart(6)}`);
+  for (const [name, r] of Object.entries(results)) {
+    r.ratio = r.rps / base;
+    const admits = name.startsWith("4.2") ? admittedPerSec(r).toFixed(0) : "";
+    console.log(`${name.padEnd(22)} ${r.rps.toFixed(0).padStart(9)} ${admits.padStart(9)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${(r.ratio * 100).toFixed(1).padStart(5)}%`);
+  }
+  console.log("");
+  for (const [name, passed] of Object.entries(checks)) console.log(`${passed ? "exact" : "WRONG"}  ${name}`);
+  const bars = {
+    "4.1 ≥ 20% of baseline": results["4.1 quota (64 conn)"].ratio! >= 0.2,
+    "4.1 p99 ≤ 5 ms at 2,000/s": results["4.1 quota @2000/s"].p99 <= 5,
+    "4.2 one org ≥ 5,000 admitted/s": admittedPerSec(results["4.2 one org"]) >= 5000,
+    "4.2 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["4.2 1,000 orgs"]) >= 5000,
+    "4.2 over quota ≥ 4.1 rate": results["4.2 over quota"].rps >= results["4.1 quota (64 conn)"].rps,
+  };
+  for (const [name, passed] of Object.entries(bars)) console.log(`${passed ? "meets" : "MISSES"} ${name}`);
+
+  mkdirSync(join(import.meta.dir, "results"), { recursive: true });
+  const file = join(import.meta.dir, "results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), duration, connections, results, checks, bars }, null, 2));
+  console.log(`\nfigures written to ${file}`);
+  await cleanup();
+  process.exit(Object.values(checks).every(Boolean) ? 0 : 1);
+} catch (err) {
+  console.error(err);
+  await cleanup();
+  process.exit(1);
+}

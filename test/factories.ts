@@ -1,0 +1,54 @@
+// One-line setup for tests: an org on a plan with an API key, and small HTTP helpers.
+import { createOrg, setSubscriptionMirror } from "../app/server/orgs.server";
+import { createApiKey } from "../app/server/keys.server";
+import { syncPlanCatalog, type PlanCode } from "../app/server/plans.server";
+import { sql } from "../app/server/db.server";
+
+let seq = 0;
+let catalogSynced = false;
+
+export async function orgWithKey(opts: { plan?: PlanCode | null; included?: number } = {}) {
+  if (!catalogSynced) {
+    await syncPlanCatalog();
+    catalogSynced = true;
+  }
+  const orgId = `org_t${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  await createOrg({ id: orgId, name: `Test ${orgId}`, email: "owner@example.com" });
+  const plan = opts.plan === undefined ? "starter" : opts.plan;
+  if (plan) await setSubscriptionMirror({ orgId, planCode: plan });
+  if (plan && opts.included !== undefined) await setIncluded(orgId, opts.included);
+  const key = await createApiKey({ orgId, name: "test" });
+  return { orgId, key: key.key, keyId: key.id };
+}
+
+/** Gives the org's current period a counter with `included` units (what an upgrade does). */
+export async function setIncluded(orgId: string, included: number) {
+  await sql`
+    insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
+    select org_id, 'api_call', period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), ${included}, 0
+      from subscriptions where org_id = ${orgId}
+    on conflict (org_id, metric, period_start) do update set included = excluded.included`;
+}
+
+export async function countsOf(orgId: string) {
+  const [row] = await sql<{ used: number; ledger: number; rows: number }[]>`
+    select coalesce((select sum(used) from usage_counters where org_id = ${orgId}), 0)::int8 as used,
+           (select coalesce(sum(quantity), 0) from usage_events where org_id = ${orgId})::int8 as ledger,
+           (select count(*) from usage_events where org_id = ${orgId})::int8 as rows`;
+  return row;
+}
+
+export function api(base: string, key: string) {
+  const headers = { authorization: `Bearer ${key}` };
+  return {
+    quota: (query = "") => fetch(`${base}/api/v1/quota${query}`, { headers }),
+    record: (body: unknown, extra: Record<string, string> = {}) =>
+      fetch(`${base}/api/v1/usage`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json", ...extra },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+  };
+}
+
+export const rid = (label = "r") => `${label}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 10)}`;
