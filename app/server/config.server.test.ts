@@ -1,0 +1,35 @@
+import { describe, expect, test } from "bun:test";
+import { DEFAULT_PLANS, loadConfig } from "./config.server";
+
+const base = { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x" };
+
+describe("config", () => {
+  test("defaults: the plan catalog of architecture.md, local Stripe, mk_test_ keys", () => {
+    const c = loadConfig(base);
+    expect(c.PLANS_CONFIG).toEqual(DEFAULT_PLANS);
+    expect(c.stripeMode).toBe("local");
+    expect(c.keyPrefix).toBe("mk_test_");
+    expect(c.baseUrl).toBe("http://127.0.0.1:3000");
+  });
+
+  test("a missing DATABASE_URL fails naming it", () => {
+    expect(() => loadConfig({})).toThrow(/DATABASE_URL/);
+  });
+
+  test("a bad variable fails naming it", () => {
+    expect(() => loadConfig({ ...base, PORT: "http" })).toThrow(/PORT/);
+    expect(() => loadConfig({ ...base, CLERK_PUBLISHABLE_KEY: "nonsense" })).toThrow(/CLERK_PUBLISHABLE_KEY/);
+    expect(() => loadConfig({ ...base, PLANS_CONFIG: "{oops" })).toThrow(/PLANS_CONFIG: is not valid JSON/);
+    expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ ...DEFAULT_PLANS, trial: { ...DEFAULT_PLANS.trial, priceOf: "gold" } }) })).toThrow(/PLANS_CONFIG.*trial.*priceOf/);
+  });
+
+  test("production refuses the local stand-ins", () => {
+    expect(() => loadConfig({ ...base, NODE_ENV: "production" })).toThrow(/CLERK_SECRET_KEY/);
+  });
+
+  test("a live Stripe key makes mk_live_ keys", () => {
+    const c = loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_live_abc123" });
+    expect(c.stripeMode).toBe("live");
+    expect(c.keyPrefix).toBe("mk_live_");
+  });
+});
