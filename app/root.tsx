@@ -1,8 +1,8 @@
 import { ColorSchemeScript, MantineProvider, createTheme, mantineHtmlProps } from "@mantine/core";
-import mantineStyles from "@mantine/core/styles.css?url";
+import mantineStyles from "@mantine/core/styles.css";
 import type { LinksFunction, MetaFunction } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from "@remix-run/react";
-import tailwindStyles from "./tailwind.css?url";
+import tailwindStyles from "./tailwind.css";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: mantineStyles },

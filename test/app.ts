@@ -19,7 +19,7 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
   });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) logs.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) logs.push(...decoder.decode(chunk).split("\n").filter(Boolean));
   };
   void collect(proc.stdout);
   void collect(proc.stderr);
