@@ -2,7 +2,7 @@
 // drizzle-kit and committed; hand-written SQL (the usage functions, ledger partitions) lives in
 // custom migrations next to them. See docs/db.md for the design of the usage tables.
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -115,3 +115,50 @@ export type Organisation = typeof organisations.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type Subscription = typeof subscriptions.$inferSelect;
 export type UsageCounter = typeof usageCounters.$inferSelect;
+
+// Stripe webhook events, stored by id before their job runs (the intake's idempotency).
+export const stripeEvents = pgTable(
+  "stripe_events",
+  {
+    id: text("id").primaryKey(), // evt_…
+    type: text("type").notNull(),
+    objectId: text("object_id"),
+    customerId: text("customer_id"),
+    stripeCreatedAt: tz("stripe_created_at").notNull(),
+    payload: jsonb("payload").notNull(),
+    receivedAt: tz("received_at").notNull().defaultNow(),
+    processedAt: tz("processed_at"),
+    // Receipt → converged, the figure behind the "webhook converge p95" bar.
+    convergeMs: integer("converge_ms"),
+  },
+  (t) => [index("stripe_events_received_idx").on(t.receivedAt)],
+);
+
+// The invoice mirror: what the portal lists, converged from Stripe.
+export const invoices = pgTable(
+  "invoices",
+  {
+    id: text("id").primaryKey(), // in_…
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organisations.id, { onDelete: "cascade" }),
+    stripeSubscriptionId: text("stripe_subscription_id"),
+    number: text("number"),
+    status: text("status").notNull(),
+    billingReason: text("billing_reason"),
+    currency: text("currency").notNull(),
+    amountDue: integer("amount_due").notNull(),
+    amountPaid: integer("amount_paid").notNull(),
+    total: integer("total").notNull(),
+    periodStart: tz("period_start"),
+    periodEnd: tz("period_end"),
+    hostedInvoiceUrl: text("hosted_invoice_url"),
+    invoicePdf: text("invoice_pdf"),
+    stripeCreatedAt: tz("stripe_created_at").notNull(),
+    updatedAt: tz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [index("invoices_org_created_idx").on(t.orgId, t.stripeCreatedAt)],
+);
+
+export type StripeEventRow = typeof stripeEvents.$inferSelect;
+export type Invoice = typeof invoices.$inferSelect;

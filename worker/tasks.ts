@@ -1,11 +1,18 @@
-// The worker's task list and crontab. One file per task; payloads typed through
-// GraphileWorker.Tasks.
+// The worker's task list and crontab. One file per task.
 import type { TaskList } from "graphile-worker";
 import { maintainPartitions } from "./maintain-partitions";
+import { rolloverPeriods } from "./rollover";
+import { stripeEvent } from "./stripe-event";
 
 export const taskList: TaskList = {
   maintain_partitions: maintainPartitions,
+  rollover_periods: rolloverPeriods,
+  stripe_event: stripeEvent,
 };
 
-// Daily at 03:17 UTC, and at start (the runner backfills a missed run within a day).
-export const crontab = ["17 3 * * * maintain_partitions ?fill=1d"].join("\n");
+export const crontab = [
+  // Daily at 03:17 UTC (backfilled within a day if the worker was down).
+  "17 3 * * * maintain_partitions ?fill=1d",
+  // Every minute: renewals whose webhook has not arrived.
+  "* * * * * rollover_periods ?max=1",
+].join("\n");

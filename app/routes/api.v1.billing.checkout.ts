@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { requireSession } from "~/server/auth.server";
+import { startCheckout } from "~/server/billing/billing.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
+import { methodNotAllowed } from "~/server/routing.server";
+
+const body = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
+
+export const action = apiRoute(async (request, ctx) => {
+  if (request.method !== "POST") return methodNotAllowed("POST")({ request });
+  const session = await requireSession(request);
+  ctx.orgId = session.orgId;
+  const { planCode } = parseWith(body, await readJson(request));
+  return ok(ctx, await startCheckout(session.orgId, planCode));
+});
+
+export const loader = methodNotAllowed("POST");

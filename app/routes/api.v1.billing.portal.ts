@@ -1,0 +1,13 @@
+import { requireSession } from "~/server/auth.server";
+import { openPortal } from "~/server/billing/billing.server";
+import { apiRoute, ok } from "~/server/http.server";
+import { methodNotAllowed } from "~/server/routing.server";
+
+export const action = apiRoute(async (request, ctx) => {
+  if (request.method !== "POST") return methodNotAllowed("POST")({ request });
+  const session = await requireSession(request);
+  ctx.orgId = session.orgId;
+  return ok(ctx, await openPortal(session.orgId));
+});
+
+export const loader = methodNotAllowed("POST");

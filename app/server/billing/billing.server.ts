@@ -1,0 +1,61 @@
+// Billing actions of the session routes: checkout, portal, invoices, the subscription summary.
+import { desc, eq } from "drizzle-orm";
+import { config } from "../config.server";
+import { db, schema } from "../db.server";
+import { AppError } from "../errors.server";
+import { subscriptionSummary } from "../orgs.server";
+import { planByCode, type PlanCode } from "../plans.server";
+import { createCheckoutSession, createPortalSession, upstream } from "../stripe.server";
+import { quotaFor } from "../usage.server";
+
+const LIVE = new Set(["active", "trialing", "past_due"]);
+
+export async function startCheckout(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
+  const current = await subscriptionSummary(orgId);
+  if (current && LIVE.has(current.status)) {
+    throw new AppError("VALIDATION_FAILED", `The organisation is already on ${current.planCode} (${current.status}); change plans from the billing page instead.`, {
+      issues: [{ path: "planCode", message: "already subscribed" }],
+    });
+  }
+  if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`);
+  const url = await upstream(() =>
+    createCheckoutSession({
+      orgId,
+      planCode,
+      successUrl: `${config.baseUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+      cancelUrl: `${config.baseUrl}/billing?checkout=canceled`,
+    }),
+  );
+  return { url };
+}
+
+export async function openPortal(orgId: string): Promise<{ url: string }> {
+  return { url: await upstream(() => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing` })) };
+}
+
+export async function listInvoices(orgId: string) {
+  const rows = await db.select().from(schema.invoices).where(eq(schema.invoices.orgId, orgId)).orderBy(desc(schema.invoices.stripeCreatedAt)).limit(100);
+  return rows.map((i) => ({
+    id: i.id,
+    number: i.number,
+    status: i.status,
+    amountDue: i.amountDue,
+    amountPaid: i.amountPaid,
+    total: i.total,
+    currency: i.currency,
+    billingReason: i.billingReason,
+    periodStart: i.periodStart?.toISOString() ?? null,
+    periodEnd: i.periodEnd?.toISOString() ?? null,
+    hostedInvoiceUrl: i.hostedInvoiceUrl,
+    invoicePdf: i.invoicePdf,
+    created: i.stripeCreatedAt.toISOString(),
+  }));
+}
+
+/** Plan, status, trial end, period, pending downgrade and usage of the org. */
+export async function subscriptionOverview(orgId: string) {
+  const sub = await subscriptionSummary(orgId);
+  if (!sub) return { subscription: null, usage: null };
+  const usage = LIVE.has(sub.status) ? await quotaFor(orgId, "api_call").catch(() => null) : null;
+  return { subscription: sub, usage };
+}

@@ -1,0 +1,146 @@
+// Convergence: make the database match Stripe's current state. Every function re-reads the object
+// from Stripe, so events that arrive late, twice or out of order all end in the same state.
+// Used by the worker's jobs (never by the hot path).
+import { eq, sql as dsql } from "drizzle-orm";
+import { db, schema, sql } from "../db.server";
+import { planByCode } from "../plans.server";
+import { planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
+import type { StripeEventRow } from "../../../db/schema";
+
+const LIVE = new Set(["active", "trialing", "past_due"]);
+
+async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
+  const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));
+  if (org) return org.id;
+  if (fallback) {
+    const [byId] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.id, fallback));
+    if (byId) return byId.id;
+  }
+  throw new Error(`no organisation for Stripe customer ${customerId}`);
+}
+
+/** Upserts the subscription mirror and the counter of its current period from Stripe. */
+export async function convergeSubscription(subscriptionId: string): Promise<void> {
+  const state = await retrieveSubscription(subscriptionId);
+  const orgId = await orgOfCustomer(state.customerId, state.orgId);
+  const planCode = await planOfPrice(state.priceId, state.status);
+  if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
+  await applySubscription(orgId, planCode, state);
+}
+
+export async function applySubscription(orgId: string, planCode: string, state: SubscriptionState): Promise<void> {
+  await db.transaction(async (tx) => {
+    // The same lock every usage writer takes first (see record_usage).
+    const [current] = await tx
+      .select()
+      .from(schema.subscriptions)
+      .where(eq(schema.subscriptions.orgId, orgId))
+      .for("no key update");
+    // An org has one subscription that matters: an old, dead one never replaces a live one.
+    if (current && current.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
+    const pending = current?.pendingPlanCode && current.pendingPlanCode !== planCode && LIVE.has(state.status) ? current.pendingPlanCode : null;
+    const row = {
+      orgId,
+      stripeSubscriptionId: state.id,
+      planCode,
+      status: state.status,
+      periodStart: state.periodStart,
+      periodEnd: state.periodEnd,
+      trialEnd: state.trialEnd,
+      cancelAtPeriodEnd: state.cancelAtPeriodEnd,
+      pendingPlanCode: pending,
+      stripeUpdatedAt: new Date(),
+      updatedAt: new Date(),
+    };
+    await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
+    if (!LIVE.has(state.status)) return;
+    // The period's counter carries the plan's units: a new period starts at 0 used; a plan
+    // change within the period (an upgrade) keeps `used` and takes the new units.
+    const included = planByCode(planCode)?.includedUnits.api_call ?? 0;
+    await tx.execute(dsql`
+      insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
+      values (${orgId}, 'api_call', ${state.periodStart.toISOString()}::timestamptz, ${state.periodEnd.toISOString()}::timestamptz,
+              ${state.periodStart.toISOString().slice(0, 7)}, ${included}, 0)
+      on conflict (org_id, metric, period_start)
+      do update set included = excluded.included, period_end = excluded.period_end, updated_at = now()`);
+  });
+}
+
+/** Upserts the invoice mirror from Stripe. */
+export async function convergeInvoice(invoiceId: string): Promise<string | null> {
+  const inv = await retrieveInvoice(invoiceId);
+  const orgId = await orgOfCustomer(inv.customerId, null);
+  const row = {
+    id: inv.id,
+    orgId,
+    stripeSubscriptionId: inv.subscriptionId,
+    number: inv.number,
+    status: inv.status,
+    billingReason: inv.billingReason,
+    currency: inv.currency,
+    amountDue: inv.amountDue,
+    amountPaid: inv.amountPaid,
+    total: inv.total,
+    periodStart: inv.periodStart,
+    periodEnd: inv.periodEnd,
+    hostedInvoiceUrl: inv.hostedInvoiceUrl,
+    invoicePdf: inv.invoicePdf,
+    stripeCreatedAt: inv.created,
+    updatedAt: new Date(),
+  };
+  await db.insert(schema.invoices).values(row).onConflictDoUpdate({ target: schema.invoices.id, set: row });
+  return inv.subscriptionId;
+}
+
+/** Processes one stored event by converging the objects it names. */
+export async function processStripeEvent(event: StripeEventRow): Promise<void> {
+  const object = (event.payload as { data: { object: Record<string, unknown> } }).data.object;
+  if (event.type.startsWith("customer.subscription.")) {
+    await convergeSubscription(String(object.id));
+  } else if (event.type === "checkout.session.completed" && typeof object.subscription === "string") {
+    await convergeSubscription(object.subscription);
+  } else if (event.type.startsWith("invoice.") && typeof object.id === "string") {
+    const subscriptionId = await convergeInvoice(object.id);
+    // A paid or failed invoice moves the subscription's status (past_due ↔ active).
+    if (subscriptionId) await convergeSubscription(subscriptionId);
+  }
+  await sql`
+    update stripe_events
+       set processed_at = now(),
+           converge_ms = (extract(epoch from (clock_timestamp() - received_at)) * 1000)::int
+     where id = ${event.id}`;
+}
+
+/**
+ * The safety net for a renewal whose webhook never came: re-read every subscription whose
+ * period ended over a minute ago. If Stripe cannot be reached, roll the mirror forward with the
+ * hot path's own rule (org_period) so the mirror never disagrees with what usage is counted in.
+ */
+export async function rolloverOverduePeriods(graceDays: number): Promise<{ converged: number; rolledLocally: number }> {
+  const overdue = await sql<{ org_id: string; stripe_subscription_id: string | null }[]>`
+    select org_id, stripe_subscription_id from subscriptions
+     where period_end < now() - interval '1 minute' and status in ('active', 'trialing') and not cancel_at_period_end
+     limit 500`;
+  let converged = 0;
+  let rolledLocally = 0;
+  for (const s of overdue) {
+    try {
+      if (!s.stripe_subscription_id) throw new Error("not from Stripe");
+      await convergeSubscription(s.stripe_subscription_id);
+      converged++;
+    } catch {
+      await sql.begin(async (tx) => {
+        await tx`select 1 from subscriptions where org_id = ${s.org_id} for no key update`;
+        await tx`
+          update subscriptions s
+             set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
+                 pending_plan_code = null, updated_at = now()
+            from subscriptions s2
+           cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
+           where s2.org_id = ${s.org_id} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
+      });
+      rolledLocally++;
+    }
+  }
+  return { converged, rolledLocally };
+}
