@@ -1,12 +1,15 @@
 // The ops commands: each parses its arguments, calls one server function, and says how to
 // print the result for people. The JSON shape is the contract of api.md.
 import { AppError } from "../app/server/errors.server";
-import { createOrg, setSubscriptionMirror } from "../app/server/orgs.server";
+import { createOrg } from "../app/server/orgs.server";
 import { createApiKey, revokeApiKey } from "../app/server/keys.server";
 import { quotaFor } from "../app/server/usage.server";
 import { syncPlanCatalog, planByCode, type PlanCode } from "../app/server/plans.server";
 import { sql } from "../app/server/db.server";
 import { closeCache } from "../app/server/cache.server";
+import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server/billing/ops.server";
+import { replayStripeEvent } from "../app/server/billing/webhooks.server";
+import { ensureCustomer, upstream } from "../app/server/stripe.server";
 
 type Flags = { name?: string; email?: string };
 type Command<R> = { args: string; run: (args: string[], flags: Flags) => Promise<R>; human: (r: R) => string };
@@ -16,24 +19,59 @@ const need = (args: string[], n: number, usageLine: string) => {
 };
 const fmt = (n: number) => n.toLocaleString("en-US");
 
-const orgCreate: Command<Awaited<ReturnType<typeof createOrg>>> = {
+type OrgCreated = Awaited<ReturnType<typeof createOrg>> & { stripeCustomerId: string | null; stripeTestClockId: string | null };
+const orgCreate: Command<OrgCreated> = {
   args: "org:create <orgId> [--name N] [--email E]",
   run: async ([orgId], f) => {
     need([orgId].filter(Boolean), 1, orgCreate.args);
-    return createOrg({ id: orgId, name: f.name, email: f.email });
+    const org = await createOrg({ id: orgId, name: f.name, email: f.email });
+    const stripe = await upstream(() => ensureCustomer(orgId));
+    return { ...org, stripeCustomerId: stripe.customerId, stripeTestClockId: stripe.testClockId };
   },
-  human: (o) => `created ${o.id} (${o.name})`,
+  human: (o) => `created ${o.id} (${o.name}); Stripe customer ${o.stripeCustomerId}${o.stripeTestClockId ? ` on test clock ${o.stripeTestClockId}` : ""}`,
 };
 
-const subscribe: Command<Awaited<ReturnType<typeof setSubscriptionMirror>>> = {
+const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
   args: "subscribe <orgId> <planCode>",
   run: async ([orgId, planCode]) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
     if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of trial, starter, growth, pro.`);
     await syncPlanCatalog();
-    return setSubscriptionMirror({ orgId, planCode: planCode as PlanCode });
+    process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
+    return subscribeThroughStripe(orgId, planCode as PlanCode);
   },
   human: (s) => `${s!.orgId}: ${s!.planCode} (${s!.status}) ${s!.periodStart} → ${s!.periodEnd}`,
+};
+
+const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
+  args: "clock:advance <orgId> <duration>",
+  run: async ([orgId, duration]) => {
+    need([orgId, duration].filter(Boolean), 2, clockAdvance.args);
+    process.stderr.write(`advancing ${orgId}'s test clock by ${duration} and waiting for the webhooks to converge…\n`);
+    return advanceOrgClock(orgId, duration);
+  },
+  human: (r) => `clock ${r.clockId} now at ${r.frozenTime}; ${r.events} events converged; ${r.subscription ? `${r.subscription.planCode} (${r.subscription.status}) ${r.subscription.periodStart} → ${r.subscription.periodEnd}` : "no subscription"}`,
+};
+
+const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
+  args: "replay <eventId>",
+  run: async ([eventId]) => {
+    need([eventId].filter(Boolean), 1, replay.args);
+    return replayStripeEvent(eventId);
+  },
+  human: (r) => `event ${r.eventId} queued again as job ${r.jobId}`,
+};
+
+const jobs: Command<Awaited<ReturnType<typeof jobStats>>> = {
+  args: "jobs",
+  run: async () => jobStats(),
+  human: (j) =>
+    [
+      `queue lag: ${j.lagMs} ms`,
+      ...j.tasks.map((t) => `${t.task.padEnd(20)} queued ${t.queued}  running ${t.running}  retrying ${t.retrying}  failed ${t.failed}`),
+      j.failed.length ? "failed jobs:" : "no failed jobs",
+      ...j.failed.map((f) => `  #${f.id} ${f.task} ${f.key ?? ""} after ${f.attempts} attempts: ${f.lastError}`),
+    ].join("\n"),
 };
 
 const keyCreate: Command<Awaited<ReturnType<typeof createApiKey>>> = {
@@ -69,6 +107,9 @@ export const commands: Record<string, Command<unknown>> = {
   "key:create": keyCreate,
   "key:revoke": keyRevoke,
   usage: usageCmd,
+  "clock:advance": clockAdvance,
+  replay,
+  jobs,
 } as Record<string, Command<unknown>>;
 
 export const usage = `usage: bun run ops <command> [--json]\n\n${Object.values(commands)

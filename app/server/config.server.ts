@@ -63,6 +63,8 @@ const envSchema = z.object({
     .pipe(plansSchema),
   PAST_DUE_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+  // How many usage batches one process runs at once (each is one statement on its own connection).
+  USAGE_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ADMIN_EMAILS: csv.default([]),

@@ -25,7 +25,12 @@ export class AppError extends Error {
     readonly details: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
   ) {
+    // These are expected outcomes (a full quota, a bad body), not bugs: no stack to capture,
+    // which keeps a denial cheaper than a quota check.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = code;
   }
   get status(): number {

@@ -92,7 +92,7 @@ type Pending = UsageRequest & {
 // (org, request_id) already queued or running wait on that one ("followers") instead of taking a
 // slot of their own, so a batch never repeats an (org, request_id).
 const MAX_BATCH = 512;
-const MAX_INFLIGHT = Math.max(1, Math.min(4, config.DATABASE_POOL_SIZE - 1));
+const MAX_INFLIGHT = Math.max(1, Math.min(config.USAGE_BATCH_CONCURRENCY, config.DATABASE_POOL_SIZE - 1));
 const queue: Pending[] = [];
 const leaders = new Map<string, Pending>();
 let inflight = 0;
