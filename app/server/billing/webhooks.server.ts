@@ -28,7 +28,7 @@ export async function receiveStripeEvent(rawBody: string, signature: string | nu
   const inserted = await sql.begin(async (tx) => {
     const rows = await tx`
       insert into stripe_events (id, type, object_id, customer_id, stripe_created_at, payload)
-      values (${event.id}, ${event.type}, ${objectId}, ${customer}, to_timestamp(${event.created}), ${tx.json(event as never)})
+      values (${event.id}, ${event.type}, ${objectId}, ${customer}, to_timestamp(${event.created}), ${rawBody}::jsonb)
       on conflict (id) do nothing
       returning id`;
     if (rows.length === 0) return false;
