@@ -162,3 +162,16 @@ export const invoices = pgTable(
 
 export type StripeEventRow = typeof stripeEvents.$inferSelect;
 export type Invoice = typeof invoices.$inferSelect;
+
+// Hourly usage per org and metric (UTC hours), kept by record_usage in the same transaction as
+// the counter: the portal's daily chart reads at most ~750 rows a period, in the org's time zone.
+export const usageHourly = pgTable(
+  "usage_hourly",
+  {
+    orgId: text("org_id").notNull(),
+    metric: text("metric").notNull(),
+    hour: tz("hour").notNull(),
+    quantity: bigint("quantity", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.hour] })],
+);

@@ -63,6 +63,9 @@ describe("exact under concurrency", () => {
     const responses = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 ? ca : cb).record({ request_id: rid() })));
     expect((await tally(responses)).statuses).toEqual({ 200: 300, 429: 700 });
     expect(await countsOf(orgId)).toEqual({ used: 300, ledger: 300, rows: 300 });
+    // The chart's hourly rollup moves with the counter, in the same transactions.
+    const [hourly] = await sql<{ n: number }[]>`select coalesce(sum(quantity), 0)::int8 as n from usage_hourly where org_id = ${orgId}`;
+    expect(hourly.n).toBe(300);
   });
 
   test("two app processes: 200 repeats of one request_id split across both count once, same body", async () => {
