@@ -1,11 +1,13 @@
 import { ColorSchemeScript, MantineProvider, createTheme, mantineHtmlProps } from "@mantine/core";
 import mantineStyles from "@mantine/core/styles.css";
+import chartStyles from "@mantine/charts/styles.css";
 import type { LinksFunction, MetaFunction } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from "@remix-run/react";
 import tailwindStyles from "./tailwind.css";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: mantineStyles },
+  { rel: "stylesheet", href: chartStyles },
   { rel: "stylesheet", href: tailwindStyles },
 ];
 

@@ -1,0 +1,60 @@
+// The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
+import { AppShell, Badge, Button, Group, Text } from "@mantine/core";
+import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
+import { requireUser } from "~/server/auth.server";
+import { getOrg } from "~/server/orgs.server";
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const user = await requireUser(request);
+  const org = await getOrg(user.orgId);
+  return json({ email: user.email, isAdmin: user.isAdmin, org: { id: org.id, name: org.name } });
+};
+
+const links = [
+  { to: "/dashboard", label: "Dashboard" },
+  { to: "/billing", label: "Billing" },
+  { to: "/invoices", label: "Invoices" },
+  { to: "/keys", label: "API keys" },
+];
+
+export default function Portal() {
+  const { email, isAdmin, org } = useLoaderData<typeof loader>();
+  return (
+    <AppShell header={{ height: 60 }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+          <Group gap="lg" wrap="nowrap">
+            <Text fw={700}>Metered</Text>
+            <nav aria-label="Main" className="flex gap-1 overflow-x-auto">
+              {[...links, ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])].map((l) => (
+                <NavLink
+                  key={l.to}
+                  to={l.to}
+                  prefetch="intent"
+                  className={({ isActive }) =>
+                    `rounded px-3 py-1.5 text-sm no-underline ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "text-gray-700 hover:bg-gray-100"}`
+                  }
+                >
+                  {l.label}
+                </NavLink>
+              ))}
+            </nav>
+          </Group>
+          <Group gap="sm" wrap="nowrap">
+            <Badge variant="light" className="hidden sm:inline-flex" title={org.id}>{org.name}</Badge>
+            <Text size="sm" c="dimmed" className="hidden md:block">{email}</Text>
+            <Form method="post" action="/sign-out">
+              <Button type="submit" variant="subtle" size="xs">Sign out</Button>
+            </Form>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Main>
+        <div className="mx-auto max-w-5xl">
+          <Outlet />
+        </div>
+      </AppShell.Main>
+    </AppShell>
+  );
+}

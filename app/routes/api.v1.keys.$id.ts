@@ -1,0 +1,15 @@
+// DELETE /api/v1/keys/:id revokes a key of the session's org (another org's key: 404).
+import { requireSession } from "~/server/auth.server";
+import { apiRoute, ok } from "~/server/http.server";
+import { revokeApiKey } from "~/server/keys.server";
+import { methodNotAllowed } from "~/server/routing.server";
+
+export const action = apiRoute(async (request, ctx) => {
+  if (request.method !== "DELETE") return methodNotAllowed("DELETE")({ request });
+  const session = await requireSession(request);
+  ctx.orgId = session.orgId;
+  const id = new URL(request.url).pathname.split("/").pop() ?? "";
+  return ok(ctx, await revokeApiKey({ keyId: decodeURIComponent(id), orgId: session.orgId }));
+});
+
+export const loader = methodNotAllowed("DELETE");
