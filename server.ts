@@ -32,6 +32,16 @@ for (const [path, id] of Object.entries(HOT_ROUTES)) {
 
 await syncPlanCatalog();
 
+function isCrossSite(request: Request): boolean {
+  const origin = request.headers.get("origin");
+  if (!origin) return false;
+  try {
+    return new URL(origin).host !== new URL(request.url).host;
+  } catch {
+    return true;
+  }
+}
+
 async function staticFile(pathname: string): Promise<Response | null> {
   const path = normalize(join(publicDir, pathname));
   if (!path.startsWith(publicDir + "/")) return null;
@@ -46,6 +56,11 @@ const server = Bun.serve({
   port: config.PORT,
   async fetch(request) {
     const { pathname } = new URL(request.url);
+    // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it
+    // too, but as a 500). Session API routes check the origin themselves (auth.server.ts).
+    if (request.method !== "GET" && request.method !== "HEAD" && !pathname.startsWith("/api/") && isCrossSite(request)) {
+      return new Response("Cross-site request refused.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+    }
     const route = hot.get(pathname);
     if (route) return (request.method === "GET" || request.method === "HEAD" ? route.loader : route.action)({ request, params: {}, context: {} });
     if (request.method === "GET" && (pathname.startsWith("/build/") || pathname === "/favicon.ico")) {

@@ -15,8 +15,8 @@ const safeNext = (next: FormDataEntryValue | null) => (typeof next === "string" 
 export const action = async ({ request }: ActionFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });
   try {
-    checkSameOrigin(request);
     const form = await request.formData();
+    checkSameOrigin(request);
     const { cookie } = await devSignIn(form);
     return redirect(safeNext(form.get("next")), { headers: { "Set-Cookie": cookie } });
   } catch (err) {
