@@ -8,6 +8,10 @@ import { startEmbeddedPostgres, type EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
 import { formatLogLine } from "./log-format";
 
+// The local Stripe's webhook secret (also in app/server/stripe.server.ts; importing that module
+// here would load the app's config before DATABASE_URL is known).
+const LOCAL_WEBHOOK_SECRET = "whsec_localStripeOnlyNotASecret";
+
 const root = join(import.meta.dir, "..");
 const say = (msg: string) => console.log(`\x1b[1m[run]\x1b[0m ${msg}`);
 const env: Record<string, string> = { ...(process.env as Record<string, string>) };
@@ -54,6 +58,17 @@ async function pipeLines(name: string, stream: ReadableStream<Uint8Array>) {
   }
 }
 
+async function waitFor(target: string) {
+  for (let i = 0; i < 300 && !stopping; i++) {
+    try {
+      if ((await fetch(target)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await Bun.sleep(100);
+  }
+}
+
 function start(name: string, args: string[], extraEnv: Record<string, string> = {}) {
   const proc = spawn(args, { cwd: root, env: { ...env, SERVICE_NAME: name, ...extraEnv }, stdout: "pipe", stderr: "pipe" });
   children.push({ name, proc });
@@ -84,19 +99,19 @@ if (!existsSync(stamp) || newestMtime(join(root, "app")) > statSync(stamp).mtime
   if ((await b.exited) !== 0) await stopAll(1);
 }
 
-// 3. Processes
+// 3. Processes: the local Stripe when no Stripe key is configured, the app, the worker.
+if (!env.STRIPE_SECRET_KEY) {
+  env.STRIPE_LOCAL_PORT ??= "12111";
+  start("stripe", ["bun", "stripe-emulator/main.ts"], {
+    STRIPE_WEBHOOK_URL: `http://${host}:${port}/api/webhooks/stripe`,
+    STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET,
+  });
+  await waitFor(`http://127.0.0.1:${env.STRIPE_LOCAL_PORT}/health`);
+}
 start("app", ["bun", "server.ts"]);
 start("worker", ["bun", "worker/index.ts"]);
 
 // 4. Ready
 const url = `http://${host}:${port}`;
-for (let i = 0; i < 300 && !stopping; i++) {
-  try {
-    const r = await fetch(`${url}/api/diag/smoke`);
-    if (r.ok) break;
-  } catch {
-    // not listening yet
-  }
-  await Bun.sleep(100);
-}
+await waitFor(`${url}/api/diag/smoke`);
 say(`ready: open ${url}  (Ctrl-C stops everything)`);

@@ -10,7 +10,7 @@ const logger = new Logger((scope) => (level, message, meta) => {
   const line = { scope: scope.label ?? "worker", task: scope.taskIdentifier, jobId: scope.jobId, ...meta };
   if (level === "error") log.error(line, message);
   else if (level === "warning") log.warn(line, message);
-  else if (level === "info") log.info(line, message);
+  else if (level === "info" && !message.startsWith("Completed task")) log.info(line, message);
   else log.debug(line, message);
 });
 
@@ -19,7 +19,9 @@ await syncPlanCatalog();
 const runner = await run({
   connectionString: config.DATABASE_URL,
   concurrency: 4,
-  pollInterval: 2000,
+  // Jobs of one customer run one at a time (their queue); a queued one that was skipped while
+  // its queue was busy is picked up by the next poll, so poll often (a cheap indexed query).
+  pollInterval: 200,
   taskList,
   parsedCronItems: parseCrontab(crontab),
   logger,

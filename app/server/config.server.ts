@@ -70,6 +70,8 @@ const envSchema = z.object({
   ADMIN_EMAILS: csv.default([]),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_… or sk_live_…").optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…").optional(),
+  // Attempts of a webhook's convergence job before it stays failed (the dead-letter queue).
+  STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(8),
   STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
   STIGG_API_KEY: z.string().min(1).optional(),
   CLERK_PUBLISHABLE_KEY: z.string().regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…").optional(),

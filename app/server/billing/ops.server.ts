@@ -15,7 +15,7 @@ export async function waitForConvergence(customerId: string, opts: { since: Date
   while (Date.now() < deadline) {
     const [s] = await sql<{ total: number; open: number }[]>`
       select count(*)::int as total, count(*) filter (where processed_at is null)::int as open
-        from stripe_events where customer_id = ${customerId} and received_at >= ${opts.since}`;
+        from stripe_events where customer_id = ${customerId} and received_at >= ${opts.since.toISOString()}::timestamptz`;
     if (s.total !== lastSeen) {
       lastSeen = s.total;
       lastChange = Date.now();

@@ -1,11 +1,12 @@
 // Stripe webhook intake: verify the signature on the raw body, store the event by id and enqueue
 // its job in the same transaction. The caller answers 2xx only after this returns (committed).
+import { config } from "../config.server";
 import { sql } from "../db.server";
 import { AppError } from "../errors.server";
 import { verifyWebhook, type StripeEvent } from "../stripe.server";
 
 export const EVENT_JOB = "stripe_event";
-export const EVENT_MAX_ATTEMPTS = 8;
+export const EVENT_MAX_ATTEMPTS = config.STRIPE_EVENT_MAX_ATTEMPTS;
 
 function customerOf(event: StripeEvent): string | null {
   const obj = event.data.object as { object?: string; id?: string; customer?: string | { id: string } | null };

@@ -1,0 +1,95 @@
+// Events and their delivery: stored, then POSTed to the webhook endpoint in creation order,
+// signed exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`),
+// retried on a schedule when the endpoint answers non-2xx or cannot be reached.
+import { createHmac } from "node:crypto";
+import { newId, type Store } from "./store";
+
+export const API_VERSION = "2026-10-28.endive";
+
+export function signPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  const v1 = createHmac("sha256", secret).update(`${timestamp}.${payload}`).digest("hex");
+  return `t=${timestamp},v1=${v1}`;
+}
+
+export class Events {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private delivering = false;
+
+  constructor(
+    private store: Store,
+    private webhook: { url: string; secret: string } | undefined,
+    private retrySchedule: number[],
+    private log: (line: string) => void,
+  ) {}
+
+  /** Records an event at `created` (clock time for test-clock customers) and queues its delivery. */
+  async emit(type: string, object: any, created: number, previous?: Record<string, unknown>): Promise<any> {
+    const event = {
+      id: newId("evt"),
+      object: "event",
+      api_version: API_VERSION,
+      created,
+      data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
+      livemode: false,
+      pending_webhooks: this.webhook ? 1 : 0,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+    await this.store.put(event);
+    if (this.webhook) await this.store.sql`insert into deliveries (event_id) values (${event.id})`;
+    return event;
+  }
+
+  start() {
+    this.timer = setInterval(() => void this.deliverDue(), 25);
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async pending(): Promise<number> {
+    const [row] = await this.store.sql<{ n: number }[]>`select count(*)::int as n from deliveries where delivered_at is null`;
+    return row.n;
+  }
+
+  private async deliverDue() {
+    if (this.delivering || !this.webhook) return;
+    this.delivering = true;
+    try {
+      const due = await this.store.sql<{ event_id: string; attempts: number }[]>`
+        select event_id, attempts from deliveries where delivered_at is null and next_at <= now() order by seq limit 50`;
+      for (const d of due) await this.deliver(d.event_id, d.attempts);
+    } catch (err) {
+      this.log(`webhook delivery loop: ${(err as Error).message}`);
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private async deliver(eventId: string, attempts: number) {
+    const event = await this.store.get(eventId);
+    const body = JSON.stringify(event);
+    let status = 0;
+    try {
+      const r = await fetch(this.webhook!.url, {
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8", "stripe-signature": signPayload(body, this.webhook!.secret), "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      status = r.status;
+      await r.arrayBuffer();
+    } catch {
+      status = 0;
+    }
+    if (status >= 200 && status < 300) {
+      await this.store.sql`update deliveries set delivered_at = now(), attempts = ${attempts + 1}, last_status = ${status} where event_id = ${eventId}`;
+      return;
+    }
+    const wait = this.retrySchedule[Math.min(attempts, this.retrySchedule.length - 1)];
+    await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status},
+                         next_at = now() + ${`${wait} milliseconds`}::interval where event_id = ${eventId}`;
+    this.log(`webhook ${eventId} answered ${status || "no response"}; retry in ${wait} ms`);
+  }
+}

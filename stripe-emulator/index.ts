@@ -1,0 +1,146 @@
+// The local Stripe: a stateful HTTP server speaking the part of Stripe's REST API this system
+// uses, so the official `stripe` SDK works against it (host/port/protocol). State lives in its
+// own Postgres schema and survives restarts; webhooks are signed and retried like Stripe's.
+import type Stripe from "stripe";
+import { handleApi } from "./api";
+import { Billing, DECLINE_CARDS, StripeError } from "./billing";
+import { Events } from "./events";
+import { parseForm } from "./form";
+import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
+import { Store } from "./store";
+
+export type StripeLocalOptions = {
+  port: number;
+  hostname?: string;
+  databaseUrl: string;
+  schema?: string;
+  publicUrl?: string;
+  webhook?: { url: string; secret: string };
+  retrySchedule?: number[];
+  log?: (line: string) => void;
+};
+
+const stripeError = (e: StripeError) =>
+  Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: { "request-id": `req_${crypto.randomUUID().slice(0, 14)}` } });
+
+export async function startStripeLocal(opts: StripeLocalOptions) {
+  const log = opts.log ?? (() => {});
+  const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
+  await store.init();
+  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log);
+  let billing: Billing;
+
+  async function api(request: Request, url: URL): Promise<Response> {
+    const auth = request.headers.get("authorization") ?? "";
+    if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
+      return stripeError(new StripeError(401, "invalid_request_error", "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth."));
+    }
+    const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
+    const params = parseForm(body);
+    const idemKey = request.method === "POST" ? request.headers.get("idempotency-key") : null;
+    return store.exclusive(async () => {
+      if (idemKey) {
+        const fingerprint = `${url.pathname}?${body}`;
+        const [seen] = await store.sql<{ fingerprint: string; status: number; body: string }[]>`
+          select fingerprint, status, body from idempotency where key = ${idemKey} and created_at > now() - interval '24 hours'`;
+        if (seen && seen.fingerprint !== fingerprint) {
+          return stripeError(new StripeError(400, "idempotency_error", `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`));
+        }
+        if (seen) return new Response(seen.body, { status: seen.status, headers: { "content-type": "application/json", "idempotent-replayed": "true" } });
+        const response = await run(request.method, url.pathname, params);
+        const text = await response.clone().text();
+        await store.sql`insert into idempotency (key, fingerprint, status, body) values (${idemKey}, ${fingerprint}, ${response.status}, ${text}) on conflict (key) do nothing`;
+        return response;
+      }
+      return run(request.method, url.pathname, params);
+    });
+  }
+
+  async function run(method: string, path: string, params: ReturnType<typeof parseForm>): Promise<Response> {
+    try {
+      return Response.json(await handleApi(billing, method, path, params), { headers: { "request-id": `req_${crypto.randomUUID().slice(0, 14)}` } });
+    } catch (err) {
+      if (err instanceof StripeError) return stripeError(err);
+      log(`internal error on ${method} ${path}: ${(err as Error).stack}`);
+      return stripeError(new StripeError(500, "api_error", "An unknown error occurred in the local Stripe."));
+    }
+  }
+
+  /** Paying on the hosted Checkout page: card → customer's default method → subscription. */
+  async function payCheckout(id: string, form: FormData): Promise<Response> {
+    return store.exclusive(async () => {
+      const s = await store.get<any>(id);
+      if (!s || s.status !== "open") return checkoutPage(billing, id);
+      const card = String(form.get("card") ?? "").replace(/\s+/g, "");
+      if (!/^\d{12,19}$/.test(card)) return checkoutPage(billing, id, "Your card number is incomplete.");
+      if (DECLINE_CARDS.has(card)) return checkoutPage(billing, id, "Your card was declined.");
+      let customerId: string = s.customer;
+      if (!customerId) {
+        const email = String(form.get("email") ?? "");
+        if (!email.includes("@")) return checkoutPage(billing, id, "Enter your email.");
+        customerId = ((await handleApi(billing, "POST", "/v1/customers", { email })) as Stripe.Customer).id;
+      }
+      const pm = (await handleApi(billing, "POST", "/v1/payment_methods/pm_card_visa/attach", { customer: customerId })) as Stripe.PaymentMethod;
+      await handleApi(billing, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
+      const sub = await billing.createSubscription({ customer: customerId, price: s.line_items_price, trialDays: s.subscription_data?.trial_period_days ?? undefined, paymentMethod: pm.id, metadata: s.subscription_data?.metadata ?? {} });
+      const now = await billing.nowFor(customerId);
+      Object.assign(s, { status: "complete", payment_status: s.subscription_data?.trial_period_days ? "no_payment_required" : "paid", customer: customerId, subscription: sub.id });
+      await store.put(s);
+      const { line_items_price: _p, subscription_data: _d, ...publicSession } = s;
+      await events.emit("checkout.session.completed", publicSession, now);
+      const to = String(s.success_url ?? "/").replace("{CHECKOUT_SESSION_ID}", id);
+      return new Response(null, { status: 303, headers: { location: to } });
+    });
+  }
+
+  async function portalAction(id: string, form: FormData): Promise<Response> {
+    return store.exclusive(async () => {
+      const session = await store.get<Stripe.BillingPortal.Session>(id);
+      if (!session) return portalPage(billing, id);
+      const [sub] = await store.list<Stripe.Subscription>("subscription", (x) => x.customer === session.customer && x.status !== "canceled");
+      if (sub) await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: form.get("action") === "cancel" ? "true" : "false" });
+      return portalPage(billing, id, form.get("action") === "cancel" ? "Your plan will be canceled at the end of the period." : "Your plan will renew.");
+    });
+  }
+
+  const server = Bun.serve({
+    hostname: opts.hostname ?? "127.0.0.1",
+    port: opts.port,
+    async fetch(request) {
+      const url = new URL(request.url);
+      const p = url.pathname;
+      if (p.startsWith("/v1/")) return api(request, url);
+      let m: RegExpExecArray | null;
+      if ((m = /^\/checkout\/([\w]+)$/.exec(p))) return request.method === "POST" ? payCheckout(m[1], await request.formData()) : checkoutPage(billing, m[1]);
+      if ((m = /^\/portal\/([\w]+)$/.exec(p))) return request.method === "POST" ? portalAction(m[1], await request.formData()) : portalPage(billing, m[1]);
+      if ((m = /^\/invoice\/([\w]+)\/pdf$/.exec(p))) return invoicePdf(billing, m[1]);
+      if ((m = /^\/invoice\/([\w]+)$/.exec(p))) return invoicePage(billing, m[1]);
+      if (p === "/health") return Response.json({ ok: true });
+      return new Response("Not found", { status: 404 });
+    },
+  });
+  const url = `http://${server.hostname}:${server.port}`;
+  billing = new Billing(store, events, opts.publicUrl ?? url);
+  events.start();
+  log(`local Stripe listening on ${url}`);
+
+  return {
+    url,
+    port: server.port as number,
+    /** Resolves when every queued webhook has been delivered. */
+    async flushWebhooks(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((await events.pending()) > 0) {
+        if (Date.now() > deadline) throw new Error("webhooks still pending");
+        await Bun.sleep(20);
+      }
+    },
+    async stop() {
+      events.stop();
+      await server.stop(true);
+      await store.close();
+    },
+  };
+}
+
+export type StripeLocal = Awaited<ReturnType<typeof startStripeLocal>>;

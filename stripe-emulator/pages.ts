@@ -1,0 +1,94 @@
+// The hosted pages a browser sees: Checkout, the billing portal, an invoice and its PDF.
+// Plain HTML with inline CSS (no external assets), labelled controls for people and for tests.
+import type Stripe from "stripe";
+import { Billing, money } from "./billing";
+
+const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const date = (t: number) => new Date(t * 1000).toUTCString().slice(5, 16);
+const cents = (n: number, currency = "usd") => new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(n / 100);
+
+const layout = (title: string, body: string, status = 200) =>
+  new Response(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title>
+<style>body{font-family:system-ui,sans-serif;background:#f6f8fa;margin:0;color:#1a1f36}main{max-width:440px;margin:48px auto;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0001;padding:32px}
+h1{font-size:20px;margin:0 0 4px}p.muted{color:#697386;margin:0 0 20px}label{display:block;font-size:14px;margin:14px 0 6px}input{width:100%;box-sizing:border-box;padding:10px;border:1px solid #d5dbe1;border-radius:6px;font-size:16px}
+button{margin-top:20px;width:100%;padding:12px;border:0;border-radius:6px;background:#635bff;color:#fff;font-size:16px;cursor:pointer}button.secondary{background:#fff;color:#635bff;border:1px solid #635bff}
+.error{background:#fdecea;color:#b3261e;padding:10px;border-radius:6px;margin-top:12px}table{width:100%;border-collapse:collapse;font-size:14px}td,th{padding:8px 4px;border-bottom:1px solid #eee;text-align:left}.badge{font-size:12px;background:#e3e8ee;border-radius:4px;padding:2px 6px}.test{font-size:12px;color:#b3261e;text-transform:uppercase;letter-spacing:.05em}</style></head>
+<body><main><div class="test">Test mode · local Stripe</div>${body}</main></body></html>`,
+    { status, headers: { "content-type": "text/html; charset=utf-8" } },
+  );
+
+export async function checkoutPage(b: Billing, id: string, error?: string) {
+  const s = await b.store.get<any>(id);
+  if (!s) return layout("Not found", "<h1>This checkout session does not exist.</h1>", 404);
+  if (s.status !== "open") return layout("Done", `<h1>This checkout is ${esc(s.status)}.</h1>`, 410);
+  const price = await b.price(s.line_items_price);
+  const trial = s.subscription_data?.trial_period_days as number | null;
+  const customer = s.customer ? await b.store.get<Stripe.Customer>(s.customer) : null;
+  return layout(
+    "Checkout",
+    `<h1>${esc(await b.productName(price))}</h1>
+<p class="muted">${trial ? `${trial} days free, then ${money(price)} per month` : `${money(price)} per month`}</p>
+<form method="post" action="/checkout/${esc(id)}">
+${customer ? `<p>Paying as <strong>${esc(customer.email ?? customer.name ?? customer.id)}</strong></p>` : `<label for="email">Email</label><input id="email" name="email" type="email" required>`}
+<label for="card">Card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" value="4242 4242 4242 4242" required>
+<p class="muted" style="margin-top:6px;font-size:13px">Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined.</p>
+${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
+<button type="submit" id="submit">${trial ? "Start trial" : "Subscribe"}</button>
+</form>
+${s.cancel_url ? `<p style="margin-top:16px;text-align:center"><a href="${esc(s.cancel_url)}">Cancel and go back</a></p>` : ""}`,
+    error ? 402 : 200,
+  );
+}
+
+export async function portalPage(b: Billing, id: string, notice?: string) {
+  const session = await b.store.get<Stripe.BillingPortal.Session>(id);
+  if (!session) return layout("Not found", "<h1>This portal session does not exist.</h1>", 404);
+  const subs = await b.store.list<Stripe.Subscription>("subscription", (x) => x.customer === session.customer && x.status !== "canceled" && x.status !== "incomplete_expired");
+  const invoices = await b.store.list<Stripe.Invoice>("invoice", (x) => x.customer === session.customer);
+  const sub = subs[0];
+  const price = sub?.items.data[0].price;
+  return layout(
+    "Billing",
+    `<h1>Billing</h1><p class="muted">Manage your subscription and invoices.</p>
+${notice ? `<div class="error" style="background:#e6f4ea;color:#1e4620" role="status">${esc(notice)}</div>` : ""}
+${sub ? `<p><strong>${esc(await b.productName(price!))}</strong> · ${money(price!)} / month <span class="badge">${esc(sub.status)}</span></p>
+<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}</p>
+<form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="${sub.cancel_at_period_end ? "renew" : "cancel"}">
+<button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>` : "<p>No active subscription.</p>"}
+<h2 style="font-size:16px;margin-top:28px">Invoices</h2>
+<table><tbody>${invoices.map((i) => `<tr><td>${date(i.created)}</td><td>${cents(i.total, i.currency)}</td><td><span class="badge">${esc(i.status)}</span></td><td><a href="/invoice/${esc(i.id)}">View</a></td></tr>`).join("") || "<tr><td>No invoices yet.</td></tr>"}</tbody></table>
+${session.return_url ? `<p style="margin-top:24px"><a href="${esc(session.return_url)}" id="return">← Return</a></p>` : ""}`,
+  );
+}
+
+export async function invoicePage(b: Billing, id: string) {
+  const inv = await b.store.get<Stripe.Invoice>(id);
+  if (!inv) return layout("Not found", "<h1>This invoice does not exist.</h1>", 404);
+  return layout(
+    `Invoice ${inv.number}`,
+    `<h1>Invoice ${esc(inv.number)}</h1><p class="muted">${date(inv.created)} · <span class="badge">${esc(inv.status)}</span></p>
+<table><tbody>${inv.lines.data.map((l) => `<tr><td>${esc(l.description)}<br><span class="muted" style="font-size:12px">${date(l.period.start)} – ${date(l.period.end)}</span></td><td style="text-align:right">${cents(l.amount, inv.currency)}</td></tr>`).join("")}
+<tr><th>Total</th><th style="text-align:right">${cents(inv.total, inv.currency)}</th></tr><tr><td>Amount paid</td><td style="text-align:right">${cents(inv.amount_paid, inv.currency)}</td></tr></tbody></table>
+<p style="margin-top:20px"><a href="/invoice/${esc(id)}/pdf">Download PDF</a></p>`,
+  );
+}
+
+/** A small, valid one-page PDF with the invoice's lines. */
+export async function invoicePdf(b: Billing, id: string) {
+  const inv = await b.store.get<Stripe.Invoice>(id);
+  if (!inv) return new Response("Not found", { status: 404 });
+  const text = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, "?");
+  const rows = [`Invoice ${inv.number}`, `Date: ${date(inv.created)}   Status: ${inv.status}`, "", ...inv.lines.data.map((l) => `${l.description}: ${cents(l.amount, inv.currency)}`), "", `Total: ${cents(inv.total, inv.currency)}`, `Paid: ${cents(inv.amount_paid, inv.currency)}`];
+  const content = `BT /F1 12 Tf 50 780 Td 16 TL ${rows.map((r) => `(${text(r)}) Tj T*`).join(" ")} ET`;
+  const objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>", `<< /Length ${content.length} >>\nstream\n${content}\nendstream`, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"];
+  let pdf = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    offsets.push(pdf.length);
+    pdf += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new Response(pdf, { headers: { "content-type": "application/pdf", "content-disposition": `inline; filename="${inv.number}.pdf"` } });
+}
