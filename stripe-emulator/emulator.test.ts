@@ -1,0 +1,184 @@
+// The local Stripe's fidelity, checked on its own through the official stripe SDK.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Stripe from "stripe";
+import { addMonths } from "./billing";
+import { startStripeLocal, type StripeLocal } from "./index";
+
+const SECRET = "whsec_emulatorTestSecret";
+const received: Stripe.Event[] = [];
+let failNext = 0;
+const receiver = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async fetch(req) {
+    const body = await req.text();
+    if (failNext > 0) {
+      failNext--;
+      return new Response("down", { status: 500 });
+    }
+    const event = await new Stripe("sk_test_x").webhooks.constructEventAsync(body, req.headers.get("stripe-signature")!, SECRET);
+    received.push(event);
+    return new Response("ok");
+  },
+});
+
+let local: StripeLocal;
+let stripe: Stripe;
+const start = () =>
+  startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_emulator_test", webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET }, retrySchedule: [100, 200] });
+
+beforeAll(async () => {
+  local = await start();
+  stripe = new Stripe("sk_test_emulator", { host: "127.0.0.1", port: local.port, protocol: "http" });
+});
+afterAll(async () => {
+  await local.stop();
+  receiver.stop(true);
+});
+
+async function priceOf(amount: number) {
+  return stripe.prices.create({ currency: "usd", unit_amount: amount, recurring: { interval: "month" }, product_data: { name: `Plan ${amount}` } });
+}
+
+async function customerOnClock(frozen = Math.floor(Date.UTC(2026, 0, 31, 12) / 1000)) {
+  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: frozen });
+  const customer = await stripe.customers.create({ email: "c@example.com", test_clock: clock.id });
+  return { clock, customer };
+}
+
+async function payWith(customerId: string, card: "pm_card_visa" | "pm_card_chargeDeclined") {
+  const pm = await stripe.paymentMethods.attach(card, { customer: customerId });
+  await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: pm.id } });
+  return pm;
+}
+
+const eventsOf = (customer: string) => received.filter((e) => (e.data.object as { customer?: string }).customer === customer).map((e) => e.type);
+
+describe("local Stripe through the SDK", () => {
+  test("prices are found by lookup key; errors have Stripe's shape", async () => {
+    const p = await stripe.prices.create({ currency: "usd", unit_amount: 2900, recurring: { interval: "month" }, lookup_key: `lk_${Date.now()}`, product_data: { name: "Starter" } });
+    const found = await stripe.prices.list({ lookup_keys: [p.lookup_key!] });
+    expect(found.data.map((x) => x.id)).toEqual([p.id]);
+    const err = await stripe.subscriptions.retrieve("sub_missing").catch((e) => e);
+    expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(err.code).toBe("resource_missing");
+    expect(err.statusCode).toBe(404);
+  });
+
+  test("monthly periods clamp to the month's end from the anchor", () => {
+    const jan31 = Date.UTC(2026, 0, 31) / 1000;
+    expect(new Date(addMonths(jan31, 1) * 1000).toISOString().slice(0, 10)).toBe("2026-02-28");
+    expect(new Date(addMonths(jan31, 2) * 1000).toISOString().slice(0, 10)).toBe("2026-03-31");
+  });
+
+  test("checkout with a trial, paid on the hosted page: trialing, events signed and in order; the clock ends the trial with a paid invoice", async () => {
+    const price = await priceOf(2900);
+    const { clock, customer } = await customerOnClock();
+    const session = await stripe.checkout.sessions.create({ mode: "subscription", customer: customer.id, line_items: [{ price: price.id, quantity: 1 }], subscription_data: { trial_period_days: 14 }, success_url: "http://app.test/done?s={CHECKOUT_SESSION_ID}", cancel_url: "http://app.test/cancel" });
+    const page = await fetch(session.url!);
+    expect(await page.text()).toContain("Start trial");
+    const declined = await fetch(session.url!, { method: "POST", body: new URLSearchParams({ card: "4000 0000 0000 0002" }), redirect: "manual" });
+    expect(declined.status).toBe(402);
+    expect(await declined.text()).toContain("declined");
+    const paid = await fetch(session.url!, { method: "POST", body: new URLSearchParams({ card: "4242 4242 4242 4242" }), redirect: "manual" });
+    expect(paid.status).toBe(303);
+    expect(paid.headers.get("location")).toBe(`http://app.test/done?s=${session.id}`);
+    const done = await stripe.checkout.sessions.retrieve(session.id);
+    expect(done.status).toBe("complete");
+    const sub = await stripe.subscriptions.retrieve(done.subscription as string);
+    expect(sub.status).toBe("trialing");
+    expect(sub.items.data[0].current_period_end - sub.items.data[0].current_period_start).toBe(14 * 86_400);
+    await local.flushWebhooks();
+    expect(eventsOf(customer.id)).toEqual(expect.arrayContaining(["customer.subscription.created", "invoice.created", "invoice.finalized", "invoice.paid"]));
+    expect(received.find((e) => e.type === "checkout.session.completed" && (e.data.object as Stripe.Checkout.Session).id === session.id)).toBeTruthy();
+
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: clock.frozen_time + 15 * 86_400 });
+    const after = await stripe.subscriptions.retrieve(sub.id);
+    expect(after.status).toBe("active");
+    const invoices = await stripe.invoices.list({ subscription: sub.id });
+    expect(invoices.data.map((i) => [i.billing_reason, i.total, i.status])).toEqual([
+      ["subscription_cycle", 2900, "paid"],
+      ["subscription_create", 0, "paid"],
+    ]);
+    expect(invoices.data[0].parent?.subscription_details?.subscription).toBe(sub.id);
+    const pdf = await fetch(invoices.data[0].invoice_pdf!);
+    expect(pdf.headers.get("content-type")).toBe("application/pdf");
+    expect((await pdf.text()).startsWith("%PDF-1.4")).toBe(true);
+  });
+
+  test("renewal: a new period and a renewal invoice; a declined renewal makes it past_due", async () => {
+    const price = await priceOf(9900);
+    const { clock, customer } = await customerOnClock();
+    await payWith(customer.id, "pm_card_visa");
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    expect(sub.status).toBe("active");
+    const firstEnd = sub.items.data[0].current_period_end;
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: firstEnd + 60 });
+    const renewed = await stripe.subscriptions.retrieve(sub.id);
+    expect(renewed.items.data[0].current_period_start).toBe(firstEnd);
+    expect((await stripe.invoices.list({ subscription: sub.id })).data[0]).toMatchObject({ billing_reason: "subscription_cycle", total: 9900, status: "paid" });
+    await payWith(customer.id, "pm_card_chargeDeclined");
+    await stripe.subscriptions.update(sub.id, { default_payment_method: (await payWith(customer.id, "pm_card_chargeDeclined")).id });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewed.items.data[0].current_period_end + 60 });
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("past_due");
+  });
+
+  test("a declined first payment leaves the subscription incomplete", async () => {
+    const price = await priceOf(2900);
+    const { customer } = await customerOnClock();
+    await payWith(customer.id, "pm_card_chargeDeclined");
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], payment_behavior: "allow_incomplete" });
+    expect(sub.status).toBe("incomplete");
+  });
+
+  test("an upgrade with always_invoice at a proration date bills exactly what the preview said, once per idempotency key", async () => {
+    const starter = await priceOf(2900);
+    const growth = await priceOf(9900);
+    const { customer } = await customerOnClock(Math.floor(Date.UTC(2026, 2, 1) / 1000));
+    await payWith(customer.id, "pm_card_visa");
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: starter.id }] });
+    const { current_period_start: s, current_period_end: e } = sub.items.data[0];
+    const at = s + Math.floor((e - s) / 3);
+    const preview = await stripe.invoices.createPreview({ customer: customer.id, subscription: sub.id, subscription_details: { items: [{ id: sub.items.data[0].id, price: growth.id }], proration_date: at, proration_behavior: "always_invoice" } });
+    const fraction = (e - at) / (e - s);
+    expect(preview.lines.data.map((l) => l.amount)).toEqual([-Math.round(2900 * fraction), Math.round(9900 * fraction)]);
+    const params = { items: [{ id: sub.items.data[0].id, price: growth.id }], proration_behavior: "always_invoice" as const, proration_date: at };
+    await stripe.subscriptions.update(sub.id, params, { idempotencyKey: `up-${sub.id}` });
+    await stripe.subscriptions.update(sub.id, params, { idempotencyKey: `up-${sub.id}` });
+    const invoices = (await stripe.invoices.list({ subscription: sub.id })).data.filter((i) => i.billing_reason === "subscription_update");
+    expect(invoices.length).toBe(1);
+    expect(invoices[0].total).toBe(preview.total);
+    expect(invoices[0].status).toBe("paid");
+    const changed = await stripe.subscriptions.update(sub.id, { metadata: { x: "1" } }, { idempotencyKey: `up-${sub.id}` }).catch((err) => err);
+    expect(changed.type).toBe("StripeIdempotencyError");
+  });
+
+  test("cancel at period end: canceled at the boundary with customer.subscription.deleted", async () => {
+    const price = await priceOf(2900);
+    const { clock, customer } = await customerOnClock();
+    await payWith(customer.id, "pm_card_visa");
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: sub.items.data[0].current_period_end + 1 });
+    expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("canceled");
+    await local.flushWebhooks();
+    expect(eventsOf(customer.id)).toContain("customer.subscription.deleted");
+  });
+
+  test("a webhook answered 500 is retried until delivered; state survives a restart", async () => {
+    failNext = 2;
+    const customer = await stripe.customers.create({ email: "retry@example.com" });
+    await local.flushWebhooks();
+    expect(received.some((e) => e.type === "customer.created" && (e.data.object as Stripe.Customer).id === customer.id)).toBe(true);
+    await local.stop();
+    local = await start();
+    stripe = new Stripe("sk_test_emulator", { host: "127.0.0.1", port: local.port, protocol: "http" });
+    expect((await stripe.customers.retrieve(customer.id)).id).toBe(customer.id);
+  });
+
+  test("requests without an API key are refused like Stripe does", async () => {
+    const r = await fetch(`${local.url}/v1/customers`);
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as any).error.type).toBe("invalid_request_error");
+  });
+});
