@@ -9,7 +9,7 @@ const root = join(import.meta.dir, "..");
 let nextPort = 4100 + (process.pid % 500) * 4;
 
 export async function startApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const port = nextPort++;
+  const port = env.PORT ? Number(env.PORT) : nextPort++;
   const logs: string[] = [];
   const proc = spawn(["bun", "server.ts"], {
     cwd: root,

@@ -21,7 +21,7 @@ const runner = await run({
   concurrency: 4,
   // Jobs of one customer run one at a time (their queue); a queued one that was skipped while
   // its queue was busy is picked up by the next poll, so poll often (a cheap indexed query).
-  pollInterval: 200,
+  pollInterval: 100,
   taskList,
   parsedCronItems: parseCrontab(crontab),
   logger,
