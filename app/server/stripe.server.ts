@@ -259,6 +259,46 @@ export async function advanceTestClock(orgId: string, seconds: number): Promise<
   throw new Error("the test clock did not finish advancing within 60 s");
 }
 
+// ---- plan changes ------------------------------------------------------------------------------
+
+/** Stripe's "now" for a customer: its test clock's time, or the wall clock. */
+export async function clockNow(customerId: string): Promise<number> {
+  const customer = await stripe.customers.retrieve(customerId);
+  const clock = "test_clock" in customer ? customer.test_clock : null;
+  if (clock) return (await stripe.testHelpers.testClocks.retrieve(typeof clock === "string" ? clock : clock.id)).frozen_time;
+  return Math.floor(Date.now() / 1000);
+}
+
+/** Stripe's own proration for moving the subscription to `priceId` at `prorationDate`, invoiced now. */
+export async function previewPriceChange(input: { subscriptionId: string; itemId: string; customerId: string; priceId: string; prorationDate: number }) {
+  const preview = await stripe.invoices.createPreview({
+    customer: input.customerId,
+    subscription: input.subscriptionId,
+    subscription_details: { items: [{ id: input.itemId, price: input.priceId }], proration_date: input.prorationDate, proration_behavior: "always_invoice" },
+  });
+  return { amountDue: preview.amount_due, lines: preview.lines.data.map((l) => ({ description: l.description ?? "", amount: l.amount })) };
+}
+
+export async function updateSubscriptionPrice(input: {
+  subscriptionId: string;
+  priceId: Promise<string> | string;
+  prorationBehavior: "always_invoice" | "none";
+  endTrial: boolean;
+  idempotencyKey: string | null;
+}): Promise<SubscriptionState> {
+  const current = await retrieveSubscription(input.subscriptionId);
+  const sub = await stripe.subscriptions.update(
+    input.subscriptionId,
+    {
+      items: [{ id: current.itemId, price: await input.priceId }],
+      proration_behavior: input.prorationBehavior,
+      ...(input.endTrial ? { trial_end: "now" as const } : {}),
+    },
+    input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : undefined,
+  );
+  return subscriptionState(sub);
+}
+
 export async function verifyWebhook(rawBody: string, signature: string): Promise<Stripe.Event> {
   return stripe.webhooks.constructEventAsync(rawBody, signature, webhookSecret, 300);
 }

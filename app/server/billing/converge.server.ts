@@ -38,11 +38,20 @@ export async function applySubscription(orgId: string, planCode: string, state: 
       .for("no key update");
     // An org has one subscription that matters: an old, dead one never replaces a live one.
     if (current && current.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
-    const pending = current?.pendingPlanCode && current.pendingPlanCode !== planCode && LIVE.has(state.status) ? current.pendingPlanCode : null;
+    // A scheduled downgrade has already switched Stripe's price (no proration); until the period
+    // it was scheduled in ends, the org keeps its current plan and units. Stripe says which lower
+    // plan will be billed next (a replaced downgrade may be newer there than here).
+    let effectivePlan = planCode;
+    let pending: string | null = null;
+    const cheaper = (a: string, b: string) => (planByCode(a)?.priceMonthly ?? 0) < (planByCode(b)?.priceMonthly ?? 0);
+    if (current?.pendingPlanCode && LIVE.has(state.status) && current.periodStart.getTime() === state.periodStart.getTime() && cheaper(planCode, current.planCode)) {
+      effectivePlan = current.planCode;
+      pending = planCode;
+    }
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
-      planCode,
+      planCode: effectivePlan,
       status: state.status,
       periodStart: state.periodStart,
       periodEnd: state.periodEnd,
@@ -56,7 +65,7 @@ export async function applySubscription(orgId: string, planCode: string, state: 
     if (!LIVE.has(state.status)) return;
     // The period's counter carries the plan's units: a new period starts at 0 used; a plan
     // change within the period (an upgrade) keeps `used` and takes the new units.
-    const included = planByCode(planCode)?.includedUnits.api_call ?? 0;
+    const included = planByCode(effectivePlan)?.includedUnits.api_call ?? 0;
     await tx.execute(dsql`
       insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
       values (${orgId}, 'api_call', ${state.periodStart.toISOString()}::timestamptz, ${state.periodEnd.toISOString()}::timestamptz,

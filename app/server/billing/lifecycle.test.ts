@@ -1,98 +1,40 @@
 // The billing lifecycle through the real app, the real worker and the local Stripe: checkout,
 // trial → starter, renewal, declined cards, and webhooks that arrive twice, reversed, while the
 // app is down, or poisoned (dead-letter queue, then replay).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn, type Subprocess } from "bun";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { startApp, type TestApp } from "../../../test/app";
+import { invoicesOf, mirror, newOrg, signIn as signInAs, until, useBillingSystem } from "../../../test/billing";
+import { startApp } from "../../../test/app";
 import { api, rid } from "../../../test/factories";
-import { startStripeLocal, type StripeLocal } from "../../../stripe-emulator/index";
 import { sql } from "../db.server";
 import { createApiKey } from "../keys.server";
-import { createOrg } from "../orgs.server";
-import { syncPlanCatalog } from "../plans.server";
 import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "../stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
 import { replayStripeEvent } from "./webhooks.server";
 
-const appPort = 4900 + (process.pid % 90);
-const env = { PORT: String(appPort), STRIPE_EVENT_MAX_ATTEMPTS: "2" };
-let app: TestApp;
-let local: StripeLocal;
-let worker: Subprocess;
-const workerLogs: string[] = [];
-
-async function startWorker() {
-  const proc = spawn(["bun", "worker/index.ts"], { cwd: join(import.meta.dir, "../../.."), env: { ...process.env, ...env, LOG_LEVEL: "warn" } as Record<string, string>, stdout: "pipe", stderr: "pipe" });
-  void (async () => {
-    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) workerLogs.push(new TextDecoder().decode(chunk));
-  })();
-  return proc;
-}
-
-beforeAll(async () => {
-  await syncPlanCatalog();
-  local = await startStripeLocal({
-    port: Number(process.env.STRIPE_LOCAL_PORT),
-    databaseUrl: process.env.DATABASE_URL!,
-    webhook: { url: `http://127.0.0.1:${appPort}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
-    retrySchedule: [150, 300, 600],
-  });
-  app = await startApp(env);
-  worker = await startWorker();
-});
-afterAll(async () => {
-  worker.kill();
-  await worker.exited;
-  await app.stop();
-  await local.stop();
-});
-
-const newOrg = async () => {
-  const id = `org_l${crypto.randomUUID().slice(0, 8)}`;
-  await createOrg({ id, email: "owner@example.com" });
-  return id;
-};
-
-async function until<T>(fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(25);
-  }
-}
-
-const mirror = async (orgId: string) => (await sql`select plan_code, status, period_start, period_end, stripe_subscription_id from subscriptions where org_id = ${orgId}`)[0];
-const invoicesOf = (orgId: string) => sql<{ total: number; status: string; billing_reason: string }[]>`select total, status, billing_reason from invoices where org_id = ${orgId} order by stripe_created_at, number`;
-
-async function signIn(orgId: string) {
-  const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: app.url }, body: new URLSearchParams({ email: "owner@example.com", orgId }) });
-  return r.headers.get("set-cookie")!.split(";")[0];
-}
+const system = useBillingSystem();
+const signIn = (orgId: string) => signInAs(system.app, orgId);
 
 describe("billing lifecycle", () => {
   test("checkout → active, invoice paid at the plan price, quota from the plan", async () => {
     const orgId = await newOrg();
     const cookie = await signIn(orgId);
-    const r = await fetch(`${app.url}/api/v1/billing/checkout`, { method: "POST", headers: { cookie, origin: app.url, "content-type": "application/json" }, body: JSON.stringify({ planCode: "growth" }) });
+    const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, { method: "POST", headers: { cookie, origin: system.app.url, "content-type": "application/json" }, body: JSON.stringify({ planCode: "growth" }) });
     expect(r.status).toBe(200);
     const { url } = ((await r.json()) as any).data;
     const paid = await fetch(url, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
     expect(paid.status).toBe(303);
-    expect(paid.headers.get("location")).toStartWith(`http://127.0.0.1:${appPort}/dashboard?checkout=success`);
+    expect(paid.headers.get("location")).toStartWith(`${system.app.url}/dashboard?checkout=success`);
     const m = await until(async () => (await mirror(orgId))?.status === "active" && (await mirror(orgId)));
     expect(m.plan_code).toBe("growth");
     await until(async () => (await invoicesOf(orgId)).some((i) => i.status === "paid"));
     expect((await invoicesOf(orgId)).map((i) => [i.total, i.status])).toEqual([[9900, "paid"]]);
     const key = await createApiKey({ orgId, name: "t" });
-    expect(((await (await api(app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "growth", included: 250_000, status: "active" });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "growth", included: 250_000, status: "active" });
     // Subscription and invoices through the session routes.
-    const sub = ((await (await fetch(`${app.url}/api/v1/subscription`, { headers: { cookie } })).json()) as any).data;
+    const sub = ((await (await fetch(`${system.app.url}/api/v1/subscription`, { headers: { cookie } })).json()) as any).data;
     expect(sub.subscription).toMatchObject({ planCode: "growth", status: "active" });
-    const inv = ((await (await fetch(`${app.url}/api/v1/invoices`, { headers: { cookie } })).json()) as any).data.invoices;
+    const inv = ((await (await fetch(`${system.app.url}/api/v1/invoices`, { headers: { cookie } })).json()) as any).data.invoices;
     expect(inv[0]).toMatchObject({ status: "paid", total: 9900, currency: "usd" });
     expect(inv[0].hostedInvoiceUrl).toContain("/invoice/");
   });
@@ -102,7 +44,7 @@ describe("billing lifecycle", () => {
     const s = await subscribeThroughStripe(orgId, "trial");
     expect(s).toMatchObject({ planCode: "trial", status: "trialing" });
     const key = await createApiKey({ orgId, name: "t" });
-    expect(((await (await api(app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "trial", included: 1_000 });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "trial", included: 1_000 });
     const advanced = await advanceOrgClock(orgId, "15d");
     expect(advanced.subscription).toMatchObject({ planCode: "starter", status: "active" });
     await until(async () => (await invoicesOf(orgId)).length === 2);
@@ -110,19 +52,19 @@ describe("billing lifecycle", () => {
       ["subscription_create", 0, "paid"],
       ["subscription_cycle", 2900, "paid"],
     ]);
-    expect(((await (await api(app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "starter", included: 50_000, used: 0 });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "starter", included: 50_000, used: 0 });
   });
 
   test("renewal → a new period, usage reset, a renewal invoice", async () => {
     const orgId = await newOrg();
     await subscribeThroughStripe(orgId, "starter");
     const key = await createApiKey({ orgId, name: "t" });
-    await api(app.url, key.key).record({ request_id: rid(), quantity: 40 });
+    await api(system.app.url, key.key).record({ request_id: rid(), quantity: 40 });
     const before = await mirror(orgId);
     await advanceOrgClock(orgId, "31d");
     const after = await mirror(orgId);
     expect(Date.parse(after.period_start)).toBe(Date.parse(before.period_end));
-    expect(((await (await api(app.url, key.key).quota()).json()) as any).data).toMatchObject({ used: 0, included: 50_000 });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ used: 0, included: 50_000 });
     await until(async () => (await invoicesOf(orgId)).length === 2);
     expect((await invoicesOf(orgId)).map((i) => [i.billing_reason, i.total])).toEqual([
       ["subscription_create", 2900],
@@ -135,7 +77,7 @@ describe("billing lifecycle", () => {
     const s = await subscribeThroughStripe(orgId, "starter", "declined");
     expect(s!.status).toBe("incomplete");
     const key = await createApiKey({ orgId, name: "t" });
-    const r = await api(app.url, key.key).record({ request_id: rid() });
+    const r = await api(system.app.url, key.key).record({ request_id: rid() });
     expect(r.status).toBe(402);
     await until(async () => (await invoicesOf(orgId)).length === 1);
     expect((await invoicesOf(orgId))[0].status).toBe("open");
@@ -146,7 +88,7 @@ describe("webhook convergence", () => {
   async function signedPost(event: unknown) {
     const body = JSON.stringify(event);
     const sig = await new Stripe("sk_test_x").webhooks.generateTestHeaderStringAsync({ payload: body, secret: LOCAL_WEBHOOK_SECRET });
-    return fetch(`${app.url}/api/webhooks/stripe`, { method: "POST", headers: { "stripe-signature": sig, "content-type": "application/json" }, body });
+    return fetch(`${system.app.url}/api/webhooks/stripe`, { method: "POST", headers: { "stripe-signature": sig, "content-type": "application/json" }, body });
   }
 
   test("events delivered in reverse order, and twice, converge to Stripe's current state", async () => {
@@ -170,12 +112,12 @@ describe("webhook convergence", () => {
   test("the app down during delivery: Stripe retries and the state converges when it is back", async () => {
     const orgId = await newOrg();
     const { customerId } = await ensureCustomer(orgId);
-    await app.stop();
+    await system.app.stop();
     const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
     const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_pro"] })).data[0];
     await stripe.subscriptions.create({ customer: customerId, items: [{ price: price.id }], default_payment_method: pm.id, metadata: { org_id: orgId } });
     await Bun.sleep(400); // a few failed deliveries
-    app = await startApp(env);
+    system.app = await startApp(system.env);
     await until(async () => (await mirror(orgId))?.status === "active", 15_000);
     expect((await mirror(orgId)).plan_code).toBe("pro");
   });

@@ -1,0 +1,159 @@
+// Plan changes (5.1–5.3) through the session routes, the real worker and the local Stripe, with
+// test clocks placing the change mid-period and the money checked to the cent.
+import { describe, expect, test } from "bun:test";
+import { invoicesOf, mirror, newOrg, signIn, until, useBillingSystem } from "../../../test/billing";
+import { api, rid } from "../../../test/factories";
+import { sql } from "../db.server";
+import { createApiKey } from "../keys.server";
+import { ensureCustomer, stripe } from "../stripe.server";
+import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
+
+const system = useBillingSystem();
+
+async function billing(orgId: string) {
+  const cookie = await signIn(system.app, orgId);
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${system.app.url}/api/v1/billing/${path}`, { method, headers: { cookie, origin: system.app.url, "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as any };
+  };
+  return call;
+}
+
+async function stripeInvoiceCount(orgId: string) {
+  const { customerId } = await ensureCustomer(orgId);
+  return (await stripe.invoices.list({ customer: customerId, limit: 100 })).data.length;
+}
+
+async function snapshot(orgId: string) {
+  return { mirror: await mirror(orgId), counters: await sql`select * from usage_counters where org_id = ${orgId} order by period_start`, invoices: await stripeInvoiceCount(orgId) };
+}
+
+describe("5.1 preview, 5.2 upgrade now", () => {
+  test("mid-period: the preview mutates nothing and equals, to the cent, what the upgrade invoices", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const key = await createApiKey({ orgId, name: "t" });
+    await api(system.app.url, key.key).record({ request_id: rid(), quantity: 1200 });
+    await advanceOrgClock(orgId, "10d"); // a third of the way into the period
+    const call = await billing(orgId);
+    const before = await snapshot(orgId);
+    const preview = await call("POST", "preview", { planCode: "growth" });
+    expect(preview.status).toBe(200);
+    expect(preview.body.data).toMatchObject({ from: "starter", to: "growth", change: "upgrade", effective: "now", currency: "usd", nextInvoiceAmount: 9900, includedUnits: 250_000, source: "stripe" });
+    expect(preview.body.data.lines.map((l: any) => Math.sign(l.amount))).toEqual([-1, 1]);
+    expect(preview.body.data.amountDueNow).toBe(preview.body.data.lines.reduce((s: number, l: any) => s + l.amount, 0));
+    expect(await snapshot(orgId)).toEqual(before);
+
+    const up = await call("POST", "upgrade", { planCode: "growth" }, { "idempotency-key": "upgrade-1" });
+    expect(up.status).toBe(200);
+    expect(up.body.data).toMatchObject({ planCode: "growth", status: "active", pendingPlanCode: null });
+    // Units rose before the answer; usage carried over.
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "growth", included: 250_000, used: 1200 });
+    await until(async () => (await invoicesOf(orgId)).some((i) => i.billing_reason === "subscription_update"));
+    const prorated = (await invoicesOf(orgId)).filter((i) => i.billing_reason === "subscription_update");
+    expect(prorated.map((i) => [i.total, i.status])).toEqual([[preview.body.data.amountDueNow, "paid"]]);
+    // The same Idempotency-Key again: no second charge.
+    const again = await call("POST", "upgrade", { planCode: "growth" }, { "idempotency-key": "upgrade-1" });
+    expect(again.status).toBe(400); // already on growth: same plan
+    expect(await stripeInvoiceCount(orgId)).toBe(before.invoices + 1);
+    // The webhook that followed converged without undoing anything.
+    await Bun.sleep(300);
+    expect((await mirror(orgId)).plan_code).toBe("growth");
+  });
+
+  test("a retried upgrade with the same Idempotency-Key charges once", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    await advanceOrgClock(orgId, "5d");
+    const call = await billing(orgId);
+    const [a, b] = await Promise.all([
+      call("POST", "upgrade", { planCode: "pro" }, { "idempotency-key": "retry-me" }),
+      call("POST", "upgrade", { planCode: "pro" }, { "idempotency-key": "retry-me" }),
+    ]);
+    expect([a.status, b.status].filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
+    const { customerId } = await ensureCustomer(orgId);
+    const updates = (await stripe.invoices.list({ customer: customerId })).data.filter((i) => i.billing_reason === "subscription_update");
+    expect(updates.length).toBe(1);
+  });
+
+  test("upgrading from a trial ends the trial and bills the full price now", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "trial");
+    const call = await billing(orgId);
+    const preview = await call("POST", "preview", { planCode: "growth" });
+    expect(preview.body.data).toMatchObject({ from: "trial", change: "upgrade", amountDueNow: 9900 });
+    const up = await call("POST", "upgrade", { planCode: "growth" });
+    expect(up.body.data).toMatchObject({ planCode: "growth", status: "active" });
+    await until(async () => (await invoicesOf(orgId)).some((i) => i.total === 9900 && i.status === "paid"));
+  });
+});
+
+describe("5.3 scheduled downgrade", () => {
+  test("pending, replaced, canceled, scheduled again, then applied at renewal: lower invoice and units", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "pro");
+    const key = await createApiKey({ orgId, name: "t" });
+    const call = await billing(orgId);
+    const preview = await call("POST", "preview", { planCode: "growth" });
+    expect(preview.body.data).toMatchObject({ change: "downgrade", effective: "period_end", amountDueNow: 0, nextInvoiceAmount: 9900 });
+
+    expect((await call("POST", "downgrade", { planCode: "growth" })).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: "growth" });
+    expect((await call("POST", "downgrade", { planCode: "starter" })).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: "starter" });
+    await Bun.sleep(300); // the price-switch webhooks converge without applying it early
+    expect(await mirror(orgId)).toMatchObject({ plan_code: "pro", pending_plan_code: "starter" });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data.included).toBe(1_000_000);
+    expect((await call("DELETE", "downgrade")).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: null });
+    expect((await call("DELETE", "downgrade")).status).toBe(404);
+    await call("POST", "downgrade", { planCode: "growth" });
+
+    await advanceOrgClock(orgId, "31d");
+    expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", pending_plan_code: null });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "growth", included: 250_000, used: 0 });
+    await until(async () => (await invoicesOf(orgId)).some((i) => i.billing_reason === "subscription_cycle"));
+    expect((await invoicesOf(orgId)).map((i) => [i.billing_reason, i.total])).toEqual([
+      ["subscription_create", 29_900],
+      ["subscription_cycle", 9_900],
+    ]);
+  });
+
+  test("an upgrade clears a pending downgrade", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const call = await billing(orgId);
+    await call("POST", "downgrade", { planCode: "starter" });
+    const up = await call("POST", "upgrade", { planCode: "pro" });
+    expect(up.body.data).toMatchObject({ planCode: "pro", pendingPlanCode: null });
+  });
+});
+
+describe("bad input on 5.x changes nothing", () => {
+  test("unknown plan, same plan, wrong direction, malformed body, unknown field", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const call = await billing(orgId);
+    const before = await snapshot(orgId);
+    const cases: [string, unknown, number, string][] = [
+      ["preview", { planCode: "gold" }, 400, "VALIDATION_FAILED"],
+      ["preview", { planCode: "growth" }, 400, "VALIDATION_FAILED"],
+      ["preview", {}, 400, "VALIDATION_FAILED"],
+      ["preview", { planCode: "pro", extra: 1 }, 400, "VALIDATION_FAILED"],
+      ["upgrade", { planCode: "starter" }, 400, "VALIDATION_FAILED"],
+      ["upgrade", { planCode: "trial" }, 400, "VALIDATION_FAILED"],
+      ["downgrade", { planCode: "pro" }, 400, "VALIDATION_FAILED"],
+      ["downgrade", { planCode: 5 }, 400, "VALIDATION_FAILED"],
+    ];
+    for (const [path, body, status, code] of cases) {
+      const r = await call("POST", path, body);
+      expect([path, r.status, r.body.error?.code]).toEqual([path, status, code]);
+    }
+    const malformed = await fetch(`${system.app.url}/api/v1/billing/upgrade`, { method: "POST", headers: { cookie: await signIn(system.app, orgId), origin: system.app.url, "content-type": "application/json" }, body: "{nope" });
+    expect(malformed.status).toBe(400);
+    expect(await snapshot(orgId)).toEqual(before);
+  });
+
+  test("without a live subscription: 402", async () => {
+    const orgId = await newOrg();
+    const call = await billing(orgId);
+    expect((await call("POST", "preview", { planCode: "pro" })).status).toBe(402);
+  });
+});

@@ -1,0 +1,71 @@
+// The whole billing system for a test file: the local Stripe (delivering webhooks to the app),
+// the real app process and the real worker process, on the test run's database.
+import { afterAll, beforeAll } from "bun:test";
+import { spawn, type Subprocess } from "bun";
+import { join } from "node:path";
+import { startApp, type TestApp } from "./app";
+import { startStripeLocal, type StripeLocal } from "../stripe-emulator/index";
+import { sql } from "../app/server/db.server";
+import { createOrg } from "../app/server/orgs.server";
+import { syncPlanCatalog } from "../app/server/plans.server";
+import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
+
+export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string>; restartApp: () => Promise<void> };
+
+export function useBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
+  const appPort = 4900 + (process.pid % 90);
+  const env = { PORT: String(appPort), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
+  let worker: Subprocess;
+  const system = {
+    env,
+    async restartApp() {
+      await system.app.stop();
+      system.app = await startApp(env);
+    },
+  } as BillingSystem;
+  beforeAll(async () => {
+    await syncPlanCatalog();
+    system.local = await startStripeLocal({
+      port: Number(process.env.STRIPE_LOCAL_PORT),
+      databaseUrl: process.env.DATABASE_URL!,
+      webhook: { url: `http://127.0.0.1:${appPort}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
+      retrySchedule: [150, 300, 600],
+    });
+    system.app = await startApp(env);
+    worker = spawn(["bun", "worker/index.ts"], { cwd: join(import.meta.dir, ".."), env: { ...process.env, ...env, LOG_LEVEL: "warn" } as Record<string, string>, stdout: "ignore", stderr: "inherit" });
+  });
+  afterAll(async () => {
+    worker.kill();
+    await worker.exited;
+    await system.app.stop();
+    await system.local.stop();
+  });
+  return system;
+}
+
+export async function newOrg(): Promise<string> {
+  const id = `org_l${crypto.randomUUID().slice(0, 8)}`;
+  await createOrg({ id, email: "owner@example.com" });
+  return id;
+}
+
+export async function until<T>(fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(25);
+  }
+}
+
+export const mirror = async (orgId: string) =>
+  (await sql`select plan_code, status, period_start, period_end, pending_plan_code, stripe_subscription_id from subscriptions where org_id = ${orgId}`)[0];
+
+export const invoicesOf = (orgId: string) =>
+  sql<{ total: number; status: string; billing_reason: string }[]>`select total, status, billing_reason from invoices where org_id = ${orgId} order by stripe_created_at, number`;
+
+export async function signIn(app: TestApp, orgId: string): Promise<string> {
+  const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: app.url }, body: new URLSearchParams({ email: "owner@example.com", orgId }) });
+  return r.headers.get("set-cookie")!.split(";")[0];
+}
