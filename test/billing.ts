@@ -10,19 +10,14 @@ import { createOrg } from "../app/server/orgs.server";
 import { syncPlanCatalog } from "../app/server/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
 
-export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string>; restartApp: () => Promise<void> };
+export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 
 export function useBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
   const appPort = 4900 + (process.pid % 90);
   const env = { PORT: String(appPort), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
   let worker: Subprocess;
-  const system = {
-    env,
-    async restartApp() {
-      await system.app.stop();
-      system.app = await startApp(env);
-    },
-  } as BillingSystem;
+  // app and local are set in beforeAll, before any test reads them.
+  const system = { env } as unknown as BillingSystem;
   beforeAll(async () => {
     await syncPlanCatalog();
     system.local = await startStripeLocal({
