@@ -175,3 +175,19 @@ export const usageHourly = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.metric, t.hour] })],
 );
+
+// What has been reported to Stripe as meter events, per counter. `pendingTo` is written before a
+// report is sent and cleared after, so a report cut off mid-way is resent with the same
+// identifier (and not counted twice by Stripe).
+export const usageReports = pgTable(
+  "usage_reports",
+  {
+    orgId: text("org_id").notNull(),
+    metric: text("metric").notNull(),
+    periodStart: tz("period_start").notNull(),
+    reported: bigint("reported", { mode: "number" }).notNull().default(0),
+    pendingTo: bigint("pending_to", { mode: "number" }),
+    reportedAt: tz("reported_at"),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] })],
+);

@@ -9,6 +9,7 @@ import { sql } from "../app/server/db.server";
 import { closeCache } from "../app/server/cache.server";
 import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server/billing/ops.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
+import { driftReport } from "../app/server/billing/usage-report.server";
 import { ensureCustomer, upstream } from "../app/server/stripe.server";
 
 type Flags = { name?: string; email?: string };
@@ -101,6 +102,17 @@ const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
   human: (q) => `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}`,
 };
 
+const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
+  args: "drift [periodKey]",
+  run: async ([periodKey]) => driftReport(periodKey),
+  human: (d) =>
+    [
+      `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
+      ...d.rows.map((r) => `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${r.drift === null ? "n/a (nothing reported)" : `${(r.drift * 100).toFixed(2)}%`}`),
+      `max drift: ${d.maxDrift === null ? "n/a" : `${(d.maxDrift * 100).toFixed(2)}%`}`,
+    ].join("\n"),
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -110,6 +122,7 @@ export const commands: Record<string, Command<unknown>> = {
   "clock:advance": clockAdvance,
   replay,
   jobs,
+  drift,
 } as Record<string, Command<unknown>>;
 
 export const usage = `usage: bun run ops <command> [--json]\n\n${Object.values(commands)

@@ -1,11 +1,13 @@
 // The worker's task list and crontab. One file per task.
 import type { TaskList } from "graphile-worker";
 import { maintainPartitions } from "./maintain-partitions";
+import { reportUsage } from "./report-usage";
 import { rolloverPeriods } from "./rollover";
 import { stripeEvent } from "./stripe-event";
 
 export const taskList: TaskList = {
   maintain_partitions: maintainPartitions,
+  report_usage: reportUsage,
   rollover_periods: rolloverPeriods,
   stripe_event: stripeEvent,
 };
@@ -15,4 +17,6 @@ export const crontab = [
   "17 3 * * * maintain_partitions ?fill=1d",
   // Every minute: renewals whose webhook has not arrived.
   "* * * * * rollover_periods ?max=1",
+  // Every minute: usage deltas to Stripe's billing meter (one job at a time: its own queue).
+  "* * * * * report_usage ?max=1&queue=report_usage",
 ].join("\n");

@@ -299,6 +299,43 @@ export async function updateSubscriptionPrice(input: {
   return subscriptionState(sub);
 }
 
+// ---- usage reported to Stripe (billing meters) ---------------------------------------------------
+
+const METER_EVENT = "api_call";
+let meterId: string | null = null;
+
+/** The billing meter usage is reported to (created in test mode / locally when missing). */
+export async function ensureMeter(): Promise<string> {
+  if (meterId) return METER_EVENT;
+  const meters = await stripe.billing.meters.list({ limit: 100 });
+  let meter = meters.data.find((m) => m.event_name === METER_EVENT);
+  if (!meter) {
+    if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${METER_EVENT}"`);
+    meter = await stripe.billing.meters.create(
+      { display_name: "API calls", event_name: METER_EVENT, default_aggregation: { formula: "sum" }, customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" }, value_settings: { event_payload_key: "value" } },
+      { idempotencyKey: `meter-${METER_EVENT}` },
+    );
+  }
+  meterId = meter.id;
+  return METER_EVENT;
+}
+
+export async function sendMeterEvent(input: { eventName: string; customerId: string; value: number; timestamp: number; identifier: string }) {
+  await stripe.billing.meterEvents.create({
+    event_name: input.eventName,
+    payload: { stripe_customer_id: input.customerId, value: String(input.value) },
+    identifier: input.identifier,
+    timestamp: input.timestamp,
+  });
+}
+
+/** Stripe's total of the meter for a customer over [start, end). */
+export async function meterTotal(input: { eventName: string; customerId: string; start: number; end: number }): Promise<number> {
+  await ensureMeter();
+  const summaries = await stripe.billing.meters.listEventSummaries(meterId!, { customer: input.customerId, start_time: input.start, end_time: input.end });
+  return summaries.data.reduce((sum, s) => sum + s.aggregated_value, 0);
+}
+
 export async function verifyWebhook(rawBody: string, signature: string): Promise<Stripe.Event> {
   return stripe.webhooks.constructEventAsync(rawBody, signature, webhookSecret, 300);
 }

@@ -1,0 +1,65 @@
+// Usage reported to Stripe as meter events: drift 0 after the job, no double report when the job
+// dies mid-batch and reruns, catch-up after a Stripe outage.
+import { describe, expect, test } from "bun:test";
+import { newOrg, useBillingSystem } from "../../../test/billing";
+import { api, rid } from "../../../test/factories";
+import { startStripeLocal } from "../../../stripe-emulator/index";
+import { sql } from "../db.server";
+import { createApiKey } from "../keys.server";
+import { ensureCustomer, ensureMeter, meterTotal, sendMeterEvent } from "../stripe.server";
+import { subscribeThroughStripe } from "./ops.server";
+import { driftReport, reportUsageToStripe } from "./usage-report.server";
+
+const system = useBillingSystem();
+
+async function orgWithUsage(quantity: number) {
+  const orgId = await newOrg();
+  await subscribeThroughStripe(orgId, "starter");
+  const key = await createApiKey({ orgId, name: "t" });
+  for (let i = 0; i < 3; i++) await api(system.app.url, key.key).record({ request_id: rid(), quantity });
+  return { orgId, key: key.key };
+}
+
+const driftOf = async (orgId: string) => (await driftReport()).rows.find((r) => r.orgId === orgId)!;
+
+describe("usage reported to Stripe", () => {
+  test("after the job, Stripe's meter total equals what was recorded: drift 0; a second run sends nothing", async () => {
+    const { orgId, key } = await orgWithUsage(7);
+    expect((await driftOf(orgId)).drift).toBeNull(); // recorded 21, nothing reported yet
+    await reportUsageToStripe();
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 21, reported: 21, drift: 0 });
+    await api(system.app.url, key).record({ request_id: rid(), quantity: 4 });
+    await reportUsageToStripe();
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 25, reported: 25, drift: 0 });
+    const again = await reportUsageToStripe();
+    expect(again.reported).toBe(0);
+  });
+
+  test("a report cut off after Stripe accepted it is resent with the same identifier and counted once", async () => {
+    const { orgId } = await orgWithUsage(5);
+    // The job marked the range pending and sent it, then died before recording that it had.
+    const [c] = await sql<{ ps: number; period_start: string }[]>`select period_start::text, extract(epoch from period_start)::float8 as ps from usage_counters where org_id = ${orgId}`;
+    await sql`insert into usage_reports (org_id, metric, period_start, reported, pending_to) values (${orgId}, 'api_call', ${c.period_start}::timestamptz, 0, 15)`;
+    const { customerId } = await ensureCustomer(orgId);
+    await sendMeterEvent({ eventName: await ensureMeter(), customerId, value: 15, timestamp: Math.floor(c.ps) + 1, identifier: `${orgId}:api_call:${Math.floor(c.ps)}:0-15` });
+    // More usage arrives before the rerun.
+    await api(system.app.url, (await createApiKey({ orgId, name: "t2" })).key).record({ request_id: rid(), quantity: 2 });
+    await reportUsageToStripe();
+    await reportUsageToStripe();
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 17, reported: 17, drift: 0 });
+  });
+
+  test("with Stripe down the job fails and changes nothing; when Stripe is back it catches up", async () => {
+    const { orgId } = await orgWithUsage(3);
+    const { port } = system.local;
+    await system.local.stop();
+    await expect(reportUsageToStripe()).rejects.toThrow();
+    const [r] = await sql<{ n: number }[]>`select count(*)::int as n from usage_reports where org_id = ${orgId} and reported > 0`;
+    expect(r.n).toBe(0);
+    system.local = await startStripeLocal({ port, databaseUrl: process.env.DATABASE_URL!, webhook: undefined });
+    await reportUsageToStripe();
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 9, reported: 9, drift: 0 });
+    const { customerId } = await ensureCustomer(orgId);
+    expect(await meterTotal({ eventName: await ensureMeter(), customerId, start: 0, end: 4_000_000_000 })).toBe(9);
+  });
+});
