@@ -3,12 +3,14 @@ import type { TaskList } from "graphile-worker";
 import { maintainPartitions } from "./maintain-partitions";
 import { reportUsage } from "./report-usage";
 import { rolloverPeriods } from "./rollover";
+import { stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
 export const taskList: TaskList = {
   maintain_partitions: maintainPartitions,
   report_usage: reportUsage,
   rollover_periods: rolloverPeriods,
+  stigg_sync: stiggSync,
   stripe_event: stripeEvent,
 };
 

@@ -5,6 +5,7 @@ import { eq, sql as dsql } from "drizzle-orm";
 import { db, schema, sql } from "../db.server";
 import { planByCode } from "../plans.server";
 import { planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
+import { stiggEnabled } from "../stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 
 const LIVE = new Set(["active", "trialing", "past_due"]);
@@ -20,12 +21,13 @@ async function orgOfCustomer(customerId: string, fallback: string | null): Promi
 }
 
 /** Upserts the subscription mirror and the counter of its current period from Stripe. */
-export async function convergeSubscription(subscriptionId: string): Promise<void> {
+export async function convergeSubscription(subscriptionId: string): Promise<string> {
   const state = await retrieveSubscription(subscriptionId);
   const orgId = await orgOfCustomer(state.customerId, state.orgId);
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
   await applySubscription(orgId, planCode, state);
+  return orgId;
 }
 
 export async function applySubscription(orgId: string, planCode: string, state: SubscriptionState): Promise<void> {
@@ -104,14 +106,19 @@ export async function convergeInvoice(invoiceId: string): Promise<string | null>
 /** Processes one stored event by converging the objects it names. */
 export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   const object = (event.payload as { data: { object: Record<string, unknown> } }).data.object;
+  let orgId: string | null = null;
   if (event.type.startsWith("customer.subscription.")) {
-    await convergeSubscription(String(object.id));
+    orgId = await convergeSubscription(String(object.id));
   } else if (event.type === "checkout.session.completed" && typeof object.subscription === "string") {
-    await convergeSubscription(object.subscription);
+    orgId = await convergeSubscription(object.subscription);
   } else if (event.type.startsWith("invoice.") && typeof object.id === "string") {
     const subscriptionId = await convergeInvoice(object.id);
     // A paid or failed invoice moves the subscription's status (past_due ↔ active).
-    if (subscriptionId) await convergeSubscription(subscriptionId);
+    if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
+  }
+  // Stripe → DB → Stigg: the database has converged; Stigg follows in its own job.
+  if (orgId && stiggEnabled()) {
+    await sql`select graphile_worker.add_job('stigg_sync', json_build_object('orgId', ${orgId}::text), job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
   }
   await sql`
     update stripe_events

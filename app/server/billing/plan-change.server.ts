@@ -9,6 +9,7 @@ import { AppError } from "../errors.server";
 import { subscriptionSummary } from "../orgs.server";
 import { planByCode, type Plan, type PlanCode } from "../plans.server";
 import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubscriptionPrice, upstream } from "../stripe.server";
+import { previewInStigg } from "../stigg.server";
 import { applySubscription } from "./converge.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean };
@@ -71,8 +72,10 @@ async function compute(change: Change, prorationDate?: number): Promise<PlanChan
 /** 5.1: what the change would cost, changing nothing anywhere. */
 export async function previewPlanChange(orgId: string, planCode: string): Promise<PlanChangePreview> {
   const change = await setup(orgId, planCode);
+  // Stigg's figures when it is configured; Stripe's when it is off or does not answer.
+  const stigg = change.kind === "upgrade" ? await previewInStigg(orgId, change.to.code) : null;
   const { prorationDate: _p, ...preview } = await upstream(() => compute(change));
-  return preview;
+  return stigg ? { ...preview, ...stigg, nextInvoiceAt: stigg.nextInvoiceAt ?? preview.nextInvoiceAt, source: "stigg" } : preview;
 }
 
 /** 5.2: upgrade now; a retry with the same idempotency key never charges twice. */
