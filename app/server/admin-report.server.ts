@@ -1,0 +1,37 @@
+// What /admin shows: queue and failed jobs, recent webhook events, orgs, drift; and the replays.
+import { sql } from "./db.server";
+import { AppError } from "./errors.server";
+import { jobStats } from "./billing/ops.server";
+import { replayStripeEvent, EVENT_JOB } from "./billing/webhooks.server";
+import { driftReport } from "./billing/usage-report.server";
+
+export async function adminOverview() {
+  const [jobs, events, orgs] = await Promise.all([
+    jobStats(),
+    sql<{ id: string; type: string; received_at: string; processed_at: string | null; converge_ms: number | null }[]>`
+      select id, type, received_at::text, processed_at::text, converge_ms from stripe_events order by received_at desc limit 25`,
+    sql<{ id: string; name: string; plan_code: string | null; status: string | null; used: number | null; included: number | null }[]>`
+      select o.id, o.name, s.plan_code, s.status, c.used, c.included
+        from organisations o
+        left join subscriptions s on s.org_id = o.id
+        left join lateral (select used, included from usage_counters c where c.org_id = o.id and c.metric = 'api_call' order by period_start desc limit 1) c on true
+       order by o.created_at desc limit 50`,
+  ]);
+  let drift: Awaited<ReturnType<typeof driftReport>> | { error: string };
+  try {
+    drift = await driftReport();
+  } catch {
+    drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
+  }
+  return { jobs, events, orgs, drift };
+}
+
+/** Replays a failed job: a webhook job re-processes its stored event; others run again. */
+export async function replayJob(jobId: string) {
+  const [job] = await sql<{ id: string; task_identifier: string; key: string | null; attempts: number; max_attempts: number }[]>`
+    select id::text, task_identifier, key, attempts, max_attempts from graphile_worker.jobs where id = ${jobId}::bigint`;
+  if (!job) throw new AppError("NOT_FOUND", "No such job.");
+  if (job.task_identifier === EVENT_JOB && job.key) return replayStripeEvent(job.key);
+  await sql`select graphile_worker.reschedule_jobs(array[${jobId}::bigint], run_at := now(), attempts := 0)`;
+  return { jobId };
+}
