@@ -1,7 +1,7 @@
 // The ops console for platform admins: queue depth and lag, failed jobs with their errors and a
 // replay button, recent webhook events (replayable), drift per period, and orgs.
 import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatNumber } from "~/components/format";
 import { requireAdminPage } from "~/server/admin.server";
@@ -15,14 +15,15 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return json(await adminOverview());
 };
 
-export const action = portalAction(async ({ request, form }) => {
+export const action = (args: ActionFunctionArgs) =>
+  portalAction(args, async ({ request, form }) => {
   await requireAdminPage(request);
   const jobId = form.get("jobId");
   const eventId = form.get("eventId");
   if (typeof jobId === "string" && /^\d+$/.test(jobId)) return { message: `Job ${jobId} queued again.`, ...(await replayJob(jobId)) };
   if (typeof eventId === "string" && /^evt_[\w]+$/.test(eventId)) return { message: `Event ${eventId} queued again.`, ...(await replayStripeEvent(eventId)) };
   throw new AppError("VALIDATION_FAILED", "Nothing to replay.");
-});
+  });
 
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
 

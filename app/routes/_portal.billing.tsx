@@ -1,7 +1,7 @@
 // Billing: the current plan, plan cards with the previewed cost before any change is confirmed,
 // the pending downgrade with cancel, Checkout for an org without a plan, the Stripe portal.
 import { Alert, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
-import { json, redirect, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type ActionFunctionArgs, redirect, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { requireUser } from "~/server/auth.server";
@@ -26,7 +26,8 @@ const planOf = (form: FormData) => {
   return code as PlanCode;
 };
 
-export const action = portalAction(async ({ user, form }) => {
+export const action = (args: ActionFunctionArgs) =>
+  portalAction(args, async ({ user, form }) => {
   switch (form.get("intent")) {
     case "checkout":
       return redirect((await startCheckout(user.orgId, planOf(form))).url);
@@ -46,7 +47,7 @@ export const action = portalAction(async ({ user, form }) => {
     default:
       throw new AppError("VALIDATION_FAILED", "Unknown action.");
   }
-});
+  });
 
 export default function Billing() {
   const { subscription, plans, timeZone } = useLoaderData<typeof loader>();

@@ -1,6 +1,6 @@
 // API keys: create (shown once, with a copy button), list, revoke.
 import { Alert, Badge, Button, Card, CopyButton, Group, Code, Stack, Table, Text, TextInput, Title } from "@mantine/core";
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
 import { requireUser } from "~/server/auth.server";
@@ -15,7 +15,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return json({ keys: await listApiKeys(user.orgId), timeZone: org.timeZone });
 };
 
-export const action = portalAction(async ({ user, form }) => {
+export const action = (args: ActionFunctionArgs) =>
+  portalAction(args, async ({ user, form }) => {
   const intent = form.get("intent");
   if (intent === "create") {
     const name = String(form.get("name") ?? "").trim();
@@ -28,7 +29,7 @@ export const action = portalAction(async ({ user, form }) => {
     return { revoked: revoked.id };
   }
   throw new AppError("VALIDATION_FAILED", "Unknown action.");
-});
+  });
 
 export default function Keys() {
   const { keys, timeZone } = useLoaderData<typeof loader>();

@@ -1,7 +1,8 @@
-import { redirect } from "@remix-run/node";
+import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { signOut } from "~/server/auth.server";
 import { portalAction } from "~/server/portal.server";
 
-export const action = portalAction(async ({ request }) => redirect("/", { headers: { "Set-Cookie": await signOut(request) } }));
+export const action = (args: ActionFunctionArgs) =>
+  portalAction(args, async ({ request }) => redirect("/", { headers: { "Set-Cookie": await signOut(request) } }));
 
 export const loader = () => redirect("/");

@@ -6,16 +6,18 @@ import { AppError } from "./errors.server";
 
 export type ActionResult = { ok: true; message?: string; [k: string]: unknown } | { ok: false; error: string; code: string };
 
-export function portalAction(fn: (args: ActionFunctionArgs & { user: Session; form: FormData }) => Promise<Response | Record<string, unknown>>) {
-  return async (args: ActionFunctionArgs) => {
-    try {
-      checkSameOrigin(args.request);
-      const user = await requireUser(args.request);
-      const result = await fn({ ...args, user, form: await args.request.formData() });
-      return result instanceof Response ? result : json({ ok: true as const, ...result });
-    } catch (err) {
-      if (err instanceof AppError) return json({ ok: false as const, error: err.message, code: err.code }, { status: err.status });
-      throw err;
-    }
-  };
+/**
+ * Runs a portal action. Route modules call it inside their `action` function, never at module
+ * level: module-level calls would survive into the browser bundle, where this module is empty.
+ */
+export async function portalAction(args: ActionFunctionArgs, fn: (args: ActionFunctionArgs & { user: Session; form: FormData }) => Promise<Response | Record<string, unknown>>) {
+  try {
+    checkSameOrigin(args.request);
+    const user = await requireUser(args.request);
+    const result = await fn({ ...args, user, form: await args.request.formData() });
+    return result instanceof Response ? result : json({ ok: true as const, ...result });
+  } catch (err) {
+    if (err instanceof AppError) return json({ ok: false as const, error: err.message, code: err.code }, { status: err.status });
+    throw err;
+  }
 }

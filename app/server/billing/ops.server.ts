@@ -70,12 +70,12 @@ export async function jobStats() {
   const [lag] = await sql<{ lag_ms: number | null }[]>`
     select (extract(epoch from (now() - min(run_at))) * 1000)::int as lag_ms
       from graphile_worker.jobs where locked_at is null and attempts < max_attempts and run_at <= now()`;
-  const failed = await sql<{ id: string; task: string; key: string | null; attempts: number; last_error: string | null; updated_at: Date }[]>`
-    select id::text, task_identifier as task, key, attempts, last_error, updated_at
+  const failed = await sql<{ id: string; task: string; key: string | null; attempts: number; last_error: string | null; updated_ms: number }[]>`
+    select id::text, task_identifier as task, key, attempts, last_error, (extract(epoch from updated_at) * 1000)::float8 as updated_ms
       from graphile_worker.jobs where attempts >= max_attempts order by updated_at desc limit 50`;
   return {
     tasks: byTask,
     lagMs: lag?.lag_ms ?? 0,
-    failed: failed.map((f) => ({ ...f, lastError: f.last_error?.split("\n")[0] ?? null, last_error: undefined, updatedAt: f.updated_at.toISOString(), updated_at: undefined })),
+    failed: failed.map((f) => ({ id: f.id, task: f.task, key: f.key, attempts: f.attempts, lastError: f.last_error?.split("\n")[0] ?? null, updatedAt: new Date(f.updated_ms).toISOString() })),
   };
 }

@@ -1,0 +1,56 @@
+// Starts the whole system with the README's run script (scripts/run.ts: local Stripe, app,
+// worker) on a fresh database and its own ports; stops it when the run ends.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+export default async function globalSetup() {
+  const port = process.env.E2E_PORT ?? "3100";
+  const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  let databaseUrl: string | undefined;
+  let dbName: string | undefined;
+  try {
+    const admin = postgres(adminUrl, { max: 1, connect_timeout: 2, onnotice: () => {} });
+    dbName = `msp_test_${Date.now().toString(36)}_e2e_${process.pid}`;
+    await admin.unsafe(`create database "${dbName}"`);
+    await admin.end();
+    const u = new URL(adminUrl);
+    u.pathname = `/${dbName}`;
+    databaseUrl = u.toString();
+  } catch {
+    // No Postgres server: the run script starts its embedded one.
+  }
+  const env = {
+    ...process.env,
+    PORT: port,
+    STRIPE_LOCAL_PORT: process.env.E2E_STRIPE_PORT ?? "12200",
+    EMBEDDED_PG_PORT: "54340",
+    ADMIN_EMAILS: "admin@e2e.test",
+    STRIPE_EVENT_MAX_ATTEMPTS: "2",
+    SESSION_SECRET: "e2e-session-secret-e2e-session-secret",
+    LOG_LEVEL: "warn",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+  };
+  process.env.E2E_DATABASE_URL = databaseUrl ?? `postgres://postgres:postgres@127.0.0.1:54340/metered`;
+  process.env.E2E_STRIPE_PORT = env.STRIPE_LOCAL_PORT;
+  const child = spawn("bun", ["scripts/run.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes("ready: open")) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the system did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return async () => {
+    process.kill(-child.pid!, "SIGTERM");
+    await new Promise((r) => setTimeout(r, 2000));
+    if (dbName) {
+      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+      await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+      await admin.end();
+    }
+  };
+}

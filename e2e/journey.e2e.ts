@@ -1,0 +1,136 @@
+// The customer's journey and the operator's, in a real browser: sign in, trial through the
+// local Stripe Checkout page, API key, usage moving the meter to the 80% and 100% warnings,
+// upgrade after a preview, downgrade scheduled and canceled, invoices; then an admin replays a
+// failed job. Screenshots of each main page go to e2e/artifacts/.
+import { expect, test, type Page } from "@playwright/test";
+import postgres from "postgres";
+import Stripe from "stripe";
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `e2e/artifacts/${name}.png`, fullPage: true });
+const orgId = `org_e2e${Date.now().toString(36)}`;
+
+async function signIn(page: Page, email: string, org: string) {
+  await page.goto("/dev/sign-in");
+  await shot(page, "01-sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Organisation id").fill(org);
+  await page.getByLabel("Organisation name").fill("E2E Inc");
+  await expect(async () => {
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/dashboard/, { timeout: 2000 });
+  }).toPass({ timeout: 20_000 });
+}
+
+test("a customer starts a trial, uses the API, upgrades, schedules and cancels a downgrade, sees invoices", async ({ page }) => {
+  await signIn(page, "owner@e2e.test", orgId);
+  await expect(page.getByText("No plan yet")).toBeVisible();
+  await shot(page, "02-dashboard-empty");
+
+  // Trial through Checkout on the local Stripe page.
+  await page.getByRole("link", { name: "Choose a plan" }).click();
+  await expect(page.getByRole("heading", { name: "Billing" })).toBeVisible();
+  await shot(page, "03-billing-no-plan");
+  await page.getByRole("button", { name: "Start free trial" }).click();
+  await expect(page.getByRole("button", { name: "Start trial" })).toBeVisible();
+  await shot(page, "04-stripe-checkout");
+  await page.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await page.getByRole("button", { name: "Start trial" }).click();
+  await expect(page).toHaveURL(/\/dashboard\?checkout=success/);
+  await expect(page.getByText("trialing")).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText(/days left/)).toBeVisible();
+
+  // An API key, shown once.
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("New key name").fill("e2e server");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.getByTestId("new-key").textContent())!.trim();
+  expect(key).toMatch(/^mk_test_[A-Za-z0-9]{32}$/);
+  await shot(page, "05-keys-created");
+
+  // Use the API with it: the meter moves, then the 80% and 100% warnings.
+  const record = (id: string, quantity: number) =>
+    page.request.post("/api/v1/usage", { headers: { authorization: `Bearer ${key}` }, data: { request_id: id, quantity } });
+  expect((await record("e2e-1", 120)).status()).toBe(200);
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await expect(page.getByTestId("usage-used")).toHaveText("120");
+  await shot(page, "06-dashboard-usage");
+  expect((await record("e2e-2", 700)).status()).toBe(200);
+  await page.reload();
+  await expect(page.getByText("80% of your quota used")).toBeVisible();
+  await shot(page, "07-dashboard-80");
+  expect((await record("e2e-3", 180)).status()).toBe(200);
+  expect((await record("e2e-4", 1)).status()).toBe(429);
+  await page.reload();
+  await expect(page.getByText("Quota reached")).toBeVisible();
+  await shot(page, "08-dashboard-100");
+
+  // Upgrade after seeing the previewed cost.
+  await page.getByRole("link", { name: "Billing" }).first().click();
+  await page.getByRole("button", { name: "Change to Growth" }).click();
+  await expect(page.getByRole("dialog")).toBeVisible();
+  await expect(page.getByTestId("amount-due")).toHaveText("$99.00");
+  await shot(page, "09-upgrade-preview");
+  await page.getByRole("button", { name: /Pay \$99\.00 and upgrade/ }).click();
+  await expect(page.getByText("Upgraded: your new quota applies now.")).toBeVisible();
+  expect((await record("e2e-4", 1)).status()).toBe(200); // the same request_id, no longer over quota
+
+  // Schedule a downgrade, see it pending, cancel it.
+  await page.getByRole("button", { name: "Change to Starter" }).click();
+  await expect(page.getByText("Nothing is charged now.")).toBeVisible();
+  await page.getByRole("button", { name: "Schedule downgrade" }).click();
+  await expect(page.getByText("Downgrade scheduled", { exact: true })).toBeVisible();
+  await shot(page, "10-billing-downgrade-pending");
+  await page.getByRole("button", { name: "Keep my current plan" }).click();
+  await expect(page.getByText("Scheduled downgrade canceled")).toBeVisible();
+
+  // Invoices, with links.
+  await page.getByRole("link", { name: "Invoices" }).click();
+  await expect(page.getByRole("link", { name: "View" }).first()).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByText("$99.00")).toBeVisible();
+  await shot(page, "11-invoices");
+  await page.getByRole("link", { name: "Dashboard" }).click();
+  await expect(page.getByText("growth", { exact: true })).toBeVisible();
+  await shot(page, "12-dashboard-growth");
+});
+
+test("an admin sees a failed job and replays it after the fault is fixed", async ({ page }) => {
+  // A Stripe customer no org knows: its webhook jobs fail until they end in the dead-letter queue.
+  const stripe = new Stripe("sk_test_e2e", { host: "127.0.0.1", port: Number(process.env.E2E_STRIPE_PORT), protocol: "http" });
+  const customer = await stripe.customers.create({ email: "orphan@e2e.test" });
+  const db = postgres(process.env.E2E_DATABASE_URL!, { max: 1 });
+  const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+  const price = await stripe.prices.create({ currency: "usd", unit_amount: 500, recurring: { interval: "month" }, product_data: { name: "Orphan plan" } });
+  await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+  await expect(async () => {
+    const [row] = await db`select count(*)::int as n from graphile_worker.jobs j join stripe_events e on e.id = j.key where e.customer_id = ${customer.id} and j.attempts >= j.max_attempts`;
+    expect(row.n).toBeGreaterThan(0);
+  }).toPass({ timeout: 30_000 });
+
+  await signIn(page, "admin@e2e.test", `org_admin${Date.now().toString(36)}`);
+  await page.getByRole("link", { name: "Admin" }).click();
+  await expect(page.getByRole("heading", { name: "Operations" })).toBeVisible();
+  await expect(page.getByText(/no organisation for Stripe customer/).first()).toBeVisible();
+  await shot(page, "13-admin-failed-job");
+
+  // The fix: the customer belongs to an org. Then replay every failed job from the page.
+  await db`insert into organisations (id, name, stripe_customer_id) values (${`org_fix${Date.now().toString(36)}`}, 'Fixed', ${customer.id})`;
+  for (let i = 0; i < 20; i++) {
+    await page.goto("/admin");
+    const replay = page.getByRole("button", { name: /Replay job/ });
+    if ((await replay.count()) === 0) break;
+    await replay.first().click();
+    await expect(page.getByText(/queued again/)).toBeVisible();
+  }
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByText("No failed jobs.")).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await shot(page, "14-admin-replayed");
+  await db.end();
+});
+
+test("a non-admin gets no /admin", async ({ page }) => {
+  await signIn(page, "someone@e2e.test", `org_na${Date.now().toString(36)}`);
+  const response = await page.goto("/admin");
+  expect(response!.status()).toBe(404);
+});
