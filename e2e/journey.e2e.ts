@@ -69,6 +69,8 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   await page.getByRole("button", { name: "Change to Growth" }).click();
   await expect(page.getByRole("dialog")).toBeVisible();
   await expect(page.getByTestId("amount-due")).toHaveText("$99.00");
+  await page.getByRole("dialog").evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
+  await page.waitForTimeout(300); // the modal's fade-in
   await shot(page, "09-upgrade-preview");
   await page.getByRole("button", { name: /Pay \$99\.00 and upgrade/ }).click();
   await expect(page.getByText("Upgraded: your new quota applies now.")).toBeVisible();

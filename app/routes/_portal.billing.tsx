@@ -156,7 +156,7 @@ export default function Billing() {
               <input type="hidden" name="idempotencyKey" value={`${preview.to}-${preview.amountDueNow}-${preview.nextInvoiceAt}`} />
               <Group justify="flex-end">
                 <Button variant="default" onClick={closePreview}>Not now</Button>
-                <Button type="submit" loading={busy}>{preview.change === "upgrade" ? `Pay ${formatMoney(preview.amountDueNow, preview.currency)} and upgrade` : "Schedule downgrade"}</Button>
+                <Button type="submit" loading={busy && ["upgrade", "downgrade"].includes(String(nav.formData?.get("intent")))}>{preview.change === "upgrade" ? `Pay ${formatMoney(preview.amountDueNow, preview.currency)} and upgrade` : "Schedule downgrade"}</Button>
               </Group>
             </Form>
           </Stack>

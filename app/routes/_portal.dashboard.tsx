@@ -105,7 +105,7 @@ export default function Dashboard() {
         {days.length === 0 || days.every((d) => d.quantity === 0) ? (
           <Text c="dimmed" size="sm">No usage yet this period. Create an API key and record your first call.</Text>
         ) : (
-          <BarChart h={240} data={days} dataKey="day" series={[{ name: "quantity", label: "API calls", color: "indigo.6" }]} valueFormatter={formatNumber} />
+          <BarChart h={240} maxBarWidth={40} data={days} dataKey="day" series={[{ name: "quantity", label: "API calls", color: "indigo.6" }]} valueFormatter={formatNumber} />
         )}
       </Card>
     </Stack>

@@ -33,10 +33,40 @@ const storage = createCookieSessionStorage({
 
 export const devSignInEnabled = !config.CLERK_SECRET_KEY && config.NODE_ENV !== "production";
 
+
 const isAdmin = (email: string) => config.ADMIN_EMAILS.includes(email.toLowerCase());
+
+export const clerkEnabled = Boolean(config.CLERK_SECRET_KEY);
+export const signInPath = clerkEnabled ? "/sign-in" : "/dev/sign-in";
+
+function cookieValue(request: Request, name: string): string | null {
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+const knownOrgs = new Set<string>();
+
+/** Clerk mode: an org-scoped session of an org owner (seed §13: owners only in v1). */
+async function readClerkSession(request: Request): Promise<Session | null> {
+  // Chosen by configuration before any Clerk code is loaded.
+  const { verifyClerkSession } = await import("./clerk.server");
+  const claims = await verifyClerkSession(cookieValue(request, "__session"));
+  if (!claims) return null;
+  if (!claims.orgId) throw Forbidden("Choose an organisation first.");
+  if (claims.orgRole !== "org:admin") throw Forbidden("Only the organisation's owner can use the billing portal.");
+  if (!knownOrgs.has(claims.orgId)) {
+    await db.insert(schema.organisations).values({ id: claims.orgId, name: claims.orgId, ownerEmail: claims.email }).onConflictDoNothing();
+    knownOrgs.add(claims.orgId);
+  }
+  return { email: claims.email ?? claims.userId, orgId: claims.orgId, isAdmin: claims.email !== null && isAdmin(claims.email) };
+}
 
 /** The signed-in owner and org, or null. */
 export async function readSession(request: Request): Promise<Session | null> {
+  if (clerkEnabled) return readClerkSession(request);
   const session = await storage.getSession(request.headers.get("cookie"));
   const email = session.get("email");
   const orgId = session.get("orgId");
@@ -63,8 +93,15 @@ export async function requireSession(request: Request): Promise<Session> {
 
 /** For portal pages: the session, or a redirect to sign-in. */
 export async function requireUser(request: Request): Promise<Session> {
-  const session = await readSession(request);
-  if (!session) throw redirect(`/dev/sign-in?next=${encodeURIComponent(new URL(request.url).pathname)}`);
+  let session: Session | null;
+  try {
+    session = await readSession(request);
+  } catch (err) {
+    // A signed-in person who may not use the portal (not the org's owner): a clear 403 page.
+    if (err instanceof AppError) throw new Response(err.message, { status: err.status });
+    throw err;
+  }
+  if (!session) throw redirect(`${signInPath}?next=${encodeURIComponent(new URL(request.url).pathname)}`);
   return session;
 }
 

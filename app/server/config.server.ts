@@ -76,7 +76,9 @@ const envSchema = z.object({
   STIGG_API_KEY: z.string().min(1).optional(),
   CLERK_PUBLISHABLE_KEY: z.string().regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…").optional(),
   CLERK_SECRET_KEY: z.string().regex(/^sk_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_…").optional(),
-  CLERK_JWT_KEY: z.string().optional(),
+  CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be the PEM public key of the Clerk instance" }).optional(),
+  // Where people sign in with Clerk (the Account Portal's sign-in page of the instance).
+  CLERK_SIGN_IN_URL: z.string().url().optional(),
   SENTRY_DSN: z.string().url().optional(),
   BENCH_MODE: bool.default(false),
 });
