@@ -101,7 +101,10 @@ test("an admin sees a failed job and replays it after the fault is fixed", async
   const customer = await stripe.customers.create({ email: "orphan@e2e.test" });
   const db = postgres(process.env.E2E_DATABASE_URL!, { max: 1 });
   const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
-  const price = await stripe.prices.create({ currency: "usd", unit_amount: 500, recurring: { interval: "month" }, product_data: { name: "Orphan plan" } });
+  // The starter plan's price (created by the app on first use, or here under the same lookup key).
+  const price =
+    (await stripe.prices.list({ lookup_keys: ["metered_plan_starter"] })).data[0] ??
+    (await stripe.prices.create({ currency: "usd", unit_amount: 2900, recurring: { interval: "month" }, lookup_key: "metered_plan_starter", product_data: { name: "Metered Starter" } }));
   await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
   await expect(async () => {
     const [row] = await db`select count(*)::int as n from graphile_worker.jobs j join stripe_events e on e.id = j.key where e.customer_id = ${customer.id} and j.attempts >= j.max_attempts`;
