@@ -32,6 +32,26 @@ for (const [path, id] of Object.entries(HOT_ROUTES)) {
 
 await syncPlanCatalog();
 
+/** Pages get the same x-request-id / x-corr-id headers as the API's envelopes. */
+function withIds(request: Request, response: Response): Response {
+  if (response.headers.has("x-request-id")) return response;
+  const shape = /^[A-Za-z0-9._:-]{1,128}$/;
+  const given = request.headers.get("x-request-id");
+  const requestId = given && shape.test(given) ? given : crypto.randomUUID();
+  const corr = request.headers.get("x-corr-id");
+  try {
+    response.headers.set("x-request-id", requestId);
+    response.headers.set("x-corr-id", corr && shape.test(corr) ? corr : requestId);
+    return response;
+  } catch {
+    // Immutable headers (a redirect built by the runtime): copy them.
+    const headers = new Headers(response.headers);
+    headers.set("x-request-id", requestId);
+    headers.set("x-corr-id", corr && shape.test(corr) ? corr : requestId);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+}
+
 function isCrossSite(request: Request): boolean {
   const origin = request.headers.get("origin");
   if (!origin) return false;
@@ -67,7 +87,7 @@ const server = Bun.serve({
       const file = await staticFile(pathname);
       if (file) return file;
     }
-    return handle(request);
+    return withIds(request, await handle(request));
   },
   error(err) {
     log.error({ err }, "unhandled server error");

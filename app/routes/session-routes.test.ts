@@ -143,3 +143,13 @@ describe("CSRF", () => {
     expect(r.status).toBe(403);
   });
 });
+
+describe("ids on every response", () => {
+  test("pages and redirects carry x-request-id and x-corr-id too", async () => {
+    for (const path of ["/", "/dashboard", "/dev/sign-in"]) {
+      const r = await fetch(`${app.url}${path}`, { redirect: "manual", headers: { "x-request-id": "page-req-1" } });
+      expect(r.headers.get("x-request-id")).toBe("page-req-1");
+      expect(r.headers.get("x-corr-id")).toBeTruthy();
+    }
+  });
+});

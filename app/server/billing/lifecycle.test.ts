@@ -11,6 +11,8 @@ import { createApiKey } from "../keys.server";
 import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "../stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
 import { replayStripeEvent } from "./webhooks.server";
+import { rolloverOverduePeriods } from "./converge.server";
+import { setSubscriptionMirror } from "../orgs.server";
 
 const system = useBillingSystem();
 const signIn = (orgId: string) => signInAs(system.app, orgId);
@@ -81,6 +83,26 @@ describe("billing lifecycle", () => {
     expect(r.status).toBe(402);
     await until(async () => (await invoicesOf(orgId)).length === 1);
     expect((await invoicesOf(orgId))[0].status).toBe("open");
+  });
+});
+
+describe("rollover safety net", () => {
+  test("an overdue period is re-read from Stripe, or rolled by the hot path's rule when not from Stripe", async () => {
+    const fromStripe = await newOrg();
+    await subscribeThroughStripe(fromStripe, "starter");
+    const truth = await mirror(fromStripe);
+    // The renewal webhook "never came": the mirror is a period behind.
+    await sql`update subscriptions set period_start = period_start - interval '31 days', period_end = now() - interval '2 minutes' where org_id = ${fromStripe}`;
+    const local = await newOrg();
+    await setSubscriptionMirror({ orgId: local, planCode: "growth", start: new Date(Date.now() - 40 * 86_400_000) });
+    const before = await mirror(local);
+    const result = await rolloverOverduePeriods(7);
+    expect(result.converged).toBeGreaterThanOrEqual(1);
+    expect(result.rolledLocally).toBeGreaterThanOrEqual(1);
+    expect(Date.parse((await mirror(fromStripe)).period_end)).toBe(Date.parse(truth.period_end));
+    const rolled = await mirror(local);
+    expect(Date.parse(rolled.period_start)).toBe(Date.parse(before.period_end));
+    expect(rolled).toMatchObject({ plan_code: "growth", status: "active" });
   });
 });
 
