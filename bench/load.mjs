@@ -37,6 +37,7 @@ const instance = autocannon(
             const { key, body } = usageBody();
             return { ...req, method: "POST", path: "/api/v1/usage", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } };
           }
+          if (s.kind === "page") return { ...req, method: "GET", path: s.path, headers: { cookie: s.cookie } };
           if (s.kind === "quota") return { ...req, method: "GET", path: "/api/v1/quota?metric=api_call", headers: { authorization: `Bearer ${s.keys[seq % s.keys.length]}` } };
           return { ...req, method: "GET", path: "/" };
         },
@@ -60,6 +61,7 @@ const instance = autocannon(
         rps: total / result.duration,
         p50: result.latency.p50,
         p99: result.latency.p99,
+        p97_5: result.latency.p97_5,
         errors: result.errors + result.timeouts + unexpected,
         statuses,
         replayed,

@@ -3,7 +3,7 @@ import { BarChart } from "@mantine/charts";
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import { daysUntil, formatDate, formatNumber } from "~/components/format";
 import { requireUser } from "~/server/auth.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
@@ -25,6 +25,9 @@ export default function Dashboard() {
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
+  // The chart measures its container: it renders in the browser only (no server work for it).
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => setMounted(true), []);
   // Right after Checkout the webhook may still be converging: look again shortly.
   useEffect(() => {
     if (!justPaid || subscription) return;
@@ -104,6 +107,8 @@ export default function Dashboard() {
         <Text fw={600} className="mb-3">Daily API calls ({timeZone})</Text>
         {days.length === 0 || days.every((d) => d.quantity === 0) ? (
           <Text c="dimmed" size="sm">No usage yet this period. Create an API key and record your first call.</Text>
+        ) : !mounted ? (
+          <div style={{ height: 240 }} aria-busy="true" />
         ) : (
           <BarChart h={240} maxBarWidth={40} data={days} dataKey="day" series={[{ name: "quantity", label: "API calls", color: "indigo.6" }]} valueFormatter={formatNumber} />
         )}
