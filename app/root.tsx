@@ -1,8 +1,9 @@
 import { ColorSchemeScript, MantineProvider, createTheme, mantineHtmlProps } from "@mantine/core";
 import mantineStyles from "@mantine/core/styles.css";
 import chartStyles from "@mantine/charts/styles.css";
-import type { LinksFunction, MetaFunction } from "@remix-run/node";
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from "@remix-run/react";
+import { json, type LinksFunction, type MetaFunction } from "@remix-run/node";
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import { clerkBrowserConfig } from "~/server/config.server";
 import tailwindStyles from "./tailwind.css";
 
 export const links: LinksFunction = () => [
@@ -13,9 +14,13 @@ export const links: LinksFunction = () => [
 
 export const meta: MetaFunction = () => [{ title: "Metered — API plans with included usage" }];
 
+// What the browser may know: only Clerk's publishable key and its frontend API host, when set.
+export const loader = () => json({ clerk: clerkBrowserConfig() });
+
 const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  const clerk = useRouteLoaderData<typeof loader>("root")?.clerk ?? null;
   return (
     <html lang="en" {...mantineHtmlProps}>
       <head>
@@ -29,6 +34,13 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <MantineProvider theme={theme}>{children}</MantineProvider>
         <ScrollRestoration />
         <Scripts />
+        {clerk ? (
+          // ClerkJS keeps the short-lived __session cookie fresh; the server verifies it without network.
+          <>
+            <script async crossOrigin="anonymous" data-clerk-publishable-key={clerk.publishableKey} src={`https://${clerk.frontendApi}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`} />
+            <script dangerouslySetInnerHTML={{ __html: "window.addEventListener('load',function(){window.Clerk&&window.Clerk.load()})" }} />
+          </>
+        ) : null}
       </body>
     </html>
   );

@@ -44,7 +44,18 @@ export default function Portal() {
           <Group gap="sm" wrap="nowrap">
             <Badge variant="light" className="hidden sm:inline-flex" title={org.id}>{org.name}</Badge>
             <Text size="sm" c="dimmed" className="hidden md:block">{email}</Text>
-            <Form method="post" action="/sign-out">
+            <Form
+              method="post"
+              action="/sign-out"
+              onSubmit={(e) => {
+                // With Clerk, its own session ends too (ClerkJS is loaded only in Clerk mode).
+                const clerk = (window as unknown as { Clerk?: { signOut: (o: { redirectUrl: string }) => Promise<void> } }).Clerk;
+                if (clerk) {
+                  e.preventDefault();
+                  void clerk.signOut({ redirectUrl: "/" });
+                }
+              }}
+            >
               <Button type="submit" variant="subtle" size="xs">Sign out</Button>
             </Form>
           </Group>

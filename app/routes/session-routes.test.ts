@@ -153,3 +153,9 @@ describe("ids on every response", () => {
     }
   });
 });
+
+test("without Clerk keys no Clerk code reaches the browser", async () => {
+  const html = await (await fetch(`${app.url}/`)).text();
+  expect(html).not.toContain("clerk-js");
+  expect(html).not.toContain("Clerk.load");
+});

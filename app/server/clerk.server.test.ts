@@ -47,6 +47,12 @@ describe("Clerk sessions, verified without network", () => {
     expect(((await keys.json()) as any).data.keys).toEqual([]);
   });
 
+  test("pages load ClerkJS for the instance of the publishable key (it refreshes the session cookie)", async () => {
+    const html = await (await get("/dashboard", token({ sub: "user_1", azp: origin, org_id: orgId, org_role: "org:admin" }))).text();
+    expect(html).toContain('src="https://example.clerk.accounts.dev/npm/@clerk/clerk-js@5/dist/clerk.browser.js"');
+    expect(html).not.toContain("sk_test_networkless");
+  });
+
   test("session token v2 claims (o.id, o.rol) work too", async () => {
     expect((await get("/dashboard", token({ sub: "user_2", azp: origin, o: { id: orgId, rol: "admin" } }))).status).toBe(200);
   });

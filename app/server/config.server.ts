@@ -123,3 +123,12 @@ function fromProcess(): Config {
 }
 
 export const config: Config = fromProcess();
+
+/** Clerk's browser settings (publishable key, frontend API host), or null without Clerk. */
+export function clerkBrowserConfig(): { publishableKey: string; frontendApi: string } | null {
+  const key = config.CLERK_PUBLISHABLE_KEY;
+  if (!key || !config.CLERK_SECRET_KEY) return null;
+  // pk_test_<base64("<frontend api host>$")>
+  const frontendApi = Buffer.from(key.split("_").slice(2).join("_"), "base64").toString("utf8").replace(/\$$/, "");
+  return { publishableKey: key, frontendApi };
+}
