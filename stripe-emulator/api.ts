@@ -141,13 +141,7 @@ const routes: [string, RegExp, Handler][] = [
   ["POST", /^\/v1\/subscriptions\/([^/]+)$/, async (b, p, [id]) => updateSubscription(b, id, p)],
   ["DELETE", /^\/v1\/subscriptions\/([^/]+)$/, async (b, _p, [id]) => {
     const sub = await subscription(b, id);
-    const now = await b.nowFor(sub.customer as string);
-    sub.status = "canceled";
-    sub.canceled_at = now;
-    sub.ended_at = now;
-    await b.store.put(sub);
-    await b.events.emit("customer.subscription.deleted", sub, now);
-    return sub;
+    return b.cancelNow(sub, await b.nowFor(sub.customer as string));
   }],
   // invoices
   ["GET", /^\/v1\/invoices$/, async (b, p) => list<Stripe.Invoice>(b, "invoice", p, (i) => (!str(p.customer) || i.customer === str(p.customer)) && (!str(p.subscription) || i.parent?.subscription_details?.subscription === str(p.subscription)) && (!str(p.status) || i.status === str(p.status)), "/v1/invoices")],

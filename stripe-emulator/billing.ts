@@ -332,17 +332,10 @@ export class Billing {
       const item = sub.items.data[0];
       const boundary = item.current_period_end;
       if (boundary > until || ["canceled", "incomplete_expired", "incomplete"].includes(sub.status)) return sub;
-      if (sub.cancel_at_period_end) {
-        sub.status = "canceled";
-        sub.canceled_at = boundary;
-        sub.ended_at = boundary;
-        await this.store.put(sub);
-        await this.events.emit("customer.subscription.deleted", sub, boundary);
-        return sub;
-      }
+      if (sub.cancel_at_period_end) return this.cancelNow(sub, boundary);
       const previous = { status: sub.status, items: structuredClone(sub.items), trial_end: sub.trial_end };
       const start = boundary;
-      const end = addMonths(sub.billing_cycle_anchor, monthsBetween(sub.billing_cycle_anchor, start) + 1);
+      const end = periodAt(sub.billing_cycle_anchor, start).end;
       item.current_period_start = start;
       item.current_period_end = end;
       const price = item.price;
@@ -361,6 +354,16 @@ export class Billing {
         await this.store.put(sub);
       }
     }
+  }
+
+  /** Ends the subscription at `at` with customer.subscription.deleted. */
+  async cancelNow(sub: Sub, at: number): Promise<Sub> {
+    sub.status = "canceled";
+    sub.canceled_at = at;
+    sub.ended_at = at;
+    await this.store.put(sub);
+    await this.events.emit("customer.subscription.deleted", sub, at);
+    return sub;
   }
 
   async advanceClock(clockId: string, to: number) {
@@ -389,12 +392,6 @@ export class Billing {
     await this.events.emit("test_helpers.test_clock.ready", clock, to);
     return clock;
   }
-}
-
-function monthsBetween(anchor: number, at: number): number {
-  let n = 0;
-  while (addMonths(anchor, n + 1) <= at) n++;
-  return n;
 }
 
 export const money = (price: Stripe.Price) => `$${((price.unit_amount ?? 0) / 100).toFixed(2)}`;

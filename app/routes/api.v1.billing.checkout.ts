@@ -1,10 +1,9 @@
-import { z } from "zod";
 import { requireSession } from "~/server/auth.server";
 import { startCheckout } from "~/server/billing/billing.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { methodNotAllowed } from "~/server/routing.server";
+import { planCodeBody as body } from "~/server/plans.server";
 
-const body = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

@@ -3,14 +3,14 @@ import { requireSession } from "~/server/auth.server";
 import { cancelDowngrade, scheduleDowngrade } from "~/server/billing/plan-change.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { methodNotAllowed } from "~/server/routing.server";
-import { planChangeBody } from "./api.v1.billing.preview";
+import { planCodeBody } from "~/server/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST" && request.method !== "DELETE") return methodNotAllowed("POST, DELETE")({ request });
   const session = await requireSession(request);
   ctx.orgId = session.orgId;
   if (request.method === "DELETE") return ok(ctx, await cancelDowngrade(session.orgId));
-  const { planCode } = parseWith(planChangeBody, await readJson(request));
+  const { planCode } = parseWith(planCodeBody, await readJson(request));
   return ok(ctx, await scheduleDowngrade(session.orgId, planCode));
 });
 

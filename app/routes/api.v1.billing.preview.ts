@@ -1,17 +1,16 @@
 // 5.1 Plan change preview: Stripe's (or Stigg's) figures; nothing changes anywhere.
-import { z } from "zod";
 import { requireSession } from "~/server/auth.server";
 import { previewPlanChange } from "~/server/billing/plan-change.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { methodNotAllowed } from "~/server/routing.server";
+import { planCodeBody } from "~/server/plans.server";
 
-export const planChangeBody = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
   const session = await requireSession(request);
   ctx.orgId = session.orgId;
-  const { planCode } = parseWith(planChangeBody, await readJson(request));
+  const { planCode } = parseWith(planCodeBody, await readJson(request));
   return ok(ctx, await previewPlanChange(session.orgId, planCode));
 });
 

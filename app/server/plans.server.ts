@@ -1,6 +1,7 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
 import { sql as dsql } from "drizzle-orm";
+import { z } from "zod";
 import { config, type Metric } from "./config.server";
 import { db, schema } from "./db.server";
 
@@ -45,3 +46,6 @@ export async function syncPlanCatalog(): Promise<void> {
     }
   });
 }
+
+/** The body of the billing routes that name a plan: `{ planCode }`, nothing else. */
+export const planCodeBody = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
