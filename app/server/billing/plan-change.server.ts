@@ -110,7 +110,11 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
     await db.update(schema.subscriptions).set({ pendingPlanCode: before?.pending ?? null }).where(eq(schema.subscriptions.orgId, orgId));
     throw err;
   }
-  return subscriptionSummary(orgId);
+  // The answer is the schedule just made. (A webhook of an earlier switch that read Stripe
+  // before this one may briefly write the earlier plan; the webhook of this switch follows it in
+  // the customer's queue and converges to this one.)
+  const summary = await subscriptionSummary(orgId);
+  return summary && { ...summary, pendingPlanCode: change.to.code };
 }
 
 /** DELETE 5.3: keep the current plan after all. */

@@ -99,12 +99,15 @@ describe("5.3 scheduled downgrade", () => {
 
     expect((await call("POST", "downgrade", { planCode: "growth" })).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: "growth" });
     expect((await call("POST", "downgrade", { planCode: "starter" })).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: "starter" });
-    await Bun.sleep(300); // the price-switch webhooks converge without applying it early
+    // The price-switch webhooks converge to the latest schedule without applying it early.
+    await until(async () => (await mirror(orgId)).pending_plan_code === "starter");
+    await Bun.sleep(300);
     expect(await mirror(orgId)).toMatchObject({ plan_code: "pro", pending_plan_code: "starter" });
     expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data.included).toBe(1_000_000);
     expect((await call("DELETE", "downgrade")).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: null });
     expect((await call("DELETE", "downgrade")).status).toBe(404);
     await call("POST", "downgrade", { planCode: "growth" });
+    await until(async () => (await mirror(orgId)).pending_plan_code === "growth");
 
     await advanceOrgClock(orgId, "31d");
     expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", pending_plan_code: null });
