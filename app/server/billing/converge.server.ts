@@ -40,15 +40,18 @@ export async function applySubscription(orgId: string, planCode: string, state: 
       .for("no key update");
     // An org has one subscription that matters: an old, dead one never replaces a live one.
     if (current && current.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
-    // A scheduled downgrade has already switched Stripe's price (no proration); until the period
-    // it was scheduled in ends, the org keeps its current plan and units. Stripe says which lower
-    // plan will be billed next (a replaced downgrade may be newer there than here).
+    // A scheduled downgrade (pending_plan_code, owned by plan-change.server.ts) has already
+    // switched Stripe's price with no proration; until the period it was scheduled in ends, the
+    // org keeps its current plan and units. A new period means the schedule has been applied.
+    // Convergence never rewrites the schedule itself: a job that read Stripe just before our own
+    // switch must not erase it.
+    const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
+    const cheaper = (a: string, b: string) => (planByCode(a)?.priceMonthly ?? 0) < (planByCode(b)?.priceMonthly ?? 0);
     let effectivePlan = planCode;
     let pending: string | null = null;
-    const cheaper = (a: string, b: string) => (planByCode(a)?.priceMonthly ?? 0) < (planByCode(b)?.priceMonthly ?? 0);
-    if (current?.pendingPlanCode && LIVE.has(state.status) && current.periodStart.getTime() === state.periodStart.getTime() && cheaper(planCode, current.planCode)) {
-      effectivePlan = current.planCode;
-      pending = planCode;
+    if (samePeriod && LIVE.has(state.status) && current.pendingPlanCode) {
+      pending = current.pendingPlanCode;
+      if (cheaper(planCode, current.planCode)) effectivePlan = current.planCode;
     }
     const row = {
       orgId,
