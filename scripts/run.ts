@@ -2,7 +2,7 @@
 // not set, migrates, builds the app if needed, then runs app + worker with one readable log
 // stream, and stops everything on Ctrl-C.
 import { spawn, type Subprocess } from "bun";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
@@ -82,6 +82,16 @@ function start(name: string, args: string[], extraEnv: Record<string, string> = 
   });
 }
 
+// 0. A session secret kept in .data, so local sign-ins survive restarts.
+if (!env.SESSION_SECRET) {
+  const file = join(root, ".data", "session-secret");
+  if (!existsSync(file)) {
+    mkdirSync(join(root, ".data"), { recursive: true });
+    writeFileSync(file, crypto.randomUUID() + crypto.randomUUID(), { mode: 0o600 });
+  }
+  env.SESSION_SECRET = readFileSync(file, "utf8").trim();
+}
+
 // 1. Postgres
 if (!env.DATABASE_URL) {
   say("DATABASE_URL not set: starting the embedded Postgres in .data/pg …");
@@ -95,8 +105,12 @@ await migrateDatabase(env.DATABASE_URL);
 const stamp = join(root, "build", "version.txt");
 if (!existsSync(stamp) || newestMtime(join(root, "app")) > statSync(stamp).mtimeMs) {
   say("building the app …");
-  const b = spawn(["bun", "--bun", "remix", "build"], { cwd: root, env, stdout: "ignore", stderr: "inherit" });
-  if ((await b.exited) !== 0) await stopAll(1);
+  const b = spawn(["bun", "--bun", "remix", "build"], { cwd: root, env, stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(b.stdout).text(), new Response(b.stderr).text()]);
+  if ((await b.exited) !== 0) {
+    console.error(out, err);
+    await stopAll(1);
+  }
 }
 
 // 3. Processes: the local Stripe when no Stripe key is configured, the app, the worker.

@@ -6,7 +6,11 @@ import { syncPlanCatalog } from "../app/server/plans.server";
 import { sql } from "../app/server/db.server";
 import { crontab, taskList } from "./tasks";
 
+let stopping = false;
+
 const logger = new Logger((scope) => (level, message, meta) => {
+  // While stopping (Ctrl-C stops Postgres at the same time), lost connections are expected.
+  if (stopping && level === "error") level = "debug" as typeof level;
   const line = { scope: scope.label ?? "worker", task: scope.taskIdentifier, jobId: scope.jobId, ...meta };
   if (level === "error") log.error(line, message);
   else if (level === "warning") log.warn(line, message);
@@ -29,7 +33,6 @@ const runner = await run({
 });
 log.info({ concurrency: 4 }, "worker started");
 
-let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
@@ -38,6 +41,12 @@ async function shutdown(signal: string) {
   await sql.end({ timeout: 5 });
   process.exit(0);
 }
+// Ctrl-C reaches Postgres too: connections dropped while stopping are expected, not crashes.
+process.on("uncaughtException", (err) => {
+  if (stopping) return;
+  log.fatal({ err }, "worker crashed");
+  process.exit(1);
+});
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 await runner.promise;
