@@ -1,7 +1,7 @@
 // The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
 import { AppShell, Badge, Button, Group, Text } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
+import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
 import { requireUser } from "~/server/auth.server";
 import { getOrg } from "~/server/orgs.server";
 
@@ -67,5 +67,19 @@ export default function Portal() {
         </div>
       </AppShell.Main>
     </AppShell>
+  );
+}
+
+/** A page that fails keeps the portal around it, with a way back. */
+export function ErrorBoundary() {
+  const error = useRouteError();
+  const status = isRouteErrorResponse(error) ? error.status : 500;
+  const message = isRouteErrorResponse(error) && typeof error.data === "string" ? error.data : "Something went wrong on our side. Please try again.";
+  return (
+    <main className="mx-auto max-w-xl p-8" role="alert">
+      <h1 className="text-2xl font-semibold">{status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong"}</h1>
+      <p className="mt-2 text-gray-600">{message}</p>
+      <p className="mt-4"><a href="/dashboard">Back to the dashboard</a></p>
+    </main>
   );
 }

@@ -67,14 +67,14 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
 export type DriftRow = { orgId: string; periodKey: string; periodStart: string; recorded: number; reported: number; drift: number | null };
 
 /** Recorded (our counters) vs reported (Stripe's meter totals) per org and period. */
-export async function driftReport(periodKey?: string): Promise<{ rows: DriftRow[]; maxDrift: number | null }> {
+export async function driftReport(periodKey?: string, limit = 500): Promise<{ rows: DriftRow[]; maxDrift: number | null }> {
   const eventName = await upstream(() => ensureMeter());
   const counters = await sql<{ org_id: string; period_key: string; period_start: string; ps: number; pe: number; used: number; customer: string | null }[]>`
     select c.org_id, c.period_key, c.period_start::text, c.used, o.stripe_customer_id as customer,
            (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe
       from usage_counters c join organisations o on o.id = c.org_id
      where c.metric = 'api_call' and (${periodKey ?? null}::text is null or c.period_key = ${periodKey ?? null})
-     order by c.period_start desc, c.org_id limit 500`;
+     order by c.period_start desc, c.org_id limit ${limit}`;
   const rows: DriftRow[] = [];
   for (const c of counters) {
     const reported = c.customer ? await upstream(() => meterTotal({ eventName, customerId: c.customer!, start: Math.floor(c.ps), end: Math.ceil(c.pe) })) : 0;
