@@ -64,7 +64,7 @@ function isCrossSite(request: Request): boolean {
 
 async function staticFile(pathname: string): Promise<Response | null> {
   const path = normalize(join(publicDir, pathname));
-  if (!path.startsWith(publicDir + "/")) return null;
+  if (!path.startsWith(`${publicDir}/`)) return null;
   const file = Bun.file(path);
   if (!(await file.exists())) return null;
   const immutable = pathname.startsWith("/build/");

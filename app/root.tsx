@@ -37,7 +37,13 @@ export function Layout({ children }: { children: React.ReactNode }) {
         {clerk ? (
           // ClerkJS keeps the short-lived __session cookie fresh; the server verifies it without network.
           <>
-            <script async crossOrigin="anonymous" data-clerk-publishable-key={clerk.publishableKey} src={`https://${clerk.frontendApi}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`} />
+            <script
+              async
+              crossOrigin="anonymous"
+              data-clerk-publishable-key={clerk.publishableKey}
+              src={`https://${clerk.frontendApi}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`}
+            />
+            {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script, no user data */}
             <script dangerouslySetInnerHTML={{ __html: "window.addEventListener('load',function(){window.Clerk&&window.Clerk.load()})" }} />
           </>
         ) : null}
@@ -56,7 +62,9 @@ export function ErrorBoundary() {
   return (
     <main className="mx-auto max-w-xl p-8">
       <h1 className="text-2xl font-semibold">{title}</h1>
-      <p className="mt-2 text-gray-600">Try again, or go back to the <a href="/">home page</a>.</p>
+      <p className="mt-2 text-gray-600">
+        Try again, or go back to the <a href="/">home page</a>.
+      </p>
     </main>
   );
 }

@@ -9,7 +9,7 @@ let replayed = 0;
 let seq = 0;
 const recent = [];
 
-function usageBody(ctx) {
+function usageBody(_ctx) {
   // Every `dupEvery`-th request repeats a recent request_id of the same org with the same body.
   if (s.dupEvery && seq % s.dupEvery === 0 && recent.length > 0) return recent[(seq * 7919) % recent.length];
   const key = s.keys[seq % s.keys.length];
@@ -38,7 +38,8 @@ const instance = autocannon(
             return { ...req, method: "POST", path: "/api/v1/usage", body, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } };
           }
           if (s.kind === "page") return { ...req, method: "GET", path: s.path, headers: { cookie: s.cookie } };
-          if (s.kind === "quota") return { ...req, method: "GET", path: "/api/v1/quota?metric=api_call", headers: { authorization: `Bearer ${s.keys[seq % s.keys.length]}` } };
+          if (s.kind === "quota")
+            return { ...req, method: "GET", path: "/api/v1/quota?metric=api_call", headers: { authorization: `Bearer ${s.keys[seq % s.keys.length]}` } };
           return { ...req, method: "GET", path: "/" };
         },
         onResponse(status, _body, _ctx, headers) {
@@ -55,7 +56,9 @@ const instance = autocannon(
     }
     const total = Object.values(statuses).reduce((a, b) => a + b, 0);
     const expected = new Set(s.expect ?? [200]);
-    const unexpected = Object.entries(statuses).filter(([k]) => !expected.has(Number(k))).reduce((a, [, v]) => a + v, 0);
+    const unexpected = Object.entries(statuses)
+      .filter(([k]) => !expected.has(Number(k)))
+      .reduce((a, [, v]) => a + v, 0);
     console.log(
       JSON.stringify({
         rps: total / result.duration,

@@ -42,7 +42,11 @@ async function waitFor(url: string) {
 type Result = { rps: number; p50: number; p99: number; errors: number; statuses: Record<string, number>; replayed: number; total: number };
 
 async function load(scenario: Record<string, unknown>): Promise<Result> {
-  const p = spawn(["node", join(import.meta.dir, "load.mjs"), JSON.stringify({ duration, connections, ...scenario })], { cwd: root, stdout: "pipe", stderr: "inherit" });
+  const p = spawn(["node", join(import.meta.dir, "load.mjs"), JSON.stringify({ duration, connections, ...scenario })], {
+    cwd: root,
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const out = await new Response(p.stdout).text();
   if ((await p.exited) !== 0) throw new Error("load generator failed");
   return JSON.parse(out.trim().split("\n").pop()!) as Result;
@@ -85,7 +89,12 @@ try {
     stderr: "inherit",
   });
   procs.push(app);
-  const bare = spawn(["bun", join(import.meta.dir, "bare-server.ts")], { cwd: root, env: { ...process.env, PORT: "3918" }, stdout: "ignore", stderr: "inherit" });
+  const bare = spawn(["bun", join(import.meta.dir, "bare-server.ts")], {
+    cwd: root,
+    env: { ...process.env, PORT: "3918" },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
   procs.push(bare);
   const appUrl = "http://127.0.0.1:3917";
   await waitFor(`${appUrl}/api/diag/smoke`);
@@ -117,7 +126,12 @@ try {
   await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
             select org_id, 'api_call', period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), 1000000, 1000000
               from subscriptions where org_id = 'org_bench_big'`;
-  const signIn = await fetch(`${appUrl}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: appUrl }, body: new URLSearchParams({ email: "big@bench.test", orgId: "org_bench_big" }) });
+  const signIn = await fetch(`${appUrl}/dev/sign-in`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: appUrl },
+    body: new URLSearchParams({ email: "big@bench.test", orgId: "org_bench_big" }),
+  });
   const cookie = signIn.headers.get("set-cookie")!.split(";")[0];
   // One connection: the latency is the server's time for the page, not queueing behind others.
   const dashboard = await load({ url: appUrl, kind: "page", path: "/dashboard", cookie, connections: 1 });
@@ -130,7 +144,10 @@ try {
   const inFlightSlack = (db: number, client: number) => db >= client && db - client <= connections;
   checks["one org: counter = ledger = admitted"] = inFlightSlack(hot.used - hotBefore.used, results["4.2 one org"].statuses["200"]) && hot.used === hot.ledger;
   let spreadUsed = 0;
-  for (const row of await sql<{ used: number }[]>`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big')`) spreadUsed = row.used;
+  for (const row of await sql<
+    { used: number }[]
+  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big')`)
+    spreadUsed = row.used;
   checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["4.2 1,000 orgs"].statuses["200"]);
   const dup = await usedOf("org_bench_dup");
   const d = results["4.2 10% duplicates"];
@@ -143,13 +160,19 @@ try {
   const base = results.baseline.rps;
   const admittedPerSec = (r: Result) => ((r.statuses["200"] ?? 0) - r.replayed) / duration;
   console.log(`\nbench: ${duration}s per scenario, ${connections} connections, same machine\n`);
-  console.log(`${"scenario".padEnd(22)} ${"req/s".padStart(9)} ${"admit/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"ratio".padStart(6)}`);
+  console.log(
+    `${"scenario".padEnd(22)} ${"req/s".padStart(9)} ${"admit/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"ratio".padStart(6)}`,
+  );
   for (const [name, r] of Object.entries(results)) {
     r.ratio = r.rps / base;
     const admits = name.startsWith("4.2") ? admittedPerSec(r).toFixed(0) : "";
-    console.log(`${name.padEnd(22)} ${r.rps.toFixed(0).padStart(9)} ${admits.padStart(9)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${(r.ratio * 100).toFixed(1).padStart(5)}%`);
+    console.log(
+      `${name.padEnd(22)} ${r.rps.toFixed(0).padStart(9)} ${admits.padStart(9)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${(r.ratio * 100).toFixed(1).padStart(5)}%`,
+    );
   }
-  console.log(`${"dashboard, 1M events".padEnd(22)} ${dashboard.rps.toFixed(0).padStart(9)} ${"".padStart(9)} ${String(dashboard.p50).padStart(7)} ${String(dashboard.p99).padStart(7)} ${String(dashboard.errors).padStart(7)}   (1 connection; p97.5 ${(dashboard as Result & { p97_5: number }).p97_5} ms)`);
+  console.log(
+    `${"dashboard, 1M events".padEnd(22)} ${dashboard.rps.toFixed(0).padStart(9)} ${"".padStart(9)} ${String(dashboard.p50).padStart(7)} ${String(dashboard.p99).padStart(7)} ${String(dashboard.errors).padStart(7)}   (1 connection; p97.5 ${(dashboard as Result & { p97_5: number }).p97_5} ms)`,
+  );
   console.log("");
   for (const [name, passed] of Object.entries(checks)) console.log(`${passed ? "exact" : "WRONG"}  ${name}`);
   const bars = {

@@ -20,7 +20,9 @@ export const apiKeys = pgTable(
   "api_keys",
   {
     id: text("id").primaryKey(), // key_…, safe to show
-    orgId: text("org_id").notNull().references(() => organisations.id, { onDelete: "cascade" }),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organisations.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     prefix: text("prefix").notNull(), // the first characters of the key, for people to recognise it
     hash: text("hash").notNull(), // sha-256 of the whole key; the key itself is never stored
@@ -105,10 +107,7 @@ export const usageEvents = pgTable(
     included: bigint("included", { mode: "number" }).notNull(),
     recordedAt: tz("recorded_at").notNull().default(sql`now()`),
   },
-  (t) => [
-    primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId] }),
-    index("usage_events_org_request_idx").on(t.orgId, t.requestId),
-  ],
+  (t) => [primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId] }), index("usage_events_org_request_idx").on(t.orgId, t.requestId)],
 );
 
 export type Organisation = typeof organisations.$inferSelect;

@@ -104,10 +104,17 @@ test("an admin sees a failed job and replays it after the fault is fixed", async
   // The starter plan's price (created by the app on first use, or here under the same lookup key).
   const price =
     (await stripe.prices.list({ lookup_keys: ["metered_plan_starter"] })).data[0] ??
-    (await stripe.prices.create({ currency: "usd", unit_amount: 2900, recurring: { interval: "month" }, lookup_key: "metered_plan_starter", product_data: { name: "Metered Starter" } }));
+    (await stripe.prices.create({
+      currency: "usd",
+      unit_amount: 2900,
+      recurring: { interval: "month" },
+      lookup_key: "metered_plan_starter",
+      product_data: { name: "Metered Starter" },
+    }));
   await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
   await expect(async () => {
-    const [row] = await db`select count(*)::int as n from graphile_worker.jobs j join stripe_events e on e.id = j.key where e.customer_id = ${customer.id} and j.attempts >= j.max_attempts`;
+    const [row] =
+      await db`select count(*)::int as n from graphile_worker.jobs j join stripe_events e on e.id = j.key where e.customer_id = ${customer.id} and j.attempts >= j.max_attempts`;
     expect(row.n).toBeGreaterThan(0);
   }).toPass({ timeout: 30_000 });
 

@@ -51,7 +51,8 @@ const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
     process.stderr.write(`advancing ${orgId}'s test clock by ${duration} and waiting for the webhooks to converge…\n`);
     return advanceOrgClock(orgId, duration);
   },
-  human: (r) => `clock ${r.clockId} now at ${r.frozenTime}; ${r.events} events converged; ${r.subscription ? `${r.subscription.planCode} (${r.subscription.status}) ${r.subscription.periodStart} → ${r.subscription.periodEnd}` : "no subscription"}`,
+  human: (r) =>
+    `clock ${r.clockId} now at ${r.frozenTime}; ${r.events} events converged; ${r.subscription ? `${r.subscription.planCode} (${r.subscription.status}) ${r.subscription.periodStart} → ${r.subscription.periodEnd}` : "no subscription"}`,
 };
 
 const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
@@ -108,7 +109,10 @@ const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
   human: (d) =>
     [
       `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
-      ...d.rows.map((r) => `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${r.drift === null ? "n/a (nothing reported)" : `${(r.drift * 100).toFixed(2)}%`}`),
+      ...d.rows.map(
+        (r) =>
+          `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${r.drift === null ? "n/a (nothing reported)" : `${(r.drift * 100).toFixed(2)}%`}`,
+      ),
       `max drift: ${d.maxDrift === null ? "n/a" : `${(d.maxDrift * 100).toFixed(2)}%`}`,
     ].join("\n"),
 };

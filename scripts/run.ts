@@ -49,8 +49,7 @@ async function pipeLines(name: string, stream: ReadableStream<Uint8Array>) {
   let buffer = "";
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     buffer += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
       if (line.trim()) console.log(formatLogLine(name, line));

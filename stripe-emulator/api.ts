@@ -1,11 +1,17 @@
 // The /v1 REST endpoints this system uses, with Stripe's shapes: lists, expand, errors.
 import type Stripe from "stripe";
-import { addMonths, Billing, DECLINE_CARDS, invalid, missing, periodAt, StripeError } from "./billing";
+import { addMonths, type Billing, DECLINE_CARDS, invalid, missing, periodAt, StripeError } from "./billing";
 import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
 import { newId } from "./store";
 
 type Params = Record<string, FormValue>;
 type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
+
+/** Sets obj[key], remembering the old value for the event's previous_attributes. */
+function change<T extends object, K extends keyof T>(obj: T, previous: Record<string, unknown>, key: K, value: T[K]) {
+  previous[key as string] = obj[key];
+  obj[key] = value;
+}
 
 async function list<T extends { id: string }>(b: Billing, type: string, params: Params, filter: (o: T) => boolean, url: string) {
   const all = await b.store.list<T>(type, filter);
@@ -38,7 +44,22 @@ async function attachPaymentMethod(b: Billing, token: string, customerId: string
     object: "payment_method",
     allow_redisplay: "unspecified",
     billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
-    card: { brand: "visa", checks: null, country: "US", display_brand: "visa", exp_month: 12, exp_year: 2034, fingerprint: declines ? "declined0002" : "visa4242", funding: "credit", last4: declines ? "0002" : "4242", networks: null, three_d_secure_usage: null, wallet: null, generated_from: null, regulated_status: null },
+    card: {
+      brand: "visa",
+      checks: null,
+      country: "US",
+      display_brand: "visa",
+      exp_month: 12,
+      exp_year: 2034,
+      fingerprint: declines ? "declined0002" : "visa4242",
+      funding: "credit",
+      last4: declines ? "0002" : "4242",
+      networks: null,
+      three_d_secure_usage: null,
+      wallet: null,
+      generated_from: null,
+      regulated_status: null,
+    },
     created: now,
     customer: null,
     livemode: false,
@@ -53,157 +74,430 @@ async function attachPaymentMethod(b: Billing, token: string, customerId: string
 
 const routes: [string, RegExp, Handler][] = [
   // products & prices
-  ["POST", /^\/v1\/products$/, async (b, p) => {
-    const product = { id: newId("prod"), object: "product", active: true, created: Math.floor(Date.now() / 1000), description: null, images: [], livemode: false, marketing_features: [], metadata: meta(p.metadata), name: str(p.name) ?? "Product", package_dimensions: null, shippable: null, statement_descriptor: null, tax_code: null, type: "service", unit_label: null, updated: Math.floor(Date.now() / 1000), url: null, default_price: null };
-    await b.store.put(product);
-    return product;
-  }],
-  ["GET", /^\/v1\/products\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("product", id))],
-  ["POST", /^\/v1\/prices$/, async (b, p) => {
-    let productId = str(p.product);
-    if (!productId) {
-      const data = obj(p.product_data);
-      const product = { id: newId("prod"), object: "product", active: true, created: Math.floor(Date.now() / 1000), description: null, images: [], livemode: false, marketing_features: [], metadata: meta(data.metadata), name: str(data.name) ?? "Product", package_dimensions: null, shippable: null, statement_descriptor: null, tax_code: null, type: "service", unit_label: null, updated: Math.floor(Date.now() / 1000), url: null, default_price: null };
+  [
+    "POST",
+    /^\/v1\/products$/,
+    async (b, p) => {
+      const product = {
+        id: newId("prod"),
+        object: "product",
+        active: true,
+        created: Math.floor(Date.now() / 1000),
+        description: null,
+        images: [],
+        livemode: false,
+        marketing_features: [],
+        metadata: meta(p.metadata),
+        name: str(p.name) ?? "Product",
+        package_dimensions: null,
+        shippable: null,
+        statement_descriptor: null,
+        tax_code: null,
+        type: "service",
+        unit_label: null,
+        updated: Math.floor(Date.now() / 1000),
+        url: null,
+        default_price: null,
+      };
       await b.store.put(product);
-      productId = product.id;
-    }
-    const unit = int(p.unit_amount);
-    if (unit === undefined || unit < 0) throw invalid("Missing required param: unit_amount.", "unit_amount");
-    const lookup = str(p.lookup_key) ?? null;
-    if (lookup && (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup)).length) throw invalid(`A price (\`${lookup}\`) already uses that lookup key.`, "lookup_key");
-    const recurring = obj(p.recurring);
-    const price = { id: newId("price"), object: "price", active: true, billing_scheme: "per_unit", created: Math.floor(Date.now() / 1000), currency: str(p.currency) ?? "usd", custom_unit_amount: null, livemode: false, lookup_key: lookup, metadata: meta(p.metadata), nickname: null, product: productId, recurring: recurring.interval ? { interval: str(recurring.interval), interval_count: 1, meter: null, trial_period_days: null, usage_type: "licensed" } : null, tax_behavior: "unspecified", tiers_mode: null, transform_quantity: null, type: recurring.interval ? "recurring" : "one_time", unit_amount: unit, unit_amount_decimal: String(unit) };
-    await b.store.put(price);
-    return price;
-  }],
-  ["GET", /^\/v1\/prices$/, async (b, p) => {
-    const keys = arr(p.lookup_keys).map(String);
-    const active = bool(p.active);
-    return list<Stripe.Price>(b, "price", p, (x) => (keys.length === 0 || keys.includes(x.lookup_key ?? "")) && (active === undefined || x.active === active) && (!str(p.product) || x.product === str(p.product)), "/v1/prices");
-  }],
+      return product;
+    },
+  ],
+  ["GET", /^\/v1\/products\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("product", id))],
+  [
+    "POST",
+    /^\/v1\/prices$/,
+    async (b, p) => {
+      let productId = str(p.product);
+      if (!productId) {
+        const data = obj(p.product_data);
+        const product = {
+          id: newId("prod"),
+          object: "product",
+          active: true,
+          created: Math.floor(Date.now() / 1000),
+          description: null,
+          images: [],
+          livemode: false,
+          marketing_features: [],
+          metadata: meta(data.metadata),
+          name: str(data.name) ?? "Product",
+          package_dimensions: null,
+          shippable: null,
+          statement_descriptor: null,
+          tax_code: null,
+          type: "service",
+          unit_label: null,
+          updated: Math.floor(Date.now() / 1000),
+          url: null,
+          default_price: null,
+        };
+        await b.store.put(product);
+        productId = product.id;
+      }
+      const unit = int(p.unit_amount);
+      if (unit === undefined || unit < 0) throw invalid("Missing required param: unit_amount.", "unit_amount");
+      const lookup = str(p.lookup_key) ?? null;
+      if (lookup && (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup)).length)
+        throw invalid(`A price (\`${lookup}\`) already uses that lookup key.`, "lookup_key");
+      const recurring = obj(p.recurring);
+      const price = {
+        id: newId("price"),
+        object: "price",
+        active: true,
+        billing_scheme: "per_unit",
+        created: Math.floor(Date.now() / 1000),
+        currency: str(p.currency) ?? "usd",
+        custom_unit_amount: null,
+        livemode: false,
+        lookup_key: lookup,
+        metadata: meta(p.metadata),
+        nickname: null,
+        product: productId,
+        recurring: recurring.interval
+          ? { interval: str(recurring.interval), interval_count: 1, meter: null, trial_period_days: null, usage_type: "licensed" }
+          : null,
+        tax_behavior: "unspecified",
+        tiers_mode: null,
+        transform_quantity: null,
+        type: recurring.interval ? "recurring" : "one_time",
+        unit_amount: unit,
+        unit_amount_decimal: String(unit),
+      };
+      await b.store.put(price);
+      return price;
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/prices$/,
+    async (b, p) => {
+      const keys = arr(p.lookup_keys).map(String);
+      const active = bool(p.active);
+      return list<Stripe.Price>(
+        b,
+        "price",
+        p,
+        (x) =>
+          (keys.length === 0 || keys.includes(x.lookup_key ?? "")) &&
+          (active === undefined || x.active === active) &&
+          (!str(p.product) || x.product === str(p.product)),
+        "/v1/prices",
+      );
+    },
+  ],
   ["GET", /^\/v1\/prices\/([^/]+)$/, async (b, _p, [id]) => b.price(id)],
   // customers & payment methods
-  ["POST", /^\/v1\/customers$/, async (b, p) => {
-    const clock = str(p.test_clock) ?? null;
-    if (clock && !(await b.store.get(clock))) throw missing("test_helpers.test_clock", clock, "test_clock");
-    const now = clock ? (await b.store.get<Stripe.TestHelpers.TestClock>(clock))!.frozen_time : Math.floor(Date.now() / 1000);
-    const c = { id: newId("cus"), object: "customer", address: null, balance: 0, created: now, currency: null, default_source: null, delinquent: false, description: null, discount: null, email: str(p.email) ?? null, invoice_prefix: newId("x").slice(2, 10).toUpperCase(), invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null }, livemode: false, metadata: meta(p.metadata), name: str(p.name) ?? null, next_invoice_sequence: 1, phone: null, preferred_locales: [], shipping: null, tax_exempt: "none", test_clock: clock };
-    await b.store.put(c);
-    await b.events.emit("customer.created", c, now);
-    const pm = str(p.payment_method);
-    if (pm) {
-      const attached = await attachPaymentMethod(b, pm, c.id);
-      const wantsDefault = str(obj(p.invoice_settings).default_payment_method);
-      if (wantsDefault) c.invoice_settings.default_payment_method = attached.id as never;
+  [
+    "POST",
+    /^\/v1\/customers$/,
+    async (b, p) => {
+      const clock = str(p.test_clock) ?? null;
+      if (clock && !(await b.store.get(clock))) throw missing("test_helpers.test_clock", clock, "test_clock");
+      const now = clock ? (await b.store.get<Stripe.TestHelpers.TestClock>(clock))!.frozen_time : Math.floor(Date.now() / 1000);
+      const c = {
+        id: newId("cus"),
+        object: "customer",
+        address: null,
+        balance: 0,
+        created: now,
+        currency: null,
+        default_source: null,
+        delinquent: false,
+        description: null,
+        discount: null,
+        email: str(p.email) ?? null,
+        invoice_prefix: newId("x").slice(2, 10).toUpperCase(),
+        invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+        livemode: false,
+        metadata: meta(p.metadata),
+        name: str(p.name) ?? null,
+        next_invoice_sequence: 1,
+        phone: null,
+        preferred_locales: [],
+        shipping: null,
+        tax_exempt: "none",
+        test_clock: clock,
+      };
       await b.store.put(c);
-    }
-    return c;
-  }],
+      await b.events.emit("customer.created", c, now);
+      const pm = str(p.payment_method);
+      if (pm) {
+        const attached = await attachPaymentMethod(b, pm, c.id);
+        const wantsDefault = str(obj(p.invoice_settings).default_payment_method);
+        if (wantsDefault) c.invoice_settings.default_payment_method = attached.id as never;
+        await b.store.put(c);
+      }
+      return c;
+    },
+  ],
   ["GET", /^\/v1\/customers\/([^/]+)$/, async (b, _p, [id]) => customer(b, id)],
-  ["POST", /^\/v1\/customers\/([^/]+)$/, async (b, p, [id]) => {
-    const c = await customer(b, id);
-    const previous: Record<string, unknown> = {};
-    if (str(p.email) !== undefined) (previous.email = c.email), (c.email = str(p.email)!);
-    if (str(p.name) !== undefined) (previous.name = c.name), (c.name = str(p.name)!);
-    if (p.metadata) (previous.metadata = c.metadata), (c.metadata = { ...c.metadata, ...meta(p.metadata) });
-    const dpm = str(obj(p.invoice_settings).default_payment_method);
-    if (dpm !== undefined) {
-      const pm = await b.store.get<Stripe.PaymentMethod>(dpm);
-      if (!pm || pm.customer !== id) throw invalid(`The customer does not have a payment method with the ID ${dpm}.`, "invoice_settings[default_payment_method]");
-      previous.invoice_settings = { ...c.invoice_settings };
-      c.invoice_settings.default_payment_method = dpm;
-    }
-    await b.store.put(c);
-    await b.events.emit("customer.updated", c, await b.nowFor(id), previous);
-    return c;
-  }],
+  [
+    "POST",
+    /^\/v1\/customers\/([^/]+)$/,
+    async (b, p, [id]) => {
+      const c = await customer(b, id);
+      const previous: Record<string, unknown> = {};
+      if (str(p.email) !== undefined) change(c, previous, "email", str(p.email)!);
+      if (str(p.name) !== undefined) change(c, previous, "name", str(p.name)!);
+      if (p.metadata) change(c, previous, "metadata", { ...c.metadata, ...meta(p.metadata) });
+      const dpm = str(obj(p.invoice_settings).default_payment_method);
+      if (dpm !== undefined) {
+        const pm = await b.store.get<Stripe.PaymentMethod>(dpm);
+        if (!pm || pm.customer !== id)
+          throw invalid(`The customer does not have a payment method with the ID ${dpm}.`, "invoice_settings[default_payment_method]");
+        previous.invoice_settings = { ...c.invoice_settings };
+        c.invoice_settings.default_payment_method = dpm;
+      }
+      await b.store.put(c);
+      await b.events.emit("customer.updated", c, await b.nowFor(id), previous);
+      return c;
+    },
+  ],
   ["POST", /^\/v1\/payment_methods\/([^/]+)\/attach$/, async (b, p, [id]) => attachPaymentMethod(b, id, (await customer(b, str(p.customer) ?? "")).id)],
   ["GET", /^\/v1\/payment_methods\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("payment_method", id))],
   // test clocks
-  ["POST", /^\/v1\/test_helpers\/test_clocks$/, async (b, p) => {
-    const frozen = int(p.frozen_time);
-    if (!frozen) throw invalid("Missing required param: frozen_time.", "frozen_time");
-    const clock = { id: newId("clock"), object: "test_helpers.test_clock", created: Math.floor(Date.now() / 1000), deletes_after: Math.floor(Date.now() / 1000) + 30 * 86_400, frozen_time: frozen, livemode: false, name: str(p.name) ?? null, status: "ready", status_details: {} };
-    await b.store.put(clock);
-    return clock;
-  }],
-  ["GET", /^\/v1\/test_helpers\/test_clocks\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("test_helpers.test_clock", id))],
+  [
+    "POST",
+    /^\/v1\/test_helpers\/test_clocks$/,
+    async (b, p) => {
+      const frozen = int(p.frozen_time);
+      if (!frozen) throw invalid("Missing required param: frozen_time.", "frozen_time");
+      const clock = {
+        id: newId("clock"),
+        object: "test_helpers.test_clock",
+        created: Math.floor(Date.now() / 1000),
+        deletes_after: Math.floor(Date.now() / 1000) + 30 * 86_400,
+        frozen_time: frozen,
+        livemode: false,
+        name: str(p.name) ?? null,
+        status: "ready",
+        status_details: {},
+      };
+      await b.store.put(clock);
+      return clock;
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/test_helpers\/test_clocks\/([^/]+)$/,
+    async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("test_helpers.test_clock", id)),
+  ],
   ["POST", /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/, async (b, p, [id]) => b.advanceClock(id, int(p.frozen_time) ?? 0)],
   // subscriptions
-  ["POST", /^\/v1\/subscriptions$/, async (b, p) => {
-    const items = arr(p.items).map((i) => obj(i));
-    const price = str(items[0]?.price);
-    if (!price) throw invalid("Missing required param: items[0][price].", "items");
-    return b.createSubscription({ customer: str(p.customer) ?? "", price, trialDays: int(p.trial_period_days), trialEnd: int(p.trial_end), paymentMethod: str(p.default_payment_method), paymentBehavior: str(p.payment_behavior), metadata: meta(p.metadata) });
-  }],
-  ["GET", /^\/v1\/subscriptions$/, async (b, p) => list<Stripe.Subscription>(b, "subscription", p, (s) => (!str(p.customer) || s.customer === str(p.customer)) && (str(p.status) ? s.status === str(p.status) : s.status !== "canceled"), "/v1/subscriptions")],
+  [
+    "POST",
+    /^\/v1\/subscriptions$/,
+    async (b, p) => {
+      const items = arr(p.items).map((i) => obj(i));
+      const price = str(items[0]?.price);
+      if (!price) throw invalid("Missing required param: items[0][price].", "items");
+      return b.createSubscription({
+        customer: str(p.customer) ?? "",
+        price,
+        trialDays: int(p.trial_period_days),
+        trialEnd: int(p.trial_end),
+        paymentMethod: str(p.default_payment_method),
+        paymentBehavior: str(p.payment_behavior),
+        metadata: meta(p.metadata),
+      });
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/subscriptions$/,
+    async (b, p) =>
+      list<Stripe.Subscription>(
+        b,
+        "subscription",
+        p,
+        (s) => (!str(p.customer) || s.customer === str(p.customer)) && (str(p.status) ? s.status === str(p.status) : s.status !== "canceled"),
+        "/v1/subscriptions",
+      ),
+  ],
   ["GET", /^\/v1\/subscriptions\/([^/]+)$/, async (b, _p, [id]) => subscription(b, id)],
   ["POST", /^\/v1\/subscriptions\/([^/]+)$/, async (b, p, [id]) => updateSubscription(b, id, p)],
-  ["DELETE", /^\/v1\/subscriptions\/([^/]+)$/, async (b, _p, [id]) => {
-    const sub = await subscription(b, id);
-    return b.cancelNow(sub, await b.nowFor(sub.customer as string));
-  }],
+  [
+    "DELETE",
+    /^\/v1\/subscriptions\/([^/]+)$/,
+    async (b, _p, [id]) => {
+      const sub = await subscription(b, id);
+      return b.cancelNow(sub, await b.nowFor(sub.customer as string));
+    },
+  ],
   // invoices
-  ["GET", /^\/v1\/invoices$/, async (b, p) => list<Stripe.Invoice>(b, "invoice", p, (i) => (!str(p.customer) || i.customer === str(p.customer)) && (!str(p.subscription) || i.parent?.subscription_details?.subscription === str(p.subscription)) && (!str(p.status) || i.status === str(p.status)), "/v1/invoices")],
+  [
+    "GET",
+    /^\/v1\/invoices$/,
+    async (b, p) =>
+      list<Stripe.Invoice>(
+        b,
+        "invoice",
+        p,
+        (i) =>
+          (!str(p.customer) || i.customer === str(p.customer)) &&
+          (!str(p.subscription) || i.parent?.subscription_details?.subscription === str(p.subscription)) &&
+          (!str(p.status) || i.status === str(p.status)),
+        "/v1/invoices",
+      ),
+  ],
   ["GET", /^\/v1\/invoices\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("invoice", id))],
   ["POST", /^\/v1\/invoices\/create_preview$/, async (b, p) => previewInvoice(b, p)],
   // events
   ["GET", /^\/v1\/events\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
   ["GET", /^\/v1\/events$/, async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events")],
   // billing meters and meter events
-  ["POST", /^\/v1\/billing\/meters$/, async (b, p) => {
-    const eventName = str(p.event_name);
-    if (!eventName) throw invalid("Missing required param: event_name.", "event_name");
-    if ((await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName)).length) throw invalid(`A meter with event_name ${eventName} already exists.`, "event_name");
-    const now = Math.floor(Date.now() / 1000);
-    const meter = { id: newId("mtr"), object: "billing.meter", created: now, customer_mapping: { event_payload_key: str(obj(p.customer_mapping).event_payload_key) ?? "stripe_customer_id", type: "by_id" }, default_aggregation: { formula: str(obj(p.default_aggregation).formula) ?? "sum" }, display_name: str(p.display_name) ?? eventName, event_name: eventName, event_time_window: null, livemode: false, status: "active", status_transitions: { deactivated_at: null }, updated: now, value_settings: { event_payload_key: str(obj(p.value_settings).event_payload_key) ?? "value" } };
-    await b.store.put(meter);
-    return meter;
-  }],
+  [
+    "POST",
+    /^\/v1\/billing\/meters$/,
+    async (b, p) => {
+      const eventName = str(p.event_name);
+      if (!eventName) throw invalid("Missing required param: event_name.", "event_name");
+      if ((await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName)).length)
+        throw invalid(`A meter with event_name ${eventName} already exists.`, "event_name");
+      const now = Math.floor(Date.now() / 1000);
+      const meter = {
+        id: newId("mtr"),
+        object: "billing.meter",
+        created: now,
+        customer_mapping: { event_payload_key: str(obj(p.customer_mapping).event_payload_key) ?? "stripe_customer_id", type: "by_id" },
+        default_aggregation: { formula: str(obj(p.default_aggregation).formula) ?? "sum" },
+        display_name: str(p.display_name) ?? eventName,
+        event_name: eventName,
+        event_time_window: null,
+        livemode: false,
+        status: "active",
+        status_transitions: { deactivated_at: null },
+        updated: now,
+        value_settings: { event_payload_key: str(obj(p.value_settings).event_payload_key) ?? "value" },
+      };
+      await b.store.put(meter);
+      return meter;
+    },
+  ],
   ["GET", /^\/v1\/billing\/meters$/, async (b, p) => list<Stripe.Billing.Meter>(b, "billing.meter", p, () => true, "/v1/billing/meters")],
-  ["POST", /^\/v1\/billing\/meter_events$/, async (b, p) => {
-    const eventName = str(p.event_name) ?? "";
-    const [meter] = await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName);
-    if (!meter) throw invalid(`No active meter was found for event_name ${eventName}.`, "event_name");
-    const payload = meta(p.payload);
-    const value = Number(payload[meter.value_settings.event_payload_key]);
-    if (!Number.isFinite(value) || value < 0) throw invalid("The meter event payload value must be a non-negative number.", "payload");
-    const identifier = str(p.identifier) ?? newId("mev");
-    // Stripe keeps identifiers unique for at least 24 hours: a repeat is not counted again.
-    const existing = await b.store.get(`mev_${identifier}`);
-    if (existing) return existing.event;
-    const event = { object: "billing.meter_event", created: Math.floor(Date.now() / 1000), event_name: eventName, identifier, livemode: false, payload, timestamp: int(p.timestamp) ?? Math.floor(Date.now() / 1000) };
-    await b.store.put({ id: `mev_${identifier}`, object: "emulator_meter_event", customer: payload[meter.customer_mapping.event_payload_key], meter: meter.id, value, event } as never);
-    return event;
-  }],
-  ["GET", /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/, async (b, p, [id]) => {
-    const customerId = str(p.customer) ?? "";
-    const start = int(p.start_time) ?? 0;
-    const end = int(p.end_time) ?? Number.MAX_SAFE_INTEGER;
-    const events = await b.store.list<any>("emulator_meter_event", (e) => e.meter === id && e.customer === customerId && e.event.timestamp >= start && e.event.timestamp < end);
-    const total = events.reduce((sum, e) => sum + e.value, 0);
-    return { object: "list", data: [{ id: newId("mtrusg"), object: "billing.meter_event_summary", aggregated_value: total, end_time: end, livemode: false, meter: id, start_time: start }], has_more: false, url: `/v1/billing/meters/${id}/event_summaries` };
-  }],
+  [
+    "POST",
+    /^\/v1\/billing\/meter_events$/,
+    async (b, p) => {
+      const eventName = str(p.event_name) ?? "";
+      const [meter] = await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName);
+      if (!meter) throw invalid(`No active meter was found for event_name ${eventName}.`, "event_name");
+      const payload = meta(p.payload);
+      const value = Number(payload[meter.value_settings.event_payload_key]);
+      if (!Number.isFinite(value) || value < 0) throw invalid("The meter event payload value must be a non-negative number.", "payload");
+      const identifier = str(p.identifier) ?? newId("mev");
+      // Stripe keeps identifiers unique for at least 24 hours: a repeat is not counted again.
+      const existing = await b.store.get(`mev_${identifier}`);
+      if (existing) return existing.event;
+      const event = {
+        object: "billing.meter_event",
+        created: Math.floor(Date.now() / 1000),
+        event_name: eventName,
+        identifier,
+        livemode: false,
+        payload,
+        timestamp: int(p.timestamp) ?? Math.floor(Date.now() / 1000),
+      };
+      await b.store.put({
+        id: `mev_${identifier}`,
+        object: "emulator_meter_event",
+        customer: payload[meter.customer_mapping.event_payload_key],
+        meter: meter.id,
+        value,
+        event,
+      } as never);
+      return event;
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/,
+    async (b, p, [id]) => {
+      const customerId = str(p.customer) ?? "";
+      const start = int(p.start_time) ?? 0;
+      const end = int(p.end_time) ?? Number.MAX_SAFE_INTEGER;
+      const events = await b.store.list<any>(
+        "emulator_meter_event",
+        (e) => e.meter === id && e.customer === customerId && e.event.timestamp >= start && e.event.timestamp < end,
+      );
+      const total = events.reduce((sum, e) => sum + e.value, 0);
+      return {
+        object: "list",
+        data: [
+          { id: newId("mtrusg"), object: "billing.meter_event_summary", aggregated_value: total, end_time: end, livemode: false, meter: id, start_time: start },
+        ],
+        has_more: false,
+        url: `/v1/billing/meters/${id}/event_summaries`,
+      };
+    },
+  ],
   // checkout & billing portal sessions
-  ["POST", /^\/v1\/checkout\/sessions$/, async (b, p) => {
-    const items = arr(p.line_items).map((i) => obj(i));
-    const price = await b.price(str(items[0]?.price) ?? "");
-    const cust = str(p.customer) ?? null;
-    const now = await b.nowFor(cust);
-    const id = newId("cs_test");
-    const subData = obj(p.subscription_data);
-    const session = { id, object: "checkout.session", amount_subtotal: price.unit_amount, amount_total: price.unit_amount, cancel_url: str(p.cancel_url) ?? null, client_reference_id: str(p.client_reference_id) ?? null, created: now, currency: price.currency, customer: cust, customer_email: str(p.customer_email) ?? null, expires_at: now + 86_400, livemode: false, metadata: meta(p.metadata), mode: str(p.mode) ?? "subscription", payment_status: "unpaid", status: "open", subscription: null, success_url: str(p.success_url) ?? null, url: `${b.publicUrl}/checkout/${id}`, line_items_price: price.id, subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata) } };
-    await b.store.put(session);
-    return publicSession(session);
-  }],
-  ["GET", /^\/v1\/checkout\/sessions\/([^/]+)$/, async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id))))],
-  ["POST", /^\/v1\/billing_portal\/sessions$/, async (b, p) => {
-    const c = await customer(b, str(p.customer) ?? "");
-    const id = newId("bps");
-    const session = { id, object: "billing_portal.session", configuration: "bpc_local", created: await b.nowFor(c.id), customer: c.id, flow: null, livemode: false, locale: null, on_behalf_of: null, return_url: str(p.return_url) ?? null, url: `${b.publicUrl}/portal/${id}` };
-    await b.store.put(session);
-    return session;
-  }],
+  [
+    "POST",
+    /^\/v1\/checkout\/sessions$/,
+    async (b, p) => {
+      const items = arr(p.line_items).map((i) => obj(i));
+      const price = await b.price(str(items[0]?.price) ?? "");
+      const cust = str(p.customer) ?? null;
+      const now = await b.nowFor(cust);
+      const id = newId("cs_test");
+      const subData = obj(p.subscription_data);
+      const session = {
+        id,
+        object: "checkout.session",
+        amount_subtotal: price.unit_amount,
+        amount_total: price.unit_amount,
+        cancel_url: str(p.cancel_url) ?? null,
+        client_reference_id: str(p.client_reference_id) ?? null,
+        created: now,
+        currency: price.currency,
+        customer: cust,
+        customer_email: str(p.customer_email) ?? null,
+        expires_at: now + 86_400,
+        livemode: false,
+        metadata: meta(p.metadata),
+        mode: str(p.mode) ?? "subscription",
+        payment_status: "unpaid",
+        status: "open",
+        subscription: null,
+        success_url: str(p.success_url) ?? null,
+        url: `${b.publicUrl}/checkout/${id}`,
+        line_items_price: price.id,
+        subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata) },
+      };
+      await b.store.put(session);
+      return publicSession(session);
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/checkout\/sessions\/([^/]+)$/,
+    async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id)))),
+  ],
+  [
+    "POST",
+    /^\/v1\/billing_portal\/sessions$/,
+    async (b, p) => {
+      const c = await customer(b, str(p.customer) ?? "");
+      const id = newId("bps");
+      const session = {
+        id,
+        object: "billing_portal.session",
+        configuration: "bpc_local",
+        created: await b.nowFor(c.id),
+        customer: c.id,
+        flow: null,
+        livemode: false,
+        locale: null,
+        on_behalf_of: null,
+        return_url: str(p.return_url) ?? null,
+        url: `${b.publicUrl}/portal/${id}`,
+      };
+      await b.store.put(session);
+      return session;
+    },
+  ],
 ];
 
 /** The stored session carries two private fields for the hosted page; they are not returned. */
@@ -223,7 +517,7 @@ async function updateSubscription(b: Billing, id: string, p: Params) {
   if (sub.status === "canceled") throw invalid("A canceled subscription can only update its cancellation_details and metadata.");
   const now = await b.nowFor(sub.customer as string);
   const previous: Record<string, unknown> = {};
-  if (p.metadata) (previous.metadata = sub.metadata), (sub.metadata = { ...sub.metadata, ...meta(p.metadata) });
+  if (p.metadata) change(sub, previous, "metadata", { ...sub.metadata, ...meta(p.metadata) });
   const cancel = bool(p.cancel_at_period_end);
   if (cancel !== undefined && cancel !== sub.cancel_at_period_end) {
     previous.cancel_at_period_end = sub.cancel_at_period_end;
@@ -231,7 +525,7 @@ async function updateSubscription(b: Billing, id: string, p: Params) {
     sub.cancel_at = cancel ? sub.items.data[0].current_period_end : null;
   }
   const dpm = str(p.default_payment_method);
-  if (dpm) (previous.default_payment_method = sub.default_payment_method), (sub.default_payment_method = dpm);
+  if (dpm) change(sub, previous, "default_payment_method", dpm);
   let invoiceLines: Stripe.InvoiceLineItem[] = [];
   let reason: Stripe.Invoice.BillingReason = "subscription_update";
   if (str(p.trial_end) === "now" && sub.status === "trialing") {
@@ -261,7 +555,17 @@ async function updateSubscription(b: Billing, id: string, p: Params) {
   }
   if (previous.status === "trialing") {
     const price = sub.items.data[0].price;
-    invoiceLines = [b.line({ amount: price.unit_amount ?? 0, description: `1 × ${await b.productName(price)}`, price, sub, start: now, end: sub.items.data[0].current_period_end, proration: false })];
+    invoiceLines = [
+      b.line({
+        amount: price.unit_amount ?? 0,
+        description: `1 × ${await b.productName(price)}`,
+        price,
+        sub,
+        start: now,
+        end: sub.items.data[0].current_period_end,
+        proration: false,
+      }),
+    ];
     reason = "subscription_update";
   }
   await b.store.put(sub);

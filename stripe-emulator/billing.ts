@@ -6,11 +6,17 @@ import type { Events } from "./events";
 import { newId, type Store } from "./store";
 
 export class StripeError extends Error {
-  constructor(readonly status: number, readonly type: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
-export const missing = (what: string, id: string, param = "id") => new StripeError(404, "invalid_request_error", `No such ${what}: '${id}'`, { code: "resource_missing", param });
+export const missing = (what: string, id: string, param = "id") =>
+  new StripeError(404, "invalid_request_error", `No such ${what}: '${id}'`, { code: "resource_missing", param });
 export const invalid = (message: string, param?: string) => new StripeError(400, "invalid_request_error", message, param ? { param } : {});
 
 /** `anchor` + n months, the day clamped to the target month's last day (Jan 31 → Feb 28 → Mar 31). */
@@ -94,14 +100,24 @@ export class Billing {
       },
       period: { start: input.start, end: input.end },
       pretax_credit_amounts: [],
-      pricing: { type: "price_details", price_details: { price: input.price.id, product: input.price.product as string }, unit_amount_decimal: String(input.price.unit_amount ?? 0) },
+      pricing: {
+        type: "price_details",
+        price_details: { price: input.price.id, product: input.price.product as string },
+        unit_amount_decimal: String(input.price.unit_amount ?? 0),
+      },
       quantity: 1,
       subtotal: input.amount,
       taxes: [],
     } as unknown as Stripe.InvoiceLineItem;
   }
 
-  async buildInvoice(sub: Sub, lines: Stripe.InvoiceLineItem[], reason: Stripe.Invoice.BillingReason, now: number, opts: { preview?: boolean } = {}): Promise<Inv> {
+  async buildInvoice(
+    sub: Sub,
+    lines: Stripe.InvoiceLineItem[],
+    reason: Stripe.Invoice.BillingReason,
+    now: number,
+    opts: { preview?: boolean } = {},
+  ): Promise<Inv> {
     const customer = await this.store.get<Stripe.Customer>(sub.customer as string);
     const id = opts.preview ? newId("upcoming_in") : newId("in");
     const total = lines.reduce((s, l) => s + l.amount, 0);
@@ -214,12 +230,20 @@ export class Billing {
 
   // ---- subscriptions ---------------------------------------------------------------------
 
-  async createSubscription(input: { customer: string; price: string; trialDays?: number; trialEnd?: number; paymentMethod?: string | null; paymentBehavior?: string; metadata?: Record<string, string> }): Promise<Sub> {
+  async createSubscription(input: {
+    customer: string;
+    price: string;
+    trialDays?: number;
+    trialEnd?: number;
+    paymentMethod?: string | null;
+    paymentBehavior?: string;
+    metadata?: Record<string, string>;
+  }): Promise<Sub> {
     const customer = await this.store.get<Stripe.Customer>(input.customer);
     if (!customer) throw missing("customer", input.customer, "customer");
     const price = await this.price(input.price);
     const now = await this.nowFor(input.customer);
-    const pm = input.paymentMethod ?? ((customer.invoice_settings?.default_payment_method as string | null) ?? null);
+    const pm = input.paymentMethod ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
     const trialEnd = input.trialEnd ?? (input.trialDays ? now + input.trialDays * 86_400 : null);
     const anchor = trialEnd ?? now;
     const periodEnd = trialEnd ?? addMonths(now, 1);
@@ -251,7 +275,22 @@ export class Billing {
       invoice_settings: { account_tax_ids: null, issuer: { type: "self" } },
       items: {
         object: "list",
-        data: [{ id: newId("si"), object: "subscription_item", billing_thresholds: null, created: now, current_period_start: now, current_period_end: periodEnd, discounts: [], metadata: {}, price, quantity: 1, subscription: "", tax_rates: [] }],
+        data: [
+          {
+            id: newId("si"),
+            object: "subscription_item",
+            billing_thresholds: null,
+            created: now,
+            current_period_start: now,
+            current_period_end: periodEnd,
+            discounts: [],
+            metadata: {},
+            price,
+            quantity: 1,
+            subscription: "",
+            tax_rates: [],
+          },
+        ],
         has_more: false,
         url: "/v1/subscription_items",
       },
@@ -275,8 +314,19 @@ export class Billing {
       trial_start: trialEnd ? now : null,
     } as unknown as Sub;
     sub.items.data[0].subscription = sub.id;
-    const lines = [this.line({ amount: trialEnd ? 0 : price.unit_amount ?? 0, description: trialEnd ? `Trial period for ${await this.productName(price)}` : `1 × ${await this.productName(price)} (at ${money(price)} / month)`, price, sub, start: now, end: periodEnd, proration: false })];
-    if (!trialEnd && !pm && input.paymentBehavior === "error_if_incomplete") throw new StripeError(402, "card_error", "This customer has no attached payment source or default payment method.", { code: "resource_missing" });
+    const lines = [
+      this.line({
+        amount: trialEnd ? 0 : (price.unit_amount ?? 0),
+        description: trialEnd ? `Trial period for ${await this.productName(price)}` : `1 × ${await this.productName(price)} (at ${money(price)} / month)`,
+        price,
+        sub,
+        start: now,
+        end: periodEnd,
+        proration: false,
+      }),
+    ];
+    if (!trialEnd && !pm && input.paymentBehavior === "error_if_incomplete")
+      throw new StripeError(402, "card_error", "This customer has no attached payment source or default payment method.", { code: "resource_missing" });
     await this.store.put(sub);
     await this.events.emit("customer.subscription.created", sub, now);
     const { invoice, paid } = await this.issueInvoice(sub, lines, "subscription_create", now);
@@ -311,8 +361,24 @@ export class Billing {
     const old = item.price;
     const when = new Date(at * 1000).toUTCString().slice(5, 16);
     return [
-      this.line({ amount: -Math.round((old.unit_amount ?? 0) * fraction), description: `Unused time on ${await this.productName(old)} after ${when}`, price: old, sub, start: at, end: e, proration: true }),
-      this.line({ amount: Math.round((newPrice.unit_amount ?? 0) * fraction), description: `Remaining time on ${await this.productName(newPrice)} after ${when}`, price: newPrice, sub, start: at, end: e, proration: true }),
+      this.line({
+        amount: -Math.round((old.unit_amount ?? 0) * fraction),
+        description: `Unused time on ${await this.productName(old)} after ${when}`,
+        price: old,
+        sub,
+        start: at,
+        end: e,
+        proration: true,
+      }),
+      this.line({
+        amount: Math.round((newPrice.unit_amount ?? 0) * fraction),
+        description: `Remaining time on ${await this.productName(newPrice)} after ${when}`,
+        price: newPrice,
+        sub,
+        start: at,
+        end: e,
+        proration: true,
+      }),
     ];
   }
 
@@ -339,7 +405,18 @@ export class Billing {
       item.current_period_start = start;
       item.current_period_end = end;
       const price = item.price;
-      const lines = [...(await this.pendingItems(sub.id)), this.line({ amount: price.unit_amount ?? 0, description: `1 × ${await this.productName(price)} (at ${money(price)} / month)`, price, sub, start, end, proration: false })];
+      const lines = [
+        ...(await this.pendingItems(sub.id)),
+        this.line({
+          amount: price.unit_amount ?? 0,
+          description: `1 × ${await this.productName(price)} (at ${money(price)} / month)`,
+          price,
+          sub,
+          start,
+          end,
+          proration: false,
+        }),
+      ];
       await this.setPendingItems(sub.id, []);
       sub.status = "active";
       await this.store.put(sub);
@@ -377,7 +454,9 @@ export class Billing {
     const ids = new Set(customers.map((c) => c.id));
     // Everything due on this clock, in time order.
     for (;;) {
-      const subs = (await this.store.list<Sub>("subscription", (s) => ids.has(s.customer as string) && !["canceled", "incomplete_expired", "incomplete"].includes(s.status)))
+      const subs = (
+        await this.store.list<Sub>("subscription", (s) => ids.has(s.customer as string) && !["canceled", "incomplete_expired", "incomplete"].includes(s.status))
+      )
         .filter((s) => s.items.data[0].current_period_end <= to)
         .sort((a, b) => a.items.data[0].current_period_end - b.items.data[0].current_period_end);
       if (subs.length === 0) break;

@@ -25,7 +25,13 @@ const receiver = Bun.serve({
 let local: StripeLocal;
 let stripe: Stripe;
 const start = () =>
-  startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_emulator_test", webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET }, retrySchedule: [100, 200] });
+  startStripeLocal({
+    port: 0,
+    databaseUrl: process.env.DATABASE_URL!,
+    schema: "stripe_emulator_test",
+    webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET },
+    retrySchedule: [100, 200],
+  });
 
 beforeAll(async () => {
   local = await start();
@@ -56,7 +62,13 @@ const eventsOf = (customer: string) => received.filter((e) => (e.data.object as 
 
 describe("local Stripe through the SDK", () => {
   test("prices are found by lookup key; errors have Stripe's shape", async () => {
-    const p = await stripe.prices.create({ currency: "usd", unit_amount: 2900, recurring: { interval: "month" }, lookup_key: `lk_${Date.now()}`, product_data: { name: "Starter" } });
+    const p = await stripe.prices.create({
+      currency: "usd",
+      unit_amount: 2900,
+      recurring: { interval: "month" },
+      lookup_key: `lk_${Date.now()}`,
+      product_data: { name: "Starter" },
+    });
     const found = await stripe.prices.list({ lookup_keys: [p.lookup_key!] });
     expect(found.data.map((x) => x.id)).toEqual([p.id]);
     const err = await stripe.subscriptions.retrieve("sub_missing").catch((e) => e);
@@ -74,7 +86,14 @@ describe("local Stripe through the SDK", () => {
   test("checkout with a trial, paid on the hosted page: trialing, events signed and in order; the clock ends the trial with a paid invoice", async () => {
     const price = await priceOf(2900);
     const { clock, customer } = await customerOnClock();
-    const session = await stripe.checkout.sessions.create({ mode: "subscription", customer: customer.id, line_items: [{ price: price.id, quantity: 1 }], subscription_data: { trial_period_days: 14 }, success_url: "http://app.test/done?s={CHECKOUT_SESSION_ID}", cancel_url: "http://app.test/cancel" });
+    const session = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      customer: customer.id,
+      line_items: [{ price: price.id, quantity: 1 }],
+      subscription_data: { trial_period_days: 14 },
+      success_url: "http://app.test/done?s={CHECKOUT_SESSION_ID}",
+      cancel_url: "http://app.test/cancel",
+    });
     const page = await fetch(session.url!);
     expect(await page.text()).toContain("Start trial");
     const declined = await fetch(session.url!, { method: "POST", body: new URLSearchParams({ card: "4000 0000 0000 0002" }), redirect: "manual" });
@@ -139,7 +158,11 @@ describe("local Stripe through the SDK", () => {
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: starter.id }] });
     const { current_period_start: s, current_period_end: e } = sub.items.data[0];
     const at = s + Math.floor((e - s) / 3);
-    const preview = await stripe.invoices.createPreview({ customer: customer.id, subscription: sub.id, subscription_details: { items: [{ id: sub.items.data[0].id, price: growth.id }], proration_date: at, proration_behavior: "always_invoice" } });
+    const preview = await stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: sub.id,
+      subscription_details: { items: [{ id: sub.items.data[0].id, price: growth.id }], proration_date: at, proration_behavior: "always_invoice" },
+    });
     const fraction = (e - at) / (e - s);
     expect(preview.lines.data.map((l) => l.amount)).toEqual([-Math.round(2900 * fraction), Math.round(9900 * fraction)]);
     const params = { items: [{ id: sub.items.data[0].id, price: growth.id }], proration_behavior: "always_invoice" as const, proration_date: at };

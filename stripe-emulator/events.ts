@@ -74,7 +74,11 @@ export class Events {
     try {
       const r = await fetch(this.webhook!.url, {
         method: "POST",
-        headers: { "content-type": "application/json; charset=utf-8", "stripe-signature": signPayload(body, this.webhook!.secret), "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" },
+        headers: {
+          "content-type": "application/json; charset=utf-8",
+          "stripe-signature": signPayload(body, this.webhook!.secret),
+          "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        },
         body,
         signal: AbortSignal.timeout(10_000),
       });

@@ -29,6 +29,7 @@ export const str = (v: FormValue | undefined): string | undefined => (typeof v =
 export const int = (v: FormValue | undefined): number | undefined => (typeof v === "string" && v !== "" ? Number.parseInt(v, 10) : undefined);
 export const bool = (v: FormValue | undefined): boolean | undefined => (v === "true" ? true : v === "false" ? false : undefined);
 export const obj = (v: FormValue | undefined): Record<string, FormValue> => (v && typeof v === "object" && !Array.isArray(v) ? v : {});
-export const arr = (v: FormValue | undefined): FormValue[] => (Array.isArray(v) ? v.filter((x) => x !== undefined) : v && typeof v === "object" ? Object.values(v) : []);
+export const arr = (v: FormValue | undefined): FormValue[] =>
+  Array.isArray(v) ? v.filter((x) => x !== undefined) : v && typeof v === "object" ? Object.values(v) : [];
 export const meta = (v: FormValue | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(obj(v)).filter(([, x]) => typeof x === "string")) as Record<string, string>;

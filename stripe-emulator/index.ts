@@ -21,7 +21,10 @@ export type StripeLocalOptions = {
 };
 
 const stripeError = (e: StripeError) =>
-  Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: { "request-id": `req_${crypto.randomUUID().slice(0, 14)}` } });
+  Response.json(
+    { error: { type: e.type, message: e.message, ...e.extra } },
+    { status: e.status, headers: { "request-id": `req_${crypto.randomUUID().slice(0, 14)}` } },
+  );
 
 export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
@@ -33,7 +36,13 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   async function api(request: Request, url: URL): Promise<Response> {
     const auth = request.headers.get("authorization") ?? "";
     if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
-      return stripeError(new StripeError(401, "invalid_request_error", "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth."));
+      return stripeError(
+        new StripeError(
+          401,
+          "invalid_request_error",
+          "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth.",
+        ),
+      );
     }
     const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
     const params = parseForm(body);
@@ -44,7 +53,13 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         const [seen] = await store.sql<{ fingerprint: string; status: number; body: string }[]>`
           select fingerprint, status, body from idempotency where key = ${idemKey} and created_at > now() - interval '24 hours'`;
         if (seen && seen.fingerprint !== fingerprint) {
-          return stripeError(new StripeError(400, "idempotency_error", `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`));
+          return stripeError(
+            new StripeError(
+              400,
+              "idempotency_error",
+              `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`,
+            ),
+          );
         }
         if (seen) return new Response(seen.body, { status: seen.status, headers: { "content-type": "application/json", "idempotent-replayed": "true" } });
         const response = await run(request.method, url.pathname, params);
@@ -70,7 +85,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   async function payCheckout(id: string, form: FormData): Promise<Response> {
     return store.exclusive(async () => {
       const s = await store.get<any>(id);
-      if (!s || s.status !== "open") return checkoutPage(billing, id);
+      if (s?.status !== "open") return checkoutPage(billing, id);
       const card = String(form.get("card") ?? "").replace(/\s+/g, "");
       if (!/^\d{12,19}$/.test(card)) return checkoutPage(billing, id, "Your card number is incomplete.");
       if (DECLINE_CARDS.has(card)) return checkoutPage(billing, id, "Your card was declined.");
@@ -82,9 +97,20 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       }
       const pm = (await handleApi(billing, "POST", "/v1/payment_methods/pm_card_visa/attach", { customer: customerId })) as Stripe.PaymentMethod;
       await handleApi(billing, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
-      const sub = await billing.createSubscription({ customer: customerId, price: s.line_items_price, trialDays: s.subscription_data?.trial_period_days ?? undefined, paymentMethod: pm.id, metadata: s.subscription_data?.metadata ?? {} });
+      const sub = await billing.createSubscription({
+        customer: customerId,
+        price: s.line_items_price,
+        trialDays: s.subscription_data?.trial_period_days ?? undefined,
+        paymentMethod: pm.id,
+        metadata: s.subscription_data?.metadata ?? {},
+      });
       const now = await billing.nowFor(customerId);
-      Object.assign(s, { status: "complete", payment_status: s.subscription_data?.trial_period_days ? "no_payment_required" : "paid", customer: customerId, subscription: sub.id });
+      Object.assign(s, {
+        status: "complete",
+        payment_status: s.subscription_data?.trial_period_days ? "no_payment_required" : "paid",
+        customer: customerId,
+        subscription: sub.id,
+      });
       await store.put(s);
       const { line_items_price: _p, subscription_data: _d, ...publicSession } = s;
       await events.emit("checkout.session.completed", publicSession, now);
@@ -110,11 +136,11 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const url = new URL(request.url);
       const p = url.pathname;
       if (p.startsWith("/v1/")) return api(request, url);
-      let m: RegExpExecArray | null;
-      if ((m = /^\/checkout\/([\w]+)$/.exec(p))) return request.method === "POST" ? payCheckout(m[1], await request.formData()) : checkoutPage(billing, m[1]);
-      if ((m = /^\/portal\/([\w]+)$/.exec(p))) return request.method === "POST" ? portalAction(m[1], await request.formData()) : portalPage(billing, m[1]);
-      if ((m = /^\/invoice\/([\w]+)\/pdf$/.exec(p))) return invoicePdf(billing, m[1]);
-      if ((m = /^\/invoice\/([\w]+)$/.exec(p))) return invoicePage(billing, m[1]);
+      const post = request.method === "POST";
+      const [, page, id, pdf] = /^\/(checkout|portal|invoice)\/(\w+)(\/pdf)?$/.exec(p) ?? [];
+      if (page === "checkout" && !pdf) return post ? payCheckout(id, await request.formData()) : checkoutPage(billing, id);
+      if (page === "portal" && !pdf) return post ? portalAction(id, await request.formData()) : portalPage(billing, id);
+      if (page === "invoice") return pdf ? invoicePdf(billing, id) : invoicePage(billing, id);
       if (p === "/health") return Response.json({ ok: true });
       return new Response("Not found", { status: 404 });
     },

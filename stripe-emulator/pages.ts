@@ -1,7 +1,7 @@
 // The hosted pages a browser sees: Checkout, the billing portal, an invoice and its PDF.
 // Plain HTML with inline CSS (no external assets), labelled controls for people and for tests.
 import type Stripe from "stripe";
-import { Billing, money } from "./billing";
+import { type Billing, money } from "./billing";
 
 const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const date = (t: number) => new Date(t * 1000).toUTCString().slice(5, 16);
@@ -44,7 +44,10 @@ ${s.cancel_url ? `<p style="margin-top:16px;text-align:center"><a href="${esc(s.
 export async function portalPage(b: Billing, id: string, notice?: string) {
   const session = await b.store.get<Stripe.BillingPortal.Session>(id);
   if (!session) return layout("Not found", "<h1>This portal session does not exist.</h1>", 404);
-  const subs = await b.store.list<Stripe.Subscription>("subscription", (x) => x.customer === session.customer && x.status !== "canceled" && x.status !== "incomplete_expired");
+  const subs = await b.store.list<Stripe.Subscription>(
+    "subscription",
+    (x) => x.customer === session.customer && x.status !== "canceled" && x.status !== "incomplete_expired",
+  );
   const invoices = await b.store.list<Stripe.Invoice>("invoice", (x) => x.customer === session.customer);
   const sub = subs[0];
   const price = sub?.items.data[0].price;
@@ -52,10 +55,14 @@ export async function portalPage(b: Billing, id: string, notice?: string) {
     "Billing",
     `<h1>Billing</h1><p class="muted">Manage your subscription and invoices.</p>
 ${notice ? `<div class="error" style="background:#e6f4ea;color:#1e4620" role="status">${esc(notice)}</div>` : ""}
-${sub ? `<p><strong>${esc(await b.productName(price!))}</strong> · ${money(price!)} / month <span class="badge">${esc(sub.status)}</span></p>
+${
+  sub
+    ? `<p><strong>${esc(await b.productName(price!))}</strong> · ${money(price!)} / month <span class="badge">${esc(sub.status)}</span></p>
 <p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}</p>
 <form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="${sub.cancel_at_period_end ? "renew" : "cancel"}">
-<button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>` : "<p>No active subscription.</p>"}
+<button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>`
+    : "<p>No active subscription.</p>"
+}
 <h2 style="font-size:16px;margin-top:28px">Invoices</h2>
 <table><tbody>${invoices.map((i) => `<tr><td>${date(i.created)}</td><td>${cents(i.total, i.currency)}</td><td><span class="badge">${esc(i.status)}</span></td><td><a href="/invoice/${esc(i.id)}">View</a></td></tr>`).join("") || "<tr><td>No invoices yet.</td></tr>"}</tbody></table>
 ${session.return_url ? `<p style="margin-top:24px"><a href="${esc(session.return_url)}" id="return">← Return</a></p>` : ""}`,
@@ -79,9 +86,23 @@ export async function invoicePdf(b: Billing, id: string) {
   const inv = await b.store.get<Stripe.Invoice>(id);
   if (!inv) return new Response("Not found", { status: 404 });
   const text = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, "?");
-  const rows = [`Invoice ${inv.number}`, `Date: ${date(inv.created)}   Status: ${inv.status}`, "", ...inv.lines.data.map((l) => `${l.description}: ${cents(l.amount, inv.currency)}`), "", `Total: ${cents(inv.total, inv.currency)}`, `Paid: ${cents(inv.amount_paid, inv.currency)}`];
+  const rows = [
+    `Invoice ${inv.number}`,
+    `Date: ${date(inv.created)}   Status: ${inv.status}`,
+    "",
+    ...inv.lines.data.map((l) => `${l.description}: ${cents(l.amount, inv.currency)}`),
+    "",
+    `Total: ${cents(inv.total, inv.currency)}`,
+    `Paid: ${cents(inv.amount_paid, inv.currency)}`,
+  ];
   const content = `BT /F1 12 Tf 50 780 Td 16 TL ${rows.map((r) => `(${text(r)}) Tj T*`).join(" ")} ET`;
-  const objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>", `<< /Length ${content.length} >>\nstream\n${content}\nendstream`, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"];
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+  ];
   let pdf = "%PDF-1.4\n";
   const offsets: number[] = [];
   objects.forEach((o, i) => {

@@ -8,7 +8,10 @@ export class Store {
   readonly sql: postgres.Sql;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(url: string, readonly schema: string) {
+  constructor(
+    url: string,
+    readonly schema: string,
+  ) {
     this.sql = postgres(url, { max: 4, onnotice: () => {}, connection: { search_path: schema } });
   }
 

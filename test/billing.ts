@@ -12,7 +12,7 @@ import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
 
 export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 
-export function useBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
+export function startBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
   const appPort = 4900 + (process.pid % 90);
   const env = { PORT: String(appPort), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
   let worker: Subprocess;
@@ -27,7 +27,12 @@ export function useBillingSystem(extraEnv: Record<string, string> = {}): Billing
       retrySchedule: [150, 300, 600],
     });
     system.app = await startApp(env);
-    worker = spawn(["bun", "worker/index.ts"], { cwd: join(import.meta.dir, ".."), env: { ...process.env, ...env, LOG_LEVEL: "warn" } as Record<string, string>, stdout: "ignore", stderr: "inherit" });
+    worker = spawn(["bun", "worker/index.ts"], {
+      cwd: join(import.meta.dir, ".."),
+      env: { ...process.env, ...env, LOG_LEVEL: "warn" } as Record<string, string>,
+      stdout: "ignore",
+      stderr: "inherit",
+    });
   });
   afterAll(async () => {
     worker.kill();
@@ -58,9 +63,16 @@ export const mirror = async (orgId: string) =>
   (await sql`select plan_code, status, period_start, period_end, pending_plan_code, stripe_subscription_id from subscriptions where org_id = ${orgId}`)[0];
 
 export const invoicesOf = (orgId: string) =>
-  sql<{ total: number; status: string; billing_reason: string }[]>`select total, status, billing_reason from invoices where org_id = ${orgId} order by stripe_created_at, number`;
+  sql<
+    { total: number; status: string; billing_reason: string }[]
+  >`select total, status, billing_reason from invoices where org_id = ${orgId} order by stripe_created_at, number`;
 
 export async function signIn(app: TestApp, orgId: string): Promise<string> {
-  const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: app.url }, body: new URLSearchParams({ email: "owner@example.com", orgId }) });
+  const r = await fetch(`${app.url}/dev/sign-in`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: app.url },
+    body: new URLSearchParams({ email: "owner@example.com", orgId }),
+  });
   return r.headers.get("set-cookie")!.split(";")[0];
 }

@@ -29,7 +29,7 @@ export async function createTestDatabase(label = "run"): Promise<{ url: string; 
   const adminUrl = await serverUrl();
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   // Leftovers of runs that were killed: anything older than two hours.
-  const old = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${PREFIX + "%"}`;
+  const old = await admin<{ datname: string }[]>`select datname from pg_database where datname like ${`${PREFIX}%`}`;
   for (const { datname } of old) {
     const born = Number.parseInt(datname.split("_")[2] ?? "", 36);
     if (Number.isFinite(born) && Date.now() - born > 2 * 3600_000) await admin.unsafe(`drop database if exists "${datname}" with (force)`);

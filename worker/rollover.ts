@@ -6,5 +6,6 @@ import { rolloverOverduePeriods } from "../app/server/billing/converge.server";
 
 export const rolloverPeriods: Task = async (_payload, helpers) => {
   const result = await rolloverOverduePeriods(config.PAST_DUE_GRACE_DAYS);
-  if (result.converged + result.rolledLocally > 0) helpers.logger.info(`rollover: ${result.converged} converged from Stripe, ${result.rolledLocally} rolled locally`);
+  if (result.converged + result.rolledLocally > 0)
+    helpers.logger.info(`rollover: ${result.converged} converged from Stripe, ${result.rolledLocally} rolled locally`);
 };

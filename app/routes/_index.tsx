@@ -5,8 +5,7 @@ import { listPlans } from "~/server/plans.server";
 
 export const loader = async () => json({ plans: listPlans() });
 
-const money = (minor: number, currency: string) =>
-  new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(minor / 100);
+const money = (minor: number, currency: string) => new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(minor / 100);
 const units = (n: number | undefined) => new Intl.NumberFormat("en-US").format(n ?? 0);
 
 export default function Landing() {
@@ -15,8 +14,7 @@ export default function Landing() {
     <Container size="lg" className="py-12">
       <Title order={1}>Metered</Title>
       <Text size="lg" c="dimmed" className="mt-2 max-w-2xl">
-        Monthly API plans with included usage. Every call is metered, usage stops exactly at your quota, and billing runs
-        through Stripe.
+        Monthly API plans with included usage. Every call is metered, usage stops exactly at your quota, and billing runs through Stripe.
       </Text>
       <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }} spacing="lg" className="mt-10">
         {plans.map((p) => (
@@ -27,10 +25,19 @@ export default function Landing() {
             </Group>
             <Text size="xl" fw={700} className="mt-3">
               {p.trialDays ? "Free" : money(p.priceMonthly, p.currency)}
-              {p.trialDays ? null : <Text span size="sm" c="dimmed"> / month</Text>}
+              {p.trialDays ? null : (
+                <Text span size="sm" c="dimmed">
+                  {" "}
+                  / month
+                </Text>
+              )}
             </Text>
             <Text className="mt-2">{units(p.includedUnits.api_call)} API calls included</Text>
-            {p.trialDays ? <Text size="sm" c="dimmed">then {money(p.priceMonthly, p.currency)} / month</Text> : null}
+            {p.trialDays ? (
+              <Text size="sm" c="dimmed">
+                then {money(p.priceMonthly, p.currency)} / month
+              </Text>
+            ) : null}
           </Card>
         ))}
       </SimpleGrid>

@@ -17,12 +17,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ request, form }) => {
-  await requireAdminPage(request);
-  const jobId = form.get("jobId");
-  const eventId = form.get("eventId");
-  if (typeof jobId === "string" && /^\d+$/.test(jobId)) return { message: `Job ${jobId} queued again.`, ...(await replayJob(jobId)) };
-  if (typeof eventId === "string" && /^evt_[\w]+$/.test(eventId)) return { message: `Event ${eventId} queued again.`, ...(await replayStripeEvent(eventId)) };
-  throw new AppError("VALIDATION_FAILED", "Nothing to replay.");
+    await requireAdminPage(request);
+    const jobId = form.get("jobId");
+    const eventId = form.get("eventId");
+    if (typeof jobId === "string" && /^\d+$/.test(jobId)) return { message: `Job ${jobId} queued again.`, ...(await replayJob(jobId)) };
+    if (typeof eventId === "string" && /^evt_[\w]+$/.test(eventId)) return { message: `Event ${eventId} queued again.`, ...(await replayStripeEvent(eventId)) };
+    throw new AppError("VALIDATION_FAILED", "Nothing to replay.");
   });
 
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
@@ -34,28 +34,80 @@ export default function Admin() {
   return (
     <Stack gap="lg">
       <Title order={2}>Operations</Title>
-      {result ? <Alert color={result.ok ? "teal" : "red"} role="status">{result.ok ? result.message : result.error}</Alert> : null}
+      {result ? (
+        <Alert color={result.ok ? "teal" : "red"} role="status">
+          {result.ok ? result.message : result.error}
+        </Alert>
+      ) : null}
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
-        <Card withBorder><Text size="sm" c="dimmed">Queue depth</Text><Text size="xl" fw={700} data-testid="queue-depth">{formatNumber(depth)}</Text></Card>
-        <Card withBorder><Text size="sm" c="dimmed">Job lag</Text><Text size="xl" fw={700}>{formatNumber(jobs.lagMs)} ms</Text></Card>
-        <Card withBorder><Text size="sm" c="dimmed">Failed jobs</Text><Text size="xl" fw={700} c={jobs.failed.length ? "red" : undefined}>{jobs.failed.length}</Text></Card>
+        <Card withBorder>
+          <Text size="sm" c="dimmed">
+            Queue depth
+          </Text>
+          <Text size="xl" fw={700} data-testid="queue-depth">
+            {formatNumber(depth)}
+          </Text>
+        </Card>
+        <Card withBorder>
+          <Text size="sm" c="dimmed">
+            Job lag
+          </Text>
+          <Text size="xl" fw={700}>
+            {formatNumber(jobs.lagMs)} ms
+          </Text>
+        </Card>
+        <Card withBorder>
+          <Text size="sm" c="dimmed">
+            Failed jobs
+          </Text>
+          <Text size="xl" fw={700} c={jobs.failed.length ? "red" : undefined}>
+            {jobs.failed.length}
+          </Text>
+        </Card>
       </SimpleGrid>
 
       <Card withBorder padding={0}>
-        <Text fw={600} p="md">Failed jobs (dead-letter queue)</Text>
-        {jobs.failed.length === 0 ? <Text c="dimmed" px="md" pb="md">No failed jobs.</Text> : (
+        <Text fw={600} p="md">
+          Failed jobs (dead-letter queue)
+        </Text>
+        {jobs.failed.length === 0 ? (
+          <Text c="dimmed" px="md" pb="md">
+            No failed jobs.
+          </Text>
+        ) : (
           <Table.ScrollContainer minWidth={640}>
             <Table>
-              <Table.Thead><Table.Tr><Table.Th>Job</Table.Th><Table.Th>Task</Table.Th><Table.Th>Attempts</Table.Th><Table.Th>Error</Table.Th><Table.Th /></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Job</Table.Th>
+                  <Table.Th>Task</Table.Th>
+                  <Table.Th>Attempts</Table.Th>
+                  <Table.Th>Error</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
                 {jobs.failed.map((f) => (
                   <Table.Tr key={f.id}>
-                    <Table.Td>#{f.id}<br /><Code>{f.key}</Code></Table.Td>
+                    <Table.Td>
+                      #{f.id}
+                      <br />
+                      <Code>{f.key}</Code>
+                    </Table.Td>
                     <Table.Td>{f.task}</Table.Td>
                     <Table.Td>{f.attempts}</Table.Td>
-                    <Table.Td><Text size="sm" c="red" className="max-w-md break-words">{f.lastError}</Text></Table.Td>
                     <Table.Td>
-                      <Form method="post"><input type="hidden" name="jobId" value={f.id} /><Button type="submit" size="xs" aria-label={`Replay job ${f.id}`}>Replay</Button></Form>
+                      <Text size="sm" c="red" className="max-w-md break-words">
+                        {f.lastError}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Form method="post">
+                        <input type="hidden" name="jobId" value={f.id} />
+                        <Button type="submit" size="xs" aria-label={`Replay job ${f.id}`}>
+                          Replay
+                        </Button>
+                      </Form>
                     </Table.Td>
                   </Table.Tr>
                 ))}
@@ -66,19 +118,42 @@ export default function Admin() {
       </Card>
 
       <Card withBorder padding={0}>
-        <Text fw={600} p="md">Recent Stripe webhook events</Text>
-        {events.length === 0 ? <Text c="dimmed" px="md" pb="md">No events yet.</Text> : (
+        <Text fw={600} p="md">
+          Recent Stripe webhook events
+        </Text>
+        {events.length === 0 ? (
+          <Text c="dimmed" px="md" pb="md">
+            No events yet.
+          </Text>
+        ) : (
           <Table.ScrollContainer minWidth={640}>
             <Table>
-              <Table.Thead><Table.Tr><Table.Th>Event</Table.Th><Table.Th>Type</Table.Th><Table.Th>Received</Table.Th><Table.Th>Converged</Table.Th><Table.Th /></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Event</Table.Th>
+                  <Table.Th>Type</Table.Th>
+                  <Table.Th>Received</Table.Th>
+                  <Table.Th>Converged</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
                 {events.map((e) => (
                   <Table.Tr key={e.id}>
-                    <Table.Td><Code>{e.id}</Code></Table.Td>
+                    <Table.Td>
+                      <Code>{e.id}</Code>
+                    </Table.Td>
                     <Table.Td>{e.type}</Table.Td>
                     <Table.Td>{e.received_at.slice(0, 19)}</Table.Td>
                     <Table.Td>{e.processed_at ? <Badge color="teal">{e.converge_ms} ms</Badge> : <Badge color="yellow">pending</Badge>}</Table.Td>
-                    <Table.Td><Form method="post"><input type="hidden" name="eventId" value={e.id} /><Button type="submit" size="xs" variant="subtle">Replay</Button></Form></Table.Td>
+                    <Table.Td>
+                      <Form method="post">
+                        <input type="hidden" name="eventId" value={e.id} />
+                        <Button type="submit" size="xs" variant="subtle">
+                          Replay
+                        </Button>
+                      </Form>
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
@@ -92,13 +167,31 @@ export default function Admin() {
           <Text fw={600}>Usage drift (recorded vs reported to Stripe)</Text>
           {"error" in drift ? null : <Badge color={drift.maxDrift === 0 ? "teal" : "yellow"}>max {pct(drift.maxDrift)}</Badge>}
         </Group>
-        {"error" in drift ? <Alert color="yellow" m="md">{drift.error}</Alert> : (
+        {"error" in drift ? (
+          <Alert color="yellow" m="md">
+            {drift.error}
+          </Alert>
+        ) : (
           <Table.ScrollContainer minWidth={560}>
             <Table>
-              <Table.Thead><Table.Tr><Table.Th>Org</Table.Th><Table.Th>Period</Table.Th><Table.Th>Recorded</Table.Th><Table.Th>Reported</Table.Th><Table.Th>Drift</Table.Th></Table.Tr></Table.Thead>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Org</Table.Th>
+                  <Table.Th>Period</Table.Th>
+                  <Table.Th>Recorded</Table.Th>
+                  <Table.Th>Reported</Table.Th>
+                  <Table.Th>Drift</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
               <Table.Tbody>
                 {drift.rows.slice(0, 50).map((r) => (
-                  <Table.Tr key={`${r.orgId}${r.periodStart}`}><Table.Td>{r.orgId}</Table.Td><Table.Td>{r.periodKey}</Table.Td><Table.Td>{formatNumber(r.recorded)}</Table.Td><Table.Td>{formatNumber(r.reported)}</Table.Td><Table.Td>{pct(r.drift)}</Table.Td></Table.Tr>
+                  <Table.Tr key={`${r.orgId}${r.periodStart}`}>
+                    <Table.Td>{r.orgId}</Table.Td>
+                    <Table.Td>{r.periodKey}</Table.Td>
+                    <Table.Td>{formatNumber(r.recorded)}</Table.Td>
+                    <Table.Td>{formatNumber(r.reported)}</Table.Td>
+                    <Table.Td>{pct(r.drift)}</Table.Td>
+                  </Table.Tr>
                 ))}
               </Table.Tbody>
             </Table>
@@ -107,13 +200,33 @@ export default function Admin() {
       </Card>
 
       <Card withBorder padding={0}>
-        <Text fw={600} p="md">Organisations</Text>
+        <Text fw={600} p="md">
+          Organisations
+        </Text>
         <Table.ScrollContainer minWidth={560}>
           <Table>
-            <Table.Thead><Table.Tr><Table.Th>Org</Table.Th><Table.Th>Plan</Table.Th><Table.Th>Status</Table.Th><Table.Th>Usage</Table.Th></Table.Tr></Table.Thead>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Org</Table.Th>
+                <Table.Th>Plan</Table.Th>
+                <Table.Th>Status</Table.Th>
+                <Table.Th>Usage</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
             <Table.Tbody>
               {orgs.map((o) => (
-                <Table.Tr key={o.id}><Table.Td>{o.name}<br /><Text size="xs" c="dimmed">{o.id}</Text></Table.Td><Table.Td>{o.plan_code ?? "—"}</Table.Td><Table.Td>{o.status ?? "—"}</Table.Td><Table.Td>{o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`}</Table.Td></Table.Tr>
+                <Table.Tr key={o.id}>
+                  <Table.Td>
+                    {o.name}
+                    <br />
+                    <Text size="xs" c="dimmed">
+                      {o.id}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>{o.plan_code ?? "—"}</Table.Td>
+                  <Table.Td>{o.status ?? "—"}</Table.Td>
+                  <Table.Td>{o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`}</Table.Td>
+                </Table.Tr>
               ))}
             </Table.Tbody>
           </Table>

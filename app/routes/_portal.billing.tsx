@@ -28,25 +28,25 @@ const planOf = (form: FormData) => {
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
-  switch (form.get("intent")) {
-    case "checkout":
-      return redirect((await startCheckout(user.orgId, planOf(form))).url);
-    case "portal":
-      return redirect((await openPortal(user.orgId)).url);
-    case "preview":
-      return { preview: await previewPlanChange(user.orgId, planOf(form)) };
-    case "upgrade":
-      await upgradeNow(user.orgId, planOf(form), String(form.get("idempotencyKey") ?? "") || null);
-      return { message: "Upgraded: your new quota applies now." };
-    case "downgrade":
-      await scheduleDowngrade(user.orgId, planOf(form));
-      return { message: "Downgrade scheduled for the end of the period." };
-    case "cancel-downgrade":
-      await cancelDowngrade(user.orgId);
-      return { message: "Scheduled downgrade canceled: you keep your current plan." };
-    default:
-      throw new AppError("VALIDATION_FAILED", "Unknown action.");
-  }
+    switch (form.get("intent")) {
+      case "checkout":
+        return redirect((await startCheckout(user.orgId, planOf(form))).url);
+      case "portal":
+        return redirect((await openPortal(user.orgId)).url);
+      case "preview":
+        return { preview: await previewPlanChange(user.orgId, planOf(form)) };
+      case "upgrade":
+        await upgradeNow(user.orgId, planOf(form), String(form.get("idempotencyKey") ?? "") || null);
+        return { message: "Upgraded: your new quota applies now." };
+      case "downgrade":
+        await scheduleDowngrade(user.orgId, planOf(form));
+        return { message: "Downgrade scheduled for the end of the period." };
+      case "cancel-downgrade":
+        await cancelDowngrade(user.orgId);
+        return { message: "Scheduled downgrade canceled: you keep your current plan." };
+      default:
+        throw new AppError("VALIDATION_FAILED", "Unknown action.");
+    }
   });
 
 export default function Billing() {
@@ -67,22 +67,38 @@ export default function Billing() {
         {subscription ? (
           <Form method="post">
             <input type="hidden" name="intent" value="portal" />
-            <Button type="submit" variant="light" loading={busy && nav.formData?.get("intent") === "portal"}>Payment method & invoices in Stripe</Button>
+            <Button type="submit" variant="light" loading={busy && nav.formData?.get("intent") === "portal"}>
+              Payment method & invoices in Stripe
+            </Button>
           </Form>
         ) : null}
       </Group>
-      {result && !result.ok ? <Alert color="red" role="alert">{result.error}</Alert> : null}
-      {result?.ok && result.message ? <Alert color="teal" role="status">{result.message}</Alert> : null}
+      {result && !result.ok ? (
+        <Alert color="red" role="alert">
+          {result.error}
+        </Alert>
+      ) : null}
+      {result?.ok && result.message ? (
+        <Alert color="teal" role="status">
+          {result.message}
+        </Alert>
+      ) : null}
       {params.get("checkout") === "canceled" ? <Alert color="gray">Checkout was canceled; nothing was charged.</Alert> : null}
 
       {subscription ? (
         <Card withBorder>
           <Group justify="space-between">
             <div>
-              <Text size="sm" c="dimmed">Current plan</Text>
-              <Text size="xl" fw={700}>{plans.find((p) => p.code === subscription.planCode)?.name ?? subscription.planCode}</Text>
+              <Text size="sm" c="dimmed">
+                Current plan
+              </Text>
+              <Text size="xl" fw={700}>
+                {plans.find((p) => p.code === subscription.planCode)?.name ?? subscription.planCode}
+              </Text>
             </div>
-            <Badge size="lg" color={live ? "teal" : "red"}>{subscription.status.replace("_", " ")}</Badge>
+            <Badge size="lg" color={live ? "teal" : "red"}>
+              {subscription.status.replace("_", " ")}
+            </Badge>
           </Group>
           <Text size="sm" c="dimmed" className="mt-2">
             Current period {formatDate(subscription.periodStart, timeZone)} – {formatDate(subscription.periodEnd, timeZone)}
@@ -96,7 +112,9 @@ export default function Billing() {
                 </Text>
                 <Form method="post">
                   <input type="hidden" name="intent" value="cancel-downgrade" />
-                  <Button type="submit" size="xs" variant="white">Keep my current plan</Button>
+                  <Button type="submit" size="xs" variant="white">
+                    Keep my current plan
+                  </Button>
                 </Form>
               </Group>
             </Alert>
@@ -113,19 +131,25 @@ export default function Billing() {
                 <Title order={4}>{p.name}</Title>
                 {current ? <Badge>current</Badge> : p.trialDays ? <Badge color="teal">{p.trialDays} days free</Badge> : null}
               </Group>
-              <Text size="lg" fw={700} className="mt-2">{p.trialDays ? "Free trial" : `${formatMoney(p.priceMonthly, p.currency)} / month`}</Text>
+              <Text size="lg" fw={700} className="mt-2">
+                {p.trialDays ? "Free trial" : `${formatMoney(p.priceMonthly, p.currency)} / month`}
+              </Text>
               <Text size="sm">{formatNumber(p.includedUnits.api_call ?? 0)} API calls included</Text>
               {!live ? (
                 <Form method="post" className="mt-4">
                   <input type="hidden" name="intent" value="checkout" />
                   <input type="hidden" name="planCode" value={p.code} />
-                  <Button type="submit" fullWidth loading={busy}>{p.trialDays ? "Start free trial" : `Subscribe to ${p.name}`}</Button>
+                  <Button type="submit" fullWidth loading={busy}>
+                    {p.trialDays ? "Start free trial" : `Subscribe to ${p.name}`}
+                  </Button>
                 </Form>
               ) : !current && !p.trialDays ? (
                 <Form method="post" className="mt-4">
                   <input type="hidden" name="intent" value="preview" />
                   <input type="hidden" name="planCode" value={p.code} />
-                  <Button type="submit" fullWidth variant="light" loading={busy && nav.formData?.get("planCode") === p.code}>Change to {p.name}</Button>
+                  <Button type="submit" fullWidth variant="light" loading={busy && nav.formData?.get("planCode") === p.code}>
+                    Change to {p.name}
+                  </Button>
                 </Form>
               ) : null}
             </Card>
@@ -133,19 +157,34 @@ export default function Billing() {
         })}
       </SimpleGrid>
 
-      <Modal opened={Boolean(preview)} onClose={closePreview} title={preview ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${target?.name}` : ""} centered>
+      <Modal
+        opened={Boolean(preview)}
+        onClose={closePreview}
+        title={preview ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${target?.name}` : ""}
+        centered
+      >
         {preview ? (
           <Stack>
             {preview.change === "upgrade" ? (
-              <Text>You pay <strong data-testid="amount-due">{formatMoney(preview.amountDueNow, preview.currency)}</strong> now, and get {formatNumber(preview.includedUnits)} API calls at once. Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} a month from {formatDate(preview.nextInvoiceAt, timeZone)}.</Text>
+              <Text>
+                You pay <strong data-testid="amount-due">{formatMoney(preview.amountDueNow, preview.currency)}</strong> now, and get{" "}
+                {formatNumber(preview.includedUnits)} API calls at once. Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} a month from{" "}
+                {formatDate(preview.nextInvoiceAt, timeZone)}.
+              </Text>
             ) : (
-              <Text>Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)} a month for {formatNumber(preview.includedUnits)} API calls.</Text>
+              <Text>
+                Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)} a
+                month for {formatNumber(preview.includedUnits)} API calls.
+              </Text>
             )}
             {preview.lines.length ? (
               <Table>
                 <Table.Tbody>
-                  {preview.lines.map((l, i) => (
-                    <Table.Tr key={i}><Table.Td>{l.description}</Table.Td><Table.Td className="text-right">{formatMoney(l.amount, preview.currency)}</Table.Td></Table.Tr>
+                  {preview.lines.map((l) => (
+                    <Table.Tr key={`${l.description}:${l.amount}`}>
+                      <Table.Td>{l.description}</Table.Td>
+                      <Table.Td className="text-right">{formatMoney(l.amount, preview.currency)}</Table.Td>
+                    </Table.Tr>
                   ))}
                 </Table.Tbody>
               </Table>
@@ -155,8 +194,12 @@ export default function Billing() {
               <input type="hidden" name="planCode" value={preview.to} />
               <input type="hidden" name="idempotencyKey" value={`${preview.to}-${preview.amountDueNow}-${preview.nextInvoiceAt}`} />
               <Group justify="flex-end">
-                <Button variant="default" onClick={closePreview}>Not now</Button>
-                <Button type="submit" loading={busy && ["upgrade", "downgrade"].includes(String(nav.formData?.get("intent")))}>{preview.change === "upgrade" ? `Pay ${formatMoney(preview.amountDueNow, preview.currency)} and upgrade` : "Schedule downgrade"}</Button>
+                <Button variant="default" onClick={closePreview}>
+                  Not now
+                </Button>
+                <Button type="submit" loading={busy && ["upgrade", "downgrade"].includes(String(nav.formData?.get("intent")))}>
+                  {preview.change === "upgrade" ? `Pay ${formatMoney(preview.amountDueNow, preview.currency)} and upgrade` : "Schedule downgrade"}
+                </Button>
               </Group>
             </Form>
           </Stack>

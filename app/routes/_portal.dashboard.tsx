@@ -40,12 +40,18 @@ export default function Dashboard() {
       <Stack>
         <Title order={2}>Dashboard</Title>
         {justPaid ? (
-          <Alert color="blue" title="Payment received">Setting up your subscription… this takes a second.</Alert>
+          <Alert color="blue" title="Payment received">
+            Setting up your subscription… this takes a second.
+          </Alert>
         ) : (
           <Card withBorder padding="xl">
             <Title order={4}>No plan yet</Title>
-            <Text c="dimmed" className="mt-1">Start a free trial or pick a plan to get an API quota.</Text>
-            <Button component={Link} to="/billing" className="mt-4">Choose a plan</Button>
+            <Text c="dimmed" className="mt-1">
+              Start a free trial or pick a plan to get an API quota.
+            </Text>
+            <Button component={Link} to="/billing" className="mt-4">
+              Choose a plan
+            </Button>
           </Card>
         )}
       </Stack>
@@ -59,58 +65,97 @@ export default function Dashboard() {
       <Group justify="space-between">
         <Title order={2}>Dashboard</Title>
         <Group gap="xs">
-          <Badge size="lg" variant="light">{subscription.planCode}</Badge>
-          <Badge size="lg" color={subscription.status === "active" || subscription.status === "trialing" ? "teal" : "red"}>{subscription.status.replace("_", " ")}</Badge>
+          <Badge size="lg" variant="light">
+            {subscription.planCode}
+          </Badge>
+          <Badge size="lg" color={subscription.status === "active" || subscription.status === "trialing" ? "teal" : "red"}>
+            {subscription.status.replace("_", " ")}
+          </Badge>
         </Group>
       </Group>
 
       {usage && usage.remaining === 0 ? (
         <Alert color="red" title="Quota reached" role="alert">
-          You have used all {formatNumber(usage.included)} API calls of this period. Calls are refused until the period ends on {formatDate(usage.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
+          You have used all {formatNumber(usage.included)} API calls of this period. Calls are refused until the period ends on{" "}
+          {formatDate(usage.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
         </Alert>
       ) : pct >= 80 ? (
         <Alert color="yellow" title="80% of your quota used" role="status">
-          {formatNumber(usage!.remaining)} API calls left until {formatDate(usage!.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard stop.
+          {formatNumber(usage!.remaining)} API calls left until {formatDate(usage!.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard
+          stop.
         </Alert>
       ) : null}
       {subscription.pendingPlanCode ? (
-        <Alert color="blue">Your plan changes to {subscription.pendingPlanCode} on {formatDate(subscription.periodEnd, timeZone)}.</Alert>
+        <Alert color="blue">
+          Your plan changes to {subscription.pendingPlanCode} on {formatDate(subscription.periodEnd, timeZone)}.
+        </Alert>
       ) : null}
 
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
         <Card withBorder>
-          <Text size="sm" c="dimmed">API calls this period</Text>
-          <Text size="xl" fw={700} data-testid="usage-used">{usage ? formatNumber(usage.used) : "—"}</Text>
-          <Text size="sm" c="dimmed">of {usage ? formatNumber(usage.included) : "—"} included</Text>
+          <Text size="sm" c="dimmed">
+            API calls this period
+          </Text>
+          <Text size="xl" fw={700} data-testid="usage-used">
+            {usage ? formatNumber(usage.used) : "—"}
+          </Text>
+          <Text size="sm" c="dimmed">
+            of {usage ? formatNumber(usage.included) : "—"} included
+          </Text>
         </Card>
         <Card withBorder>
-          <Text size="sm" c="dimmed">Period</Text>
-          <Text fw={600}>{formatDate(subscription.periodStart, timeZone)} – {formatDate(subscription.periodEnd, timeZone)}</Text>
-          <Text size="sm" c="dimmed">renews in {daysUntil(subscription.periodEnd)} days{subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}</Text>
+          <Text size="sm" c="dimmed">
+            Period
+          </Text>
+          <Text fw={600}>
+            {formatDate(subscription.periodStart, timeZone)} – {formatDate(subscription.periodEnd, timeZone)}
+          </Text>
+          <Text size="sm" c="dimmed">
+            renews in {daysUntil(subscription.periodEnd)} days{subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
+          </Text>
         </Card>
         <Card withBorder>
-          <Text size="sm" c="dimmed">{trialDaysLeft !== null ? "Trial" : "Remaining"}</Text>
-          <Text size="xl" fw={700}>{trialDaysLeft !== null ? `${trialDaysLeft} days left` : usage ? formatNumber(usage.remaining) : "—"}</Text>
-          <Text size="sm" c="dimmed">{trialDaysLeft !== null ? `converts to starter on ${formatDate(subscription.trialEnd!, timeZone)}` : "API calls left"}</Text>
+          <Text size="sm" c="dimmed">
+            {trialDaysLeft !== null ? "Trial" : "Remaining"}
+          </Text>
+          <Text size="xl" fw={700}>
+            {trialDaysLeft !== null ? `${trialDaysLeft} days left` : usage ? formatNumber(usage.remaining) : "—"}
+          </Text>
+          <Text size="sm" c="dimmed">
+            {trialDaysLeft !== null ? `converts to starter on ${formatDate(subscription.trialEnd!, timeZone)}` : "API calls left"}
+          </Text>
         </Card>
       </SimpleGrid>
 
       <Card withBorder>
         <Group justify="space-between">
           <Text fw={600}>Usage meter</Text>
-          <Text size="sm" c="dimmed">{pct.toFixed(1)}%</Text>
+          <Text size="sm" c="dimmed">
+            {pct.toFixed(1)}%
+          </Text>
         </Group>
         <Progress value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} size="lg" className="mt-2" aria-label="Quota used" />
       </Card>
 
       <Card withBorder>
-        <Text fw={600} className="mb-3">Daily API calls ({timeZone})</Text>
+        <Text fw={600} className="mb-3">
+          Daily API calls ({timeZone})
+        </Text>
         {days.length === 0 || days.every((d) => d.quantity === 0) ? (
-          <Text c="dimmed" size="sm">No usage yet this period. Create an API key and record your first call.</Text>
+          <Text c="dimmed" size="sm">
+            No usage yet this period. Create an API key and record your first call.
+          </Text>
         ) : !mounted ? (
           <div style={{ height: 240 }} aria-busy="true" />
         ) : (
-          <BarChart h={240} maxBarWidth={40} data={days} dataKey="day" series={[{ name: "quantity", label: "API calls", color: "indigo.6" }]} valueFormatter={formatNumber} />
+          <BarChart
+            h={240}
+            maxBarWidth={40}
+            data={days}
+            dataKey="day"
+            series={[{ name: "quantity", label: "API calls", color: "indigo.6" }]}
+            valueFormatter={formatNumber}
+          />
         )}
       </Card>
     </Stack>

@@ -22,12 +22,21 @@ export default function Invoices() {
       <Title order={2}>Invoices</Title>
       <Card withBorder padding={0}>
         {invoices.length === 0 ? (
-          <Text c="dimmed" p="lg">No invoices yet. They appear here when Stripe bills your plan.</Text>
+          <Text c="dimmed" p="lg">
+            No invoices yet. They appear here when Stripe bills your plan.
+          </Text>
         ) : (
           <Table.ScrollContainer minWidth={640}>
             <Table verticalSpacing="sm" horizontalSpacing="md">
               <Table.Thead>
-                <Table.Tr><Table.Th>Number</Table.Th><Table.Th>Date</Table.Th><Table.Th>Period</Table.Th><Table.Th>Amount</Table.Th><Table.Th>Status</Table.Th><Table.Th>Links</Table.Th></Table.Tr>
+                <Table.Tr>
+                  <Table.Th>Number</Table.Th>
+                  <Table.Th>Date</Table.Th>
+                  <Table.Th>Period</Table.Th>
+                  <Table.Th>Amount</Table.Th>
+                  <Table.Th>Status</Table.Th>
+                  <Table.Th>Links</Table.Th>
+                </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
                 {invoices.map((i) => (
@@ -36,11 +45,21 @@ export default function Invoices() {
                     <Table.Td>{formatDate(i.created, timeZone)}</Table.Td>
                     <Table.Td>{i.periodStart && i.periodEnd ? `${formatDate(i.periodStart, timeZone)} – ${formatDate(i.periodEnd, timeZone)}` : "—"}</Table.Td>
                     <Table.Td>{formatMoney(i.total, i.currency)}</Table.Td>
-                    <Table.Td><Badge color={statusColor[i.status] ?? "gray"}>{i.status}</Badge></Table.Td>
+                    <Table.Td>
+                      <Badge color={statusColor[i.status] ?? "gray"}>{i.status}</Badge>
+                    </Table.Td>
                     <Table.Td>
                       <Group gap="sm">
-                        {i.hostedInvoiceUrl ? <Anchor href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">View</Anchor> : null}
-                        {i.invoicePdf ? <Anchor href={i.invoicePdf} target="_blank" rel="noreferrer">PDF</Anchor> : null}
+                        {i.hostedInvoiceUrl ? (
+                          <Anchor href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
+                            View
+                          </Anchor>
+                        ) : null}
+                        {i.invoicePdf ? (
+                          <Anchor href={i.invoicePdf} target="_blank" rel="noreferrer">
+                            PDF
+                          </Anchor>
+                        ) : null}
                       </Group>
                     </Table.Td>
                   </Table.Tr>

@@ -42,8 +42,12 @@ export default function Portal() {
             </nav>
           </Group>
           <Group gap="sm" wrap="nowrap">
-            <Badge variant="light" className="hidden sm:inline-flex" title={org.id}>{org.name}</Badge>
-            <Text size="sm" c="dimmed" className="hidden md:block">{email}</Text>
+            <Badge variant="light" className="hidden sm:inline-flex" title={org.id}>
+              {org.name}
+            </Badge>
+            <Text size="sm" c="dimmed" className="hidden md:block">
+              {email}
+            </Text>
             <Form
               method="post"
               action="/sign-out"
@@ -56,7 +60,9 @@ export default function Portal() {
                 }
               }}
             >
-              <Button type="submit" variant="subtle" size="xs">Sign out</Button>
+              <Button type="submit" variant="subtle" size="xs">
+                Sign out
+              </Button>
             </Form>
           </Group>
         </Group>
@@ -79,7 +85,9 @@ export function ErrorBoundary() {
     <main className="mx-auto max-w-xl p-8" role="alert">
       <h1 className="text-2xl font-semibold">{status === 404 ? "Not found" : status === 403 ? "Not allowed" : "Something went wrong"}</h1>
       <p className="mt-2 text-gray-600">{message}</p>
-      <p className="mt-4"><a href="/dashboard">Back to the dashboard</a></p>
+      <p className="mt-4">
+        <a href="/dashboard">Back to the dashboard</a>
+      </p>
     </main>
   );
 }

@@ -4,7 +4,6 @@ import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { methodNotAllowed } from "~/server/routing.server";
 import { planCodeBody as body } from "~/server/plans.server";
 
-
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
   const session = await requireSession(request);

@@ -14,7 +14,10 @@ export const action = apiRoute(async (request, ctx) => {
   ctx.orgId = session.orgId;
   const { planCode } = parseWith(planCodeBody, await readJson(request));
   const key = request.headers.get("idempotency-key");
-  if (key !== null && !KEY.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", { issues: [{ path: "Idempotency-Key", message: "invalid" }] });
+  if (key !== null && !KEY.test(key))
+    throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
+      issues: [{ path: "Idempotency-Key", message: "invalid" }],
+    });
   return ok(ctx, await upgradeNow(session.orgId, planCode, key));
 });
 

@@ -38,12 +38,18 @@ export default function DevSignIn() {
       <Card withBorder padding="lg" className="mt-6">
         <Form method="post">
           <Stack>
-            {data && "error" in data ? <Alert color="red" role="alert">{data.error}</Alert> : null}
+            {data && "error" in data ? (
+              <Alert color="red" role="alert">
+                {data.error}
+              </Alert>
+            ) : null}
             <TextInput label="Email" name="email" type="email" required autoComplete="email" />
             <TextInput label="Organisation id" name="orgId" placeholder="org_acme" description="Optional: a new one is created from your email." />
             <TextInput label="Organisation name" name="orgName" placeholder="Acme Inc." />
             <input type="hidden" name="next" value={params.get("next") ?? "/dashboard"} />
-            <Button type="submit" loading={busy}>Sign in</Button>
+            <Button type="submit" loading={busy}>
+              Sign in
+            </Button>
           </Stack>
         </Form>
       </Card>

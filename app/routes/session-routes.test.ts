@@ -38,7 +38,12 @@ describe("dev sign-in", () => {
   test("an org that belongs to another owner is refused", async () => {
     const org = orgName();
     await signIn("first@example.com", org);
-    const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: app.url }, body: new URLSearchParams({ email: "intruder@example.com", orgId: org }) });
+    const r = await fetch(`${app.url}/dev/sign-in`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: app.url },
+      body: new URLSearchParams({ email: "intruder@example.com", orgId: org }),
+    });
     expect(r.status).toBe(403);
     expect(r.headers.get("set-cookie")).toBeNull();
   });
@@ -68,7 +73,11 @@ describe("authorization", () => {
     ["POST", "/api/v1/billing/portal", null],
   ];
   test.each(routes)("signed out, %s %s is a 401 in the envelope", async (method, path, body) => {
-    const r = await fetch(`${app.url}${path}`, { method, headers: { "content-type": "application/json", origin: app.url }, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(`${app.url}${path}`, {
+      method,
+      headers: { "content-type": "application/json", origin: app.url },
+      body: body ? JSON.stringify(body) : undefined,
+    });
     expect(r.status).toBe(401);
     expect(((await r.json()) as any).error.code).toBe("UNAUTHENTICATED");
   });
@@ -99,7 +108,11 @@ describe("authorization", () => {
 describe("API keys through the session", () => {
   test("create shows the key once; list shows only its prefix; revoke works", async () => {
     const cookie = await signIn("keys@example.com", orgName());
-    const created = await fetch(`${app.url}/api/v1/keys`, { method: "POST", headers: { cookie, origin: app.url, "content-type": "application/json" }, body: JSON.stringify({ name: "ci" }) });
+    const created = await fetch(`${app.url}/api/v1/keys`, {
+      method: "POST",
+      headers: { cookie, origin: app.url, "content-type": "application/json" },
+      body: JSON.stringify({ name: "ci" }),
+    });
     expect(created.status).toBe(200);
     const { data } = (await created.json()) as any;
     expect(data.key).toMatch(/^mk_test_[A-Za-z0-9]{32}$/);
@@ -113,7 +126,11 @@ describe("API keys through the session", () => {
   test("bad input: missing name, unknown field, wrong type → 400, nothing created", async () => {
     const cookie = await signIn("badkeys@example.com", orgName());
     for (const body of [{}, { name: "" }, { name: "x", extra: 1 }, { name: 5 }, { name: "x".repeat(61) }]) {
-      const r = await fetch(`${app.url}/api/v1/keys`, { method: "POST", headers: { cookie, origin: app.url, "content-type": "application/json" }, body: JSON.stringify(body) });
+      const r = await fetch(`${app.url}/api/v1/keys`, {
+        method: "POST",
+        headers: { cookie, origin: app.url, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       expect(r.status).toBe(400);
     }
     expect(((await (await fetch(`${app.url}/api/v1/keys`, { headers: { cookie } })).json()) as any).data.keys).toEqual([]);
@@ -123,23 +140,40 @@ describe("API keys through the session", () => {
 describe("CSRF", () => {
   test("a cross-origin POST to a session route is refused and changes nothing", async () => {
     const cookie = await signIn("csrf@example.com", orgName());
-    const r = await fetch(`${app.url}/api/v1/keys`, { method: "POST", headers: { cookie, origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ name: "evil" }) });
+    const r = await fetch(`${app.url}/api/v1/keys`, {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example", "content-type": "application/json" },
+      body: JSON.stringify({ name: "evil" }),
+    });
     expect(r.status).toBe(403);
     expect(((await r.json()) as any).error.code).toBe("FORBIDDEN");
-    const none = await fetch(`${app.url}/api/v1/keys`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: JSON.stringify({ name: "no-origin" }) });
+    const none = await fetch(`${app.url}/api/v1/keys`, {
+      method: "POST",
+      headers: { cookie, "content-type": "application/json" },
+      body: JSON.stringify({ name: "no-origin" }),
+    });
     expect(none.status).toBe(403);
     expect(((await (await fetch(`${app.url}/api/v1/keys`, { headers: { cookie } })).json()) as any).data.keys).toEqual([]);
   });
 
   test("a cross-origin form POST to a portal action is refused", async () => {
     const cookie = await signIn("csrf2@example.com", orgName());
-    const r = await fetch(`${app.url}/keys`, { method: "POST", headers: { cookie, origin: "https://evil.example" }, body: new URLSearchParams({ intent: "create", name: "evil" }) });
+    const r = await fetch(`${app.url}/keys`, {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example" },
+      body: new URLSearchParams({ intent: "create", name: "evil" }),
+    });
     expect(r.status).toBe(403);
     expect(((await (await fetch(`${app.url}/api/v1/keys`, { headers: { cookie } })).json()) as any).data.keys).toEqual([]);
   });
 
   test("a cross-origin sign-in POST is refused", async () => {
-    const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: "https://evil.example" }, body: new URLSearchParams({ email: "x@example.com" }) });
+    const r = await fetch(`${app.url}/dev/sign-in`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: "https://evil.example" },
+      body: new URLSearchParams({ email: "x@example.com" }),
+    });
     expect(r.status).toBe(403);
   });
 });

@@ -33,7 +33,6 @@ const storage = createCookieSessionStorage({
 
 export const devSignInEnabled = !config.CLERK_SECRET_KEY && config.NODE_ENV !== "production";
 
-
 const isAdmin = (email: string) => config.ADMIN_EMAILS.includes(email.toLowerCase());
 
 export const clerkEnabled = Boolean(config.CLERK_SECRET_KEY);
@@ -128,10 +127,21 @@ export async function devSignIn(form: FormData): Promise<{ cookie: string; orgId
     throw new AppError("VALIDATION_FAILED", issues.map((i) => i.message).join(" "), { issues });
   }
   const { email, orgName } = parsed.data;
-  const orgId = parsed.data.orgId ?? `org_${email.split("@")[0].replace(/[^A-Za-z0-9_-]/g, "").slice(0, 40) || "dev"}`;
+  const orgId =
+    parsed.data.orgId ??
+    `org_${
+      email
+        .split("@")[0]
+        .replace(/[^A-Za-z0-9_-]/g, "")
+        .slice(0, 40) || "dev"
+    }`;
   const [existing] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
-  if (existing && existing.ownerEmail && existing.ownerEmail !== email) throw Forbidden("That organisation belongs to another owner.");
-  if (!existing) await db.insert(schema.organisations).values({ id: orgId, name: orgName || orgId, ownerEmail: email }).onConflictDoNothing();
+  if (existing?.ownerEmail && existing.ownerEmail !== email) throw Forbidden("That organisation belongs to another owner.");
+  if (!existing)
+    await db
+      .insert(schema.organisations)
+      .values({ id: orgId, name: orgName || orgId, ownerEmail: email })
+      .onConflictDoNothing();
   const session = await storage.getSession();
   session.set("email", email);
   session.set("orgId", orgId);

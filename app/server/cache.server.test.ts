@@ -8,7 +8,10 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const redisUp = await new Promise<boolean>((resolve) => {
   const u = new URL(REDIS_URL);
   const s = netConnect({ host: u.hostname, port: Number(u.port || 6379) });
-  s.once("connect", () => (s.destroy(), resolve(true)));
+  s.once("connect", () => {
+    s.destroy();
+    resolve(true);
+  });
   s.once("error", () => resolve(false));
 });
 

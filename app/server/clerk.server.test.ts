@@ -43,7 +43,9 @@ describe("Clerk sessions, verified without network", () => {
   test("an org owner's token opens the portal, scoped to the token's org", async () => {
     const r = await get("/dashboard", token({ sub: "user_1", azp: origin, org_id: orgId, org_role: "org:admin", email: "owner@example.com" }));
     expect(r.status).toBe(200);
-    const keys = await fetch(`${app.url}/api/v1/keys`, { headers: { cookie: `__session=${token({ sub: "user_1", azp: origin, org_id: orgId, org_role: "org:admin" })}` } });
+    const keys = await fetch(`${app.url}/api/v1/keys`, {
+      headers: { cookie: `__session=${token({ sub: "user_1", azp: origin, org_id: orgId, org_role: "org:admin" })}` },
+    });
     expect(((await keys.json()) as any).data.keys).toEqual([]);
   });
 

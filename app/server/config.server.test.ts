@@ -20,7 +20,9 @@ describe("config", () => {
     expect(() => loadConfig({ ...base, PORT: "http" })).toThrow(/PORT/);
     expect(() => loadConfig({ ...base, CLERK_PUBLISHABLE_KEY: "nonsense" })).toThrow(/CLERK_PUBLISHABLE_KEY/);
     expect(() => loadConfig({ ...base, PLANS_CONFIG: "{oops" })).toThrow(/PLANS_CONFIG: is not valid JSON/);
-    expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ ...DEFAULT_PLANS, trial: { ...DEFAULT_PLANS.trial, priceOf: "gold" } }) })).toThrow(/PLANS_CONFIG.*trial.*priceOf/);
+    expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ ...DEFAULT_PLANS, trial: { ...DEFAULT_PLANS.trial, priceOf: "gold" } }) })).toThrow(
+      /PLANS_CONFIG.*trial.*priceOf/,
+    );
   });
 
   test("production refuses the local stand-ins", () => {

@@ -27,17 +27,20 @@ export const DEFAULT_PLANS: Record<string, PlanConfig> = {
   pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
 };
 
-const plansSchema = z
-  .record(z.enum(["trial", "starter", "growth", "pro"]), planSchema)
-  .superRefine((plans, ctx) => {
-    for (const [code, plan] of Object.entries(plans)) {
-      if (plan.priceOf && !(plan.priceOf in plans)) ctx.addIssue({ code: "custom", path: [code, "priceOf"], message: `names an unknown plan "${plan.priceOf}"` });
-      if (code === "trial" && !plan.trialDays) ctx.addIssue({ code: "custom", path: [code, "trialDays"], message: "the trial plan needs trialDays" });
-    }
-  });
+const plansSchema = z.record(z.enum(["trial", "starter", "growth", "pro"]), planSchema).superRefine((plans, ctx) => {
+  for (const [code, plan] of Object.entries(plans)) {
+    if (plan.priceOf && !(plan.priceOf in plans)) ctx.addIssue({ code: "custom", path: [code, "priceOf"], message: `names an unknown plan "${plan.priceOf}"` });
+    if (code === "trial" && !plan.trialDays) ctx.addIssue({ code: "custom", path: [code, "trialDays"], message: "the trial plan needs trialDays" });
+  }
+});
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
-const csv = z.string().transform((v) => v.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean));
+const csv = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean),
+);
 
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -46,7 +49,10 @@ const envSchema = z.object({
   APP_BASE_URL: z.string().url().optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .optional(),
   REDIS_PREFIX: z.string().default("msp:"),
   PLANS_CONFIG: z
     .string()
@@ -68,14 +74,26 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ADMIN_EMAILS: csv.default([]),
-  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_… or sk_live_…").optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…").optional(),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_… or sk_live_…")
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…")
+    .optional(),
   // Attempts of a webhook's convergence job before it stays failed (the dead-letter queue).
   STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(8),
   STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
   STIGG_API_KEY: z.string().min(1).optional(),
-  CLERK_PUBLISHABLE_KEY: z.string().regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…").optional(),
-  CLERK_SECRET_KEY: z.string().regex(/^sk_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_…").optional(),
+  CLERK_PUBLISHABLE_KEY: z
+    .string()
+    .regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…")
+    .optional(),
+  CLERK_SECRET_KEY: z
+    .string()
+    .regex(/^sk_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_…")
+    .optional(),
   CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be the PEM public key of the Clerk instance" }).optional(),
   // Where people sign in with Clerk (the Account Portal's sign-in page of the instance).
   CLERK_SIGN_IN_URL: z.string().url().optional(),

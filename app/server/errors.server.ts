@@ -46,7 +46,9 @@ export class SubscriptionInactive extends AppError {
   constructor(status: string | null) {
     super(
       "SUBSCRIPTION_INACTIVE",
-      status ? `The organisation's subscription is ${status}; usage needs a trialing or active subscription.` : "The organisation has no subscription; start a plan or a trial first.",
+      status
+        ? `The organisation's subscription is ${status}; usage needs a trialing or active subscription.`
+        : "The organisation has no subscription; start a plan or a trial first.",
       { status },
     );
   }

@@ -29,7 +29,9 @@ export async function runHealthChecks() {
     timed("job_queue", true, async () => {
       const [row] = await sql<{ present: boolean }[]>`select to_regclass('graphile_worker._private_jobs') is not null as present`;
       if (!row.present) return { status: "fail", detail: "graphile-worker schema missing: start the worker once" };
-      const [q] = await sql<{ queued: number }[]>`select count(*)::int as queued from graphile_worker._private_jobs where locked_at is null and attempts < max_attempts`;
+      const [q] = await sql<
+        { queued: number }[]
+      >`select count(*)::int as queued from graphile_worker._private_jobs where locked_at is null and attempts < max_attempts`;
       return { status: "ok", detail: `${q.queued} jobs waiting` };
     }),
     timed("config", true, async () => ({

@@ -36,8 +36,9 @@ function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; errno?: string };
   const code = e?.code ?? e?.errno ?? "";
   return (
-    ["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "57P01", "57P02", "57P03"].includes(code) ||
-    code.startsWith("08")
+    ["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "57P01", "57P02", "57P03"].includes(
+      code,
+    ) || code.startsWith("08")
   );
 }
 

@@ -15,7 +15,16 @@ describe("scrub", () => {
         email: "bob@example.com",
       }),
     );
-    for (const leaked of ["abcdefghijklmnopqrstuvwxyz012345", "ann@example.com", "sk_test_123abc", "whsec_abc123", "4242 4242", "u:p@h", "Bearer anything", "bob@example.com"]) {
+    for (const leaked of [
+      "abcdefghijklmnopqrstuvwxyz012345",
+      "ann@example.com",
+      "sk_test_123abc",
+      "whsec_abc123",
+      "4242 4242",
+      "u:p@h",
+      "Bearer anything",
+      "bob@example.com",
+    ]) {
       expect(out).not.toContain(leaked);
     }
     expect(out).toContain("mk_live_[REDACTED]");

@@ -8,7 +8,10 @@ import { planByCode, type PlanCode } from "./plans.server";
 const ORG_ID = /^org_[A-Za-z0-9_-]{1,64}$/;
 
 export async function createOrg(input: { id: string; name?: string; email?: string }) {
-  if (!ORG_ID.test(input.id)) throw new AppError("VALIDATION_FAILED", "An org id looks like org_ followed by 1–64 letters, digits, _ or -.", { issues: [{ path: "orgId", message: "invalid org id" }] });
+  if (!ORG_ID.test(input.id))
+    throw new AppError("VALIDATION_FAILED", "An org id looks like org_ followed by 1–64 letters, digits, _ or -.", {
+      issues: [{ path: "orgId", message: "invalid org id" }],
+    });
   const [row] = await db
     .insert(schema.organisations)
     .values({ id: input.id, name: input.name ?? input.id, ownerEmail: input.email ?? null })

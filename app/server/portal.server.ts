@@ -10,7 +10,10 @@ export type ActionResult = { ok: true; message?: string; [k: string]: unknown } 
  * Runs a portal action. Route modules call it inside their `action` function, never at module
  * level: module-level calls would survive into the browser bundle, where this module is empty.
  */
-export async function portalAction(args: ActionFunctionArgs, fn: (args: ActionFunctionArgs & { user: Session; form: FormData }) => Promise<Response | Record<string, unknown>>) {
+export async function portalAction(
+  args: ActionFunctionArgs,
+  fn: (args: ActionFunctionArgs & { user: Session; form: FormData }) => Promise<Response | Record<string, unknown>>,
+) {
   try {
     checkSameOrigin(args.request);
     const user = await requireUser(args.request);

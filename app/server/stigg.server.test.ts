@@ -17,14 +17,34 @@ let local: StripeLocal;
 const calls: { method: string; args: unknown }[] = [];
 let previewFails = false;
 const fake = {
-  provisionCustomer: async (args: unknown) => (calls.push({ method: "provisionCustomer", args }), {}),
-  provisionSubscription: async (args: unknown) => (calls.push({ method: "provisionSubscription", args }), { provisionStatus: "SUCCESS" }),
+  provisionCustomer: async (args: unknown) => {
+    calls.push({ method: "provisionCustomer", args });
+    return {};
+  },
+  provisionSubscription: async (args: unknown) => {
+    calls.push({ method: "provisionSubscription", args });
+    return { provisionStatus: "SUCCESS" };
+  },
   previewSubscription: async (args: unknown) => {
     calls.push({ method: "previewSubscription", args });
     if (previewFails) throw new Error("stigg timeout");
     return {
-      immediateInvoice: { total: { amount: 46.77, currency: "usd" }, subTotal: { amount: 46.77, currency: "usd" }, totalExcludingTax: { amount: 46.77, currency: "usd" }, proration: { prorationDate: new Date(), credit: { amount: 19.35, currency: "usd" }, debit: { amount: 66.12, currency: "usd" }, netAmount: { amount: 46.77, currency: "usd" } } },
-      recurringInvoice: { total: { amount: 99, currency: "usd" }, subTotal: { amount: 99, currency: "usd" }, totalExcludingTax: { amount: 99, currency: "usd" } },
+      immediateInvoice: {
+        total: { amount: 46.77, currency: "usd" },
+        subTotal: { amount: 46.77, currency: "usd" },
+        totalExcludingTax: { amount: 46.77, currency: "usd" },
+        proration: {
+          prorationDate: new Date(),
+          credit: { amount: 19.35, currency: "usd" },
+          debit: { amount: 66.12, currency: "usd" },
+          netAmount: { amount: 46.77, currency: "usd" },
+        },
+      },
+      recurringInvoice: {
+        total: { amount: 99, currency: "usd" },
+        subTotal: { amount: 99, currency: "usd" },
+        totalExcludingTax: { amount: 99, currency: "usd" },
+      },
       billingPeriodRange: { start: new Date(), end: new Date("2027-01-01T00:00:00Z") },
     };
   },
@@ -56,14 +76,21 @@ async function subscribedOrg() {
 describe("Stigg adapter", () => {
   test("the converged subscription enqueues a Stigg sync, which provisions customer then plan", async () => {
     const { orgId, subscriptionId } = await subscribedOrg();
-    const [job] = await sql`select j.task_identifier, p.payload from graphile_worker.jobs j join graphile_worker._private_jobs p on p.id = j.id where j.key = ${`stigg:${orgId}`}`;
+    const [job] =
+      await sql`select j.task_identifier, p.payload from graphile_worker.jobs j join graphile_worker._private_jobs p on p.id = j.id where j.key = ${`stigg:${orgId}`}`;
     expect(job).toMatchObject({ task_identifier: "stigg_sync", payload: { orgId } });
     calls.length = 0;
     await stiggSync({ orgId }, {} as never);
     const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
     expect(calls).toEqual([
-      { method: "provisionCustomer", args: { customerId: orgId, name: "Stigg Co", email: "owner@stigg.test", billingId: org.stripeCustomerId, subscriptionParams: null } },
-      { method: "provisionSubscription", args: { customerId: orgId, planId: "plan-metered-starter", billingId: subscriptionId, skipTrial: true, awaitPaymentConfirmation: false } },
+      {
+        method: "provisionCustomer",
+        args: { customerId: orgId, name: "Stigg Co", email: "owner@stigg.test", billingId: org.stripeCustomerId, subscriptionParams: null },
+      },
+      {
+        method: "provisionSubscription",
+        args: { customerId: orgId, planId: "plan-metered-starter", billingId: subscriptionId, skipTrial: true, awaitPaymentConfirmation: false },
+      },
     ]);
   });
 

@@ -16,7 +16,9 @@ function sdk(): StiggPort | null {
     initialised = true;
     if (config.STIGG_API_KEY) {
       // Under Bun the SDK needs an explicit cache size (stack-notes.md); 10 s per call at most.
-      port = Stigg.initialize({ apiKey: config.STIGG_API_KEY, memoryCacheMaxSizeBytes: 64 * 1024 * 1024, timeout: 10_000 } as Parameters<typeof Stigg.initialize>[0]);
+      port = Stigg.initialize({ apiKey: config.STIGG_API_KEY, memoryCacheMaxSizeBytes: 64 * 1024 * 1024, timeout: 10_000 } as Parameters<
+        typeof Stigg.initialize
+      >[0]);
     }
   }
   return port;
@@ -33,7 +35,15 @@ export const stiggEnabled = () => sdk() !== null;
 export const stiggPlanId = (planCode: string) => `plan-metered-${planCode}`;
 
 /** Provisions the org and its current plan in Stigg (idempotent on Stigg's side by ids). */
-export async function provisionInStigg(input: { orgId: string; name: string; email: string | null; stripeCustomerId: string | null; planCode: string; stripeSubscriptionId: string | null; trialing: boolean }) {
+export async function provisionInStigg(input: {
+  orgId: string;
+  name: string;
+  email: string | null;
+  stripeCustomerId: string | null;
+  planCode: string;
+  stripeSubscriptionId: string | null;
+  trialing: boolean;
+}) {
   const stigg = sdk();
   if (!stigg) return;
   await stigg.provisionCustomer({

@@ -24,7 +24,11 @@ export async function upstream<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof Stripe.errors.StripeConnectionError || err instanceof Stripe.errors.StripeAPIError || (err instanceof Stripe.errors.StripeError && (err.statusCode ?? 0) >= 500)) {
+    if (
+      err instanceof Stripe.errors.StripeConnectionError ||
+      err instanceof Stripe.errors.StripeAPIError ||
+      (err instanceof Stripe.errors.StripeError && (err.statusCode ?? 0) >= 500)
+    ) {
       throw new AppError("UPSTREAM_UNAVAILABLE", "Billing is briefly unavailable; please try again in a moment.");
     }
     throw err;
@@ -68,7 +72,10 @@ export async function ensurePrices(): Promise<Map<PlanCode, string>> {
     await db.update(schema.plans).set({ stripePriceId: id }).where(eq(schema.plans.code, plan.code));
   }
   for (const plan of listPlans().filter((p) => p.billedAs !== p.code)) {
-    await db.update(schema.plans).set({ stripePriceId: priceIds.get(plan.billedAs) }).where(eq(schema.plans.code, plan.code));
+    await db
+      .update(schema.plans)
+      .set({ stripePriceId: priceIds.get(plan.billedAs) })
+      .where(eq(schema.plans.code, plan.code));
   }
   return priceIds;
 }
@@ -312,7 +319,13 @@ export async function ensureMeter(): Promise<string> {
   if (!meter) {
     if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${METER_EVENT}"`);
     meter = await stripe.billing.meters.create(
-      { display_name: "API calls", event_name: METER_EVENT, default_aggregation: { formula: "sum" }, customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" }, value_settings: { event_payload_key: "value" } },
+      {
+        display_name: "API calls",
+        event_name: METER_EVENT,
+        default_aggregation: { formula: "sum" },
+        customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
+        value_settings: { event_payload_key: "value" },
+      },
       { idempotencyKey: `meter-${METER_EVENT}` },
     );
   }

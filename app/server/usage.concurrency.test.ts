@@ -25,7 +25,9 @@ async function tally(responses: Response[]) {
 }
 
 async function duplicateIdsInLedger(orgId: string) {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from (select request_id from usage_events where org_id = ${orgId} group by request_id having count(*) > 1) d`;
+  const [row] = await sql<
+    { n: number }[]
+  >`select count(*)::int as n from (select request_id from usage_events where org_id = ${orgId} group by request_id having count(*) > 1) d`;
   return row.n;
 }
 

@@ -1,7 +1,7 @@
 // The rules of 4.1 and 4.2, through HTTP against the real app process and the real Postgres.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
-import { api, countsOf, orgWithKey, rid, setIncluded } from "../../test/factories";
+import { api, countsOf, orgWithKey, rid } from "../../test/factories";
 import { sql } from "./db.server";
 
 let app: TestApp;
@@ -193,7 +193,10 @@ describe("the period boundary", () => {
     const { data } = await body(r);
     expect(data).toMatchObject({ used: 2, included: 50_000 }); // the next period's starter units
     const counters = await sql`select used, included from usage_counters where org_id = ${orgId} order by used desc`;
-    expect(counters.map((x) => [x.used, x.included])).toEqual([[5, 5], [2, 50_000]]);
+    expect(counters.map((x) => [x.used, x.included])).toEqual([
+      [5, 5],
+      [2, 50_000],
+    ]);
     const q = await body(await c.quota());
     expect(Date.parse(q.data.periodStart)).toBeGreaterThan(Date.now() - 120_000);
   });

@@ -5,7 +5,7 @@
 import { config, type Metric } from "./config.server";
 import { sql } from "./db.server";
 import { cacheDel, cacheGet, cacheSet } from "./cache.server";
-import { AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "./errors.server";
+import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "./errors.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 const QUOTA_CACHE_TTL_MS = 1000;
@@ -38,7 +38,7 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
            (extract(epoch from period_start) * 1000)::float8 as ps,
            (extract(epoch from period_end) * 1000)::float8 as pe
       from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`;
-  if (!row || !row.live) throw new SubscriptionInactive(row?.status ?? null);
+  if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
   const remaining = Math.max(0, row.included - row.used);
   const summary: QuotaSummary = {
     allow: remaining > 0,

@@ -13,9 +13,13 @@ const LIVE = new Set(["active", "trialing", "past_due"]);
 export async function startCheckout(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
   const current = await subscriptionSummary(orgId);
   if (current && LIVE.has(current.status)) {
-    throw new AppError("VALIDATION_FAILED", `The organisation is already on ${current.planCode} (${current.status}); change plans from the billing page instead.`, {
-      issues: [{ path: "planCode", message: "already subscribed" }],
-    });
+    throw new AppError(
+      "VALIDATION_FAILED",
+      `The organisation is already on ${current.planCode} (${current.status}); change plans from the billing page instead.`,
+      {
+        issues: [{ path: "planCode", message: "already subscribed" }],
+      },
+    );
   }
   if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`);
   const url = await upstream(() =>

@@ -33,13 +33,9 @@ export async function convergeSubscription(subscriptionId: string): Promise<stri
 export async function applySubscription(orgId: string, planCode: string, state: SubscriptionState): Promise<void> {
   await db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
-    const [current] = await tx
-      .select()
-      .from(schema.subscriptions)
-      .where(eq(schema.subscriptions.orgId, orgId))
-      .for("no key update");
+    const [current] = await tx.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId)).for("no key update");
     // An org has one subscription that matters: an old, dead one never replaces a live one.
-    if (current && current.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
+    if (current?.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
     // A scheduled downgrade (pending_plan_code, owned by plan-change.server.ts) has already
     // switched Stripe's price with no proration; until the period it was scheduled in ends, the
     // org keeps its current plan and units. A new period means the schedule has been applied.

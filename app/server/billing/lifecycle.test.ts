@@ -3,7 +3,7 @@
 // app is down, or poisoned (dead-letter queue, then replay).
 import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { invoicesOf, mirror, newOrg, signIn as signInAs, until, useBillingSystem } from "../../../test/billing";
+import { invoicesOf, mirror, newOrg, signIn as signInAs, until, startBillingSystem } from "../../../test/billing";
 import { startApp } from "../../../test/app";
 import { api, rid } from "../../../test/factories";
 import { sql } from "../db.server";
@@ -14,14 +14,18 @@ import { replayStripeEvent } from "./webhooks.server";
 import { rolloverOverduePeriods } from "./converge.server";
 import { setSubscriptionMirror } from "../orgs.server";
 
-const system = useBillingSystem();
+const system = startBillingSystem();
 const signIn = (orgId: string) => signInAs(system.app, orgId);
 
 describe("billing lifecycle", () => {
   test("checkout → active, invoice paid at the plan price, quota from the plan", async () => {
     const orgId = await newOrg();
     const cookie = await signIn(orgId);
-    const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, { method: "POST", headers: { cookie, origin: system.app.url, "content-type": "application/json" }, body: JSON.stringify({ planCode: "growth" }) });
+    const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, {
+      method: "POST",
+      headers: { cookie, origin: system.app.url, "content-type": "application/json" },
+      body: JSON.stringify({ planCode: "growth" }),
+    });
     expect(r.status).toBe(200);
     const { url } = ((await r.json()) as any).data;
     const paid = await fetch(url, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
@@ -32,7 +36,11 @@ describe("billing lifecycle", () => {
     await until(async () => (await invoicesOf(orgId)).some((i) => i.status === "paid"));
     expect((await invoicesOf(orgId)).map((i) => [i.total, i.status])).toEqual([[9900, "paid"]]);
     const key = await createApiKey({ orgId, name: "t" });
-    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({ planCode: "growth", included: 250_000, status: "active" });
+    expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data).toMatchObject({
+      planCode: "growth",
+      included: 250_000,
+      status: "active",
+    });
     // Subscription and invoices through the session routes.
     const sub = ((await (await fetch(`${system.app.url}/api/v1/subscription`, { headers: { cookie } })).json()) as any).data;
     expect(sub.subscription).toMatchObject({ planCode: "growth", status: "active" });

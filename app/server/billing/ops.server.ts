@@ -24,7 +24,10 @@ export async function waitForConvergence(customerId: string, opts: { since: Date
     if (s.open === 0 && wanted && Date.now() - lastChange >= quietMs) return { events: s.total };
     await Bun.sleep(50);
   }
-  throw new AppError("UPSTREAM_UNAVAILABLE", "Stripe's webhooks have not converged within the time limit: is the worker running (`bun run worker`) and the app reachable by Stripe?");
+  throw new AppError(
+    "UPSTREAM_UNAVAILABLE",
+    "Stripe's webhooks have not converged within the time limit: is the worker running (`bun run worker`) and the app reachable by Stripe?",
+  );
 }
 
 export async function subscribeThroughStripe(orgId: string, planCode: PlanCode, card: "visa" | "declined" = "visa") {
@@ -55,7 +58,13 @@ export async function advanceOrgClock(orgId: string, duration: string) {
   const { customerId } = await upstream(() => ensureCustomer(orgId));
   const clock = await upstream(() => advanceTestClock(orgId, seconds));
   const converged = await waitForConvergence(customerId, { since, until: async () => true });
-  return { orgId, clockId: clock.clockId, frozenTime: clock.frozenTime.toISOString(), events: converged.events, subscription: await subscriptionSummary(orgId) };
+  return {
+    orgId,
+    clockId: clock.clockId,
+    frozenTime: clock.frozenTime.toISOString(),
+    events: converged.events,
+    subscription: await subscriptionSummary(orgId),
+  };
 }
 
 /** Queue depth, lag and permanently failed jobs (graphile-worker's own tables). */
@@ -76,6 +85,13 @@ export async function jobStats() {
   return {
     tasks: byTask,
     lagMs: lag?.lag_ms ?? 0,
-    failed: failed.map((f) => ({ id: f.id, task: f.task, key: f.key, attempts: f.attempts, lastError: f.last_error?.split("\n")[0] ?? null, updatedAt: new Date(f.updated_ms).toISOString() })),
+    failed: failed.map((f) => ({
+      id: f.id,
+      task: f.task,
+      key: f.key,
+      attempts: f.attempts,
+      lastError: f.last_error?.split("\n")[0] ?? null,
+      updatedAt: new Date(f.updated_ms).toISOString(),
+    })),
   };
 }

@@ -18,11 +18,14 @@ const LIVE = new Set(["active", "trialing", "past_due"]);
 
 async function setup(orgId: string, planCode: string): Promise<Change> {
   const to = planByCode(planCode);
-  if (!to || to.trialDays) throw new AppError("VALIDATION_FAILED", `"${planCode}" is not a plan you can change to.`, { issues: [{ path: "planCode", message: "unknown plan" }] });
+  if (!to || to.trialDays)
+    throw new AppError("VALIDATION_FAILED", `"${planCode}" is not a plan you can change to.`, { issues: [{ path: "planCode", message: "unknown plan" }] });
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
-  if (!sub || !LIVE.has(sub.status) || !sub.stripeSubscriptionId) throw new AppError("SUBSCRIPTION_INACTIVE", "There is no live subscription to change; start one with Checkout.");
+  if (!sub || !LIVE.has(sub.status) || !sub.stripeSubscriptionId)
+    throw new AppError("SUBSCRIPTION_INACTIVE", "There is no live subscription to change; start one with Checkout.");
   const from = planByCode(sub.planCode)!;
-  if (from.code === to.code) throw new AppError("VALIDATION_FAILED", `The organisation is already on ${to.name}.`, { issues: [{ path: "planCode", message: "same plan" }] });
+  if (from.code === to.code)
+    throw new AppError("VALIDATION_FAILED", `The organisation is already on ${to.name}.`, { issues: [{ path: "planCode", message: "same plan" }] });
   const trialing = sub.status === "trialing";
   // From a trial every paid plan is an upgrade: it ends the trial now.
   const kind = trialing || to.priceMonthly > from.priceMonthly ? "upgrade" : "downgrade";
@@ -63,9 +66,21 @@ async function compute(change: Change, prorationDate?: number): Promise<PlanChan
     // Ending the trial starts a paid period now, billed in full; the next one a month later.
     const next = new Date(at * 1000);
     next.setUTCMonth(next.getUTCMonth() + 1);
-    return { ...base, effective: "now", amountDueNow: change.to.priceMonthly, nextInvoiceAt: next.toISOString(), lines: [{ description: `1 × ${change.to.name}`, amount: change.to.priceMonthly }] };
+    return {
+      ...base,
+      effective: "now",
+      amountDueNow: change.to.priceMonthly,
+      nextInvoiceAt: next.toISOString(),
+      lines: [{ description: `1 × ${change.to.name}`, amount: change.to.priceMonthly }],
+    };
   }
-  const preview = await previewPriceChange({ subscriptionId: state.id, itemId: state.itemId, customerId: state.customerId, priceId: await priceOf(change.to.code), prorationDate: at });
+  const preview = await previewPriceChange({
+    subscriptionId: state.id,
+    itemId: state.itemId,
+    customerId: state.customerId,
+    priceId: await priceOf(change.to.code),
+    prorationDate: at,
+  });
   return { ...base, effective: "now", amountDueNow: preview.amountDue, nextInvoiceAt: state.periodEnd.toISOString(), lines: preview.lines };
 }
 
@@ -81,7 +96,10 @@ export async function previewPlanChange(orgId: string, planCode: string): Promis
 /** 5.2: upgrade now; a retry with the same idempotency key never charges twice. */
 export async function upgradeNow(orgId: string, planCode: string, idempotencyKey: string | null) {
   const change = await setup(orgId, planCode);
-  if (change.kind !== "upgrade") throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, { issues: [{ path: "planCode", message: "not an upgrade" }] });
+  if (change.kind !== "upgrade")
+    throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
+      issues: [{ path: "planCode", message: "not an upgrade" }],
+    });
   const state = await upstream(() =>
     updateSubscriptionPrice({
       subscriptionId: change.stripeSubscriptionId,
@@ -100,14 +118,28 @@ export async function upgradeNow(orgId: string, planCode: string, idempotencyKey
 /** 5.3: schedule a downgrade for the period end (a second one replaces the first). */
 export async function scheduleDowngrade(orgId: string, planCode: string) {
   const change = await setup(orgId, planCode);
-  if (change.kind !== "downgrade") throw new AppError("VALIDATION_FAILED", `${change.to.name} is not cheaper than ${change.from.name}: upgrade instead.`, { issues: [{ path: "planCode", message: "not a downgrade" }] });
+  if (change.kind !== "downgrade")
+    throw new AppError("VALIDATION_FAILED", `${change.to.name} is not cheaper than ${change.from.name}: upgrade instead.`, {
+      issues: [{ path: "planCode", message: "not a downgrade" }],
+    });
   // Pending first: the webhook of the price switch must find it, or it would apply the lower plan now.
   const [before] = await db.select({ pending: schema.subscriptions.pendingPlanCode }).from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   await db.update(schema.subscriptions).set({ pendingPlanCode: change.to.code, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
   try {
-    await upstream(() => updateSubscriptionPrice({ subscriptionId: change.stripeSubscriptionId, priceId: priceOf(change.to.code), prorationBehavior: "none", endTrial: false, idempotencyKey: null }));
+    await upstream(() =>
+      updateSubscriptionPrice({
+        subscriptionId: change.stripeSubscriptionId,
+        priceId: priceOf(change.to.code),
+        prorationBehavior: "none",
+        endTrial: false,
+        idempotencyKey: null,
+      }),
+    );
   } catch (err) {
-    await db.update(schema.subscriptions).set({ pendingPlanCode: before?.pending ?? null }).where(eq(schema.subscriptions.orgId, orgId));
+    await db
+      .update(schema.subscriptions)
+      .set({ pendingPlanCode: before?.pending ?? null })
+      .where(eq(schema.subscriptions.orgId, orgId));
     throw err;
   }
   // The answer is the schedule just made. (A webhook of an earlier switch that read Stripe
@@ -122,7 +154,15 @@ export async function cancelDowngrade(orgId: string) {
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");
   const planCode = sub.planCode as PlanCode;
-  await upstream(() => updateSubscriptionPrice({ subscriptionId: sub.stripeSubscriptionId!, priceId: priceOf(planCode), prorationBehavior: "none", endTrial: false, idempotencyKey: null }));
+  await upstream(() =>
+    updateSubscriptionPrice({
+      subscriptionId: sub.stripeSubscriptionId!,
+      priceId: priceOf(planCode),
+      prorationBehavior: "none",
+      endTrial: false,
+      idempotencyKey: null,
+    }),
+  );
   await db.update(schema.subscriptions).set({ pendingPlanCode: null, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
   return subscriptionSummary(orgId);
 }

@@ -1,19 +1,23 @@
 // Plan changes (5.1–5.3) through the session routes, the real worker and the local Stripe, with
 // test clocks placing the change mid-period and the money checked to the cent.
 import { describe, expect, test } from "bun:test";
-import { invoicesOf, mirror, newOrg, signIn, until, useBillingSystem } from "../../../test/billing";
+import { invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
 import { sql } from "../db.server";
 import { createApiKey } from "../keys.server";
 import { ensureCustomer, stripe } from "../stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
 
-const system = useBillingSystem();
+const system = startBillingSystem();
 
 async function billing(orgId: string) {
   const cookie = await signIn(system.app, orgId);
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const r = await fetch(`${system.app.url}/api/v1/billing/${path}`, { method, headers: { cookie, origin: system.app.url, "content-type": "application/json", ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(`${system.app.url}/api/v1/billing/${path}`, {
+      method,
+      headers: { cookie, origin: system.app.url, "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: r.status, body: (await r.json()) as any };
   };
   return call;
@@ -25,7 +29,11 @@ async function stripeInvoiceCount(orgId: string) {
 }
 
 async function snapshot(orgId: string) {
-  return { mirror: await mirror(orgId), counters: await sql`select * from usage_counters where org_id = ${orgId} order by period_start`, invoices: await stripeInvoiceCount(orgId) };
+  return {
+    mirror: await mirror(orgId),
+    counters: await sql`select * from usage_counters where org_id = ${orgId} order by period_start`,
+    invoices: await stripeInvoiceCount(orgId),
+  };
 }
 
 describe("5.1 preview, 5.2 upgrade now", () => {
@@ -39,7 +47,16 @@ describe("5.1 preview, 5.2 upgrade now", () => {
     const before = await snapshot(orgId);
     const preview = await call("POST", "preview", { planCode: "growth" });
     expect(preview.status).toBe(200);
-    expect(preview.body.data).toMatchObject({ from: "starter", to: "growth", change: "upgrade", effective: "now", currency: "usd", nextInvoiceAmount: 9900, includedUnits: 250_000, source: "stripe" });
+    expect(preview.body.data).toMatchObject({
+      from: "starter",
+      to: "growth",
+      change: "upgrade",
+      effective: "now",
+      currency: "usd",
+      nextInvoiceAmount: 9900,
+      includedUnits: 250_000,
+      source: "stripe",
+    });
     expect(preview.body.data.lines.map((l: any) => Math.sign(l.amount))).toEqual([-1, 1]);
     expect(preview.body.data.amountDueNow).toBe(preview.body.data.lines.reduce((s: number, l: any) => s + l.amount, 0));
     expect(await snapshot(orgId)).toEqual(before);
@@ -149,7 +166,11 @@ describe("bad input on 5.x changes nothing", () => {
       const r = await call("POST", path, body);
       expect([path, r.status, r.body.error?.code]).toEqual([path, status, code]);
     }
-    const malformed = await fetch(`${system.app.url}/api/v1/billing/upgrade`, { method: "POST", headers: { cookie: await signIn(system.app, orgId), origin: system.app.url, "content-type": "application/json" }, body: "{nope" });
+    const malformed = await fetch(`${system.app.url}/api/v1/billing/upgrade`, {
+      method: "POST",
+      headers: { cookie: await signIn(system.app, orgId), origin: system.app.url, "content-type": "application/json" },
+      body: "{nope",
+    });
     expect(malformed.status).toBe(400);
     expect(await snapshot(orgId)).toEqual(before);
   });

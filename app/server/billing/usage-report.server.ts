@@ -4,7 +4,17 @@
 import { sql } from "../db.server";
 import { ensureMeter, meterTotal, sendMeterEvent, upstream } from "../stripe.server";
 
-type Pending = { org_id: string; metric: string; period_start: string; ps: number; pe: number; used: number; reported: number; pending_to: number | null; customer: string };
+type Pending = {
+  org_id: string;
+  metric: string;
+  period_start: string;
+  ps: number;
+  pe: number;
+  used: number;
+  reported: number;
+  pending_to: number | null;
+  customer: string;
+};
 
 /**
  * Sends every counter's unreported usage. Per counter: first mark the range [reported, used) as
@@ -53,7 +63,13 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
       // Inside the period, as Stripe aggregates by event time (clock time for test clocks).
       const timestamp = Math.floor(Math.max(row.ps, Math.min(Date.now() / 1000, row.pe - 1)));
       await upstream(() =>
-        sendMeterEvent({ eventName, customerId: row.customer, value, timestamp, identifier: `${row.org_id}:${row.metric}:${Math.floor(row.ps)}:${row.reported}-${to}` }),
+        sendMeterEvent({
+          eventName,
+          customerId: row.customer,
+          value,
+          timestamp,
+          identifier: `${row.org_id}:${row.metric}:${Math.floor(row.ps)}:${row.reported}-${to}`,
+        }),
       );
       reported += value;
     }

@@ -1,7 +1,7 @@
 // Usage reported to Stripe as meter events: drift 0 after the job, no double report when the job
 // dies mid-batch and reruns, catch-up after a Stripe outage.
 import { describe, expect, test } from "bun:test";
-import { newOrg, useBillingSystem } from "../../../test/billing";
+import { newOrg, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
 import { startStripeLocal } from "../../../stripe-emulator/index";
 import { sql } from "../db.server";
@@ -10,7 +10,7 @@ import { ensureCustomer, ensureMeter, meterTotal, sendMeterEvent } from "../stri
 import { subscribeThroughStripe } from "./ops.server";
 import { driftReport, reportUsageToStripe } from "./usage-report.server";
 
-const system = useBillingSystem();
+const system = startBillingSystem();
 
 async function orgWithUsage(quantity: number) {
   const orgId = await newOrg();
@@ -38,10 +38,18 @@ describe("usage reported to Stripe", () => {
   test("a report cut off after Stripe accepted it is resent with the same identifier and counted once", async () => {
     const { orgId } = await orgWithUsage(5);
     // The job marked the range pending and sent it, then died before recording that it had.
-    const [c] = await sql<{ ps: number; period_start: string }[]>`select period_start::text, extract(epoch from period_start)::float8 as ps from usage_counters where org_id = ${orgId}`;
+    const [c] = await sql<
+      { ps: number; period_start: string }[]
+    >`select period_start::text, extract(epoch from period_start)::float8 as ps from usage_counters where org_id = ${orgId}`;
     await sql`insert into usage_reports (org_id, metric, period_start, reported, pending_to) values (${orgId}, 'api_call', ${c.period_start}::timestamptz, 0, 15)`;
     const { customerId } = await ensureCustomer(orgId);
-    await sendMeterEvent({ eventName: await ensureMeter(), customerId, value: 15, timestamp: Math.floor(c.ps) + 1, identifier: `${orgId}:api_call:${Math.floor(c.ps)}:0-15` });
+    await sendMeterEvent({
+      eventName: await ensureMeter(),
+      customerId,
+      value: 15,
+      timestamp: Math.floor(c.ps) + 1,
+      identifier: `${orgId}:api_call:${Math.floor(c.ps)}:0-15`,
+    });
     // More usage arrives before the rerun.
     await api(system.app.url, (await createApiKey({ orgId, name: "t2" })).key).record({ request_id: rid(), quantity: 2 });
     await reportUsageToStripe();
