@@ -6,11 +6,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
+import { LOCAL_WEBHOOK_SECRET } from "../app/server/local-stripe";
 import { formatLogLine } from "./log-format";
 
-// The local Stripe's webhook secret (also in app/server/stripe.server.ts; importing that module
-// here would load the app's config before DATABASE_URL is known).
-const LOCAL_WEBHOOK_SECRET = "whsec_localStripeOnlyNotASecret";
 
 const root = join(import.meta.dir, "..");
 const say = (msg: string) => console.log(`\x1b[1m[run]\x1b[0m ${msg}`);

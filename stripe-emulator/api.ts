@@ -7,6 +7,31 @@ import { newId } from "./store";
 type Params = Record<string, FormValue>;
 type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
 
+function newProduct(name: string, metadata: Record<string, string>) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    id: newId("prod"),
+    object: "product",
+    active: true,
+    created: now,
+    default_price: null,
+    description: null,
+    images: [],
+    livemode: false,
+    marketing_features: [],
+    metadata,
+    name,
+    package_dimensions: null,
+    shippable: null,
+    statement_descriptor: null,
+    tax_code: null,
+    type: "service",
+    unit_label: null,
+    updated: now,
+    url: null,
+  };
+}
+
 /** Sets obj[key], remembering the old value for the event's previous_attributes. */
 function change<T extends object, K extends keyof T>(obj: T, previous: Record<string, unknown>, key: K, value: T[K]) {
   previous[key as string] = obj[key];
@@ -78,27 +103,7 @@ const routes: [string, RegExp, Handler][] = [
     "POST",
     /^\/v1\/products$/,
     async (b, p) => {
-      const product = {
-        id: newId("prod"),
-        object: "product",
-        active: true,
-        created: Math.floor(Date.now() / 1000),
-        description: null,
-        images: [],
-        livemode: false,
-        marketing_features: [],
-        metadata: meta(p.metadata),
-        name: str(p.name) ?? "Product",
-        package_dimensions: null,
-        shippable: null,
-        statement_descriptor: null,
-        tax_code: null,
-        type: "service",
-        unit_label: null,
-        updated: Math.floor(Date.now() / 1000),
-        url: null,
-        default_price: null,
-      };
+      const product = newProduct(str(p.name) ?? "Product", meta(p.metadata));
       await b.store.put(product);
       return product;
     },
@@ -111,27 +116,7 @@ const routes: [string, RegExp, Handler][] = [
       let productId = str(p.product);
       if (!productId) {
         const data = obj(p.product_data);
-        const product = {
-          id: newId("prod"),
-          object: "product",
-          active: true,
-          created: Math.floor(Date.now() / 1000),
-          description: null,
-          images: [],
-          livemode: false,
-          marketing_features: [],
-          metadata: meta(data.metadata),
-          name: str(data.name) ?? "Product",
-          package_dimensions: null,
-          shippable: null,
-          statement_descriptor: null,
-          tax_code: null,
-          type: "service",
-          unit_label: null,
-          updated: Math.floor(Date.now() / 1000),
-          url: null,
-          default_price: null,
-        };
+        const product = newProduct(str(data.name) ?? "Product", meta(data.metadata));
         await b.store.put(product);
         productId = product.id;
       }

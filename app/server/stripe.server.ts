@@ -8,8 +8,9 @@ import { db, schema } from "./db.server";
 import { AppError, NotFound } from "./errors.server";
 import { listPlans, planByCode, type PlanCode } from "./plans.server";
 
-/** Used only with the local Stripe; a real deployment sets STRIPE_WEBHOOK_SECRET. */
-export const LOCAL_WEBHOOK_SECRET = "whsec_localStripeOnlyNotASecret";
+import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
+
+export { LOCAL_WEBHOOK_SECRET };
 export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;
 
 export const stripe = config.STRIPE_SECRET_KEY
