@@ -9,7 +9,6 @@ import { migrateDatabase } from "../db/migrate";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/local-stripe";
 import { formatLogLine } from "./log-format";
 
-
 const root = join(import.meta.dir, "..");
 const say = (msg: string) => console.log(`\x1b[1m[run]\x1b[0m ${msg}`);
 const env: Record<string, string> = { ...(process.env as Record<string, string>) };
