@@ -94,7 +94,8 @@ export async function authenticateKey(authorization: string | null): Promise<Key
       pending = lookup(hash).finally(() => inflight.delete(hash));
       inflight.set(hash, pending);
     }
-    entry = { principal: await pending, until: now + config.KEY_CACHE_TTL_MS };
+    // Jittered (50–100% of the TTL), so keys first seen together do not all expire together.
+    entry = { principal: await pending, until: now + config.KEY_CACHE_TTL_MS * (0.5 + Math.random() / 2) };
     if (local.size > 50_000) local.clear();
     local.set(hash, entry);
   }
