@@ -51,31 +51,30 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
      limit 1000`;
   let reported = 0;
   for (const row of rows) {
-    const to = row.pending_to ?? row.used;
-    if (row.pending_to === null) {
+    // First a range left pending by a run that was cut off (resent as it was), then what is new.
+    let from = row.reported;
+    let pendingTo = row.pending_to;
+    while (pendingTo !== null || row.used > from) {
+      const to = pendingTo ?? row.used;
+      if (pendingTo === null) {
+        await sql`
+          insert into usage_reports (org_id, metric, period_start, reported, pending_to)
+          values (${row.org_id}, ${row.metric}, ${row.period_start}::timestamptz, ${from}, ${to})
+          on conflict (org_id, metric, period_start) do update set pending_to = excluded.pending_to`;
+      }
+      if (to > from) {
+        // Inside the period, as Stripe aggregates by event time (clock time for test clocks).
+        const timestamp = Math.floor(Math.max(row.ps, Math.min(Date.now() / 1000, row.pe - 1)));
+        const identifier = `${row.org_id}:${row.metric}:${Math.floor(row.ps)}:${from}-${to}`;
+        await upstream(() => sendMeterEvent({ eventName, customerId: row.customer, value: to - from, timestamp, identifier }));
+        reported += to - from;
+      }
       await sql`
-        insert into usage_reports (org_id, metric, period_start, reported, pending_to)
-        values (${row.org_id}, ${row.metric}, ${row.period_start}::timestamptz, 0, ${to})
-        on conflict (org_id, metric, period_start) do update set pending_to = excluded.pending_to`;
+        update usage_reports set reported = ${to}, pending_to = null, reported_at = now()
+         where org_id = ${row.org_id} and metric = ${row.metric} and period_start = ${row.period_start}::timestamptz`;
+      from = to;
+      pendingTo = null;
     }
-    const value = to - row.reported;
-    if (value > 0) {
-      // Inside the period, as Stripe aggregates by event time (clock time for test clocks).
-      const timestamp = Math.floor(Math.max(row.ps, Math.min(Date.now() / 1000, row.pe - 1)));
-      await upstream(() =>
-        sendMeterEvent({
-          eventName,
-          customerId: row.customer,
-          value,
-          timestamp,
-          identifier: `${row.org_id}:${row.metric}:${Math.floor(row.ps)}:${row.reported}-${to}`,
-        }),
-      );
-      reported += value;
-    }
-    await sql`
-      update usage_reports set reported = ${to}, pending_to = null, reported_at = now()
-       where org_id = ${row.org_id} and metric = ${row.metric} and period_start = ${row.period_start}::timestamptz`;
   }
   return { reported, orgs: new Set(rows.map((r) => r.org_id)).size };
 }

@@ -1,7 +1,7 @@
 // Usage reported to Stripe as meter events: drift 0 after the job, no double report when the job
 // dies mid-batch and reruns, catch-up after a Stripe outage.
 import { describe, expect, test } from "bun:test";
-import { newOrg, startBillingSystem } from "../../../test/billing";
+import { newOrg, signIn, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
 import { startStripeLocal } from "../../../stripe-emulator/index";
 import { sql } from "../db.server";
@@ -19,6 +19,8 @@ async function orgWithUsage(quantity: number) {
   for (let i = 0; i < 3; i++) await api(system.app.url, key.key).record({ request_id: rid(), quantity });
   return { orgId, key: key.key };
 }
+
+const orgWithUsageKey = async (orgId: string) => ({ key: (await createApiKey({ orgId, name: "during outage" })).key });
 
 const driftOf = async (orgId: string) => (await driftReport()).rows.find((r) => r.orgId === orgId)!;
 
@@ -62,12 +64,19 @@ describe("usage reported to Stripe", () => {
     const { port } = system.local;
     await system.local.stop();
     await expect(reportUsageToStripe()).rejects.toThrow();
+    // Meanwhile the hot path is unaffected and billing routes say Stripe is unavailable.
+    const { key } = await orgWithUsageKey(orgId);
+    expect((await api(system.app.url, key).record({ request_id: rid() })).status).toBe(200);
+    const cookie = await signIn(system.app, orgId);
+    const portal = await fetch(`${system.app.url}/api/v1/billing/portal`, { method: "POST", headers: { cookie, origin: system.app.url } });
+    expect(portal.status).toBe(503);
+    expect(((await portal.json()) as any).error.code).toBe("UPSTREAM_UNAVAILABLE");
     const [r] = await sql<{ n: number }[]>`select count(*)::int as n from usage_reports where org_id = ${orgId} and reported > 0`;
     expect(r.n).toBe(0);
     system.local = await startStripeLocal({ port, databaseUrl: process.env.DATABASE_URL!, webhook: undefined });
     await reportUsageToStripe();
-    expect(await driftOf(orgId)).toMatchObject({ recorded: 9, reported: 9, drift: 0 });
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 10, reported: 10, drift: 0 });
     const { customerId } = await ensureCustomer(orgId);
-    expect(await meterTotal({ eventName: await ensureMeter(), customerId, start: 0, end: 4_000_000_000 })).toBe(9);
+    expect(await meterTotal({ eventName: await ensureMeter(), customerId, start: 0, end: 4_000_000_000 })).toBe(10);
   });
 });
