@@ -13,7 +13,8 @@ import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
 export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 
 export function startBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
-  const appPort = 4900 + (process.pid % 90);
+  // Above the ports startApp() hands out (4100–6120), so the two never collide.
+  const appPort = 6200 + (process.pid % 90);
   const env = { PORT: String(appPort), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
   let worker: Subprocess;
   // app and local are set in beforeAll, before any test reads them.

@@ -20,7 +20,7 @@ function token(claims: Record<string, unknown>, key = privateKey) {
 let app: TestApp;
 let origin: string;
 beforeAll(async () => {
-  const port = 4990 + (process.pid % 9);
+  const port = 6300 + (process.pid % 90); // outside startApp()'s range (4100–6120)
   origin = `http://127.0.0.1:${port}`;
   app = await startApp({
     PORT: String(port),
