@@ -103,12 +103,14 @@ export class Billing {
       pricing: {
         type: "price_details",
         price_details: { price: input.price.id, product: input.price.product as string },
-        unit_amount_decimal: String(input.price.unit_amount ?? 0),
+        unit_amount_decimal: wireDecimal(input.price.unit_amount ?? 0),
       },
       quantity: 1,
+      quantity_decimal: wireDecimal(1),
+      subscription: input.sub.id,
       subtotal: input.amount,
       taxes: [],
-    } as unknown as Stripe.InvoiceLineItem;
+    };
   }
 
   async buildInvoice(
@@ -123,7 +125,7 @@ export class Billing {
     const total = lines.reduce((s, l) => s + l.amount, 0);
     const seq = opts.preview ? 0 : await this.store.next(`invoice_number:${sub.customer}`);
     const prefix = (sub.customer as string).slice(4, 12).toUpperCase();
-    return {
+    const invoice: Inv = {
       id,
       object: "invoice",
       account_country: "US",
@@ -147,6 +149,7 @@ export class Billing {
       currency: lines[0]?.currency ?? "usd",
       custom_fields: null,
       customer: sub.customer as string,
+      customer_account: null,
       customer_address: null,
       customer_email: customer?.email ?? null,
       customer_name: customer?.name ?? null,
@@ -198,7 +201,8 @@ export class Billing {
       total_pretax_credit_amounts: [],
       total_taxes: [],
       webhooks_delivered_at: null,
-    } as unknown as Inv;
+    };
+    return invoice;
   }
 
   /** Creates, finalizes and charges an invoice, emitting Stripe's events in Stripe's order. */
@@ -247,7 +251,7 @@ export class Billing {
     const trialEnd = input.trialEnd ?? (input.trialDays ? now + input.trialDays * 86_400 : null);
     const anchor = trialEnd ?? now;
     const periodEnd = trialEnd ?? addMonths(now, 1);
-    const sub = {
+    const sub: Sub = {
       id: newId("sub"),
       object: "subscription",
       application: null,
@@ -255,16 +259,18 @@ export class Billing {
       automatic_tax: { enabled: false, disabled_reason: null, liability: null },
       billing_cycle_anchor: anchor,
       billing_cycle_anchor_config: null,
-      billing_mode: { type: "classic" },
+      billing_schedules: [],
+      billing_mode: { type: "classic", flexible: null },
       billing_thresholds: null,
       cancel_at: null,
       cancel_at_period_end: false,
       canceled_at: null,
-      cancellation_details: { comment: null, feedback: null, reason: null },
+      cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: null },
       collection_method: "charge_automatically",
       created: now,
       currency: price.currency,
       customer: input.customer,
+      customer_account: null,
       days_until_due: null,
       default_payment_method: pm,
       default_source: null,
@@ -272,7 +278,7 @@ export class Billing {
       description: null,
       discounts: [],
       ended_at: null,
-      invoice_settings: { account_tax_ids: null, issuer: { type: "self" } },
+      invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: "self" } },
       items: {
         object: "list",
         data: [
@@ -283,8 +289,10 @@ export class Billing {
             created: now,
             current_period_start: now,
             current_period_end: periodEnd,
+            current_trial: null,
             discounts: [],
             metadata: {},
+            plan: legacyPlan(price),
             price,
             quantity: 1,
             subscription: "",
@@ -296,6 +304,7 @@ export class Billing {
       },
       latest_invoice: null,
       livemode: false,
+      managed_payments: null,
       metadata: input.metadata ?? {},
       next_pending_invoice_item_invoice: null,
       on_behalf_of: null,
@@ -310,9 +319,9 @@ export class Billing {
       test_clock: (customer.test_clock as string | null) ?? null,
       transfer_data: null,
       trial_end: trialEnd,
-      trial_settings: { end_behavior: { missing_payment_method: "create_invoice" } },
+      trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: "create_invoice" } },
       trial_start: trialEnd ? now : null,
-    } as unknown as Sub;
+    };
     sub.items.data[0].subscription = sub.id;
     const lines = [
       this.line({
@@ -471,6 +480,34 @@ export class Billing {
     await this.events.emit("test_helpers.test_clock.ready", clock, to);
     return clock;
   }
+}
+
+/** On the wire Stripe sends decimals as strings; the SDK's type for them is its Decimal. */
+const wireDecimal = (n: number) => String(n) as unknown as Stripe.Decimal;
+
+/** The deprecated `plan` view of a price that subscription items still carry. */
+function legacyPlan(price: Stripe.Price): Stripe.Plan {
+  return {
+    id: price.id,
+    object: "plan",
+    active: price.active,
+    amount: price.unit_amount,
+    amount_decimal: price.unit_amount === null ? null : wireDecimal(price.unit_amount),
+    billing_scheme: "per_unit",
+    created: price.created,
+    currency: price.currency,
+    interval: price.recurring?.interval ?? "month",
+    interval_count: price.recurring?.interval_count ?? 1,
+    livemode: false,
+    metadata: price.metadata,
+    meter: null,
+    nickname: price.nickname,
+    product: price.product as string,
+    tiers_mode: null,
+    transform_usage: null,
+    trial_period_days: null,
+    usage_type: "licensed",
+  };
 }
 
 export const money = (price: Stripe.Price) => `$${((price.unit_amount ?? 0) / 100).toFixed(2)}`;
