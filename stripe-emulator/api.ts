@@ -1,13 +1,13 @@
 // The /v1 REST endpoints this system uses, with Stripe's shapes: lists, expand, errors.
 import type Stripe from "stripe";
-import { addMonths, type Billing, DECLINE_CARDS, invalid, missing, periodAt, StripeError } from "./billing";
+import { addMonths, type Billing, DECLINE_CARDS, invalid, missing, periodAt, StripeError, wireDecimal } from "./billing";
 import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
 import { newId } from "./store";
 
 type Params = Record<string, FormValue>;
 type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
 
-function newProduct(name: string, metadata: Record<string, string>) {
+function newProduct(name: string, metadata: Record<string, string>): Stripe.Product {
   const now = Math.floor(Date.now() / 1000);
   return {
     id: newId("prod"),
@@ -16,6 +16,7 @@ function newProduct(name: string, metadata: Record<string, string>) {
     created: now,
     default_price: null,
     description: null,
+    tax_details: null,
     images: [],
     livemode: false,
     marketing_features: [],
@@ -126,7 +127,11 @@ const routes: [string, RegExp, Handler][] = [
       if (lookup && (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup)).length)
         throw invalid(`A price (\`${lookup}\`) already uses that lookup key.`, "lookup_key");
       const recurring = obj(p.recurring);
-      const price = {
+      const intervals = ["day", "week", "month", "year"] as const;
+      const interval = intervals.find((i) => i === str(recurring.interval)) ?? null;
+      if (recurring.interval !== undefined && !interval)
+        throw invalid("Invalid recurring[interval]: must be one of day, week, month, or year", "recurring[interval]");
+      const price: Stripe.Price = {
         id: newId("price"),
         object: "price",
         active: true,
@@ -139,15 +144,13 @@ const routes: [string, RegExp, Handler][] = [
         metadata: meta(p.metadata),
         nickname: null,
         product: productId,
-        recurring: recurring.interval
-          ? { interval: str(recurring.interval), interval_count: 1, meter: null, trial_period_days: null, usage_type: "licensed" }
-          : null,
+        recurring: interval ? { interval, interval_count: 1, meter: null, trial_period_days: null, usage_type: "licensed" } : null,
         tax_behavior: "unspecified",
         tiers_mode: null,
         transform_quantity: null,
-        type: recurring.interval ? "recurring" : "one_time",
+        type: interval ? "recurring" : "one_time",
         unit_amount: unit,
-        unit_amount_decimal: String(unit),
+        unit_amount_decimal: wireDecimal(unit),
       };
       await b.store.put(price);
       return price;
@@ -180,7 +183,7 @@ const routes: [string, RegExp, Handler][] = [
       const clock = str(p.test_clock) ?? null;
       if (clock && !(await b.store.get(clock))) throw missing("test_helpers.test_clock", clock, "test_clock");
       const now = clock ? (await b.store.get<Stripe.TestHelpers.TestClock>(clock))!.frozen_time : Math.floor(Date.now() / 1000);
-      const c = {
+      const c: Stripe.Customer = {
         id: newId("cus"),
         object: "customer",
         address: null,
@@ -248,7 +251,7 @@ const routes: [string, RegExp, Handler][] = [
     async (b, p) => {
       const frozen = int(p.frozen_time);
       if (!frozen) throw invalid("Missing required param: frozen_time.", "frozen_time");
-      const clock = {
+      const clock: Stripe.TestHelpers.TestClock = {
         id: newId("clock"),
         object: "test_helpers.test_clock",
         created: Math.floor(Date.now() / 1000),
@@ -341,7 +344,7 @@ const routes: [string, RegExp, Handler][] = [
       if ((await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName)).length)
         throw invalid(`A meter with event_name ${eventName} already exists.`, "event_name");
       const now = Math.floor(Date.now() / 1000);
-      const meter = {
+      const meter: Stripe.Billing.Meter = {
         id: newId("mtr"),
         object: "billing.meter",
         created: now,
@@ -466,7 +469,8 @@ const routes: [string, RegExp, Handler][] = [
     async (b, p) => {
       const c = await customer(b, str(p.customer) ?? "");
       const id = newId("bps");
-      const session = {
+      const session: Stripe.BillingPortal.Session = {
+        customer_account: null,
         id,
         object: "billing_portal.session",
         configuration: "bpc_local",

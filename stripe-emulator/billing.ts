@@ -483,7 +483,7 @@ export class Billing {
 }
 
 /** On the wire Stripe sends decimals as strings; the SDK's type for them is its Decimal. */
-const wireDecimal = (n: number) => String(n) as unknown as Stripe.Decimal;
+export const wireDecimal = (n: number) => String(n) as unknown as Stripe.Decimal;
 
 /** The deprecated `plan` view of a price that subscription items still carry. */
 function legacyPlan(price: Stripe.Price): Stripe.Plan {

@@ -2,6 +2,7 @@
 // signed exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`),
 // retried on a schedule when the endpoint answers non-2xx or cannot be reached.
 import { createHmac } from "node:crypto";
+import type Stripe from "stripe";
 import { newId, type Store } from "./store";
 
 export const API_VERSION = "2026-10-28.endive";
@@ -23,7 +24,7 @@ export class Events {
   ) {}
 
   /** Records an event at `created` (clock time for test-clock customers) and queues its delivery. */
-  async emit(type: string, object: any, created: number, previous?: Record<string, unknown>): Promise<any> {
+  async emit(type: Stripe.Event.Type, object: any, created: number, previous?: Record<string, unknown>): Promise<Stripe.Event> {
     const event = {
       id: newId("evt"),
       object: "event",
@@ -37,7 +38,8 @@ export class Events {
     };
     await this.store.put(event);
     if (this.webhook) await this.store.sql`insert into deliveries (event_id) values (${event.id})`;
-    return event;
+    // Stripe.Event is a union over event types; its `type` is checked above, its object per call site.
+    return event as unknown as Stripe.Event;
   }
 
   start() {
