@@ -11,7 +11,7 @@ if (!process.env.DATABASE_URL && existsSync(join(import.meta.dir, "..", ".data/p
 }
 process.env.LOG_LEVEL ??= "warn";
 
-const { commands, usage } = await import("./commands");
+import { COMMAND_ARGS, usage } from "./usage";
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -20,11 +20,12 @@ const { values, positionals } = parseArgs({
   strict: true,
 });
 const [name, ...args] = positionals;
-const command = name ? commands[name] : undefined;
-if (!command || values.help) {
+if (!name || !(name in COMMAND_ARGS) || values.help) {
   console.error(usage);
-  process.exit(command || values.help ? 0 : 1);
+  process.exit(values.help ? 0 : 1);
 }
+const { commands } = await import("./commands");
+const command = commands[name];
 
 let code = 0;
 try {

@@ -1,6 +1,7 @@
 // The ops commands: each parses its arguments, calls one server function, and says how to
 // print the result for people. The JSON shape is the contract of api.md.
 import { AppError } from "../app/server/errors.server";
+import { COMMAND_ARGS } from "./usage";
 import { createOrg } from "../app/server/orgs.server";
 import { createApiKey, revokeApiKey } from "../app/server/keys.server";
 import { quotaFor } from "../app/server/usage.server";
@@ -22,7 +23,7 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 
 type OrgCreated = Awaited<ReturnType<typeof createOrg>> & { stripeCustomerId: string | null; stripeTestClockId: string | null };
 const orgCreate: Command<OrgCreated> = {
-  args: "org:create <orgId> [--name N] [--email E]",
+  args: COMMAND_ARGS["org:create"],
   run: async ([orgId], f) => {
     need([orgId].filter(Boolean), 1, orgCreate.args);
     const org = await createOrg({ id: orgId, name: f.name, email: f.email });
@@ -33,7 +34,7 @@ const orgCreate: Command<OrgCreated> = {
 };
 
 const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
-  args: "subscribe <orgId> <planCode>",
+  args: COMMAND_ARGS["subscribe"],
   run: async ([orgId, planCode]) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
     if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of trial, starter, growth, pro.`);
@@ -45,7 +46,7 @@ const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
 };
 
 const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
-  args: "clock:advance <orgId> <duration>",
+  args: COMMAND_ARGS["clock:advance"],
   run: async ([orgId, duration]) => {
     need([orgId, duration].filter(Boolean), 2, clockAdvance.args);
     process.stderr.write(`advancing ${orgId}'s test clock by ${duration} and waiting for the webhooks to converge…\n`);
@@ -56,7 +57,7 @@ const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
 };
 
 const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
-  args: "replay <eventId>",
+  args: COMMAND_ARGS["replay"],
   run: async ([eventId]) => {
     need([eventId].filter(Boolean), 1, replay.args);
     return replayStripeEvent(eventId);
@@ -65,7 +66,7 @@ const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
 };
 
 const jobs: Command<Awaited<ReturnType<typeof jobStats>>> = {
-  args: "jobs",
+  args: COMMAND_ARGS["jobs"],
   run: async () => jobStats(),
   human: (j) =>
     [
@@ -77,7 +78,7 @@ const jobs: Command<Awaited<ReturnType<typeof jobStats>>> = {
 };
 
 const keyCreate: Command<Awaited<ReturnType<typeof createApiKey>>> = {
-  args: "key:create <orgId> [--name N]",
+  args: COMMAND_ARGS["key:create"],
   run: async ([orgId], f) => {
     need([orgId].filter(Boolean), 1, keyCreate.args);
     return createApiKey({ orgId, name: f.name ?? "ops" });
@@ -86,7 +87,7 @@ const keyCreate: Command<Awaited<ReturnType<typeof createApiKey>>> = {
 };
 
 const keyRevoke: Command<Awaited<ReturnType<typeof revokeApiKey>>> = {
-  args: "key:revoke <keyId>",
+  args: COMMAND_ARGS["key:revoke"],
   run: async ([keyId]) => {
     need([keyId].filter(Boolean), 1, keyRevoke.args);
     return revokeApiKey({ keyId });
@@ -95,7 +96,7 @@ const keyRevoke: Command<Awaited<ReturnType<typeof revokeApiKey>>> = {
 };
 
 const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
-  args: "usage <orgId>",
+  args: COMMAND_ARGS["usage"],
   run: async ([orgId]) => {
     need([orgId].filter(Boolean), 1, usageCmd.args);
     return quotaFor(orgId, "api_call");
@@ -104,7 +105,7 @@ const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
 };
 
 const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
-  args: "drift [periodKey]",
+  args: COMMAND_ARGS["drift"],
   run: async ([periodKey]) => driftReport(periodKey),
   human: (d) =>
     [
@@ -128,10 +129,6 @@ export const commands: Record<string, Command<unknown>> = {
   jobs,
   drift,
 } as Record<string, Command<unknown>>;
-
-export const usage = `usage: bun run ops <command> [--json]\n\n${Object.values(commands)
-  .map((c) => `  ${c.args}`)
-  .join("\n")}`;
 
 export async function closeAll() {
   await closeCache();

@@ -1,0 +1,19 @@
+// The ops commands and their arguments, readable without loading the app's configuration (so
+// `--help` and a mistyped command answer even where no database is configured).
+export const COMMAND_ARGS = {
+  "org:create": "org:create <orgId> [--name N] [--email E]",
+  subscribe: "subscribe <orgId> <planCode>",
+  "key:create": "key:create <orgId> [--name N]",
+  "key:revoke": "key:revoke <keyId>",
+  usage: "usage <orgId>",
+  "clock:advance": "clock:advance <orgId> <duration>",
+  replay: "replay <eventId>",
+  jobs: "jobs",
+  drift: "drift [periodKey]",
+} as const;
+
+export type CommandName = keyof typeof COMMAND_ARGS;
+
+export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)
+  .map((a) => `  ${a}`)
+  .join("\n")}`;
