@@ -93,6 +93,13 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   await page.getByRole("link", { name: "Dashboard" }).click();
   await expect(page.getByText("growth", { exact: true })).toBeVisible();
   await shot(page, "12-dashboard-growth");
+  // The same page on a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.getByTestId("usage-used")).toBeVisible();
+  await shot(page, "15-dashboard-mobile");
+  await page.getByRole("link", { name: "Billing" }).first().click();
+  await expect(page.getByRole("heading", { name: "Billing" })).toBeVisible();
+  await shot(page, "16-billing-mobile");
 });
 
 test("an admin sees a failed job and replays it after the fault is fixed", async ({ page }) => {

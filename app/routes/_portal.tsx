@@ -24,16 +24,18 @@ export default function Portal() {
     <AppShell header={{ height: 60 }} padding="md">
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
-          <Group gap="lg" wrap="nowrap">
-            <Text fw={700}>Metered</Text>
-            <nav aria-label="Main" className="flex gap-1 overflow-x-auto">
+          <Group gap="lg" wrap="nowrap" className="min-w-0 flex-1">
+            <Text fw={700} className="shrink-0">
+              Metered
+            </Text>
+            <nav aria-label="Main" className="flex min-w-0 gap-1 overflow-x-auto">
               {[...links, ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])].map((l) => (
                 <NavLink
                   key={l.to}
                   to={l.to}
                   prefetch="intent"
                   className={({ isActive }) =>
-                    `rounded px-3 py-1.5 text-sm no-underline ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "text-gray-700 hover:bg-gray-100"}`
+                    `whitespace-nowrap rounded px-3 py-1.5 text-sm no-underline ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "text-gray-700 hover:bg-gray-100"}`
                   }
                 >
                   {l.label}
@@ -41,7 +43,7 @@ export default function Portal() {
               ))}
             </nav>
           </Group>
-          <Group gap="sm" wrap="nowrap">
+          <Group gap="sm" wrap="nowrap" className="shrink-0">
             <Badge variant="light" className="hidden sm:inline-flex" title={org.id}>
               {org.name}
             </Badge>
