@@ -1,15 +1,14 @@
-// Starts the real app (`bun server.ts`, the built Remix app) as its own process on a free port,
-// against the test run's database, and keeps its log lines for assertions.
+// Starts the real app (`bun server.ts`, the built Remix app) as its own process on a port the
+// OS picks (or the one given), against the test run's database, and keeps its log lines.
 import { spawn, type Subprocess } from "bun";
 import { join } from "node:path";
 
 export type TestApp = { url: string; logs: string[]; proc: Subprocess; stop: (signal?: NodeJS.Signals) => Promise<void> };
 
 const root = join(import.meta.dir, "..");
-let nextPort = 4100 + (process.pid % 500) * 4;
 
 export async function startApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const port = env.PORT ? Number(env.PORT) : nextPort++;
+  const port = env.PORT ? Number(env.PORT) : 0; // 0: the OS picks a free port
   const logs: string[] = [];
   const proc = spawn(["bun", "server.ts"], {
     cwd: root,
@@ -23,16 +22,15 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
   };
   void collect(proc.stdout);
   void collect(proc.stderr);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
+  // Our process says where it listens; only then is the address known to be ours.
+  let url: string | null = null;
+  for (let i = 0; i < 300 && !url; i++) {
     if (proc.exitCode !== null) throw new Error(`app exited early:\n${logs.join("\n")}`);
-    try {
-      await fetch(`${url}/api/v1/plans`);
-      break;
-    } catch {
-      await Bun.sleep(100);
-    }
+    const line = logs.find((l) => l.includes('"msg":"app listening"'));
+    if (line) url = (JSON.parse(line) as { url: string }).url;
+    else await Bun.sleep(50);
   }
+  if (!url) throw new Error(`app did not start:\n${logs.join("\n")}`);
   return {
     url,
     logs,
