@@ -53,5 +53,9 @@ export async function revokeSessionsOf(input: { email: string }): Promise<{ emai
      where email = ${email} and revoked_at is null and expires_at > now()
     returning id`;
   if (!config.CLERK_SECRET_KEY) return { email, revoked: rows.length };
-  return { email, revoked: rows.length, note: "Sign-in sessions are Clerk's: revoke them in Clerk (dashboard or Backend API); its session tokens then expire within a minute." };
+  return {
+    email,
+    revoked: rows.length,
+    note: "Sign-in sessions are Clerk's: revoke them in Clerk (dashboard or Backend API); its session tokens then expire within a minute.",
+  };
 }

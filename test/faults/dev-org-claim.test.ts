@@ -18,7 +18,8 @@ const newOrg = () => `org_cl${crypto.randomUUID().slice(0, 8)}`;
 const signIn = (email: string, orgId: string) =>
   fetch(`${app.url}/dev/sign-in`, { method: "POST", redirect: "manual", headers: { origin: app.url }, body: new URLSearchParams({ email, orgId }) });
 
-const ownerOf = async (orgId: string) => (await sql<{ owner_email: string | null }[]>`select owner_email from organisations where id = ${orgId}`)[0].owner_email;
+const ownerOf = async (orgId: string) =>
+  (await sql<{ owner_email: string | null }[]>`select owner_email from organisations where id = ${orgId}`)[0].owner_email;
 
 /** Signs `n` people in to `orgId` at once; answers who got in. */
 async function concurrentSignIns(orgId: string, n: number) {
