@@ -72,18 +72,6 @@ export default function Admin() {
         </Card>
       </SimpleGrid>
 
-      <Card withBorder>
-        <Form method="post">
-          <input type="hidden" name="intent" value="revoke-sessions" />
-          <Group align="flex-end">
-            <TextInput label="Sign a person out everywhere" name="email" type="email" required placeholder="person@example.com" className="min-w-64 flex-1" />
-            <Button type="submit" color="red" variant="light">
-              Sign out everywhere
-            </Button>
-          </Group>
-        </Form>
-      </Card>
-
       <Card withBorder padding={0}>
         <Text fw={600} p="md">
           Failed jobs (dead-letter queue)
@@ -249,6 +237,18 @@ export default function Admin() {
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+      </Card>
+
+      <Card withBorder>
+        <Form method="post">
+          <input type="hidden" name="intent" value="revoke-sessions" />
+          <Group align="flex-end">
+            <TextInput label="Sign a person out everywhere" name="email" type="email" required placeholder="person@example.com" className="min-w-64 flex-1" />
+            <Button type="submit" color="red" variant="light">
+              Sign out everywhere
+            </Button>
+          </Group>
+        </Form>
       </Card>
     </Stack>
   );
