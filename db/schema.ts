@@ -190,3 +190,23 @@ export const usageReports = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] })],
 );
+
+// Dev sign-in sessions (Clerk mode keeps its own): the cookie carries only the signed id, and
+// every request that uses the session reads this row, so a sign-out or a revocation ends it on
+// the server at once. Expired and revoked rows are refused.
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(), // random, 256 bits; the cookie carries it signed
+    email: text("email").notNull(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organisations.id, { onDelete: "cascade" }),
+    createdAt: tz("created_at").notNull().defaultNow(),
+    expiresAt: tz("expires_at").notNull(),
+    revokedAt: tz("revoked_at"),
+  },
+  (t) => [index("sessions_email_idx").on(t.email)],
+);
+
+export type SessionRow = typeof sessions.$inferSelect;

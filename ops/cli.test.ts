@@ -21,7 +21,7 @@ async function ops(...args: string[]) {
 }
 
 describe("bun run ops --json", () => {
-  test("org:create, subscribe, key:create, usage, clock:advance, jobs, replay, drift, key:revoke", async () => {
+  test("org:create, subscribe, key:create, usage, clock:advance, jobs, replay, drift, key:revoke, sessions:revoke", async () => {
     const orgId = `org_cli${Date.now().toString(36)}`;
     const created = await ops("org:create", orgId, "--name", "CLI Co", "--email", "cli@example.com");
     expect(created.code).toBe(0);
@@ -60,6 +60,9 @@ describe("bun run ops --json", () => {
 
     const revoked = await ops("key:revoke", key.body.id);
     expect(revoked.body).toMatchObject({ id: key.body.id });
+
+    const signedOut = await ops("sessions:revoke", "cli@example.com");
+    expect(signedOut.body).toEqual({ email: "cli@example.com", revoked: 0 });
   });
 
   test("bad input: an unknown plan or duration exits 1 with an error object", async () => {

@@ -12,6 +12,7 @@ import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { driftReport } from "../app/server/billing/usage-report.server";
 import { ensureCustomer, upstream } from "../app/server/stripe.server";
+import { revokeSessionsOf } from "../app/server/sessions.server";
 
 type Flags = { name?: string; email?: string };
 type Command<R> = { args: string; run: (args: string[], flags: Flags) => Promise<R>; human: (r: R) => string };
@@ -118,6 +119,15 @@ const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
     ].join("\n"),
 };
 
+const sessionsRevoke: Command<Awaited<ReturnType<typeof revokeSessionsOf>>> = {
+  args: COMMAND_ARGS["sessions:revoke"],
+  run: async ([email]) => {
+    need([email].filter(Boolean), 1, sessionsRevoke.args);
+    return revokeSessionsOf({ email });
+  },
+  human: (r) => `${r.email}: ${r.revoked} session${r.revoked === 1 ? "" : "s"} ended${r.note ? `\n${r.note}` : ""}`,
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -128,6 +138,7 @@ export const commands: Record<string, Command<unknown>> = {
   replay,
   jobs,
   drift,
+  "sessions:revoke": sessionsRevoke,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

@@ -10,6 +10,7 @@ export const COMMAND_ARGS = {
   replay: "replay <eventId>",
   jobs: "jobs",
   drift: "drift [periodKey]",
+  "sessions:revoke": "sessions:revoke <email>",
 } as const;
 
 export type CommandName = keyof typeof COMMAND_ARGS;

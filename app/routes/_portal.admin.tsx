@@ -1,6 +1,7 @@
 // The ops console for platform admins: queue depth and lag, failed jobs with their errors and a
-// replay button, recent webhook events (replayable), drift per period, and orgs.
-import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+// replay button, recent webhook events (replayable), drift per period, orgs, and signing a
+// person out everywhere.
+import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatNumber } from "~/components/format";
@@ -9,6 +10,7 @@ import { adminOverview, replayJob } from "~/server/admin-report.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/errors.server";
 import { portalAction } from "~/server/portal.server";
+import { revokeSessionsOf } from "~/server/sessions.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);
@@ -18,6 +20,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ request, form }) => {
     await requireAdminPage(request);
+    if (form.get("intent") === "revoke-sessions") {
+      const r = await revokeSessionsOf({ email: String(form.get("email") ?? "") });
+      return { message: `${r.email}: ${r.revoked} session${r.revoked === 1 ? "" : "s"} ended.${r.note ? ` ${r.note}` : ""}` };
+    }
     const jobId = form.get("jobId");
     const eventId = form.get("eventId");
     if (typeof jobId === "string" && /^\d+$/.test(jobId)) return { message: `Job ${jobId} queued again.`, ...(await replayJob(jobId)) };
@@ -231,6 +237,18 @@ export default function Admin() {
             </Table.Tbody>
           </Table>
         </Table.ScrollContainer>
+      </Card>
+
+      <Card withBorder>
+        <Form method="post">
+          <input type="hidden" name="intent" value="revoke-sessions" />
+          <Group align="flex-end">
+            <TextInput label="Sign a person out everywhere" name="email" type="email" required placeholder="person@example.com" className="min-w-64 flex-1" />
+            <Button type="submit" color="red" variant="light">
+              Sign out everywhere
+            </Button>
+          </Group>
+        </Form>
       </Card>
     </Stack>
   );

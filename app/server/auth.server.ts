@@ -1,14 +1,15 @@
 // Sessions for the portal and the session routes. Without Clerk keys, the local dev sign-in
-// (email + organisation) issues a signed cookie; it never runs in production. The cookie is
-// HttpOnly, SameSite=Lax, Secure in production; every cookie-authenticated mutation must come
-// from our own origin (CSRF).
+// (email + organisation) issues a signed cookie holding a server-side session id
+// (sessions.server.ts); it never runs in production. The cookie is HttpOnly, SameSite=Lax,
+// Secure in production; every cookie-authenticated mutation must come from our own origin (CSRF).
 import { createCookieSessionStorage, redirect } from "@remix-run/node";
-import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { config } from "./config.server";
 import { db, schema } from "./db.server";
 import { AppError, Forbidden, Unauthenticated } from "./errors.server";
 import { log } from "./log.server";
+import { claimOrg } from "./orgs.server";
+import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./sessions.server";
 
 export type Session = { email: string; orgId: string; isAdmin: boolean };
 
@@ -26,7 +27,7 @@ const storage = createCookieSessionStorage({
     sameSite: "lax",
     secure: config.NODE_ENV === "production",
     path: "/",
-    maxAge: 7 * 24 * 3600,
+    maxAge: SESSION_TTL_SECONDS,
     secrets: [secret],
   },
 });
@@ -66,11 +67,15 @@ async function readClerkSession(request: Request): Promise<Session | null> {
 /** The signed-in owner and org, or null. */
 export async function readSession(request: Request): Promise<Session | null> {
   if (clerkEnabled) return readClerkSession(request);
-  const session = await storage.getSession(request.headers.get("cookie"));
-  const email = session.get("email");
-  const orgId = session.get("orgId");
-  if (typeof email !== "string" || typeof orgId !== "string") return null;
-  return { email, orgId, isAdmin: isAdmin(email) };
+  const sessionId = await devSessionId(request);
+  const live = sessionId ? await liveSession(sessionId) : null;
+  return live && { ...live, isAdmin: isAdmin(live.email) };
+}
+
+/** The session id in a dev sign-in cookie (its signature checked), or null. */
+async function devSessionId(request: Request): Promise<string | null> {
+  const sessionId = (await storage.getSession(request.headers.get("cookie"))).get("sid");
+  return typeof sessionId === "string" ? sessionId : null;
 }
 
 /** Refuses a cookie-authenticated mutation that does not come from this site. */
@@ -105,7 +110,7 @@ export async function requireUser(request: Request): Promise<Session> {
 }
 
 const signInForm = z.object({
-  email: z.string().trim().toLowerCase().email("Enter a valid email address.").max(254),
+  email: personEmail,
   orgId: z
     .string()
     .trim()
@@ -116,8 +121,8 @@ const signInForm = z.object({
 });
 
 /**
- * Local dev sign-in: signs in as the owner of `orgId` (created when new). An existing org
- * belongs to its owner email: anyone else is refused.
+ * Local dev sign-in: signs in as the owner of `orgId` (created when new). An org belongs to its
+ * owner email: the first sign-in claims an org without one, and anyone else is refused.
  */
 export async function devSignIn(form: FormData): Promise<{ cookie: string; orgId: string }> {
   if (!devSignInEnabled) throw new AppError("NOT_FOUND", "Not found.");
@@ -135,19 +140,21 @@ export async function devSignIn(form: FormData): Promise<{ cookie: string; orgId
         .replace(/[^A-Za-z0-9_-]/g, "")
         .slice(0, 40) || "dev"
     }`;
-  const [existing] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
-  if (existing?.ownerEmail && existing.ownerEmail !== email) throw Forbidden("That organisation belongs to another owner.");
-  if (!existing)
-    await db
-      .insert(schema.organisations)
-      .values({ id: orgId, name: orgName || orgId, ownerEmail: email })
-      .onConflictDoNothing();
+  const { ownerEmail } = await claimOrg({ id: orgId, name: orgName || orgId, email });
+  if (ownerEmail.toLowerCase() !== email)
+    throw Forbidden(`The organisation ${orgId} belongs to another owner. Sign in with its owner's email, or choose another organisation id.`);
   const session = await storage.getSession();
-  session.set("email", email);
-  session.set("orgId", orgId);
+  session.set("sid", await openSession({ email, orgId }));
   return { cookie: await storage.commitSession(session), orgId };
 }
 
+/**
+ * Ends the session and answers the Set-Cookie that clears it. A dev session is revoked on the
+ * server, so a copy of the old cookie stops working too; in Clerk mode, Clerk ends its own
+ * session (the browser calls Clerk.signOut) and this only clears the cookie.
+ */
 export async function signOut(request: Request): Promise<string> {
+  const sessionId = clerkEnabled ? null : await devSessionId(request);
+  if (sessionId) await revokeSession(sessionId);
   return storage.destroySession(await storage.getSession(request.headers.get("cookie")));
 }

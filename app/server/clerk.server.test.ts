@@ -84,4 +84,33 @@ describe("Clerk sessions, verified without network", () => {
     expect((await get("/admin", token({ sub: "u", azp: origin, org_id: orgId, org_role: "org:admin", email: "owner@example.com" }))).status).toBe(404);
     expect((await get("/dev/sign-in")).status).toBe(404);
   });
+
+  test("sign-out clears the session cookie as before; Clerk ends its own session", async () => {
+    const tok = token({ sub: "user_1", azp: origin, org_id: orgId, org_role: "org:admin" });
+    const r = await fetch(`${app.url}/sign-out`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie: `__session=${tok}`, origin },
+      body: new URLSearchParams(),
+    });
+    expect(r.status).toBe(302);
+    expect(r.headers.get("location")).toBe("/");
+    expect(r.headers.get("set-cookie")).toStartWith("__session=;");
+  });
+
+  test("sign out everywhere says that Clerk's sessions are revoked in Clerk", async () => {
+    const r = await fetch(`${app.url}/api/admin/sessions/revoke`, {
+      method: "POST",
+      headers: {
+        cookie: `__session=${token({ sub: "u", azp: origin, org_id: orgId, org_role: "org:admin", email: "boss@example.com" })}`,
+        origin,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ email: "owner@example.com" }),
+    });
+    expect(r.status).toBe(200);
+    const { data } = (await r.json()) as any;
+    expect(data).toMatchObject({ email: "owner@example.com", revoked: 0 });
+    expect(data.note).toContain("Clerk");
+  });
 });

@@ -21,6 +21,20 @@ export async function createOrg(input: { id: string; name?: string; email?: stri
   return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString() };
 }
 
+/**
+ * The dev sign-in's claim on an org: creates it owned by `email`, or makes `email` the owner of
+ * an org that has none, and answers the owner after the statement. One statement: of two
+ * concurrent first sign-ins, the second waits on the row and sees the first one's owner.
+ */
+export async function claimOrg(input: { id: string; name: string; email: string }): Promise<{ ownerEmail: string }> {
+  const [row] = await db
+    .insert(schema.organisations)
+    .values({ id: input.id, name: input.name, ownerEmail: input.email })
+    .onConflictDoUpdate({ target: schema.organisations.id, set: { ownerEmail: dsql`coalesce(organisations.owner_email, excluded.owner_email)` } })
+    .returning({ ownerEmail: schema.organisations.ownerEmail });
+  return { ownerEmail: row.ownerEmail! };
+}
+
 export async function getOrg(orgId: string) {
   const [row] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
   if (!row) throw NotFound("Organisation");
