@@ -20,6 +20,8 @@ describe("meter rules", () => {
     expect(meterEventTimestamp({ periodStart: ps, periodEnd: pe, now: ps + 100 })).toEqual({ timestamp: ps + 100, inPeriod: true });
     const closed = meterEventTimestamp({ periodStart: ps, periodEnd: pe, now: pe + 3 * DAY });
     expect(closed).toEqual({ timestamp: pe - (pe % 60) - 1, inPeriod: true });
+    // In the last part-minute, which belongs to the next period's window: just before it.
+    expect(meterEventTimestamp({ periodStart: ps, periodEnd: pe, now: pe - 1 })).toEqual({ timestamp: pe - (pe % 60) - 1, inPeriod: true });
     // A period in real time's future (a test clock run ahead): now, outside the period.
     expect(meterEventTimestamp({ periodStart: ps, periodEnd: pe, now: ps - 10 * DAY })).toEqual({ timestamp: ps - 10 * DAY, inPeriod: false });
     // Closed over 35 days ago: the oldest second Stripe takes, outside the period.
@@ -30,8 +32,9 @@ describe("meter rules", () => {
   test("whole-minute windows of adjacent periods never count each other's usage", () => {
     for (let i = 0; i < 2000; i++) {
       const b1 = 1_790_000_000 + Math.floor(Math.random() * 1_000_000);
-      const b2 = b1 + 120 + Math.floor(Math.random() * 40 * DAY);
-      const b3 = b2 + 120 + Math.floor(Math.random() * 40 * DAY);
+      // Periods from two minutes to 40 days; reports from just after the first starts to 10 days after the last ends.
+      const b2 = b1 + 120 + Math.floor(Math.random() * (Math.random() < 0.3 ? 600 : 40 * DAY));
+      const b3 = b2 + 120 + Math.floor(Math.random() * (Math.random() < 0.3 ? 600 : 40 * DAY));
       const now = b1 + Math.floor(Math.random() * (b3 - b1 + 10 * DAY));
       for (const [ps, pe, other] of [
         [b1, b2, summaryWindow(b2, b3)],
@@ -39,6 +42,7 @@ describe("meter rules", () => {
       ] as const) {
         const { timestamp, inPeriod } = meterEventTimestamp({ periodStart: ps, periodEnd: pe, now });
         if (!inPeriod) continue;
+        expect(timestamp >= ps && timestamp < pe).toBe(true);
         const own = summaryWindow(ps, pe);
         expect(own.start % 60 + own.end % 60).toBe(0);
         expect(timestamp >= own.start && timestamp < own.end).toBe(true);

@@ -4,12 +4,13 @@
 // and answers totals only for windows on whole minutes.
 //
 // Exactness of drift: a period [ps, pe) rarely starts on a minute, so its total is asked for the
-// widened window [floor(ps), ceil(pe)). That window is exact because usage of a period is only
-// ever reported at timestamps inside [ceil(ps), floor(pe)): the widened part at either end holds
-// no event of this period, and no event of the neighbouring periods (theirs lie before floor(ps)
-// or from ceil(pe) on). When Stripe's window leaves no such timestamp (the period lies in real
-// time's future, as on a test clock run ahead, or ended over 35 days ago), the usage is still
-// reported, at the nearest timestamp Stripe takes, and the period is marked displaced.
+// whole-minute window [floor(ps), floor(pe)): each boundary's part-minute belongs to the period
+// that starts in it. These windows of consecutive periods tile time without overlap, and usage of
+// a period is only ever reported at timestamps in [ps, floor(pe)), inside its own window and no
+// other. (Widening both ends, [floor(ps), ceil(pe)), would make neighbours share a minute.) When
+// Stripe's window leaves no such timestamp (the period lies in real time's future, as on a test
+// clock run ahead, or ended over 35 days ago), the usage is still reported, at the nearest
+// timestamp Stripe takes, and the period is marked displaced.
 import { createHash } from "node:crypto";
 
 const MINUTE = 60;
@@ -17,7 +18,6 @@ const MINUTE = 60;
 export const MAX_PAST_SECONDS = 35 * 86_400 - 3600;
 
 const floorMinute = (t: number) => Math.floor(t / MINUTE) * MINUTE;
-const ceilMinute = (t: number) => Math.ceil(t / MINUTE) * MINUTE;
 
 /**
  * A deterministic identifier for one reported range of one counter, so a resent range is the same
@@ -30,21 +30,21 @@ export function meterEventIdentifier(r: { orgId: string; metric: string; periodS
 
 /**
  * The timestamp to report a period's usage at, sent at real time `now` (seconds): now itself
- * while the period runs, else the period's nearest whole-minute interior second, always within
- * what Stripe accepts (never in the future). `inPeriod` is false when Stripe's window and the
- * period's interior do not meet, and the usage lands outside the period.
+ * while the period runs, else the period's last second before its last part-minute, always
+ * within what Stripe accepts (never in the future). `inPeriod` is false when Stripe's window and
+ * the period do not meet, and the usage lands outside the period.
  */
 export function meterEventTimestamp(p: { periodStart: number; periodEnd: number; now: number }): { timestamp: number; inPeriod: boolean } {
   const now = Math.floor(p.now);
-  const first = ceilMinute(p.periodStart);
-  const last = floorMinute(p.periodEnd) - 1;
-  const wanted = first > last ? Math.floor(p.periodStart) : Math.min(Math.max(now, first), last);
-  const earliest = now - MAX_PAST_SECONDS;
-  const timestamp = Math.min(Math.max(wanted, earliest), now);
-  return { timestamp, inPeriod: timestamp === wanted && first <= last };
+  const first = Math.ceil(p.periodStart);
+  const last = Math.max(first, floorMinute(p.periodEnd) - 1);
+  const wanted = Math.min(Math.max(now, first), last);
+  const timestamp = Math.min(Math.max(wanted, now - MAX_PAST_SECONDS), now);
+  return { timestamp, inPeriod: timestamp === wanted };
 }
 
 /** The whole-minute window Stripe is asked for a period's total (exact: see above). */
 export function summaryWindow(periodStart: number, periodEnd: number): { start: number; end: number } {
-  return { start: floorMinute(periodStart), end: ceilMinute(periodEnd) };
+  const start = floorMinute(periodStart);
+  return { start, end: Math.max(floorMinute(periodEnd), start + MINUTE) };
 }
