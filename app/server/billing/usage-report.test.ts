@@ -66,11 +66,17 @@ describe("usage reported to Stripe", () => {
     expect(r.pending_to).toBeNull();
   });
 
-  test("an org id of the longest kind is reported: the identifier stays within Stripe's 100 characters", async () => {
-    const { orgId } = await orgWithUsage(4, `org_${"L".repeat(56)}${crypto.randomUUID().slice(0, 8)}`);
-    expect(orgId.length).toBe(68);
+  test("an org id of the longest kind with six-digit ranges is reported: the identifier stays within Stripe's 100 characters", async () => {
+    const orgId = `org_${"L".repeat(56)}${crypto.randomUUID().slice(0, 8)}`;
+    await createOrg({ id: orgId, email: "owner@example.com" });
+    await subscribeThroughStripe(orgId, "growth");
+    const { key } = await createApiKey({ orgId, name: "t" });
+    await api(system.app.url, key).record({ request_id: rid(), quantity: 150_000 });
     await reportUsageToStripe();
-    expect(await driftOf(orgId)).toMatchObject({ recorded: 12, reported: 12, drift: 0, status: "settled" });
+    // The range 150000-150001 of a 68-character org: 102 characters as org:metric:period:range.
+    await api(system.app.url, key).record({ request_id: rid(), quantity: 1 });
+    await reportUsageToStripe();
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 150_001, reported: 150_001, drift: 0, status: "settled" });
   });
 
   test("after the test clock runs a month ahead, usage is reported at a timestamp Stripe accepts, and drift says it lies outside its period", async () => {
