@@ -119,10 +119,7 @@ const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
   human: (d) =>
     [
       `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
-      ...d.rows.map(
-        (r) =>
-          `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${driftText(r)}`,
-      ),
+      ...d.rows.map((r) => `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${driftText(r)}`),
       `max drift: ${d.maxDrift === null ? "n/a" : `${(d.maxDrift * 100).toFixed(2)}%`}`,
     ].join("\n"),
 };

@@ -31,7 +31,11 @@ const send = (customer: string, value: number, extra: { identifier?: string; tim
   stripe.billing.meterEvents.create({ event_name: meter.event_name, payload: { stripe_customer_id: customer, value: String(value) }, ...extra });
 const total = async (customer: string, start = 0, end = minute(now()) + 600) =>
   (await stripe.billing.meters.listEventSummaries(meter.id, { customer, start_time: start, end_time: end })).data.reduce((s, x) => s + x.aggregated_value, 0);
-const refusal = (p: Promise<unknown>) => p.then(() => null, (e: Stripe.errors.StripeError) => e);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: Stripe.errors.StripeError) => e,
+  );
 
 describe("billing meters in the local Stripe", () => {
   test("a repeated identifier is refused with 400 invalid_request_error and counted once", async () => {
@@ -82,7 +86,15 @@ describe("billing meters in the local Stripe", () => {
     expect(endOff).toMatchObject({ statusCode: 400, param: "end_time" });
     const summaries = await stripe.billing.meters.listEventSummaries(meter.id, { customer, start_time: t - 60, end_time: t + 120 });
     expect(summaries.data).toEqual([
-      { id: expect.stringMatching(/^mtrusg_/), object: "billing.meter_event_summary", aggregated_value: 0, end_time: t + 120, livemode: false, meter: meter.id, start_time: t - 60 },
+      {
+        id: expect.stringMatching(/^mtrusg_/),
+        object: "billing.meter_event_summary",
+        aggregated_value: 0,
+        end_time: t + 120,
+        livemode: false,
+        meter: meter.id,
+        start_time: t - 60,
+      },
     ]);
   });
 

@@ -25,7 +25,15 @@ export function defaultAggregationLagMs(env: Record<string, string | undefined> 
 }
 
 /** What the emulator keeps per accepted event: the public object plus what aggregation needs. */
-type StoredMeterEvent = { id: string; object: "emulator_meter_event"; customer: string; meter: string; value: number; received_ms: number; event: Stripe.Billing.MeterEvent };
+type StoredMeterEvent = {
+  id: string;
+  object: "emulator_meter_event";
+  customer: string;
+  meter: string;
+  value: number;
+  received_ms: number;
+  event: Stripe.Billing.MeterEvent;
+};
 
 const realNow = () => Math.floor(Date.now() / 1000);
 
@@ -68,7 +76,10 @@ const createMeterEvent: Handler = async (b, p) => {
   const timestamp = int(p.timestamp) ?? now;
   // Against real time: Stripe does not move a meter event's window with a customer's test clock.
   if (timestamp < now - MAX_PAST_SECONDS)
-    throw invalid(`The event timestamp cannot be more than 35 days in past. Expected a timestamp greater than or equal to ${now - MAX_PAST_SECONDS}.`, "timestamp");
+    throw invalid(
+      `The event timestamp cannot be more than 35 days in past. Expected a timestamp greater than or equal to ${now - MAX_PAST_SECONDS}.`,
+      "timestamp",
+    );
   if (timestamp > now + MAX_FUTURE_SECONDS)
     throw invalid(
       `The event timestamp cannot be more than 5 minutes in the future. Expected a timestamp less than or equal to ${now + MAX_FUTURE_SECONDS}.`,

@@ -44,7 +44,7 @@ describe("meter rules", () => {
         if (!inPeriod) continue;
         expect(timestamp >= ps && timestamp < pe).toBe(true);
         const own = summaryWindow(ps, pe);
-        expect(own.start % 60 + own.end % 60).toBe(0);
+        expect((own.start % 60) + (own.end % 60)).toBe(0);
         expect(timestamp >= own.start && timestamp < own.end).toBe(true);
         expect(timestamp >= other.start && timestamp < other.end).toBe(false);
       }

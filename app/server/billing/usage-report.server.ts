@@ -173,5 +173,7 @@ async function displacedOrgs(orgIds: string[]): Promise<Set<string>> {
            (extract(epoch from r.reported_at))::float8 as reported_at
       from usage_reports r join usage_counters c on c.org_id = r.org_id and c.metric = r.metric and c.period_start = r.period_start
      where r.org_id = any(${orgIds}::text[]) and r.reported_at is not null`;
-  return new Set(reports.filter((r) => meterEventTimestamp({ periodStart: r.ps, periodEnd: r.pe, now: r.reported_at }).inPeriod === false).map((r) => r.org_id));
+  return new Set(
+    reports.filter((r) => meterEventTimestamp({ periodStart: r.ps, periodEnd: r.pe, now: r.reported_at }).inPeriod === false).map((r) => r.org_id),
+  );
 }
