@@ -10,7 +10,7 @@ import { sql } from "../app/server/db.server";
 import { closeCache } from "../app/server/cache.server";
 import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server/billing/ops.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
-import { driftReport } from "../app/server/billing/usage-report.server";
+import { type DriftRow, driftReport } from "../app/server/billing/usage-report.server";
 import { ensureCustomer, upstream } from "../app/server/stripe.server";
 import { revokeSessionsOf } from "../app/server/sessions.server";
 
@@ -105,16 +105,22 @@ const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
   human: (q) => `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}`,
 };
 
+const driftText = (r: DriftRow) =>
+  r.status === "settling"
+    ? "not yet (Stripe may still be counting the last report)"
+    : r.status === "displaced"
+      ? "n/a (usage reported outside its period: test clock ahead of real time)"
+      : r.drift === null
+        ? "n/a (nothing reported)"
+        : `${(r.drift * 100).toFixed(2)}%`;
+
 const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
   args: COMMAND_ARGS["drift"],
   run: async ([periodKey]) => driftReport(periodKey),
   human: (d) =>
     [
       `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
-      ...d.rows.map(
-        (r) =>
-          `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${r.drift === null ? "n/a (nothing reported)" : `${(r.drift * 100).toFixed(2)}%`}`,
-      ),
+      ...d.rows.map((r) => `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${driftText(r)}`),
       `max drift: ${d.maxDrift === null ? "n/a" : `${(d.maxDrift * 100).toFixed(2)}%`}`,
     ].join("\n"),
 };

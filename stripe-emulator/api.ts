@@ -2,10 +2,11 @@
 import type Stripe from "stripe";
 import { addMonths, type Billing, DECLINE_CARDS, invalid, missing, periodAt, StripeError, wireDecimal } from "./billing";
 import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
+import { meterRoutes } from "./meters";
 import { newId } from "./store";
 
 type Params = Record<string, FormValue>;
-type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
+export type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
 
 function newProduct(name: string, metadata: Record<string, string>): Stripe.Product {
   const now = Math.floor(Date.now() / 1000);
@@ -39,7 +40,7 @@ function change<T extends object, K extends keyof T>(obj: T, previous: Record<st
   obj[key] = value;
 }
 
-async function list<T extends { id: string }>(b: Billing, type: string, params: Params, filter: (o: T) => boolean, url: string) {
+export async function list<T extends { id: string }>(b: Billing, type: string, params: Params, filter: (o: T) => boolean, url: string) {
   const all = await b.store.list<T>(type, filter);
   const limit = Math.min(100, Math.max(1, int(params.limit) ?? 10));
   let start = 0;
@@ -334,92 +335,6 @@ const routes: [string, RegExp, Handler][] = [
   // events
   ["GET", /^\/v1\/events\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
   ["GET", /^\/v1\/events$/, async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events")],
-  // billing meters and meter events
-  [
-    "POST",
-    /^\/v1\/billing\/meters$/,
-    async (b, p) => {
-      const eventName = str(p.event_name);
-      if (!eventName) throw invalid("Missing required param: event_name.", "event_name");
-      if ((await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName)).length)
-        throw invalid(`A meter with event_name ${eventName} already exists.`, "event_name");
-      const now = Math.floor(Date.now() / 1000);
-      const meter: Stripe.Billing.Meter = {
-        id: newId("mtr"),
-        object: "billing.meter",
-        created: now,
-        customer_mapping: { event_payload_key: str(obj(p.customer_mapping).event_payload_key) ?? "stripe_customer_id", type: "by_id" },
-        default_aggregation: { formula: str(obj(p.default_aggregation).formula) ?? "sum" },
-        display_name: str(p.display_name) ?? eventName,
-        event_name: eventName,
-        event_time_window: null,
-        livemode: false,
-        status: "active",
-        status_transitions: { deactivated_at: null },
-        updated: now,
-        value_settings: { event_payload_key: str(obj(p.value_settings).event_payload_key) ?? "value" },
-      };
-      await b.store.put(meter);
-      return meter;
-    },
-  ],
-  ["GET", /^\/v1\/billing\/meters$/, async (b, p) => list<Stripe.Billing.Meter>(b, "billing.meter", p, () => true, "/v1/billing/meters")],
-  [
-    "POST",
-    /^\/v1\/billing\/meter_events$/,
-    async (b, p) => {
-      const eventName = str(p.event_name) ?? "";
-      const [meter] = await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName);
-      if (!meter) throw invalid(`No active meter was found for event_name ${eventName}.`, "event_name");
-      const payload = meta(p.payload);
-      const value = Number(payload[meter.value_settings.event_payload_key]);
-      if (!Number.isFinite(value) || value < 0) throw invalid("The meter event payload value must be a non-negative number.", "payload");
-      const identifier = str(p.identifier) ?? newId("mev");
-      // Stripe keeps identifiers unique for at least 24 hours: a repeat is not counted again.
-      const existing = await b.store.get(`mev_${identifier}`);
-      if (existing) return existing.event;
-      const event = {
-        object: "billing.meter_event",
-        created: Math.floor(Date.now() / 1000),
-        event_name: eventName,
-        identifier,
-        livemode: false,
-        payload,
-        timestamp: int(p.timestamp) ?? Math.floor(Date.now() / 1000),
-      };
-      await b.store.put({
-        id: `mev_${identifier}`,
-        object: "emulator_meter_event",
-        customer: payload[meter.customer_mapping.event_payload_key],
-        meter: meter.id,
-        value,
-        event,
-      } as never);
-      return event;
-    },
-  ],
-  [
-    "GET",
-    /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/,
-    async (b, p, [id]) => {
-      const customerId = str(p.customer) ?? "";
-      const start = int(p.start_time) ?? 0;
-      const end = int(p.end_time) ?? Number.MAX_SAFE_INTEGER;
-      const events = await b.store.list<any>(
-        "emulator_meter_event",
-        (e) => e.meter === id && e.customer === customerId && e.event.timestamp >= start && e.event.timestamp < end,
-      );
-      const total = events.reduce((sum, e) => sum + e.value, 0);
-      return {
-        object: "list",
-        data: [
-          { id: newId("mtrusg"), object: "billing.meter_event_summary", aggregated_value: total, end_time: end, livemode: false, meter: id, start_time: start },
-        ],
-        has_more: false,
-        url: `/v1/billing/meters/${id}/event_summaries`,
-      };
-    },
-  ],
   // checkout & billing portal sessions
   [
     "POST",
@@ -621,7 +536,8 @@ async function expand(b: Billing, value: any, paths: string[]): Promise<any> {
 }
 
 export async function handleApi(b: Billing, method: string, path: string, params: Params): Promise<unknown> {
-  for (const [m, re, handler] of routes) {
+  // Meter routes are read here, at call time, so the two modules may import each other.
+  for (const [m, re, handler] of [...routes, ...meterRoutes]) {
     if (m !== method) continue;
     const match = re.exec(path);
     if (!match) continue;

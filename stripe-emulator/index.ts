@@ -5,6 +5,7 @@ import type Stripe from "stripe";
 import { handleApi } from "./api";
 import { Billing, DECLINE_CARDS, StripeError } from "./billing";
 import { Events } from "./events";
+import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { parseForm } from "./form";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
 import { Store } from "./store";
@@ -17,6 +18,8 @@ export type StripeLocalOptions = {
   publicUrl?: string;
   webhook?: { url: string; secret: string };
   retrySchedule?: number[];
+  /** How long meter events take to count in summaries (default: `STRIPE_LOCAL_METER_LAG_SECONDS`, else 5 s). */
+  meterLagMs?: number;
   log?: (line: string) => void;
 };
 
@@ -30,6 +33,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
+  setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
   const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log);
   let billing: Billing;
 
@@ -153,6 +157,10 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   return {
     url,
     port: server.port as number,
+    /** Changes how long meter events take to count in summaries (tests). */
+    setMeterLag(ms: number) {
+      setAggregationLag(store, ms);
+    },
     /** Resolves when every queued webhook has been delivered. */
     async flushWebhooks(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -196,7 +196,7 @@ export default function Admin() {
                     <Table.Td>{r.periodKey}</Table.Td>
                     <Table.Td>{formatNumber(r.recorded)}</Table.Td>
                     <Table.Td>{formatNumber(r.reported)}</Table.Td>
-                    <Table.Td>{pct(r.drift)}</Table.Td>
+                    <Table.Td>{r.status === "settling" ? "settling" : r.status === "displaced" ? "n/a (outside its period)" : pct(r.drift)}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>

@@ -84,6 +84,9 @@ const envSchema = z.object({
     .optional(),
   // Attempts of a webhook's convergence job before it stays failed (the dead-letter queue).
   STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(8),
+  // How long Stripe may take to count a meter event in its totals: drift does not judge a period
+  // reported to more recently than this (Stripe aggregates meter events asynchronously).
+  STRIPE_METER_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
   STIGG_API_KEY: z.string().min(1).optional(),
   CLERK_PUBLISHABLE_KEY: z

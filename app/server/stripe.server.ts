@@ -334,16 +334,36 @@ export async function ensureMeter(): Promise<string> {
   return METER_EVENT;
 }
 
-export async function sendMeterEvent(input: { eventName: string; customerId: string; value: number; timestamp: number; identifier: string }) {
-  await stripe.billing.meterEvents.create({
-    event_name: input.eventName,
-    payload: { stripe_customer_id: input.customerId, value: String(input.value) },
-    identifier: input.identifier,
-    timestamp: input.timestamp,
-  });
+/** Stripe's refusal of a meter event whose identifier it has already counted (400, no error code). */
+const ALREADY_COUNTED = /^An event already exists with identifier /;
+
+/**
+ * Sends one meter event. A repeat of an identifier Stripe already has is refused with 400
+ * ("An event already exists with identifier …"): that usage is counted, so it answers
+ * "already_counted" rather than failing.
+ */
+export async function sendMeterEvent(input: {
+  eventName: string;
+  customerId: string;
+  value: number;
+  timestamp: number;
+  identifier: string;
+}): Promise<"counted" | "already_counted"> {
+  try {
+    await stripe.billing.meterEvents.create({
+      event_name: input.eventName,
+      payload: { stripe_customer_id: input.customerId, value: String(input.value) },
+      identifier: input.identifier,
+      timestamp: input.timestamp,
+    });
+    return "counted";
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400 && ALREADY_COUNTED.test(err.message)) return "already_counted";
+    throw err;
+  }
 }
 
-/** Stripe's total of the meter for a customer over [start, end). */
+/** Stripe's total of the meter for a customer over [start, end), both on whole minutes (Stripe refuses others). */
 export async function meterTotal(input: { eventName: string; customerId: string; start: number; end: number }): Promise<number> {
   await ensureMeter();
   const summaries = await stripe.billing.meters.listEventSummaries(meterId!, { customer: input.customerId, start_time: input.start, end_time: input.end });
