@@ -72,6 +72,12 @@ export class QuotaExceeded extends AppError {
   }
 }
 
+export class PayloadTooLarge extends AppError {
+  constructor(limit: number) {
+    super("PAYLOAD_TOO_LARGE", `The body is larger than ${limit} bytes.`, { limit });
+  }
+}
+
 export class ServiceUnavailable extends AppError {
   constructor() {
     super("SERVICE_UNAVAILABLE", "The service is briefly unavailable; retry with the same request_id.", {}, { "Retry-After": "1" });
