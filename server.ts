@@ -55,6 +55,14 @@ function withIds(request: Request, response: Response): Response {
   }
 }
 
+/** API routes are resource routes: Remix's page-data protocol (`?_data=<route>`) is not theirs. */
+function withoutDataParam(request: Request): Request {
+  if (!request.url.includes("_data")) return request;
+  const url = new URL(request.url);
+  url.searchParams.delete("_data");
+  return new Request(url, request);
+}
+
 function isCrossSite(request: Request): boolean {
   const origin = request.headers.get("origin");
   if (!origin) return false;
@@ -97,7 +105,7 @@ const server = Bun.serve({
       const file = await staticFile(pathname);
       if (file) return file;
     }
-    return withIds(request, await handle(request));
+    return withIds(request, await handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request));
   },
   // An error that escaped every route's own boundary: logged once, the envelope with a corrId.
   error(err) {
