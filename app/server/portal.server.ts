@@ -24,8 +24,7 @@ export async function readPostedForm(request: Request): Promise<FormData> {
 }
 
 /** A domain error as the page's own error state (the page shows `error`), with its status. */
-export const actionError = (err: AppError) =>
-  json({ ok: false as const, error: err.message, code: err.code }, { status: err.status, headers: err.headers });
+export const actionError = (err: AppError) => json({ ok: false as const, error: err.message, code: err.code }, { status: err.status, headers: err.headers });
 
 /**
  * Runs a portal action. Route modules call it inside their `action` function, never at module

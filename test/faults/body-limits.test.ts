@@ -74,7 +74,12 @@ describe("5 MB posts answer 413, with and without Content-Length", () => {
     });
     test(`${path}: 5 MB chunked → ${kind === "unread" ? "its own answer" : "413 at the first byte over"}`, async () => {
       if (kind === "api") return expect(await post(path, chunked(5 * MB), headers())).toEqual(tooLarge(limit));
-      const r = await fetch(`${app.url}${path}`, { method: "POST", headers: { origin: app.url, ...headers() }, body: chunked(5 * MB), duplex: "half" } as RequestInit);
+      const r = await fetch(`${app.url}${path}`, {
+        method: "POST",
+        headers: { origin: app.url, ...headers() },
+        body: chunked(5 * MB),
+        duplex: "half",
+      } as RequestInit);
       if (kind === "unread") return expect([r.status, ((await r.json()) as any).error.code]).toEqual([404, "NOT_FOUND"]);
       expect(r.status).toBe(413);
       expect(await r.text()).toContain(`The body is larger than ${limit} bytes.`);

@@ -39,7 +39,11 @@ describe("portal actions refuse what is not a posted form", () => {
 });
 
 test("a proper form post still works: a key is created, sign-out signs out", async () => {
-  const created = await fetch(`${app.url}/keys`, { method: "POST", headers: { cookie, origin: app.url }, body: new URLSearchParams({ intent: "create", name: "k" }) });
+  const created = await fetch(`${app.url}/keys`, {
+    method: "POST",
+    headers: { cookie, origin: app.url },
+    body: new URLSearchParams({ intent: "create", name: "k" }),
+  });
   expect(created.status).toBe(200);
   expect(await created.text()).toContain("mk_test_");
   const out = await fetch(`${app.url}/sign-out`, { method: "POST", redirect: "manual", headers: { cookie, origin: app.url }, body: new URLSearchParams() });

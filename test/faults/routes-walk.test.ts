@@ -28,7 +28,8 @@ function urlsOf(file: string): string[] {
   let urls = [""];
   for (const segment of name.split(".")) {
     if (segment === "_index" || segment.startsWith("_")) continue; // index, pathless layout
-    const values = segment === "$" ? ["walk/deeper/still", "%ff%00"] : segment.startsWith("$") ? ["walk_unknown", "%ff%00", "%E2%82%AC"] : [segment.replace(/_$/, "")];
+    const values =
+      segment === "$" ? ["walk/deeper/still", "%ff%00"] : segment.startsWith("$") ? ["walk_unknown", "%ff%00", "%E2%82%AC"] : [segment.replace(/_$/, "")];
     urls = urls.flatMap((u) => values.map((v) => `${u}/${v}`));
   }
   return urls.map((u) => u || "/");
@@ -49,7 +50,11 @@ const BODIES: [string, string | null, BodyInit | null][] = [
   ["a form", "application/x-www-form-urlencoded", "intent=zzz&planCode=nope&name=&keyId=%ff&eventId=evt_x&jobId=1x"],
   ["a form with a NUL and out-of-range ids", "application/x-www-form-urlencoded", "intent=revoke&keyId=key_%00&jobId=99999999999999999999&eventId=evt_%00"],
   ["an upgrade form with a bad idempotency key", "application/x-www-form-urlencoded", `intent=upgrade&planCode=pro&idempotencyKey=${"%E2%82%AC".repeat(300)}`],
-  ["a form with an unknown intent and files", "multipart/form-data; boundary=walk", "--walk\r\nContent-Disposition: form-data; name=\"intent\"; filename=\"x.txt\"\r\n\r\nupgrade\r\n--walk--\r\n"],
+  [
+    "a form with an unknown intent and files",
+    "multipart/form-data; boundary=walk",
+    '--walk\r\nContent-Disposition: form-data; name="intent"; filename="x.txt"\r\n\r\nupgrade\r\n--walk--\r\n',
+  ],
   ["a broken multipart body", "multipart/form-data; boundary=walk", "garbage without boundaries"],
   ["text/plain", "text/plain", "hello"],
 ];
