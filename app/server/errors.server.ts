@@ -18,7 +18,17 @@ export const ERROR_STATUS = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+// server.ts and the Remix build each load their own copy of this module, and an error made by one
+// reaches the other (the body cap at the server errors the body a route reads): `instanceof
+// AppError` checks a brand shared by both copies, not one copy's class.
+const BRAND = Symbol.for("metered.AppError");
+
 export class AppError extends Error {
+  readonly [BRAND] = true;
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== AppError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
   constructor(
     readonly code: ErrorCode,
     message: string,
