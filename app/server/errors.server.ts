@@ -25,10 +25,6 @@ const BRAND = Symbol.for("metered.AppError");
 
 export class AppError extends Error {
   readonly [BRAND] = true;
-  static [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== AppError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
-  }
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -47,6 +43,14 @@ export class AppError extends Error {
     return ERROR_STATUS[this.code];
   }
 }
+
+Object.defineProperty(AppError, Symbol.hasInstance, {
+  // For AppError itself, the brand; a subclass (inheriting this) keeps the ordinary check.
+  value: function (this: unknown, value: unknown): boolean {
+    if (this !== AppError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  },
+});
 
 export const Unauthenticated = (message = "Missing or invalid credentials.") => new AppError("UNAUTHENTICATED", message);
 export const NotFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found.`);
