@@ -10,6 +10,7 @@ import { flushKeyUsage } from "./app/server/keys.server";
 import { sql } from "./app/server/db.server";
 import { closeCache } from "./app/server/cache.server";
 import { bodyLimitFor, capBody } from "./app/server/body-limit.server";
+import { AppError } from "./app/server/errors.server";
 import { contextOf, errorResponse } from "./app/server/http.server";
 import { guardProcess } from "./app/server/process-guard.server";
 
@@ -91,6 +92,8 @@ const server = Bun.serve({
   port: config.PORT,
   maxRequestBodySize: BACKSTOP_BODY_LIMIT,
   async fetch(incoming) {
+    // Bun builds the URL from the Host header: one that is not a host makes no URL.
+    if (!URL.canParse(incoming.url)) return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is not a valid host."));
     const { pathname } = new URL(incoming.url);
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
