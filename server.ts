@@ -92,9 +92,13 @@ const server = Bun.serve({
   port: config.PORT,
   maxRequestBodySize: BACKSTOP_BODY_LIMIT,
   async fetch(incoming) {
-    // Bun builds the URL from the Host header: one that is not a host makes no URL.
-    if (!URL.canParse(incoming.url)) return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is not a valid host."));
-    const { pathname } = new URL(incoming.url);
+    let pathname: string;
+    try {
+      ({ pathname } = new URL(incoming.url));
+    } catch {
+      // Bun builds the URL from the Host header: one that is not a host makes no URL.
+      return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is not a valid host."));
+    }
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
     // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it

@@ -38,7 +38,7 @@ function customerOf(event: EventShape): string | null {
 
 // Postgres refused the payload's content (class 22, data exception: a NUL or a lone surrogate in
 // a string, a number beyond numeric): the event cannot be stored, and no retry changes that.
-const isDataException = (err: unknown) => typeof (err as { code?: unknown })?.code === "string" && (err as { code: string }).code.startsWith("22");
+const isDataException = (err: unknown) => String((err as { code?: unknown } | null)?.code ?? "").startsWith("22");
 
 /** Stores and enqueues a signed event; a repeated event id changes nothing. */
 export async function receiveStripeEvent(rawBody: string, signature: string): Promise<{ eventId: string; duplicate: boolean }> {
