@@ -97,7 +97,7 @@ const server = Bun.serve({
       ({ pathname } = new URL(incoming.url));
     } catch {
       // Bun builds the URL from the Host header: one that is not a host makes no URL.
-      return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is not a valid host."));
+      return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is missing or not a valid host."));
     }
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);

@@ -55,12 +55,18 @@ function raw(request: string): Promise<{ status: string; body: string }> {
   });
 }
 
-for (const path of ["/dashboard", "/api/v1/plans", "/api/v1/quota"]) {
-  test(`GET ${path} with a Host that is not a host → 400 VALIDATION_FAILED in the envelope`, async () => {
-    const r = await raw(`GET ${path} HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n`);
-    expect(r.status).toBe("HTTP/1.1 400 Bad Request");
-    expect(JSON.parse(r.body).error).toEqual({ code: "VALIDATION_FAILED", message: "The Host header is not a valid host.", details: {} });
-  });
+const hostless: [string, (path: string) => string][] = [
+  ["a Host that is not a host", (path) => `GET ${path} HTTP/1.1\r\nHost: [::1\r\nConnection: close\r\n\r\n`],
+  ["no Host at all (HTTP/1.0)", (path) => `GET ${path} HTTP/1.0\r\n\r\n`],
+];
+for (const [name, request] of hostless) {
+  for (const path of ["/dashboard", "/api/v1/plans", "/api/v1/quota"]) {
+    test(`GET ${path} with ${name} → 400 VALIDATION_FAILED in the envelope`, async () => {
+      const r = await raw(request(path));
+      expect(r.status).toBe("HTTP/1.1 400 Bad Request");
+      expect(JSON.parse(r.body).error).toEqual({ code: "VALIDATION_FAILED", message: "The Host header is missing or not a valid host.", details: {} });
+    });
+  }
 }
 
 test("the app logged no unexpected error", () => {

@@ -51,6 +51,7 @@ const cases: [string, string, string][] = [
     `${head(["POST /api/webhooks/stripe HTTP/1.1", "Host: x", "Stripe-Signature: t=1,v1=x", "Transfer-Encoding: chunked"])}zz\r\nabc\r\n0\r\n\r\n`,
     "400 Bad Request",
   ],
+  ["an HTTP/2.0 request line", head(["GET /api/v1/plans HTTP/2.0", "Host: x"]), "505 HTTP Version Not Supported"],
   ["a body declared over the 16 MiB backstop", head(["POST /api/v1/usage HTTP/1.1", "Host: x", `Content-Length: ${17 * 1024 * 1024}`]), "413 "],
 ];
 
@@ -63,6 +64,11 @@ for (const [name, request, status] of cases) {
     expect((await fetch(`${app.url}/api/v1/plans`)).status).toBe(200);
   });
 }
+
+test("an unknown method: Bun closes the connection without any answer; the app serves on", async () => {
+  expect(await raw(head(["FOO /api/v1/plans HTTP/1.1", "Host: x"]))).toBe("");
+  expect((await fetch(`${app.url}/api/v1/plans`)).status).toBe(200);
+});
 
 test("a request Bun parses reaches our code: an oversized but parseable body gets the envelope", async () => {
   const answer = await raw(head(["POST /api/v1/usage HTTP/1.1", "Host: x", "Connection: close", `Content-Length: ${5 * 1024 * 1024}`]));
