@@ -9,6 +9,10 @@ import { syncPlanCatalog } from "./app/server/plans.server";
 import { flushKeyUsage } from "./app/server/keys.server";
 import { sql } from "./app/server/db.server";
 import { closeCache } from "./app/server/cache.server";
+import { bodyLimitFor, capBody } from "./app/server/body-limit.server";
+import { AppError } from "./app/server/errors.server";
+import { contextOf, errorResponse } from "./app/server/http.server";
+import { guardProcess } from "./app/server/process-guard.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
@@ -52,6 +56,14 @@ function withIds(request: Request, response: Response): Response {
   }
 }
 
+/** API routes are resource routes: Remix's page-data protocol (`?_data=<route>`) is not theirs. */
+function withoutDataParam(request: Request): Request {
+  if (!request.url.includes("_data")) return request;
+  const url = new URL(request.url);
+  url.searchParams.delete("_data");
+  return new Request(url, request);
+}
+
 function isCrossSite(request: Request): boolean {
   const origin = request.headers.get("origin");
   if (!origin) return false;
@@ -71,11 +83,24 @@ async function staticFile(pathname: string): Promise<Response | null> {
   return new Response(file, { headers: { "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "public, max-age=3600" } });
 }
 
+// Bun's own cap, a backstop behind capBody: a body declared larger is refused by Bun before our
+// code runs (413, empty body); anything below it gets the envelope from capBody.
+const BACKSTOP_BODY_LIMIT = 16 * 1024 * 1024;
+
 const server = Bun.serve({
   hostname: config.HOST,
   port: config.PORT,
-  async fetch(request) {
-    const { pathname } = new URL(request.url);
+  maxRequestBodySize: BACKSTOP_BODY_LIMIT,
+  async fetch(incoming) {
+    let pathname: string;
+    try {
+      ({ pathname } = new URL(incoming.url));
+    } catch {
+      // Bun builds the URL from the Host header: one that is not a host makes no URL.
+      return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is missing or not a valid host."));
+    }
+    const request = capBody(incoming, bodyLimitFor(pathname));
+    if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
     // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it
     // too, but as a 500). Session API routes check the origin themselves (auth.server.ts).
     if (request.method !== "GET" && request.method !== "HEAD" && !pathname.startsWith("/api/") && isCrossSite(request)) {
@@ -87,20 +112,21 @@ const server = Bun.serve({
       const file = await staticFile(pathname);
       if (file) return file;
     }
-    return withIds(request, await handle(request));
+    return withIds(request, await handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request));
   },
+  // An error that escaped every route's own boundary: logged once, the envelope with a corrId.
   error(err) {
-    log.error({ err }, "unhandled server error");
-    return new Response(JSON.stringify({ ok: false, error: { code: "INTERNAL", message: "Something went wrong on our side.", details: {} } }), {
-      status: 500,
-      headers: { "Content-Type": "application/json; charset=utf-8" },
-    });
+    return errorResponse({ requestId: crypto.randomUUID(), corrId: crypto.randomUUID() }, err);
   },
 });
 
+let stopping = false;
+// Once serving, a request's stray error is logged; it never ends the process serving every other
+// tenant. (Installed only now: a failure to start must still stop the process, non-zero.)
+guardProcess(() => stopping);
+
 log.info({ url: `http://${server.hostname}:${server.port}` }, "app listening");
 
-let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;

@@ -4,6 +4,7 @@ import { config } from "../app/server/config.server";
 import { log } from "../app/server/log.server";
 import { syncPlanCatalog } from "../app/server/plans.server";
 import { sql } from "../app/server/db.server";
+import { guardProcess } from "../app/server/process-guard.server";
 import { crontab, taskList } from "./tasks";
 
 let stopping = false;
@@ -31,6 +32,9 @@ const runner = await run({
   logger,
   noHandleSignals: true,
 });
+// Once running, a job's stray error is logged; it never ends the process (a failure to start
+// still does). While stopping (Ctrl-C stops Postgres too), lost connections are expected.
+guardProcess(() => stopping);
 log.info({ concurrency: 4 }, "worker started");
 
 async function shutdown(signal: string) {
@@ -41,12 +45,11 @@ async function shutdown(signal: string) {
   await sql.end({ timeout: 5 });
   process.exit(0);
 }
-// Ctrl-C reaches Postgres too: connections dropped while stopping are expected, not crashes.
-process.on("uncaughtException", (err) => {
-  if (stopping) return;
-  log.fatal({ err }, "worker crashed");
-  process.exit(1);
-});
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
-await runner.promise;
+// The runner itself failing is not one job's error: without it the process has nothing to do.
+await runner.promise.catch((err) => {
+  if (stopping) return;
+  log.fatal({ err }, "worker runner stopped");
+  process.exit(1);
+});

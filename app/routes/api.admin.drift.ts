@@ -2,9 +2,12 @@
 import { requireAdmin } from "~/server/admin.server";
 import { driftReport } from "~/server/billing/usage-report.server";
 import { apiRoute, ok } from "~/server/http.server";
+import { methodNotAllowed } from "~/server/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   await requireAdmin(request);
   const periodKey = new URL(request.url).searchParams.get("periodKey") ?? undefined;
   return ok(ctx, await driftReport(periodKey && /^\d{4}-\d{2}$/.test(periodKey) ? periodKey : undefined));
 });
+
+export const action = methodNotAllowed("GET");

@@ -3,6 +3,7 @@
 import { apiRoute, json, wrapError, wrapSuccess } from "~/server/http.server";
 import { runHealthChecks } from "~/server/health.server";
 import { log } from "~/server/log.server";
+import { methodNotAllowed } from "~/server/routing.server";
 
 export const loader = apiRoute(async (_request, ctx) => {
   const report = await runHealthChecks();
@@ -11,3 +12,5 @@ export const loader = apiRoute(async (_request, ctx) => {
     ? json(ctx, 200, wrapSuccess(report))
     : json(ctx, 503, wrapError("SERVICE_UNAVAILABLE", "A required dependency is failing.", { checks: report.checks }));
 });
+
+export const action = methodNotAllowed("GET");

@@ -8,8 +8,9 @@ export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "DELETE") return methodNotAllowed("DELETE")({ request });
   const session = await requireSession(request);
   ctx.orgId = session.orgId;
-  const id = new URL(request.url).pathname.split("/").pop() ?? "";
-  return ok(ctx, await revokeApiKey({ keyId: decodeURIComponent(id), orgId: session.orgId }));
+  // Key ids are plain characters: the segment is used as sent (an encoded byte names no key).
+  const keyId = new URL(request.url).pathname.split("/").pop() ?? "";
+  return ok(ctx, await revokeApiKey({ keyId, orgId: session.orgId }));
 });
 
 export const loader = methodNotAllowed("DELETE");

@@ -1,5 +1,8 @@
 import { apiRoute, ok } from "~/server/http.server";
 import { listPlans } from "~/server/plans.server";
+import { methodNotAllowed } from "~/server/routing.server";
 
 // Public: the plan catalog from PLANS_CONFIG.
 export const loader = apiRoute(async (_request, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }));
+
+export const action = methodNotAllowed("GET");

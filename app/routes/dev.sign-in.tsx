@@ -4,6 +4,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth.server";
 import { AppError } from "~/server/errors.server";
+import { actionError, readPostedForm } from "~/server/portal.server";
 
 export const loader = async (_args: LoaderFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });
@@ -15,12 +16,12 @@ const safeNext = (next: FormDataEntryValue | null) => (typeof next === "string" 
 export const action = async ({ request }: ActionFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });
   try {
-    const form = await request.formData();
     checkSameOrigin(request);
+    const form = await readPostedForm(request);
     const { cookie } = await devSignIn(form);
     return redirect(safeNext(form.get("next")), { headers: { "Set-Cookie": cookie } });
   } catch (err) {
-    if (err instanceof AppError) return json({ error: err.message }, { status: err.status });
+    if (err instanceof AppError) return actionError(err);
     throw err;
   }
 };

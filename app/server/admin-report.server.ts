@@ -29,6 +29,8 @@ export async function adminOverview() {
 
 /** Replays a failed job: a webhook job re-processes its stored event; others run again. */
 export async function replayJob(jobId: string) {
+  // Job ids are bigints: 18 digits always fit; a longer number names no job (and no SQL error).
+  if (!/^\d{1,18}$/.test(jobId)) throw new AppError("NOT_FOUND", "No such job.");
   const [job] = await sql<{ id: string; task_identifier: string; key: string | null; attempts: number; max_attempts: number }[]>`
     select id::text, task_identifier, key, attempts, max_attempts from graphile_worker.jobs where id = ${jobId}::bigint`;
   if (!job) throw new AppError("NOT_FOUND", "No such job.");

@@ -81,7 +81,8 @@ async function devSessionId(request: Request): Promise<string | null> {
 /** Refuses a cookie-authenticated mutation that does not come from this site. */
 export function checkSameOrigin(request: Request): void {
   if (request.method === "GET" || request.method === "HEAD") return;
-  const origin = request.headers.get("origin") ?? (request.headers.get("referer") ? new URL(request.headers.get("referer")!).origin : null);
+  // A Referer that is not a URL names no origin (refused below, not a 500).
+  const origin = request.headers.get("origin") ?? (URL.canParse(request.headers.get("referer") ?? "") ? new URL(request.headers.get("referer")!).origin : null);
   const own = new URL(request.url).origin;
   const allowed = new Set([own, new URL(config.baseUrl).origin]);
   if (!origin || !allowed.has(origin)) throw Forbidden("Cross-site request refused.");

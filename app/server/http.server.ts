@@ -1,7 +1,8 @@
 // The API boundary: envelopes, request/correlation ids, body parsing and the one place that maps
 // thrown errors to responses. No stack, SQL or secret ever reaches a client.
 import type { z } from "zod";
-import { AppError, ServiceUnavailable } from "./errors.server";
+import { API_BODY_LIMIT } from "./body-limit.server";
+import { AppError, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
 
@@ -20,6 +21,12 @@ const JSON_TYPE = "application/json; charset=utf-8";
 
 function idFrom(header: string | null): string {
   return header && ID_SHAPE.test(header) ? header : crypto.randomUUID();
+}
+
+/** The request's ids: the client's x-request-id / x-corr-id when well-formed, else generated. */
+export function contextOf(request: Request): ApiContext {
+  const requestId = idFrom(request.headers.get("x-request-id"));
+  return { requestId, corrId: idFrom(request.headers.get("x-corr-id")) };
 }
 
 export function json(ctx: ApiContext, status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -55,8 +62,7 @@ export function errorResponse(ctx: ApiContext, err: unknown): Response {
 /** Wraps a Remix loader/action of an /api route: ids, error boundary, envelope headers. */
 export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise<Response>) {
   return async ({ request }: { request: Request }): Promise<Response> => {
-    const requestId = idFrom(request.headers.get("x-request-id"));
-    const ctx: ApiContext = { requestId, corrId: idFrom(request.headers.get("x-corr-id")) };
+    const ctx = contextOf(request);
     try {
       return await handler(request, ctx);
     } catch (err) {
@@ -65,16 +71,14 @@ export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise
   };
 }
 
-export const BODY_LIMIT = 16 * 1024;
-
 /** Reads a JSON body: wrong content type or bad JSON → MALFORMED_JSON, over the limit → 413. */
-export async function readJson(request: Request, limit = BODY_LIMIT): Promise<unknown> {
+export async function readJson(request: Request, limit = API_BODY_LIMIT): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) throw new AppError("MALFORMED_JSON", "Send a JSON body with Content-Type: application/json.");
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new AppError("PAYLOAD_TOO_LARGE", `The body is larger than ${limit} bytes.`, { limit });
+  if (declared > limit) throw new PayloadTooLarge(limit);
   const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > limit) throw new AppError("PAYLOAD_TOO_LARGE", `The body is larger than ${limit} bytes.`, { limit });
+  if (bytes.byteLength > limit) throw new PayloadTooLarge(limit);
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {

@@ -55,7 +55,11 @@ export async function listApiKeys(orgId: string) {
 }
 
 /** Revokes a key; with orgId, only a key of that org (another org's key is NOT_FOUND). */
+// What createApiKey makes (key_ + base62); anything else — a NUL, a stray byte — names no key.
+const KEY_ID = /^key_[A-Za-z0-9_]{1,64}$/;
+
 export async function revokeApiKey(input: { keyId: string; orgId?: string }) {
+  if (!KEY_ID.test(input.keyId)) throw NotFound("API key");
   const where = input.orgId ? and(eq(schema.apiKeys.id, input.keyId), eq(schema.apiKeys.orgId, input.orgId)) : eq(schema.apiKeys.id, input.keyId);
   const [row] = await db
     .update(schema.apiKeys)

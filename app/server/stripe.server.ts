@@ -289,7 +289,7 @@ export async function previewPriceChange(input: { subscriptionId: string; itemId
 
 export async function updateSubscriptionPrice(input: {
   subscriptionId: string;
-  priceId: Promise<string> | string;
+  priceId: string;
   prorationBehavior: "always_invoice" | "none";
   endTrial: boolean;
   idempotencyKey: string | null;
@@ -298,7 +298,7 @@ export async function updateSubscriptionPrice(input: {
   const sub = await stripe.subscriptions.update(
     input.subscriptionId,
     {
-      items: [{ id: current.itemId, price: await input.priceId }],
+      items: [{ id: current.itemId, price: input.priceId }],
       proration_behavior: input.prorationBehavior,
       ...(input.endTrial ? { trial_end: "now" as const } : {}),
     },

@@ -93,17 +93,24 @@ export async function previewPlanChange(orgId: string, planCode: string): Promis
   return stigg ? { ...preview, ...stigg, nextInvoiceAt: stigg.nextInvoiceAt ?? preview.nextInvoiceAt, source: "stigg" } : preview;
 }
 
+// Sent on to Stripe inside its own key, so it must be short and plain (the API and the portal form).
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** 5.2: upgrade now; a retry with the same idempotency key never charges twice. */
 export async function upgradeNow(orgId: string, planCode: string, idempotencyKey: string | null) {
+  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
+    throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
+      issues: [{ path: "Idempotency-Key", message: "invalid" }],
+    });
   const change = await setup(orgId, planCode);
   if (change.kind !== "upgrade")
     throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
       issues: [{ path: "planCode", message: "not an upgrade" }],
     });
-  const state = await upstream(() =>
+  const state = await upstream(async () =>
     updateSubscriptionPrice({
       subscriptionId: change.stripeSubscriptionId,
-      priceId: priceOf(change.to.code),
+      priceId: await priceOf(change.to.code),
       prorationBehavior: "always_invoice",
       endTrial: change.trialing,
       idempotencyKey: idempotencyKey ? `upgrade:${orgId}:${idempotencyKey}` : null,
@@ -126,10 +133,10 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
   const [before] = await db.select({ pending: schema.subscriptions.pendingPlanCode }).from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   await db.update(schema.subscriptions).set({ pendingPlanCode: change.to.code, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
   try {
-    await upstream(() =>
+    await upstream(async () =>
       updateSubscriptionPrice({
         subscriptionId: change.stripeSubscriptionId,
-        priceId: priceOf(change.to.code),
+        priceId: await priceOf(change.to.code),
         prorationBehavior: "none",
         endTrial: false,
         idempotencyKey: null,
@@ -154,10 +161,10 @@ export async function cancelDowngrade(orgId: string) {
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");
   const planCode = sub.planCode as PlanCode;
-  await upstream(() =>
+  await upstream(async () =>
     updateSubscriptionPrice({
       subscriptionId: sub.stripeSubscriptionId!,
-      priceId: priceOf(planCode),
+      priceId: await priceOf(planCode),
       prorationBehavior: "none",
       endTrial: false,
       idempotencyKey: null,

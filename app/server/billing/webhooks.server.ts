@@ -1,32 +1,65 @@
 // Stripe webhook intake: verify the signature on the raw body, store the event by id and enqueue
 // its job in the same transaction. The caller answers 2xx only after this returns (committed).
+import { z } from "zod";
 import { config } from "../config.server";
 import { sql } from "../db.server";
 import { AppError } from "../errors.server";
-import { verifyWebhook, type StripeEvent } from "../stripe.server";
+import { parseWith } from "../http.server";
+import { verifyWebhook } from "../stripe.server";
 
 export const EVENT_JOB = "stripe_event";
 export const EVENT_MAX_ATTEMPTS = config.STRIPE_EVENT_MAX_ATTEMPTS;
 
-function customerOf(event: StripeEvent): string | null {
-  const obj = event.data.object as { object?: string; id?: string; customer?: string | { id: string } | null };
+const stripeId = z.string().regex(/^[A-Za-z0-9_]{1,255}$/, "a Stripe id");
+/**
+ * What the intake and the convergence read of an event. A signed event of another shape is
+ * refused (400) and stored nowhere: storing it would only fail its job forever.
+ */
+const eventShape = z.looseObject({
+  id: stripeId.startsWith("evt_"),
+  type: z.string().regex(/^[a-z0-9_.]{1,100}$/, "a Stripe event type"),
+  created: z.number().int().min(0).max(253402300799),
+  data: z.looseObject({
+    object: z.looseObject({
+      id: stripeId.optional(),
+      object: z.string().max(100).optional(),
+      customer: z.union([stripeId, z.looseObject({ id: stripeId }), z.null()]).optional(),
+    }),
+  }),
+});
+type EventShape = z.infer<typeof eventShape>;
+
+function customerOf(event: EventShape): string | null {
+  const obj = event.data.object;
   if (obj.object === "customer") return obj.id ?? null;
   if (typeof obj.customer === "string") return obj.customer;
   return obj.customer?.id ?? null;
 }
 
+// Postgres refused the payload's content (class 22, data exception: a NUL or a lone surrogate in
+// a string, a number beyond numeric): the event cannot be stored, and no retry changes that.
+const isDataException = (err: unknown) => String((err as { code?: unknown } | null)?.code ?? "").startsWith("22");
+
 /** Stores and enqueues a signed event; a repeated event id changes nothing. */
-export async function receiveStripeEvent(rawBody: string, signature: string | null): Promise<{ eventId: string; duplicate: boolean }> {
-  if (!signature) throw new AppError("VALIDATION_FAILED", "Missing Stripe-Signature header.");
-  let event: StripeEvent;
+export async function receiveStripeEvent(rawBody: string, signature: string): Promise<{ eventId: string; duplicate: boolean }> {
+  let verified: unknown;
   try {
-    event = await verifyWebhook(rawBody, signature);
+    verified = await verifyWebhook(rawBody, signature);
   } catch {
     throw new AppError("VALIDATION_FAILED", "Invalid or expired Stripe signature.");
   }
+  const event = parseWith(eventShape, verified);
   const customer = customerOf(event);
-  const objectId = (event.data.object as { id?: string }).id ?? null;
-  const inserted = await sql.begin(async (tx) => {
+  const objectId = event.data.object.id ?? null;
+  const inserted = await storeEvent(event, rawBody, customer, objectId).catch((err) => {
+    if (isDataException(err)) throw new AppError("VALIDATION_FAILED", "The event holds values that cannot be stored (e.g. a NUL character).");
+    throw err;
+  });
+  return { eventId: event.id, duplicate: !inserted };
+}
+
+function storeEvent(event: EventShape, rawBody: string, customer: string | null, objectId: string | null): Promise<boolean> {
+  return sql.begin(async (tx) => {
     const rows = await tx`
       insert into stripe_events (id, type, object_id, customer_id, stripe_created_at, payload)
       values (${event.id}, ${event.type}, ${objectId}, ${customer}, to_timestamp(${event.created}), ${rawBody}::jsonb)
@@ -40,7 +73,6 @@ export async function receiveStripeEvent(rawBody: string, signature: string | nu
                                           job_key := ${event.id}::text)`;
     return true;
   });
-  return { eventId: event.id, duplicate: !inserted };
 }
 
 /** Re-processes a stored event (ops `replay`, /admin): a fresh job under the same key. */

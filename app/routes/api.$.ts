@@ -1,0 +1,10 @@
+// Any /api path no route serves: 404 in the envelope (not the portal's HTML page), every method.
+import { NotFound } from "~/server/errors.server";
+import { apiRoute } from "~/server/http.server";
+
+const notFound = apiRoute(async () => {
+  throw NotFound("API route");
+});
+
+export const loader = notFound;
+export const action = notFound;
