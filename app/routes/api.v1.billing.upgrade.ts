@@ -1,10 +1,11 @@
-// 5.2 Upgrade now: prorated and invoiced at once; Idempotency-Key makes a retry charge nothing more.
+// 5.2 Upgrade now: prorated at the preview's prorationDate and invoiced at once; a retry (same
+// Idempotency-Key) answers the original success and charges nothing more.
 import { requireSession } from "~/server/auth.server";
 import { upgradeNow } from "~/server/billing/plan-change.server";
 import { AppError } from "~/server/errors.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { methodNotAllowed } from "~/server/routing.server";
-import { planCodeBody } from "~/server/plans.server";
+import { upgradeBody } from "~/server/plans.server";
 
 const KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -12,13 +13,13 @@ export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
   const session = await requireSession(request);
   ctx.orgId = session.orgId;
-  const { planCode } = parseWith(planCodeBody, await readJson(request));
+  const { planCode, prorationDate } = parseWith(upgradeBody, await readJson(request));
   const key = request.headers.get("idempotency-key");
   if (key !== null && !KEY.test(key))
     throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
     });
-  return ok(ctx, await upgradeNow(session.orgId, planCode, key));
+  return ok(ctx, await upgradeNow(session.orgId, planCode, { idempotencyKey: key, prorationDate }));
 });
 
 export const loader = methodNotAllowed("POST");
