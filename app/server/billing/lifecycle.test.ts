@@ -82,9 +82,9 @@ describe("billing lifecycle", () => {
     ]);
   });
 
-  test("a declined card: the subscription is incomplete and usage is a hard stop (402)", async () => {
+  test("a card that fails its first charge: the subscription is incomplete and usage is a hard stop (402)", async () => {
     const orgId = await newOrg();
-    const s = await subscribeThroughStripe(orgId, "starter", "declined");
+    const s = await subscribeThroughStripe(orgId, "starter", "fails");
     expect(s!.status).toBe("incomplete");
     const key = await createApiKey({ orgId, name: "t" });
     const r = await api(system.app.url, key.key).record({ request_id: rid() });
