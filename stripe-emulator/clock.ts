@@ -16,7 +16,8 @@ async function nextDue(b: Billing, customers: Set<string>, to: number): Promise<
   const mine = (o: { customer?: unknown }) => customers.has(o.customer as string);
   const due: Due[] = [];
   for (const s of await b.store.list<Stripe.SubscriptionSchedule>("subscription_schedule", (x) => mine(x) && x.status === "active")) {
-    if (s.current_phase && s.current_phase.end_date <= to) due.push({ at: s.current_phase.end_date, order: 0, run: () => advanceSchedule(b, s, s.current_phase!.end_date) });
+    if (s.current_phase && s.current_phase.end_date <= to)
+      due.push({ at: s.current_phase.end_date, order: 0, run: () => advanceSchedule(b, s, s.current_phase!.end_date) });
   }
   for (const sub of await b.store.list<Stripe.Subscription>("subscription", mine)) {
     const end = sub.items.data[0].current_period_end;
@@ -26,7 +27,8 @@ async function nextDue(b: Billing, customers: Set<string>, to: number): Promise<
   }
   for (const inv of await b.store.list<Stripe.Invoice>("invoice", mine)) {
     const finalizeAt = inv.automatically_finalizes_at;
-    if (inv.status === "draft" && finalizeAt !== null && finalizeAt <= to) due.push({ at: finalizeAt, order: 2, run: () => finalizeInvoice(b, inv, finalizeAt) });
+    if (inv.status === "draft" && finalizeAt !== null && finalizeAt <= to)
+      due.push({ at: finalizeAt, order: 2, run: () => finalizeInvoice(b, inv, finalizeAt) });
     const retryAt = inv.next_payment_attempt;
     if (inv.status === "open" && retryAt !== null && retryAt <= to) due.push({ at: retryAt, order: 3, run: () => chargeInvoice(b, inv, retryAt) });
   }

@@ -131,7 +131,10 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const session = await store.get<Stripe.BillingPortal.Session>(id);
       if (!session) return portalPage(billing, id);
       const customerId = session.customer as string;
-      const [sub] = await store.list<Stripe.Subscription>("subscription", (x) => x.customer === customerId && !["canceled", "incomplete_expired"].includes(x.status));
+      const [sub] = await store.list<Stripe.Subscription>(
+        "subscription",
+        (x) => x.customer === customerId && !["canceled", "incomplete_expired"].includes(x.status),
+      );
       const action = form.get("action");
       try {
         if (action === "card") return await updateCard(customerId, sub, String(form.get("card") ?? "").replace(/\s+/g, ""), id);
@@ -154,7 +157,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { default_payment_method: pm.id });
       const now = await billing.nowFor(customerId);
       const open = await store.list<Stripe.Invoice>("invoice", (i) => i.parent?.subscription_details?.subscription === sub.id && i.status === "open");
-      for (const invoice of open) if (!(await chargeInvoice(billing, invoice, now))) return portalPage(billing, sessionId, undefined, "Your card was declined.");
+      for (const invoice of open)
+        if (!(await chargeInvoice(billing, invoice, now))) return portalPage(billing, sessionId, undefined, "Your card was declined.");
     }
     return portalPage(billing, sessionId, "Your card was updated.");
   }

@@ -22,7 +22,13 @@ async function schedule(b: Billing, id: string): Promise<Schedule> {
   return s;
 }
 
-function phase(price: Stripe.Price, start: number, end: number, prorationBehavior: Stripe.SubscriptionSchedule.Phase.ProrationBehavior, metadata: Record<string, string> = {}): Phase {
+function phase(
+  price: Stripe.Price,
+  start: number,
+  end: number,
+  prorationBehavior: Stripe.SubscriptionSchedule.Phase.ProrationBehavior,
+  metadata: Record<string, string> = {},
+): Phase {
   return {
     add_invoice_items: [],
     application_fee_percent: null,
@@ -105,7 +111,9 @@ async function createFromSubscription(b: Billing, p: Params): Promise<Schedule> 
 async function updateSchedule(b: Billing, id: string, p: Params): Promise<Schedule> {
   const s = await schedule(b, id);
   if (!OPEN.has(s.status))
-    throw invalid(`You cannot update a subscription schedule that is currently in the \`${s.status}\` status. It must be in one of the following statuses: \`not_started\`, \`active\`.`);
+    throw invalid(
+      `You cannot update a subscription schedule that is currently in the \`${s.status}\` status. It must be in one of the following statuses: \`not_started\`, \`active\`.`,
+    );
   const sub = await subscription(b, s.subscription as string);
   const now = await b.nowFor(s.customer as string);
   const previous: Record<string, unknown> = {};
@@ -203,7 +211,9 @@ export async function advanceSchedule(b: Billing, s: Schedule, at: number) {
   }
   s.current_phase = { start_date: next.start_date, end_date: next.end_date };
   await b.store.put(s);
-  await b.events.emit("subscription_schedule.updated", s, at, { current_phase: { start_date: s.phases[index].start_date, end_date: s.phases[index].end_date } });
+  await b.events.emit("subscription_schedule.updated", s, at, {
+    current_phase: { start_date: s.phases[index].start_date, end_date: s.phases[index].end_date },
+  });
 }
 
 export const scheduleRoutes: [string, RegExp, Handler][] = [

@@ -60,8 +60,15 @@ describe("subscription schedules", () => {
     const { clock, customer, sub, end } = await subscribed(29_900);
     const lower = await priceOf(9_900);
     const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
-    expect(schedule).toMatchObject({ status: "active", end_behavior: "release", subscription: sub.id, current_phase: { start_date: sub.items.data[0].current_period_start, end_date: end } });
-    expect(schedule.phases.map((p) => [p.items[0].price, p.start_date, p.end_date])).toEqual([[sub.items.data[0].price.id, sub.items.data[0].current_period_start, end]]);
+    expect(schedule).toMatchObject({
+      status: "active",
+      end_behavior: "release",
+      subscription: sub.id,
+      current_phase: { start_date: sub.items.data[0].current_period_start, end_date: end },
+    });
+    expect(schedule.phases.map((p) => [p.items[0].price, p.start_date, p.end_date])).toEqual([
+      [sub.items.data[0].price.id, sub.items.data[0].current_period_start, end],
+    ]);
     expect((await stripe.subscriptions.retrieve(sub.id)).schedule).toBe(schedule.id);
     const updated = await stripe.subscriptionSchedules.update(schedule.id, {
       end_behavior: "release",
@@ -114,7 +121,9 @@ describe("subscription schedules", () => {
     const again = await stripe.subscriptionSchedules.create({ from_subscription: sub.id }).catch((e) => e);
     expect(again.message).toContain("already attached to a schedule");
     const moved = await stripe.subscriptionSchedules
-      .update(schedule.id, { phases: [{ items: [{ price: sub.items.data[0].price.id }], start_date: schedule.phases[0].start_date + 1, end_date: schedule.phases[0].end_date }] })
+      .update(schedule.id, {
+        phases: [{ items: [{ price: sub.items.data[0].price.id }], start_date: schedule.phases[0].start_date + 1, end_date: schedule.phases[0].end_date }],
+      })
       .catch((e) => e);
     expect(moved.message).toContain("start date of the current phase");
     const cancel = await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true }).catch((e) => e);

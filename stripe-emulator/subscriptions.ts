@@ -155,7 +155,12 @@ export async function prorationLines(b: Billing, sub: Sub, newPrice: Stripe.Pric
   const when = new Date(at * 1000).toUTCString().slice(5, 16);
   const base = { sub, start: at, end: e, proration: true };
   return [
-    line({ ...base, amount: -Math.round((old.unit_amount ?? 0) * fraction), description: `Unused time on ${await b.productName(old)} after ${when}`, price: old }),
+    line({
+      ...base,
+      amount: -Math.round((old.unit_amount ?? 0) * fraction),
+      description: `Unused time on ${await b.productName(old)} after ${when}`,
+      price: old,
+    }),
     line({
       ...base,
       amount: Math.round((newPrice.unit_amount ?? 0) * fraction),
@@ -227,7 +232,15 @@ export async function updateSubscription(b: Billing, id: string, p: Params) {
     sub.items.data[0].current_period_end = addMonths(now, 1);
     const price = sub.items.data[0].price;
     invoiceLines = [
-      line({ amount: price.unit_amount ?? 0, description: `1 × ${await b.productName(price)}`, price, sub, start: now, end: addMonths(now, 1), proration: false }),
+      line({
+        amount: price.unit_amount ?? 0,
+        description: `1 × ${await b.productName(price)}`,
+        price,
+        sub,
+        start: now,
+        end: addMonths(now, 1),
+        proration: false,
+      }),
     ];
   }
   await b.store.put(sub);

@@ -233,14 +233,14 @@ export async function createCheckoutSession(input: {
   const { customerId } = await ensureCustomer(input.orgId);
   const session = await stripe.checkout.sessions.create(
     {
-    mode: "subscription",
-    customer: customerId,
-    client_reference_id: input.orgId,
-    line_items: [{ price: await priceOf(plan.code), quantity: 1 }],
-    subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
-    metadata: { org_id: input.orgId, plan_code: plan.code },
-    success_url: input.successUrl,
-    cancel_url: input.cancelUrl,
+      mode: "subscription",
+      customer: customerId,
+      client_reference_id: input.orgId,
+      line_items: [{ price: await priceOf(plan.code), quantity: 1 }],
+      subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
+      metadata: { org_id: input.orgId, plan_code: plan.code },
+      success_url: input.successUrl,
+      cancel_url: input.cancelUrl,
     },
     { idempotencyKey: input.idempotencyKey },
   );
