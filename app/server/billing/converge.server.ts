@@ -106,6 +106,11 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   let orgId: string | null = null;
   if (event.type.startsWith("customer.subscription.")) {
     orgId = await convergeSubscription(String(object.id));
+  } else if (event.type.startsWith("subscription_schedule.")) {
+    // A schedule's phases are the pending downgrade: converge its subscription (a released
+    // schedule names it in released_subscription).
+    const subscriptionId = object.subscription ?? object.released_subscription;
+    if (typeof subscriptionId === "string") orgId = await convergeSubscription(subscriptionId);
   } else if (event.type === "checkout.session.completed" && typeof object.subscription === "string") {
     orgId = await convergeSubscription(object.subscription);
   } else if (event.type.startsWith("invoice.") && typeof object.id === "string") {

@@ -175,6 +175,27 @@ describe("5.3 scheduled downgrade", () => {
     ]);
   });
 
+  test("a schedule changed outside the app (Stripe's Dashboard) converges: the pending plan follows its phases", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "pro");
+    const call = await billing(orgId);
+    await call("POST", "downgrade", { planCode: "growth" });
+    const { customerId } = await ensureCustomer(orgId);
+    const [sub] = (await stripe.subscriptions.list({ customer: customerId })).data;
+    const schedule = await stripe.subscriptionSchedules.retrieve(sub.schedule as string);
+    const starter = (await stripe.prices.list({ lookup_keys: ["metered_plan_starter"] })).data[0];
+    await stripe.subscriptionSchedules.update(schedule.id, {
+      phases: [
+        { items: [{ price: sub.items.data[0].price.id }], start_date: schedule.phases[0].start_date, end_date: schedule.phases[0].end_date },
+        { items: [{ price: starter.id }] },
+      ],
+    });
+    await until(async () => (await mirror(orgId)).pending_plan_code === "starter");
+    await stripe.subscriptionSchedules.release(schedule.id);
+    await until(async () => (await mirror(orgId)).pending_plan_code === null);
+    expect((await mirror(orgId)).plan_code).toBe("pro");
+  });
+
   test("an upgrade clears a pending downgrade", async () => {
     const orgId = await newOrg();
     await subscribeThroughStripe(orgId, "growth");
