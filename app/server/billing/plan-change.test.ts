@@ -175,6 +175,17 @@ describe("5.3 scheduled downgrade", () => {
     ]);
   });
 
+  test("a downgrade sent twice at once makes one schedule (deterministic idempotency keys)", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const call = await billing(orgId);
+    const [a, b] = await Promise.all([call("POST", "downgrade", { planCode: "starter" }), call("POST", "downgrade", { planCode: "starter" })]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const { customerId } = await ensureCustomer(orgId);
+    const schedules = (await stripe.subscriptionSchedules.list({ customer: customerId })).data;
+    expect(schedules.map((s) => [s.status, s.phases.length])).toEqual([["active", 2]]);
+  });
+
   test("a schedule changed outside the app (Stripe's Dashboard) converges: the pending plan follows its phases", async () => {
     const orgId = await newOrg();
     await subscribeThroughStripe(orgId, "pro");
