@@ -59,7 +59,7 @@ ${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
 ${
   sub
     ? `<p><strong>${esc(await b.productName(price!))}</strong> · ${money(price!)} / month <span class="badge">${esc(sub.status)}</span></p>
-<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}</p>
+<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}${await scheduledChange(b, sub)}</p>
 <form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="${sub.cancel_at_period_end ? "renew" : "cancel"}">
 <button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>
 <form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="card">
@@ -71,6 +71,15 @@ ${
 <table><tbody>${invoices.map((i) => `<tr><td>${date(i.created)}</td><td>${cents(i.total, i.currency)}</td><td><span class="badge">${esc(i.status)}</span></td><td><a href="/invoice/${esc(i.id)}">View</a></td></tr>`).join("") || "<tr><td>No invoices yet.</td></tr>"}</tbody></table>
 ${session.return_url ? `<p style="margin-top:24px"><a href="${esc(session.return_url)}" id="return">← Return</a></p>` : ""}`,
   );
+}
+
+/** The change a subscription schedule makes at the period end, as the portal announces it. */
+async function scheduledChange(b: Billing, sub: Stripe.Subscription): Promise<string> {
+  const schedule = sub.schedule ? await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string) : null;
+  const next = schedule?.status === "active" ? schedule.phases.find((p) => p.start_date === sub.items.data[0].current_period_end) : undefined;
+  if (!next) return "";
+  const price = await b.price(next.items[0].price as string);
+  return ` · then ${esc(await b.productName(price))} at ${money(price)} / month`;
 }
 
 export async function invoicePage(b: Billing, id: string) {

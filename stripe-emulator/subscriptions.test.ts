@@ -83,6 +83,9 @@ describe("subscription schedules", () => {
     expect((await stripe.subscriptions.retrieve(sub.id)).items.data[0].price.unit_amount).toBe(29_900);
     const upcoming = await stripe.invoices.createPreview({ customer: customer.id, subscription: sub.id });
     expect(upcoming.total).toBe(9_900);
+    const portal = await stripe.billingPortal.sessions.create({ customer: customer.id });
+    expect(await (await fetch(portal.url)).text()).toContain("$299.00 / month <span");
+    expect(await (await fetch(portal.url)).text()).toContain("then Plan 9900 at $99.00 / month");
 
     await advance(clock, end + 3600);
     const renewed = await stripe.subscriptions.retrieve(sub.id);
