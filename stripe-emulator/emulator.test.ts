@@ -139,10 +139,16 @@ describe("local Stripe through the SDK", () => {
       billing_reason: "subscription_cycle",
       total: 9900,
       status: "draft",
+      number: null, // numbered when finalized
       automatically_finalizes_at: firstEnd + 3600,
     });
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: firstEnd + 3600 });
-    expect((await stripe.invoices.list({ subscription: sub.id })).data[0]).toMatchObject({ billing_reason: "subscription_cycle", total: 9900, status: "paid" });
+    expect((await stripe.invoices.list({ subscription: sub.id })).data[0]).toMatchObject({
+      billing_reason: "subscription_cycle",
+      total: 9900,
+      status: "paid",
+      number: expect.stringMatching(/-0002$/),
+    });
     await stripe.subscriptions.update(sub.id, { default_payment_method: (await payWith(customer.id, "pm_card_chargeCustomerFail")).id });
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewed.items.data[0].current_period_end + 3600 });
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("past_due");

@@ -68,8 +68,6 @@ export async function buildInvoice(
   const customer = await b.store.get<Stripe.Customer>(sub.customer as string);
   const id = opts.preview ? newId("upcoming_in") : newId("in");
   const total = lines.reduce((s, l) => s + l.amount, 0);
-  const seq = opts.preview ? 0 : await b.store.next(`invoice_number:${sub.customer}`);
-  const prefix = (sub.customer as string).slice(4, 12).toUpperCase();
   return {
     id,
     object: "invoice",
@@ -121,7 +119,7 @@ export async function buildInvoice(
     livemode: false,
     metadata: {},
     next_payment_attempt: null,
-    number: opts.preview ? null : `${prefix}-${String(seq).padStart(4, "0")}`,
+    number: null,
     on_behalf_of: null,
     parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: sub.metadata, subscription: sub.id } },
     payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
@@ -170,8 +168,10 @@ export async function createInvoice(b: Billing, sub: Sub, lines: Stripe.InvoiceL
   return invoice;
 }
 
-/** Finalizes a draft (`invoice.finalized`) and makes the first payment attempt. */
+/** Finalizes a draft (`invoice.finalized`): it gets its number now, then the first payment attempt. */
 export async function finalizeInvoice(b: Billing, invoice: Inv, at: number): Promise<boolean> {
+  const seq = await b.store.next(`invoice_number:${invoice.customer}`);
+  invoice.number = `${(invoice.customer as string).slice(4, 12).toUpperCase()}-${String(seq).padStart(4, "0")}`;
   invoice.status = "open";
   invoice.automatically_finalizes_at = null;
   invoice.effective_at = at;
