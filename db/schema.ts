@@ -210,3 +210,19 @@ export const sessions = pgTable(
 );
 
 export type SessionRow = typeof sessions.$inferSelect;
+
+// The answers of plan changes by idempotency key, so a retried upgrade answers its original
+// success (not "already on that plan"); a key reused for another plan is a conflict.
+export const billingRequests = pgTable(
+  "billing_requests",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organisations.id, { onDelete: "cascade" }),
+    idempotencyKey: text("idempotency_key").notNull(),
+    planCode: text("plan_code").notNull(),
+    response: jsonb("response").notNull(),
+    createdAt: tz("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] })],
+);

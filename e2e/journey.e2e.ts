@@ -1,7 +1,8 @@
 // The customer's journey and the operator's, in a real browser: sign in, trial through the
 // local Stripe Checkout page, API key, usage moving the meter to the 80% and 100% warnings,
-// upgrade after a preview, downgrade scheduled and canceled, invoices; then an admin replays a
-// failed job. Screenshots of each main page go to e2e/artifacts/.
+// upgrade after a preview, downgrade scheduled and canceled, invoices; a failed payment at the
+// trial's end fixed with a new card; then an admin replays a failed job. Screenshots of each
+// main page go to e2e/artifacts/.
 import { expect, test, type Page } from "@playwright/test";
 import postgres from "postgres";
 import Stripe from "stripe";
@@ -145,6 +146,45 @@ test("an admin sees a failed job and replays it after the fault is fixed", async
     await expect(page.getByText("No failed jobs.")).toBeVisible({ timeout: 1000 });
   }).toPass({ timeout: 20_000 });
   await shot(page, "14-admin-replayed");
+  await db.end();
+});
+
+test("a trial on a card that fails charges: at the trial's end the payment fails, the portal asks for a new card, the new card pays", async ({ page }) => {
+  const org = `org_pd${Date.now().toString(36)}`;
+  await signIn(page, "late@e2e.test", org);
+  await page.getByRole("link", { name: "Choose a plan" }).click();
+  await page.getByRole("button", { name: "Start free trial" }).click();
+  await page.getByLabel("Card number").fill("4000 0000 0000 0341"); // attaches, then fails every charge
+  await page.getByRole("button", { name: "Start trial" }).click();
+  await expect(page.getByText("trialing")).toBeVisible({ timeout: 15_000 });
+
+  // The trial ends on Stripe's test clock: the renewal invoice is finalized an hour later and fails.
+  const stripe = new Stripe("sk_test_e2e", { host: "127.0.0.1", port: Number(process.env.E2E_STRIPE_PORT), protocol: "http" });
+  const db = postgres(process.env.E2E_DATABASE_URL!, { max: 1 });
+  const [{ clock }] = await db`select stripe_test_clock_id as clock from organisations where id = ${org}`;
+  const { frozen_time } = await stripe.testHelpers.testClocks.retrieve(clock);
+  await stripe.testHelpers.testClocks.advance(clock, { frozen_time: frozen_time + 15 * 86_400 });
+  await expect(async () => {
+    const [row] = await db`select status from subscriptions where org_id = ${org}`;
+    expect(row.status).toBe("past_due");
+  }).toPass({ timeout: 20_000 });
+  await page.reload();
+  await expect(page.getByText("Your last payment failed — update your card")).toBeVisible();
+  await expect(page.getByTestId("grace")).toContainText("API calls continue until");
+  await shot(page, "17-dashboard-past-due");
+
+  // A new card in Stripe's billing portal pays the open invoice; the subscription is active again.
+  await page.getByRole("button", { name: "Update your card in Stripe" }).click();
+  await page.getByLabel("New card number").fill("4242 4242 4242 4242");
+  await page.getByRole("button", { name: "Update card" }).click();
+  await expect(page.getByText("Your card was updated.")).toBeVisible();
+  await expect(async () => {
+    const [row] = await db`select status from subscriptions where org_id = ${org}`;
+    expect(row.status).toBe("active");
+  }).toPass({ timeout: 20_000 });
+  await page.getByRole("link", { name: "← Return" }).click();
+  await expect(page.getByRole("heading", { name: "Billing" })).toBeVisible();
+  await expect(page.getByText("Your last payment failed")).toHaveCount(0);
   await db.end();
 });
 

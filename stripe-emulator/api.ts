@@ -1,9 +1,12 @@
 // The /v1 REST endpoints this system uses, with Stripe's shapes: lists, expand, errors.
 import type Stripe from "stripe";
-import { addMonths, type Billing, DECLINE_CARDS, invalid, missing, periodAt, StripeError, wireDecimal } from "./billing";
+import { type Billing, cardDeclined, DECLINED_AT_ATTACH, FAILING_LAST4, FAILS_EVERY_CHARGE, invalid, missing, StripeError, wireDecimal } from "./billing";
+import { advanceClock } from "./clock";
 import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
 import { meterRoutes } from "./meters";
+import { scheduleRoutes } from "./schedules";
 import { newId } from "./store";
+import { cancelNow, createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
 
 type Params = Record<string, FormValue>;
 export type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
@@ -61,9 +64,11 @@ async function customer(b: Billing, id: string) {
   return c;
 }
 
-async function attachPaymentMethod(b: Billing, token: string, customerId: string) {
-  const declines = DECLINE_CARDS.has(token);
-  if (!["pm_card_visa", "pm_card_chargeDeclined"].includes(token) && !(await b.store.get(token))) throw missing("payment_method", token);
+/** Attaches a saved method or a test token; 4000 0000 0000 0002 is declined here, as in Stripe. */
+export async function attachPaymentMethod(b: Billing, token: string, customerId: string) {
+  if (DECLINED_AT_ATTACH.has(token)) throw cardDeclined();
+  const fails = FAILS_EVERY_CHARGE.has(token);
+  if (token !== "pm_card_visa" && !fails && !(await b.store.get(token))) throw missing("payment_method", token);
   const existing = token.startsWith("pm_card_") ? null : await b.store.get<Stripe.PaymentMethod>(token);
   const now = await b.nowFor(customerId);
   const pm = (existing ?? {
@@ -78,9 +83,9 @@ async function attachPaymentMethod(b: Billing, token: string, customerId: string
       display_brand: "visa",
       exp_month: 12,
       exp_year: 2034,
-      fingerprint: declines ? "declined0002" : "visa4242",
+      fingerprint: fails ? "chargeFail0341" : "visa4242",
       funding: "credit",
-      last4: declines ? "0002" : "4242",
+      last4: fails ? FAILING_LAST4 : "4242",
       networks: null,
       three_d_secure_usage: null,
       wallet: null,
@@ -272,7 +277,7 @@ const routes: [string, RegExp, Handler][] = [
     /^\/v1\/test_helpers\/test_clocks\/([^/]+)$/,
     async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("test_helpers.test_clock", id)),
   ],
-  ["POST", /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/, async (b, p, [id]) => b.advanceClock(id, int(p.frozen_time) ?? 0)],
+  ["POST", /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/, async (b, p, [id]) => advanceClock(b, id, int(p.frozen_time) ?? 0)],
   // subscriptions
   [
     "POST",
@@ -281,7 +286,7 @@ const routes: [string, RegExp, Handler][] = [
       const items = arr(p.items).map((i) => obj(i));
       const price = str(items[0]?.price);
       if (!price) throw invalid("Missing required param: items[0][price].", "items");
-      return b.createSubscription({
+      return createSubscription(b, {
         customer: str(p.customer) ?? "",
         price,
         trialDays: int(p.trial_period_days),
@@ -311,9 +316,10 @@ const routes: [string, RegExp, Handler][] = [
     /^\/v1\/subscriptions\/([^/]+)$/,
     async (b, _p, [id]) => {
       const sub = await subscription(b, id);
-      return b.cancelNow(sub, await b.nowFor(sub.customer as string));
+      return cancelNow(b, sub, await b.nowFor(sub.customer as string));
     },
   ],
+  ...scheduleRoutes,
   // invoices
   [
     "GET",
@@ -408,109 +414,6 @@ const routes: [string, RegExp, Handler][] = [
 function publicSession(s: any) {
   const { line_items_price: _p, subscription_data: _d, ...rest } = s;
   return rest;
-}
-
-async function subscription(b: Billing, id: string): Promise<Stripe.Subscription> {
-  const sub = await b.store.get<Stripe.Subscription>(id);
-  if (!sub) throw missing("subscription", id);
-  return sub;
-}
-
-async function updateSubscription(b: Billing, id: string, p: Params) {
-  const sub = await subscription(b, id);
-  if (sub.status === "canceled") throw invalid("A canceled subscription can only update its cancellation_details and metadata.");
-  const now = await b.nowFor(sub.customer as string);
-  const previous: Record<string, unknown> = {};
-  if (p.metadata) change(sub, previous, "metadata", { ...sub.metadata, ...meta(p.metadata) });
-  const cancel = bool(p.cancel_at_period_end);
-  if (cancel !== undefined && cancel !== sub.cancel_at_period_end) {
-    previous.cancel_at_period_end = sub.cancel_at_period_end;
-    sub.cancel_at_period_end = cancel;
-    sub.cancel_at = cancel ? sub.items.data[0].current_period_end : null;
-  }
-  const dpm = str(p.default_payment_method);
-  if (dpm) change(sub, previous, "default_payment_method", dpm);
-  let invoiceLines: Stripe.InvoiceLineItem[] = [];
-  let reason: Stripe.Invoice.BillingReason = "subscription_update";
-  if (str(p.trial_end) === "now" && sub.status === "trialing") {
-    // Ending a trial starts a paid period now, with a new anchor, billed in full.
-    previous.status = sub.status;
-    previous.trial_end = sub.trial_end;
-    sub.trial_end = now;
-    sub.billing_cycle_anchor = now;
-    sub.status = "active";
-    sub.items.data[0].current_period_start = now;
-    sub.items.data[0].current_period_end = addMonths(now, 1);
-  }
-  const newPriceId = str(obj(arr(p.items)[0]).price);
-  const behavior = str(p.proration_behavior) ?? "create_prorations";
-  if (newPriceId && newPriceId !== sub.items.data[0].price.id) {
-    const newPrice = await b.price(newPriceId);
-    previous.items = structuredClone(sub.items);
-    const at = int(p.proration_date) ?? now;
-    if (previous.status === "trialing") {
-      sub.items.data[0].price = newPrice;
-    } else {
-      const lines = behavior === "none" ? [] : await b.prorationLines(sub, newPrice, at);
-      sub.items.data[0].price = newPrice;
-      if (behavior === "always_invoice") invoiceLines = lines.map((l) => ({ ...l }));
-      else if (behavior === "create_prorations") await b.setPendingItems(sub.id, [...(await b.pendingItems(sub.id)), ...lines]);
-    }
-  }
-  if (previous.status === "trialing") {
-    const price = sub.items.data[0].price;
-    invoiceLines = [
-      b.line({
-        amount: price.unit_amount ?? 0,
-        description: `1 × ${await b.productName(price)}`,
-        price,
-        sub,
-        start: now,
-        end: sub.items.data[0].current_period_end,
-        proration: false,
-      }),
-    ];
-    reason = "subscription_update";
-  }
-  await b.store.put(sub);
-  await b.events.emit("customer.subscription.updated", sub, now, previous);
-  if (invoiceLines.length > 0) {
-    const { invoice, paid } = await b.issueInvoice(sub, invoiceLines, reason, now);
-    sub.latest_invoice = invoice.id;
-    if (!paid && sub.status === "active") {
-      sub.status = "past_due";
-      await b.events.emit("customer.subscription.updated", sub, now, { status: "active" });
-    }
-    await b.store.put(sub);
-  }
-  return sub;
-}
-
-async function previewInvoice(b: Billing, p: Params) {
-  const subId = str(p.subscription);
-  if (!subId) throw invalid("Missing required param: subscription.", "subscription");
-  const sub = structuredClone(await subscription(b, subId));
-  const details = obj(p.subscription_details);
-  const newPriceId = str(obj(arr(details.items)[0]).price);
-  const behavior = str(details.proration_behavior) ?? "create_prorations";
-  const now = await b.nowFor(sub.customer as string);
-  const at = int(details.proration_date) ?? now;
-  const item = sub.items.data[0];
-  let lines: Stripe.InvoiceLineItem[] = [...(await b.pendingItems(sub.id))];
-  let price = item.price;
-  if (newPriceId && newPriceId !== item.price.id) {
-    price = await b.price(newPriceId);
-    if (behavior !== "none") lines.push(...(await b.prorationLines(sub, price, at)));
-    item.price = price;
-  }
-  if (behavior === "always_invoice") {
-    return b.buildInvoice(sub, lines, "subscription_update", now, { preview: true });
-  }
-  // The upcoming invoice: pending prorations plus the next period's charge.
-  const start = item.current_period_end;
-  const end = periodAt(sub.billing_cycle_anchor, start).end;
-  lines = [...lines, b.line({ amount: price.unit_amount ?? 0, description: `1 × ${await b.productName(price)}`, price, sub, start, end, proration: false })];
-  return b.buildInvoice(sub, lines, "upcoming", start, { preview: true });
 }
 
 /** Replaces ids named by `expand[]` with their objects (one level, dotted paths allowed). */

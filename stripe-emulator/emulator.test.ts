@@ -52,7 +52,7 @@ async function customerOnClock(frozen = Math.floor(Date.UTC(2026, 0, 31, 12) / 1
   return { clock, customer };
 }
 
-async function payWith(customerId: string, card: "pm_card_visa" | "pm_card_chargeDeclined") {
+async function payWith(customerId: string, card: "pm_card_visa" | "pm_card_chargeCustomerFail") {
   const pm = await stripe.paymentMethods.attach(card, { customer: customerId });
   await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: pm.id } });
   return pm;
@@ -125,7 +125,7 @@ describe("local Stripe through the SDK", () => {
     expect((await pdf.text()).startsWith("%PDF-1.4")).toBe(true);
   });
 
-  test("renewal: a new period and a renewal invoice; a declined renewal makes it past_due", async () => {
+  test("renewal: a new period and a renewal invoice, a draft for an hour, then paid; a failed renewal makes it past_due", async () => {
     const price = await priceOf(9900);
     const { clock, customer } = await customerOnClock();
     await payWith(customer.id, "pm_card_visa");
@@ -135,17 +135,29 @@ describe("local Stripe through the SDK", () => {
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: firstEnd + 60 });
     const renewed = await stripe.subscriptions.retrieve(sub.id);
     expect(renewed.items.data[0].current_period_start).toBe(firstEnd);
-    expect((await stripe.invoices.list({ subscription: sub.id })).data[0]).toMatchObject({ billing_reason: "subscription_cycle", total: 9900, status: "paid" });
-    await payWith(customer.id, "pm_card_chargeDeclined");
-    await stripe.subscriptions.update(sub.id, { default_payment_method: (await payWith(customer.id, "pm_card_chargeDeclined")).id });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewed.items.data[0].current_period_end + 60 });
+    expect((await stripe.invoices.list({ subscription: sub.id })).data[0]).toMatchObject({
+      billing_reason: "subscription_cycle",
+      total: 9900,
+      status: "draft",
+      number: null, // numbered when finalized
+      automatically_finalizes_at: firstEnd + 3600,
+    });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: firstEnd + 3600 });
+    expect((await stripe.invoices.list({ subscription: sub.id })).data[0]).toMatchObject({
+      billing_reason: "subscription_cycle",
+      total: 9900,
+      status: "paid",
+      number: expect.stringMatching(/-0002$/),
+    });
+    await stripe.subscriptions.update(sub.id, { default_payment_method: (await payWith(customer.id, "pm_card_chargeCustomerFail")).id });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: renewed.items.data[0].current_period_end + 3600 });
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("past_due");
   });
 
-  test("a declined first payment leaves the subscription incomplete", async () => {
+  test("a failed first payment leaves the subscription incomplete", async () => {
     const price = await priceOf(2900);
     const { customer } = await customerOnClock();
-    await payWith(customer.id, "pm_card_chargeDeclined");
+    await payWith(customer.id, "pm_card_chargeCustomerFail");
     const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], payment_behavior: "allow_incomplete" });
     expect(sub.status).toBe("incomplete");
   });

@@ -2,8 +2,10 @@
 // uses, so the official `stripe` SDK works against it (host/port/protocol). State lives in its
 // own Postgres schema and survives restarts; webhooks are signed and retried like Stripe's.
 import type Stripe from "stripe";
-import { handleApi } from "./api";
-import { Billing, DECLINE_CARDS, StripeError } from "./billing";
+import { attachPaymentMethod, handleApi } from "./api";
+import { Billing, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./billing";
+import { chargeInvoice } from "./invoices";
+import { createSubscription } from "./subscriptions";
 import { Events } from "./events";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { parseForm } from "./form";
@@ -20,6 +22,8 @@ export type StripeLocalOptions = {
   retrySchedule?: number[];
   /** How long meter events take to count in summaries (default: `STRIPE_LOCAL_METER_LAG_SECONDS`, else 5 s). */
   meterLagMs?: number;
+  /** The account's failed-payment settings (retries, then cancel or unpaid). */
+  dunning?: Dunning;
   log?: (line: string) => void;
 };
 
@@ -92,16 +96,19 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       if (s?.status !== "open") return checkoutPage(billing, id);
       const card = String(form.get("card") ?? "").replace(/\s+/g, "");
       if (!/^\d{12,19}$/.test(card)) return checkoutPage(billing, id, "Your card number is incomplete.");
-      if (DECLINE_CARDS.has(card)) return checkoutPage(billing, id, "Your card was declined.");
+      const trial = Boolean(s.subscription_data?.trial_period_days);
+      // Checkout charges the first invoice on the page: a card that fails charges is declined here, unless nothing is due yet.
+      if (DECLINED_AT_ATTACH.has(card) || (!trial && FAILS_EVERY_CHARGE.has(card))) return checkoutPage(billing, id, "Your card was declined.");
       let customerId: string = s.customer;
       if (!customerId) {
         const email = String(form.get("email") ?? "");
         if (!email.includes("@")) return checkoutPage(billing, id, "Enter your email.");
         customerId = ((await handleApi(billing, "POST", "/v1/customers", { email })) as Stripe.Customer).id;
       }
-      const pm = (await handleApi(billing, "POST", "/v1/payment_methods/pm_card_visa/attach", { customer: customerId })) as Stripe.PaymentMethod;
+      const token = FAILS_EVERY_CHARGE.has(card) ? "pm_card_chargeCustomerFail" : "pm_card_visa";
+      const pm = (await handleApi(billing, "POST", `/v1/payment_methods/${token}/attach`, { customer: customerId })) as Stripe.PaymentMethod;
       await handleApi(billing, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
-      const sub = await billing.createSubscription({
+      const sub = await createSubscription(billing, {
         customer: customerId,
         price: s.line_items_price,
         trialDays: s.subscription_data?.trial_period_days ?? undefined,
@@ -111,7 +118,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const now = await billing.nowFor(customerId);
       Object.assign(s, {
         status: "complete",
-        payment_status: s.subscription_data?.trial_period_days ? "no_payment_required" : "paid",
+        payment_status: trial ? "no_payment_required" : "paid",
         customer: customerId,
         subscription: sub.id,
       });
@@ -127,10 +134,37 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     return store.exclusive(async () => {
       const session = await store.get<Stripe.BillingPortal.Session>(id);
       if (!session) return portalPage(billing, id);
-      const [sub] = await store.list<Stripe.Subscription>("subscription", (x) => x.customer === session.customer && x.status !== "canceled");
-      if (sub) await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: form.get("action") === "cancel" ? "true" : "false" });
-      return portalPage(billing, id, form.get("action") === "cancel" ? "Your plan will be canceled at the end of the period." : "Your plan will renew.");
+      const customerId = session.customer as string;
+      const [sub] = await store.list<Stripe.Subscription>(
+        "subscription",
+        (x) => x.customer === customerId && !["canceled", "incomplete_expired"].includes(x.status),
+      );
+      const action = form.get("action");
+      try {
+        if (action === "card") return await updateCard(customerId, sub, String(form.get("card") ?? "").replace(/\s+/g, ""), id);
+        if (sub) await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: action === "cancel" ? "true" : "false" });
+      } catch (err) {
+        if (err instanceof StripeError) return portalPage(billing, id, undefined, err.message);
+        throw err;
+      }
+      return portalPage(billing, id, action === "cancel" ? "Your plan will be canceled at the end of the period." : "Your plan will renew.");
     });
+  }
+
+  /** A new default card; an open invoice of the subscription is charged again with it at once. */
+  async function updateCard(customerId: string, sub: Stripe.Subscription | undefined, card: string, sessionId: string): Promise<Response> {
+    if (!/^\d{12,19}$/.test(card)) return portalPage(billing, sessionId, undefined, "Your card number is incomplete.");
+    const token = DECLINED_AT_ATTACH.has(card) ? "pm_card_chargeDeclined" : FAILS_EVERY_CHARGE.has(card) ? "pm_card_chargeCustomerFail" : "pm_card_visa";
+    const pm = await attachPaymentMethod(billing, token, customerId);
+    await handleApi(billing, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
+    if (sub) {
+      await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { default_payment_method: pm.id });
+      const now = await billing.nowFor(customerId);
+      const open = await store.list<Stripe.Invoice>("invoice", (i) => i.parent?.subscription_details?.subscription === sub.id && i.status === "open");
+      for (const invoice of open)
+        if (!(await chargeInvoice(billing, invoice, now))) return portalPage(billing, sessionId, undefined, "Your card was declined.");
+    }
+    return portalPage(billing, sessionId, "Your card was updated.");
   }
 
   const server = Bun.serve({
@@ -150,7 +184,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     },
   });
   const url = `http://${server.hostname}:${server.port}`;
-  billing = new Billing(store, events, opts.publicUrl ?? url);
+  billing = new Billing(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
   log(`local Stripe listening on ${url}`);
 
@@ -168,6 +202,10 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         if (Date.now() > deadline) throw new Error("webhooks still pending");
         await Bun.sleep(20);
       }
+    },
+    /** Changes the account's failed-payment settings, as the Dashboard would. */
+    setDunning(dunning: Dunning) {
+      billing.dunning = dunning;
     },
     async stop() {
       events.stop();

@@ -1,4 +1,5 @@
 // `bun stripe-emulator/main.ts`: runs the local Stripe on its own (the run command starts it).
+import { DEFAULT_DUNNING } from "./billing";
 import { startStripeLocal } from "./index";
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -7,10 +8,18 @@ if (!databaseUrl) {
   process.exit(1);
 }
 const port = Number(process.env.STRIPE_LOCAL_PORT ?? 12111);
+// The account's failed-payment settings: retry days after the first failure, then cancel or unpaid.
+const retryDays = (process.env.STRIPE_LOCAL_RETRY_DAYS ?? DEFAULT_DUNNING.retryDays.join(",")).split(",").filter(Boolean).map(Number);
+const finalAction = process.env.STRIPE_LOCAL_DUNNING_FINAL ?? DEFAULT_DUNNING.finalAction;
+if (retryDays.some((d) => !Number.isInteger(d) || d < 1) || (finalAction !== "cancel" && finalAction !== "unpaid")) {
+  console.error("STRIPE_LOCAL_RETRY_DAYS must be whole days (e.g. 3,5,7) and STRIPE_LOCAL_DUNNING_FINAL cancel or unpaid");
+  process.exit(1);
+}
 const local = await startStripeLocal({
   port,
   databaseUrl,
   publicUrl: process.env.STRIPE_LOCAL_PUBLIC_URL,
+  dunning: { retryDays, finalAction },
   webhook: process.env.STRIPE_WEBHOOK_URL ? { url: process.env.STRIPE_WEBHOOK_URL, secret: process.env.STRIPE_WEBHOOK_SECRET ?? "" } : undefined,
   log: (line) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), msg: line })),
 });

@@ -32,7 +32,7 @@ export async function checkoutPage(b: Billing, id: string, error?: string) {
 <form method="post" action="/checkout/${esc(id)}">
 ${customer ? `<p>Paying as <strong>${esc(customer.email ?? customer.name ?? customer.id)}</strong></p>` : `<label for="email">Email</label><input id="email" name="email" type="email" required>`}
 <label for="card">Card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" value="4242 4242 4242 4242" required>
-<p class="muted" style="margin-top:6px;font-size:13px">Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined.</p>
+<p class="muted" style="margin-top:6px;font-size:13px">Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, 4000 0000 0000 0341 is accepted and then fails every charge.</p>
 ${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
 <button type="submit" id="submit">${trial ? "Start trial" : "Subscribe"}</button>
 </form>
@@ -41,7 +41,7 @@ ${s.cancel_url ? `<p style="margin-top:16px;text-align:center"><a href="${esc(s.
   );
 }
 
-export async function portalPage(b: Billing, id: string, notice?: string) {
+export async function portalPage(b: Billing, id: string, notice?: string, error?: string) {
   const session = await b.store.get<Stripe.BillingPortal.Session>(id);
   if (!session) return layout("Not found", "<h1>This portal session does not exist.</h1>", 404);
   const subs = await b.store.list<Stripe.Subscription>(
@@ -55,18 +55,31 @@ export async function portalPage(b: Billing, id: string, notice?: string) {
     "Billing",
     `<h1>Billing</h1><p class="muted">Manage your subscription and invoices.</p>
 ${notice ? `<div class="error" style="background:#e6f4ea;color:#1e4620" role="status">${esc(notice)}</div>` : ""}
+${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
 ${
   sub
     ? `<p><strong>${esc(await b.productName(price!))}</strong> · ${money(price!)} / month <span class="badge">${esc(sub.status)}</span></p>
-<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}</p>
+<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}${await scheduledChange(b, sub)}</p>
 <form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="${sub.cancel_at_period_end ? "renew" : "cancel"}">
-<button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>`
+<button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>
+<form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="card">
+<label for="card">New card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" required>
+<button type="submit">Update card</button></form>`
     : "<p>No active subscription.</p>"
 }
 <h2 style="font-size:16px;margin-top:28px">Invoices</h2>
 <table><tbody>${invoices.map((i) => `<tr><td>${date(i.created)}</td><td>${cents(i.total, i.currency)}</td><td><span class="badge">${esc(i.status)}</span></td><td><a href="/invoice/${esc(i.id)}">View</a></td></tr>`).join("") || "<tr><td>No invoices yet.</td></tr>"}</tbody></table>
 ${session.return_url ? `<p style="margin-top:24px"><a href="${esc(session.return_url)}" id="return">← Return</a></p>` : ""}`,
   );
+}
+
+/** The change a subscription schedule makes at the period end, as the portal announces it. */
+async function scheduledChange(b: Billing, sub: Stripe.Subscription): Promise<string> {
+  const schedule = sub.schedule ? await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string) : null;
+  const next = schedule?.status === "active" ? schedule.phases.find((p) => p.start_date === sub.items.data[0].current_period_end) : undefined;
+  if (!next) return "";
+  const price = await b.price(next.items[0].price as string);
+  return ` · then ${esc(await b.productName(price))} at ${money(price)} / month`;
 }
 
 export async function invoicePage(b: Billing, id: string) {

@@ -1,6 +1,6 @@
 // The ops console for platform admins: queue depth and lag, failed jobs with their errors and a
-// replay button, recent webhook events (replayable), drift per period, orgs, and signing a
-// person out everywhere.
+// replay button, recent webhook events (replayable), drift per period, past-due orgs, orgs, and
+// signing a person out everywhere.
 import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
@@ -34,7 +34,7 @@ export const action = (args: ActionFunctionArgs) =>
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
 
 export default function Admin() {
-  const { jobs, events, orgs, drift } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, pastDue, drift } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as { ok: boolean; message?: string; error?: string } | undefined;
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -197,6 +197,48 @@ export default function Admin() {
                     <Table.Td>{formatNumber(r.recorded)}</Table.Td>
                     <Table.Td>{formatNumber(r.reported)}</Table.Td>
                     <Table.Td>{r.status === "settling" ? "settling" : r.status === "displaced" ? "n/a (outside its period)" : pct(r.drift)}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </Card>
+
+      <Card withBorder padding={0}>
+        <Text fw={600} p="md">
+          Past due
+        </Text>
+        {pastDue.length === 0 ? (
+          <Text px="md" pb="md" c="dimmed">
+            No organisation has a failed payment.
+          </Text>
+        ) : (
+          <Table.ScrollContainer minWidth={560}>
+            <Table aria-label="Past-due organisations">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Org</Table.Th>
+                  <Table.Th>Plan</Table.Th>
+                  <Table.Th>Status</Table.Th>
+                  <Table.Th>Usage allowed until</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {pastDue.map((o) => (
+                  <Table.Tr key={o.id}>
+                    <Table.Td>
+                      {o.name}
+                      <br />
+                      <Text size="xs" c="dimmed">
+                        {o.id}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>{o.plan_code}</Table.Td>
+                    <Table.Td>
+                      <Badge color="red">{o.status.replace("_", " ")}</Badge>
+                    </Table.Td>
+                    <Table.Td>{o.status === "past_due" ? o.grace_ends.slice(0, 16) : "stopped"}</Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>

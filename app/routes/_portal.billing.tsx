@@ -36,7 +36,17 @@ export const action = (args: ActionFunctionArgs) =>
       case "preview":
         return { preview: await previewPlanChange(user.orgId, planOf(form)) };
       case "upgrade":
-        await upgradeNow(user.orgId, planOf(form), String(form.get("idempotencyKey") ?? "") || null);
+        try {
+          await upgradeNow(user.orgId, planOf(form), {
+            idempotencyKey: String(form.get("idempotencyKey") ?? "") || null,
+            prorationDate: Number(form.get("prorationDate")) || null,
+          });
+        } catch (err) {
+          // A stale preview: show the fresh one, so the person confirms the amount they will pay.
+          if (err instanceof AppError && err.code === "PREVIEW_EXPIRED")
+            return { preview: await previewPlanChange(user.orgId, planOf(form)), notice: "The price was updated: please confirm the new amount." };
+          throw err;
+        }
         return { message: "Upgraded: your new quota applies now." };
       case "downgrade":
         await scheduleDowngrade(user.orgId, planOf(form));
@@ -51,7 +61,7 @@ export const action = (args: ActionFunctionArgs) =>
 
 export default function Billing() {
   const { subscription, plans, timeZone } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string; preview?: PlanChangePreview } | undefined;
+  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string; notice?: string; preview?: PlanChangePreview } | undefined;
   const [params] = useSearchParams();
   const nav = useNavigation();
   const navigate = useNavigate();
@@ -165,6 +175,11 @@ export default function Billing() {
       >
         {preview ? (
           <Stack>
+            {result?.notice ? (
+              <Alert color="yellow" role="status">
+                {result.notice}
+              </Alert>
+            ) : null}
             {preview.change === "upgrade" ? (
               <Text>
                 You pay <strong data-testid="amount-due">{formatMoney(preview.amountDueNow, preview.currency)}</strong> now, and get{" "}
@@ -192,7 +207,8 @@ export default function Billing() {
             <Form method="post">
               <input type="hidden" name="intent" value={preview.change === "upgrade" ? "upgrade" : "downgrade"} />
               <input type="hidden" name="planCode" value={preview.to} />
-              <input type="hidden" name="idempotencyKey" value={`${preview.to}-${preview.amountDueNow}-${preview.nextInvoiceAt}`} />
+              <input type="hidden" name="prorationDate" value={preview.prorationDate} />
+              <input type="hidden" name="idempotencyKey" value={`${preview.to}-${preview.prorationDate}`} />
               <Group justify="flex-end">
                 <Button variant="default" onClick={closePreview}>
                   Not now

@@ -6,6 +6,7 @@ import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run
 import { useEffect, useState } from "react";
 import { daysUntil, formatDate, formatNumber } from "~/components/format";
 import { requireUser } from "~/server/auth.server";
+import { config } from "~/server/config.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
 import { getOrg } from "~/server/orgs.server";
 import { dailyUsage } from "~/server/usage-report.server";
@@ -17,11 +18,14 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const days = usage
     ? await dailyUsage({ orgId: user.orgId, metric: "api_call", periodStart: usage.periodStart, periodEnd: usage.periodEnd, timeZone: org.timeZone })
     : [];
-  return json({ timeZone: org.timeZone, subscription, usage, days });
+  // A failed payment keeps the quota for the grace days after the period start, then stops it.
+  const graceEndsAt =
+    subscription?.status === "past_due" ? new Date(Date.parse(subscription.periodStart) + config.PAST_DUE_GRACE_DAYS * 86_400_000).toISOString() : null;
+  return json({ timeZone: org.timeZone, subscription, usage, days, graceEndsAt });
 };
 
 export default function Dashboard() {
-  const { timeZone, subscription, usage, days } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, usage, days, graceEndsAt } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
@@ -84,6 +88,15 @@ export default function Dashboard() {
           {formatNumber(usage!.remaining)} API calls left until {formatDate(usage!.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard
           stop.
         </Alert>
+      ) : null}
+      {graceEndsAt ? (
+        <Text size="sm" c="red" data-testid="grace">
+          Payment failed: API calls continue until {formatDate(graceEndsAt, timeZone)} while Stripe retries the payment.
+        </Text>
+      ) : subscription.status === "unpaid" ? (
+        <Text size="sm" c="red" data-testid="grace">
+          Payment failed after every retry: API calls are stopped until the invoice is paid.
+        </Text>
       ) : null}
       {subscription.pendingPlanCode ? (
         <Alert color="blue">

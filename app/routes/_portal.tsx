@@ -1,14 +1,17 @@
 // The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
-import { AppShell, Badge, Button, Group, Text } from "@mantine/core";
+import { Alert, AppShell, Badge, Button, Group, Text } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
 import { requireUser } from "~/server/auth.server";
-import { getOrg } from "~/server/orgs.server";
+import { getOrg, subscriptionSummary } from "~/server/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
   const org = await getOrg(user.orgId);
-  return json({ email: user.email, isAdmin: user.isAdmin, org: { id: org.id, name: org.name } });
+  const subscription = await subscriptionSummary(user.orgId);
+  // A failed renewal payment (past_due, or unpaid after the retries): every page says so.
+  const paymentFailed = subscription?.status === "past_due" || subscription?.status === "unpaid";
+  return json({ email: user.email, isAdmin: user.isAdmin, org: { id: org.id, name: org.name }, paymentFailed });
 };
 
 const links = [
@@ -19,7 +22,7 @@ const links = [
 ];
 
 export default function Portal() {
-  const { email, isAdmin, org } = useLoaderData<typeof loader>();
+  const { email, isAdmin, org, paymentFailed } = useLoaderData<typeof loader>();
   return (
     <AppShell header={{ height: 60 }} padding="md">
       <AppShell.Header>
@@ -71,6 +74,19 @@ export default function Portal() {
       </AppShell.Header>
       <AppShell.Main>
         <div className="mx-auto max-w-5xl">
+          {paymentFailed ? (
+            <Alert color="red" role="alert" className="mb-4" title="Your last payment failed — update your card">
+              <Group justify="space-between">
+                <Text size="sm">Stripe will retry the payment; API calls stop if it keeps failing.</Text>
+                <Form method="post" action="/billing">
+                  <input type="hidden" name="intent" value="portal" />
+                  <Button type="submit" size="xs" color="red">
+                    Update your card in Stripe
+                  </Button>
+                </Form>
+              </Group>
+            </Alert>
+          ) : null}
           <Outlet />
         </div>
       </AppShell.Main>

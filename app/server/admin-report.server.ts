@@ -1,4 +1,5 @@
 // What /admin shows: queue and failed jobs, recent webhook events, orgs, drift; and the replays.
+import { config } from "./config.server";
 import { sql } from "./db.server";
 import { AppError } from "./errors.server";
 import { jobStats } from "./billing/ops.server";
@@ -6,7 +7,7 @@ import { replayStripeEvent, EVENT_JOB } from "./billing/webhooks.server";
 import { driftReport } from "./billing/usage-report.server";
 
 export async function adminOverview() {
-  const [jobs, events, orgs] = await Promise.all([
+  const [jobs, events, orgs, pastDue] = await Promise.all([
     jobStats(),
     sql<{ id: string; type: string; received_at: string; processed_at: string | null; converge_ms: number | null }[]>`
       select id, type, received_at::text, processed_at::text, converge_ms from stripe_events order by received_at desc limit 25`,
@@ -16,6 +17,12 @@ export async function adminOverview() {
         left join subscriptions s on s.org_id = o.id
         left join lateral (select used, included from usage_counters c where c.org_id = o.id and c.metric = 'api_call' order by period_start desc limit 1) c on true
        order by o.created_at desc limit 50`,
+    // Orgs whose renewal payment failed: usage continues for the grace days, then stops (402).
+    sql<{ id: string; name: string; plan_code: string; status: string; since: string; grace_ends: string }[]>`
+      select o.id, o.name, s.plan_code, s.status, s.period_start::text as since,
+             (s.period_start + make_interval(days => ${config.PAST_DUE_GRACE_DAYS}))::text as grace_ends
+        from subscriptions s join organisations o on o.id = s.org_id
+       where s.status in ('past_due', 'unpaid') order by s.period_start limit 200`,
   ]);
   let drift: Awaited<ReturnType<typeof driftReport>> | { error: string };
   try {
@@ -24,7 +31,7 @@ export async function adminOverview() {
   } catch {
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
-  return { jobs, events, orgs, drift };
+  return { jobs, events, orgs, pastDue, drift };
 }
 
 /** Replays a failed job: a webhook job re-processes its stored event; others run again. */

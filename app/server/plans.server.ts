@@ -49,3 +49,5 @@ export async function syncPlanCatalog(): Promise<void> {
 
 /** The body of the billing routes that name a plan: `{ planCode }`, nothing else. */
 export const planCodeBody = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
+/** An upgrade may carry the preview's prorationDate, to be charged exactly what the preview showed. */
+export const upgradeBody = planCodeBody.extend({ prorationDate: z.number().int().positive().optional() }).strict();

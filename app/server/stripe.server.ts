@@ -133,13 +133,24 @@ export type SubscriptionState = {
   periodEnd: Date;
   trialEnd: Date | null;
   cancelAtPeriodEnd: boolean;
+  /** The subscription schedule attached to it, when one is open. */
+  scheduleId: string | null;
+  /** The price the schedule's next phase moves to at the period end (a pending downgrade). */
+  scheduledPriceId: string | null;
+  /** The schedule has applied its last phase change: it has nothing left to do and can be released. */
+  scheduleApplied: boolean;
 };
 
 const toDate = (s: number) => new Date(s * 1000);
 
-function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
+const priceIdOf = (p: string | Stripe.Price | Stripe.DeletedPrice) => (typeof p === "string" ? p : p.id);
+
+export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
   const item = sub.items.data[0];
   if (!item) throw new Error(`subscription ${sub.id} has no item`);
+  const schedule = sub.schedule && typeof sub.schedule === "object" && ["active", "not_started"].includes(sub.schedule.status) ? sub.schedule : null;
+  const current = schedule?.phases.findIndex((p) => p.start_date === schedule.current_phase?.start_date) ?? -1;
+  const next = schedule?.phases[current + 1];
   return {
     id: sub.id,
     customerId: typeof sub.customer === "string" ? sub.customer : sub.customer.id,
@@ -152,11 +163,14 @@ function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
     periodEnd: toDate(item.current_period_end),
     trialEnd: sub.trial_end ? toDate(sub.trial_end) : null,
     cancelAtPeriodEnd: sub.cancel_at_period_end,
+    scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
+    scheduledPriceId: next ? priceIdOf(next.items[0].price) : null,
+    scheduleApplied: Boolean(schedule && current > 0 && !next),
   };
 }
 
 export async function retrieveSubscription(id: string): Promise<SubscriptionState> {
-  return subscriptionState(await stripe.subscriptions.retrieve(id));
+  return subscriptionState(await stripe.subscriptions.retrieve(id, { expand: ["schedule"] }));
 }
 
 // ---- invoices ---------------------------------------------------------------------------------
@@ -208,19 +222,28 @@ export async function retrieveInvoice(id: string): Promise<InvoiceState> {
 
 // ---- checkout, portal -------------------------------------------------------------------------
 
-export async function createCheckoutSession(input: { orgId: string; planCode: PlanCode; successUrl: string; cancelUrl: string }): Promise<string> {
+export async function createCheckoutSession(input: {
+  orgId: string;
+  planCode: PlanCode;
+  successUrl: string;
+  cancelUrl: string;
+  idempotencyKey: string;
+}): Promise<string> {
   const plan = planByCode(input.planCode)!;
   const { customerId } = await ensureCustomer(input.orgId);
-  const session = await stripe.checkout.sessions.create({
-    mode: "subscription",
-    customer: customerId,
-    client_reference_id: input.orgId,
-    line_items: [{ price: await priceOf(plan.code), quantity: 1 }],
-    subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
-    metadata: { org_id: input.orgId, plan_code: plan.code },
-    success_url: input.successUrl,
-    cancel_url: input.cancelUrl,
-  });
+  const session = await stripe.checkout.sessions.create(
+    {
+      mode: "subscription",
+      customer: customerId,
+      client_reference_id: input.orgId,
+      line_items: [{ price: await priceOf(plan.code), quantity: 1 }],
+      subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
+      metadata: { org_id: input.orgId, plan_code: plan.code },
+      success_url: input.successUrl,
+      cancel_url: input.cancelUrl,
+    },
+    { idempotencyKey: input.idempotencyKey },
+  );
   if (!session.url) throw new Error("checkout session without url");
   return session.url;
 }
@@ -234,11 +257,15 @@ export async function createPortalSession(input: { orgId: string; returnUrl: str
 // ---- ops: subscribe with a test card, advance a test clock -------------------------------------
 
 /** Subscribes the org through Stripe with a test card (test mode and local only). */
-export async function subscribeWithTestCard(input: { orgId: string; planCode: PlanCode; card?: "visa" | "declined" }): Promise<string> {
+export type TestCard = "visa" | "declined" | "fails";
+const TEST_CARDS: Record<TestCard, string> = { visa: "pm_card_visa", declined: "pm_card_chargeDeclined", fails: "pm_card_chargeCustomerFail" };
+
+/** Subscribes the org through Stripe with a test card: `declined` is refused at attach, `fails` attaches and fails every charge. */
+export async function subscribeWithTestCard(input: { orgId: string; planCode: PlanCode; card?: TestCard }): Promise<string> {
   if (config.stripeMode === "live") throw new AppError("FORBIDDEN", "Test cards exist only in test mode.");
   const plan = planByCode(input.planCode)!;
   const { customerId } = await ensureCustomer(input.orgId);
-  const pm = await stripe.paymentMethods.attach(input.card === "declined" ? "pm_card_chargeDeclined" : "pm_card_visa", { customer: customerId });
+  const pm = await stripe.paymentMethods.attach(TEST_CARDS[input.card ?? "visa"], { customer: customerId });
   await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: pm.id } });
   const sub = await stripe.subscriptions.create({
     customer: customerId,
@@ -287,22 +314,24 @@ export async function previewPriceChange(input: { subscriptionId: string; itemId
   return { amountDue: preview.amount_due, lines: preview.lines.data.map((l) => ({ description: l.description ?? "", amount: l.amount })) };
 }
 
+/** Moves the subscription to `priceId` now, prorated at `prorationDate` (the preview's) and invoiced at once. */
 export async function updateSubscriptionPrice(input: {
   subscriptionId: string;
   priceId: string;
-  prorationBehavior: "always_invoice" | "none";
   endTrial: boolean;
-  idempotencyKey: string | null;
+  prorationDate: number | null;
+  idempotencyKey: string;
 }): Promise<SubscriptionState> {
   const current = await retrieveSubscription(input.subscriptionId);
   const sub = await stripe.subscriptions.update(
     input.subscriptionId,
     {
       items: [{ id: current.itemId, price: input.priceId }],
-      proration_behavior: input.prorationBehavior,
-      ...(input.endTrial ? { trial_end: "now" as const } : {}),
+      proration_behavior: "always_invoice",
+      ...(input.endTrial ? { trial_end: "now" as const } : input.prorationDate ? { proration_date: input.prorationDate } : {}),
+      expand: ["schedule"],
     },
-    input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : undefined,
+    { idempotencyKey: input.idempotencyKey },
   );
   return subscriptionState(sub);
 }

@@ -28,6 +28,8 @@ export async function startCheckout(orgId: string, planCode: PlanCode): Promise<
       planCode,
       successUrl: `${config.baseUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
       cancelUrl: `${config.baseUrl}/billing?checkout=canceled`,
+      // A retry (a double click, a reload) within the day gets the same session, not a second one.
+      idempotencyKey: `checkout:${orgId}:${planCode}:${current?.periodStart ?? "none"}:${new Date().toISOString().slice(0, 10)}`,
     }),
   );
   return { url };

@@ -5,6 +5,7 @@ import { eq, sql as dsql } from "drizzle-orm";
 import { db, schema, sql } from "../db.server";
 import { planByCode } from "../plans.server";
 import { planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
+import { releaseSchedule } from "../stripe-schedules.server";
 import { stiggEnabled } from "../stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 
@@ -20,39 +21,36 @@ async function orgOfCustomer(customerId: string, fallback: string | null): Promi
   throw new Error(`no organisation for Stripe customer ${customerId}`);
 }
 
-/** Upserts the subscription mirror and the counter of its current period from Stripe. */
+/**
+ * Upserts the subscription mirror and the counter of its current period from Stripe. A schedule
+ * that has applied its downgrade is released here, so the subscription goes on by itself.
+ */
 export async function convergeSubscription(subscriptionId: string): Promise<string> {
   const state = await retrieveSubscription(subscriptionId);
   const orgId = await orgOfCustomer(state.customerId, state.orgId);
-  const planCode = await planOfPrice(state.priceId, state.status);
-  if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
-  await applySubscription(orgId, planCode, state);
+  await applySubscription(orgId, state);
+  if (state.scheduleApplied && state.scheduleId) await releaseSchedule(state.scheduleId);
   return orgId;
 }
 
-export async function applySubscription(orgId: string, planCode: string, state: SubscriptionState): Promise<void> {
+/**
+ * Writes Stripe's state to the mirror: the plan of the subscription's price, and the pending
+ * plan of its schedule's next phase (a scheduled downgrade), which the hot path's boundary rule
+ * applies once the period ends, even before the renewal webhook arrives.
+ */
+export async function applySubscription(orgId: string, state: SubscriptionState): Promise<void> {
+  const planCode = await planOfPrice(state.priceId, state.status);
+  if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
+  const pending = state.scheduledPriceId && LIVE.has(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
   await db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
     const [current] = await tx.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId)).for("no key update");
     // An org has one subscription that matters: an old, dead one never replaces a live one.
     if (current?.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
-    // A scheduled downgrade (pending_plan_code, owned by plan-change.server.ts) has already
-    // switched Stripe's price with no proration; until the period it was scheduled in ends, the
-    // org keeps its current plan and units. A new period means the schedule has been applied.
-    // Convergence never rewrites the schedule itself: a job that read Stripe just before our own
-    // switch must not erase it.
-    const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
-    const cheaper = (a: string, b: string) => (planByCode(a)?.priceMonthly ?? 0) < (planByCode(b)?.priceMonthly ?? 0);
-    let effectivePlan = planCode;
-    let pending: string | null = null;
-    if (samePeriod && LIVE.has(state.status) && current.pendingPlanCode) {
-      pending = current.pendingPlanCode;
-      if (cheaper(planCode, current.planCode)) effectivePlan = current.planCode;
-    }
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
-      planCode: effectivePlan,
+      planCode,
       status: state.status,
       periodStart: state.periodStart,
       periodEnd: state.periodEnd,
@@ -66,7 +64,7 @@ export async function applySubscription(orgId: string, planCode: string, state: 
     if (!LIVE.has(state.status)) return;
     // The period's counter carries the plan's units: a new period starts at 0 used; a plan
     // change within the period (an upgrade) keeps `used` and takes the new units.
-    const included = planByCode(effectivePlan)?.includedUnits.api_call ?? 0;
+    const included = planByCode(planCode)?.includedUnits.api_call ?? 0;
     await tx.execute(dsql`
       insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
       values (${orgId}, 'api_call', ${state.periodStart.toISOString()}::timestamptz, ${state.periodEnd.toISOString()}::timestamptz,
@@ -108,6 +106,11 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   let orgId: string | null = null;
   if (event.type.startsWith("customer.subscription.")) {
     orgId = await convergeSubscription(String(object.id));
+  } else if (event.type.startsWith("subscription_schedule.")) {
+    // A schedule's phases are the pending downgrade: converge its subscription (a released
+    // schedule names it in released_subscription).
+    const subscriptionId = object.subscription ?? object.released_subscription;
+    if (typeof subscriptionId === "string") orgId = await convergeSubscription(subscriptionId);
   } else if (event.type === "checkout.session.completed" && typeof object.subscription === "string") {
     orgId = await convergeSubscription(object.subscription);
   } else if (event.type.startsWith("invoice.") && typeof object.id === "string") {

@@ -49,6 +49,18 @@ describe("billing lifecycle", () => {
     expect(inv[0].hostedInvoiceUrl).toContain("/invoice/");
   });
 
+  test("Checkout asked twice for the same plan (a double click) is one session", async () => {
+    const orgId = await newOrg();
+    const cookie = await signIn(orgId);
+    const checkout = () =>
+      fetch(`${system.app.url}/api/v1/billing/checkout`, {
+        method: "POST",
+        headers: { cookie, origin: system.app.url, "content-type": "application/json" },
+        body: JSON.stringify({ planCode: "starter" }),
+      }).then(async (r) => ((await r.json()) as any).data.url as string);
+    expect(await checkout()).toBe(await checkout());
+  });
+
   test("trial → trialing with the trial allowance → converts to starter at trial end with a paid invoice", async () => {
     const orgId = await newOrg();
     const s = await subscribeThroughStripe(orgId, "trial");
@@ -82,9 +94,9 @@ describe("billing lifecycle", () => {
     ]);
   });
 
-  test("a declined card: the subscription is incomplete and usage is a hard stop (402)", async () => {
+  test("a card that fails its first charge: the subscription is incomplete and usage is a hard stop (402)", async () => {
     const orgId = await newOrg();
-    const s = await subscribeThroughStripe(orgId, "starter", "declined");
+    const s = await subscribeThroughStripe(orgId, "starter", "fails");
     expect(s!.status).toBe("incomplete");
     const key = await createApiKey({ orgId, name: "t" });
     const r = await api(system.app.url, key.key).record({ request_id: rid() });

@@ -4,7 +4,7 @@ import { sql } from "../db.server";
 import { AppError } from "../errors.server";
 import { subscriptionSummary } from "../orgs.server";
 import type { PlanCode } from "../plans.server";
-import { advanceTestClock, ensureCustomer, subscribeWithTestCard, upstream } from "../stripe.server";
+import { advanceTestClock, ensureCustomer, subscribeWithTestCard, type TestCard, upstream } from "../stripe.server";
 
 /** Waits until every webhook Stripe sent about this customer has converged, and none is new for `quietMs`. */
 export async function waitForConvergence(customerId: string, opts: { since: Date; timeoutMs?: number; quietMs?: number; until?: () => Promise<boolean> }) {
@@ -30,7 +30,7 @@ export async function waitForConvergence(customerId: string, opts: { since: Date
   );
 }
 
-export async function subscribeThroughStripe(orgId: string, planCode: PlanCode, card: "visa" | "declined" = "visa") {
+export async function subscribeThroughStripe(orgId: string, planCode: PlanCode, card: TestCard = "visa") {
   const since = new Date(Date.now() - 1000);
   const { customerId } = await upstream(() => ensureCustomer(orgId));
   const subscriptionId = await upstream(() => subscribeWithTestCard({ orgId, planCode, card }));

@@ -1,20 +1,25 @@
-// Plan changes (api.md 5.1–5.3) as setup → compute → execute; the preview is setup + compute.
-// Upgrade: Stripe prorates and invoices now (billing anchor unchanged), then the org's included
-// units rise before we answer. Downgrade: Stripe's price is switched with no proration, so the
-// renewal invoice bills the lower price; the mirror keeps the current plan and its units until
-// that renewal (pending_plan_code), when the new period's counter gets the lower plan's units.
+// Plan changes as setup → compute → execute; the preview is setup + compute.
+// Upgrade: Stripe prorates at the preview's proration date and invoices now (anchor unchanged),
+// so it charges exactly what the preview showed; the org's units rise before we answer.
+// Downgrade: a Stripe subscription schedule moves the subscription to the lower price at the
+// period end; until then Stripe and the org keep the current plan, and the mirror's
+// pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
 import { eq } from "drizzle-orm";
 import { db, schema } from "../db.server";
 import { AppError } from "../errors.server";
 import { subscriptionSummary } from "../orgs.server";
 import { planByCode, type Plan, type PlanCode } from "../plans.server";
 import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubscriptionPrice, upstream } from "../stripe.server";
+import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "../stripe-schedules.server";
 import { previewInStigg } from "../stigg.server";
 import { applySubscription } from "./converge.server";
+import { remember, replayOf } from "./idempotency.server";
 
-type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean };
+type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
 
 const LIVE = new Set(["active", "trialing", "past_due"]);
+/** A preview's proration date older than this (in Stripe's clock) is refused: preview again. */
+export const PREVIEW_TTL_SECONDS = 300;
 
 async function setup(orgId: string, planCode: string): Promise<Change> {
   const to = planByCode(planCode);
@@ -29,7 +34,7 @@ async function setup(orgId: string, planCode: string): Promise<Change> {
   const trialing = sub.status === "trialing";
   // From a trial every paid plan is an upgrade: it ends the trial now.
   const kind = trialing || to.priceMonthly > from.priceMonthly ? "upgrade" : "downgrade";
-  return { from, to, kind, orgId, stripeSubscriptionId: sub.stripeSubscriptionId, trialing };
+  return { from, to, kind, orgId, stripeSubscriptionId: sub.stripeSubscriptionId, trialing, periodStart: sub.periodStart };
 }
 
 export type PlanChangePreview = {
@@ -44,11 +49,13 @@ export type PlanChangePreview = {
   includedUnits: number;
   lines: { description: string; amount: number }[];
   source: "stigg" | "stripe";
+  /** Stripe's proration instant (unix seconds); send it back with the upgrade to be charged exactly this. */
+  prorationDate: number;
 };
 
-async function compute(change: Change, prorationDate?: number): Promise<PlanChangePreview & { prorationDate: number }> {
+async function compute(change: Change): Promise<PlanChangePreview> {
   const state = await retrieveSubscription(change.stripeSubscriptionId);
-  const at = prorationDate ?? (await clockNow(state.customerId));
+  const at = await clockNow(state.customerId);
   const base = {
     from: change.from.code,
     to: change.to.code,
@@ -89,37 +96,66 @@ export async function previewPlanChange(orgId: string, planCode: string): Promis
   const change = await setup(orgId, planCode);
   // Stigg's figures when it is configured; Stripe's when it is off or does not answer.
   const stigg = change.kind === "upgrade" ? await previewInStigg(orgId, change.to.code) : null;
-  const { prorationDate: _p, ...preview } = await upstream(() => compute(change));
+  const preview = await upstream(() => compute(change));
   return stigg ? { ...preview, ...stigg, nextInvoiceAt: stigg.nextInvoiceAt ?? preview.nextInvoiceAt, source: "stigg" } : preview;
 }
 
 // Sent on to Stripe inside its own key, so it must be short and plain (the API and the portal form).
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** 5.2: upgrade now; a retry with the same idempotency key never charges twice. */
-export async function upgradeNow(orgId: string, planCode: string, idempotencyKey: string | null) {
-  if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey))
+/** The preview's proration date, checked against Stripe's clock: not from the future, not stale. */
+async function checkProrationDate(change: Change, customerId: string, prorationDate: number) {
+  const now = await clockNow(customerId);
+  if (prorationDate > now + 60 || prorationDate < Math.floor(change.periodStart.getTime() / 1000))
+    throw new AppError("VALIDATION_FAILED", "prorationDate must come from a preview of the current period.", {
+      issues: [{ path: "prorationDate", message: "outside the current period" }],
+    });
+  if (now - prorationDate > PREVIEW_TTL_SECONDS)
+    throw new AppError("PREVIEW_EXPIRED", "This preview is more than 5 minutes old; preview the change again to see its current cost.", {
+      prorationDate,
+      now,
+    });
+}
+
+/**
+ * 5.2: upgrade now at the preview's proration date. A retry with the same idempotency key (or,
+ * without one, of the same change in the same period) answers the original success and never
+ * charges twice.
+ */
+export async function upgradeNow(orgId: string, planCode: string, opts: { idempotencyKey?: string | null; prorationDate?: number | null } = {}) {
+  if (opts.idempotencyKey != null && !IDEMPOTENCY_KEY.test(opts.idempotencyKey))
     throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
     });
+  const [mirror] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
+  const key = opts.idempotencyKey
+    ? `upgrade:${orgId}:${opts.idempotencyKey}`
+    : `upgrade:${orgId}:${planCode}:${mirror?.periodStart.toISOString() ?? "none"}:${opts.prorationDate ?? "now"}`;
+  const replay = await replayOf(orgId, key, planCode);
+  if (replay) return replay as Awaited<ReturnType<typeof subscriptionSummary>>;
   const change = await setup(orgId, planCode);
   if (change.kind !== "upgrade")
     throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
       issues: [{ path: "planCode", message: "not an upgrade" }],
     });
-  const state = await upstream(async () =>
-    updateSubscriptionPrice({
+  const state = await upstream(async () => {
+    const current = await retrieveSubscription(change.stripeSubscriptionId);
+    if (opts.prorationDate && !change.trialing) await checkProrationDate(change, current.customerId, opts.prorationDate);
+    // A pending downgrade is cleared first: the schedule would move the price back at the period end.
+    if (current.scheduleId) await releaseSchedule(current.scheduleId);
+    return updateSubscriptionPrice({
       subscriptionId: change.stripeSubscriptionId,
       priceId: await priceOf(change.to.code),
-      prorationBehavior: "always_invoice",
       endTrial: change.trialing,
-      idempotencyKey: idempotencyKey ? `upgrade:${orgId}:${idempotencyKey}` : null,
-    }),
-  );
+      prorationDate: opts.prorationDate ?? null,
+      idempotencyKey: key,
+    });
+  });
   // Units rise before we answer; the webhook that follows converges to the same state.
-  await db.update(schema.subscriptions).set({ pendingPlanCode: null }).where(eq(schema.subscriptions.orgId, orgId));
-  await applySubscription(orgId, change.to.code, state);
-  return subscriptionSummary(orgId);
+  await applySubscription(orgId, state);
+  const summary = await subscriptionSummary(orgId);
+  await remember(orgId, key, planCode, summary);
+  return summary;
 }
 
 /** 5.3: schedule a downgrade for the period end (a second one replaces the first). */
@@ -129,47 +165,22 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
     throw new AppError("VALIDATION_FAILED", `${change.to.name} is not cheaper than ${change.from.name}: upgrade instead.`, {
       issues: [{ path: "planCode", message: "not a downgrade" }],
     });
-  // Pending first: the webhook of the price switch must find it, or it would apply the lower plan now.
-  const [before] = await db.select({ pending: schema.subscriptions.pendingPlanCode }).from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
-  await db.update(schema.subscriptions).set({ pendingPlanCode: change.to.code, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
-  try {
-    await upstream(async () =>
-      updateSubscriptionPrice({
-        subscriptionId: change.stripeSubscriptionId,
-        priceId: await priceOf(change.to.code),
-        prorationBehavior: "none",
-        endTrial: false,
-        idempotencyKey: null,
-      }),
-    );
-  } catch (err) {
-    await db
-      .update(schema.subscriptions)
-      .set({ pendingPlanCode: before?.pending ?? null })
-      .where(eq(schema.subscriptions.orgId, orgId));
-    throw err;
-  }
-  // The answer is the schedule just made. (A webhook of an earlier switch that read Stripe
-  // before this one may briefly write the earlier plan; the webhook of this switch follows it in
-  // the customer's queue and converges to this one.)
-  const summary = await subscriptionSummary(orgId);
-  return summary && { ...summary, pendingPlanCode: change.to.code };
+  const state = await upstream(async () => {
+    const current = await retrieveSubscription(change.stripeSubscriptionId);
+    const priceId = await priceOf(change.to.code);
+    if (current.scheduledPriceId === priceId) return current;
+    return scheduleDowngradeAtPeriodEnd(orgId, current, { priceId, planCode: change.to.code });
+  });
+  await applySubscription(orgId, state);
+  return subscriptionSummary(orgId);
 }
 
-/** DELETE 5.3: keep the current plan after all. */
+/** DELETE 5.3: keep the current plan after all (the schedule's pending phase is removed). */
 export async function cancelDowngrade(orgId: string) {
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");
-  const planCode = sub.planCode as PlanCode;
-  await upstream(async () =>
-    updateSubscriptionPrice({
-      subscriptionId: sub.stripeSubscriptionId!,
-      priceId: await priceOf(planCode),
-      prorationBehavior: "none",
-      endTrial: false,
-      idempotencyKey: null,
-    }),
-  );
-  await db.update(schema.subscriptions).set({ pendingPlanCode: null, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
+  const subscriptionId = sub.stripeSubscriptionId;
+  const state = await upstream(async () => clearScheduledChange(orgId, await retrieveSubscription(subscriptionId)));
+  await applySubscription(orgId, state);
   return subscriptionSummary(orgId);
 }

@@ -1,0 +1,343 @@
+// Subscriptions: create, update (price changes with Stripe's per-second proration, each line
+// rounded on its own; ending a trial), the upcoming-invoice preview, renewal at a period
+// boundary, and the ends of a subscription (canceled, incomplete_expired). Periods live on the
+// subscription item, as in API versions since 2025-03-31.
+import type Stripe from "stripe";
+import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
+import { addMonths, type Billing, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./billing";
+import { buildInvoice, createInvoice, line, stopCollecting, voidInvoice } from "./invoices";
+import { newId } from "./store";
+
+type Sub = Stripe.Subscription;
+type Params = Record<string, FormValue>;
+
+export async function subscription(b: Billing, id: string): Promise<Sub> {
+  const sub = await b.store.get<Sub>(id);
+  if (!sub) throw missing("subscription", id);
+  return sub;
+}
+
+/** Sets the status and emits customer.subscription.updated with the previous one. */
+export async function setStatus(b: Billing, sub: Sub, status: Stripe.Subscription.Status, at: number) {
+  const previous = { status: sub.status };
+  sub.status = status;
+  await b.store.put(sub);
+  await b.events.emit("customer.subscription.updated", sub, at, previous);
+}
+
+export async function createSubscription(
+  b: Billing,
+  input: {
+    customer: string;
+    price: string;
+    trialDays?: number;
+    trialEnd?: number;
+    paymentMethod?: string | null;
+    paymentBehavior?: string;
+    metadata?: Record<string, string>;
+  },
+): Promise<Sub> {
+  const customer = await b.store.get<Stripe.Customer>(input.customer);
+  if (!customer) throw missing("customer", input.customer, "customer");
+  const price = await b.price(input.price);
+  const now = await b.nowFor(input.customer);
+  const pm = input.paymentMethod ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
+  const trialEnd = input.trialEnd ?? (input.trialDays ? now + input.trialDays * 86_400 : null);
+  const anchor = trialEnd ?? now;
+  const periodEnd = trialEnd ?? addMonths(now, 1);
+  const sub: Sub = {
+    id: newId("sub"),
+    object: "subscription",
+    application: null,
+    application_fee_percent: null,
+    automatic_tax: { enabled: false, disabled_reason: null, liability: null },
+    billing_cycle_anchor: anchor,
+    billing_cycle_anchor_config: null,
+    billing_schedules: [],
+    billing_mode: { type: "classic", flexible: null },
+    billing_thresholds: null,
+    cancel_at: null,
+    cancel_at_period_end: false,
+    canceled_at: null,
+    cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: null },
+    collection_method: "charge_automatically",
+    created: now,
+    currency: price.currency,
+    customer: input.customer,
+    customer_account: null,
+    days_until_due: null,
+    default_payment_method: pm,
+    default_source: null,
+    default_tax_rates: [],
+    description: null,
+    discounts: [],
+    ended_at: null,
+    invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: "self" } },
+    items: {
+      object: "list",
+      data: [
+        {
+          id: newId("si"),
+          object: "subscription_item",
+          billing_thresholds: null,
+          created: now,
+          current_period_start: now,
+          current_period_end: periodEnd,
+          current_trial: null,
+          discounts: [],
+          metadata: {},
+          plan: legacyPlan(price),
+          price,
+          quantity: 1,
+          subscription: "",
+          tax_rates: [],
+        },
+      ],
+      has_more: false,
+      url: "/v1/subscription_items",
+    },
+    latest_invoice: null,
+    livemode: false,
+    managed_payments: null,
+    metadata: input.metadata ?? {},
+    next_pending_invoice_item_invoice: null,
+    on_behalf_of: null,
+    pause_collection: null,
+    payment_settings: { payment_method_options: null, payment_method_types: null, save_default_payment_method: "off" },
+    pending_invoice_item_interval: null,
+    pending_setup_intent: null,
+    pending_update: null,
+    schedule: null,
+    start_date: now,
+    status: trialEnd ? "trialing" : "incomplete",
+    test_clock: (customer.test_clock as string | null) ?? null,
+    transfer_data: null,
+    trial_end: trialEnd,
+    trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: "create_invoice" } },
+    trial_start: trialEnd ? now : null,
+  };
+  sub.items.data[0].subscription = sub.id;
+  const name = await b.productName(price);
+  const lines = [
+    line({
+      amount: trialEnd ? 0 : (price.unit_amount ?? 0),
+      description: trialEnd ? `Trial period for ${name}` : `1 × ${name} (at ${money(price)} / month)`,
+      price,
+      sub,
+      start: now,
+      end: periodEnd,
+      proration: false,
+    }),
+  ];
+  if (!trialEnd && !pm && input.paymentBehavior === "error_if_incomplete")
+    throw new StripeError(402, "card_error", "This customer has no attached payment source or default payment method.", { code: "resource_missing" });
+  await b.store.put(sub);
+  await b.events.emit("customer.subscription.created", sub, now);
+  const invoice = await createInvoice(b, sub, lines, "subscription_create", now);
+  if (!trialEnd) {
+    if (invoice.status !== "paid" && input.paymentBehavior === "error_if_incomplete") {
+      sub.status = "incomplete_expired";
+      await b.store.put(sub);
+      throw new StripeError(402, "card_error", "Your card was declined.", { code: "card_declined", decline_code: "generic_decline" });
+    }
+    if (invoice.status === "paid") await setStatus(b, sub, "active", now);
+  }
+  return (await b.store.get<Sub>(sub.id))!;
+}
+
+/** Proration lines for moving `sub` to `newPrice` at `at`, exactly as Stripe computes them. */
+export async function prorationLines(b: Billing, sub: Sub, newPrice: Stripe.Price, at: number): Promise<Stripe.InvoiceLineItem[]> {
+  const item = sub.items.data[0];
+  const { current_period_start: s, current_period_end: e } = item;
+  if (at < s || at > e) throw invalid("proration_date must be within the current period", "proration_date");
+  const fraction = (e - at) / (e - s);
+  const old = item.price;
+  const when = new Date(at * 1000).toUTCString().slice(5, 16);
+  const base = { sub, start: at, end: e, proration: true };
+  return [
+    line({
+      ...base,
+      amount: -Math.round((old.unit_amount ?? 0) * fraction),
+      description: `Unused time on ${await b.productName(old)} after ${when}`,
+      price: old,
+    }),
+    line({
+      ...base,
+      amount: Math.round((newPrice.unit_amount ?? 0) * fraction),
+      description: `Remaining time on ${await b.productName(newPrice)} after ${when}`,
+      price: newPrice,
+    }),
+  ];
+}
+
+/** Pending proration items (create_prorations) wait here for the next renewal invoice. */
+export async function pendingItems(b: Billing, subId: string): Promise<Stripe.InvoiceLineItem[]> {
+  const holder = await b.store.get<{ lines: Stripe.InvoiceLineItem[] }>(`pending_${subId}`);
+  return holder?.lines ?? [];
+}
+
+export async function setPendingItems(b: Billing, subId: string, lines: Stripe.InvoiceLineItem[]) {
+  await b.store.put({ id: `pending_${subId}`, object: "emulator_pending_items", lines } as never);
+}
+
+/** Moves the subscription to `price`: prorated per `behavior` ("always_invoice" bills now). */
+export async function changePrice(b: Billing, sub: Sub, price: Stripe.Price, behavior: string, at: number): Promise<Stripe.InvoiceLineItem[]> {
+  const lines = behavior === "none" || sub.status === "trialing" ? [] : await prorationLines(b, sub, price, at);
+  sub.items.data[0].price = price;
+  sub.items.data[0].plan = legacyPlan(price);
+  if (behavior === "create_prorations") await setPendingItems(b, sub.id, [...(await pendingItems(b, sub.id)), ...lines]);
+  return behavior === "always_invoice" ? lines : [];
+}
+
+export async function updateSubscription(b: Billing, id: string, p: Params) {
+  const sub = await subscription(b, id);
+  if (sub.status === "canceled") throw invalid("A canceled subscription can only update its cancellation_details and metadata.");
+  const now = await b.nowFor(sub.customer as string);
+  const previous: Record<string, unknown> = {};
+  if (p.metadata) {
+    previous.metadata = sub.metadata;
+    sub.metadata = { ...sub.metadata, ...meta(p.metadata) };
+  }
+  const cancel = bool(p.cancel_at_period_end);
+  if (cancel !== undefined && cancel !== sub.cancel_at_period_end) {
+    if (sub.schedule)
+      throw invalid(
+        `The subscription is managed by the subscription schedule \`${sub.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+      );
+    previous.cancel_at_period_end = sub.cancel_at_period_end;
+    sub.cancel_at_period_end = cancel;
+    sub.cancel_at = cancel ? sub.items.data[0].current_period_end : null;
+  }
+  const dpm = str(p.default_payment_method);
+  if (dpm) {
+    previous.default_payment_method = sub.default_payment_method;
+    sub.default_payment_method = dpm;
+  }
+  let invoiceLines: Stripe.InvoiceLineItem[] = [];
+  const endsTrial = str(p.trial_end) === "now" && sub.status === "trialing";
+  const newPriceId = str(obj(arr(p.items)[0]).price);
+  const behavior = str(p.proration_behavior) ?? "create_prorations";
+  if (newPriceId && newPriceId !== sub.items.data[0].price.id) {
+    previous.items = structuredClone(sub.items);
+    invoiceLines = await changePrice(b, sub, await b.price(newPriceId), behavior, int(p.proration_date) ?? now);
+  }
+  if (endsTrial) {
+    // Ending a trial starts a paid period now, with a new anchor, billed in full.
+    previous.status = sub.status;
+    previous.trial_end = sub.trial_end;
+    sub.trial_end = now;
+    sub.billing_cycle_anchor = now;
+    sub.status = "active";
+    sub.items.data[0].current_period_start = now;
+    sub.items.data[0].current_period_end = addMonths(now, 1);
+    const price = sub.items.data[0].price;
+    invoiceLines = [
+      line({
+        amount: price.unit_amount ?? 0,
+        description: `1 × ${await b.productName(price)}`,
+        price,
+        sub,
+        start: now,
+        end: addMonths(now, 1),
+        proration: false,
+      }),
+    ];
+  }
+  await b.store.put(sub);
+  await b.events.emit("customer.subscription.updated", sub, now, previous);
+  if (invoiceLines.length > 0) await createInvoice(b, sub, invoiceLines, "subscription_update", now);
+  return subscription(b, id);
+}
+
+/** The next phase's price of an active schedule, when it starts at the end of the current period. */
+async function scheduledPrice(b: Billing, sub: Sub): Promise<Stripe.Price | null> {
+  if (!sub.schedule) return null;
+  const schedule = await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string);
+  const end = sub.items.data[0].current_period_end;
+  const next = schedule?.status === "active" ? schedule.phases.find((ph) => ph.start_date === end) : undefined;
+  return next ? b.price(next.items[0].price as string) : null;
+}
+
+export async function previewInvoice(b: Billing, p: Params) {
+  const subId = str(p.subscription);
+  if (!subId) throw invalid("Missing required param: subscription.", "subscription");
+  const sub = structuredClone(await subscription(b, subId));
+  const details = obj(p.subscription_details);
+  const newPriceId = str(obj(arr(details.items)[0]).price);
+  const behavior = str(details.proration_behavior) ?? "create_prorations";
+  const now = await b.nowFor(sub.customer as string);
+  const at = int(details.proration_date) ?? now;
+  const item = sub.items.data[0];
+  let lines: Stripe.InvoiceLineItem[] = [...(await pendingItems(b, sub.id))];
+  let price = item.price;
+  if (newPriceId && newPriceId !== item.price.id) {
+    price = await b.price(newPriceId);
+    if (behavior !== "none") lines.push(...(await prorationLines(b, sub, price, at)));
+    item.price = price;
+  }
+  if (behavior === "always_invoice") return buildInvoice(b, sub, lines, "subscription_update", now, { preview: true });
+  // The upcoming invoice: pending prorations plus the next period's charge (at a scheduled price).
+  if (!newPriceId) price = (await scheduledPrice(b, sub)) ?? price;
+  const start = item.current_period_end;
+  const end = periodAt(sub.billing_cycle_anchor, start).end;
+  lines = [...lines, line({ amount: price.unit_amount ?? 0, description: `1 × ${await b.productName(price)}`, price, sub, start, end, proration: false })];
+  return buildInvoice(b, sub, lines, "upcoming", start, { preview: true });
+}
+
+/** The period boundary: a new period, and its renewal invoice as a draft (finalized an hour later). */
+export async function renew(b: Billing, sub: Sub, boundary: number) {
+  if (sub.cancel_at_period_end) return cancelNow(b, sub, boundary, "cancellation_requested");
+  const item = sub.items.data[0];
+  const previous = { status: sub.status, items: structuredClone(sub.items), trial_end: sub.trial_end };
+  const end = periodAt(sub.billing_cycle_anchor, boundary).end;
+  item.current_period_start = boundary;
+  item.current_period_end = end;
+  if (sub.status === "trialing") sub.status = "active";
+  const price = item.price;
+  const lines = [
+    ...(await pendingItems(b, sub.id)),
+    line({
+      amount: price.unit_amount ?? 0,
+      description: `1 × ${await b.productName(price)} (at ${money(price)} / month)`,
+      price,
+      sub,
+      start: boundary,
+      end,
+      proration: false,
+    }),
+  ];
+  await setPendingItems(b, sub.id, []);
+  await b.store.put(sub);
+  await b.events.emit("customer.subscription.updated", sub, boundary, previous);
+  await createInvoice(b, sub, lines, "subscription_cycle", boundary);
+}
+
+/** Ends the subscription at `at` with customer.subscription.deleted; its schedule is canceled too. */
+export async function cancelNow(b: Billing, sub: Sub, at: number, reason: "cancellation_requested" | "payment_failed" = "cancellation_requested") {
+  if (sub.schedule) {
+    const schedule = await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string);
+    if (schedule && (schedule.status === "active" || schedule.status === "not_started")) {
+      Object.assign(schedule, { status: "canceled", canceled_at: at, current_phase: null });
+      await b.store.put(schedule);
+      await b.events.emit("subscription_schedule.canceled", schedule, at);
+    }
+  }
+  sub.status = "canceled";
+  sub.canceled_at = at;
+  sub.ended_at = at;
+  sub.cancellation_details = { comment: null, feedback: null, feedback_option: null, reason };
+  await b.store.put(sub);
+  await stopCollecting(b, sub.id);
+  await b.events.emit("customer.subscription.deleted", sub, at);
+  return sub;
+}
+
+/** An incomplete subscription whose first invoice went unpaid for 23 hours: terminal, invoice voided. */
+export async function expireIncomplete(b: Billing, sub: Sub, at: number) {
+  const invoice = sub.latest_invoice ? await b.store.get<Stripe.Invoice>(sub.latest_invoice as string) : null;
+  if (invoice?.status === "open") await voidInvoice(b, invoice, at);
+  sub.status = "incomplete_expired";
+  sub.ended_at = at;
+  await b.store.put(sub);
+  await b.events.emit("customer.subscription.deleted", sub, at);
+}
