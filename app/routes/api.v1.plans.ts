@@ -2,4 +2,4 @@ import { apiRoute, ok } from "~/server/http.server";
 import { listPlans } from "~/server/plans.server";
 
 // Public: the plan catalog from PLANS_CONFIG.
-export const loader = apiRoute(async (_request, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }));
+export const loader = apiRoute(async (_request, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }), { needsDatabase: false });
