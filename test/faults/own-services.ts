@@ -63,8 +63,8 @@ export type OwnRedis = { url: string; pause: () => void; resume: () => void; sto
 export async function startOwnRedis(): Promise<OwnRedis> {
   const port = freePort();
   const proc: Subprocess = spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdout: "pipe",
-    stderr: "pipe",
+    stdout: "ignore",
+    stderr: "ignore",
   });
   for (let i = 0; i < 100; i++) {
     const ready = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
