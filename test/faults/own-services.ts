@@ -68,7 +68,10 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   });
   for (let i = 0; i < 100; i++) {
     const ready = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
-      (s) => (s.end(), true),
+      (s) => {
+        s.end();
+        return true;
+      },
       () => false,
     );
     if (ready) break;

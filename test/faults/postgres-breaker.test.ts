@@ -76,7 +76,12 @@ test("Postgres down: 503 at once (p99 ≤ 50 ms), back within 2 s, every request
     down.map((a) => a.ms),
     99,
   );
-  console.info(`while down: ${down.length} answers, p50 ${percentile(down.map((a) => a.ms), 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
+  console.info(
+    `while down: ${down.length} answers, p50 ${percentile(
+      down.map((a) => a.ms),
+      50,
+    ).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+  );
   expect(down.length).toBeGreaterThanOrEqual(200);
   for (const a of down) expect([a.status, a.code, a.retryAfter]).toEqual([503, "SERVICE_UNAVAILABLE", "1"]);
   expect(p99).toBeLessThanOrEqual(50);
