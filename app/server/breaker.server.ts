@@ -46,6 +46,7 @@ export function createBreaker(opts: {
     log.info({ breaker: opts.name, downMs, refused, probes }, `${opts.name} breaker closed: ${opts.name} answers again`);
     openedAt = null;
     failures = 0;
+    refused = 0;
     lastProbeError = null;
   }
 
@@ -53,12 +54,21 @@ export function createBreaker(opts: {
     setTimeout(probeOnce, delayMs).unref?.();
   }
 
+  // A probe that timed out may still be waiting on a hung dependency: no second one is started
+  // beside it, so probes never pile up.
+  let probeInFlight = false;
+
   async function probeOnce(): Promise<void> {
+    if (probeInFlight) return schedule(opts.probeEveryMs);
     probes++;
+    probeInFlight = true;
+    const attempt = opts.probe().finally(() => {
+      probeInFlight = false;
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
-        opts.probe(),
+        attempt,
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error("probe timed out")), opts.probeTimeoutMs);
         }),

@@ -45,17 +45,31 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
+// The breaker's probe. It asks on a connection of its own, cut off after 1 s: the pool's may be
+// waiting out a 5 s connect timeout, or queued behind one. Once Postgres answers, every pool
+// connection is used once before requests come back: a connection cut mid-query fails its first
+// query after reconnecting with the error it was cut with (postgres.js keeps it), and that error
+// is spent here rather than on a request. That warm-up is bounded too, and its errors are expected.
+async function databaseAnswers(): Promise<void> {
+  const probe = postgres(config.DATABASE_URL, { max: 1, connect_timeout: 1, onnotice: () => {}, connection: { application_name: "metered-app-probe" } });
+  const cutOff = setTimeout(() => void probe.end({ timeout: 0 }), 1000);
+  try {
+    await probe`select 1`;
+  } finally {
+    clearTimeout(cutOff);
+    await probe.end({ timeout: 0 });
+  }
+  await Promise.race([Promise.allSettled(Array.from({ length: config.DATABASE_POOL_SIZE }, () => sql`select 1`)), Bun.sleep(1000)]);
+}
+
 // The app's breaker in front of Postgres: one connection failure opens it, and API requests are
-// answered 503 at once, instead of queueing behind connection attempts, until `select 1` answers.
+// answered 503 at once, instead of queueing behind connection attempts, until the probe passes.
 export const databaseBreaker = createBreaker({
   name: "database",
   failuresToOpen: 1,
   probeEveryMs: config.DATABASE_BREAKER_PROBE_MS,
-  probeTimeoutMs: 1000,
-  // Every connection of the pool must answer, not just one: a connection cut mid-query fails its
-  // first query after reconnecting with the error it was cut with (postgres.js keeps it), so the
-  // probe uses them all up before requests do, and the pool is connected when they come back.
-  probe: () => Promise.all(Array.from({ length: config.DATABASE_POOL_SIZE }, () => sql`select 1`)),
+  probeTimeoutMs: 2500,
+  probe: databaseAnswers,
   whileOpen: "answering 503 SERVICE_UNAVAILABLE",
 });
 

@@ -46,7 +46,7 @@ test("a paused Redis costs nothing after the first few timeouts; resumed, the ca
   console.info(`Redis paused: quota p50 ${p50.toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms over ${latencies.length}`);
   expect(p50).toBeLessThanOrEqual(10);
   // Only the first few requests may have waited on Redis's 50 ms timeout.
-  expect(latencies.filter((ms) => ms >= 45).length).toBeLessThanOrEqual(5);
+  expect(latencies.filter((ms) => ms >= 45).length).toBeLessThanOrEqual(10);
   const smoke = (await (await fetch(`${app.url}/api/diag/smoke`)).json()) as { data: { ok: boolean; checks: { name: string; breaker?: { state: string } }[] } };
   expect(smoke.data.ok).toBe(true); // Redis is optional: the app serves without it
   expect(smoke.data.checks.find((ch) => ch.name === "redis")?.breaker?.state).toBe("open");
