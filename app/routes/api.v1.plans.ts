@@ -3,6 +3,6 @@ import { listPlans } from "~/server/plans.server";
 import { methodNotAllowed } from "~/server/routing.server";
 
 // Public: the plan catalog from PLANS_CONFIG.
-export const loader = apiRoute(async (_request, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }));
+export const loader = apiRoute(async (_request, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }), { needsDatabase: false });
 
 export const action = methodNotAllowed("GET");

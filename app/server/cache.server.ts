@@ -1,6 +1,9 @@
 // Optional Redis read-through cache (REDIS_URL). Every call degrades to "miss" within a short
 // timeout when Redis is absent, down or slow: no caller ever fails or waits because of Redis.
+// A Redis that keeps timing out (paused, overloaded) opens the cache breaker: then the cache is
+// skipped without a call, so a sick Redis costs nothing, until a ping answers again.
 import Redis from "ioredis";
+import { createBreaker } from "./breaker.server";
 import { config } from "./config.server";
 import { log } from "./log.server";
 
@@ -23,29 +26,49 @@ redis?.on("error", (err) => {
   log.warn({ err: { message: err.message } }, "redis unavailable; serving from Postgres");
 });
 
-const usable = () => redis !== null && redis.status === "ready";
+export const cacheBreaker = redis
+  ? createBreaker({
+      name: "redis",
+      failuresToOpen: config.REDIS_BREAKER_FAILURES,
+      probeEveryMs: config.REDIS_BREAKER_PROBE_MS,
+      probeTimeoutMs: 500, // the ping itself gives up after the 50 ms command timeout
+      probe: () => redis.ping(),
+      whileOpen: "skipping the cache, serving from Postgres,",
+    })
+  : null;
+
+function usable(): boolean {
+  if (redis === null || redis.status !== "ready") return false;
+  if (!cacheBreaker!.isOpen()) return true;
+  cacheBreaker!.refused();
+  return false;
+}
+
+// Every failure (timeout, reset) counts towards opening the breaker; a miss or an error is
+// answered the same way to the caller, so nothing else is done with it.
+function succeeded<T>(value: T): T {
+  cacheBreaker!.succeeded();
+  return value;
+}
+function failed(err: unknown): null {
+  cacheBreaker!.failed(err);
+  return null;
+}
 
 export async function cacheGet(key: string): Promise<string | null> {
   if (!usable()) return null;
-  try {
-    return await redis!.get(key);
-  } catch {
-    return null;
-  }
+  return redis!.get(key).then(succeeded, failed);
 }
 
 export function cacheSet(key: string, value: string, ttlMs: number): void {
   if (!usable()) return;
-  redis!.set(key, value, "PX", ttlMs).catch(() => {});
+  redis!.set(key, value, "PX", ttlMs).then(succeeded, failed);
 }
 
 export async function cacheDel(...keys: string[]): Promise<void> {
   if (!usable() || keys.length === 0) return;
-  try {
-    await redis!.del(...keys);
-  } catch {
-    // The entry expires by itself within its short TTL.
-  }
+  // A failed delete leaves an entry that expires by itself within its short TTL.
+  await redis!.del(...keys).then(succeeded, failed);
 }
 
 export async function cacheStatus(): Promise<"off" | "ok" | "down"> {

@@ -54,6 +54,11 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\//, "must be a redis:// URL")
     .optional(),
   REDIS_PREFIX: z.string().default("msp:"),
+  // Circuit breakers (docs/operations.md): how often an open breaker probes its dependency, and
+  // how many consecutive Redis failures open Redis's (one Postgres connection failure opens its).
+  DATABASE_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+  REDIS_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  REDIS_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PLANS_CONFIG: z
     .string()
     .optional()

@@ -1,9 +1,10 @@
 // The checks behind /api/diag/smoke and `ops` diagnostics.
+import type { BreakerStatus } from "./breaker.server";
 import { config } from "./config.server";
-import { sql } from "./db.server";
-import { cacheStatus } from "./cache.server";
+import { databaseBreaker, sql } from "./db.server";
+import { cacheBreaker, cacheStatus } from "./cache.server";
 
-type Check = { name: string; status: "ok" | "fail" | "off"; required: boolean; latencyMs: number; detail?: string };
+type Check = { name: string; status: "ok" | "fail" | "off"; required: boolean; latencyMs: number; detail?: string; breaker?: BreakerStatus };
 
 async function timed(name: string, required: boolean, fn: () => Promise<Omit<Check, "name" | "required" | "latencyMs">>): Promise<Check> {
   const t0 = performance.now();
@@ -39,5 +40,12 @@ export async function runHealthChecks() {
       detail: `stripe=${config.stripeMode}, auth=${config.CLERK_SECRET_KEY ? "clerk" : "dev"}, stigg=${config.STIGG_API_KEY ? "on" : "off"}`,
     })),
   ]);
+  // Each breaker's state beside its dependency's check. An open database breaker fails the check
+  // even if this `select 1` got through: requests are answered 503 until the breaker's probe passes.
+  const [database, redis] = checks;
+  database.breaker = databaseBreaker.status();
+  if (database.breaker.state === "open") Object.assign(database, { status: "fail", detail: "breaker open: API requests answered 503" });
+  if (cacheBreaker) redis.breaker = cacheBreaker.status();
+  if (redis.breaker?.state === "open") Object.assign(redis, { status: "fail", detail: "breaker open: cache skipped" });
   return { ok: checks.every((c) => !c.required || c.status === "ok"), checks };
 }

@@ -2,6 +2,7 @@
 // thrown errors to responses. No stack, SQL or secret ever reaches a client.
 import type { z } from "zod";
 import { API_BODY_LIMIT } from "./body-limit.server";
+import { databaseBreaker, isDatabaseUnavailable, noteDatabaseError } from "./db.server";
 import { AppError, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
@@ -38,31 +39,33 @@ export function json(ctx: ApiContext, status: number, body: unknown, headers: Re
 
 export const ok = (ctx: ApiContext, data: unknown, headers?: Record<string, string>) => json(ctx, 200, wrapSuccess(data), headers);
 
-// Postgres down, restarting or refusing connections: a 503 the client can retry, not a 500.
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; errno?: string };
-  const code = e?.code ?? e?.errno ?? "";
-  return (
-    ["ECONNREFUSED", "ECONNRESET", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "57P01", "57P02", "57P03"].includes(
-      code,
-    ) || code.startsWith("08")
-  );
-}
+const envelopeOf = (ctx: ApiContext, e: AppError) => json(ctx, e.status, wrapError(e.code, e.message, e.details), e.headers);
 
 export function errorResponse(ctx: ApiContext, err: unknown): Response {
+  noteDatabaseError(err);
+  // Postgres down, restarting or refusing connections: a 503 the client can retry, not a 500.
   const known = err instanceof AppError ? err : isDatabaseUnavailable(err) ? new ServiceUnavailable() : null;
   if (known) {
     if (known.status >= 500) log.warn({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, code: known.code, err }, "request failed");
-    return json(ctx, known.status, wrapError(known.code, known.message, known.details), known.headers);
+    return envelopeOf(ctx, known);
   }
   log.error({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, err }, "unexpected error");
   return json(ctx, 500, wrapError("INTERNAL", "Something went wrong on our side. Quote the corrId when you contact support.", { corrId: ctx.corrId }));
 }
 
-/** Wraps a Remix loader/action of an /api route: ids, error boundary, envelope headers. */
-export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise<Response>) {
+/**
+ * Wraps a Remix loader/action of an /api route: ids, error boundary, envelope headers. While the
+ * database breaker is open, a route that needs the database answers 503 at once (not logged per
+ * request: the breaker logs its opening and closing).
+ */
+export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise<Response>, opts: { needsDatabase?: boolean } = {}) {
+  const needsDatabase = opts.needsDatabase ?? true;
   return async ({ request }: { request: Request }): Promise<Response> => {
     const ctx = contextOf(request);
+    if (needsDatabase && databaseBreaker.isOpen()) {
+      databaseBreaker.refused();
+      return envelopeOf(ctx, new ServiceUnavailable());
+    }
     try {
       return await handler(request, ctx);
     } catch (err) {

@@ -3,9 +3,9 @@
 // this module only batches concurrent requests into one statement (group commit) and shapes
 // the answers. No Stripe, Stigg or Clerk call happens here, ever.
 import { config, type Metric } from "./config.server";
-import { sql } from "./db.server";
+import { databaseBreaker, noteDatabaseError, sql } from "./db.server";
 import { cacheDel, cacheGet, cacheSet } from "./cache.server";
-import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "./errors.server";
+import { type AppError, IdempotencyConflict, QuotaExceeded, ServiceUnavailable, SubscriptionInactive } from "./errors.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 const QUOTA_CACHE_TTL_MS = 1000;
@@ -158,6 +158,8 @@ async function runBatch(batch: Pending[]): Promise<void> {
   const readOnly = expectOnlyDenials(batch);
   let rows: OutcomeRow[];
   try {
+    // Requests queued behind a batch that met an outage are refused at once, having written nothing.
+    if (databaseBreaker.isOpen()) throw new ServiceUnavailable();
     const orgs = batch.map((p) => p.orgId);
     const requestIds = batch.map((p) => p.requestId);
     const metrics = batch.map((p) => p.metric);
@@ -176,7 +178,9 @@ async function runBatch(batch: Pending[]): Promise<void> {
                  (extract(epoch from recorded_at) * 1000)::float8 as at
             from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`;
   } catch (err) {
-    // Nothing was committed: every request of the batch may be retried with the same request_id.
+    // Nothing was committed, or (a connection lost after the commit) the retry replays it: every
+    // request of the batch may be retried with the same request_id.
+    noteDatabaseError(err);
     for (const p of batch) {
       leaders.delete(keyOf(p));
       for (const f of [p, ...p.followers]) f.reject(err);
