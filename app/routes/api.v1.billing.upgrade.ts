@@ -1,4 +1,5 @@
-// 5.2 Upgrade now: prorated and invoiced at once; Idempotency-Key makes a retry charge nothing more.
+// Upgrade now: prorated and invoiced at once; Idempotency-Key makes a retry charge nothing more.
+import { idempotencyKey } from "~/server/api/schemas.server";
 import { requireSession } from "~/server/auth.server";
 import { upgradeNow } from "~/server/billing/plan-change.server";
 import { AppError } from "~/server/errors.server";
@@ -6,15 +7,13 @@ import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { methodNotAllowed } from "~/server/routing.server";
 import { planCodeBody } from "~/server/plans.server";
 
-const KEY = /^[A-Za-z0-9._:-]{1,128}$/;
-
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
   const session = await requireSession(request);
   ctx.orgId = session.orgId;
   const { planCode } = parseWith(planCodeBody, await readJson(request));
   const key = request.headers.get("idempotency-key");
-  if (key !== null && !KEY.test(key))
+  if (key !== null && !idempotencyKey.safeParse(key).success)
     throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
     });

@@ -1,7 +1,6 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
 import { sql as dsql } from "drizzle-orm";
-import { z } from "zod";
 import { config, type Metric } from "./config.server";
 import { db, schema } from "./db.server";
 
@@ -47,5 +46,5 @@ export async function syncPlanCatalog(): Promise<void> {
   });
 }
 
-/** The body of the billing routes that name a plan: `{ planCode }`, nothing else. */
-export const planCodeBody = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
+// The billing routes import the body that names a plan from here; it is defined with the API's contract.
+export { planCodeBody } from "./api/schemas.server";
