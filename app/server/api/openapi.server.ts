@@ -117,6 +117,7 @@ function operationObject(op: Operation): Json {
         content: {
           "application/json": {
             schema: { type: "object", required: ["ok", "data"], properties: { ok: { const: true }, data: ref(op.data.name) } },
+            ...(op.data.example === undefined ? {} : { example: { ok: true, data: op.data.example } }),
           },
         },
       }

@@ -20,8 +20,8 @@ export type Operation = {
   query?: z.ZodObject;
   body?: { schema: z.ZodType; name: string; example: unknown };
   idempotencyKey?: boolean;
-  /** The `data` of the success envelope (absent: the answer is not enveloped). */
-  data: { schema: z.ZodType; name: string } | null;
+  /** The `data` of the success envelope (null: the answer is not enveloped), with an example answer. */
+  data: { schema: z.ZodType; name: string; example?: unknown } | null;
   /** A replay answers the first success again, with `Idempotent-Replayed: true`. */
   replays?: boolean;
   errors: ErrorCode[];
@@ -46,7 +46,22 @@ export const operations: Operation[] = [
       "The org's usage of a metric in the current period. Hot path: reads the database (or the optional Redis copy, at most 1 s old) only; never calls Stripe, Stigg or Clerk. An exhausted quota still answers 200 with `allow: false`: checking is not denied, recording is.",
     auth: "apiKey",
     query: s.quotaQuery,
-    data: { schema: s.quotaSummary, name: "QuotaSummary" },
+    data: {
+      schema: s.quotaSummary,
+      name: "QuotaSummary",
+      example: {
+        allow: true,
+        remaining: 49990,
+        used: 10,
+        included: 50000,
+        metric: "api_call",
+        periodKey: "2026-11",
+        periodStart: "2026-11-05T00:00:00.000Z",
+        periodEnd: "2026-12-05T00:00:00.000Z",
+        planCode: "starter",
+        status: "active",
+      },
+    },
     errors: ["VALIDATION_FAILED", "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", ...ALWAYS],
   },
   {
@@ -62,7 +77,20 @@ export const operations: Operation[] = [
     ].join("\n\n"),
     auth: "apiKey",
     body: { schema: s.usageBody, name: "UsageBody", example: { request_id: "req_01JDQ8W6Y2N4", metric: "api_call", quantity: 1 } },
-    data: { schema: s.usageRecord, name: "UsageRecord" },
+    data: {
+      schema: s.usageRecord,
+      name: "UsageRecord",
+      example: {
+        request_id: "req_01JDQ8W6Y2N4",
+        metric: "api_call",
+        quantity: 1,
+        used: 11,
+        remaining: 49989,
+        included: 50000,
+        periodKey: "2026-11",
+        recordedAt: "2026-11-23T10:00:00.123Z",
+      },
+    },
     replays: true,
     errors: [...JSON_BODY, "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "IDEMPOTENCY_CONFLICT", "QUOTA_EXCEEDED", ...ALWAYS],
   },
