@@ -9,7 +9,21 @@ const check = args.includes("--check");
 const dirFlag = args.indexOf("--dir"); // another docs folder (tests)
 const docsDir = dirFlag >= 0 ? args[dirFlag + 1] : join(import.meta.dir, "..", "docs");
 
-const generated: Record<string, string> = { "api.md": renderApiMd() };
+const root = join(import.meta.dir, "..");
+
+/** The repository's formatter (Biome formats Markdown too), so `biome ci` and `--check` agree. */
+function formatted(name: string, text: string): string {
+  const biome = Bun.spawnSync([join(root, "node_modules/.bin/biome"), "format", `--stdin-file-path=docs/${name}`], {
+    cwd: root,
+    stdin: new TextEncoder().encode(text),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (biome.exitCode !== 0) throw new Error(`biome could not format docs/${name}: ${biome.stderr.toString()}`);
+  return biome.stdout.toString();
+}
+
+const generated: Record<string, string> = { "api.md": formatted("api.md", renderApiMd()) };
 
 let stale = 0;
 for (const [name, text] of Object.entries(generated)) {

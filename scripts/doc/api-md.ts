@@ -103,9 +103,11 @@ function clientExample(op: Operation): string | null {
         : null,
     op.body ? `body: JSON.stringify(${JSON.stringify(op.body.example)})` : null,
   ].filter(Boolean);
-  const path = `${op.auth === "none" ? "${BASE}" : ""}${op.path.replace("{id}", "${keyId}")}`;
-  const url = path.includes("${") ? `\`${path}\`` : `"${path}"`;
+  // A template literal in the example when it interpolates the base URL or a key id.
+  const path = `${op.auth === "none" ? `\${BASE}` : ""}${op.path.replace("{id}", `\${keyId}`)}`;
+  const url = path.includes("$") ? `\`${path}\`` : `"${path}"`;
   const call = init.length ? `fetch(${url}, { ${init.join(", ")} })` : `fetch(${url})`;
+  if (!op.data) return `const openapi = await (await ${call}).json(); // not enveloped`;
   return `const { ok, data, error } = await (await ${call}).json();${op.auth === "session" ? " // from the portal: same origin, session cookie" : ""}`;
 }
 
