@@ -3,13 +3,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { startApp, type TestApp } from "../../test/app";
+import { contractFetch, type Contract } from "../../test/contract";
 import { countsOf, orgWithKey } from "../../test/factories";
 import { revokeApiKey } from "../../app/server/keys.server";
 import { Metered, MeteredApiError } from "../src/index";
 
 let app: TestApp;
+let contract: Contract;
 beforeAll(async () => {
   app = await startApp({ KEY_CACHE_TTL_MS: "0" });
+  contract = contractFetch(app.url);
 });
 afterAll(async () => {
   await app.stop();
@@ -17,7 +20,7 @@ afterAll(async () => {
 
 /** A small API protected by the middleware, as the README shows it. */
 function protectedApi(apiKey: string, options: Parameters<Metered["middleware"]>[0] = {}) {
-  const metered = new Metered({ apiKey, baseUrl: app.url });
+  const metered = new Metered({ apiKey, baseUrl: app.url, fetch: contract.fetch });
   let served = 0;
   const server = Bun.serve({
     port: 0,
@@ -80,7 +83,7 @@ describe("fetch-style middleware on Bun.serve", () => {
 
   test("quantity per request and an API error thrown to the server's own error handling", async () => {
     const org = await orgWithKey({ included: 10 });
-    const metered = new Metered({ apiKey: org.key, baseUrl: app.url });
+    const metered = new Metered({ apiKey: org.key, baseUrl: app.url, fetch: contract.fetch });
     const handler = metered.middleware({ quantity: (req) => Number(new URL(req.url).searchParams.get("n") ?? 1) })(() => new Response("ok"));
     expect((await handler(new Request("http://app.local/?n=4"))).status).toBe(200);
     expect((await countsOf(org.orgId)).used).toBe(4);
@@ -94,7 +97,7 @@ describe("fetch-style middleware on Bun.serve", () => {
 describe("Express/Connect adapter", () => {
   test("a node:http app chaining the middleware: 429 after the quota, errors go to next(err)", async () => {
     const org = await orgWithKey({ included: 2 });
-    const meter = new Metered({ apiKey: org.key, baseUrl: app.url }).express();
+    const meter = new Metered({ apiKey: org.key, baseUrl: app.url, fetch: contract.fetch }).express();
     let served = 0;
     const errors: unknown[] = [];
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -125,4 +128,9 @@ describe("Express/Connect adapter", () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+});
+
+test("every answer of the app in these tests matches the OpenAPI document (status, headers, body)", () => {
+  expect(contract.violations).toEqual([]);
+  expect(contract.checked()).toBeGreaterThan(40);
 });

@@ -2,20 +2,24 @@
 // and retries that reuse the request_id so a lost answer is replayed, never counted twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
+import { contractFetch, type Contract } from "../../test/contract";
 import { countsOf, orgWithKey } from "../../test/factories";
 import { IdempotencyConflictError, Metered, MeteredApiError, type RecordResult } from "../src/index";
 import { flakyFront, lossyProxy } from "./faults";
 
 let app: TestApp;
+let contract: Contract;
 beforeAll(async () => {
   app = await startApp();
+  contract = contractFetch(app.url);
 });
 afterAll(async () => {
   await app.stop();
 });
 
+// Every answer the app gives these clients is checked against the OpenAPI document.
 const client = (apiKey: string, baseUrl = app.url, extra: Partial<ConstructorParameters<typeof Metered>[0]> = {}) =>
-  new Metered({ apiKey, baseUrl, backoffMs: 20, ...extra });
+  new Metered({ apiKey, baseUrl, backoffMs: 20, fetch: contract.fetch, ...extra });
 
 describe("answers", () => {
   test("quota answers the typed summary of the org's period", async () => {
@@ -145,4 +149,9 @@ describe("retries reuse the request_id", () => {
       front.stop();
     }
   });
+});
+
+test("every answer of the app in these tests matches the OpenAPI document (status, headers, body)", () => {
+  expect(contract.violations).toEqual([]);
+  expect(contract.checked()).toBeGreaterThan(60);
 });

@@ -44,6 +44,13 @@ describe("the OpenAPI document", () => {
     for (const op of operations) expect(readdirSync(routesDir)).toContain(op.routeFile);
   });
 
+  test("the examples in the document are valid by the routes' own schemas", () => {
+    for (const op of operations) {
+      if (op.body) expect(op.body.schema.safeParse(op.body.example).error, op.operationId).toBeUndefined();
+      if (op.data?.example) expect(op.data.schema.safeParse(op.data.example).error, op.operationId).toBeUndefined();
+    }
+  });
+
   test("the app serves the same document at GET /api/openapi.json", async () => {
     const r = await fetch(`${app.url}/api/openapi.json`);
     expect(r.status).toBe(200);

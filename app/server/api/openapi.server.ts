@@ -174,9 +174,12 @@ function components(): Json {
       IdempotencyKey: { name: "Idempotency-Key", in: "header", required: false, schema: jsonSchemaOf(idempotencyKey, "input") },
     },
     headers: {
-      XRequestId: { description: "The request's id: yours when valid, else generated. Quote it to support.", schema: { type: "string" } },
-      XCorrId: { description: "The correlation id of the logs of this request.", schema: { type: "string" } },
-      RetryAfter: { description: "Whole seconds to wait before retrying.", schema: { type: "integer", minimum: 0 } },
+      XRequestId: { description: "The request's id: yours when valid, else generated. Quote it to support.", required: true, schema: { type: "string" } },
+      XCorrId: { description: "The correlation id of the logs of this request.", required: true, schema: { type: "string" } },
+      RetryAfter: {
+        description: "Whole seconds to wait before retrying; always sent with `QUOTA_EXCEEDED`, `RATE_LIMITED` and `SERVICE_UNAVAILABLE`.",
+        schema: { type: "integer", minimum: 0 },
+      },
       IdempotentReplayed: { description: "`true` when this answer replays the first one for the same request_id.", schema: { type: "string", enum: ["true"] } },
     },
   };
