@@ -10,6 +10,8 @@ export type NodeLikeResponse = { statusCode: number; setHeader(name: string, val
 export type ExpressMiddleware<Req extends NodeLikeRequest = NodeLikeRequest> = (req: Req, res: NodeLikeResponse, next: (err?: unknown) => void) => void;
 
 export type MeterOptions<Req> = {
+  /** Requests that are not metered (health checks, CORS preflights); default none. */
+  skip?: (request: Req) => boolean;
   /** Units per request; default 1. */
   quantity?: number | ((request: Req) => number);
   /** Default "api_call". */
@@ -38,6 +40,7 @@ function requestIdOf<Req>(request: Req, header: (name: string) => string | null,
 
 /** Records the request; a denial to send instead of running the handler, or null to go on. */
 async function meter<Req>(recorder: Recorder, options: MeterOptions<Req>, request: Req, header: (name: string) => string | null): Promise<Denial | null> {
+  if (options.skip?.(request)) return null;
   const quantity = typeof options.quantity === "function" ? options.quantity(request) : options.quantity;
   const result = await recorder.record({ requestId: requestIdOf(request, header, options.requestId), quantity, metric: options.metric });
   if (result.admitted) return null;

@@ -81,6 +81,16 @@ describe("fetch-style middleware on Bun.serve", () => {
     }
   });
 
+  test("skipped requests are served without being counted", async () => {
+    const org = await orgWithKey({ included: 1 });
+    const metered = new Metered({ apiKey: org.key, baseUrl: app.url, fetch: contract.fetch });
+    const handler = metered.middleware({ skip: (req) => new URL(req.url).pathname === "/health" })(() => new Response("ok"));
+    for (let i = 0; i < 3; i++) expect((await handler(new Request("http://app.local/health"))).status).toBe(200);
+    expect((await handler(new Request("http://app.local/work"))).status).toBe(200);
+    expect((await handler(new Request("http://app.local/work"))).status).toBe(429);
+    expect(await countsOf(org.orgId)).toEqual({ used: 1, ledger: 1, rows: 1 });
+  });
+
   test("quantity per request and an API error thrown to the server's own error handling", async () => {
     const org = await orgWithKey({ included: 10 });
     const metered = new Metered({ apiKey: org.key, baseUrl: app.url, fetch: contract.fetch });

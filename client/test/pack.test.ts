@@ -1,5 +1,5 @@
 // `npm pack` in client/ makes a tarball that installs offline (no dependencies) and works on
-// Node: the installed package records usage against the real app.
+// Node, with or without a global crypto: the installed package records usage against the real app.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -55,4 +55,15 @@ test("npm pack makes a tarball that installs offline and runs on Node", async ()
   expect(out.quota).toMatchObject({ used: 2, included: 5, allow: true });
   expect(out.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
   expect(await countsOf(org.orgId)).toEqual({ used: 2, ledger: 2, rows: 1 });
+
+  // Node 18 has no global crypto: the package falls back to node:crypto for its UUIDv7s.
+  writeFileSync(join(project, "no-global-crypto.mjs"), `delete globalThis.crypto;\n${script}`);
+  const old = Bun.spawnSync(["node", "no-global-crypto.mjs"], {
+    cwd: project,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, KEY: org.key, BASE: app.url },
+  });
+  expect(old.stderr.toString()).toBe("");
+  expect(JSON.parse(old.stdout.toString()).result).toMatchObject({ admitted: true, used: 4 });
 }, 60_000);
