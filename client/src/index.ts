@@ -16,4 +16,4 @@ export type {
   SuccessEnvelope,
   UsageRecord,
 } from "./types.js";
-export { ensureRandomSource, uuidv7 } from "./uuidv7.js";
+export { ensureRandomSource, uuidv7, uuidv7Generator } from "./uuidv7.js";
