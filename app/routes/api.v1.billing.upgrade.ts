@@ -1,4 +1,4 @@
-// 5.2 Upgrade now: prorated at the preview's prorationDate and invoiced at once; a retry (same
+// Upgrade now: prorated at the preview's prorationDate and invoiced at once; a retry (same
 // Idempotency-Key) answers the original success and charges nothing more.
 import { requireSession } from "~/server/auth.server";
 import { upgradeNow } from "~/server/billing/plan-change.server";

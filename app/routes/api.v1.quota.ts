@@ -1,12 +1,9 @@
-// 4.1 Quota check. Hot path: authenticate, one read, envelope. No Stripe/Stigg/Clerk call.
-import { z } from "zod";
-import { METRICS } from "~/server/config.server";
+// Quota check. Hot path: authenticate, one read, envelope. No Stripe/Stigg/Clerk call.
+import { quotaQuery as query } from "~/server/api/schemas.server";
 import { apiRoute, ok, parseWith } from "~/server/http.server";
 import { authenticateKey } from "~/server/keys.server";
 import { quotaFor } from "~/server/usage.server";
 import { methodNotAllowed } from "~/server/routing.server";
-
-const query = z.object({ metric: z.enum(METRICS).default("api_call") }).strict();
 
 export const loader = apiRoute(async (request, ctx) => {
   const { orgId } = await authenticateKey(request.headers.get("authorization"));

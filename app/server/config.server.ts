@@ -1,10 +1,9 @@
 // The one place that reads the environment. Validated once at start; a bad variable stops the
 // process with a message naming it. Everything else imports `config`.
 import { z } from "zod";
+import { metric, planCode } from "./api/schemas.server";
 
-const metric = z.enum(["api_call"]);
 export type Metric = z.infer<typeof metric>;
-export const METRICS = metric.options;
 
 const planSchema = z
   .object({
@@ -27,7 +26,7 @@ export const DEFAULT_PLANS: Record<string, PlanConfig> = {
   pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
 };
 
-const plansSchema = z.record(z.enum(["trial", "starter", "growth", "pro"]), planSchema).superRefine((plans, ctx) => {
+const plansSchema = z.record(planCode, planSchema).superRefine((plans, ctx) => {
   for (const [code, plan] of Object.entries(plans)) {
     if (plan.priceOf && !(plan.priceOf in plans)) ctx.addIssue({ code: "custom", path: [code, "priceOf"], message: `names an unknown plan "${plan.priceOf}"` });
     if (code === "trial" && !plan.trialDays) ctx.addIssue({ code: "custom", path: [code, "trialDays"], message: "the trial plan needs trialDays" });

@@ -1,7 +1,6 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
 import { sql as dsql } from "drizzle-orm";
-import { z } from "zod";
 import { config, type Metric } from "./config.server";
 import { db, schema } from "./db.server";
 
@@ -47,7 +46,5 @@ export async function syncPlanCatalog(): Promise<void> {
   });
 }
 
-/** The body of the billing routes that name a plan: `{ planCode }`, nothing else. */
-export const planCodeBody = z.object({ planCode: z.enum(["trial", "starter", "growth", "pro"]) }).strict();
-/** An upgrade may carry the preview's prorationDate, to be charged exactly what the preview showed. */
-export const upgradeBody = planCodeBody.extend({ prorationDate: z.number().int().positive().optional() }).strict();
+// The billing routes import the bodies that name a plan from here; they are defined with the API's contract.
+export { planCodeBody, upgradeBody } from "./api/schemas.server";

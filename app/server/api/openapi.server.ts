@@ -1,0 +1,216 @@
+// The OpenAPI 3.1 document of the API, made from the Zod schemas the routes validate with
+// (z.toJSONSchema) and the operation list. Served at /api/openapi.json; docs/api.md is made from it.
+import { z } from "zod";
+import { ERROR_STATUS, type ErrorCode } from "../errors.server";
+import { type Operation, operations } from "./operations.server";
+import { idempotencyKey } from "./schemas.server";
+
+type Json = Record<string, unknown>;
+
+/** When each error code is answered, and what a client does about it. */
+export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
+  VALIDATION_FAILED: { when: "The body, query or a header fails its schema; `details.issues` lists `{ path, message }`.", client: "Fix the input." },
+  MALFORMED_JSON: { when: "The body is not JSON, or the Content-Type is not `application/json`.", client: "Fix the request." },
+  UNAUTHENTICATED: { when: "No, malformed, unknown or revoked credentials.", client: "Check the key or sign in." },
+  SUBSCRIPTION_INACTIVE: {
+    when: "The org has no subscription in `trialing` or `active` (or `past_due` inside the grace days).",
+    client: "Start or renew a plan.",
+  },
+  FORBIDDEN: { when: "Authenticated but not allowed (a cross-site mutation, a non-owner, a non-admin).", client: "Do not retry." },
+  NOT_FOUND: { when: "Unknown resource, or one of another org (existence is never revealed).", client: "Do not retry." },
+  METHOD_NOT_ALLOWED: { when: "The route does not serve this method; `Allow` lists the ones it does.", client: "Use a listed method." },
+  IDEMPOTENCY_CONFLICT: {
+    when: "A `request_id` reused with another metric or quantity (nothing is counted), or an `Idempotency-Key` reused for another plan.",
+    client: "Use a new request_id or key.",
+  },
+  PREVIEW_EXPIRED: {
+    when: "An upgrade whose `prorationDate` comes from a preview more than 5 minutes old; nothing is charged.",
+    client: "Preview again and show the customer the new amount.",
+  },
+  PAYLOAD_TOO_LARGE: { when: "The body is over 16 KiB.", client: "Send less." },
+  QUOTA_EXCEEDED: {
+    when: "The hard stop: `used + quantity > included`. `Retry-After` = whole seconds until the period ends; `details` has `used`, `included`, `periodKey`, `periodEnd`. Nothing is counted; the request_id is not burned.",
+    client: "Stop, or upgrade; retrying before `Retry-After` is denied again.",
+  },
+  RATE_LIMITED: { when: "A per-key request rate limit (reserved: not answered today), with `Retry-After`.", client: "Retry after `Retry-After`." },
+  INTERNAL: {
+    when: "Anything unexpected; the message is generic and `details` has only `corrId`.",
+    client: "Retry with backoff; quote the corrId to support.",
+  },
+  UPSTREAM_UNAVAILABLE: {
+    when: "Stripe (or Stigg) failed on a route that needs it; never on the quota and usage routes.",
+    client: "Retry with backoff (upgrades with the same Idempotency-Key).",
+  },
+  SERVICE_UNAVAILABLE: {
+    when: "The database is briefly unreachable (or a required dependency is failing), with `Retry-After`.",
+    client: "Retry after `Retry-After` with the same request_id.",
+  },
+};
+
+const ERROR_EXAMPLES: Partial<Record<ErrorCode, Json>> = {
+  VALIDATION_FAILED: { issues: [{ path: "quantity", message: "Too small: expected number to be >=1" }] },
+  QUOTA_EXCEEDED: { used: 50000, included: 50000, periodKey: "2026-11", periodEnd: "2026-12-05T00:00:00.000Z" },
+  IDEMPOTENCY_CONFLICT: { request_id: "req_01JDQ8W6Y2N4" },
+  SUBSCRIPTION_INACTIVE: { status: "canceled" },
+  INTERNAL: { corrId: "0b7e3c1a-…" },
+};
+
+/**
+ * A Zod schema as JSON Schema 2020-12 (the dialect of OpenAPI 3.1). Requests as accepted
+ * (unknown fields are refused); answers as sent, but open: fields may be added within v1.
+ */
+export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): Json {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: "draft-2020-12", unrepresentable: "any" }) as Json;
+  return io === "output" ? openObjects(rest) : rest;
+}
+
+function openObjects<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(openObjects) as T;
+  if (node === null || typeof node !== "object") return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => !(key === "additionalProperties" && value === false))
+      .map(([key, value]) => [key, openObjects(value)]),
+  ) as T;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const idHeaders = { "x-request-id": header("XRequestId"), "x-corr-id": header("XCorrId") };
+
+function errorResponses(op: Operation): Json {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of op.errors) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  const out: Json = {};
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const retryAfter = codes.some((c) => c === "QUOTA_EXCEEDED" || c === "RATE_LIMITED" || c === "SERVICE_UNAVAILABLE");
+    out[String(status)] = {
+      description: codes.map((c) => `\`${c}\`: ${ERROR_DOCS[c].when}`).join("\n\n"),
+      headers: retryAfter ? { ...idHeaders, "Retry-After": header("RetryAfter") } : idHeaders,
+      content: {
+        "application/json": {
+          schema: {
+            allOf: [ref("ErrorEnvelope"), { type: "object", properties: { error: { type: "object", properties: { code: { enum: codes } } } } }],
+          },
+          examples: Object.fromEntries(
+            codes.map((code) => [
+              code,
+              { value: { ok: false, error: { code, message: ERROR_DOCS[code].when.split(";")[0], details: ERROR_EXAMPLES[code] ?? {} } } },
+            ]),
+          ),
+        },
+      },
+    };
+  }
+  return out;
+}
+
+function operationObject(op: Operation): Json {
+  const parameters: Json[] = [{ $ref: "#/components/parameters/XRequestId" }];
+  if (op.idempotencyKey) parameters.push({ $ref: "#/components/parameters/IdempotencyKey" });
+  for (const name of op.path.match(/\{(\w+)\}/g) ?? []) {
+    parameters.push({ name: name.slice(1, -1), in: "path", required: true, schema: { type: "string" } });
+  }
+  if (op.query) {
+    const query = jsonSchemaOf(op.query, "input") as { properties: Record<string, Json>; required?: string[] };
+    for (const [name, schema] of Object.entries(query.properties)) {
+      parameters.push({ name, in: "query", required: query.required?.includes(name) ?? false, schema });
+    }
+  }
+  const success = op.data
+    ? {
+        description: op.replays ? "Counted (or, with `Idempotent-Replayed: true`, counted before: this is the first answer again)." : "OK",
+        headers: op.replays ? { ...idHeaders, "Idempotent-Replayed": header("IdempotentReplayed") } : idHeaders,
+        content: {
+          "application/json": {
+            schema: { type: "object", required: ["ok", "data"], properties: { ok: { const: true }, data: ref(op.data.name) } },
+            ...(op.data.example === undefined ? {} : { example: { ok: true, data: op.data.example } }),
+          },
+        },
+      }
+    : { description: "The OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } };
+  return {
+    operationId: op.operationId,
+    tags: [op.tag],
+    summary: op.summary,
+    description: op.description,
+    security: op.auth === "apiKey" ? [{ apiKey: [] }] : op.auth === "session" ? [{ session: [] }] : [],
+    parameters,
+    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body.name), example: op.body.example } } } } : {}),
+    responses: { "200": success, ...errorResponses(op) },
+  };
+}
+
+function components(): Json {
+  const schemas: Record<string, Json> = {};
+  for (const op of operations) {
+    if (op.body) schemas[op.body.name] = jsonSchemaOf(op.body.schema, "input");
+    if (op.data) schemas[op.data.name] = jsonSchemaOf(op.data.schema, "output");
+  }
+  const codes = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+  schemas.ErrorEnvelope = jsonSchemaOf(
+    z.object({
+      ok: z.literal(false),
+      error: z.object({
+        code: z.string().meta({ description: `One of ${codes.join(", ")}; new codes may be added (act on the HTTP status).` }),
+        message: z.string().meta({ description: "For people; may change. Never a stack trace, SQL or a secret." }),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    }),
+    "output",
+  );
+  const sorted = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    schemas: sorted,
+    securitySchemes: {
+      apiKey: {
+        type: "http",
+        scheme: "bearer",
+        description: "An API key of the org (`mk_live_…` / `mk_test_…`), created in the portal; the org is derived from it.",
+      },
+      session: { type: "apiKey", in: "cookie", name: "__session", description: "The portal session; mutations must come from the app's own origin." },
+    },
+    parameters: {
+      XRequestId: {
+        name: "x-request-id",
+        in: "header",
+        required: false,
+        description: "Your id for this request (1–128 of A-Z a-z 0-9 . _ : -); echoed in the answer, generated when absent.",
+        schema: { type: "string" },
+      },
+      IdempotencyKey: { name: "Idempotency-Key", in: "header", required: false, schema: jsonSchemaOf(idempotencyKey, "input") },
+    },
+    headers: {
+      XRequestId: { description: "The request's id: yours when valid, else generated. Quote it to support.", required: true, schema: { type: "string" } },
+      XCorrId: { description: "The correlation id of the logs of this request.", required: true, schema: { type: "string" } },
+      RetryAfter: {
+        description: "Whole seconds to wait before retrying; always sent with `QUOTA_EXCEEDED`, `RATE_LIMITED` and `SERVICE_UNAVAILABLE`.",
+        schema: { type: "integer", minimum: 0 },
+      },
+      IdempotentReplayed: { description: "`true` when this answer replays the first one for the same request_id.", schema: { type: "string", enum: ["true"] } },
+    },
+  };
+}
+
+let cached: Json | null = null;
+
+/** The document (built once per process: it depends only on code). */
+export function openApiDocument(): Json {
+  if (cached) return cached;
+  const paths: Record<string, Json> = {};
+  for (const op of operations) paths[op.path] = { ...(paths[op.path] ?? {}), [op.method]: operationObject(op) };
+  cached = {
+    openapi: "3.1.0",
+    info: {
+      title: "Metered API",
+      version: "1.0.0",
+      description:
+        "Quota checks and exactly-once usage records for API clients; billing and keys for the portal. Every JSON answer of `/api/v1` is an envelope: `{ ok: true, data }` or `{ ok: false, error: { code, message, details } }`.",
+    },
+    servers: [{ url: "/" }],
+    tags: [...new Set(operations.map((o) => o.tag))].map((name) => ({ name })),
+    paths,
+    components: components(),
+  };
+  return cached;
+}

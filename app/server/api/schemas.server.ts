@@ -1,0 +1,152 @@
+// The API's contract in Zod: what each /api/v1 route accepts (the routes parse with these) and
+// what it answers inside the success envelope. The OpenAPI document (openapi.server.ts) is made
+// from the same schemas, so the published contract cannot drift from the validation.
+// No imports from the rest of the server: the doc generator loads this without a database.
+import { z } from "zod";
+
+/** Shape of every client-chosen id: request_id, Idempotency-Key, x-request-id. */
+export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const metric = z.enum(["api_call"]).meta({ description: "What is metered." });
+export const planCode = z.enum(["trial", "starter", "growth", "pro"]);
+
+const timestamp = z.string().meta({ format: "date-time", description: "ISO 8601, UTC", examples: ["2026-11-23T10:00:00.123Z"] });
+const periodKey = z.string().meta({ description: "`YYYY-MM` of the period start (UTC)", examples: ["2026-11"] });
+const count = z.number().int().nonnegative();
+
+// ---- Requests -------------------------------------------------------------------------------
+
+export const quotaQuery = z.object({ metric: metric.default("api_call") }).strict();
+
+export const usageBody = z
+  .object({
+    request_id: z
+      .string()
+      .regex(ID_PATTERN, "1–128 characters of A-Z a-z 0-9 . _ : -")
+      .meta({ description: "Idempotency key: the usage is counted once per (org, request_id)." }),
+    metric: metric.default("api_call"),
+    quantity: z.number().int().min(1).max(1_000_000).default(1),
+  })
+  .strict();
+
+/** The body of the billing routes that name a plan: `{ planCode }`, nothing else. */
+export const planCodeBody = z.object({ planCode }).strict();
+/** An upgrade may carry the preview's prorationDate, to be charged exactly what the preview showed. */
+export const upgradeBody = planCodeBody
+  .extend({
+    prorationDate: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "The `prorationDate` of the preview the customer saw (Unix seconds); older than 5 minutes is `PREVIEW_EXPIRED`." }),
+  })
+  .strict();
+
+export const createKeyBody = z.object({ name: z.string().trim().min(1).max(60) }).strict();
+
+export const idempotencyKey = z
+  .string()
+  .regex(ID_PATTERN)
+  .meta({ description: "Makes a retry of the same call charge nothing more (1–128 of A-Z a-z 0-9 . _ : -)." });
+
+// ---- Answers (the `data` of the success envelope) -------------------------------------------
+
+export const quotaSummary = z.object({
+  allow: z.boolean().meta({ description: "`remaining > 0`. Checking is never denied; recording is." }),
+  remaining: count,
+  used: count,
+  included: count,
+  metric,
+  periodKey,
+  periodStart: timestamp,
+  periodEnd: timestamp,
+  planCode: z.string(),
+  status: z.string().meta({ description: "The subscription status (trialing, active, past_due inside grace)." }),
+});
+
+export const usageRecord = z.object({
+  request_id: z.string(),
+  metric,
+  quantity: z.number().int().positive(),
+  used: count,
+  remaining: count,
+  included: count,
+  periodKey,
+  recordedAt: timestamp,
+});
+
+export const plan = z.object({
+  code: planCode,
+  name: z.string(),
+  priceMonthly: count.meta({ description: "Minor units (cents)." }),
+  currency: z.string().meta({ examples: ["usd"] }),
+  includedUnits: z.record(z.string(), count).meta({ description: "Included units per metric and month." }),
+  trialDays: z.number().int().positive().nullable(),
+});
+export const planList = z.object({ plans: z.array(plan) });
+
+export const subscriptionSummary = z.object({
+  orgId: z.string(),
+  planCode: z.string(),
+  status: z.string(),
+  periodStart: timestamp,
+  periodEnd: timestamp,
+  trialEnd: timestamp.nullable(),
+  cancelAtPeriodEnd: z.boolean(),
+  pendingPlanCode: z.string().nullable().meta({ description: "A downgrade scheduled for the period end." }),
+});
+
+export const subscriptionOverview = z.object({ subscription: subscriptionSummary.nullable(), usage: quotaSummary.nullable() });
+
+export const planChangePreview = z.object({
+  from: planCode,
+  to: planCode,
+  change: z.enum(["upgrade", "downgrade"]),
+  effective: z.enum(["now", "period_end"]),
+  amountDueNow: z.number().int().meta({ description: "Minor units; 0 for a downgrade." }),
+  currency: z.string(),
+  nextInvoiceAmount: z.number().int(),
+  nextInvoiceAt: timestamp,
+  includedUnits: count,
+  lines: z.array(z.object({ description: z.string(), amount: z.number().int() })),
+  source: z.enum(["stigg", "stripe"]),
+  prorationDate: z.number().int().meta({ description: "Unix seconds the proration is computed at; send it with the upgrade to be charged exactly this." }),
+});
+
+export const redirectUrl = z.object({ url: z.string().meta({ format: "uri" }) });
+
+export const invoice = z.object({
+  id: z.string(),
+  number: z.string().nullable(),
+  status: z.string(),
+  amountDue: z.number().int(),
+  amountPaid: z.number().int(),
+  total: z.number().int(),
+  currency: z.string(),
+  billingReason: z.string().nullable(),
+  periodStart: timestamp.nullable(),
+  periodEnd: timestamp.nullable(),
+  hostedInvoiceUrl: z.string().nullable(),
+  invoicePdf: z.string().nullable(),
+  created: timestamp,
+});
+export const invoiceList = z.object({ invoices: z.array(invoice) });
+
+export const apiKeyListItem = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+});
+export const apiKeyList = z.object({ keys: z.array(apiKeyListItem) });
+export const createdApiKey = z.object({
+  id: z.string(),
+  key: z.string().meta({ description: "The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer." }),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: timestamp,
+});
+export const revokedApiKey = z.object({ id: z.string(), revokedAt: timestamp });

@@ -1,0 +1,147 @@
+// The hand-written parts of docs/api.md: what the OpenAPI document cannot say. The rest of the
+// file is made from the document (api-md.ts). Edit here, then run `bun run doc:all`.
+
+export const intro = `# API contract
+
+The contract that API clients, the portal and the tests rely on. Every \`/api/v1\` route is
+described by the OpenAPI 3.1 document the app serves at \`GET /api/openapi.json\`, made from the
+same Zod schemas the routes validate with (\`app/server/api/\`). This file is generated from that
+document and the prose in \`scripts/doc/api-prose.ts\` by \`bun run doc:all\`; CI fails when it is
+stale (\`bun run doc:all --check\`). Do not edit it by hand.
+
+Stripe's API is the model: predictable envelopes, idempotency, clear error codes.`;
+
+export const basics = `## Basics
+
+- **Base URL**: where the app runs (\`npm start\`: \`http://127.0.0.1:3000\`). The examples use
+  \`BASE=http://127.0.0.1:3000\` and \`KEY=mk_test_…\` (\`bun run ops key:create <orgId>\`).
+- **API clients** (quota and usage): \`Authorization: Bearer <api key>\`. Keys are created per org
+  in the portal (or with the ops CLI), shown once, stored only as a hash, revocable (a revoked key
+  fails everywhere within a few seconds). The org is derived from the key; an \`orgId\` in a body or
+  query is never trusted, and is refused as an unknown field.
+- **Portal routes** (billing, invoices, keys, subscription): the session cookie \`__session\` (the
+  Clerk session, or the local dev sign-in when Clerk is not configured). The session's org scopes
+  every query. A mutation must come from the app's own origin (\`Origin\` header), else 403
+  \`FORBIDDEN\`.
+- **Admin routes** (\`/api/admin/*\`, \`/admin\`): a session whose email is in \`ADMIN_EMAILS\`.
+- **Local dev sign-in** (only without Clerk keys, never in production): \`POST /dev/sign-in\` with
+  form fields \`email\`, \`orgId\` (optional: created if new) and \`orgName\` (optional) signs in as
+  the owner of that org and answers 302 to \`/dashboard\` with the session cookie.
+
+## Envelope
+
+Every JSON answer of every \`/api/*\` route is one envelope (\`/api/openapi.json\` excepted: tools
+read the document as it is):
+
+    success:  { "ok": true,  "data": { ... } }
+    error:    { "ok": false, "error": { "code": "QUOTA_EXCEEDED", "message": "human readable", "details": { ... } } }
+
+\`Content-Type: application/json; charset=utf-8\`. Every answer carries \`x-request-id\` (yours,
+when you send one of 1–128 \`A-Z a-z 0-9 . _ : -\`, else generated) and \`x-corr-id\`. No error
+answer ever contains a stack trace, SQL, a secret or another org's data. A method a route does
+not serve is 405 \`METHOD_NOT_ALLOWED\` with \`Allow\`.
+
+## Idempotency and retries
+
+- \`POST /api/v1/usage\` mutates **once** per \`(org, request_id)\`. A repeat with the same payload
+  answers the identical status and body as the first success, plus \`Idempotent-Replayed: true\`;
+  so a client that lost an answer (network error, timeout, 5xx) retries **with the same
+  request_id** and can never count twice. Use a fresh id (a UUIDv7 is ideal) per unit of work.
+- \`POST /api/v1/billing/upgrade\` takes an \`Idempotency-Key\` header: a retry with the same key
+  charges nothing more.
+- Retry network errors, timeouts, 5xx (\`SERVICE_UNAVAILABLE\`, \`UPSTREAM_UNAVAILABLE\`,
+  \`INTERNAL\`) with exponential backoff and jitter, never sooner than \`Retry-After\`. Do not retry
+  other 4xx: they answer the same until the input (or the plan) changes.`;
+
+export const versioning = `## Versioning
+
+\`/api/v1\` is stable: a client written against this document keeps working.
+
+Changes that may happen within v1, without notice beyond this file:
+
+- new fields in answers (objects in answers are open: ignore fields you do not know);
+- new optional request fields and query parameters, with a default that keeps today's behaviour;
+- new routes, and new methods on existing routes;
+- new error codes, always with one of the statuses above. A client handles an unknown code by
+  its HTTP status: 4xx = do not retry as is, 429 and 503 = retry after \`Retry-After\`, other 5xx =
+  retry with backoff;
+- new values of \`status\` and \`planCode\` (Stripe's subscription statuses, new plans), and
+  changes to \`message\` texts (they are for people; match on \`code\`);
+- headers added to answers.
+
+Changes that need a new version (\`/api/v2\`, with \`/api/v1\` kept running alongside):
+
+- removing or renaming a field, a route, a method, a query parameter or an error code;
+- changing a field's type or meaning, an error code's HTTP status, or a default;
+- making an optional request field required, or refusing input accepted today;
+- changing the envelope, the authentication of a route, or the idempotency guarantees
+  (once per \`(org, request_id)\`, identical replays).`;
+
+export const client = `## The client: \`@metered/client\`
+
+\`client/\` is a TypeScript client with no runtime dependencies (ESM + \`.d.ts\`; Node 18+, Bun,
+Deno, edge runtimes; global \`fetch\`). \`cd client && npm pack\` builds an installable tarball.
+
+\`\`\`ts
+import { IdempotencyConflictError, Metered } from "@metered/client";
+
+const metered = new Metered({
+  apiKey: process.env.METERED_KEY!,
+  baseUrl: "https://metered.example.com",
+  timeoutMs: 2000,          // per attempt
+  retries: 3,               // after network errors, timeouts, 5xx: same request_id each time
+  deadlineMs: 5000,         // for the whole call
+  onUnavailable: "deny",    // or "allow": what record answers when the API stays out of reach
+});
+
+const quota = await metered.quota({ metric: "api_call" }); // { allow, remaining, used, included, ... }
+const result = await metered.record({ quantity: 1 });      // requestId defaults to a fresh UUIDv7
+if (result.admitted) {
+  // result.decidedBy === "platform": counted (result.replayed: counted before); "policy": API unreachable, allowed
+} else if (result.decidedBy === "platform") {
+  // result.reason === "quota_exceeded"; result.retryAfter seconds until the period ends
+} else {
+  // denied by policy: the API could not be reached within the deadline (result.cause)
+}
+\`\`\`
+
+Errors: \`IdempotencyConflictError\` (409), \`MeteredApiError\` (other 4xx: \`status\`, \`code\`,
+\`message\`, \`details\`, \`requestId\` = the answer's \`x-request-id\`), \`MeteredUnavailableError\`
+(\`quota\` only, when the API cannot be reached; \`record\` decides by policy instead).
+
+Middleware: \`metered.middleware(options)(handler)\` for fetch-style handlers (\`Bun.serve\`, Hono,
+Remix resource routes, \`Deno.serve\`) and \`metered.express(options)\` for Express/Connect record one
+unit per request before the handler and answer 429 \`QUOTA_EXCEEDED\` with \`Retry-After\` when
+over quota (503 \`SERVICE_UNAVAILABLE\` when denied by policy). Options: \`quantity\` (a number or
+a function of the request), \`metric\`, \`requestId\` (header names such as
+\`["idempotency-key"]\`, or a function) so that a caller's own retries count once. Whoever
+controls that header can replay one id forever, so scope it to an authenticated caller.`;
+
+export const otherRoutes = `## Routes outside \`/api/v1\`
+
+### Stripe webhooks: \`POST /api/webhooks/stripe\`
+
+Verifies \`Stripe-Signature\` against \`STRIPE_WEBHOOK_SECRET\` on the raw body (bad or missing:
+400, nothing stored). Stores the event by \`event.id\` and enqueues its processing job in the same
+transaction; answers 2xx only after that commit. A repeated \`event.id\` answers 200 and is not
+processed twice. Processing converges the database to Stripe's current state (it re-reads the
+object from Stripe), so events may arrive late, twice or out of order.
+
+### Health: \`GET /api/diag/smoke\`
+
+Checks the database, Redis (if configured), the job queue and required configuration; answers
+200 with each check's status and latency, or 503 \`SERVICE_UNAVAILABLE\` if a required one fails.
+It reveals no secret and no org data.
+
+### Admin: \`/api/admin/*\` (platform admins only)
+
+\`GET /api/admin/jobs\` (queue and job statistics, permanently failed jobs), \`GET
+/api/admin/drift?periodKey=YYYY-MM\` (recorded vs reported to Stripe per org and period),
+\`POST /api/admin/replay\` \`{ eventId }\` or \`{ jobId }\` (re-processes a stored event or a failed
+job), \`POST /api/admin/sessions/revoke\` \`{ email }\` (signs a person out everywhere). The
+\`/admin\` page shows the same.
+
+### Ops CLI: \`bun run ops <command> [--json]\`
+
+For operators and tests; talks to the database and Stripe directly. With \`--json\` it prints
+exactly one JSON object on stdout. The commands are listed in the README (Ops CLI).`;

@@ -1,0 +1,81 @@
+// Checks answers of the real app against the published OpenAPI document: the status is one the
+// operation documents, the body validates against that status's schema, and the documented
+// headers are there. Wrap the fetch a client uses (`new Metered({ fetch: contract.fetch })`)
+// and assert `contract.violations` is empty at the end.
+import Ajv2020 from "ajv/dist/2020";
+import { openApiDocument } from "../app/server/api/openapi.server";
+
+type Json = Record<string, any>;
+type Checker = { status: string; validate: ReturnType<Ajv2020["compile"]>; headers: string[] };
+
+const doc = openApiDocument() as Json;
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addFormat("date-time", (v: string) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}T/.test(v));
+ajv.addFormat("uri", (v: string) => URL.canParse(v));
+ajv.addSchema({ $id: "openapi", components: doc.components });
+
+/** `#/components/...` refs point into the document registered as "openapi". */
+const rebase = (node: unknown): unknown =>
+  Array.isArray(node)
+    ? node.map(rebase)
+    : node && typeof node === "object"
+      ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? `openapi${v}` : rebase(v)]))
+      : node;
+
+const componentHeader = (ref: string): Json => doc.components.headers[ref.split("/").pop()!];
+const RETRY_AFTER_CODES = new Set(["QUOTA_EXCEEDED", "RATE_LIMITED", "SERVICE_UNAVAILABLE"]);
+
+const operations = Object.entries(doc.paths as Json).flatMap(([path, ops]) =>
+  Object.entries(ops as Json).map(([method, op]) => ({
+    method: method.toUpperCase(),
+    path,
+    pattern: new RegExp(`^${path.replace(/\{\w+\}/g, "[^/]+")}$`),
+    responses: Object.fromEntries(
+      Object.entries(op.responses as Json).map(([status, response]) => {
+        // The headers the document marks required (x-request-id, x-corr-id).
+        const headers = Object.entries((response.headers ?? {}) as Record<string, { $ref: string }>)
+          .filter(([, h]) => componentHeader(h.$ref).required === true)
+          .map(([name]) => name);
+        const checker: Checker = { status, validate: ajv.compile(rebase(response.content["application/json"].schema) as Json), headers };
+        return [status, checker];
+      }),
+    ) as Record<string, Checker>,
+  })),
+);
+
+export type Contract = { fetch: (url: string, init: RequestInit) => Promise<Response>; checked: () => number; violations: string[] };
+
+/** A fetch that checks every answer from `appUrl` against the document (others pass unchecked). */
+export function contractFetch(appUrl: string): Contract {
+  const violations: string[] = [];
+  let checked = 0;
+  return {
+    violations,
+    checked: () => checked,
+    fetch: async (url, init) => {
+      const response = await fetch(url, init);
+      if (!url.startsWith(appUrl)) return response;
+      const { pathname } = new URL(url);
+      const method = (init.method ?? "GET").toUpperCase();
+      const where = `${method} ${pathname} → ${response.status}`;
+      const op = operations.find((o) => o.method === method && o.pattern.test(pathname));
+      if (!op) {
+        violations.push(`${where}: no such operation in the document`);
+        return response;
+      }
+      const expected = op.responses[String(response.status)];
+      if (!expected) {
+        violations.push(`${where}: status not documented (${Object.keys(op.responses).join(", ")})`);
+        return response;
+      }
+      checked++;
+      for (const h of expected.headers) if (!response.headers.has(h)) violations.push(`${where}: missing header ${h}`);
+      const body = await response.clone().json();
+      if (!expected.validate(body)) violations.push(`${where}: ${ajv.errorsText(expected.validate.errors)}`);
+      if (RETRY_AFTER_CODES.has(body?.error?.code) && !/^\d+$/.test(response.headers.get("retry-after") ?? "")) {
+        violations.push(`${where}: ${body.error.code} without a Retry-After of whole seconds`);
+      }
+      return response;
+    },
+  };
+}
