@@ -4,6 +4,7 @@ import { config } from "../app/server/config.server";
 import { log } from "../app/server/log.server";
 import { syncPlanCatalog } from "../app/server/plans.server";
 import { sql } from "../app/server/db.server";
+import { livenessPlugin, startLiveness } from "./liveness";
 import { crontab, taskList } from "./tasks";
 
 let stopping = false;
@@ -19,6 +20,8 @@ const logger = new Logger((scope) => (level, message, meta) => {
 });
 
 await syncPlanCatalog();
+// Before taking jobs: unlock what workers that are gone still hold (graphile-worker alone waits 4 h).
+const liveness = await startLiveness();
 
 const runner = await run({
   connectionString: config.DATABASE_URL,
@@ -30,6 +33,7 @@ const runner = await run({
   parsedCronItems: parseCrontab(crontab),
   logger,
   noHandleSignals: true,
+  preset: { plugins: [livenessPlugin] },
 });
 log.info({ concurrency: 4 }, "worker started");
 
@@ -38,6 +42,7 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "worker stopping");
   await runner.stop();
+  await liveness.stop();
   await sql.end({ timeout: 5 });
   process.exit(0);
 }
