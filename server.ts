@@ -9,6 +9,7 @@ import { syncPlanCatalog } from "./app/server/plans.server";
 import { flushKeyUsage } from "./app/server/keys.server";
 import { sql } from "./app/server/db.server";
 import { closeCache } from "./app/server/cache.server";
+import { INSTANCE_ID } from "./app/server/instance.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
@@ -98,7 +99,9 @@ const server = Bun.serve({
   },
 });
 
-log.info({ url: `http://${server.hostname}:${server.port}` }, "app listening");
+// Written whatever LOG_LEVEL says: where this process listens and its instance id (run.ts and the
+// tests tell their own process from another one on the same port by it).
+log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server.port}`, instanceId: INSTANCE_ID }, "app listening");
 
 let stopping = false;
 async function shutdown(signal: string) {

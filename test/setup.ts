@@ -10,8 +10,11 @@ process.env.LOG_LEVEL ??= "silent";
 process.env.SESSION_SECRET ??= "test-session-secret-test-session-secret";
 delete process.env.REDIS_URL; // tests that want Redis start their own app process with it
 delete process.env.STRIPE_SECRET_KEY;
-// Tests that need the local Stripe start it on this port, so the app and the test agree.
-process.env.STRIPE_LOCAL_PORT = String(12300 + (process.pid % 600));
+// Tests that need the local Stripe start it on this port, so the app and the test agree: one the
+// OS found free, not a fixed one another run may hold (the emulator binds it; a clash fails loudly).
+const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+process.env.STRIPE_LOCAL_PORT = String(probe.port);
+probe.stop(true);
 
 afterAll(async () => {
   if (process.env.KEEP_TEST_DB) return;

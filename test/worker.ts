@@ -15,7 +15,12 @@ export async function startWorker(env: Record<string, string | undefined> = {}):
   });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) logs.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+    for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
+      const lines = decoder.decode(chunk).split("\n").filter(Boolean);
+      logs.push(...lines);
+      // A worker's errors show in the test output, as they happen.
+      for (const line of lines) if (/"level":"(error|fatal)"|^\S*Error/.test(line)) process.stderr.write(`[worker] ${line}\n`);
+    }
   };
   void collect(proc.stdout);
   void collect(proc.stderr);

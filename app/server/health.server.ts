@@ -2,6 +2,7 @@
 import { config } from "./config.server";
 import { sql } from "./db.server";
 import { cacheStatus } from "./cache.server";
+import { INSTANCE_ID } from "./instance.server";
 
 type Check = { name: string; status: "ok" | "fail" | "off"; required: boolean; latencyMs: number; detail?: string };
 
@@ -39,5 +40,5 @@ export async function runHealthChecks() {
       detail: `stripe=${config.stripeMode}, auth=${config.CLERK_SECRET_KEY ? "clerk" : "dev"}, stigg=${config.STIGG_API_KEY ? "on" : "off"}`,
     })),
   ]);
-  return { ok: checks.every((c) => !c.required || c.status === "ok"), checks };
+  return { ok: checks.every((c) => !c.required || c.status === "ok"), instanceId: INSTANCE_ID, checks };
 }
