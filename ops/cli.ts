@@ -2,7 +2,7 @@
 // Stripe issue on, Stripe) directly; run it next to the app. With --json it prints exactly one
 // JSON object on stdout; errors go to stderr with a hint and exit 1.
 import { parseArgs } from "node:util";
-import { useRunState } from "../scripts/run-state";
+import { adoptRunState } from "../scripts/run-state";
 import { COMMAND_ARGS, usage } from "./usage";
 
 process.env.LOG_LEVEL ??= "warn";
@@ -21,7 +21,7 @@ if (!name || !(name in COMMAND_ARGS) || values.help) {
 // Next to `npm start` with no DATABASE_URL: the database and local Stripe that run wrote down.
 let unreachable: string | null;
 try {
-  unreachable = useRunState(process.env);
+  unreachable = adoptRunState(process.env);
 } catch (err) {
   unreachable = `could not read the state file of \`npm start\`: ${(err as Error).message}`;
 }

@@ -58,7 +58,7 @@ export function readRunState(): { state: RunState; live: boolean } | null {
  * port also when DATABASE_URL names that run's database). Returns what to tell the operator
  * when there is nothing to connect to, or null.
  */
-export function useRunState(env: Record<string, string | undefined>): string | null {
+export function adoptRunState(env: Record<string, string | undefined>): string | null {
   const found = readRunState();
   if (env.DATABASE_URL && (!found?.live || found.state.databaseUrl !== env.DATABASE_URL)) return null;
   if (!found) return `DATABASE_URL is not set and no system started by \`npm start\` was found (no ${runStateFile()}). ${WHAT_TO_SET}`;
