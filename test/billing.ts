@@ -2,6 +2,7 @@
 // the real app process and the real worker process, on the test run's database.
 import { afterAll, beforeAll } from "bun:test";
 import { startApp, type TestApp } from "./app";
+import { freePort } from "./ports";
 import { startWorker, type TestWorker } from "./worker";
 import { startStripeLocal, type StripeLocal } from "../stripe-emulator/index";
 import { sql } from "../app/server/db.server";
@@ -12,16 +13,15 @@ import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
 export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 
 export function startBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
-  // The app listens on a port the OS picks; once known, `env.PORT` keeps it, so a test that
-  // restarts the app (startApp(system.env)) gets the address Stripe's webhooks are sent to.
-  const env: Record<string, string> = { PORT: "0", STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
+  // A port the OS found free (not a fixed one another run may hold): the app's base URL (Checkout
+  // return pages) and Stripe's webhook URL name it, and a test restarting the app reuses it.
+  const env: Record<string, string> = { PORT: String(freePort()), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
   let worker: TestWorker;
   // app and local are set in beforeAll, before any test reads them.
   const system = { env } as unknown as BillingSystem;
   beforeAll(async () => {
     await syncPlanCatalog();
     system.app = await startApp(env);
-    env.PORT = new URL(system.app.url).port;
     system.local = await startStripeLocal({
       port: Number(process.env.STRIPE_LOCAL_PORT),
       databaseUrl: process.env.DATABASE_URL!,

@@ -2,6 +2,7 @@
 // so runs never share state. It runs before any test file imports the app's config.
 import { afterAll } from "bun:test";
 import { createTestDatabase } from "./db";
+import { freePort } from "./ports";
 
 const testDb = await createTestDatabase();
 process.env.DATABASE_URL = testDb.url;
@@ -12,9 +13,7 @@ delete process.env.REDIS_URL; // tests that want Redis start their own app proce
 delete process.env.STRIPE_SECRET_KEY;
 // Tests that need the local Stripe start it on this port, so the app and the test agree: one the
 // OS found free, not a fixed one another run may hold (the emulator binds it; a clash fails loudly).
-const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-process.env.STRIPE_LOCAL_PORT = String(probe.port);
-probe.stop(true);
+process.env.STRIPE_LOCAL_PORT = String(freePort());
 
 afterAll(async () => {
   if (process.env.KEEP_TEST_DB) return;

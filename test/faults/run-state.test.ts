@@ -6,16 +6,10 @@ import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../ports";
 
 const root = join(import.meta.dir, "..", "..");
 const tmp = mkdtempSync(join(tmpdir(), "run-state-"));
-
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
 
 /** The environment of a shell with none of the test run's connection settings. */
 function bareEnv(extra: Record<string, string>): Record<string, string> {

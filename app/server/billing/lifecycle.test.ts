@@ -15,6 +15,9 @@ import { rolloverOverduePeriods } from "./converge.server";
 import { setSubscriptionMirror } from "../orgs.server";
 
 const system = startBillingSystem();
+// The test run's database is shared by every file: the p95 below counts this file's events only
+// (another file's held or outage-delayed events are not webhook latency of these journeys).
+const fileStarted = new Date();
 const signIn = (orgId: string) => signInAs(system.app, orgId);
 
 describe("billing lifecycle", () => {
@@ -177,7 +180,8 @@ describe("webhook convergence", () => {
   test("webhook delivery → converged: p95 under 1 s", async () => {
     const [row] = await sql<{ p95: number; n: number }[]>`
       select percentile_cont(0.95) within group (order by converge_ms)::int as p95, count(*)::int as n
-        from stripe_events where converge_ms is not null and id not like '%\\_r' escape '\\'`;
+        from stripe_events where converge_ms is not null and id not like '%\\_r' escape '\\'
+         and received_at >= ${fileStarted.toISOString()}::timestamptz`;
     console.log(`webhook converge: n=${row.n}, p95=${row.p95} ms`);
     expect(row.n).toBeGreaterThan(20);
     expect(row.p95).toBeLessThan(1000);
