@@ -13,6 +13,7 @@ import { bodyLimitFor, capBody } from "./app/server/body-limit.server";
 import { AppError } from "./app/server/errors.server";
 import { contextOf, errorResponse } from "./app/server/http.server";
 import { guardProcess } from "./app/server/process-guard.server";
+import { INSTANCE_ID } from "./app/server/instance.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
@@ -125,7 +126,9 @@ let stopping = false;
 // tenant. (Installed only now: a failure to start must still stop the process, non-zero.)
 guardProcess(() => stopping);
 
-log.info({ url: `http://${server.hostname}:${server.port}` }, "app listening");
+// Written whatever LOG_LEVEL says: where this process listens and its instance id (run.ts and the
+// tests tell their own process from another one on the same port by it).
+log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server.port}`, instanceId: INSTANCE_ID }, "app listening");
 
 async function shutdown(signal: string) {
   if (stopping) return;

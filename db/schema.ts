@@ -226,3 +226,16 @@ export const billingRequests = pgTable(
   },
   (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] })],
 );
+
+// Worker processes alive on this database: one row per graphile-worker pool (its id is what the
+// pool writes in `locked_by`), with a heartbeat. The jobs and queues locked by a pool whose
+// process is gone are unlocked at once (worker/liveness.ts) rather than after graphile-worker's
+// 4 hours. `hostKey` names the machine and pid namespace, where `pid` can be checked directly.
+export const workerHeartbeats = pgTable("worker_heartbeats", {
+  poolId: text("pool_id").primaryKey(),
+  hostname: text("hostname").notNull(),
+  hostKey: text("host_key").notNull(),
+  pid: integer("pid").notNull(),
+  startedAt: tz("started_at").notNull().defaultNow(),
+  lastSeenAt: tz("last_seen_at").notNull().defaultNow(),
+});

@@ -1,6 +1,8 @@
 // Starts the whole system with the README's run script (scripts/run.ts: local Stripe, app,
-// worker) on a fresh database and its own ports; stops it when the run ends.
+// worker) on a fresh database and its own ports; stops it when the run ends. The run checks that
+// each port answers with the process it started (instance ids), and so does this setup.
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 
@@ -31,6 +33,7 @@ export default async function globalSetup() {
     STRIPE_EVENT_MAX_ATTEMPTS: "2",
     SESSION_SECRET: "e2e-session-secret-e2e-session-secret",
     LOG_LEVEL: "warn",
+    RUN_STATE_FILE: join(root, "e2e", "artifacts", "run-state.json"),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
   process.env.E2E_DATABASE_URL = databaseUrl ?? `postgres://postgres:postgres@127.0.0.1:54340/metered`;
@@ -43,6 +46,14 @@ export default async function globalSetup() {
   while (!output.includes("ready: open")) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the system did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+  // The journeys run against the app the run started, never whatever else answers on that port:
+  // the run names its app's instance id, which the app reports in /api/diag/smoke.
+  const [, url, instanceId] = /ready: open (\S+) +\(instance (\w+)/.exec(output) ?? [];
+  const smoke = url ? ((await (await fetch(`${url}/api/diag/smoke`)).json()) as { data?: { instanceId?: string } }) : {};
+  if (url !== `http://127.0.0.1:${port}` || smoke.data?.instanceId !== instanceId) {
+    process.kill(-child.pid!, "SIGTERM");
+    throw new Error(`the app answering on port ${port} is not the one this run started:\n${output}`);
   }
   return async () => {
     process.kill(-child.pid!, "SIGTERM");

@@ -2,16 +2,10 @@
 // Stripe issue on, Stripe) directly; run it next to the app. With --json it prints exactly one
 // JSON object on stdout; errors go to stderr with a hint and exit 1.
 import { parseArgs } from "node:util";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-
-// Next to `npm start` with no DATABASE_URL, the system runs on the embedded Postgres.
-if (!process.env.DATABASE_URL && existsSync(join(import.meta.dir, "..", ".data/pg/data/PG_VERSION"))) {
-  process.env.DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${process.env.EMBEDDED_PG_PORT ?? 54320}/metered`;
-}
-process.env.LOG_LEVEL ??= "warn";
-
+import { adoptRunState } from "../scripts/run-state";
 import { COMMAND_ARGS, usage } from "./usage";
+
+process.env.LOG_LEVEL ??= "warn";
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -23,6 +17,18 @@ const [name, ...args] = positionals;
 if (!name || !(name in COMMAND_ARGS) || values.help) {
   console.error(usage);
   process.exit(values.help ? 0 : 1);
+}
+// Next to `npm start` with no DATABASE_URL: the database and local Stripe that run wrote down.
+let unreachable: string | null;
+try {
+  unreachable = adoptRunState(process.env);
+} catch (err) {
+  unreachable = `could not read the state file of \`npm start\`: ${(err as Error).message}`;
+}
+if (unreachable) {
+  if (values.json) console.log(JSON.stringify({ ok: false, error: { code: "SERVICE_UNAVAILABLE", message: unreachable } }));
+  else console.error(`error: ${unreachable}`);
+  process.exit(1);
 }
 const { commands } = await import("./commands");
 const command = commands[name];

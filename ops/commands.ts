@@ -35,7 +35,7 @@ const orgCreate: Command<OrgCreated> = {
 };
 
 const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
-  args: COMMAND_ARGS["subscribe"],
+  args: COMMAND_ARGS.subscribe,
   run: async ([orgId, planCode]) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
     if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of trial, starter, growth, pro.`);
@@ -58,7 +58,7 @@ const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
 };
 
 const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
-  args: COMMAND_ARGS["replay"],
+  args: COMMAND_ARGS.replay,
   run: async ([eventId]) => {
     need([eventId].filter(Boolean), 1, replay.args);
     return replayStripeEvent(eventId);
@@ -67,7 +67,7 @@ const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
 };
 
 const jobs: Command<Awaited<ReturnType<typeof jobStats>>> = {
-  args: COMMAND_ARGS["jobs"],
+  args: COMMAND_ARGS.jobs,
   run: async () => jobStats(),
   human: (j) =>
     [
@@ -97,7 +97,7 @@ const keyRevoke: Command<Awaited<ReturnType<typeof revokeApiKey>>> = {
 };
 
 const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
-  args: COMMAND_ARGS["usage"],
+  args: COMMAND_ARGS.usage,
   run: async ([orgId]) => {
     need([orgId].filter(Boolean), 1, usageCmd.args);
     return quotaFor(orgId, "api_call");
@@ -115,7 +115,7 @@ const driftText = (r: DriftRow) =>
         : `${(r.drift * 100).toFixed(2)}%`;
 
 const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
-  args: COMMAND_ARGS["drift"],
+  args: COMMAND_ARGS.drift,
   run: async ([periodKey]) => driftReport(periodKey),
   human: (d) =>
     [

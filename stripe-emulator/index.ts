@@ -35,6 +35,8 @@ const stripeError = (e: StripeError) =>
 
 export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
+  // Random per start, answered by /health: whoever started it can tell it from another one.
+  const instanceId = `inst_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
@@ -179,17 +181,18 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       if (page === "checkout" && !pdf) return post ? payCheckout(id, await request.formData()) : checkoutPage(billing, id);
       if (page === "portal" && !pdf) return post ? portalAction(id, await request.formData()) : portalPage(billing, id);
       if (page === "invoice") return pdf ? invoicePdf(billing, id) : invoicePage(billing, id);
-      if (p === "/health") return Response.json({ ok: true });
+      if (p === "/health") return Response.json({ ok: true, instanceId });
       return new Response("Not found", { status: 404 });
     },
   });
   const url = `http://${server.hostname}:${server.port}`;
   billing = new Billing(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
-  log(`local Stripe listening on ${url}`);
+  log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
   return {
     url,
+    instanceId,
     port: server.port as number,
     /** Changes how long meter events take to count in summaries (tests). */
     setMeterLag(ms: number) {

@@ -1,9 +1,9 @@
 // The whole billing system for a test file: the local Stripe (delivering webhooks to the app),
 // the real app process and the real worker process, on the test run's database.
 import { afterAll, beforeAll } from "bun:test";
-import { spawn, type Subprocess } from "bun";
-import { join } from "node:path";
 import { startApp, type TestApp } from "./app";
+import { freePort } from "./ports";
+import { startWorker, type TestWorker } from "./worker";
 import { startStripeLocal, type StripeLocal } from "../stripe-emulator/index";
 import { sql } from "../app/server/db.server";
 import { createOrg } from "../app/server/orgs.server";
@@ -13,31 +13,25 @@ import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
 export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 
 export function startBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
-  // Above the ports startApp() hands out (4100–6120), so the two never collide.
-  const appPort = 6200 + (process.pid % 90);
-  const env = { PORT: String(appPort), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
-  let worker: Subprocess;
+  // A port the OS found free (not a fixed one another run may hold): the app's base URL (Checkout
+  // return pages) and Stripe's webhook URL name it, and a test restarting the app reuses it.
+  const env: Record<string, string> = { PORT: String(freePort()), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
+  let worker: TestWorker;
   // app and local are set in beforeAll, before any test reads them.
   const system = { env } as unknown as BillingSystem;
   beforeAll(async () => {
     await syncPlanCatalog();
+    system.app = await startApp(env);
     system.local = await startStripeLocal({
       port: Number(process.env.STRIPE_LOCAL_PORT),
       databaseUrl: process.env.DATABASE_URL!,
-      webhook: { url: `http://127.0.0.1:${appPort}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
+      webhook: { url: `${system.app.url}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
       retrySchedule: [150, 300, 600],
     });
-    system.app = await startApp(env);
-    worker = spawn(["bun", "worker/index.ts"], {
-      cwd: join(import.meta.dir, ".."),
-      env: { ...process.env, ...env, LOG_LEVEL: "warn" } as Record<string, string>,
-      stdout: "ignore",
-      stderr: "inherit",
-    });
+    worker = await startWorker(env);
   });
   afterAll(async () => {
-    worker.kill();
-    await worker.exited;
+    await worker.stop();
     await system.app.stop();
     await system.local.stop();
   });

@@ -5,6 +5,7 @@ import { log } from "../app/server/log.server";
 import { syncPlanCatalog } from "../app/server/plans.server";
 import { sql } from "../app/server/db.server";
 import { guardProcess } from "../app/server/process-guard.server";
+import { livenessPlugin, startLiveness } from "./liveness";
 import { crontab, taskList } from "./tasks";
 
 let stopping = false;
@@ -20,6 +21,8 @@ const logger = new Logger((scope) => (level, message, meta) => {
 });
 
 await syncPlanCatalog();
+// Before taking jobs: unlock what workers that are gone still hold (graphile-worker alone waits 4 h).
+const liveness = await startLiveness();
 
 const runner = await run({
   connectionString: config.DATABASE_URL,
@@ -31,6 +34,7 @@ const runner = await run({
   parsedCronItems: parseCrontab(crontab),
   logger,
   noHandleSignals: true,
+  preset: { plugins: [livenessPlugin] },
 });
 // Once running, a job's stray error is logged; it never ends the process (a failure to start
 // still does). While stopping (Ctrl-C stops Postgres too), lost connections are expected.
@@ -42,6 +46,7 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "worker stopping");
   await runner.stop();
+  await liveness.stop();
   await sql.end({ timeout: 5 });
   process.exit(0);
 }

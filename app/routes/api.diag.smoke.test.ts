@@ -24,6 +24,13 @@ test("smoke answers each check with its latency, and reveals no secret", async (
   expect(text).not.toContain("postgres://");
 });
 
+test("smoke reports the instance id the app printed in its start line, so a caller can tell it is ours", async () => {
+  const started = JSON.parse(app.logs.find((l) => l.includes('"msg":"app listening"'))!) as { instanceId: string };
+  expect(started.instanceId).toMatch(/^inst_[0-9a-f]{16}$/);
+  const { data } = (await (await fetch(`${app.url}/api/diag/smoke`)).json()) as { data: { instanceId: string } };
+  expect(data.instanceId).toBe(started.instanceId);
+});
+
 test("smoke answers 503 when the database is unreachable", async () => {
   const down = await startApp({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }).catch((e) => e as Error);
   // The app cannot start its plan sync without a database: it must fail fast, not serve broken.

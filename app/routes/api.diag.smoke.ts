@@ -12,7 +12,7 @@ export const loader = apiRoute(
     log.info({ corr_id: ctx.corrId, request_id: ctx.requestId, diag: report }, "diagnostic frame");
     return report.ok
       ? json(ctx, 200, wrapSuccess(report))
-      : json(ctx, 503, wrapError("SERVICE_UNAVAILABLE", "A required dependency is failing.", { checks: report.checks }));
+      : json(ctx, 503, wrapError("SERVICE_UNAVAILABLE", "A required dependency is failing.", { instanceId: report.instanceId, checks: report.checks }));
   },
   { needsDatabase: false },
 );

@@ -3,6 +3,7 @@ import type { BreakerStatus } from "./breaker.server";
 import { config } from "./config.server";
 import { databaseBreaker, sql } from "./db.server";
 import { cacheBreaker, cacheStatus } from "./cache.server";
+import { INSTANCE_ID } from "./instance.server";
 
 type Check = { name: string; status: "ok" | "fail" | "off"; required: boolean; latencyMs: number; detail?: string; breaker?: BreakerStatus };
 
@@ -47,5 +48,5 @@ export async function runHealthChecks() {
   if (database.breaker.state === "open") Object.assign(database, { status: "fail", detail: "breaker open: API requests answered 503" });
   if (cacheBreaker) redis.breaker = cacheBreaker.status();
   if (redis.breaker?.state === "open") Object.assign(redis, { status: "fail", detail: "breaker open: cache skipped" });
-  return { ok: checks.every((c) => !c.required || c.status === "ok"), checks };
+  return { ok: checks.every((c) => !c.required || c.status === "ok"), instanceId: INSTANCE_ID, checks };
 }

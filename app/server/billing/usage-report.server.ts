@@ -26,11 +26,13 @@ type Pending = {
  * refuses the repeat, which counts as reported. One counter's failure never stops the others.
  */
 export async function reportUsageToStripe(): Promise<{ reported: number; orgs: number }> {
-  // One reporter at a time across all workers: two could otherwise send overlapping ranges.
+  // One reporter at a time across all workers: two could otherwise send overlapping ranges. A
+  // caller waits for a run in progress and then sends what is left, so when it returns (or
+  // throws) it has itself tried everything recorded before it was called; skipping instead would
+  // answer "nothing to report" while usage is unreported, or succeed while Stripe is down.
   const lock = await sql.reserve();
   try {
-    const [got] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(7245002) as ok`;
-    if (!got.ok) return { reported: 0, orgs: 0 };
+    await lock`select pg_advisory_lock(7245002)`;
     try {
       return await reportAll();
     } finally {
