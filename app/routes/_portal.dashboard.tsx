@@ -133,7 +133,9 @@ export default function Dashboard() {
             {pct.toFixed(1)}%
           </Text>
         </Group>
-        <Progress value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} size="lg" className="mt-2" aria-labelledby="meter-label" />
+        <Progress.Root size="lg" className="mt-2">
+          <Progress.Section value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} aria-labelledby="meter-label" />
+        </Progress.Root>
         {usage && usage.remaining > 0 ? (
           <Text size="sm" className="mt-2" data-testid="run-out">
             {outlook?.runsOutAt
