@@ -58,7 +58,7 @@ export function ResponsiveTable<Row>({
                   .map((c) => (
                     <div key={c.header} className="contents">
                       <dt className="text-sm text-[var(--mantine-color-dimmed)]">{c.header}</dt>
-                      <dd className="m-0 min-w-0 break-words">{c.cell(row)}</dd>
+                      <dd className="m-0 min-w-0 break-words text-sm">{c.cell(row)}</dd>
                     </div>
                   ))}
               </dl>

@@ -5,7 +5,8 @@ export function usageOutlook(input: { used: number; included: number; periodStar
   const start = Date.parse(input.periodStart);
   const end = Date.parse(input.periodEnd);
   const fraction = input.included > 0 ? input.used / input.included : 0;
-  const elapsedDays = Math.max((now - start) / 86_400_000, 1 / 24);
+  // At least one day of history, so a burst in the first minutes is not extrapolated to a month.
+  const elapsedDays = Math.max((now - start) / 86_400_000, 1);
   const perDay = input.used / elapsedDays;
   if (perDay <= 0 || input.used >= input.included) return { fraction, runsOutAt: null };
   const runsOut = now + ((input.included - input.used) / perDay) * 86_400_000;

@@ -61,6 +61,8 @@ export default function Billing() {
   const live = Boolean(subscription && LIVE.includes(subscription.status));
   const planName = (code: string) => plans.find((p) => p.code === code)?.name ?? code;
   const outcome = change.result ?? result;
+  // A trial is for an org that never had a plan: paying customers are not offered it.
+  const offered = plans.filter((p) => !(p.trialDays && subscription));
   return (
     <Stack gap="lg">
       <Group justify="space-between">
@@ -135,55 +137,52 @@ export default function Billing() {
         </Card>
       ) : null}
 
-      <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
-        {plans
-          // A trial is for an org that never had a plan: paying customers do not see it.
-          .filter((p) => !(p.trialDays && subscription))
-          .map((p) => {
-            const current = live && subscription?.planCode === p.code;
-            const renewsAs = p.trialDays ? plans.find((q) => q.code === p.billedAs) : undefined;
-            return (
-              <Card key={p.code} withBorder padding="lg" aria-label={`${p.name} plan`} className={current ? "ring-2 ring-indigo-500" : ""}>
-                <Group justify="space-between">
-                  <Title order={3} size="h4">
-                    {p.name}
-                  </Title>
-                  {current ? <Badge>current</Badge> : p.trialDays ? <Badge color="teal">{p.trialDays} days free</Badge> : null}
-                </Group>
-                <Text size="lg" fw={700} className="mt-2">
-                  {p.trialDays ? "Free trial" : `${formatMoney(p.priceMonthly, p.currency)} / month`}
+      <SimpleGrid cols={{ base: 1, sm: 2, md: offered.length }}>
+        {offered.map((p) => {
+          const current = live && subscription?.planCode === p.code;
+          const renewsAs = p.trialDays ? plans.find((q) => q.code === p.billedAs) : undefined;
+          return (
+            <Card key={p.code} withBorder padding="lg" aria-label={`${p.name} plan`} className={current ? "ring-2 ring-indigo-500" : ""}>
+              <Group justify="space-between">
+                <Title order={3} size="h4">
+                  {p.name}
+                </Title>
+                {current ? <Badge>current</Badge> : p.trialDays ? <Badge color="teal">{p.trialDays} days free</Badge> : null}
+              </Group>
+              <Text size="lg" fw={700} className="mt-2">
+                {p.trialDays ? "Free trial" : `${formatMoney(p.priceMonthly, p.currency)} / month`}
+              </Text>
+              {renewsAs ? (
+                <Text size="sm">
+                  then {renewsAs.name} at {formatMoney(renewsAs.priceMonthly, renewsAs.currency)}/month
                 </Text>
-                {renewsAs ? (
-                  <Text size="sm">
-                    then {renewsAs.name} at {formatMoney(renewsAs.priceMonthly, renewsAs.currency)}/month
-                  </Text>
-                ) : null}
-                <Text size="sm">{formatNumber(p.includedUnits.api_call ?? 0)} API calls included</Text>
-                {!live ? (
-                  <Form method="post" className="mt-4">
-                    <input type="hidden" name="intent" value="checkout" />
-                    <input type="hidden" name="planCode" value={p.code} />
-                    <Button type="submit" fullWidth loading={busy}>
-                      {p.trialDays ? "Start free trial" : `Subscribe to ${p.name}`}
-                    </Button>
-                  </Form>
-                ) : !current && !p.trialDays ? (
-                  <Button
-                    className="mt-4"
-                    fullWidth
-                    variant="light"
-                    data-plan-button={p.code}
-                    disabled={change.busy && change.pendingPlan !== p.code}
-                    aria-disabled={change.busy || undefined}
-                    rightSection={change.pendingPlan === p.code && !change.stalled ? <Loader size="xs" aria-label="Loading the preview" /> : null}
-                    onClick={() => !change.busy && change.preview(p.code)}
-                  >
-                    Change to {p.name}
+              ) : null}
+              <Text size="sm">{formatNumber(p.includedUnits.api_call ?? 0)} API calls included</Text>
+              {!live ? (
+                <Form method="post" className="mt-4">
+                  <input type="hidden" name="intent" value="checkout" />
+                  <input type="hidden" name="planCode" value={p.code} />
+                  <Button type="submit" fullWidth loading={busy}>
+                    {p.trialDays ? "Start free trial" : `Subscribe to ${p.name}`}
                   </Button>
-                ) : null}
-              </Card>
-            );
-          })}
+                </Form>
+              ) : !current && !p.trialDays ? (
+                <Button
+                  className="mt-4"
+                  fullWidth
+                  variant="light"
+                  data-plan-button={p.code}
+                  disabled={change.busy && change.pendingPlan !== p.code}
+                  aria-disabled={change.busy || undefined}
+                  rightSection={change.pendingPlan === p.code && !change.stalled ? <Loader size="xs" aria-label="Loading the preview" /> : null}
+                  onClick={() => !change.busy && change.preview(p.code)}
+                >
+                  Change to {p.name}
+                </Button>
+              ) : null}
+            </Card>
+          );
+        })}
       </SimpleGrid>
 
       <PlanChangeDialog change={change} planName={planName} timeZone={timeZone} used={usage?.used ?? null} />
