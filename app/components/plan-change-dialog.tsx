@@ -103,7 +103,7 @@ export function StripeSlow({ onRetry, paying }: { onRetry: () => void; paying: b
     <Alert color="yellow" title="Stripe is not answering" role="alert">
       <Text size="sm">
         {paying
-          ? "Nothing has been charged and your plan has not changed. Retrying is safe: the payment is made at most once."
+          ? "Stripe has not confirmed the payment: nothing has been charged so far and your plan is unchanged. If Stripe answers, the upgrade finishes here. Retrying is safe: you are charged at most once."
           : "Nothing was charged. The price preview needs Stripe; try again in a moment."}
       </Text>
       <Button ref={retry} size="xs" className="mt-2" onClick={onRetry}>
