@@ -1,6 +1,7 @@
 // The dashboard's weight on a slow phone connection (150 ms latency, 1.6 Mbit/s, cold cache):
 // first contentful paint ≤ 1.5 s, JavaScript ≤ 350 KB as sent (compressed), the chart library
-// loaded after the page, in a box of its final size, and a favicon that exists.
+// loaded after the page, in a box of its final size, a progress bar while the next page loads,
+// and a favicon that exists.
 import { expect, test } from "@playwright/test";
 import { createKey, recordUsage, shot, signIn, startTrial } from "./portal";
 
@@ -54,6 +55,12 @@ test("the dashboard paints within 1.5 s on a slow connection and ships at most 3
   expect(totalKb).toBeLessThanOrEqual(350);
   expect(chart, "the chart library comes in its own, lazily loaded file").toBeTruthy();
   expect(Math.abs(after - before)).toBeLessThanOrEqual(2);
+
+  // Still on the slow connection: moving to another page shows the page-wide progress bar.
+  await page.getByRole("link", { name: "Billing" }).click();
+  await expect(page.getByTestId("navigation-progress")).toBeAttached();
+  await expect(page.getByRole("heading", { name: "Billing" })).toBeVisible({ timeout: 10_000 });
+  await expect(page.getByTestId("navigation-progress")).not.toBeAttached();
 
   await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   const favicon = await page.request.get("/favicon.ico");

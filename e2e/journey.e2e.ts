@@ -88,7 +88,7 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   // Invoices, with links.
   await page.getByRole("link", { name: "Invoices" }).click();
   await expect(page.getByRole("link", { name: "View" }).first()).toBeVisible({ timeout: 10_000 });
-  await expect(page.getByText("$99.00")).toBeVisible();
+  await expect(page.getByRole("cell", { name: "$99.00" })).toBeVisible();
   await shot(page, "11-invoices");
   await page.getByRole("link", { name: "Dashboard" }).click();
   await expect(page.getByText("growth", { exact: true })).toBeVisible();

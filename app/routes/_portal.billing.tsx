@@ -3,6 +3,7 @@
 import { Alert, Badge, Button, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, redirect, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { requireUser } from "~/server/auth.server";
@@ -60,7 +61,13 @@ export default function Billing() {
   const busy = nav.state !== "idle";
   const live = Boolean(subscription && LIVE.includes(subscription.status));
   const planName = (code: string) => plans.find((p) => p.code === code)?.name ?? code;
-  const outcome = change.result ?? result;
+  // The page's forms (checkout, portal, keep plan) and the plan-change dialog both report here: the newer wins.
+  const [latest, setLatest] = useState<"form" | "dialog">("form");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a form's result arrives
+  useEffect(() => setLatest("form"), [result]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the dialog's result arrives
+  useEffect(() => setLatest("dialog"), [change.result]);
+  const outcome = latest === "dialog" ? (change.result ?? result) : (result ?? change.result);
   // A trial is for an org that never had a plan: paying customers are not offered it.
   const offered = plans.filter((p) => !(p.trialDays && subscription));
   return (
