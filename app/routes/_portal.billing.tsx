@@ -83,7 +83,7 @@ export default function Billing() {
           </Form>
         ) : null}
       </Group>
-      <div ref={change.outcome} tabIndex={-1} className="outline-none">
+      <div ref={change.outcome} tabIndex={-1} className="outline-none empty:hidden">
         {outcome && !outcome.ok ? (
           <Alert color="red" role="alert">
             {outcome.error}
