@@ -5,21 +5,12 @@
 import { Alert, Button, Group, Modal, Stack, Table, Text } from "@mantine/core";
 import { useFetcher } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
+import type { PlanChangePreview as Preview } from "~/server/billing/plan-change.server";
 import { formatDate, formatMoney, formatNumber } from "./format";
 
 /** How long a Stripe round trip may take before the page says it is not answering. */
 export const STRIPE_PATIENCE_MS = 5000;
 
-export type Preview = {
-  to: string;
-  change: "upgrade" | "downgrade";
-  amountDueNow: number;
-  currency: string;
-  nextInvoiceAmount: number;
-  nextInvoiceAt: string;
-  includedUnits: number;
-  lines: { description: string; amount: number }[];
-};
 type Result = { ok: true; message?: string; preview?: Preview } | { ok: false; error: string };
 
 /** True once the current attempt has been busy for longer than `ms`. */
