@@ -109,7 +109,8 @@ export default function Dashboard() {
           of {usage ? formatNumber(usage.included) : "—"} included
         </StatCard>
         <StatCard label="Period" value={`${formatDate(subscription.periodStart, timeZone)} – ${formatDate(subscription.periodEnd, timeZone)}`} small>
-          {subscription.status === "trialing" ? "trial ends" : "renews"} in {daysUntil(subscription.periodEnd)} days{subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
+          {subscription.status === "trialing" ? "trial ends" : "renews"} in {daysUntil(subscription.periodEnd)} days
+          {subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
         </StatCard>
         {trialDaysLeft !== null && subscription.trialEnd ? (
           <StatCard label="Trial" value={`${trialDaysLeft} days left`}>
