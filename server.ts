@@ -3,6 +3,7 @@
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { existsSync } from "node:fs";
 import { join, normalize } from "node:path";
+import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { config } from "./app/server/config.server";
 import { log } from "./app/server/log.server";
 import { syncPlanCatalog } from "./app/server/plans.server";
@@ -75,13 +76,40 @@ function isCrossSite(request: Request): boolean {
   }
 }
 
-async function staticFile(pathname: string): Promise<Response | null> {
+// Text assets go out compressed (brotli, else gzip, as Accept-Encoding allows), each variant
+// compressed once and kept in memory; hashed /build/ files are cached by browsers for good.
+const COMPRESSIBLE = /\.(js|css|svg|json|map|txt)$/;
+const compressed = new Map<string, { lastModified: number; bytes: Uint8Array<ArrayBuffer> }>();
+
+function encodingFor(request: Request, path: string): "br" | "gzip" | null {
+  if (!COMPRESSIBLE.test(path)) return null;
+  const accepts = (request.headers.get("accept-encoding") ?? "").split(",").map((e) => e.trim().split(";"));
+  const allowed = (name: string) => accepts.some(([e, q]) => e === name && q?.trim() !== "q=0");
+  return allowed("br") ? "br" : allowed("gzip") ? "gzip" : null;
+}
+
+async function staticFile(request: Request, pathname: string): Promise<Response | null> {
   const path = normalize(join(publicDir, pathname));
   if (!path.startsWith(`${publicDir}/`)) return null;
   const file = Bun.file(path);
   if (!(await file.exists())) return null;
   const immutable = pathname.startsWith("/build/");
-  return new Response(file, { headers: { "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "public, max-age=3600" } });
+  const headers: Record<string, string> = {
+    "Cache-Control": immutable ? "public, max-age=31536000, immutable" : "public, max-age=86400",
+    "Content-Type": file.type,
+    Vary: "Accept-Encoding",
+  };
+  const encoding = encodingFor(request, path);
+  if (!encoding) return new Response(file, { headers });
+  const key = `${encoding}:${path}`;
+  let entry = compressed.get(key);
+  if (!entry || entry.lastModified !== file.lastModified) {
+    const raw = new Uint8Array(await file.arrayBuffer());
+    const bytes = encoding === "br" ? brotliCompressSync(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 9 } }) : Bun.gzipSync(raw, { level: 9 });
+    entry = { lastModified: file.lastModified, bytes: new Uint8Array(bytes) };
+    compressed.set(key, entry);
+  }
+  return new Response(entry.bytes, { headers: { ...headers, "Content-Encoding": encoding } });
 }
 
 // Bun's own cap, a backstop behind capBody: a body declared larger is refused by Bun before our
@@ -109,8 +137,8 @@ const server = Bun.serve({
     }
     const route = hot.get(pathname);
     if (route) return (request.method === "GET" || request.method === "HEAD" ? route.loader : route.action)({ request, params: {}, context: {} });
-    if (request.method === "GET" && (pathname.startsWith("/build/") || pathname === "/favicon.ico")) {
-      const file = await staticFile(pathname);
+    if (request.method === "GET" && (pathname.startsWith("/build/") || pathname === "/favicon.ico" || pathname === "/favicon.svg")) {
+      const file = await staticFile(request, pathname);
       if (file) return file;
     }
     return withIds(request, await handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request));

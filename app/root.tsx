@@ -1,12 +1,16 @@
-import { ColorSchemeScript, MantineProvider, createTheme, mantineHtmlProps } from "@mantine/core";
+import { ColorSchemeScript, MantineProvider, mantineHtmlProps } from "@mantine/core";
 import mantineStyles from "@mantine/core/styles.css";
 import chartStyles from "@mantine/charts/styles.css";
 import { json, type LinksFunction, type MetaFunction } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from "@remix-run/react";
 import { clerkBrowserConfig } from "~/server/config.server";
+import { NavigationProgress } from "./components/navigation-progress";
 import tailwindStyles from "./tailwind.css";
+import { cssVariablesResolver, theme } from "./theme";
 
 export const links: LinksFunction = () => [
+  { rel: "icon", href: "/favicon.svg", type: "image/svg+xml" },
+  { rel: "icon", href: "/favicon.ico", sizes: "16x16" },
   { rel: "stylesheet", href: mantineStyles },
   { rel: "stylesheet", href: chartStyles },
   { rel: "stylesheet", href: tailwindStyles },
@@ -16,8 +20,6 @@ export const meta: MetaFunction = () => [{ title: "Metered — API plans with in
 
 // What the browser may know: only Clerk's publishable key and its frontend API host, when set.
 export const loader = () => json({ clerk: clerkBrowserConfig() });
-
-const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
 
 export function Layout({ children }: { children: React.ReactNode }) {
   const clerk = useRouteLoaderData<typeof loader>("root")?.clerk ?? null;
@@ -31,7 +33,10 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <ColorSchemeScript />
       </head>
       <body>
-        <MantineProvider theme={theme}>{children}</MantineProvider>
+        <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver}>
+          <NavigationProgress />
+          {children}
+        </MantineProvider>
         <ScrollRestoration />
         <Scripts />
         {clerk ? (

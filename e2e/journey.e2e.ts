@@ -57,7 +57,7 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   await shot(page, "06-dashboard-usage");
   expect((await record("e2e-2", 700)).status()).toBe(200);
   await page.reload();
-  await expect(page.getByText("80% of your quota used")).toBeVisible();
+  await expect(page.getByText("82% of your quota used")).toBeVisible();
   await shot(page, "07-dashboard-80");
   expect((await record("e2e-3", 180)).status()).toBe(200);
   expect((await record("e2e-4", 1)).status()).toBe(429);
@@ -89,7 +89,7 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   // Invoices, with links.
   await page.getByRole("link", { name: "Invoices" }).click();
   await expect(page.getByRole("link", { name: "View" }).first()).toBeVisible({ timeout: 10_000 });
-  await expect(page.getByText("$99.00")).toBeVisible();
+  await expect(page.getByRole("cell", { name: "$99.00" })).toBeVisible();
   await shot(page, "11-invoices");
   await page.getByRole("link", { name: "Dashboard" }).click();
   await expect(page.getByText("growth", { exact: true })).toBeVisible();
@@ -98,6 +98,7 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   await page.setViewportSize({ width: 390, height: 844 });
   await expect(page.getByTestId("usage-used")).toBeVisible();
   await shot(page, "15-dashboard-mobile");
+  await page.getByRole("button", { name: "Open the menu" }).click();
   await page.getByRole("link", { name: "Billing" }).first().click();
   await expect(page.getByRole("heading", { name: "Billing" })).toBeVisible();
   await shot(page, "16-billing-mobile");

@@ -1,10 +1,11 @@
 // The ops console for platform admins: queue depth and lag, failed jobs with their errors and a
 // replay button, recent webhook events (replayable), drift per period, past-due orgs, orgs, and
 // signing a person out everywhere.
-import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { formatNumber } from "~/components/format";
+import { formatDateTime, formatNumber } from "~/components/format";
+import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireAdminPage } from "~/server/admin.server";
 import { adminOverview, replayJob } from "~/server/admin-report.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
@@ -32,6 +33,107 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
+
+type Overview = SerializeFrom<typeof loader>;
+type DriftRow = Extract<Overview["drift"], { rows: unknown }>["rows"][number];
+
+const failedColumns: Column<Overview["jobs"]["failed"][number]>[] = [
+  {
+    header: "Job",
+    cell: (f) => (
+      <>
+        #{f.id}
+        <br />
+        <Code>{f.key}</Code>
+      </>
+    ),
+  },
+  { header: "Task", cell: (f) => f.task },
+  { header: "Attempts", cell: (f) => f.attempts },
+  {
+    header: "Error",
+    cell: (f) => (
+      <Text size="sm" c="red" className="max-w-md break-words">
+        {f.lastError}
+      </Text>
+    ),
+  },
+  {
+    header: "Action",
+    bare: true,
+    cell: (f) => (
+      <Form method="post">
+        <input type="hidden" name="jobId" value={f.id} />
+        <Button type="submit" size="xs" aria-label={`Replay job ${f.id}`}>
+          Replay
+        </Button>
+      </Form>
+    ),
+  },
+];
+
+const eventColumns: Column<Overview["events"][number]>[] = [
+  { header: "Event", cell: (e) => <Code className="break-all">{e.id}</Code> },
+  { header: "Type", cell: (e) => e.type },
+  { header: "Received", cell: (e) => formatDateTime(e.received_at, "UTC") },
+  { header: "Converged", cell: (e) => (e.processed_at ? <Badge color="teal">{e.converge_ms} ms</Badge> : <Badge color="yellow">pending</Badge>) },
+  {
+    header: "Action",
+    bare: true,
+    cell: (e) => (
+      <Form method="post">
+        <input type="hidden" name="eventId" value={e.id} />
+        <Button type="submit" size="xs" variant="subtle" aria-label={`Replay event ${e.id}`}>
+          Replay
+        </Button>
+      </Form>
+    ),
+  },
+];
+
+const driftColumns: Column<DriftRow>[] = [
+  { header: "Org", cell: (r) => r.orgId },
+  { header: "Period", cell: (r) => r.periodKey },
+  { header: "Recorded", cell: (r) => formatNumber(r.recorded) },
+  { header: "Reported", cell: (r) => formatNumber(r.reported) },
+  { header: "Drift", cell: (r) => (r.status === "settling" ? "settling" : r.status === "displaced" ? "n/a (outside its period)" : pct(r.drift)) },
+];
+
+const pastDueColumns: Column<Overview["pastDue"][number]>[] = [
+  {
+    header: "Org",
+    cell: (o) => (
+      <>
+        {o.name}
+        <br />
+        <Text size="xs" c="dimmed">
+          {o.id}
+        </Text>
+      </>
+    ),
+  },
+  { header: "Plan", cell: (o) => o.plan_code },
+  { header: "Status", cell: (o) => <Badge color="red">{o.status.replace("_", " ")}</Badge> },
+  { header: "Usage allowed until", cell: (o) => (o.status === "past_due" ? formatDateTime(o.grace_ends, "UTC") : "stopped") },
+];
+
+const orgColumns: Column<Overview["orgs"][number]>[] = [
+  {
+    header: "Org",
+    cell: (o) => (
+      <>
+        {o.name}
+        <br />
+        <Text size="xs" c="dimmed" component="span" className="break-all">
+          {o.id}
+        </Text>
+      </>
+    ),
+  },
+  { header: "Plan", cell: (o) => o.plan_code ?? "—" },
+  { header: "Status", cell: (o) => o.status ?? "—" },
+  { header: "Usage", cell: (o) => (o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`) },
+];
 
 export default function Admin() {
   const { jobs, events, orgs, pastDue, drift } = useLoaderData<typeof loader>();
@@ -81,45 +183,7 @@ export default function Admin() {
             No failed jobs.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={640}>
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Job</Table.Th>
-                  <Table.Th>Task</Table.Th>
-                  <Table.Th>Attempts</Table.Th>
-                  <Table.Th>Error</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {jobs.failed.map((f) => (
-                  <Table.Tr key={f.id}>
-                    <Table.Td>
-                      #{f.id}
-                      <br />
-                      <Code>{f.key}</Code>
-                    </Table.Td>
-                    <Table.Td>{f.task}</Table.Td>
-                    <Table.Td>{f.attempts}</Table.Td>
-                    <Table.Td>
-                      <Text size="sm" c="red" className="max-w-md break-words">
-                        {f.lastError}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <Form method="post">
-                        <input type="hidden" name="jobId" value={f.id} />
-                        <Button type="submit" size="xs" aria-label={`Replay job ${f.id}`}>
-                          Replay
-                        </Button>
-                      </Form>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResponsiveTable caption="Failed jobs" columns={failedColumns} rows={jobs.failed} rowKey={(f) => String(f.id)} />
         )}
       </Card>
 
@@ -132,39 +196,7 @@ export default function Admin() {
             No events yet.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={640}>
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Event</Table.Th>
-                  <Table.Th>Type</Table.Th>
-                  <Table.Th>Received</Table.Th>
-                  <Table.Th>Converged</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {events.map((e) => (
-                  <Table.Tr key={e.id}>
-                    <Table.Td>
-                      <Code>{e.id}</Code>
-                    </Table.Td>
-                    <Table.Td>{e.type}</Table.Td>
-                    <Table.Td>{e.received_at.slice(0, 19)}</Table.Td>
-                    <Table.Td>{e.processed_at ? <Badge color="teal">{e.converge_ms} ms</Badge> : <Badge color="yellow">pending</Badge>}</Table.Td>
-                    <Table.Td>
-                      <Form method="post">
-                        <input type="hidden" name="eventId" value={e.id} />
-                        <Button type="submit" size="xs" variant="subtle">
-                          Replay
-                        </Button>
-                      </Form>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResponsiveTable caption="Recent Stripe webhook events" columns={eventColumns} rows={events} rowKey={(e) => e.id} />
         )}
       </Card>
 
@@ -178,30 +210,7 @@ export default function Admin() {
             {drift.error}
           </Alert>
         ) : (
-          <Table.ScrollContainer minWidth={560}>
-            <Table>
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Org</Table.Th>
-                  <Table.Th>Period</Table.Th>
-                  <Table.Th>Recorded</Table.Th>
-                  <Table.Th>Reported</Table.Th>
-                  <Table.Th>Drift</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {drift.rows.slice(0, 50).map((r) => (
-                  <Table.Tr key={`${r.orgId}${r.periodStart}`}>
-                    <Table.Td>{r.orgId}</Table.Td>
-                    <Table.Td>{r.periodKey}</Table.Td>
-                    <Table.Td>{formatNumber(r.recorded)}</Table.Td>
-                    <Table.Td>{formatNumber(r.reported)}</Table.Td>
-                    <Table.Td>{r.status === "settling" ? "settling" : r.status === "displaced" ? "n/a (outside its period)" : pct(r.drift)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResponsiveTable caption="Usage drift" columns={driftColumns} rows={drift.rows.slice(0, 50)} rowKey={(r) => `${r.orgId}${r.periodStart}`} />
         )}
       </Card>
 
@@ -214,36 +223,7 @@ export default function Admin() {
             No organisation has a failed payment.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={560}>
-            <Table aria-label="Past-due organisations">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Org</Table.Th>
-                  <Table.Th>Plan</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Usage allowed until</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {pastDue.map((o) => (
-                  <Table.Tr key={o.id}>
-                    <Table.Td>
-                      {o.name}
-                      <br />
-                      <Text size="xs" c="dimmed">
-                        {o.id}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>{o.plan_code}</Table.Td>
-                    <Table.Td>
-                      <Badge color="red">{o.status.replace("_", " ")}</Badge>
-                    </Table.Td>
-                    <Table.Td>{o.status === "past_due" ? o.grace_ends.slice(0, 16) : "stopped"}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResponsiveTable caption="Past-due organisations" columns={pastDueColumns} rows={pastDue} rowKey={(o) => o.id} />
         )}
       </Card>
 
@@ -251,34 +231,7 @@ export default function Admin() {
         <Text fw={600} p="md">
           Organisations
         </Text>
-        <Table.ScrollContainer minWidth={560}>
-          <Table>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Org</Table.Th>
-                <Table.Th>Plan</Table.Th>
-                <Table.Th>Status</Table.Th>
-                <Table.Th>Usage</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {orgs.map((o) => (
-                <Table.Tr key={o.id}>
-                  <Table.Td>
-                    {o.name}
-                    <br />
-                    <Text size="xs" c="dimmed">
-                      {o.id}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>{o.plan_code ?? "—"}</Table.Td>
-                  <Table.Td>{o.status ?? "—"}</Table.Td>
-                  <Table.Td>{o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <ResponsiveTable caption="Organisations" columns={orgColumns} rows={orgs} rowKey={(o) => o.id} />
       </Card>
 
       <Card withBorder>

@@ -1,14 +1,16 @@
 // Billing: the current plan, plan cards with the previewed cost before any change is confirmed,
 // the pending downgrade with cancel, Checkout for an org without a plan, the Stripe portal.
-import { Alert, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, redirect, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigate, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
+import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { requireUser } from "~/server/auth.server";
-import { openPortal, startCheckout } from "~/server/billing/billing.server";
-import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow, type PlanChangePreview } from "~/server/billing/plan-change.server";
+import { openPortal, startCheckout, subscriptionOverview } from "~/server/billing/billing.server";
+import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
 import { AppError } from "~/server/errors.server";
-import { getOrg, subscriptionSummary } from "~/server/orgs.server";
+import { getOrg } from "~/server/orgs.server";
 import { listPlans, planByCode, type PlanCode } from "~/server/plans.server";
 import { portalAction } from "~/server/portal.server";
 
@@ -17,7 +19,8 @@ const LIVE = ["active", "trialing", "past_due"];
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
   const org = await getOrg(user.orgId);
-  return json({ subscription: await subscriptionSummary(user.orgId), plans: listPlans(), timeZone: org.timeZone });
+  const { subscription, usage } = await subscriptionOverview(user.orgId);
+  return json({ subscription, usage, plans: listPlans(), timeZone: org.timeZone });
 };
 
 const planOf = (form: FormData) => {
@@ -60,16 +63,23 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Billing() {
-  const { subscription, plans, timeZone } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string; notice?: string; preview?: PlanChangePreview } | undefined;
+  const { subscription, usage, plans, timeZone } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string } | undefined;
   const [params] = useSearchParams();
   const nav = useNavigation();
-  const navigate = useNavigate();
-  const closePreview = () => navigate("/billing", { replace: true });
+  const change = usePlanChange();
   const busy = nav.state !== "idle";
   const live = Boolean(subscription && LIVE.includes(subscription.status));
-  const preview = result?.ok ? result.preview : undefined;
-  const target = preview ? plans.find((p) => p.code === preview.to) : undefined;
+  const planName = (code: string) => plans.find((p) => p.code === code)?.name ?? code;
+  // The page's forms (checkout, portal, keep plan) and the plan-change dialog both report here: the newer wins.
+  const [latest, setLatest] = useState<"form" | "dialog">("form");
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a form's result arrives
+  useEffect(() => setLatest("form"), [result]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the dialog's result arrives
+  useEffect(() => setLatest("dialog"), [change.result]);
+  const outcome = latest === "dialog" ? (change.result ?? result) : (result ?? change.result);
+  // A trial is for an org that never had a plan: paying customers are not offered it.
+  const offered = plans.filter((p) => !(p.trialDays && subscription));
   return (
     <Stack gap="lg">
       <Group justify="space-between">
@@ -83,16 +93,28 @@ export default function Billing() {
           </Form>
         ) : null}
       </Group>
-      {result && !result.ok ? (
-        <Alert color="red" role="alert">
-          {result.error}
-        </Alert>
-      ) : null}
-      {result?.ok && result.message ? (
-        <Alert color="teal" role="status">
-          {result.message}
-        </Alert>
-      ) : null}
+      <div ref={change.outcome} tabIndex={-1} className="outline-none empty:hidden">
+        {outcome && !outcome.ok ? (
+          <Alert color="red" role="alert">
+            {outcome.error}
+            {change.result && !change.result.ok ? (
+              <>
+                {" "}
+                Nothing was charged.{" "}
+                <Button size="xs" variant="white" onClick={change.retry}>
+                  Retry
+                </Button>
+              </>
+            ) : null}
+          </Alert>
+        ) : null}
+        {outcome?.ok && outcome.message ? (
+          <Alert color="teal" role="status">
+            {outcome.message}
+          </Alert>
+        ) : null}
+        {change.stalled && !change.dialog ? <StripeSlow onRetry={change.retry} paying={false} /> : null}
+      </div>
       {params.get("checkout") === "canceled" ? <Alert color="gray">Checkout was canceled; nothing was charged.</Alert> : null}
 
       {subscription ? (
@@ -103,7 +125,7 @@ export default function Billing() {
                 Current plan
               </Text>
               <Text size="xl" fw={700}>
-                {plans.find((p) => p.code === subscription.planCode)?.name ?? subscription.planCode}
+                {planName(subscription.planCode)}
               </Text>
             </div>
             <Badge size="lg" color={live ? "teal" : "red"}>
@@ -118,7 +140,7 @@ export default function Billing() {
             <Alert color="blue" className="mt-3" title="Downgrade scheduled">
               <Group justify="space-between">
                 <Text size="sm">
-                  You move to {plans.find((p) => p.code === subscription.pendingPlanCode)?.name} on {formatDate(subscription.periodEnd, timeZone)}.
+                  You move to {planName(subscription.pendingPlanCode)} on {formatDate(subscription.periodEnd, timeZone)}.
                 </Text>
                 <Form method="post">
                   <input type="hidden" name="intent" value="cancel-downgrade" />
@@ -132,18 +154,26 @@ export default function Billing() {
         </Card>
       ) : null}
 
-      <SimpleGrid cols={{ base: 1, sm: 2, md: 4 }}>
-        {plans.map((p) => {
+      <SimpleGrid cols={{ base: 1, sm: 2, md: offered.length }}>
+        {offered.map((p) => {
           const current = live && subscription?.planCode === p.code;
+          const renewsAs = p.trialDays ? plans.find((q) => q.code === p.billedAs) : undefined;
           return (
             <Card key={p.code} withBorder padding="lg" aria-label={`${p.name} plan`} className={current ? "ring-2 ring-indigo-500" : ""}>
               <Group justify="space-between">
-                <Title order={4}>{p.name}</Title>
+                <Title order={3} size="h4">
+                  {p.name}
+                </Title>
                 {current ? <Badge>current</Badge> : p.trialDays ? <Badge color="teal">{p.trialDays} days free</Badge> : null}
               </Group>
               <Text size="lg" fw={700} className="mt-2">
                 {p.trialDays ? "Free trial" : `${formatMoney(p.priceMonthly, p.currency)} / month`}
               </Text>
+              {renewsAs ? (
+                <Text size="sm">
+                  then {renewsAs.name} at {formatMoney(renewsAs.priceMonthly, renewsAs.currency)}/month
+                </Text>
+              ) : null}
               <Text size="sm">{formatNumber(p.includedUnits.api_call ?? 0)} API calls included</Text>
               {!live ? (
                 <Form method="post" className="mt-4">
@@ -154,73 +184,25 @@ export default function Billing() {
                   </Button>
                 </Form>
               ) : !current && !p.trialDays ? (
-                <Form method="post" className="mt-4">
-                  <input type="hidden" name="intent" value="preview" />
-                  <input type="hidden" name="planCode" value={p.code} />
-                  <Button type="submit" fullWidth variant="light" loading={busy && nav.formData?.get("planCode") === p.code}>
-                    Change to {p.name}
-                  </Button>
-                </Form>
+                <Button
+                  className="mt-4"
+                  fullWidth
+                  variant="light"
+                  data-plan-button={p.code}
+                  disabled={change.busy && change.pendingPlan !== p.code}
+                  aria-disabled={change.busy || undefined}
+                  rightSection={change.pendingPlan === p.code && !change.stalled ? <Loader size="xs" aria-label="Loading the preview" /> : null}
+                  onClick={() => !change.busy && change.preview(p.code)}
+                >
+                  Change to {p.name}
+                </Button>
               ) : null}
             </Card>
           );
         })}
       </SimpleGrid>
 
-      <Modal
-        opened={Boolean(preview)}
-        onClose={closePreview}
-        title={preview ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${target?.name}` : ""}
-        centered
-      >
-        {preview ? (
-          <Stack>
-            {result?.notice ? (
-              <Alert color="yellow" role="status">
-                {result.notice}
-              </Alert>
-            ) : null}
-            {preview.change === "upgrade" ? (
-              <Text>
-                You pay <strong data-testid="amount-due">{formatMoney(preview.amountDueNow, preview.currency)}</strong> now, and get{" "}
-                {formatNumber(preview.includedUnits)} API calls at once. Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} a month from{" "}
-                {formatDate(preview.nextInvoiceAt, timeZone)}.
-              </Text>
-            ) : (
-              <Text>
-                Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)} a
-                month for {formatNumber(preview.includedUnits)} API calls.
-              </Text>
-            )}
-            {preview.lines.length ? (
-              <Table>
-                <Table.Tbody>
-                  {preview.lines.map((l) => (
-                    <Table.Tr key={`${l.description}:${l.amount}`}>
-                      <Table.Td>{l.description}</Table.Td>
-                      <Table.Td className="text-right">{formatMoney(l.amount, preview.currency)}</Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-            ) : null}
-            <Form method="post">
-              <input type="hidden" name="intent" value={preview.change === "upgrade" ? "upgrade" : "downgrade"} />
-              <input type="hidden" name="planCode" value={preview.to} />
-              <input type="hidden" name="prorationDate" value={preview.prorationDate} />
-              <input type="hidden" name="idempotencyKey" value={`${preview.to}-${preview.prorationDate}`} />
-              <Group justify="flex-end">
-                <Button variant="default" onClick={closePreview}>
-                  Not now
-                </Button>
-                <Button type="submit" loading={busy && ["upgrade", "downgrade"].includes(String(nav.formData?.get("intent")))}>
-                  {preview.change === "upgrade" ? `Pay ${formatMoney(preview.amountDueNow, preview.currency)} and upgrade` : "Schedule downgrade"}
-                </Button>
-              </Group>
-            </Form>
-          </Stack>
-        ) : null}
-      </Modal>
+      <PlanChangeDialog change={change} planName={planName} timeZone={timeZone} used={usage?.used ?? null} />
     </Stack>
   );
 }

@@ -1,15 +1,19 @@
 // Dashboard: plan, status, period, the usage meter with 80% / 100% warnings, and daily usage.
-import { BarChart } from "@mantine/charts";
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
-import { useEffect, useState } from "react";
-import { daysUntil, formatDate, formatNumber } from "~/components/format";
+import { Suspense, lazy, useEffect, useState } from "react";
+import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
+import { StatCard } from "~/components/stat-card";
+import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth.server";
 import { config } from "~/server/config.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
 import { getOrg } from "~/server/orgs.server";
+import { planByCode } from "~/server/plans.server";
 import { dailyUsage } from "~/server/usage-report.server";
+
+const UsageChart = lazy(() => import("~/components/usage-chart"));
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
@@ -18,18 +22,28 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const days = usage
     ? await dailyUsage({ orgId: user.orgId, metric: "api_call", periodStart: usage.periodStart, periodEnd: usage.periodEnd, timeZone: org.timeZone })
     : [];
+  const plan = subscription ? planByCode(subscription.planCode) : undefined;
+  const renewsAs = plan ? planByCode(plan.billedAs) : undefined;
   // A failed payment keeps the quota for the grace days after the period start, then stops it.
   const graceEndsAt =
     subscription?.status === "past_due" ? new Date(Date.parse(subscription.periodStart) + config.PAST_DUE_GRACE_DAYS * 86_400_000).toISOString() : null;
-  return json({ timeZone: org.timeZone, subscription, usage, days, graceEndsAt });
+  return json({
+    timeZone: org.timeZone,
+    subscription,
+    usage,
+    days,
+    now: Date.now(),
+    graceEndsAt,
+    renewsAs: renewsAs && { name: renewsAs.name, priceMonthly: renewsAs.priceMonthly, currency: renewsAs.currency },
+  });
 };
 
 export default function Dashboard() {
-  const { timeZone, subscription, usage, days, graceEndsAt } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, usage, days, now, renewsAs, graceEndsAt } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
-  // The chart measures its container: it renders in the browser only (no server work for it).
+  // The chart measures its container: it renders in the browser only, loaded after hydration.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   // Right after Checkout the webhook may still be converging: look again shortly.
@@ -62,7 +76,8 @@ export default function Dashboard() {
     );
   }
 
-  const pct = usage && usage.included > 0 ? Math.min(100, (usage.used / usage.included) * 100) : 0;
+  const outlook = usage ? usageOutlook({ ...usage, now }) : null;
+  const pct = outlook ? Math.min(100, outlook.fraction * 100) : 0;
   const trialDaysLeft = subscription.status === "trialing" && subscription.trialEnd ? daysUntil(subscription.trialEnd) : null;
   return (
     <Stack gap="lg">
@@ -83,10 +98,9 @@ export default function Dashboard() {
           You have used all {formatNumber(usage.included)} API calls of this period. Calls are refused until the period ends on{" "}
           {formatDate(usage.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
         </Alert>
-      ) : pct >= 80 ? (
-        <Alert color="yellow" title="80% of your quota used" role="status">
-          {formatNumber(usage!.remaining)} API calls left until {formatDate(usage!.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard
-          stop.
+      ) : usage && outlook && pct >= 80 ? (
+        <Alert color="yellow" title={`${formatPercent(outlook.fraction)} of your quota used`} role="status">
+          {formatNumber(usage.remaining)} API calls left until {formatDate(usage.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard stop.
         </Alert>
       ) : null}
       {graceEndsAt ? (
@@ -105,72 +119,75 @@ export default function Dashboard() {
       ) : null}
 
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
-        <Card withBorder>
-          <Text size="sm" c="dimmed">
-            API calls this period
-          </Text>
-          <Text size="xl" fw={700} data-testid="usage-used">
-            {usage ? formatNumber(usage.used) : "—"}
-          </Text>
-          <Text size="sm" c="dimmed">
-            of {usage ? formatNumber(usage.included) : "—"} included
-          </Text>
-        </Card>
-        <Card withBorder>
-          <Text size="sm" c="dimmed">
-            Period
-          </Text>
-          <Text fw={600}>
-            {formatDate(subscription.periodStart, timeZone)} – {formatDate(subscription.periodEnd, timeZone)}
-          </Text>
-          <Text size="sm" c="dimmed">
-            renews in {daysUntil(subscription.periodEnd)} days{subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
-          </Text>
-        </Card>
-        <Card withBorder>
-          <Text size="sm" c="dimmed">
-            {trialDaysLeft !== null ? "Trial" : "Remaining"}
-          </Text>
-          <Text size="xl" fw={700}>
-            {trialDaysLeft !== null ? `${trialDaysLeft} days left` : usage ? formatNumber(usage.remaining) : "—"}
-          </Text>
-          <Text size="sm" c="dimmed">
-            {trialDaysLeft !== null ? `converts to starter on ${formatDate(subscription.trialEnd!, timeZone)}` : "API calls left"}
-          </Text>
-        </Card>
+        <StatCard label="API calls this period" value={usage ? formatNumber(usage.used) : "—"} valueTestId="usage-used">
+          of {usage ? formatNumber(usage.included) : "—"} included
+        </StatCard>
+        <StatCard label="Period" value={`${formatDate(subscription.periodStart, timeZone)} – ${formatDate(subscription.periodEnd, timeZone)}`} small>
+          {subscription.status === "trialing" ? "trial ends" : "renews"} in {daysUntil(subscription.periodEnd)} days
+          {subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
+        </StatCard>
+        {trialDaysLeft !== null && subscription.trialEnd ? (
+          <StatCard label="Trial" value={`${trialDaysLeft} days left`}>
+            {renewsAs
+              ? `Then ${renewsAs.name} at ${formatMoney(renewsAs.priceMonthly, renewsAs.currency)}/month from ${formatDate(subscription.trialEnd, timeZone)}`
+              : `Ends on ${formatDate(subscription.trialEnd, timeZone)}`}
+          </StatCard>
+        ) : (
+          <StatCard label="Remaining" value={usage ? formatNumber(usage.remaining) : "—"}>
+            API calls left
+          </StatCard>
+        )}
       </SimpleGrid>
 
       <Card withBorder>
         <Group justify="space-between">
-          <Text fw={600}>Usage meter</Text>
+          <Text fw={600} id="meter-label">
+            Usage meter
+          </Text>
           <Text size="sm" c="dimmed">
             {pct.toFixed(1)}%
           </Text>
         </Group>
-        <Progress value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} size="lg" className="mt-2" aria-label="Quota used" />
+        <Progress.Root size="lg" className="mt-2">
+          <Progress.Section value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} aria-labelledby="meter-label" />
+        </Progress.Root>
+        {usage && usage.remaining > 0 ? (
+          <Text size="sm" className="mt-2" data-testid="run-out">
+            {outlook?.runsOutAt
+              ? `At this rate you run out on ${formatDate(outlook.runsOutAt, timeZone)}, before the period ends on ${formatDate(usage.periodEnd, timeZone)}.`
+              : usage.used > 0
+                ? `At this rate your quota lasts until the period ends on ${formatDate(usage.periodEnd, timeZone)}.`
+                : ""}
+          </Text>
+        ) : null}
       </Card>
 
       <Card withBorder>
-        <Text fw={600} className="mb-3">
-          Daily API calls ({timeZone})
+        <Text fw={600} className="mb-3" id="chart-title">
+          API calls used this period ({timeZone})
         </Text>
         {days.length === 0 || days.every((d) => d.quantity === 0) ? (
           <Text c="dimmed" size="sm">
             No usage yet this period. Create an API key and record your first call.
           </Text>
-        ) : !mounted ? (
-          <div style={{ height: 240 }} aria-busy="true" />
         ) : (
-          <BarChart
-            h={240}
-            maxBarWidth={40}
-            data={days}
-            dataKey="day"
-            series={[{ name: "quantity", label: "API calls", color: "indigo.6" }]}
-            valueFormatter={formatNumber}
-          />
+          <figure aria-labelledby="chart-title" className="m-0">
+            <figcaption className="sr-only">
+              {formatNumber(usage?.used ?? 0)} of {formatNumber(usage?.included ?? 0)} API calls used, over {days.length} days.
+            </figcaption>
+            {mounted ? (
+              <Suspense fallback={<ChartPlaceholder />}>
+                <UsageChart days={days} included={usage?.included ?? 0} />
+              </Suspense>
+            ) : (
+              <ChartPlaceholder />
+            )}
+          </figure>
         )}
       </Card>
     </Stack>
   );
 }
+
+// The chart's final size, so nothing moves when it arrives.
+const ChartPlaceholder = () => <div style={{ height: 240 }} className="rounded bg-gray-50" aria-hidden="true" />;

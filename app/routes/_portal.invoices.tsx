@@ -1,8 +1,9 @@
 // Invoices mirrored from Stripe, newest first, with links to the hosted page and the PDF.
-import { Anchor, Badge, Card, Group, Stack, Table, Text, Title } from "@mantine/core";
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { Anchor, Badge, Card, Group, Stack, Text, Title } from "@mantine/core";
+import { json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { formatDate, formatMoney } from "~/components/format";
+import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireUser } from "~/server/auth.server";
 import { listInvoices } from "~/server/billing/billing.server";
 import { getOrg } from "~/server/orgs.server";
@@ -15,8 +16,34 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 const statusColor: Record<string, string> = { paid: "teal", open: "yellow", uncollectible: "red", void: "gray", draft: "gray" };
 
+type InvoiceRow = SerializeFrom<typeof loader>["invoices"][number];
+
 export default function Invoices() {
   const { invoices, timeZone } = useLoaderData<typeof loader>();
+  const columns: Column<InvoiceRow>[] = [
+    { header: "Number", cell: (i) => i.number ?? i.id },
+    { header: "Date", cell: (i) => formatDate(i.created, timeZone) },
+    { header: "Period", cell: (i) => (i.periodStart && i.periodEnd ? `${formatDate(i.periodStart, timeZone)} – ${formatDate(i.periodEnd, timeZone)}` : "—") },
+    { header: "Amount", align: "right", cell: (i) => formatMoney(i.total, i.currency) },
+    { header: "Status", cell: (i) => <Badge color={statusColor[i.status] ?? "gray"}>{i.status}</Badge> },
+    {
+      header: "Links",
+      cell: (i) => (
+        <Group gap="sm">
+          {i.hostedInvoiceUrl ? (
+            <Anchor href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer" aria-label={`View invoice ${i.number ?? i.id} (opens in a new tab)`}>
+              View
+            </Anchor>
+          ) : null}
+          {i.invoicePdf ? (
+            <Anchor href={i.invoicePdf} target="_blank" rel="noreferrer" aria-label={`PDF of invoice ${i.number ?? i.id} (opens in a new tab)`}>
+              PDF
+            </Anchor>
+          ) : null}
+        </Group>
+      ),
+    },
+  ];
   return (
     <Stack gap="lg">
       <Title order={2}>Invoices</Title>
@@ -26,47 +53,7 @@ export default function Invoices() {
             No invoices yet. They appear here when Stripe bills your plan.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={640}>
-            <Table verticalSpacing="sm" horizontalSpacing="md">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Number</Table.Th>
-                  <Table.Th>Date</Table.Th>
-                  <Table.Th>Period</Table.Th>
-                  <Table.Th>Amount</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Links</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {invoices.map((i) => (
-                  <Table.Tr key={i.id}>
-                    <Table.Td>{i.number ?? i.id}</Table.Td>
-                    <Table.Td>{formatDate(i.created, timeZone)}</Table.Td>
-                    <Table.Td>{i.periodStart && i.periodEnd ? `${formatDate(i.periodStart, timeZone)} – ${formatDate(i.periodEnd, timeZone)}` : "—"}</Table.Td>
-                    <Table.Td>{formatMoney(i.total, i.currency)}</Table.Td>
-                    <Table.Td>
-                      <Badge color={statusColor[i.status] ?? "gray"}>{i.status}</Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap="sm">
-                        {i.hostedInvoiceUrl ? (
-                          <Anchor href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer">
-                            View
-                          </Anchor>
-                        ) : null}
-                        {i.invoicePdf ? (
-                          <Anchor href={i.invoicePdf} target="_blank" rel="noreferrer">
-                            PDF
-                          </Anchor>
-                        ) : null}
-                      </Group>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResponsiveTable caption="Invoices" columns={columns} rows={invoices} rowKey={(i) => i.id} />
         )}
       </Card>
     </Stack>

@@ -1,8 +1,10 @@
 // API keys: create (shown once, with a copy button), list, revoke.
-import { Alert, Badge, Button, Card, CopyButton, Group, Code, Stack, Table, Text, TextInput, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Alert, Card, Code, Stack, Text, Title } from "@mantine/core";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
+import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
+import { CreateKeyForm, NewKey, RevokeKey, RevokedNotice } from "~/components/api-keys";
+import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireUser } from "~/server/auth.server";
 import { AppError } from "~/server/errors.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/keys.server";
@@ -31,11 +33,21 @@ export const action = (args: ActionFunctionArgs) =>
     throw new AppError("VALIDATION_FAILED", "Unknown action.");
   });
 
+type KeyRow = SerializeFrom<typeof loader>["keys"][number];
+
 export default function Keys() {
   const { keys, timeZone } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const created = result?.ok && "created" in result ? (result.created as { id: string; name: string; key: string }) : null;
+  const revoked = result?.ok && "revoked" in result ? keys.find((k) => k.id === result.revoked) : undefined;
+  const columns: Column<KeyRow>[] = [
+    { header: "Name", cell: (k) => k.name },
+    { header: "Key", cell: (k) => <Code>{k.prefix}…</Code> },
+    { header: "Created", cell: (k) => formatDateTime(k.createdAt, timeZone) },
+    { header: "Last used", cell: (k) => (k.lastUsedAt ? formatDateTime(k.lastUsedAt, timeZone) : "never") },
+    { header: "Action", bare: true, cell: (k) => <RevokeKey id={k.id} name={k.name} revoked={Boolean(k.revokedAt)} /> },
+  ];
   return (
     <Stack gap="lg">
       <Title order={2}>API keys</Title>
@@ -44,33 +56,10 @@ export default function Keys() {
           {result.error}
         </Alert>
       ) : null}
-      {created ? (
-        <Alert color="teal" title={`Key "${created.name}" created`} role="status">
-          <Text size="sm">Copy it now: it is shown only once and stored only as a hash.</Text>
-          <Group className="mt-2" wrap="nowrap">
-            <Code className="break-all" data-testid="new-key">
-              {created.key}
-            </Code>
-            <CopyButton value={created.key}>
-              {({ copied, copy }) => (
-                <Button size="xs" onClick={copy} color={copied ? "teal" : "indigo"}>
-                  {copied ? "Copied" : "Copy"}
-                </Button>
-              )}
-            </CopyButton>
-          </Group>
-        </Alert>
-      ) : null}
+      {revoked ? <RevokedNotice key={revoked.id} name={revoked.name} /> : null}
+      {created ? <NewKey key={created.id} name={created.name} secret={created.key} /> : null}
       <Card withBorder>
-        <Form method="post">
-          <input type="hidden" name="intent" value="create" />
-          <Group align="end">
-            <TextInput label="New key name" name="name" placeholder="production server" required maxLength={60} className="grow" />
-            <Button type="submit" loading={busy}>
-              Create key
-            </Button>
-          </Group>
-        </Form>
+        <CreateKeyForm busy={busy} createdId={created?.id} />
       </Card>
       <Card withBorder padding={0}>
         {keys.length === 0 ? (
@@ -78,49 +67,7 @@ export default function Keys() {
             No keys yet. Create one to call the API.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={600}>
-            <Table verticalSpacing="sm" horizontalSpacing="md">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Key</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Last used</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {keys.map((k) => (
-                  <Table.Tr key={k.id}>
-                    <Table.Td>{k.name}</Table.Td>
-                    <Table.Td>
-                      <Code>{k.prefix}…</Code>
-                    </Table.Td>
-                    <Table.Td>{formatDateTime(k.createdAt, timeZone)}</Table.Td>
-                    <Table.Td>{k.lastUsedAt ? formatDateTime(k.lastUsedAt, timeZone) : "never"}</Table.Td>
-                    <Table.Td>
-                      {k.revokedAt ? (
-                        <Badge color="gray">revoked</Badge>
-                      ) : (
-                        <Form
-                          method="post"
-                          onSubmit={(e) => {
-                            if (!confirm(`Revoke "${k.name}"? Calls with it fail within seconds.`)) e.preventDefault();
-                          }}
-                        >
-                          <input type="hidden" name="intent" value="revoke" />
-                          <input type="hidden" name="keyId" value={k.id} />
-                          <Button type="submit" size="xs" color="red" variant="light" aria-label={`Revoke ${k.name}`}>
-                            Revoke
-                          </Button>
-                        </Form>
-                      )}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <ResponsiveTable caption="API keys" columns={columns} rows={keys} rowKey={(k) => k.id} />
         )}
       </Card>
     </Stack>

@@ -1,7 +1,8 @@
 // The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
-import { Alert, AppShell, Badge, Button, Group, Text } from "@mantine/core";
+import { Alert, AppShell, Badge, Box, Burger, Button, Group, Text } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
+import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
+import { useEffect, useState } from "react";
 import { requireUser } from "~/server/auth.server";
 import { getOrg, subscriptionSummary } from "~/server/orgs.server";
 
@@ -23,28 +24,32 @@ const links = [
 
 export default function Portal() {
   const { email, isAdmin, org, paymentFailed } = useLoaderData<typeof loader>();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  // A chosen page closes the phone menu.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
+  useEffect(() => setMenuOpen(false), [location.pathname]);
+  const pages = [...links, ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])];
   return (
-    <AppShell header={{ height: 60 }} padding="md">
+    <AppShell header={{ height: 60 }} navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !menuOpen, desktop: true } }} padding="md">
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="lg" wrap="nowrap" className="min-w-0 flex-1">
+            <Burger
+              opened={menuOpen}
+              onClick={() => setMenuOpen((o) => !o)}
+              hiddenFrom="sm"
+              size="sm"
+              aria-label={menuOpen ? "Close the menu" : "Open the menu"}
+              aria-expanded={menuOpen}
+              aria-controls="portal-menu"
+            />
             <Text fw={700} className="shrink-0">
               Metered
             </Text>
-            <nav aria-label="Main" className="flex min-w-0 gap-1 overflow-x-auto">
-              {[...links, ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])].map((l) => (
-                <NavLink
-                  key={l.to}
-                  to={l.to}
-                  prefetch="intent"
-                  className={({ isActive }) =>
-                    `whitespace-nowrap rounded px-3 py-1.5 text-sm no-underline ${isActive ? "bg-indigo-50 font-semibold text-indigo-700" : "text-gray-700 hover:bg-gray-100"}`
-                  }
-                >
-                  {l.label}
-                </NavLink>
-              ))}
-            </nav>
+            <Box component="nav" aria-label="Main" visibleFrom="sm" className="flex min-w-0 gap-1 p-1">
+              <PageLinks pages={pages} />
+            </Box>
           </Group>
           <Group gap="sm" wrap="nowrap" className="shrink-0">
             <Badge variant="light" className="hidden sm:inline-flex" title={org.id}>
@@ -72,6 +77,16 @@ export default function Portal() {
           </Group>
         </Group>
       </AppShell.Header>
+      <AppShell.Navbar p="sm" id="portal-menu" hiddenFrom="sm">
+        {menuOpen ? (
+          <nav aria-label="Main" className="flex flex-col gap-1">
+            <PageLinks pages={pages} />
+            <Text size="sm" c="dimmed" className="mt-3 px-3 break-all">
+              {org.name} · {email}
+            </Text>
+          </nav>
+        ) : null}
+      </AppShell.Navbar>
       <AppShell.Main>
         <div className="mx-auto max-w-5xl">
           {paymentFailed ? (
@@ -92,6 +107,21 @@ export default function Portal() {
       </AppShell.Main>
     </AppShell>
   );
+}
+
+function PageLinks({ pages }: { pages: { to: string; label: string }[] }) {
+  return pages.map((l) => (
+    <NavLink
+      key={l.to}
+      to={l.to}
+      prefetch="intent"
+      className={({ isActive }) =>
+        `whitespace-nowrap rounded px-3 py-1.5 text-sm no-underline ${isActive ? "bg-indigo-50 font-semibold text-indigo-800" : "text-gray-700 hover:bg-gray-100"}`
+      }
+    >
+      {l.label}
+    </NavLink>
+  ));
 }
 
 /** A page that fails keeps the portal around it, with a way back. */

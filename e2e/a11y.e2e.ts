@@ -1,0 +1,68 @@
+// Every portal page, in each state a customer meets, at 1280 and 390 px: zero axe violations
+// of WCAG 2.1 A/AA. Screenshots go to e2e/artifacts/a11y-*.png.
+import { expect, test } from "@playwright/test";
+import { createKey, expectAccessible, hydrated, recordUsage, signIn, startTrial } from "./portal";
+
+const run = Date.now().toString(36);
+
+test("signed out and sign-in pages have no WCAG 2.1 AA violations", async ({ page }) => {
+  await page.goto("/");
+  await expectAccessible(page, "home");
+  await page.goto("/dev/sign-in");
+  await expectAccessible(page, "sign-in");
+});
+
+test("a customer's pages have no WCAG 2.1 AA violations, from the empty dashboard to a pending downgrade", async ({ page }) => {
+  await signIn(page, "a11y@e2e.test", `org_a11y${run}`);
+  await expect(page.getByText("No plan yet")).toBeVisible();
+  await expectAccessible(page, "dashboard-empty");
+  await page.goto("/billing");
+  await expectAccessible(page, "billing-no-plan");
+  await page.goto("/invoices");
+  await expectAccessible(page, "invoices-empty");
+
+  await startTrial(page);
+  await expectAccessible(page, "dashboard-trial");
+  const key = await createKey(page, "a11y server");
+  await expectAccessible(page, "keys-created");
+
+  expect((await recordUsage(page, key, "a11y-1", 120)).status()).toBe(200);
+  await page.goto("/dashboard");
+  await expect(page.getByTestId("usage-used")).toHaveText("120");
+  await expect(page.locator(".recharts-surface")).toBeVisible();
+  await expectAccessible(page, "dashboard-in-use");
+  expect((await recordUsage(page, key, "a11y-2", 730)).status()).toBe(200);
+  await page.reload();
+  await expect(page.getByText("85% of your quota used")).toBeVisible();
+  await expectAccessible(page, "dashboard-85");
+  expect((await recordUsage(page, key, "a11y-3", 150)).status()).toBe(200);
+  await page.reload();
+  await expect(page.getByText("Quota reached")).toBeVisible();
+  await expectAccessible(page, "dashboard-100");
+
+  await page.goto("/billing");
+  await hydrated(page);
+  await expect(page.getByText("Free trial")).toHaveCount(0); // a customer with a plan is not offered the trial
+  await page.getByRole("button", { name: "Change to Growth" }).click();
+  await expect(page.getByRole("dialog")).toBeVisible();
+  await expectAccessible(page, "billing-upgrade-preview");
+  await page.getByRole("button", { name: /Pay .* and upgrade/ }).click();
+  await expect(page.getByText("Upgraded: your new quota applies now.")).toBeVisible();
+  await page.getByRole("button", { name: "Change to Starter" }).click();
+  await page.getByRole("button", { name: "Schedule downgrade" }).click();
+  await expect(page.getByText("Downgrade scheduled", { exact: true })).toBeVisible();
+  await expectAccessible(page, "billing-downgrade-pending");
+
+  await page.goto("/invoices");
+  await expect(page.getByRole("link", { name: /View invoice/ }).first()).toBeVisible({ timeout: 10_000 });
+  await expectAccessible(page, "invoices");
+  await page.goto("/keys");
+  await expectAccessible(page, "keys");
+});
+
+test("the admin page has no WCAG 2.1 AA violations", async ({ page }) => {
+  await signIn(page, "admin@e2e.test", `org_a11yadmin${run}`);
+  await page.goto("/admin");
+  await expect(page.getByRole("heading", { name: "Operations" })).toBeVisible();
+  await expectAccessible(page, "admin");
+});
