@@ -10,6 +10,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/\b(?:\d[ -]?){13,19}\b/g, "[REDACTED_CARD]"],
   [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[REDACTED_EMAIL]"],
   [/(postgres(?:ql)?|rediss?):\/\/[^\s"']+/g, "$1://[REDACTED]"],
+  // drizzle's "Failed query: …\nparams: …" carries the query's values (an API key's hash, emails).
+  [/\bparams: [^\n]*/g, "params: [REDACTED]"],
 ];
 const SECRET_KEYS = /^(authorization|cookie|set-cookie|password|secret|token|key|apikey|api_key|email|card|stripe-signature)$/i;
 
