@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { startApp, type TestApp } from "../../test/app";
+import { freePort } from "../../test/ports";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -20,7 +21,7 @@ function token(claims: Record<string, unknown>, key = privateKey) {
 let app: TestApp;
 let origin: string;
 beforeAll(async () => {
-  const port = 6300 + (process.pid % 90); // outside startApp()'s range (4100–6120)
+  const port = freePort(); // the app must know its own origin before it starts
   origin = `http://127.0.0.1:${port}`;
   app = await startApp({
     PORT: String(port),
