@@ -210,3 +210,5 @@ export const sessions = pgTable(
 );
 
 export type SessionRow = typeof sessions.$inferSelect;
+
+export * from "./schema-notify";

@@ -7,6 +7,7 @@ import { planByCode } from "../plans.server";
 import { planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
 import { stiggEnabled } from "../stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
+import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
 
 const LIVE = new Set(["active", "trialing", "past_due"]);
 
@@ -63,6 +64,7 @@ export async function applySubscription(orgId: string, planCode: string, state: 
       updatedAt: new Date(),
     };
     await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
+    if (current && current.planCode !== effectivePlan && LIVE.has(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!LIVE.has(state.status)) return;
     // The period's counter carries the plan's units: a new period starts at 0 used; a plan
     // change within the period (an upgrade) keeps `used` and takes the new units.
@@ -115,6 +117,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
     // A paid or failed invoice moves the subscription's status (past_due ↔ active).
     if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
   }
+  await emitForStripeEvent(event);
   // Stripe → DB → Stigg: the database has converged; Stigg follows in its own job.
   if (orgId && stiggEnabled()) {
     await sql`select graphile_worker.add_job('stigg_sync', json_build_object('orgId', ${orgId}::text), job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;

@@ -11,6 +11,7 @@ import { planByCode, type Plan, type PlanCode } from "../plans.server";
 import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubscriptionPrice, upstream } from "../stripe.server";
 import { previewInStigg } from "../stigg.server";
 import { applySubscription } from "./converge.server";
+import { emitEvent } from "../notify/events.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean };
 
@@ -146,6 +147,11 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
   // before this one may briefly write the earlier plan; the webhook of this switch follows it in
   // the customer's queue and converges to this one.)
   const summary = await subscriptionSummary(orgId);
+  await emitEvent({
+    orgId,
+    type: "subscription.downgrade_scheduled",
+    data: { planCode: change.from.code, toPlanCode: change.to.code, effectiveAt: summary!.periodEnd },
+  });
   return summary && { ...summary, pendingPlanCode: change.to.code };
 }
 
@@ -164,5 +170,6 @@ export async function cancelDowngrade(orgId: string) {
     }),
   );
   await db.update(schema.subscriptions).set({ pendingPlanCode: null, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
+  await emitEvent({ orgId, type: "subscription.downgrade_canceled", data: { planCode, canceledPlanCode: sub.pendingPlanCode } });
   return subscriptionSummary(orgId);
 }

@@ -1,0 +1,63 @@
+// The events the system emits, one zod schema per type (the contract webhook receivers and the
+// emails read; documented in docs/events.md), and emitEvent, the one way to emit one. Usage
+// thresholds are emitted by record_usage itself (db/migrations/0008_notify.sql), in the
+// statement that admits the usage.
+import { sql as dsql } from "drizzle-orm";
+import { z } from "zod";
+import { db } from "../db.server";
+
+const iso = z.string().datetime({ offset: true });
+const money = { currency: z.string().length(3), hostedInvoiceUrl: z.string().nullable() };
+
+export const eventData = {
+  "usage.threshold_reached": z.object({
+    metric: z.string(),
+    threshold: z.union([z.literal(80), z.literal(100)]),
+    used: z.number().int(),
+    included: z.number().int(),
+    periodStart: iso,
+    periodEnd: iso,
+  }),
+  "subscription.trial_will_end": z.object({ planCode: z.string(), trialEnd: iso }),
+  "subscription.updated": z.object({ planCode: z.string(), previousPlanCode: z.string(), status: z.string(), periodStart: iso, periodEnd: iso }),
+  "subscription.downgrade_scheduled": z.object({ planCode: z.string(), toPlanCode: z.string(), effectiveAt: iso }),
+  "subscription.downgrade_canceled": z.object({ planCode: z.string(), canceledPlanCode: z.string() }),
+  "invoice.paid": z.object({ invoiceId: z.string(), number: z.string().nullable(), amountPaid: z.number().int(), ...money }),
+  "invoice.payment_failed": z.object({ invoiceId: z.string(), number: z.string().nullable(), amountDue: z.number().int(), ...money }),
+  "api_key.created": z.object({ keyId: z.string(), name: z.string(), prefix: z.string() }),
+  "api_key.revoked": z.object({ keyId: z.string() }),
+  // Sent only to one endpoint, by its "send test event" button.
+  "webhook.test": z.object({ endpointId: z.string() }),
+} as const;
+
+export type EventType = keyof typeof eventData;
+export type EventData<T extends EventType> = z.infer<(typeof eventData)[T]>;
+export const EVENT_TYPES = Object.keys(eventData) as EventType[];
+/** Types an endpoint can subscribe to (the test event goes only where it is sent). */
+export const SUBSCRIBABLE_TYPES = EVENT_TYPES.filter((t) => t !== "webhook.test");
+
+/** An event as webhook receivers get it (the Standard Webhooks payload shape). */
+export const eventEnvelope = z.object({
+  id: z.string(),
+  type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
+  timestamp: iso,
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventEnvelope = z.infer<typeof eventEnvelope>;
+
+export type Executor = Pick<typeof db, "execute">;
+
+/**
+ * Emits an event in the caller's transaction (pass the drizzle `tx`) or on its own. With a
+ * dedupeKey, the same fact emitted again is ignored. Answers the event id, or null for a repeat.
+ */
+export async function emitEvent<T extends EventType>(
+  input: { orgId: string; type: T; data: EventData<T>; dedupeKey?: string },
+  executor: Executor = db,
+): Promise<string | null> {
+  const data = eventData[input.type].parse(input.data);
+  const rows = (await executor.execute(
+    dsql`select emit_event(${input.orgId}, ${input.type}, ${JSON.stringify(data)}::jsonb, ${input.dedupeKey ?? null}) as id`,
+  )) as unknown as { id: string | null }[];
+  return rows[0]?.id ?? null;
+}
