@@ -1,8 +1,11 @@
 // The worker's task list and crontab. One file per task.
-import type { TaskList } from "graphile-worker";
+import type { Task, TaskList } from "graphile-worker";
+import { deliverWebhook } from "./deliver-webhook";
+import { dispatchEvent } from "./dispatch-event";
 import { maintainPartitions } from "./maintain-partitions";
 import { reportUsage } from "./report-usage";
 import { rolloverPeriods } from "./rollover";
+import { sendEmail } from "./send-email";
 import { stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
@@ -12,6 +15,9 @@ export const taskList: TaskList = {
   rollover_periods: rolloverPeriods,
   stigg_sync: stiggSync,
   stripe_event: stripeEvent,
+  dispatch_event: dispatchEvent as Task,
+  deliver_webhook: deliverWebhook as Task,
+  send_email: sendEmail as Task,
 };
 
 export const crontab = [
