@@ -100,7 +100,7 @@ let transport: Transporter | null = null;
 /** Sends one outbox email (the job). A failing SMTP server throws, and the job retries. */
 export async function sendEmail(emailId: string): Promise<void> {
   const [mail] = await db.select().from(schema.emailOutbox).where(eq(schema.emailOutbox.id, emailId));
-  if (!mail || mail.status !== "pending") return;
+  if (mail?.status !== "pending") return;
   if (!config.SMTP_URL) {
     await db.update(schema.emailOutbox).set({ status: "local" }).where(eq(schema.emailOutbox.id, emailId));
     return;
