@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { AppError, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
+import { inRequest } from "./request-context.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
@@ -58,7 +59,7 @@ export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise
     const requestId = idFrom(request.headers.get("x-request-id"));
     const ctx: ApiContext = { requestId, corrId: idFrom(request.headers.get("x-corr-id")) };
     try {
-      return await handler(request, ctx);
+      return await inRequest(ctx, () => handler(request, ctx));
     } catch (err) {
       return errorResponse(ctx, err);
     }

@@ -3,6 +3,7 @@
 import { json, type ActionFunctionArgs } from "@remix-run/node";
 import { checkSameOrigin, requireUser, type Session } from "./auth.server";
 import { AppError } from "./errors.server";
+import { inRequest } from "./request-context.server";
 
 export type ActionResult = { ok: true; message?: string; [k: string]: unknown } | { ok: false; error: string; code: string };
 
@@ -17,7 +18,9 @@ export async function portalAction(
   try {
     checkSameOrigin(args.request);
     const user = await requireUser(args.request);
-    const result = await fn({ ...args, user, form: await args.request.formData() });
+    const requestId = args.request.headers.get("x-request-id") ?? crypto.randomUUID();
+    const form = await args.request.formData();
+    const result = await inRequest({ requestId, actor: user.email, orgId: user.orgId }, () => fn({ ...args, user, form }));
     return result instanceof Response ? result : json({ ok: true as const, ...result });
   } catch (err) {
     if (err instanceof AppError) return json({ ok: false as const, error: err.message, code: err.code }, { status: err.status });

@@ -12,6 +12,7 @@ import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubs
 import { previewInStigg } from "../stigg.server";
 import { applySubscription } from "./converge.server";
 import { emitEvent } from "../notify/events.server";
+import { appendAudit } from "../notify/audit.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean };
 
@@ -113,6 +114,7 @@ export async function upgradeNow(orgId: string, planCode: string, idempotencyKey
   // Units rise before we answer; the webhook that follows converges to the same state.
   await db.update(schema.subscriptions).set({ pendingPlanCode: null }).where(eq(schema.subscriptions.orgId, orgId));
   await applySubscription(orgId, change.to.code, state);
+  await appendAudit({ orgId, action: "plan.upgraded", target: change.to.code, details: { from: change.from.code } });
   return subscriptionSummary(orgId);
 }
 
@@ -147,6 +149,7 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
   // before this one may briefly write the earlier plan; the webhook of this switch follows it in
   // the customer's queue and converges to this one.)
   const summary = await subscriptionSummary(orgId);
+  await appendAudit({ orgId, action: "downgrade.scheduled", target: change.to.code, details: { from: change.from.code } });
   await emitEvent({
     orgId,
     type: "subscription.downgrade_scheduled",
@@ -170,6 +173,7 @@ export async function cancelDowngrade(orgId: string) {
     }),
   );
   await db.update(schema.subscriptions).set({ pendingPlanCode: null, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, orgId));
+  await appendAudit({ orgId, action: "downgrade.canceled", target: sub.pendingPlanCode });
   await emitEvent({ orgId, type: "subscription.downgrade_canceled", data: { planCode, canceledPlanCode: sub.pendingPlanCode } });
   return subscriptionSummary(orgId);
 }

@@ -3,6 +3,7 @@
 import { config } from "../config.server";
 import { sql } from "../db.server";
 import { AppError } from "../errors.server";
+import { appendAudit } from "../notify/audit.server";
 import { verifyWebhook, type StripeEvent } from "../stripe.server";
 
 export const EVENT_JOB = "stripe_event";
@@ -56,6 +57,7 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
                                       queue_name := ${`stripe:${ev.customer_id ?? "none"}`},
                                       max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
                                       job_key := ${eventId}::text)).id::text as id`;
+    await appendAudit({ orgId: null, action: "admin.replay_stripe_event", target: eventId });
     return { eventId, jobId: job.id };
   });
 }

@@ -3,10 +3,11 @@
 // the caller has one.
 import { desc, eq } from "drizzle-orm";
 import { db, schema } from "../db.server";
+import { currentRequest } from "../request-context.server";
 
 export type AuditEntry = {
   orgId: string | null;
-  actor: string;
+  actor?: string; // default: the signed-in person of the current request, else `system`
   action: string;
   target?: string | null;
   details?: Record<string, unknown>;
@@ -16,11 +17,11 @@ export type AuditEntry = {
 export async function appendAudit(entry: AuditEntry, executor: Pick<typeof db, "insert"> = db): Promise<void> {
   await executor.insert(schema.auditLog).values({
     orgId: entry.orgId,
-    actor: entry.actor,
+    actor: entry.actor ?? currentRequest()?.actor ?? "system",
     action: entry.action,
     target: entry.target ?? null,
     details: entry.details ?? {},
-    requestId: entry.requestId ?? null,
+    requestId: entry.requestId ?? currentRequest()?.requestId ?? null,
   });
 }
 
