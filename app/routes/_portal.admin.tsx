@@ -5,16 +5,20 @@ import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatNumber } from "~/components/format";
+import { NotifyAdminPanels } from "~/components/notify-admin";
 import { requireAdminPage } from "~/server/admin.server";
 import { adminOverview, replayJob } from "~/server/admin-report.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/errors.server";
+import { listAudit } from "~/server/notify/audit.server";
+import { listOutbox } from "~/server/notify/email.server";
 import { portalAction } from "~/server/portal.server";
 import { revokeSessionsOf } from "~/server/sessions.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);
-  return json(await adminOverview());
+  const [overview, outbox, audit] = await Promise.all([adminOverview(), listOutbox(50), listAudit({ orgId: null, limit: 100 })]);
+  return json({ ...overview, notify: { outbox, audit } });
 };
 
 export const action = (args: ActionFunctionArgs) =>
@@ -34,7 +38,7 @@ export const action = (args: ActionFunctionArgs) =>
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
 
 export default function Admin() {
-  const { jobs, events, orgs, drift } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, drift, notify } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as { ok: boolean; message?: string; error?: string } | undefined;
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -250,6 +254,7 @@ export default function Admin() {
           </Group>
         </Form>
       </Card>
+      <NotifyAdminPanels outbox={notify.outbox} audit={notify.audit} />
     </Stack>
   );
 }
