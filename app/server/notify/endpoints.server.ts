@@ -7,7 +7,7 @@ import { NotFound } from "../errors.server";
 import { appendAudit } from "./audit.server";
 import { enqueueDelivery } from "./deliver.server";
 import { emitEvent, SUBSCRIBABLE_TYPES } from "./events.server";
-import { checkUrlShape } from "./url-safety.server";
+import { resolveDeliveryTarget } from "./url-safety.server";
 
 type Actor = { orgId: string; actor: string; requestId: string | null };
 
@@ -32,7 +32,8 @@ const shown = (e: typeof schema.webhookEndpoints.$inferSelect) => ({
 
 /** Creates an endpoint; its signing secret is in this answer only. */
 export async function createEndpoint(input: z.infer<typeof endpointInput> & Actor) {
-  checkUrlShape(input.url);
+  // Refused now when it could never be delivered to (it is checked again at every delivery).
+  await resolveDeliveryTarget(input.url);
   const row = { id: randomId("we"), orgId: input.orgId, url: input.url, eventTypes: [...new Set(input.eventTypes)], secret: newSecret() };
   const created = await db.transaction(async (tx) => {
     const [e] = await tx.insert(schema.webhookEndpoints).values(row).returning();
