@@ -32,10 +32,11 @@ export function startWebhookReceiver(secret: () => string, statuses: number[] = 
 
 export type Mail = { to: string; subject: string; raw: string };
 
-/** A local SMTP server; the first `failFirst` messages are refused with a temporary error. */
-export async function startSmtpReceiver(failFirst = 0) {
+/** A local SMTP server; `refuseOnce(match)` refuses the next matching message with a temporary error. */
+export async function startSmtpReceiver() {
   const mails: Mail[] = [];
   let refused = 0;
+  let refuseNext: ((raw: string) => boolean) | null = null;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -43,13 +44,14 @@ export async function startSmtpReceiver(failFirst = 0) {
       const chunks: Buffer[] = [];
       stream.on("data", (c: Buffer) => chunks.push(c));
       stream.on("end", () => {
-        if (refused < failFirst) {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        if (refuseNext?.(raw)) {
+          refuseNext = null;
           refused++;
           const err = Object.assign(new Error("try again later"), { responseCode: 451 });
           callback(err);
           return;
         }
-        const raw = Buffer.concat(chunks).toString("utf8");
         const subject = /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? "";
         mails.push({ to: session.envelope.rcptTo.map((r) => r.address).join(","), subject, raw });
         callback();
@@ -58,7 +60,10 @@ export async function startSmtpReceiver(failFirst = 0) {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.server.address() as { port: number }).port;
-  return { url: `smtp://127.0.0.1:${port}`, mails, refused: () => refused, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  const refuseOnce = (match: (raw: string) => boolean) => {
+    refuseNext = match;
+  };
+  return { url: `smtp://127.0.0.1:${port}`, mails, refused: () => refused, refuseOnce, stop: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 /** The real worker process against the test run's database. */

@@ -64,7 +64,9 @@ export async function applySubscription(orgId: string, planCode: string, state: 
       updatedAt: new Date(),
     };
     await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
-    if (current && current.planCode !== effectivePlan && LIVE.has(state.status)) await emitPlanApplied(tx, current.planCode, row);
+    // A new period on another plan (a downgrade applied, a trial converted). Within a period
+    // only upgradeNow applies a plan; a stale convergence that briefly writes another is not news.
+    if (current && !samePeriod && current.planCode !== effectivePlan && LIVE.has(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!LIVE.has(state.status)) return;
     // The period's counter carries the plan's units: a new period starts at 0 used; a plan
     // change within the period (an upgrade) keeps `used` and takes the new units.

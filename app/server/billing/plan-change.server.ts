@@ -12,6 +12,7 @@ import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubs
 import { previewInStigg } from "../stigg.server";
 import { applySubscription } from "./converge.server";
 import { emitEvent } from "../notify/events.server";
+import { emitPlanApplied } from "../notify/stripe-facts.server";
 import { appendAudit } from "../notify/audit.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean };
@@ -114,6 +115,7 @@ export async function upgradeNow(orgId: string, planCode: string, idempotencyKey
   // Units rise before we answer; the webhook that follows converges to the same state.
   await db.update(schema.subscriptions).set({ pendingPlanCode: null }).where(eq(schema.subscriptions.orgId, orgId));
   await applySubscription(orgId, change.to.code, state);
+  await emitPlanApplied(db, change.from.code, { ...state, orgId, planCode: change.to.code });
   await appendAudit({ orgId, action: "plan.upgraded", target: change.to.code, details: { from: change.from.code } });
   return subscriptionSummary(orgId);
 }

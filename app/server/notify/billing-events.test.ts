@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
 import { sql } from "../db.server";
-import { subscribeThroughStripe } from "../billing/ops.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../billing/ops.server";
 
 const system = startBillingSystem();
 
@@ -48,6 +48,28 @@ describe("billing events", () => {
       "downgrade.scheduled by owner@example.com",
       "downgrade.canceled by owner@example.com",
     ]);
+  });
+
+  test("a downgrade applied at renewal emits subscription.updated once, for the new period", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const cookie = await signIn(system.app, orgId);
+    const r = await fetch(`${system.app.url}/api/v1/billing/downgrade`, {
+      method: "POST",
+      headers: { cookie, origin: system.app.url, "content-type": "application/json" },
+      body: JSON.stringify({ planCode: "starter" }),
+    });
+    expect(r.status).toBe(200);
+    await advanceOrgClock(orgId, "31d");
+    const updated = await until(async () => {
+      const e = (await eventsOf(orgId)).filter((x) => x.type === "subscription.updated");
+      return e.length > 0 && e;
+    });
+    await Bun.sleep(1000);
+    expect((await eventsOf(orgId)).filter((x) => x.type === "subscription.updated").map((e) => e.data)).toEqual([
+      expect.objectContaining({ previousPlanCode: "growth", planCode: "starter", status: "active" }),
+    ]);
+    expect(updated).toHaveLength(1);
   });
 
   test("a failed payment emits invoice.payment_failed, with the amount due", async () => {

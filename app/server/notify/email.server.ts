@@ -115,6 +115,7 @@ export async function sendEmail(emailId: string): Promise<void> {
       html: mail.htmlBody,
       // The same id on every attempt, so a receiver can drop a copy sent twice by a retry.
       messageId: `<${mail.eventId}@metered>`,
+      headers: { "X-Metered-Org": mail.orgId, "X-Metered-Event": mail.eventId },
     });
   } catch (err) {
     await db

@@ -44,5 +44,6 @@ export async function emitPlanApplied(
   s: { orgId: string; planCode: string; status: string; periodStart: Date; periodEnd: Date },
 ): Promise<void> {
   const data = { planCode: s.planCode, previousPlanCode, status: s.status, periodStart: s.periodStart.toISOString(), periodEnd: s.periodEnd.toISOString() };
-  await emitEvent({ orgId: s.orgId, type: "subscription.updated", data }, tx);
+  // Once per plan and period: a convergence that flaps back to the same plan says nothing new.
+  await emitEvent({ orgId: s.orgId, type: "subscription.updated", data, dedupeKey: `plan:${s.orgId}:${data.periodStart}:${s.planCode}` }, tx);
 }
