@@ -4,6 +4,7 @@ import { deliverWebhook } from "./deliver-webhook";
 import { dispatchEvent } from "./dispatch-event";
 import { maintainPartitions } from "./maintain-partitions";
 import { reportUsage } from "./report-usage";
+import { notifyTrials } from "./notify-trials";
 import { rolloverPeriods } from "./rollover";
 import { sendEmail } from "./send-email";
 import { stiggSync } from "./stigg-sync";
@@ -18,6 +19,7 @@ export const taskList: TaskList = {
   dispatch_event: dispatchEvent as Task,
   deliver_webhook: deliverWebhook as Task,
   send_email: sendEmail as Task,
+  notify_trials: notifyTrials,
 };
 
 export const crontab = [
@@ -27,4 +29,6 @@ export const crontab = [
   "* * * * * rollover_periods ?max=1",
   // Every minute: usage deltas to Stripe's billing meter (one job at a time: its own queue).
   "* * * * * report_usage ?max=1&queue=report_usage",
+  // Hourly: notices of trials ending within three days (once each; Stripe's webhook may come first).
+  "7 * * * * notify_trials ?max=1",
 ].join("\n");

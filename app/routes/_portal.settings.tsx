@@ -16,6 +16,7 @@ const EMAIL_LABELS: Record<string, string> = {
   "subscription.trial_will_end": "Trial ending",
   "invoice.payment_failed": "Payment failed",
   "subscription.updated": "Plan changed",
+  "webhook_endpoint.disabled": "A webhook endpoint disabled after failing for days",
 };
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {

@@ -6,6 +6,7 @@ import { eq, sql as dsql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { db, schema } from "../db.server";
 import { appendAudit } from "./audit.server";
+import { emitEvent } from "./events.server";
 import { postPinned } from "./http-post.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 
@@ -79,6 +80,7 @@ export async function deliverWebhook(deliveryId: string): Promise<void> {
       const reason = `Disabled on ${now.toISOString().slice(0, 10)}: every delivery has failed since ${failingSince.toISOString().slice(0, 10)} (last: ${error}).`;
       await tx.update(schema.webhookEndpoints).set({ enabled: false, disabledReason: reason }).where(eq(schema.webhookEndpoints.id, endpoint.id));
       await appendAudit({ orgId: endpoint.orgId, actor: "system", action: "webhook_endpoint.disabled", target: endpoint.id, details: { reason } }, tx);
+      await emitEvent({ orgId: endpoint.orgId, type: "webhook_endpoint.disabled", data: { endpointId: endpoint.id, url: endpoint.url, reason } }, tx);
     }
     if (retryIn !== null) await enqueueDelivery(deliveryId, retryIn, tx);
   });

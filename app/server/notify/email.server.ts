@@ -58,6 +58,14 @@ const render: Partial<Record<EventType, (data: unknown, org: Org) => Mail>> = {
       link: portal("/billing"),
     };
   },
+  "webhook_endpoint.disabled": (raw, org) => {
+    const d = eventData["webhook_endpoint.disabled"].parse(raw);
+    return {
+      subject: `${org.name}: a webhook endpoint was disabled`,
+      lines: [`The webhook endpoint ${d.url} was disabled. ${d.reason}`, "Fix the receiver, then add the endpoint again."],
+      link: portal("/webhooks"),
+    };
+  },
 };
 
 export const EMAIL_TYPES = Object.keys(render) as EventType[];

@@ -26,6 +26,7 @@ export const eventData = {
   "invoice.payment_failed": z.object({ invoiceId: z.string(), number: z.string().nullable(), amountDue: z.number().int(), ...money }),
   "api_key.created": z.object({ keyId: z.string(), name: z.string(), prefix: z.string() }),
   "api_key.revoked": z.object({ keyId: z.string() }),
+  "webhook_endpoint.disabled": z.object({ endpointId: z.string(), url: z.string(), reason: z.string() }),
   // Sent only to one endpoint, by its "send test event" button.
   "webhook.test": z.object({ endpointId: z.string() }),
 } as const;

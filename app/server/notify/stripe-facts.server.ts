@@ -6,6 +6,7 @@ import { eq } from "drizzle-orm";
 import type { StripeEventRow } from "../../../db/schema";
 import { db, schema } from "../db.server";
 import { type Executor, emitEvent } from "./events.server";
+import { emitTrialWillEnd } from "./trials.server";
 
 export async function emitForStripeEvent(event: StripeEventRow): Promise<void> {
   const object = (event.payload as { data: { object: { id?: unknown } } }).data.object;
@@ -27,13 +28,7 @@ export async function emitForStripeEvent(event: StripeEventRow): Promise<void> {
       });
   } else if (event.type === "customer.subscription.trial_will_end") {
     const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.stripeSubscriptionId, objectId));
-    if (!sub?.trialEnd) return;
-    await emitEvent({
-      orgId: sub.orgId,
-      type: "subscription.trial_will_end",
-      data: { planCode: sub.planCode, trialEnd: sub.trialEnd.toISOString() },
-      dedupeKey: `trial_will_end:${objectId}:${sub.trialEnd.toISOString()}`,
-    });
+    if (sub?.trialEnd) await emitTrialWillEnd({ ...sub, trialEnd: sub.trialEnd });
   }
 }
 

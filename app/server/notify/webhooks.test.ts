@@ -137,6 +137,16 @@ describe("outbound webhooks", () => {
       expect(receiver.received).toHaveLength(1);
       const audit = await sql`select actor from audit_log where org_id = ${orgId} and action = 'webhook_endpoint.disabled'`;
       expect(audit.map((a) => a.actor)).toEqual(["system"]);
+      // The notice: an event, and an email to the org (kept locally: this worker has no SMTP_URL).
+      const notice = await until(
+        async () =>
+          (
+            await sql`select o.subject, o.text_body from email_outbox o join events e on e.id = o.event_id
+                       where o.org_id = ${orgId} and o.status = 'local' and e.type = 'webhook_endpoint.disabled'`
+          )[0],
+      );
+      expect(notice.subject).toContain("a webhook endpoint was disabled");
+      expect(notice.text_body).toContain(receiver.url);
     } finally {
       receiver.stop();
     }
