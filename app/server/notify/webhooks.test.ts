@@ -103,11 +103,13 @@ describe("outbound webhooks", () => {
       const deleted = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["usage.threshold_reached"] });
       expect((await call("DELETE", `/api/v1/webhooks/endpoints/${deleted.body.data.id}`)).status).toBe(200);
       await record(orgId, 10);
+      // Both threshold events of this org dispatched (their jobs done), then a moment for deliveries.
       await until(
         async () =>
           (
-            await sql`select 1 from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id where t.identifier = 'dispatch_event'`
-          ).length === 0,
+            await sql`select 1 from events e where e.org_id = ${orgId} and e.type = 'usage.threshold_reached'
+                       and not exists (select 1 from graphile_worker._private_jobs j where j.key = 'event:' || e.id)`
+          ).length === 2,
       );
       await Bun.sleep(300);
       expect(receiver.received).toHaveLength(0);
