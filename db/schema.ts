@@ -239,3 +239,5 @@ export const workerHeartbeats = pgTable("worker_heartbeats", {
   startedAt: tz("started_at").notNull().defaultNow(),
   lastSeenAt: tz("last_seen_at").notNull().defaultNow(),
 });
+
+export * from "./schema-notify";

@@ -1,8 +1,12 @@
 // The worker's task list and crontab. One file per task.
-import type { TaskList } from "graphile-worker";
+import type { Task, TaskList } from "graphile-worker";
+import { deliverWebhook } from "./deliver-webhook";
+import { dispatchEvent } from "./dispatch-event";
 import { maintainPartitions } from "./maintain-partitions";
 import { reportUsage } from "./report-usage";
+import { notifyTrials } from "./notify-trials";
 import { rolloverPeriods } from "./rollover";
+import { sendEmail } from "./send-email";
 import { stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
@@ -12,6 +16,10 @@ export const taskList: TaskList = {
   rollover_periods: rolloverPeriods,
   stigg_sync: stiggSync,
   stripe_event: stripeEvent,
+  dispatch_event: dispatchEvent as Task,
+  deliver_webhook: deliverWebhook as Task,
+  send_email: sendEmail as Task,
+  notify_trials: notifyTrials,
 };
 
 export const crontab = [
@@ -21,4 +29,6 @@ export const crontab = [
   "* * * * * rollover_periods ?max=1",
   // Every minute: usage deltas to Stripe's billing meter (one job at a time: its own queue).
   "* * * * * report_usage ?max=1&queue=report_usage",
+  // Hourly: notices of trials ending within three days (once each; Stripe's webhook may come first).
+  "7 * * * * notify_trials ?max=1",
 ].join("\n");

@@ -6,16 +6,20 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeF
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatDateTime, formatNumber } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
+import { NotifyAdminPanels } from "~/components/notify-admin";
 import { requireAdminPage } from "~/server/admin.server";
 import { adminOverview, replayJob } from "~/server/admin-report.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/errors.server";
+import { listAudit } from "~/server/notify/audit.server";
+import { listOutbox } from "~/server/notify/email.server";
 import { portalAction } from "~/server/portal.server";
 import { revokeSessionsOf } from "~/server/sessions.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);
-  return json(await adminOverview());
+  const [overview, outbox, audit] = await Promise.all([adminOverview(), listOutbox(50), listAudit({ orgId: null, limit: 100 })]);
+  return json({ ...overview, notify: { outbox, audit } });
 };
 
 export const action = (args: ActionFunctionArgs) =>
@@ -136,7 +140,7 @@ const orgColumns: Column<Overview["orgs"][number]>[] = [
 ];
 
 export default function Admin() {
-  const { jobs, events, orgs, pastDue, drift } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, pastDue, drift, notify } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as { ok: boolean; message?: string; error?: string } | undefined;
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -245,6 +249,7 @@ export default function Admin() {
           </Group>
         </Form>
       </Card>
+      <NotifyAdminPanels outbox={notify.outbox} audit={notify.audit} />
     </Stack>
   );
 }

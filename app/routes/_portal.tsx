@@ -20,6 +20,8 @@ const links = [
   { to: "/billing", label: "Billing" },
   { to: "/invoices", label: "Invoices" },
   { to: "/keys", label: "API keys" },
+  { to: "/webhooks", label: "Webhooks" },
+  { to: "/settings", label: "Settings" },
 ];
 
 export default function Portal() {

@@ -2,6 +2,7 @@
 import { config } from "./config.server";
 import { sql } from "./db.server";
 import { AppError } from "./errors.server";
+import { appendAudit } from "./notify/audit.server";
 import { jobStats } from "./billing/ops.server";
 import { replayStripeEvent, EVENT_JOB } from "./billing/webhooks.server";
 import { driftReport } from "./billing/usage-report.server";
@@ -43,5 +44,6 @@ export async function replayJob(jobId: string) {
   if (!job) throw new AppError("NOT_FOUND", "No such job.");
   if (job.task_identifier === EVENT_JOB && job.key) return replayStripeEvent(job.key);
   await sql`select graphile_worker.reschedule_jobs(array[${jobId}::bigint], run_at := now(), attempts := 0)`;
+  await appendAudit({ orgId: null, action: "admin.replay_job", target: jobId, details: { task: job.task_identifier } });
   return { jobId };
 }

@@ -8,6 +8,7 @@ import { config } from "./config.server";
 import { db, schema } from "./db.server";
 import { AppError, Forbidden, Unauthenticated } from "./errors.server";
 import { log } from "./log.server";
+import { noteActor } from "./request-context.server";
 import { claimOrg } from "./orgs.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./sessions.server";
 
@@ -93,6 +94,7 @@ export async function requireSession(request: Request): Promise<Session> {
   const session = await readSession(request);
   if (!session) throw Unauthenticated("Sign in first.");
   checkSameOrigin(request);
+  noteActor(session.email, session.orgId);
   return session;
 }
 

@@ -105,6 +105,12 @@ const envSchema = z.object({
   // Where people sign in with Clerk (the Account Portal's sign-in page of the instance).
   CLERK_SIGN_IN_URL: z.string().url().optional(),
   SENTRY_DSN: z.string().url().optional(),
+  // Notification emails: smtp(s)://user:pass@host:port. Unset: they stay in the local outbox (/admin).
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  MAIL_FROM: z.string().default("Metered <billing@metered.local>"),
   BENCH_MODE: bool.default(false),
 });
 

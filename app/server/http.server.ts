@@ -3,9 +3,10 @@
 import type { z } from "zod";
 import { API_BODY_LIMIT } from "./body-limit.server";
 import { databaseBreaker, isDatabaseUnavailable, noteDatabaseError } from "./db.server";
-import { AppError, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
+import { AppError, NotFound, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
+import { inRequest } from "./request-context.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
@@ -67,7 +68,7 @@ export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise
       return envelopeOf(ctx, new ServiceUnavailable());
     }
     try {
-      return await handler(request, ctx);
+      return await inRequest(ctx, () => handler(request, ctx));
     } catch (err) {
       return errorResponse(ctx, err);
     }
@@ -94,4 +95,16 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.inf
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
   throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
+}
+
+const RESOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The id in a resource route's path (`fromEnd` segments from the end), as sent: ids are plain
+ * characters, so anything else (an encoded byte, a NUL) names nothing and is NOT_FOUND.
+ */
+export function resourceId(request: Request, what: string, fromEnd = 1): string {
+  const segment = new URL(request.url).pathname.split("/").at(-fromEnd) ?? "";
+  if (!RESOURCE_ID.test(segment)) throw NotFound(what);
+  return segment;
 }

@@ -8,6 +8,8 @@ import { db, schema, sql } from "./db.server";
 import { cacheDel, cacheGet, cacheSet } from "./cache.server";
 import { NotFound, Unauthenticated } from "./errors.server";
 import { log } from "./log.server";
+import { emitEvent } from "./notify/events.server";
+import { appendAudit } from "./notify/audit.server";
 
 const KEY_SHAPE = /^mk_(live|test)_[A-Za-z0-9]{32}$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -39,6 +41,8 @@ export async function createApiKey(input: { orgId: string; name: string }) {
     .insert(schema.apiKeys)
     .values({ id, orgId: input.orgId, name: input.name, prefix: key.slice(0, 12), hash: hashKey(key) })
     .returning();
+  await appendAudit({ orgId: input.orgId, action: "api_key.created", target: row.id, details: { name: row.name } });
+  await emitEvent({ orgId: input.orgId, type: "api_key.created", data: { keyId: row.id, name: row.name, prefix: row.prefix } });
   return { id: row.id, key, name: row.name, prefix: row.prefix, createdAt: row.createdAt.toISOString() };
 }
 
@@ -65,8 +69,10 @@ export async function revokeApiKey(input: { keyId: string; orgId?: string }) {
     .update(schema.apiKeys)
     .set({ revokedAt: dsql`coalesce(${schema.apiKeys.revokedAt}, now())` })
     .where(where)
-    .returning({ id: schema.apiKeys.id, hash: schema.apiKeys.hash, revokedAt: schema.apiKeys.revokedAt });
+    .returning({ id: schema.apiKeys.id, orgId: schema.apiKeys.orgId, hash: schema.apiKeys.hash, revokedAt: schema.apiKeys.revokedAt });
   if (!row) throw NotFound("API key");
+  await appendAudit({ orgId: row.orgId, action: "api_key.revoked", target: row.id });
+  await emitEvent({ orgId: row.orgId, type: "api_key.revoked", data: { keyId: row.id }, dedupeKey: `api_key.revoked:${row.id}` });
   local.delete(row.hash);
   await cacheDel(`key:${row.hash}`);
   return { id: row.id, revokedAt: row.revokedAt!.toISOString() };

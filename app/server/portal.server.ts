@@ -4,6 +4,7 @@
 import { json, type ActionFunctionArgs } from "@remix-run/node";
 import { checkSameOrigin, requireUser, type Session } from "./auth.server";
 import { AppError } from "./errors.server";
+import { inRequest } from "./request-context.server";
 
 export type ActionResult = { ok: true; message?: string; [k: string]: unknown } | { ok: false; error: string; code: string };
 
@@ -37,7 +38,9 @@ export async function portalAction(
   try {
     checkSameOrigin(args.request);
     const user = await requireUser(args.request);
-    const result = await fn({ ...args, user, form: await readPostedForm(args.request) });
+    const requestId = args.request.headers.get("x-request-id") ?? crypto.randomUUID();
+    const form = await readPostedForm(args.request);
+    const result = await inRequest({ requestId, actor: user.email, orgId: user.orgId }, () => fn({ ...args, user, form }));
     return result instanceof Response ? result : json({ ok: true as const, ...result });
   } catch (err) {
     if (err instanceof AppError) return actionError(err);

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { config } from "./config.server";
 import { sql } from "./db.server";
 import { parseWith } from "./http.server";
+import { appendAudit } from "./notify/audit.server";
 
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -52,6 +53,7 @@ export async function revokeSessionsOf(input: { email: string }): Promise<{ emai
     update sessions set revoked_at = now()
      where email = ${email} and revoked_at is null and expires_at > now()
     returning id`;
+  await appendAudit({ orgId: null, action: "sessions.revoked_everywhere", target: email, details: { revoked: rows.length } });
   if (!config.CLERK_SECRET_KEY) return { email, revoked: rows.length };
   return {
     email,

@@ -22,8 +22,8 @@ const routeFiles = readdirSync(routesDir)
 
 /** Remix flat-route file name → the URLs to walk (a dynamic segment gets a plain and a junk value). */
 function urlsOf(file: string): string[] {
-  // `[.]` is an escaped dot (api.openapi[.]json → /api/openapi.json): not a segment separator.
-  const name = file.replace(/\.tsx?$/, "").replaceAll("[.]", "\u0000");
+  // `[…]` escapes its text (api.openapi[.]json → /api/openapi.json): a dot in it separates nothing.
+  const name = file.replace(/\.tsx?$/, "").replace(/\[([^\]]*)\]/g, (_, text: string) => text.replaceAll(".", "\u0000"));
   // Other escapes, optional segments and the like are not understood here: fail loudly, not skip.
   if (!/^[A-Za-z0-9_$.\u0000-]+$/.test(name)) throw new Error(`routes-walk does not understand the route file name ${file}`);
   let urls = [""];

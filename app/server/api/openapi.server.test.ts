@@ -16,7 +16,7 @@ const pathOfRouteFile = (file: string) =>
   `/${file
     .replace(/\.tsx?$/, "")
     .split(".")
-    .map((seg) => (seg.startsWith("$") ? `{${seg.slice(1)}}` : seg))
+    .map((seg) => (seg.startsWith("$") ? `{${seg.slice(1)}}` : seg.replace(/^\[(.*)\]$/, "$1")))
     .join("/")}`;
 
 let app: TestApp;

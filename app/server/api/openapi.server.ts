@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../errors.server";
 import { type Operation, operations } from "./operations.server";
+import { EVENT_TYPES, eventData, eventEnvelope } from "./event-schemas.server";
 import { idempotencyKey } from "./schemas.server";
 
 type Json = Record<string, unknown>;
@@ -192,6 +193,26 @@ function components(): Json {
   };
 }
 
+/**
+ * The events sent to the org's webhook endpoints (OpenAPI 3.1 `webhooks`): one POST per type,
+ * signed per Standard Webhooks; a 2xx answer is a delivery, anything else is retried.
+ */
+function webhooks(): Json {
+  const out: Json = {};
+  for (const type of EVENT_TYPES) {
+    const body = jsonSchemaOf(eventEnvelope.extend({ type: z.literal(type), data: eventData[type] }), "output");
+    out[type] = {
+      post: {
+        summary: type,
+        description: "Sent with `webhook-id`, `webhook-timestamp` and `webhook-signature` headers (Standard Webhooks). Verify them before trusting the body.",
+        requestBody: { required: true, content: { "application/json": { schema: body } } },
+        responses: { "2XX": { description: "Delivered. Any other answer, or none within 10 s, is retried with backoff for about three days." } },
+      },
+    };
+  }
+  return out;
+}
+
 let cached: Json | null = null;
 
 /** The document (built once per process: it depends only on code). */
@@ -210,6 +231,7 @@ export function openApiDocument(): Json {
     servers: [{ url: "/" }],
     tags: [...new Set(operations.map((o) => o.tag))].map((name) => ({ name })),
     paths,
+    webhooks: webhooks(),
     components: components(),
   };
   return cached;

@@ -13,7 +13,7 @@ export type Operation = {
   /** The app/routes file that serves it. */
   routeFile: string;
   operationId: string;
-  tag: "Usage" | "Plans" | "Billing" | "API keys" | "Contract";
+  tag: "Usage" | "Plans" | "Billing" | "API keys" | "Webhooks" | "Contract";
   summary: string;
   description: string;
   auth: Auth;
@@ -246,6 +246,84 @@ export const operations: Operation[] = [
     description: "Revokes a key of the session's org; it fails everywhere within a few seconds. Another org's key is `NOT_FOUND`.",
     auth: "session",
     data: { schema: s.revokedApiKey, name: "RevokedApiKey" },
+    errors: [...SESSION, "NOT_FOUND", ...ALWAYS],
+  },
+  {
+    method: "get",
+    path: "/api/v1/webhooks/endpoints",
+    routeFile: "api.v1.webhooks.endpoints.ts",
+    operationId: "listWebhookEndpoints",
+    tag: "Webhooks",
+    summary: "List webhook endpoints",
+    description: "The org's outbound webhook endpoints (without their secrets), and the event types an endpoint can subscribe to.",
+    auth: "session",
+    data: { schema: s.webhookEndpointList, name: "WebhookEndpointList" },
+    errors: [...SESSION, ...ALWAYS],
+  },
+  {
+    method: "post",
+    path: "/api/v1/webhooks/endpoints",
+    routeFile: "api.v1.webhooks.endpoints.ts",
+    operationId: "createWebhookEndpoint",
+    tag: "Webhooks",
+    summary: "Add a webhook endpoint",
+    description:
+      "Adds an endpoint for the given event types. Deliveries are signed per the Standard Webhooks specification with the `whsec_…` secret, which is shown only in this answer. A URL that could never be delivered to (http in production, a private, loopback or link-local address) is `VALIDATION_FAILED`.",
+    auth: "session",
+    body: {
+      schema: s.webhookEndpointInput,
+      name: "WebhookEndpointInput",
+      example: { url: "https://example.com/hooks/metered", eventTypes: ["usage.threshold_reached", "invoice.payment_failed"] },
+    },
+    data: { schema: s.createdWebhookEndpoint, name: "CreatedWebhookEndpoint" },
+    errors: [...JSON_BODY, ...SESSION, ...ALWAYS],
+  },
+  {
+    method: "delete",
+    path: "/api/v1/webhooks/endpoints/{id}",
+    routeFile: "api.v1.webhooks.endpoints.$id.ts",
+    operationId: "deleteWebhookEndpoint",
+    tag: "Webhooks",
+    summary: "Delete a webhook endpoint",
+    description: "Stops deliveries to it; its delivery log stays readable. Another org's endpoint is `NOT_FOUND`.",
+    auth: "session",
+    data: { schema: s.deletedWebhookEndpoint, name: "DeletedWebhookEndpoint" },
+    errors: [...SESSION, "NOT_FOUND", ...ALWAYS],
+  },
+  {
+    method: "post",
+    path: "/api/v1/webhooks/endpoints/{id}/test",
+    routeFile: "api.v1.webhooks.endpoints.$id.[test].ts",
+    operationId: "sendWebhookTest",
+    tag: "Webhooks",
+    summary: "Send a test event",
+    description: "Sends a `webhook.test` event to this endpoint only; the answer names the delivery to watch.",
+    auth: "session",
+    data: { schema: s.webhookTestSent, name: "WebhookTestSent" },
+    errors: [...SESSION, "NOT_FOUND", ...ALWAYS],
+  },
+  {
+    method: "get",
+    path: "/api/v1/webhooks/deliveries",
+    routeFile: "api.v1.webhooks.deliveries.ts",
+    operationId: "listWebhookDeliveries",
+    tag: "Webhooks",
+    summary: "List deliveries",
+    description: "The org's 50 newest deliveries, each with every attempt: status, response code, latency and the first 1 KB of the answer.",
+    auth: "session",
+    data: { schema: s.webhookDeliveryList, name: "WebhookDeliveryList" },
+    errors: [...SESSION, ...ALWAYS],
+  },
+  {
+    method: "post",
+    path: "/api/v1/webhooks/deliveries/{id}/retry",
+    routeFile: "api.v1.webhooks.deliveries.$id.retry.ts",
+    operationId: "retryWebhookDelivery",
+    tag: "Webhooks",
+    summary: "Retry a delivery",
+    description: "Sends the delivery again now, also after it failed for good. Another org's delivery is `NOT_FOUND`.",
+    auth: "session",
+    data: { schema: s.webhookDeliveryRetried, name: "WebhookDeliveryRetried" },
     errors: [...SESSION, "NOT_FOUND", ...ALWAYS],
   },
   {

@@ -3,6 +3,7 @@
 // from the same schemas, so the published contract cannot drift from the validation.
 // No imports from the rest of the server: the doc generator loads this without a database.
 import { z } from "zod";
+import { SUBSCRIBABLE_TYPES } from "./event-schemas.server";
 
 /** Shape of every client-chosen id: request_id, Idempotency-Key, x-request-id. */
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -150,3 +151,54 @@ export const createdApiKey = z.object({
   createdAt: timestamp,
 });
 export const revokedApiKey = z.object({ id: z.string(), revokedAt: timestamp });
+
+// ---- Outbound webhooks ---------------------------------------------------------------------
+
+const eventType = z.enum(SUBSCRIBABLE_TYPES as [string, ...string[]]);
+
+export const webhookEndpointInput = z
+  .object({
+    url: z.string().trim().max(2000).meta({ description: "https only in production; no private, loopback or link-local address." }),
+    eventTypes: z.array(eventType).min(1),
+  })
+  .strict();
+
+export const webhookEndpoint = z.object({
+  id: z.string(),
+  url: z.string(),
+  eventTypes: z.array(z.string()),
+  enabled: z.boolean(),
+  disabledReason: z.string().nullable(),
+  createdAt: timestamp,
+});
+export const webhookEndpointList = z.object({ endpoints: z.array(webhookEndpoint), eventTypes: z.array(z.string()) });
+export const createdWebhookEndpoint = webhookEndpoint.extend({
+  secret: z.string().meta({ description: "The `whsec_…` signing secret (Standard Webhooks), shown only in this answer." }),
+});
+export const deletedWebhookEndpoint = z.object({ id: z.string(), deleted: z.literal(true) });
+export const webhookTestSent = z.object({ deliveryId: z.string() });
+export const webhookDelivery = z.object({
+  id: z.string(),
+  endpointId: z.string(),
+  url: z.string(),
+  eventId: z.string(),
+  eventType: z.string(),
+  status: z.string(),
+  attempts: count,
+  nextAttemptAt: timestamp.nullable(),
+  lastResponseCode: z.number().int().nullable(),
+  createdAt: timestamp,
+  log: z.array(
+    z.object({
+      attempt: z.number().int(),
+      at: timestamp,
+      succeeded: z.boolean(),
+      responseCode: z.number().int().nullable(),
+      latencyMs: z.number().int().nullable(),
+      responseBody: z.string().nullable().meta({ description: "The first 1 KB of the endpoint's answer." }),
+      error: z.string().nullable(),
+    }),
+  ),
+});
+export const webhookDeliveryList = z.object({ deliveries: z.array(webhookDelivery) });
+export const webhookDeliveryRetried = z.object({ id: z.string(), status: z.string() });

@@ -8,6 +8,7 @@ import { planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionSt
 import { releaseSchedule } from "../stripe-schedules.server";
 import { stiggEnabled } from "../stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
+import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
 
 const LIVE = new Set(["active", "trialing", "past_due"]);
 
@@ -61,6 +62,10 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       updatedAt: new Date(),
     };
     await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
+    // A new period on another plan (a downgrade applied, a trial converted). Within a period
+    // only upgradeNow applies a plan; a stale convergence that briefly writes another is not news.
+    const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
+    if (current && !samePeriod && current.planCode !== planCode && LIVE.has(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!LIVE.has(state.status)) return;
     // The period's counter carries the plan's units: a new period starts at 0 used; a plan
     // change within the period (an upgrade) keeps `used` and takes the new units.
@@ -118,6 +123,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
     // A paid or failed invoice moves the subscription's status (past_due ↔ active).
     if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
   }
+  await emitForStripeEvent(event);
   // Stripe → DB → Stigg: the database has converged; Stigg follows in its own job.
   if (orgId && stiggEnabled()) {
     await sql`select graphile_worker.add_job('stigg_sync', json_build_object('orgId', ${orgId}::text), job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;

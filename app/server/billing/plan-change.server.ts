@@ -14,6 +14,9 @@ import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } f
 import { previewInStigg } from "../stigg.server";
 import { applySubscription } from "./converge.server";
 import { remember, replayOf } from "./idempotency.server";
+import { emitEvent } from "../notify/events.server";
+import { emitPlanApplied } from "../notify/stripe-facts.server";
+import { appendAudit } from "../notify/audit.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
 
@@ -153,6 +156,8 @@ export async function upgradeNow(orgId: string, planCode: string, opts: { idempo
   });
   // Units rise before we answer; the webhook that follows converges to the same state.
   await applySubscription(orgId, state);
+  await emitPlanApplied(db, change.from.code, { ...state, orgId, planCode: change.to.code });
+  await appendAudit({ orgId, action: "plan.upgraded", target: change.to.code, details: { from: change.from.code } });
   const summary = await subscriptionSummary(orgId);
   await remember(orgId, key, planCode, summary);
   return summary;
@@ -172,7 +177,14 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
     return scheduleDowngradeAtPeriodEnd(orgId, current, { priceId, planCode: change.to.code });
   });
   await applySubscription(orgId, state);
-  return subscriptionSummary(orgId);
+  const summary = await subscriptionSummary(orgId);
+  await appendAudit({ orgId, action: "downgrade.scheduled", target: change.to.code, details: { from: change.from.code } });
+  await emitEvent({
+    orgId,
+    type: "subscription.downgrade_scheduled",
+    data: { planCode: change.from.code, toPlanCode: change.to.code, effectiveAt: state.periodEnd.toISOString() },
+  });
+  return summary;
 }
 
 /** DELETE 5.3: keep the current plan after all (the schedule's pending phase is removed). */
@@ -182,5 +194,7 @@ export async function cancelDowngrade(orgId: string) {
   const subscriptionId = sub.stripeSubscriptionId;
   const state = await upstream(async () => clearScheduledChange(orgId, await retrieveSubscription(subscriptionId)));
   await applySubscription(orgId, state);
+  await appendAudit({ orgId, action: "downgrade.canceled", target: sub.pendingPlanCode });
+  await emitEvent({ orgId, type: "subscription.downgrade_canceled", data: { planCode: sub.planCode, canceledPlanCode: sub.pendingPlanCode } });
   return subscriptionSummary(orgId);
 }

@@ -5,6 +5,7 @@ import { config } from "../config.server";
 import { sql } from "../db.server";
 import { AppError } from "../errors.server";
 import { parseWith } from "../http.server";
+import { appendAudit } from "../notify/audit.server";
 import { verifyWebhook } from "../stripe.server";
 
 export const EVENT_JOB = "stripe_event";
@@ -88,6 +89,7 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
                                       queue_name := ${`stripe:${ev.customer_id ?? "none"}`},
                                       max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
                                       job_key := ${eventId}::text)).id::text as id`;
+    await appendAudit({ orgId: null, action: "admin.replay_stripe_event", target: eventId });
     return { eventId, jobId: job.id };
   });
 }

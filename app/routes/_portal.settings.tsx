@@ -1,0 +1,127 @@
+// Org settings: the time zone (the dashboard's daily chart and the emails use it), the billing
+// email, which notification emails the org gets, and the org's audit log.
+import { Alert, Button, Card, Checkbox, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { formatDateTime } from "~/components/format";
+import { requireUser } from "~/server/auth.server";
+import { parseWith } from "~/server/http.server";
+import { listAudit } from "~/server/notify/audit.server";
+import { EMAIL_TYPES } from "~/server/notify/email.server";
+import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/notify/settings.server";
+import { portalAction } from "~/server/portal.server";
+
+const EMAIL_LABELS: Record<string, string> = {
+  "usage.threshold_reached": "Usage at 80% and 100% of the quota",
+  "subscription.trial_will_end": "Trial ending",
+  "invoice.payment_failed": "Payment failed",
+  "subscription.updated": "Plan changed",
+  "webhook_endpoint.disabled": "A webhook endpoint disabled after failing for days",
+};
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const user = await requireUser(request);
+  const [settings, audit] = await Promise.all([orgSettingsOf(user.orgId), listAudit({ orgId: user.orgId, limit: 50 })]);
+  return json({ settings, audit, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
+};
+
+export const action = (args: ActionFunctionArgs) =>
+  portalAction(args, async ({ user, form }) => {
+    const wanted = new Set(form.getAll("emails").map(String));
+    const input = parseWith(settingsInput, {
+      timeZone: String(form.get("timeZone") ?? ""),
+      billingEmail: String(form.get("billingEmail") ?? ""),
+      mutedEmails: EMAIL_TYPES.filter((t) => !wanted.has(t)),
+    });
+    await updateOrgSettings({ ...input, orgId: user.orgId, actor: user.email, requestId: null });
+    return { message: "Settings saved." };
+  });
+
+export default function Settings() {
+  const { settings, audit, emailTypes, timeZones } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string } | undefined;
+  const busy = useNavigation().state !== "idle";
+  const zones = timeZones.includes(settings.timeZone) ? timeZones : [settings.timeZone, ...timeZones];
+  return (
+    <Stack gap="lg">
+      <Title order={2}>Settings</Title>
+      {result ? (
+        <Alert color={result.ok ? "teal" : "red"} role={result.ok ? "status" : "alert"}>
+          {result.ok ? result.message : result.error}
+        </Alert>
+      ) : null}
+      <Card withBorder>
+        <Form method="post">
+          <Stack gap="md">
+            <NativeSelect
+              label="Time zone"
+              description="The dashboard's daily chart and the emails use it."
+              name="timeZone"
+              defaultValue={settings.timeZone}
+              data={zones}
+            />
+            <TextInput
+              label="Billing email"
+              description={`Where notification emails go. Empty: the owner's email${settings.ownerEmail ? ` (${settings.ownerEmail})` : ""}.`}
+              name="billingEmail"
+              type="email"
+              defaultValue={settings.customBillingEmail ?? ""}
+            />
+            <Checkbox.Group label="Emails" defaultValue={emailTypes.filter((t) => !settings.mutedEmails.includes(t))}>
+              <Stack gap="xs" mt="xs">
+                {emailTypes.map((t) => (
+                  <Checkbox key={t} value={t} name="emails" label={EMAIL_LABELS[t] ?? t} />
+                ))}
+              </Stack>
+            </Checkbox.Group>
+            <Group>
+              <Button type="submit" loading={busy}>
+                Save settings
+              </Button>
+            </Group>
+          </Stack>
+        </Form>
+      </Card>
+      <Card withBorder padding={0}>
+        <Title order={3} size="h4" p="md">
+          Audit log
+        </Title>
+        {audit.length === 0 ? (
+          <Text c="dimmed" px="md" pb="md">
+            Nothing recorded yet.
+          </Text>
+        ) : (
+          <Table.ScrollContainer minWidth={600}>
+            <Table verticalSpacing="xs" horizontalSpacing="md" data-testid="audit-log">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>When</Table.Th>
+                  <Table.Th>Who</Table.Th>
+                  <Table.Th>What</Table.Th>
+                  <Table.Th>Request</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {audit.map((a) => (
+                  <Table.Tr key={a.id}>
+                    <Table.Td>{formatDateTime(a.at, settings.timeZone)}</Table.Td>
+                    <Table.Td>{a.actor}</Table.Td>
+                    <Table.Td>
+                      {a.action}
+                      {a.target ? ` ${a.target}` : ""}
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="xs" c="dimmed">
+                        {a.requestId ?? ""}
+                      </Text>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </Card>
+    </Stack>
+  );
+}

@@ -1,0 +1,15 @@
+// POST /api/v1/webhooks/deliveries/:id/retry sends a delivery of the session's org again now.
+import { requireSession } from "~/server/auth.server";
+import { apiRoute, ok, resourceId } from "~/server/http.server";
+import { retryDelivery } from "~/server/notify/endpoints.server";
+import { methodNotAllowed } from "~/server/routing.server";
+
+export const action = apiRoute(async (request, ctx) => {
+  if (request.method !== "POST") return methodNotAllowed("POST")({ request });
+  const session = await requireSession(request);
+  ctx.orgId = session.orgId;
+  const id = resourceId(request, "Delivery", 2);
+  return ok(ctx, await retryDelivery({ id, orgId: session.orgId, actor: session.email, requestId: ctx.requestId }));
+});
+
+export const loader = methodNotAllowed("POST");

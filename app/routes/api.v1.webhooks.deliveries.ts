@@ -1,0 +1,13 @@
+// GET /api/v1/webhooks/deliveries: the org's newest deliveries, each with its attempts.
+import { requireSession } from "~/server/auth.server";
+import { apiRoute, ok } from "~/server/http.server";
+import { listDeliveries } from "~/server/notify/endpoints.server";
+import { methodNotAllowed } from "~/server/routing.server";
+
+export const loader = apiRoute(async (request, ctx) => {
+  const session = await requireSession(request);
+  ctx.orgId = session.orgId;
+  return ok(ctx, { deliveries: await listDeliveries(session.orgId) });
+});
+
+export const action = methodNotAllowed("GET");

@@ -1,0 +1,87 @@
+// Sends one webhook delivery, signed per the Standard Webhooks spec (webhook-id,
+// webhook-timestamp, webhook-signature), and logs the attempt. A failed attempt is retried by a
+// new job on a schedule of about three days; an endpoint that has failed for three days is
+// disabled, with the reason shown on its page and in the audit log.
+import { eq, sql as dsql } from "drizzle-orm";
+import { Webhook } from "standardwebhooks";
+import { db, schema } from "../db.server";
+import { appendAudit } from "./audit.server";
+import { emitEvent } from "./events.server";
+import { postPinned } from "./http-post.server";
+import { resolveDeliveryTarget } from "./url-safety.server";
+
+// Seconds to wait after attempt n (1-based) before attempt n + 1: ten attempts over ~71 hours.
+export const RETRY_SCHEDULE_S = [5, 300, 1800, 7200, 18_000, 36_000, 50_400, 72_000, 72_000];
+export const MAX_ATTEMPTS = RETRY_SCHEDULE_S.length + 1;
+const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
+const KEEP_BODY = 1024;
+
+/** Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery). */
+export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: Pick<typeof db, "execute"> = db) =>
+  executor.execute(dsql`
+    select graphile_worker.add_job('deliver_webhook', json_build_object('deliveryId', ${deliveryId}::text),
+             run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 5,
+             job_key := ${`delivery:${deliveryId}`}::text)`);
+
+export async function deliverWebhook(deliveryId: string): Promise<void> {
+  const [row] = await db
+    .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events })
+    .from(schema.webhookDeliveries)
+    .innerJoin(schema.webhookEndpoints, eq(schema.webhookEndpoints.id, schema.webhookDeliveries.endpointId))
+    .innerJoin(schema.events, eq(schema.events.id, schema.webhookDeliveries.eventId))
+    .where(eq(schema.webhookDeliveries.id, deliveryId));
+  if (!row || row.delivery.status === "succeeded") return;
+  const { delivery, endpoint, event } = row;
+  if (!endpoint.enabled || endpoint.deletedAt) {
+    await db.update(schema.webhookDeliveries).set({ status: "failed", updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
+    return;
+  }
+  const attempt = delivery.attempts + 1;
+  const payload = JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
+  const now = new Date();
+  const headers = {
+    "webhook-id": event.id,
+    "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+    "webhook-signature": new Webhook(endpoint.secret).sign(event.id, now, payload),
+  };
+  const started = performance.now();
+  let responseCode: number | null = null;
+  let responseBody: string | null = null;
+  let error: string | null = null;
+  try {
+    const target = await resolveDeliveryTarget(endpoint.url);
+    const res = await postPinned(target, headers, payload);
+    responseCode = res.status;
+    responseBody = res.body.slice(0, KEEP_BODY);
+    if (res.status < 200 || res.status > 299) error = `answered ${res.status}`;
+  } catch (err) {
+    // The receiver's failure, recorded on the attempt (shown to the org), not an error of ours.
+    error = (err as Error).message.slice(0, 300);
+  }
+  const latencyMs = Math.round(performance.now() - started);
+  const succeeded = error === null;
+  const failingSince = succeeded ? null : (endpoint.failingSince ?? now);
+  const disable = failingSince !== null && Date.now() - failingSince.getTime() >= DISABLE_AFTER_MS;
+  const retryIn = succeeded || disable || attempt >= MAX_ATTEMPTS ? null : RETRY_SCHEDULE_S[attempt - 1];
+  await db.transaction(async (tx) => {
+    await tx.insert(schema.webhookAttempts).values({ deliveryId, attempt, succeeded, responseCode, latencyMs, responseBody, error });
+    await tx
+      .update(schema.webhookDeliveries)
+      .set({
+        status: succeeded ? "succeeded" : retryIn === null ? "failed" : "retrying",
+        attempts: attempt,
+        lastResponseCode: responseCode,
+        nextAttemptAt: retryIn === null ? null : new Date(Date.now() + retryIn * 1000),
+        updatedAt: new Date(),
+      })
+      .where(eq(schema.webhookDeliveries.id, deliveryId));
+    await tx.update(schema.webhookEndpoints).set({ failingSince }).where(eq(schema.webhookEndpoints.id, endpoint.id));
+    if (failingSince && disable) {
+      const reason = `Disabled on ${now.toISOString().slice(0, 10)}: every delivery has failed since ${failingSince.toISOString().slice(0, 10)} (last: ${error}).`;
+      await tx.update(schema.webhookEndpoints).set({ enabled: false, disabledReason: reason }).where(eq(schema.webhookEndpoints.id, endpoint.id));
+      await appendAudit({ orgId: endpoint.orgId, actor: "system", action: "webhook_endpoint.disabled", target: endpoint.id, details: { reason } }, tx);
+      await emitEvent({ orgId: endpoint.orgId, type: "webhook_endpoint.disabled", data: { endpointId: endpoint.id, url: endpoint.url, reason } }, tx);
+    }
+    if (retryIn !== null) await enqueueDelivery(deliveryId, retryIn, tx);
+  });
+}

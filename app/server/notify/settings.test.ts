@@ -1,0 +1,68 @@
+// The /settings page through the real app: the time zone moves the dashboard's daily chart, the
+// billing email is kept, and the change is in the org's audit log.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startApp, type TestApp } from "../../../test/app";
+import { signIn } from "../../../test/billing";
+import { orgWithKey } from "../../../test/factories";
+import { sql } from "../db.server";
+import { setSubscriptionMirror } from "../orgs.server";
+import { orgSettingsOf } from "./settings.server";
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startApp();
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+const DAY = 86_400_000;
+
+describe("org settings", () => {
+  test("changing the time zone on /settings moves the dashboard's daily chart, and is audited", async () => {
+    const { orgId } = await orgWithKey();
+    await setSubscriptionMirror({ orgId, planCode: "starter", start: new Date(Date.now() - 3 * DAY) });
+    // 7 units at 20:00 UTC two days ago: the same day in UTC, the next day at UTC+14.
+    const midnight = Math.floor((Date.now() - 2 * DAY) / DAY) * DAY;
+    const hour = new Date(midnight + 20 * 3_600_000);
+    await sql`insert into usage_hourly (org_id, metric, hour, quantity) values (${orgId}, 'api_call', ${hour.toISOString()}::timestamptz, 7)`;
+    const cookie = await signIn(app, orgId);
+    const chart = async () => {
+      const r = await fetch(`${app.url}/dashboard?_data=routes/_portal.dashboard`, { headers: { cookie } });
+      const data = (await r.json()) as { timeZone: string; days: { day: string; quantity: number }[] };
+      return { timeZone: data.timeZone, busy: data.days.filter((d) => d.quantity > 0) };
+    };
+    const utcDay = hour.toISOString().slice(0, 10);
+    const nextDay = new Date(midnight + DAY).toISOString().slice(0, 10);
+    expect(await chart()).toEqual({ timeZone: "UTC", busy: [{ day: utcDay, quantity: 7 }] });
+
+    const saved = await fetch(`${app.url}/settings?_data=routes/_portal.settings`, {
+      method: "POST",
+      headers: { cookie, origin: app.url, "x-request-id": "req-settings-1" },
+      body: new URLSearchParams([
+        ["timeZone", "Pacific/Kiritimati"],
+        ["billingEmail", "Billing@Acme.test"],
+        ["emails", "usage.threshold_reached"],
+      ]),
+    });
+    expect(saved.status).toBe(200);
+    expect(await chart()).toEqual({ timeZone: "Pacific/Kiritimati", busy: [{ day: nextDay, quantity: 7 }] });
+    const settings = await orgSettingsOf(orgId);
+    expect(settings.billingEmail).toBe("billing@acme.test");
+    expect(settings.mutedEmails.sort()).toEqual(["invoice.payment_failed", "subscription.trial_will_end", "subscription.updated", "webhook_endpoint.disabled"]);
+    const [audit] = await sql`select actor, request_id, details from audit_log where org_id = ${orgId} and action = 'settings.updated'`;
+    expect(audit).toMatchObject({ actor: "owner@example.com", request_id: "req-settings-1", details: { timeZone: ["UTC", "Pacific/Kiritimati"] } });
+  });
+
+  test("an unknown time zone is refused and changes nothing", async () => {
+    const { orgId } = await orgWithKey();
+    const cookie = await signIn(app, orgId);
+    const r = await fetch(`${app.url}/settings?_data=routes/_portal.settings`, {
+      method: "POST",
+      headers: { cookie, origin: app.url },
+      body: new URLSearchParams({ timeZone: "Mars/Olympus", billingEmail: "" }),
+    });
+    expect(r.status).toBe(400);
+    expect((await orgSettingsOf(orgId)).timeZone).toBe("UTC");
+  });
+});

@@ -1,0 +1,201 @@
+// Outbound webhooks end to end: the routes of the real app, the real worker, and a receiver that
+// verifies every request with the `standardwebhooks` package.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startApp, type TestApp } from "../../../test/app";
+import { signIn, until } from "../../../test/billing";
+import { orgWithKey, rid } from "../../../test/factories";
+import { startWebhookReceiver, startWorker } from "../../../test/notify";
+import { sql } from "../db.server";
+import { recordUsage } from "../usage.server";
+import { resolveDeliveryTarget } from "./url-safety.server";
+
+let app: TestApp;
+let worker: { stop: () => Promise<void> };
+beforeAll(async () => {
+  app = await startApp();
+  worker = startWorker();
+});
+afterAll(async () => {
+  await Promise.all([app?.stop(), worker?.stop()]);
+});
+
+async function session(orgId: string) {
+  const cookie = await signIn(app, orgId);
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(`${app.url}${path}`, {
+      method,
+      headers: { cookie, origin: app.url, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  return call;
+}
+
+const record = (orgId: string, quantity: number) => recordUsage({ orgId, requestId: rid(), metric: "api_call", quantity });
+/** Runs the scheduled retries now instead of in minutes (the schedule itself is checked). */
+const fastForwardRetries = () =>
+  sql`update graphile_worker._private_jobs set run_at = now()
+       where task_id = (select id from graphile_worker._private_tasks where identifier = 'deliver_webhook') and run_at > now()`;
+
+describe("outbound webhooks", () => {
+  test("a failing endpoint is retried on schedule with the same signed message, then succeeds; each attempt is logged", async () => {
+    const { orgId } = await orgWithKey({ included: 10 });
+    const call = await session(orgId);
+    let secret = "";
+    const receiver = startWebhookReceiver(() => secret, [500, 503]);
+    try {
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["usage.threshold_reached"] });
+      expect(created.status).toBe(200);
+      secret = created.body.data.secret;
+      expect(secret).toStartWith("whsec_");
+      // The secret is shown once: the list never has it.
+      const listed = await call("GET", "/api/v1/webhooks/endpoints");
+      expect(JSON.stringify(listed.body)).not.toContain(secret);
+
+      await record(orgId, 8); // 80%
+      const first = await until(async () => {
+        const [d] = await sql<{ status: string; next: number }[]>`
+          select status, extract(epoch from next_attempt_at - now())::float8 as next from webhook_deliveries where org_id = ${orgId}`;
+        return d?.status === "retrying" && d;
+      });
+      expect(receiver.received).toHaveLength(1);
+      expect(first.next).toBeGreaterThan(2); // the first retry waits 5 s
+      expect(first.next).toBeLessThanOrEqual(5);
+      await until(async () => {
+        await fastForwardRetries();
+        return receiver.received.length === 3;
+      }, 15_000);
+      const deliveries = await until(async () => {
+        const r = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+        return r[0]?.status === "succeeded" && r;
+      });
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0].log.map((a: any) => [a.attempt, a.succeeded, a.responseCode, a.responseBody])).toEqual([
+        [1, false, 500, "receiver is down"],
+        [2, false, 503, "receiver is down"],
+        [3, true, 200, "thanks"],
+      ]);
+      expect(deliveries[0].log.every((a: any) => a.latencyMs >= 0)).toBe(true);
+      // Every attempt was the same message (one webhook-id), signed so the standard library accepts it.
+      expect(receiver.received.every((r) => r.verified)).toBe(true);
+      expect(new Set(receiver.received.map((r) => r.id)).size).toBe(1);
+      expect(receiver.received[0].body).toMatchObject({ type: "usage.threshold_reached", data: { threshold: 80, included: 10 } });
+
+      // A person's retry sends it again; the test button sends a webhook.test to this endpoint.
+      expect((await call("POST", `/api/v1/webhooks/deliveries/${deliveries[0].id}/retry`)).status).toBe(200);
+      await until(async () => receiver.received.length === 4);
+      expect((await call("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
+      await until(async () => receiver.received.length === 5);
+      expect(receiver.received[4]).toMatchObject({ verified: true, body: { type: "webhook.test", data: { endpointId: created.body.data.id } } });
+      const audit = await sql`select action, actor, request_id from audit_log where org_id = ${orgId} and action like 'webhook%' order by id`;
+      expect(audit.map((a) => a.action)).toEqual(["webhook_endpoint.created", "webhook_delivery.retried"]);
+      expect(audit.every((a) => a.actor === "owner@example.com" && a.request_id)).toBe(true);
+    } finally {
+      receiver.stop();
+    }
+  });
+
+  test("only subscribed event types are delivered, and a deleted endpoint gets nothing", async () => {
+    const { orgId } = await orgWithKey({ included: 10 });
+    const call = await session(orgId);
+    const receiver = startWebhookReceiver(() => "whsec_unused");
+    try {
+      const keysOnly = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["api_key.revoked"] });
+      const deleted = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["usage.threshold_reached"] });
+      expect((await call("DELETE", `/api/v1/webhooks/endpoints/${deleted.body.data.id}`)).status).toBe(200);
+      await record(orgId, 10);
+      // Both threshold events of this org dispatched (their jobs done), then a moment for deliveries.
+      await until(
+        async () =>
+          (
+            await sql`select 1 from events e where e.org_id = ${orgId} and e.type = 'usage.threshold_reached'
+                       and not exists (select 1 from graphile_worker._private_jobs j where j.key = 'event:' || e.id)`
+          ).length === 2,
+      );
+      await Bun.sleep(300);
+      expect(receiver.received).toHaveLength(0);
+      expect(keysOnly.status).toBe(200);
+    } finally {
+      receiver.stop();
+    }
+  });
+
+  test("an endpoint that has failed for three days is disabled with the reason, and gets no more attempts", async () => {
+    const { orgId } = await orgWithKey({ included: 10 });
+    const call = await session(orgId);
+    const receiver = startWebhookReceiver(() => "whsec_unused", [500, 500]);
+    try {
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["usage.threshold_reached"] });
+      const id = created.body.data.id;
+      await sql`update webhook_endpoints set failing_since = now() - interval '3 days 1 minute' where id = ${id}`;
+      await record(orgId, 8);
+      const endpoint = await until(async () =>
+        (await call("GET", "/api/v1/webhooks/endpoints")).body.data.endpoints.find((e: any) => e.id === id && !e.enabled),
+      );
+      expect(endpoint.disabledReason).toContain("every delivery has failed since");
+      const [d] = await sql`select status, next_attempt_at from webhook_deliveries where endpoint_id = ${id}`;
+      expect(d).toEqual({ status: "failed", next_attempt_at: null });
+      await fastForwardRetries();
+      await Bun.sleep(500);
+      expect(receiver.received).toHaveLength(1);
+      const audit = await sql`select actor from audit_log where org_id = ${orgId} and action = 'webhook_endpoint.disabled'`;
+      expect(audit.map((a) => a.actor)).toEqual(["system"]);
+      // The notice: an event, and an email to the org (kept locally: this worker has no SMTP_URL).
+      const notice = await until(
+        async () =>
+          (
+            await sql`select o.subject, o.text_body from email_outbox o join events e on e.id = o.event_id
+                       where o.org_id = ${orgId} and o.status = 'local' and e.type = 'webhook_endpoint.disabled'`
+          )[0],
+      );
+      expect(notice.subject).toContain("a webhook endpoint was disabled");
+      expect(notice.text_body).toContain(receiver.url);
+    } finally {
+      receiver.stop();
+    }
+  });
+
+  test("an endpoint of another org is not found", async () => {
+    const a = await orgWithKey();
+    const b = await orgWithKey();
+    const created = await (await session(a.orgId))("POST", "/api/v1/webhooks/endpoints", { url: "http://127.0.0.1:9/x", eventTypes: ["invoice.paid"] });
+    const other = await session(b.orgId);
+    expect((await other("DELETE", `/api/v1/webhooks/endpoints/${created.body.data.id}`)).status).toBe(404);
+    expect((await other("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(404);
+  });
+});
+
+describe("where webhooks may go in production", () => {
+  const refused = async (url: string) => {
+    try {
+      await resolveDeliveryTarget(url, true);
+      return false;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+
+  test("private, loopback, link-local and plain-http targets are refused, after DNS resolution", async () => {
+    for (const url of [
+      "https://127.0.0.1/hook",
+      "https://10.1.2.3/hook",
+      "https://192.168.0.10/hook",
+      "https://172.20.0.1/hook",
+      "https://169.254.169.254/latest/meta-data",
+      "https://[::1]/hook",
+      "https://[fe80::1]/hook",
+      "https://[::ffff:10.0.0.1]/hook",
+      "https://localhost/hook", // a name: judged by the address it resolves to
+    ])
+      expect(await refused(url)).toContain("private, loopback or link-local");
+    expect(await refused("http://93.184.215.14/hook")).toContain("https");
+  });
+
+  test("a public address is accepted and pinned", async () => {
+    const target = await resolveDeliveryTarget("https://93.184.215.14/hook", true);
+    expect(target.address).toBe("93.184.215.14");
+  });
+
+  test("in development and test, a loopback http receiver is allowed", async () => {
+    expect((await resolveDeliveryTarget("http://127.0.0.1:8080/hook")).address).toBe("127.0.0.1");
+  });
+});
