@@ -23,11 +23,11 @@ const routeFiles = readdirSync(routesDir)
 /** Remix flat-route file name → the URLs to walk (a dynamic segment gets a plain and a junk value). */
 function urlsOf(file: string): string[] {
   // `[…]` escapes its text (api.openapi[.]json → /api/openapi.json): a dot in it separates nothing.
-  const name = file.replace(/\.tsx?$/, "").replace(/\[([^\]]*)\]/g, (_, text: string) => text.replaceAll(".", "\u0000"));
+  const name = file.replace(/\.tsx?$/, "").replace(/\[([^\]]*)\]/g, (_, text: string) => text.replaceAll(".", "~"));
   // Other escapes, optional segments and the like are not understood here: fail loudly, not skip.
-  if (!/^[A-Za-z0-9_$.\u0000-]+$/.test(name)) throw new Error(`routes-walk does not understand the route file name ${file}`);
+  if (!/^[A-Za-z0-9_$.~-]+$/.test(name)) throw new Error(`routes-walk does not understand the route file name ${file}`);
   let urls = [""];
-  for (const segment of name.split(".").map((s) => s.replaceAll("\u0000", "."))) {
+  for (const segment of name.split(".").map((s) => s.replaceAll("~", "."))) {
     if (segment === "_index" || segment.startsWith("_")) continue; // index, pathless layout
     const values =
       segment === "$" ? ["walk/deeper/still", "%ff%00"] : segment.startsWith("$") ? ["walk_unknown", "%ff%00", "%E2%82%AC"] : [segment.replace(/_$/, "")];

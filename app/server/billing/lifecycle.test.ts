@@ -15,9 +15,6 @@ import { rolloverOverduePeriods } from "./converge.server";
 import { setSubscriptionMirror } from "../orgs.server";
 
 const system = startBillingSystem();
-// The test run's database is shared by every file: the p95 below counts this file's events only
-// (another file's held or outage-delayed events are not webhook latency of these journeys).
-const fileStarted = new Date();
 const signIn = (orgId: string) => signInAs(system.app, orgId);
 
 describe("billing lifecycle", () => {
