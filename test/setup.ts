@@ -22,7 +22,9 @@ process.env.STRIPE_LOCAL_PORT = String(freePort());
 // Without --isolate every file would share this one database and module registry: refuse loudly.
 beforeEach(() => {
   if (Bun.main !== file) {
-    throw new Error(`${relative(process.cwd(), Bun.main)} shares ${relative(process.cwd(), file)}'s database: run bun test with --isolate (sh scripts/bun.sh test adds it)`);
+    throw new Error(
+      `${relative(process.cwd(), Bun.main)} shares ${relative(process.cwd(), file)}'s database: run bun test with --isolate (sh scripts/bun.sh test adds it)`,
+    );
   }
 });
 

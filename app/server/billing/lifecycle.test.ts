@@ -15,9 +15,6 @@ import { rolloverOverduePeriods } from "./converge.server";
 import { setSubscriptionMirror } from "../orgs.server";
 
 const system = startBillingSystem();
-// The test run's database is shared by every file: the p95 below counts this file's events only
-// (another file's held or outage-delayed events are not webhook latency of these journeys).
-const fileStarted = new Date();
 const signIn = (orgId: string) => signInAs(system.app, orgId);
 
 describe("billing lifecycle", () => {
@@ -126,6 +123,18 @@ describe("rollover safety net", () => {
     const rolled = await mirror(local);
     expect(Date.parse(rolled.period_start)).toBe(Date.parse(before.period_end));
     expect(rolled).toMatchObject({ plan_code: "growth", status: "active" });
+  });
+});
+
+describe("rollover when Stripe answers with an error", () => {
+  test("an overdue period whose Stripe subscription Stripe does not know is left as it is (logged), not rolled locally", async () => {
+    const orgId = await newOrg();
+    await setSubscriptionMirror({ orgId, planCode: "growth", start: new Date(Date.now() - 40 * 86_400_000) });
+    await sql`update subscriptions set stripe_subscription_id = 'sub_unknown_to_stripe' where org_id = ${orgId}`;
+    const before = await mirror(orgId);
+    const result = await rolloverOverduePeriods(7);
+    expect(await mirror(orgId)).toEqual(before);
+    expect(result.failed).toBeGreaterThanOrEqual(1);
   });
 });
 
