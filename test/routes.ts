@@ -20,12 +20,12 @@ const DEFAULT_VALUES: Required<SegmentValues> = {
 /** Remix flat-route file name → the URLs to walk. `[.]` is an escaped dot, as in Remix. */
 export function urlsOf(file: string, values: SegmentValues = {}): string[] {
   const { splat, param } = { ...DEFAULT_VALUES, ...values };
-  const name = file.replace(/\.tsx?$/, "").replaceAll("[.]", "\u0000");
+  const name = file.replace(/\.tsx?$/, "").replaceAll("[.]", "~");
   // Optional segments, other escapes and the like are not understood here: fail loudly, not skip.
-  if (!/^[A-Za-z0-9_$.\u0000-]+$/.test(name)) throw new Error(`the route walk does not understand the route file name ${file}`);
+  if (!/^[A-Za-z0-9_$.~-]+$/.test(name)) throw new Error(`the route walk does not understand the route file name ${file}`);
   let urls = [""];
   for (const raw of name.split(".")) {
-    const segment = raw.replaceAll("\u0000", ".");
+    const segment = raw.replaceAll("~", ".");
     if (segment === "_index" || segment.startsWith("_")) continue; // index, pathless layout
     const choices = segment === "$" ? splat : segment.startsWith("$") ? param(segment.slice(1)) : [segment.replace(/_$/, "")];
     urls = urls.flatMap((u) => choices.map((v) => `${u}/${v}`));
