@@ -13,7 +13,7 @@ const PREFIX = "msp_test_";
 const TEMPLATE_PREFIX = "msp_tpl_";
 const STALE_MS = 2 * 3600_000;
 // One builder of a template at a time, across every process using this Postgres.
-const TEMPLATE_LOCK = 7245002;
+const TEMPLATE_LOCK = 7245900;
 
 type Admin = ReturnType<typeof postgres>;
 
