@@ -209,7 +209,8 @@ try {
   // The load generator stops with up to `connections` requests in flight: those were admitted
   // (or not) without the client seeing the answer, so the client's count may be short by that.
   const inFlightSlack = (db: number, client: number) => db >= client && db - client <= connections;
-  checks["one org: counter = ledger = admitted"] = inFlightSlack(hot.used - hotBefore.used, results["usage, one org"].statuses["200"]) && hot.used === hot.ledger;
+  checks["one org: counter = ledger = admitted"] =
+    inFlightSlack(hot.used - hotBefore.used, results["usage, one org"].statuses["200"]) && hot.used === hot.ledger;
   let spreadUsed = 0;
   for (const row of await sql<
     { used: number }[]
