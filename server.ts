@@ -25,7 +25,7 @@ const build = (await import(buildPath)) as ServerBuild;
 const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
 const publicDir = join(import.meta.dir, "public");
 
-// The hot API routes (4.1, 4.2) are resource routes whose modules always return a Response; they
+// The hot API routes (the quota read and the usage write) are resource routes whose modules always return a Response; they
 // are dispatched to their route module directly, skipping the router's matching work, which
 // costs more than the route itself. Same code, same behaviour as through the Remix handler.
 type RouteFn = (args: { request: Request; params: Record<string, string>; context: Record<string, unknown> }) => Promise<Response>;

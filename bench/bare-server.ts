@@ -1,4 +1,4 @@
-// The baseline: a bare Bun.serve answering the same JSON body as 4.1, nothing else.
+// The baseline: a bare Bun.serve answering the same JSON body as the quota route, nothing else.
 const body = JSON.stringify({
   ok: true,
   data: {

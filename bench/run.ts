@@ -1,6 +1,6 @@
 // `bun run bench`: starts the app on a fresh database, a bare Bun.serve baseline, and drives both
 // with wrk (bench/load.lua; Debian's `wrk` package). Prints one line per scenario — requests/s,
-// p50, p99, errors, ratio to the baseline — then a sustained run (4.1 in rounds on the same
+// p50, p99, errors, ratio to the baseline — then a sustained run (the quota route in rounds on the same
 // process: a process must not get slower with the requests it has served), checks the counts
 // are exact, and writes the figures to bench/results/<time>.json. BENCH_DURATION (seconds,
 // default 10) sets each scenario's length; BENCH_ROUNDS (default 6) the sustained rounds.
@@ -167,15 +167,15 @@ try {
   const runId = Date.now().toString(36);
   const results: Record<string, Result & { ratio?: number }> = {};
   results.baseline = await load({ url: "http://127.0.0.1:3918", kind: "bare" });
-  results["4.1 quota (64 conn)"] = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
-  results["4.1 quota ~2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
+  results["quota (64 conn)"] = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
+  results["quota ~2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
   const hotBefore = await usedOf("org_bench_hot");
-  results["4.2 one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
-  results["4.2 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
-  results["4.2 10% duplicates"] = await load({ url: appUrl, kind: "usage", keys: [dupKey], runId: `${runId}d`, dupEvery: 10 });
-  results["4.2 over quota"] = await load({ url: appUrl, kind: "usage", keys: [fullKey], runId: `${runId}f`, expect: [429] });
+  results["usage, one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
+  results["usage, 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
+  results["usage, 10% duplicates"] = await load({ url: appUrl, kind: "usage", keys: [dupKey], runId: `${runId}d`, dupEvery: 10 });
+  results["usage over quota"] = await load({ url: appUrl, kind: "usage", keys: [fullKey], runId: `${runId}f`, expect: [429] });
 
-  // Sustained: the same process, after everything above, answers 4.1 round after round; the
+  // Sustained: the same process, after everything above, answers the quota route round after round; the
   // last round must be as fast as the first (no per-request state that grows).
   const sustained: Result[] = [];
   for (let i = 0; i < rounds; i++) sustained.push(await load({ url: appUrl, kind: "quota", keys: [hotKey] }));
@@ -209,15 +209,16 @@ try {
   // The load generator stops with up to `connections` requests in flight: those were admitted
   // (or not) without the client seeing the answer, so the client's count may be short by that.
   const inFlightSlack = (db: number, client: number) => db >= client && db - client <= connections;
-  checks["one org: counter = ledger = admitted"] = inFlightSlack(hot.used - hotBefore.used, results["4.2 one org"].statuses["200"]) && hot.used === hot.ledger;
+  checks["one org: counter = ledger = admitted"] =
+    inFlightSlack(hot.used - hotBefore.used, results["usage, one org"].statuses["200"]) && hot.used === hot.ledger;
   let spreadUsed = 0;
   for (const row of await sql<
     { used: number }[]
   >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big')`)
     spreadUsed = row.used;
-  checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["4.2 1,000 orgs"].statuses["200"]);
+  checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["usage, 1,000 orgs"].statuses["200"]);
   const dup = await usedOf("org_bench_dup");
-  const d = results["4.2 10% duplicates"];
+  const d = results["usage, 10% duplicates"];
   checks["duplicates: counter = ledger = admitted − replayed"] = inFlightSlack(dup.used, d.statuses["200"] - d.replayed) && dup.used === dup.ledger;
   const [twice] = await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from usage_events group by org_id, request_id having count(*) > 1) x`;
   checks["no request_id counted twice"] = twice.n === 0;
@@ -232,7 +233,7 @@ try {
   );
   for (const [name, r] of Object.entries(results)) {
     r.ratio = r.rps / base;
-    const admits = name.startsWith("4.2") ? admittedPerSec(r).toFixed(0) : "";
+    const admits = name.startsWith("usage") ? admittedPerSec(r).toFixed(0) : "";
     console.log(
       `${name.padEnd(22)} ${r.rps.toFixed(0).padStart(9)} ${admits.padStart(9)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(r.errors).padStart(7)} ${(r.ratio * 100).toFixed(1).padStart(5)}%`,
     );
@@ -241,17 +242,17 @@ try {
     `${"dashboard, 1M events".padEnd(22)} ${dashboard.rps.toFixed(0).padStart(9)} ${"".padStart(9)} ${String(dashboard.p50).padStart(7)} ${String(dashboard.p99).padStart(7)} ${String(dashboard.errors).padStart(7)}   (1 connection; p97.5 ${dashboard.p97_5} ms)`,
   );
   console.log(
-    `\nsustained 4.1, ${rounds} × ${duration}s on one process: ${sustained.map((r) => r.rps.toFixed(0)).join(" → ")} req/s; last/first ${lastOverFirst.toFixed(3)}\n`,
+    `\nsustained quota, ${rounds} × ${duration}s on one process: ${sustained.map((r) => r.rps.toFixed(0)).join(" → ")} req/s; last/first ${lastOverFirst.toFixed(3)}\n`,
   );
   for (const [name, passed] of Object.entries(checks)) console.log(`${passed ? "exact" : "WRONG"}  ${name}`);
   const bars = {
-    "4.1 ≥ 20% of baseline": results["4.1 quota (64 conn)"].ratio! >= 0.2,
-    "4.1 p99 ≤ 5 ms at ~2,000/s": results["4.1 quota ~2000/s"].p99 <= 5,
-    "4.2 one org ≥ 5,000 admitted/s": admittedPerSec(results["4.2 one org"]) >= 5000,
-    "4.2 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["4.2 1,000 orgs"]) >= 5000,
-    "4.2 over quota ≥ 4.1 rate": results["4.2 over quota"].rps >= results["4.1 quota (64 conn)"].rps,
+    "quota ≥ 20% of baseline": results["quota (64 conn)"].ratio! >= 0.2,
+    "quota p99 ≤ 5 ms at ~2,000/s": results["quota ~2000/s"].p99 <= 5,
+    "usage, one org ≥ 5,000 admitted/s": admittedPerSec(results["usage, one org"]) >= 5000,
+    "usage, 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["usage, 1,000 orgs"]) >= 5000,
+    "usage over quota ≥ quota rate": results["usage over quota"].rps >= results["quota (64 conn)"].rps,
     "dashboard (1M events) p95 ≤ 50 ms": dashboard.p97_5 <= 50,
-    "sustained 4.1 last/first ≥ 0.95": lastOverFirst >= 0.95,
+    "sustained quota last/first ≥ 0.95": lastOverFirst >= 0.95,
   };
   for (const [name, passed] of Object.entries(bars)) console.log(`${passed ? "meets" : "MISSES"} ${name}`);
 

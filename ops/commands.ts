@@ -1,5 +1,6 @@
 // The ops commands: each parses its arguments, calls one server function, and says how to
-// print the result for people. The JSON shape is the contract of api.md.
+// print the result for people. The JSON shape is a contract:
+// scripts parse it (ops/cli.test.ts holds it).
 import { AppError } from "../app/server/errors.server";
 import { COMMAND_ARGS } from "./usage";
 import { createOrg } from "../app/server/orgs.server";

@@ -16,4 +16,13 @@ if [ ! -f node_modules/.installed ] || [ package.json -nt node_modules/.installe
   touch node_modules/.installed
 fi
 export PATH="$(dirname "$BUN"):$PATH"
+# `bun test` runs each file in a fresh global with its own database (test/setup.ts needs that).
+if [ "$1" = test ]; then
+  shift
+  case " $* " in
+    *" --isolate "* | *" --parallel"*) ;;
+    *) set -- --isolate "$@" ;;
+  esac
+  exec "$BUN" test "$@"
+fi
 exec "$BUN" "$@"

@@ -2,7 +2,8 @@
 // uses, so the official `stripe` SDK works against it (host/port/protocol). State lives in its
 // own Postgres schema and survives restarts; webhooks are signed and retried like Stripe's.
 import type Stripe from "stripe";
-import { attachPaymentMethod, handleApi } from "./api";
+import { handleApi } from "./api";
+import { attachPaymentMethod } from "./customers";
 import { Billing, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./billing";
 import { chargeInvoice } from "./invoices";
 import { createSubscription } from "./subscriptions";

@@ -3,8 +3,7 @@
 // now + 5 minutes] (real time, whatever the customer's test clock says) are refused with 400;
 // summaries need minute-aligned windows; totals lag the events by the aggregation delay.
 import type Stripe from "stripe";
-import type { Handler } from "./api";
-import { list } from "./api";
+import { type Handler, list } from "./route";
 import { invalid, missing } from "./billing";
 import { int, meta, obj, str } from "./form";
 import { newId, type Store } from "./store";

@@ -1,10 +1,14 @@
-// bun test preload: every `bun test` run gets its own migrated database, dropped at the end,
-// so runs never share state. It runs before any test file imports the app's config.
-import { afterAll } from "bun:test";
+// bun test preload: every test FILE gets its own database, a copy of the migrated template
+// (test/db.ts), dropped when the file ends, so files never share state. It needs `bun test
+// --isolate` (scripts/bun.sh adds it), which gives each file a fresh global and module registry
+// and runs this preload again for it; it runs before the file imports the app's config.
+import { afterAll, beforeEach } from "bun:test";
+import { relative } from "node:path";
 import { createTestDatabase } from "./db";
 import { freePort } from "./ports";
 
-const testDb = await createTestDatabase();
+const file = Bun.main;
+const testDb = await createTestDatabase(relative(process.cwd(), file).replace(/\.test\.tsx?$/, ""));
 process.env.DATABASE_URL = testDb.url;
 process.env.NODE_ENV = "test";
 process.env.LOG_LEVEL ??= "silent";
@@ -14,6 +18,15 @@ delete process.env.STRIPE_SECRET_KEY;
 // Tests that need the local Stripe start it on this port, so the app and the test agree: one the
 // OS found free, not a fixed one another run may hold (the emulator binds it; a clash fails loudly).
 process.env.STRIPE_LOCAL_PORT = String(freePort());
+
+// Without --isolate every file would share this one database and module registry: refuse loudly.
+beforeEach(() => {
+  if (Bun.main !== file) {
+    throw new Error(
+      `${relative(process.cwd(), Bun.main)} shares ${relative(process.cwd(), file)}'s database: run bun test with --isolate (sh scripts/bun.sh test adds it)`,
+    );
+  }
+});
 
 afterAll(async () => {
   if (process.env.KEEP_TEST_DB) return;

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import postgres from "postgres";
 import { startApp, type TestApp } from "../../test/app";
+import { createTestDatabase } from "../../test/db";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -31,8 +33,28 @@ test("smoke reports the instance id the app printed in its start line, so a call
   expect(data.instanceId).toBe(started.instanceId);
 });
 
-test("smoke answers 503 when the database is unreachable", async () => {
+test("smoke answers 503, naming the failing check, when a required dependency fails", async () => {
+  // A running app whose job queue is gone: graphile-worker's schema dropped from its database.
+  const db = await createTestDatabase("smoke_no_queue");
+  const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+  await admin`drop schema graphile_worker cascade`;
+  await admin.end();
+  const broken = await startApp({ DATABASE_URL: db.url });
+  try {
+    const r = await fetch(`${broken.url}/api/diag/smoke`);
+    expect(r.status).toBe(503);
+    const body = (await r.json()) as { ok: boolean; error: { code: string; details: { checks: { name: string; status: string }[] } } };
+    expect(body.ok).toBe(false);
+    expect(body.error.code).toBe("SERVICE_UNAVAILABLE");
+    const byName = Object.fromEntries(body.error.details.checks.map((c) => [c.name, c.status]));
+    expect(byName).toMatchObject({ database: "ok", job_queue: "fail", config: "ok" });
+  } finally {
+    await broken.stop();
+    await db.drop();
+  }
+});
+
+test("an app whose database is unreachable does not start (it cannot sync its plans)", async () => {
   const down = await startApp({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }).catch((e) => e as Error);
-  // The app cannot start its plan sync without a database: it must fail fast, not serve broken.
   expect(down).toBeInstanceOf(Error);
 });

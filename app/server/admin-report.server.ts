@@ -6,6 +6,7 @@ import { appendAudit } from "./notify/audit.server";
 import { jobStats } from "./billing/ops.server";
 import { replayStripeEvent, EVENT_JOB } from "./billing/webhooks.server";
 import { driftReport } from "./billing/usage-report.server";
+import { isStripeUnavailable } from "./stripe.server";
 
 export async function adminOverview() {
   const [jobs, events, orgs, pastDue] = await Promise.all([
@@ -29,7 +30,9 @@ export async function adminOverview() {
   try {
     // The newest 50 counters: each asks Stripe for its meter total.
     drift = await driftReport(undefined, 50);
-  } catch {
+  } catch (err) {
+    // Only an outage is expected here; anything else is a bug for the error boundary to log.
+    if (!isStripeUnavailable(err)) throw err;
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
   return { jobs, events, orgs, pastDue, drift };

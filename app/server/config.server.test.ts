@@ -4,9 +4,15 @@ import { DEFAULT_PLANS, loadConfig } from "./config.server";
 const base = { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x" };
 
 describe("config", () => {
-  test("defaults: the plan catalog of architecture.md, local Stripe, mk_test_ keys", () => {
+  test("defaults: the plan catalog the README lists, local Stripe, mk_test_ keys", () => {
     const c = loadConfig(base);
-    expect(c.PLANS_CONFIG).toEqual(DEFAULT_PLANS);
+    // The catalog the README lists, written out (not compared with itself).
+    expect(c.PLANS_CONFIG).toEqual({
+      trial: { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "starter" },
+      starter: { name: "Starter", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 50_000 } },
+      growth: { name: "Growth", priceMonthly: 9900, currency: "usd", includedUnits: { api_call: 250_000 } },
+      pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
+    });
     expect(c.stripeMode).toBe("local");
     expect(c.keyPrefix).toBe("mk_test_");
     expect(c.baseUrl).toBe("http://127.0.0.1:3000");

@@ -5,6 +5,7 @@
 // calls and their payloads without Stigg's network.
 import Stigg from "@stigg/node-server-sdk";
 import { config } from "./config.server";
+import { log } from "./log.server";
 
 export type StiggPort = Pick<Stigg, "provisionCustomer" | "provisionSubscription" | "previewSubscription">;
 
@@ -82,7 +83,8 @@ export async function previewInStigg(orgId: string, planCode: string) {
           ]
         : [],
     };
-  } catch {
+  } catch (err) {
+    log.warn({ err, orgId, planCode }, "stigg preview failed; answering with Stripe's");
     return null;
   }
 }

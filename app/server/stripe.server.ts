@@ -20,18 +20,22 @@ export const stripe = config.STRIPE_SECRET_KEY
 /** Test clocks exist in test mode and on the local Stripe, never in live mode. */
 export const usesTestClocks = config.stripeMode !== "live";
 
+/** Stripe could not be reached or failed on its side (a connection error or a 5xx). */
+export function isStripeUnavailable(err: unknown): boolean {
+  return (
+    err instanceof Stripe.errors.StripeConnectionError ||
+    err instanceof Stripe.errors.StripeAPIError ||
+    (err instanceof Stripe.errors.StripeError && (err.statusCode ?? 0) >= 500) ||
+    (err instanceof AppError && err.code === "UPSTREAM_UNAVAILABLE")
+  );
+}
+
 /** Runs a Stripe call; an outage or a 5xx becomes UPSTREAM_UNAVAILABLE (503), not a 500. */
 export async function upstream<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (
-      err instanceof Stripe.errors.StripeConnectionError ||
-      err instanceof Stripe.errors.StripeAPIError ||
-      (err instanceof Stripe.errors.StripeError && (err.statusCode ?? 0) >= 500)
-    ) {
-      throw new AppError("UPSTREAM_UNAVAILABLE", "Billing is briefly unavailable; please try again in a moment.");
-    }
+    if (isStripeUnavailable(err)) throw new AppError("UPSTREAM_UNAVAILABLE", "Billing is briefly unavailable; please try again in a moment.");
     throw err;
   }
 }

@@ -4,8 +4,6 @@
 // key — against the real app and the local Stripe. Nothing may answer 5xx, and every 4xx of an
 // /api route must be the error envelope.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { sql } from "../../app/server/db.server";
 import { createApiKey } from "../../app/server/keys.server";
 import { setSubscriptionMirror } from "../../app/server/orgs.server";
@@ -14,27 +12,7 @@ import { LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/st
 import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn } from "../billing";
-
-const routesDir = join(import.meta.dir, "../../app/routes");
-const routeFiles = readdirSync(routesDir)
-  .filter((f) => /\.(ts|tsx)$/.test(f) && !/\.test\.tsx?$/.test(f))
-  .sort();
-
-/** Remix flat-route file name → the URLs to walk (a dynamic segment gets a plain and a junk value). */
-function urlsOf(file: string): string[] {
-  // `[…]` escapes its text (api.openapi[.]json → /api/openapi.json): a dot in it separates nothing.
-  const name = file.replace(/\.tsx?$/, "").replace(/\[([^\]]*)\]/g, (_, text: string) => text.replaceAll(".", "~"));
-  // Other escapes, optional segments and the like are not understood here: fail loudly, not skip.
-  if (!/^[A-Za-z0-9_$.~-]+$/.test(name)) throw new Error(`routes-walk does not understand the route file name ${file}`);
-  let urls = [""];
-  for (const segment of name.split(".").map((s) => s.replaceAll("~", "."))) {
-    if (segment === "_index" || segment.startsWith("_")) continue; // index, pathless layout
-    const values =
-      segment === "$" ? ["walk/deeper/still", "%ff%00"] : segment.startsWith("$") ? ["walk_unknown", "%ff%00", "%E2%82%AC"] : [segment.replace(/_$/, "")];
-    urls = urls.flatMap((u) => values.map((v) => `${u}/${v}`));
-  }
-  return urls.map((u) => u || "/");
-}
+import { routeFiles, urlsOf } from "../routes";
 
 const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]);
 const deep = `${"[".repeat(4000)}${"]".repeat(4000)}`;

@@ -111,7 +111,7 @@ export const planChangePreview = z.object({
   nextInvoiceAt: timestamp,
   includedUnits: count,
   lines: z.array(z.object({ description: z.string(), amount: z.number().int() })),
-  source: z.enum(["stigg", "stripe"]),
+  source: z.enum(["stigg", "stripe", "local"]),
   prorationDate: z.number().int().meta({ description: "Unix seconds the proration is computed at; send it with the upgrade to be charged exactly this." }),
 });
 

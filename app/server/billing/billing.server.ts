@@ -2,7 +2,7 @@
 import { desc, eq } from "drizzle-orm";
 import { config } from "../config.server";
 import { db, schema } from "../db.server";
-import { AppError } from "../errors.server";
+import { AppError, SubscriptionInactive } from "../errors.server";
 import { subscriptionSummary } from "../orgs.server";
 import { planByCode, type PlanCode } from "../plans.server";
 import { createCheckoutSession, createPortalSession, upstream } from "../stripe.server";
@@ -62,6 +62,12 @@ export async function listInvoices(orgId: string) {
 export async function subscriptionOverview(orgId: string) {
   const sub = await subscriptionSummary(orgId);
   if (!sub) return { subscription: null, usage: null };
-  const usage = LIVE.has(sub.status) ? await quotaFor(orgId, "api_call").catch(() => null) : null;
+  const usage = LIVE.has(sub.status)
+    ? await quotaFor(orgId, "api_call").catch((err) => {
+        // A mirror that says live while its period has lapsed (past the grace days): no usage to show.
+        if (err instanceof SubscriptionInactive) return null;
+        throw err;
+      })
+    : null;
   return { subscription: sub, usage };
 }

@@ -3,8 +3,9 @@
 // Used by the worker's jobs (never by the hot path).
 import { eq, sql as dsql } from "drizzle-orm";
 import { db, schema, sql } from "../db.server";
+import { log } from "../log.server";
 import { planByCode } from "../plans.server";
-import { planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
+import { isStripeUnavailable, planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
 import { releaseSchedule } from "../stripe-schedules.server";
 import { stiggEnabled } from "../stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
@@ -137,34 +138,48 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
 
 /**
  * The safety net for a renewal whose webhook never came: re-read every subscription whose
- * period ended over a minute ago. If Stripe cannot be reached, roll the mirror forward with the
- * hot path's own rule (org_period) so the mirror never disagrees with what usage is counted in.
+ * period ended over a minute ago. If Stripe cannot be reached (or the subscription is not from
+ * Stripe), roll the mirror forward with the hot path's own rule (org_period) so the mirror never
+ * disagrees with what usage is counted in. Any other failure is logged and the period left for
+ * the next run: Stripe answered, so rolling locally would guess against its word.
  */
-export async function rolloverOverduePeriods(graceDays: number): Promise<{ converged: number; rolledLocally: number }> {
+export async function rolloverOverduePeriods(graceDays: number): Promise<{ converged: number; rolledLocally: number; failed: number }> {
   const overdue = await sql<{ org_id: string; stripe_subscription_id: string | null }[]>`
     select org_id, stripe_subscription_id from subscriptions
      where period_end < now() - interval '1 minute' and status in ('active', 'trialing') and not cancel_at_period_end
      limit 500`;
   let converged = 0;
   let rolledLocally = 0;
+  let failed = 0;
   for (const s of overdue) {
-    try {
-      if (!s.stripe_subscription_id) throw new Error("not from Stripe");
-      await convergeSubscription(s.stripe_subscription_id);
-      converged++;
-    } catch {
-      await sql.begin(async (tx) => {
-        await tx`select 1 from subscriptions where org_id = ${s.org_id} for no key update`;
-        await tx`
-          update subscriptions s
-             set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
-                 pending_plan_code = null, updated_at = now()
-            from subscriptions s2
-           cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
-           where s2.org_id = ${s.org_id} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
-      });
-      rolledLocally++;
+    if (s.stripe_subscription_id) {
+      try {
+        await convergeSubscription(s.stripe_subscription_id);
+        converged++;
+        continue;
+      } catch (err) {
+        if (!isStripeUnavailable(err)) {
+          log.error(
+            { err, orgId: s.org_id, subscriptionId: s.stripe_subscription_id },
+            "rollover: could not converge an overdue period; left for the next run",
+          );
+          failed++;
+          continue;
+        }
+      }
     }
+    // Not from Stripe, or Stripe unreachable: the hot path's own rule.
+    await sql.begin(async (tx) => {
+      await tx`select 1 from subscriptions where org_id = ${s.org_id} for no key update`;
+      await tx`
+        update subscriptions s
+           set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
+               pending_plan_code = null, updated_at = now()
+          from subscriptions s2
+         cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
+         where s2.org_id = ${s.org_id} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
+    });
+    rolledLocally++;
   }
-  return { converged, rolledLocally };
+  return { converged, rolledLocally, failed };
 }

@@ -126,6 +126,18 @@ describe("rollover safety net", () => {
   });
 });
 
+describe("rollover when Stripe answers with an error", () => {
+  test("an overdue period whose Stripe subscription Stripe does not know is left as it is (logged), not rolled locally", async () => {
+    const orgId = await newOrg();
+    await setSubscriptionMirror({ orgId, planCode: "growth", start: new Date(Date.now() - 40 * 86_400_000) });
+    await sql`update subscriptions set stripe_subscription_id = 'sub_unknown_to_stripe' where org_id = ${orgId}`;
+    const before = await mirror(orgId);
+    const result = await rolloverOverduePeriods(7);
+    expect(await mirror(orgId)).toEqual(before);
+    expect(result.failed).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe("webhook convergence", () => {
   async function signedPost(event: unknown) {
     const body = JSON.stringify(event);

@@ -51,7 +51,8 @@ export type PlanChangePreview = {
   nextInvoiceAt: string;
   includedUnits: number;
   lines: { description: string; amount: number }[];
-  source: "stigg" | "stripe";
+  /** Whose figures: Stigg's, Stripe's proration preview, or our own (a downgrade, ending a trial). */
+  source: "stigg" | "stripe" | "local";
   /** Stripe's proration instant (unix seconds); send it back with the upgrade to be charged exactly this. */
   prorationDate: number;
 };
@@ -66,7 +67,7 @@ async function compute(change: Change): Promise<PlanChangePreview> {
     currency: change.to.currency,
     nextInvoiceAmount: change.to.priceMonthly,
     includedUnits: change.to.includedUnits.api_call ?? 0,
-    source: "stripe" as const,
+    source: "local" as PlanChangePreview["source"],
     prorationDate: at,
   };
   if (change.kind === "downgrade") {
@@ -91,7 +92,14 @@ async function compute(change: Change): Promise<PlanChangePreview> {
     priceId: await priceOf(change.to.code),
     prorationDate: at,
   });
-  return { ...base, effective: "now", amountDueNow: preview.amountDue, nextInvoiceAt: state.periodEnd.toISOString(), lines: preview.lines };
+  return {
+    ...base,
+    source: "stripe",
+    effective: "now",
+    amountDueNow: preview.amountDue,
+    nextInvoiceAt: state.periodEnd.toISOString(),
+    lines: preview.lines,
+  };
 }
 
 /** 5.1: what the change would cost, changing nothing anywhere. */

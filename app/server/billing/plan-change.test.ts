@@ -124,7 +124,8 @@ describe("5.1 preview, 5.2 upgrade now", () => {
     await subscribeThroughStripe(orgId, "trial");
     const call = await billing(orgId);
     const preview = await call("POST", "preview", { planCode: "growth" });
-    expect(preview.body.data).toMatchObject({ from: "trial", change: "upgrade", amountDueNow: 9900 });
+    // Ending a trial bills the full price: our own figure, labelled as such.
+    expect(preview.body.data).toMatchObject({ from: "trial", change: "upgrade", amountDueNow: 9900, source: "local" });
     const up = await call("POST", "upgrade", { planCode: "growth" });
     expect(up.body.data).toMatchObject({ planCode: "growth", status: "active" });
     await until(async () => (await invoicesOf(orgId)).some((i) => i.total === 9900 && i.status === "paid"));
@@ -138,7 +139,7 @@ describe("5.3 scheduled downgrade", () => {
     const key = await createApiKey({ orgId, name: "t" });
     const call = await billing(orgId);
     const preview = await call("POST", "preview", { planCode: "growth" });
-    expect(preview.body.data).toMatchObject({ change: "downgrade", effective: "period_end", amountDueNow: 0, nextInvoiceAmount: 9900 });
+    expect(preview.body.data).toMatchObject({ change: "downgrade", effective: "period_end", amountDueNow: 0, nextInvoiceAmount: 9900, source: "local" });
 
     expect((await call("POST", "downgrade", { planCode: "growth" })).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: "growth" });
     expect((await call("POST", "downgrade", { planCode: "starter" })).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: "starter" });

@@ -1,0 +1,110 @@
+// Products and prices: created by lookup key at start-up, listed, retrieved.
+import type Stripe from "stripe";
+import { invalid, missing, wireDecimal } from "./billing";
+import { arr, bool, int, meta, obj, str } from "./form";
+import { list, type Route } from "./route";
+import { newId } from "./store";
+
+function newProduct(name: string, metadata: Record<string, string>): Stripe.Product {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    id: newId("prod"),
+    object: "product",
+    active: true,
+    created: now,
+    default_price: null,
+    description: null,
+    tax_details: null,
+    images: [],
+    livemode: false,
+    marketing_features: [],
+    metadata,
+    name,
+    package_dimensions: null,
+    shippable: null,
+    statement_descriptor: null,
+    tax_code: null,
+    type: "service",
+    unit_label: null,
+    updated: now,
+    url: null,
+  };
+}
+
+export const productRoutes: Route[] = [
+  [
+    "POST",
+    /^\/v1\/products$/,
+    async (b, p) => {
+      const product = newProduct(str(p.name) ?? "Product", meta(p.metadata));
+      await b.store.put(product);
+      return product;
+    },
+  ],
+  ["GET", /^\/v1\/products\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("product", id))],
+  [
+    "POST",
+    /^\/v1\/prices$/,
+    async (b, p) => {
+      let productId = str(p.product);
+      if (!productId) {
+        const data = obj(p.product_data);
+        const product = newProduct(str(data.name) ?? "Product", meta(data.metadata));
+        await b.store.put(product);
+        productId = product.id;
+      }
+      const unit = int(p.unit_amount);
+      if (unit === undefined || unit < 0) throw invalid("Missing required param: unit_amount.", "unit_amount");
+      const lookup = str(p.lookup_key) ?? null;
+      if (lookup && (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup)).length)
+        throw invalid(`A price (\`${lookup}\`) already uses that lookup key.`, "lookup_key");
+      const recurring = obj(p.recurring);
+      const intervals = ["day", "week", "month", "year"] as const;
+      const interval = intervals.find((i) => i === str(recurring.interval)) ?? null;
+      if (recurring.interval !== undefined && !interval)
+        throw invalid("Invalid recurring[interval]: must be one of day, week, month, or year", "recurring[interval]");
+      const price: Stripe.Price = {
+        id: newId("price"),
+        object: "price",
+        active: true,
+        billing_scheme: "per_unit",
+        created: Math.floor(Date.now() / 1000),
+        currency: str(p.currency) ?? "usd",
+        custom_unit_amount: null,
+        livemode: false,
+        lookup_key: lookup,
+        metadata: meta(p.metadata),
+        nickname: null,
+        product: productId,
+        recurring: interval ? { interval, interval_count: 1, meter: null, trial_period_days: null, usage_type: "licensed" } : null,
+        tax_behavior: "unspecified",
+        tiers_mode: null,
+        transform_quantity: null,
+        type: interval ? "recurring" : "one_time",
+        unit_amount: unit,
+        unit_amount_decimal: wireDecimal(unit),
+      };
+      await b.store.put(price);
+      return price;
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/prices$/,
+    async (b, p) => {
+      const keys = arr(p.lookup_keys).map(String);
+      const active = bool(p.active);
+      return list<Stripe.Price>(
+        b,
+        "price",
+        p,
+        (x) =>
+          (keys.length === 0 || keys.includes(x.lookup_key ?? "")) &&
+          (active === undefined || x.active === active) &&
+          (!str(p.product) || x.product === str(p.product)),
+        "/v1/prices",
+      );
+    },
+  ],
+  ["GET", /^\/v1\/prices\/([^/]+)$/, async (b, _p, [id]) => b.price(id)],
+];

@@ -1,0 +1,22 @@
+// What every /v1 resource's routes are made of: the handler shape and Stripe's list pagination.
+import type { Billing } from "./billing";
+import { int, str, type FormValue } from "./form";
+
+export type Params = Record<string, FormValue>;
+export type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
+export type Route = [method: string, path: RegExp, handler: Handler];
+
+export async function list<T extends { id: string }>(b: Billing, type: string, params: Params, filter: (o: T) => boolean, url: string) {
+  const all = await b.store.list<T>(type, filter);
+  const limit = Math.min(100, Math.max(1, int(params.limit) ?? 10));
+  let start = 0;
+  const after = str(params.starting_after);
+  const before = str(params.ending_before);
+  if (after) start = all.findIndex((o) => o.id === after) + 1;
+  let data = all.slice(start, start + limit);
+  if (before) {
+    const end = all.findIndex((o) => o.id === before);
+    data = all.slice(Math.max(0, end - limit), Math.max(0, end));
+  }
+  return { object: "list", data, has_more: start + limit < all.length, url };
+}

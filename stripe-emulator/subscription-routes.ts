@@ -1,0 +1,75 @@
+// The /v1 routes of subscriptions, invoices and events (the behaviour lives in subscriptions.ts,
+// invoices.ts and events.ts).
+import type Stripe from "stripe";
+import { invalid, missing } from "./billing";
+import { arr, int, meta, obj, str } from "./form";
+import { list, type Route } from "./route";
+import { cancelNow, createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
+
+export const subscriptionRoutes: Route[] = [
+  [
+    "POST",
+    /^\/v1\/subscriptions$/,
+    async (b, p) => {
+      const items = arr(p.items).map((i) => obj(i));
+      const price = str(items[0]?.price);
+      if (!price) throw invalid("Missing required param: items[0][price].", "items");
+      return createSubscription(b, {
+        customer: str(p.customer) ?? "",
+        price,
+        trialDays: int(p.trial_period_days),
+        trialEnd: int(p.trial_end),
+        paymentMethod: str(p.default_payment_method),
+        paymentBehavior: str(p.payment_behavior),
+        metadata: meta(p.metadata),
+      });
+    },
+  ],
+  [
+    "GET",
+    /^\/v1\/subscriptions$/,
+    async (b, p) =>
+      list<Stripe.Subscription>(
+        b,
+        "subscription",
+        p,
+        (s) => (!str(p.customer) || s.customer === str(p.customer)) && (str(p.status) ? s.status === str(p.status) : s.status !== "canceled"),
+        "/v1/subscriptions",
+      ),
+  ],
+  ["GET", /^\/v1\/subscriptions\/([^/]+)$/, async (b, _p, [id]) => subscription(b, id)],
+  ["POST", /^\/v1\/subscriptions\/([^/]+)$/, async (b, p, [id]) => updateSubscription(b, id, p)],
+  [
+    "DELETE",
+    /^\/v1\/subscriptions\/([^/]+)$/,
+    async (b, _p, [id]) => {
+      const sub = await subscription(b, id);
+      return cancelNow(b, sub, await b.nowFor(sub.customer as string));
+    },
+  ],
+];
+
+export const invoiceRoutes: Route[] = [
+  [
+    "GET",
+    /^\/v1\/invoices$/,
+    async (b, p) =>
+      list<Stripe.Invoice>(
+        b,
+        "invoice",
+        p,
+        (i) =>
+          (!str(p.customer) || i.customer === str(p.customer)) &&
+          (!str(p.subscription) || i.parent?.subscription_details?.subscription === str(p.subscription)) &&
+          (!str(p.status) || i.status === str(p.status)),
+        "/v1/invoices",
+      ),
+  ],
+  ["GET", /^\/v1\/invoices\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("invoice", id))],
+  ["POST", /^\/v1\/invoices\/create_preview$/, async (b, p) => previewInvoice(b, p)],
+];
+
+export const eventRoutes: Route[] = [
+  ["GET", /^\/v1\/events\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
+  ["GET", /^\/v1\/events$/, async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events")],
+];
