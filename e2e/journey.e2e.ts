@@ -135,17 +135,20 @@ test("an admin sees a failed job and replays it after the fault is fixed", async
 
   // The fix: the customer belongs to an org. Then replay every failed job from the page.
   await db`insert into organisations (id, name, stripe_customer_id) values (${`org_fix${Date.now().toString(36)}`}, 'Fixed', ${customer.id})`;
-  for (let i = 0; i < 20; i++) {
+  // Replay what is in the dead-letter queue until none of this customer's jobs is left: some of
+  // its events may still be in their retries now and reach the queue only later.
+  await expect(async () => {
     await page.goto("/admin");
     const replay = page.getByRole("button", { name: /Replay job/ });
-    if ((await replay.count()) === 0) break;
-    await replay.first().click();
-    await expect(page.getByText(/queued again/)).toBeVisible();
-  }
-  await expect(async () => {
-    await page.reload();
-    await expect(page.getByText("No failed jobs.")).toBeVisible({ timeout: 1000 });
-  }).toPass({ timeout: 20_000 });
+    if ((await replay.count()) > 0) {
+      await replay.first().click();
+      await expect(page.getByText(/queued again/)).toBeVisible();
+    }
+    const [left] = await db`select count(*)::int as n from graphile_worker.jobs j join stripe_events e on e.id = j.key where e.customer_id = ${customer.id}`;
+    expect(left.n).toBe(0);
+  }).toPass({ timeout: 60_000 });
+  await page.reload();
+  await expect(page.getByText("No failed jobs.")).toBeVisible();
   await shot(page, "14-admin-replayed");
   await db.end();
 });

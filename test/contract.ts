@@ -43,6 +43,26 @@ const operations = Object.entries(doc.paths as Json).flatMap(([path, ops]) =>
   })),
 );
 
+/**
+ * What is wrong with an answer of the app, by the document: a list of violations, or null when
+ * the document has no such operation (a wrong method or path: other tests judge those).
+ */
+export async function violationsOf(method: string, pathname: string, response: Response): Promise<string[] | null> {
+  const where = `${method} ${pathname} → ${response.status}`;
+  const op = operations.find((o) => o.method === method && o.pattern.test(pathname));
+  if (!op) return null;
+  const expected = op.responses[String(response.status)];
+  if (!expected) return [`${where}: status not documented (${Object.keys(op.responses).join(", ")})`];
+  const out: string[] = [];
+  for (const h of expected.headers) if (!response.headers.has(h)) out.push(`${where}: missing header ${h}`);
+  const body = await response.clone().json();
+  if (!expected.validate(body)) out.push(`${where}: ${ajv.errorsText(expected.validate.errors)}`);
+  if (RETRY_AFTER_CODES.has(body?.error?.code) && !/^\d+$/.test(response.headers.get("retry-after") ?? "")) {
+    out.push(`${where}: ${body.error.code} without a Retry-After of whole seconds`);
+  }
+  return out;
+}
+
 export type Contract = { fetch: (url: string, init: RequestInit) => Promise<Response>; checked: () => number; violations: string[] };
 
 /** A fetch that checks every answer from `appUrl` against the document (others pass unchecked). */
@@ -57,23 +77,11 @@ export function contractFetch(appUrl: string): Contract {
       if (!url.startsWith(appUrl)) return response;
       const { pathname } = new URL(url);
       const method = (init.method ?? "GET").toUpperCase();
-      const where = `${method} ${pathname} → ${response.status}`;
-      const op = operations.find((o) => o.method === method && o.pattern.test(pathname));
-      if (!op) {
-        violations.push(`${where}: no such operation in the document`);
-        return response;
-      }
-      const expected = op.responses[String(response.status)];
-      if (!expected) {
-        violations.push(`${where}: status not documented (${Object.keys(op.responses).join(", ")})`);
-        return response;
-      }
-      checked++;
-      for (const h of expected.headers) if (!response.headers.has(h)) violations.push(`${where}: missing header ${h}`);
-      const body = await response.clone().json();
-      if (!expected.validate(body)) violations.push(`${where}: ${ajv.errorsText(expected.validate.errors)}`);
-      if (RETRY_AFTER_CODES.has(body?.error?.code) && !/^\d+$/.test(response.headers.get("retry-after") ?? "")) {
-        violations.push(`${where}: ${body.error.code} without a Retry-After of whole seconds`);
+      const found = await violationsOf(method, pathname, response);
+      if (found === null) violations.push(`${method} ${pathname} → ${response.status}: no such operation in the document`);
+      else {
+        checked++;
+        violations.push(...found);
       }
       return response;
     },

@@ -6,6 +6,7 @@ import { afterAll, beforeEach } from "bun:test";
 import { relative } from "node:path";
 import { createTestDatabase } from "./db";
 import { freePort } from "./ports";
+import { watchContract } from "./contract-watch";
 
 const file = Bun.main;
 const testDb = await createTestDatabase(relative(process.cwd(), file).replace(/\.test\.tsx?$/, ""));
@@ -27,6 +28,9 @@ beforeEach(() => {
     );
   }
 });
+
+// Every /api/v1 answer a test sees must match the published contract.
+watchContract();
 
 afterAll(async () => {
   if (process.env.KEEP_TEST_DB) return;

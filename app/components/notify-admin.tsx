@@ -1,11 +1,44 @@
 // The /admin panels of notifications: the email outbox (with the emails kept locally when no
 // SMTP server is configured) and the audit log of every org.
-import { Badge, Card, Table, Text, Title } from "@mantine/core";
+import { Badge, Box, Card, Text, Title } from "@mantine/core";
+import { formatDateTime } from "./format";
+import { type Column, ResponsiveTable } from "./responsive-table";
 
-type Outbox = { id: string; orgId: string; to: string; subject: string; status: string; attempts: number; lastError: string | null; createdAt: string }[];
-type Audit = { id: number; orgId: string | null; actor: string; action: string; target: string | null; requestId: string | null; at: string }[];
+type Mail = { id: string; orgId: string; to: string; subject: string; status: string; attempts: number; lastError: string | null; createdAt: string };
+type AuditEntry = { id: number; orgId: string | null; actor: string; action: string; target: string | null; requestId: string | null; at: string };
 
-export function NotifyAdminPanels({ outbox, audit }: { outbox: Outbox; audit: Audit }) {
+const mailColumns: Column<Mail>[] = [
+  { header: "When (UTC)", cell: (m) => formatDateTime(m.createdAt, "UTC") },
+  { header: "Org", cell: (m) => m.orgId },
+  { header: "To", cell: (m) => m.to },
+  { header: "Subject", cell: (m) => m.subject },
+  {
+    header: "Status",
+    cell: (m) => (
+      <>
+        <Badge color={m.status === "sent" ? "teal" : m.status === "local" ? "indigo" : "orange"}>{m.status}</Badge>
+        {m.lastError ? <Text size="xs">{m.lastError}</Text> : null}
+      </>
+    ),
+  },
+];
+
+export const auditColumns = (timeZone: string, withOrg: boolean): Column<AuditEntry>[] => [
+  { header: timeZone === "UTC" ? "When (UTC)" : "When", cell: (a) => formatDateTime(a.at, timeZone) },
+  ...(withOrg ? [{ header: "Org", cell: (a: AuditEntry) => a.orgId ?? "—" }] : []),
+  { header: "Who", cell: (a) => a.actor },
+  { header: "What", cell: (a) => `${a.action}${a.target ? ` ${a.target}` : ""}` },
+  {
+    header: "Request",
+    cell: (a) => (
+      <Text size="xs" c="dimmed" component="span" className="break-all">
+        {a.requestId ?? ""}
+      </Text>
+    ),
+  },
+];
+
+export function NotifyAdminPanels({ outbox, audit }: { outbox: Mail[]; audit: AuditEntry[] }) {
   return (
     <>
       <Card withBorder padding={0}>
@@ -15,65 +48,17 @@ export function NotifyAdminPanels({ outbox, audit }: { outbox: Outbox; audit: Au
         <Text size="sm" c="dimmed" px="md">
           Emails marked “local” were kept here because no SMTP_URL is configured.
         </Text>
-        <Table.ScrollContainer minWidth={700}>
-          <Table verticalSpacing="xs" horizontalSpacing="md" data-testid="email-outbox">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>When (UTC)</Table.Th>
-                <Table.Th>Org</Table.Th>
-                <Table.Th>To</Table.Th>
-                <Table.Th>Subject</Table.Th>
-                <Table.Th>Status</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {outbox.map((m) => (
-                <Table.Tr key={m.id}>
-                  <Table.Td>{m.createdAt.slice(0, 19).replace("T", " ")}</Table.Td>
-                  <Table.Td>{m.orgId}</Table.Td>
-                  <Table.Td>{m.to}</Table.Td>
-                  <Table.Td>{m.subject}</Table.Td>
-                  <Table.Td>
-                    <Badge color={m.status === "sent" ? "teal" : m.status === "local" ? "indigo" : "orange"}>{m.status}</Badge>
-                    {m.lastError ? <Text size="xs">{m.lastError}</Text> : null}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <Box data-testid="email-outbox">
+          <ResponsiveTable caption="Email outbox" columns={mailColumns} rows={outbox} rowKey={(m) => m.id} />
+        </Box>
       </Card>
       <Card withBorder padding={0}>
         <Title order={3} size="h4" p="md">
           Audit log
         </Title>
-        <Table.ScrollContainer minWidth={700}>
-          <Table verticalSpacing="xs" horizontalSpacing="md" data-testid="admin-audit-log">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>When (UTC)</Table.Th>
-                <Table.Th>Org</Table.Th>
-                <Table.Th>Who</Table.Th>
-                <Table.Th>What</Table.Th>
-                <Table.Th>Request</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {audit.map((a) => (
-                <Table.Tr key={a.id}>
-                  <Table.Td>{a.at.slice(0, 19).replace("T", " ")}</Table.Td>
-                  <Table.Td>{a.orgId ?? "—"}</Table.Td>
-                  <Table.Td>{a.actor}</Table.Td>
-                  <Table.Td>
-                    {a.action}
-                    {a.target ? ` ${a.target}` : ""}
-                  </Table.Td>
-                  <Table.Td>{a.requestId ?? ""}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Table.ScrollContainer>
+        <Box data-testid="admin-audit-log">
+          <ResponsiveTable caption="Audit log" columns={auditColumns("UTC", true)} rows={audit} rowKey={(a) => String(a.id)} />
+        </Box>
       </Card>
     </>
   );

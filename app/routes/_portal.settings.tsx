@@ -1,9 +1,10 @@
 // Org settings: the time zone (the dashboard's daily chart and the emails use it), the billing
 // email, which notification emails the org gets, and the org's audit log.
-import { Alert, Button, Card, Checkbox, Group, NativeSelect, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Box, Button, Card, Checkbox, Group, NativeSelect, Stack, Text, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { formatDateTime } from "~/components/format";
+import { auditColumns } from "~/components/notify-admin";
+import { ResponsiveTable } from "~/components/responsive-table";
 import { requireUser } from "~/server/auth.server";
 import { parseWith } from "~/server/http.server";
 import { listAudit } from "~/server/notify/audit.server";
@@ -91,35 +92,9 @@ export default function Settings() {
             Nothing recorded yet.
           </Text>
         ) : (
-          <Table.ScrollContainer minWidth={600}>
-            <Table verticalSpacing="xs" horizontalSpacing="md" data-testid="audit-log">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>When</Table.Th>
-                  <Table.Th>Who</Table.Th>
-                  <Table.Th>What</Table.Th>
-                  <Table.Th>Request</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {audit.map((a) => (
-                  <Table.Tr key={a.id}>
-                    <Table.Td>{formatDateTime(a.at, settings.timeZone)}</Table.Td>
-                    <Table.Td>{a.actor}</Table.Td>
-                    <Table.Td>
-                      {a.action}
-                      {a.target ? ` ${a.target}` : ""}
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="xs" c="dimmed">
-                        {a.requestId ?? ""}
-                      </Text>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
+          <Box data-testid="audit-log">
+            <ResponsiveTable caption="Audit log" columns={auditColumns(settings.timeZone, false)} rows={audit} rowKey={(a) => String(a.id)} />
+          </Box>
         )}
       </Card>
     </Stack>

@@ -1,7 +1,7 @@
 // Outbound webhook endpoints of an org and their deliveries: what the /api/v1/webhooks routes
 // and the /webhooks page call. Every change is in the audit log, in the same transaction.
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
-import { z } from "zod";
+import type { z } from "zod";
 import { db, schema } from "../db.server";
 import { NotFound } from "../errors.server";
 import { appendAudit } from "./audit.server";
