@@ -65,7 +65,9 @@ export function flakyFront(target: string, opts: { failures: number; forward: bo
       if (failuresLeft > 0) {
         failuresLeft--;
         if (opts.forward) await (await forward()).arrayBuffer();
-        const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+        // As the app answers: every answer carries its request and correlation ids.
+        const id = crypto.randomUUID();
+        const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8", "x-request-id": id, "x-corr-id": id };
         if (opts.retryAfter !== undefined) headers["retry-after"] = opts.retryAfter;
         const envelope = { ok: false, error: { code: "SERVICE_UNAVAILABLE", message: "briefly unavailable", details: {} } };
         return new Response(JSON.stringify(envelope), { status: 503, headers });
