@@ -9,12 +9,17 @@ import { syncPlanCatalog } from "./app/server/plans.server";
 import { flushKeyUsage } from "./app/server/keys.server";
 import { sql } from "./app/server/db.server";
 import { closeCache } from "./app/server/cache.server";
+import { initSentry } from "./app/server/sentry.server";
+import { metricsResponse } from "./app/server/metrics.server";
+import { flushObservations, observeHttp, routePatterns } from "./app/server/observe-http.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
   console.error("No Remix build found: run `bun run build` first.");
   process.exit(1);
 }
+// Before the build loads, so its modules report to an initialised Sentry (no-op without a DSN).
+await initSentry("app");
 const build = (await import(buildPath)) as ServerBuild;
 const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
 const publicDir = join(import.meta.dir, "public");
@@ -74,8 +79,9 @@ async function staticFile(pathname: string): Promise<Response | null> {
 const server = Bun.serve({
   hostname: config.HOST,
   port: config.PORT,
-  async fetch(request) {
+  fetch: observeHttp(async (request) => {
     const { pathname } = new URL(request.url);
+    if (pathname === "/metrics" && request.method === "GET") return metricsResponse(request);
     // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it
     // too, but as a 500). Session API routes check the origin themselves (auth.server.ts).
     if (request.method !== "GET" && request.method !== "HEAD" && !pathname.startsWith("/api/") && isCrossSite(request)) {
@@ -88,7 +94,7 @@ const server = Bun.serve({
       if (file) return file;
     }
     return withIds(request, await handle(request));
-  },
+  }, routePatterns(build)),
   error(err) {
     log.error({ err }, "unhandled server error");
     return new Response(JSON.stringify({ ok: false, error: { code: "INTERNAL", message: "Something went wrong on our side.", details: {} } }), {
@@ -107,6 +113,7 @@ async function shutdown(signal: string) {
   log.info({ signal }, "app stopping");
   await server.stop();
   await flushKeyUsage().catch(() => {});
+  await flushObservations();
   await closeCache();
   await sql.end({ timeout: 5 });
   process.exit(0);

@@ -3,7 +3,10 @@ import mantineStyles from "@mantine/core/styles.css";
 import chartStyles from "@mantine/charts/styles.css";
 import { json, type LinksFunction, type MetaFunction } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import { useEffect } from "react";
 import { clerkBrowserConfig } from "~/server/config.server";
+import { sentryBrowserConfig } from "~/server/sentry.server";
+import { captureBoundaryError, initBrowserSentry } from "~/sentry.browser";
 import tailwindStyles from "./tailwind.css";
 
 export const links: LinksFunction = () => [
@@ -14,13 +17,16 @@ export const links: LinksFunction = () => [
 
 export const meta: MetaFunction = () => [{ title: "Metered — API plans with included usage" }];
 
-// What the browser may know: only Clerk's publishable key and its frontend API host, when set.
-export const loader = () => json({ clerk: clerkBrowserConfig() });
+// What the browser may know: Clerk's publishable key and frontend API host, and Sentry's public
+// DSN, when set.
+export const loader = () => json({ clerk: clerkBrowserConfig(), sentry: sentryBrowserConfig() });
 
 const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
 
 export function Layout({ children }: { children: React.ReactNode }) {
-  const clerk = useRouteLoaderData<typeof loader>("root")?.clerk ?? null;
+  const root = useRouteLoaderData<typeof loader>("root");
+  const clerk = root?.clerk ?? null;
+  initBrowserSentry(root?.sentry ?? null);
   return (
     <html lang="en" {...mantineHtmlProps}>
       <head>
@@ -58,6 +64,8 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError();
+  // In an effect: the boundary can render twice for one error.
+  useEffect(() => captureBoundaryError(error), [error]);
   const title = isRouteErrorResponse(error) ? `${error.status} ${error.statusText}` : "Something went wrong";
   return (
     <main className="mx-auto max-w-xl p-8">

@@ -2,7 +2,7 @@
 // drizzle-kit and committed; hand-written SQL (the usage functions, ledger partitions) lives in
 // custom migrations next to them. See docs/db.md for the design of the usage tables.
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -210,3 +210,31 @@ export const sessions = pgTable(
 );
 
 export type SessionRow = typeof sessions.$inferSelect;
+
+// SLO windows that every process can read: each process adds its per-minute histogram counts
+// (bucket = index into the series' bounds, app/server/metrics.server.ts) every ~10 s. Counts only
+// ever add up, so the merged histogram over any window is exact across processes.
+export const sloBuckets = pgTable(
+  "slo_buckets",
+  {
+    series: text("series").notNull(), // quota_latency | converge
+    minute: tz("minute").notNull(),
+    bucket: smallint("bucket").notNull(),
+    count: bigint("count", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.series, t.minute, t.bucket] })],
+);
+
+// The last drift measured per period (the worst org of the period), for the SLO and /metrics.
+export const sloDrift = pgTable("slo_drift", {
+  periodKey: text("period_key").primaryKey(),
+  maxDrift: doublePrecision("max_drift").notNull(),
+  measuredAt: tz("measured_at").notNull().defaultNow(),
+});
+
+// An SLO in breach: since when, and when it was alerted (once per breach). Deleted on recovery.
+export const sloBreaches = pgTable("slo_breaches", {
+  slo: text("slo").primaryKey(),
+  breachedSince: tz("breached_since").notNull().defaultNow(),
+  alertedAt: tz("alerted_at"),
+});

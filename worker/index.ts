@@ -5,6 +5,9 @@ import { log } from "../app/server/log.server";
 import { syncPlanCatalog } from "../app/server/plans.server";
 import { sql } from "../app/server/db.server";
 import { crontab, taskList } from "./tasks";
+import { initSentry } from "../app/server/sentry.server";
+import { flushObservations } from "../app/server/observe-http.server";
+import { reportJobsFailedForGood, startWorkerMetrics } from "./observe";
 
 let stopping = false;
 
@@ -18,7 +21,9 @@ const logger = new Logger((scope) => (level, message, meta) => {
   else log.debug(line, message);
 });
 
+await initSentry("worker");
 await syncPlanCatalog();
+const metricsServer = startWorkerMetrics();
 
 const runner = await run({
   connectionString: config.DATABASE_URL,
@@ -31,6 +36,7 @@ const runner = await run({
   logger,
   noHandleSignals: true,
 });
+reportJobsFailedForGood(runner.events);
 log.info({ concurrency: 4 }, "worker started");
 
 async function shutdown(signal: string) {
@@ -38,6 +44,8 @@ async function shutdown(signal: string) {
   stopping = true;
   log.info({ signal }, "worker stopping");
   await runner.stop();
+  metricsServer?.stop();
+  await flushObservations();
   await sql.end({ timeout: 5 });
   process.exit(0);
 }

@@ -5,16 +5,19 @@ import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Table, Text
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatNumber } from "~/components/format";
+import { SloPanel } from "~/components/slo-panel";
 import { requireAdminPage } from "~/server/admin.server";
 import { adminOverview, replayJob } from "~/server/admin-report.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/errors.server";
 import { portalAction } from "~/server/portal.server";
 import { revokeSessionsOf } from "~/server/sessions.server";
+import { sloReport } from "~/server/slo.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);
-  return json(await adminOverview());
+  const [overview, slo] = await Promise.all([adminOverview(), sloReport()]);
+  return json({ ...overview, slo });
 };
 
 export const action = (args: ActionFunctionArgs) =>
@@ -34,7 +37,7 @@ export const action = (args: ActionFunctionArgs) =>
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
 
 export default function Admin() {
-  const { jobs, events, orgs, drift } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, drift, slo } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as { ok: boolean; message?: string; error?: string } | undefined;
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -45,6 +48,7 @@ export default function Admin() {
           {result.ok ? result.message : result.error}
         </Alert>
       ) : null}
+      <SloPanel report={slo} />
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
         <Card withBorder>
           <Text size="sm" c="dimmed">

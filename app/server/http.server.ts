@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { AppError, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
+import { captureException } from "./sentry.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
@@ -49,6 +50,7 @@ export function errorResponse(ctx: ApiContext, err: unknown): Response {
     return json(ctx, known.status, wrapError(known.code, known.message, known.details), known.headers);
   }
   log.error({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, err }, "unexpected error");
+  captureException(err, { corr_id: ctx.corrId, request_id: ctx.requestId, org_id: ctx.orgId });
   return json(ctx, 500, wrapError("INTERNAL", "Something went wrong on our side. Quote the corrId when you contact support.", { corrId: ctx.corrId }));
 }
 
