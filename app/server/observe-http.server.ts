@@ -6,7 +6,7 @@ import { config } from "./config.server";
 import { log } from "./log.server";
 import { metricsEnabled, observeRequest } from "./metrics.server";
 import { flushSlo, observeSlo } from "./slo.server";
-import { flushSentry, traceRequest } from "./sentry.server";
+import { flushSentry, withSentryRequest } from "./sentry.server";
 
 type Handler = (request: Request) => Promise<Response>;
 
@@ -50,18 +50,18 @@ function pathOf(url: string): string {
 
 /** Wraps Bun.serve's fetch with the observations above. */
 export function observeHttp(handler: Handler, routeOf: (pathname: string) => string): Handler {
-  const tracing = Boolean(config.SENTRY_DSN) && config.SENTRY_TRACES_SAMPLE_RATE > 0;
+  const sentry = Boolean(config.SENTRY_DSN);
   const sample = config.ACCESS_LOG_SAMPLE;
   return async (request) => {
     const path = pathOf(request.url);
     const hot = HOT_PATHS.has(path);
     const logged = !hot || (sample > 0 && Math.random() < sample);
-    if (hot && !metricsEnabled && !logged && !tracing) return handler(request);
+    if (hot && !metricsEnabled && !logged && !sentry) return handler(request);
     const route = hot ? path : routeOf(path);
     const start = performance.now();
     let status = 500;
     try {
-      const response = await (tracing ? traceRequest(request, route, () => handler(request)) : handler(request));
+      const response = await (sentry ? withSentryRequest(request, route, () => handler(request)) : handler(request));
       status = response.status;
       if (logged) accessLog(request, response, route, path, start);
       return response;

@@ -30,10 +30,30 @@ export async function initSentry(service: "app" | "worker" | "ops"): Promise<boo
     beforeSendTransaction: (event) => scrubSentryEvent(event),
     beforeBreadcrumb: (crumb) => scrubSentryEvent({ breadcrumbs: [crumb] }).breadcrumbs?.[0] ?? null,
     initialScope: { tags: { service } },
+    // Only what reports errors and their context (Http also carries the async context that ties
+    // an error to its request's trace): no local variables (they hold request data), and none of
+    // the auto-instrumentations of libraries this system does not use (they made stray
+    // transactions such as graphql.parseSchema).
+    integrations: (defaults) => defaults.filter((i) => KEPT_INTEGRATIONS.has(i.name)),
   });
   holder.__mspSentry = Sentry;
   return true;
 }
+
+const KEPT_INTEGRATIONS = new Set([
+  "InboundFilters",
+  "FunctionToString",
+  "LinkedErrors",
+  "RequestData",
+  "NodeSystemError",
+  "Console",
+  "OnUncaughtException",
+  "OnUnhandledRejection",
+  "ContextLines",
+  "Context",
+  "Remix",
+  "Http",
+]);
 
 type Context = Record<string, string | number | boolean | null | undefined>;
 
@@ -54,14 +74,23 @@ function tagsOf(context: Context): Record<string, string> {
 }
 
 /**
- * Runs one Bun.serve request inside an http.server transaction named by its route pattern (Bun
- * bypasses node:http, so the SDK makes none by itself), continuing an incoming sentry-trace.
+ * Runs one Bun.serve request in its own Sentry scope carrying the request (as Sentry's own
+ * request instrumentation does; the options and the scrubber decide what of it may leave), and,
+ * when tracing, inside an http.server transaction named by its route pattern (Bun bypasses
+ * node:http, so the SDK makes none by itself), continuing an incoming sentry-trace.
  */
-export function traceRequest(request: Request, route: string, handle: () => Promise<Response>): Promise<Response> {
+export function withSentryRequest(request: Request, route: string, handle: () => Promise<Response>): Promise<Response> {
   const Sentry = sdk();
-  if (!Sentry || config.SENTRY_TRACES_SAMPLE_RATE === 0) return handle();
-  return Sentry.withIsolationScope(() =>
-    Sentry.continueTrace({ sentryTrace: request.headers.get("sentry-trace") ?? undefined, baggage: request.headers.get("baggage") ?? undefined }, () =>
+  if (!Sentry) return handle();
+  return Sentry.withIsolationScope((scope) => {
+    const url = new URL(request.url);
+    scope.setSDKProcessingMetadata({
+      normalizedRequest: { url: request.url, method: request.method, query_string: url.search.slice(1), headers: Object.fromEntries(request.headers) },
+    });
+    scope.setTransactionName(`${request.method} ${route}`);
+    if (config.SENTRY_TRACES_SAMPLE_RATE === 0) return handle();
+    const trace = { sentryTrace: request.headers.get("sentry-trace") ?? undefined, baggage: request.headers.get("baggage") ?? undefined };
+    return Sentry.continueTrace(trace, () =>
       Sentry.startSpan(
         {
           op: "http.server",
@@ -75,8 +104,8 @@ export function traceRequest(request: Request, route: string, handle: () => Prom
           return response;
         },
       ),
-    ),
-  );
+    );
+  });
 }
 
 /** Waits (bounded) until queued events are sent: before a process exits. */
