@@ -79,7 +79,7 @@ export async function flushSlo(): Promise<void> {
   try {
     await sql`
       insert into slo_buckets (series, minute, bucket, count)
-      select * from unnest(${series}::text[], ${minutes}::timestamptz[], ${buckets}::int2[], ${counts}::int8[])
+      select s, m::timestamptz, b::int2, c::int8 from unnest(${series}::text[], ${minutes}::text[], ${buckets}::int[], ${counts}::float8[]) as t(s, m, b, c)
       on conflict (series, minute, bucket) do update set count = slo_buckets.count + excluded.count`;
   } catch (err) {
     // Nothing was added: merge the counts back so the next flush adds them.
