@@ -1,11 +1,13 @@
-// Prometheus metrics (prom-client): what the app and the worker expose on GET /metrics. Hot-path
-// observation is O(1): label children are bound once and kept in maps, never built per request.
+// Prometheus metrics (prom-client's registry and text format): what the app and the worker expose
+// on GET /metrics. Hot-path observation is O(1): label children are bound once and kept in maps,
+// never built per request (fast-metrics.server.ts).
 // The server and the Remix build each load this module, so the metrics live on globalThis: both
 // copies share one registry and one set of children.
 import { timingSafeEqual } from "node:crypto";
 import client from "prom-client";
 import { config } from "./config.server";
 import { sql } from "./db.server";
+import { type CounterChild, FastCounter, FastHistogram, type HistogramChild } from "./fast-metrics.server";
 
 /** Latency bounds (s); 0.05 is the quota SLO target, so "p95 within target" is exact. */
 export const LATENCY_BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -14,58 +16,53 @@ export const CONVERGE_BOUNDS = [0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 30, 60, 300
 
 export const metricsEnabled = config.METRICS === "on";
 
-type Observer = { observe: (v: number) => void };
-type Incrementer = { inc: (v?: number) => void };
-
 function create() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const http = new client.Histogram({
-    name: "msp_http_request_duration_seconds",
-    help: "HTTP request duration by route pattern, method and status.",
-    labelNames: ["route", "method", "status"] as const,
-    buckets: LATENCY_BOUNDS,
-    registers: [registry],
-  });
-  const decisions = new client.Counter({
-    name: "msp_usage_decisions_total",
-    help: "Usage record decisions by outcome.",
-    labelNames: ["outcome"] as const,
-    registers: [registry],
-  });
-  const batchSize = new client.Histogram({
-    name: "msp_usage_batch_size",
-    help: "Requests per usage-record statement (group commit).",
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
-    registers: [registry],
-  });
-  const quotaCheck = new client.Histogram({
-    name: "msp_quota_check_duration_seconds",
-    help: "Time to answer a quota check, from authentication to the summary.",
-    buckets: LATENCY_BOUNDS,
-    registers: [registry],
-  });
-  const converge = new client.Histogram({
-    name: "msp_webhook_converge_seconds",
-    help: "Stripe event created → the database converged (observed in the worker).",
-    buckets: CONVERGE_BOUNDS,
-    registers: [registry],
-  });
-  const stripeRequests = new client.Counter({
-    name: "msp_stripe_requests_total",
-    help: "Requests to Stripe by outcome (ok, client_error, server_error, network_error).",
-    labelNames: ["outcome"] as const,
-    registers: [registry],
-  });
+  const http = new FastHistogram(
+    "msp_http_request_duration_seconds",
+    "HTTP request duration by route pattern, method and status.",
+    ["route", "method", "status"],
+    LATENCY_BOUNDS,
+    registry,
+  );
+  const decisions = new FastCounter("msp_usage_decisions_total", "Usage record decisions by outcome.", ["outcome"], registry);
+  const batch = new FastHistogram(
+    "msp_usage_batch_size",
+    "Requests per usage-record statement (group commit).",
+    [],
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registry,
+  );
+  const quota = new FastHistogram(
+    "msp_quota_check_duration_seconds",
+    "Time to answer a quota check, from authentication to the summary.",
+    [],
+    LATENCY_BOUNDS,
+    registry,
+  );
+  const converge = new FastHistogram(
+    "msp_webhook_converge_seconds",
+    "Stripe event created → the database converged (observed in the worker).",
+    [],
+    CONVERGE_BOUNDS,
+    registry,
+  );
+  const stripe = new FastCounter(
+    "msp_stripe_requests_total",
+    "Requests to Stripe by outcome (ok, client_error, server_error, network_error).",
+    ["outcome"],
+    registry,
+  );
   return {
     registry,
     http,
-    httpChildren: new Map<string, Observer>(),
-    decisions: new Map<string, Incrementer>(["admitted", "replayed", "denied", "conflict", "inactive"].map((o) => [o, decisions.labels(o)])),
-    batchSize: batchSize as Observer,
-    quotaCheck: quotaCheck as Observer,
-    converge: converge as Observer,
-    stripeRequests,
+    httpChildren: new Map<string, HistogramChild>(),
+    decisions: new Map<string, CounterChild>(["admitted", "replayed", "denied", "conflict", "inactive"].map((o) => [o, decisions.child(o)])),
+    batchSize: batch.child(),
+    quotaCheck: quota.child(),
+    converge: converge.child(),
+    stripe,
     scrapeCollectorsAdded: false,
   };
 }
@@ -80,7 +77,7 @@ export function observeRequest(route: string, method: string, status: number, se
   const key = `${route} ${method} ${status}`;
   let child = metrics.httpChildren.get(key);
   if (!child) {
-    child = metrics.http.labels(route, method, String(status));
+    child = metrics.http.child(route, method, String(status));
     metrics.httpChildren.set(key, child);
   }
   child.observe(seconds);
@@ -103,7 +100,7 @@ export function observeConverge(seconds: number): void {
 }
 
 export function observeStripe(outcome: "ok" | "client_error" | "server_error" | "network_error"): void {
-  metrics.stripeRequests.labels(outcome).inc();
+  metrics.stripe.child(outcome).inc();
 }
 
 /**
