@@ -3,10 +3,9 @@ import mantineStyles from "@mantine/core/styles.css";
 import chartStyles from "@mantine/charts/styles.css";
 import { json, type LinksFunction, type MetaFunction } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from "@remix-run/react";
-import { useEffect } from "react";
 import { clerkBrowserConfig } from "~/server/config.server";
 import { sentryBrowserConfig } from "~/server/sentry.server";
-import { captureBoundaryError, initBrowserSentry } from "~/sentry.browser";
+import { initBrowserSentry, useReportBoundaryError } from "~/sentry.browser";
 import tailwindStyles from "./tailwind.css";
 
 export const links: LinksFunction = () => [
@@ -64,8 +63,7 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError();
-  // In an effect: the boundary can render twice for one error.
-  useEffect(() => captureBoundaryError(error), [error]);
+  useReportBoundaryError(error);
   const title = isRouteErrorResponse(error) ? `${error.status} ${error.statusText}` : "Something went wrong";
   return (
     <main className="mx-auto max-w-xl p-8">

@@ -1,5 +1,6 @@
 // The one browser module that talks to Sentry. The SDK is loaded only when the root loader
 // gave a DSN; events pass the same scrubber as the server's (no query strings, headers, emails).
+import { useEffect } from "react";
 import { scrubSentryEvent } from "./sentry-scrub";
 
 export type SentryBrowserConfig = { dsn: string; environment: string; release: string };
@@ -22,7 +23,9 @@ export function initBrowserSentry(config: SentryBrowserConfig | null): void {
   });
 }
 
-/** The root error boundary's error, sent once (call it from an effect keyed on the error). */
-export function captureBoundaryError(error: unknown): void {
-  void sdk?.then((Sentry) => Sentry.captureRemixErrorBoundaryError(error));
+/** An error boundary's error, sent once: in an effect keyed on the error (a boundary can render twice). */
+export function useReportBoundaryError(error: unknown): void {
+  useEffect(() => {
+    void sdk?.then((Sentry) => Sentry.captureRemixErrorBoundaryError(error));
+  }, [error]);
 }

@@ -4,6 +4,7 @@ import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
 import { requireUser } from "~/server/auth.server";
 import { getOrg } from "~/server/orgs.server";
+import { useReportBoundaryError } from "~/sentry.browser";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
@@ -81,6 +82,7 @@ export default function Portal() {
 /** A page that fails keeps the portal around it, with a way back. */
 export function ErrorBoundary() {
   const error = useRouteError();
+  useReportBoundaryError(error);
   const status = isRouteErrorResponse(error) ? error.status : 500;
   const message = isRouteErrorResponse(error) && typeof error.data === "string" ? error.data : "Something went wrong on our side. Please try again.";
   return (
