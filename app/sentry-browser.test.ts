@@ -1,8 +1,7 @@
-// Browser errors: a page whose loader fails renders an error boundary (the portal's or the root's,
-// both report); once hydrated, the
-// browser SDK (loaded only because the root loader gave a DSN) reports it to the local envelope
-// receiver exactly once, without the page's query string. Debian's Chromium, no request leaves
-// the machine.
+// Browser errors: a page whose loader fails renders an error boundary (the portal's or the
+// root's, both report); once hydrated, the browser SDK (loaded only because the root loader gave
+// a DSN) reports it to the local envelope receiver exactly once, without the page's query
+// string. Debian's Chromium; no request leaves the machine.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chromium, type Browser } from "@playwright/test";
 import postgres from "postgres";
