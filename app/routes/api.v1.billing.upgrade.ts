@@ -10,7 +10,7 @@ const KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const { planCode } = parseWith(planCodeBody, await readJson(request));
   const key = request.headers.get("idempotency-key");

@@ -6,7 +6,7 @@ import { methodNotAllowed } from "~/server/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "DELETE") return methodNotAllowed("DELETE")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const id = new URL(request.url).pathname.split("/").pop() ?? "";
   return ok(ctx, await revokeApiKey({ keyId: decodeURIComponent(id), orgId: session.orgId }));

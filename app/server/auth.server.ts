@@ -11,7 +11,10 @@ import { log } from "./log.server";
 import { claimOrg } from "./orgs.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./sessions.server";
 
-export type Session = { email: string; orgId: string; isAdmin: boolean };
+/** `role`: the org's admins manage billing and keys; members view the dashboard and invoices. */
+export type Session = { email: string; orgId: string; isAdmin: boolean; role: OrgRole };
+export type OrgRole = "admin" | "member";
+const CLERK_ROLES: Record<string, OrgRole> = { "org:admin": "admin", "org:member": "member" };
 
 const secret =
   config.SESSION_SECRET ??
@@ -49,19 +52,25 @@ function cookieValue(request: Request, name: string): string | null {
 
 const knownOrgs = new Set<string>();
 
-/** Clerk mode: an org-scoped session of an org owner (seed §13: owners only in v1). */
+/**
+ * Clerk mode: an org-scoped session; the role comes from the token (org:admin or org:member), so
+ * a membership change takes effect with the next token. Platform admins carry the
+ * platform_admin claim (ADMIN_EMAILS stays as a fallback).
+ */
 async function readClerkSession(request: Request): Promise<Session | null> {
   // Chosen by configuration before any Clerk code is loaded.
-  const { verifyClerkSession } = await import("./clerk.server");
-  const claims = await verifyClerkSession(cookieValue(request, "__session"));
+  const { clerkSessionOf } = await import("./clerk.server");
+  const claims = await clerkSessionOf(request);
   if (!claims) return null;
   if (!claims.orgId) throw Forbidden("Choose an organisation first.");
-  if (claims.orgRole !== "org:admin") throw Forbidden("Only the organisation's owner can use the billing portal.");
+  const role = claims.orgRole ? CLERK_ROLES[claims.orgRole] : undefined;
+  if (!role) throw Forbidden("Your role in this organisation gives no access to the billing portal.");
   if (!knownOrgs.has(claims.orgId)) {
     await db.insert(schema.organisations).values({ id: claims.orgId, name: claims.orgId, ownerEmail: claims.email }).onConflictDoNothing();
     knownOrgs.add(claims.orgId);
   }
-  return { email: claims.email ?? claims.userId, orgId: claims.orgId, isAdmin: claims.email !== null && isAdmin(claims.email) };
+  const admin = claims.platformAdmin || (claims.email !== null && isAdmin(claims.email));
+  return { email: claims.email ?? claims.userId, orgId: claims.orgId, isAdmin: admin, role };
 }
 
 /** The signed-in owner and org, or null. */
@@ -69,7 +78,8 @@ export async function readSession(request: Request): Promise<Session | null> {
   if (clerkEnabled) return readClerkSession(request);
   const sessionId = await devSessionId(request);
   const live = sessionId ? await liveSession(sessionId) : null;
-  return live && { ...live, isAdmin: isAdmin(live.email) };
+  // The dev sign-in's person owns the org: its admin.
+  return live && { ...live, isAdmin: isAdmin(live.email), role: "admin" };
 }
 
 /** The session id in a dev sign-in cookie (its signature checked), or null. */
@@ -87,19 +97,27 @@ export function checkSameOrigin(request: Request): void {
   if (!origin || !allowed.has(origin)) throw Forbidden("Cross-site request refused.");
 }
 
+export type Need = { role?: "admin" };
+
+function checkRole(session: Session, need: Need): void {
+  if (need.role === "admin" && session.role !== "admin") throw Forbidden("Only the organisation's admins manage billing and API keys.");
+}
+
 /** For /api session routes: the session, or UNAUTHENTICATED; mutations must be same-origin. */
-export async function requireSession(request: Request): Promise<Session> {
+export async function requireSession(request: Request, need: Need = {}): Promise<Session> {
   const session = await readSession(request);
   if (!session) throw Unauthenticated("Sign in first.");
   checkSameOrigin(request);
+  checkRole(session, need);
   return session;
 }
 
-/** For portal pages: the session, or a redirect to sign-in. */
-export async function requireUser(request: Request): Promise<Session> {
+/** For portal pages: the session, or a redirect to sign-in; a missing role is a 403 page. */
+export async function requireUser(request: Request, need: Need = {}): Promise<Session> {
   let session: Session | null;
   try {
     session = await readSession(request);
+    if (session) checkRole(session, need);
   } catch (err) {
     // A signed-in person who may not use the portal (not the org's owner): a clear 403 page.
     if (err instanceof AppError) throw new Response(err.message, { status: err.status });
