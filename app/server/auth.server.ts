@@ -42,14 +42,6 @@ const isAdmin = (email: string) => config.ADMIN_EMAILS.includes(email.toLowerCas
 export const clerkEnabled = Boolean(config.CLERK_SECRET_KEY);
 export const signInPath = clerkEnabled ? "/sign-in" : "/dev/sign-in";
 
-function cookieValue(request: Request, name: string): string | null {
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
-  }
-  return null;
-}
-
 const knownOrgs = new Set<string>();
 
 /**
