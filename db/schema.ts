@@ -238,3 +238,26 @@ export const sloBreaches = pgTable("slo_breaches", {
   breachedSince: tz("breached_since").notNull().defaultNow(),
   alertedAt: tz("alerted_at"),
 });
+
+// Organisations deleted in Clerk (its organization.deleted webhook): their keys were revoked;
+// the rest (a live Stripe subscription, data) waits for an operator, listed on /admin.
+export const clerkOrgDeletions = pgTable("clerk_org_deletions", {
+  orgId: text("org_id").primaryKey(),
+  eventId: text("event_id").notNull(), // svix-id of the webhook
+  keysRevoked: integer("keys_revoked").notNull(),
+  deletedAt: tz("deleted_at").notNull().defaultNow(),
+  handledAt: tz("handled_at"),
+});
+
+// Membership changes from Clerk's webhooks: a session token issued before `changedAt` carries
+// the old role, so the change applies from the next request instead of at the token's refresh.
+export const clerkMemberships = pgTable(
+  "clerk_memberships",
+  {
+    orgId: text("org_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text("role"), // org:admin | org:member; null: removed from the org
+    changedAt: tz("changed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.userId] })],
+);

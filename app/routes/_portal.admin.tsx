@@ -6,6 +6,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-r
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatNumber } from "~/components/format";
 import { SloPanel } from "~/components/slo-panel";
+import { OrgDeletions } from "~/components/org-deletions";
 import { requireAdminPage } from "~/server/admin.server";
 import { adminOverview, replayJob } from "~/server/admin-report.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
@@ -42,7 +43,7 @@ export const action = (args: ActionFunctionArgs) =>
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
 
 export default function Admin() {
-  const { jobs, events, orgs, drift, slo } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, drift, slo, orgDeletions } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as { ok: boolean; message?: string; error?: string } | undefined;
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -54,6 +55,7 @@ export default function Admin() {
         </Alert>
       ) : null}
       <SloPanel report={slo} />
+      <OrgDeletions rows={orgDeletions} />
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
         <Card withBorder>
           <Text size="sm" c="dimmed">

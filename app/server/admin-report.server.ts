@@ -4,9 +4,10 @@ import { AppError } from "./errors.server";
 import { jobStats } from "./billing/ops.server";
 import { replayStripeEvent, EVENT_JOB } from "./billing/webhooks.server";
 import { driftReport } from "./billing/usage-report.server";
+import { pendingOrgDeletions } from "./clerk-webhooks.server";
 
 export async function adminOverview() {
-  const [jobs, events, orgs] = await Promise.all([
+  const [jobs, events, orgs, orgDeletions] = await Promise.all([
     jobStats(),
     sql<{ id: string; type: string; received_at: string; processed_at: string | null; converge_ms: number | null }[]>`
       select id, type, received_at::text, processed_at::text, converge_ms from stripe_events order by received_at desc limit 25`,
@@ -16,6 +17,7 @@ export async function adminOverview() {
         left join subscriptions s on s.org_id = o.id
         left join lateral (select used, included from usage_counters c where c.org_id = o.id and c.metric = 'api_call' order by period_start desc limit 1) c on true
        order by o.created_at desc limit 50`,
+    pendingOrgDeletions(),
   ]);
   let drift: Awaited<ReturnType<typeof driftReport>> | { error: string };
   try {
@@ -24,7 +26,7 @@ export async function adminOverview() {
   } catch {
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
-  return { jobs, events, orgs, drift };
+  return { jobs, events, orgs, drift, orgDeletions };
 }
 
 /** Replays a failed job: a webhook job re-processes its stored event; others run again. */

@@ -8,6 +8,7 @@ import { config } from "./config.server";
 import { db, schema } from "./db.server";
 import { AppError, Forbidden, Unauthenticated } from "./errors.server";
 import { log } from "./log.server";
+import { membershipChangeSince } from "./clerk-webhooks.server";
 import { claimOrg } from "./orgs.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./sessions.server";
 
@@ -55,7 +56,10 @@ async function readClerkSession(request: Request): Promise<Session | null> {
   const claims = await clerkSessionOf(request);
   if (!claims) return null;
   if (!claims.orgId) throw Forbidden("Choose an organisation first.");
-  const role = claims.orgRole ? CLERK_ROLES[claims.orgRole] : undefined;
+  // A membership change Clerk announced after this token was issued applies now.
+  const change = await membershipChangeSince(claims.orgId, claims.userId, claims.issuedAt);
+  const orgRole = change ? change.role : claims.orgRole;
+  const role = orgRole ? CLERK_ROLES[orgRole] : undefined;
   if (!role) throw Forbidden("Your role in this organisation gives no access to the billing portal.");
   if (!knownOrgs.has(claims.orgId)) {
     await db.insert(schema.organisations).values({ id: claims.orgId, name: claims.orgId, ownerEmail: claims.email }).onConflictDoNothing();

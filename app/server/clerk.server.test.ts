@@ -5,7 +5,10 @@
 // fresh token answers Clerk's 307 handshake; the dev sign-in does not exist in Clerk mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSign, generateKeyPairSync } from "node:crypto";
+import { Webhook } from "svix";
 import { startApp, type TestApp } from "../../test/app";
+import { orgWithKey } from "../../test/factories";
+import { sql } from "./db.server";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -19,6 +22,7 @@ function token(claims: Record<string, unknown>, key = privateKey) {
   return `${header}.${body}.${b64(sig)}`;
 }
 
+const WEBHOOK_SECRET = `whsec_${Buffer.from("clerk-webhook-secret-for-tests!!").toString("base64")}`;
 let app: TestApp;
 let origin: string;
 beforeAll(async () => {
@@ -33,6 +37,7 @@ beforeAll(async () => {
     CLERK_JWT_KEY: publicKey.export({ type: "spki", format: "pem" }).toString(),
     CLERK_SIGN_IN_URL: "https://accounts.example.test/sign-in",
     ADMIN_EMAILS: "boss@example.com",
+    CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET,
   });
 });
 afterAll(async () => {
@@ -148,5 +153,63 @@ describe("Clerk sessions, verified without network", () => {
     const { data } = (await r.json()) as any;
     expect(data).toMatchObject({ email: "owner@example.com", revoked: 0 });
     expect(data.note).toContain("Clerk");
+  });
+});
+
+/** Delivers a Clerk webhook as Svix signs it (or with a given signature). */
+async function deliver(payload: unknown, signature?: string) {
+  const body = JSON.stringify(payload);
+  const id = `msg_${crypto.randomUUID()}`;
+  const at = new Date();
+  return fetch(`${app.url}/api/webhooks/clerk`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "svix-id": id,
+      "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "svix-signature": signature ?? new Webhook(WEBHOOK_SECRET).sign(id, at, body),
+    },
+    body,
+  });
+}
+
+describe("Clerk webhooks (Svix-signed)", () => {
+  test("an unsigned or forged delivery is refused and changes nothing", async () => {
+    const { orgId: victim, key } = await orgWithKey();
+    const deleted = { type: "organization.deleted", data: { id: victim, object: "organization", deleted: true } };
+    expect((await deliver(deleted, "v1,Zm9yZ2VkIHNpZ25hdHVyZQ==")).status).toBe(400);
+    expect((await fetch(`${app.url}/api/v1/quota`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+  });
+
+  test("organization.deleted revokes the org's keys and lists it for an operator; its subscription is left alone", async () => {
+    const { orgId: gone, key } = await orgWithKey();
+    const r = await deliver({ type: "organization.deleted", data: { id: gone, object: "organization", deleted: true } });
+    expect(r.status).toBe(200);
+    expect((await fetch(`${app.url}/api/v1/quota`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+    const [listed] = await sql`select keys_revoked, handled_at from clerk_org_deletions where org_id = ${gone}`;
+    expect(listed).toMatchObject({ keys_revoked: 1, handled_at: null });
+    const [sub] = await sql`select status from subscriptions where org_id = ${gone}`;
+    expect(sub.status).toBe("active");
+    const page = await (await get("/admin", token({ sub: "u", azp: origin, org_id: orgId, org_role: "org:admin", email: "boss@example.com" }))).text();
+    expect(page).toContain(gone);
+  });
+
+  test("a membership change applies from the next request, before the session token is refreshed", async () => {
+    const user = `user_m${Date.now().toString(36)}`;
+    const tok = token({ sub: user, azp: origin, org_id: orgId, org_role: "org:admin" });
+    expect((await get("/keys", tok)).status).toBe(200);
+    const membership = (type: string, role?: string) => ({
+      type,
+      data: { object: "organization_membership", organization: { id: orgId }, public_user_data: { user_id: user }, role, updated_at: Date.now() },
+    });
+    expect((await deliver(membership("organizationMembership.updated", "org:member"))).status).toBe(200);
+    expect((await get("/keys", tok)).status).toBe(403);
+    expect((await get("/dashboard", tok)).status).toBe(200);
+    expect((await deliver(membership("organizationMembership.deleted"))).status).toBe(200);
+    expect((await get("/dashboard", tok)).status).toBe(403);
+    // A token issued after the change carries Clerk's current role and is believed.
+    await Bun.sleep(1100);
+    const later = token({ sub: user, azp: origin, org_id: orgId, org_role: "org:admin", iat: Math.floor(Date.now() / 1000) + 1 });
+    expect((await get("/keys", later)).status).toBe(200);
   });
 });

@@ -7,7 +7,7 @@ import { getAuth, rootAuthLoader } from "@clerk/remix/ssr.server";
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import { config } from "./config.server";
 
-export type ClerkClaims = { userId: string; orgId: string | null; orgRole: string | null; email: string | null; platformAdmin: boolean };
+export type ClerkClaims = { userId: string; orgId: string | null; orgRole: string | null; email: string | null; platformAdmin: boolean; issuedAt: Date };
 
 /** The role a person with a platform-admin claim carries (session token template, see .env.example). */
 export const PLATFORM_ADMIN_ROLE = "platform_admin";
@@ -21,6 +21,7 @@ const options = () => ({
 });
 
 type SessionClaims = {
+  iat?: number;
   email?: unknown;
   platform_role?: unknown;
   public_metadata?: { role?: unknown };
@@ -45,6 +46,7 @@ export async function clerkSessionOf(request: Request): Promise<ClerkClaims | nu
     orgRole,
     email: typeof claims.email === "string" ? claims.email.toLowerCase() : null,
     platformAdmin: role === PLATFORM_ADMIN_ROLE,
+    issuedAt: new Date((claims.iat ?? 0) * 1000),
   };
 }
 

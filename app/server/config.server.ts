@@ -97,6 +97,11 @@ const envSchema = z.object({
   CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be the PEM public key of the Clerk instance" }).optional(),
   // Where people sign in with Clerk (the Account Portal's sign-in page of the instance).
   CLERK_SIGN_IN_URL: z.string().url().optional(),
+  // Signing secret of the Clerk webhook endpoint (/api/webhooks/clerk), from Clerk's dashboard.
+  CLERK_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…")
+    .optional(),
   SENTRY_DSN: z.string().url().optional(),
   SENTRY_ENVIRONMENT: z.string().min(1).optional(), // default: NODE_ENV
   SENTRY_RELEASE: z

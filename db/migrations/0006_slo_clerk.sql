@@ -1,3 +1,19 @@
+CREATE TABLE "clerk_memberships" (
+	"org_id" text NOT NULL,
+	"user_id" text NOT NULL,
+	"role" text,
+	"changed_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "clerk_memberships_org_id_user_id_pk" PRIMARY KEY("org_id","user_id")
+);
+--> statement-breakpoint
+CREATE TABLE "clerk_org_deletions" (
+	"org_id" text PRIMARY KEY NOT NULL,
+	"event_id" text NOT NULL,
+	"keys_revoked" integer NOT NULL,
+	"deleted_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"handled_at" timestamp with time zone
+);
+--> statement-breakpoint
 CREATE TABLE "slo_breaches" (
 	"slo" text PRIMARY KEY NOT NULL,
 	"breached_since" timestamp with time zone DEFAULT now() NOT NULL,
