@@ -1,8 +1,10 @@
 import { ColorSchemeScript, MantineProvider, createTheme, mantineHtmlProps } from "@mantine/core";
 import mantineStyles from "@mantine/core/styles.css";
 import chartStyles from "@mantine/charts/styles.css";
-import { json, type LinksFunction, type MetaFunction } from "@remix-run/node";
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import { ClerkRoot } from "~/clerk.browser";
+import { rootLoader } from "~/server/auth.server";
 import { clerkBrowserConfig } from "~/server/config.server";
 import { sentryBrowserConfig } from "~/server/sentry.server";
 import { initBrowserSentry, useReportBoundaryError } from "~/sentry.browser";
@@ -17,14 +19,15 @@ export const links: LinksFunction = () => [
 export const meta: MetaFunction = () => [{ title: "Metered — API plans with included usage" }];
 
 // What the browser may know: Clerk's publishable key and frontend API host, and Sentry's public
-// DSN, when set.
-export const loader = () => json({ clerk: clerkBrowserConfig(), sentry: sentryBrowserConfig() });
+// DSN, when set; in Clerk mode, Clerk's state for ClerkApp too.
+const browserSettings = () => ({ clerk: clerkBrowserConfig(), sentry: sentryBrowserConfig() });
+type RootData = ReturnType<typeof browserSettings> & { clerkState?: unknown };
+export const loader = (args: LoaderFunctionArgs) => rootLoader(args, browserSettings);
 
 const theme = createTheme({ primaryColor: "indigo", defaultRadius: "md" });
 
 export function Layout({ children }: { children: React.ReactNode }) {
-  const root = useRouteLoaderData<typeof loader>("root");
-  const clerk = root?.clerk ?? null;
+  const root = useRouteLoaderData("root") as RootData | undefined;
   initBrowserSentry(root?.sentry ?? null);
   return (
     <html lang="en" {...mantineHtmlProps}>
@@ -39,26 +42,15 @@ export function Layout({ children }: { children: React.ReactNode }) {
         <MantineProvider theme={theme}>{children}</MantineProvider>
         <ScrollRestoration />
         <Scripts />
-        {clerk ? (
-          // ClerkJS keeps the short-lived __session cookie fresh; the server verifies it without network.
-          <>
-            <script
-              async
-              crossOrigin="anonymous"
-              data-clerk-publishable-key={clerk.publishableKey}
-              src={`https://${clerk.frontendApi}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`}
-            />
-            {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script, no user data */}
-            <script dangerouslySetInnerHTML={{ __html: "window.addEventListener('load',function(){window.Clerk&&window.Clerk.load()})" }} />
-          </>
-        ) : null}
       </body>
     </html>
   );
 }
 
 export default function App() {
-  return <Outlet />;
+  // Clerk mode: the app inside ClerkProvider (ClerkApp reads clerkState from this loader).
+  const data = useLoaderData() as RootData;
+  return data.clerkState ? <ClerkRoot /> : <Outlet />;
 }
 
 export function ErrorBoundary() {

@@ -2,16 +2,19 @@
 import { AppShell, Badge, Button, Group, Text } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useRouteError } from "@remix-run/react";
-import { requireUser } from "~/server/auth.server";
+import { ClerkAccountControls } from "~/clerk.browser";
+import { clerkEnabled, requireUser } from "~/server/auth.server";
 import { getOrg } from "~/server/orgs.server";
 import { useReportBoundaryError } from "~/sentry.browser";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
   const org = await getOrg(user.orgId);
-  return json({ email: user.email, isAdmin: user.isAdmin, org: { id: org.id, name: org.name } });
+  return json({ email: user.email, isAdmin: user.isAdmin, role: user.role, clerk: clerkEnabled, org: { id: org.id, name: org.name } });
 };
 
+// Members view the dashboard and invoices; billing and keys are the org admins'.
+const ADMIN_ONLY = new Set(["/billing", "/keys"]);
 const links = [
   { to: "/dashboard", label: "Dashboard" },
   { to: "/billing", label: "Billing" },
@@ -20,7 +23,7 @@ const links = [
 ];
 
 export default function Portal() {
-  const { email, isAdmin, org } = useLoaderData<typeof loader>();
+  const { email, isAdmin, role, clerk, org } = useLoaderData<typeof loader>();
   return (
     <AppShell header={{ height: 60 }} padding="md">
       <AppShell.Header>
@@ -30,7 +33,7 @@ export default function Portal() {
               Metered
             </Text>
             <nav aria-label="Main" className="flex min-w-0 gap-1 overflow-x-auto">
-              {[...links, ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])].map((l) => (
+              {[...links.filter((l) => role === "admin" || !ADMIN_ONLY.has(l.to)), ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])].map((l) => (
                 <NavLink
                   key={l.to}
                   to={l.to}
@@ -51,22 +54,16 @@ export default function Portal() {
             <Text size="sm" c="dimmed" className="hidden md:block">
               {email}
             </Text>
-            <Form
-              method="post"
-              action="/sign-out"
-              onSubmit={(e) => {
-                // With Clerk, its own session ends too (ClerkJS is loaded only in Clerk mode).
-                const clerk = (window as unknown as { Clerk?: { signOut: (o: { redirectUrl: string }) => Promise<void> } }).Clerk;
-                if (clerk) {
-                  e.preventDefault();
-                  void clerk.signOut({ redirectUrl: "/" });
-                }
-              }}
-            >
-              <Button type="submit" variant="subtle" size="xs">
-                Sign out
-              </Button>
-            </Form>
+            {clerk ? (
+              // Clerk's organisation switcher and user menu (its sign-out ends Clerk's session).
+              <ClerkAccountControls />
+            ) : (
+              <Form method="post" action="/sign-out">
+                <Button type="submit" variant="subtle" size="xs">
+                  Sign out
+                </Button>
+              </Form>
+            )}
           </Group>
         </Group>
       </AppShell.Header>

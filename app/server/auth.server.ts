@@ -2,7 +2,7 @@
 // (email + organisation) issues a signed cookie holding a server-side session id
 // (sessions.server.ts); it never runs in production. The cookie is HttpOnly, SameSite=Lax,
 // Secure in production; every cookie-authenticated mutation must come from our own origin (CSRF).
-import { createCookieSessionStorage, redirect } from "@remix-run/node";
+import { createCookieSessionStorage, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { z } from "zod";
 import { config } from "./config.server";
 import { db, schema } from "./db.server";
@@ -67,6 +67,16 @@ async function readClerkSession(request: Request): Promise<Session | null> {
   }
   const admin = claims.platformAdmin || (claims.email !== null && isAdmin(claims.email));
   return { email: claims.email ?? claims.userId, orgId: claims.orgId, isAdmin: admin, role };
+}
+
+/**
+ * The root loader: the browser's settings, and in Clerk mode Clerk's state for ClerkApp
+ * (rootAuthLoader, which answers Clerk's handshake for a page load that needs one).
+ */
+export async function rootLoader<T extends Record<string, unknown>>(args: LoaderFunctionArgs, data: () => T): Promise<Response> {
+  if (!clerkEnabled) return json(data());
+  const { clerkRootLoader } = await import("./clerk.server");
+  return (await clerkRootLoader(args, data)) as unknown as Response;
 }
 
 /** The signed-in owner and org, or null. */

@@ -60,9 +60,11 @@ describe("Clerk sessions, verified without network", () => {
     expect(((await keys.json()) as any).data.keys).toEqual([]);
   });
 
-  test("pages load ClerkJS for the instance of the publishable key (it refreshes the session cookie)", async () => {
+  test("pages carry Clerk's state for ClerkApp (rootAuthLoader: the session verified on the server), never the secret key", async () => {
     const html = await (await get("/dashboard", token({ sub: "user_1", azp: origin, org_id: orgId, org_role: "org:admin" }))).text();
-    expect(html).toContain('src="https://clerk.example.com/npm/@clerk/clerk-js@5/dist/clerk.browser.js"');
+    expect(html).toContain('"clerkState":{"__internal_clerk_state"');
+    expect(html).toContain(`"__publishableKey":"pk_live_${Buffer.from("clerk.example.com$").toString("base64")}"`);
+    expect(html).toContain('"orgRole":"org:admin"');
     expect(html).not.toContain("sk_live_networkless");
   });
 
