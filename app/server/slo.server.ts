@@ -205,14 +205,30 @@ export async function watchSlos(): Promise<{ alerted: string[]; recovered: strin
 }
 
 /**
- * Run every 5 minutes (worker crontab): the drift of the newest counters (recorded vs Stripe's
- * meter totals, the same figure as `ops drift`), the worst org per period, saved for the SLO and
- * the msp_usage_drift_ratio gauge. Counters with nothing reported yet have no ratio and are skipped.
+ * Run every 5 minutes (worker crontab): the drift of the newest counters against Stripe's meter
+ * totals, the worst org per period, saved for the SLO and the msp_usage_drift_ratio gauge. A
+ * closed period compares what we recorded (as `ops drift` does: it must be exactly 0 once the
+ * last report ran); the open period compares what we have confirmed sending, so the usage of
+ * the last minute, not reported yet by design, is no breach. Nothing sent yet: no ratio.
  */
-export async function measureDrift(): Promise<Record<string, number>> {
+export async function measureDrift(): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
   const { rows } = await driftReport(undefined, 200);
+  const state = await sql<{ org_id: string; ps: string; closed: boolean; sent: number }[]>`
+    select c.org_id, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
+      from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, ps)
+      join usage_counters c on c.org_id = t.org_id and c.metric = 'api_call' and c.period_start = t.ps::timestamptz
+      left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start`;
+  const byCounter = new Map(state.map((s) => [`${s.org_id} ${s.ps}`, s]));
   const worst: Record<string, number> = {};
-  for (const r of rows) if (r.drift !== null) worst[r.periodKey] = Math.max(worst[r.periodKey] ?? 0, r.drift);
+  const measured: { orgId: string; periodKey: string; drift: number }[] = [];
+  for (const r of rows) {
+    const s = byCounter.get(`${r.orgId} ${r.periodStart}`);
+    const ours = s && !s.closed ? s.sent : r.recorded;
+    if (r.reported === 0 && ours === 0) continue;
+    const drift = r.reported > 0 ? Math.abs(ours - r.reported) / r.reported : 1;
+    measured.push({ orgId: r.orgId, periodKey: r.periodKey, drift });
+    worst[r.periodKey] = Math.max(worst[r.periodKey] ?? 0, drift);
+  }
   const periods = Object.keys(worst);
   if (periods.length > 0) {
     await sql`
@@ -220,5 +236,5 @@ export async function measureDrift(): Promise<Record<string, number>> {
       select p, d, now() from unnest(${periods}::text[], ${periods.map((p) => worst[p])}::float8[]) as t(p, d)
       on conflict (period_key) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
   }
-  return worst;
+  return { byPeriod: worst, byCounter: measured };
 }
