@@ -9,7 +9,7 @@ import { syncPlanCatalog } from "./app/server/plans.server";
 import { flushKeyUsage } from "./app/server/keys.server";
 import { sql } from "./app/server/db.server";
 import { closeCache } from "./app/server/cache.server";
-import { initSentry } from "./app/server/sentry.server";
+import { captureException, initSentry } from "./app/server/sentry.server";
 import { metricsResponse } from "./app/server/metrics.server";
 import { flushObservations, observeHttp, routePatterns } from "./app/server/observe-http.server";
 
@@ -97,6 +97,7 @@ const server = Bun.serve({
   }, routePatterns(build)),
   error(err) {
     log.error({ err }, "unhandled server error");
+    captureException(err, { where: "bun.serve" });
     return new Response(JSON.stringify({ ok: false, error: { code: "INTERNAL", message: "Something went wrong on our side.", details: {} } }), {
       status: 500,
       headers: { "Content-Type": "application/json; charset=utf-8" },

@@ -1,7 +1,7 @@
 // The worker's observability against the whole billing system (local Stripe, app, worker): its
 // /metrics shows webhook convergence and Stripe requests; a job that fails for good reaches
 // Sentry with its task, job and Stripe event ids; the drift job saves each period's worst drift.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newOrg, startBillingSystem, until } from "../test/billing";
 import { api, rid } from "../test/factories";
 import { startSentryReceiver } from "../test/sentry-receiver";
@@ -15,6 +15,11 @@ const receiver = startSentryReceiver();
 const metricsPort = 6300 + (process.pid % 90);
 const system = startBillingSystem({ WORKER_METRICS_PORT: String(metricsPort), SENTRY_DSN: receiver.dsn });
 afterAll(() => receiver.stop());
+// The worker starts later with Sentry (~3 s): wait for it, so no event here waits on its start
+// (the suite's convergence figures share this database).
+beforeAll(async () => {
+  await until(async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => null))?.ok, 20_000);
+}, 30_000);
 
 const workerMetrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
 const value = (text: string, series: string) =>
