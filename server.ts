@@ -15,12 +15,17 @@ import { AppError } from "./app/server/errors.server";
 import { contextOf, errorResponse } from "./app/server/http.server";
 import { guardProcess } from "./app/server/process-guard.server";
 import { INSTANCE_ID } from "./app/server/instance.server";
+import { captureException, initSentry } from "./app/server/sentry.server";
+import { metricsResponse } from "./app/server/metrics.server";
+import { flushObservations, observeHttp, routePatterns } from "./app/server/observe-http.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
   console.error("No Remix build found: run `bun run build` first.");
   process.exit(1);
 }
+// Before the build loads, so its modules report to an initialised Sentry (no-op without a DSN).
+await initSentry("app");
 const build = (await import(buildPath)) as ServerBuild;
 const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
 const publicDir = join(import.meta.dir, "public");
@@ -120,7 +125,7 @@ const server = Bun.serve({
   hostname: config.HOST,
   port: config.PORT,
   maxRequestBodySize: BACKSTOP_BODY_LIMIT,
-  async fetch(incoming) {
+  fetch: observeHttp(async (incoming) => {
     let pathname: string;
     try {
       ({ pathname } = new URL(incoming.url));
@@ -128,6 +133,7 @@ const server = Bun.serve({
       // Bun builds the URL from the Host header: one that is not a host makes no URL.
       return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is missing or not a valid host."));
     }
+    if (pathname === "/metrics" && incoming.method === "GET") return metricsResponse(incoming);
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
     // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it
@@ -142,8 +148,9 @@ const server = Bun.serve({
       if (file) return file;
     }
     return withIds(request, await handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request));
-  },
-  // An error that escaped every route's own boundary: logged once, the envelope with a corrId.
+  }, routePatterns(build)),
+  // An error that escaped every route's own boundary: logged once (and sent to Sentry), the
+  // envelope with a corrId.
   error(err) {
     return errorResponse({ requestId: crypto.randomUUID(), corrId: crypto.randomUUID() }, err);
   },
@@ -164,6 +171,7 @@ async function shutdown(signal: string) {
   log.info({ signal }, "app stopping");
   await server.stop();
   await flushKeyUsage().catch(() => {});
+  await flushObservations();
   await closeCache();
   await sql.end({ timeout: 5 });
   process.exit(0);

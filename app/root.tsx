@@ -1,10 +1,14 @@
 import { ColorSchemeScript, MantineProvider, mantineHtmlProps } from "@mantine/core";
 import mantineStyles from "@mantine/core/styles.css";
 import chartStyles from "@mantine/charts/styles.css";
-import { json, type LinksFunction, type MetaFunction } from "@remix-run/node";
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import { ClerkRoot } from "~/clerk.browser";
+import { rootLoader } from "~/server/auth.server";
 import { clerkBrowserConfig } from "~/server/config.server";
 import { NavigationProgress } from "./components/navigation-progress";
+import { sentryBrowserConfig } from "~/server/sentry.server";
+import { initBrowserSentry, useReportBoundaryError } from "~/sentry.browser";
 import tailwindStyles from "./tailwind.css";
 import { cssVariablesResolver, theme } from "./theme";
 
@@ -18,11 +22,15 @@ export const links: LinksFunction = () => [
 
 export const meta: MetaFunction = () => [{ title: "Metered — API plans with included usage" }];
 
-// What the browser may know: only Clerk's publishable key and its frontend API host, when set.
-export const loader = () => json({ clerk: clerkBrowserConfig() });
+// What the browser may know: Clerk's publishable key and frontend API host, and Sentry's public
+// DSN, when set; in Clerk mode, Clerk's state for ClerkApp too.
+const browserSettings = () => ({ clerk: clerkBrowserConfig(), sentry: sentryBrowserConfig() });
+type RootData = ReturnType<typeof browserSettings> & { clerkState?: unknown };
+export const loader = (args: LoaderFunctionArgs) => rootLoader(args, browserSettings);
 
 export function Layout({ children }: { children: React.ReactNode }) {
-  const clerk = useRouteLoaderData<typeof loader>("root")?.clerk ?? null;
+  const root = useRouteLoaderData("root") as RootData | undefined;
+  initBrowserSentry(root?.sentry ?? null);
   return (
     <html lang="en" {...mantineHtmlProps}>
       <head>
@@ -39,30 +47,20 @@ export function Layout({ children }: { children: React.ReactNode }) {
         </MantineProvider>
         <ScrollRestoration />
         <Scripts />
-        {clerk ? (
-          // ClerkJS keeps the short-lived __session cookie fresh; the server verifies it without network.
-          <>
-            <script
-              async
-              crossOrigin="anonymous"
-              data-clerk-publishable-key={clerk.publishableKey}
-              src={`https://${clerk.frontendApi}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`}
-            />
-            {/* biome-ignore lint/security/noDangerouslySetInnerHtml: a constant script, no user data */}
-            <script dangerouslySetInnerHTML={{ __html: "window.addEventListener('load',function(){window.Clerk&&window.Clerk.load()})" }} />
-          </>
-        ) : null}
       </body>
     </html>
   );
 }
 
 export default function App() {
-  return <Outlet />;
+  // Clerk mode: the app inside ClerkProvider (ClerkApp reads clerkState from this loader).
+  const data = useLoaderData() as RootData;
+  return data.clerkState ? <ClerkRoot /> : <Outlet />;
 }
 
 export function ErrorBoundary() {
   const error = useRouteError();
+  useReportBoundaryError(error);
   const title = isRouteErrorResponse(error) ? `${error.status} ${error.statusText}` : "Something went wrong";
   return (
     <main className="mx-auto max-w-xl p-8">

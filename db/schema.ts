@@ -2,7 +2,7 @@
 // drizzle-kit and committed; hand-written SQL (the usage functions, ledger partitions) lives in
 // custom migrations next to them. See docs/db.md for the design of the usage tables.
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -241,3 +241,53 @@ export const workerHeartbeats = pgTable("worker_heartbeats", {
 });
 
 export * from "./schema-notify";
+// SLO windows that every process can read: each process adds its per-minute histogram counts
+// (bucket = index into the series' bounds, app/server/metrics.server.ts) every ~10 s. Counts only
+// ever add up, so the merged histogram over any window is exact across processes.
+export const sloBuckets = pgTable(
+  "slo_buckets",
+  {
+    series: text("series").notNull(), // quota_latency | converge
+    minute: tz("minute").notNull(),
+    bucket: smallint("bucket").notNull(),
+    count: bigint("count", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.series, t.minute, t.bucket] })],
+);
+
+// The last drift measured per period (the worst org of the period), for the SLO and /metrics.
+export const sloDrift = pgTable("slo_drift", {
+  periodKey: text("period_key").primaryKey(),
+  maxDrift: doublePrecision("max_drift").notNull(),
+  measuredAt: tz("measured_at").notNull().defaultNow(),
+});
+
+// An SLO in breach: since when, and when it was alerted (once per breach). Deleted on recovery.
+export const sloBreaches = pgTable("slo_breaches", {
+  slo: text("slo").primaryKey(),
+  breachedSince: tz("breached_since").notNull().defaultNow(),
+  alertedAt: tz("alerted_at"),
+});
+
+// Organisations deleted in Clerk (its organization.deleted webhook): their keys were revoked;
+// the rest (a live Stripe subscription, data) waits for an operator, listed on /admin.
+export const clerkOrgDeletions = pgTable("clerk_org_deletions", {
+  orgId: text("org_id").primaryKey(),
+  eventId: text("event_id").notNull(), // svix-id of the webhook
+  keysRevoked: integer("keys_revoked").notNull(),
+  deletedAt: tz("deleted_at").notNull().defaultNow(),
+  handledAt: tz("handled_at"),
+});
+
+// Membership changes from Clerk's webhooks: a session token issued before `changedAt` carries
+// the old role, so the change applies from the next request instead of at the token's refresh.
+export const clerkMemberships = pgTable(
+  "clerk_memberships",
+  {
+    orgId: text("org_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: text("role"), // org:admin | org:member; null: removed from the org
+    changedAt: tz("changed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.userId] })],
+);

@@ -14,6 +14,8 @@ import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { type DriftRow, driftReport } from "../app/server/billing/usage-report.server";
 import { ensureCustomer, upstream } from "../app/server/stripe.server";
 import { revokeSessionsOf } from "../app/server/sessions.server";
+import { sloReport, type SloLine } from "../app/server/slo.server";
+import { captureMessage, flushSentry, initSentry } from "../app/server/sentry.server";
 
 type Flags = { name?: string; email?: string };
 type Command<R> = { args: string; run: (args: string[], flags: Flags) => Promise<R>; human: (r: R) => string };
@@ -135,6 +137,32 @@ const sessionsRevoke: Command<Awaited<ReturnType<typeof revokeSessionsOf>>> = {
   human: (r) => `${r.email}: ${r.revoked} session${r.revoked === 1 ? "" : "s"} ended${r.note ? `\n${r.note}` : ""}`,
 };
 
+const showSlo = (s: SloLine) => (s.value === null ? "no data" : s.unit === "ratio" ? `${(s.value * 100).toFixed(2)}%` : `${(s.value * 1000).toFixed(1)} ms`);
+const slo: Command<Awaited<ReturnType<typeof sloReport>>> = {
+  args: COMMAND_ARGS["slo"],
+  run: async () => sloReport(),
+  human: (r) =>
+    [
+      `SLOs at ${r.at}: ${r.ok ? "all within target" : "BREACHED"}`,
+      ...r.slos.map(
+        (s) =>
+          `${s.ok ? "ok  " : "FAIL"} ${`${s.slo} (${s.window})`.padEnd(22)} ${showSlo(s).padStart(10)}  target ≤ ${showSlo({ ...s, value: s.target })}  (${s.samples} samples)`,
+      ),
+    ].join("\n"),
+};
+
+const sentryTest: Command<{ eventId: string }> = {
+  args: COMMAND_ARGS["sentry:test"],
+  run: async () => {
+    if (!(await initSentry("ops"))) throw new AppError("VALIDATION_FAILED", "SENTRY_DSN is not set: nothing to send the test event to.");
+    const eventId = captureMessage("Sentry test event from bun run ops sentry:test", {}, "info");
+    await flushSentry(5000);
+    if (!eventId) throw new AppError("INTERNAL", "Sentry did not accept the event.");
+    return { eventId };
+  },
+  human: (r) => `sent test event ${r.eventId}`,
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -146,6 +174,8 @@ export const commands: Record<string, Command<unknown>> = {
   jobs,
   drift,
   "sessions:revoke": sessionsRevoke,
+  slo,
+  "sentry:test": sentryTest,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

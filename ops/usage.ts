@@ -11,6 +11,8 @@ export const COMMAND_ARGS = {
   jobs: "jobs",
   drift: "drift [periodKey]",
   "sessions:revoke": "sessions:revoke <email>",
+  slo: "slo",
+  "sentry:test": "sentry:test",
 } as const;
 
 export type CommandName = keyof typeof COMMAND_ARGS;

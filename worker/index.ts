@@ -7,6 +7,9 @@ import { sql } from "../app/server/db.server";
 import { guardProcess } from "../app/server/process-guard.server";
 import { livenessPlugin, startLiveness } from "./liveness";
 import { crontab, taskList } from "./tasks";
+import { initSentry } from "../app/server/sentry.server";
+import { flushObservations } from "../app/server/observe-http.server";
+import { reportJobsFailedForGood, startWorkerMetrics } from "./observe";
 
 let stopping = false;
 
@@ -20,9 +23,11 @@ const logger = new Logger((scope) => (level, message, meta) => {
   else log.debug(line, message);
 });
 
+await initSentry("worker");
 await syncPlanCatalog();
 // Before taking jobs: unlock what workers that are gone still hold (graphile-worker alone waits 4 h).
 const liveness = await startLiveness();
+const metricsServer = startWorkerMetrics();
 
 const runner = await run({
   connectionString: config.DATABASE_URL,
@@ -39,6 +44,7 @@ const runner = await run({
 // Once running, a job's stray error is logged; it never ends the process (a failure to start
 // still does). While stopping (Ctrl-C stops Postgres too), lost connections are expected.
 guardProcess(() => stopping);
+reportJobsFailedForGood(runner.events);
 log.info({ concurrency: 4 }, "worker started");
 
 async function shutdown(signal: string) {
@@ -47,6 +53,8 @@ async function shutdown(signal: string) {
   log.info({ signal }, "worker stopping");
   await runner.stop();
   await liveness.stop();
+  metricsServer?.stop();
+  await flushObservations();
   await sql.end({ timeout: 5 });
   process.exit(0);
 }

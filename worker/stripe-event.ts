@@ -5,6 +5,7 @@ import type { Task } from "graphile-worker";
 import { eq } from "drizzle-orm";
 import { db, schema } from "../app/server/db.server";
 import { processStripeEvent } from "../app/server/billing/converge.server";
+import { observeConvergence } from "./observe";
 
 export type StripeEventPayload = { eventId: string };
 
@@ -16,4 +17,5 @@ export const stripeEvent: Task = async (payload, helpers) => {
     return;
   }
   await processStripeEvent(event);
+  observeConvergence(event.stripeCreatedAt, event.receivedAt);
 };

@@ -3,17 +3,21 @@ import type { Task, TaskList } from "graphile-worker";
 import { deliverWebhook } from "./deliver-webhook";
 import { dispatchEvent } from "./dispatch-event";
 import { maintainPartitions } from "./maintain-partitions";
+import { measureDriftTask } from "./measure-drift";
 import { reportUsage } from "./report-usage";
 import { notifyTrials } from "./notify-trials";
 import { rolloverPeriods } from "./rollover";
 import { sendEmail } from "./send-email";
+import { sloWatch } from "./slo-watch";
 import { stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
 export const taskList: TaskList = {
   maintain_partitions: maintainPartitions,
+  measure_drift: measureDriftTask,
   report_usage: reportUsage,
   rollover_periods: rolloverPeriods,
+  slo_watch: sloWatch,
   stigg_sync: stiggSync,
   stripe_event: stripeEvent,
   dispatch_event: dispatchEvent as Task,
@@ -31,4 +35,8 @@ export const crontab = [
   "* * * * * report_usage ?max=1&queue=report_usage",
   // Hourly: notices of trials ending within three days (once each; Stripe's webhook may come first).
   "7 * * * * notify_trials ?max=1",
+  // Every minute: SLO breaches (alert once per breach) and old SLO buckets dropped.
+  "* * * * * slo_watch ?max=1&queue=slo",
+  // Every 5 minutes: drift of the newest counters against Stripe's meter.
+  "*/5 * * * * measure_drift ?max=1&queue=slo",
 ].join("\n");

@@ -17,7 +17,7 @@ import { portalAction } from "~/server/portal.server";
 const LIVE = ["active", "trialing", "past_due"];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const user = await requireUser(request);
+  const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   const { subscription, usage } = await subscriptionOverview(user.orgId);
   return json({ subscription, usage, plans: listPlans(), timeZone: org.timeZone });

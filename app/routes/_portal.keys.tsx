@@ -12,7 +12,7 @@ import { getOrg } from "~/server/orgs.server";
 import { portalAction } from "~/server/portal.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const user = await requireUser(request);
+  const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   return json({ keys: await listApiKeys(user.orgId), timeZone: org.timeZone });
 };

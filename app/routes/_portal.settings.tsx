@@ -21,7 +21,7 @@ const EMAIL_LABELS: Record<string, string> = {
 };
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const user = await requireUser(request);
+  const user = await requireUser(request, { role: "admin" });
   const [settings, audit] = await Promise.all([orgSettingsOf(user.orgId), listAudit({ orgId: user.orgId, limit: 50 })]);
   return json({ settings, audit, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
 };

@@ -3,8 +3,10 @@ import { Alert, AppShell, Badge, Box, Burger, Button, Group, Text } from "@manti
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
 import { useEffect, useState } from "react";
-import { requireUser } from "~/server/auth.server";
+import { ClerkAccountControls } from "~/clerk.browser";
+import { clerkEnabled, requireUser } from "~/server/auth.server";
 import { getOrg, subscriptionSummary } from "~/server/orgs.server";
+import { useReportBoundaryError } from "~/sentry.browser";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
@@ -12,9 +14,11 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const subscription = await subscriptionSummary(user.orgId);
   // A failed renewal payment (past_due, or unpaid after the retries): every page says so.
   const paymentFailed = subscription?.status === "past_due" || subscription?.status === "unpaid";
-  return json({ email: user.email, isAdmin: user.isAdmin, org: { id: org.id, name: org.name }, paymentFailed });
+  return json({ email: user.email, isAdmin: user.isAdmin, role: user.role, clerk: clerkEnabled, org: { id: org.id, name: org.name }, paymentFailed });
 };
 
+// Members view the dashboard and invoices; billing and keys are the org admins'.
+const ADMIN_ONLY = new Set(["/billing", "/keys", "/webhooks", "/settings"]);
 const links = [
   { to: "/dashboard", label: "Dashboard" },
   { to: "/billing", label: "Billing" },
@@ -25,13 +29,14 @@ const links = [
 ];
 
 export default function Portal() {
-  const { email, isAdmin, org, paymentFailed } = useLoaderData<typeof loader>();
+  const { email, isAdmin, role, clerk, org, paymentFailed } = useLoaderData<typeof loader>();
   const [menuOpen, setMenuOpen] = useState(false);
   const location = useLocation();
   // A chosen page closes the phone menu.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
   useEffect(() => setMenuOpen(false), [location.pathname]);
-  const pages = [...links, ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])];
+  // Members see what they may use: billing, keys, webhooks and settings are the org admins'.
+  const pages = [...links.filter((l) => role === "admin" || !ADMIN_ONLY.has(l.to)), ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])];
   return (
     <AppShell header={{ height: 60 }} navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !menuOpen, desktop: true } }} padding="md">
       <AppShell.Header>
@@ -60,22 +65,16 @@ export default function Portal() {
             <Text size="sm" c="dimmed" className="hidden md:block">
               {email}
             </Text>
-            <Form
-              method="post"
-              action="/sign-out"
-              onSubmit={(e) => {
-                // With Clerk, its own session ends too (ClerkJS is loaded only in Clerk mode).
-                const clerk = (window as unknown as { Clerk?: { signOut: (o: { redirectUrl: string }) => Promise<void> } }).Clerk;
-                if (clerk) {
-                  e.preventDefault();
-                  void clerk.signOut({ redirectUrl: "/" });
-                }
-              }}
-            >
-              <Button type="submit" variant="subtle" size="xs">
-                Sign out
-              </Button>
-            </Form>
+            {clerk ? (
+              // Clerk's organisation switcher and user menu (its sign-out ends Clerk's session).
+              <ClerkAccountControls />
+            ) : (
+              <Form method="post" action="/sign-out">
+                <Button type="submit" variant="subtle" size="xs">
+                  Sign out
+                </Button>
+              </Form>
+            )}
           </Group>
         </Group>
       </AppShell.Header>
@@ -129,6 +128,7 @@ function PageLinks({ pages }: { pages: { to: string; label: string }[] }) {
 /** A page that fails keeps the portal around it, with a way back. */
 export function ErrorBoundary() {
   const error = useRouteError();
+  useReportBoundaryError(error);
   const status = isRouteErrorResponse(error) ? error.status : 500;
   const message = isRouteErrorResponse(error) && typeof error.data === "string" ? error.data : "Something went wrong on our side. Please try again.";
   return (

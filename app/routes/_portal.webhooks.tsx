@@ -13,7 +13,7 @@ import { getOrg } from "~/server/orgs.server";
 import { portalAction } from "~/server/portal.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
-  const user = await requireUser(request);
+  const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   const [endpoints, deliveries] = await Promise.all([listEndpoints(user.orgId), listDeliveries(user.orgId, 30)]);
   return json({ endpoints, deliveries, eventTypes: SUBSCRIBABLE_TYPES, timeZone: org.timeZone });

@@ -6,7 +6,7 @@ import { planCodeBody as body } from "~/server/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const { planCode } = parseWith(body, await readJson(request));
   return ok(ctx, await startCheckout(session.orgId, planCode));

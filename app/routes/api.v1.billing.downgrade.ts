@@ -7,7 +7,7 @@ import { planCodeBody } from "~/server/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST" && request.method !== "DELETE") return methodNotAllowed("POST, DELETE")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   if (request.method === "DELETE") return ok(ctx, await cancelDowngrade(session.orgId));
   const { planCode } = parseWith(planCodeBody, await readJson(request));

@@ -5,7 +5,7 @@ import { methodNotAllowed } from "~/server/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   return ok(ctx, await openPortal(session.orgId));
 });

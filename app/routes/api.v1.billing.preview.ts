@@ -7,7 +7,7 @@ import { planCodeBody } from "~/server/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const { planCode } = parseWith(planCodeBody, await readJson(request));
   return ok(ctx, await previewPlanChange(session.orgId, planCode));

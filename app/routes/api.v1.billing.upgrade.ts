@@ -8,7 +8,7 @@ import { upgradeBody } from "~/server/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const { planCode, prorationDate } = parseWith(upgradeBody, await readJson(request));
   return ok(ctx, await upgradeNow(session.orgId, planCode, { idempotencyKey: request.headers.get("idempotency-key"), prorationDate }));

@@ -6,7 +6,7 @@ import { methodNotAllowed } from "~/server/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "DELETE") return methodNotAllowed("DELETE")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   // Key ids are plain characters: the segment is used as sent (an encoded byte names no key).
   const keyId = new URL(request.url).pathname.split("/").pop() ?? "";

@@ -5,13 +5,13 @@ import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { createApiKey, listApiKeys } from "~/server/keys.server";
 
 export const loader = apiRoute(async (request, ctx) => {
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   return ok(ctx, { keys: await listApiKeys(session.orgId) });
 });
 
 export const action = apiRoute(async (request, ctx) => {
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const { name } = parseWith(body, await readJson(request));
   return ok(ctx, await createApiKey({ orgId: session.orgId, name }));

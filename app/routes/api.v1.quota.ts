@@ -3,13 +3,17 @@ import { quotaQuery as query } from "~/server/api/schemas.server";
 import { apiRoute, ok, parseWith } from "~/server/http.server";
 import { authenticateKey } from "~/server/keys.server";
 import { quotaFor } from "~/server/usage.server";
+import { observeQuotaCheck } from "~/server/metrics.server";
 import { methodNotAllowed } from "~/server/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
+  const started = performance.now();
   const { orgId } = await authenticateKey(request.headers.get("authorization"));
   ctx.orgId = orgId;
   const { metric } = parseWith(query, Object.fromEntries(new URL(request.url).searchParams));
-  return ok(ctx, await quotaFor(orgId, metric));
+  const summary = await quotaFor(orgId, metric);
+  observeQuotaCheck((performance.now() - started) / 1000);
+  return ok(ctx, summary);
 });
 
 export const action = methodNotAllowed("GET");

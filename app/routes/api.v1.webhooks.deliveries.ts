@@ -5,7 +5,7 @@ import { listDeliveries } from "~/server/notify/endpoints.server";
 import { methodNotAllowed } from "~/server/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   return ok(ctx, { deliveries: await listDeliveries(session.orgId) });
 });

@@ -6,7 +6,7 @@ import { methodNotAllowed } from "~/server/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const id = resourceId(request, "Webhook endpoint", 2);
   return ok(ctx, await sendTestEvent({ id, orgId: session.orgId, actor: session.email, requestId: ctx.requestId }));

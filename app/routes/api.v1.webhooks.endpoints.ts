@@ -7,14 +7,14 @@ import { SUBSCRIBABLE_TYPES } from "~/server/notify/events.server";
 import { methodNotAllowed } from "~/server/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   return ok(ctx, { endpoints: await listEndpoints(session.orgId), eventTypes: SUBSCRIBABLE_TYPES });
 });
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("GET, POST")({ request });
-  const session = await requireSession(request);
+  const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const input = parseWith(endpointInput, await readJson(request));
   return ok(ctx, await createEndpoint({ ...input, orgId: session.orgId, actor: session.email, requestId: ctx.requestId }));

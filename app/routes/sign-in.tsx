@@ -1,12 +1,25 @@
-// Clerk mode's sign-in: Clerk's hosted sign-in (CLERK_SIGN_IN_URL), back to the portal after.
-import { redirect, type LoaderFunctionArgs } from "@remix-run/node";
+// Clerk mode's sign-in: Clerk's hosted sign-in (CLERK_SIGN_IN_URL) when set, else Clerk's
+// <SignIn /> here; back to the portal after.
+import { json, redirect, type LoaderFunctionArgs } from "@remix-run/node";
+import { useLoaderData } from "@remix-run/react";
+import { ClerkSignIn } from "~/clerk.browser";
 import { config } from "~/server/config.server";
 
 export const loader = ({ request }: LoaderFunctionArgs) => {
   if (!config.CLERK_SECRET_KEY) return redirect("/dev/sign-in");
-  if (!config.CLERK_SIGN_IN_URL) throw new Response("Sign-in is not configured: set CLERK_SIGN_IN_URL.", { status: 503 });
   const next = new URL(request.url).searchParams.get("next") ?? "/dashboard";
+  const back = /^\/[A-Za-z0-9/_-]*$/.test(next) ? next : "/dashboard";
+  if (!config.CLERK_SIGN_IN_URL) return json({ redirectUrl: back });
   const target = new URL(config.CLERK_SIGN_IN_URL);
-  target.searchParams.set("redirect_url", `${config.baseUrl}${/^\/[A-Za-z0-9/_-]*$/.test(next) ? next : "/dashboard"}`);
+  target.searchParams.set("redirect_url", `${config.baseUrl}${back}`);
   return redirect(target.toString());
 };
+
+export default function SignInPage() {
+  const { redirectUrl } = useLoaderData<typeof loader>();
+  return (
+    <main className="mx-auto flex max-w-md justify-center p-8">
+      <ClerkSignIn redirectUrl={redirectUrl} />
+    </main>
+  );
+}

@@ -3,6 +3,6 @@ import { signOut } from "~/server/auth.server";
 import { portalAction } from "~/server/portal.server";
 
 export const action = (args: ActionFunctionArgs) =>
-  portalAction(args, async ({ request }) => redirect("/", { headers: { "Set-Cookie": await signOut(request) } }));
+  portalAction(args, async ({ request }) => redirect("/", { headers: { "Set-Cookie": await signOut(request) } }), {}); // members too
 
 export const loader = () => redirect("/");

@@ -7,9 +7,10 @@ import { jobStats } from "./billing/ops.server";
 import { replayStripeEvent, EVENT_JOB } from "./billing/webhooks.server";
 import { driftReport } from "./billing/usage-report.server";
 import { isStripeUnavailable } from "./stripe.server";
+import { pendingOrgDeletions } from "./clerk-webhooks.server";
 
 export async function adminOverview() {
-  const [jobs, events, orgs, pastDue] = await Promise.all([
+  const [jobs, events, orgs, pastDue, orgDeletions] = await Promise.all([
     jobStats(),
     sql<{ id: string; type: string; received_at: string; processed_at: string | null; converge_ms: number | null }[]>`
       select id, type, received_at::text, processed_at::text, converge_ms from stripe_events order by received_at desc limit 25`,
@@ -25,6 +26,7 @@ export async function adminOverview() {
              (s.period_start + make_interval(days => ${config.PAST_DUE_GRACE_DAYS}))::text as grace_ends
         from subscriptions s join organisations o on o.id = s.org_id
        where s.status in ('past_due', 'unpaid') order by s.period_start limit 200`,
+    pendingOrgDeletions(),
   ]);
   let drift: Awaited<ReturnType<typeof driftReport>> | { error: string };
   try {
@@ -35,7 +37,7 @@ export async function adminOverview() {
     if (!isStripeUnavailable(err)) throw err;
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
-  return { jobs, events, orgs, pastDue, drift };
+  return { jobs, events, orgs, pastDue, drift, orgDeletions };
 }
 
 /** Replays a failed job: a webhook job re-processes its stored event; others run again. */

@@ -2,17 +2,21 @@
 // (email + organisation) issues a signed cookie holding a server-side session id
 // (sessions.server.ts); it never runs in production. The cookie is HttpOnly, SameSite=Lax,
 // Secure in production; every cookie-authenticated mutation must come from our own origin (CSRF).
-import { createCookieSessionStorage, redirect } from "@remix-run/node";
+import { createCookieSessionStorage, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { z } from "zod";
 import { config } from "./config.server";
 import { db, schema } from "./db.server";
 import { AppError, Forbidden, Unauthenticated } from "./errors.server";
 import { log } from "./log.server";
 import { noteActor } from "./request-context.server";
+import { membershipChangeSince } from "./clerk-webhooks.server";
 import { claimOrg } from "./orgs.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./sessions.server";
 
-export type Session = { email: string; orgId: string; isAdmin: boolean };
+/** `role`: the org's admins manage billing and keys; members view the dashboard and invoices. */
+export type Session = { email: string; orgId: string; isAdmin: boolean; role: OrgRole };
+export type OrgRole = "admin" | "member";
+const CLERK_ROLES: Record<string, OrgRole> = { "org:admin": "admin", "org:member": "member" };
 
 const secret =
   config.SESSION_SECRET ??
@@ -40,29 +44,40 @@ const isAdmin = (email: string) => config.ADMIN_EMAILS.includes(email.toLowerCas
 export const clerkEnabled = Boolean(config.CLERK_SECRET_KEY);
 export const signInPath = clerkEnabled ? "/sign-in" : "/dev/sign-in";
 
-function cookieValue(request: Request, name: string): string | null {
-  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
-    const [k, ...v] = part.trim().split("=");
-    if (k === name) return decodeURIComponent(v.join("="));
-  }
-  return null;
-}
-
 const knownOrgs = new Set<string>();
 
-/** Clerk mode: an org-scoped session of an org owner (seed §13: owners only in v1). */
+/**
+ * Clerk mode: an org-scoped session; the role comes from the token (org:admin or org:member), so
+ * a membership change takes effect with the next token. Platform admins carry the
+ * platform_admin claim (ADMIN_EMAILS stays as a fallback).
+ */
 async function readClerkSession(request: Request): Promise<Session | null> {
   // Chosen by configuration before any Clerk code is loaded.
-  const { verifyClerkSession } = await import("./clerk.server");
-  const claims = await verifyClerkSession(cookieValue(request, "__session"));
+  const { clerkSessionOf } = await import("./clerk.server");
+  const claims = await clerkSessionOf(request);
   if (!claims) return null;
   if (!claims.orgId) throw Forbidden("Choose an organisation first.");
-  if (claims.orgRole !== "org:admin") throw Forbidden("Only the organisation's owner can use the billing portal.");
+  // A membership change Clerk announced after this token was issued applies now.
+  const change = await membershipChangeSince(claims.orgId, claims.userId, claims.issuedAt);
+  const orgRole = change ? change.role : claims.orgRole;
+  const role = orgRole ? CLERK_ROLES[orgRole] : undefined;
+  if (!role) throw Forbidden("Your role in this organisation gives no access to the billing portal.");
   if (!knownOrgs.has(claims.orgId)) {
     await db.insert(schema.organisations).values({ id: claims.orgId, name: claims.orgId, ownerEmail: claims.email }).onConflictDoNothing();
     knownOrgs.add(claims.orgId);
   }
-  return { email: claims.email ?? claims.userId, orgId: claims.orgId, isAdmin: claims.email !== null && isAdmin(claims.email) };
+  const admin = claims.platformAdmin || (claims.email !== null && isAdmin(claims.email));
+  return { email: claims.email ?? claims.userId, orgId: claims.orgId, isAdmin: admin, role };
+}
+
+/**
+ * The root loader: the browser's settings, and in Clerk mode Clerk's state for ClerkApp
+ * (rootAuthLoader, which answers Clerk's handshake for a page load that needs one).
+ */
+export async function rootLoader<T extends Record<string, unknown>>(args: LoaderFunctionArgs, data: () => T): Promise<Response> {
+  if (!clerkEnabled) return json(data());
+  const { clerkRootLoader } = await import("./clerk.server");
+  return (await clerkRootLoader(args, data)) as unknown as Response;
 }
 
 /** The signed-in owner and org, or null. */
@@ -70,7 +85,8 @@ export async function readSession(request: Request): Promise<Session | null> {
   if (clerkEnabled) return readClerkSession(request);
   const sessionId = await devSessionId(request);
   const live = sessionId ? await liveSession(sessionId) : null;
-  return live && { ...live, isAdmin: isAdmin(live.email) };
+  // The dev sign-in's person owns the org: its admin.
+  return live && { ...live, isAdmin: isAdmin(live.email), role: "admin" };
 }
 
 /** The session id in a dev sign-in cookie (its signature checked), or null. */
@@ -89,20 +105,28 @@ export function checkSameOrigin(request: Request): void {
   if (!origin || !allowed.has(origin)) throw Forbidden("Cross-site request refused.");
 }
 
+export type Need = { role?: "admin" };
+
+function checkRole(session: Session, need: Need): void {
+  if (need.role === "admin" && session.role !== "admin") throw Forbidden("Only the organisation's admins manage billing and API keys.");
+}
+
 /** For /api session routes: the session, or UNAUTHENTICATED; mutations must be same-origin. */
-export async function requireSession(request: Request): Promise<Session> {
+export async function requireSession(request: Request, need: Need = {}): Promise<Session> {
   const session = await readSession(request);
   if (!session) throw Unauthenticated("Sign in first.");
   checkSameOrigin(request);
   noteActor(session.email, session.orgId);
+  checkRole(session, need);
   return session;
 }
 
-/** For portal pages: the session, or a redirect to sign-in. */
-export async function requireUser(request: Request): Promise<Session> {
+/** For portal pages: the session, or a redirect to sign-in; a missing role is a 403 page. */
+export async function requireUser(request: Request, need: Need = {}): Promise<Session> {
   let session: Session | null;
   try {
     session = await readSession(request);
+    if (session) checkRole(session, need);
   } catch (err) {
     // A signed-in person who may not use the portal (not the org's owner): a clear 403 page.
     if (err instanceof AppError) throw new Response(err.message, { status: err.status });

@@ -40,4 +40,17 @@ describe("config", () => {
     expect(c.stripeMode).toBe("live");
     expect(c.keyPrefix).toBe("mk_live_");
   });
+
+  test("observability settings: metrics on, no tracing, no hot-route access log by default; bad values fail naming them", () => {
+    const c = loadConfig(base);
+    expect(c.METRICS).toBe("on");
+    expect(c.SENTRY_TRACES_SAMPLE_RATE).toBe(0);
+    expect(c.ACCESS_LOG_SAMPLE).toBe(0);
+    expect(c.WORKER_METRICS_PORT).toBeUndefined();
+    expect(() => loadConfig({ ...base, METRICS: "maybe" })).toThrow(/METRICS/);
+    expect(() => loadConfig({ ...base, METRICS_TOKEN: "short" })).toThrow(/METRICS_TOKEN/);
+    expect(() => loadConfig({ ...base, ACCESS_LOG_SAMPLE: "2" })).toThrow(/ACCESS_LOG_SAMPLE/);
+    expect(() => loadConfig({ ...base, SENTRY_TRACES_SAMPLE_RATE: "-0.1" })).toThrow(/SENTRY_TRACES_SAMPLE_RATE/);
+    expect(() => loadConfig({ ...base, CLERK_WEBHOOK_SECRET: "secret" })).toThrow(/CLERK_WEBHOOK_SECRET/);
+  });
 });

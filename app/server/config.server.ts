@@ -104,6 +104,11 @@ const envSchema = z.object({
   CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be the PEM public key of the Clerk instance" }).optional(),
   // Where people sign in with Clerk (the Account Portal's sign-in page of the instance).
   CLERK_SIGN_IN_URL: z.string().url().optional(),
+  // Signing secret of the Clerk webhook endpoint (/api/webhooks/clerk), from Clerk's dashboard.
+  CLERK_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…")
+    .optional(),
   SENTRY_DSN: z.string().url().optional(),
   // Notification emails: smtp(s)://user:pass@host:port. Unset: they stay in the local outbox (/admin).
   SMTP_URL: z
@@ -111,6 +116,21 @@ const envSchema = z.object({
     .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
     .optional(),
   MAIL_FROM: z.string().default("Metered <billing@metered.local>"),
+  SENTRY_ENVIRONMENT: z.string().min(1).optional(), // default: NODE_ENV
+  SENTRY_RELEASE: z
+    .string()
+    .min(1)
+    .default(`metered@${process.env.npm_package_version ?? "dev"}`),
+  // Share of Bun.serve requests traced as Sentry transactions (0 = no tracing).
+  SENTRY_TRACES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  // Prometheus metrics and SLO buckets; "off" removes every observation from the hot path.
+  METRICS: z.enum(["on", "off"]).default("on"),
+  // When set, GET /metrics (app and worker) needs Authorization: Bearer <METRICS_TOKEN>.
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // The worker's own /metrics port (unset: the worker serves no metrics).
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Share (0–1) of hot-route requests (quota, usage) written to the access log; others: all.
+  ACCESS_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0),
   BENCH_MODE: bool.default(false),
 });
 

@@ -7,6 +7,7 @@ import { AppError, NotFound, PayloadTooLarge, ServiceUnavailable } from "./error
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
 import { inRequest } from "./request-context.server";
+import { captureException } from "./sentry.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 
@@ -51,6 +52,7 @@ export function errorResponse(ctx: ApiContext, err: unknown): Response {
     return envelopeOf(ctx, known);
   }
   log.error({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, err }, "unexpected error");
+  captureException(err, { corr_id: ctx.corrId, request_id: ctx.requestId, org_id: ctx.orgId });
   return json(ctx, 500, wrapError("INTERNAL", "Something went wrong on our side. Quote the corrId when you contact support.", { corrId: ctx.corrId }));
 }
 

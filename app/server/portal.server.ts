@@ -2,7 +2,7 @@
 // domain errors — a wrong method, a body that is not a form, bad input — are shown to the person
 // in the page, with their status code (never a 500); anything else goes to the error boundary.
 import { json, type ActionFunctionArgs } from "@remix-run/node";
-import { checkSameOrigin, requireUser, type Session } from "./auth.server";
+import { checkSameOrigin, type Need, requireUser, type Session } from "./auth.server";
 import { AppError } from "./errors.server";
 import { inRequest } from "./request-context.server";
 
@@ -30,14 +30,16 @@ export const actionError = (err: AppError) => json({ ok: false as const, error: 
 /**
  * Runs a portal action. Route modules call it inside their `action` function, never at module
  * level: module-level calls would survive into the browser bundle, where this module is empty.
+ * Portal actions change billing or keys: the org's admins only, unless `need` says otherwise.
  */
 export async function portalAction(
   args: ActionFunctionArgs,
   fn: (args: ActionFunctionArgs & { user: Session; form: FormData }) => Promise<Response | Record<string, unknown>>,
+  need: Need = { role: "admin" },
 ) {
   try {
     checkSameOrigin(args.request);
-    const user = await requireUser(args.request);
+    const user = await requireUser(args.request, need);
     const requestId = args.request.headers.get("x-request-id") ?? crypto.randomUUID();
     const form = await readPostedForm(args.request);
     const result = await inRequest({ requestId, actor: user.email, orgId: user.orgId }, () => fn({ ...args, user, form }));

@@ -7,6 +7,7 @@ import { config } from "./config.server";
 import { db, schema } from "./db.server";
 import { AppError, NotFound } from "./errors.server";
 import { listPlans, planByCode, type PlanCode } from "./plans.server";
+import { observeStripe } from "./metrics.server";
 
 import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 
@@ -16,6 +17,7 @@ export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRE
 export const stripe = config.STRIPE_SECRET_KEY
   ? new Stripe(config.STRIPE_SECRET_KEY, { timeout: 10_000, maxNetworkRetries: 2 })
   : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
+stripe.on("response", (r: Stripe.ResponseEvent) => observeStripe(r.status < 400 ? "ok" : r.status < 500 ? "client_error" : "server_error"));
 
 /** Test clocks exist in test mode and on the local Stripe, never in live mode. */
 export const usesTestClocks = config.stripeMode !== "live";
@@ -35,6 +37,7 @@ export async function upstream<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
+    if (err instanceof Stripe.errors.StripeConnectionError) observeStripe("network_error");
     if (isStripeUnavailable(err)) throw new AppError("UPSTREAM_UNAVAILABLE", "Billing is briefly unavailable; please try again in a moment.");
     throw err;
   }

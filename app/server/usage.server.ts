@@ -6,6 +6,7 @@ import { config, type Metric } from "./config.server";
 import { databaseBreaker, noteDatabaseError, sql } from "./db.server";
 import { cacheDel, cacheGet, cacheSet } from "./cache.server";
 import { type AppError, IdempotencyConflict, QuotaExceeded, ServiceUnavailable, SubscriptionInactive } from "./errors.server";
+import { observeBatch, observeDecision } from "./metrics.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 const QUOTA_CACHE_TTL_MS = 1000;
@@ -155,6 +156,7 @@ function drain(): void {
 }
 
 async function runBatch(batch: Pending[]): Promise<void> {
+  observeBatch(batch.length);
   const readOnly = expectOnlyDenials(batch);
   let rows: OutcomeRow[];
   try {
@@ -206,12 +208,15 @@ async function runBatch(batch: Pending[]): Promise<void> {
 function settle(leader: Pending, row: OutcomeRow): void {
   leaders.delete(keyOf(leader));
   const answer = answerFor(leader, row);
+  observeDecision(row.outcome);
   deliver(leader, answer, false);
   for (const f of leader.followers) {
     // A follower with the same payload is the same request: it shares the answer, as a replay.
     // One with another payload is decided afresh, after the leader, by the database.
-    if (f.metric === leader.metric && f.quantity === leader.quantity) deliver(f, answer, true);
-    else enqueue({ ...f, followers: [] });
+    if (f.metric === leader.metric && f.quantity === leader.quantity) {
+      observeDecision(answer.ok ? "replayed" : row.outcome);
+      deliver(f, answer, true);
+    } else enqueue({ ...f, followers: [] });
   }
 }
 

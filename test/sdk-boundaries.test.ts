@@ -1,0 +1,31 @@
+// One module per external service: only the named modules import the Clerk, Sentry and svix
+// packages (one on the server, one in the browser), so each can be loaded only when configured.
+import { describe, expect, test } from "bun:test";
+import { Glob } from "bun";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const OWNERS: Record<string, string[]> = {
+  "@clerk/": ["app/server/clerk.server.ts", "app/clerk.browser.tsx"],
+  "@sentry/": ["app/server/sentry.server.ts", "app/sentry.browser.ts"],
+  svix: ["app/server/clerk-webhooks.server.ts"],
+};
+
+async function importersOf(pkg: string): Promise<string[]> {
+  const found: string[] = [];
+  const files = [...new Glob("{app,worker,ops,db,scripts}/**/*.{ts,tsx}").scanSync({ cwd: root }), ...new Glob("*.ts").scanSync({ cwd: root })];
+  for (const file of files) {
+    if (file.includes(".test.")) continue;
+    const text = await Bun.file(join(root, file)).text();
+    if (new RegExp(`from "${pkg.replace("/", "\\/")}[^"]*"|import\\("${pkg.replace("/", "\\/")}`).test(text)) found.push(file);
+  }
+  return found.sort();
+}
+
+describe("SDK boundaries", () => {
+  for (const [pkg, owners] of Object.entries(OWNERS)) {
+    test(`only ${owners.join(" and ")} import ${pkg}`, async () => {
+      expect(await importersOf(pkg)).toEqual([...owners].sort());
+    });
+  }
+});

@@ -1,0 +1,7 @@
+// Every 5 minutes: recorded vs Stripe's meter totals per period, for the drift SLO and gauge.
+import type { Task } from "graphile-worker";
+import { measureDrift } from "../app/server/slo.server";
+
+export const measureDriftTask: Task = async () => {
+  await measureDrift();
+};
