@@ -7,14 +7,12 @@ import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { config } from "./app/server/config.server";
 import { log } from "./app/server/log.server";
 import { syncPlanCatalog } from "./app/server/plans.server";
-import { flushKeyUsage } from "./app/server/keys.server";
-import { sql } from "./app/server/db.server";
-import { closeCache } from "./app/server/cache.server";
 import { bodyLimitFor, capBody } from "./app/server/body-limit.server";
 import { AppError } from "./app/server/errors.server";
 import { contextOf, errorResponse } from "./app/server/http.server";
 import { guardProcess } from "./app/server/process-guard.server";
 import { INSTANCE_ID } from "./app/server/instance.server";
+import { stopGracefully } from "./app/server/shutdown.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
@@ -120,6 +118,9 @@ const server = Bun.serve({
   hostname: config.HOST,
   port: config.PORT,
   maxRequestBodySize: BACKSTOP_BODY_LIMIT,
+  // Scale-out: several app processes listen on one port and the kernel spreads connections over
+  // them (SO_REUSEPORT, Linux). A program that did not set it still makes the port "in use".
+  reusePort: true,
   async fetch(incoming) {
     let pathname: string;
     try {
@@ -158,14 +159,12 @@ guardProcess(() => stopping);
 // tests tell their own process from another one on the same port by it).
 log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server.port}`, instanceId: INSTANCE_ID }, "app listening");
 
+// Graceful stop (app/server/shutdown.server.ts): stop accepting, finish in-flight requests,
+// answer queued usage batches, flush key last-used times, then exit.
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, "app stopping");
-  await server.stop();
-  await flushKeyUsage().catch(() => {});
-  await closeCache();
-  await sql.end({ timeout: 5 });
+  await stopGracefully(server, signal);
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
