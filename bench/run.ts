@@ -4,15 +4,22 @@
 // process: a process must not get slower with the requests it has served), checks the counts
 // are exact, and writes the figures to bench/results/<time>.json. BENCH_DURATION (seconds,
 // default 10) sets each scenario's length; BENCH_ROUNDS (default 6) the sustained rounds.
+// `--processes 1,2` instead measures how 4.1 and 4.2 scale with app processes (bench/scaling.ts).
 import { spawn, type Subprocess } from "bun";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { createTestDatabase } from "../test/db";
+import { runScaling } from "./scaling";
+import { connections, duration, load, removeScenarioFile, type Result } from "./wrk";
 
 const root = join(import.meta.dir, "..");
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const connections = 64;
+const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" } } });
+const processCounts = args.processes?.split(",").map(Number);
+if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
+  console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
+  process.exit(2);
+}
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const procs: Subprocess[] = [];
 
@@ -34,7 +41,7 @@ async function cleanup() {
   await Promise.all(procs.map((p) => p.exited));
   await sql.end({ timeout: 2 });
   await testDb.drop();
-  rmSync(scenarioFile, { force: true });
+  removeScenarioFile();
 }
 
 async function waitFor(url: string) {
@@ -47,70 +54,6 @@ async function waitFor(url: string) {
     await Bun.sleep(100);
   }
   throw new Error(`${url} did not come up`);
-}
-
-type Result = {
-  rps: number;
-  p50: number;
-  p99: number;
-  p97_5: number;
-  errors: number;
-  statuses: Record<string, number>;
-  replayed: number;
-  total: number;
-  duration: number;
-};
-type Scenario = {
-  url: string;
-  kind: "bare" | "quota" | "usage" | "page";
-  keys?: string[];
-  runId?: string;
-  dupEvery?: number;
-  path?: string;
-  cookie?: string;
-  /** Requests per second over all connections (paced per connection); unset = as fast as possible. */
-  overallRate?: number;
-  connections?: number;
-  duration?: number;
-  /** Statuses that are not errors (default: 200). */
-  expect?: number[];
-};
-
-const scenarioFile = join(tmpdir(), `msp-bench-${process.pid}.txt`);
-
-/** One scenario through wrk (bench/load.lua); wrk uses 2 threads and far less CPU than the server. */
-async function load(s: Scenario): Promise<Result> {
-  const conns = s.connections ?? connections;
-  writeFileSync(scenarioFile, [s.kind, s.runId ?? "r", String(s.dupEvery ?? 0), s.path ?? "/", s.cookie ?? "", ...(s.keys ?? [])].join("\n"));
-  const threads = Math.min(2, conns);
-  const paceMs = s.overallRate ? Math.round((1000 * conns) / s.overallRate) : 0;
-  const args = [
-    "wrk",
-    `-t${threads}`,
-    `-c${conns}`,
-    `-d${s.duration ?? duration}s`,
-    "--timeout",
-    "10s",
-    "-s",
-    join(import.meta.dir, "load.lua"),
-    s.url,
-    "--",
-    scenarioFile,
-  ];
-  const p = spawn(args, { cwd: root, env: { ...process.env, BENCH_PACE_MS: String(paceMs) }, stdout: "pipe", stderr: "inherit" });
-  const out = await new Response(p.stdout).text();
-  if ((await p.exited) !== 0) throw new Error(`wrk failed:\n${out}`);
-  const line = out
-    .trim()
-    .split("\n")
-    .findLast((l) => l.startsWith("{"));
-  if (!line) throw new Error(`wrk printed no result:\n${out}`);
-  const r = JSON.parse(line) as Omit<Result, "errors"> & { socketErrors: number };
-  const expected = new Set((s.expect ?? [200]).map(String));
-  const unexpected = Object.entries(r.statuses)
-    .filter(([status]) => !expected.has(status))
-    .reduce((a, [, n]) => a + n, 0);
-  return { ...r, errors: r.socketErrors + unexpected };
 }
 
 async function usedOf(orgId: string) {
@@ -142,6 +85,12 @@ try {
               from subscriptions where org_id = 'org_bench_full' on conflict do nothing`;
   const spreadKeys: string[] = [];
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
+
+  if (processCounts) {
+    const exact = await runScaling({ counts: processCounts, hotKey, spreadKeys, databaseUrl: testDb.url, sql, port: 3917 });
+    await cleanup();
+    process.exit(exact ? 0 : 1);
+  }
 
   const app = spawn(["bun", "server.ts"], {
     cwd: root,
