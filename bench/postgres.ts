@@ -99,7 +99,9 @@ try {
   await fill.end();
   console.log(`\nsizes after ${have.toLocaleString("en")} admitted calls over ${ORGS} orgs (one hour, one period):\n`);
   for (const s of sizes) {
-    console.log(`${s.name.padEnd(32)} ${Number(s.rows).toLocaleString("en").padStart(10)} rows ${(Number(s.bytes) / 2 ** 20).toFixed(1).padStart(8)} MiB ${(Number(s.bytes) / Math.max(1, Number(s.rows))).toFixed(0).padStart(6)} B/row`);
+    console.log(
+      `${s.name.padEnd(32)} ${Number(s.rows).toLocaleString("en").padStart(10)} rows ${(Number(s.bytes) / 2 ** 20).toFixed(1).padStart(8)} MiB ${(Number(s.bytes) / Math.max(1, Number(s.rows))).toFixed(0).padStart(6)} B/row`,
+    );
   }
 } finally {
   await admin.end({ timeout: 2 });

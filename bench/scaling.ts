@@ -82,7 +82,9 @@ export async function runScaling(input: ScalingInput): Promise<boolean> {
   }
 
   const [load1, load5] = (await Bun.file("/proc/loadavg").text()).split(" ");
-  console.log(`\nbench --processes ${input.counts.join(",")}: wrk, 2 threads, ${connections} connections, ${duration}s per scenario; load average ${load1} ${load5}`);
+  console.log(
+    `\nbench --processes ${input.counts.join(",")}: wrk, 2 threads, ${connections} connections, ${duration}s per scenario; load average ${load1} ${load5}`,
+  );
   console.log("CPU columns: share of one core during the scenario (wrk itself; all app processes; the Postgres backends of this database)\n");
   console.log(
     `${"scenario".padEnd(16)} ${"procs".padStart(5)} ${"req/s".padStart(8)} ${"admit/s".padStart(8)} ${"p99 ms".padStart(7)} ${"errors".padStart(6)} ${"scale".padStart(6)} ${"wrk".padStart(5)} ${"apps".padStart(5)} ${"pg".padStart(5)} ${"admit/pg-cpu-s".padStart(15)}`,
@@ -108,7 +110,10 @@ export async function runScaling(input: ScalingInput): Promise<boolean> {
 
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   const file = join(import.meta.dir, "results", `scaling-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), generator: "wrk", duration, connections, loadAverage: [load1, load5], rows, exact }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ at: new Date().toISOString(), generator: "wrk", duration, connections, loadAverage: [load1, load5], rows, exact }, null, 2),
+  );
   console.log(`figures written to ${file}`);
   return ok;
 }

@@ -56,7 +56,6 @@ export type Scenario = {
   expect?: number[];
 };
 
-
 /** One scenario through wrk (bench/load.lua); wrk uses 2 threads and far less CPU than the server. */
 export async function load(s: Scenario): Promise<Result> {
   const conns = s.connections ?? connections;
@@ -92,4 +91,3 @@ export async function load(s: Scenario): Promise<Result> {
     .reduce((a, [, n]) => a + n, 0);
   return { ...r, errors: r.socketErrors + unexpected, generatorCpuS: cpu ? Number(cpu.total) / 1e6 : Number.NaN };
 }
-

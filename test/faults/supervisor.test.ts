@@ -21,7 +21,12 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, output: () => string, timeoutMs = 45_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  output: () => string,
+  timeoutMs = 45_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -43,7 +48,15 @@ test("npm start runs two app processes on one port and two workers; a killed app
   const chunks: string[] = [];
   const run = spawn(["bun", "scripts/run.ts"], {
     cwd: root,
-    env: { ...rest, LOG_LEVEL: "info", RUN_STATE_FILE: stateFile, PORT: String(port), STRIPE_LOCAL_PORT: String(freePort()), APP_PROCESSES: "2", WORKER_PROCESSES: "2" },
+    env: {
+      ...rest,
+      LOG_LEVEL: "info",
+      RUN_STATE_FILE: stateFile,
+      PORT: String(port),
+      STRIPE_LOCAL_PORT: String(freePort()),
+      APP_PROCESSES: "2",
+      WORKER_PROCESSES: "2",
+    },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -65,7 +78,9 @@ test("npm start runs two app processes on one port and two workers; a killed app
 
     // app.1 dies: the port keeps answering (app.2), and app.1 comes back with a new instance id.
     const smoke = () =>
-      fetch(`${state.appUrl}/api/diag/smoke`, { headers: { connection: "close" } }).then(async (r) => ((await r.json()) as { data: { instanceId: string } }).data.instanceId);
+      fetch(`${state.appUrl}/api/diag/smoke`, { headers: { connection: "close" } }).then(
+        async (r) => ((await r.json()) as { data: { instanceId: string } }).data.instanceId,
+      );
     process.kill(state.processes["app.1"], "SIGKILL");
     await until("app.1 gone", () => !alive(state.processes["app.1"]), output);
     for (let i = 0; i < 10; i++) expect(await smoke()).toBe(state.appInstanceIds[1]);
@@ -108,7 +123,12 @@ test("bun run serve (the production start) runs APP_PROCESSES apps on one port a
     })();
   }
   try {
-    await until("two apps and a worker", () => (output().match(/"app listening"/g) ?? []).length === 2 && output().includes('"worker started"'), output, 60_000);
+    await until(
+      "two apps and a worker",
+      () => (output().match(/"app listening"/g) ?? []).length === 2 && output().includes('"worker started"'),
+      output,
+      60_000,
+    );
     const res = await fetch(`http://127.0.0.1:${port}/api/diag/smoke`);
     expect(res.status).toBe(200);
   } finally {
