@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createTestDatabase } from "../test/db";
+import { freePort } from "../test/ports";
 import { runScaling } from "./scaling";
 import { connections, duration, load, removeScenarioFile, type Result } from "./wrk";
 
@@ -20,6 +21,9 @@ if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !N
   console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
   process.exit(2);
 }
+// Ports the OS found free: app processes share theirs (SO_REUSEPORT), so a fixed port could be
+// joined by another run's app on the same machine and mix the two runs' figures.
+const [appPort, barePort] = [freePort(), freePort()];
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const procs: Subprocess[] = [];
 
@@ -87,35 +91,35 @@ try {
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
 
   if (processCounts) {
-    const exact = await runScaling({ counts: processCounts, hotKey, spreadKeys, databaseUrl: testDb.url, sql, port: 3917 });
+    const exact = await runScaling({ counts: processCounts, hotKey, spreadKeys, databaseUrl: testDb.url, sql, port: appPort });
     await cleanup();
     process.exit(exact ? 0 : 1);
   }
 
   const app = spawn(["bun", "server.ts"], {
     cwd: root,
-    env: { ...process.env, PORT: "3917", DATABASE_URL: testDb.url, LOG_LEVEL: "warn" },
+    env: { ...process.env, PORT: String(appPort), DATABASE_URL: testDb.url, LOG_LEVEL: "warn" },
     stdout: "inherit",
     stderr: "inherit",
   });
   procs.push(app);
   const bare = spawn(["bun", join(import.meta.dir, "bare-server.ts")], {
     cwd: root,
-    env: { ...process.env, PORT: "3918" },
+    env: { ...process.env, PORT: String(barePort) },
     stdout: "ignore",
     stderr: "inherit",
   });
   procs.push(bare);
-  const appUrl = "http://127.0.0.1:3917";
+  const appUrl = `http://127.0.0.1:${appPort}`;
   await waitFor(`${appUrl}/api/diag/smoke`);
-  await waitFor("http://127.0.0.1:3918/");
+  await waitFor(`http://127.0.0.1:${barePort}/`);
 
   // Warm-up (JIT, prepared statements, key caches).
   await load({ url: appUrl, kind: "quota", keys: [hotKey], duration: 2 });
 
   const runId = Date.now().toString(36);
   const results: Record<string, Result & { ratio?: number }> = {};
-  results.baseline = await load({ url: "http://127.0.0.1:3918", kind: "bare" });
+  results.baseline = await load({ url: `http://127.0.0.1:${barePort}`, kind: "bare" });
   results["4.1 quota (64 conn)"] = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
   results["4.1 quota ~2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
   const hotBefore = await usedOf("org_bench_hot");
