@@ -7,9 +7,6 @@ import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { config } from "./app/server/config.server";
 import { log } from "./app/server/log.server";
 import { syncPlanCatalog } from "./app/server/plans.server";
-import { flushKeyUsage } from "./app/server/keys.server";
-import { sql } from "./app/server/db.server";
-import { closeCache } from "./app/server/cache.server";
 import { bodyLimitFor, capBody } from "./app/server/body-limit.server";
 import { AppError } from "./app/server/errors.server";
 import { contextOf, errorResponse } from "./app/server/http.server";
@@ -18,6 +15,7 @@ import { INSTANCE_ID } from "./app/server/instance.server";
 import { captureException, initSentry } from "./app/server/sentry.server";
 import { metricsResponse } from "./app/server/metrics.server";
 import { flushObservations, observeHttp, routePatterns } from "./app/server/observe-http.server";
+import { stopGracefully } from "./app/server/shutdown.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
@@ -125,6 +123,9 @@ const server = Bun.serve({
   hostname: config.HOST,
   port: config.PORT,
   maxRequestBodySize: BACKSTOP_BODY_LIMIT,
+  // Scale-out: several app processes listen on one port and the kernel spreads connections over
+  // them (SO_REUSEPORT, Linux). A program that did not set it still makes the port "in use".
+  reusePort: true,
   fetch: observeHttp(async (incoming) => {
     let pathname: string;
     try {
@@ -165,15 +166,12 @@ guardProcess(() => stopping);
 // tests tell their own process from another one on the same port by it).
 log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server.port}`, instanceId: INSTANCE_ID }, "app listening");
 
+// Graceful stop (app/server/shutdown.server.ts): stop accepting, finish in-flight requests,
+// answer queued usage batches, flush key last-used times, then exit.
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, "app stopping");
-  await server.stop();
-  await flushKeyUsage().catch(() => {});
-  await flushObservations();
-  await closeCache();
-  await sql.end({ timeout: 5 });
+  await stopGracefully(server, signal, flushObservations);
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

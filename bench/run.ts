@@ -4,15 +4,26 @@
 // process: a process must not get slower with the requests it has served), checks the counts
 // are exact, and writes the figures to bench/results/<time>.json. BENCH_DURATION (seconds,
 // default 10) sets each scenario's length; BENCH_ROUNDS (default 6) the sustained rounds.
+// `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
 import { spawn, type Subprocess } from "bun";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { createTestDatabase } from "../test/db";
+import { freePort } from "../test/ports";
+import { runScaling } from "./scaling";
+import { connections, duration, load, removeScenarioFile, type Result } from "./wrk";
 
 const root = join(import.meta.dir, "..");
-const duration = Number(process.env.BENCH_DURATION ?? 10);
-const connections = 64;
+const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" } } });
+const processCounts = args.processes?.split(",").map(Number);
+if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
+  console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
+  process.exit(2);
+}
+// Ports the OS found free: app processes share theirs (SO_REUSEPORT), so a fixed port could be
+// joined by another run's app on the same machine and mix the two runs' figures.
+const [appPort, barePort] = [freePort(), freePort()];
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const procs: Subprocess[] = [];
 
@@ -34,7 +45,7 @@ async function cleanup() {
   await Promise.all(procs.map((p) => p.exited));
   await sql.end({ timeout: 2 });
   await testDb.drop();
-  rmSync(scenarioFile, { force: true });
+  removeScenarioFile();
 }
 
 async function waitFor(url: string) {
@@ -47,70 +58,6 @@ async function waitFor(url: string) {
     await Bun.sleep(100);
   }
   throw new Error(`${url} did not come up`);
-}
-
-type Result = {
-  rps: number;
-  p50: number;
-  p99: number;
-  p97_5: number;
-  errors: number;
-  statuses: Record<string, number>;
-  replayed: number;
-  total: number;
-  duration: number;
-};
-type Scenario = {
-  url: string;
-  kind: "bare" | "quota" | "usage" | "page";
-  keys?: string[];
-  runId?: string;
-  dupEvery?: number;
-  path?: string;
-  cookie?: string;
-  /** Requests per second over all connections (paced per connection); unset = as fast as possible. */
-  overallRate?: number;
-  connections?: number;
-  duration?: number;
-  /** Statuses that are not errors (default: 200). */
-  expect?: number[];
-};
-
-const scenarioFile = join(tmpdir(), `msp-bench-${process.pid}.txt`);
-
-/** One scenario through wrk (bench/load.lua); wrk uses 2 threads and far less CPU than the server. */
-async function load(s: Scenario): Promise<Result> {
-  const conns = s.connections ?? connections;
-  writeFileSync(scenarioFile, [s.kind, s.runId ?? "r", String(s.dupEvery ?? 0), s.path ?? "/", s.cookie ?? "", ...(s.keys ?? [])].join("\n"));
-  const threads = Math.min(2, conns);
-  const paceMs = s.overallRate ? Math.round((1000 * conns) / s.overallRate) : 0;
-  const args = [
-    "wrk",
-    `-t${threads}`,
-    `-c${conns}`,
-    `-d${s.duration ?? duration}s`,
-    "--timeout",
-    "10s",
-    "-s",
-    join(import.meta.dir, "load.lua"),
-    s.url,
-    "--",
-    scenarioFile,
-  ];
-  const p = spawn(args, { cwd: root, env: { ...process.env, BENCH_PACE_MS: String(paceMs) }, stdout: "pipe", stderr: "inherit" });
-  const out = await new Response(p.stdout).text();
-  if ((await p.exited) !== 0) throw new Error(`wrk failed:\n${out}`);
-  const line = out
-    .trim()
-    .split("\n")
-    .findLast((l) => l.startsWith("{"));
-  if (!line) throw new Error(`wrk printed no result:\n${out}`);
-  const r = JSON.parse(line) as Omit<Result, "errors"> & { socketErrors: number };
-  const expected = new Set((s.expect ?? [200]).map(String));
-  const unexpected = Object.entries(r.statuses)
-    .filter(([status]) => !expected.has(status))
-    .reduce((a, [, n]) => a + n, 0);
-  return { ...r, errors: r.socketErrors + unexpected };
 }
 
 async function usedOf(orgId: string) {
@@ -143,30 +90,36 @@ try {
   const spreadKeys: string[] = [];
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
 
+  if (processCounts) {
+    const exact = await runScaling({ counts: processCounts, hotKey, spreadKeys, databaseUrl: testDb.url, sql, port: appPort });
+    await cleanup();
+    process.exit(exact ? 0 : 1);
+  }
+
   const app = spawn(["bun", "server.ts"], {
     cwd: root,
-    env: { ...process.env, PORT: "3917", DATABASE_URL: testDb.url, LOG_LEVEL: "warn" },
+    env: { ...process.env, PORT: String(appPort), DATABASE_URL: testDb.url, LOG_LEVEL: "warn" },
     stdout: "inherit",
     stderr: "inherit",
   });
   procs.push(app);
   const bare = spawn(["bun", join(import.meta.dir, "bare-server.ts")], {
     cwd: root,
-    env: { ...process.env, PORT: "3918" },
+    env: { ...process.env, PORT: String(barePort) },
     stdout: "ignore",
     stderr: "inherit",
   });
   procs.push(bare);
-  const appUrl = "http://127.0.0.1:3917";
+  const appUrl = `http://127.0.0.1:${appPort}`;
   await waitFor(`${appUrl}/api/diag/smoke`);
-  await waitFor("http://127.0.0.1:3918/");
+  await waitFor(`http://127.0.0.1:${barePort}/`);
 
   // Warm-up (JIT, prepared statements, key caches).
   await load({ url: appUrl, kind: "quota", keys: [hotKey], duration: 2 });
 
   const runId = Date.now().toString(36);
   const results: Record<string, Result & { ratio?: number }> = {};
-  results.baseline = await load({ url: "http://127.0.0.1:3918", kind: "bare" });
+  results.baseline = await load({ url: `http://127.0.0.1:${barePort}`, kind: "bare" });
   results["quota (64 conn)"] = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
   results["quota ~2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
   const hotBefore = await usedOf("org_bench_hot");

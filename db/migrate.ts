@@ -5,6 +5,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger, runMigrations } from "graphile-worker";
 import { fileURLToPath } from "node:url";
+import { ADVISORY_LOCKS } from "./advisory-locks";
 
 const quietLogger = new Logger(() => () => {});
 const folder = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -13,7 +14,7 @@ export async function migrateDatabase(url: string): Promise<void> {
   const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
     // One migrator at a time per database, even when several processes start together.
-    await client`select pg_advisory_lock(7245001)`;
+    await client`select pg_advisory_lock(${ADVISORY_LOCKS.migrate})`;
     await migrate(drizzle(client), { migrationsFolder: folder });
     // graphile-worker's own schema, so jobs can be enqueued (in our transactions) before any
     // worker has started.

@@ -48,10 +48,10 @@ export default async function globalSetup() {
     await new Promise((r) => setTimeout(r, 200));
   }
   // The journeys run against the app the run started, never whatever else answers on that port:
-  // the run names its app's instance id, which the app reports in /api/diag/smoke.
-  const [, url, instanceId] = /ready: open (\S+) +\(instance (\w+)/.exec(output) ?? [];
+  // the run names its app processes' instance ids (all on one port), which each reports in /api/diag/smoke.
+  const [, url, instanceIds] = /ready: open (\S+) +\(instance ([\w ]+);/.exec(output) ?? [];
   const smoke = url ? ((await (await fetch(`${url}/api/diag/smoke`)).json()) as { data?: { instanceId?: string } }) : {};
-  if (url !== `http://127.0.0.1:${port}` || smoke.data?.instanceId !== instanceId) {
+  if (url !== `http://127.0.0.1:${port}` || !instanceIds?.split(" ").includes(smoke.data?.instanceId ?? "")) {
     process.kill(-child.pid!, "SIGTERM");
     throw new Error(`the app answering on port ${port} is not the one this run started:\n${output}`);
   }

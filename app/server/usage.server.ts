@@ -262,3 +262,8 @@ function answerFor(p: Pending, row: OutcomeRow): Answer {
       throw new Error("an undecided request is never settled");
   }
 }
+
+/** Resolves once every queued and running usage batch has been answered (a graceful stop waits for it). */
+export async function drainUsage(): Promise<void> {
+  while (scheduled || inflight > 0 || queue.length > 0) await Bun.sleep(5);
+}

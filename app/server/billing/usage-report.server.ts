@@ -2,6 +2,7 @@
 // counter's unreported delta at most once a minute, with a deterministic identifier, and drift
 // compares what we recorded with what Stripe has.
 import { config } from "../config.server";
+import { ADVISORY_LOCKS } from "../../../db/advisory-locks";
 import { sql } from "../db.server";
 import { AppError } from "../errors.server";
 import { ensureMeter, meterTotal, sendMeterEvent, upstream } from "../stripe.server";
@@ -32,11 +33,11 @@ export async function reportUsageToStripe(): Promise<{ reported: number; orgs: n
   // answer "nothing to report" while usage is unreported, or succeed while Stripe is down.
   const lock = await sql.reserve();
   try {
-    await lock`select pg_advisory_lock(7245002)`;
+    await lock`select pg_advisory_lock(${ADVISORY_LOCKS.usageReport})`;
     try {
       return await reportAll();
     } finally {
-      await lock`select pg_advisory_unlock(7245002)`;
+      await lock`select pg_advisory_unlock(${ADVISORY_LOCKS.usageReport})`;
     }
   } finally {
     lock.release();

@@ -1,0 +1,11 @@
+// Every Postgres advisory lock the system takes, in one place, so no two uses share a key. They
+// are what lets any number of app and worker processes, on any number of machines, share one
+// database: work that must run once at a time takes its lock in Postgres, not in a process.
+export const ADVISORY_LOCKS = {
+  /** Applying migrations (db/migrate.ts). */
+  migrate: 7245001,
+  /** Reporting usage to Stripe (app/server/billing/usage-report.server.ts). */
+  usageReport: 7245002,
+  /** Creating the usage ledger's monthly partitions (app/server/partitions.server.ts). */
+  partitions: 7245003,
+} as const;
