@@ -58,6 +58,12 @@ test("a customer's pages have no WCAG 2.1 AA violations, from the empty dashboar
   await expectAccessible(page, "invoices");
   await page.goto("/keys");
   await expectAccessible(page, "keys");
+  // The settings (with the audit log of the changes above) and the webhooks page.
+  await page.goto("/settings");
+  await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
+  await expectAccessible(page, "settings");
+  await page.goto("/webhooks");
+  await expectAccessible(page, "webhooks");
 });
 
 test("the admin page has no WCAG 2.1 AA violations", async ({ page }) => {
