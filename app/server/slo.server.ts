@@ -211,8 +211,12 @@ export async function watchSlos(): Promise<{ alerted: string[]; recovered: strin
  * last report ran); the open period compares what we have confirmed sending, so the usage of
  * the last minute, not reported yet by design, is no breach. Nothing sent yet: no ratio.
  */
-export async function measureDrift(): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
-  const { rows } = await driftReport(undefined, 200);
+export async function measureDrift(
+  lagSeconds?: number,
+): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
+  // Only settled rows: a report younger than Stripe's aggregation lag is not judged yet, and
+  // usage that could only be reported outside its period (a test clock ahead) has no drift.
+  const rows = (await driftReport(undefined, 200, lagSeconds)).rows.filter((r) => r.status === "settled");
   const state = await sql<{ org_id: string; ps: string; closed: boolean; sent: number }[]>`
     select c.org_id, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
       from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, ps)
