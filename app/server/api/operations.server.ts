@@ -218,10 +218,10 @@ export const operations: Operation[] = [
     operationId: "listApiKeys",
     tag: "API keys",
     summary: "List the API keys",
-    description: "The org's keys, newest first: name, prefix, created, last used, revoked. Never the key itself.",
+    description: "The org's keys, newest first: name, prefix, created, last used, revoked. Never the key itself. For org admins (a member is `FORBIDDEN`).",
     auth: "session",
     data: { schema: s.apiKeyList, name: "ApiKeyList" },
-    errors: ["UNAUTHENTICATED", ...ALWAYS],
+    errors: [...SESSION, ...ALWAYS],
   },
   {
     method: "post",
