@@ -5,11 +5,23 @@ import { arr, int, meta, obj, str } from "./form";
 import type { Route } from "./route";
 import { newId } from "./store";
 import type Stripe from "stripe";
+import { array, integer, metadata, object, oneOf, string } from "./params";
 
 export const sessionRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/checkout\/sessions$/,
+    {
+      mode: oneOf("payment", "setup", "subscription"),
+      customer: string,
+      customer_email: string,
+      client_reference_id: string,
+      line_items: array(object({ price: string, quantity: integer({ min: 1 }) })),
+      subscription_data: object({ metadata, trial_period_days: integer({ min: 1 }) }),
+      metadata,
+      success_url: string,
+      cancel_url: string,
+    },
     async (b, p) => {
       const items = arr(p.line_items).map((i) => obj(i));
       const price = await b.price(str(items[0]?.price) ?? "");
@@ -47,11 +59,13 @@ export const sessionRoutes: Route[] = [
   [
     "GET",
     /^\/v1\/checkout\/sessions\/([^/]+)$/,
+    {},
     async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id)))),
   ],
   [
     "POST",
     /^\/v1\/billing_portal\/sessions$/,
+    { customer: string, return_url: string },
     async (b, p) => {
       const c = await customerOf(b, str(p.customer) ?? "");
       const id = newId("bps");
