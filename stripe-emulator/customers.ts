@@ -49,6 +49,7 @@ export async function attachPaymentMethod(b: Billing, token: string, customerId:
     },
     created: now,
     customer: null,
+    customer_account: null,
     livemode: false,
     metadata: {},
     type: "card",
@@ -128,6 +129,11 @@ export const customerRoutes: Route[] = [
       return c;
     },
   ],
-  ["POST", /^\/v1\/payment_methods\/([^/]+)\/attach$/, { customer: string }, async (b, p, [id]) => attachPaymentMethod(b, id, (await customerOf(b, str(p.customer) ?? "")).id)],
+  [
+    "POST",
+    /^\/v1\/payment_methods\/([^/]+)\/attach$/,
+    { customer: string },
+    async (b, p, [id]) => attachPaymentMethod(b, id, (await customerOf(b, str(p.customer) ?? "")).id),
+  ],
   ["GET", /^\/v1\/payment_methods\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("payment_method", id))],
 ];

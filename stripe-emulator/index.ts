@@ -13,6 +13,7 @@ import { parseForm } from "./form";
 import { ParamRefused } from "./params";
 import type { Params } from "./route";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
+import { customerDetails, publicSession } from "./sessions";
 import { Store } from "./store";
 
 export type StripeLocalOptions = {
@@ -32,11 +33,7 @@ export type StripeLocalOptions = {
 
 const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}` });
 
-const stripeError = (e: StripeError) =>
-  Response.json(
-    { error: { type: e.type, message: e.message, ...e.extra } },
-    { status: e.status, headers: headers() },
-  );
+const stripeError = (e: StripeError) => Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: headers() });
 
 export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
@@ -69,11 +66,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     // Stripe answers 409 to a request whose key is still being processed by another one.
     if (inFlight.has(idemKey)) {
       return stripeError(
-        new StripeError(
-          409,
-          "idempotency_error",
-          "There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later.",
-        ),
+        new StripeError(409, "idempotency_error", "There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later."),
       );
     }
     inFlight.add(idemKey);
@@ -98,7 +91,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         ),
       );
     }
-    if (seen) return new Response(seen.body, { status: seen.status, headers: { ...headers(), "content-type": "application/json", "idempotent-replayed": "true" } });
+    if (seen)
+      return new Response(seen.body, { status: seen.status, headers: { ...headers(), "content-type": "application/json", "idempotent-replayed": "true" } });
     const { response, save } = await run(method, path, params);
     if (save) {
       const text = await response.clone().text();
@@ -146,15 +140,16 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         metadata: s.subscription_data?.metadata ?? {},
       });
       const now = await billing.nowFor(customerId);
+      const customer = (await store.get<Stripe.Customer>(customerId))!;
       Object.assign(s, {
         status: "complete",
         payment_status: trial ? "no_payment_required" : "paid",
         customer: customerId,
+        customer_details: customerDetails(customer.email),
         subscription: sub.id,
       });
       await store.put(s);
-      const { line_items_price: _p, subscription_data: _d, ...publicSession } = s;
-      await events.emit("checkout.session.completed", publicSession, now);
+      await events.emit("checkout.session.completed", publicSession(s), now);
       const to = String(s.success_url ?? "/").replace("{CHECKOUT_SESSION_ID}", id);
       return new Response(null, { status: 303, headers: { location: to } });
     });

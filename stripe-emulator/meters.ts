@@ -153,13 +153,13 @@ export const meterRoutes: Route[] = [
     },
     createMeter,
   ],
-  ["GET", /^\/v1\/billing\/meters$/, { ...listParams, status: oneOf("active", "inactive") }, async (b, p) => list<Stripe.Billing.Meter>(b, "billing.meter", p, () => true, "/v1/billing/meters")],
   [
-    "POST",
-    /^\/v1\/billing\/meter_events$/,
-    { event_name: string, payload: metadata, identifier: string, timestamp: integer() },
-    createMeterEvent,
+    "GET",
+    /^\/v1\/billing\/meters$/,
+    { ...listParams, status: oneOf("active", "inactive") },
+    async (b, p) => list<Stripe.Billing.Meter>(b, "billing.meter", p, () => true, "/v1/billing/meters"),
   ],
+  ["POST", /^\/v1\/billing\/meter_events$/, { event_name: string, payload: metadata, identifier: string, timestamp: integer() }, createMeterEvent],
   [
     "GET",
     /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/,

@@ -15,11 +15,10 @@ export class ParamRefused extends StripeError {}
 export const paramError = (code: string, param: string, message: string, status = 400) =>
   new ParamRefused(status, "invalid_request_error", message, { code, param, doc_url: `https://stripe.com/docs/error-codes/${code.replaceAll("_", "-")}` });
 
-const notString = (value: FormValue, name: string) =>
-  paramError("parameter_invalid_string", name, `Invalid ${name}: must be a string`);
+const notString = (name: string) => paramError("parameter_invalid_string", name, `Invalid ${name}: must be a string`);
 
 export const string: Param = (value, name) => {
-  if (typeof value !== "string") throw notString(value, name);
+  if (typeof value !== "string") throw notString(name);
 };
 
 const INTEGER = /^-?\d+$/;
@@ -47,7 +46,7 @@ export const boolean: Param = (value, name) => {
 export const oneOf =
   (...values: string[]): Param =>
   (value, name) => {
-    if (typeof value !== "string") throw notString(value, name);
+    if (typeof value !== "string") throw notString(name);
     if (!values.includes(value)) {
       const choices = values.length > 1 ? `${values.slice(0, -1).join(", ")}, or ${values.at(-1)}` : values[0];
       throw paramError("parameter_invalid_string", name, `Invalid ${name}: must be one of ${choices}`);
@@ -58,7 +57,7 @@ export const oneOf =
 export const metadata: Param = (value, name) => {
   if (value === "") return;
   if (!value || typeof value !== "object" || Array.isArray(value)) throw paramError("parameter_invalid_string", name, `Invalid object: ${name}`);
-  for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw notString(v, `${name}[${k}]`);
+  for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw notString(`${name}[${k}]`);
 };
 
 export const object =

@@ -15,11 +15,19 @@ afterAll(async () => {
   await local.stop();
 });
 
-const refusal = (p: Promise<unknown>) => p.then(() => null as never, (err: Stripe.errors.StripeError) => err);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => null as never,
+    (err: Stripe.errors.StripeError) => err,
+  );
 
 async function subscribed() {
   const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, recurring: { interval: "month" }, product_data: { name: "Strict" } });
-  const customer = await stripe.customers.create({ email: "strict@example.com", payment_method: "pm_card_visa", invoice_settings: { default_payment_method: "pm_card_visa" } });
+  const customer = await stripe.customers.create({
+    email: "strict@example.com",
+    payment_method: "pm_card_visa",
+    invoice_settings: { default_payment_method: "pm_card_visa" },
+  });
   const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
   const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
   return { price, customer, sub };

@@ -38,7 +38,11 @@ export const subscriptionRoutes: Route[] = [
   [
     "GET",
     /^\/v1\/subscriptions$/,
-    { ...listParams, customer: string, status: oneOf("active", "all", "canceled", "ended", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid") },
+    {
+      ...listParams,
+      customer: string,
+      status: oneOf("active", "all", "canceled", "ended", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"),
+    },
     async (b, p) =>
       list<Stripe.Subscription>(
         b,
@@ -48,7 +52,12 @@ export const subscriptionRoutes: Route[] = [
         "/v1/subscriptions",
       ),
   ],
-  ["GET", /^\/v1\/subscriptions\/([^/]+)$/, { expand: expandable("schedule", "latest_invoice", "customer", "default_payment_method") }, async (b, _p, [id]) => subscription(b, id)],
+  [
+    "GET",
+    /^\/v1\/subscriptions\/([^/]+)$/,
+    { expand: expandable("schedule", "latest_invoice", "customer", "default_payment_method") },
+    async (b, _p, [id]) => subscription(b, id),
+  ],
   [
     "POST",
     /^\/v1\/subscriptions\/([^/]+)$/,
@@ -92,8 +101,15 @@ export const invoiceRoutes: Route[] = [
         "/v1/invoices",
       ),
   ],
-  ["GET", /^\/v1\/invoices\/([^/]+)$/, { expand: expandable("customer", "subscription") }, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("invoice", id))],
-  ["POST", /^\/v1\/invoices\/create_preview$/,
+  [
+    "GET",
+    /^\/v1\/invoices\/([^/]+)$/,
+    { expand: expandable("customer", "subscription") },
+    async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("invoice", id)),
+  ],
+  [
+    "POST",
+    /^\/v1\/invoices\/create_preview$/,
     {
       customer: string,
       subscription: string,
@@ -103,10 +119,16 @@ export const invoiceRoutes: Route[] = [
         proration_date: integer({ min: 0 }),
       }),
     },
-    async (b, p) => previewInvoice(b, p)],
+    async (b, p) => previewInvoice(b, p),
+  ],
 ];
 
 export const eventRoutes: Route[] = [
   ["GET", /^\/v1\/events\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
-  ["GET", /^\/v1\/events$/, { ...listParams, type: string }, async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events")],
+  [
+    "GET",
+    /^\/v1\/events$/,
+    { ...listParams, type: string },
+    async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events"),
+  ],
 ];

@@ -36,5 +36,10 @@ export const testClockRoutes: Route[] = [
     {},
     async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("test_helpers.test_clock", id)),
   ],
-  ["POST", /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/, { frozen_time: integer({ min: 0 }) }, async (b, p, [id]) => advanceClock(b, id, int(p.frozen_time) ?? 0)],
+  [
+    "POST",
+    /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/,
+    { frozen_time: integer({ min: 0 }) },
+    async (b, p, [id]) => advanceClock(b, id, int(p.frozen_time) ?? 0),
+  ],
 ];
