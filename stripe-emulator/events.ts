@@ -20,7 +20,7 @@ export class Events {
     private store: Store,
     private webhook: { url: string; secret: string } | undefined,
     private retrySchedule: number[],
-    private log: (line: string) => void,
+    readonly log: (line: string) => void,
   ) {}
 
   /** Records an event at `created` (clock time for test-clock customers) and queues its delivery. */
