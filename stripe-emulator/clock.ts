@@ -13,6 +13,20 @@ const RENEWING = new Set(["active", "trialing", "past_due"]);
 const ENDED = new Set(["canceled", "incomplete_expired"]);
 const DAYS: Record<string, number> = { day: 1, week: 7 };
 
+/** Stripe announces a trial's end this long before it (`customer.subscription.trial_will_end`). */
+const TRIAL_NOTICE_SECONDS = 3 * 86_400;
+const noticeKey = (sub: Stripe.Subscription) => `trial_will_end:${sub.id}:${sub.trial_end}`;
+
+async function trialNoticeSent(b: Billing, sub: Stripe.Subscription): Promise<boolean> {
+  const [row] = await b.store.sql`select 1 from counters where name = ${noticeKey(sub)}`;
+  return Boolean(row);
+}
+
+async function sendTrialNotice(b: Billing, sub: Stripe.Subscription, at: number) {
+  await b.store.sql`insert into counters (name, value) values (${noticeKey(sub)}, ${at}) on conflict (name) do nothing`;
+  await b.events.emit("customer.subscription.trial_will_end", sub, at);
+}
+
 /** The earliest thing due on these customers at or before `to`, or null. */
 async function nextDue(b: Billing, customers: Set<string>, to: number): Promise<Due | null> {
   const mine = (o: { customer?: unknown }) => customers.has(o.customer as string);
@@ -24,6 +38,8 @@ async function nextDue(b: Billing, customers: Set<string>, to: number): Promise<
   for (const sub of await b.store.list<Stripe.Subscription>("subscription", mine)) {
     const end = sub.items.data[0].current_period_end;
     if (RENEWING.has(sub.status) && end <= to) due.push({ at: end, order: 1, run: () => renew(b, sub, end) });
+    const notice = sub.status === "trialing" && sub.trial_end ? Math.max(sub.created, sub.trial_end - TRIAL_NOTICE_SECONDS) : null;
+    if (notice !== null && notice <= to && !(await trialNoticeSent(b, sub))) due.push({ at: notice, order: 1, run: () => sendTrialNotice(b, sub, notice) });
     const expires = sub.created + INCOMPLETE_SECONDS;
     if (sub.status === "incomplete" && expires <= to) due.push({ at: expires, order: 1, run: () => expireIncomplete(b, sub, expires) });
   }
@@ -46,7 +62,12 @@ async function advanceLimit(b: Billing, customers: Set<string>, from: number): P
     const recurring = sub.items.data[0].price.recurring;
     if (!recurring) continue;
     const n = 2 * recurring.interval_count;
-    const at = recurring.interval === "month" ? addMonths(from, n) : recurring.interval === "year" ? addMonths(from, 12 * n) : from + n * DAYS[recurring.interval] * 86_400;
+    const at =
+      recurring.interval === "month"
+        ? addMonths(from, n)
+        : recurring.interval === "year"
+          ? addMonths(from, 12 * n)
+          : from + n * DAYS[recurring.interval] * 86_400;
     limit = Math.min(limit, at);
   }
   return limit;
@@ -71,13 +92,15 @@ export async function advanceClock(b: Billing, clockId: string, to: number) {
   clock.status_details = { advancing: { target_frozen_time: to } };
   await b.store.put(clock);
   await b.events.emit("test_helpers.test_clock.advancing", clock, clock.frozen_time);
-  void b.store.exclusive(() => runAdvance(b, clock, customers, to)).catch(async (err: Error) => {
-    b.events.log(`test clock ${clockId} failed to advance: ${err.stack}`);
-    clock.status = "internal_failure";
-    clock.status_details = {};
-    await b.store.put(clock);
-    await b.events.emit("test_helpers.test_clock.internal_failure", clock, clock.frozen_time);
-  });
+  void b.store
+    .exclusive(() => runAdvance(b, clock, customers, to))
+    .catch(async (err: Error) => {
+      b.events.log(`test clock ${clockId} failed to advance: ${err.stack}`);
+      clock.status = "internal_failure";
+      clock.status_details = {};
+      await b.store.put(clock);
+      await b.events.emit("test_helpers.test_clock.internal_failure", clock, clock.frozen_time);
+    });
   return clock;
 }
 

@@ -7,7 +7,7 @@ import { attachPaymentMethod } from "./customers";
 import { Billing, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./billing";
 import { chargeInvoice } from "./invoices";
 import { createSubscription } from "./subscriptions";
-import { Events } from "./events";
+import { API_VERSION, type DeliveryChaos, Events } from "./events";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { parseForm } from "./form";
 import { ParamRefused } from "./params";
@@ -29,9 +29,12 @@ export type StripeLocalOptions = {
   /** The account's failed-payment settings (retries, then cancel or unpaid). */
   dunning?: Dunning;
   log?: (line: string) => void;
+  /** Tests only: deliver some events twice and out of order, as Stripe may. */
+  deliveryChaos?: DeliveryChaos;
 };
 
-const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}` });
+// Every response names the API version it was rendered with, as Stripe's do.
+const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`, "stripe-version": API_VERSION });
 
 const stripeError = (e: StripeError) => Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: headers() });
 
@@ -42,7 +45,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
-  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log);
+  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
   let billing: Billing;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
