@@ -114,7 +114,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     } catch (err) {
       if (err instanceof StripeError) return { response: stripeError(err), save: !(err instanceof ParamRefused) };
       log(`internal error on ${method} ${path}: ${(err as Error).stack}`);
-      return { response: stripeError(new StripeError(500, "api_error", "An unknown error occurred in the local Stripe.")), save: false };
+      // Stripe keeps a 500 under its key too: the retry answers the same.
+      return { response: stripeError(new StripeError(500, "api_error", "An unknown error occurred in the local Stripe.")), save: true };
     }
   }
 
