@@ -2,13 +2,14 @@
 // signed exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`),
 // retried on a schedule when the endpoint answers non-2xx or cannot be reached.
 import { createHmac } from "node:crypto";
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import { newId, type Store } from "./store";
 
 /** A test switch: deliver some events twice (`duplicate`, a probability) and out of order (`reorder`). */
 export type DeliveryChaos = { duplicate?: number; reorder?: boolean };
 
-export const API_VERSION = "2026-10-28.endive";
+/** The account's and the webhook endpoint's API version: the one the `stripe` SDK is pinned to. */
+export const API_VERSION: string = Stripe.API_VERSION;
 
 export function signPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const v1 = createHmac("sha256", secret).update(`${timestamp}.${payload}`).digest("hex");
