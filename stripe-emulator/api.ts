@@ -5,6 +5,7 @@ import { StripeError } from "./billing";
 import { customerRoutes } from "./customers";
 import { arr } from "./form";
 import { meterRoutes } from "./meters";
+import { checkParams } from "./params";
 import { productRoutes } from "./products";
 import type { Params, Route } from "./route";
 import { scheduleRoutes } from "./schedules";
@@ -47,10 +48,11 @@ async function expand(b: Billing, value: any, paths: string[]): Promise<any> {
 }
 
 export async function handleApi(b: Billing, method: string, path: string, params: Params): Promise<unknown> {
-  for (const [m, re, handler] of routes) {
+  for (const [m, re, accepts, handler] of routes) {
     if (m !== method) continue;
     const match = re.exec(path);
     if (!match) continue;
+    checkParams(accepts, params);
     const result = await handler(b, params, match.slice(1).map(decodeURIComponent));
     return expand(b, structuredClone(result), arr(params.expand).map(String));
   }

@@ -16,7 +16,11 @@ export class StripeError extends Error {
   }
 }
 export const missing = (what: string, id: string, param = "id") =>
-  new StripeError(404, "invalid_request_error", `No such ${what}: '${id}'`, { code: "resource_missing", param });
+  new StripeError(404, "invalid_request_error", `No such ${what}: '${id}'`, {
+    code: "resource_missing",
+    param,
+    doc_url: "https://stripe.com/docs/error-codes/resource-missing",
+  });
 export const invalid = (message: string, param?: string) => new StripeError(400, "invalid_request_error", message, param ? { param } : {});
 export const cardDeclined = () =>
   new StripeError(402, "card_error", "Your card was declined.", { code: "card_declined", decline_code: "generic_decline", param: "" });

@@ -5,6 +5,7 @@ import { type Billing, cardDeclined, DECLINED_AT_ATTACH, FAILING_LAST4, FAILS_EV
 import { meta, obj, str } from "./form";
 import type { Route } from "./route";
 import { newId } from "./store";
+import { metadata, object, string } from "./params";
 
 /** Sets obj[key], remembering the old value for the event's previous_attributes. */
 function change<T extends object, K extends keyof T>(obj: T, previous: Record<string, unknown>, key: K, value: T[K]) {
@@ -48,6 +49,7 @@ export async function attachPaymentMethod(b: Billing, token: string, customerId:
     },
     created: now,
     customer: null,
+    customer_account: null,
     livemode: false,
     metadata: {},
     type: "card",
@@ -62,6 +64,7 @@ export const customerRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/customers$/,
+    { email: string, name: string, metadata, test_clock: string, payment_method: string, invoice_settings: object({ default_payment_method: string }) },
     async (b, p) => {
       const clock = str(p.test_clock) ?? null;
       if (clock && !(await b.store.get(clock))) throw missing("test_helpers.test_clock", clock, "test_clock");
@@ -102,10 +105,11 @@ export const customerRoutes: Route[] = [
       return c;
     },
   ],
-  ["GET", /^\/v1\/customers\/([^/]+)$/, async (b, _p, [id]) => customerOf(b, id)],
+  ["GET", /^\/v1\/customers\/([^/]+)$/, {}, async (b, _p, [id]) => customerOf(b, id)],
   [
     "POST",
     /^\/v1\/customers\/([^/]+)$/,
+    { email: string, name: string, metadata, invoice_settings: object({ default_payment_method: string }) },
     async (b, p, [id]) => {
       const c = await customerOf(b, id);
       const previous: Record<string, unknown> = {};
@@ -125,6 +129,11 @@ export const customerRoutes: Route[] = [
       return c;
     },
   ],
-  ["POST", /^\/v1\/payment_methods\/([^/]+)\/attach$/, async (b, p, [id]) => attachPaymentMethod(b, id, (await customerOf(b, str(p.customer) ?? "")).id)],
-  ["GET", /^\/v1\/payment_methods\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("payment_method", id))],
+  [
+    "POST",
+    /^\/v1\/payment_methods\/([^/]+)\/attach$/,
+    { customer: string },
+    async (b, p, [id]) => attachPaymentMethod(b, id, (await customerOf(b, str(p.customer) ?? "")).id),
+  ],
+  ["GET", /^\/v1\/payment_methods\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("payment_method", id))],
 ];

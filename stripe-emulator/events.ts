@@ -2,10 +2,14 @@
 // signed exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`),
 // retried on a schedule when the endpoint answers non-2xx or cannot be reached.
 import { createHmac } from "node:crypto";
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import { newId, type Store } from "./store";
 
-export const API_VERSION = "2026-10-28.endive";
+/** A test switch: deliver some events twice (`duplicate`, a probability) and out of order (`reorder`). */
+export type DeliveryChaos = { duplicate?: number; reorder?: boolean };
+
+/** The account's and the webhook endpoint's API version: the one the `stripe` SDK is pinned to. */
+export const API_VERSION: string = Stripe.API_VERSION;
 
 export function signPayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
   const v1 = createHmac("sha256", secret).update(`${timestamp}.${payload}`).digest("hex");
@@ -20,8 +24,11 @@ export class Events {
     private store: Store,
     private webhook: { url: string; secret: string } | undefined,
     private retrySchedule: number[],
-    private log: (line: string) => void,
+    readonly log: (line: string) => void,
+    private chaos: DeliveryChaos = {},
   ) {}
+  // Duplicate deliveries the chaos switch has scheduled and not yet sent.
+  private duplicates = 0;
 
   /** Records an event at `created` (clock time for test-clock customers) and queues its delivery. */
   async emit(type: Stripe.Event.Type, object: any, created: number, previous?: Record<string, unknown>): Promise<Stripe.Event> {
@@ -37,7 +44,9 @@ export class Events {
       type,
     };
     await this.store.put(event);
-    if (this.webhook) await this.store.sql`insert into deliveries (event_id) values (${event.id})`;
+    // Out of order under the chaos switch: each delivery waits a random while before its first attempt.
+    const delay = this.chaos.reorder ? Math.floor(Math.random() * 300) : 0;
+    if (this.webhook) await this.store.sql`insert into deliveries (event_id, next_at) values (${event.id}, now() + ${`${delay} milliseconds`}::interval)`;
     // Stripe.Event is a union over event types; its `type` is checked above, its object per call site.
     return event as unknown as Stripe.Event;
   }
@@ -52,7 +61,7 @@ export class Events {
 
   async pending(): Promise<number> {
     const [row] = await this.store.sql<{ n: number }[]>`select count(*)::int as n from deliveries where delivered_at is null`;
-    return row.n;
+    return row.n + this.duplicates;
   }
 
   private async deliverDue() {
@@ -61,6 +70,7 @@ export class Events {
     try {
       const due = await this.store.sql<{ event_id: string; attempts: number }[]>`
         select event_id, attempts from deliveries where delivered_at is null and next_at <= now() order by seq limit 50`;
+      if (this.chaos.reorder) due.reverse();
       for (const d of due) await this.deliver(d.event_id, d.attempts);
     } catch (err) {
       this.log(`webhook delivery loop: ${(err as Error).message}`);
@@ -72,7 +82,33 @@ export class Events {
   private async deliver(eventId: string, attempts: number) {
     const event = await this.store.get(eventId);
     const body = JSON.stringify(event);
-    let status = 0;
+    const status = await this.post(body);
+    if (status >= 200 && status < 300) {
+      await this.store.sql`update deliveries set delivered_at = now(), attempts = ${attempts + 1}, last_status = ${status} where event_id = ${eventId}`;
+      if (Math.random() < (this.chaos.duplicate ?? 0)) this.duplicate(eventId, body);
+      return;
+    }
+    const wait = this.retrySchedule[Math.min(attempts, this.retrySchedule.length - 1)];
+    await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status},
+                         next_at = now() + ${`${wait} milliseconds`}::interval where event_id = ${eventId}`;
+    this.log(`webhook ${eventId} answered ${status || "no response"}; retry in ${wait} ms`);
+  }
+
+  /** The chaos switch's second delivery of an event, a little later (Stripe may deliver an event more than once). */
+  private duplicate(eventId: string, body: string) {
+    this.duplicates++;
+    setTimeout(
+      async () => {
+        const status = await this.post(body);
+        if (status < 200 || status >= 300) this.log(`duplicate webhook ${eventId} answered ${status || "no response"}`);
+        this.duplicates--;
+      },
+      50 + Math.floor(Math.random() * 250),
+    );
+  }
+
+  /** Posts one signed delivery; its HTTP status, or 0 when nothing answered. */
+  private async post(body: string): Promise<number> {
     try {
       const r = await fetch(this.webhook!.url, {
         method: "POST",
@@ -84,18 +120,10 @@ export class Events {
         body,
         signal: AbortSignal.timeout(10_000),
       });
-      status = r.status;
       await r.arrayBuffer();
+      return r.status;
     } catch {
-      status = 0;
+      return 0;
     }
-    if (status >= 200 && status < 300) {
-      await this.store.sql`update deliveries set delivered_at = now(), attempts = ${attempts + 1}, last_status = ${status} where event_id = ${eventId}`;
-      return;
-    }
-    const wait = this.retrySchedule[Math.min(attempts, this.retrySchedule.length - 1)];
-    await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status},
-                         next_at = now() + ${`${wait} milliseconds`}::interval where event_id = ${eventId}`;
-    this.log(`webhook ${eventId} answered ${status || "no response"}; retry in ${wait} ms`);
   }
 }

@@ -7,10 +7,13 @@ import { attachPaymentMethod } from "./customers";
 import { Billing, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./billing";
 import { chargeInvoice } from "./invoices";
 import { createSubscription } from "./subscriptions";
-import { Events } from "./events";
+import { API_VERSION, type DeliveryChaos, Events } from "./events";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { parseForm } from "./form";
+import { ParamRefused } from "./params";
+import type { Params } from "./route";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
+import { customerDetails, publicSession } from "./sessions";
 import { Store } from "./store";
 
 export type StripeLocalOptions = {
@@ -26,13 +29,14 @@ export type StripeLocalOptions = {
   /** The account's failed-payment settings (retries, then cancel or unpaid). */
   dunning?: Dunning;
   log?: (line: string) => void;
+  /** Tests only: deliver some events twice and out of order, as Stripe may. */
+  deliveryChaos?: DeliveryChaos;
 };
 
-const stripeError = (e: StripeError) =>
-  Response.json(
-    { error: { type: e.type, message: e.message, ...e.extra } },
-    { status: e.status, headers: { "request-id": `req_${crypto.randomUUID().slice(0, 14)}` } },
-  );
+// Every response names the API version it was rendered with, as Stripe's do.
+const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`, "stripe-version": API_VERSION });
+
+const stripeError = (e: StripeError) => Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: headers() });
 
 export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
@@ -41,8 +45,11 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
-  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log);
+  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
   let billing: Billing;
+  // Idempotency keys whose first request is still running, and a test switch that holds requests.
+  const inFlight = new Set<string>();
+  let hold: Promise<void> = Promise.resolve();
 
   async function api(request: Request, url: URL): Promise<Response> {
     const auth = request.headers.get("authorization") ?? "";
@@ -58,37 +65,57 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
     const params = parseForm(body);
     const idemKey = request.method === "POST" ? request.headers.get("idempotency-key") : null;
-    return store.exclusive(async () => {
-      if (idemKey) {
-        const fingerprint = `${url.pathname}?${body}`;
-        const [seen] = await store.sql<{ fingerprint: string; status: number; body: string }[]>`
-          select fingerprint, status, body from idempotency where key = ${idemKey} and created_at > now() - interval '24 hours'`;
-        if (seen && seen.fingerprint !== fingerprint) {
-          return stripeError(
-            new StripeError(
-              400,
-              "idempotency_error",
-              `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.`,
-            ),
-          );
-        }
-        if (seen) return new Response(seen.body, { status: seen.status, headers: { "content-type": "application/json", "idempotent-replayed": "true" } });
-        const response = await run(request.method, url.pathname, params);
-        const text = await response.clone().text();
-        await store.sql`insert into idempotency (key, fingerprint, status, body) values (${idemKey}, ${fingerprint}, ${response.status}, ${text}) on conflict (key) do nothing`;
-        return response;
-      }
-      return run(request.method, url.pathname, params);
-    });
+    // A clock's status is readable while it advances, as Stripe's is; everything else waits its turn.
+    if (request.method === "GET" && url.pathname.startsWith("/v1/test_helpers/test_clocks/")) return (await run("GET", url.pathname, params)).response;
+    if (!idemKey) return store.exclusive(async () => (await run(request.method, url.pathname, params)).response);
+    // Stripe answers 409 to a request whose key is still being processed by another one.
+    if (inFlight.has(idemKey)) {
+      return stripeError(
+        new StripeError(409, "idempotency_error", "There is currently another in-progress request using this Stripe-Idempotency-Key. Please try again later."),
+      );
+    }
+    inFlight.add(idemKey);
+    try {
+      await hold;
+      return await store.exclusive(() => idempotent(idemKey, `${url.pathname}?${body}`, request.method, url.pathname, params));
+    } finally {
+      inFlight.delete(idemKey);
+    }
   }
 
-  async function run(method: string, path: string, params: ReturnType<typeof parseForm>): Promise<Response> {
+  /** Replays the result saved under `key`, or runs the request and saves it (unless refused by validation). */
+  async function idempotent(key: string, fingerprint: string, method: string, path: string, params: Params): Promise<Response> {
+    const [seen] = await store.sql<{ fingerprint: string; status: number; body: string }[]>`
+      select fingerprint, status, body from idempotency where key = ${key} and created_at > now() - interval '24 hours'`;
+    if (seen && seen.fingerprint !== fingerprint) {
+      return stripeError(
+        new StripeError(
+          400,
+          "idempotency_error",
+          `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+        ),
+      );
+    }
+    if (seen)
+      return new Response(seen.body, { status: seen.status, headers: { ...headers(), "content-type": "application/json", "idempotent-replayed": "true" } });
+    const { response, save } = await run(method, path, params);
+    if (save) {
+      const text = await response.clone().text();
+      await store.sql`insert into idempotency (key, fingerprint, status, body) values (${key}, ${fingerprint}, ${response.status}, ${text})
+                      on conflict (key) do update set fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body, created_at = now()`;
+    }
+    return response;
+  }
+
+  /** Runs one API request; `save` is false when it was refused before its handler ran (Stripe keeps no result then). */
+  async function run(method: string, path: string, params: Params): Promise<{ response: Response; save: boolean }> {
     try {
-      return Response.json(await handleApi(billing, method, path, params), { headers: { "request-id": `req_${crypto.randomUUID().slice(0, 14)}` } });
+      return { response: Response.json(await handleApi(billing, method, path, params), { headers: headers() }), save: true };
     } catch (err) {
-      if (err instanceof StripeError) return stripeError(err);
+      if (err instanceof StripeError) return { response: stripeError(err), save: !(err instanceof ParamRefused) };
       log(`internal error on ${method} ${path}: ${(err as Error).stack}`);
-      return stripeError(new StripeError(500, "api_error", "An unknown error occurred in the local Stripe."));
+      // Stripe keeps a 500 under its key too: the retry answers the same.
+      return { response: stripeError(new StripeError(500, "api_error", "An unknown error occurred in the local Stripe.")), save: true };
     }
   }
 
@@ -119,15 +146,16 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         metadata: s.subscription_data?.metadata ?? {},
       });
       const now = await billing.nowFor(customerId);
+      const customer = (await store.get<Stripe.Customer>(customerId))!;
       Object.assign(s, {
         status: "complete",
         payment_status: trial ? "no_payment_required" : "paid",
         customer: customerId,
+        customer_details: customerDetails(customer.email),
         subscription: sub.id,
       });
       await store.put(s);
-      const { line_items_price: _p, subscription_data: _d, ...publicSession } = s;
-      await events.emit("checkout.session.completed", publicSession, now);
+      await events.emit("checkout.session.completed", publicSession(s), now);
       const to = String(s.success_url ?? "/").replace("{CHECKOUT_SESSION_ID}", id);
       return new Response(null, { status: 303, headers: { location: to } });
     });
@@ -206,6 +234,14 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         if (Date.now() > deadline) throw new Error("webhooks still pending");
         await Bun.sleep(20);
       }
+    },
+    /** Holds every idempotent request until the returned function is called (tests of concurrent requests). */
+    holdRequests(): () => void {
+      let release = () => {};
+      hold = new Promise((resolve) => {
+        release = resolve;
+      });
+      return release;
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {

@@ -3,10 +3,11 @@
 // now + 5 minutes] (real time, whatever the customer's test clock says) are refused with 400;
 // summaries need minute-aligned windows; totals lag the events by the aggregation delay.
 import type Stripe from "stripe";
-import { type Handler, list } from "./route";
+import { type Handler, list, type Route } from "./route";
 import { invalid, missing } from "./billing";
 import { int, meta, obj, str } from "./form";
 import { newId, type Store } from "./store";
+import { integer, listParams, metadata, object, oneOf, string } from "./params";
 
 export const MAX_IDENTIFIER_LENGTH = 100;
 export const MAX_PAST_SECONDS = 35 * 86_400;
@@ -138,9 +139,31 @@ const listEventSummaries: Handler = async (b, p, [id]) => {
   return { object: "list", data: [summary], has_more: false, url: `/v1/billing/meters/${id}/event_summaries` };
 };
 
-export const meterRoutes: [string, RegExp, Handler][] = [
-  ["POST", /^\/v1\/billing\/meters$/, createMeter],
-  ["GET", /^\/v1\/billing\/meters$/, async (b, p) => list<Stripe.Billing.Meter>(b, "billing.meter", p, () => true, "/v1/billing/meters")],
-  ["POST", /^\/v1\/billing\/meter_events$/, createMeterEvent],
-  ["GET", /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/, listEventSummaries],
+export const meterRoutes: Route[] = [
+  [
+    "POST",
+    /^\/v1\/billing\/meters$/,
+    {
+      display_name: string,
+      event_name: string,
+      default_aggregation: object({ formula: oneOf("count", "last", "sum") }),
+      customer_mapping: object({ event_payload_key: string, type: oneOf("by_id") }),
+      value_settings: object({ event_payload_key: string }),
+      event_time_window: oneOf("day", "hour"),
+    },
+    createMeter,
+  ],
+  [
+    "GET",
+    /^\/v1\/billing\/meters$/,
+    { ...listParams, status: oneOf("active", "inactive") },
+    async (b, p) => list<Stripe.Billing.Meter>(b, "billing.meter", p, () => true, "/v1/billing/meters"),
+  ],
+  ["POST", /^\/v1\/billing\/meter_events$/, { event_name: string, payload: metadata, identifier: string, timestamp: integer() }, createMeterEvent],
+  [
+    "GET",
+    /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/,
+    { ...listParams, customer: string, start_time: integer(), end_time: integer(), value_grouping_window: oneOf("day", "hour") },
+    listEventSummaries,
+  ],
 ];

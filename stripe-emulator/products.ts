@@ -4,6 +4,7 @@ import { invalid, missing, wireDecimal } from "./billing";
 import { arr, bool, int, meta, obj, str } from "./form";
 import { list, type Route } from "./route";
 import { newId } from "./store";
+import { array, boolean, integer, listParams, metadata, object, oneOf, string } from "./params";
 
 function newProduct(name: string, metadata: Record<string, string>): Stripe.Product {
   const now = Math.floor(Date.now() / 1000);
@@ -35,16 +36,27 @@ export const productRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/products$/,
+    { name: string, metadata },
     async (b, p) => {
       const product = newProduct(str(p.name) ?? "Product", meta(p.metadata));
       await b.store.put(product);
       return product;
     },
   ],
-  ["GET", /^\/v1\/products\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("product", id))],
+  ["GET", /^\/v1\/products\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("product", id))],
   [
     "POST",
     /^\/v1\/prices$/,
+    {
+      product: string,
+      product_data: object({ name: string, metadata }),
+      unit_amount: integer({ min: 0 }),
+      lookup_key: string,
+      currency: string,
+      metadata,
+      nickname: string,
+      recurring: object({ interval: oneOf("day", "week", "month", "year"), interval_count: integer({ min: 1 }) }),
+    },
     async (b, p) => {
       let productId = str(p.product);
       if (!productId) {
@@ -91,6 +103,7 @@ export const productRoutes: Route[] = [
   [
     "GET",
     /^\/v1\/prices$/,
+    { ...listParams, lookup_keys: array(string), active: boolean, product: string },
     async (b, p) => {
       const keys = arr(p.lookup_keys).map(String);
       const active = bool(p.active);
@@ -106,5 +119,5 @@ export const productRoutes: Route[] = [
       );
     },
   ],
-  ["GET", /^\/v1\/prices\/([^/]+)$/, async (b, _p, [id]) => b.price(id)],
+  ["GET", /^\/v1\/prices\/([^/]+)$/, {}, async (b, _p, [id]) => b.price(id)],
 ];

@@ -8,11 +8,12 @@ import { arr, int, meta, obj, str, type FormValue } from "./form";
 import { createInvoice } from "./invoices";
 import { newId } from "./store";
 import { cancelNow, changePrice, subscription } from "./subscriptions";
+import { array, boolean, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
+import type { Route } from "./route";
 
 type Schedule = Stripe.SubscriptionSchedule;
 type Phase = Stripe.SubscriptionSchedule.Phase;
 type Params = Record<string, FormValue>;
-type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
 
 const OPEN = new Set(["active", "not_started"]);
 
@@ -216,10 +217,32 @@ export async function advanceSchedule(b: Billing, s: Schedule, at: number) {
   });
 }
 
-export const scheduleRoutes: [string, RegExp, Handler][] = [
+const endBehavior = oneOf("release", "cancel", "none", "renew");
+const phases = array(
+  object({
+    items: array(object({ price: string, plan: string, quantity: integer({ min: 1 }) })),
+    start_date: timestamp("now"),
+    end_date: timestamp("now"),
+    duration: object({ interval: oneOf("day", "week", "month", "year"), interval_count: integer({ min: 1 }) }),
+    iterations: integer({ min: 1 }),
+    proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
+    metadata,
+  }),
+);
+
+export const scheduleRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/subscription_schedules$/,
+    {
+      from_subscription: string,
+      customer: string,
+      start_date: timestamp("now"),
+      end_behavior: endBehavior,
+      phases,
+      metadata,
+      default_settings: object({}),
+    },
     async (b, p) => {
       if (!str(p.from_subscription)) throw invalid("The local Stripe creates subscription schedules from_subscription only.", "from_subscription");
       return createFromSubscription(b, p);
@@ -228,17 +251,24 @@ export const scheduleRoutes: [string, RegExp, Handler][] = [
   [
     "GET",
     /^\/v1\/subscription_schedules$/,
+    { ...listParams, customer: string },
     async (b, p) => {
       const all = await b.store.list<Schedule>("subscription_schedule", (s) => !str(p.customer) || s.customer === str(p.customer));
       const limit = Math.min(100, Math.max(1, int(p.limit) ?? 10));
       return { object: "list", data: all.slice(0, limit), has_more: all.length > limit, url: "/v1/subscription_schedules" };
     },
   ],
-  ["GET", /^\/v1\/subscription_schedules\/([^/]+)$/, async (b, _p, [id]) => schedule(b, id)],
-  ["POST", /^\/v1\/subscription_schedules\/([^/]+)$/, async (b, p, [id]) => updateSchedule(b, id, p)],
+  ["GET", /^\/v1\/subscription_schedules\/([^/]+)$/, {}, async (b, _p, [id]) => schedule(b, id)],
+  [
+    "POST",
+    /^\/v1\/subscription_schedules\/([^/]+)$/,
+    { end_behavior: endBehavior, phases, proration_behavior: oneOf("create_prorations", "none", "always_invoice"), metadata },
+    async (b, p, [id]) => updateSchedule(b, id, p),
+  ],
   [
     "POST",
     /^\/v1\/subscription_schedules\/([^/]+)\/release$/,
+    { preserve_cancel_date: boolean },
     async (b, _p, [id]) => {
       const s = await schedule(b, id);
       if (!OPEN.has(s.status)) throw invalid(`You cannot release a subscription schedule that is currently in the \`${s.status}\` status.`);
@@ -248,6 +278,7 @@ export const scheduleRoutes: [string, RegExp, Handler][] = [
   [
     "POST",
     /^\/v1\/subscription_schedules\/([^/]+)\/cancel$/,
+    { invoice_now: boolean, prorate: boolean },
     async (b, _p, [id]) => {
       const s = await schedule(b, id);
       if (!OPEN.has(s.status)) throw invalid(`You cannot cancel a subscription schedule that is currently in the \`${s.status}\` status.`);

@@ -5,11 +5,23 @@ import { arr, int, meta, obj, str } from "./form";
 import type { Route } from "./route";
 import { newId } from "./store";
 import type Stripe from "stripe";
+import { array, integer, metadata, object, oneOf, string } from "./params";
 
 export const sessionRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/checkout\/sessions$/,
+    {
+      mode: oneOf("payment", "setup", "subscription"),
+      customer: string,
+      customer_email: string,
+      client_reference_id: string,
+      line_items: array(object({ price: string, quantity: integer({ min: 1 }) })),
+      subscription_data: object({ metadata, trial_period_days: integer({ min: 1 }) }),
+      metadata,
+      success_url: string,
+      cancel_url: string,
+    },
     async (b, p) => {
       const items = arr(p.line_items).map((i) => obj(i));
       const price = await b.price(str(items[0]?.price) ?? "");
@@ -17,41 +29,89 @@ export const sessionRoutes: Route[] = [
       const now = await b.nowFor(cust);
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
-      const session = {
+      const customer = cust ? await customerOf(b, cust) : null;
+      const session: Stripe.Checkout.Session = {
         id,
         object: "checkout.session",
+        adaptive_pricing: null,
+        after_expiration: null,
+        allow_promotion_codes: null,
+        allowed_payment_method_types: null,
         amount_subtotal: price.unit_amount,
         amount_total: price.unit_amount,
+        automatic_tax: { enabled: false, liability: null, provider: null, status: null },
+        billing_address_collection: null,
         cancel_url: str(p.cancel_url) ?? null,
         client_reference_id: str(p.client_reference_id) ?? null,
+        client_secret: null,
+        collected_information: null,
+        consent: null,
+        consent_collection: null,
         created: now,
         currency: price.currency,
+        currency_conversion: null,
+        custom_fields: [],
+        custom_text: { after_submit: null, shipping_address: null, submit: null, terms_of_service_acceptance: null },
         customer: cust,
+        customer_account: null,
+        // Stripe creates customers only in payment and setup mode; a subscription always has one.
+        customer_creation: null,
+        customer_details: customer ? customerDetails(customer.email) : null,
         customer_email: str(p.customer_email) ?? null,
+        discounts: [],
         expires_at: now + 86_400,
+        integration_identifier: null,
+        invoice: null,
+        invoice_creation: null,
         livemode: false,
+        locale: null,
+        managed_payments: null,
         metadata: meta(p.metadata),
-        mode: str(p.mode) ?? "subscription",
+        mode: (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode,
+        origin_context: null,
+        payment_intent: null,
+        payment_link: null,
+        payment_method_collection: "always",
+        payment_method_configuration_details: null,
+        payment_method_options: { card: { request_three_d_secure: "automatic" } },
+        payment_method_types: ["card"],
         payment_status: "unpaid",
+        permissions: null,
+        recovered_from: null,
+        saved_payment_method_options: customer ? { allow_redisplay_filters: ["always"], payment_method_remove: null, payment_method_save: null } : null,
+        setup_intent: null,
+        shipping_address_collection: null,
+        shipping_cost: null,
+        shipping_options: [],
         status: "open",
+        submit_type: null,
         subscription: null,
         success_url: str(p.success_url) ?? null,
+        total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
+        ui_mode: "hosted_page",
         url: `${b.publicUrl}/checkout/${id}`,
+        wallet_options: null,
+      };
+      // Two private fields for the hosted page, never returned.
+      const stored = {
+        ...session,
         line_items_price: price.id,
         subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata) },
       };
-      await b.store.put(session);
-      return publicSession(session);
+      await b.store.put(stored);
+      return publicSession(stored);
     },
   ],
   [
     "GET",
     /^\/v1\/checkout\/sessions\/([^/]+)$/,
+    {},
     async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id)))),
   ],
   [
     "POST",
     /^\/v1\/billing_portal\/sessions$/,
+    { customer: string, return_url: string },
     async (b, p) => {
       const c = await customerOf(b, str(p.customer) ?? "");
       const id = newId("bps");
@@ -75,8 +135,20 @@ export const sessionRoutes: Route[] = [
   ],
 ];
 
+/** What a completed Checkout session knows of its customer. */
+export const customerDetails = (email: string | null): Stripe.Checkout.Session.CustomerDetails => ({
+  address: null,
+  business_name: null,
+  email,
+  individual_name: null,
+  name: null,
+  phone: null,
+  tax_exempt: "none",
+  tax_ids: [],
+});
+
 /** The stored session carries two private fields for the hosted page; they are not returned. */
-function publicSession(s: any) {
+export function publicSession(s: any): Stripe.Checkout.Session {
   const { line_items_price: _p, subscription_data: _d, ...rest } = s;
   return rest;
 }

@@ -5,11 +5,21 @@ import { invalid, missing } from "./billing";
 import { arr, int, meta, obj, str } from "./form";
 import { list, type Route } from "./route";
 import { cancelNow, createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
+import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 
 export const subscriptionRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/subscriptions$/,
+    {
+      customer: string,
+      items: array(object({ price: string, quantity: integer({ min: 1 }) })),
+      trial_period_days: integer({ min: 0 }),
+      trial_end: timestamp("now"),
+      default_payment_method: string,
+      payment_behavior: oneOf("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"),
+      metadata,
+    },
     async (b, p) => {
       const items = arr(p.items).map((i) => obj(i));
       const price = str(items[0]?.price);
@@ -28,6 +38,11 @@ export const subscriptionRoutes: Route[] = [
   [
     "GET",
     /^\/v1\/subscriptions$/,
+    {
+      ...listParams,
+      customer: string,
+      status: oneOf("active", "all", "canceled", "ended", "incomplete", "incomplete_expired", "past_due", "paused", "trialing", "unpaid"),
+    },
     async (b, p) =>
       list<Stripe.Subscription>(
         b,
@@ -37,11 +52,31 @@ export const subscriptionRoutes: Route[] = [
         "/v1/subscriptions",
       ),
   ],
-  ["GET", /^\/v1\/subscriptions\/([^/]+)$/, async (b, _p, [id]) => subscription(b, id)],
-  ["POST", /^\/v1\/subscriptions\/([^/]+)$/, async (b, p, [id]) => updateSubscription(b, id, p)],
+  [
+    "GET",
+    /^\/v1\/subscriptions\/([^/]+)$/,
+    { expand: expandable("schedule", "latest_invoice", "customer", "default_payment_method") },
+    async (b, _p, [id]) => subscription(b, id),
+  ],
+  [
+    "POST",
+    /^\/v1\/subscriptions\/([^/]+)$/,
+    {
+      items: array(object({ id: string, price: string, quantity: integer({ min: 1 }) })),
+      proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
+      proration_date: integer({ min: 0 }),
+      trial_end: timestamp("now"),
+      cancel_at_period_end: boolean,
+      default_payment_method: string,
+      metadata,
+      expand: expandable("schedule", "latest_invoice", "customer", "default_payment_method"),
+    },
+    async (b, p, [id]) => updateSubscription(b, id, p),
+  ],
   [
     "DELETE",
     /^\/v1\/subscriptions\/([^/]+)$/,
+    {},
     async (b, _p, [id]) => {
       const sub = await subscription(b, id);
       return cancelNow(b, sub, await b.nowFor(sub.customer as string));
@@ -53,6 +88,7 @@ export const invoiceRoutes: Route[] = [
   [
     "GET",
     /^\/v1\/invoices$/,
+    { ...listParams, customer: string, subscription: string, status: oneOf("draft", "open", "paid", "uncollectible", "void") },
     async (b, p) =>
       list<Stripe.Invoice>(
         b,
@@ -65,11 +101,34 @@ export const invoiceRoutes: Route[] = [
         "/v1/invoices",
       ),
   ],
-  ["GET", /^\/v1\/invoices\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("invoice", id))],
-  ["POST", /^\/v1\/invoices\/create_preview$/, async (b, p) => previewInvoice(b, p)],
+  [
+    "GET",
+    /^\/v1\/invoices\/([^/]+)$/,
+    { expand: expandable("customer", "subscription") },
+    async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("invoice", id)),
+  ],
+  [
+    "POST",
+    /^\/v1\/invoices\/create_preview$/,
+    {
+      customer: string,
+      subscription: string,
+      subscription_details: object({
+        items: array(object({ id: string, price: string, quantity: integer({ min: 1 }) })),
+        proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
+        proration_date: integer({ min: 0 }),
+      }),
+    },
+    async (b, p) => previewInvoice(b, p),
+  ],
 ];
 
 export const eventRoutes: Route[] = [
-  ["GET", /^\/v1\/events\/([^/]+)$/, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
-  ["GET", /^\/v1\/events$/, async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events")],
+  ["GET", /^\/v1\/events\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
+  [
+    "GET",
+    /^\/v1\/events$/,
+    { ...listParams, type: string },
+    async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events"),
+  ],
 ];

@@ -5,11 +5,13 @@ import { advanceClock } from "./clock";
 import { int, str } from "./form";
 import type { Route } from "./route";
 import { newId } from "./store";
+import { integer, string } from "./params";
 
 export const testClockRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/test_helpers\/test_clocks$/,
+    { frozen_time: integer({ min: 0 }), name: string },
     async (b, p) => {
       const frozen = int(p.frozen_time);
       if (!frozen) throw invalid("Missing required param: frozen_time.", "frozen_time");
@@ -31,7 +33,13 @@ export const testClockRoutes: Route[] = [
   [
     "GET",
     /^\/v1\/test_helpers\/test_clocks\/([^/]+)$/,
+    {},
     async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("test_helpers.test_clock", id)),
   ],
-  ["POST", /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/, async (b, p, [id]) => advanceClock(b, id, int(p.frozen_time) ?? 0)],
+  [
+    "POST",
+    /^\/v1\/test_helpers\/test_clocks\/([^/]+)\/advance$/,
+    { frozen_time: integer({ min: 0 }) },
+    async (b, p, [id]) => advanceClock(b, id, int(p.frozen_time) ?? 0),
+  ],
 ];

@@ -4,7 +4,7 @@ import { afterAll, beforeAll } from "bun:test";
 import { startApp, type TestApp } from "./app";
 import { freePort } from "./ports";
 import { startWorker, type TestWorker } from "./worker";
-import { startStripeLocal, type StripeLocal } from "../stripe-emulator/index";
+import { startStripeLocal, type StripeLocal, type StripeLocalOptions } from "../stripe-emulator/index";
 import { sql } from "../app/server/db.server";
 import { createOrg } from "../app/server/orgs.server";
 import { syncPlanCatalog } from "../app/server/plans.server";
@@ -12,7 +12,8 @@ import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
 
 export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 
-export function startBillingSystem(extraEnv: Record<string, string> = {}): BillingSystem {
+/** `localOptions` reach the local Stripe (e.g. `deliveryChaos`). */
+export function startBillingSystem(extraEnv: Record<string, string> = {}, localOptions: Partial<StripeLocalOptions> = {}): BillingSystem {
   // A port the OS found free (not a fixed one another run may hold): the app's base URL (Checkout
   // return pages) and Stripe's webhook URL name it, and a test restarting the app reuses it.
   const env: Record<string, string> = { PORT: String(freePort()), STRIPE_EVENT_MAX_ATTEMPTS: "2", ...extraEnv };
@@ -27,6 +28,7 @@ export function startBillingSystem(extraEnv: Record<string, string> = {}): Billi
       databaseUrl: process.env.DATABASE_URL!,
       webhook: { url: `${system.app.url}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
       retrySchedule: [150, 300, 600],
+      ...localOptions,
     });
     worker = await startWorker(env);
   });

@@ -1,0 +1,104 @@
+// The parameters each /v1 route accepts, checked before its handler runs: an unknown parameter, a
+// value of the wrong type, an enum value Stripe does not know, a `limit` over 100 or an `expand`
+// path the object cannot expand is refused with Stripe's error object, as Stripe refuses it.
+import { StripeError } from "./billing";
+import type { FormValue } from "./form";
+
+/** Checks one parameter's value; `name` is its form name (`items[0][price]`) for the error. */
+export type Param = (value: FormValue, name: string) => void;
+export type Accepts = Record<string, Param>;
+
+/** A request refused before its handler ran: Stripe saves no idempotent result for it. */
+export class ParamRefused extends StripeError {}
+
+/** Stripe's error object for a refused parameter: `code`, `param`, `doc_url`. */
+export const paramError = (code: string, param: string, message: string, status = 400) =>
+  new ParamRefused(status, "invalid_request_error", message, { code, param, doc_url: `https://stripe.com/docs/error-codes/${code.replaceAll("_", "-")}` });
+
+const notString = (name: string) => paramError("parameter_invalid_string", name, `Invalid ${name}: must be a string`);
+
+export const string: Param = (value, name) => {
+  if (typeof value !== "string") throw notString(name);
+};
+
+const INTEGER = /^-?\d+$/;
+export const integer =
+  (range: { min?: number; max?: number } = {}): Param =>
+  (value, name) => {
+    if (typeof value !== "string" || !INTEGER.test(value)) throw paramError("parameter_invalid_integer", name, `Invalid integer: ${String(value)}`);
+    const n = Number(value);
+    if (range.max !== undefined && n > range.max) throw paramError("parameter_invalid_integer", name, `Invalid ${name}: must be at most ${range.max}`);
+    if (range.min !== undefined && n < range.min) throw paramError("parameter_invalid_integer", name, `Invalid ${name}: must be at least ${range.min}`);
+  };
+
+/** A timestamp, or one of the words Stripe takes in its place (`now`). */
+export const timestamp =
+  (...words: string[]): Param =>
+  (value, name) => {
+    if (typeof value === "string" && words.includes(value)) return;
+    integer({ min: 0 })(value, name);
+  };
+
+export const boolean: Param = (value, name) => {
+  if (value !== "true" && value !== "false") throw paramError("parameter_invalid_boolean", name, `Invalid boolean: ${String(value)}`);
+};
+
+export const oneOf =
+  (...values: string[]): Param =>
+  (value, name) => {
+    if (typeof value !== "string") throw notString(name);
+    if (!values.includes(value)) {
+      const choices = values.length > 1 ? `${values.slice(0, -1).join(", ")}, or ${values.at(-1)}` : values[0];
+      throw paramError("parameter_invalid_string", name, `Invalid ${name}: must be one of ${choices}`);
+    }
+  };
+
+/** `metadata[key]=value` (an empty value unsets the key). */
+export const metadata: Param = (value, name) => {
+  if (value === "") return;
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw paramError("parameter_invalid_string", name, `Invalid object: ${name}`);
+  for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw notString(`${name}[${k}]`);
+};
+
+export const object =
+  (shape: Accepts): Param =>
+  (value, name) => {
+    if (!value || typeof value !== "object" || Array.isArray(value)) throw paramError("parameter_invalid_string", name, `Invalid object: ${name}`);
+    check(shape, value, name);
+  };
+
+/** An array (`a[0][b]=…` or `a[]=…`) of items each checked by `item`. */
+export const array =
+  (item: Param): Param =>
+  (value, name) => {
+    if (!value || typeof value !== "object") throw paramError("parameter_invalid_string", name, `Invalid array: ${name}`);
+    for (const [i, v] of Object.entries(value)) if (v !== undefined) item(v, `${name}[${i}]`);
+  };
+
+/** The `expand[]` a route takes: only these paths (a list route's paths start with `data.`). */
+export const expandable =
+  (...paths: string[]): Param =>
+  (value, name) => {
+    array(string)(value, name);
+    for (const [i, path] of Object.entries(value as FormValue[])) {
+      if (!paths.includes(path as string))
+        throw new ParamRefused(400, "invalid_request_error", `This property cannot be expanded (${path}).`, { param: `${name}[${i}]` });
+    }
+  };
+
+/** Stripe's list parameters. */
+export const listParams: Accepts = { limit: integer({ min: 1, max: 100 }), starting_after: string, ending_before: string };
+
+function check(shape: Accepts, params: Record<string, FormValue>, prefix?: string) {
+  for (const [key, value] of Object.entries(params)) {
+    const name = prefix ? `${prefix}[${key}]` : key;
+    const accept = shape[key];
+    if (!accept) throw paramError("parameter_unknown", name, `Received unknown parameter: ${name}`);
+    accept(value, name);
+  }
+}
+
+/** Refuses the request unless every parameter is one `accepts` names, with a value it takes. */
+export function checkParams(accepts: Accepts, params: Record<string, FormValue>) {
+  check({ expand: expandable(), ...accepts }, params);
+}

@@ -1,0 +1,128 @@
+// The local Stripe refuses what Stripe refuses, with Stripe's error objects, and keeps
+// idempotency keys the way Stripe does.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Stripe from "stripe";
+import { startStripeLocal, type StripeLocal } from "./index";
+
+let local: StripeLocal;
+let stripe: Stripe;
+
+beforeAll(async () => {
+  local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_strict_test" });
+  stripe = new Stripe("sk_test_strict", { host: "127.0.0.1", port: local.port, protocol: "http", maxNetworkRetries: 0 });
+});
+afterAll(async () => {
+  await local.stop();
+});
+
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => null as never,
+    (err: Stripe.errors.StripeError) => err,
+  );
+
+async function subscribed() {
+  const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, recurring: { interval: "month" }, product_data: { name: "Strict" } });
+  const customer = await stripe.customers.create({
+    email: "strict@example.com",
+    payment_method: "pm_card_visa",
+    invoice_settings: { default_payment_method: "pm_card_visa" },
+  });
+  const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+  return { price, customer, sub };
+}
+
+describe("parameters are checked like Stripe checks them", () => {
+  test("an unknown parameter is refused with parameter_unknown, naming it", async () => {
+    const err = await refusal(stripe.customers.create({ email: "x@example.com", colour: "red" } as never));
+    expect(err.statusCode).toBe(400);
+    expect(err.type).toBe("StripeInvalidRequestError");
+    expect(err.code).toBe("parameter_unknown");
+    expect(err.param).toBe("colour");
+    expect(err.message).toBe("Received unknown parameter: colour");
+    expect(err.doc_url).toBe("https://stripe.com/docs/error-codes/parameter-unknown");
+  });
+
+  test("an unknown nested parameter is named by its form path", async () => {
+    const err = await refusal(stripe.customers.create({ invoice_settings: { default_payment_method: "pm_x", colour: "red" } } as never));
+    expect([err.statusCode, err.code, err.param]).toEqual([400, "parameter_unknown", "invoice_settings[colour]"]);
+  });
+
+  test("a value outside an enum is refused with parameter_invalid_string and the allowed values", async () => {
+    const { sub } = await subscribed();
+    const err = await refusal(stripe.subscriptions.update(sub.id, { proration_behavior: "bogus" as never }));
+    expect([err.statusCode, err.code, err.param]).toEqual([400, "parameter_invalid_string", "proration_behavior"]);
+    expect(err.message).toBe("Invalid proration_behavior: must be one of create_prorations, none, or always_invoice");
+    expect(err.doc_url).toBe("https://stripe.com/docs/error-codes/parameter-invalid-string");
+  });
+
+  test("a limit over 100 is refused with parameter_invalid_integer", async () => {
+    const err = await refusal(stripe.invoices.list({ limit: 101 }));
+    expect([err.statusCode, err.code, err.param]).toEqual([400, "parameter_invalid_integer", "limit"]);
+    expect(err.message).toBe("Invalid limit: must be at most 100");
+  });
+
+  test("a non-integer where an integer belongs is refused with parameter_invalid_integer", async () => {
+    const err = await refusal(stripe.testHelpers.testClocks.create({ frozen_time: "soon" as never }));
+    expect([err.statusCode, err.code, err.param]).toEqual([400, "parameter_invalid_integer", "frozen_time"]);
+  });
+
+  test("starting_after an unknown id is 404 resource_missing", async () => {
+    const err = await refusal(stripe.invoices.list({ starting_after: "in_doesNotExist" }));
+    expect([err.statusCode, err.code, err.param]).toEqual([404, "resource_missing", "starting_after"]);
+    expect(err.message).toBe("No such invoice: 'in_doesNotExist'");
+  });
+
+  test("an expand path the object cannot expand is refused before anything changes", async () => {
+    const { sub } = await subscribed();
+    const err = await refusal(stripe.subscriptions.update(sub.id, { metadata: { touched: "yes" }, expand: ["nonsense"] }));
+    expect([err.statusCode, err.param]).toEqual([400, "expand[0]"]);
+    expect(err.message).toBe("This property cannot be expanded (nonsense).");
+    expect((await stripe.subscriptions.retrieve(sub.id)).metadata.touched).toBeUndefined();
+    const expanded = await stripe.subscriptions.retrieve(sub.id, { expand: ["customer"] });
+    expect((expanded.customer as Stripe.Customer).object).toBe("customer");
+  });
+
+  test("an unknown id is 404 resource_missing with Stripe's doc_url", async () => {
+    const err = await refusal(stripe.subscriptions.retrieve("sub_doesNotExist"));
+    expect([err.statusCode, err.code]).toEqual([404, "resource_missing"]);
+    expect(err.doc_url).toBe("https://stripe.com/docs/error-codes/resource-missing");
+  });
+});
+
+describe("idempotency keys like Stripe's", () => {
+  test("a request refused by validation is not saved under its key: the corrected retry with the same key succeeds", async () => {
+    const key = `idem-${crypto.randomUUID()}`;
+    const err = await refusal(stripe.customers.create({ email: "a@example.com", colour: "red" } as never, { idempotencyKey: key }));
+    expect(err.code).toBe("parameter_unknown");
+    const again = await refusal(stripe.customers.create({ email: "a@example.com", colour: "red" } as never, { idempotencyKey: key }));
+    expect(again.code).toBe("parameter_unknown");
+    // A refused request did not bind the key to its body: another body with the same key runs.
+    const ok = await stripe.customers.create({ email: "a@example.com" }, { idempotencyKey: key });
+    expect(ok.email).toBe("a@example.com");
+    const replay = await stripe.customers.create({ email: "a@example.com" }, { idempotencyKey: key });
+    expect(replay.id).toBe(ok.id);
+  });
+
+  test("the same key with another body is 400 idempotency_error", async () => {
+    const key = `idem-${crypto.randomUUID()}`;
+    await stripe.customers.create({ email: "b@example.com" }, { idempotencyKey: key });
+    const err = await refusal(stripe.customers.create({ email: "c@example.com" }, { idempotencyKey: key }));
+    expect([err.statusCode, err.type]).toEqual([400, "StripeIdempotencyError"]);
+  });
+
+  test("a second request with a key whose first request is still running is 409 idempotency_error", async () => {
+    const { customer } = await subscribed();
+    const key = `idem-${crypto.randomUUID()}`;
+    // A slow first request: the emulator holds it while `local.holdRequests` is set.
+    const release = local.holdRequests();
+    const first = stripe.customers.update(customer.id, { name: "First" }, { idempotencyKey: key });
+    await Bun.sleep(100);
+    const second = await refusal(stripe.customers.update(customer.id, { name: "First" }, { idempotencyKey: key }));
+    release();
+    expect((await first).name).toBe("First");
+    expect([second.statusCode, second.rawType]).toEqual([409, "idempotency_error"]);
+    expect(second.message).toContain("another in-progress request");
+  });
+});
