@@ -1,4 +1,4 @@
-// `bun run bench --processes 1,2`: 4.1 (quota, one hot org) and 4.2 (usage: one hot org, and
+// `bun run bench --processes 1,2`: quota checks (one hot org) and usage records (one hot org, and
 // 1,000 orgs) against 1, then 2 (…) app processes sharing one port (SO_REUSEPORT), in one
 // sitting. Prints requests/s, admissions/s, p99 and the scaling factor against the first count,
 // and where the CPU went: wrk's own, the app processes', and the Postgres backends serving this
@@ -66,16 +66,16 @@ const pct = (cpuS: number, r: Result) => `${((100 * cpuS) / r.duration).toFixed(
 export async function runScaling(input: ScalingInput): Promise<boolean> {
   const url = `http://127.0.0.1:${input.port}`;
   const runId = Date.now().toString(36);
-  const rows: Record<string, Measured[]> = { "4.1 quota": [], "4.2 one org": [], "4.2 1,000 orgs": [] };
+  const rows: Record<string, Measured[]> = { quota: [], "usage, one org": [], "usage, 1,000 orgs": [] };
   for (const n of input.counts) {
     const apps = await startApps(n, input);
     try {
       // Warm-up: JIT, prepared statements, key caches, every process's pool opened.
       await load({ url, kind: "quota", keys: [input.hotKey], duration: 2 });
       await load({ url, kind: "usage", keys: input.spreadKeys, runId: `${runId}w${n}`, duration: 2 });
-      rows["4.1 quota"].push(await measure({ url, kind: "quota", keys: [input.hotKey] }, apps, input));
-      rows["4.2 one org"].push(await measure({ url, kind: "usage", keys: [input.hotKey], runId: `${runId}h${n}` }, apps, input));
-      rows["4.2 1,000 orgs"].push(await measure({ url, kind: "usage", keys: input.spreadKeys, runId: `${runId}s${n}` }, apps, input));
+      rows["quota"].push(await measure({ url, kind: "quota", keys: [input.hotKey] }, apps, input));
+      rows["usage, one org"].push(await measure({ url, kind: "usage", keys: [input.hotKey], runId: `${runId}h${n}` }, apps, input));
+      rows["usage, 1,000 orgs"].push(await measure({ url, kind: "usage", keys: input.spreadKeys, runId: `${runId}s${n}` }, apps, input));
     } finally {
       await stopApps(apps);
     }

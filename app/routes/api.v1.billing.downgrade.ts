@@ -1,4 +1,4 @@
-// 5.3 Downgrade at period end (POST { planCode }), or keep the current plan (DELETE).
+// Downgrade at period end (POST { planCode }), or keep the current plan (DELETE).
 import { requireSession } from "~/server/auth.server";
 import { cancelDowngrade, scheduleDowngrade } from "~/server/billing/plan-change.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";

@@ -1,4 +1,4 @@
-// 5.1 Plan change preview: Stripe's (or Stigg's) figures; nothing changes anywhere.
+// Plan change preview: Stripe's (or Stigg's) figures; nothing changes anywhere.
 import { requireSession } from "~/server/auth.server";
 import { previewPlanChange } from "~/server/billing/plan-change.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";

@@ -1,4 +1,4 @@
-// Bad input, authentication and tenant isolation on the hot routes (4.1, 4.2): every case is a
+// Bad input, authentication and tenant isolation on the hot routes (quota check, usage record): every case is a
 // 4xx in the envelope, and nothing changes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
@@ -53,7 +53,7 @@ const badBodies: [string, unknown, string][] = [
   ["empty body", "", "MALFORMED_JSON"],
 ];
 
-describe("4.2 bad input changes nothing", () => {
+describe("usage record: bad input changes nothing", () => {
   for (const [name, input, code] of badBodies) {
     test(`${name} → ${code}`, async () => {
       const before = await countsOf(org.orgId);
@@ -90,7 +90,7 @@ describe("4.2 bad input changes nothing", () => {
   });
 });
 
-describe("4.1 bad input", () => {
+describe("quota check: bad input", () => {
   for (const [name, query] of [
     ["unknown metric", "?metric=tokens"],
     ["empty metric", "?metric="],
@@ -122,7 +122,7 @@ describe("authentication", () => {
     ["a Stripe-looking secret", "Bearer sk_test_abcdefghijklmnopqrstuvwxyz"],
   ];
   for (const [name, credential] of badCredentials) {
-    test(`${name} → 401 on 4.1 and 4.2`, async () => {
+    test(`${name} → 401 on the quota and usage routes`, async () => {
       for (const call of routes) await expectError(await call(credential), 401, "UNAUTHENTICATED");
     });
   }

@@ -6,7 +6,7 @@ import { PayloadTooLarge } from "./errors.server";
 const KiB = 1024;
 /** Stripe's events are a few KiB; a whole subscription with its items stays far below this. */
 export const WEBHOOK_BODY_LIMIT = 1024 * KiB;
-/** API JSON bodies (api.md: 16 KiB on the usage routes; the others are smaller still). */
+/** API JSON bodies (docs/api.md: 16 KiB; the routes' bodies are all far smaller). */
 export const API_BODY_LIMIT = 16 * KiB;
 /** Portal form posts, and anything else. */
 export const FORM_BODY_LIMIT = 64 * KiB;

@@ -1,4 +1,4 @@
-// The fixed list of error codes of api.md, their HTTP statuses, and the typed errors the server
+// The fixed list of error codes of the API (docs/api.md), their HTTP statuses, and the typed errors the server
 // layer throws. One boundary (http.server.ts) turns them into envelopes.
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,

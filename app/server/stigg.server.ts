@@ -16,7 +16,7 @@ function sdk(): StiggPort | null {
   if (!initialised) {
     initialised = true;
     if (config.STIGG_API_KEY) {
-      // Under Bun the SDK needs an explicit cache size (stack-notes.md); 10 s per call at most.
+      // Under Bun the SDK needs an explicit cache size (it throws "maxSize must be a positive integer" without one); 10 s per call at most.
       port = Stigg.initialize({ apiKey: config.STIGG_API_KEY, memoryCacheMaxSizeBytes: 64 * 1024 * 1024, timeout: 10_000 } as Parameters<
         typeof Stigg.initialize
       >[0]);

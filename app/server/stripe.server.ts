@@ -1,6 +1,6 @@
 // The one module that talks to Stripe (the real one when STRIPE_SECRET_KEY is set, the local
 // Stripe otherwise, through the same SDK). Stripe objects are converted to the system's own
-// shapes here and never passed around raw. Never called from the hot path (4.1, 4.2).
+// shapes here and never passed around raw. Never called from the hot path (quota check, usage record).
 import Stripe from "stripe";
 import { eq } from "drizzle-orm";
 import { config } from "./config.server";

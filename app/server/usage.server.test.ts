@@ -1,4 +1,4 @@
-// The rules of 4.1 and 4.2, through HTTP against the real app process and the real Postgres.
+// The rules of the quota check and the usage record, through HTTP against the real app process and the real Postgres.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
 import { api, countsOf, orgWithKey, rid } from "../../test/factories";
@@ -14,7 +14,7 @@ afterAll(async () => {
 
 const body = async (r: Response) => (await r.json()) as { ok: boolean; data: any; error: any };
 
-describe("4.1 quota check", () => {
+describe("quota check", () => {
   test("a new period answers its plan's units, nothing used", async () => {
     const { key } = await orgWithKey({ plan: "starter" });
     const r = await api(app.url, key).quota("?metric=api_call");
@@ -56,7 +56,7 @@ describe("4.1 quota check", () => {
   });
 });
 
-describe("4.2 record usage", () => {
+describe("record usage", () => {
   test("an admitted request is counted once and answers the new totals", async () => {
     const { orgId, key } = await orgWithKey();
     const id = rid();

@@ -1,4 +1,4 @@
-// The usage engine: the quota check (4.1) and the exact, idempotent usage record (4.2).
+// The usage engine: the quota check and the exact, idempotent usage record.
 // Admission and idempotency are decided in Postgres (db/migrations/0001_usage_engine.sql);
 // this module only batches concurrent requests into one statement (group commit) and shapes
 // the answers. No Stripe, Stigg or Clerk call happens here, ever.
@@ -29,7 +29,7 @@ export type QuotaSummary = {
 
 type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number; included: number };
 
-/** 4.1: one read of the org's period and counter (or the Redis copy, at most 1 s old). */
+/** The quota check: one read of the org's period and counter (or the Redis copy, at most 1 s old). */
 export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSummary> {
   const cacheKey = `quota:${orgId}:${metric}`;
   const cached = await cacheGet(cacheKey);
@@ -121,7 +121,7 @@ function noteRoom(p: Pending, row: OutcomeRow): void {
   room.set(roomKey(p.orgId, p.metric), { remaining: row.included! - row.used!, periodEnd: row.pe });
 }
 
-/** 4.2: counts the request once, or replays, or throws QuotaExceeded / IdempotencyConflict / SubscriptionInactive. */
+/** The usage record: counts the request once, or replays, or throws QuotaExceeded / IdempotencyConflict / SubscriptionInactive. */
 export function recordUsage(request: UsageRequest): Promise<RecordResult> {
   return new Promise((resolve, reject) => enqueue({ ...request, resolve, reject, followers: [] }));
 }

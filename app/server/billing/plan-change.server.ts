@@ -102,7 +102,7 @@ async function compute(change: Change): Promise<PlanChangePreview> {
   };
 }
 
-/** 5.1: what the change would cost, changing nothing anywhere. */
+/** Preview: what the change would cost, changing nothing anywhere. */
 export async function previewPlanChange(orgId: string, planCode: string): Promise<PlanChangePreview> {
   const change = await setup(orgId, planCode);
   // Stigg's figures when it is configured; Stripe's when it is off or does not answer.
@@ -129,7 +129,7 @@ async function checkProrationDate(change: Change, customerId: string, prorationD
 }
 
 /**
- * 5.2: upgrade now at the preview's proration date. A retry with the same idempotency key (or,
+ * Upgrade now at the preview's proration date. A retry with the same idempotency key (or,
  * without one, of the same change in the same period) answers the original success and never
  * charges twice.
  */
@@ -171,7 +171,7 @@ export async function upgradeNow(orgId: string, planCode: string, opts: { idempo
   return summary;
 }
 
-/** 5.3: schedule a downgrade for the period end (a second one replaces the first). */
+/** Schedules a downgrade for the period end (a second one replaces the first). */
 export async function scheduleDowngrade(orgId: string, planCode: string) {
   const change = await setup(orgId, planCode);
   if (change.kind !== "downgrade")
@@ -195,7 +195,7 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
   return summary;
 }
 
-/** DELETE 5.3: keep the current plan after all (the schedule's pending phase is removed). */
+/** Cancels the scheduled downgrade: keep the current plan after all (the schedule's pending phase is removed). */
 export async function cancelDowngrade(orgId: string) {
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");

@@ -1,4 +1,4 @@
-// Plan changes (5.1–5.3) through the session routes, the real worker and the local Stripe, with
+// Plan changes (preview, upgrade, scheduled downgrade) through the session routes, the real worker and the local Stripe, with
 // test clocks placing the change mid-period and the money checked to the cent.
 import { describe, expect, test } from "bun:test";
 import { invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
@@ -36,7 +36,7 @@ async function snapshot(orgId: string) {
   };
 }
 
-describe("5.1 preview, 5.2 upgrade now", () => {
+describe("preview, upgrade now", () => {
   test("mid-period: the preview mutates nothing and equals, to the cent, what the upgrade invoices", async () => {
     const orgId = await newOrg();
     await subscribeThroughStripe(orgId, "starter");
@@ -132,7 +132,7 @@ describe("5.1 preview, 5.2 upgrade now", () => {
   });
 });
 
-describe("5.3 scheduled downgrade", () => {
+describe("scheduled downgrade", () => {
   test("pending, replaced, canceled, scheduled again, then applied at renewal: lower invoice and units", async () => {
     const orgId = await newOrg();
     await subscribeThroughStripe(orgId, "pro");
