@@ -47,13 +47,18 @@ export function usePlanChange() {
     const button = toOpener && opener.current ? document.querySelector<HTMLElement>(`[data-plan-button="${opener.current}"]:not([disabled])`) : null;
     (button ?? outcome.current)?.focus();
   };
+  // Where focus goes once the dialog has finished closing: set when it starts closing, used by
+  // `afterClose` (the modal's exit transition has ended, so its focus trap can no longer take
+  // focus back). Focusing earlier raced the trap and left focus on <body>.
+  const focusAfterClose = useRef<"opener" | "outcome" | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: reacts to a finished submission only
   useEffect(() => {
     if (!data || busy) return;
     if (data.ok && data.preview) setDialog(data.preview);
     else if (data.ok) {
-      setDialog(null);
-      setTimeout(() => focusBack(false), 0);
+      focusAfterClose.current = "outcome";
+      if (dialog) setDialog(null);
+      else setTimeout(() => focusBack(false), 0);
     } else if (!dialog) setTimeout(() => focusBack(false), 0);
   }, [data, busy]);
   const waiting = busy && stalled;
@@ -84,9 +89,14 @@ export function usePlanChange() {
       if (request) submit(request);
     },
     close() {
+      focusAfterClose.current = "opener";
       setDialog(null);
-      // After the modal's own focus handling has run.
-      setTimeout(() => focusBack(true), 0);
+    },
+    /** The modal's exit transition has ended: focus the opener, or the outcome of the change. */
+    afterClose() {
+      const target = focusAfterClose.current;
+      focusAfterClose.current = null;
+      if (target) focusBack(target === "opener");
     },
     errorInDialog: dialog && !busy && data && !data.ok ? data.error : null,
     notice: dialog && !busy && data?.ok ? (data.notice ?? null) : null,
@@ -136,6 +146,7 @@ export function PlanChangeDialog({
       closeOnEscape={!paying}
       closeOnClickOutside={!paying}
       closeButtonProps={{ "aria-label": "Close", disabled: paying }}
+      transitionProps={{ onExited: change.afterClose }}
     >
       {preview ? (
         <Stack>
