@@ -3,6 +3,7 @@ import { createKeyBody as body } from "~/server/api/schemas.server";
 import { requireSession } from "~/server/auth.server";
 import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
 import { createApiKey, listApiKeys } from "~/server/keys.server";
+import { methodNotAllowed } from "~/server/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   const session = await requireSession(request, { role: "admin" });
@@ -11,6 +12,7 @@ export const loader = apiRoute(async (request, ctx) => {
 });
 
 export const action = apiRoute(async (request, ctx) => {
+  if (request.method !== "POST") return methodNotAllowed("GET, POST")({ request });
   const session = await requireSession(request, { role: "admin" });
   ctx.orgId = session.orgId;
   const { name } = parseWith(body, await readJson(request));
