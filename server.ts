@@ -14,7 +14,7 @@ import { guardProcess } from "./app/server/process-guard.server";
 import { INSTANCE_ID } from "./app/server/instance.server";
 import { captureException, initSentry } from "./app/server/sentry.server";
 import { metricsResponse } from "./app/server/metrics.server";
-import { flushObservations, observeHttp, routePatterns } from "./app/server/observe-http.server";
+import { observeHttp, routePatterns } from "./app/server/observe-http.server";
 import { stopGracefully } from "./app/server/shutdown.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
@@ -171,7 +171,7 @@ log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  await stopGracefully(server, signal, flushObservations);
+  await stopGracefully(server, signal);
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -2,7 +2,9 @@
 // minted here (local key pair), the server verifies it without network, and ClerkJS is stubbed
 // (window.Clerk) so no request leaves the machine. Debian's Chromium.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chromium, type Browser, type Page } from "@playwright/test";
+import type { Browser, Page } from "@playwright/test";
+import { launchChromium } from "../test/chromium";
+import { freePort } from "../test/ports";
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { startApp, type TestApp } from "../test/app";
 
@@ -23,7 +25,7 @@ function token(claims: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  const port = 6400 + (process.pid % 90);
+  const port = freePort(); // the app must know its own origin before it starts
   origin = `http://127.0.0.1:${port}`;
   app = await startApp({
     PORT: String(port),
@@ -32,10 +34,7 @@ beforeAll(async () => {
     CLERK_PUBLISHABLE_KEY: `pk_live_${Buffer.from("clerk.example.com$").toString("base64")}`,
     CLERK_JWT_KEY: publicKey.export({ type: "spki", format: "pem" }).toString(),
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -3,7 +3,8 @@
 // a DSN) reports it to the local envelope receiver exactly once, without the page's query
 // string. Debian's Chromium; no request leaves the machine.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chromium, type Browser } from "@playwright/test";
+import type { Browser } from "@playwright/test";
+import { launchChromium } from "../test/chromium";
 import postgres from "postgres";
 import { startApp, type TestApp } from "../test/app";
 import { createTestDatabase } from "../test/db";
@@ -18,10 +19,7 @@ beforeAll(async () => {
   receiver = startSentryReceiver();
   own = await createTestDatabase("sentrybrowser");
   app = await startApp({ DATABASE_URL: own.url, SENTRY_DSN: receiver.dsn, SENTRY_RELEASE: "metered@9.9.9" });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -3,26 +3,16 @@
 // upgrade after a preview, downgrade scheduled and canceled, invoices; a failed payment at the
 // trial's end fixed with a new card; then an admin replays a failed job. Screenshots of each
 // main page go to e2e/artifacts/.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import postgres from "postgres";
 import Stripe from "stripe";
+import { shot, signIn } from "./portal";
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `e2e/artifacts/${name}.png`, fullPage: true });
 const orgId = `org_e2e${Date.now().toString(36)}`;
 
-async function signIn(page: Page, email: string, org: string) {
+test("a customer starts a trial, uses the API, upgrades, schedules and cancels a downgrade, sees invoices", async ({ page }) => {
   await page.goto("/dev/sign-in");
   await shot(page, "01-sign-in");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Organisation id").fill(org);
-  await page.getByLabel("Organisation name").fill("E2E Inc");
-  await expect(async () => {
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page).toHaveURL(/\/dashboard/, { timeout: 2000 });
-  }).toPass({ timeout: 20_000 });
-}
-
-test("a customer starts a trial, uses the API, upgrades, schedules and cancels a downgrade, sees invoices", async ({ page }) => {
   await signIn(page, "owner@e2e.test", orgId);
   await expect(page.getByText("No plan yet")).toBeVisible();
   await shot(page, "02-dashboard-empty");

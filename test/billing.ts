@@ -40,6 +40,19 @@ export function startBillingSystem(extraEnv: Record<string, string> = {}, localO
   return system;
 }
 
+/**
+ * The local Stripe on this file's port, with the plans' prices, and no one listening to its
+ * webhooks: for tests that drive Stripe's state themselves and need no worker.
+ */
+export async function startStripeWithoutWebhooks(): Promise<StripeLocal> {
+  await syncPlanCatalog();
+  return startStripeLocal({
+    port: Number(process.env.STRIPE_LOCAL_PORT),
+    databaseUrl: process.env.DATABASE_URL!,
+    webhook: { url: "http://127.0.0.1:9/unused", secret: LOCAL_WEBHOOK_SECRET },
+  });
+}
+
 export async function newOrg(): Promise<string> {
   const id = `org_l${crypto.randomUUID().slice(0, 8)}`;
   await createOrg({ id, email: "owner@example.com" });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { newOrg, startBillingSystem, until } from "../test/billing";
 import { api, rid } from "../test/factories";
+import { freePort } from "../test/ports";
 import { startSentryReceiver } from "../test/sentry-receiver";
 import { sql } from "../app/server/db.server";
 import { createApiKey } from "../app/server/keys.server";
@@ -12,7 +13,7 @@ import { reportUsageToStripe } from "../app/server/billing/usage-report.server";
 import { measureDrift } from "../app/server/slo.server";
 
 const receiver = startSentryReceiver();
-const metricsPort = 6300 + (process.pid % 90);
+const metricsPort = freePort(); // the worker must be told its port before it starts
 const system = startBillingSystem({ WORKER_METRICS_PORT: String(metricsPort), SENTRY_DSN: receiver.dsn });
 afterAll(() => receiver.stop());
 // The worker starts later with Sentry (~3 s): wait for it, so no event here waits on its start

@@ -8,9 +8,10 @@ import { closeCache } from "./cache.server";
 import { sql } from "./db.server";
 import { flushKeyUsage } from "./keys.server";
 import { log } from "./log.server";
+import { flushObservations } from "./observe-http.server";
 import { drainUsage } from "./usage.server";
 
-export async function stopGracefully(server: Server<unknown>, signal: string, flushObservations: () => Promise<void> = async () => {}): Promise<void> {
+export async function stopGracefully(server: Server<unknown>, signal: string): Promise<void> {
   log.info({ signal }, "app stopping");
   // stop() closes the listening socket at once (new connections go to the other processes on the
   // port) and idle keep-alive connections, and resolves when the requests in flight have been

@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "../../app/server/db.server";
 import { createApiKey } from "../../app/server/keys.server";
 import { setSubscriptionMirror } from "../../app/server/orgs.server";
-import { syncPlanCatalog } from "../../app/server/plans.server";
-import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe, subscribeWithTestCard } from "../../app/server/stripe.server";
-import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
+import { ensureCustomer, stripe, subscribeWithTestCard } from "../../app/server/stripe.server";
+import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
-import { mirror, newOrg, signIn } from "../billing";
+import { mirror, newOrg, signIn, startStripeWithoutWebhooks } from "../billing";
 import { routeFiles, urlsOf } from "../routes";
 
 /** /api routes anyone may call; every other /api route needs a session or a key. */
@@ -41,12 +40,7 @@ async function subscribedOrg(planCode: "starter" | "growth"): Promise<Org> {
 const secretsOf = (o: Org) => [o.orgId, o.keyId, o.key.slice(0, 12), o.customerId, o.subscriptionId, ...o.invoiceIds];
 
 beforeAll(async () => {
-  await syncPlanCatalog();
-  local = await startStripeLocal({
-    port: Number(process.env.STRIPE_LOCAL_PORT),
-    databaseUrl: process.env.DATABASE_URL!,
-    webhook: { url: "http://127.0.0.1:9/unused", secret: LOCAL_WEBHOOK_SECRET },
-  });
+  local = await startStripeWithoutWebhooks();
   app = await startApp();
   a = await subscribedOrg("growth");
   b = await subscribedOrg("starter");

@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "../../app/server/db.server";
 import { createApiKey } from "../../app/server/keys.server";
 import { setSubscriptionMirror } from "../../app/server/orgs.server";
-import { syncPlanCatalog } from "../../app/server/plans.server";
-import { LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/stripe.server";
-import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
+import { subscribeWithTestCard } from "../../app/server/stripe.server";
+import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
-import { newOrg, signIn } from "../billing";
+import { newOrg, signIn, startStripeWithoutWebhooks } from "../billing";
 import { routeFiles, urlsOf } from "../routes";
 
 const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]);
@@ -45,12 +44,7 @@ let app: TestApp;
 const auths: Record<string, Record<string, string>> = { "signed out": {} };
 
 beforeAll(async () => {
-  await syncPlanCatalog();
-  local = await startStripeLocal({
-    port: Number(process.env.STRIPE_LOCAL_PORT),
-    databaseUrl: process.env.DATABASE_URL!,
-    webhook: { url: "http://127.0.0.1:9/unused", secret: LOCAL_WEBHOOK_SECRET },
-  });
+  local = await startStripeWithoutWebhooks();
   app = await startApp({ ADMIN_EMAILS: "owner@example.com" });
   // An org with a real subscription in the local Stripe, mirrored as its webhook would.
   const orgId = await newOrg();

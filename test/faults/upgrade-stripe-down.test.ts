@@ -5,23 +5,17 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "../../app/server/db.server";
 import { setSubscriptionMirror } from "../../app/server/orgs.server";
-import { syncPlanCatalog } from "../../app/server/plans.server";
-import { LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/stripe.server";
-import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
+import { subscribeWithTestCard } from "../../app/server/stripe.server";
+import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
-import { newOrg, signIn } from "../billing";
+import { newOrg, signIn, startStripeWithoutWebhooks } from "../billing";
 import { api, orgWithKey } from "../factories";
 
 let local: StripeLocal | null;
 let app: TestApp;
 
 beforeAll(async () => {
-  await syncPlanCatalog();
-  local = await startStripeLocal({
-    port: Number(process.env.STRIPE_LOCAL_PORT),
-    databaseUrl: process.env.DATABASE_URL!,
-    webhook: { url: "http://127.0.0.1:9/unused", secret: LOCAL_WEBHOOK_SECRET },
-  });
+  local = await startStripeWithoutWebhooks();
   app = await startApp();
 });
 afterAll(async () => {
