@@ -154,6 +154,29 @@ describe("outbound webhooks", () => {
     }
   });
 
+  test("bad endpoint input is refused with VALIDATION_FAILED and creates nothing", async () => {
+    const { orgId } = await orgWithKey();
+    const call = await session(orgId);
+    const bad: unknown[] = [
+      {},
+      { url: "http://127.0.0.1:9/x" },
+      { url: "http://127.0.0.1:9/x", eventTypes: [] },
+      { url: "http://127.0.0.1:9/x", eventTypes: ["no.such_event"] },
+      { url: "http://127.0.0.1:9/x", eventTypes: ["webhook.test"] }, // sent only by "send test"
+      { url: 12, eventTypes: ["invoice.paid"] },
+      { url: "not a url", eventTypes: ["invoice.paid"] },
+      { url: "ftp://127.0.0.1/x", eventTypes: ["invoice.paid"] },
+      { url: `http://127.0.0.1:9/${"x".repeat(2001)}`, eventTypes: ["invoice.paid"] },
+      { url: "http://127.0.0.1:9/x", eventTypes: ["invoice.paid"], secret: "whsec_mine" },
+    ];
+    for (const body of bad) {
+      const r = await call("POST", "/api/v1/webhooks/endpoints", body);
+      expect([r.status, r.body.error?.code, JSON.stringify(body)]).toEqual([400, "VALIDATION_FAILED", JSON.stringify(body)]);
+    }
+    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from webhook_endpoints where org_id = ${orgId}`;
+    expect(n).toBe(0);
+  });
+
   test("an endpoint of another org is not found", async () => {
     const a = await orgWithKey();
     const b = await orgWithKey();
