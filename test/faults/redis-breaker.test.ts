@@ -58,7 +58,9 @@ test("a paused Redis costs nothing after the first few timeouts; resumed, the ca
   const latencies: number[] = [];
   for (let i = 0; i < 200; i++) latencies.push(await timedQuota(c));
   const p50 = percentile(latencies, 50);
-  console.info(`Redis paused: ${latencies.filter((ms) => ms >= 45).length} waited on a timeout; quota p50 ${p50.toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms over ${latencies.length}`);
+  console.info(
+    `Redis paused: ${latencies.filter((ms) => ms >= 45).length} waited on a timeout; quota p50 ${p50.toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms over ${latencies.length}`,
+  );
   expect(p50).toBeLessThanOrEqual(10);
   // Only the first few requests may have waited on Redis's 50 ms timeout.
   expect(latencies.filter((ms) => ms >= 45).length).toBeLessThanOrEqual(10);
