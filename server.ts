@@ -4,18 +4,18 @@ import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { existsSync } from "node:fs";
 import { join, normalize } from "node:path";
 import { brotliCompressSync, constants as zlib } from "node:zlib";
-import { config } from "./app/server/config.server";
-import { log } from "./app/server/log.server";
-import { syncPlanCatalog } from "./app/server/plans.server";
-import { bodyLimitFor, capBody } from "./app/server/body-limit.server";
-import { AppError } from "./app/server/errors.server";
-import { contextOf, errorResponse } from "./app/server/http.server";
-import { guardProcess } from "./app/server/process-guard.server";
-import { INSTANCE_ID } from "./app/server/instance.server";
-import { captureException, initSentry } from "./app/server/sentry.server";
-import { metricsResponse } from "./app/server/metrics.server";
-import { observeHttp, routePatterns } from "./app/server/observe-http.server";
-import { stopGracefully } from "./app/server/shutdown.server";
+import { config } from "./app/server/platform/config.server";
+import { log } from "./app/server/platform/log.server";
+import { syncPlanCatalog } from "./app/server/billing/plans.server";
+import { bodyLimitFor, capBody } from "./app/server/platform/body-limit.server";
+import { AppError } from "./app/server/platform/errors.server";
+import { contextOf, errorResponse } from "./app/server/platform/http.server";
+import { guardProcess } from "./app/server/platform/process-guard.server";
+import { INSTANCE_ID } from "./app/server/platform/instance.server";
+import { captureException, initSentry } from "./app/server/observe/sentry.server";
+import { metricsResponse } from "./app/server/observe/metrics.server";
+import { observeHttp, routePatterns } from "./app/server/observe/http-metrics.server";
+import { stopGracefully } from "./app/server/platform/shutdown.server";
 
 const buildPath = join(import.meta.dir, "build", "index.js");
 if (!existsSync(buildPath)) {
@@ -138,7 +138,7 @@ const server = Bun.serve({
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
     // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it
-    // too, but as a 500). Session API routes check the origin themselves (auth.server.ts).
+    // too, but as a 500). Session API routes check the origin themselves (app/server/auth/session.server.ts).
     if (request.method !== "GET" && request.method !== "HEAD" && !pathname.startsWith("/api/") && isCrossSite(request)) {
       return new Response("Cross-site request refused.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     }
@@ -166,7 +166,7 @@ guardProcess(() => stopping);
 // tests tell their own process from another one on the same port by it).
 log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server.port}`, instanceId: INSTANCE_ID }, "app listening");
 
-// Graceful stop (app/server/shutdown.server.ts): stop accepting, finish in-flight requests,
+// Graceful stop (app/server/platform/shutdown.server.ts): stop accepting, finish in-flight requests,
 // answer queued usage batches, flush key last-used times, then exit.
 async function shutdown(signal: string) {
   if (stopping) return;

@@ -6,7 +6,7 @@ import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
-import { reportServerError } from "~/server/sentry.server";
+import { reportServerError } from "~/server/observe/sentry.server";
 
 const ABORT_DELAY = 5_000;
 

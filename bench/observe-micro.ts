@@ -5,8 +5,8 @@
 export {};
 process.env.DATABASE_URL ??= "postgres://unused@127.0.0.1:1/unused";
 process.env.LOG_LEVEL = "warn";
-const { observeHttp } = await import("../app/server/observe-http.server");
-const { config } = await import("../app/server/config.server");
+const { observeHttp } = await import("../app/server/observe/http-metrics.server");
+const { config } = await import("../app/server/platform/config.server");
 
 const answer = new Response("{}");
 const handler = async () => answer;

@@ -22,7 +22,7 @@ let seq = 0;
 try {
   process.env.DATABASE_URL = testDb.url;
   process.env.LOG_LEVEL = "warn";
-  const { syncPlanCatalog } = await import("../app/server/plans.server");
+  const { syncPlanCatalog } = await import("../app/server/billing/plans.server");
   await syncPlanCatalog();
   await admin`insert into organisations (id, name) select 'org_pg_' || g, 'org ' || g from generate_series(1, ${ORGS}) g`;
   await admin`insert into subscriptions (org_id, plan_code, status, period_start, period_end)

@@ -35,10 +35,10 @@ if (!Bun.which("wrk")) {
 const testDb = await createTestDatabase("bench");
 process.env.DATABASE_URL = testDb.url;
 process.env.LOG_LEVEL = "warn";
-const { createOrg, setSubscriptionMirror } = await import("../app/server/orgs.server");
-const { createApiKey } = await import("../app/server/keys.server");
-const { syncPlanCatalog } = await import("../app/server/plans.server");
-const { sql } = await import("../app/server/db.server");
+const { createOrg, setSubscriptionMirror } = await import("../app/server/auth/orgs.server");
+const { createApiKey } = await import("../app/server/auth/keys.server");
+const { syncPlanCatalog } = await import("../app/server/billing/plans.server");
+const { sql } = await import("../app/server/platform/db.server");
 
 async function cleanup() {
   for (const p of procs) p.kill("SIGTERM");

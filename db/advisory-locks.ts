@@ -4,8 +4,8 @@
 export const ADVISORY_LOCKS = {
   /** Applying migrations (db/migrate.ts). */
   migrate: 7245001,
-  /** Reporting usage to Stripe (app/server/billing/usage-report.server.ts). */
+  /** Reporting usage to Stripe (app/server/billing/meter-report.server.ts). */
   usageReport: 7245002,
-  /** Creating the usage ledger's monthly partitions (app/server/partitions.server.ts). */
+  /** Creating the usage ledger's monthly partitions (app/server/usage/partitions.server.ts). */
   partitions: 7245003,
 } as const;

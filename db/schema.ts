@@ -242,7 +242,7 @@ export const workerHeartbeats = pgTable("worker_heartbeats", {
 
 export * from "./schema-notify";
 // SLO windows that every process can read: each process adds its per-minute histogram counts
-// (bucket = index into the series' bounds, app/server/metrics.server.ts) every ~10 s. Counts only
+// (bucket = index into the series' bounds, app/server/observe/metrics.server.ts) every ~10 s. Counts only
 // ever add up, so the merged histogram over any window is exact across processes.
 export const sloBuckets = pgTable(
   "slo_buckets",

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import type { EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
-import { LOCAL_WEBHOOK_SECRET } from "../app/server/local-stripe";
+import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/local-stripe";
 import { formatLogLine } from "./log-format";
 import { clearRunState, runStateFile, writeRunState } from "./run-state";
 import { portIsFree, Supervisor } from "./supervisor";
@@ -150,7 +150,7 @@ await migrateDatabase(env.DATABASE_URL);
 // The app's own configuration, validated here so a bad variable stops the run before any process.
 process.env.DATABASE_URL = env.DATABASE_URL;
 process.env.SESSION_SECRET = env.SESSION_SECRET;
-const { config } = await import("../app/server/config.server");
+const { config } = await import("../app/server/platform/config.server");
 shutdownGraceMs = config.SHUTDOWN_GRACE_MS;
 const appNames = Array.from({ length: config.APP_PROCESSES }, (_, i) => `app.${i + 1}`);
 const startedAt = new Date().toISOString();

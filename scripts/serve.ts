@@ -6,8 +6,8 @@
 // Migrations are a separate deploy step (`bun run db:migrate`). Where a platform runs processes
 // itself (systemd, Kubernetes), run N copies of `bun server.ts` with the same PORT instead.
 import { join } from "node:path";
-import { config } from "../app/server/config.server";
-import { log } from "../app/server/log.server";
+import { config } from "../app/server/platform/config.server";
+import { log } from "../app/server/platform/log.server";
 import { portIsFree, Supervisor } from "./supervisor";
 
 const appNames = Array.from({ length: config.APP_PROCESSES }, (_, i) => `app.${i + 1}`);

@@ -5,10 +5,10 @@ import { startApp, type TestApp } from "./app";
 import { freePort } from "./ports";
 import { startWorker, type TestWorker } from "./worker";
 import { startStripeLocal, type StripeLocal, type StripeLocalOptions } from "../stripe-emulator/index";
-import { sql } from "../app/server/db.server";
-import { createOrg } from "../app/server/orgs.server";
-import { syncPlanCatalog } from "../app/server/plans.server";
-import { LOCAL_WEBHOOK_SECRET } from "../app/server/stripe.server";
+import { sql } from "../app/server/platform/db.server";
+import { createOrg } from "../app/server/auth/orgs.server";
+import { syncPlanCatalog } from "../app/server/billing/plans.server";
+import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
 
 export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
 

@@ -1,8 +1,8 @@
 // One-line setup for tests: an org on a plan with an API key, and small HTTP helpers.
-import { createOrg, setSubscriptionMirror } from "../app/server/orgs.server";
-import { createApiKey } from "../app/server/keys.server";
-import { syncPlanCatalog, type PlanCode } from "../app/server/plans.server";
-import { sql } from "../app/server/db.server";
+import { createOrg, setSubscriptionMirror } from "../app/server/auth/orgs.server";
+import { createApiKey } from "../app/server/auth/keys.server";
+import { syncPlanCatalog, type PlanCode } from "../app/server/billing/plans.server";
+import { sql } from "../app/server/platform/db.server";
 
 let seq = 0;
 let catalogSynced = false;

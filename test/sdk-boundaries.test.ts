@@ -6,9 +6,9 @@ import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
 const OWNERS: Record<string, string[]> = {
-  "@clerk/": ["app/server/clerk.server.ts", "app/clerk.browser.tsx"],
-  "@sentry/": ["app/server/sentry.server.ts", "app/sentry.browser.ts"],
-  svix: ["app/server/clerk-webhooks.server.ts"],
+  "@clerk/": ["app/server/auth/clerk.server.ts", "app/clerk.browser.tsx"],
+  "@sentry/": ["app/server/observe/sentry.server.ts", "app/sentry.browser.ts"],
+  svix: ["app/server/auth/clerk-webhooks.server.ts"],
 };
 
 async function importersOf(pkg: string): Promise<string[]> {

@@ -1,14 +1,14 @@
 // The background worker: graphile-worker on the app's Postgres, no separate broker.
 import { Logger, parseCrontab, run } from "graphile-worker";
-import { config } from "../app/server/config.server";
-import { log } from "../app/server/log.server";
-import { syncPlanCatalog } from "../app/server/plans.server";
-import { sql } from "../app/server/db.server";
-import { guardProcess } from "../app/server/process-guard.server";
+import { config } from "../app/server/platform/config.server";
+import { log } from "../app/server/platform/log.server";
+import { syncPlanCatalog } from "../app/server/billing/plans.server";
+import { sql } from "../app/server/platform/db.server";
+import { guardProcess } from "../app/server/platform/process-guard.server";
 import { livenessPlugin, startLiveness } from "./liveness";
 import { crontab, taskList } from "./tasks";
-import { initSentry } from "../app/server/sentry.server";
-import { flushObservations } from "../app/server/observe-http.server";
+import { initSentry } from "../app/server/observe/sentry.server";
+import { flushObservations } from "../app/server/observe/http-metrics.server";
 import { reportJobsFailedForGood, startWorkerMetrics } from "./observe";
 
 let stopping = false;

@@ -8,8 +8,8 @@
 import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import type {} from "graphile-worker";
-import { sql } from "../app/server/db.server";
-import { log } from "../app/server/log.server";
+import { sql } from "../app/server/platform/db.server";
+import { log } from "../app/server/platform/log.server";
 
 export const HEARTBEAT_MS = 5_000;
 /** Six missed heartbeats: long enough that a busy or briefly disconnected worker is not "gone". */

@@ -6,11 +6,11 @@ import { newOrg, startBillingSystem, until } from "../test/billing";
 import { api, rid } from "../test/factories";
 import { freePort } from "../test/ports";
 import { startSentryReceiver } from "../test/sentry-receiver";
-import { sql } from "../app/server/db.server";
-import { createApiKey } from "../app/server/keys.server";
-import { subscribeThroughStripe } from "../app/server/billing/ops.server";
-import { reportUsageToStripe } from "../app/server/billing/usage-report.server";
-import { measureDrift } from "../app/server/slo.server";
+import { sql } from "../app/server/platform/db.server";
+import { createApiKey } from "../app/server/auth/keys.server";
+import { subscribeThroughStripe } from "../app/server/ops/billing.server";
+import { reportUsageToStripe } from "../app/server/billing/meter-report.server";
+import { measureDrift } from "../app/server/observe/slo.server";
 
 const receiver = startSentryReceiver();
 const metricsPort = freePort(); // the worker must be told its port before it starts

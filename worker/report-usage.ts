@@ -2,7 +2,7 @@
 // When Stripe is down the job fails and the next run catches up (the delta only grows); when
 // some counters fail, the others are still reported and the job fails naming the ones that did.
 import type { Task } from "graphile-worker";
-import { reportUsageToStripe, UsageReportFailed } from "../app/server/billing/usage-report.server";
+import { reportUsageToStripe, UsageReportFailed } from "../app/server/billing/meter-report.server";
 
 export const reportUsage: Task = async (_payload, helpers) => {
   try {

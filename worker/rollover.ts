@@ -1,7 +1,7 @@
 // Crontab safety net: periods whose end passed without a renewal webhook are re-read from Stripe
 // (or rolled by the hot path's own rule when Stripe cannot be reached).
 import type { Task } from "graphile-worker";
-import { config } from "../app/server/config.server";
+import { config } from "../app/server/platform/config.server";
 import { rolloverOverduePeriods } from "../app/server/billing/converge.server";
 
 export const rolloverPeriods: Task = async (_payload, helpers) => {

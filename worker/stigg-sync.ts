@@ -1,8 +1,8 @@
 // Provisions an org's customer and current plan in Stigg, after the database converged to Stripe.
 import type { Task } from "graphile-worker";
 import { eq } from "drizzle-orm";
-import { db, schema } from "../app/server/db.server";
-import { provisionInStigg } from "../app/server/stigg.server";
+import { db, schema } from "../app/server/platform/db.server";
+import { provisionInStigg } from "../app/server/stigg/stigg.server";
 
 export const stiggSync: Task = async (payload) => {
   const { orgId } = payload as { orgId: string };

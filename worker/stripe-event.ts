@@ -3,7 +3,7 @@
 // queue, replayable with `ops replay` or from /admin).
 import type { Task } from "graphile-worker";
 import { eq } from "drizzle-orm";
-import { db, schema } from "../app/server/db.server";
+import { db, schema } from "../app/server/platform/db.server";
 import { processStripeEvent } from "../app/server/billing/converge.server";
 import { observeConvergence } from "./observe";
 

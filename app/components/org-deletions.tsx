@@ -1,7 +1,7 @@
 // /admin: organisations deleted in Clerk. Their API keys are already revoked; their Stripe
 // subscription and data wait for an operator (nothing is canceled silently).
 import { Badge, Card, Table, Text } from "@mantine/core";
-import type { pendingOrgDeletions } from "~/server/clerk-webhooks.server";
+import type { pendingOrgDeletions } from "~/server/auth/clerk-webhooks.server";
 
 type Row = Awaited<ReturnType<typeof pendingOrgDeletions>>[number];
 

@@ -1,7 +1,7 @@
 // The SLO panel of /admin: each SLO's value over its window against its target, green or red.
 // The numbers merge the SLO buckets of every app and worker process (slo.server.ts).
 import { Badge, Card, Table, Text } from "@mantine/core";
-import type { SloLine, SloReport } from "~/server/slo.server";
+import type { SloLine, SloReport } from "~/server/observe/slo.server";
 
 const LABELS: Record<string, string> = {
   quota_p95: "Quota check p95",

@@ -1,7 +1,7 @@
 import { Badge, Card, Container, Group, SimpleGrid, Text, Title } from "@mantine/core";
 import { json } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { listPlans } from "~/server/plans.server";
+import { listPlans } from "~/server/billing/plans.server";
 
 export const loader = async () => json({ plans: listPlans() });
 

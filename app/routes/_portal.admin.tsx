@@ -9,15 +9,15 @@ import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { NotifyAdminPanels } from "~/components/notify-admin";
 import { SloPanel } from "~/components/slo-panel";
 import { OrgDeletions } from "~/components/org-deletions";
-import { requireAdminPage } from "~/server/admin.server";
-import { adminOverview, replayJob } from "~/server/admin-report.server";
+import { requireAdminPage } from "~/server/auth/admin.server";
+import { adminOverview, replayJob } from "~/server/ops/overview.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
-import { AppError } from "~/server/errors.server";
+import { AppError } from "~/server/platform/errors.server";
 import { listAudit } from "~/server/notify/audit.server";
 import { listOutbox } from "~/server/notify/email.server";
-import { portalAction } from "~/server/portal.server";
-import { revokeSessionsOf } from "~/server/sessions.server";
-import { sloReport } from "~/server/slo.server";
+import { portalAction } from "~/server/platform/portal-action.server";
+import { revokeSessionsOf } from "~/server/auth/session-store.server";
+import { sloReport } from "~/server/observe/slo.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);

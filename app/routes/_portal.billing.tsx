@@ -6,13 +6,13 @@ import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } fr
 import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
-import { requireUser } from "~/server/auth.server";
+import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout, subscriptionOverview } from "~/server/billing/billing.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
-import { AppError } from "~/server/errors.server";
-import { getOrg } from "~/server/orgs.server";
-import { listPlans, planByCode, type PlanCode } from "~/server/plans.server";
-import { portalAction } from "~/server/portal.server";
+import { AppError } from "~/server/platform/errors.server";
+import { getOrg } from "~/server/auth/orgs.server";
+import { listPlans, planByCode, type PlanCode } from "~/server/billing/plans.server";
+import { portalAction } from "~/server/platform/portal-action.server";
 
 const LIVE = ["active", "trialing", "past_due"];
 

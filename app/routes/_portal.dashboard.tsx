@@ -6,12 +6,12 @@ import { Suspense, lazy, useEffect, useState } from "react";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
-import { requireUser } from "~/server/auth.server";
-import { config } from "~/server/config.server";
+import { requireUser } from "~/server/auth/session.server";
+import { config } from "~/server/platform/config.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
-import { getOrg } from "~/server/orgs.server";
-import { planByCode } from "~/server/plans.server";
-import { dailyUsage } from "~/server/usage-report.server";
+import { getOrg } from "~/server/auth/orgs.server";
+import { planByCode } from "~/server/billing/plans.server";
+import { dailyUsage } from "~/server/usage/daily.server";
 
 const UsageChart = lazy(() => import("~/components/usage-chart"));
 

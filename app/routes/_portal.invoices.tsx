@@ -4,9 +4,9 @@ import { json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/no
 import { useLoaderData } from "@remix-run/react";
 import { formatDate, formatMoney } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
-import { requireUser } from "~/server/auth.server";
+import { requireUser } from "~/server/auth/session.server";
 import { listInvoices } from "~/server/billing/billing.server";
-import { getOrg } from "~/server/orgs.server";
+import { getOrg } from "~/server/auth/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);

@@ -5,11 +5,11 @@ import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
 import { CreateKeyForm, NewKey, RevokeKey, RevokedNotice } from "~/components/api-keys";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
-import { requireUser } from "~/server/auth.server";
-import { AppError } from "~/server/errors.server";
-import { createApiKey, listApiKeys, revokeApiKey } from "~/server/keys.server";
-import { getOrg } from "~/server/orgs.server";
-import { portalAction } from "~/server/portal.server";
+import { requireUser } from "~/server/auth/session.server";
+import { AppError } from "~/server/platform/errors.server";
+import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
+import { getOrg } from "~/server/auth/orgs.server";
+import { portalAction } from "~/server/platform/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -5,12 +5,12 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-r
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditColumns } from "~/components/notify-admin";
 import { ResponsiveTable } from "~/components/responsive-table";
-import { requireUser } from "~/server/auth.server";
-import { parseWith } from "~/server/http.server";
+import { requireUser } from "~/server/auth/session.server";
+import { parseWith } from "~/server/platform/http.server";
 import { listAudit } from "~/server/notify/audit.server";
 import { EMAIL_TYPES } from "~/server/notify/email.server";
 import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/notify/settings.server";
-import { portalAction } from "~/server/portal.server";
+import { portalAction } from "~/server/platform/portal-action.server";
 
 const EMAIL_LABELS: Record<string, string> = {
   "usage.threshold_reached": "Usage at 80% and 100% of the quota",

@@ -4,8 +4,8 @@ import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { ClerkAccountControls } from "~/clerk.browser";
-import { clerkEnabled, requireUser } from "~/server/auth.server";
-import { getOrg, subscriptionSummary } from "~/server/orgs.server";
+import { clerkEnabled, requireUser } from "~/server/auth/session.server";
+import { getOrg, subscriptionSummary } from "~/server/auth/orgs.server";
 import { useReportBoundaryError } from "~/sentry.browser";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {

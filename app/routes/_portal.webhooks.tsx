@@ -4,13 +4,13 @@ import { Alert, Badge, Button, Card, Checkbox, Code, Group, Stack, Table, Text, 
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
-import { requireUser } from "~/server/auth.server";
-import { AppError } from "~/server/errors.server";
-import { parseWith } from "~/server/http.server";
+import { requireUser } from "~/server/auth/session.server";
+import { AppError } from "~/server/platform/errors.server";
+import { parseWith } from "~/server/platform/http.server";
 import { createEndpoint, deleteEndpoint, endpointInput, listDeliveries, listEndpoints, retryDelivery, sendTestEvent } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/notify/events.server";
-import { getOrg } from "~/server/orgs.server";
-import { portalAction } from "~/server/portal.server";
+import { getOrg } from "~/server/auth/orgs.server";
+import { portalAction } from "~/server/platform/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -1,8 +1,8 @@
 // Drift report: recorded vs reported to Stripe per org and period (platform admins).
-import { requireAdmin } from "~/server/admin.server";
-import { driftReport } from "~/server/billing/usage-report.server";
-import { apiRoute, ok } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { requireAdmin } from "~/server/auth/admin.server";
+import { driftReport } from "~/server/billing/meter-report.server";
+import { apiRoute, ok } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   await requireAdmin(request);

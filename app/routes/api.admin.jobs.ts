@@ -1,8 +1,8 @@
 // Queue depth, lag and permanently failed jobs (platform admins).
-import { requireAdmin } from "~/server/admin.server";
-import { jobStats } from "~/server/billing/ops.server";
-import { apiRoute, ok } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { requireAdmin } from "~/server/auth/admin.server";
+import { jobStats } from "~/server/ops/billing.server";
+import { apiRoute, ok } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   await requireAdmin(request);

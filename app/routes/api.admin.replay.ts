@@ -1,10 +1,10 @@
 // Replay of a stored webhook event or a failed job (platform admins).
 import { z } from "zod";
-import { requireAdmin } from "~/server/admin.server";
-import { replayJob } from "~/server/admin-report.server";
+import { requireAdmin } from "~/server/auth/admin.server";
+import { replayJob } from "~/server/ops/overview.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 const body = z.union([z.object({ eventId: z.string().regex(/^evt_\w+$/) }).strict(), z.object({ jobId: z.string().regex(/^\d+$/) }).strict()]);
 

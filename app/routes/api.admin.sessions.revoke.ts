@@ -1,8 +1,8 @@
 // Sign out everywhere: ends every session of a person, in every org (platform admins).
-import { requireAdmin } from "~/server/admin.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
-import { revokeSessionsInput, revokeSessionsOf } from "~/server/sessions.server";
+import { requireAdmin } from "~/server/auth/admin.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
+import { revokeSessionsInput, revokeSessionsOf } from "~/server/auth/session-store.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

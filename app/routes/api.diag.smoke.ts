@@ -1,9 +1,9 @@
 // Health: database, Redis (if configured), job queue and configuration. 200 when every
 // required check passes, 503 otherwise. Reveals no secret and no org data.
-import { apiRoute, json, wrapError, wrapSuccess } from "~/server/http.server";
-import { runHealthChecks } from "~/server/health.server";
-import { log } from "~/server/log.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { apiRoute, json, wrapError, wrapSuccess } from "~/server/platform/http.server";
+import { runHealthChecks } from "~/server/ops/health.server";
+import { log } from "~/server/platform/log.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 // It runs its checks even while the database breaker is open: that is when it is read.
 export const loader = apiRoute(

@@ -1,8 +1,8 @@
-import { requireSession } from "~/server/auth.server";
+import { requireSession } from "~/server/auth/session.server";
 import { startCheckout } from "~/server/billing/billing.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
-import { planCodeBody as body } from "~/server/plans.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
+import { planCodeBody as body } from "~/server/billing/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

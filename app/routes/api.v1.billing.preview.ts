@@ -1,9 +1,9 @@
 // Plan change preview: Stripe's (or Stigg's) figures; nothing changes anywhere.
-import { requireSession } from "~/server/auth.server";
+import { requireSession } from "~/server/auth/session.server";
 import { previewPlanChange } from "~/server/billing/plan-change.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
-import { planCodeBody } from "~/server/plans.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
+import { planCodeBody } from "~/server/billing/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

@@ -1,10 +1,10 @@
 // Upgrade now: prorated at the preview's prorationDate and invoiced at once; a retry (same
 // Idempotency-Key) answers the original success and charges nothing more.
-import { requireSession } from "~/server/auth.server";
+import { requireSession } from "~/server/auth/session.server";
 import { upgradeNow } from "~/server/billing/plan-change.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
-import { upgradeBody } from "~/server/plans.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
+import { upgradeBody } from "~/server/billing/plans.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

@@ -1,8 +1,8 @@
 // DELETE /api/v1/keys/:id revokes a key of the session's org (another org's key: 404).
-import { requireSession } from "~/server/auth.server";
-import { apiRoute, ok } from "~/server/http.server";
-import { revokeApiKey } from "~/server/keys.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { requireSession } from "~/server/auth/session.server";
+import { apiRoute, ok } from "~/server/platform/http.server";
+import { revokeApiKey } from "~/server/auth/keys.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "DELETE") return methodNotAllowed("DELETE")({ request });

@@ -1,9 +1,9 @@
 // API keys of the session's org: list (GET), create (POST { name }) — the key is shown once.
 import { createKeyBody as body } from "~/server/api/schemas.server";
-import { requireSession } from "~/server/auth.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { createApiKey, listApiKeys } from "~/server/keys.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { requireSession } from "~/server/auth/session.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { createApiKey, listApiKeys } from "~/server/auth/keys.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   const session = await requireSession(request, { role: "admin" });

@@ -1,10 +1,10 @@
 // Quota check. Hot path: authenticate, one read, envelope. No Stripe/Stigg/Clerk call.
 import { quotaQuery as query } from "~/server/api/schemas.server";
-import { apiRoute, ok, parseWith } from "~/server/http.server";
-import { authenticateKey } from "~/server/keys.server";
-import { quotaFor } from "~/server/usage.server";
-import { observeQuotaCheck } from "~/server/metrics.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { apiRoute, ok, parseWith } from "~/server/platform/http.server";
+import { authenticateKey } from "~/server/auth/keys.server";
+import { quotaFor } from "~/server/usage/engine.server";
+import { observeQuotaCheck } from "~/server/observe/metrics.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   const started = performance.now();

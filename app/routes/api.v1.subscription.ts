@@ -1,7 +1,7 @@
-import { requireSession } from "~/server/auth.server";
+import { requireSession } from "~/server/auth/session.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
-import { apiRoute, ok } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { apiRoute, ok } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   const session = await requireSession(request);

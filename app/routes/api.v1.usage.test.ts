@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
 import { api, countsOf, orgWithKey, rid } from "../../test/factories";
-import { revokeApiKey } from "../server/keys.server";
+import { revokeApiKey } from "../server/auth/keys.server";
 
 let app: TestApp;
 let org: Awaited<ReturnType<typeof orgWithKey>>;

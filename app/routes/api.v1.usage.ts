@@ -1,10 +1,10 @@
 // Record usage. Hot path: authenticate, parse, one statement (batched), envelope.
 // A replay answers the first success byte for byte, plus Idempotent-Replayed: true.
 import { usageBody } from "~/server/api/schemas.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
-import { authenticateKey } from "~/server/keys.server";
-import { recordUsage } from "~/server/usage.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
+import { authenticateKey } from "~/server/auth/keys.server";
+import { recordUsage } from "~/server/usage/engine.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

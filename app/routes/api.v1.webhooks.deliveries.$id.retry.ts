@@ -1,8 +1,8 @@
 // POST /api/v1/webhooks/deliveries/:id/retry sends a delivery of the session's org again now.
-import { requireSession } from "~/server/auth.server";
-import { apiRoute, ok, resourceId } from "~/server/http.server";
+import { requireSession } from "~/server/auth/session.server";
+import { apiRoute, ok, resourceId } from "~/server/platform/http.server";
 import { retryDelivery } from "~/server/notify/endpoints.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

@@ -1,8 +1,8 @@
 // DELETE /api/v1/webhooks/endpoints/:id deletes an endpoint of the session's org (another org's: 404).
-import { requireSession } from "~/server/auth.server";
-import { apiRoute, ok, resourceId } from "~/server/http.server";
+import { requireSession } from "~/server/auth/session.server";
+import { apiRoute, ok, resourceId } from "~/server/platform/http.server";
 import { deleteEndpoint } from "~/server/notify/endpoints.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "DELETE") return methodNotAllowed("DELETE")({ request });

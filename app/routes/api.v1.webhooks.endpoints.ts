@@ -1,10 +1,10 @@
 // Outbound webhook endpoints of the session's org: list (GET), create (POST { url, eventTypes });
 // the signing secret is shown once, in the creation's answer.
-import { requireSession } from "~/server/auth.server";
-import { apiRoute, ok, parseWith, readJson } from "~/server/http.server";
+import { requireSession } from "~/server/auth/session.server";
+import { apiRoute, ok, parseWith, readJson } from "~/server/platform/http.server";
 import { createEndpoint, endpointInput, listEndpoints } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/notify/events.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const loader = apiRoute(async (request, ctx) => {
   const session = await requireSession(request, { role: "admin" });

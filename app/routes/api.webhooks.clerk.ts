@@ -1,7 +1,7 @@
 // Clerk's webhooks: Svix-signed; answered 2xx only once applied (Svix retries anything else).
-import { receiveClerkWebhook } from "~/server/clerk-webhooks.server";
-import { apiRoute, ok } from "~/server/http.server";
-import { methodNotAllowed } from "~/server/routing.server";
+import { receiveClerkWebhook } from "~/server/auth/clerk-webhooks.server";
+import { apiRoute, ok } from "~/server/platform/http.server";
+import { methodNotAllowed } from "~/server/platform/routing.server";
 
 export const action = apiRoute(async (request, ctx) => {
   if (request.method !== "POST") return methodNotAllowed("POST")({ request });

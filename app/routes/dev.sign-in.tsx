@@ -2,9 +2,9 @@
 import { Alert, Button, Card, Container, Stack, Text, TextInput, Title } from "@mantine/core";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
-import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth.server";
-import { AppError } from "~/server/errors.server";
-import { actionError, readPostedForm } from "~/server/portal.server";
+import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth/session.server";
+import { AppError } from "~/server/platform/errors.server";
+import { actionError, readPostedForm } from "~/server/platform/portal-action.server";
 
 export const loader = async (_args: LoaderFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
 import { orgWithKey } from "../../test/factories";
-import { listApiKeys } from "../server/keys.server";
+import { listApiKeys } from "../server/auth/keys.server";
 
 let app: TestApp;
 beforeAll(async () => {

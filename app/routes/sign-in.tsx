@@ -3,7 +3,7 @@
 import { json, redirect, type LoaderFunctionArgs } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { ClerkSignIn } from "~/clerk.browser";
-import { config } from "~/server/config.server";
+import { config } from "~/server/platform/config.server";
 
 export const loader = ({ request }: LoaderFunctionArgs) => {
   if (!config.CLERK_SECRET_KEY) return redirect("/dev/sign-in");

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { startApp, type TestApp } from "../../test/app";
 import { contractFetch, type Contract } from "../../test/contract";
 import { countsOf, orgWithKey } from "../../test/factories";
-import { revokeApiKey } from "../../app/server/keys.server";
+import { revokeApiKey } from "../../app/server/auth/keys.server";
 import { Metered, MeteredApiError } from "../src/index";
 
 let app: TestApp;

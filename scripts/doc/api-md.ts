@@ -2,7 +2,7 @@
 // api-prose.ts. Deterministic: the same code gives the same file, byte for byte.
 import { ERROR_DOCS, openApiDocument } from "../../app/server/api/openapi.server";
 import { type Operation, operations } from "../../app/server/api/operations.server";
-import { ERROR_STATUS, type ErrorCode } from "../../app/server/errors.server";
+import { ERROR_STATUS, type ErrorCode } from "../../app/server/platform/errors.server";
 import { basics, client, intro, otherRoutes, versioning } from "./api-prose";
 
 type Schema = {

@@ -7,9 +7,9 @@ import { startApp, type TestApp } from "../app";
 import { mirror, newOrg, until } from "../billing";
 import { startWorker, type TestWorker } from "../worker";
 import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
-import { sql } from "../../app/server/db.server";
-import { syncPlanCatalog } from "../../app/server/plans.server";
-import { ensureCustomer, LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
+import { syncPlanCatalog } from "../../app/server/billing/plans.server";
+import { ensureCustomer, LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import { HOST_KEY, unlockDeadWorkers } from "../../worker/liveness";
 
 let app: TestApp;

@@ -2,8 +2,8 @@
 // one statement, so of concurrent first sign-ins exactly one wins; everyone else gets a 403 page.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../app";
-import { sql } from "../../app/server/db.server";
-import { createOrg } from "../../app/server/orgs.server";
+import { sql } from "../../app/server/platform/db.server";
+import { createOrg } from "../../app/server/auth/orgs.server";
 
 let app: TestApp;
 beforeAll(async () => {

@@ -5,10 +5,10 @@
 // /api route answers 401/403/404/405; A's own resources answer B with 403/404/405; no answer
 // carries any of A's identifiers; and afterwards A's key, subscription and invoices are untouched.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "../../app/server/db.server";
-import { createApiKey } from "../../app/server/keys.server";
-import { setSubscriptionMirror } from "../../app/server/orgs.server";
-import { ensureCustomer, stripe, subscribeWithTestCard } from "../../app/server/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
+import { createApiKey } from "../../app/server/auth/keys.server";
+import { setSubscriptionMirror } from "../../app/server/auth/orgs.server";
+import { ensureCustomer, stripe, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { mirror, newOrg, signIn, startStripeWithoutWebhooks } from "../billing";

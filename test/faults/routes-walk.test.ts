@@ -4,10 +4,10 @@
 // key — against the real app and the local Stripe. Nothing may answer 5xx, and every 4xx of an
 // /api route must be the error envelope.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "../../app/server/db.server";
-import { createApiKey } from "../../app/server/keys.server";
-import { setSubscriptionMirror } from "../../app/server/orgs.server";
-import { subscribeWithTestCard } from "../../app/server/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
+import { createApiKey } from "../../app/server/auth/keys.server";
+import { setSubscriptionMirror } from "../../app/server/auth/orgs.server";
+import { subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn, startStripeWithoutWebhooks } from "../billing";

@@ -39,7 +39,7 @@ async function ready(run: { proc: Subprocess; output: () => string }): Promise<b
 }
 
 async function ops(env: Record<string, string>, ...args: string[]) {
-  const proc = spawn(["bun", join(root, "ops/cli.ts"), ...args], { cwd: root, env: bareEnv(env), stdout: "pipe", stderr: "pipe" });
+  const proc = spawn(["bun", join(root, "cli/ops.ts"), ...args], { cwd: root, env: bareEnv(env), stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout, stderr };
 }

@@ -3,7 +3,7 @@
 // clients that retry with the same request_id get every unit counted exactly once across both;
 // a revoked key fails on every process within 5 s.
 import { afterEach, describe, expect, test } from "bun:test";
-import { revokeApiKey } from "../../app/server/keys.server";
+import { revokeApiKey } from "../../app/server/auth/keys.server";
 import { startApp, type TestApp } from "../app";
 import { countsOf, orgWithKey } from "../factories";
 

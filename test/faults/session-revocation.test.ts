@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
 import { join } from "node:path";
 import { startApp, type TestApp } from "../app";
-import { sql } from "../../app/server/db.server";
-import { listApiKeys } from "../../app/server/keys.server";
+import { sql } from "../../app/server/platform/db.server";
+import { listApiKeys } from "../../app/server/auth/keys.server";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -91,7 +91,7 @@ describe("sign out everywhere", () => {
     const cookies = [await signIn(email, orgA), await signIn(email, orgA), await signIn(email, orgB)];
     const bystander = await signIn(newEmail("bystander"), newOrg());
 
-    const proc = spawn(["bun", join(import.meta.dir, "../../ops/cli.ts"), "sessions:revoke", email.toUpperCase(), "--json"], {
+    const proc = spawn(["bun", join(import.meta.dir, "../../cli/ops.ts"), "sessions:revoke", email.toUpperCase(), "--json"], {
       env: { ...process.env, LOG_LEVEL: "silent" },
       stdout: "pipe",
       stderr: "pipe",

@@ -4,7 +4,7 @@
 // this file.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { openApiDocument } from "../../app/server/api/openapi.server";
-import { sql } from "../../app/server/db.server";
+import { sql } from "../../app/server/platform/db.server";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn } from "../billing";
 

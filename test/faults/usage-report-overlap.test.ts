@@ -4,10 +4,10 @@
 import { describe, expect, test } from "bun:test";
 import { newOrg, startBillingSystem, until } from "../billing";
 import { api, rid } from "../factories";
-import { sql } from "../../app/server/db.server";
-import { createApiKey } from "../../app/server/keys.server";
-import { subscribeThroughStripe } from "../../app/server/billing/ops.server";
-import { driftReport, reportUsageToStripe } from "../../app/server/billing/usage-report.server";
+import { sql } from "../../app/server/platform/db.server";
+import { createApiKey } from "../../app/server/auth/keys.server";
+import { subscribeThroughStripe } from "../../app/server/ops/billing.server";
+import { driftReport, reportUsageToStripe } from "../../app/server/billing/meter-report.server";
 
 const system = startBillingSystem();
 

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of the API, made from the Zod schemas the routes validate with
 // (z.toJSONSchema) and the operation list. Served at /api/openapi.json; docs/api.md is made from it.
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorCode } from "../errors.server";
+import { ERROR_STATUS, type ErrorCode } from "../platform/errors.server";
 import { type Operation, operations } from "./operations.server";
 import { EVENT_TYPES, eventData, eventEnvelope } from "./event-schemas.server";
 import { idempotencyKey } from "./schemas.server";

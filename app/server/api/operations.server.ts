@@ -1,7 +1,7 @@
 // Every /api/v1 operation, declared once for the contract: its route file, auth, input, answer
 // and the error codes it can answer. The OpenAPI document and docs/api.md are made from this.
 import type { z } from "zod";
-import type { ErrorCode } from "../errors.server";
+import type { ErrorCode } from "../platform/errors.server";
 import * as s from "./schemas.server";
 
 export type Auth = "apiKey" | "session" | "none";

@@ -1,12 +1,12 @@
 // Billing actions of the session routes: checkout, portal, invoices, the subscription summary.
 import { desc, eq } from "drizzle-orm";
-import { config } from "../config.server";
-import { db, schema } from "../db.server";
-import { AppError, SubscriptionInactive } from "../errors.server";
-import { subscriptionSummary } from "../orgs.server";
-import { planByCode, type PlanCode } from "../plans.server";
-import { createCheckoutSession, createPortalSession, upstream } from "../stripe.server";
-import { quotaFor } from "../usage.server";
+import { config } from "../platform/config.server";
+import { db, schema } from "../platform/db.server";
+import { AppError, SubscriptionInactive } from "../platform/errors.server";
+import { subscriptionSummary } from "../auth/orgs.server";
+import { planByCode, type PlanCode } from "./plans.server";
+import { createCheckoutSession, createPortalSession, upstream } from "./stripe.server";
+import { quotaFor } from "../usage/engine.server";
 
 const LIVE = new Set(["active", "trialing", "past_due"]);
 

@@ -2,12 +2,12 @@
 // from Stripe, so events that arrive late, twice or out of order all end in the same state.
 // Used by the worker's jobs (never by the hot path).
 import { eq, sql as dsql } from "drizzle-orm";
-import { db, schema, sql } from "../db.server";
-import { log } from "../log.server";
-import { planByCode } from "../plans.server";
-import { isStripeUnavailable, planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "../stripe.server";
-import { releaseSchedule } from "../stripe-schedules.server";
-import { stiggEnabled } from "../stigg.server";
+import { db, schema, sql } from "../platform/db.server";
+import { log } from "../platform/log.server";
+import { planByCode } from "./plans.server";
+import { isStripeUnavailable, planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe.server";
+import { releaseSchedule } from "./schedules.server";
+import { stiggEnabled } from "../stigg/stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
 

@@ -5,10 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
-import { adminOverview } from "../admin-report.server";
-import { createApiKey } from "../keys.server";
-import { ensureCustomer, stripe } from "../stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
+import { adminOverview } from "../ops/overview.server";
+import { createApiKey } from "../auth/keys.server";
+import { ensureCustomer, stripe } from "./stripe.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
 
 const system = startBillingSystem();
 const HOUR = 3600;

@@ -2,8 +2,8 @@
 // key answers it again (a retried upgrade is a 200, not "already on that plan"). Like Stripe's,
 // a key is remembered for 24 hours.
 import { and, eq, gt, sql } from "drizzle-orm";
-import { db, schema } from "../db.server";
-import { AppError } from "../errors.server";
+import { db, schema } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
 
 export async function replayOf(orgId: string, key: string, planCode: string): Promise<unknown | null> {
   const [row] = await db

@@ -6,13 +6,13 @@ import Stripe from "stripe";
 import { invoicesOf, mirror, newOrg, signIn as signInAs, until, startBillingSystem } from "../../../test/billing";
 import { startApp } from "../../../test/app";
 import { api, rid } from "../../../test/factories";
-import { sql } from "../db.server";
-import { createApiKey } from "../keys.server";
-import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "../stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
+import { sql } from "../platform/db.server";
+import { createApiKey } from "../auth/keys.server";
+import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "./stripe.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
 import { replayStripeEvent } from "./webhooks.server";
 import { rolloverOverduePeriods } from "./converge.server";
-import { setSubscriptionMirror } from "../orgs.server";
+import { setSubscriptionMirror } from "../auth/orgs.server";
 
 const system = startBillingSystem();
 const signIn = (orgId: string) => signInAs(system.app, orgId);

@@ -5,13 +5,13 @@
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
 import { eq } from "drizzle-orm";
-import { db, schema } from "../db.server";
-import { AppError } from "../errors.server";
-import { subscriptionSummary } from "../orgs.server";
-import { planByCode, type Plan, type PlanCode } from "../plans.server";
-import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubscriptionPrice, upstream } from "../stripe.server";
-import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "../stripe-schedules.server";
-import { previewInStigg } from "../stigg.server";
+import { db, schema } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
+import { subscriptionSummary } from "../auth/orgs.server";
+import { planByCode, type Plan, type PlanCode } from "./plans.server";
+import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubscriptionPrice, upstream } from "./stripe.server";
+import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
+import { previewInStigg } from "../stigg/stigg.server";
 import { applySubscription } from "./converge.server";
 import { remember, replayOf } from "./idempotency.server";
 import { emitEvent } from "../notify/events.server";

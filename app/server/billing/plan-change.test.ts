@@ -3,10 +3,10 @@
 import { describe, expect, test } from "bun:test";
 import { invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
-import { sql } from "../db.server";
-import { createApiKey } from "../keys.server";
-import { ensureCustomer, stripe } from "../stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "./ops.server";
+import { sql } from "../platform/db.server";
+import { createApiKey } from "../auth/keys.server";
+import { ensureCustomer, stripe } from "./stripe.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
 
 const system = startBillingSystem();
 

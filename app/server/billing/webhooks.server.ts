@@ -1,12 +1,12 @@
 // Stripe webhook intake: verify the signature on the raw body, store the event by id and enqueue
 // its job in the same transaction. The caller answers 2xx only after this returns (committed).
 import { z } from "zod";
-import { config } from "../config.server";
-import { sql } from "../db.server";
-import { AppError } from "../errors.server";
-import { parseWith } from "../http.server";
+import { config } from "../platform/config.server";
+import { sql } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
+import { parseWith } from "../platform/http.server";
 import { appendAudit } from "../notify/audit.server";
-import { verifyWebhook } from "../stripe.server";
+import { verifyWebhook } from "./stripe.server";
 
 export const EVENT_JOB = "stripe_event";
 export const EVENT_MAX_ATTEMPTS = config.STRIPE_EVENT_MAX_ATTEMPTS;

@@ -2,8 +2,8 @@
 // database refuses updates and deletes); written in the same transaction as the change when
 // the caller has one.
 import { desc, eq } from "drizzle-orm";
-import { db, schema } from "../db.server";
-import { currentRequest } from "../request-context.server";
+import { db, schema } from "../platform/db.server";
+import { currentRequest } from "../platform/request-context.server";
 
 export type AuditEntry = {
   orgId: string | null;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { signIn } from "../../../test/billing";
 import { orgWithKey } from "../../../test/factories";
-import { sql } from "../db.server";
+import { sql } from "../platform/db.server";
 
 let app: TestApp;
 beforeAll(async () => {

@@ -3,8 +3,8 @@
 // the real worker and the local Stripe, each once however many webhooks converge it.
 import { describe, expect, test } from "bun:test";
 import { newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
-import { sql } from "../db.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../billing/ops.server";
+import { sql } from "../platform/db.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
 
 const system = startBillingSystem();
 

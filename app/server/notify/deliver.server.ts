@@ -4,7 +4,7 @@
 // disabled, with the reason shown on its page and in the audit log.
 import { eq, sql as dsql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
-import { db, schema } from "../db.server";
+import { db, schema } from "../platform/db.server";
 import { appendAudit } from "./audit.server";
 import { emitEvent } from "./events.server";
 import { postPinned } from "./http-post.server";

@@ -2,7 +2,7 @@
 // org, and the email when it is one people read. One transaction, and each is unique per event,
 // so a retried or replayed dispatch adds nothing twice.
 import { eq, sql as dsql } from "drizzle-orm";
-import { db, schema } from "../db.server";
+import { db, schema } from "../platform/db.server";
 import { queueEmailFor } from "./email.server";
 
 export async function dispatchEvent(eventId: string): Promise<void> {

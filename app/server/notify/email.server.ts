@@ -4,8 +4,8 @@
 import { eq, sql as dsql } from "drizzle-orm";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { EventRow } from "../../../db/schema";
-import { config } from "../config.server";
-import { db, schema } from "../db.server";
+import { config } from "../platform/config.server";
+import { db, schema } from "../platform/db.server";
 import { type Executor, type EventType, eventData } from "./events.server";
 import { orgSettingsOf } from "./settings.server";
 

@@ -5,7 +5,7 @@ import { startApp, type TestApp } from "../../../test/app";
 import { until } from "../../../test/billing";
 import { api, orgWithKey, rid } from "../../../test/factories";
 import { startSmtpReceiver, startWorker } from "../../../test/notify";
-import { sql } from "../db.server";
+import { sql } from "../platform/db.server";
 import { sendEmail } from "./email.server";
 import { updateOrgSettings } from "./settings.server";
 

@@ -2,8 +2,8 @@
 // and the /webhooks page call. Every change is in the audit log, in the same transaction.
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { z } from "zod";
-import { db, schema } from "../db.server";
-import { NotFound } from "../errors.server";
+import { db, schema } from "../platform/db.server";
+import { NotFound } from "../platform/errors.server";
 import { appendAudit } from "./audit.server";
 import { enqueueDelivery } from "./deliver.server";
 import { webhookEndpointInput } from "../api/schemas.server";

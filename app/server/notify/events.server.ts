@@ -4,7 +4,7 @@
 // statement that admits the usage.
 import { sql as dsql } from "drizzle-orm";
 import { z } from "zod";
-import { db } from "../db.server";
+import { db } from "../platform/db.server";
 
 export { EVENT_TYPES, eventData, eventEnvelope, SUBSCRIBABLE_TYPES } from "../api/event-schemas.server";
 export type { EventData, EventEnvelope, EventType } from "../api/event-schemas.server";

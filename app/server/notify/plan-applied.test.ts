@@ -3,9 +3,9 @@
 import { describe, expect, test } from "bun:test";
 import { orgWithKey } from "../../../test/factories";
 import { applySubscription } from "../billing/converge.server";
-import { sql } from "../db.server";
-import type { PlanCode } from "../plans.server";
-import { priceOf } from "../stripe.server";
+import { sql } from "../platform/db.server";
+import type { PlanCode } from "../billing/plans.server";
+import { priceOf } from "../billing/stripe.server";
 import { startBillingSystem } from "../../../test/billing";
 
 // The local Stripe holds the plans' prices that a subscription's state names.

@@ -2,8 +2,8 @@
 // (default: the owner's) and which notification emails it does not want.
 import { eq } from "drizzle-orm";
 import { z } from "zod";
-import { db, schema } from "../db.server";
-import { NotFound } from "../errors.server";
+import { db, schema } from "../platform/db.server";
+import { NotFound } from "../platform/errors.server";
 import { appendAudit } from "./audit.server";
 
 export async function orgSettingsOf(orgId: string) {

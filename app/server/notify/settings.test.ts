@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { signIn } from "../../../test/billing";
 import { orgWithKey } from "../../../test/factories";
-import { sql } from "../db.server";
-import { setSubscriptionMirror } from "../orgs.server";
+import { sql } from "../platform/db.server";
+import { setSubscriptionMirror } from "../auth/orgs.server";
 import { orgSettingsOf } from "./settings.server";
 
 let app: TestApp;

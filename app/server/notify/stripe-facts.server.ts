@@ -4,7 +4,7 @@
 // Each is deduplicated by the Stripe object (or event), so a replayed webhook emits nothing new.
 import { eq } from "drizzle-orm";
 import type { StripeEventRow } from "../../../db/schema";
-import { db, schema } from "../db.server";
+import { db, schema } from "../platform/db.server";
 import { type Executor, emitEvent } from "./events.server";
 import { emitTrialWillEnd } from "./trials.server";
 

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { api, orgWithKey, rid, setIncluded } from "../../../test/factories";
-import { sql } from "../db.server";
-import { recordUsage } from "../usage.server";
+import { sql } from "../platform/db.server";
+import { recordUsage } from "../usage/engine.server";
 
 async function thresholdEvents(orgId: string) {
   return sql<{ id: string; threshold: number; used: number; included: number; jobs: number }[]>`

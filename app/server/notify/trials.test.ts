@@ -2,8 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import type { StripeEventRow } from "../../../db/schema";
 import { orgWithKey } from "../../../test/factories";
-import { sql } from "../db.server";
-import { setSubscriptionMirror } from "../orgs.server";
+import { sql } from "../platform/db.server";
+import { setSubscriptionMirror } from "../auth/orgs.server";
 import { emitForStripeEvent } from "./stripe-facts.server";
 import { notifyEndingTrials } from "./trials.server";
 

@@ -5,8 +5,8 @@
 // In development and test, http and loopback receivers are allowed.
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
-import { config } from "../config.server";
-import { AppError } from "../errors.server";
+import { config } from "../platform/config.server";
+import { AppError } from "../platform/errors.server";
 
 const blocked = new BlockList();
 for (const [net, bits] of [

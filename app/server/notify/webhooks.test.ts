@@ -5,8 +5,8 @@ import { startApp, type TestApp } from "../../../test/app";
 import { signIn, until } from "../../../test/billing";
 import { orgWithKey, rid } from "../../../test/factories";
 import { startWebhookReceiver, startWorker } from "../../../test/notify";
-import { sql } from "../db.server";
-import { recordUsage } from "../usage.server";
+import { sql } from "../platform/db.server";
+import { recordUsage } from "../usage/engine.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 
 let app: TestApp;

@@ -1,0 +1,182 @@
+// Reporting recorded usage to Stripe as billing meter events, never per call: a job sends each
+// counter's unreported delta at most once a minute, with a deterministic identifier, and drift
+// compares what we recorded with what Stripe has.
+import { config } from "../platform/config.server";
+import { ADVISORY_LOCKS } from "../../../db/advisory-locks";
+import { sql } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
+import { ensureMeter, meterTotal, sendMeterEvent, upstream } from "./stripe.server";
+import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
+
+type Pending = {
+  org_id: string;
+  metric: string;
+  period_start: string;
+  ps: number;
+  pe: number;
+  used: number;
+  reported: number;
+  pending_to: number | null;
+  customer: string;
+};
+
+/**
+ * Sends every counter's unreported usage. Per counter: first mark the range [reported, used) as
+ * pending (committed), then send it with an identifier made of org, metric, period and range,
+ * then mark it reported. A crash between the two resends the same range and identifier: Stripe
+ * refuses the repeat, which counts as reported. One counter's failure never stops the others.
+ */
+export async function reportUsageToStripe(): Promise<{ reported: number; orgs: number }> {
+  // One reporter at a time across all workers: two could otherwise send overlapping ranges. A
+  // caller waits for a run in progress and then sends what is left, so when it returns (or
+  // throws) it has itself tried everything recorded before it was called; skipping instead would
+  // answer "nothing to report" while usage is unreported, or succeed while Stripe is down.
+  const lock = await sql.reserve();
+  try {
+    await lock`select pg_advisory_lock(${ADVISORY_LOCKS.usageReport})`;
+    try {
+      return await reportAll();
+    } finally {
+      await lock`select pg_advisory_unlock(${ADVISORY_LOCKS.usageReport})`;
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Some counters could not be reported (the others were): the job fails, and the next run retries them. */
+export class UsageReportFailed extends Error {
+  constructor(
+    readonly failures: { orgId: string; periodStart: string; reason: string }[],
+    readonly reported: number,
+  ) {
+    super(`usage of ${failures.length} counter(s) not reported to Stripe: ${failures.map((f) => `${f.orgId} (${f.periodStart}): ${f.reason}`).join("; ")}`);
+    this.name = "UsageReportFailed";
+  }
+}
+
+async function reportAll(): Promise<{ reported: number; orgs: number }> {
+  const eventName = await upstream(() => ensureMeter());
+  const rows = await sql<Pending[]>`
+    select c.org_id, c.metric, c.period_start::text, c.used,
+           (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
+           coalesce(r.reported, 0)::int8 as reported, r.pending_to, o.stripe_customer_id as customer
+      from usage_counters c
+      join organisations o on o.id = c.org_id and o.stripe_customer_id is not null
+      left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start
+     where c.used > coalesce(r.reported, 0) or r.pending_to is not null
+     order by c.org_id, c.period_start
+     limit 1000`;
+  let reported = 0;
+  const failures: UsageReportFailed["failures"] = [];
+  for (const row of rows) {
+    try {
+      reported += await reportCounter(eventName, row);
+    } catch (err) {
+      // Stripe unreachable: nothing else would get through either; the next run catches up.
+      if (err instanceof AppError && err.code === "UPSTREAM_UNAVAILABLE") throw err;
+      // Anything else is this counter's alone: the other orgs are still reported.
+      failures.push({ orgId: row.org_id, periodStart: row.period_start, reason: (err as Error).message });
+    }
+  }
+  if (failures.length > 0) throw new UsageReportFailed(failures, reported);
+  return { reported, orgs: new Set(rows.map((r) => r.org_id)).size };
+}
+
+/**
+ * One counter: first a range left pending by a run that was cut off (resent as it was, with the
+ * same identifier), then what is new. Returns the units Stripe counted now.
+ */
+async function reportCounter(eventName: string, row: Pending): Promise<number> {
+  let reported = 0;
+  let from = row.reported;
+  let pendingTo = row.pending_to;
+  while (pendingTo !== null || row.used > from) {
+    const to = pendingTo ?? row.used;
+    if (pendingTo === null) {
+      await sql`
+        insert into usage_reports (org_id, metric, period_start, reported, pending_to)
+        values (${row.org_id}, ${row.metric}, ${row.period_start}::timestamptz, ${from}, ${to})
+        on conflict (org_id, metric, period_start) do update set pending_to = excluded.pending_to`;
+    }
+    if (to > from) {
+      const { timestamp } = meterEventTimestamp({ periodStart: row.ps, periodEnd: row.pe, now: Date.now() / 1000 });
+      const identifier = meterEventIdentifier({ orgId: row.org_id, metric: row.metric, periodStart: row.ps, from, to });
+      // "already_counted": a resend of a range Stripe has (the run that sent it was cut off).
+      const sent = await upstream(() => sendMeterEvent({ eventName, customerId: row.customer, value: to - from, timestamp, identifier }));
+      if (sent === "counted") reported += to - from;
+    }
+    await sql`
+      update usage_reports set reported = ${to}, pending_to = null, reported_at = now()
+       where org_id = ${row.org_id} and metric = ${row.metric} and period_start = ${row.period_start}::timestamptz`;
+    from = to;
+    pendingTo = null;
+  }
+  return reported;
+}
+
+/**
+ * - settled: judged; drift is |recorded − Stripe's total| / Stripe's total.
+ * - settling: reported to less than STRIPE_METER_LAG_SECONDS ago; Stripe may not have counted it yet.
+ * - displaced: some of this customer's usage could only be reported outside its period (a test
+ *   clock ahead of real time, or a report over 35 days late), so Stripe's per-period totals
+ *   cannot be compared with the counters.
+ */
+export type DriftStatus = "settled" | "settling" | "displaced";
+export type DriftRow = {
+  orgId: string;
+  periodKey: string;
+  periodStart: string;
+  recorded: number;
+  reported: number;
+  drift: number | null;
+  status: DriftStatus;
+};
+
+type CounterRow = { org_id: string; period_key: string; ps: number; pe: number; used: number; customer: string | null; reported_at: number | null };
+
+/**
+ * Recorded (our counters) vs reported (Stripe's meter totals) per org and period. `drift` is set
+ * only for settled rows; `maxDrift` is over settled rows (null when one of them has usage Stripe
+ * has none of).
+ */
+export async function driftReport(
+  periodKey?: string,
+  limit = 500,
+  lagSeconds = config.STRIPE_METER_LAG_SECONDS,
+): Promise<{ rows: DriftRow[]; maxDrift: number | null }> {
+  const eventName = await upstream(() => ensureMeter());
+  const counters = await sql<CounterRow[]>`
+    select c.org_id, c.period_key, c.used, o.stripe_customer_id as customer,
+           (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
+           (extract(epoch from r.reported_at))::float8 as reported_at
+      from usage_counters c join organisations o on o.id = c.org_id
+      left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start
+     where c.metric = 'api_call' and (${periodKey ?? null}::text is null or c.period_key = ${periodKey ?? null})
+     order by c.period_start desc, c.org_id limit ${limit}`;
+  const displaced = await displacedOrgs([...new Set(counters.map((c) => c.org_id))]);
+  const now = Date.now() / 1000;
+  const rows: DriftRow[] = [];
+  for (const c of counters) {
+    const { start, end } = summaryWindow(c.ps, c.pe);
+    const reported = c.customer ? await upstream(() => meterTotal({ eventName, customerId: c.customer!, start, end })) : 0;
+    const status: DriftStatus = displaced.has(c.org_id) ? "displaced" : c.reported_at !== null && now - c.reported_at < lagSeconds ? "settling" : "settled";
+    const drift = status !== "settled" ? null : reported > 0 ? Math.abs(c.used - reported) / reported : c.used === 0 ? 0 : null;
+    rows.push({ orgId: c.org_id, periodKey: c.period_key, periodStart: new Date(c.ps * 1000).toISOString(), recorded: c.used, reported, drift, status });
+  }
+  const settled = rows.filter((r) => r.status === "settled").map((r) => r.drift);
+  return { rows, maxDrift: settled.includes(null) ? null : Math.max(0, ...(settled as number[])) };
+}
+
+/** Orgs with a counter whose last report could not be placed inside its period (see meter-rules). */
+async function displacedOrgs(orgIds: string[]): Promise<Set<string>> {
+  if (orgIds.length === 0) return new Set();
+  const reports = await sql<{ org_id: string; ps: number; pe: number; reported_at: number }[]>`
+    select c.org_id, (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
+           (extract(epoch from r.reported_at))::float8 as reported_at
+      from usage_reports r join usage_counters c on c.org_id = r.org_id and c.metric = r.metric and c.period_start = r.period_start
+     where r.org_id = any(${orgIds}::text[]) and r.reported_at is not null`;
+  return new Set(
+    reports.filter((r) => meterEventTimestamp({ periodStart: r.ps, periodEnd: r.pe, now: r.reported_at }).inPeriod === false).map((r) => r.org_id),
+  );
+}

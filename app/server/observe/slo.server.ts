@@ -1,0 +1,244 @@
+// The SLOs, visible from any process: each process counts its observations per minute and per
+// histogram bucket, and adds them to slo_buckets every ~10 s (one statement). /admin, `ops slo`
+// and the breach watch merge the buckets of every process, so a window's percentiles are exact
+// to the bucket, and "within target" is exact because each target is a bucket bound.
+import { config } from "../platform/config.server";
+import { sql } from "../platform/db.server";
+import { log } from "../platform/log.server";
+import { CONVERGE_BOUNDS, LATENCY_BOUNDS } from "./metrics.server";
+import { captureMessage } from "./sentry.server";
+import { driftReport } from "../billing/meter-report.server";
+
+export const SERIES = { quota_latency: LATENCY_BOUNDS, converge: CONVERGE_BOUNDS } as const;
+export type Series = keyof typeof SERIES;
+
+export const TARGETS = { quotaP95Seconds: 0.05, convergeP95Seconds: 5, driftMax: 0.005 } as const;
+const FLUSH_MS = 10_000;
+
+type Minute = { minute: number; counts: Float64Array };
+type Recorder = { pending: Map<Series, Map<number, Float64Array>>; current: Map<Series, Minute>; timer: ReturnType<typeof setInterval> | null };
+const holder = globalThis as typeof globalThis & { __mspSlo?: Recorder };
+const rec: Recorder = holder.__mspSlo ?? { pending: new Map(), current: new Map(), timer: null };
+holder.__mspSlo = rec;
+
+function bucketOf(bounds: readonly number[], value: number): number {
+  for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) return i;
+  return bounds.length; // +Inf
+}
+
+/** This process's unsaved counts of one series and minute (created empty when new). */
+function countsOf(series: Series, minute: number): Float64Array {
+  let byMinute = rec.pending.get(series);
+  if (!byMinute) {
+    byMinute = new Map();
+    rec.pending.set(series, byMinute);
+  }
+  let counts = byMinute.get(minute);
+  if (!counts) {
+    counts = new Float64Array(SERIES[series].length + 1);
+    byMinute.set(minute, counts);
+  }
+  return counts;
+}
+
+/** Counts one observation in this minute's buckets (O(1): a map hit and an increment). */
+export function observeSlo(series: Series, seconds: number): void {
+  if (config.METRICS === "off") return;
+  const minute = Math.floor(Date.now() / 60_000);
+  let cur = rec.current.get(series);
+  if (cur?.minute !== minute) {
+    cur = { minute, counts: countsOf(series, minute) };
+    rec.current.set(series, cur);
+    if (!rec.timer) {
+      rec.timer = setInterval(() => void flushSlo().catch((err) => log.warn({ err }, "SLO buckets not saved; retrying")), FLUSH_MS);
+      rec.timer.unref?.();
+    }
+  }
+  cur.counts[bucketOf(SERIES[series], seconds)]++;
+}
+
+/** Adds this process's unsaved counts to slo_buckets; on failure they stay for the next flush. */
+export async function flushSlo(): Promise<void> {
+  const taken = rec.pending;
+  rec.pending = new Map();
+  rec.current.clear();
+  const series: string[] = [];
+  const minutes: string[] = [];
+  const buckets: number[] = [];
+  const counts: number[] = [];
+  for (const [s, byMinute] of taken)
+    for (const [minute, c] of byMinute)
+      for (let i = 0; i < c.length; i++) {
+        if (c[i] === 0) continue;
+        series.push(s);
+        minutes.push(new Date(minute * 60_000).toISOString());
+        buckets.push(i);
+        counts.push(c[i]);
+      }
+  if (series.length === 0) return;
+  try {
+    await sql`
+      insert into slo_buckets (series, minute, bucket, count)
+      select s, m::timestamptz, b::int2, c::int8 from unnest(${series}::text[], ${minutes}::text[], ${buckets}::int[], ${counts}::float8[]) as t(s, m, b, c)
+      on conflict (series, minute, bucket) do update set count = slo_buckets.count + excluded.count`;
+  } catch (err) {
+    // Nothing was added: merge the counts back so the next flush adds them.
+    rec.current.clear();
+    for (const [s, byMinute] of taken)
+      for (const [minute, c] of byMinute) {
+        const into = countsOf(s, minute);
+        for (let i = 0; i < c.length; i++) into[i] += c[i];
+      }
+    throw err;
+  }
+}
+
+/** The q-quantile of a merged histogram, interpolated inside its bucket; null without samples. */
+export function quantile(bounds: readonly number[], counts: number[], q: number): number | null {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  const rank = q * total;
+  let cum = 0;
+  for (let i = 0; i < counts.length; i++) {
+    if (cum + counts[i] >= rank && counts[i] > 0) {
+      if (i >= bounds.length) return bounds[bounds.length - 1];
+      const lower = i === 0 ? 0 : bounds[i - 1];
+      return lower + (bounds[i] - lower) * ((rank - cum) / counts[i]);
+    }
+    cum += counts[i];
+  }
+  return bounds[bounds.length - 1];
+}
+
+async function windowCounts(series: Series, minutes: number): Promise<number[]> {
+  const rows = await sql<{ bucket: number; n: number }[]>`
+    select bucket, sum(count)::int8 as n from slo_buckets
+     where series = ${series} and minute >= date_trunc('minute', now()) - make_interval(mins => ${minutes - 1})
+     group by bucket`;
+  const counts = new Array<number>(SERIES[series].length + 1).fill(0);
+  for (const r of rows) counts[r.bucket] = r.n;
+  return counts;
+}
+
+export type SloLine = { slo: string; window: string; value: number | null; target: number; unit: "s" | "ratio"; samples: number; ok: boolean };
+
+function line(slo: string, window: string, series: Series, counts: number[], q: number, target: number): SloLine {
+  const value = quantile(SERIES[series], counts, q);
+  const samples = counts.reduce((a, b) => a + b, 0);
+  return { slo, window, value, target, unit: "s", samples, ok: value === null || value <= target };
+}
+
+/** Every SLO against its target: quota p95/p99 over 5 and 60 minutes, converge p95, drift max. */
+export type SloReport = { at: string; ok: boolean; slos: SloLine[] };
+
+export async function sloReport(): Promise<SloReport> {
+  const [q5, q60, c5, c60, drift] = await Promise.all([
+    windowCounts("quota_latency", 5),
+    windowCounts("quota_latency", 60),
+    windowCounts("converge", 5),
+    windowCounts("converge", 60),
+    sql<{ max_drift: number | null; n: number }[]>`
+      select max(max_drift) as max_drift, count(*)::int as n from slo_drift where measured_at > now() - interval '1 hour'`,
+  ]);
+  const t = TARGETS.quotaP95Seconds;
+  const slos: SloLine[] = [
+    line("quota_p95", "5m", "quota_latency", q5, 0.95, t),
+    line("quota_p99", "5m", "quota_latency", q5, 0.99, t),
+    line("quota_p95", "60m", "quota_latency", q60, 0.95, t),
+    line("quota_p99", "60m", "quota_latency", q60, 0.99, t),
+    line("converge_p95", "5m", "converge", c5, 0.95, TARGETS.convergeP95Seconds),
+    line("converge_p95", "60m", "converge", c60, 0.95, TARGETS.convergeP95Seconds),
+  ];
+  // p99 is shown against the p95 target for reference; only p95 and drift decide breaches.
+  slos[1].ok = slos[3].ok = true;
+  const maxDrift = drift[0]?.max_drift ?? null;
+  slos.push({
+    slo: "drift_max",
+    window: "60m",
+    value: maxDrift,
+    target: TARGETS.driftMax,
+    unit: "ratio",
+    samples: drift[0]?.n ?? 0,
+    ok: maxDrift === null || maxDrift <= TARGETS.driftMax,
+  });
+  return { at: new Date().toISOString(), ok: slos.every((s) => s.ok), slos };
+}
+
+/** The SLOs that decide alerts, each evaluated on its 5-minute window (drift: its last measurement). */
+const ALERTING = new Set(["quota_p95/5m", "converge_p95/5m", "drift_max/60m"]);
+export const BREACH_MINUTES = 5;
+
+/**
+ * Run every minute (worker crontab): an SLO breached for BREACH_MINUTES raises one error line
+ * and one Sentry event per breach; recovery closes it. Old buckets are dropped (2 hours kept).
+ */
+export async function watchSlos(): Promise<{ alerted: string[]; recovered: string[] }> {
+  const report = await sloReport();
+  const alerted: string[] = [];
+  const recovered: string[] = [];
+  for (const s of report.slos) {
+    const id = `${s.slo}/${s.window}`;
+    if (!ALERTING.has(id)) continue;
+    if (s.ok) {
+      const [gone] = await sql<{ alerted: boolean }[]>`delete from slo_breaches where slo = ${id} returning alerted_at is not null as alerted`;
+      if (gone?.alerted) {
+        recovered.push(id);
+        log.info({ slo: id, value: s.value, target: s.target }, "SLO recovered");
+      }
+      continue;
+    }
+    await sql`insert into slo_breaches (slo) values (${id}) on conflict (slo) do nothing`;
+    // One alert per breach, even with several workers: the row is claimed by one update.
+    const [claimed] = await sql<{ since: string }[]>`
+      update slo_breaches set alerted_at = now()
+       where slo = ${id} and alerted_at is null and breached_since <= now() - make_interval(mins => ${BREACH_MINUTES})
+      returning breached_since::text as since`;
+    if (claimed) {
+      alerted.push(id);
+      const detail = { slo: id, value: s.value, target: s.target, samples: s.samples, breached_since: claimed.since };
+      log.error(detail, "SLO breached");
+      captureMessage(`SLO breached: ${id}`, detail);
+    }
+  }
+  await sql`delete from slo_buckets where minute < now() - interval '2 hours'`;
+  return { alerted, recovered };
+}
+
+/**
+ * Run every 5 minutes (worker crontab): the drift of the newest counters against Stripe's meter
+ * totals, the worst org per period, saved for the SLO and the msp_usage_drift_ratio gauge. A
+ * closed period compares what we recorded (as `ops drift` does: it must be exactly 0 once the
+ * last report ran); the open period compares what we have confirmed sending, so the usage of
+ * the last minute, not reported yet by design, is no breach. Nothing sent yet: no ratio.
+ */
+export async function measureDrift(
+  lagSeconds?: number,
+): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
+  // Only settled rows: a report younger than Stripe's aggregation lag is not judged yet, and
+  // usage that could only be reported outside its period (a test clock ahead) has no drift.
+  const rows = (await driftReport(undefined, 200, lagSeconds)).rows.filter((r) => r.status === "settled");
+  const state = await sql<{ org_id: string; ps: string; closed: boolean; sent: number }[]>`
+    select c.org_id, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
+      from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, ps)
+      join usage_counters c on c.org_id = t.org_id and c.metric = 'api_call' and c.period_start = t.ps::timestamptz
+      left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start`;
+  const byCounter = new Map(state.map((s) => [`${s.org_id} ${s.ps}`, s]));
+  const worst: Record<string, number> = {};
+  const measured: { orgId: string; periodKey: string; drift: number }[] = [];
+  for (const r of rows) {
+    const s = byCounter.get(`${r.orgId} ${r.periodStart}`);
+    const ours = s && !s.closed ? s.sent : r.recorded;
+    if (r.reported === 0 && ours === 0) continue;
+    const drift = r.reported > 0 ? Math.abs(ours - r.reported) / r.reported : 1;
+    measured.push({ orgId: r.orgId, periodKey: r.periodKey, drift });
+    worst[r.periodKey] = Math.max(worst[r.periodKey] ?? 0, drift);
+  }
+  const periods = Object.keys(worst);
+  if (periods.length > 0) {
+    await sql`
+      insert into slo_drift (period_key, max_drift, measured_at)
+      select p, d, now() from unnest(${periods}::text[], ${periods.map((p) => worst[p])}::float8[]) as t(p, d)
+      on conflict (period_key) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
+  }
+  return { byPeriod: worst, byCounter: measured };
+}

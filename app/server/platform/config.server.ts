@@ -1,0 +1,193 @@
+// The one place that reads the environment. Validated once at start; a bad variable stops the
+// process with a message naming it. Everything else imports `config`.
+import { availableParallelism } from "node:os";
+import { z } from "zod";
+import { metric, planCode } from "../api/schemas.server";
+
+export type Metric = z.infer<typeof metric>;
+
+const planSchema = z
+  .object({
+    name: z.string().min(1),
+    priceMonthly: z.number().int().nonnegative(), // minor units
+    currency: z.string().length(3).toLowerCase(),
+    includedUnits: z.record(metric, z.number().int().positive()),
+    trialDays: z.number().int().positive().optional(),
+    // `trial` bills the price of another plan (Stripe owns the trial); the others own a price.
+    priceOf: z.string().optional(),
+    stripePriceId: z.string().startsWith("price_").optional(),
+  })
+  .strict();
+export type PlanConfig = z.infer<typeof planSchema>;
+
+export const DEFAULT_PLANS: Record<string, PlanConfig> = {
+  trial: { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "starter" },
+  starter: { name: "Starter", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 50_000 } },
+  growth: { name: "Growth", priceMonthly: 9900, currency: "usd", includedUnits: { api_call: 250_000 } },
+  pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
+};
+
+const plansSchema = z.record(planCode, planSchema).superRefine((plans, ctx) => {
+  for (const [code, plan] of Object.entries(plans)) {
+    if (plan.priceOf && !(plan.priceOf in plans)) ctx.addIssue({ code: "custom", path: [code, "priceOf"], message: `names an unknown plan "${plan.priceOf}"` });
+    if (code === "trial" && !plan.trialDays) ctx.addIssue({ code: "custom", path: [code, "trialDays"], message: "the trial plan needs trialDays" });
+  }
+});
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const csv = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean),
+);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000), // 0: any free port (tests)
+  APP_BASE_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be a redis:// URL")
+    .optional(),
+  REDIS_PREFIX: z.string().default("msp:"),
+  // Circuit breakers (docs/operations.md): how often an open breaker probes its dependency, and
+  // how many consecutive Redis failures open Redis's (one Postgres connection failure opens its).
+  DATABASE_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+  REDIS_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  REDIS_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  PLANS_CONFIG: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return DEFAULT_PLANS;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(plansSchema),
+  PAST_DUE_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
+  KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(2000),
+  // How many usage batches one process runs at once (each is one statement on its own connection).
+  USAGE_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  // Processes `npm start` and `bun run serve` run: app processes share PORT (SO_REUSEPORT; the
+  // kernel spreads connections over them), workers share the job queue.
+  APP_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  WORKER_PROCESSES: z.coerce.number().int().min(0).max(16).default(1),
+  // How long a stopping app process may take to finish its in-flight requests before it closes
+  // the connections still open.
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  ADMIN_EMAILS: csv.default([]),
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_… or sk_live_…")
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…")
+    .optional(),
+  // Attempts of a webhook's convergence job before it stays failed (the dead-letter queue).
+  STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(8),
+  // How long Stripe may take to count a meter event in its totals: drift does not judge a period
+  // reported to more recently than this (Stripe aggregates meter events asynchronously).
+  STRIPE_METER_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
+  STIGG_API_KEY: z.string().min(1).optional(),
+  CLERK_PUBLISHABLE_KEY: z
+    .string()
+    .regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…")
+    .optional(),
+  CLERK_SECRET_KEY: z
+    .string()
+    .regex(/^sk_(test|live)_[A-Za-z0-9]+$/, "must look like sk_test_…")
+    .optional(),
+  CLERK_JWT_KEY: z.string().includes("BEGIN PUBLIC KEY", { message: "must be the PEM public key of the Clerk instance" }).optional(),
+  // Where people sign in with Clerk (the Account Portal's sign-in page of the instance).
+  CLERK_SIGN_IN_URL: z.string().url().optional(),
+  // Signing secret of the Clerk webhook endpoint (/api/webhooks/clerk), from Clerk's dashboard.
+  CLERK_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, "must look like whsec_…")
+    .optional(),
+  SENTRY_DSN: z.string().url().optional(),
+  // Notification emails: smtp(s)://user:pass@host:port. Unset: they stay in the local outbox (/admin).
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  MAIL_FROM: z.string().default("Metered <billing@metered.local>"),
+  SENTRY_ENVIRONMENT: z.string().min(1).optional(), // default: NODE_ENV
+  SENTRY_RELEASE: z
+    .string()
+    .min(1)
+    .default(`metered@${process.env.npm_package_version ?? "dev"}`),
+  // Share of Bun.serve requests traced as Sentry transactions (0 = no tracing).
+  SENTRY_TRACES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  // Prometheus metrics and SLO buckets; "off" removes every observation from the hot path.
+  METRICS: z.enum(["on", "off"]).default("on"),
+  // When set, GET /metrics (app and worker) needs Authorization: Bearer <METRICS_TOKEN>.
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // The worker's own /metrics port (unset: the worker serves no metrics).
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Share (0–1) of hot-route requests (quota, usage) written to the access log; others: all.
+  ACCESS_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0),
+  BENCH_MODE: bool.default(false),
+});
+
+export type Config = z.infer<typeof envSchema> & {
+  baseUrl: string;
+  stripeMode: "local" | "test" | "live";
+  keyPrefix: "mk_live_" | "mk_test_";
+};
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}\nSee .env.example for every variable.`);
+  }
+  const c = parsed.data;
+  if (c.NODE_ENV === "production" && !c.CLERK_SECRET_KEY) {
+    throw new Error("Invalid configuration:\n  CLERK_SECRET_KEY: required in production (the local dev sign-in never runs in production)");
+  }
+  if (c.NODE_ENV === "production" && !c.STRIPE_SECRET_KEY) {
+    throw new Error("Invalid configuration:\n  STRIPE_SECRET_KEY: required in production (the local Stripe never runs in production)");
+  }
+  const stripeMode = !c.STRIPE_SECRET_KEY ? "local" : c.STRIPE_SECRET_KEY.includes("_live_") ? "live" : "test";
+  return {
+    ...c,
+    baseUrl: c.APP_BASE_URL ?? `http://${c.HOST}:${c.PORT}`,
+    stripeMode,
+    keyPrefix: stripeMode === "live" ? "mk_live_" : "mk_test_",
+  };
+}
+
+function fromProcess(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}
+
+export const config: Config = fromProcess();
+
+/** Clerk's browser settings (publishable key, frontend API host), or null without Clerk. */
+export function clerkBrowserConfig(): { publishableKey: string; frontendApi: string } | null {
+  const key = config.CLERK_PUBLISHABLE_KEY;
+  if (!key || !config.CLERK_SECRET_KEY) return null;
+  // pk_test_<base64("<frontend api host>$")>
+  const frontendApi = Buffer.from(key.split("_").slice(2).join("_"), "base64").toString("utf8").replace(/\$$/, "");
+  return { publishableKey: key, frontendApi };
+}

@@ -1,0 +1,112 @@
+// The API boundary: envelopes, request/correlation ids, body parsing and the one place that maps
+// thrown errors to responses. No stack, SQL or secret ever reaches a client.
+import type { z } from "zod";
+import { API_BODY_LIMIT } from "./body-limit.server";
+import { databaseBreaker, isDatabaseUnavailable, noteDatabaseError } from "./db.server";
+import { AppError, NotFound, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
+import type { ErrorCode } from "./errors.server";
+import { log } from "./log.server";
+import { inRequest } from "./request-context.server";
+import { captureException } from "../observe/sentry.server";
+
+export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
+
+export const wrapSuccess = <T>(data: T) => ({ ok: true as const, data });
+export const wrapError = (code: ErrorCode, message: string, details: Record<string, unknown> = {}) => ({
+  ok: false as const,
+  error: { code, message, details },
+});
+
+export type ApiContext = { requestId: string; corrId: string; orgId?: string };
+
+const ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_TYPE = "application/json; charset=utf-8";
+
+function idFrom(header: string | null): string {
+  return header && ID_SHAPE.test(header) ? header : crypto.randomUUID();
+}
+
+/** The request's ids: the client's x-request-id / x-corr-id when well-formed, else generated. */
+export function contextOf(request: Request): ApiContext {
+  const requestId = idFrom(request.headers.get("x-request-id"));
+  return { requestId, corrId: idFrom(request.headers.get("x-corr-id")) };
+}
+
+export function json(ctx: ApiContext, status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": JSON_TYPE, "x-request-id": ctx.requestId, "x-corr-id": ctx.corrId, ...headers },
+  });
+}
+
+export const ok = (ctx: ApiContext, data: unknown, headers?: Record<string, string>) => json(ctx, 200, wrapSuccess(data), headers);
+
+const envelopeOf = (ctx: ApiContext, e: AppError) => json(ctx, e.status, wrapError(e.code, e.message, e.details), e.headers);
+
+export function errorResponse(ctx: ApiContext, err: unknown): Response {
+  noteDatabaseError(err);
+  // Postgres down, restarting or refusing connections: a 503 the client can retry, not a 500.
+  const known = err instanceof AppError ? err : isDatabaseUnavailable(err) ? new ServiceUnavailable() : null;
+  if (known) {
+    if (known.status >= 500) log.warn({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, code: known.code, err }, "request failed");
+    return envelopeOf(ctx, known);
+  }
+  log.error({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, err }, "unexpected error");
+  captureException(err, { corr_id: ctx.corrId, request_id: ctx.requestId, org_id: ctx.orgId });
+  return json(ctx, 500, wrapError("INTERNAL", "Something went wrong on our side. Quote the corrId when you contact support.", { corrId: ctx.corrId }));
+}
+
+/**
+ * Wraps a Remix loader/action of an /api route: ids, error boundary, envelope headers. While the
+ * database breaker is open, a route that needs the database answers 503 at once (not logged per
+ * request: the breaker logs its opening and closing).
+ */
+export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise<Response>, opts: { needsDatabase?: boolean } = {}) {
+  const needsDatabase = opts.needsDatabase ?? true;
+  return async ({ request }: { request: Request }): Promise<Response> => {
+    const ctx = contextOf(request);
+    if (needsDatabase && databaseBreaker.isOpen()) {
+      databaseBreaker.refused();
+      return envelopeOf(ctx, new ServiceUnavailable());
+    }
+    try {
+      return await inRequest(ctx, () => handler(request, ctx));
+    } catch (err) {
+      return errorResponse(ctx, err);
+    }
+  };
+}
+
+/** Reads a JSON body: wrong content type or bad JSON → MALFORMED_JSON, over the limit → 413. */
+export async function readJson(request: Request, limit = API_BODY_LIMIT): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw new AppError("MALFORMED_JSON", "Send a JSON body with Content-Type: application/json.");
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new PayloadTooLarge(limit);
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > limit) throw new PayloadTooLarge(limit);
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new AppError("MALFORMED_JSON", "The body is not valid JSON.");
+  }
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+  throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
+}
+
+const RESOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The id in a resource route's path (`fromEnd` segments from the end), as sent: ids are plain
+ * characters, so anything else (an encoded byte, a NUL) names nothing and is NOT_FOUND.
+ */
+export function resourceId(request: Request, what: string, fromEnd = 1): string {
+  const segment = new URL(request.url).pathname.split("/").at(-fromEnd) ?? "";
+  if (!RESOURCE_ID.test(segment)) throw NotFound(what);
+  return segment;
+}

@@ -1,0 +1,184 @@
+// The ops commands: each parses its arguments, calls one server function, and says how to
+// print the result for people. The JSON shape is a contract:
+// scripts parse it (cli/ops.test.ts holds it).
+import { AppError } from "../app/server/platform/errors.server";
+import { COMMAND_ARGS } from "./help";
+import { createOrg } from "../app/server/auth/orgs.server";
+import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
+import { quotaFor } from "../app/server/usage/engine.server";
+import { syncPlanCatalog, planByCode, type PlanCode } from "../app/server/billing/plans.server";
+import { sql } from "../app/server/platform/db.server";
+import { closeCache } from "../app/server/platform/cache.server";
+import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server/ops/billing.server";
+import { replayStripeEvent } from "../app/server/billing/webhooks.server";
+import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
+import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
+import { revokeSessionsOf } from "../app/server/auth/session-store.server";
+import { sloReport, type SloLine } from "../app/server/observe/slo.server";
+import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
+
+type Flags = { name?: string; email?: string };
+type Command<R> = { args: string; run: (args: string[], flags: Flags) => Promise<R>; human: (r: R) => string };
+
+const need = (args: string[], n: number, usageLine: string) => {
+  if (args.length < n) throw new AppError("VALIDATION_FAILED", `usage: bun run ops ${usageLine}`);
+};
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+type OrgCreated = Awaited<ReturnType<typeof createOrg>> & { stripeCustomerId: string | null; stripeTestClockId: string | null };
+const orgCreate: Command<OrgCreated> = {
+  args: COMMAND_ARGS["org:create"],
+  run: async ([orgId], f) => {
+    need([orgId].filter(Boolean), 1, orgCreate.args);
+    const org = await createOrg({ id: orgId, name: f.name, email: f.email });
+    const stripe = await upstream(() => ensureCustomer(orgId));
+    return { ...org, stripeCustomerId: stripe.customerId, stripeTestClockId: stripe.testClockId };
+  },
+  human: (o) => `created ${o.id} (${o.name}); Stripe customer ${o.stripeCustomerId}${o.stripeTestClockId ? ` on test clock ${o.stripeTestClockId}` : ""}`,
+};
+
+const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
+  args: COMMAND_ARGS.subscribe,
+  run: async ([orgId, planCode]) => {
+    need([orgId, planCode].filter(Boolean), 2, subscribe.args);
+    if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of trial, starter, growth, pro.`);
+    await syncPlanCatalog();
+    process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
+    return subscribeThroughStripe(orgId, planCode as PlanCode);
+  },
+  human: (s) => `${s!.orgId}: ${s!.planCode} (${s!.status}) ${s!.periodStart} → ${s!.periodEnd}`,
+};
+
+const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
+  args: COMMAND_ARGS["clock:advance"],
+  run: async ([orgId, duration]) => {
+    need([orgId, duration].filter(Boolean), 2, clockAdvance.args);
+    process.stderr.write(`advancing ${orgId}'s test clock by ${duration} and waiting for the webhooks to converge…\n`);
+    return advanceOrgClock(orgId, duration);
+  },
+  human: (r) =>
+    `clock ${r.clockId} now at ${r.frozenTime}; ${r.events} events converged; ${r.subscription ? `${r.subscription.planCode} (${r.subscription.status}) ${r.subscription.periodStart} → ${r.subscription.periodEnd}` : "no subscription"}`,
+};
+
+const replay: Command<Awaited<ReturnType<typeof replayStripeEvent>>> = {
+  args: COMMAND_ARGS.replay,
+  run: async ([eventId]) => {
+    need([eventId].filter(Boolean), 1, replay.args);
+    return replayStripeEvent(eventId);
+  },
+  human: (r) => `event ${r.eventId} queued again as job ${r.jobId}`,
+};
+
+const jobs: Command<Awaited<ReturnType<typeof jobStats>>> = {
+  args: COMMAND_ARGS.jobs,
+  run: async () => jobStats(),
+  human: (j) =>
+    [
+      `queue lag: ${j.lagMs} ms`,
+      ...j.tasks.map((t) => `${t.task.padEnd(20)} queued ${t.queued}  running ${t.running}  retrying ${t.retrying}  failed ${t.failed}`),
+      j.failed.length ? "failed jobs:" : "no failed jobs",
+      ...j.failed.map((f) => `  #${f.id} ${f.task} ${f.key ?? ""} after ${f.attempts} attempts: ${f.lastError}`),
+    ].join("\n"),
+};
+
+const keyCreate: Command<Awaited<ReturnType<typeof createApiKey>>> = {
+  args: COMMAND_ARGS["key:create"],
+  run: async ([orgId], f) => {
+    need([orgId].filter(Boolean), 1, keyCreate.args);
+    return createApiKey({ orgId, name: f.name ?? "ops" });
+  },
+  human: (k) => `key ${k.id} created; it is shown only now:\n${k.key}`,
+};
+
+const keyRevoke: Command<Awaited<ReturnType<typeof revokeApiKey>>> = {
+  args: COMMAND_ARGS["key:revoke"],
+  run: async ([keyId]) => {
+    need([keyId].filter(Boolean), 1, keyRevoke.args);
+    return revokeApiKey({ keyId });
+  },
+  human: (k) => `revoked ${k.id} at ${k.revokedAt}`,
+};
+
+const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
+  args: COMMAND_ARGS.usage,
+  run: async ([orgId]) => {
+    need([orgId].filter(Boolean), 1, usageCmd.args);
+    return quotaFor(orgId, "api_call");
+  },
+  human: (q) => `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}`,
+};
+
+const driftText = (r: DriftRow) =>
+  r.status === "settling"
+    ? "not yet (Stripe may still be counting the last report)"
+    : r.status === "displaced"
+      ? "n/a (usage reported outside its period: test clock ahead of real time)"
+      : r.drift === null
+        ? "n/a (nothing reported)"
+        : `${(r.drift * 100).toFixed(2)}%`;
+
+const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
+  args: COMMAND_ARGS.drift,
+  run: async ([periodKey]) => driftReport(periodKey),
+  human: (d) =>
+    [
+      `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
+      ...d.rows.map((r) => `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${driftText(r)}`),
+      `max drift: ${d.maxDrift === null ? "n/a" : `${(d.maxDrift * 100).toFixed(2)}%`}`,
+    ].join("\n"),
+};
+
+const sessionsRevoke: Command<Awaited<ReturnType<typeof revokeSessionsOf>>> = {
+  args: COMMAND_ARGS["sessions:revoke"],
+  run: async ([email]) => {
+    need([email].filter(Boolean), 1, sessionsRevoke.args);
+    return revokeSessionsOf({ email });
+  },
+  human: (r) => `${r.email}: ${r.revoked} session${r.revoked === 1 ? "" : "s"} ended${r.note ? `\n${r.note}` : ""}`,
+};
+
+const showSlo = (s: SloLine) => (s.value === null ? "no data" : s.unit === "ratio" ? `${(s.value * 100).toFixed(2)}%` : `${(s.value * 1000).toFixed(1)} ms`);
+const slo: Command<Awaited<ReturnType<typeof sloReport>>> = {
+  args: COMMAND_ARGS["slo"],
+  run: async () => sloReport(),
+  human: (r) =>
+    [
+      `SLOs at ${r.at}: ${r.ok ? "all within target" : "BREACHED"}`,
+      ...r.slos.map(
+        (s) =>
+          `${s.ok ? "ok  " : "FAIL"} ${`${s.slo} (${s.window})`.padEnd(22)} ${showSlo(s).padStart(10)}  target ≤ ${showSlo({ ...s, value: s.target })}  (${s.samples} samples)`,
+      ),
+    ].join("\n"),
+};
+
+const sentryTest: Command<{ eventId: string }> = {
+  args: COMMAND_ARGS["sentry:test"],
+  run: async () => {
+    if (!(await initSentry("ops"))) throw new AppError("VALIDATION_FAILED", "SENTRY_DSN is not set: nothing to send the test event to.");
+    const eventId = captureMessage("Sentry test event from bun run ops sentry:test", {}, "info");
+    await flushSentry(5000);
+    if (!eventId) throw new AppError("INTERNAL", "Sentry did not accept the event.");
+    return { eventId };
+  },
+  human: (r) => `sent test event ${r.eventId}`,
+};
+
+export const commands: Record<string, Command<unknown>> = {
+  "org:create": orgCreate,
+  subscribe,
+  "key:create": keyCreate,
+  "key:revoke": keyRevoke,
+  usage: usageCmd,
+  "clock:advance": clockAdvance,
+  replay,
+  jobs,
+  drift,
+  "sessions:revoke": sessionsRevoke,
+  slo,
+  "sentry:test": sentryTest,
+} as Record<string, Command<unknown>>;
+
+export async function closeAll() {
+  await closeCache();
+  await sql.end({ timeout: 2 });
+}

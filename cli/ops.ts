@@ -1,0 +1,48 @@
+// `bun run ops <command> [--json]`: the operators' CLI. Talks to the database (and, from the
+// Stripe issue on, Stripe) directly; run it next to the app. With --json it prints exactly one
+// JSON object on stdout; errors go to stderr with a hint and exit 1.
+import { parseArgs } from "node:util";
+import { adoptRunState } from "../scripts/run-state";
+import { COMMAND_ARGS, usage } from "./help";
+
+process.env.LOG_LEVEL ??= "warn";
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: { json: { type: "boolean", default: false }, name: { type: "string" }, email: { type: "string" }, help: { type: "boolean", short: "h" } },
+  allowPositionals: true,
+  strict: true,
+});
+const [name, ...args] = positionals;
+if (!name || !(name in COMMAND_ARGS) || values.help) {
+  console.error(usage);
+  process.exit(values.help ? 0 : 1);
+}
+// Next to `npm start` with no DATABASE_URL: the database and local Stripe that run wrote down.
+let unreachable: string | null;
+try {
+  unreachable = adoptRunState(process.env);
+} catch (err) {
+  unreachable = `could not read the state file of \`npm start\`: ${(err as Error).message}`;
+}
+if (unreachable) {
+  if (values.json) console.log(JSON.stringify({ ok: false, error: { code: "SERVICE_UNAVAILABLE", message: unreachable } }));
+  else console.error(`error: ${unreachable}`);
+  process.exit(1);
+}
+const { commands } = await import("./commands");
+const command = commands[name];
+
+let code = 0;
+try {
+  const result = await command.run(args, values);
+  console.log(values.json ? JSON.stringify(result) : command.human(result as never));
+} catch (err) {
+  const e = err as { code?: string; message?: string };
+  if (values.json) console.log(JSON.stringify({ ok: false, error: { code: e.code ?? "INTERNAL", message: e.message ?? String(err) } }));
+  else console.error(`error: ${e.message ?? String(err)}`);
+  code = 1;
+}
+const { closeAll } = await import("./commands");
+await closeAll();
+process.exit(code);
