@@ -46,20 +46,20 @@ test("a customer adds a webhook endpoint, sees a delivery, retries a failed one,
     await page.getByRole("button", { name: `Send a test event to ${url}` }).click();
     await expect(async () => {
       await page.reload();
-      await expect(page.getByTestId("deliveries").getByText("succeeded")).toBeVisible({ timeout: 1000 });
+      await expect(page.getByTestId("deliveries").getByRole("table").getByText("succeeded")).toBeVisible({ timeout: 1000 });
     }).toPass({ timeout: 20_000 });
 
     // A second one fails (the receiver answers 500); retry it by hand: delivered.
     await page.getByRole("button", { name: `Send a test event to ${url}` }).click();
     await expect(async () => {
       await page.reload();
-      await expect(page.getByTestId("deliveries").getByText("retrying")).toBeVisible({ timeout: 1000 });
+      await expect(page.getByTestId("deliveries").getByRole("table").getByText("retrying")).toBeVisible({ timeout: 1000 });
     }).toPass({ timeout: 20_000 });
     await shot(page, "21-webhooks-retrying");
     await page.getByRole("button", { name: "Retry delivery of webhook.test" }).first().click();
     await expect(async () => {
       await page.reload();
-      await expect(page.getByTestId("deliveries").getByText("succeeded")).toHaveCount(2, { timeout: 1000 });
+      await expect(page.getByTestId("deliveries").getByRole("table").getByText("succeeded")).toHaveCount(2, { timeout: 1000 });
     }).toPass({ timeout: 20_000 });
     expect(seen).toHaveLength(3);
     expect(seen[2]).toBe(seen[1]); // the retry is the same message

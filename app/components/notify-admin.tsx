@@ -1,8 +1,9 @@
 // The /admin panels of notifications: the email outbox (with the emails kept locally when no
 // SMTP server is configured) and the audit log of every org.
-import { Badge, Box, Card, Text, Title } from "@mantine/core";
+import { Badge, Text } from "@mantine/core";
 import { formatDateTime } from "./format";
 import { type Column, ResponsiveTable } from "./responsive-table";
+import { TableSection } from "./section";
 
 type Mail = { id: string; orgId: string; to: string; subject: string; status: string; attempts: number; lastError: string | null; createdAt: string };
 type AuditEntry = { id: number; orgId: string | null; actor: string; action: string; target: string | null; requestId: string | null; at: string };
@@ -41,25 +42,18 @@ export const auditColumns = (timeZone: string, withOrg: boolean): Column<AuditEn
 export function NotifyAdminPanels({ outbox, audit }: { outbox: Mail[]; audit: AuditEntry[] }) {
   return (
     <>
-      <Card withBorder padding={0}>
-        <Title order={3} size="h4" p="md">
-          Email outbox
-        </Title>
-        <Text size="sm" c="dimmed" px="md">
-          Emails marked “local” were kept here because no SMTP_URL is configured.
-        </Text>
-        <Box data-testid="email-outbox">
-          <ResponsiveTable caption="Email outbox" columns={mailColumns} rows={outbox} rowKey={(m) => m.id} />
-        </Box>
-      </Card>
-      <Card withBorder padding={0}>
-        <Title order={3} size="h4" p="md">
-          Audit log
-        </Title>
-        <Box data-testid="admin-audit-log">
-          <ResponsiveTable caption="Audit log" columns={auditColumns("UTC", true)} rows={audit} rowKey={(a) => String(a.id)} />
-        </Box>
-      </Card>
+      <TableSection
+        title="Email outbox"
+        description="Emails marked “local” were kept here because no SMTP_URL is configured."
+        isEmpty={outbox.length === 0}
+        empty="No emails yet."
+        testId="email-outbox"
+      >
+        <ResponsiveTable caption="Email outbox" columns={mailColumns} rows={outbox} rowKey={(m) => m.id} />
+      </TableSection>
+      <TableSection title="Audit log" isEmpty={audit.length === 0} empty="Nothing recorded yet." testId="admin-audit-log">
+        <ResponsiveTable caption="Audit log" columns={auditColumns("UTC", true)} rows={audit} rowKey={(a) => String(a.id)} />
+      </TableSection>
     </>
   );
 }

@@ -6,6 +6,7 @@ import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeF
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { formatDateTime, formatNumber } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
+import { ActionOutcome } from "~/components/section";
 import { NotifyAdminPanels } from "~/components/notify-admin";
 import { SloPanel } from "~/components/slo-panel";
 import { OrgDeletions } from "~/components/org-deletions";
@@ -154,11 +155,7 @@ export default function Admin() {
   return (
     <Stack gap="lg">
       <Title order={2}>Operations</Title>
-      {result ? (
-        <Alert color={result.ok ? "teal" : "red"} role="status">
-          {result.ok ? result.message : result.error}
-        </Alert>
-      ) : null}
+      <ActionOutcome result={result} />
       <SloPanel report={slo} />
       <OrgDeletions rows={orgDeletions} />
       <SimpleGrid cols={{ base: 1, sm: 3 }}>

@@ -1,10 +1,11 @@
 // Org settings: the time zone (the dashboard's daily chart and the emails use it), the billing
 // email, which notification emails the org gets, and the org's audit log.
-import { Alert, Box, Button, Card, Checkbox, Group, NativeSelect, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Button, Card, Checkbox, Group, NativeSelect, Stack, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditColumns } from "~/components/notify-admin";
 import { ResponsiveTable } from "~/components/responsive-table";
+import { ActionOutcome, TableSection } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { parseWith } from "~/server/platform/http.server";
 import { listAudit } from "~/server/notify/audit.server";
@@ -46,11 +47,7 @@ export default function Settings() {
   return (
     <Stack gap="lg">
       <Title order={2}>Settings</Title>
-      {result ? (
-        <Alert color={result.ok ? "teal" : "red"} role={result.ok ? "status" : "alert"}>
-          {result.ok ? result.message : result.error}
-        </Alert>
-      ) : null}
+      <ActionOutcome result={result} />
       <Card withBorder>
         <Form method="post">
           <Stack gap="md">
@@ -83,20 +80,9 @@ export default function Settings() {
           </Stack>
         </Form>
       </Card>
-      <Card withBorder padding={0}>
-        <Title order={3} size="h4" p="md">
-          Audit log
-        </Title>
-        {audit.length === 0 ? (
-          <Text c="dimmed" px="md" pb="md">
-            Nothing recorded yet.
-          </Text>
-        ) : (
-          <Box data-testid="audit-log">
-            <ResponsiveTable caption="Audit log" columns={auditColumns(settings.timeZone, false)} rows={audit} rowKey={(a) => String(a.id)} />
-          </Box>
-        )}
-      </Card>
+      <TableSection title="Audit log" isEmpty={audit.length === 0} empty="Nothing recorded yet." testId="audit-log">
+        <ResponsiveTable caption="Audit log" columns={auditColumns(settings.timeZone, false)} rows={audit} rowKey={(a) => String(a.id)} />
+      </TableSection>
     </Stack>
   );
 }

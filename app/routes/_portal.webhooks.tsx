@@ -1,9 +1,11 @@
 // Outbound webhooks: endpoints (URL, event types, a signing secret shown once), a test event,
 // and the delivery log with every attempt and a retry button.
-import { Alert, Badge, Button, Card, Checkbox, Code, Group, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Checkbox, Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
+import { type Column, ResponsiveTable } from "~/components/responsive-table";
+import { ActionOutcome, TableSection } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
 import { parseWith } from "~/server/platform/http.server";
@@ -45,6 +47,103 @@ export const action = (args: ActionFunctionArgs) =>
 
 const statusColor: Record<string, string> = { succeeded: "teal", failed: "red", retrying: "orange", pending: "gray" };
 
+type Endpoint = ReturnType<typeof useLoaderData<typeof loader>>["endpoints"][number];
+type Delivery = ReturnType<typeof useLoaderData<typeof loader>>["deliveries"][number];
+
+function PostButton({ intent, id, label, children, color }: { intent: string; id: string; label: string; children: string; color?: string }) {
+  return (
+    <Form method="post">
+      <input type="hidden" name="intent" value={intent} />
+      <input type="hidden" name="id" value={id} />
+      <Button type="submit" size="xs" variant="light" color={color} aria-label={label}>
+        {children}
+      </Button>
+    </Form>
+  );
+}
+
+const endpointColumns: Column<Endpoint>[] = [
+  { header: "URL", cell: (e) => <span className="break-all">{e.url}</span> },
+  { header: "Events", cell: (e) => e.eventTypes.join(", ") },
+  {
+    header: "State",
+    cell: (e) => (
+      <>
+        {e.enabled ? <Badge color="teal">enabled</Badge> : <Badge color="red">disabled</Badge>}
+        {e.disabledReason ? (
+          <Text size="xs" c="red">
+            {e.disabledReason}
+          </Text>
+        ) : null}
+      </>
+    ),
+  },
+  {
+    header: "Actions",
+    bare: true,
+    cell: (e) => (
+      <Group gap="xs" wrap="nowrap">
+        <PostButton intent="test" id={e.id} label={`Send a test event to ${e.url}`}>
+          Send test
+        </PostButton>
+        <PostButton intent="delete" id={e.id} label={`Delete ${e.url}`} color="red">
+          Delete
+        </PostButton>
+      </Group>
+    ),
+  },
+];
+
+const deliveryColumns = (timeZone: string): Column<Delivery>[] => [
+  {
+    header: "Event",
+    cell: (d) => (
+      <>
+        <Text size="sm">{d.eventType}</Text>
+        <Text size="xs" c="dimmed">
+          {formatDateTime(d.createdAt, timeZone)}
+        </Text>
+      </>
+    ),
+  },
+  { header: "Endpoint", cell: (d) => <span className="break-all">{d.url}</span> },
+  {
+    header: "Status",
+    cell: (d) => (
+      <>
+        <Badge color={statusColor[d.status] ?? "gray"}>{d.status}</Badge>
+        {d.nextAttemptAt && d.status === "retrying" ? <Text size="xs">next {formatDateTime(d.nextAttemptAt, timeZone)}</Text> : null}
+      </>
+    ),
+  },
+  {
+    header: "Attempts",
+    cell: (d) => (
+      <details>
+        <summary>{d.attempts}</summary>
+        <ul className="text-xs">
+          {d.log.map((a) => (
+            <li key={a.attempt}>
+              #{a.attempt} {formatDateTime(a.at, timeZone)}: {a.succeeded ? "ok" : "failed"} {a.responseCode ?? ""} in {a.latencyMs} ms
+              {a.error ? ` (${a.error})` : ""}
+              {a.responseBody ? <Code block>{a.responseBody}</Code> : null}
+            </li>
+          ))}
+        </ul>
+      </details>
+    ),
+  },
+  {
+    header: "Retry",
+    bare: true,
+    cell: (d) => (
+      <PostButton intent="retry" id={d.id} label={`Retry delivery of ${d.eventType}`}>
+        Retry
+      </PostButton>
+    ),
+  },
+];
+
 export default function Webhooks() {
   const { endpoints, deliveries, eventTypes, timeZone } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as
@@ -58,16 +157,7 @@ export default function Webhooks() {
         Events are signed per the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature headers); failed deliveries are retried for about
         three days.
       </Text>
-      {result && !result.ok ? (
-        <Alert color="red" role="alert">
-          {result.error}
-        </Alert>
-      ) : null}
-      {result?.ok && result.message ? (
-        <Alert color="teal" role="status">
-          {result.message}
-        </Alert>
-      ) : null}
+      <ActionOutcome result={result} />
       {result?.ok && result.created ? (
         <Alert color="teal" title="Endpoint added" role="status">
           <Text size="sm">Its signing secret, shown only now:</Text>
@@ -96,127 +186,12 @@ export default function Webhooks() {
           </Stack>
         </Form>
       </Card>
-      <Card withBorder padding={0}>
-        <Title order={3} size="h4" p="md">
-          Endpoints
-        </Title>
-        {endpoints.length === 0 ? (
-          <Text c="dimmed" px="md" pb="md">
-            No endpoints yet.
-          </Text>
-        ) : (
-          <Table.ScrollContainer minWidth={600}>
-            <Table verticalSpacing="sm" horizontalSpacing="md">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>URL</Table.Th>
-                  <Table.Th>Events</Table.Th>
-                  <Table.Th>State</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {endpoints.map((e) => (
-                  <Table.Tr key={e.id}>
-                    <Table.Td className="break-all">{e.url}</Table.Td>
-                    <Table.Td>{e.eventTypes.join(", ")}</Table.Td>
-                    <Table.Td>
-                      {e.enabled ? <Badge color="teal">enabled</Badge> : <Badge color="red">disabled</Badge>}
-                      {e.disabledReason ? (
-                        <Text size="xs" c="red">
-                          {e.disabledReason}
-                        </Text>
-                      ) : null}
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Form method="post">
-                          <input type="hidden" name="intent" value="test" />
-                          <input type="hidden" name="id" value={e.id} />
-                          <Button type="submit" size="xs" variant="light" aria-label={`Send a test event to ${e.url}`}>
-                            Send test
-                          </Button>
-                        </Form>
-                        <Form method="post">
-                          <input type="hidden" name="intent" value="delete" />
-                          <input type="hidden" name="id" value={e.id} />
-                          <Button type="submit" size="xs" color="red" variant="light" aria-label={`Delete ${e.url}`}>
-                            Delete
-                          </Button>
-                        </Form>
-                      </Group>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-      </Card>
-      <Card withBorder padding={0}>
-        <Title order={3} size="h4" p="md">
-          Deliveries
-        </Title>
-        {deliveries.length === 0 ? (
-          <Text c="dimmed" px="md" pb="md">
-            No deliveries yet.
-          </Text>
-        ) : (
-          <Table.ScrollContainer minWidth={700}>
-            <Table verticalSpacing="sm" horizontalSpacing="md" data-testid="deliveries">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Event</Table.Th>
-                  <Table.Th>Endpoint</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Attempts</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {deliveries.map((d) => (
-                  <Table.Tr key={d.id}>
-                    <Table.Td>
-                      <Text size="sm">{d.eventType}</Text>
-                      <Text size="xs" c="dimmed">
-                        {formatDateTime(d.createdAt, timeZone)}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td className="break-all">{d.url}</Table.Td>
-                    <Table.Td>
-                      <Badge color={statusColor[d.status] ?? "gray"}>{d.status}</Badge>
-                      {d.nextAttemptAt && d.status === "retrying" ? <Text size="xs">next {formatDateTime(d.nextAttemptAt, timeZone)}</Text> : null}
-                    </Table.Td>
-                    <Table.Td>
-                      <details>
-                        <summary>{d.attempts}</summary>
-                        <ul className="text-xs">
-                          {d.log.map((a) => (
-                            <li key={a.attempt}>
-                              #{a.attempt} {formatDateTime(a.at, timeZone)}: {a.succeeded ? "ok" : "failed"} {a.responseCode ?? ""} in {a.latencyMs} ms
-                              {a.error ? ` (${a.error})` : ""}
-                              {a.responseBody ? <Code block>{a.responseBody}</Code> : null}
-                            </li>
-                          ))}
-                        </ul>
-                      </details>
-                    </Table.Td>
-                    <Table.Td>
-                      <Form method="post">
-                        <input type="hidden" name="intent" value="retry" />
-                        <input type="hidden" name="id" value={d.id} />
-                        <Button type="submit" size="xs" variant="light" aria-label={`Retry delivery of ${d.eventType}`}>
-                          Retry
-                        </Button>
-                      </Form>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-      </Card>
+      <TableSection title="Endpoints" isEmpty={endpoints.length === 0} empty="No endpoints yet.">
+        <ResponsiveTable caption="Webhook endpoints" columns={endpointColumns} rows={endpoints} rowKey={(e) => e.id} />
+      </TableSection>
+      <TableSection title="Deliveries" isEmpty={deliveries.length === 0} empty="No deliveries yet." testId="deliveries">
+        <ResponsiveTable caption="Webhook deliveries" columns={deliveryColumns(timeZone)} rows={deliveries} rowKey={(d) => d.id} />
+      </TableSection>
     </Stack>
   );
 }
