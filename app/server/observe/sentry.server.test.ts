@@ -124,7 +124,7 @@ describe("Sentry on the app", () => {
 
 describe("bun run ops sentry:test", () => {
   test("sends a test event and prints its id", async () => {
-    const proc = spawn(["bun", join(import.meta.dir, "..", "..", "ops", "cli.ts"), "sentry:test", "--json"], {
+    const proc = spawn(["bun", join(import.meta.dir, "..", "..", "..", "cli", "ops.ts"), "sentry:test", "--json"], {
       env: { ...process.env, SENTRY_DSN: receiver.dsn, LOG_LEVEL: "silent" },
       stdout: "pipe",
       stderr: "pipe",

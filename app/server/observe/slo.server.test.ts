@@ -11,7 +11,7 @@ import { sql } from "../platform/db.server";
 import { LATENCY_BOUNDS } from "./metrics.server";
 import { quantile, sloReport, type SloReport } from "./slo.server";
 
-const root = join(import.meta.dir, "..", "..");
+const root = join(import.meta.dir, "..", "..", "..");
 const line = (r: SloReport, id: string) => r.slos.find((s) => `${s.slo}/${s.window}` === id)!;
 
 async function run(args: string[], env: Record<string, string> = {}) {
