@@ -11,7 +11,7 @@ const id = z.string().min(1);
  * What graphile-worker's crontab puts in a scheduled job's payload. A cron task reads nothing
  * else; anything may be added by hand (`add_job('report_usage', '{}')` runs it now).
  */
-const cronPayload = z.looseObject({ _cron: z.object({ ts: z.string(), backfilled: z.boolean() }).optional() });
+const cronPayload = z.looseObject({ _cron: z.object({ ts: z.string(), backfilled: z.boolean().optional() }).optional() });
 
 export const jobPayloads = {
   /** A stored Stripe event to converge the database to (stripe_events.id). */
