@@ -1,7 +1,7 @@
 // One attempt of one outbound webhook delivery (app/server/notify/deliver.server.ts).
-import type { Task } from "graphile-worker";
 import { deliverWebhook as deliver } from "../app/server/notify/deliver.server";
+import { defineTask } from "./define-task";
 
-export const deliverWebhook: Task<"deliver_webhook"> = async (payload) => {
-  await deliver(payload.deliveryId);
-};
+export const deliverWebhook = defineTask("deliver_webhook", async ({ deliveryId }) => {
+  await deliver(deliveryId);
+});

@@ -1,17 +1,7 @@
 // Fans an event out to its webhook deliveries and its email (app/server/notify/dispatch.server.ts).
-import type { Task } from "graphile-worker";
 import { dispatchEvent as dispatch } from "../app/server/notify/dispatch.server";
+import { defineTask } from "./define-task";
 
-export const dispatchEvent: Task<"dispatch_event"> = async (payload) => {
-  await dispatch(payload.eventId);
-};
-
-declare global {
-  namespace GraphileWorker {
-    interface Tasks {
-      dispatch_event: { eventId: string };
-      deliver_webhook: { deliveryId: string };
-      send_email: { emailId: string };
-    }
-  }
-}
+export const dispatchEvent = defineTask("dispatch_event", async ({ eventId }) => {
+  await dispatch(eventId);
+});

@@ -1,7 +1,7 @@
 // Every 5 minutes: recorded vs Stripe's meter totals per period, for the drift SLO and gauge.
-import type { Task } from "graphile-worker";
 import { measureDrift } from "../app/server/observe/slo.server";
+import { defineTask } from "./define-task";
 
-export const measureDriftTask: Task = async () => {
+export const measureDriftTask = defineTask("measure_drift", async () => {
   await measureDrift();
-};
+});

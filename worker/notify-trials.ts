@@ -1,7 +1,7 @@
 // Hourly: subscription.trial_will_end for trials ending within three days (app/server/notify/trials.server.ts).
-import type { Task } from "graphile-worker";
 import { notifyEndingTrials } from "../app/server/notify/trials.server";
+import { defineTask } from "./define-task";
 
-export const notifyTrials: Task = async () => {
+export const notifyTrials = defineTask("notify_trials", async () => {
   await notifyEndingTrials();
-};
+});

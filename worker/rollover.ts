@@ -1,11 +1,11 @@
 // Crontab safety net: periods whose end passed without a renewal webhook are re-read from Stripe
 // (or rolled by the hot path's own rule when Stripe cannot be reached).
-import type { Task } from "graphile-worker";
 import { config } from "../app/server/platform/config.server";
 import { rolloverOverduePeriods } from "../app/server/billing/converge.server";
+import { defineTask } from "./define-task";
 
-export const rolloverPeriods: Task = async (_payload, helpers) => {
+export const rolloverPeriods = defineTask("rollover_periods", async (_payload, helpers) => {
   const result = await rolloverOverduePeriods(config.PAST_DUE_GRACE_DAYS);
   if (result.converged + result.rolledLocally > 0)
     helpers.logger.info(`rollover: ${result.converged} converged from Stripe, ${result.rolledLocally} rolled locally`);
-};
+});

@@ -1,7 +1,7 @@
 // Sends one outbox email (app/server/notify/email.server.ts); a failing SMTP server is retried.
-import type { Task } from "graphile-worker";
 import { sendEmail as send } from "../app/server/notify/email.server";
+import { defineTask } from "./define-task";
 
-export const sendEmail: Task<"send_email"> = async (payload) => {
-  await send(payload.emailId);
-};
+export const sendEmail = defineTask("send_email", async ({ emailId }) => {
+  await send(emailId);
+});

@@ -1,7 +1,7 @@
 // Every minute: SLOs breached for 5 minutes raise one error line and one Sentry event per breach.
-import type { Task } from "graphile-worker";
 import { watchSlos } from "../app/server/observe/slo.server";
+import { defineTask } from "./define-task";
 
-export const sloWatch: Task = async () => {
+export const sloWatch = defineTask("slo_watch", async () => {
   await watchSlos();
-};
+});

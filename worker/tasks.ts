@@ -1,5 +1,7 @@
-// The worker's task list and crontab. One file per task.
+// The worker's task list and crontab. One file per task; each task's payload is declared in
+// app/server/platform/jobs.server.ts and parsed before the task runs (worker/define-task.ts).
 import type { Task, TaskList } from "graphile-worker";
+import type { JobName } from "../app/server/platform/jobs.server";
 import { deliverWebhook } from "./deliver-webhook";
 import { dispatchEvent } from "./dispatch-event";
 import { maintainPartitions } from "./maintain-partitions";
@@ -12,6 +14,7 @@ import { sloWatch } from "./slo-watch";
 import { stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
+/** Every task with a declared payload, each typed by it: a task missing here, or one without a payload, does not compile. */
 export const taskList: TaskList = {
   maintain_partitions: maintainPartitions,
   measure_drift: measureDriftTask,
@@ -20,11 +23,11 @@ export const taskList: TaskList = {
   slo_watch: sloWatch,
   stigg_sync: stiggSync,
   stripe_event: stripeEvent,
-  dispatch_event: dispatchEvent as Task,
-  deliver_webhook: deliverWebhook as Task,
-  send_email: sendEmail as Task,
+  dispatch_event: dispatchEvent,
+  deliver_webhook: deliverWebhook,
+  send_email: sendEmail,
   notify_trials: notifyTrials,
-};
+} satisfies { [K in JobName]: Task<K> };
 
 export const crontab = [
   // Daily at 03:17 UTC (backfilled within a day if the worker was down).

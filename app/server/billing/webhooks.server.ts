@@ -7,6 +7,9 @@ import { AppError } from "../platform/errors.server";
 import { parseWith } from "../platform/http.server";
 import { appendAudit } from "../notify/audit.server";
 import { verifyWebhook } from "./stripe.server";
+import { eq } from "drizzle-orm";
+import { db, schema } from "../platform/db.server";
+import { processStripeEvent } from "./converge.server";
 
 export const EVENT_JOB = "stripe_event";
 export const EVENT_MAX_ATTEMPTS = config.STRIPE_EVENT_MAX_ATTEMPTS;
@@ -92,4 +95,15 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
     await appendAudit({ orgId: null, action: "admin.replay_stripe_event", target: eventId });
     return { eventId, jobId: job.id };
   });
+}
+
+/**
+ * The stripe_event job: converges the database to one stored event. Answers the event's times
+ * (for the convergence metric), or null when no such event is stored (nothing to do).
+ */
+export async function convergeStoredEvent(eventId: string): Promise<{ stripeCreatedAt: Date; receivedAt: Date } | null> {
+  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, eventId));
+  if (!event) return null;
+  await processStripeEvent(event);
+  return { stripeCreatedAt: event.stripeCreatedAt, receivedAt: event.receivedAt };
 }

@@ -5,6 +5,7 @@
 import { eq, sql as dsql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { db, schema } from "../platform/db.server";
+import { jobPayload } from "../platform/jobs.server";
 import { appendAudit } from "./audit.server";
 import { emitEvent } from "./events.server";
 import { postPinned } from "./http-post.server";
@@ -19,7 +20,7 @@ const KEEP_BODY = 1024;
 /** Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery). */
 export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: Pick<typeof db, "execute"> = db) =>
   executor.execute(dsql`
-    select graphile_worker.add_job('deliver_webhook', json_build_object('deliveryId', ${deliveryId}::text),
+    select graphile_worker.add_job('deliver_webhook', ${jobPayload("deliver_webhook", { deliveryId })}::json,
              run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 5,
              job_key := ${`delivery:${deliveryId}`}::text)`);
 

@@ -6,6 +6,7 @@ import nodemailer, { type Transporter } from "nodemailer";
 import type { EventRow } from "../../../db/schema";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
+import { jobPayload } from "../platform/jobs.server";
 import { type Executor, type EventType, eventData } from "./events.server";
 import { orgSettingsOf } from "./settings.server";
 
@@ -101,7 +102,7 @@ export async function queueEmailFor(event: EventRow, tx: Executor & Pick<typeof 
 }
 
 const sqlAddJob = (emailId: string) =>
-  dsql`select graphile_worker.add_job('send_email', json_build_object('emailId', ${emailId}::text), max_attempts := 12, job_key := ${`email:${emailId}`}::text)`;
+  dsql`select graphile_worker.add_job('send_email', ${jobPayload("send_email", { emailId })}::json, max_attempts := 12, job_key := ${`email:${emailId}`}::text)`;
 
 let transport: Transporter | null = null;
 

@@ -4,7 +4,9 @@
 // failed preview falls back to Stripe's. The SDK sits behind a small port so tests check the
 // calls and their payloads without Stigg's network.
 import Stigg from "@stigg/node-server-sdk";
+import { eq } from "drizzle-orm";
 import { config } from "../platform/config.server";
+import { db, schema } from "../platform/db.server";
 import { log } from "../platform/log.server";
 
 export type StiggPort = Pick<Stigg, "provisionCustomer" | "provisionSubscription" | "previewSubscription">;
@@ -60,6 +62,22 @@ export async function provisionInStigg(input: {
     billingId: input.stripeSubscriptionId ?? undefined,
     skipTrial: !input.trialing,
     awaitPaymentConfirmation: false,
+  });
+}
+
+/** The stigg_sync job: provisions the org as the database has it now (nothing while it has no subscription). */
+export async function syncOrgToStigg(orgId: string): Promise<void> {
+  const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
+  const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
+  if (!org || !sub) return;
+  await provisionInStigg({
+    orgId,
+    name: org.name,
+    email: org.ownerEmail,
+    stripeCustomerId: org.stripeCustomerId,
+    planCode: sub.planCode,
+    stripeSubscriptionId: sub.stripeSubscriptionId,
+    trialing: sub.status === "trialing",
   });
 }
 
