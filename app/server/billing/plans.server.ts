@@ -1,6 +1,6 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
-import { sql as dsql } from "drizzle-orm";
+import { eq, sql as dsql } from "drizzle-orm";
 import type { z } from "zod";
 import { planCode } from "../api/schemas.server";
 import { config, type Metric } from "../platform/config.server";
@@ -48,6 +48,11 @@ export async function syncPlanCatalog(): Promise<void> {
       }
     }
   });
+}
+
+/** Records the Stripe price a plan bills (its own, or its `priceOf` plan's). */
+export async function setStripePriceId(code: PlanCode, priceId: string | undefined): Promise<void> {
+  await db.update(schema.plans).set({ stripePriceId: priceId }).where(eq(schema.plans.code, code));
 }
 
 // The billing routes import the bodies that name a plan from here; they are defined with the API's contract.
