@@ -1,4 +1,4 @@
-// One module per external service: only the named modules import the Clerk, Sentry and svix
+// One module per external service (Stripe: billing/'s three stripe*.server.ts modules): only the named modules import the Clerk, Sentry and svix
 // packages (one on the server, one in the browser), so each can be loaded only when configured.
 import { describe, expect, test } from "bun:test";
 import { Glob } from "bun";
@@ -9,6 +9,8 @@ const OWNERS: Record<string, string[]> = {
   "@clerk/": ["app/server/auth/clerk.server.ts", "app/clerk.browser.tsx"],
   "@sentry/": ["app/server/observe/sentry.server.ts", "app/sentry.browser.ts"],
   svix: ["app/server/auth/clerk-webhooks.server.ts"],
+  // Only billing/ talks to Stripe: the client and its two subject modules.
+  stripe: ["app/server/billing/stripe.server.ts", "app/server/billing/stripe-meter.server.ts", "app/server/billing/stripe-subscriptions.server.ts"],
 };
 
 async function importersOf(pkg: string): Promise<string[]> {
