@@ -36,6 +36,7 @@ const OWNERS: { table: string; drizzleName: string; owner: string }[] = [
   { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
   { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
   { table: "stripe_events", drizzleName: "stripeEvents", owner: "app/server/billing/webhooks.server.ts" },
+  { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: "app/server/notify/deliver.server.ts" },
 ];
 
 describe("one writer per table", () => {
