@@ -9,7 +9,7 @@ import { api, rid } from "../test/factories";
 const system = startBillingSystem();
 
 async function ops(...args: string[]) {
-  const proc = spawn(["bun", join(import.meta.dir, "cli.ts"), ...args, "--json"], {
+  const proc = spawn(["bun", join(import.meta.dir, "ops.ts"), ...args, "--json"], {
     env: { ...process.env, LOG_LEVEL: "silent" },
     stdout: "pipe",
     stderr: "pipe",
