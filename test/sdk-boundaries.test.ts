@@ -15,7 +15,7 @@ const OWNERS: Record<string, string[]> = {
 
 async function importersOf(pkg: string): Promise<string[]> {
   const found: string[] = [];
-  const files = [...new Glob("{app,worker,ops,db,scripts}/**/*.{ts,tsx}").scanSync({ cwd: root }), ...new Glob("*.ts").scanSync({ cwd: root })];
+  const files = [...new Glob("{app,worker,cli,db,scripts}/**/*.{ts,tsx}").scanSync({ cwd: root }), ...new Glob("*.ts").scanSync({ cwd: root })];
   for (const file of files) {
     if (file.includes(".test.")) continue;
     const text = await Bun.file(join(root, file)).text();
