@@ -6,7 +6,7 @@ import { COMMAND_ARGS } from "./help";
 import { createOrg } from "../app/server/auth/orgs.server";
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { quotaFor } from "../app/server/usage/engine.server";
-import { syncPlanCatalog, planByCode, type PlanCode } from "../app/server/billing/plans.server";
+import { syncPlanCatalog, planByCode, PLAN_CODES, type PlanCode } from "../app/server/billing/plans.server";
 import { sql } from "../app/server/platform/db.server";
 import { closeCache } from "../app/server/platform/cache.server";
 import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server/ops/billing.server";
@@ -41,7 +41,7 @@ const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
   args: COMMAND_ARGS.subscribe,
   run: async ([orgId, planCode]) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
-    if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of trial, starter, growth, pro.`);
+    if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of ${PLAN_CODES.join(", ")}.`);
     await syncPlanCatalog();
     process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
     return subscribeThroughStripe(orgId, planCode as PlanCode);

@@ -1,4 +1,4 @@
-// One module per external service: only the named modules import the Clerk, Sentry and svix
+// One module per external service (Stripe: billing/'s three stripe*.server.ts modules): only the named modules import the Clerk, Sentry and svix
 // packages (one on the server, one in the browser), so each can be loaded only when configured.
 import { describe, expect, test } from "bun:test";
 import { Glob } from "bun";
@@ -9,11 +9,13 @@ const OWNERS: Record<string, string[]> = {
   "@clerk/": ["app/server/auth/clerk.server.ts", "app/clerk.browser.tsx"],
   "@sentry/": ["app/server/observe/sentry.server.ts", "app/sentry.browser.ts"],
   svix: ["app/server/auth/clerk-webhooks.server.ts"],
+  // Only billing/ talks to Stripe: the client and its two subject modules.
+  stripe: ["app/server/billing/stripe.server.ts", "app/server/billing/stripe-meter.server.ts", "app/server/billing/stripe-subscriptions.server.ts"],
 };
 
 async function importersOf(pkg: string): Promise<string[]> {
   const found: string[] = [];
-  const files = [...new Glob("{app,worker,ops,db,scripts}/**/*.{ts,tsx}").scanSync({ cwd: root }), ...new Glob("*.ts").scanSync({ cwd: root })];
+  const files = [...new Glob("{app,worker,cli,db,scripts}/**/*.{ts,tsx}").scanSync({ cwd: root }), ...new Glob("*.ts").scanSync({ cwd: root })];
   for (const file of files) {
     if (file.includes(".test.")) continue;
     const text = await Bun.file(join(root, file)).text();

@@ -5,6 +5,7 @@ import { json, type ActionFunctionArgs, redirect, type LoaderFunctionArgs } from
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
+import { isLive } from "~/subscription-status";
 import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout, subscriptionOverview } from "~/server/billing/billing.server";
@@ -13,8 +14,6 @@ import { AppError } from "~/server/platform/errors.server";
 import { getOrg } from "~/server/auth/orgs.server";
 import { listPlans, planByCode, type PlanCode } from "~/server/billing/plans.server";
 import { portalAction } from "~/server/platform/portal-action.server";
-
-const LIVE = ["active", "trialing", "past_due"];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
@@ -69,7 +68,7 @@ export default function Billing() {
   const nav = useNavigation();
   const change = usePlanChange();
   const busy = nav.state !== "idle";
-  const live = Boolean(subscription && LIVE.includes(subscription.status));
+  const live = Boolean(subscription && isLive(subscription.status));
   const planName = (code: string) => plans.find((p) => p.code === code)?.name ?? code;
   // The page's forms (checkout, portal, keep plan) and the plan-change dialog both report here: the newer wins.
   const [latest, setLatest] = useState<"form" | "dialog">("form");

@@ -4,7 +4,7 @@
 // the process.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "../../app/server/platform/db.server";
-import { setSubscriptionMirror } from "../../app/server/auth/orgs.server";
+import { setSubscriptionMirror } from "../../app/server/billing/subscriptions.server";
 import { subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";

@@ -1,9 +1,8 @@
-// Organisations and the subscription mirror as the rest of the system reads them.
+// Organisations: the only module that writes the `organisations` table. (The subscription
+// mirror is billing/subscriptions.server.ts.)
 import { eq, sql as dsql } from "drizzle-orm";
-import { addMonths, addDays } from "date-fns";
-import { db, schema } from "../platform/db.server";
+import { type Db, db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
-import { planByCode, type PlanCode } from "../billing/plans.server";
 
 const ORG_ID = /^org_[A-Za-z0-9_-]{1,64}$/;
 
@@ -42,47 +41,19 @@ export async function getOrg(orgId: string) {
 }
 
 /**
- * Writes the subscription mirror directly: a one-month period from now, `trialing` with the
- * trial's length for `trial`. Used where Stripe is not in the loop (tests, the bench); the
- * Stripe path converges the same row from webhooks.
+ * Makes sure an org Clerk names exists here, owned by `ownerEmail`; an existing org is left as
+ * it is.
  */
-export async function setSubscriptionMirror(input: { orgId: string; planCode: PlanCode; start?: Date; status?: string }) {
-  const plan = planByCode(input.planCode);
-  if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${input.planCode}".`, { issues: [{ path: "planCode", message: "unknown plan" }] });
-  await getOrg(input.orgId);
-  const start = input.start ?? new Date();
-  const end = plan.trialDays ? addDays(start, plan.trialDays) : addMonths(start, 1);
-  const status = input.status ?? (plan.trialDays ? "trialing" : "active");
-  const row = {
-    orgId: input.orgId,
-    planCode: plan.code,
-    status,
-    periodStart: start,
-    periodEnd: end,
-    trialEnd: plan.trialDays ? end : null,
-    cancelAtPeriodEnd: false,
-    pendingPlanCode: null,
-    updatedAt: new Date(),
-  };
-  await db.transaction(async (tx) => {
-    // Same lock order as record_usage: the subscription row first.
-    await tx.execute(dsql`select 1 from subscriptions where org_id = ${input.orgId} for no key update`);
-    await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
-  });
-  return subscriptionSummary(input.orgId);
+export async function ensureOrg(input: { id: string; name: string; ownerEmail: string | null }): Promise<void> {
+  await db.insert(schema.organisations).values(input).onConflictDoNothing();
 }
 
-export async function subscriptionSummary(orgId: string) {
-  const [s] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
-  if (!s) return null;
-  return {
-    orgId,
-    planCode: s.planCode,
-    status: s.status,
-    periodStart: s.periodStart.toISOString(),
-    periodEnd: s.periodEnd.toISOString(),
-    trialEnd: s.trialEnd?.toISOString() ?? null,
-    cancelAtPeriodEnd: s.cancelAtPeriodEnd,
-    pendingPlanCode: s.pendingPlanCode,
-  };
+/** Records the org's Stripe customer and its test clock (billing creates them on first use). */
+export async function setStripeCustomer(orgId: string, customerId: string, testClockId: string | null): Promise<void> {
+  await db.update(schema.organisations).set({ stripeCustomerId: customerId, stripeTestClockId: testClockId }).where(eq(schema.organisations.id, orgId));
+}
+
+/** Sets the org's time zone, inside the caller's transaction when it passes one. */
+export async function setOrgTimeZone(orgId: string, timeZone: string, executor: Pick<Db, "update"> = db): Promise<void> {
+  await executor.update(schema.organisations).set({ timeZone }).where(eq(schema.organisations.id, orgId));
 }

@@ -5,12 +5,11 @@
 import { createCookieSessionStorage, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { z } from "zod";
 import { config } from "../platform/config.server";
-import { db, schema } from "../platform/db.server";
 import { AppError, Forbidden, Unauthenticated } from "../platform/errors.server";
 import { log } from "../platform/log.server";
 import { noteActor } from "../platform/request-context.server";
 import { membershipChangeSince } from "./clerk-webhooks.server";
-import { claimOrg } from "./orgs.server";
+import { claimOrg, ensureOrg } from "./orgs.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./session-store.server";
 
 /** `role`: the org's admins manage billing and keys; members view the dashboard and invoices. */
@@ -63,7 +62,7 @@ async function readClerkSession(request: Request): Promise<Session | null> {
   const role = orgRole ? CLERK_ROLES[orgRole] : undefined;
   if (!role) throw Forbidden("Your role in this organisation gives no access to the billing portal.");
   if (!knownOrgs.has(claims.orgId)) {
-    await db.insert(schema.organisations).values({ id: claims.orgId, name: claims.orgId, ownerEmail: claims.email }).onConflictDoNothing();
+    await ensureOrg({ id: claims.orgId, name: claims.orgId, ownerEmail: claims.email });
     knownOrgs.add(claims.orgId);
   }
   const admin = claims.platformAdmin || (claims.email !== null && isAdmin(claims.email));

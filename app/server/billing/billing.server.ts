@@ -1,18 +1,17 @@
 // Billing actions of the session routes: checkout, portal, invoices, the subscription summary.
 import { desc, eq } from "drizzle-orm";
+import { isLive } from "../../subscription-status";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 import { AppError, SubscriptionInactive } from "../platform/errors.server";
-import { subscriptionSummary } from "../auth/orgs.server";
+import { subscriptionSummary } from "./subscriptions.server";
 import { planByCode, type PlanCode } from "./plans.server";
 import { createCheckoutSession, createPortalSession, upstream } from "./stripe.server";
 import { quotaFor } from "../usage/engine.server";
 
-const LIVE = new Set(["active", "trialing", "past_due"]);
-
 export async function startCheckout(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
   const current = await subscriptionSummary(orgId);
-  if (current && LIVE.has(current.status)) {
+  if (current && isLive(current.status)) {
     throw new AppError(
       "VALIDATION_FAILED",
       `The organisation is already on ${current.planCode} (${current.status}); change plans from the billing page instead.`,
@@ -62,7 +61,7 @@ export async function listInvoices(orgId: string) {
 export async function subscriptionOverview(orgId: string) {
   const sub = await subscriptionSummary(orgId);
   if (!sub) return { subscription: null, usage: null };
-  const usage = LIVE.has(sub.status)
+  const usage = isLive(sub.status)
     ? await quotaFor(orgId, "api_call").catch((err) => {
         // A mirror that says live while its period has lapsed (past the grace days): no usage to show.
         if (err instanceof SubscriptionInactive) return null;

@@ -2,16 +2,18 @@
 // from Stripe, so events that arrive late, twice or out of order all end in the same state.
 // Used by the worker's jobs (never by the hot path).
 import { eq, sql as dsql } from "drizzle-orm";
+import { isLive } from "../../subscription-status";
 import { db, schema, sql } from "../platform/db.server";
 import { log } from "../platform/log.server";
 import { planByCode } from "./plans.server";
-import { isStripeUnavailable, planOfPrice, retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe.server";
+import { isStripeUnavailable, planOfPrice } from "./stripe.server";
+import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 import { releaseSchedule } from "./schedules.server";
+import { markStripeEventProcessed } from "./webhooks.server";
+import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
 import { stiggEnabled } from "../stigg/stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
-
-const LIVE = new Set(["active", "trialing", "past_due"]);
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
   const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));
@@ -43,12 +45,12 @@ export async function convergeSubscription(subscriptionId: string): Promise<stri
 export async function applySubscription(orgId: string, state: SubscriptionState): Promise<void> {
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
-  const pending = state.scheduledPriceId && LIVE.has(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
+  const pending = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
   await db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
-    const [current] = await tx.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId)).for("no key update");
+    const current = await lockSubscription(tx, orgId);
     // An org has one subscription that matters: an old, dead one never replaces a live one.
-    if (current?.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && LIVE.has(current.status) && !LIVE.has(state.status)) return;
+    if (current?.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && isLive(current.status) && !isLive(state.status)) return;
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
@@ -62,12 +64,12 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       stripeUpdatedAt: new Date(),
       updatedAt: new Date(),
     };
-    await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
+    await upsertSubscription(tx, row);
     // A new period on another plan (a downgrade applied, a trial converted). Within a period
     // only upgradeNow applies a plan; a stale convergence that briefly writes another is not news.
     const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
-    if (current && !samePeriod && current.planCode !== planCode && LIVE.has(state.status)) await emitPlanApplied(tx, current.planCode, row);
-    if (!LIVE.has(state.status)) return;
+    if (current && !samePeriod && current.planCode !== planCode && isLive(state.status)) await emitPlanApplied(tx, current.planCode, row);
+    if (!isLive(state.status)) return;
     // The period's counter carries the plan's units: a new period starts at 0 used; a plan
     // change within the period (an upgrade) keeps `used` and takes the new units.
     const included = planByCode(planCode)?.includedUnits.api_call ?? 0;
@@ -129,11 +131,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   if (orgId && stiggEnabled()) {
     await sql`select graphile_worker.add_job('stigg_sync', json_build_object('orgId', ${orgId}::text), job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
   }
-  await sql`
-    update stripe_events
-       set processed_at = now(),
-           converge_ms = (extract(epoch from (clock_timestamp() - received_at)) * 1000)::int
-     where id = ${event.id}`;
+  await markStripeEventProcessed(event.id);
 }
 
 /**
@@ -144,10 +142,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
  * the next run: Stripe answered, so rolling locally would guess against its word.
  */
 export async function rolloverOverduePeriods(graceDays: number): Promise<{ converged: number; rolledLocally: number; failed: number }> {
-  const overdue = await sql<{ org_id: string; stripe_subscription_id: string | null }[]>`
-    select org_id, stripe_subscription_id from subscriptions
-     where period_end < now() - interval '1 minute' and status in ('active', 'trialing') and not cancel_at_period_end
-     limit 500`;
+  const overdue = await overdueSubscriptions();
   let converged = 0;
   let rolledLocally = 0;
   let failed = 0;
@@ -169,16 +164,7 @@ export async function rolloverOverduePeriods(graceDays: number): Promise<{ conve
       }
     }
     // Not from Stripe, or Stripe unreachable: the hot path's own rule.
-    await sql.begin(async (tx) => {
-      await tx`select 1 from subscriptions where org_id = ${s.org_id} for no key update`;
-      await tx`
-        update subscriptions s
-           set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
-               pending_plan_code = null, updated_at = now()
-          from subscriptions s2
-         cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
-         where s2.org_id = ${s.org_id} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
-    });
+    await rollForwardLocally(s.org_id, graceDays);
     rolledLocally++;
   }
   return { converged, rolledLocally, failed };

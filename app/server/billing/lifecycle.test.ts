@@ -12,7 +12,7 @@ import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "./stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
 import { replayStripeEvent } from "./webhooks.server";
 import { rolloverOverduePeriods } from "./converge.server";
-import { setSubscriptionMirror } from "../auth/orgs.server";
+import { setSubscriptionMirror } from "./subscriptions.server";
 
 const system = startBillingSystem();
 const signIn = (orgId: string) => signInAs(system.app, orgId);

@@ -5,7 +5,8 @@ import { config } from "../platform/config.server";
 import { ADVISORY_LOCKS } from "../../../db/advisory-locks";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { ensureMeter, meterTotal, sendMeterEvent, upstream } from "./stripe.server";
+import { upstream } from "./stripe.server";
+import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
 import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
 
 type Pending = {

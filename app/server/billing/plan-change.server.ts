@@ -4,12 +4,13 @@
 // Downgrade: a Stripe subscription schedule moves the subscription to the lower price at the
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
-import { eq } from "drizzle-orm";
-import { db, schema } from "../platform/db.server";
+import { isLive } from "../../subscription-status";
+import { db } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { subscriptionSummary } from "../auth/orgs.server";
+import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 import { planByCode, type Plan, type PlanCode } from "./plans.server";
-import { clockNow, previewPriceChange, priceOf, retrieveSubscription, updateSubscriptionPrice, upstream } from "./stripe.server";
+import { priceOf, upstream } from "./stripe.server";
+import { clockNow, previewPriceChange, retrieveSubscription, updateSubscriptionPrice } from "./stripe-subscriptions.server";
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { previewInStigg } from "../stigg/stigg.server";
 import { applySubscription } from "./converge.server";
@@ -20,7 +21,6 @@ import { appendAudit } from "../notify/audit.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
 
-const LIVE = new Set(["active", "trialing", "past_due"]);
 /** A preview's proration date older than this (in Stripe's clock) is refused: preview again. */
 export const PREVIEW_TTL_SECONDS = 300;
 
@@ -28,8 +28,8 @@ async function setup(orgId: string, planCode: string): Promise<Change> {
   const to = planByCode(planCode);
   if (!to || to.trialDays)
     throw new AppError("VALIDATION_FAILED", `"${planCode}" is not a plan you can change to.`, { issues: [{ path: "planCode", message: "unknown plan" }] });
-  const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
-  if (!sub || !LIVE.has(sub.status) || !sub.stripeSubscriptionId)
+  const sub = await subscriptionOf(orgId);
+  if (!sub || !isLive(sub.status) || !sub.stripeSubscriptionId)
     throw new AppError("SUBSCRIPTION_INACTIVE", "There is no live subscription to change; start one with Checkout.");
   const from = planByCode(sub.planCode)!;
   if (from.code === to.code)
@@ -138,7 +138,7 @@ export async function upgradeNow(orgId: string, planCode: string, opts: { idempo
     throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
     });
-  const [mirror] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
+  const mirror = await subscriptionOf(orgId);
   const key = opts.idempotencyKey
     ? `upgrade:${orgId}:${opts.idempotencyKey}`
     : `upgrade:${orgId}:${planCode}:${mirror?.periodStart.toISOString() ?? "none"}:${opts.prorationDate ?? "now"}`;
@@ -197,7 +197,7 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
 
 /** Cancels the scheduled downgrade: keep the current plan after all (the schedule's pending phase is removed). */
 export async function cancelDowngrade(orgId: string) {
-  const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
+  const sub = await subscriptionOf(orgId);
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");
   const subscriptionId = sub.stripeSubscriptionId;
   const state = await upstream(async () => clearScheduledChange(orgId, await retrieveSubscription(subscriptionId)));

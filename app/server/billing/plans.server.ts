@@ -1,10 +1,14 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
-import { sql as dsql } from "drizzle-orm";
+import { eq, sql as dsql } from "drizzle-orm";
+import type { z } from "zod";
+import { planCode } from "../api/schemas.server";
 import { config, type Metric } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 
-export type PlanCode = "trial" | "starter" | "growth" | "pro";
+// The plan codes are the API contract's enum (which PLANS_CONFIG is validated against too).
+export type PlanCode = z.infer<typeof planCode>;
+export const PLAN_CODES: readonly PlanCode[] = planCode.options;
 export type Plan = {
   code: PlanCode;
   name: string;
@@ -44,6 +48,11 @@ export async function syncPlanCatalog(): Promise<void> {
       }
     }
   });
+}
+
+/** Records the Stripe price a plan bills (its own, or its `priceOf` plan's). */
+export async function setStripePriceId(code: PlanCode, priceId: string | undefined): Promise<void> {
+  await db.update(schema.plans).set({ stripePriceId: priceId }).where(eq(schema.plans.code, code));
 }
 
 // The billing routes import the bodies that name a plan from here; they are defined with the API's contract.

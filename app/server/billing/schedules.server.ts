@@ -2,7 +2,8 @@
 // is the current price until the period end and whose second is the lower price, ending by
 // release. Stripe, its portal and any proration keep seeing the current plan until the boundary.
 // Part of the Stripe module (it uses its client); every mutation has a deterministic key.
-import { retrieveSubscription, stripe, type SubscriptionState } from "./stripe.server";
+import { stripe } from "./stripe.server";
+import { retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 

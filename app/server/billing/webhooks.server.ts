@@ -79,6 +79,15 @@ function storeEvent(event: EventShape, rawBody: string, customer: string | null,
   });
 }
 
+/** Marks a stored event converged, with how long that took since it arrived. */
+export async function markStripeEventProcessed(eventId: string): Promise<void> {
+  await sql`
+    update stripe_events
+       set processed_at = now(),
+           converge_ms = (extract(epoch from (clock_timestamp() - received_at)) * 1000)::int
+     where id = ${eventId}`;
+}
+
 /** Re-processes a stored event (ops `replay`, /admin): a fresh job under the same key. */
 export async function replayStripeEvent(eventId: string): Promise<{ eventId: string; jobId: string }> {
   const [ev] = await sql<{ customer_id: string | null }[]>`select customer_id from stripe_events where id = ${eventId}`;

@@ -24,6 +24,37 @@ export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: 
              run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 5,
              job_key := ${`delivery:${deliveryId}`}::text)`);
 
+/**
+ * One delivery per subscribed, enabled endpoint of the event's org, each with its first attempt
+ * enqueued, in the caller's transaction. Unique per endpoint and event: a repeat adds nothing.
+ */
+export async function createDeliveriesFor(event: { id: string; orgId: string; type: string }, executor: Pick<typeof db, "execute">) {
+  await executor.execute(dsql`
+    with created as (
+      insert into webhook_deliveries (id, org_id, endpoint_id, event_id)
+      select 'wd_' || replace(gen_random_uuid()::text, '-', ''), e.org_id, e.id, ${event.id}
+        from webhook_endpoints e
+       where e.org_id = ${event.orgId} and e.enabled and e.deleted_at is null and ${event.type} = any(e.event_types)
+      on conflict (endpoint_id, event_id) do nothing
+      returning id)
+    select graphile_worker.add_job('deliver_webhook', json_build_object('deliveryId', id), max_attempts := 5,
+                                   job_key := 'delivery:' || id)
+      from created`);
+}
+
+/** Records a delivery of one event to one endpoint (enqueue its attempt after). */
+export async function createDelivery(row: typeof schema.webhookDeliveries.$inferInsert, executor: Pick<typeof db, "insert">) {
+  await executor.insert(schema.webhookDeliveries).values(row);
+}
+
+/** Makes a delivery pending again, due now (a person's retry; enqueue its attempt after). */
+export async function markDeliveryPending(deliveryId: string, executor: Pick<typeof db, "update">) {
+  await executor
+    .update(schema.webhookDeliveries)
+    .set({ status: "pending", nextAttemptAt: new Date(), updatedAt: new Date() })
+    .where(eq(schema.webhookDeliveries.id, deliveryId));
+}
+
 export async function deliverWebhook(deliveryId: string): Promise<void> {
   const [row] = await db
     .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events })

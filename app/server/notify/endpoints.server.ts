@@ -5,7 +5,7 @@ import type { z } from "zod";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
 import { appendAudit } from "./audit.server";
-import { enqueueDelivery } from "./deliver.server";
+import { createDelivery, enqueueDelivery, markDeliveryPending } from "./deliver.server";
 import { webhookEndpointInput } from "../api/schemas.server";
 import { emitEvent } from "./events.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
@@ -74,7 +74,7 @@ export async function sendTestEvent(input: Actor & { id: string }) {
   const deliveryId = randomId("wd");
   await db.transaction(async (tx) => {
     const eventId = await emitEvent({ orgId: e.orgId, type: "webhook.test", data: { endpointId: e.id } }, tx);
-    await tx.insert(schema.webhookDeliveries).values({ id: deliveryId, orgId: e.orgId, endpointId: e.id, eventId: eventId! });
+    await createDelivery({ id: deliveryId, orgId: e.orgId, endpointId: e.id, eventId: eventId! }, tx);
     await enqueueDelivery(deliveryId, 0, tx);
   });
   return { deliveryId };
@@ -126,10 +126,7 @@ export async function retryDelivery(input: Actor & { id: string }) {
     .where(and(eq(schema.webhookDeliveries.id, input.id), eq(schema.webhookDeliveries.orgId, input.orgId)));
   if (!d) throw NotFound("Delivery");
   await db.transaction(async (tx) => {
-    await tx
-      .update(schema.webhookDeliveries)
-      .set({ status: "pending", nextAttemptAt: new Date(), updatedAt: new Date() })
-      .where(eq(schema.webhookDeliveries.id, d.id));
+    await markDeliveryPending(d.id, tx);
     await appendAudit({ ...input, action: "webhook_delivery.retried", target: d.id }, tx);
     await enqueueDelivery(d.id, 0, tx);
   });

@@ -4,6 +4,7 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
+import { setOrgTimeZone } from "../auth/orgs.server";
 import { appendAudit } from "./audit.server";
 
 export async function orgSettingsOf(orgId: string) {
@@ -43,7 +44,7 @@ export const settingsInput = z
 export async function updateOrgSettings(input: z.infer<typeof settingsInput> & { orgId: string; actor: string; requestId: string | null }) {
   const before = await orgSettingsOf(input.orgId);
   await db.transaction(async (tx) => {
-    await tx.update(schema.organisations).set({ timeZone: input.timeZone }).where(eq(schema.organisations.id, input.orgId));
+    await setOrgTimeZone(input.orgId, input.timeZone, tx);
     const row = { orgId: input.orgId, billingEmail: input.billingEmail, mutedEmails: input.mutedEmails, updatedAt: new Date() };
     await tx.insert(schema.orgSettings).values(row).onConflictDoUpdate({ target: schema.orgSettings.orgId, set: row });
     await appendAudit(

@@ -5,7 +5,7 @@ import { startApp, type TestApp } from "../../../test/app";
 import { signIn } from "../../../test/billing";
 import { orgWithKey } from "../../../test/factories";
 import { sql } from "../platform/db.server";
-import { setSubscriptionMirror } from "../auth/orgs.server";
+import { setSubscriptionMirror } from "../billing/subscriptions.server";
 import { orgSettingsOf } from "./settings.server";
 
 let app: TestApp;

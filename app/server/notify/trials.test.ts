@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { StripeEventRow } from "../../../db/schema";
 import { orgWithKey } from "../../../test/factories";
 import { sql } from "../platform/db.server";
-import { setSubscriptionMirror } from "../auth/orgs.server";
+import { setSubscriptionMirror } from "../billing/subscriptions.server";
 import { emitForStripeEvent } from "./stripe-facts.server";
 import { notifyEndingTrials } from "./trials.server";
 

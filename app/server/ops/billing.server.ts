@@ -2,7 +2,7 @@
 // wait for webhook convergence, and read the job queue.
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { subscriptionSummary } from "../auth/orgs.server";
+import { subscriptionSummary } from "../billing/subscriptions.server";
 import type { PlanCode } from "../billing/plans.server";
 import { advanceTestClock, ensureCustomer, subscribeWithTestCard, type TestCard, upstream } from "../billing/stripe.server";
 

@@ -20,7 +20,7 @@ const planSchema = z
   .strict();
 export type PlanConfig = z.infer<typeof planSchema>;
 
-export const DEFAULT_PLANS: Record<string, PlanConfig> = {
+export const DEFAULT_PLANS: Record<z.infer<typeof planCode>, PlanConfig> = {
   trial: { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "starter" },
   starter: { name: "Starter", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 50_000 } },
   growth: { name: "Growth", priceMonthly: 9900, currency: "usd", includedUnits: { api_call: 250_000 } },

@@ -1,0 +1,77 @@
+// Each of these tables has one module that writes it, and the live-status set and the plan codes
+// are spelled once: a second writer or a second copy drifts from the first without anyone seeing.
+// The check reads the source (not tests), so it needs no database.
+import { describe, expect, test } from "bun:test";
+import { Glob } from "bun";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { isLive, LIVE_STATUSES } from "../../subscription-status";
+import { planCode } from "../api/schemas.server";
+import { DEFAULT_PLANS } from "../platform/config.server";
+import { PLAN_CODES } from "./plans.server";
+
+const ROOT = join(import.meta.dir, "../../..");
+
+function sources(): { path: string; text: string }[] {
+  const out: { path: string; text: string }[] = [];
+  for (const pattern of ["app/**/*.{ts,tsx}", "worker/**/*.ts", "cli/**/*.ts", "scripts/**/*.ts", "server.ts"]) {
+    for (const path of new Glob(pattern).scanSync({ cwd: ROOT })) {
+      if (/\.test\.tsx?$/.test(path)) continue;
+      out.push({ path: relative(ROOT, join(ROOT, path)), text: readFileSync(join(ROOT, path), "utf8") });
+    }
+  }
+  return out;
+}
+
+/** A write to the table in SQL (insert into / update / delete from / truncate) or through drizzle (`.insert(schema.x)`). */
+function writes(text: string, table: string, drizzleName: string): boolean {
+  const raw = new RegExp(`\\b(insert\\s+into|update|delete\\s+from|truncate(\\s+table)?)\\s+"?${table}"?(\\s|\\(|$)`, "i");
+  const orm = new RegExp(`\\.(insert|update|delete)\\(\\s*(schema\\.)?${drizzleName}\\s*\\)`);
+  return raw.test(text) || orm.test(text);
+}
+
+const OWNERS: { table: string; drizzleName: string; owner: string }[] = [
+  { table: "subscriptions", drizzleName: "subscriptions", owner: "app/server/billing/subscriptions.server.ts" },
+  { table: "organisations", drizzleName: "organisations", owner: "app/server/auth/orgs.server.ts" },
+  { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
+  { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
+  { table: "stripe_events", drizzleName: "stripeEvents", owner: "app/server/billing/webhooks.server.ts" },
+  { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: "app/server/notify/deliver.server.ts" },
+];
+
+describe("one writer per table", () => {
+  const files = sources();
+  for (const { table, drizzleName, owner } of OWNERS) {
+    test(`only ${owner} writes ${table}`, () => {
+      const writers = files.filter((f) => writes(f.text, table, drizzleName)).map((f) => f.path);
+      // The owner itself must be found, or the patterns no longer see writes at all.
+      expect(writers).toEqual([owner]);
+    });
+  }
+});
+
+describe("spelled once", () => {
+  const files = sources();
+  const quoted = (w: string) => `["']${w}["']`;
+  // Any list naming all three live statuses: an array, a Set, a union, a SQL `in (...)`.
+  const liveList = new RegExp(
+    `[[(]\\s*(${["active", "trialing", "past_due"].map(quoted).join("|")})(\\s*[,|]\\s*(${["active", "trialing", "past_due"].map(quoted).join("|")})){2}\\s*[\\])]`,
+  );
+  // Plan codes written out as a list: "starter" next to "growth" in an array, enum or union.
+  const planList = new RegExp(`${quoted("starter")}\\s*[,|]\\s*${quoted("growth")}`);
+
+  test("the live statuses are listed in app/subscription-status.ts only", () => {
+    expect(files.filter((f) => liveList.test(f.text)).map((f) => f.path)).toEqual(["app/subscription-status.ts"]);
+  });
+
+  test("the plan codes are listed in the API's enum only", () => {
+    expect(files.filter((f) => planList.test(f.text)).map((f) => f.path)).toEqual(["app/server/api/schemas.server.ts"]);
+  });
+
+  test("the shared definitions are the ones in use", () => {
+    expect(LIVE_STATUSES.filter(isLive)).toEqual([...LIVE_STATUSES]);
+    for (const status of ["canceled", "unpaid", "incomplete", "incomplete_expired", "paused"]) expect(isLive(status)).toBe(false);
+    expect(PLAN_CODES).toEqual(planCode.options);
+    expect(Object.keys(DEFAULT_PLANS).sort()).toEqual([...PLAN_CODES].sort());
+  });
+});

@@ -1,0 +1,66 @@
+// Usage reported to Stripe: the billing meter and its events. Part of billing/'s Stripe
+// modules, the only ones that talk to Stripe; used by meter-report.server.ts only.
+import Stripe from "stripe";
+import { config } from "../platform/config.server";
+import { stripe } from "./stripe.server";
+
+const METER_EVENT = "api_call";
+let meterId: string | null = null;
+
+/** The billing meter usage is reported to (created in test mode / locally when missing). */
+export async function ensureMeter(): Promise<string> {
+  if (meterId) return METER_EVENT;
+  const meters = await stripe.billing.meters.list({ limit: 100 });
+  let meter = meters.data.find((m) => m.event_name === METER_EVENT);
+  if (!meter) {
+    if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${METER_EVENT}"`);
+    meter = await stripe.billing.meters.create(
+      {
+        display_name: "API calls",
+        event_name: METER_EVENT,
+        default_aggregation: { formula: "sum" },
+        customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
+        value_settings: { event_payload_key: "value" },
+      },
+      { idempotencyKey: `meter-${METER_EVENT}` },
+    );
+  }
+  meterId = meter.id;
+  return METER_EVENT;
+}
+
+/** Stripe's refusal of a meter event whose identifier it has already counted (400, no error code). */
+const ALREADY_COUNTED = /^An event already exists with identifier /;
+
+/**
+ * Sends one meter event. A repeat of an identifier Stripe already has is refused with 400
+ * ("An event already exists with identifier …"): that usage is counted, so it answers
+ * "already_counted" rather than failing.
+ */
+export async function sendMeterEvent(input: {
+  eventName: string;
+  customerId: string;
+  value: number;
+  timestamp: number;
+  identifier: string;
+}): Promise<"counted" | "already_counted"> {
+  try {
+    await stripe.billing.meterEvents.create({
+      event_name: input.eventName,
+      payload: { stripe_customer_id: input.customerId, value: String(input.value) },
+      identifier: input.identifier,
+      timestamp: input.timestamp,
+    });
+    return "counted";
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400 && ALREADY_COUNTED.test(err.message)) return "already_counted";
+    throw err;
+  }
+}
+
+/** Stripe's total of the meter for a customer over [start, end), both on whole minutes (Stripe refuses others). */
+export async function meterTotal(input: { eventName: string; customerId: string; start: number; end: number }): Promise<number> {
+  await ensureMeter();
+  const summaries = await stripe.billing.meters.listEventSummaries(meterId!, { customer: input.customerId, start_time: input.start, end_time: input.end });
+  return summaries.data.reduce((sum, s) => sum + s.aggregated_value, 0);
+}

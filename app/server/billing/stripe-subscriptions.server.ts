@@ -1,0 +1,147 @@
+// Stripe's subscriptions and invoices, read and changed, as the system's own shapes
+// (SubscriptionState, InvoiceState): the raw Stripe objects never leave this module. Part of
+// billing/'s Stripe modules, the only ones that talk to Stripe.
+import type Stripe from "stripe";
+import { stripe } from "./stripe.server";
+
+const toDate = (s: number) => new Date(s * 1000);
+
+// ---- subscriptions ----------------------------------------------------------------------------
+
+export type SubscriptionState = {
+  id: string;
+  customerId: string;
+  orgId: string | null;
+  status: string;
+  priceId: string;
+  itemId: string;
+  periodStart: Date;
+  periodEnd: Date;
+  trialEnd: Date | null;
+  cancelAtPeriodEnd: boolean;
+  /** The subscription schedule attached to it, when one is open. */
+  scheduleId: string | null;
+  /** The price the schedule's next phase moves to at the period end (a pending downgrade). */
+  scheduledPriceId: string | null;
+  /** The schedule has applied its last phase change: it has nothing left to do and can be released. */
+  scheduleApplied: boolean;
+};
+
+const priceIdOf = (p: string | Stripe.Price | Stripe.DeletedPrice) => (typeof p === "string" ? p : p.id);
+
+export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
+  const item = sub.items.data[0];
+  if (!item) throw new Error(`subscription ${sub.id} has no item`);
+  const schedule = sub.schedule && typeof sub.schedule === "object" && ["active", "not_started"].includes(sub.schedule.status) ? sub.schedule : null;
+  const current = schedule?.phases.findIndex((p) => p.start_date === schedule.current_phase?.start_date) ?? -1;
+  const next = schedule?.phases[current + 1];
+  return {
+    id: sub.id,
+    customerId: typeof sub.customer === "string" ? sub.customer : sub.customer.id,
+    orgId: sub.metadata?.org_id ?? null,
+    status: sub.status,
+    priceId: item.price.id,
+    itemId: item.id,
+    // Since API 2025-03-31 the period lives on the subscription item.
+    periodStart: toDate(item.current_period_start),
+    periodEnd: toDate(item.current_period_end),
+    trialEnd: sub.trial_end ? toDate(sub.trial_end) : null,
+    cancelAtPeriodEnd: sub.cancel_at_period_end,
+    scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
+    scheduledPriceId: next ? priceIdOf(next.items[0].price) : null,
+    scheduleApplied: Boolean(schedule && current > 0 && !next),
+  };
+}
+
+export async function retrieveSubscription(id: string): Promise<SubscriptionState> {
+  return subscriptionState(await stripe.subscriptions.retrieve(id, { expand: ["schedule"] }));
+}
+
+// ---- invoices ---------------------------------------------------------------------------------
+
+export type InvoiceState = {
+  id: string;
+  customerId: string;
+  subscriptionId: string | null;
+  number: string | null;
+  status: string;
+  billingReason: string | null;
+  currency: string;
+  amountDue: number;
+  amountPaid: number;
+  total: number;
+  periodStart: Date | null;
+  periodEnd: Date | null;
+  hostedInvoiceUrl: string | null;
+  invoicePdf: string | null;
+  created: Date;
+};
+
+function invoiceState(inv: Stripe.Invoice): InvoiceState {
+  const sub = inv.parent?.subscription_details?.subscription ?? null;
+  // The service period is on the lines (the invoice's own period is the previous one for renewals).
+  const line = inv.lines?.data?.find((l) => l.period) ?? null;
+  return {
+    id: inv.id!,
+    customerId: typeof inv.customer === "string" ? inv.customer : inv.customer!.id,
+    subscriptionId: sub === null ? null : typeof sub === "string" ? sub : sub.id,
+    number: inv.number,
+    status: inv.status ?? "draft",
+    billingReason: inv.billing_reason,
+    currency: inv.currency,
+    amountDue: inv.amount_due,
+    amountPaid: inv.amount_paid,
+    total: inv.total,
+    periodStart: line ? toDate(line.period.start) : null,
+    periodEnd: line ? toDate(line.period.end) : null,
+    hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
+    invoicePdf: inv.invoice_pdf ?? null,
+    created: toDate(inv.created),
+  };
+}
+
+export async function retrieveInvoice(id: string): Promise<InvoiceState> {
+  return invoiceState(await stripe.invoices.retrieve(id));
+}
+
+// ---- plan changes ------------------------------------------------------------------------------
+
+/** Stripe's "now" for a customer: its test clock's time, or the wall clock. */
+export async function clockNow(customerId: string): Promise<number> {
+  const customer = await stripe.customers.retrieve(customerId);
+  const clock = "test_clock" in customer ? customer.test_clock : null;
+  if (clock) return (await stripe.testHelpers.testClocks.retrieve(typeof clock === "string" ? clock : clock.id)).frozen_time;
+  return Math.floor(Date.now() / 1000);
+}
+
+/** Stripe's own proration for moving the subscription to `priceId` at `prorationDate`, invoiced now. */
+export async function previewPriceChange(input: { subscriptionId: string; itemId: string; customerId: string; priceId: string; prorationDate: number }) {
+  const preview = await stripe.invoices.createPreview({
+    customer: input.customerId,
+    subscription: input.subscriptionId,
+    subscription_details: { items: [{ id: input.itemId, price: input.priceId }], proration_date: input.prorationDate, proration_behavior: "always_invoice" },
+  });
+  return { amountDue: preview.amount_due, lines: preview.lines.data.map((l) => ({ description: l.description ?? "", amount: l.amount })) };
+}
+
+/** Moves the subscription to `priceId` now, prorated at `prorationDate` (the preview's) and invoiced at once. */
+export async function updateSubscriptionPrice(input: {
+  subscriptionId: string;
+  priceId: string;
+  endTrial: boolean;
+  prorationDate: number | null;
+  idempotencyKey: string;
+}): Promise<SubscriptionState> {
+  const current = await retrieveSubscription(input.subscriptionId);
+  const sub = await stripe.subscriptions.update(
+    input.subscriptionId,
+    {
+      items: [{ id: current.itemId, price: input.priceId }],
+      proration_behavior: "always_invoice",
+      ...(input.endTrial ? { trial_end: "now" as const } : input.prorationDate ? { proration_date: input.prorationDate } : {}),
+      expand: ["schedule"],
+    },
+    { idempotencyKey: input.idempotencyKey },
+  );
+  return subscriptionState(sub);
+}

@@ -1,0 +1,110 @@
+// The subscription mirror: the local copy of each org's Stripe subscription, which the hot path
+// reads. This is the only module that writes the `subscriptions` table (a test checks it); the
+// others read it through here or call these writers.
+import { addDays, addMonths } from "date-fns";
+import { eq, sql as dsql } from "drizzle-orm";
+import type { Db } from "../platform/db.server";
+import { db, schema, sql } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
+import { getOrg } from "../auth/orgs.server";
+import { planByCode, type PlanCode } from "./plans.server";
+
+export type SubscriptionRow = typeof schema.subscriptions.$inferSelect;
+type SubscriptionWrite = typeof schema.subscriptions.$inferInsert;
+/** A transaction of `db`: the mirror's writers run inside their caller's. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+/** The org's mirror row, or undefined when it never had a subscription. */
+export async function subscriptionOf(orgId: string): Promise<SubscriptionRow | undefined> {
+  const [row] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
+  return row;
+}
+
+export async function subscriptionSummary(orgId: string) {
+  const s = await subscriptionOf(orgId);
+  if (!s) return null;
+  return {
+    orgId,
+    planCode: s.planCode,
+    status: s.status,
+    periodStart: s.periodStart.toISOString(),
+    periodEnd: s.periodEnd.toISOString(),
+    trialEnd: s.trialEnd?.toISOString() ?? null,
+    cancelAtPeriodEnd: s.cancelAtPeriodEnd,
+    pendingPlanCode: s.pendingPlanCode,
+  };
+}
+
+/**
+ * Subscriptions whose period ended over a minute ago and that renew: the rollover's work list
+ * (at most 500 a run).
+ */
+export async function overdueSubscriptions(): Promise<{ org_id: string; stripe_subscription_id: string | null }[]> {
+  return sql<{ org_id: string; stripe_subscription_id: string | null }[]>`
+    select org_id, stripe_subscription_id from subscriptions
+     where period_end < now() - interval '1 minute' and status in ('active', 'trialing') and not cancel_at_period_end
+     limit 500`;
+}
+
+/**
+ * Takes the org's row lock inside `tx` and answers the row as it is now. The same lock every
+ * usage writer takes first (see record_usage), so it must come before any counter's.
+ */
+export async function lockSubscription(tx: Tx, orgId: string): Promise<SubscriptionRow | undefined> {
+  const [row] = await tx.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId)).for("no key update");
+  return row;
+}
+
+/** Inserts or replaces the org's mirror row inside `tx` (take lockSubscription first). */
+export async function upsertSubscription(tx: Tx, row: SubscriptionWrite): Promise<void> {
+  await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
+}
+
+/**
+ * Writes the subscription mirror directly: a one-month period from now, `trialing` with the
+ * trial's length for `trial`. Used where Stripe is not in the loop (tests, the bench); the
+ * Stripe path converges the same row from webhooks.
+ */
+export async function setSubscriptionMirror(input: { orgId: string; planCode: PlanCode; start?: Date; status?: string }) {
+  const plan = planByCode(input.planCode);
+  if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${input.planCode}".`, { issues: [{ path: "planCode", message: "unknown plan" }] });
+  await getOrg(input.orgId);
+  const start = input.start ?? new Date();
+  const end = plan.trialDays ? addDays(start, plan.trialDays) : addMonths(start, 1);
+  const status = input.status ?? (plan.trialDays ? "trialing" : "active");
+  const row = {
+    orgId: input.orgId,
+    planCode: plan.code,
+    status,
+    periodStart: start,
+    periodEnd: end,
+    trialEnd: plan.trialDays ? end : null,
+    cancelAtPeriodEnd: false,
+    pendingPlanCode: null,
+    updatedAt: new Date(),
+  };
+  await db.transaction(async (tx) => {
+    // Same lock order as record_usage: the subscription row first.
+    await tx.execute(dsql`select 1 from subscriptions where org_id = ${input.orgId} for no key update`);
+    await upsertSubscription(tx, row);
+  });
+  return subscriptionSummary(input.orgId);
+}
+
+/**
+ * Rolls the org's mirror forward with the hot path's own rule (org_period): the period usage is
+ * counted in now, with the pending downgrade applied. Nothing changes unless that period starts
+ * after the mirror's.
+ */
+export async function rollForwardLocally(orgId: string, graceDays: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select 1 from subscriptions where org_id = ${orgId} for no key update`;
+    await tx`
+      update subscriptions s
+         set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
+             pending_plan_code = null, updated_at = now()
+        from subscriptions s2
+       cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
+       where s2.org_id = ${orgId} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
+  });
+}
