@@ -104,7 +104,7 @@ describe("a database migrated before db/functions/ existed", () => {
       const rows = await prev<{ batch_index: number; outcome: string; used: number }[]>`
         select batch_index, outcome, used::int from record_usage('{org_prev,org_prev,org_prev}', '{r1,r3,r4}',
                '{api_call,api_call,api_call}', '{2,1,1}', '7 days') order by batch_index`;
-      expect(rows).toEqual([
+      expect([...rows]).toEqual([
         { batch_index: 1, outcome: "replayed", used: 2 },
         { batch_index: 2, outcome: "admitted", used: 5 },
         { batch_index: 3, outcome: "denied", used: 5 },
