@@ -111,11 +111,9 @@ export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions
     deliver(leader, outcome);
     for (const f of leader.followers) {
       const answer = follow(leader.item, f.item, outcome);
+      // A follower never has followers of its own (repeats join the leader), so it goes back as is.
       if (answer) deliver(f, answer);
-      else {
-        f.followers = [];
-        enqueue(f);
-      }
+      else enqueue(f);
     }
   }
 
