@@ -1,4 +1,5 @@
-// Applies the committed migrations (forward-only) to DATABASE_URL, or to the URL given.
+// Applies the committed migrations (forward-only) to DATABASE_URL, or to the URL given, then the
+// current definitions of the SQL functions (db/functions/, see db/functions.ts), every time.
 // `bun db/migrate.ts` runs it; the run command and the test setup call migrateDatabase().
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
@@ -6,6 +7,7 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger, runMigrations } from "graphile-worker";
 import { fileURLToPath } from "node:url";
 import { ADVISORY_LOCKS } from "./advisory-locks";
+import { applyFunctions } from "./functions";
 
 const quietLogger = new Logger(() => () => {});
 const folder = fileURLToPath(new URL("./migrations", import.meta.url));
@@ -19,6 +21,8 @@ export async function migrateDatabase(url: string): Promise<void> {
     // graphile-worker's own schema, so jobs can be enqueued (in our transactions) before any
     // worker has started.
     await runMigrations({ connectionString: url, logger: quietLogger });
+    // Last, so a function may use anything the migrations (ours and graphile-worker's) created.
+    await applyFunctions(client);
   } finally {
     await client.end();
   }

@@ -1,6 +1,6 @@
 // The database schema (drizzle). Migrations in db/migrations are generated from this file by
-// drizzle-kit and committed; hand-written SQL (the usage functions, ledger partitions) lives in
-// custom migrations next to them. See docs/db.md for the design of the usage tables.
+// drizzle-kit and committed; hand-written DDL (ledger partitions) lives in custom migrations next
+// to them, and the SQL functions' current definitions in db/functions/. See docs/db.md.
 import { sql } from "drizzle-orm";
 import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 

@@ -1,6 +1,6 @@
 // A fresh, migrated database for one test file (or one bench run), on the Postgres at
 // TEST_DATABASE_URL / 127.0.0.1:5432, or on an embedded Postgres when no server is reachable.
-// Each one is a copy of a template database migrated once per content of the migrations
+// Each one is a copy of a template database migrated once per content of the migrations and functions
 // (`msp_tpl_<hash>`), so a new database costs one CREATE DATABASE, not a migration run.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -42,7 +42,7 @@ const urlOf = (adminUrl: string, name: string) => {
   return url.toString();
 };
 
-/** What the schema is made of: our migrations and graphile-worker's (its version names them). */
+/** What the schema is made of: our migrations, our functions and graphile-worker's migrations (its version names them). */
 export function migrationsHash(): string {
   const root = join(import.meta.dir, "..");
   const hash = createHash("sha256");
@@ -54,6 +54,7 @@ export function migrationsHash(): string {
     }
   };
   walk(join(root, "db/migrations"));
+  walk(join(root, "db/functions"));
   hash.update(readFileSync(join(root, "node_modules/graphile-worker/package.json")));
   return hash.digest("hex").slice(0, 16);
 }

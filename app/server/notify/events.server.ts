@@ -1,6 +1,6 @@
 // The events the system emits, one zod schema per type (the contract webhook receivers and the
 // emails read; documented in docs/events.md), and emitEvent, the one way to emit one. Usage
-// thresholds are emitted by record_usage itself (db/migrations/0008_notify.sql), in the
+// thresholds are emitted by record_usage itself (db/functions/), in the
 // statement that admits the usage.
 import { sql as dsql } from "drizzle-orm";
 import { z } from "zod";

@@ -1,0 +1,122 @@
+// db/functions/ is the current definition of every SQL function: after migrate, the database holds
+// exactly those definitions; applying them again changes nothing; a function only a migration
+// defines is refused; and a database migrated by the code before db/functions/ existed (old
+// parameter and output-column names) migrates to the new definitions, its data intact.
+import { afterAll, describe, expect, test } from "bun:test";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import { Logger, runMigrations } from "graphile-worker";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { applyFunctions, declaredFunctions, undeclaredFunctions } from "./functions";
+import { migrateDatabase } from "./migrate";
+
+const url = process.env.DATABASE_URL!;
+const sql = postgres(url, { max: 2, onnotice: () => {} });
+afterAll(() => sql.end());
+
+type Definition = { oid: number; name: string; signature: string; source: string; definition: string };
+const definitions = (db: postgres.Sql) =>
+  db<Definition[]>`
+    select p.oid::int as oid, p.proname as name, p.oid::regprocedure::text as signature,
+           p.prosrc as source, pg_get_functiondef(p.oid) as definition
+      from pg_proc p where p.pronamespace = 'public'::regnamespace order by p.proname`;
+
+describe("db/functions", () => {
+  test("after migrate, every function in the database is the one db/functions declares, and none is missing", async () => {
+    const inDb = await definitions(sql);
+    const declared = declaredFunctions();
+    expect(declared.map((f) => f.name).sort()).toEqual(inDb.map((f) => f.name).sort());
+    for (const fn of declared) {
+      const rows = inDb.filter((f) => f.name === fn.name);
+      expect(rows.length).toBe(1);
+      expect(rows[0].source).toBe(fn.body);
+    }
+    expect(await undeclaredFunctions(sql)).toEqual([]);
+  });
+
+  test("no short names are left in parameters or output columns", async () => {
+    const rows = await sql<{ signature: string; names: string[] }[]>`
+      select p.oid::regprocedure::text as signature, coalesce(p.proargnames, '{}') as names
+        from pg_proc p where p.pronamespace = 'public'::regnamespace`;
+    // One letter, a letter and an underscore (c_used, d_m; p_ marks a parameter), or the old abbreviations.
+    const short = (name: string) => name.length === 1 || /^[a-oq-z]_/.test(name) || ["idx", "ps", "pe", "sub_status"].includes(name);
+    expect(rows.filter((r) => r.names.some(short)).map((r) => r.signature)).toEqual([]);
+  });
+
+  test("applying the functions again (and migrating again) changes nothing and drops nothing", async () => {
+    const before = await definitions(sql);
+    await applyFunctions(sql);
+    await migrateDatabase(url);
+    const after = await definitions(sql);
+    // Same oids: every function was replaced in place, not dropped and created.
+    expect(after).toEqual(before);
+  });
+
+  test("a function some migration defines but db/functions does not is refused, and nothing is applied", async () => {
+    await sql`create function stray_helper(p_value int) returns int language sql as $$ select p_value $$`;
+    try {
+      await sql`create or replace function usage_threshold_crossed(p_before bigint, p_after bigint, p_included bigint)
+                returns boolean language sql immutable as $$ select false $$`;
+      await expect(applyFunctions(sql)).rejects.toThrow(/not declared in db\/functions\/: stray_helper\(integer\)/);
+      // The whole apply was one transaction: the edited function was not restored either.
+      const [row] = await sql<{ source: string }[]>`select prosrc as source from pg_proc where proname = 'usage_threshold_crossed'`;
+      expect(row.source.trim()).toBe("select false");
+    } finally {
+      await sql`drop function stray_helper`;
+      await applyFunctions(sql);
+    }
+    const [row] = await sql<{ source: string }[]>`select prosrc as source from pg_proc where proname = 'usage_threshold_crossed'`;
+    expect(row.source).toBe(declaredFunctions().find((f) => f.name === "usage_threshold_crossed")!.body);
+  });
+});
+
+describe("a database migrated before db/functions/ existed", () => {
+  const name = `${new URL(url).pathname.slice(1)}_prev`.slice(0, 63);
+  const prevUrl = Object.assign(new URL(url), { pathname: `/${name}` }).toString();
+  afterAll(async () => {
+    await sql.unsafe(`drop database if exists "${name}" with (force)`);
+  });
+
+  test("migrates to the new names in place, keeping its usage and answering replays", async () => {
+    await sql.unsafe(`drop database if exists "${name}" with (force)`);
+    await sql.unsafe(`create database "${name}"`);
+    const prev = postgres(prevUrl, { max: 1, onnotice: () => {} });
+    try {
+      // What migrate did before: the migrations only (the functions as the last migration left them).
+      await migrate(drizzle(prev), { migrationsFolder: fileURLToPath(new URL("./migrations", import.meta.url)) });
+      await runMigrations({ connectionString: prevUrl, logger: new Logger(() => () => {}) });
+      const [old] = await prev<{ result: string }[]>`select pg_get_function_result('record_usage'::regproc) as result`;
+      expect(old.result).toContain("idx integer");
+      await prev`insert into plans (code, name, price_monthly, currency, renews_as) values ('p', 'P', 0, 'usd', 'p')`;
+      await prev`insert into plan_units (plan_code, metric, included) values ('p', 'api_call', 5)`;
+      await prev`insert into organisations (id, name) values ('org_prev', 'Prev')`;
+      await prev`insert into subscriptions (org_id, plan_code, status, period_start, period_end)
+                 values ('org_prev', 'p', 'active', now() - interval '1 day', now() + interval '20 days')`;
+      const first = await prev<{ idx: number; outcome: string }[]>`
+        select idx, outcome from record_usage('{org_prev,org_prev}', '{r1,r2}', '{api_call,api_call}', '{2,2}', '7 days')`;
+      expect(first.map((r) => r.outcome)).toEqual(["admitted", "admitted"]);
+
+      await migrateDatabase(prevUrl);
+
+      const after = await definitions(prev);
+      for (const fn of declaredFunctions()) expect(after.find((f) => f.name === fn.name)?.source).toBe(fn.body);
+      const rows = await prev<{ batch_index: number; outcome: string; used: number }[]>`
+        select batch_index, outcome, used::int from record_usage('{org_prev,org_prev,org_prev}', '{r1,r3,r4}',
+               '{api_call,api_call,api_call}', '{2,1,1}', '7 days') order by batch_index`;
+      expect([...rows]).toEqual([
+        { batch_index: 1, outcome: "replayed", used: 2 },
+        { batch_index: 2, outcome: "admitted", used: 5 },
+        { batch_index: 3, outcome: "denied", used: 5 },
+      ]);
+      const [quota] = await prev<{ used: number; included: number }[]>`
+        select used::int, included::int from quota_of('org_prev', 'api_call', '7 days')`;
+      expect(quota).toEqual({ used: 5, included: 5 });
+      const [state] = await prev<{ prior_used_after: number }[]>`
+        select prior_used_after::int from usage_state('{org_prev}', '{r2}', '{api_call}', '{2}', '7 days', now())`;
+      expect(state.prior_used_after).toBe(4);
+    } finally {
+      await prev.end();
+    }
+  });
+});

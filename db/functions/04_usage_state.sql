@@ -1,0 +1,43 @@
+-- The state record_usage and deny_or_replay decide on, one row per request of a batch (in the
+-- order given, batch_index counting from 1): the org's period (boundary rule applied), its
+-- counter, and the earlier admission of the same request_id if any (the prior_* columns).
+CREATE OR REPLACE FUNCTION usage_state(p_orgs text[], p_request_ids text[], p_metrics text[],
+                                       p_quantities int[], p_grace interval, p_now timestamptz)
+RETURNS TABLE(batch_index int, org_id text, request_id text, metric text, quantity int,
+              subscription_status text, plan_code text, period_start timestamptz,
+              period_end timestamptz, live boolean, counter_used bigint, counter_included bigint,
+              prior_metric text, prior_quantity int, prior_used_after bigint, prior_included bigint,
+              prior_period_start timestamptz, prior_recorded_at timestamptz)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+  -- plpgsql, not sql: its plan is cached per session instead of re-planned on every call.
+  RETURN QUERY
+  WITH org_state AS (
+    SELECT subscription.org_id, subscription.status AS subscription_status, period.plan_code,
+           period.period_start, period.period_end, period.live
+      FROM subscriptions subscription
+     CROSS JOIN LATERAL org_period(subscription, p_now, p_grace) period
+     WHERE subscription.org_id = ANY(p_orgs))
+  SELECT request.batch_index::int, request.org_id, request.request_id, request.metric, request.quantity,
+         org_state.subscription_status, org_state.plan_code, org_state.period_start,
+         org_state.period_end, coalesce(org_state.live, false),
+         counter.used, counter.included,
+         earlier.metric, earlier.quantity, earlier.used_after, earlier.included,
+         earlier.period_start, earlier.recorded_at
+    FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities) WITH ORDINALITY
+         request(org_id, request_id, metric, quantity, batch_index)
+    LEFT JOIN org_state ON org_state.org_id = request.org_id
+    LEFT JOIN usage_counters counter
+           ON counter.org_id = request.org_id AND counter.metric = request.metric
+          AND counter.period_start = org_state.period_start
+    LEFT JOIN LATERAL (
+           -- one probe of (org_id, request_id) per request, never a scan of the period
+           SELECT event.metric, event.quantity, event.used_after, event.included,
+                  event.period_start, event.recorded_at
+             FROM usage_events event
+            WHERE event.org_id = request.org_id AND event.request_id = request.request_id
+              AND event.recorded_at >= least(coalesce(org_state.period_start, p_now),
+                                             p_now - interval '24 hours')
+            LIMIT 1) earlier ON true;
+END $$;

@@ -1,0 +1,31 @@
+-- The usage write for a batch the caller expects to be only denials and replays (its orgs were
+-- full a moment ago): decided from a plain read, without locks or writes. A denial needs
+-- used + quantity > included in a committed state, and used only grows within a period, so it
+-- stands; a replay is of a committed admission. A request that might fit comes back 'undecided'
+-- for record_usage. Same output columns as record_usage.
+CREATE OR REPLACE FUNCTION deny_or_replay(p_orgs text[], p_request_ids text[], p_metrics text[],
+                                          p_quantities int[], p_grace interval)
+RETURNS TABLE(batch_index int, outcome text, metric text, quantity int, used bigint,
+              included bigint, period_start timestamptz, period_end timestamptz,
+              recorded_at timestamptz, subscription_status text)
+LANGUAGE sql STABLE AS $$
+  SELECT state.batch_index,
+         CASE WHEN state.prior_metric IS NOT NULL AND state.prior_metric = state.metric
+                   AND state.prior_quantity = state.quantity THEN 'replayed'
+              WHEN state.prior_metric IS NOT NULL THEN 'conflict'
+              WHEN NOT state.live THEN 'inactive'
+              WHEN state.counter_used IS NOT NULL
+                   AND state.counter_used + state.quantity > state.counter_included THEN 'denied'
+              ELSE 'undecided' END,
+         state.metric, state.quantity,
+         CASE WHEN state.prior_metric IS NOT NULL THEN state.prior_used_after
+              WHEN state.live THEN state.counter_used END,
+         CASE WHEN state.prior_metric IS NOT NULL THEN state.prior_included
+              WHEN state.live THEN state.counter_included END,
+         CASE WHEN state.prior_metric IS NOT NULL THEN state.prior_period_start
+              WHEN state.live THEN state.period_start END,
+         CASE WHEN state.prior_metric IS NULL AND state.live THEN state.period_end END,
+         state.prior_recorded_at,
+         state.subscription_status
+    FROM usage_state(p_orgs, p_request_ids, p_metrics, p_quantities, p_grace, now()) state
+$$;
