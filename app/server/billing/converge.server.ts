@@ -4,6 +4,7 @@
 import { eq, sql as dsql } from "drizzle-orm";
 import { isLive } from "../../subscription-status";
 import { db, schema, sql } from "../platform/db.server";
+import { jobPayload } from "../platform/jobs.server";
 import { log } from "../platform/log.server";
 import { planByCode } from "./plans.server";
 import { isStripeUnavailable, planOfPrice } from "./stripe.server";
@@ -129,7 +130,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   await emitForStripeEvent(event);
   // Stripe → DB → Stigg: the database has converged; Stigg follows in its own job.
   if (orgId && stiggEnabled()) {
-    await sql`select graphile_worker.add_job('stigg_sync', json_build_object('orgId', ${orgId}::text), job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
+    await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::json, job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
   }
   await markStripeEventProcessed(event.id);
 }

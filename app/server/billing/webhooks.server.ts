@@ -5,6 +5,7 @@ import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { parseWith } from "../platform/http.server";
+import { jobPayload } from "../platform/jobs.server";
 import { appendAudit } from "../notify/audit.server";
 import { verifyWebhook } from "./stripe.server";
 import { eq } from "drizzle-orm";
@@ -71,7 +72,7 @@ function storeEvent(event: EventShape, rawBody: string, customer: string | null,
       returning id`;
     if (rows.length === 0) return false;
     // One queue per customer: that customer's events converge one at a time, in arrival order.
-    await tx`select graphile_worker.add_job(${EVENT_JOB}, json_build_object('eventId', ${event.id}::text),
+    await tx`select graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId: event.id })}::json,
                                           queue_name := ${`stripe:${customer ?? "none"}`},
                                           max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
                                           job_key := ${event.id}::text)`;
@@ -97,7 +98,7 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
     await tx`select graphile_worker.remove_job(${eventId}::text)`;
     await tx`update stripe_events set processed_at = null, converge_ms = null where id = ${eventId}`;
     const [job] = await tx<{ id: string }[]>`
-      select (graphile_worker.add_job(${EVENT_JOB}, json_build_object('eventId', ${eventId}::text),
+      select (graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId })}::json,
                                       queue_name := ${`stripe:${ev.customer_id ?? "none"}`},
                                       max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
                                       job_key := ${eventId}::text)).id::text as id`;
