@@ -22,7 +22,7 @@ export type Caller<A extends Auth> = A extends "none" ? null : A extends "key" ?
 export type MethodSpec<A extends Auth> = {
   auth: A;
   /** For `session`: the org's admins only. */
-  role?: "admin";
+  role?: A extends "session" ? "admin" : never;
   /** False for what must answer while the database breaker is open; otherwise it answers 503 at once. */
   needsDatabase?: boolean;
   /** Told the seconds from before authentication to the answer, on success (a latency metric). */
