@@ -9,10 +9,12 @@ import { log } from "./app/server/platform/log.server";
 import { syncPlanCatalog } from "./app/server/billing/plans.server";
 import { bodyLimitFor, capBody } from "./app/server/platform/body-limit.server";
 import { AppError } from "./app/server/platform/errors.server";
-import { contextOf, errorResponse } from "./app/server/platform/http.server";
+import { contextOf, errorResponse, pageRefusal, withIds } from "./app/server/platform/http.server";
+import { HOT_ROUTES, hotRoutesOf } from "./app/server/platform/declared-route.server";
+import { crossSiteRefused, isSameOrigin } from "./app/server/auth/same-origin.server";
 import { guardProcess } from "./app/server/platform/process-guard.server";
 import { INSTANCE_ID } from "./app/server/platform/instance.server";
-import { captureException, initSentry } from "./app/server/observe/sentry.server";
+import { initSentry } from "./app/server/observe/sentry.server";
 import { metricsResponse } from "./app/server/observe/metrics.server";
 import { observeHttp, routePatterns } from "./app/server/observe/http-metrics.server";
 import { stopGracefully } from "./app/server/platform/shutdown.server";
@@ -28,38 +30,23 @@ const build = (await import(buildPath)) as ServerBuild;
 const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
 const publicDir = join(import.meta.dir, "public");
 
-// The hot API routes (the quota read and the usage write) are resource routes whose modules always return a Response; they
-// are dispatched to their route module directly, skipping the router's matching work, which
-// costs more than the route itself. Same code, same behaviour as through the Remix handler.
-type RouteFn = (args: { request: Request; params: Record<string, string>; context: Record<string, unknown> }) => Promise<Response>;
-const HOT_ROUTES: Record<string, string> = { "/api/v1/quota": "routes/api.v1.quota", "/api/v1/usage": "routes/api.v1.usage" };
-const hot = new Map<string, { loader: RouteFn; action: RouteFn }>();
-for (const [path, id] of Object.entries(HOT_ROUTES)) {
-  const mod = build.routes[id]?.module as unknown as { loader: RouteFn; action: RouteFn } | undefined;
-  if (mod) hot.set(path, mod);
-}
+// The hot API routes (the quota read and the usage write) are dispatched to their declared route
+// (the `route` their module exports) directly, skipping the router's matching work, which costs
+// more than the route itself. Same code, same behaviour as through the Remix handler. A hot route
+// renamed or no longer declared stops the server here, at start.
+const hot = (() => {
+  try {
+    return hotRoutesOf(build.routes, HOT_ROUTES);
+  } catch (err) {
+    log.fatal({ err }, "cannot start: a hot route is missing");
+    process.exit(1);
+  }
+})();
+// Neither route has path parameters or reads the load context: one pair shared by every call.
+const NO_PARAMS = Object.freeze({});
+const NO_CONTEXT = Object.freeze({});
 
 await syncPlanCatalog();
-
-/** Pages get the same x-request-id / x-corr-id headers as the API's envelopes. */
-function withIds(request: Request, response: Response): Response {
-  if (response.headers.has("x-request-id")) return response;
-  const shape = /^[A-Za-z0-9._:-]{1,128}$/;
-  const given = request.headers.get("x-request-id");
-  const requestId = given && shape.test(given) ? given : crypto.randomUUID();
-  const corr = request.headers.get("x-corr-id");
-  try {
-    response.headers.set("x-request-id", requestId);
-    response.headers.set("x-corr-id", corr && shape.test(corr) ? corr : requestId);
-    return response;
-  } catch {
-    // Immutable headers (a redirect built by the runtime): copy them.
-    const headers = new Headers(response.headers);
-    headers.set("x-request-id", requestId);
-    headers.set("x-corr-id", corr && shape.test(corr) ? corr : requestId);
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-  }
-}
 
 /** API routes are resource routes: Remix's page-data protocol (`?_data=<route>`) is not theirs. */
 function withoutDataParam(request: Request): Request {
@@ -67,16 +54,6 @@ function withoutDataParam(request: Request): Request {
   const url = new URL(request.url);
   url.searchParams.delete("_data");
   return new Request(url, request);
-}
-
-function isCrossSite(request: Request): boolean {
-  const origin = request.headers.get("origin");
-  if (!origin) return false;
-  try {
-    return new URL(origin).host !== new URL(request.url).host;
-  } catch {
-    return true;
-  }
 }
 
 // Text assets go out compressed (brotli, else gzip, as Accept-Encoding allows), each variant
@@ -137,13 +114,13 @@ const server = Bun.serve({
     if (pathname === "/metrics" && incoming.method === "GET") return metricsResponse(incoming);
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
-    // A cross-site form post to a page is refused here with a clear 403 (Remix would refuse it
-    // too, but as a 500). Session API routes check the origin themselves (app/server/auth/session.server.ts).
-    if (request.method !== "GET" && request.method !== "HEAD" && !pathname.startsWith("/api/") && isCrossSite(request)) {
-      return new Response("Cross-site request refused.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
-    }
+    // A page post that fails the same-origin rule (app/server/auth/same-origin.server.ts) is
+    // refused here with a clear 403 (Remix would refuse it too, but as a 500). Session API routes
+    // apply the same rule themselves.
+    if (!pathname.startsWith("/api/") && !isSameOrigin(request)) return pageRefusal(contextOf(request), crossSiteRefused());
     const route = hot.get(pathname);
-    if (route) return (request.method === "GET" || request.method === "HEAD" ? route.loader : route.action)({ request, params: {}, context: {} });
+    if (route)
+      return (request.method === "GET" || request.method === "HEAD" ? route.loader : route.action)({ request, params: NO_PARAMS, context: NO_CONTEXT });
     if (request.method === "GET" && (pathname.startsWith("/build/") || pathname === "/favicon.ico" || pathname === "/favicon.svg")) {
       const file = await staticFile(request, pathname);
       if (file) return file;

@@ -1,12 +1,9 @@
 // Queue depth, lag and permanently failed jobs (platform admins).
-import { requireAdmin } from "~/server/auth/admin.server";
 import { jobStats } from "~/server/ops/billing.server";
-import { apiRoute, ok } from "~/server/platform/http.server";
-import { methodNotAllowed } from "~/server/platform/routing.server";
+import { ok } from "~/server/platform/http.server";
+import { apiRoute } from "~/server/platform/route.server";
 
-export const loader = apiRoute(async (request, ctx) => {
-  await requireAdmin(request);
-  return ok(ctx, await jobStats());
+export const route = apiRoute({
+  GET: { auth: "admin", handle: async (_args, ctx) => ok(ctx, await jobStats()) },
 });
-
-export const action = methodNotAllowed("GET");
+export const { loader, action } = route;

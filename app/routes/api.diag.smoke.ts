@@ -1,20 +1,22 @@
 // Health: database, Redis (if configured), job queue and configuration. 200 when every
 // required check passes, 503 otherwise. Reveals no secret and no org data.
-import { apiRoute, json, wrapError, wrapSuccess } from "~/server/platform/http.server";
 import { runHealthChecks } from "~/server/ops/health.server";
+import { json, wrapError, wrapSuccess } from "~/server/platform/http.server";
 import { log } from "~/server/platform/log.server";
-import { methodNotAllowed } from "~/server/platform/routing.server";
+import { apiRoute } from "~/server/platform/route.server";
 
-// It runs its checks even while the database breaker is open: that is when it is read.
-export const loader = apiRoute(
-  async (_request, ctx) => {
-    const report = await runHealthChecks();
-    log.info({ corr_id: ctx.corrId, request_id: ctx.requestId, diag: report }, "diagnostic frame");
-    return report.ok
-      ? json(ctx, 200, wrapSuccess(report))
-      : json(ctx, 503, wrapError("SERVICE_UNAVAILABLE", "A required dependency is failing.", { instanceId: report.instanceId, checks: report.checks }));
+export const route = apiRoute({
+  GET: {
+    auth: "none",
+    // It runs its checks even while the database breaker is open: that is when it is read.
+    needsDatabase: false,
+    handle: async (_args, ctx) => {
+      const report = await runHealthChecks();
+      log.info({ corr_id: ctx.corrId, request_id: ctx.requestId, diag: report }, "diagnostic frame");
+      return report.ok
+        ? json(ctx, 200, wrapSuccess(report))
+        : json(ctx, 503, wrapError("SERVICE_UNAVAILABLE", "A required dependency is failing.", { instanceId: report.instanceId, checks: report.checks }));
+    },
   },
-  { needsDatabase: false },
-);
-
-export const action = methodNotAllowed("GET");
+});
+export const { loader, action } = route;

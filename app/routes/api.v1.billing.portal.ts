@@ -1,13 +1,8 @@
-import { requireSession } from "~/server/auth/session.server";
 import { openPortal } from "~/server/billing/billing.server";
-import { apiRoute, ok } from "~/server/platform/http.server";
-import { methodNotAllowed } from "~/server/platform/routing.server";
+import { ok } from "~/server/platform/http.server";
+import { apiRoute } from "~/server/platform/route.server";
 
-export const action = apiRoute(async (request, ctx) => {
-  if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const session = await requireSession(request, { role: "admin" });
-  ctx.orgId = session.orgId;
-  return ok(ctx, await openPortal(session.orgId));
+export const route = apiRoute({
+  POST: { auth: "session", role: "admin", handle: async (_args, ctx, { orgId }) => ok(ctx, await openPortal(orgId)) },
 });
-
-export const loader = methodNotAllowed("POST");
+export const { loader, action } = route;

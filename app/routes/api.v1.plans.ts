@@ -1,8 +1,9 @@
-import { apiRoute, ok } from "~/server/platform/http.server";
-import { listPlans } from "~/server/billing/plans.server";
-import { methodNotAllowed } from "~/server/platform/routing.server";
-
 // Public: the plan catalog from PLANS_CONFIG.
-export const loader = apiRoute(async (_request, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }), { needsDatabase: false });
+import { listPlans } from "~/server/billing/plans.server";
+import { ok } from "~/server/platform/http.server";
+import { apiRoute } from "~/server/platform/route.server";
 
-export const action = methodNotAllowed("GET");
+export const route = apiRoute({
+  GET: { auth: "none", needsDatabase: false, handle: async (_args, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }) },
+});
+export const { loader, action } = route;

@@ -1,12 +1,8 @@
-import { requireSession } from "~/server/auth/session.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
-import { apiRoute, ok } from "~/server/platform/http.server";
-import { methodNotAllowed } from "~/server/platform/routing.server";
+import { ok } from "~/server/platform/http.server";
+import { apiRoute } from "~/server/platform/route.server";
 
-export const loader = apiRoute(async (request, ctx) => {
-  const session = await requireSession(request);
-  ctx.orgId = session.orgId;
-  return ok(ctx, await subscriptionOverview(session.orgId));
+export const route = apiRoute({
+  GET: { auth: "session", handle: async (_args, ctx, { orgId }) => ok(ctx, await subscriptionOverview(orgId)) },
 });
-
-export const action = methodNotAllowed("GET");
+export const { loader, action } = route;

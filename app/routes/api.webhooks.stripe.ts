@@ -1,16 +1,18 @@
 // Stripe webhooks: raw body, signature checked, stored and enqueued in one transaction, then 200.
 // An unsigned post is refused before a byte of its body is read (the body is capped at the server).
-import { AppError } from "~/server/platform/errors.server";
-import { apiRoute, ok } from "~/server/platform/http.server";
 import { receiveStripeEvent } from "~/server/billing/webhooks.server";
-import { methodNotAllowed } from "~/server/platform/routing.server";
+import { AppError } from "~/server/platform/errors.server";
+import { ok } from "~/server/platform/http.server";
+import { apiRoute } from "~/server/platform/route.server";
 
-export const action = apiRoute(async (request, ctx) => {
-  if (request.method !== "POST") return methodNotAllowed("POST")({ request });
-  const signature = request.headers.get("stripe-signature");
-  if (!signature) throw new AppError("VALIDATION_FAILED", "Missing Stripe-Signature header.");
-  const result = await receiveStripeEvent(await request.text(), signature);
-  return ok(ctx, { received: true, ...result });
+export const route = apiRoute({
+  POST: {
+    auth: "none",
+    handle: async ({ request }, ctx) => {
+      const signature = request.headers.get("stripe-signature");
+      if (!signature) throw new AppError("VALIDATION_FAILED", "Missing Stripe-Signature header.");
+      return ok(ctx, { received: true, ...(await receiveStripeEvent(await request.text(), signature)) });
+    },
+  },
 });
-
-export const loader = methodNotAllowed("POST");
+export const { loader, action } = route;

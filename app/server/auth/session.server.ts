@@ -10,6 +10,7 @@ import { log } from "../platform/log.server";
 import { noteActor } from "../platform/request-context.server";
 import { membershipChangeSince } from "./clerk-webhooks.server";
 import { claimOrg, ensureOrg } from "./orgs.server";
+import { checkSameOrigin } from "./same-origin.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./session-store.server";
 
 /** `role`: the org's admins manage billing and keys; members view the dashboard and invoices. */
@@ -94,15 +95,8 @@ async function devSessionId(request: Request): Promise<string | null> {
   return typeof sessionId === "string" ? sessionId : null;
 }
 
-/** Refuses a cookie-authenticated mutation that does not come from this site. */
-export function checkSameOrigin(request: Request): void {
-  if (request.method === "GET" || request.method === "HEAD") return;
-  // A Referer that is not a URL names no origin (refused below, not a 500).
-  const origin = request.headers.get("origin") ?? (URL.canParse(request.headers.get("referer") ?? "") ? new URL(request.headers.get("referer")!).origin : null);
-  const own = new URL(request.url).origin;
-  const allowed = new Set([own, new URL(config.baseUrl).origin]);
-  if (!origin || !allowed.has(origin)) throw Forbidden("Cross-site request refused.");
-}
+// The same-origin rule lives in one place, shared with the server's pre-check of page posts.
+export { checkSameOrigin };
 
 export type Need = { role?: "admin" };
 

@@ -5,6 +5,7 @@
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
 import { isLive } from "../../subscription-status";
+import { ID_PATTERN } from "../api/schemas.server";
 import { db } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
@@ -112,7 +113,7 @@ export async function previewPlanChange(orgId: string, planCode: string): Promis
 }
 
 // Sent on to Stripe inside its own key, so it must be short and plain (the API and the portal form).
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+const IDEMPOTENCY_KEY = ID_PATTERN;
 
 /** The preview's proration date, checked against Stripe's clock: not from the future, not stale. */
 async function checkProrationDate(change: Change, customerId: string, prorationDate: number) {

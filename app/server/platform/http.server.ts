@@ -1,12 +1,13 @@
 // The API boundary: envelopes, request/correlation ids, body parsing and the one place that maps
-// thrown errors to responses. No stack, SQL or secret ever reaches a client.
+// thrown errors to responses (route.server.ts declares the routes on top of it). No stack, SQL or
+// secret ever reaches a client.
 import type { z } from "zod";
+import { ID_PATTERN } from "../api/schemas.server";
 import { API_BODY_LIMIT } from "./body-limit.server";
-import { databaseBreaker, isDatabaseUnavailable, noteDatabaseError } from "./db.server";
-import { AppError, NotFound, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
+import { isDatabaseUnavailable, noteDatabaseError } from "./db.server";
+import { AppError, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
-import { inRequest } from "./request-context.server";
 import { captureException } from "../observe/sentry.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
@@ -19,11 +20,10 @@ export const wrapError = (code: ErrorCode, message: string, details: Record<stri
 
 export type ApiContext = { requestId: string; corrId: string; orgId?: string };
 
-const ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_TYPE = "application/json; charset=utf-8";
 
 function idFrom(header: string | null): string {
-  return header && ID_SHAPE.test(header) ? header : crypto.randomUUID();
+  return header && ID_PATTERN.test(header) ? header : crypto.randomUUID();
 }
 
 /** The request's ids: the client's x-request-id / x-corr-id when well-formed, else generated. */
@@ -39,9 +39,35 @@ export function json(ctx: ApiContext, status: number, body: unknown, headers: Re
   });
 }
 
+/** Pages get the same x-request-id / x-corr-id headers as the API's envelopes. */
+export function withIds(request: Request, response: Response): Response {
+  if (response.headers.has("x-request-id")) return response;
+  const ctx = contextOf(request);
+  try {
+    response.headers.set("x-request-id", ctx.requestId);
+    response.headers.set("x-corr-id", ctx.corrId);
+    return response;
+  } catch {
+    // Immutable headers (a redirect built by the runtime): copy them.
+    const headers = new Headers(response.headers);
+    headers.set("x-request-id", ctx.requestId);
+    headers.set("x-corr-id", ctx.corrId);
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
+}
+
+/** A refusal answered to a page request (not /api): the message as short plain text, with the ids. */
+export function pageRefusal(ctx: ApiContext, e: AppError): Response {
+  return new Response(e.message, {
+    status: e.status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "x-request-id": ctx.requestId, "x-corr-id": ctx.corrId, ...e.headers },
+  });
+}
+
 export const ok = (ctx: ApiContext, data: unknown, headers?: Record<string, string>) => json(ctx, 200, wrapSuccess(data), headers);
 
-const envelopeOf = (ctx: ApiContext, e: AppError) => json(ctx, e.status, wrapError(e.code, e.message, e.details), e.headers);
+/** An expected refusal in the envelope, not logged (the breaker's 503, a 405). */
+export const envelopeOf = (ctx: ApiContext, e: AppError) => json(ctx, e.status, wrapError(e.code, e.message, e.details), e.headers);
 
 export function errorResponse(ctx: ApiContext, err: unknown): Response {
   noteDatabaseError(err);
@@ -54,27 +80,6 @@ export function errorResponse(ctx: ApiContext, err: unknown): Response {
   log.error({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, err }, "unexpected error");
   captureException(err, { corr_id: ctx.corrId, request_id: ctx.requestId, org_id: ctx.orgId });
   return json(ctx, 500, wrapError("INTERNAL", "Something went wrong on our side. Quote the corrId when you contact support.", { corrId: ctx.corrId }));
-}
-
-/**
- * Wraps a Remix loader/action of an /api route: ids, error boundary, envelope headers. While the
- * database breaker is open, a route that needs the database answers 503 at once (not logged per
- * request: the breaker logs its opening and closing).
- */
-export function apiRoute(handler: (request: Request, ctx: ApiContext) => Promise<Response>, opts: { needsDatabase?: boolean } = {}) {
-  const needsDatabase = opts.needsDatabase ?? true;
-  return async ({ request }: { request: Request }): Promise<Response> => {
-    const ctx = contextOf(request);
-    if (needsDatabase && databaseBreaker.isOpen()) {
-      databaseBreaker.refused();
-      return envelopeOf(ctx, new ServiceUnavailable());
-    }
-    try {
-      return await inRequest(ctx, () => handler(request, ctx));
-    } catch (err) {
-      return errorResponse(ctx, err);
-    }
-  };
 }
 
 /** Reads a JSON body: wrong content type or bad JSON → MALFORMED_JSON, over the limit → 413. */
@@ -97,16 +102,4 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.inf
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
   throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
-}
-
-const RESOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * The id in a resource route's path (`fromEnd` segments from the end), as sent: ids are plain
- * characters, so anything else (an encoded byte, a NUL) names nothing and is NOT_FOUND.
- */
-export function resourceId(request: Request, what: string, fromEnd = 1): string {
-  const segment = new URL(request.url).pathname.split("/").at(-fromEnd) ?? "";
-  if (!RESOURCE_ID.test(segment)) throw NotFound(what);
-  return segment;
 }

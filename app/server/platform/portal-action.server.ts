@@ -2,8 +2,10 @@
 // domain errors — a wrong method, a body that is not a form, bad input — are shown to the person
 // in the page, with their status code (never a 500); anything else goes to the error boundary.
 import { json, type ActionFunctionArgs } from "@remix-run/node";
-import { checkSameOrigin, type Need, requireUser, type Session } from "../auth/session.server";
+import { checkSameOrigin } from "../auth/same-origin.server";
+import { type Need, requireUser, type Session } from "../auth/session.server";
 import { AppError } from "./errors.server";
+import { contextOf } from "./http.server";
 import { inRequest } from "./request-context.server";
 
 export type ActionResult = { ok: true; message?: string; [k: string]: unknown } | { ok: false; error: string; code: string };
@@ -40,7 +42,7 @@ export async function portalAction(
   try {
     checkSameOrigin(args.request);
     const user = await requireUser(args.request, need);
-    const requestId = args.request.headers.get("x-request-id") ?? crypto.randomUUID();
+    const { requestId } = contextOf(args.request);
     const form = await readPostedForm(args.request);
     const result = await inRequest({ requestId, actor: user.email, orgId: user.orgId }, () => fn({ ...args, user, form }));
     return result instanceof Response ? result : json({ ok: true as const, ...result });

@@ -1,0 +1,229 @@
+// The /api boundary in process: what a declared route answers for an undeclared method, what
+// its handler is given, each kind of caller refused and let through, the breaker's 503, and the
+// server's hot-route table (a missing hot route stops the server at start).
+import { afterAll, describe, expect, spyOn, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// Read by the config when it loads: a platform admin for the `admin` cases.
+process.env.ADMIN_EMAILS = "ops@example.com";
+const { apiRoute } = await import("./route.server");
+const { HOT_ROUTES, hotRoutesOf } = await import("./declared-route.server");
+const { databaseBreaker } = await import("./db.server");
+const { ok } = await import("./http.server");
+const { devSignIn } = await import("../auth/session.server");
+const { createApiKey } = await import("../auth/keys.server");
+const { isSameOrigin } = await import("../auth/same-origin.server");
+
+const BASE = "http://app.test";
+const call = (serve: (args: { request: Request; params: Record<string, string> }) => Promise<Response>, method: string, init: RequestInit = {}, params = {}) =>
+  serve({ request: new Request(`${BASE}/api/thing`, { method, ...init }), params });
+const envelope = async (r: Response) => (await r.json()) as { ok: boolean; data?: any; error?: { code: string; message: string } };
+
+async function signedIn(email: string) {
+  const form = new FormData();
+  form.set("email", email);
+  form.set("orgId", `org_r${crypto.randomUUID().slice(0, 8)}`);
+  const { cookie, orgId } = await devSignIn(form);
+  return { cookie: cookie.split(";")[0], orgId };
+}
+
+describe("methods", () => {
+  const route = apiRoute({
+    GET: { auth: "none", handle: async (_args, ctx) => ok(ctx, "got") },
+    POST: { auth: "none", handle: async (_args, ctx) => ok(ctx, "posted") },
+    DELETE: { auth: "none", handle: async (_args, ctx) => ok(ctx, "deleted") },
+  });
+  const postOnly = apiRoute({ POST: { auth: "none", handle: async (_args, ctx) => ok(ctx, "posted") } });
+
+  test("each declared method reaches its handler; HEAD is served wherever GET is", async () => {
+    expect((await envelope(await call(route.loader, "GET"))).data).toBe("got");
+    expect((await call(route.loader, "HEAD")).status).toBe(200);
+    expect((await envelope(await call(route.action, "POST"))).data).toBe("posted");
+    expect((await envelope(await call(route.action, "DELETE"))).data).toBe("deleted");
+    expect(route.methods).toEqual(["GET", "POST", "DELETE"]);
+  });
+
+  test("an undeclared method is 405 METHOD_NOT_ALLOWED in the envelope, Allow listing the declared ones", async () => {
+    for (const method of ["PUT", "PATCH", "OPTIONS", "PROPFIND", "constructor"]) {
+      const r = await call(route.action, method);
+      expect([r.status, r.headers.get("allow")]).toEqual([405, "GET, POST, DELETE"]);
+      expect((await envelope(r)).error).toEqual({ code: "METHOD_NOT_ALLOWED", message: "Use GET, POST, DELETE on this route.", details: {} } as never);
+      expect(r.headers.get("x-request-id")).toBeTruthy();
+    }
+    for (const method of ["GET", "HEAD"]) {
+      const r = await call(postOnly.loader, method);
+      expect([r.status, r.headers.get("allow")]).toEqual([405, "POST"]);
+    }
+  });
+
+  test("the catch-all serves every method", async () => {
+    const any = apiRoute({ "*": { auth: "none", handle: async ({ request }, ctx) => ok(ctx, request.method) } });
+    for (const method of ["GET", "PUT", "OPTIONS"]) expect((await envelope(await call(method === "GET" ? any.loader : any.action, method))).data).toBe(method);
+  });
+
+  test("a declaration without a method is refused when it is made", () => {
+    expect(() => apiRoute({})).toThrow("declare at least one method");
+  });
+});
+
+test("the handler gets the route's params and the request's ids; an error becomes the envelope", async () => {
+  const route = apiRoute({
+    DELETE: { auth: "none", handle: async ({ params }, ctx) => ok(ctx, { id: params.id, requestId: ctx.requestId }) },
+    PUT: {
+      auth: "none",
+      handle: async () => {
+        throw new Error("boom");
+      },
+    },
+  });
+  const r = await call(route.action, "DELETE", { headers: { "x-request-id": "req-1" } }, { id: "wh_123" });
+  expect((await envelope(r)).data).toEqual({ id: "wh_123", requestId: "req-1" });
+  const failed = await call(route.action, "PUT");
+  expect([failed.status, (await envelope(failed)).error?.code]).toEqual([500, "INTERNAL"]);
+});
+
+describe("callers", () => {
+  const seen = (kind: "key" | "session" | "admin") =>
+    apiRoute({
+      GET: { auth: kind, handle: async (_args, ctx, caller) => ok(ctx, { orgId: caller.orgId, ctxOrgId: ctx.orgId }) },
+      POST: { auth: kind, handle: async (_args, ctx, caller) => ok(ctx, { orgId: caller.orgId }) },
+    });
+  const orgAdmin = apiRoute({ GET: { auth: "session", role: "admin", handle: async (_args, ctx) => ok(ctx, "yes") } });
+
+  test("none: anyone, and no org", async () => {
+    const route = apiRoute({ GET: { auth: "none", handle: async (_args, ctx, caller) => ok(ctx, { caller, orgId: ctx.orgId ?? null }) } });
+    expect((await envelope(await call(route.loader, "GET"))).data).toEqual({ caller: null, orgId: null });
+  });
+
+  test("key: refused without a key or with an unknown one; with its key, the key's org", async () => {
+    const route = seen("key");
+    for (const headers of <Record<string, string>[]>[{}, { authorization: "Bearer mk_unknownunknownunknownunknown" }, { authorization: "Basic x" }]) {
+      const r = await call(route.loader, "GET", { headers });
+      expect([r.status, (await envelope(r)).error?.code]).toEqual([401, "UNAUTHENTICATED"]);
+    }
+    const { orgId } = await signedIn("keys@example.com");
+    const { key } = await createApiKey({ orgId, name: "route test" });
+    const r = await call(route.loader, "GET", { headers: { authorization: `Bearer ${key}` } });
+    expect([r.status, (await envelope(r)).data]).toEqual([200, { orgId, ctxOrgId: orgId }]);
+  });
+
+  test("session: refused signed out; signed in, the session's org; a mutation must name this site", async () => {
+    const route = seen("session");
+    const out = await call(route.loader, "GET");
+    expect([out.status, (await envelope(out)).error?.code]).toEqual([401, "UNAUTHENTICATED"]);
+    const { cookie, orgId } = await signedIn("member@example.com");
+    const r = await call(route.loader, "GET", { headers: { cookie } });
+    expect([r.status, (await envelope(r)).data]).toEqual([200, { orgId, ctxOrgId: orgId }]);
+    const posted = await call(route.action, "POST", { headers: { cookie, origin: BASE } });
+    expect((await envelope(posted)).data).toEqual({ orgId });
+    for (const headers of <Record<string, string>[]>[{ cookie }, { cookie, origin: "https://evil.example" }]) {
+      const refused = await call(route.action, "POST", { headers });
+      expect([refused.status, (await envelope(refused)).error?.message]).toEqual([403, "Cross-site request refused."]);
+    }
+    const asAdmin = await call(orgAdmin.loader, "GET", { headers: { cookie } });
+    expect((await envelope(asAdmin)).data).toBe("yes");
+    expect((await call(orgAdmin.loader, "GET")).status).toBe(401);
+  });
+
+  test("admin: refused signed out, FORBIDDEN for someone who is not a platform admin; a platform admin passes", async () => {
+    const route = seen("admin");
+    const out = await call(route.loader, "GET");
+    expect([out.status, (await envelope(out)).error?.code]).toEqual([401, "UNAUTHENTICATED"]);
+    const member = await signedIn("someone@example.com");
+    const refused = await call(route.loader, "GET", { headers: { cookie: member.cookie } });
+    expect([refused.status, (await envelope(refused)).error?.code]).toEqual([403, "FORBIDDEN"]);
+    const ops = await signedIn("ops@example.com");
+    const r = await call(route.loader, "GET", { headers: { cookie: ops.cookie } });
+    expect([r.status, (await envelope(r)).data]).toEqual([200, { orgId: ops.orgId, ctxOrgId: ops.orgId }]);
+  });
+});
+
+test("while the database breaker is open a route that needs the database answers 503 at once; one that does not still answers", async () => {
+  let ran = false;
+  const needs = apiRoute({
+    GET: {
+      auth: "key",
+      handle: async (_args, ctx) => {
+        ran = true;
+        return ok(ctx, "ran");
+      },
+    },
+  });
+  const without = apiRoute({ GET: { auth: "none", needsDatabase: false, handle: async (_args, ctx) => ok(ctx, "ran") } });
+  const open = spyOn(databaseBreaker, "isOpen").mockReturnValue(true);
+  try {
+    const r = await call(needs.loader, "GET", { headers: { authorization: "Bearer mk_whatever" } });
+    expect([r.status, (await envelope(r)).error?.code, ran]).toEqual([503, "SERVICE_UNAVAILABLE", false]);
+    expect((await envelope(await call(without.loader, "GET"))).data).toBe("ran");
+  } finally {
+    open.mockRestore();
+  }
+});
+
+test("the same-origin rule: a mutation must name this site by Origin or, without one, by Referer", () => {
+  const post = (headers: Record<string, string>) => new Request(`${BASE}/keys`, { method: "POST", headers });
+  expect(isSameOrigin(new Request(`${BASE}/keys`))).toBe(true);
+  expect(isSameOrigin(post({ origin: BASE }))).toBe(true);
+  expect(isSameOrigin(post({ referer: `${BASE}/keys` }))).toBe(true);
+  expect(isSameOrigin(post({}))).toBe(false);
+  expect(isSameOrigin(post({ origin: "https://evil.example" }))).toBe(false);
+  expect(isSameOrigin(post({ origin: "null" }))).toBe(false);
+  expect(isSameOrigin(post({ referer: "::::" }))).toBe(false);
+  expect(isSameOrigin(post({ origin: "https://evil.example", referer: `${BASE}/keys` }))).toBe(false);
+});
+
+describe("the hot-route table", () => {
+  const realRoutes = async () => ({
+    "routes/api.v1.quota": { module: await import("../../routes/api.v1.quota") },
+    "routes/api.v1.usage": { module: await import("../../routes/api.v1.usage") },
+  });
+
+  test("the hot routes are declared routes: the server dispatches to their loader and action", async () => {
+    const hot = hotRoutesOf(await realRoutes(), HOT_ROUTES);
+    expect([...hot.keys()].sort()).toEqual(["/api/v1/quota", "/api/v1/usage"]);
+    expect(hot.get("/api/v1/quota")?.methods).toEqual(["GET"]);
+    expect(hot.get("/api/v1/usage")?.methods).toEqual(["POST"]);
+  });
+
+  test("a missing hot route, or one whose module exports no declared route, is refused", async () => {
+    const { "routes/api.v1.usage": usage } = await realRoutes();
+    expect(() => hotRoutesOf({ "routes/api.v1.usage": usage }, HOT_ROUTES)).toThrow("/api/v1/quota (routes/api.v1.quota): no such route");
+    const { route: _route, ...undeclared } = usage.module;
+    expect(() => hotRoutesOf({ "routes/api.v1.usage": usage, "routes/api.v1.quota": { module: undeclared } }, HOT_ROUTES)).toThrow(
+      "exports no route declared with apiRoute",
+    );
+    const lookalike = { route: { methods: ["GET"], loader: usage.module.loader, action: usage.module.action } };
+    expect(() => hotRoutesOf({ "routes/api.v1.usage": usage, "routes/api.v1.quota": { module: lookalike } }, HOT_ROUTES)).toThrow(
+      "exports no route declared with apiRoute",
+    );
+  });
+
+  // server.ts run as it is, next to a build whose quota route is gone: it must stop, non-zero.
+  const repo = join(import.meta.dir, "../../..");
+  const dir = mkdtempSync(join(tmpdir(), "hot-routes-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("server.ts exits non-zero at start when a hot route is missing from the build", async () => {
+    for (const name of ["app", "node_modules", "public", "package.json", "tsconfig.json"]) symlinkSync(join(repo, name), join(dir, name));
+    writeFileSync(join(dir, "server.ts"), await Bun.file(join(repo, "server.ts")).text());
+    mkdirSync(join(dir, "build"));
+    const real = JSON.stringify(join(repo, "build/index.js"));
+    writeFileSync(
+      join(dir, "build/index.js"),
+      `export * from ${real};\nimport * as real from ${real};\nexport const routes = { ...real.routes };\ndelete routes["routes/api.v1.quota"];\n`,
+    );
+    const proc = Bun.spawn([process.execPath, join(dir, "server.ts")], {
+      cwd: dir,
+      env: { ...process.env, PORT: "0", LOG_LEVEL: "info" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const exitCode = await Promise.race([proc.exited, Bun.sleep(20_000).then(() => "still running")]);
+    if (exitCode === "still running") proc.kill();
+    const output = (await new Response(proc.stdout).text()) + (await new Response(proc.stderr).text());
+    expect(exitCode).toBe(1);
+    expect(output).toContain("/api/v1/quota (routes/api.v1.quota): no such route");
+  }, 30_000);
+});
