@@ -1,7 +1,7 @@
 // Convergence: make the database match Stripe's current state. Every function re-reads the object
 // from Stripe, so events that arrive late, twice or out of order all end in the same state.
 // Used by the worker's jobs (never by the hot path).
-import { eq, sql as dsql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { isLive } from "../../subscription-status";
 import { db, schema, sql } from "../platform/db.server";
 import { jobPayload } from "../platform/jobs.server";
@@ -15,6 +15,7 @@ import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubsc
 import { stiggEnabled } from "../stigg/stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
+import { setPeriodUnits } from "../usage/counters.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
   const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));
@@ -71,15 +72,13 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
     if (current && !samePeriod && current.planCode !== planCode && isLive(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!isLive(state.status)) return;
-    // The period's counter carries the plan's units: a new period starts at 0 used; a plan
-    // change within the period (an upgrade) keeps `used` and takes the new units.
-    const included = planByCode(planCode)?.includedUnits.api_call ?? 0;
-    await tx.execute(dsql`
-      insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
-      values (${orgId}, 'api_call', ${state.periodStart.toISOString()}::timestamptz, ${state.periodEnd.toISOString()}::timestamptz,
-              ${state.periodStart.toISOString().slice(0, 7)}, ${included}, 0)
-      on conflict (org_id, metric, period_start)
-      do update set included = excluded.included, period_end = excluded.period_end, updated_at = now()`);
+    await setPeriodUnits(tx, {
+      orgId,
+      metric: "api_call",
+      periodStart: state.periodStart,
+      periodEnd: state.periodEnd,
+      included: planByCode(planCode)?.includedUnits.api_call ?? 0,
+    });
   });
 }
 

@@ -37,6 +37,8 @@ const OWNERS: { table: string; drizzleName: string; owner: string }[] = [
   { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
   { table: "stripe_events", drizzleName: "stripeEvents", owner: "app/server/billing/webhooks.server.ts" },
   { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: "app/server/notify/deliver.server.ts" },
+  // `used` is record_usage's (SQL); the plan units billing decides go through the usage module.
+  { table: "usage_counters", drizzleName: "usageCounters", owner: "app/server/usage/counters.server.ts" },
 ];
 
 describe("one writer per table", () => {

@@ -3,7 +3,7 @@
 // others read it through here or call these writers.
 import { addDays, addMonths } from "date-fns";
 import { eq, sql as dsql } from "drizzle-orm";
-import type { Db } from "../platform/db.server";
+import type { Tx } from "../platform/db.server";
 import { db, schema, sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { getOrg } from "../auth/orgs.server";
@@ -11,8 +11,7 @@ import { planByCode, type PlanCode } from "./plans.server";
 
 export type SubscriptionRow = typeof schema.subscriptions.$inferSelect;
 type SubscriptionWrite = typeof schema.subscriptions.$inferInsert;
-/** A transaction of `db`: the mirror's writers run inside their caller's. */
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type { Tx } from "../platform/db.server";
 
 /** The org's mirror row, or undefined when it never had a subscription. */
 export async function subscriptionOf(orgId: string): Promise<SubscriptionRow | undefined> {

@@ -3,7 +3,6 @@
 // thresholds are emitted by record_usage itself (db/functions/), in the
 // statement that admits the usage.
 import { sql as dsql } from "drizzle-orm";
-import { z } from "zod";
 import { db } from "../platform/db.server";
 
 export { EVENT_TYPES, eventData, eventEnvelope, SUBSCRIBABLE_TYPES } from "../api/event-schemas.server";

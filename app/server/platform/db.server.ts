@@ -27,6 +27,8 @@ export const sql = connect(config.DATABASE_URL, config.DATABASE_POOL_SIZE, "mete
 // selects epoch milliseconds instead (see usage/engine.server.ts).
 export const db = drizzle(sql, { schema });
 export type Db = typeof db;
+/** A transaction of `db`: writers that must run inside their caller's take one. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 export { schema };
 
 /**
