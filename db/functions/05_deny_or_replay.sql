@@ -3,11 +3,15 @@
 -- used + quantity > included in a committed state, and used only grows within a period, so it
 -- stands; a replay is of a committed admission. A request that might fit comes back 'undecided'
 -- for record_usage. Same output columns as record_usage.
+-- Its output columns are what the running app reads, so they keep the names every released app
+-- version reads (idx: the request's position in the arrays, from 1; sub_status: the
+-- subscription's status). A renamed output would break app processes still on the previous
+-- release during a rolling upgrade; a new shape gets a new function name instead.
 CREATE OR REPLACE FUNCTION deny_or_replay(p_orgs text[], p_request_ids text[], p_metrics text[],
                                           p_quantities int[], p_grace interval)
-RETURNS TABLE(batch_index int, outcome text, metric text, quantity int, used bigint,
+RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint,
               included bigint, period_start timestamptz, period_end timestamptz,
-              recorded_at timestamptz, subscription_status text)
+              recorded_at timestamptz, sub_status text)
 LANGUAGE sql STABLE AS $$
   SELECT state.batch_index,
          CASE WHEN state.prior_metric IS NOT NULL AND state.prior_metric = state.metric

@@ -1,5 +1,5 @@
 -- The usage write: records a batch of usage requests, possibly of many orgs, in one statement
--- (the app's group commit sends one call per batch). One row comes back per request, batch_index
+-- (the app's group commit sends one call per batch). One row comes back per request, idx
 -- being its position in the arrays (from 1).
 --
 -- Invariants:
@@ -15,11 +15,15 @@
 --    the same transaction, once per (org, metric, period, threshold) (notify_usage_thresholds);
 --    a batch that crosses nothing does no more work than before.
 -- The caller never sends one (org, request_id) twice in a batch; that is checked.
+-- Its output columns are what the running app reads, so they keep the names every released app
+-- version reads (idx: the request's position in the arrays, from 1; sub_status: the
+-- subscription's status). A renamed output would break app processes still on the previous
+-- release during a rolling upgrade; a new shape gets a new function name instead.
 CREATE OR REPLACE FUNCTION record_usage(p_orgs text[], p_request_ids text[], p_metrics text[],
                                         p_quantities int[], p_grace interval)
-RETURNS TABLE(batch_index int, outcome text, metric text, quantity int, used bigint,
+RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint,
               included bigint, period_start timestamptz, period_end timestamptz,
-              recorded_at timestamptz, subscription_status text)
+              recorded_at timestamptz, sub_status text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -62,10 +66,10 @@ BEGIN
     SELECT * FROM usage_state(p_orgs, p_request_ids, p_metrics, p_quantities, p_grace, batch_time) state
      ORDER BY state.org_id, state.metric, state.batch_index
   LOOP
-    batch_index := request.batch_index;
+    idx := request.batch_index;
     metric := request.metric;
     quantity := request.quantity;
-    subscription_status := request.subscription_status;
+    sub_status := request.subscription_status;
     used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
 
     IF request.prior_metric IS NOT NULL THEN

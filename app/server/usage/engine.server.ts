@@ -118,13 +118,13 @@ async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<Deci
     const quantities = batch.map((p) => p.item.quantity);
     rows = readOnly
       ? await sql<DecisionRow[]>`
-          select batch_index, outcome, used, included, subscription_status,
+          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
                  (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
             from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
       : await sql<DecisionRow[]>`
-          select batch_index, outcome, used, included, subscription_status,
+          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
                  (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms

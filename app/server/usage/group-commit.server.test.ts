@@ -20,7 +20,7 @@ function recordRows(db: Db, batch: readonly Queued<Request>[], fn: "record_usage
   const ids = batch.map((q) => q.item.requestId);
   const quantities = batch.map((q) => q.item.quantity);
   return db<Row[]>`
-    select batch_index, outcome, used::int
+    select idx as batch_index, outcome, used::int
       from ${db(fn)}(${orgs}::text[], ${ids}::text[], ${orgs.map(() => "api_call")}::text[], ${quantities}::int[], ${GRACE}::interval)`;
 }
 
