@@ -129,7 +129,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   await emitForStripeEvent(event);
   // Stripe → DB → Stigg: the database has converged; Stigg follows in its own job.
   if (orgId && stiggEnabled()) {
-    await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::json, job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
+    await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::text::json, job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
   }
   await markStripeEventProcessed(event.id);
 }

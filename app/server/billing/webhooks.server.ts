@@ -72,7 +72,7 @@ function storeEvent(event: EventShape, rawBody: string, customer: string | null,
       returning id`;
     if (rows.length === 0) return false;
     // One queue per customer: that customer's events converge one at a time, in arrival order.
-    await tx`select graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId: event.id })}::json,
+    await tx`select graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId: event.id })}::text::json,
                                           queue_name := ${`stripe:${customer ?? "none"}`},
                                           max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
                                           job_key := ${event.id}::text)`;
@@ -98,7 +98,7 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
     await tx`select graphile_worker.remove_job(${eventId}::text)`;
     await tx`update stripe_events set processed_at = null, converge_ms = null where id = ${eventId}`;
     const [job] = await tx<{ id: string }[]>`
-      select (graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId })}::json,
+      select (graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId })}::text::json,
                                       queue_name := ${`stripe:${ev.customer_id ?? "none"}`},
                                       max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
                                       job_key := ${eventId}::text)).id::text as id`;

@@ -20,7 +20,7 @@ const KEEP_BODY = 1024;
 /** Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery). */
 export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: Pick<typeof db, "execute"> = db) =>
   executor.execute(dsql`
-    select graphile_worker.add_job('deliver_webhook', ${jobPayload("deliver_webhook", { deliveryId })}::json,
+    select graphile_worker.add_job('deliver_webhook', ${jobPayload("deliver_webhook", { deliveryId })}::text::json,
              run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 5,
              job_key := ${`delivery:${deliveryId}`}::text)`);
 

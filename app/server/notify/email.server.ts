@@ -102,7 +102,7 @@ export async function queueEmailFor(event: EventRow, tx: Executor & Pick<typeof 
 }
 
 const sqlAddJob = (emailId: string) =>
-  dsql`select graphile_worker.add_job('send_email', ${jobPayload("send_email", { emailId })}::json, max_attempts := 12, job_key := ${`email:${emailId}`}::text)`;
+  dsql`select graphile_worker.add_job('send_email', ${jobPayload("send_email", { emailId })}::text::json, max_attempts := 12, job_key := ${`email:${emailId}`}::text)`;
 
 let transport: Transporter | null = null;
 

@@ -65,7 +65,7 @@ export function parseJobPayload<K extends JobName>(task: K, payload: unknown): J
 }
 
 /**
- * The JSON text of a task's payload, type-checked, for a `graphile_worker.add_job(task, $1::json, …)`
+ * The JSON text of a task's payload, type-checked, for a `graphile_worker.add_job(task, $1::text::json, …)`
  * written in SQL (where the enqueue must commit with the caller's transaction).
  */
 export const jobPayload = <K extends JobName>(_task: K, payload: JobPayload<K>): string => JSON.stringify(payload);
