@@ -5,7 +5,7 @@ import type { z } from "zod";
 import { ID_PATTERN } from "../api/schemas.server";
 import { API_BODY_LIMIT } from "./body-limit.server";
 import { isDatabaseUnavailable, noteDatabaseError } from "./db.server";
-import { AppError, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
+import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
 import type { ErrorCode } from "./errors.server";
 import { log } from "./log.server";
 import { captureException } from "../observe/sentry.server";
@@ -90,11 +90,26 @@ export async function readJson(request: Request, limit = API_BODY_LIMIT): Promis
   if (declared > limit) throw new PayloadTooLarge(limit);
   const bytes = await request.arrayBuffer();
   if (bytes.byteLength > limit) throw new PayloadTooLarge(limit);
+  let text: string;
+  let body: unknown;
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    body = JSON.parse(text);
   } catch {
     throw new AppError("MALFORMED_JSON", "The body is not valid JSON.");
   }
+  // Postgres text cannot hold NUL: refused here, as bad input, not as a failed insert (a 500).
+  // JSON can only carry it escaped (a raw control character is invalid JSON).
+  if (text.includes("\\u0000") && holdsNul(body)) throw nulRefused();
+  return body;
+}
+
+/** Whether a parsed JSON value has a NUL character in any string, key or value. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\0");
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value !== null && typeof value === "object") return Object.entries(value).some(([k, v]) => k.includes("\0") || holdsNul(v));
+  return false;
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {

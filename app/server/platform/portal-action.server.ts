@@ -4,7 +4,7 @@
 import { json, type ActionFunctionArgs } from "@remix-run/node";
 import { checkSameOrigin } from "../auth/same-origin.server";
 import { type Need, requireUser, type Session } from "../auth/session.server";
-import { AppError } from "./errors.server";
+import { AppError, nulRefused } from "./errors.server";
 import { contextOf } from "./http.server";
 import { inRequest } from "./request-context.server";
 
@@ -17,13 +17,16 @@ export async function readPostedForm(request: Request): Promise<FormData> {
   if (request.method !== "POST") throw new AppError("METHOD_NOT_ALLOWED", "Submit this form with POST.", {}, { Allow: "POST" });
   if (!FORM_TYPE.test(request.headers.get("content-type") ?? ""))
     throw new AppError("VALIDATION_FAILED", "Send the form as application/x-www-form-urlencoded or multipart/form-data.");
+  let form: FormData;
   try {
-    return await request.formData();
+    form = await request.formData();
   } catch (err) {
     // Over the body limit (PayloadTooLarge, from the server boundary) keeps its own status.
     if (err instanceof AppError) throw err;
     throw new AppError("VALIDATION_FAILED", "The form could not be read.");
   }
+  for (const value of form.values()) if (typeof value === "string" && value.includes("\0")) throw nulRefused();
+  return form;
 }
 
 /** A domain error as the page's own error state (the page shows `error`), with its status. */
