@@ -5,7 +5,7 @@ import { createTestDatabase } from "../../test/db";
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startApp({ STRIPE_SECRET_KEY: "sk_test_smokesecret123" });
+  app = await startApp({ STRIPE_SECRET_KEY: "sk_test_smokesecret123", STRIPE_WEBHOOK_SECRET: "whsec_smokeendpoint123" });
 });
 afterAll(async () => {
   await app.stop();

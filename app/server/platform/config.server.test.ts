@@ -36,9 +36,17 @@ describe("config", () => {
   });
 
   test("a live Stripe key makes mk_live_ keys", () => {
-    const c = loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_live_abc123" });
+    const c = loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_live_abc123", STRIPE_WEBHOOK_SECRET: "whsec_endpoint123" });
     expect(c.stripeMode).toBe("live");
     expect(c.keyPrefix).toBe("mk_live_");
+  });
+
+  test("a Stripe key needs the endpoint's own webhook secret, not none and not the local Stripe's", () => {
+    expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_test_abc123" })).toThrow(/STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY/);
+    expect(() => loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_test_abc123", STRIPE_WEBHOOK_SECRET: "whsec_local-stripe-only" })).toThrow(
+      /STRIPE_WEBHOOK_SECRET/,
+    );
+    expect(loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_test_abc123", STRIPE_WEBHOOK_SECRET: "whsec_endpoint123" }).stripeMode).toBe("test");
   });
 
   test("observability settings: metrics on, no tracing, no hot-route access log by default; bad values fail naming them", () => {

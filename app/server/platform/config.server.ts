@@ -2,6 +2,7 @@
 // process with a message naming it. Everything else imports `config`.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { LOCAL_WEBHOOK_SECRET } from "../billing/local-stripe";
 import { metric, planCode } from "../api/schemas.server";
 
 export type Metric = z.infer<typeof metric>;
@@ -162,6 +163,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (c.NODE_ENV === "production" && !c.STRIPE_SECRET_KEY) {
     throw new Error("Invalid configuration:\n  STRIPE_SECRET_KEY: required in production (the local Stripe never runs in production)");
+  }
+  // With real Stripe, webhooks must be signed with the endpoint's own secret: the local Stripe's
+  // is in this repository, so anyone could sign events with it.
+  if (c.STRIPE_SECRET_KEY && (!c.STRIPE_WEBHOOK_SECRET || c.STRIPE_WEBHOOK_SECRET === LOCAL_WEBHOOK_SECRET)) {
+    throw new Error(
+      "Invalid configuration:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (the signing secret of your Stripe webhook endpoint, whsec_…), and not the local Stripe's",
+    );
   }
   const stripeMode = !c.STRIPE_SECRET_KEY ? "local" : c.STRIPE_SECRET_KEY.includes("_live_") ? "live" : "test";
   return {
