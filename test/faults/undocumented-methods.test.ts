@@ -8,7 +8,7 @@ import { sql } from "../../app/server/platform/db.server";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn } from "../billing";
 
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 const paths = openApiDocument().paths as Record<string, Record<string, unknown>>;
 
 let app: TestApp;

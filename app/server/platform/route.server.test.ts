@@ -48,7 +48,7 @@ describe("methods", () => {
   test("an undeclared method is 405 METHOD_NOT_ALLOWED in the envelope, Allow listing the declared ones", async () => {
     for (const method of ["PUT", "PATCH", "OPTIONS", "PROPFIND", "constructor"]) {
       const r = await call(route.action, method);
-      expect([r.status, r.headers.get("allow")]).toEqual([405, "GET, POST, DELETE"]);
+      expect([r.status, r.headers.get("allow")]).toEqual([405, "GET, HEAD, POST, DELETE"]);
       expect((await envelope(r)).error).toEqual({ code: "METHOD_NOT_ALLOWED", message: "Use GET, POST, DELETE on this route.", details: {} } as never);
       expect(r.headers.get("x-request-id")).toBeTruthy();
     }
@@ -56,6 +56,9 @@ describe("methods", () => {
       const r = await call(postOnly.loader, method);
       expect([r.status, r.headers.get("allow")]).toEqual([405, "POST"]);
     }
+    // Remix hands OPTIONS to the loader: it is not a GET.
+    const options = await call(route.loader, "OPTIONS");
+    expect([options.status, options.headers.get("allow")]).toEqual([405, "GET, HEAD, POST, DELETE"]);
   });
 
   test("the catch-all serves every method", async () => {

@@ -41,18 +41,22 @@ export function apiRoute<const S extends { [M in Method | "*"]?: Auth }>(declare
   const specs = declared as { [M in Method | "*"]?: MethodSpec<Auth> };
   const methods = METHODS.filter((m) => specs[m]);
   if (methods.length === 0 && !specs["*"]) throw new Error("apiRoute: declare at least one method");
-  const fallback = specs["*"] ? serving(specs["*"]) : notAllowed(methods.join(", "));
+  // HEAD is served wherever GET is, so Allow names it too.
+  const allow = methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])).join(", ");
+  const fallback = specs["*"] ? serving(specs["*"]) : notAllowed(methods.join(", "), allow);
   const byMethod = new Map<string, Serve>();
   for (const m of methods) if (m !== "GET") byMethod.set(m, serving(specs[m]!));
-  const loader = specs.GET ? serving(specs.GET) : fallback;
   const action: Serve = (args) => (byMethod.get(args.request.method) ?? fallback)(args);
+  // Remix sends OPTIONS (and any method it does not count as a mutation) to the loader too.
+  const get = specs.GET ? serving(specs.GET) : fallback;
+  const loader: Serve = (args) => (args.request.method === "GET" || args.request.method === "HEAD" ? get(args) : action(args));
   return Object.freeze({ [BRAND]: true, methods, loader, action });
 }
 
 const notAllowed =
-  (allow: string): Serve =>
+  (use: string, allow: string): Serve =>
   async ({ request }) =>
-    envelopeOf(contextOf(request), new AppError("METHOD_NOT_ALLOWED", `Use ${allow} on this route.`, {}, { Allow: allow }));
+    envelopeOf(contextOf(request), new AppError("METHOD_NOT_ALLOWED", `Use ${use} on this route.`, {}, { Allow: allow }));
 
 /**
  * One declared method: ids, the breaker's 503 (not logged per request: the breaker logs its
