@@ -9,7 +9,7 @@ import { quotaFor } from "../app/server/usage/engine.server";
 import { syncPlanCatalog, planByCode, PLAN_CODES, type PlanCode } from "../app/server/billing/plans.server";
 import { sql } from "../app/server/platform/db.server";
 import { closeCache } from "../app/server/platform/cache.server";
-import { advanceOrgClock, jobStats, subscribeThroughStripe } from "../app/server/ops/billing.server";
+import { advanceOrgClock, jobStats, parseDuration, subscribeThroughStripe } from "../app/server/ops/billing.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
@@ -53,6 +53,7 @@ const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
   args: COMMAND_ARGS["clock:advance"],
   run: async ([orgId, duration]) => {
     need([orgId, duration].filter(Boolean), 2, clockAdvance.args);
+    parseDuration(duration); // a bad duration is refused before anything is announced
     process.stderr.write(`advancing ${orgId}'s test clock by ${duration} and waiting for the webhooks to converge…\n`);
     return advanceOrgClock(orgId, duration);
   },
@@ -119,7 +120,12 @@ const driftText = (r: DriftRow) =>
 
 const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
   args: COMMAND_ARGS.drift,
-  run: async ([periodKey]) => driftReport(periodKey),
+  run: async ([periodKey]) => {
+    // A period key is a calendar month; anything else would match no counter and report nothing.
+    if (periodKey !== undefined && !/^\d{4}-(0[1-9]|1[0-2])$/.test(periodKey))
+      throw new AppError("VALIDATION_FAILED", `"${periodKey}" is not a month: use YYYY-MM (e.g. 2026-03).`);
+    return driftReport(periodKey);
+  },
   human: (d) =>
     [
       `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
@@ -139,7 +145,7 @@ const sessionsRevoke: Command<Awaited<ReturnType<typeof revokeSessionsOf>>> = {
 
 const showSlo = (s: SloLine) => (s.value === null ? "no data" : s.unit === "ratio" ? `${(s.value * 100).toFixed(2)}%` : `${(s.value * 1000).toFixed(1)} ms`);
 const slo: Command<Awaited<ReturnType<typeof sloReport>>> = {
-  args: COMMAND_ARGS["slo"],
+  args: COMMAND_ARGS.slo,
   run: async () => sloReport(),
   human: (r) =>
     [

@@ -14,10 +14,10 @@ async function ops(...args: string[]) {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const lines = out.trim().split("\n");
   expect(lines.length).toBe(1);
-  return { code, body: JSON.parse(lines[0]) };
+  return { code, body: JSON.parse(lines[0]), out, err };
 }
 
 describe("bun run ops --json", () => {
@@ -72,5 +72,18 @@ describe("bun run ops --json", () => {
     const badDuration = await ops("clock:advance", "org_nobody", "soon");
     expect(badDuration.code).toBe(1);
     expect(badDuration.body.ok).toBe(false);
+    const oddDuration = await ops("clock:advance", "org_b", "1x");
+    expect(oddDuration).toMatchObject({ code: 1, body: { ok: false, error: { code: "VALIDATION_FAILED" } } });
+    expect(oddDuration.err).not.toContain("advancing");
+    for (const month of ["2026-13", "2026-00", "2026-1", "26-01", "2026-01-01"]) {
+      const badMonth = await ops("drift", month);
+      expect([month, badMonth.code, badMonth.body.error?.code]).toEqual([month, 1, "VALIDATION_FAILED"]);
+    }
+  });
+
+  test("a key for an org that does not exist is NOT_FOUND, with no SQL or key material printed", async () => {
+    const missing = await ops("key:create", "org_nope");
+    expect(missing).toMatchObject({ code: 1, body: { ok: false, error: { code: "NOT_FOUND", message: "Organisation not found." } } });
+    expect(missing.out + missing.err).not.toMatch(/insert|params|mk_|[0-9a-f]{64}/i);
   });
 });

@@ -2,6 +2,7 @@
 import { Alert, Button, Card, Container, Stack, Text, TextInput, Title } from "@mantine/core";
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { safeNextPath } from "~/server/auth/next-path.server";
 import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
 import { actionError, readPostedForm } from "~/server/platform/portal-action.server";
@@ -11,15 +12,13 @@ export const loader = async (_args: LoaderFunctionArgs) => {
   return json({});
 };
 
-const safeNext = (next: FormDataEntryValue | null) => (typeof next === "string" && /^\/[A-Za-z0-9/_-]*$/.test(next) ? next : "/dashboard");
-
 export const action = async ({ request }: ActionFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });
   try {
     checkSameOrigin(request);
     const form = await readPostedForm(request);
     const { cookie } = await devSignIn(form);
-    return redirect(safeNext(form.get("next")), { headers: { "Set-Cookie": cookie } });
+    return redirect(safeNextPath(form.get("next")), { headers: { "Set-Cookie": cookie } });
   } catch (err) {
     if (err instanceof AppError) return actionError(err);
     throw err;

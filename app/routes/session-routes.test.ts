@@ -48,6 +48,18 @@ describe("dev sign-in", () => {
     expect(r.headers.get("set-cookie")).toBeNull();
   });
 
+  test("after sign-in only a path on this site is followed; anything else lands on the dashboard", async () => {
+    const after = async (next: string) => {
+      const form = new URLSearchParams({ email: "next@example.com", orgId: orgName(), next });
+      const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", body: form, redirect: "manual", headers: { origin: app.url } });
+      expect(r.status).toBe(302);
+      return r.headers.get("location");
+    };
+    expect(await after("/billing")).toBe("/billing");
+    for (const next of ["//134744072", "//evil.com/x", "/\\evil.com", "/%2F%2Fevil.com", "https://evil.com", "http:/evil.com", "", "billing"])
+      expect([next, await after(next)]).toEqual([next, "/dashboard"]);
+  });
+
   test("a bad email is a 400 on the page", async () => {
     const r = await fetch(`${app.url}/dev/sign-in`, { method: "POST", headers: { origin: app.url }, body: new URLSearchParams({ email: "not-an-email" }) });
     expect(r.status).toBe(400);

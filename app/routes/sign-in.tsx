@@ -3,12 +3,12 @@
 import { json, redirect, type LoaderFunctionArgs } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { ClerkSignIn } from "~/clerk.browser";
+import { safeNextPath } from "~/server/auth/next-path.server";
 import { config } from "~/server/platform/config.server";
 
 export const loader = ({ request }: LoaderFunctionArgs) => {
   if (!config.CLERK_SECRET_KEY) return redirect("/dev/sign-in");
-  const next = new URL(request.url).searchParams.get("next") ?? "/dashboard";
-  const back = /^\/[A-Za-z0-9/_-]*$/.test(next) ? next : "/dashboard";
+  const back = safeNextPath(new URL(request.url).searchParams.get("next"));
   if (!config.CLERK_SIGN_IN_URL) return json({ redirectUrl: back });
   const target = new URL(config.CLERK_SIGN_IN_URL);
   target.searchParams.set("redirect_url", `${config.baseUrl}${back}`);

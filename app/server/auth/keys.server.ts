@@ -34,13 +34,26 @@ const local = new Map<string, CacheEntry>();
 const inflight = new Map<string, Promise<KeyPrincipal | null>>();
 const usedSinceFlush = new Set<string>();
 
+// The Postgres error code behind a failed query (drizzle wraps the driver's error as its cause).
+const pgCode = (err: unknown): string | undefined => {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++)
+    if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  return undefined;
+};
+
 export async function createApiKey(input: { orgId: string; name: string }) {
   const key = `${config.keyPrefix}${randomBase62(32)}`;
   const id = `key_${randomBase62(20)}`;
   const [row] = await db
     .insert(schema.apiKeys)
     .values({ id, orgId: input.orgId, name: input.name, prefix: key.slice(0, 12), hash: hashKey(key) })
-    .returning();
+    .returning()
+    .catch((err) => {
+      // The org reference is the only foreign key: a missing org is NOT_FOUND. The failed-query
+      // error itself is not passed on, as its text carries the statement with the key's hash and prefix.
+      if (pgCode(err) === "23503") throw NotFound("Organisation");
+      throw err;
+    });
   await appendAudit({ orgId: input.orgId, action: "api_key.created", target: row.id, details: { name: row.name } });
   await emitEvent({ orgId: input.orgId, type: "api_key.created", data: { keyId: row.id, name: row.name, prefix: row.prefix } });
   return { id: row.id, key, name: row.name, prefix: row.prefix, createdAt: row.createdAt.toISOString() };
