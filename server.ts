@@ -8,7 +8,7 @@ import { config } from "./app/server/platform/config.server";
 import { log } from "./app/server/platform/log.server";
 import { syncPlanCatalog } from "./app/server/billing/plans.server";
 import { bodyLimitFor, capBody } from "./app/server/platform/body-limit.server";
-import { AppError } from "./app/server/platform/errors.server";
+import { AppError, NotFound } from "./app/server/platform/errors.server";
 import { contextOf, errorResponse, pageRefusal, withIds } from "./app/server/platform/http.server";
 import { HOT_ROUTES, hotRoutesOf } from "./app/server/platform/declared-route.server";
 import { crossSiteRefused, isSameOrigin } from "./app/server/auth/same-origin.server";
@@ -112,6 +112,9 @@ const server = Bun.serve({
       return errorResponse(contextOf(incoming), new AppError("VALIDATION_FAILED", "The Host header is missing or not a valid host."));
     }
     if (pathname === "/metrics" && incoming.method === "GET") return metricsResponse(incoming);
+    // The router matches paths in any case, but the API's checks key on "/api/": an /API/ path is
+    // no API route (404 in the envelope), not a page.
+    if (!pathname.startsWith("/api/") && /^\/api\//i.test(pathname)) return errorResponse(contextOf(incoming), NotFound("API route"));
     const request = capBody(incoming, bodyLimitFor(pathname));
     if (!(request instanceof Request)) return errorResponse(contextOf(incoming), request);
     // A page post that fails the same-origin rule (app/server/auth/same-origin.server.ts) is

@@ -110,6 +110,19 @@ describe("every route, every method, bad input, three kinds of caller: no 5xx, /
     }, 120_000);
   }
 
+  test("an /api path in another case is no API route: 404 in the envelope for every method, never a page", async () => {
+    for (const path of ["/API/v1/usage", "/Api/v1/quota", "/aPi/v1/keys"])
+      for (const method of ["GET", "POST"]) {
+        const r = await fetch(`${app.url}${path}`, {
+          method,
+          headers: { ...auths["signed out"], "content-type": "application/json" },
+          body: method === "POST" ? "{}" : undefined,
+        });
+        expect([path, method, r.status, ((await r.json()) as { error: { code: string } }).error.code]).toEqual([path, method, 404, "NOT_FOUND"]);
+        expect(r.headers.get("x-request-id")).toBeTruthy();
+      }
+  });
+
   test("the app is still up and logged no unexpected error", () => {
     expect(app.proc.exitCode).toBeNull();
     expect(app.logs.filter((l) => /"msg":"(unexpected error|unhandled error[^"]*)"/.test(l))).toEqual([]);
