@@ -11,5 +11,5 @@ export const stripeEvent = defineTask("stripe_event", async ({ eventId }, helper
     helpers.logger.warn(`stored event ${eventId} not found; nothing to do`);
     return;
   }
-  observeConvergence(converged.stripeCreatedAt, converged.receivedAt);
+  observeConvergence(converged.receivedAt);
 });
