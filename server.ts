@@ -10,6 +10,7 @@ import { syncPlanCatalog } from "./app/server/billing/plans.server";
 import { bodyLimitFor, capBody } from "./app/server/platform/body-limit.server";
 import { AppError, NotFound } from "./app/server/platform/errors.server";
 import { contextOf, errorResponse, pageRefusal, withIds } from "./app/server/platform/http.server";
+import { inRequest } from "./app/server/platform/request-context.server";
 import { HOT_ROUTES, hotRoutesOf } from "./app/server/platform/declared-route.server";
 import { crossSiteRefused, isSameOrigin } from "./app/server/auth/same-origin.server";
 import { guardProcess } from "./app/server/platform/process-guard.server";
@@ -128,7 +129,9 @@ const server = Bun.serve({
       const file = await staticFile(request, pathname);
       if (file) return file;
     }
-    return withIds(request, await handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request));
+    // Pages run in the request's context too, so an error they log carries the ids the answer has.
+    const ctx = contextOf(request);
+    return withIds(ctx, await inRequest(ctx, () => handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request)));
   }, routePatterns(build)),
   // An error that escaped every route's own boundary: logged once (and sent to Sentry), the
   // envelope with a corrId.

@@ -102,6 +102,10 @@ describe("Sentry on the app", () => {
     expect(byRequest("hot-quota")).toHaveLength(1);
     expect(byRequest("hot-usage")).toHaveLength(1);
     expect(receiver.events().filter((e) => e.tags?.path === "/dashboard")).toHaveLength(1);
+    // A page's error carries the ids its answer has: the log line and the event can be found by them.
+    const pageCorr = page.headers.get("x-corr-id");
+    expect(receiver.events().find((e) => e.tags?.path === "/dashboard")?.tags?.corr_id).toBe(pageCorr ?? "missing");
+    expect(app.logs.some((l) => l.includes('"unexpected server error"') && l.includes(`"corr_id":"${pageCorr}"`))).toBe(true);
     for (const e of events) {
       expect(e.release).toBe("metered@9.9.9");
       expect(e.environment).toBe("staging-test");

@@ -4,6 +4,7 @@
 import { config } from "../platform/config.server";
 import { scrubSentryEvent } from "../../sentry-scrub";
 import { log } from "../platform/log.server";
+import { currentRequest } from "../platform/request-context.server";
 
 type SentrySdk = typeof import("@sentry/remix");
 const holder = globalThis as typeof globalThis & { __mspSentry?: SentrySdk };
@@ -122,8 +123,10 @@ export function reportServerError(error: unknown, request: Request): void {
   const status = (error as { status?: unknown })?.status;
   if (typeof status === "number" && status < 500) return;
   const path = new URL(request.url).pathname;
-  log.error({ err: error, method: request.method, path }, "unexpected server error");
-  captureException(error, { method: request.method, path });
+  // The ids the answer carries (server.ts opens the request's context for pages too).
+  const ids = currentRequest();
+  log.error({ err: error, method: request.method, path, corr_id: ids?.corrId, request_id: ids?.requestId }, "unexpected server error");
+  captureException(error, { method: request.method, path, corr_id: ids?.corrId, request_id: ids?.requestId });
 }
 
 /** What the browser SDK needs (a DSN is public by design), or null without Sentry. */

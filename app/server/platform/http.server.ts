@@ -40,9 +40,8 @@ export function json(ctx: ApiContext, status: number, body: unknown, headers: Re
 }
 
 /** Pages get the same x-request-id / x-corr-id headers as the API's envelopes. */
-export function withIds(request: Request, response: Response): Response {
+export function withIds(ctx: ApiContext, response: Response): Response {
   if (response.headers.has("x-request-id")) return response;
-  const ctx = contextOf(request);
   try {
     response.headers.set("x-request-id", ctx.requestId);
     response.headers.set("x-corr-id", ctx.corrId);

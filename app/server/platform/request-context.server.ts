@@ -3,9 +3,14 @@
 // by appendAudit. Outside a request (worker, ops CLI) there is none, and the actor is `system`.
 import { AsyncLocalStorage } from "node:async_hooks";
 
-export type RequestContext = { requestId: string; actor?: string; orgId?: string };
+export type RequestContext = { requestId: string; corrId?: string; actor?: string; orgId?: string };
 
-const store = new AsyncLocalStorage<RequestContext>();
+// One store per process: server.ts and the Remix build each load their own copy of this module,
+// and server.ts opens the context that the build's code reads.
+const KEY = Symbol.for("metered.requestContext");
+const holder = globalThis as unknown as Record<symbol, AsyncLocalStorage<RequestContext> | undefined>;
+holder[KEY] ??= new AsyncLocalStorage<RequestContext>();
+const store = holder[KEY];
 
 export const inRequest = <T>(ctx: RequestContext, fn: () => T): T => store.run(ctx, fn);
 export const currentRequest = (): RequestContext | undefined => store.getStore();
