@@ -35,6 +35,19 @@ describe("config", () => {
     expect(() => loadConfig({ ...base, NODE_ENV: "production" })).toThrow(/CLERK_SECRET_KEY/);
   });
 
+  test("production needs a token for /metrics, or metrics off", () => {
+    const production = {
+      ...base,
+      NODE_ENV: "production",
+      CLERK_SECRET_KEY: "sk_test_clerk123",
+      STRIPE_SECRET_KEY: "sk_live_abc123",
+      STRIPE_WEBHOOK_SECRET: "whsec_endpoint123",
+    };
+    expect(() => loadConfig(production)).toThrow(/METRICS_TOKEN: required in production/);
+    expect(loadConfig({ ...production, METRICS_TOKEN: "a-long-scrape-token-123" }).METRICS).toBe("on");
+    expect(loadConfig({ ...production, METRICS: "off" }).METRICS).toBe("off");
+  });
+
   test("a live Stripe key makes mk_live_ keys", () => {
     const c = loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_live_abc123", STRIPE_WEBHOOK_SECRET: "whsec_endpoint123" });
     expect(c.stripeMode).toBe("live");
