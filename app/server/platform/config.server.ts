@@ -166,7 +166,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   // /metrics is served on the app's own (public) port: in production it needs its token.
   if (c.NODE_ENV === "production" && c.METRICS === "on" && !c.METRICS_TOKEN) {
-    throw new Error("Invalid configuration:\n  METRICS_TOKEN: required in production while METRICS=on (GET /metrics is on the public port); or set METRICS=off");
+    throw new Error(
+      "Invalid configuration:\n  METRICS_TOKEN: required in production while METRICS=on (GET /metrics is on the public port); or set METRICS=off",
+    );
   }
   // With real Stripe, webhooks must be signed with the endpoint's own secret: the local Stripe's
   // is in this repository, so anyone could sign events with it.
