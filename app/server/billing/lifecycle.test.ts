@@ -61,6 +61,38 @@ describe("billing lifecycle", () => {
     expect(await checkout()).toBe(await checkout());
   });
 
+  test("Checkout for one plan, then another: the first session is expired and cannot be paid; the second pays; one live subscription", async () => {
+    const orgId = await newOrg();
+    const cookie = await signIn(orgId);
+    const checkout = async (planCode: string) => {
+      const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, {
+        method: "POST",
+        headers: { cookie, origin: system.app.url, "content-type": "application/json" },
+        body: JSON.stringify({ planCode }),
+      });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as any).data.url as string;
+    };
+    const pay = (url: string) => fetch(url, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
+    const statusOf = async (url: string) => (await stripe.checkout.sessions.retrieve(url.split("/").at(-1)!)).status;
+    const growth = await checkout("growth");
+    const starter = await checkout("starter");
+    expect(starter).not.toBe(growth);
+    expect(await statusOf(growth)).toBe("expired");
+    expect((await pay(growth)).status).toBe(410);
+    // Back to the first plan: a fresh session (not the expired one), and the starter one expires.
+    const growthAgain = await checkout("growth");
+    expect(growthAgain).not.toBe(growth);
+    expect(await statusOf(starter)).toBe("expired");
+    expect((await pay(starter)).status).toBe(410);
+    expect((await pay(growthAgain)).status).toBe(303);
+    const { customerId } = await ensureCustomer(orgId);
+    const subs = await stripe.subscriptions.list({ customer: customerId, status: "all" });
+    expect(subs.data.map((s) => s.status)).toEqual(["active"]);
+    await until(async () => (await mirror(orgId))?.status === "active");
+    expect((await mirror(orgId)).plan_code).toBe("growth");
+  });
+
   test("trial → trialing with the trial allowance → converts to starter at trial end with a paid invoice", async () => {
     const orgId = await newOrg();
     const s = await subscribeThroughStripe(orgId, "trial");
