@@ -120,12 +120,7 @@ export const sessionRoutes: Route[] = [
       return { ...page, data: page.data.map(publicSession) };
     },
   ],
-  [
-    "POST",
-    /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/,
-    {},
-    async (b, _p, [id]) => expireSession(b, id),
-  ],
+  ["POST", /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, {}, async (b, _p, [id]) => expireSession(b, id)],
   [
     "GET",
     /^\/v1\/checkout\/sessions\/([^/]+)$/,
@@ -165,8 +160,9 @@ export const sessionRoutes: Route[] = [
  */
 async function expireSession(b: Billing, id: string): Promise<Stripe.Checkout.Session> {
   const s = await b.store.get<any>(id);
-  if (!s || s.object !== "checkout.session") throw missing("checkout.session", id);
-  if (s.status !== "open") throw invalid(`Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${s.status}\`.`);
+  if (s?.object !== "checkout.session") throw missing("checkout.session", id);
+  if (s.status !== "open")
+    throw invalid(`Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${s.status}\`.`);
   Object.assign(s, { status: "expired", url: null });
   await b.store.put(s);
   const session = publicSession(s);

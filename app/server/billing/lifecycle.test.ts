@@ -208,6 +208,55 @@ describe("webhook convergence", () => {
     expect((await mirror(orgId)).plan_code).toBe("pro");
   });
 
+  test("a second live subscription for an org is reported (log error, one audit entry), not swapped into the mirror", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const first = (await mirror(orgId)).stripe_subscription_id as string;
+    const { customerId } = await ensureCustomer(orgId);
+    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
+    const second = await stripe.subscriptions.create({
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
+    await system.local.flushWebhooks();
+    await until(async () => {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from stripe_events where customer_id = ${customerId} and processed_at is null`;
+      return row.n === 0;
+    }, 15_000);
+    expect(await mirror(orgId)).toMatchObject({ stripe_subscription_id: first, plan_code: "starter", status: "active" });
+    const audits = await sql`select details from audit_log where org_id = ${orgId} and action = 'billing.second_live_subscription' and target = ${second.id}`;
+    expect(audits.map((a) => a.details)).toEqual([{ mirroredSubscriptionId: first }]);
+    const line = system.worker.logs.find((l) => l.includes(second.id) && l.includes("two live Stripe subscriptions"));
+    expect(JSON.parse(line!)).toMatchObject({ level: "error", orgId, mirroredSubscriptionId: first, otherSubscriptionId: second.id });
+    // Nothing was canceled: both stay live in Stripe for a person to decide.
+    expect((await stripe.subscriptions.list({ customer: customerId })).data.map((s) => s.status)).toEqual(["active", "active"]);
+  });
+
+  test("a new live subscription replaces a mirrored one that Stripe has ended (its webhook late), and is not reported", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const first = (await mirror(orgId)).stripe_subscription_id as string;
+    const { customerId } = await ensureCustomer(orgId);
+    await stripe.subscriptions.cancel(first);
+    await until(async () => (await mirror(orgId)).status === "canceled");
+    // The cancel "has not arrived yet": the mirror still says the first is active.
+    await sql`update subscriptions set status = 'active' where org_id = ${orgId}`;
+    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
+    const second = await stripe.subscriptions.create({
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
+    await until(async () => (await mirror(orgId)).stripe_subscription_id === second.id);
+    expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", status: "active" });
+    expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'billing.second_live_subscription'`).toHaveLength(0);
+  });
+
   test("a poisoned event ends in the dead-letter queue and converges when replayed after the fix", async () => {
     // A subscription of a customer no org knows yet: its job fails every attempt.
     const customer = await stripe.customers.create({ email: "orphan@example.com" });
