@@ -93,6 +93,23 @@ describe("billing lifecycle", () => {
     expect((await mirror(orgId)).plan_code).toBe("growth");
   });
 
+  test("Checkout is refused while Stripe holds a live subscription the mirror has not caught up with", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    // The paid checkout's webhook "has not arrived yet": the mirror does not know the subscription.
+    await sql`delete from subscriptions where org_id = ${orgId}`;
+    const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, {
+      method: "POST",
+      headers: { cookie: await signIn(orgId), origin: system.app.url, "content-type": "application/json" },
+      body: JSON.stringify({ planCode: "growth" }),
+    });
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as any;
+    expect(body.error).toMatchObject({ code: "VALIDATION_FAILED", message: expect.stringContaining("already on starter (active)") });
+    const { customerId } = await ensureCustomer(orgId);
+    expect((await stripe.checkout.sessions.list({ customer: customerId })).data).toHaveLength(0);
+  });
+
   test("trial → trialing with the trial allowance → converts to starter at trial end with a paid invoice", async () => {
     const orgId = await newOrg();
     const s = await subscribeThroughStripe(orgId, "trial");

@@ -12,6 +12,7 @@ import { AppError, NotFound } from "../platform/errors.server";
 import { setStripeCustomer } from "../auth/orgs.server";
 import { listPlans, planByCode, setStripePriceId, type PlanCode } from "./plans.server";
 import { observeStripe } from "../observe/metrics.server";
+import { isLive } from "../../subscription-status";
 
 import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 
@@ -173,6 +174,19 @@ export async function createCheckoutSession(input: {
     idempotencyKey = `${input.idempotencyKey}:after:${session.id}`;
   }
   throw new Error("checkout kept being expired by other checkouts of the same customer");
+}
+
+/**
+ * A live subscription Stripe holds for the org, whatever the mirror says: the mirror lags by a
+ * webhook, and a checkout in that gap would start a second subscription.
+ */
+export async function liveStripeSubscription(orgId: string): Promise<{ planCode: PlanCode | null; status: string } | null> {
+  const { customerId } = await ensureCustomer(orgId);
+  const subs = await stripe.subscriptions.list({ customer: customerId, status: "all", limit: 100 }).autoPagingToArray({ limit: 10_000 });
+  const live = subs.find((s) => isLive(s.status));
+  if (!live) return null;
+  const priceId = live.items.data[0]?.price.id;
+  return { planCode: priceId ? await planOfPrice(priceId, live.status) : null, status: live.status };
 }
 
 /** Expires an open session; one completed or expired meanwhile is left as it is. */
