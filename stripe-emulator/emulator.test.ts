@@ -125,6 +125,49 @@ describe("local Stripe through the SDK", () => {
     expect((await pdf.text()).startsWith("%PDF-1.4")).toBe(true);
   });
 
+  test("checkout sessions: listed by customer and status; only an open one expires, and then it cannot be paid", async () => {
+    const price = await priceOf(4900);
+    const { customer } = await customerOnClock();
+    const open = () =>
+      stripe.checkout.sessions.create({
+        mode: "subscription",
+        customer: customer.id,
+        line_items: [{ price: price.id, quantity: 1 }],
+        success_url: "http://app.test/done",
+        cancel_url: "http://app.test/cancel",
+      });
+    const [a, b] = [await open(), await open()];
+    const listed = await stripe.checkout.sessions.list({ customer: customer.id, status: "open" });
+    expect(listed.data.map((s) => s.id)).toEqual([b.id, a.id]);
+    expect(listed.data[0]).not.toHaveProperty("line_items_price");
+
+    const expired = await stripe.checkout.sessions.expire(a.id);
+    expect(expired).toMatchObject({ id: a.id, status: "expired", url: null });
+    expect((await stripe.checkout.sessions.list({ customer: customer.id, status: "open" })).data.map((s) => s.id)).toEqual([b.id]);
+    expect((await stripe.checkout.sessions.list({ customer: customer.id, status: "expired" })).data.map((s) => s.id)).toEqual([a.id]);
+    const paid = await fetch(a.url!, { method: "POST", body: new URLSearchParams({ card: "4242 4242 4242 4242" }), redirect: "manual" });
+    expect(paid.status).toBe(410);
+    expect(await paid.text()).toContain("This checkout is expired.");
+    expect((await stripe.subscriptions.list({ customer: customer.id })).data).toHaveLength(0);
+    await local.flushWebhooks();
+    expect(received.filter((e) => e.type === "checkout.session.expired").map((e) => (e.data.object as Stripe.Checkout.Session).id)).toEqual([a.id]);
+
+    // Expiring again, or a completed session, is refused with Stripe's error; an unknown session is 404.
+    const again = await stripe.checkout.sessions.expire(a.id).catch((e) => e);
+    expect(again).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(again.statusCode).toBe(400);
+    expect(again.message).toBe('Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of `expired`.');
+    expect((await fetch(b.url!, { method: "POST", body: new URLSearchParams({ card: "4242 4242 4242 4242" }), redirect: "manual" })).status).toBe(303);
+    const done = await stripe.checkout.sessions.expire(b.id).catch((e) => e);
+    expect(done.statusCode).toBe(400);
+    expect(done.message).toContain("has a status of `complete`");
+    expect((await stripe.checkout.sessions.retrieve(b.id)).status).toBe("complete");
+    const unknown = await stripe.checkout.sessions.expire("cs_test_missing").catch((e) => e);
+    expect([unknown.statusCode, unknown.code]).toEqual([404, "resource_missing"]);
+    const strict = await stripe.checkout.sessions.list({ customer: customer.id, status: "closed" } as never).catch((e) => e);
+    expect([strict.statusCode, strict.code, strict.param]).toEqual([400, "parameter_invalid_string", "status"]);
+  });
+
   test("renewal: a new period and a renewal invoice, a draft for an hour, then paid; a failed renewal makes it past_due", async () => {
     const price = await priceOf(9900);
     const { clock, customer } = await customerOnClock();

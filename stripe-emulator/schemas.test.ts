@@ -100,7 +100,18 @@ describe("the local Stripe's objects match the stripe package's types", () => {
     const paid = await fetch(session.url!, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
     expect(paid.status).toBe(303);
     const portal = await stripe.billingPortal.sessions.create({ customer: customer.id, return_url: "http://app.test/billing" });
+    const other = await stripe.checkout.sessions.create({
+      mode: "subscription",
+      customer: customer.id,
+      line_items: [{ price: price.id, quantity: 1 }],
+      success_url: "http://app.test/done",
+    });
+    const expired = await stripe.checkout.sessions.expire(other.id);
+    const listed = await stripe.checkout.sessions.list({ customer: customer.id });
+    expect(listed.data.map((s) => s.status)).toEqual(["expired", "complete"]);
     expect([
+      ...problems("CheckoutSession", expired),
+      ...listed.data.flatMap((s) => problems("CheckoutSession", s)),
       ...problems("CheckoutSession", session),
       ...problems("CheckoutSession", await stripe.checkout.sessions.retrieve(session.id)),
       ...problems("BillingPortalSession", portal),

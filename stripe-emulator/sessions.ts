@@ -1,11 +1,11 @@
 // Checkout and billing portal sessions (their hosted pages live in pages.ts).
-import { missing } from "./billing";
+import { type Billing, invalid, missing } from "./billing";
 import { customerOf } from "./customers";
 import { arr, int, meta, obj, str } from "./form";
-import type { Route } from "./route";
+import { list, type Route } from "./route";
 import { newId } from "./store";
 import type Stripe from "stripe";
-import { array, integer, metadata, object, oneOf, string } from "./params";
+import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
 
 export const sessionRoutes: Route[] = [
   [
@@ -104,6 +104,25 @@ export const sessionRoutes: Route[] = [
   ],
   [
     "GET",
+    /^\/v1\/checkout\/sessions$/,
+    { ...listParams, customer: string, status: oneOf("complete", "expired", "open"), subscription: string },
+    async (b, p) => {
+      const page = await list<any>(
+        b,
+        "checkout.session",
+        p,
+        (s) =>
+          (!str(p.customer) || s.customer === str(p.customer)) &&
+          (!str(p.status) || s.status === str(p.status)) &&
+          (!str(p.subscription) || s.subscription === str(p.subscription)),
+        "/v1/checkout/sessions",
+      );
+      return { ...page, data: page.data.map(publicSession) };
+    },
+  ],
+  ["POST", /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, {}, async (b, _p, [id]) => expireSession(b, id)],
+  [
+    "GET",
     /^\/v1\/checkout\/sessions\/([^/]+)$/,
     {},
     async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id)))),
@@ -134,6 +153,22 @@ export const sessionRoutes: Route[] = [
     },
   ],
 ];
+
+/**
+ * Expires an open session, as Stripe does: it can no longer be paid (its page says it has
+ * expired), its `url` is gone, and `checkout.session.expired` is sent. Any other status is refused.
+ */
+async function expireSession(b: Billing, id: string): Promise<Stripe.Checkout.Session> {
+  const s = await b.store.get<any>(id);
+  if (s?.object !== "checkout.session") throw missing("checkout.session", id);
+  if (s.status !== "open")
+    throw invalid(`Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${s.status}\`.`);
+  Object.assign(s, { status: "expired", url: null });
+  await b.store.put(s);
+  const session = publicSession(s);
+  await b.events.emit("checkout.session.expired", session, await b.nowFor(s.customer));
+  return session;
+}
 
 /** What a completed Checkout session knows of its customer. */
 export const customerDetails = (email: string | null): Stripe.Checkout.Session.CustomerDetails => ({

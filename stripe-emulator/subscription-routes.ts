@@ -48,7 +48,7 @@ export const subscriptionRoutes: Route[] = [
         b,
         "subscription",
         p,
-        (s) => (!str(p.customer) || s.customer === str(p.customer)) && (str(p.status) ? s.status === str(p.status) : s.status !== "canceled"),
+        (s) => (!str(p.customer) || s.customer === str(p.customer)) && statusMatches(s.status, str(p.status)),
         "/v1/subscriptions",
       ),
   ],
@@ -132,3 +132,9 @@ export const eventRoutes: Route[] = [
     async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events"),
   ],
 ];
+
+/** Stripe's list filter: `all` is every status, none given is every one but `canceled`. */
+function statusMatches(status: string, wanted: string | undefined): boolean {
+  if (wanted === "all") return true;
+  return wanted ? status === wanted : status !== "canceled";
+}

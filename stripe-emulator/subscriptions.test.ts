@@ -114,6 +114,10 @@ describe("subscription schedules", () => {
     const s2 = await stripe.subscriptionSchedules.create({ from_subscription: other.sub.id });
     expect((await stripe.subscriptionSchedules.cancel(s2.id)).status).toBe("canceled");
     expect((await stripe.subscriptions.retrieve(other.sub.id)).status).toBe("canceled");
+    // A list leaves canceled subscriptions out unless asked for them, or for `all`.
+    const listed = async (status?: "all" | "canceled") =>
+      (await stripe.subscriptions.list({ customer: other.customer.id, ...(status ? { status } : {}) })).data.map((s) => s.id);
+    expect([await listed(), await listed("canceled"), await listed("all")]).toEqual([[], [other.sub.id], [other.sub.id]]);
     expect(await eventsOf(other.customer.id)).toEqual(expect.arrayContaining(["subscription_schedule.canceled", "customer.subscription.deleted"]));
     expect(await eventsOf(customer.id)).toContain("subscription_schedule.released");
   });

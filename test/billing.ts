@@ -10,7 +10,7 @@ import { createOrg } from "../app/server/auth/orgs.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
 
-export type BillingSystem = { app: TestApp; local: StripeLocal; env: Record<string, string> };
+export type BillingSystem = { app: TestApp; local: StripeLocal; worker: TestWorker; env: Record<string, string> };
 
 /** `localOptions` reach the local Stripe (e.g. `deliveryChaos`). */
 export function startBillingSystem(extraEnv: Record<string, string> = {}, localOptions: Partial<StripeLocalOptions> = {}): BillingSystem {
@@ -31,6 +31,7 @@ export function startBillingSystem(extraEnv: Record<string, string> = {}, localO
       ...localOptions,
     });
     worker = await startWorker(env);
+    system.worker = worker;
   });
   afterAll(async () => {
     await worker.stop();

@@ -6,21 +6,21 @@ import { db, schema } from "../platform/db.server";
 import { AppError, SubscriptionInactive } from "../platform/errors.server";
 import { subscriptionSummary } from "./subscriptions.server";
 import { planByCode, type PlanCode } from "./plans.server";
-import { createCheckoutSession, createPortalSession, upstream } from "./stripe.server";
+import { createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
 import { quotaFor } from "../usage/engine.server";
+
+const alreadySubscribed = (planCode: string, status: string) =>
+  new AppError("VALIDATION_FAILED", `The organisation is already on ${planCode} (${status}); change plans from the billing page instead.`, {
+    issues: [{ path: "planCode", message: "already subscribed" }],
+  });
 
 export async function startCheckout(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
   const current = await subscriptionSummary(orgId);
-  if (current && isLive(current.status)) {
-    throw new AppError(
-      "VALIDATION_FAILED",
-      `The organisation is already on ${current.planCode} (${current.status}); change plans from the billing page instead.`,
-      {
-        issues: [{ path: "planCode", message: "already subscribed" }],
-      },
-    );
-  }
+  if (current && isLive(current.status)) throw alreadySubscribed(current.planCode, current.status);
   if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`);
+  // Stripe's word too: a checkout just paid may not have reached the mirror yet.
+  const live = await upstream(() => liveStripeSubscription(orgId));
+  if (live) throw alreadySubscribed(live.planCode ?? "another plan", live.status);
   const url = await upstream(() =>
     createCheckoutSession({
       orgId,

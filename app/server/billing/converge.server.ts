@@ -1,7 +1,7 @@
 // Convergence: make the database match Stripe's current state. Every function re-reads the object
 // from Stripe, so events that arrive late, twice or out of order all end in the same state.
 // Used by the worker's jobs (never by the hot path).
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { isLive } from "../../subscription-status";
 import { db, schema, sql } from "../platform/db.server";
 import { jobPayload } from "../platform/jobs.server";
@@ -15,6 +15,7 @@ import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubsc
 import { stiggEnabled } from "../stigg/stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
+import { appendAudit } from "../notify/audit.server";
 import { setPeriodUnits } from "../usage/counters.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
@@ -34,7 +35,8 @@ async function orgOfCustomer(customerId: string, fallback: string | null): Promi
 export async function convergeSubscription(subscriptionId: string): Promise<string> {
   const state = await retrieveSubscription(subscriptionId);
   const orgId = await orgOfCustomer(state.customerId, state.orgId);
-  await applySubscription(orgId, state);
+  const mirrored = await applySubscription(orgId, state);
+  if (mirrored) await secondLiveSubscription(orgId, mirrored, state);
   if (state.scheduleApplied && state.scheduleId) await releaseSchedule(state.scheduleId);
   return orgId;
 }
@@ -44,15 +46,18 @@ export async function convergeSubscription(subscriptionId: string): Promise<stri
  * plan of its schedule's next phase (a scheduled downgrade), which the hot path's boundary rule
  * applies once the period ends, even before the renewal webhook arrives.
  */
-export async function applySubscription(orgId: string, state: SubscriptionState): Promise<void> {
+export async function applySubscription(orgId: string, state: SubscriptionState): Promise<string | null> {
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
   const pending = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
     const current = await lockSubscription(tx, orgId);
-    // An org has one subscription that matters: an old, dead one never replaces a live one.
-    if (current?.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && isLive(current.status) && !isLive(state.status)) return;
+    if (current?.stripeSubscriptionId && current.stripeSubscriptionId !== state.id && isLive(current.status)) {
+      // An org has one subscription that matters: an old, dead one never replaces a live one,
+      // and a second live one is not silently swapped in (the caller reports it).
+      return isLive(state.status) ? current.stripeSubscriptionId : null;
+    }
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
@@ -71,7 +76,7 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     // only upgradeNow applies a plan; a stale convergence that briefly writes another is not news.
     const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
     if (current && !samePeriod && current.planCode !== planCode && isLive(state.status)) await emitPlanApplied(tx, current.planCode, row);
-    if (!isLive(state.status)) return;
+    if (!isLive(state.status)) return null;
     await setPeriodUnits(tx, {
       orgId,
       metric: "api_call",
@@ -79,6 +84,43 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       periodEnd: state.periodEnd,
       included: planByCode(planCode)?.includedUnits.api_call ?? 0,
     });
+    return null;
+  });
+}
+
+const SECOND_LIVE = "billing.second_live_subscription";
+
+/**
+ * A live subscription of an org whose mirror holds another live one. If Stripe says the mirrored
+ * one has ended (its webhook is late), the mirror follows and the new one takes its place.
+ * Otherwise the org really pays twice: the mirror keeps the first, and operators are told (a log
+ * error each time, one audit entry per subscription). Nothing is canceled automatically: which
+ * one to keep, and any refund, is a person's decision.
+ */
+async function secondLiveSubscription(orgId: string, mirrored: string, state: SubscriptionState): Promise<void> {
+  const theirs = await retrieveSubscription(mirrored).catch((err) => {
+    if (isStripeUnavailable(err)) throw err;
+    return null;
+  });
+  let kept: string | null = mirrored;
+  if (theirs && !isLive(theirs.status)) {
+    await applySubscription(orgId, theirs);
+    kept = await applySubscription(orgId, state);
+    if (!kept) return;
+  }
+  log.error(
+    { orgId, mirroredSubscriptionId: kept, otherSubscriptionId: state.id },
+    "billing: the organisation has two live Stripe subscriptions; the mirror keeps the first, the other is billed but grants nothing",
+  );
+  await db.transaction(async (tx) => {
+    // Under the org's row lock, so two workers converging at once write one entry.
+    await lockSubscription(tx, orgId);
+    const [seen] = await tx
+      .select({ id: schema.auditLog.id })
+      .from(schema.auditLog)
+      .where(and(eq(schema.auditLog.orgId, orgId), eq(schema.auditLog.action, SECOND_LIVE), eq(schema.auditLog.target, state.id)))
+      .limit(1);
+    if (!seen) await appendAudit({ orgId, actor: "system", action: SECOND_LIVE, target: state.id, details: { mirroredSubscriptionId: kept } }, tx);
   });
 }
 

@@ -61,6 +61,55 @@ describe("billing lifecycle", () => {
     expect(await checkout()).toBe(await checkout());
   });
 
+  test("Checkout for one plan, then another: the first session is expired and cannot be paid; the second pays; one live subscription", async () => {
+    const orgId = await newOrg();
+    const cookie = await signIn(orgId);
+    const checkout = async (planCode: string) => {
+      const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, {
+        method: "POST",
+        headers: { cookie, origin: system.app.url, "content-type": "application/json" },
+        body: JSON.stringify({ planCode }),
+      });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as any).data.url as string;
+    };
+    const pay = (url: string) => fetch(url, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
+    const statusOf = async (url: string) => (await stripe.checkout.sessions.retrieve(url.split("/").at(-1)!)).status;
+    const growth = await checkout("growth");
+    const starter = await checkout("starter");
+    expect(starter).not.toBe(growth);
+    expect(await statusOf(growth)).toBe("expired");
+    expect((await pay(growth)).status).toBe(410);
+    // Back to the first plan: a fresh session (not the expired one), and the starter one expires.
+    const growthAgain = await checkout("growth");
+    expect(growthAgain).not.toBe(growth);
+    expect(await statusOf(starter)).toBe("expired");
+    expect((await pay(starter)).status).toBe(410);
+    expect((await pay(growthAgain)).status).toBe(303);
+    const { customerId } = await ensureCustomer(orgId);
+    const subs = await stripe.subscriptions.list({ customer: customerId, status: "all" });
+    expect(subs.data.map((s) => s.status)).toEqual(["active"]);
+    await until(async () => (await mirror(orgId))?.status === "active");
+    expect((await mirror(orgId)).plan_code).toBe("growth");
+  });
+
+  test("Checkout is refused while Stripe holds a live subscription the mirror has not caught up with", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    // The paid checkout's webhook "has not arrived yet": the mirror does not know the subscription.
+    await sql`delete from subscriptions where org_id = ${orgId}`;
+    const r = await fetch(`${system.app.url}/api/v1/billing/checkout`, {
+      method: "POST",
+      headers: { cookie: await signIn(orgId), origin: system.app.url, "content-type": "application/json" },
+      body: JSON.stringify({ planCode: "growth" }),
+    });
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as any;
+    expect(body.error).toMatchObject({ code: "VALIDATION_FAILED", message: expect.stringContaining("already on starter (active)") });
+    const { customerId } = await ensureCustomer(orgId);
+    expect((await stripe.checkout.sessions.list({ customer: customerId })).data).toHaveLength(0);
+  });
+
   test("trial → trialing with the trial allowance → converts to starter at trial end with a paid invoice", async () => {
     const orgId = await newOrg();
     const s = await subscribeThroughStripe(orgId, "trial");
@@ -174,6 +223,55 @@ describe("webhook convergence", () => {
     system.app = await startApp(system.env);
     await until(async () => (await mirror(orgId))?.status === "active", 15_000);
     expect((await mirror(orgId)).plan_code).toBe("pro");
+  });
+
+  test("a second live subscription for an org is reported (log error, one audit entry), not swapped into the mirror", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const first = (await mirror(orgId)).stripe_subscription_id as string;
+    const { customerId } = await ensureCustomer(orgId);
+    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
+    const second = await stripe.subscriptions.create({
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
+    await system.local.flushWebhooks();
+    await until(async () => {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from stripe_events where customer_id = ${customerId} and processed_at is null`;
+      return row.n === 0;
+    }, 15_000);
+    expect(await mirror(orgId)).toMatchObject({ stripe_subscription_id: first, plan_code: "starter", status: "active" });
+    const audits = await sql`select details from audit_log where org_id = ${orgId} and action = 'billing.second_live_subscription' and target = ${second.id}`;
+    expect(audits.map((a) => a.details)).toEqual([{ mirroredSubscriptionId: first }]);
+    const line = system.worker.logs.find((l) => l.includes(second.id) && l.includes("two live Stripe subscriptions"));
+    expect(JSON.parse(line!)).toMatchObject({ level: "error", orgId, mirroredSubscriptionId: first, otherSubscriptionId: second.id });
+    // Nothing was canceled: both stay live in Stripe for a person to decide.
+    expect((await stripe.subscriptions.list({ customer: customerId })).data.map((s) => s.status)).toEqual(["active", "active"]);
+  });
+
+  test("a new live subscription replaces a mirrored one that Stripe has ended (its webhook late), and is not reported", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const first = (await mirror(orgId)).stripe_subscription_id as string;
+    const { customerId } = await ensureCustomer(orgId);
+    await stripe.subscriptions.cancel(first);
+    await until(async () => (await mirror(orgId)).status === "canceled");
+    // The cancel "has not arrived yet": the mirror still says the first is active.
+    await sql`update subscriptions set status = 'active' where org_id = ${orgId}`;
+    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
+    const second = await stripe.subscriptions.create({
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
+    await until(async () => (await mirror(orgId)).stripe_subscription_id === second.id);
+    expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", status: "active" });
+    expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'billing.second_live_subscription'`).toHaveLength(0);
   });
 
   test("a poisoned event ends in the dead-letter queue and converges when replayed after the fix", async () => {

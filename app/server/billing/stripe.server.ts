@@ -12,6 +12,7 @@ import { AppError, NotFound } from "../platform/errors.server";
 import { setStripeCustomer } from "../auth/orgs.server";
 import { listPlans, planByCode, setStripePriceId, type PlanCode } from "./plans.server";
 import { observeStripe } from "../observe/metrics.server";
+import { isLive } from "../../subscription-status";
 
 import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 
@@ -129,6 +130,13 @@ const toDate = (s: number) => new Date(s * 1000);
 
 // ---- checkout, portal -------------------------------------------------------------------------
 
+/**
+ * The org's one open Checkout session for the plan. Every other open session of the customer is
+ * expired once this one exists, as Stripe recommends: two open sessions for two plans could both
+ * be paid, leaving two subscriptions billed every month. A retry (same key) answers the same
+ * session; if another plan's checkout has expired it since, a fresh one is made under a key
+ * derived from the expired one, so a retry of that gets the same fresh session again.
+ */
 export async function createCheckoutSession(input: {
   orgId: string;
   planCode: PlanCode;
@@ -138,21 +146,58 @@ export async function createCheckoutSession(input: {
 }): Promise<string> {
   const plan = planByCode(input.planCode)!;
   const { customerId } = await ensureCustomer(input.orgId);
-  const session = await stripe.checkout.sessions.create(
-    {
-      mode: "subscription",
-      customer: customerId,
-      client_reference_id: input.orgId,
-      line_items: [{ price: await priceOf(plan.code), quantity: 1 }],
-      subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
-      metadata: { org_id: input.orgId, plan_code: plan.code },
-      success_url: input.successUrl,
-      cancel_url: input.cancelUrl,
-    },
-    { idempotencyKey: input.idempotencyKey },
-  );
-  if (!session.url) throw new Error("checkout session without url");
-  return session.url;
+  const price = await priceOf(plan.code);
+  let idempotencyKey = input.idempotencyKey;
+  // Each pass is another plan's checkout in between; a handful is more than a person makes.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const session = await stripe.checkout.sessions.create(
+      {
+        mode: "subscription",
+        customer: customerId,
+        client_reference_id: input.orgId,
+        line_items: [{ price, quantity: 1 }],
+        subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
+        metadata: { org_id: input.orgId, plan_code: plan.code },
+        success_url: input.successUrl,
+        cancel_url: input.cancelUrl,
+      },
+      { idempotencyKey },
+    );
+    if (!session.url) throw new Error("checkout session without url");
+    // Expiring every other one (not just the older ones) keeps at most one payable even when two
+    // plans are asked for at once; the loser's next click gets a fresh session.
+    const open = await stripe.checkout.sessions.list({ customer: customerId, status: "open", limit: 100 }).autoPagingToArray({ limit: 10_000 });
+    for (const other of open) if (other.id !== session.id) await expireCheckoutSession(other.id);
+    const ours = open.some((o) => o.id === session.id);
+    // A replay answers the session as it was made; if it is no longer open, ask Stripe why.
+    if (ours || (await stripe.checkout.sessions.retrieve(session.id)).status !== "expired") return session.url;
+    idempotencyKey = `${input.idempotencyKey}:after:${session.id}`;
+  }
+  throw new Error("checkout kept being expired by other checkouts of the same customer");
+}
+
+/**
+ * A live subscription Stripe holds for the org, whatever the mirror says: the mirror lags by a
+ * webhook, and a checkout in that gap would start a second subscription.
+ */
+export async function liveStripeSubscription(orgId: string): Promise<{ planCode: PlanCode | null; status: string } | null> {
+  const { customerId } = await ensureCustomer(orgId);
+  const subs = await stripe.subscriptions.list({ customer: customerId, status: "all", limit: 100 }).autoPagingToArray({ limit: 10_000 });
+  const live = subs.find((s) => isLive(s.status));
+  if (!live) return null;
+  const priceId = live.items.data[0]?.price.id;
+  return { planCode: priceId ? await planOfPrice(priceId, live.status) : null, status: live.status };
+}
+
+/** Expires an open session; one completed or expired meanwhile is left as it is. */
+async function expireCheckoutSession(id: string): Promise<void> {
+  try {
+    await stripe.checkout.sessions.expire(id);
+  } catch (err) {
+    // Stripe refuses (400) a session that is no longer open: it was paid or expired since the list.
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400) return;
+    throw err;
+  }
 }
 
 export async function createPortalSession(input: { orgId: string; returnUrl: string }): Promise<string> {
