@@ -5,35 +5,20 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "@playwright/test";
 import { launchChromium } from "../test/chromium";
 import { freePort } from "../test/ports";
-import { createSign, generateKeyPairSync } from "node:crypto";
 import { startApp, type TestApp } from "../test/app";
+import { localClerk } from "../test/clerk";
 
-const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const b64 = (x: string | Buffer) => Buffer.from(x).toString("base64url");
+const clerk = localClerk();
 const orgId = `org_cb${Date.now().toString(36)}`;
 let app: TestApp;
 let origin: string;
 let browser: Browser;
-
-function token(claims: Record<string, unknown>) {
-  const now = Math.floor(Date.now() / 1000);
-  const header = b64(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "ins_test" }));
-  const body = b64(
-    JSON.stringify({ iss: "https://clerk.example.com", sid: "sess_b", v: 1, iat: now - 5, nbf: now - 10, exp: now + 3600, azp: origin, ...claims }),
-  );
-  return `${header}.${body}.${b64(createSign("RSA-SHA256").update(`${header}.${body}`).sign(privateKey))}`;
-}
+const token = (claims: Record<string, unknown>) => clerk.token({ sid: "sess_b", azp: origin, ...claims });
 
 beforeAll(async () => {
   const port = freePort(); // the app must know its own origin before it starts
   origin = `http://127.0.0.1:${port}`;
-  app = await startApp({
-    PORT: String(port),
-    APP_BASE_URL: origin,
-    CLERK_SECRET_KEY: "sk_live_networkless",
-    CLERK_PUBLISHABLE_KEY: `pk_live_${Buffer.from("clerk.example.com$").toString("base64")}`,
-    CLERK_JWT_KEY: publicKey.export({ type: "spki", format: "pem" }).toString(),
-  });
+  app = await startApp(clerk.env(origin));
   browser = await launchChromium();
 }, 60_000);
 

@@ -4,24 +4,18 @@
 // dashboard and invoices; forged or expired tokens are signed out, and a page load that needs a
 // fresh token answers Clerk's 307 handshake; the dev sign-in does not exist in Clerk mode.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSign, generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { Webhook } from "svix";
 import { startApp, type TestApp } from "../../../test/app";
 import { freePort } from "../../../test/ports";
+import { localClerk } from "../../../test/clerk";
 import { orgWithKey } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 
-const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const clerk = localClerk();
+const { token } = clerk;
+// A key Clerk never signed with: its tokens are forged.
 const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
-const b64 = (x: string | Buffer) => Buffer.from(x).toString("base64url");
-
-function token(claims: Record<string, unknown>, key = privateKey) {
-  const now = Math.floor(Date.now() / 1000);
-  const header = b64(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "ins_test" }));
-  const body = b64(JSON.stringify({ iss: "https://clerk.example.com", sid: "sess_1", v: 1, iat: now - 5, nbf: now - 10, exp: now + 3600, ...claims }));
-  const sig = createSign("RSA-SHA256").update(`${header}.${body}`).sign(key);
-  return `${header}.${body}.${b64(sig)}`;
-}
 
 const WEBHOOK_SECRET = `whsec_${Buffer.from("clerk-webhook-secret-for-tests!!").toString("base64")}`;
 let app: TestApp;
@@ -30,12 +24,7 @@ beforeAll(async () => {
   const port = freePort(); // the app must know its own origin before it starts
   origin = `http://127.0.0.1:${port}`;
   app = await startApp({
-    PORT: String(port),
-    APP_BASE_URL: origin,
-    CLERK_SECRET_KEY: "sk_live_networkless",
-    // Production-style: pk_live_ + base64("clerk.example.com$"), the frontend API the tokens name.
-    CLERK_PUBLISHABLE_KEY: `pk_live_${Buffer.from("clerk.example.com$").toString("base64")}`,
-    CLERK_JWT_KEY: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    ...clerk.env(origin),
     CLERK_SIGN_IN_URL: "https://accounts.example.test/sign-in",
     ADMIN_EMAILS: "boss@example.com",
     CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET,
