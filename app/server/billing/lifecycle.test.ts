@@ -225,19 +225,19 @@ describe("webhook convergence", () => {
     expect((await mirror(orgId)).plan_code).toBe("pro");
   });
 
+  /** A growth subscription created in Stripe directly (as a second paid Checkout would make one). */
+  async function growthOutsideTheApp(orgId: string, customerId: string) {
+    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
+    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
+    return stripe.subscriptions.create({ customer: customerId, items: [{ price: price.id }], default_payment_method: pm.id, metadata: { org_id: orgId } });
+  }
+
   test("a second live subscription for an org is reported (log error, one audit entry), not swapped into the mirror", async () => {
     const orgId = await newOrg();
     await subscribeThroughStripe(orgId, "starter");
     const first = (await mirror(orgId)).stripe_subscription_id as string;
     const { customerId } = await ensureCustomer(orgId);
-    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
-    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
-    const second = await stripe.subscriptions.create({
-      customer: customerId,
-      items: [{ price: price.id }],
-      default_payment_method: pm.id,
-      metadata: { org_id: orgId },
-    });
+    const second = await growthOutsideTheApp(orgId, customerId);
     await system.local.flushWebhooks();
     await until(async () => {
       const [row] = await sql<{ n: number }[]>`select count(*)::int as n from stripe_events where customer_id = ${customerId} and processed_at is null`;
@@ -261,14 +261,7 @@ describe("webhook convergence", () => {
     await until(async () => (await mirror(orgId)).status === "canceled");
     // The cancel "has not arrived yet": the mirror still says the first is active.
     await sql`update subscriptions set status = 'active' where org_id = ${orgId}`;
-    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
-    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
-    const second = await stripe.subscriptions.create({
-      customer: customerId,
-      items: [{ price: price.id }],
-      default_payment_method: pm.id,
-      metadata: { org_id: orgId },
-    });
+    const second = await growthOutsideTheApp(orgId, customerId);
     await until(async () => (await mirror(orgId)).stripe_subscription_id === second.id);
     expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", status: "active" });
     expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'billing.second_live_subscription'`).toHaveLength(0);
