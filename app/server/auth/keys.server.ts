@@ -25,7 +25,7 @@ function randomBase62(length: number): string {
   return out.join("");
 }
 
-const hashKey = (key: string) => new Bun.CryptoHasher("sha256").update(key).digest("hex");
+const hashKey = (key: string) => Bun.CryptoHasher.hash("sha256", key, "hex");
 
 export type KeyPrincipal = { keyId: string; orgId: string };
 type CacheEntry = { principal: KeyPrincipal | null; until: number };

@@ -84,10 +84,8 @@ export function withSentryRequest(request: Request, route: string, handle: () =>
   const Sentry = sdk();
   if (!Sentry) return handle();
   return Sentry.withIsolationScope((scope) => {
-    const url = new URL(request.url);
-    scope.setSDKProcessingMetadata({
-      normalizedRequest: { url: request.url, method: request.method, query_string: url.search.slice(1), headers: Object.fromEntries(request.headers) },
-    });
+    // Only what may leave: the options drop headers and query strings anyway, so they are not copied.
+    scope.setSDKProcessingMetadata({ normalizedRequest: { url: request.url, method: request.method } });
     scope.setTransactionName(`${request.method} ${route}`);
     if (config.SENTRY_TRACES_SAMPLE_RATE === 0) return handle();
     const trace = { sentryTrace: request.headers.get("sentry-trace") ?? undefined, baggage: request.headers.get("baggage") ?? undefined };

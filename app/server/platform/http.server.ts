@@ -81,10 +81,13 @@ export function errorResponse(ctx: ApiContext, err: unknown): Response {
   return json(ctx, 500, wrapError("INTERNAL", "Something went wrong on our side. Quote the corrId when you contact support.", { corrId: ctx.corrId }));
 }
 
+const JSON_CONTENT_TYPE = /^application\/json\s*(;|$)/i;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Reads a JSON body: wrong content type or bad JSON → MALFORMED_JSON, over the limit → 413. */
 export async function readJson(request: Request, limit = API_BODY_LIMIT): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) throw new AppError("MALFORMED_JSON", "Send a JSON body with Content-Type: application/json.");
+  if (!JSON_CONTENT_TYPE.test(type)) throw new AppError("MALFORMED_JSON", "Send a JSON body with Content-Type: application/json.");
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw new PayloadTooLarge(limit);
   const bytes = await request.arrayBuffer();
@@ -92,7 +95,7 @@ export async function readJson(request: Request, limit = API_BODY_LIMIT): Promis
   let text: string;
   let body: unknown;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
     body = JSON.parse(text);
   } catch {
     throw new AppError("MALFORMED_JSON", "The body is not valid JSON.");
