@@ -1,6 +1,7 @@
 // Observation of every request Bun.serve answers: its duration in the HTTP histogram (by route
 // pattern, never the raw URL), the quota SLO buckets, a Sentry transaction when tracing is on,
 // and one JSON access-log line (hot routes only when sampled, ACCESS_LOG_SAMPLE).
+import { HOT_ROUTES } from "../platform/declared-route.server";
 import type { ServerBuild } from "@remix-run/node";
 import { config } from "../platform/config.server";
 import { log } from "../platform/log.server";
@@ -11,7 +12,7 @@ import { flushSentry, withSentryRequest } from "./sentry.server";
 type Handler = (request: Request) => Promise<Response>;
 
 /** The hot routes: observed without any per-request allocation but the label key. */
-export const HOT_PATHS = new Set(["/api/v1/quota", "/api/v1/usage"]);
+export const HOT_PATHS = new Set(Object.keys(HOT_ROUTES));
 const QUOTA_PATH = "/api/v1/quota";
 
 type Pattern = { pattern: string; re: RegExp; score: number };
