@@ -16,4 +16,5 @@ export type {
   SuccessEnvelope,
   UsageRecord,
 } from "./types.js";
+export { API_ERROR_CODES } from "./types.js";
 export { ensureRandomSource, uuidv7, uuidv7Generator } from "./uuidv7.js";

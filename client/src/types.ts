@@ -2,22 +2,24 @@
 // served at /api/openapi.json is the reference; the client's tests check real answers against it.
 
 /** Error codes the API documents today. New codes may appear: handle them by HTTP status. */
-export type ApiErrorCode =
-  | "VALIDATION_FAILED"
-  | "MALFORMED_JSON"
-  | "UNAUTHENTICATED"
-  | "SUBSCRIPTION_INACTIVE"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "METHOD_NOT_ALLOWED"
-  | "IDEMPOTENCY_CONFLICT"
-  | "PAYLOAD_TOO_LARGE"
-  | "QUOTA_EXCEEDED"
-  | "RATE_LIMITED"
-  | "INTERNAL"
-  | "UPSTREAM_UNAVAILABLE"
-  | "SERVICE_UNAVAILABLE"
-  | (string & {});
+export const API_ERROR_CODES = [
+  "VALIDATION_FAILED",
+  "MALFORMED_JSON",
+  "UNAUTHENTICATED",
+  "SUBSCRIPTION_INACTIVE",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "IDEMPOTENCY_CONFLICT",
+  "PREVIEW_EXPIRED",
+  "PAYLOAD_TOO_LARGE",
+  "QUOTA_EXCEEDED",
+  "RATE_LIMITED",
+  "INTERNAL",
+  "UPSTREAM_UNAVAILABLE",
+  "SERVICE_UNAVAILABLE",
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number] | (string & {});
 
 export type ErrorEnvelope = { ok: false; error: { code: ApiErrorCode; message: string; details: Record<string, unknown> } };
 export type SuccessEnvelope<T> = { ok: true; data: T };
