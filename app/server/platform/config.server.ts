@@ -149,34 +149,37 @@ export type Config = z.infer<typeof envSchema> & {
   keyPrefix: "mk_live_" | "mk_test_";
 };
 
+type Parsed = z.infer<typeof envSchema>;
+
+/** Rules across variables, reported like the schema's own: the variable, what is wrong. */
+const CROSS_CHECKS: [string, (c: Parsed) => boolean, string][] = [
+  ["CLERK_SECRET_KEY", (c) => c.NODE_ENV === "production" && !c.CLERK_SECRET_KEY, "required in production (the local dev sign-in never runs in production)"],
+  ["STRIPE_SECRET_KEY", (c) => c.NODE_ENV === "production" && !c.STRIPE_SECRET_KEY, "required in production (the local Stripe never runs in production)"],
+  // /metrics is served on the app's own (public) port.
+  [
+    "METRICS_TOKEN",
+    (c) => c.NODE_ENV === "production" && c.METRICS === "on" && !c.METRICS_TOKEN,
+    "required in production while METRICS=on (GET /metrics is on the public port); or set METRICS=off",
+  ],
+  // The local Stripe's signing secret is in this repository: anyone could sign events with it.
+  [
+    "STRIPE_WEBHOOK_SECRET",
+    (c) => Boolean(c.STRIPE_SECRET_KEY) && (!c.STRIPE_WEBHOOK_SECRET || c.STRIPE_WEBHOOK_SECRET === LOCAL_WEBHOOK_SECRET),
+    "required with STRIPE_SECRET_KEY (the signing secret of your Stripe webhook endpoint, whsec_…), and not the local Stripe's",
+  ],
+];
+
+const invalid = (problems: [string, string][]) =>
+  new Error(`Invalid configuration:\n${problems.map(([key, message]) => `  ${key}: ${message}`).join("\n")}\nSee .env.example for every variable.`);
+
 export function loadConfig(env: Record<string, string | undefined>): Config {
   // Empty strings count as unset, as in most .env files.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join("\n")}\nSee .env.example for every variable.`);
-  }
+  if (!parsed.success) throw invalid(parsed.error.issues.map((i) => [i.path.join(".") || "(env)", i.message]));
   const c = parsed.data;
-  if (c.NODE_ENV === "production" && !c.CLERK_SECRET_KEY) {
-    throw new Error("Invalid configuration:\n  CLERK_SECRET_KEY: required in production (the local dev sign-in never runs in production)");
-  }
-  if (c.NODE_ENV === "production" && !c.STRIPE_SECRET_KEY) {
-    throw new Error("Invalid configuration:\n  STRIPE_SECRET_KEY: required in production (the local Stripe never runs in production)");
-  }
-  // /metrics is served on the app's own (public) port: in production it needs its token.
-  if (c.NODE_ENV === "production" && c.METRICS === "on" && !c.METRICS_TOKEN) {
-    throw new Error(
-      "Invalid configuration:\n  METRICS_TOKEN: required in production while METRICS=on (GET /metrics is on the public port); or set METRICS=off",
-    );
-  }
-  // With real Stripe, webhooks must be signed with the endpoint's own secret: the local Stripe's
-  // is in this repository, so anyone could sign events with it.
-  if (c.STRIPE_SECRET_KEY && (!c.STRIPE_WEBHOOK_SECRET || c.STRIPE_WEBHOOK_SECRET === LOCAL_WEBHOOK_SECRET)) {
-    throw new Error(
-      "Invalid configuration:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (the signing secret of your Stripe webhook endpoint, whsec_…), and not the local Stripe's",
-    );
-  }
+  const broken = CROSS_CHECKS.filter(([, isBroken]) => isBroken(c)).map(([key, , message]): [string, string] => [key, message]);
+  if (broken.length > 0) throw invalid(broken);
   const stripeMode = !c.STRIPE_SECRET_KEY ? "local" : c.STRIPE_SECRET_KEY.includes("_live_") ? "live" : "test";
   return {
     ...c,
