@@ -1,9 +1,13 @@
 // Pieces every portal page repeats: the outcome of a form post, and a titled card holding a
 // table (or a line saying there is nothing yet).
 import { Alert, Box, Card, Text, Title } from "@mantine/core";
+import { useActionData } from "@remix-run/react";
 import type { ReactNode } from "react";
 
 export type ActionOutcomeData = { ok: boolean; error?: string; message?: string };
+
+/** The outcome of the page's last form post (portalAction's answer), with what else the page returns. */
+export const useActionOutcome = <Extra extends object = object>() => useActionData() as (ActionOutcomeData & Extra) | undefined;
 
 /** A failed post is an alert (read out at once); a success with a message is a status. */
 export function ActionOutcome({ result }: { result: ActionOutcomeData | undefined }) {

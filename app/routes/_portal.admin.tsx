@@ -3,10 +3,10 @@
 // signing a person out everywhere.
 import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
 import { formatDateTime, formatNumber } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
-import { ActionOutcome } from "~/components/section";
+import { ActionOutcome, useActionOutcome } from "~/components/section";
 import { NotifyAdminPanels } from "~/components/notify-admin";
 import { SloPanel } from "~/components/slo-panel";
 import { OrgDeletions } from "~/components/org-deletions";
@@ -150,7 +150,7 @@ const orgColumns: Column<Overview["orgs"][number]>[] = [
 
 export default function Admin() {
   const { jobs, events, orgs, pastDue, drift, notify, slo, orgDeletions } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as { ok: boolean; message?: string; error?: string } | undefined;
+  const result = useActionOutcome();
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
     <Stack gap="lg">

@@ -2,9 +2,10 @@
 // the pending downgrade with cancel, Checkout for an org without a plan, the Stripe portal.
 import { Alert, Badge, Button, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, redirect, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
+import { useActionOutcome } from "~/components/section";
 import { isLive } from "~/subscription-status";
 import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { requireUser } from "~/server/auth/session.server";
@@ -63,7 +64,7 @@ export const action = (args: ActionFunctionArgs) =>
 
 export default function Billing() {
   const { subscription, usage, plans, timeZone } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string } | undefined;
+  const result = useActionOutcome();
   const [params] = useSearchParams();
   const nav = useNavigation();
   const change = usePlanChange();

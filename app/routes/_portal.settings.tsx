@@ -2,10 +2,10 @@
 // email, which notification emails the org gets, and the org's audit log.
 import { Button, Card, Checkbox, Group, NativeSelect, Stack, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditColumns } from "~/components/notify-admin";
 import { ResponsiveTable } from "~/components/responsive-table";
-import { ActionOutcome, TableSection } from "~/components/section";
+import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { parseWith } from "~/server/platform/http.server";
 import { listAudit } from "~/server/notify/audit.server";
@@ -41,7 +41,7 @@ export const action = (args: ActionFunctionArgs) =>
 
 export default function Settings() {
   const { settings, audit, emailTypes, timeZones } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as { ok: boolean; error?: string; message?: string } | undefined;
+  const result = useActionOutcome();
   const busy = useNavigation().state !== "idle";
   const zones = timeZones.includes(settings.timeZone) ? timeZones : [settings.timeZone, ...timeZones];
   return (

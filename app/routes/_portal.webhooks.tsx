@@ -2,10 +2,10 @@
 // and the delivery log with every attempt and a retry button.
 import { Alert, Badge, Button, Card, Checkbox, Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
 import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
-import { ActionOutcome, TableSection } from "~/components/section";
+import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
 import { parseWith } from "~/server/platform/http.server";
@@ -146,9 +146,7 @@ const deliveryColumns = (timeZone: string): Column<Delivery>[] => [
 
 export default function Webhooks() {
   const { endpoints, deliveries, eventTypes, timeZone } = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>() as
-    | { ok: boolean; error?: string; message?: string; created?: { id: string; url: string; secret: string } }
-    | undefined;
+  const result = useActionOutcome<{ created?: { id: string; url: string; secret: string } }>();
   const busy = useNavigation().state !== "idle";
   return (
     <Stack gap="lg">
