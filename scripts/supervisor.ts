@@ -44,10 +44,6 @@ export class Supervisor {
     return Object.fromEntries([...this.children.values()].map((c) => [c.name, c.proc.pid]));
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   private launch(spec: Pick<Child, "name" | "args" | "env" | "crashes">): void {
     const proc = spawn(spec.args, {
       cwd: this.opts.cwd,

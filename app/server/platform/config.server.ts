@@ -140,7 +140,6 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Share (0–1) of hot-route requests (quota, usage) written to the access log; others: all.
   ACCESS_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0),
-  BENCH_MODE: bool.default(false),
 });
 
 export type Config = z.infer<typeof envSchema> & {
