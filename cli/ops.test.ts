@@ -8,13 +8,18 @@ import { api, rid } from "../test/factories";
 
 const system = startBillingSystem();
 
-async function ops(...args: string[]) {
+async function opsRaw(...args: string[]) {
   const proc = spawn(["bun", join(import.meta.dir, "ops.ts"), ...args, "--json"], {
     env: { ...process.env, LOG_LEVEL: "silent" },
     stdout: "pipe",
     stderr: "pipe",
   });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, out, err };
+}
+
+async function ops(...args: string[]) {
+  const { code, out, err } = await opsRaw(...args);
   const lines = out.trim().split("\n");
   expect(lines.length).toBe(1);
   return { code, body: JSON.parse(lines[0]), out, err };
@@ -44,19 +49,49 @@ describe("bun run ops --json", () => {
     expect(advanced.body.events).toBeGreaterThan(0);
     expect((await ops("usage", orgId)).body).toMatchObject({ used: 0 });
 
+    const { sql } = await import("../app/server/platform/db.server");
+    // A known failed job: a task no worker runs, marked as having used its one attempt.
+    const failedKey = `ops_test_${orgId}`;
+    await sql`select graphile_worker.add_job('ops_test_nobody_runs', '{}'::json, job_key := ${failedKey}::text, max_attempts := 1)`;
+    await sql`update graphile_worker._private_jobs set attempts = 1, last_error = ${"boom\n    at somewhere"} where key = ${failedKey}`;
     const jobs = await ops("jobs");
+    await sql`select graphile_worker.remove_job(${failedKey}::text)`;
     expect(jobs.body).toHaveProperty("lagMs");
     expect(Array.isArray(jobs.body.failed)).toBe(true);
+    expect(typeof jobs.body.lagMs).toBe("number");
+    expect(jobs.body.lagMs).toBeGreaterThanOrEqual(0);
+    expect(jobs.body.failed.find((f: { key: string }) => f.key === failedKey)).toMatchObject({
+      task: "ops_test_nobody_runs",
+      attempts: 1,
+      lastError: "boom",
+    });
+    expect(jobs.body.tasks.find((t: { task: string }) => t.task === "ops_test_nobody_runs")).toMatchObject({ failed: 1, queued: 0, running: 0, retrying: 0 });
 
-    const { sql } = await import("../app/server/platform/db.server");
     const [stored] = await sql<
       { id: string }[]
     >`select e.id from stripe_events e join organisations o on o.stripe_customer_id = e.customer_id where o.id = ${orgId} limit 1`;
+    const [{ before }] = await sql<{ before: Date }[]>`select clock_timestamp() as before`;
     const replayed = await ops("replay", stored.id);
     expect(replayed.body).toMatchObject({ eventId: stored.id });
+    expect(replayed.body.jobId).toMatch(/^\d+$/);
+    // The worker may run (and delete) the job at once: while it is queued it is the one replay named,
+    // and once run the event has been processed again after the replay.
+    const [queued] = await sql<{ id: string }[]>`select id::text from graphile_worker.jobs where key = ${stored.id}`;
+    if (queued) expect(queued.id).toBe(replayed.body.jobId);
+    const reprocessed = async () => {
+      const [ev] = await sql<{ processed_at: Date | null }[]>`select processed_at from stripe_events where id = ${stored.id}`;
+      return ev.processed_at !== null && ev.processed_at > before;
+    };
+    const waitUntil = Date.now() + 15_000;
+    while (!(await reprocessed()) && Date.now() < waitUntil) await Bun.sleep(100);
+    expect(await reprocessed()).toBe(true);
 
     const drift = await ops("drift");
     expect(Array.isArray(drift.body.rows)).toBe(true);
+    // This org recorded 4 calls in its first period: that counter is in the report.
+    const ours = drift.body.rows.filter((r: { orgId: string }) => r.orgId === orgId);
+    expect(ours.find((r: { periodKey: string }) => r.periodKey === usage.body.periodKey)).toMatchObject({ recorded: 4 });
+    for (const r of ours) expect(["settled", "settling", "displaced"]).toContain(r.status);
 
     const revoked = await ops("key:revoke", key.body.id);
     expect(revoked.body).toMatchObject({ id: key.body.id });
@@ -79,6 +114,24 @@ describe("bun run ops --json", () => {
       const badMonth = await ops("drift", month);
       expect([month, badMonth.code, badMonth.body.error?.code]).toEqual([month, 1, "VALIDATION_FAILED"]);
     }
+  });
+
+  test("bad input: an unknown flag or a missing argument is VALIDATION_FAILED, with no stack trace", async () => {
+    const typo = await ops("key:create", "org_x", "--nmae", "x");
+    expect(typo).toMatchObject({ code: 1, body: { ok: false, error: { code: "VALIDATION_FAILED" } } });
+    expect(typo.body.error.message).toContain("--nmae");
+    expect(typo.out + typo.err).not.toMatch(/\bat .*:\d+|ERR_PARSE_ARGS|TypeError/);
+    const noOrg = await ops("subscribe");
+    expect(noOrg).toMatchObject({ code: 1, body: { ok: false, error: { code: "VALIDATION_FAILED" } } });
+    expect(noOrg.body.error.message).toContain("subscribe <orgId> <planCode>");
+  });
+
+  test("bad input: an unknown command prints the usage on stderr and exits 1", async () => {
+    const unknown = await opsRaw("org:delete", "org_x");
+    expect(unknown.code).toBe(1);
+    expect(unknown.out).toBe("");
+    expect(unknown.err).toContain("usage: bun run ops <command>");
+    expect(unknown.err).toContain("key:create <orgId>");
   });
 
   test("a key for an org that does not exist is NOT_FOUND, with no SQL or key material printed", async () => {

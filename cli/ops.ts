@@ -7,12 +7,25 @@ import { COMMAND_ARGS, usage } from "./help";
 
 process.env.LOG_LEVEL ??= "warn";
 
-const { values, positionals } = parseArgs({
-  args: process.argv.slice(2),
-  options: { json: { type: "boolean", default: false }, name: { type: "string" }, email: { type: "string" }, help: { type: "boolean", short: "h" } },
-  allowPositionals: true,
-  strict: true,
-});
+const argv = process.argv.slice(2);
+const parseOptions = () =>
+  parseArgs({
+    args: argv,
+    options: { json: { type: "boolean", default: false }, name: { type: "string" }, email: { type: "string" }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+    strict: true,
+  });
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (err) {
+  // A mistyped flag is the operator's input error, answered like any other: no stack trace.
+  const message = (err as Error).message;
+  if (argv.includes("--json")) console.log(JSON.stringify({ ok: false, error: { code: "VALIDATION_FAILED", message } }));
+  else console.error(`error: ${message}\n${usage}`);
+  process.exit(1);
+}
+const { values, positionals } = parsed;
 const [name, ...args] = positionals;
 if (!name || !(name in COMMAND_ARGS) || values.help) {
   console.error(usage);

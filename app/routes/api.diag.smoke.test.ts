@@ -57,4 +57,7 @@ test("smoke answers 503, naming the failing check, when a required dependency fa
 test("an app whose database is unreachable does not start (it cannot sync its plans)", async () => {
   const down = await startApp({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }).catch((e) => e as Error);
   expect(down).toBeInstanceOf(Error);
+  // It stops because of the database (port 1 refuses), not a timeout or some other startup failure.
+  expect((down as Error).message).toStartWith("app exited early");
+  expect((down as Error).message).toContain("ECONNREFUSED 127.0.0.1:1");
 });

@@ -135,14 +135,20 @@ describe("authentication", () => {
     // This test process revoked it; the app process holds its own cache of at most KEY_CACHE_TTL_MS.
     const deadline = Date.now() + 5000;
     let status = 200;
+    let admittedAfterRevoke = 0; // requests the app's still-warm cache let through
     while (Date.now() < deadline) {
       status = (await c.record({ request_id: rid() })).status;
       if (status === 401) break;
+      if (status === 200) admittedAfterRevoke++;
       await Bun.sleep(100);
     }
     const tookMs = 5000 - (deadline - Date.now());
     expect(status).toBe(401);
     expect(tookMs).toBeLessThan(5000);
+    // Refused requests count nothing: only the one before the revoke and those the cache admitted.
+    const counts = await countsOf(victim.orgId);
+    expect(Number(counts.used)).toBe(1 + admittedAfterRevoke);
+    expect(Number(counts.rows)).toBe(1 + admittedAfterRevoke);
     await expectError(await c.quota(), 401, "UNAUTHENTICATED");
   });
 

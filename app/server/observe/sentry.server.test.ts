@@ -115,6 +115,7 @@ describe("Sentry on the app", () => {
     const quotaTx = transactions.find((t) => t.transaction === "GET /api/v1/quota");
     expect(quotaTx).toBeDefined();
     const traceOf = (e: Record<string, unknown>) => (e.contexts as { trace?: { trace_id?: string } } | undefined)?.trace?.trace_id;
+    expect(traceOf(quotaTx!)).toMatch(/^[0-9a-f]{32}$/);
     expect(traceOf(byRequest("hot-quota")[0])).toBe(traceOf(quotaTx!));
 
     const everything = receiver.raw.join("\n");

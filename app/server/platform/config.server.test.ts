@@ -25,6 +25,16 @@ describe("config", () => {
   test("a bad variable fails naming it", () => {
     expect(() => loadConfig({ ...base, PORT: "http" })).toThrow(/PORT/);
     expect(() => loadConfig({ ...base, CLERK_PUBLISHABLE_KEY: "nonsense" })).toThrow(/CLERK_PUBLISHABLE_KEY/);
+    expect(() => loadConfig({ ...base, SMTP_URL: "http://x" })).toThrow(/SMTP_URL/);
+    expect(() => loadConfig({ ...base, APP_PROCESSES: "0" })).toThrow(/APP_PROCESSES/);
+    expect(() => loadConfig({ ...base, WORKER_PROCESSES: "17" })).toThrow(/WORKER_PROCESSES/);
+    expect(() => loadConfig({ ...base, SHUTDOWN_GRACE_MS: "-1" })).toThrow(/SHUTDOWN_GRACE_MS/);
+    expect(() => loadConfig({ ...base, DATABASE_BREAKER_PROBE_MS: "10" })).toThrow(/DATABASE_BREAKER_PROBE_MS/);
+    expect(() => loadConfig({ ...base, REDIS_BREAKER_FAILURES: "0" })).toThrow(/REDIS_BREAKER_FAILURES/);
+    expect(() => loadConfig({ ...base, STRIPE_METER_LAG_SECONDS: "x" })).toThrow(/STRIPE_METER_LAG_SECONDS/);
+    expect(() => loadConfig({ ...base, WORKER_METRICS_PORT: "70000" })).toThrow(/WORKER_METRICS_PORT/);
+    expect(() => loadConfig({ ...base, SENTRY_DSN: "nope" })).toThrow(/SENTRY_DSN/);
+    expect(() => loadConfig({ ...base, SENTRY_TRACES_SAMPLE_RATE: "2" })).toThrow(/SENTRY_TRACES_SAMPLE_RATE/);
     expect(() => loadConfig({ ...base, PLANS_CONFIG: "{oops" })).toThrow(/PLANS_CONFIG: is not valid JSON/);
     expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ ...DEFAULT_PLANS, trial: { ...DEFAULT_PLANS.trial, priceOf: "gold" } }) })).toThrow(
       /PLANS_CONFIG.*trial.*priceOf/,
@@ -33,6 +43,7 @@ describe("config", () => {
 
   test("production refuses the local stand-ins", () => {
     expect(() => loadConfig({ ...base, NODE_ENV: "production" })).toThrow(/CLERK_SECRET_KEY/);
+    expect(() => loadConfig({ ...base, NODE_ENV: "production", CLERK_SECRET_KEY: "sk_test_clerk123" })).toThrow(/STRIPE_SECRET_KEY: required in production/);
   });
 
   test("production needs a token for /metrics, or metrics off", () => {
