@@ -46,6 +46,18 @@ describe("config", () => {
     expect(() => loadConfig({ ...base, NODE_ENV: "production", CLERK_SECRET_KEY: "sk_test_clerk123" })).toThrow(/STRIPE_SECRET_KEY: required in production/);
   });
 
+  test("every broken rule across variables is reported at once, each by name", () => {
+    const err = (() => {
+      try {
+        loadConfig({ ...base, NODE_ENV: "production", STRIPE_SECRET_KEY: "sk_live_abc123" });
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    for (const key of ["CLERK_SECRET_KEY", "METRICS_TOKEN", "STRIPE_WEBHOOK_SECRET"]) expect(err).toContain(`  ${key}: `);
+    expect(err).not.toContain("STRIPE_SECRET_KEY: required");
+  });
+
   test("production needs a token for /metrics, or metrics off", () => {
     const production = {
       ...base,
