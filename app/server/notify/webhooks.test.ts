@@ -109,11 +109,10 @@ describe("outbound webhooks", () => {
           ).length === n,
       );
     const deliveriesTo = async () =>
-      (await sql<{ endpoint_id: string; type: string }[]>`
-        select d.endpoint_id, e.type from webhook_deliveries d join events e on e.id = d.event_id where d.org_id = ${orgId}`).map((d) => [
-        d.endpoint_id,
-        d.type,
-      ]);
+      (
+        await sql<{ endpoint_id: string; type: string }[]>`
+        select d.endpoint_id, e.type from webhook_deliveries d join events e on e.id = d.event_id where d.org_id = ${orgId}`
+      ).map((d) => [d.endpoint_id, d.type]);
     try {
       const keysOnly = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["api_key.revoked"] });
       secret = keysOnly.body.data.secret;
