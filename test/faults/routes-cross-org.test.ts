@@ -1,12 +1,14 @@
 // Every route file of app/routes/ (URLs from the file names, as the routes walk does), with every
 // method, called signed out and as ANOTHER organisation (org B's session and API key) against org
 // A's resources: A's key id in keys/$id, A's ids in query strings and bodies, billing actions
-// aimed at A. Nothing may answer 5xx; an /api 4xx is the error envelope; signed out, a protected
+// aimed at A; A's webhook endpoint and delivery ids in the webhook routes. Nothing may answer 5xx; an /api 4xx is the error envelope; signed out, a protected
 // /api route answers 401/403/404/405; A's own resources answer B with 403/404/405; no answer
-// carries any of A's identifiers; and afterwards A's key, subscription and invoices are untouched.
+// carries any of A's identifiers; and afterwards A's key, subscription, invoices, webhook endpoint
+// and delivery are untouched.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "../../app/server/platform/db.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
+import { createEndpoint } from "../../app/server/notify/endpoints.server";
 import { setSubscriptionMirror } from "../../app/server/billing/subscriptions.server";
 import { ensureCustomer, stripe, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
@@ -18,7 +20,16 @@ import { routeFiles, urlsOf } from "../routes";
 const PUBLIC_API = new Set(["api.$.ts", "api.diag.smoke.ts", "api.openapi[.]json.ts", "api.v1.plans.ts", "api.webhooks.stripe.ts"]);
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
-type Org = { orgId: string; keyId: string; key: string; customerId: string; subscriptionId: string; invoiceIds: string[] };
+type Org = {
+  orgId: string;
+  keyId: string;
+  key: string;
+  customerId: string;
+  subscriptionId: string;
+  invoiceIds: string[];
+  endpointId: string;
+  deliveryId: string;
+};
 
 let local: StripeLocal;
 let app: TestApp;
@@ -33,11 +44,29 @@ async function subscribedOrg(planCode: "starter" | "growth"): Promise<Org> {
   const { customerId } = await ensureCustomer(orgId);
   const key = await createApiKey({ orgId, name: "cross-org" });
   const invoiceIds = (await stripe.invoices.list({ customer: customerId })).data.map((i) => i.id!);
-  return { orgId, keyId: key.id, key: key.key, customerId, subscriptionId, invoiceIds };
+  // A real endpoint and a delivery that failed for good: a retry or test event by anyone else
+  // would change them. The event row is written directly so no job dispatches or delivers it.
+  const endpoint = await createEndpoint({ orgId, url: "http://127.0.0.1:9/cross-org", eventTypes: ["invoice.paid"], actor: "t", requestId: null });
+  const eventId = `evt_x${orgId}`;
+  const deliveryId = `wd_x${orgId}`;
+  await sql`insert into events (id, org_id, type, data) values (${eventId}, ${orgId}, 'invoice.paid', '{}')`;
+  await sql`insert into webhook_deliveries (id, org_id, endpoint_id, event_id, status, attempts)
+            values (${deliveryId}, ${orgId}, ${endpoint.id}, ${eventId}, 'failed', 10)`;
+  return { orgId, keyId: key.id, key: key.key, customerId, subscriptionId, invoiceIds, endpointId: endpoint.id, deliveryId };
 }
 
+/** A's webhook rows, events and webhook audit entries: what a cross-org webhook call would change. */
+const webhookStateOf = async (orgId: string) => ({
+  endpoints: await sql`select * from webhook_endpoints where org_id = ${orgId} order by id`,
+  deliveries: await sql`select * from webhook_deliveries where org_id = ${orgId} order by id`,
+  events: await sql`select id, type from events where org_id = ${orgId} order by id`,
+  audit: await sql`select action from audit_log where org_id = ${orgId} and action like 'webhook%' order by id`,
+  jobs: await sql`select key from graphile_worker._private_jobs where key like ${`delivery:wd_x${orgId}`}`,
+});
+let aWebhooksBefore: Awaited<ReturnType<typeof webhookStateOf>>;
+
 /** Everything that would show A's data: none of it may appear in an answer to anyone else. */
-const secretsOf = (o: Org) => [o.orgId, o.keyId, o.key.slice(0, 12), o.customerId, o.subscriptionId, ...o.invoiceIds];
+const secretsOf = (o: Org) => [o.orgId, o.keyId, o.key.slice(0, 12), o.customerId, o.subscriptionId, o.endpointId, o.deliveryId, ...o.invoiceIds];
 
 beforeAll(async () => {
   local = await startStripeWithoutWebhooks();
@@ -45,7 +74,13 @@ beforeAll(async () => {
   a = await subscribedOrg("growth");
   b = await subscribedOrg("starter");
   expect(a.invoiceIds.length).toBeGreaterThan(0);
+  aWebhooksBefore = await webhookStateOf(a.orgId);
+  expect([aWebhooksBefore.endpoints.length, aWebhooksBefore.deliveries.length]).toEqual([1, 1]);
 });
+
+/** The id a `$id` segment gets: A's own resource of the kind that route file serves. */
+const aIdFor = (file: string) =>
+  file.startsWith("api.v1.webhooks.endpoints.") ? a.endpointId : file.startsWith("api.v1.webhooks.deliveries.") ? a.deliveryId : a.keyId;
 afterAll(async () => {
   await app.stop();
   await local.stop();
@@ -73,7 +108,7 @@ describe("every route as another organisation, and signed out: never A's data, n
   for (const file of routeFiles) {
     test(file, async () => {
       const findings: Finding[] = [];
-      const urls = urlsOf(file, { param: () => [a.keyId], splat: [a.orgId] });
+      const urls = urlsOf(file, { param: () => [aIdFor(file)], splat: [a.orgId] });
       const isApi = file.startsWith("api.");
       const targetsA = file.includes("$id");
       for (const [caller, headersOf] of Object.entries(callers)) {
@@ -122,6 +157,17 @@ describe("every route as another organisation, and signed out: never A's data, n
     expect((await stripe.invoices.list({ customer: a.customerId })).data.map((i) => i.id)).toEqual(a.invoiceIds);
     const [{ revoked }] = await sql<{ revoked: boolean }[]>`select revoked_at is not null as revoked from api_keys where id = ${a.keyId}`;
     expect(revoked).toBe(false);
+  });
+
+  test("afterwards org A's webhook endpoint and delivery are as they were, and A still sees them", async () => {
+    expect(await webhookStateOf(a.orgId)).toEqual(aWebhooksBefore);
+    const cookie = await signIn(app, a.orgId);
+    const listed = await fetch(`${app.url}/api/v1/webhooks/endpoints`, { headers: { cookie } });
+    expect(((await listed.json()) as { data: { endpoints: { id: string }[] } }).data.endpoints.map((e) => e.id)).toEqual([a.endpointId]);
+    const deliveries = await fetch(`${app.url}/api/v1/webhooks/deliveries`, { headers: { cookie } });
+    expect(((await deliveries.json()) as { data: { deliveries: { id: string; status: string }[] } }).data.deliveries).toMatchObject([
+      { id: a.deliveryId, status: "failed" },
+    ]);
   });
 
   test("the app is still up and logged no unexpected error", () => {

@@ -37,8 +37,17 @@ export async function receiveClerkWebhook(rawBody: string, headers: Headers): Pr
   } catch {
     throw new AppError("VALIDATION_FAILED", "Invalid or expired Svix signature.");
   }
-  const type = (JSON.parse(rawBody) as { type?: string }).type ?? "unknown";
-  const parsed = event.safeParse(JSON.parse(rawBody));
+  // Signed is not well-formed: a body that is not a JSON object with a type is refused, not a 500.
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    throw new AppError("VALIDATION_FAILED", "A Clerk event must be JSON.");
+  }
+  const typed = z.object({ type: z.string() }).safeParse(body);
+  if (!typed.success) throw new AppError("VALIDATION_FAILED", "A Clerk event must be a JSON object with a type.");
+  const type = typed.data.type;
+  const parsed = event.safeParse(body);
   if (!parsed.success) return { type, handled: false }; // an event this system does not use
   const e = parsed.data;
   if (e.type === "organization.deleted") {

@@ -165,7 +165,46 @@ async function deliver(payload: unknown, signature?: string) {
   });
 }
 
+/** Posts a raw body as Svix signs it at `at`, or with exactly the given headers instead. */
+async function deliverRaw(body: string, { at = new Date(), headers }: { at?: Date; headers?: Record<string, string> } = {}) {
+  const id = `msg_${crypto.randomUUID()}`;
+  const signed = {
+    "svix-id": id,
+    "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "svix-signature": new Webhook(WEBHOOK_SECRET).sign(id, at, body),
+  };
+  const r = await fetch(`${app.url}/api/webhooks/clerk`, { method: "POST", headers: { "content-type": "application/json", ...(headers ?? signed) }, body });
+  return { status: r.status, body: (await r.json()) as unknown };
+}
+const refused = { ok: false, error: { code: "VALIDATION_FAILED", message: expect.any(String), details: expect.any(Object) } };
+
 describe("Clerk webhooks (Svix-signed)", () => {
+  test("a delivery without Svix headers, or signed too long ago, is refused in the envelope and changes nothing", async () => {
+    const { orgId: victim, key } = await orgWithKey();
+    const deleted = JSON.stringify({ type: "organization.deleted", data: { id: victim, object: "organization", deleted: true } });
+    expect(await deliverRaw(deleted, { headers: {} })).toEqual({ status: 400, body: refused });
+    expect(await deliverRaw(deleted, { at: new Date(Date.now() - 10 * 60_000) })).toEqual({ status: 400, body: refused });
+    expect((await fetch(`${app.url}/api/v1/quota`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect((await sql`select 1 from clerk_org_deletions where org_id = ${victim}`).length).toBe(0);
+  });
+
+  const malformed: [string, string][] = [
+    ["JSON null", "null"],
+    ["not JSON", "{not json"],
+    ["no type", JSON.stringify({ data: { id: "org_x" } })],
+    ["a numeric type", JSON.stringify({ type: 42, data: { id: "org_x" } })],
+    ["a JSON array", "[]"],
+    ["a JSON string", '"organization.deleted"'],
+  ];
+  for (const [name, body] of malformed)
+    test(`a validly signed body with ${name} → 400 VALIDATION_FAILED in the envelope, not a 500`, async () => {
+      expect(await deliverRaw(body)).toEqual({ status: 400, body: refused });
+    });
+
+  test("the malformed deliveries logged no unexpected error", () => {
+    expect(app.logs.filter((l) => /"msg":"(unexpected error|unhandled error[^"]*)"/.test(l))).toEqual([]);
+  });
+
   test("an unsigned or forged delivery is refused and changes nothing", async () => {
     const { orgId: victim, key } = await orgWithKey();
     const deleted = { type: "organization.deleted", data: { id: victim, object: "organization", deleted: true } };

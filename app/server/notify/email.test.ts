@@ -65,8 +65,18 @@ describe("usage emails", () => {
       requestId: null,
     });
     await api(a.url, key).record({ request_id: rid(), quantity: 10 });
-    await until(async () => (await sql`select 1 from events where org_id = ${orgId} and type = 'usage.threshold_reached'`).length === 2);
-    await Bun.sleep(800);
+    // Both threshold events dispatched (their jobs done): had an email been queued, its outbox row exists now.
+    await until(
+      async () =>
+        (
+          await sql`select 1 from events e where e.org_id = ${orgId} and e.type = 'usage.threshold_reached'
+                     and not exists (select 1 from graphile_worker._private_jobs j where j.key = 'event:' || e.id)`
+        ).length === 2,
+    );
+    const [{ n }] = await sql<{ n: number }[]>`
+      select count(*)::int as n from email_outbox o join events e on e.id = o.event_id
+       where o.org_id = ${orgId} and e.type = 'usage.threshold_reached'`;
+    expect(n).toBe(0);
     expect((await outboxOf(orgId)).length).toBe(0);
     await updateOrgSettings({ orgId, timeZone: "Asia/Tokyo", billingEmail: "billing@acme.test", mutedEmails: [], actor: "t", requestId: null });
     await sql`select emit_event(${orgId}, 'subscription.updated', ${JSON.stringify({ planCode: "growth", previousPlanCode: "starter", status: "active", periodStart: new Date().toISOString(), periodEnd: new Date(Date.now() + 86400_000 * 30).toISOString() })}::jsonb)`;

@@ -6,7 +6,7 @@ import { signIn } from "../../../test/billing";
 import { orgWithKey } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { setSubscriptionMirror } from "../billing/subscriptions.server";
-import { orgSettingsOf } from "./settings.server";
+import { orgSettingsOf, updateOrgSettings } from "./settings.server";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -64,5 +64,63 @@ describe("org settings", () => {
     });
     expect(r.status).toBe(400);
     expect((await orgSettingsOf(orgId)).timeZone).toBe("UTC");
+  });
+
+  test("bad settings input is refused with VALIDATION_FAILED, changes nothing and writes no audit entry", async () => {
+    const { orgId } = await orgWithKey();
+    await updateOrgSettings({ orgId, timeZone: "Asia/Tokyo", billingEmail: "billing@acme.test", mutedEmails: ["invoice.paid"], actor: "t", requestId: null });
+    const before = await orgSettingsOf(orgId);
+    const audited = () => sql`select id from audit_log where org_id = ${orgId} and action = 'settings.updated'`;
+    expect(await audited()).toHaveLength(1);
+    const cookie = await signIn(app, orgId);
+    const bad: [string, string][][] = [
+      [
+        ["timeZone", "Europe/Paris"],
+        ["billingEmail", "nope"],
+      ],
+      [
+        ["timeZone", "Europe/Paris"],
+        ["billingEmail", `${"b".repeat(250)}@acme.test`],
+      ],
+      [
+        ["timeZone", `Europe/${"P".repeat(64)}`],
+        ["billingEmail", "new@acme.test"],
+      ],
+      [["billingEmail", "new@acme.test"]], // no time zone at all
+    ];
+    for (const fields of bad) {
+      const r = await fetch(`${app.url}/settings?_data=routes/_portal.settings`, {
+        method: "POST",
+        headers: { cookie, origin: app.url },
+        body: new URLSearchParams(fields),
+      });
+      const body = (await r.json()) as { ok: boolean; code: string };
+      expect([r.status, body.ok, body.code, JSON.stringify(fields)]).toEqual([400, false, "VALIDATION_FAILED", JSON.stringify(fields)]);
+    }
+    expect(await orgSettingsOf(orgId)).toEqual(before);
+    expect(await audited()).toHaveLength(1);
+  });
+
+  test("email types the page does not offer are ignored: only known types are ever muted", async () => {
+    const { orgId } = await orgWithKey();
+    const cookie = await signIn(app, orgId);
+    const r = await fetch(`${app.url}/settings?_data=routes/_portal.settings`, {
+      method: "POST",
+      headers: { cookie, origin: app.url },
+      body: new URLSearchParams([
+        ["timeZone", "UTC"],
+        ["billingEmail", ""],
+        ["emails", "no.such_type"],
+        ["emails", "x".repeat(100)],
+        ["emails", "usage.threshold_reached"],
+      ]),
+    });
+    expect(r.status).toBe(200);
+    expect((await orgSettingsOf(orgId)).mutedEmails.sort()).toEqual([
+      "invoice.payment_failed",
+      "subscription.trial_will_end",
+      "subscription.updated",
+      "webhook_endpoint.disabled",
+    ]);
   });
 });

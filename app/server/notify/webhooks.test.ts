@@ -6,6 +6,7 @@ import { signIn, until } from "../../../test/billing";
 import { orgWithKey, rid } from "../../../test/factories";
 import { startWebhookReceiver, startWorker } from "../../../test/notify";
 import { sql } from "../platform/db.server";
+import { revokeApiKey } from "../auth/keys.server";
 import { recordUsage } from "../usage/engine.server";
 
 let app: TestApp;
@@ -94,25 +95,42 @@ describe("outbound webhooks", () => {
   });
 
   test("only subscribed event types are delivered, and a deleted endpoint gets nothing", async () => {
-    const { orgId } = await orgWithKey({ included: 10 });
+    const { orgId, keyId } = await orgWithKey({ included: 10 });
     const call = await session(orgId);
-    const receiver = startWebhookReceiver(() => "whsec_unused");
-    try {
-      const keysOnly = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["api_key.revoked"] });
-      const deleted = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["usage.threshold_reached"] });
-      expect((await call("DELETE", `/api/v1/webhooks/endpoints/${deleted.body.data.id}`)).status).toBe(200);
-      await record(orgId, 10);
-      // Both threshold events of this org dispatched (their jobs done), then a moment for deliveries.
-      await until(
+    let secret = "";
+    const receiver = startWebhookReceiver(() => secret);
+    /** The org's events of a type once dispatched: their dispatch jobs (which create deliveries) are done. */
+    const dispatched = (type: string, n: number) =>
+      until(
         async () =>
           (
-            await sql`select 1 from events e where e.org_id = ${orgId} and e.type = 'usage.threshold_reached'
+            await sql`select 1 from events e where e.org_id = ${orgId} and e.type = ${type}
                        and not exists (select 1 from graphile_worker._private_jobs j where j.key = 'event:' || e.id)`
-          ).length === 2,
+          ).length === n,
       );
-      await Bun.sleep(300);
+    const deliveriesTo = async () =>
+      (
+        await sql<{ endpoint_id: string; type: string }[]>`
+        select d.endpoint_id, e.type from webhook_deliveries d join events e on e.id = d.event_id where d.org_id = ${orgId}`
+      ).map((d) => [d.endpoint_id, d.type]);
+    try {
+      const keysOnly = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["api_key.revoked"] });
+      secret = keysOnly.body.data.secret;
+      const deleted = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["usage.threshold_reached"] });
+      expect(deleted.status).toBe(200);
+      expect((await call("DELETE", `/api/v1/webhooks/endpoints/${deleted.body.data.id}`)).status).toBe(200);
+      await record(orgId, 10);
+      // Both threshold events of this org dispatched: had any endpoint been picked, its delivery row exists now.
+      await dispatched("usage.threshold_reached", 2);
+      expect(await deliveriesTo()).toEqual([]);
       expect(receiver.received).toHaveLength(0);
       expect(keysOnly.status).toBe(200);
+      // The type it subscribes to does arrive, signed with its secret, and only there.
+      await revokeApiKey({ keyId, orgId });
+      await dispatched("api_key.revoked", 1);
+      expect(await deliveriesTo()).toEqual([[keysOnly.body.data.id, "api_key.revoked"]]);
+      await until(async () => receiver.received.length === 1);
+      expect(receiver.received[0]).toMatchObject({ verified: true, body: { type: "api_key.revoked", data: { keyId } } });
     } finally {
       receiver.stop();
     }
@@ -167,6 +185,8 @@ describe("outbound webhooks", () => {
       { url: "ftp://127.0.0.1/x", eventTypes: ["invoice.paid"] },
       { url: `http://127.0.0.1:9/${"x".repeat(2001)}`, eventTypes: ["invoice.paid"] },
       { url: "http://127.0.0.1:9/x", eventTypes: ["invoice.paid"], secret: "whsec_mine" },
+      { url: "https://u:p@93.184.215.14/", eventTypes: ["invoice.paid"] }, // credentials in the URL
+      { url: "https://nonexistent.invalid/", eventTypes: ["invoice.paid"] }, // a name that does not resolve
     ];
     for (const body of bad) {
       const r = await call("POST", "/api/v1/webhooks/endpoints", body);
@@ -179,9 +199,21 @@ describe("outbound webhooks", () => {
   test("an endpoint of another org is not found", async () => {
     const a = await orgWithKey();
     const b = await orgWithKey();
-    const created = await (await session(a.orgId))("POST", "/api/v1/webhooks/endpoints", { url: "http://127.0.0.1:9/x", eventTypes: ["invoice.paid"] });
+    const own = await session(a.orgId);
+    const created = await own("POST", "/api/v1/webhooks/endpoints", { url: "http://127.0.0.1:9/x", eventTypes: ["invoice.paid"] });
+    expect(created.status).toBe(200);
+    // A's own test event makes a real delivery of A's for B to aim at.
+    expect((await own("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
+    const [delivery] = (await own("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+    expect(delivery.endpointId).toBe(created.body.data.id);
     const other = await session(b.orgId);
     expect((await other("DELETE", `/api/v1/webhooks/endpoints/${created.body.data.id}`)).status).toBe(404);
     expect((await other("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(404);
+    expect((await other("POST", `/api/v1/webhooks/deliveries/${delivery.id}/retry`)).status).toBe(404);
+    // A still has its endpoint, one delivery, and no retry in its audit log.
+    expect((await own("GET", "/api/v1/webhooks/endpoints")).body.data.endpoints.map((e: any) => e.id)).toEqual([created.body.data.id]);
+    expect((await own("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries.map((d: any) => d.id)).toEqual([delivery.id]);
+    const audit = await sql`select action from audit_log where org_id = ${a.orgId} and action like 'webhook%' order by id`;
+    expect(audit.map((x) => x.action)).toEqual(["webhook_endpoint.created"]);
   });
 });
