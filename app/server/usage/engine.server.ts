@@ -116,14 +116,21 @@ async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<Deci
     const requestIds = batch.map((p) => p.item.requestId);
     const metrics = batch.map((p) => p.item.metric);
     const quantities = batch.map((p) => p.item.quantity);
-    // Batches expected to be only denials and replays are decided by a plain read first.
-    const decide = readOnly ? sql`deny_or_replay` : sql`record_usage`;
-    rows = await sql<DecisionRow[]>`
-      select idx as batch_index, outcome, used, included, sub_status as subscription_status,
-             (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
-             (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-             (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
-        from ${decide}(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`;
+    // Two whole statements, not one with the function as a fragment: the hot write stays a single
+    // static query text (a fragment is rebuilt per batch; with it, usage on one org benched 4–7% lower).
+    rows = readOnly
+      ? await sql<DecisionRow[]>`
+          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
+                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
+                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+            from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
+      : await sql<DecisionRow[]>`
+          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
+                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
+                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`;
   } catch (err) {
     // Nothing was committed, or (a connection lost after the commit) the retry replays it: every
     // request of the batch may be retried with the same request_id (the group commit fails them all).
