@@ -1,8 +1,6 @@
 // Prometheus metrics (prom-client's registry and text format): what the app and the worker expose
 // on GET /metrics. Hot-path observation is O(1): label children are bound once and kept in maps,
 // never built per request (fast-metrics.server.ts).
-// The server and the Remix build each load this module, so the metrics live on globalThis: both
-// copies share one registry and one set of children.
 import { timingSafeEqual } from "node:crypto";
 import client from "prom-client";
 import { config } from "../platform/config.server";
@@ -67,10 +65,7 @@ function create() {
   };
 }
 
-type Metrics = ReturnType<typeof create>;
-const holder = globalThis as typeof globalThis & { __mspMetrics?: Metrics };
-export const metrics: Metrics = holder.__mspMetrics ?? create();
-holder.__mspMetrics = metrics;
+export const metrics = create();
 
 /** One HTTP request's duration; `route` is always a pattern, never the raw URL. */
 export function observeRequest(route: string, method: string, status: number, seconds: number): void {

@@ -1,21 +1,20 @@
 // The one server module that talks to Sentry (@sentry/remix). Loaded only when SENTRY_DSN is
-// set: without it nothing is imported or initialised and every function here is a no-op. The
-// server and the Remix build each load this module, so the SDK handle lives on globalThis.
+// set: without it nothing is imported or initialised and every function here is a no-op.
 import { config } from "../platform/config.server";
 import { scrubSentryEvent } from "../../sentry-scrub";
 import { log } from "../platform/log.server";
 import { currentRequest } from "../platform/request-context.server";
 
 type SentrySdk = typeof import("@sentry/remix");
-const holder = globalThis as typeof globalThis & { __mspSentry?: SentrySdk };
-const sdk = () => holder.__mspSentry;
+let initialised: SentrySdk | undefined;
+const sdk = () => initialised;
 
 export const sentryRelease = config.SENTRY_RELEASE;
 export const sentryEnvironment = config.SENTRY_ENVIRONMENT ?? config.NODE_ENV;
 
 /** Initialises Sentry for this process (app, worker or ops) when SENTRY_DSN is set. */
 export async function initSentry(service: "app" | "worker" | "ops"): Promise<boolean> {
-  if (!config.SENTRY_DSN || holder.__mspSentry) return Boolean(holder.__mspSentry);
+  if (!config.SENTRY_DSN || initialised) return Boolean(initialised);
   const Sentry = await import("@sentry/remix");
   Sentry.init({
     dsn: config.SENTRY_DSN,
@@ -37,7 +36,7 @@ export async function initSentry(service: "app" | "worker" | "ops"): Promise<boo
     // transactions such as graphql.parseSchema).
     integrations: (defaults) => defaults.filter((i) => KEPT_INTEGRATIONS.has(i.name)),
   });
-  holder.__mspSentry = Sentry;
+  initialised = Sentry;
   return true;
 }
 

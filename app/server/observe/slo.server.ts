@@ -17,9 +17,7 @@ const FLUSH_MS = 10_000;
 
 type Minute = { minute: number; counts: Float64Array };
 type Recorder = { pending: Map<Series, Map<number, Float64Array>>; current: Map<Series, Minute>; timer: ReturnType<typeof setInterval> | null };
-const holder = globalThis as typeof globalThis & { __mspSlo?: Recorder };
-const rec: Recorder = holder.__mspSlo ?? { pending: new Map(), current: new Map(), timer: null };
-holder.__mspSlo = rec;
+const rec: Recorder = { pending: new Map(), current: new Map(), timer: null };
 
 function bucketOf(bounds: readonly number[], value: number): number {
   for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) return i;

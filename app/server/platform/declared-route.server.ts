@@ -9,9 +9,8 @@ export type Serve = (args: RouteArgs) => Promise<Response>;
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 export type Method = (typeof METHODS)[number];
 
-// server.ts and the Remix build each load their own copy of this module: a declared route is told
-// by a brand both copies share, not by one copy's class.
-export const BRAND = Symbol.for("metered.apiRoute");
+/** Marks a declared route (what apiRoute returns). */
+export const BRAND = Symbol("apiRoute");
 
 /** A declared route: what its module exports as `route`, and its Remix loader and action. */
 export type ApiRoute = { readonly methods: readonly Method[]; readonly loader: Serve; readonly action: Serve };

@@ -19,13 +19,7 @@ export const ERROR_STATUS = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-// server.ts and the Remix build each load their own copy of this module, and an error made by one
-// reaches the other (the body cap at the server errors the body a route reads): `instanceof
-// AppError` checks a brand shared by both copies, not one copy's class.
-const BRAND = Symbol.for("metered.AppError");
-
 export class AppError extends Error {
-  readonly [BRAND] = true;
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -44,14 +38,6 @@ export class AppError extends Error {
     return ERROR_STATUS[this.code];
   }
 }
-
-Object.defineProperty(AppError, Symbol.hasInstance, {
-  // For AppError itself, the brand; a subclass (inheriting this) keeps the ordinary check.
-  value: function (this: unknown, value: unknown): boolean {
-    if (this !== AppError) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === "object" && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
-  },
-});
 
 export const Unauthenticated = (message = "Missing or invalid credentials.") => new AppError("UNAUTHENTICATED", message);
 export const NotFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found.`);

@@ -5,12 +5,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 export type RequestContext = { requestId: string; corrId?: string; actor?: string; orgId?: string };
 
-// One store per process: server.ts and the Remix build each load their own copy of this module,
-// and server.ts opens the context that the build's code reads.
-const KEY = Symbol.for("metered.requestContext");
-const holder = globalThis as unknown as Record<symbol, AsyncLocalStorage<RequestContext> | undefined>;
-holder[KEY] ??= new AsyncLocalStorage<RequestContext>();
-const store = holder[KEY];
+const store = new AsyncLocalStorage<RequestContext>();
 
 export const inRequest = <T>(ctx: RequestContext, fn: () => T): T => store.run(ctx, fn);
 export const currentRequest = (): RequestContext | undefined => store.getStore();
