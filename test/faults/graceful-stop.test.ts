@@ -108,8 +108,20 @@ describe("graceful stop of an app process", () => {
     const app = await startApp({ DATABASE_POOL_SIZE: "3" });
     apps = [app];
     // Enough concurrent work to open every connection the pool may hold.
-    await Promise.all(Array.from({ length: 60 }, (_, i) => api(app.url, key).record({ request_id: `pool_${i}` }).then((r) => r.arrayBuffer())));
-    await Promise.all(Array.from({ length: 60 }, () => api(app.url, key).quota().then((r) => r.arrayBuffer())));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        api(app.url, key)
+          .record({ request_id: `pool_${i}` })
+          .then((r) => r.arrayBuffer()),
+      ),
+    );
+    await Promise.all(
+      Array.from({ length: 60 }, () =>
+        api(app.url, key)
+          .quota()
+          .then((r) => r.arrayBuffer()),
+      ),
+    );
     const open = tcpConnectionsTo(app.proc.pid, Number(new URL(process.env.DATABASE_URL ?? "").port || 5432));
     expect(open).toBeGreaterThan(0);
     expect(open).toBeLessThanOrEqual(3);
