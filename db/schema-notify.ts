@@ -3,7 +3,7 @@
 // Re-exported by schema.ts (drizzle-kit reads both through it).
 import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import { organisations } from "./schema";
+import { organisations } from "./schema-core";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const orgRef = () =>

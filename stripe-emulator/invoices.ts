@@ -5,7 +5,7 @@
 import type Stripe from "stripe";
 import { type Billing, DRAFT_SECONDS, wireDecimal } from "./billing";
 import { newId } from "./store";
-import { cancelNow, setStatus } from "./subscriptions";
+import { cancelNow, setStatus, subscriptionOf } from "./subscription-status";
 
 type Sub = Stripe.Subscription;
 type Inv = Stripe.Invoice;
@@ -147,8 +147,6 @@ export async function buildInvoice(
   };
 }
 
-const subscriptionOf = (inv: Inv) => inv.parent?.subscription_details?.subscription as string | undefined;
-
 /**
  * Creates a subscription invoice. A renewal (`subscription_cycle`) stays a draft for an hour
  * and is finalized by the clock; any other is finalized and charged at once.
@@ -232,14 +230,4 @@ export async function voidInvoice(b: Billing, invoice: Inv, at: number) {
   invoice.status_transitions.voided_at = at;
   await b.store.put(invoice);
   await b.events.emit("invoice.voided", invoice, at, { status: "open" });
-}
-
-/** Stripe stops collecting a canceled subscription's open invoices. */
-export async function stopCollecting(b: Billing, subId: string) {
-  const open = await b.store.list<Inv>("invoice", (i) => subscriptionOf(i) === subId && i.next_payment_attempt !== null && i.status === "open");
-  for (const inv of open) {
-    inv.next_payment_attempt = null;
-    inv.auto_advance = false;
-    await b.store.put(inv);
-  }
 }

@@ -7,7 +7,8 @@ import { addMonths, type Billing, invalid, legacyPlan, missing } from "./billing
 import { arr, int, meta, obj, str, type FormValue } from "./form";
 import { createInvoice } from "./invoices";
 import { newId } from "./store";
-import { cancelNow, changePrice, subscription } from "./subscriptions";
+import { cancelNow } from "./subscription-status";
+import { changePrice, subscription } from "./subscriptions";
 import { array, boolean, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 import type { Route } from "./route";
 

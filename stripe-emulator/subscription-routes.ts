@@ -4,7 +4,8 @@ import type Stripe from "stripe";
 import { invalid, missing } from "./billing";
 import { arr, int, meta, obj, str } from "./form";
 import { list, type Route } from "./route";
-import { cancelNow, createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
+import { cancelNow } from "./subscription-status";
+import { createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
 import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 
 export const subscriptionRoutes: Route[] = [

@@ -5,7 +5,8 @@
 import type Stripe from "stripe";
 import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
 import { addMonths, type Billing, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./billing";
-import { buildInvoice, createInvoice, line, stopCollecting, voidInvoice } from "./invoices";
+import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
+import { cancelNow, setStatus } from "./subscription-status";
 import { newId } from "./store";
 
 type Sub = Stripe.Subscription;
@@ -15,14 +16,6 @@ export async function subscription(b: Billing, id: string): Promise<Sub> {
   const sub = await b.store.get<Sub>(id);
   if (!sub) throw missing("subscription", id);
   return sub;
-}
-
-/** Sets the status and emits customer.subscription.updated with the previous one. */
-export async function setStatus(b: Billing, sub: Sub, status: Stripe.Subscription.Status, at: number) {
-  const previous = { status: sub.status };
-  sub.status = status;
-  await b.store.put(sub);
-  await b.events.emit("customer.subscription.updated", sub, at, previous);
 }
 
 export async function createSubscription(
@@ -310,26 +303,6 @@ export async function renew(b: Billing, sub: Sub, boundary: number) {
   await b.store.put(sub);
   await b.events.emit("customer.subscription.updated", sub, boundary, previous);
   await createInvoice(b, sub, lines, "subscription_cycle", boundary);
-}
-
-/** Ends the subscription at `at` with customer.subscription.deleted; its schedule is canceled too. */
-export async function cancelNow(b: Billing, sub: Sub, at: number, reason: "cancellation_requested" | "payment_failed" = "cancellation_requested") {
-  if (sub.schedule) {
-    const schedule = await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string);
-    if (schedule && (schedule.status === "active" || schedule.status === "not_started")) {
-      Object.assign(schedule, { status: "canceled", canceled_at: at, current_phase: null });
-      await b.store.put(schedule);
-      await b.events.emit("subscription_schedule.canceled", schedule, at);
-    }
-  }
-  sub.status = "canceled";
-  sub.canceled_at = at;
-  sub.ended_at = at;
-  sub.cancellation_details = { comment: null, feedback: null, feedback_option: null, reason };
-  await b.store.put(sub);
-  await stopCollecting(b, sub.id);
-  await b.events.emit("customer.subscription.deleted", sub, at);
-  return sub;
 }
 
 /** An incomplete subscription whose first invoice went unpaid for 23 hours: terminal, invoice voided. */
