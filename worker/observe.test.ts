@@ -10,7 +10,7 @@ import { sql } from "../app/server/platform/db.server";
 import { createApiKey } from "../app/server/auth/keys.server";
 import { subscribeThroughStripe } from "../app/server/ops/billing.server";
 import { reportUsageToStripe } from "../app/server/billing/meter-report.server";
-import { measureDrift } from "../app/server/observe/slo.server";
+import { measureDrift } from "../app/server/billing/meter-report.server";
 
 const receiver = startSentryReceiver();
 const metricsPort = freePort(); // the worker must be told its port before it starts

@@ -8,6 +8,7 @@ import { AppError } from "../platform/errors.server";
 import { upstream } from "./stripe.server";
 import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
 import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
+import { recordDrift } from "../observe/slo.server";
 
 type Pending = {
   org_id: string;
@@ -180,4 +181,37 @@ async function displacedOrgs(orgIds: string[]): Promise<Set<string>> {
   return new Set(
     reports.filter((r) => meterEventTimestamp({ periodStart: r.ps, periodEnd: r.pe, now: r.reported_at }).inPeriod === false).map((r) => r.org_id),
   );
+}
+
+/**
+ * Run every 5 minutes (worker crontab): the drift of the newest counters against Stripe's meter
+ * totals, the worst org per period, saved for the SLO (observe/slo.server.ts) and the msp_usage_drift_ratio gauge. A
+ * closed period compares what we recorded (as `ops drift` does: it must be exactly 0 once the
+ * last report ran); the open period compares what we have confirmed sending, so the usage of
+ * the last minute, not reported yet by design, is no breach. Nothing sent yet: no ratio.
+ */
+export async function measureDrift(
+  lagSeconds?: number,
+): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
+  // Only settled rows: a report younger than Stripe's aggregation lag is not judged yet, and
+  // usage that could only be reported outside its period (a test clock ahead) has no drift.
+  const rows = (await driftReport(undefined, 200, lagSeconds)).rows.filter((r) => r.status === "settled");
+  const state = await sql<{ org_id: string; ps: string; closed: boolean; sent: number }[]>`
+    select c.org_id, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
+      from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, ps)
+      join usage_counters c on c.org_id = t.org_id and c.metric = 'api_call' and c.period_start = t.ps::timestamptz
+      left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start`;
+  const byCounter = new Map(state.map((s) => [`${s.org_id} ${s.ps}`, s]));
+  const worst: Record<string, number> = {};
+  const measured: { orgId: string; periodKey: string; drift: number }[] = [];
+  for (const r of rows) {
+    const s = byCounter.get(`${r.orgId} ${r.periodStart}`);
+    const ours = s && !s.closed ? s.sent : r.recorded;
+    if (r.reported === 0 && ours === 0) continue;
+    const drift = r.reported > 0 ? Math.abs(ours - r.reported) / r.reported : 1;
+    measured.push({ orgId: r.orgId, periodKey: r.periodKey, drift });
+    worst[r.periodKey] = Math.max(worst[r.periodKey] ?? 0, drift);
+  }
+  await recordDrift(worst);
+  return { byPeriod: worst, byCounter: measured };
 }

@@ -7,7 +7,6 @@ import { sql } from "../platform/db.server";
 import { log } from "../platform/log.server";
 import { CONVERGE_BOUNDS, LATENCY_BOUNDS } from "./metrics.server";
 import { captureMessage } from "./sentry.server";
-import { driftReport } from "../billing/meter-report.server";
 
 export const SERIES = { quota_latency: LATENCY_BOUNDS, converge: CONVERGE_BOUNDS } as const;
 export type Series = keyof typeof SERIES;
@@ -202,41 +201,12 @@ export async function watchSlos(): Promise<{ alerted: string[]; recovered: strin
   return { alerted, recovered };
 }
 
-/**
- * Run every 5 minutes (worker crontab): the drift of the newest counters against Stripe's meter
- * totals, the worst org per period, saved for the SLO and the msp_usage_drift_ratio gauge. A
- * closed period compares what we recorded (as `ops drift` does: it must be exactly 0 once the
- * last report ran); the open period compares what we have confirmed sending, so the usage of
- * the last minute, not reported yet by design, is no breach. Nothing sent yet: no ratio.
- */
-export async function measureDrift(
-  lagSeconds?: number,
-): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
-  // Only settled rows: a report younger than Stripe's aggregation lag is not judged yet, and
-  // usage that could only be reported outside its period (a test clock ahead) has no drift.
-  const rows = (await driftReport(undefined, 200, lagSeconds)).rows.filter((r) => r.status === "settled");
-  const state = await sql<{ org_id: string; ps: string; closed: boolean; sent: number }[]>`
-    select c.org_id, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
-      from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, ps)
-      join usage_counters c on c.org_id = t.org_id and c.metric = 'api_call' and c.period_start = t.ps::timestamptz
-      left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start`;
-  const byCounter = new Map(state.map((s) => [`${s.org_id} ${s.ps}`, s]));
-  const worst: Record<string, number> = {};
-  const measured: { orgId: string; periodKey: string; drift: number }[] = [];
-  for (const r of rows) {
-    const s = byCounter.get(`${r.orgId} ${r.periodStart}`);
-    const ours = s && !s.closed ? s.sent : r.recorded;
-    if (r.reported === 0 && ours === 0) continue;
-    const drift = r.reported > 0 ? Math.abs(ours - r.reported) / r.reported : 1;
-    measured.push({ orgId: r.orgId, periodKey: r.periodKey, drift });
-    worst[r.periodKey] = Math.max(worst[r.periodKey] ?? 0, drift);
-  }
-  const periods = Object.keys(worst);
-  if (periods.length > 0) {
-    await sql`
-      insert into slo_drift (period_key, max_drift, measured_at)
-      select p, d, now() from unnest(${periods}::text[], ${periods.map((p) => worst[p])}::float8[]) as t(p, d)
-      on conflict (period_key) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
-  }
-  return { byPeriod: worst, byCounter: measured };
+/** Saves the worst drift per period (billing/meter-report.server.ts measures it) for the drift SLO. */
+export async function recordDrift(worstByPeriod: Record<string, number>): Promise<void> {
+  const periods = Object.keys(worstByPeriod);
+  if (periods.length === 0) return;
+  await sql`
+    insert into slo_drift (period_key, max_drift, measured_at)
+    select p, d, now() from unnest(${periods}::text[], ${periods.map((p) => worstByPeriod[p])}::float8[]) as t(p, d)
+    on conflict (period_key) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
 }
