@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import type { EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
-import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/local-stripe";
+import { LOCAL_WEBHOOK_SECRET } from "../app/server/platform/local-stripe";
 import { formatLogLine } from "./log-format";
 import { clearRunState, runStateFile, writeRunState } from "./run-state";
 import { portIsFree, Supervisor } from "./supervisor";

@@ -1,15 +1,10 @@
 // The API's contract in Zod: what each /api/v1 route accepts (the routes parse with these) and
 // what it answers inside the success envelope. The OpenAPI document (openapi.server.ts) is made
 // from the same schemas, so the published contract cannot drift from the validation.
-// No imports from the rest of the server: the doc generator loads this without a database.
+// It imports only the shared vocabulary: the doc generator loads this without a database.
 import { z } from "zod";
+import { ID_PATTERN, metric, planCode } from "../domain/vocabulary.server";
 import { SUBSCRIBABLE_TYPES } from "./event-schemas.server";
-
-/** Shape of every client-chosen id: request_id, Idempotency-Key, x-request-id. */
-export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export const metric = z.enum(["api_call"]).meta({ description: "What is metered." });
-export const planCode = z.enum(["trial", "starter", "growth", "pro"]);
 
 const timestamp = z.string().meta({ format: "date-time", description: "ISO 8601, UTC", examples: ["2026-11-23T10:00:00.123Z"] });
 const periodKey = z.string().meta({ description: "`YYYY-MM` of the period start (UTC)", examples: ["2026-11"] });

@@ -5,7 +5,7 @@
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
 import { isLive } from "../../subscription-status";
-import { ID_PATTERN } from "../api/schemas.server";
+import { ID_PATTERN } from "../domain/vocabulary.server";
 import { db } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";

@@ -1,13 +1,12 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
 import { eq, sql as dsql } from "drizzle-orm";
-import type { z } from "zod";
-import { planCode } from "../api/schemas.server";
-import { config, type Metric } from "../platform/config.server";
+import { type Metric, type PlanCode, planCode } from "../domain/vocabulary.server";
+import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 
 // The plan codes are the API contract's enum (which PLANS_CONFIG is validated against too).
-export type PlanCode = z.infer<typeof planCode>;
+export type { PlanCode };
 export const PLAN_CODES: readonly PlanCode[] = planCode.options;
 export type Plan = {
   code: PlanCode;

@@ -6,7 +6,7 @@ import { Glob } from "bun";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { isLive, LIVE_STATUSES } from "../../subscription-status";
-import { planCode } from "../api/schemas.server";
+import { planCode } from "../domain/vocabulary.server";
 import { DEFAULT_PLANS } from "../platform/config.server";
 import { PLAN_CODES } from "./plans.server";
 

@@ -14,7 +14,7 @@ import { listPlans, planByCode, setStripePriceId, type PlanCode } from "./plans.
 import { observeStripe } from "../observe/metrics.server";
 import { isLive } from "../../subscription-status";
 
-import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
+import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
 
 export { LOCAL_WEBHOOK_SECRET };
 export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;

@@ -2,10 +2,8 @@
 // process with a message naming it. Everything else imports `config`.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { LOCAL_WEBHOOK_SECRET } from "../billing/local-stripe";
-import { metric, planCode } from "../api/schemas.server";
-
-export type Metric = z.infer<typeof metric>;
+import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
+import { metric, planCode } from "../domain/vocabulary.server";
 
 const planSchema = z
   .object({

@@ -2,7 +2,7 @@
 // thrown errors to responses (route.server.ts declares the routes on top of it). No stack, SQL or
 // secret ever reaches a client.
 import type { z } from "zod";
-import { ID_PATTERN } from "../api/schemas.server";
+import { ID_PATTERN } from "../domain/vocabulary.server";
 import { API_BODY_LIMIT } from "./body-limit.server";
 import { isDatabaseUnavailable, noteDatabaseError } from "./db.server";
 import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "./errors.server";

@@ -2,7 +2,8 @@
 // Admission and idempotency are decided in Postgres (record_usage and friends, db/functions/);
 // this module hands concurrent requests to the group commit (one statement per batch) and shapes
 // the answers. No Stripe, Stigg or Clerk call happens here, ever.
-import { config, type Metric } from "../platform/config.server";
+import type { Metric } from "../domain/vocabulary.server";
+import { config } from "../platform/config.server";
 import { databaseBreaker, noteDatabaseError, sql } from "../platform/db.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { type AppError, IdempotencyConflict, QuotaExceeded, ServiceUnavailable, SubscriptionInactive } from "../platform/errors.server";
