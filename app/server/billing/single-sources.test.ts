@@ -66,8 +66,8 @@ describe("spelled once", () => {
     expect(files.filter((f) => liveList.test(f.text)).map((f) => f.path)).toEqual(["app/subscription-status.ts"]);
   });
 
-  test("the plan codes are listed in the API's enum only", () => {
-    expect(files.filter((f) => planList.test(f.text)).map((f) => f.path)).toEqual(["app/server/api/schemas.server.ts"]);
+  test("the plan codes are listed in the shared vocabulary only", () => {
+    expect(files.filter((f) => planList.test(f.text)).map((f) => f.path)).toEqual(["app/server/domain/vocabulary.server.ts"]);
   });
 
   test("the shared definitions are the ones in use", () => {
