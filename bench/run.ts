@@ -35,7 +35,7 @@ if (!Bun.which("wrk")) {
 const testDb = await createTestDatabase("bench");
 process.env.DATABASE_URL = testDb.url;
 process.env.LOG_LEVEL = "warn";
-const { createOrg } = await import("../app/server/auth/orgs.server");
+const { createOrg } = await import("../app/server/orgs/orgs.server");
 const { setSubscriptionMirror } = await import("../app/server/billing/subscriptions.server");
 const { createApiKey } = await import("../app/server/auth/keys.server");
 const { syncPlanCatalog } = await import("../app/server/billing/plans.server");

@@ -3,7 +3,7 @@
 // scripts parse it (cli/ops.test.ts holds it).
 import { AppError } from "../app/server/platform/errors.server";
 import { COMMAND_ARGS } from "./help";
-import { createOrg } from "../app/server/auth/orgs.server";
+import { createOrg } from "../app/server/orgs/orgs.server";
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { quotaFor } from "../app/server/usage/engine.server";
 import { syncPlanCatalog, planByCode, PLAN_CODES, type PlanCode } from "../app/server/billing/plans.server";

@@ -1,5 +1,5 @@
 // One-line setup for tests: an org on a plan with an API key, and small HTTP helpers.
-import { createOrg } from "../app/server/auth/orgs.server";
+import { createOrg } from "../app/server/orgs/orgs.server";
 import { setSubscriptionMirror } from "../app/server/billing/subscriptions.server";
 import { createApiKey } from "../app/server/auth/keys.server";
 import { syncPlanCatalog, type PlanCode } from "../app/server/billing/plans.server";

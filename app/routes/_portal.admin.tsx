@@ -14,7 +14,7 @@ import { requireAdminPage } from "~/server/auth/admin.server";
 import { adminOverview, replayJob } from "~/server/ops/overview.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/platform/errors.server";
-import { listAudit } from "~/server/notify/audit.server";
+import { listAudit } from "~/server/events/audit.server";
 import { listOutbox } from "~/server/notify/email.server";
 import { portalAction } from "~/server/platform/portal-action.server";
 import { revokeSessionsOf } from "~/server/auth/session-store.server";

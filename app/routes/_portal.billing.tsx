@@ -12,7 +12,7 @@ import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout, subscriptionOverview } from "~/server/billing/billing.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
 import { AppError } from "~/server/platform/errors.server";
-import { getOrg } from "~/server/auth/orgs.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 import { listPlans, planByCode, type PlanCode } from "~/server/billing/plans.server";
 import { portalAction } from "~/server/platform/portal-action.server";
 

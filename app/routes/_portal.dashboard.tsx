@@ -9,7 +9,7 @@ import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth/session.server";
 import { config } from "~/server/platform/config.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
-import { getOrg } from "~/server/auth/orgs.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 import { planByCode } from "~/server/billing/plans.server";
 import { dailyUsage } from "~/server/usage/daily.server";
 

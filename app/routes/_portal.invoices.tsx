@@ -6,7 +6,7 @@ import { formatDate, formatMoney } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireUser } from "~/server/auth/session.server";
 import { listInvoices } from "~/server/billing/billing.server";
-import { getOrg } from "~/server/auth/orgs.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);

@@ -8,7 +8,7 @@ import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireUser } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
-import { getOrg } from "~/server/auth/orgs.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 import { portalAction } from "~/server/platform/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {

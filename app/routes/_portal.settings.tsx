@@ -8,9 +8,9 @@ import { ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { parseWith } from "~/server/platform/http.server";
-import { listAudit } from "~/server/notify/audit.server";
+import { listAudit } from "~/server/events/audit.server";
 import { EMAIL_TYPES } from "~/server/notify/email.server";
-import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/notify/settings.server";
+import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/orgs/settings.server";
 import { portalAction } from "~/server/platform/portal-action.server";
 
 const EMAIL_LABELS: Record<string, string> = {

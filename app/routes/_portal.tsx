@@ -5,7 +5,7 @@ import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useLocation
 import { useEffect, useState } from "react";
 import { ClerkAccountControls } from "~/clerk.browser";
 import { clerkEnabled, requireUser } from "~/server/auth/session.server";
-import { getOrg } from "~/server/auth/orgs.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 import { subscriptionSummary } from "~/server/billing/subscriptions.server";
 import { useReportBoundaryError } from "~/sentry.browser";
 

@@ -10,8 +10,8 @@ import { requireUser } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
 import { parseWith } from "~/server/platform/http.server";
 import { createEndpoint, deleteEndpoint, endpointInput, listDeliveries, listEndpoints, retryDelivery, sendTestEvent } from "~/server/notify/endpoints.server";
-import { SUBSCRIBABLE_TYPES } from "~/server/notify/events.server";
-import { getOrg } from "~/server/auth/orgs.server";
+import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 import { portalAction } from "~/server/platform/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {

@@ -1,7 +1,7 @@
 // Outbound webhook endpoints of the session's org: list (GET), create (POST { url, eventTypes });
 // the signing secret is shown once, in the creation's answer.
 import { createEndpoint, endpointInput, listEndpoints } from "~/server/notify/endpoints.server";
-import { SUBSCRIBABLE_TYPES } from "~/server/notify/events.server";
+import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
 import { ok, parseWith, readJson } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../app";
 import { sql } from "../../app/server/platform/db.server";
-import { createOrg } from "../../app/server/auth/orgs.server";
+import { createOrg } from "../../app/server/orgs/orgs.server";
 
 let app: TestApp;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { freePort } from "../ports";
 import { startWorker, type TestWorker } from "../worker";
 import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
 import { sql } from "../../app/server/platform/db.server";
-import { createOrg } from "../../app/server/auth/orgs.server";
+import { createOrg } from "../../app/server/orgs/orgs.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
 import { syncPlanCatalog } from "../../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../../app/server/billing/stripe.server";

@@ -8,8 +8,8 @@ import { db, schema, sql } from "../platform/db.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { NotFound, Unauthenticated } from "../platform/errors.server";
 import { log } from "../platform/log.server";
-import { emitEvent } from "../notify/events.server";
-import { appendAudit } from "../notify/audit.server";
+import { emitEvent } from "../events/outbox.server";
+import { appendAudit } from "../events/audit.server";
 
 const KEY_SHAPE = /^mk_(live|test)_[A-Za-z0-9]{32}$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { parseWith } from "../platform/http.server";
-import { appendAudit } from "../notify/audit.server";
+import { appendAudit } from "../events/audit.server";
 
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 

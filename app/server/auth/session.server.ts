@@ -9,7 +9,7 @@ import { AppError, Forbidden, Unauthenticated } from "../platform/errors.server"
 import { log } from "../platform/log.server";
 import { noteActor } from "../platform/request-context.server";
 import { membershipChangeSince } from "./clerk-webhooks.server";
-import { claimOrg, ensureOrg } from "./orgs.server";
+import { claimOrg, ensureOrg } from "../orgs/orgs.server";
 import { checkSameOrigin } from "./same-origin.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./session-store.server";
 

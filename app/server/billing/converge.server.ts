@@ -15,7 +15,7 @@ import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubsc
 import { stiggEnabled } from "../stigg/stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
-import { appendAudit } from "../notify/audit.server";
+import { appendAudit } from "../events/audit.server";
 import { setPeriodUnits } from "../usage/counters.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {

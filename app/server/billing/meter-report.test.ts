@@ -8,7 +8,7 @@ import { api, rid } from "../../../test/factories";
 import { startStripeLocal } from "../../../stripe-emulator/index";
 import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
-import { createOrg } from "../auth/orgs.server";
+import { createOrg } from "../orgs/orgs.server";
 import { ensureCustomer } from "./stripe.server";
 import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
 import { meterEventIdentifier } from "./meter-rules.server";

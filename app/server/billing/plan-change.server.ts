@@ -16,9 +16,9 @@ import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } f
 import { previewInStigg } from "../stigg/stigg.server";
 import { applySubscription } from "./converge.server";
 import { remember, replayOf } from "./idempotency.server";
-import { emitEvent } from "../notify/events.server";
+import { emitEvent } from "../events/outbox.server";
 import { emitPlanApplied } from "../notify/stripe-facts.server";
-import { appendAudit } from "../notify/audit.server";
+import { appendAudit } from "../events/audit.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
 

@@ -32,7 +32,7 @@ function writes(text: string, table: string, drizzleName: string): boolean {
 
 const OWNERS: { table: string; drizzleName: string; owner: string }[] = [
   { table: "subscriptions", drizzleName: "subscriptions", owner: "app/server/billing/subscriptions.server.ts" },
-  { table: "organisations", drizzleName: "organisations", owner: "app/server/auth/orgs.server.ts" },
+  { table: "organisations", drizzleName: "organisations", owner: "app/server/orgs/orgs.server.ts" },
   { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
   { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
   { table: "stripe_events", drizzleName: "stripeEvents", owner: "app/server/billing/webhooks.server.ts" },

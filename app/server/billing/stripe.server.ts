@@ -9,7 +9,7 @@ import { eq } from "drizzle-orm";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
-import { setStripeCustomer } from "../auth/orgs.server";
+import { setStripeCustomer } from "../orgs/orgs.server";
 import { listPlans, planByCode, setStripePriceId, type PlanCode } from "./plans.server";
 import { observeStripe } from "../observe/metrics.server";
 import { isLive } from "../../subscription-status";

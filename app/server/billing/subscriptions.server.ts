@@ -6,7 +6,7 @@ import { eq, sql as dsql } from "drizzle-orm";
 import type { Tx } from "../platform/db.server";
 import { db, schema, sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { getOrg } from "../auth/orgs.server";
+import { getOrg } from "../orgs/orgs.server";
 import { planByCode, type PlanCode } from "./plans.server";
 
 export type SubscriptionRow = typeof schema.subscriptions.$inferSelect;

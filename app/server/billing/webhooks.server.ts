@@ -6,7 +6,7 @@ import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { parseWith } from "../platform/http.server";
 import { jobPayload } from "../platform/jobs.server";
-import { appendAudit } from "../notify/audit.server";
+import { appendAudit } from "../events/audit.server";
 import { verifyWebhook } from "./stripe.server";
 import { eq } from "drizzle-orm";
 import { db, schema } from "../platform/db.server";

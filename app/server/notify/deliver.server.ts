@@ -6,8 +6,8 @@ import { eq, sql as dsql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { db, schema } from "../platform/db.server";
 import { jobPayload } from "../platform/jobs.server";
-import { appendAudit } from "./audit.server";
-import { emitEvent } from "./events.server";
+import { appendAudit } from "../events/audit.server";
+import { emitEvent } from "../events/outbox.server";
 import { postPinned } from "./http-post.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 

@@ -7,8 +7,8 @@ import type { EventRow } from "../../../db/schema";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 import { jobPayload } from "../platform/jobs.server";
-import { type Executor, type EventType, eventData } from "./events.server";
-import { orgSettingsOf } from "./settings.server";
+import { type Executor, type EventType, eventData } from "../events/outbox.server";
+import { orgSettingsOf } from "../orgs/settings.server";
 
 type Mail = { subject: string; lines: string[]; link: string };
 type Org = { name: string; timeZone: string };

@@ -7,7 +7,7 @@ import { api, orgWithKey, rid } from "../../../test/factories";
 import { startSmtpReceiver, startWorker } from "../../../test/notify";
 import { sql } from "../platform/db.server";
 import { sendEmail } from "./email.server";
-import { updateOrgSettings } from "./settings.server";
+import { updateOrgSettings } from "../orgs/settings.server";
 
 let a: TestApp;
 let b: TestApp;

@@ -4,10 +4,10 @@ import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { z } from "zod";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
-import { appendAudit } from "./audit.server";
+import { appendAudit } from "../events/audit.server";
 import { createDelivery, enqueueDelivery, markDeliveryPending } from "./deliver.server";
 import { webhookEndpointInput } from "../api/schemas.server";
-import { emitEvent } from "./events.server";
+import { emitEvent } from "../events/outbox.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 
 type Actor = { orgId: string; actor: string; requestId: string | null };

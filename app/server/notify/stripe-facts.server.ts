@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import type { StripeEventRow } from "../../../db/schema";
 import { db, schema } from "../platform/db.server";
-import { type Executor, emitEvent } from "./events.server";
+import { type Executor, emitEvent } from "../events/outbox.server";
 import { emitTrialWillEnd } from "./trials.server";
 
 export async function emitForStripeEvent(event: StripeEventRow): Promise<void> {

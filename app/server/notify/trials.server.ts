@@ -3,7 +3,7 @@
 // Stripe sends none). Both use one dedupe key per org and trial end: one event, one email.
 import type { Subscription } from "../../../db/schema";
 import { sql } from "../platform/db.server";
-import { emitEvent } from "./events.server";
+import { emitEvent } from "../events/outbox.server";
 
 export const TRIAL_NOTICE_DAYS = 3;
 

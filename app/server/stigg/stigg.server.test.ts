@@ -7,7 +7,7 @@ import { startStripeLocal, type StripeLocal } from "../../../stripe-emulator/ind
 import { processStripeEvent } from "../billing/converge.server";
 import { previewPlanChange } from "../billing/plan-change.server";
 import { db, schema, sql } from "../platform/db.server";
-import { createOrg } from "../auth/orgs.server";
+import { createOrg } from "../orgs/orgs.server";
 import { syncPlanCatalog } from "../billing/plans.server";
 import { setStiggPort, type StiggPort } from "./stigg.server";
 import { subscribeWithTestCard } from "../billing/stripe.server";

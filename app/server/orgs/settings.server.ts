@@ -4,8 +4,8 @@ import { eq } from "drizzle-orm";
 import { z } from "zod";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
-import { setOrgTimeZone } from "../auth/orgs.server";
-import { appendAudit } from "./audit.server";
+import { setOrgTimeZone } from "./orgs.server";
+import { appendAudit } from "../events/audit.server";
 
 export async function orgSettingsOf(orgId: string) {
   const [row] = await db
