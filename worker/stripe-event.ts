@@ -1,7 +1,7 @@
 // Converges the database to Stripe for one stored webhook event. Failures throw: graphile-worker
 // retries with exponential backoff, and after max attempts the job stays failed (the dead-letter
 // queue, replayable with `ops replay` or from /admin).
-import { convergeStoredEvent } from "../app/server/billing/webhooks.server";
+import { convergeStoredEvent } from "../app/server/billing/converge.server";
 import { defineTask } from "./define-task";
 import { observeConvergence } from "./observe";
 

@@ -10,7 +10,6 @@ import { planByCode } from "./plans.server";
 import { isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 import { releaseSchedule } from "./schedules.server";
-import { markStripeEventProcessed } from "./webhooks.server";
 import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
 import { stiggEnabled } from "../stigg/stigg.server";
 import type { StripeEventRow } from "../../../db/schema";
@@ -210,4 +209,24 @@ export async function rolloverOverduePeriods(graceDays: number): Promise<{ conve
     rolledLocally++;
   }
   return { converged, rolledLocally, failed };
+}
+
+/** Marks a stored event converged, with how long that took since it arrived. */
+export async function markStripeEventProcessed(eventId: string): Promise<void> {
+  await sql`
+    update stripe_events
+       set processed_at = now(),
+           converge_ms = (extract(epoch from (clock_timestamp() - received_at)) * 1000)::int
+     where id = ${eventId}`;
+}
+
+/**
+ * The stripe_event job: converges the database to one stored event. Answers the event's times
+ * (for the convergence metric), or null when no such event is stored (nothing to do).
+ */
+export async function convergeStoredEvent(eventId: string): Promise<{ stripeCreatedAt: Date; receivedAt: Date } | null> {
+  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, eventId));
+  if (!event) return null;
+  await processStripeEvent(event);
+  return { stripeCreatedAt: event.stripeCreatedAt, receivedAt: event.receivedAt };
 }

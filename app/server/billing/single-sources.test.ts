@@ -30,12 +30,13 @@ function writes(text: string, table: string, drizzleName: string): boolean {
   return raw.test(text) || orm.test(text);
 }
 
-const OWNERS: { table: string; drizzleName: string; owner: string }[] = [
+const OWNERS: { table: string; drizzleName: string; owner: string | string[] }[] = [
   { table: "subscriptions", drizzleName: "subscriptions", owner: "app/server/billing/subscriptions.server.ts" },
   { table: "organisations", drizzleName: "organisations", owner: "app/server/orgs/orgs.server.ts" },
   { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
   { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
-  { table: "stripe_events", drizzleName: "stripeEvents", owner: "app/server/billing/webhooks.server.ts" },
+  // Intake inserts the rows (and clears them for a replay); convergence stamps processed_at.
+  { table: "stripe_events", drizzleName: "stripeEvents", owner: ["app/server/billing/converge.server.ts", "app/server/billing/webhooks.server.ts"] },
   { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: "app/server/notify/deliver.server.ts" },
   // `used` is record_usage's (SQL); the plan units billing decides go through the usage module.
   { table: "usage_counters", drizzleName: "usageCounters", owner: "app/server/usage/counters.server.ts" },
@@ -44,10 +45,11 @@ const OWNERS: { table: string; drizzleName: string; owner: string }[] = [
 describe("one writer per table", () => {
   const files = sources();
   for (const { table, drizzleName, owner } of OWNERS) {
-    test(`only ${owner} writes ${table}`, () => {
+    const owners = [owner].flat();
+    test(`only ${owners.join(" and ")} write${owners.length > 1 ? "" : "s"} ${table}`, () => {
       const writers = files.filter((f) => writes(f.text, table, drizzleName)).map((f) => f.path);
       // The owner itself must be found, or the patterns no longer see writes at all.
-      expect(writers).toEqual([owner]);
+      expect(writers.sort()).toEqual(owners);
     });
   }
 });

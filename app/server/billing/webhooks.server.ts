@@ -1,16 +1,15 @@
 // Stripe webhook intake: verify the signature on the raw body, store the event by id and enqueue
 // its job in the same transaction. The caller answers 2xx only after this returns (committed).
+// Replays enqueue the same way; what a job does with an event is converge.server.ts.
 import { z } from "zod";
 import { config } from "../platform/config.server";
+import type postgres from "postgres";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { parseWith } from "../platform/http.server";
 import { jobPayload } from "../platform/jobs.server";
 import { appendAudit } from "../events/audit.server";
 import { verifyWebhook } from "./stripe.server";
-import { eq } from "drizzle-orm";
-import { db, schema } from "../platform/db.server";
-import { processStripeEvent } from "./converge.server";
 
 export const EVENT_JOB = "stripe_event";
 export const EVENT_MAX_ATTEMPTS = config.STRIPE_EVENT_MAX_ATTEMPTS;
@@ -71,22 +70,22 @@ function storeEvent(event: EventShape, rawBody: string, customer: string | null,
       on conflict (id) do nothing
       returning id`;
     if (rows.length === 0) return false;
-    // One queue per customer: that customer's events converge one at a time, in arrival order.
-    await tx`select graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId: event.id })}::text::json,
-                                          queue_name := ${`stripe:${customer ?? "none"}`},
-                                          max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
-                                          job_key := ${event.id}::text)`;
+    await enqueueEvent(tx, event.id, customer);
     return true;
   });
 }
 
-/** Marks a stored event converged, with how long that took since it arrived. */
-export async function markStripeEventProcessed(eventId: string): Promise<void> {
-  await sql`
-    update stripe_events
-       set processed_at = now(),
-           converge_ms = (extract(epoch from (clock_timestamp() - received_at)) * 1000)::int
-     where id = ${eventId}`;
+/**
+ * Enqueues a stored event's job, keyed by the event id, in the caller's transaction. One queue per
+ * customer: that customer's events converge one at a time, in arrival order.
+ */
+async function enqueueEvent(tx: postgres.TransactionSql, eventId: string, customerId: string | null): Promise<string> {
+  const [job] = await tx<{ id: string }[]>`
+    select (graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId })}::text::json,
+                                    queue_name := ${`stripe:${customerId ?? "none"}`},
+                                    max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
+                                    job_key := ${eventId}::text)).id::text as id`;
+  return job.id;
 }
 
 /** Re-processes a stored event (ops `replay`, /admin): a fresh job under the same key. */
@@ -97,23 +96,8 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
     // A permanently failed job keeps its key; remove it so the replay starts with fresh attempts.
     await tx`select graphile_worker.remove_job(${eventId}::text)`;
     await tx`update stripe_events set processed_at = null, converge_ms = null where id = ${eventId}`;
-    const [job] = await tx<{ id: string }[]>`
-      select (graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId })}::text::json,
-                                      queue_name := ${`stripe:${ev.customer_id ?? "none"}`},
-                                      max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
-                                      job_key := ${eventId}::text)).id::text as id`;
+    const jobId = await enqueueEvent(tx, eventId, ev.customer_id);
     await appendAudit({ orgId: null, action: "admin.replay_stripe_event", target: eventId });
-    return { eventId, jobId: job.id };
+    return { eventId, jobId };
   });
-}
-
-/**
- * The stripe_event job: converges the database to one stored event. Answers the event's times
- * (for the convergence metric), or null when no such event is stored (nothing to do).
- */
-export async function convergeStoredEvent(eventId: string): Promise<{ stripeCreatedAt: Date; receivedAt: Date } | null> {
-  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, eventId));
-  if (!event) return null;
-  await processStripeEvent(event);
-  return { stripeCreatedAt: event.stripeCreatedAt, receivedAt: event.receivedAt };
 }
