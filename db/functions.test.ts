@@ -8,6 +8,7 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger, runMigrations } from "graphile-worker";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
+import { isLive } from "../app/subscription-status";
 import { applyFunctions, declaredFunctions, declaredVersion, functionsSha256, undeclaredFunctions } from "./functions";
 import { migrateDatabase } from "./migrate";
 
@@ -68,6 +69,27 @@ describe("db/functions", () => {
       console.warn = warn;
       await sql`drop function stray_helper`;
     }
+  });
+
+  test("is_live in SQL is isLive in TypeScript, for every status Stripe has", async () => {
+    const statuses = ["active", "trialing", "past_due", "canceled", "unpaid", "incomplete", "incomplete_expired", "paused"];
+    const rows = await sql<{ status: string; live: boolean }[]>`select s as status, is_live(s) as live from unnest(${statuses}::text[]) as s`;
+    expect(rows.map((r) => [r.status, r.live])).toEqual(statuses.map((s) => [s, isLive(s)]));
+  });
+
+  test("a past_due subscription admits usage until grace_ends, then not (org_period)", async () => {
+    const live = async (status: string, grace: string) => {
+      const [row] = await sql<{ live: boolean }[]>`
+        select (org_period(jsonb_populate_record(null::subscriptions, jsonb_build_object(
+                  'org_id', 'org_x', 'plan_code', 'starter', 'status', ${status}::text, 'cancel_at_period_end', false,
+                  'period_start', now() - interval '2 days', 'period_end', now() + interval '28 days')),
+                now(), ${grace}::interval)).live as live`;
+      return row.live;
+    };
+    expect(await live("past_due", "3 days")).toBe(true);
+    expect(await live("past_due", "1 day")).toBe(false);
+    expect(await live("active", "1 day")).toBe(true);
+    expect(await live("unpaid", "3 days")).toBe(false);
   });
 
   test("version.json's sha256 is the files' own: a changed function needs a new version", () => {

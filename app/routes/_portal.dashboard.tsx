@@ -7,10 +7,10 @@ import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from 
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth/session.server";
-import { config } from "~/server/platform/config.server";
 import { subscriptionOverview } from "~/server/billing/billing.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { planByCode } from "~/server/billing/plans.server";
+import { pastDueGraceEnds } from "~/server/billing/subscriptions.server";
 import { dailyUsage } from "~/server/usage/daily.server";
 
 const UsageChart = lazy(() => import("~/components/usage-chart"));
@@ -25,8 +25,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const plan = subscription ? planByCode(subscription.planCode) : undefined;
   const renewsAs = plan ? planByCode(plan.billedAs) : undefined;
   // A failed payment keeps the quota for the grace days after the period start, then stops it.
-  const graceEndsAt =
-    subscription?.status === "past_due" ? new Date(Date.parse(subscription.periodStart) + config.PAST_DUE_GRACE_DAYS * 86_400_000).toISOString() : null;
+  const graceEndsAt = subscription?.status === "past_due" ? await pastDueGraceEnds(user.orgId) : null;
   return json({
     timeZone: org.timeZone,
     subscription,

@@ -11,8 +11,9 @@ BEGIN
   status := p_subscription.status;
   period_start := p_subscription.period_start;
   period_end := p_subscription.period_end;
-  live := p_subscription.status IN ('active', 'trialing')
-       OR (p_subscription.status = 'past_due' AND p_now < p_subscription.period_start + p_grace);
+  -- Live (is_live), and a past_due one only until its grace ends.
+  live := is_live(p_subscription.status)
+          AND (p_subscription.status <> 'past_due' OR p_now < grace_ends(p_subscription.period_start, p_grace));
   WHILE live AND p_now >= period_end LOOP
     IF p_subscription.cancel_at_period_end OR status NOT IN ('active', 'trialing') THEN
       live := false;

@@ -64,8 +64,12 @@ describe("spelled once", () => {
   // Plan codes written out as a list: "starter" next to "growth" in an array, enum or union.
   const planList = new RegExp(`${quoted("starter")}\\s*[,|]\\s*${quoted("growth")}`);
 
-  test("the live statuses are listed in app/subscription-status.ts only", () => {
-    expect(files.filter((f) => liveList.test(f.text)).map((f) => f.path)).toEqual(["app/subscription-status.ts"]);
+  test("the live statuses are listed once in TypeScript (app/subscription-status.ts) and once in SQL (is_live)", () => {
+    const sqlFiles = [...new Glob("db/functions/*.sql").scanSync({ cwd: ROOT })].map((path) => ({ path, text: readFileSync(join(ROOT, path), "utf8") }));
+    expect([...files, ...sqlFiles].filter((f) => liveList.test(f.text)).map((f) => f.path)).toEqual([
+      "app/subscription-status.ts",
+      "db/functions/02_is_live.sql",
+    ]);
   });
 
   test("the plan codes are listed in the shared vocabulary only", () => {

@@ -5,6 +5,7 @@ import { addDays, addMonths } from "date-fns";
 import { eq, sql as dsql } from "drizzle-orm";
 import type { Tx } from "../platform/db.server";
 import { db, schema, sql } from "../platform/db.server";
+import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
 import { getOrg } from "../orgs/orgs.server";
 import { planByCode, type PlanCode } from "./plans.server";
@@ -32,6 +33,14 @@ export async function subscriptionSummary(orgId: string) {
     cancelAtPeriodEnd: s.cancelAtPeriodEnd,
     pendingPlanCode: s.pendingPlanCode,
   };
+}
+
+/** When the org's past_due subscription stops admitting usage (grace_ends in SQL), or null if it is not past due. */
+export async function pastDueGraceEnds(orgId: string): Promise<string | null> {
+  const [row] = await sql<{ ms: number }[]>`
+    select extract(epoch from grace_ends(period_start, make_interval(days => ${config.PAST_DUE_GRACE_DAYS}))) * 1000 as ms
+      from subscriptions where org_id = ${orgId} and status = 'past_due'`;
+  return row ? new Date(Number(row.ms)).toISOString() : null;
 }
 
 /**

@@ -23,7 +23,7 @@ export async function adminOverview() {
     // Orgs whose renewal payment failed: usage continues for the grace days, then stops (402).
     sql<{ id: string; name: string; plan_code: string; status: string; since: string; grace_ends: string }[]>`
       select o.id, o.name, s.plan_code, s.status, s.period_start::text as since,
-             (s.period_start + make_interval(days => ${config.PAST_DUE_GRACE_DAYS}))::text as grace_ends
+             grace_ends(s.period_start, make_interval(days => ${config.PAST_DUE_GRACE_DAYS}))::text as grace_ends
         from subscriptions s join organisations o on o.id = s.org_id
        where s.status in ('past_due', 'unpaid') order by s.period_start limit 200`,
     pendingOrgDeletions(),
