@@ -76,6 +76,10 @@ describe("spelled once", () => {
     expect(files.filter((f) => planList.test(f.text)).map((f) => f.path)).toEqual(["app/server/domain/vocabulary.server.ts"]);
   });
 
+  test("SQL text is never built from strings (docs/db.md): no unsafe or raw SQL in the app, worker, CLI or scripts", () => {
+    expect(files.filter((f) => /\.(unsafe|raw)\(/.test(f.text)).map((f) => f.path)).toEqual([]);
+  });
+
   test("the shared definitions are the ones in use", () => {
     expect(LIVE_STATUSES.filter(isLive)).toEqual([...LIVE_STATUSES]);
     for (const status of ["canceled", "unpaid", "incomplete", "incomplete_expired", "paused"]) expect(isLive(status)).toBe(false);

@@ -1,5 +1,5 @@
-// The database connection, shared by the app, the worker and the ops CLI. postgres.js runs the
-// hot-path SQL directly (prepared statements); drizzle is used everywhere else.
+// The database connection, shared by the app, the worker and the ops CLI: one postgres.js pool per
+// process, and drizzle over it. Which of the two a statement uses: docs/db.md ("drizzle or raw SQL").
 import postgres from "postgres";
 import { drizzle } from "drizzle-orm/postgres-js";
 import * as schema from "../../../db/schema";
