@@ -8,7 +8,7 @@ import { freePort } from "../test/ports";
 import { startSentryReceiver } from "../test/sentry-receiver";
 import { sql } from "../app/server/platform/db.server";
 import { createApiKey } from "../app/server/auth/keys.server";
-import { subscribeThroughStripe } from "../app/server/ops/billing.server";
+import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { reportUsageToStripe } from "../app/server/billing/meter-report.server";
 import { measureDrift } from "../app/server/billing/meter-report.server";
 

@@ -1,5 +1,5 @@
 // Queue depth, lag and permanently failed jobs (platform admins).
-import { jobStats } from "~/server/ops/billing.server";
+import { jobStats } from "~/server/ops/jobs.server";
 import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 

@@ -13,7 +13,7 @@ import { createOrg } from "../../app/server/orgs/orgs.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
 import { syncPlanCatalog } from "../../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../../app/server/billing/stripe.server";
-import { subscribeThroughStripe } from "../../app/server/ops/billing.server";
+import { subscribeThroughStripe } from "../../app/server/ops/sandbox.server";
 import { prepareUsagePartitions } from "../../app/server/usage/partitions.server";
 import { countsOf } from "../factories";
 

@@ -6,7 +6,7 @@ import { newOrg, startBillingSystem, until } from "../billing";
 import { api, rid } from "../factories";
 import { sql } from "../../app/server/platform/db.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
-import { subscribeThroughStripe } from "../../app/server/ops/billing.server";
+import { subscribeThroughStripe } from "../../app/server/ops/sandbox.server";
 import { driftReport, reportUsageToStripe } from "../../app/server/billing/meter-report.server";
 
 const system = startBillingSystem();

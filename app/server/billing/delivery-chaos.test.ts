@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { invoicesOf, mirror, newOrg, startBillingSystem, until } from "../../../test/billing";
 import { stripe } from "./stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
 const system = startBillingSystem({}, { deliveryChaos: { duplicate: 0.3, reorder: true } });
 

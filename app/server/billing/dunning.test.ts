@@ -8,7 +8,7 @@ import { api, rid } from "../../../test/factories";
 import { adminOverview } from "../ops/overview.server";
 import { createApiKey } from "../auth/keys.server";
 import { ensureCustomer, stripe } from "./stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
 const system = startBillingSystem();
 const HOUR = 3600;

@@ -9,7 +9,7 @@ import { api, rid } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
 import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "./stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 import { replayStripeEvent } from "./webhooks.server";
 import { rolloverOverduePeriods } from "./converge.server";
 import { setSubscriptionMirror } from "./subscriptions.server";

@@ -12,7 +12,7 @@ import { createOrg } from "../orgs/orgs.server";
 import { ensureCustomer } from "./stripe.server";
 import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
 import { meterEventIdentifier } from "./meter-rules.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 import { driftReport, reportUsageToStripe } from "./meter-report.server";
 
 const system = startBillingSystem();

@@ -6,7 +6,7 @@ import { api, rid } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
 import { ensureCustomer, stripe } from "./stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
 const system = startBillingSystem();
 

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
 import { sql } from "../platform/db.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/billing.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
 const system = startBillingSystem();
 
