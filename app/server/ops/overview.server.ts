@@ -3,7 +3,7 @@ import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { appendAudit } from "../events/audit.server";
-import { jobStats } from "./sandbox.server";
+import { jobStats } from "./jobs.server";
 import { replayStripeEvent, EVENT_JOB } from "../billing/webhooks.server";
 import { driftReport } from "../billing/meter-report.server";
 import { isStripeUnavailable } from "../billing/stripe.server";
