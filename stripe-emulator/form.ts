@@ -33,3 +33,14 @@ export const arr = (v: FormValue | undefined): FormValue[] =>
   Array.isArray(v) ? v.filter((x) => x !== undefined) : v && typeof v === "object" ? Object.values(v) : [];
 export const meta = (v: FormValue | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(obj(v)).filter(([, x]) => typeof x === "string")) as Record<string, string>;
+
+/**
+ * The parameters as one text, object keys sorted (array order kept): equal for the same
+ * parameters however the form was written, as Stripe compares an idempotent request's.
+ */
+export function canonicalParams(value: FormValue | undefined): string {
+  if (value === undefined || typeof value === "string") return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalParams).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalParams(value[k])}`).join(",")}}`;
+}

@@ -9,7 +9,7 @@ import { chargeInvoice } from "./invoices";
 import { createSubscription } from "./subscriptions";
 import { API_VERSION, type DeliveryChaos, Events } from "./events";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
-import { parseForm } from "./form";
+import { canonicalParams, parseForm } from "./form";
 import { ParamRefused } from "./params";
 import type { Params } from "./route";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
@@ -77,7 +77,9 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     inFlight.add(idemKey);
     try {
       await hold;
-      return await store.exclusive(() => idempotent(idemKey, `${url.pathname}?${body}`, request.method, url.pathname, params));
+      // Stripe compares the parameters (and the endpoint), not the bytes that carried them.
+      const fingerprint = `${request.method} ${url.pathname} ${canonicalParams(params)}`;
+      return await store.exclusive(() => idempotent(idemKey, fingerprint, request.method, url.pathname, params));
     } finally {
       inFlight.delete(idemKey);
     }

@@ -112,6 +112,28 @@ describe("idempotency keys like Stripe's", () => {
     expect([err.statusCode, err.type]).toEqual([400, "StripeIdempotencyError"]);
   });
 
+  test("Stripe compares parameters, not bytes: the same parameters in another order replay, another value or endpoint is refused", async () => {
+    const key = `idem-${crypto.randomUUID()}`;
+    const post = (path: string, body: string) =>
+      fetch(`${local.url}${path}`, {
+        method: "POST",
+        headers: { authorization: "Bearer sk_test_strict", "content-type": "application/x-www-form-urlencoded", "idempotency-key": key },
+        body,
+      });
+    const first = await post("/v1/customers", "email=d%40example.com&name=D&metadata[a]=1&metadata[b]=2");
+    const reordered = await post("/v1/customers", "metadata[b]=2&name=D&metadata[a]=1&email=d%40example.com");
+    expect([first.status, reordered.status, reordered.headers.get("idempotent-replayed")]).toEqual([200, 200, "true"]);
+    expect(((await reordered.json()) as Stripe.Customer).id).toBe(((await first.json()) as Stripe.Customer).id);
+    for (const [path, body] of [
+      ["/v1/customers", "email=d%40example.com&name=D&metadata[a]=1&metadata[b]=3"],
+      ["/v1/customers", "email=d%40example.com&name=D&metadata[a]=1"],
+      ["/v1/products", "email=d%40example.com&name=D&metadata[a]=1&metadata[b]=2"],
+    ]) {
+      const other = await post(path, body);
+      expect([path, body, other.status, ((await other.json()) as { error: { type: string } }).error.type]).toEqual([path, body, 400, "idempotency_error"]);
+    }
+  });
+
   test("a second request with a key whose first request is still running is 409 idempotency_error", async () => {
     const { customer } = await subscribed();
     const key = `idem-${crypto.randomUUID()}`;

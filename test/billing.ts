@@ -87,3 +87,16 @@ export async function signIn(app: TestApp, orgId: string): Promise<string> {
   });
   return r.headers.get("set-cookie")!.split(";")[0];
 }
+
+/** Calls `/api/v1/billing/<path>` signed in as the org's owner: `{ status, body }`. */
+export async function billingApi(app: TestApp, orgId: string) {
+  const cookie = await signIn(app, orgId);
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${app.url}/api/v1/billing/${path}`, {
+      method,
+      headers: { cookie, origin: app.url, "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as any };
+  };
+}

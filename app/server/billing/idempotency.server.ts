@@ -1,30 +1,100 @@
-// Plan changes by idempotency key: the first success is remembered, and a retry with the same
-// key answers it again (a retried upgrade is a 200, not "already on that plan"). Like Stripe's,
-// a key is remembered for 24 hours.
-import { and, eq, gt, sql } from "drizzle-orm";
-import { db, schema } from "../platform/db.server";
+// Billing requests by idempotency key, one at a time per (org, key), in any number of processes:
+// the first caller claims the key (inserts its billing_requests row first), does the work and
+// stores its answer in that row; a caller of the same key meanwhile waits for that answer and
+// replays it, and so does a retry later (a retried upgrade is a 200, not "already on that
+// plan"). Like Stripe's, a key is remembered for 24 hours. A claim whose work failed is removed,
+// so the next caller does the work itself; one left by a process that died is taken over once
+// it is CLAIM_STALE_SECONDS old. No connection is held while the work runs.
+import { and, eq, sql as dsql } from "drizzle-orm";
+import { db, schema, sql, type Tx } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 
-export async function replayOf(orgId: string, key: string, planCode: string): Promise<unknown | null> {
-  const [row] = await db
-    .select()
-    .from(schema.billingRequests)
-    .where(
-      and(
-        eq(schema.billingRequests.orgId, orgId),
-        eq(schema.billingRequests.idempotencyKey, key),
-        gt(schema.billingRequests.createdAt, sql`now() - interval '24 hours'`),
-      ),
-    );
-  if (!row) return null;
-  if (row.planCode !== planCode)
-    throw new AppError("IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used for a change to another plan.", { planCode: row.planCode });
-  return row.response;
+/** A claim this old has lost its process (no request runs this long): the next caller takes it over. */
+export const CLAIM_STALE_SECONDS = 300;
+/** How long a caller waits for another's answer: under Bun's 10 s idle timeout of a request. */
+const WAIT_MS = 8_000;
+const POLL_MS = 40;
+
+type Marker = { $claim: string };
+const isClaim = (response: unknown): boolean => typeof response === "object" && response !== null && "$claim" in response;
+
+export type KeyedRequest = {
+  orgId: string;
+  key: string;
+  /** What the key is for (an upgrade's plan): the same key for anything else is IDEMPOTENCY_CONFLICT. */
+  scope: string;
+};
+
+/** Claims the key, or answers the stored answer of the request that claimed it first (waiting for it). */
+async function claimOrReplay(req: KeyedRequest): Promise<{ claim: Marker } | { replay: unknown }> {
+  const claim: Marker = { $claim: crypto.randomUUID() };
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const won = await sql`
+      insert into billing_requests (org_id, idempotency_key, plan_code, response, created_at)
+      values (${req.orgId}, ${req.key}, ${req.scope}, ${JSON.stringify(claim)}::jsonb, now())
+      on conflict (org_id, idempotency_key) do update
+         set plan_code = excluded.plan_code, response = excluded.response, created_at = excluded.created_at
+       where billing_requests.created_at <= now() - interval '24 hours'
+          or (billing_requests.response ? '$claim' and billing_requests.plan_code = excluded.plan_code
+              and billing_requests.created_at <= now() - make_interval(secs => ${CLAIM_STALE_SECONDS}))
+      returning 1`;
+    if (won.length > 0) return { claim };
+    const [row] = await sql<{ plan_code: string; response: unknown; fresh: boolean }[]>`
+      select plan_code, response, created_at > now() - interval '24 hours' as fresh
+        from billing_requests where org_id = ${req.orgId} and idempotency_key = ${req.key}`;
+    if (row?.fresh) {
+      if (row.plan_code !== req.scope)
+        throw new AppError("IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used for a change to another plan.", { planCode: row.plan_code });
+      if (!isClaim(row.response)) return { replay: row.response };
+      if (Date.now() > deadline)
+        throw new AppError(
+          "UPSTREAM_UNAVAILABLE",
+          "A request with this Idempotency-Key is still being processed; retry in a moment with the same key.",
+          {},
+          { "retry-after": "1" },
+        );
+      await Bun.sleep(POLL_MS);
+    }
+    // No row (its claim was just released) or an expired one: claim it on the next pass.
+  }
 }
 
-export async function remember(orgId: string, key: string, planCode: string, response: unknown): Promise<void> {
-  await db
-    .insert(schema.billingRequests)
-    .values({ orgId, idempotencyKey: key, planCode, response })
-    .onConflictDoUpdate({ target: [schema.billingRequests.orgId, schema.billingRequests.idempotencyKey], set: { planCode, response, createdAt: new Date() } });
+const ownRow = (req: KeyedRequest, claim: Marker) =>
+  and(
+    eq(schema.billingRequests.orgId, req.orgId),
+    eq(schema.billingRequests.idempotencyKey, req.key),
+    dsql`${schema.billingRequests.response} = ${JSON.stringify(claim)}::jsonb`,
+  );
+
+/**
+ * Runs `work` once for the key and answers what it answered; a concurrent or later caller with
+ * the same key gets that answer (as stored JSON) without running it. `record` runs in the
+ * transaction that stores the answer, by the one caller that stores it: an append-only entry
+ * written there is written once per key.
+ */
+export async function oncePerKey<T>(req: KeyedRequest, work: () => Promise<T>, record?: (tx: Tx, answer: T) => Promise<void>): Promise<T> {
+  const claimed = await claimOrReplay(req);
+  if ("replay" in claimed) return claimed.replay as T;
+  const { claim } = claimed;
+  try {
+    const answer = await work();
+    await db.transaction(async (tx) => {
+      const stored = await tx
+        .update(schema.billingRequests)
+        .set({ response: answer, createdAt: dsql`now()` })
+        .where(ownRow(req, claim))
+        .returning({ key: schema.billingRequests.idempotencyKey });
+      // Taken over meanwhile (this took longer than CLAIM_STALE_SECONDS): the taker records it.
+      if (stored.length > 0 && record) await record(tx, answer);
+    });
+    return answer;
+  } catch (err) {
+    // Unclaimed, the next caller does the work (Stripe replays what this one sent it).
+    await db
+      .delete(schema.billingRequests)
+      .where(ownRow(req, claim))
+      .catch(() => {});
+    throw err;
+  }
 }

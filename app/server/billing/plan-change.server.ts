@@ -15,7 +15,7 @@ import { clockNow, previewPriceChange, retrieveSubscription, updateSubscriptionP
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { previewInStigg } from "../stigg/stigg.server";
 import { applySubscription } from "./converge.server";
-import { remember, replayOf } from "./idempotency.server";
+import { oncePerKey } from "./idempotency.server";
 import { emitEvent } from "../events/outbox.server";
 import { emitPlanApplied } from "../notify/stripe-facts.server";
 import { appendAudit } from "../events/audit.server";
@@ -132,9 +132,14 @@ async function checkProrationDate(change: Change, customerId: string, prorationD
 /**
  * Upgrade now at the preview's proration date. A retry with the same idempotency key (or,
  * without one, of the same change in the same period) answers the original success and never
- * charges twice.
+ * charges twice; so does a request sent again while the first is still running: it waits for
+ * the first's answer (one change, one audit entry per key).
  */
-export async function upgradeNow(orgId: string, planCode: string, opts: { idempotencyKey?: string | null; prorationDate?: number | null } = {}) {
+export async function upgradeNow(
+  orgId: string,
+  planCode: string,
+  opts: { idempotencyKey?: string | null; prorationDate?: number | null } = {},
+): Promise<Awaited<ReturnType<typeof subscriptionSummary>>> {
   if (opts.idempotencyKey != null && !IDEMPOTENCY_KEY.test(opts.idempotencyKey))
     throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
@@ -143,33 +148,37 @@ export async function upgradeNow(orgId: string, planCode: string, opts: { idempo
   const key = opts.idempotencyKey
     ? `upgrade:${orgId}:${opts.idempotencyKey}`
     : `upgrade:${orgId}:${planCode}:${mirror?.periodStart.toISOString() ?? "none"}:${opts.prorationDate ?? "now"}`;
-  const replay = await replayOf(orgId, key, planCode);
-  if (replay) return replay as Awaited<ReturnType<typeof subscriptionSummary>>;
-  const change = await setup(orgId, planCode);
-  if (change.kind !== "upgrade")
-    throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
-      issues: [{ path: "planCode", message: "not an upgrade" }],
-    });
-  const state = await upstream(async () => {
-    const current = await retrieveSubscription(change.stripeSubscriptionId);
-    if (opts.prorationDate && !change.trialing) await checkProrationDate(change, current.customerId, opts.prorationDate);
-    // A pending downgrade is cleared first: the schedule would move the price back at the period end.
-    if (current.scheduleId) await releaseSchedule(current.scheduleId);
-    return updateSubscriptionPrice({
-      subscriptionId: change.stripeSubscriptionId,
-      priceId: await priceOf(change.to.code),
-      endTrial: change.trialing,
-      prorationDate: opts.prorationDate ?? null,
-      idempotencyKey: key,
-    });
-  });
-  // Units rise before we answer; the webhook that follows converges to the same state.
-  await applySubscription(orgId, state);
-  await emitPlanApplied(db, change.from.code, { ...state, orgId, planCode: change.to.code });
-  await appendAudit({ orgId, action: "plan.upgraded", target: change.to.code, details: { from: change.from.code } });
-  const summary = await subscriptionSummary(orgId);
-  await remember(orgId, key, planCode, summary);
-  return summary;
+  let from: PlanCode | null = null;
+  return oncePerKey(
+    { orgId, key, scope: planCode },
+    async () => {
+      const change = await setup(orgId, planCode);
+      if (change.kind !== "upgrade")
+        throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
+          issues: [{ path: "planCode", message: "not an upgrade" }],
+        });
+      from = change.from.code;
+      const state = await upstream(async () => {
+        const current = await retrieveSubscription(change.stripeSubscriptionId);
+        if (opts.prorationDate && !change.trialing) await checkProrationDate(change, current.customerId, opts.prorationDate);
+        // A pending downgrade is cleared first: the schedule would move the price back at the period end.
+        if (current.scheduleId) await releaseSchedule(current.scheduleId);
+        return updateSubscriptionPrice({
+          subscriptionId: change.stripeSubscriptionId,
+          priceId: await priceOf(change.to.code),
+          endTrial: change.trialing,
+          prorationDate: opts.prorationDate ?? null,
+          idempotencyKey: key,
+        });
+      });
+      // Units rise before we answer; the webhook that follows converges to the same state.
+      await applySubscription(orgId, state);
+      await emitPlanApplied(db, change.from.code, { ...state, orgId, planCode: change.to.code });
+      return subscriptionSummary(orgId);
+    },
+    // Stored with the answer, by the one request that made the change.
+    (tx, _answer) => appendAudit({ orgId, action: "plan.upgraded", target: planCode, details: { from } }, tx),
+  );
 }
 
 /** Schedules a downgrade for the period end (a second one replaces the first). */

@@ -1,7 +1,7 @@
 // Plan changes (preview, upgrade, scheduled downgrade) through the session routes, the real worker and the local Stripe, with
 // test clocks placing the change mid-period and the money checked to the cent.
 import { describe, expect, test } from "bun:test";
-import { invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
+import { billingApi, invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
@@ -10,18 +10,7 @@ import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
 const system = startBillingSystem();
 
-async function billing(orgId: string) {
-  const cookie = await signIn(system.app, orgId);
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const r = await fetch(`${system.app.url}/api/v1/billing/${path}`, {
-      method,
-      headers: { cookie, origin: system.app.url, "content-type": "application/json", ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, body: (await r.json()) as any };
-  };
-  return call;
-}
+const billing = (orgId: string) => billingApi(system.app, orgId);
 
 async function stripeInvoiceCount(orgId: string) {
   const { customerId } = await ensureCustomer(orgId);

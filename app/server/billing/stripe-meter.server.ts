@@ -3,6 +3,7 @@
 import Stripe from "stripe";
 import { config } from "../platform/config.server";
 import { stripe } from "./stripe.server";
+import { requestKey } from "./stripe-keys.server";
 
 const METER_EVENT = "api_call";
 let meterId: string | null = null;
@@ -14,16 +15,14 @@ export async function ensureMeter(): Promise<string> {
   let meter = meters.data.find((m) => m.event_name === METER_EVENT);
   if (!meter) {
     if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${METER_EVENT}"`);
-    meter = await stripe.billing.meters.create(
-      {
-        display_name: "API calls",
-        event_name: METER_EVENT,
-        default_aggregation: { formula: "sum" },
-        customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
-        value_settings: { event_payload_key: "value" },
-      },
-      { idempotencyKey: `meter-${METER_EVENT}` },
-    );
+    const params: Stripe.Billing.MeterCreateParams = {
+      display_name: "API calls",
+      event_name: METER_EVENT,
+      default_aggregation: { formula: "sum" },
+      customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
+      value_settings: { event_payload_key: "value" },
+    };
+    meter = await stripe.billing.meters.create(params, { idempotencyKey: requestKey(`meter:${METER_EVENT}`, params) });
   }
   meterId = meter.id;
   return METER_EVENT;

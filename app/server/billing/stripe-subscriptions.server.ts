@@ -3,6 +3,7 @@
 // billing/'s Stripe modules, the only ones that talk to Stripe.
 import type Stripe from "stripe";
 import { stripe } from "./stripe.server";
+import { requestKey } from "./stripe-keys.server";
 
 const toDate = (s: number) => new Date(s * 1000);
 
@@ -124,7 +125,10 @@ export async function previewPriceChange(input: { subscriptionId: string; itemId
   return { amountDue: preview.amount_due, lines: preview.lines.data.map((l) => ({ description: l.description ?? "", amount: l.amount })) };
 }
 
-/** Moves the subscription to `priceId` now, prorated at `prorationDate` (the preview's) and invoiced at once. */
+/**
+ * Moves the subscription to `priceId` now, prorated at `prorationDate` (the preview's) and
+ * invoiced at once. `idempotencyKey` names the change; Stripe's key adds the request's body.
+ */
 export async function updateSubscriptionPrice(input: {
   subscriptionId: string;
   priceId: string;
@@ -133,15 +137,14 @@ export async function updateSubscriptionPrice(input: {
   idempotencyKey: string;
 }): Promise<SubscriptionState> {
   const current = await retrieveSubscription(input.subscriptionId);
-  const sub = await stripe.subscriptions.update(
-    input.subscriptionId,
-    {
-      items: [{ id: current.itemId, price: input.priceId }],
-      proration_behavior: "always_invoice",
-      ...(input.endTrial ? { trial_end: "now" as const } : input.prorationDate ? { proration_date: input.prorationDate } : {}),
-      expand: ["schedule"],
-    },
-    { idempotencyKey: input.idempotencyKey },
-  );
+  const params: Stripe.SubscriptionUpdateParams = {
+    items: [{ id: current.itemId, price: input.priceId }],
+    proration_behavior: "always_invoice",
+    ...(input.endTrial ? { trial_end: "now" as const } : input.prorationDate ? { proration_date: input.prorationDate } : {}),
+    expand: ["schedule"],
+  };
+  const sub = await stripe.subscriptions.update(input.subscriptionId, params, {
+    idempotencyKey: requestKey(input.idempotencyKey, { subscription: input.subscriptionId, params }),
+  });
   return subscriptionState(sub);
 }

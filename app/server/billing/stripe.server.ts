@@ -15,6 +15,8 @@ import { observeStripe } from "../observe/metrics.server";
 import { isLive } from "../../subscription-status";
 
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
+import { requestKey } from "./stripe-keys.server";
+import { oncePerKey } from "./idempotency.server";
 
 export { LOCAL_WEBHOOK_SECRET };
 export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;
@@ -51,14 +53,26 @@ export async function upstream<T>(call: () => Promise<T>): Promise<T> {
 // ---- prices ---------------------------------------------------------------------------------
 
 const lookupKey = (code: string) => `metered_plan_${code}`;
-const priceIds = new Map<PlanCode, string>();
+// The whole catalog or nothing: readers await the one load in flight (a half-filled map would
+// answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
+let prices: Promise<ReadonlyMap<PlanCode, string>> | null = null;
 
 /**
  * The Stripe price of each plan that owns one (trial bills its `priceOf`). A configured
  * `stripePriceId` wins; otherwise found by lookup key, and created in test mode / locally.
+ * Loaded once per process, by the first caller; every caller meanwhile waits for that load, and
+ * a load that fails is forgotten, so the next caller tries again.
  */
-export async function ensurePrices(): Promise<Map<PlanCode, string>> {
-  if (priceIds.size > 0) return priceIds;
+export function ensurePrices(): Promise<ReadonlyMap<PlanCode, string>> {
+  prices ??= loadPrices().catch((err) => {
+    prices = null;
+    throw err;
+  });
+  return prices;
+}
+
+async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
+  const ids = new Map<PlanCode, string>();
   for (const plan of listPlans().filter((p) => p.billedAs === p.code)) {
     const configured = config.PLANS_CONFIG[plan.code]?.stripePriceId;
     let id = configured;
@@ -68,26 +82,23 @@ export async function ensurePrices(): Promise<Map<PlanCode, string>> {
     }
     if (!id) {
       if (config.stripeMode === "live") throw new Error(`No Stripe price for plan ${plan.code}: set stripePriceId in PLANS_CONFIG`);
-      const price = await stripe.prices.create(
-        {
-          currency: plan.currency,
-          unit_amount: plan.priceMonthly,
-          recurring: { interval: "month" },
-          lookup_key: lookupKey(plan.code),
-          product_data: { name: `Metered ${plan.name}` },
-          metadata: { plan_code: plan.code },
-        },
-        { idempotencyKey: `price-${lookupKey(plan.code)}-${plan.priceMonthly}-${plan.currency}` },
-      );
-      id = price.id;
+      const params: Stripe.PriceCreateParams = {
+        currency: plan.currency,
+        unit_amount: plan.priceMonthly,
+        recurring: { interval: "month" },
+        lookup_key: lookupKey(plan.code),
+        product_data: { name: `Metered ${plan.name}` },
+        metadata: { plan_code: plan.code },
+      };
+      id = (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${lookupKey(plan.code)}`, params) })).id;
     }
-    priceIds.set(plan.code, id);
+    ids.set(plan.code, id);
     await setStripePriceId(plan.code, id);
   }
   for (const plan of listPlans().filter((p) => p.billedAs !== p.code)) {
-    await setStripePriceId(plan.code, priceIds.get(plan.billedAs));
+    await setStripePriceId(plan.code, ids.get(plan.billedAs));
   }
-  return priceIds;
+  return ids;
 }
 
 export async function priceOf(code: PlanCode): Promise<string> {
@@ -110,20 +121,32 @@ export async function planOfPrice(priceId: string, status: string): Promise<Plan
 
 // ---- customers --------------------------------------------------------------------------------
 
-/** The org's Stripe customer, created on first use (on its own test clock outside live mode). */
+/**
+ * The org's Stripe customer, created on first use (on its own test clock outside live mode).
+ * Made once per org: a request that finds it being made waits for it and answers the same; after
+ * a failed attempt, the next makes it afresh. Each key digests its body: a retry's clock starts
+ * at its own `frozen_time`, and its customer names that clock.
+ */
 export async function ensureCustomer(orgId: string): Promise<{ customerId: string; testClockId: string | null }> {
   const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
   if (!org) throw NotFound("Organisation");
   if (org.stripeCustomerId) return { customerId: org.stripeCustomerId, testClockId: org.stripeTestClockId };
-  const clock = usesTestClocks
-    ? await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.now() / 1000), name: orgId }, { idempotencyKey: `clock-${orgId}` })
-    : null;
-  const customer = await stripe.customers.create(
-    { name: org.name, email: org.ownerEmail ?? undefined, metadata: { org_id: orgId }, test_clock: clock?.id },
-    { idempotencyKey: `customer-${orgId}` },
-  );
-  await setStripeCustomer(orgId, customer.id, clock?.id ?? null);
-  return { customerId: customer.id, testClockId: clock?.id ?? null };
+  return oncePerKey({ orgId, key: "stripe:customer", scope: "stripe:customer" }, async () => {
+    let clock: Stripe.TestHelpers.TestClock | null = null;
+    if (usesTestClocks) {
+      const params: Stripe.TestHelpers.TestClockCreateParams = { frozen_time: Math.floor(Date.now() / 1000), name: orgId };
+      clock = await stripe.testHelpers.testClocks.create(params, { idempotencyKey: requestKey(`clock:${orgId}`, params) });
+    }
+    const params: Stripe.CustomerCreateParams = {
+      name: org.name,
+      email: org.ownerEmail ?? undefined,
+      metadata: { org_id: orgId },
+      test_clock: clock?.id,
+    };
+    const customer = await stripe.customers.create(params, { idempotencyKey: requestKey(`customer:${orgId}`, params) });
+    await setStripeCustomer(orgId, customer.id, clock?.id ?? null);
+    return { customerId: customer.id, testClockId: clock?.id ?? null };
+  });
 }
 
 const toDate = (s: number) => new Date(s * 1000);
@@ -147,22 +170,20 @@ export async function createCheckoutSession(input: {
   const plan = planByCode(input.planCode)!;
   const { customerId } = await ensureCustomer(input.orgId);
   const price = await priceOf(plan.code);
-  let idempotencyKey = input.idempotencyKey;
+  const params: Stripe.Checkout.SessionCreateParams = {
+    mode: "subscription",
+    customer: customerId,
+    client_reference_id: input.orgId,
+    line_items: [{ price, quantity: 1 }],
+    subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
+    metadata: { org_id: input.orgId, plan_code: plan.code },
+    success_url: input.successUrl,
+    cancel_url: input.cancelUrl,
+  };
+  let prefix = input.idempotencyKey;
   // Each pass is another plan's checkout in between; a handful is more than a person makes.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const session = await stripe.checkout.sessions.create(
-      {
-        mode: "subscription",
-        customer: customerId,
-        client_reference_id: input.orgId,
-        line_items: [{ price, quantity: 1 }],
-        subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
-        metadata: { org_id: input.orgId, plan_code: plan.code },
-        success_url: input.successUrl,
-        cancel_url: input.cancelUrl,
-      },
-      { idempotencyKey },
-    );
+    const session = await stripe.checkout.sessions.create(params, { idempotencyKey: requestKey(prefix, params) });
     if (!session.url) throw new Error("checkout session without url");
     // Expiring every other one (not just the older ones) keeps at most one payable even when two
     // plans are asked for at once; the loser's next click gets a fresh session.
@@ -171,7 +192,7 @@ export async function createCheckoutSession(input: {
     const ours = open.some((o) => o.id === session.id);
     // A replay answers the session as it was made; if it is no longer open, ask Stripe why.
     if (ours || (await stripe.checkout.sessions.retrieve(session.id)).status !== "expired") return session.url;
-    idempotencyKey = `${input.idempotencyKey}:after:${session.id}`;
+    prefix = `${input.idempotencyKey}:after:${session.id}`;
   }
   throw new Error("checkout kept being expired by other checkouts of the same customer");
 }
