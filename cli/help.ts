@@ -15,8 +15,6 @@ export const COMMAND_ARGS = {
   "sentry:test": "sentry:test",
 } as const;
 
-export type CommandName = keyof typeof COMMAND_ARGS;
-
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)
   .map((a) => `  ${a}`)
   .join("\n")}`;

@@ -9,7 +9,6 @@
 // db/functions/version.json numbers the set (with its sha256). The database remembers the version
 // it holds (sql_functions_version), and a migrate from an older checkout (a rollback, a stale
 // machine) leaves a newer set in place instead of putting old bodies under newer app processes.
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,13 +40,6 @@ export function declaredFunctions(): DeclaredFunction[] {
 /** The set's declared version, and the sha256 its files must have (a test holds the two together). */
 export function declaredVersion(): { version: number; sha256: string } {
   return JSON.parse(readFileSync(join(folder, "version.json"), "utf8")) as { version: number; sha256: string };
-}
-
-/** The sha256 of the function files as they are: their names and contents, in apply order. */
-export function functionsSha256(): string {
-  const hash = createHash("sha256");
-  for (const fn of declaredFunctions()) hash.update(`${fn.file}\n${fn.sql}\n`);
-  return hash.digest("hex");
 }
 
 /** Functions of the current schema (not an extension's) that no file of db/functions declares. */

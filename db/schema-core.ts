@@ -111,10 +111,7 @@ export const usageEvents = pgTable(
   (t) => [primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId] }), index("usage_events_org_request_idx").on(t.orgId, t.requestId)],
 );
 
-export type Organisation = typeof organisations.$inferSelect;
-export type ApiKey = typeof apiKeys.$inferSelect;
 export type Subscription = typeof subscriptions.$inferSelect;
-export type UsageCounter = typeof usageCounters.$inferSelect;
 
 // Stripe webhook events, stored by id before their job runs (the intake's idempotency).
 export const stripeEvents = pgTable(
@@ -161,7 +158,6 @@ export const invoices = pgTable(
 );
 
 export type StripeEventRow = typeof stripeEvents.$inferSelect;
-export type Invoice = typeof invoices.$inferSelect;
 
 // Hourly usage per org and metric (UTC hours), kept by record_usage in the same transaction as
 // the counter: the portal's daily chart reads at most ~750 rows a period, in the org's time zone.
@@ -209,8 +205,6 @@ export const sessions = pgTable(
   },
   (t) => [index("sessions_email_idx").on(t.email)],
 );
-
-export type SessionRow = typeof sessions.$inferSelect;
 
 // The answers of plan changes by idempotency key, so a retried upgrade answers its original
 // success (not "already on that plan"); a key reused for another plan is a conflict.

@@ -148,6 +148,3 @@ export const auditLog = pgTable(
 );
 
 export type EventRow = typeof events.$inferSelect;
-export type WebhookEndpoint = typeof webhookEndpoints.$inferSelect;
-export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;
-export type EmailRow = typeof emailOutbox.$inferSelect;

@@ -2,8 +2,6 @@
 // are stored whole as JSON; every mutation runs under one in-process lock (one emulator process).
 import postgres from "postgres";
 
-export type Row = { id: string; type: string; data: any };
-
 export class Store {
   readonly sql: postgres.Sql;
   private chain: Promise<unknown> = Promise.resolve();

@@ -4,11 +4,13 @@ import { afterAll, beforeAll } from "bun:test";
 import { startApp, type TestApp } from "./app";
 import { freePort } from "./ports";
 import { startWorker, type TestWorker } from "./worker";
+import { jobsIdle } from "./jobs";
 import { startStripeLocal, type StripeLocal, type StripeLocalOptions } from "../stripe-emulator/index";
 import { sql } from "../app/server/platform/db.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
+import type { JobName } from "../app/server/platform/jobs.server";
 
 export type BillingSystem = { app: TestApp; local: StripeLocal; worker: TestWorker; env: Record<string, string> };
 
@@ -52,6 +54,21 @@ export async function startStripeWithoutWebhooks(): Promise<StripeLocal> {
     databaseUrl: process.env.DATABASE_URL!,
     webhook: { url: "http://127.0.0.1:9/unused", secret: LOCAL_WEBHOOK_SECRET },
   });
+}
+
+/**
+ * Resolves once the billing system has nothing more to do: every webhook the local Stripe has
+ * queued is delivered, and no job of `tasks` (the webhooks' stripe_event by default) is ready or
+ * running. A job may call Stripe, whose webhooks come back: it goes round until a pass finds
+ * neither. Fails after `timeoutMs`.
+ */
+export async function billingSettled(system: BillingSystem, tasks: readonly JobName[] = ["stripe_event"], timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
+  do {
+    await system.local.flushWebhooks(left());
+    await jobsIdle(tasks, left());
+  } while ((await sql<{ n: number }[]>`select count(*)::int as n from stripe_local.deliveries where delivered_at is null`)[0].n > 0);
 }
 
 export async function newOrg(): Promise<string> {

@@ -1,9 +1,11 @@
-// One-line setup for tests: an org on a plan with an API key, and small HTTP helpers.
-import { createOrg } from "../app/server/orgs/orgs.server";
-import { setSubscriptionMirror } from "../app/server/billing/subscriptions.server";
+// One-line setup for tests: an org on a plan with an API key, its subscription mirror without
+// Stripe, and small HTTP helpers.
+import { addDays, addMonths } from "date-fns";
+import { createOrg, getOrg } from "../app/server/orgs/orgs.server";
+import { lockSubscription, upsertSubscription } from "../app/server/billing/subscriptions.server";
 import { createApiKey } from "../app/server/auth/keys.server";
-import { syncPlanCatalog, type PlanCode } from "../app/server/billing/plans.server";
-import { sql } from "../app/server/platform/db.server";
+import { planByCode, syncPlanCatalog, type PlanCode } from "../app/server/billing/plans.server";
+import { db, sql } from "../app/server/platform/db.server";
 
 let seq = 0;
 let catalogSynced = false;
@@ -20,6 +22,34 @@ export async function orgWithKey(opts: { plan?: PlanCode | null; included?: numb
   if (plan && opts.included !== undefined) await setIncluded(orgId, opts.included);
   const key = await createApiKey({ orgId, name: "test" });
   return { orgId, key: key.key, keyId: key.id };
+}
+
+/**
+ * Writes the org's subscription mirror directly, where Stripe is not in the loop (tests, the
+ * bench): a one-month period from `start` (default now), `trialing` for the trial's length on
+ * `trial`. It goes through the mirror's own writers (subscriptions.server.ts stays the one module
+ * that writes the table), taking the org's row lock first as record_usage does.
+ */
+export async function setSubscriptionMirror(input: { orgId: string; planCode: PlanCode; start?: Date; status?: string }): Promise<void> {
+  const plan = planByCode(input.planCode);
+  if (!plan) throw new Error(`setSubscriptionMirror: unknown plan "${input.planCode}"`);
+  await getOrg(input.orgId);
+  const start = input.start ?? new Date();
+  const end = plan.trialDays ? addDays(start, plan.trialDays) : addMonths(start, 1);
+  await db.transaction(async (tx) => {
+    await lockSubscription(tx, input.orgId);
+    await upsertSubscription(tx, {
+      orgId: input.orgId,
+      planCode: plan.code,
+      status: input.status ?? (plan.trialDays ? "trialing" : "active"),
+      periodStart: start,
+      periodEnd: end,
+      trialEnd: plan.trialDays ? end : null,
+      cancelAtPeriodEnd: false,
+      pendingPlanCode: null,
+      updatedAt: new Date(),
+    });
+  });
 }
 
 /** Gives the org's current period a counter with `included` units (what an upgrade does). */

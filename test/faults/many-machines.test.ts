@@ -16,6 +16,7 @@ import { LOCAL_WEBHOOK_SECRET } from "../../app/server/billing/stripe.server";
 import { subscribeThroughStripe } from "../../app/server/ops/sandbox.server";
 import { prepareUsagePartitions } from "../../app/server/usage/partitions.server";
 import { countsOf } from "../factories";
+import { jobsIdle } from "../jobs";
 
 let apps: TestApp[] = [];
 let workers: TestWorker[] = [];
@@ -89,8 +90,8 @@ describe("two apps and two workers on one database", () => {
     };
     const deadline = Date.now() + 75_000;
     while ((await meterOf()).units < 600 && Date.now() < deadline) await Bun.sleep(500);
-    // Another tick's run would find nothing left to send.
-    await Bun.sleep(1500);
+    // The run that brought it there has finished; another tick's would find nothing left to send.
+    await jobsIdle(["report_usage"]);
     const meter = await meterOf();
     expect(meter.units).toBe(600);
     const [report] = await sql<{ reported: number; pending_to: number | null }[]>`

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "../../app/server/platform/db.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
 import { createEndpoint } from "../../app/server/notify/endpoints.server";
-import { setSubscriptionMirror } from "../../app/server/billing/subscriptions.server";
+import { setSubscriptionMirror } from "../factories";
 import { ensureCustomer, stripe, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";

@@ -4,12 +4,11 @@
 // the process.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { sql } from "../../app/server/platform/db.server";
-import { setSubscriptionMirror } from "../../app/server/billing/subscriptions.server";
 import { subscribeWithTestCard } from "../../app/server/billing/stripe.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn, startStripeWithoutWebhooks } from "../billing";
-import { api, orgWithKey } from "../factories";
+import { api, orgWithKey, setSubscriptionMirror } from "../factories";
 
 let local: StripeLocal | null;
 let app: TestApp;

@@ -5,14 +5,13 @@ import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { invoicesOf, mirror, newOrg, signIn as signInAs, until, startBillingSystem } from "../../../test/billing";
 import { startApp } from "../../../test/app";
-import { api, rid } from "../../../test/factories";
+import { api, rid, setSubscriptionMirror } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
 import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "./stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 import { replayStripeEvent } from "./webhooks.server";
 import { rolloverOverduePeriods } from "./converge.server";
-import { setSubscriptionMirror } from "./subscriptions.server";
 
 const system = startBillingSystem();
 const signIn = (orgId: string) => signInAs(system.app, orgId);

@@ -1,7 +1,7 @@
 // Plan changes (preview, upgrade, scheduled downgrade) through the session routes, the real worker and the local Stripe, with
 // test clocks placing the change mid-period and the money checked to the cent.
 import { describe, expect, test } from "bun:test";
-import { billingApi, invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
+import { billingApi, billingSettled, invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
@@ -65,7 +65,7 @@ describe("preview, upgrade now", () => {
     const reused = await call("POST", "upgrade", { planCode: "pro" }, { "idempotency-key": "upgrade-1" });
     expect([reused.status, reused.body.error.code]).toEqual([409, "IDEMPOTENCY_CONFLICT"]);
     // The webhook that followed converged without undoing anything.
-    await Bun.sleep(300);
+    await billingSettled(system);
     expect((await mirror(orgId)).plan_code).toBe("growth");
   });
 
@@ -143,8 +143,7 @@ describe("scheduled downgrade", () => {
     ]);
     expect((await stripe.prices.retrieve(schedule.phases[1].items[0].price as string)).unit_amount).toBe(2_900);
     // The schedule's webhooks converge to the latest schedule without applying it early.
-    await Bun.sleep(300);
-    await until(async () => (await mirror(orgId)).pending_plan_code === "starter");
+    await billingSettled(system);
     expect(await mirror(orgId)).toMatchObject({ plan_code: "pro", pending_plan_code: "starter" });
     expect(((await (await api(system.app.url, key.key).quota()).json()) as any).data.included).toBe(1_000_000);
     expect((await call("DELETE", "downgrade")).body.data).toMatchObject({ planCode: "pro", pendingPlanCode: null });
@@ -210,7 +209,7 @@ describe("scheduled downgrade", () => {
     expect((await stripe.subscriptionSchedules.retrieve(before.schedule as string)).status).toBe("released");
     const after = await stripe.subscriptions.retrieve(before.id);
     expect([after.schedule, after.items.data[0].price.unit_amount]).toEqual([null, 29_900]);
-    await Bun.sleep(300);
+    await billingSettled(system);
     expect(await mirror(orgId)).toMatchObject({ plan_code: "pro", pending_plan_code: null });
   });
 });

@@ -1,14 +1,10 @@
 // The subscription mirror: the local copy of each org's Stripe subscription, which the hot path
 // reads. This is the only module that writes the `subscriptions` table (a test checks it); the
 // others read it through here or call these writers.
-import { addDays, addMonths } from "date-fns";
-import { eq, sql as dsql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Tx } from "../platform/db.server";
 import { db, schema, sql } from "../platform/db.server";
 import { config } from "../platform/config.server";
-import { AppError } from "../platform/errors.server";
-import { getOrg } from "../orgs/orgs.server";
-import { planByCode, type PlanCode } from "./plans.server";
 
 export type SubscriptionRow = typeof schema.subscriptions.$inferSelect;
 type SubscriptionWrite = typeof schema.subscriptions.$inferInsert;
@@ -66,37 +62,6 @@ export async function lockSubscription(tx: Tx, orgId: string): Promise<Subscript
 /** Inserts or replaces the org's mirror row inside `tx` (take lockSubscription first). */
 export async function upsertSubscription(tx: Tx, row: SubscriptionWrite): Promise<void> {
   await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
-}
-
-/**
- * Writes the subscription mirror directly: a one-month period from now, `trialing` with the
- * trial's length for `trial`. Used where Stripe is not in the loop (tests, the bench); the
- * Stripe path converges the same row from webhooks.
- */
-export async function setSubscriptionMirror(input: { orgId: string; planCode: PlanCode; start?: Date; status?: string }) {
-  const plan = planByCode(input.planCode);
-  if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${input.planCode}".`, { issues: [{ path: "planCode", message: "unknown plan" }] });
-  await getOrg(input.orgId);
-  const start = input.start ?? new Date();
-  const end = plan.trialDays ? addDays(start, plan.trialDays) : addMonths(start, 1);
-  const status = input.status ?? (plan.trialDays ? "trialing" : "active");
-  const row = {
-    orgId: input.orgId,
-    planCode: plan.code,
-    status,
-    periodStart: start,
-    periodEnd: end,
-    trialEnd: plan.trialDays ? end : null,
-    cancelAtPeriodEnd: false,
-    pendingPlanCode: null,
-    updatedAt: new Date(),
-  };
-  await db.transaction(async (tx) => {
-    // Same lock order as record_usage: the subscription row first.
-    await tx.execute(dsql`select 1 from subscriptions where org_id = ${input.orgId} for no key update`);
-    await upsertSubscription(tx, row);
-  });
-  return subscriptionSummary(input.orgId);
 }
 
 /**

@@ -2,7 +2,7 @@
 // convergence), plan change applied, downgrade scheduled and canceled — through the real app,
 // the real worker and the local Stripe, each once however many webhooks converge it.
 import { describe, expect, test } from "bun:test";
-import { newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
+import { billingSettled, newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
 import { sql } from "../platform/db.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
@@ -29,7 +29,7 @@ describe("billing events", () => {
     expect((await call("DELETE", "downgrade")).status).toBe(200);
     // Let the webhooks of those changes converge: they must not emit the same facts again.
     await until(async () => (await eventsOf(orgId)).filter((e) => e.type === "invoice.paid").length === 2, 15_000);
-    await Bun.sleep(1500);
+    await billingSettled(system);
     const all = await eventsOf(orgId);
     // The plan changes in the order they were made; the upgrade's proration invoice is paid when
     // its webhook converges, which may come before or after the later changes.
@@ -65,7 +65,7 @@ describe("billing events", () => {
       const e = (await eventsOf(orgId)).filter((x) => x.type === "subscription.updated");
       return e.length > 0 && e;
     });
-    await Bun.sleep(1000);
+    await billingSettled(system); // every webhook of the renewal converged: none emits it again
     expect((await eventsOf(orgId)).filter((x) => x.type === "subscription.updated").map((e) => e.data)).toEqual([
       expect.objectContaining({ previousPlanCode: "growth", planCode: "starter", status: "active" }),
     ]);

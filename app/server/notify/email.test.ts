@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { until } from "../../../test/billing";
 import { api, orgWithKey, rid } from "../../../test/factories";
+import { jobsIdle } from "../../../test/jobs";
 import { startSmtpReceiver, startWorker } from "../../../test/notify";
 import { sql } from "../platform/db.server";
 import { sendEmail } from "./email.server";
@@ -36,7 +37,7 @@ describe("usage emails", () => {
     for (let wave = 0; wave < 10; wave++) await Promise.all(Array.from({ length: 24 }, (_, i) => clients[i % 2].record({ request_id: rid(), quantity: 1 })));
     const mine = () => smtp.mails.filter((m) => m.raw.includes(`X-Metered-Org: ${orgId}`));
     await until(async () => mine().length === 2, 20_000);
-    await Bun.sleep(1500); // nothing more arrives
+    await jobsIdle(["dispatch_event", "send_email"]); // nothing more arrives
     expect(
       mine()
         .map((m) => m.subject)

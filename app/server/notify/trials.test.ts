@@ -1,9 +1,8 @@
 // subscription.trial_will_end: Stripe's webhook and the hourly sweep emit one notice between them.
 import { describe, expect, test } from "bun:test";
 import type { StripeEventRow } from "../../../db/schema";
-import { orgWithKey } from "../../../test/factories";
+import { orgWithKey, setSubscriptionMirror } from "../../../test/factories";
 import { sql } from "../platform/db.server";
-import { setSubscriptionMirror } from "../billing/subscriptions.server";
 import { emitForStripeEvent } from "./stripe-facts.server";
 import { notifyEndingTrials } from "./trials.server";
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { signIn, until } from "../../../test/billing";
 import { orgWithKey, rid } from "../../../test/factories";
+import { jobsIdle } from "../../../test/jobs";
 import { startWebhookReceiver, startWorker } from "../../../test/notify";
 import { sql } from "../platform/db.server";
 import { revokeApiKey } from "../auth/keys.server";
@@ -152,7 +153,7 @@ describe("outbound webhooks", () => {
       const [d] = await sql`select status, next_attempt_at from webhook_deliveries where endpoint_id = ${id}`;
       expect(d).toEqual({ status: "failed", next_attempt_at: null });
       await fastForwardRetries();
-      await Bun.sleep(500);
+      await jobsIdle(["deliver_webhook"]);
       expect(receiver.received).toHaveLength(1);
       const audit = await sql`select actor from audit_log where org_id = ${orgId} and action = 'webhook_endpoint.disabled'`;
       expect(audit.map((a) => a.actor)).toEqual(["system"]);

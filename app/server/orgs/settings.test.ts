@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { signIn } from "../../../test/billing";
-import { orgWithKey } from "../../../test/factories";
+import { orgWithKey, setSubscriptionMirror } from "../../../test/factories";
 import { sql } from "../platform/db.server";
-import { setSubscriptionMirror } from "../billing/subscriptions.server";
 import { orgSettingsOf, updateOrgSettings } from "./settings.server";
 
 let app: TestApp;

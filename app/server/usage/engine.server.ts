@@ -1,20 +1,18 @@
 // The usage engine: the quota check and the exact, idempotent usage record.
 // Admission and idempotency are decided in Postgres (record_usage and friends, db/functions/);
-// this module hands concurrent requests to the group commit (one statement per batch) and shapes
-// the answers. No Stripe, Stigg or Clerk call happens here, ever.
+// this module hands concurrent requests to the group commit (one statement per batch), and
+// decisions.server.ts shapes the answers. No Stripe, Stigg or Clerk call happens here, ever.
 import type { Metric } from "../domain/vocabulary.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, noteDatabaseError, sql } from "../platform/db.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
-import { type AppError, IdempotencyConflict, QuotaExceeded, ServiceUnavailable, SubscriptionInactive } from "../platform/errors.server";
-import { observeBatch, observeDecision } from "../observe/metrics.server";
-import { createGroupCommit, type Outcome, type Queued, REQUEUE } from "./group-commit.server";
+import { ServiceUnavailable, SubscriptionInactive } from "../platform/errors.server";
+import { observeBatch } from "../observe/metrics.server";
+import { createGroupCommit, type Queued } from "./group-commit.server";
+import { createRoomHint, type DecisionRow, decide, follow, iso, periodKeyOf, type RecordResult, type UsageRequest } from "./decisions.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 const QUOTA_CACHE_TTL_MS = 1000;
-
-const iso = (ms: number) => new Date(ms).toISOString();
-export const periodKeyOf = (periodStartMs: number) => iso(periodStartMs).slice(0, 7);
 
 export type QuotaSummary = {
   allow: boolean;
@@ -59,44 +57,20 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
   return summary;
 }
 
-export type UsageRequest = { orgId: string; requestId: string; metric: Metric; quantity: number };
-export type UsageRecord = {
-  request_id: string;
-  metric: Metric;
-  quantity: number;
-  used: number;
-  remaining: number;
-  included: number;
-  periodKey: string;
-  recordedAt: string;
-};
-export type RecordResult = { replayed: boolean; data: UsageRecord };
-
-type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided";
-// One row of record_usage / deny_or_replay (db/functions/), times as epoch milliseconds.
-type DecisionRow = {
-  batch_index: number;
-  outcome: Decision;
-  used: number | null;
-  included: number | null;
-  period_start_ms: number | null;
-  period_end_ms: number | null;
-  recorded_at_ms: number | null;
-  subscription_status: string | null;
-};
-
 // Concurrent records are batched into one statement (the group commit, group-commit.server.ts):
 // up to MAX_BATCH requests of any orgs per batch, MAX_INFLIGHT batches at a time; a repeat of an
-// (org, request_id) already queued or running waits on that one.
+// (org, request_id) already queued or running waits on that one. What each answer means, for the
+// caller, a repeat and the room hint: decisions.server.ts.
 const MAX_BATCH = 512;
 const MAX_INFLIGHT = Math.max(1, Math.min(config.USAGE_BATCH_CONCURRENCY, config.DATABASE_POOL_SIZE - 1));
+const room = createRoomHint();
 const usageBatches = createGroupCommit<UsageRequest, RecordResult, DecisionRow>({
   maxBatch: MAX_BATCH,
   maxInflight: MAX_INFLIGHT,
   keyOf: (r) => `${r.orgId}\u0000${r.requestId}`,
   flush: recordBatch,
   indexOf: (row) => row.batch_index - 1,
-  decide,
+  decide: (request, row) => decide(room, request, row),
   follow,
 });
 
@@ -108,7 +82,7 @@ export function recordUsage(request: UsageRequest): Promise<RecordResult> {
 /** One batch, one statement: record_usage, or deny_or_replay when the batch looks like only denials. */
 async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<DecisionRow[]> {
   observeBatch(batch.length);
-  const readOnly = expectOnlyDenials(batch);
+  const readOnly = room.expectOnlyDenials(batch);
   let rows: DecisionRow[];
   try {
     // Requests queued behind a batch that met an outage are refused at once, having written nothing.
@@ -145,97 +119,6 @@ async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<Deci
   }
   await cacheDel(...admitted);
   return rows;
-}
-
-function decide(request: UsageRequest, row: DecisionRow): Outcome<RecordResult> | typeof REQUEUE {
-  if (row.outcome === "undecided") {
-    // It might fit after all (an upgrade, a new period): decide it under the lock.
-    room.delete(roomKey(request.orgId, request.metric));
-    return REQUEUE;
-  }
-  noteRoom(request, row);
-  observeDecision(row.outcome);
-  return outcomeOf(request, row);
-}
-
-// A follower with the same payload is the same request: it shares the answer, as a replay. One
-// with another payload is decided afresh, after the leader, by the database.
-function follow(leader: UsageRequest, follower: UsageRequest, outcome: Outcome<RecordResult>): Outcome<RecordResult> | undefined {
-  if (follower.metric !== leader.metric || follower.quantity !== leader.quantity) return undefined;
-  if (!outcome.ok) {
-    observeDecision((outcome as DeniedOutcome).decision);
-    return outcome;
-  }
-  observeDecision("replayed");
-  return { ok: true, value: { replayed: true, data: outcome.value.data } };
-}
-
-// A refusal remembers its decision, for a follower's metric.
-type DeniedOutcome = { ok: false; error: () => AppError; decision: Decision };
-
-function outcomeOf(p: UsageRequest, row: DecisionRow): { ok: true; value: RecordResult } | DeniedOutcome {
-  switch (row.outcome) {
-    case "admitted":
-    case "replayed": {
-      const used = row.used!;
-      const included = row.included!;
-      return {
-        ok: true,
-        value: {
-          replayed: row.outcome === "replayed",
-          data: {
-            request_id: p.requestId,
-            metric: p.metric,
-            quantity: p.quantity,
-            used,
-            remaining: Math.max(0, included - used),
-            included,
-            periodKey: periodKeyOf(row.period_start_ms!),
-            recordedAt: iso(row.recorded_at_ms!),
-          },
-        },
-      };
-    }
-    case "conflict":
-      return { ok: false, decision: row.outcome, error: () => new IdempotencyConflict(p.requestId) };
-    case "denied":
-      return {
-        ok: false,
-        decision: row.outcome,
-        error: () =>
-          new QuotaExceeded({
-            used: row.used!,
-            included: row.included!,
-            quantity: p.quantity,
-            periodKey: periodKeyOf(row.period_start_ms!),
-            periodEnd: iso(row.period_end_ms!),
-          }),
-      };
-    case "inactive":
-      return { ok: false, decision: row.outcome, error: () => new SubscriptionInactive(row.subscription_status) };
-    case "undecided":
-      throw new Error("an undecided request is never settled");
-  }
-}
-
-// What the last answers said about each org's room, so a batch of requests that cannot fit is
-// decided by a plain read (deny_or_replay). Only a hint: the database re-checks, and anything
-// that might fit still takes the locked path.
-const room = new Map<string, { remaining: number; periodEnd: number }>();
-const roomKey = (orgId: string, metric: string) => `${orgId}\u0000${metric}`;
-
-function expectOnlyDenials(batch: readonly Queued<UsageRequest>[]): boolean {
-  const now = Date.now();
-  return batch.every(({ item }) => {
-    const r = room.get(roomKey(item.orgId, item.metric));
-    return r !== undefined && r.remaining < item.quantity && now < r.periodEnd;
-  });
-}
-
-function noteRoom(request: UsageRequest, row: DecisionRow): void {
-  if ((row.outcome !== "admitted" && row.outcome !== "denied") || row.period_end_ms === null) return;
-  if (room.size > 100_000) room.clear();
-  room.set(roomKey(request.orgId, request.metric), { remaining: row.included! - row.used!, periodEnd: row.period_end_ms });
 }
 
 /** Resolves once every queued and running usage batch has been answered (a graceful stop waits for it). */
