@@ -7,7 +7,7 @@ import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from 
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth/session.server";
-import { subscriptionOverview } from "~/server/billing/billing.server";
+import { subscriptionOverview } from "~/server/billing/overview.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { planByCode } from "~/server/billing/plans.server";
 import { pastDueGraceEnds } from "~/server/billing/subscriptions.server";

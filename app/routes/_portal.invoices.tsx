@@ -5,7 +5,7 @@ import { useLoaderData } from "@remix-run/react";
 import { formatDate, formatMoney } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireUser } from "~/server/auth/session.server";
-import { listInvoices } from "~/server/billing/billing.server";
+import { listInvoices } from "~/server/billing/overview.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {

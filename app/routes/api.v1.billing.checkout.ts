@@ -1,4 +1,4 @@
-import { startCheckout } from "~/server/billing/billing.server";
+import { startCheckout } from "~/server/billing/checkout.server";
 import { planCodeBody as body } from "~/server/billing/plans.server";
 import { ok, parseWith, readJson } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";

@@ -1,4 +1,4 @@
-import { openPortal } from "~/server/billing/billing.server";
+import { openPortal } from "~/server/billing/checkout.server";
 import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 

@@ -1,4 +1,4 @@
-import { listInvoices } from "~/server/billing/billing.server";
+import { listInvoices } from "~/server/billing/overview.server";
 import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 

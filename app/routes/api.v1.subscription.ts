@@ -1,4 +1,4 @@
-import { subscriptionOverview } from "~/server/billing/billing.server";
+import { subscriptionOverview } from "~/server/billing/overview.server";
 import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 

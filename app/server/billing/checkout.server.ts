@@ -1,4 +1,5 @@
-// Billing actions of the session routes: checkout, portal, invoices, the subscription summary.
+// The pages Stripe hosts for an org: Checkout to start a subscription, the billing portal for cards
+// and invoices.
 import { desc, eq } from "drizzle-orm";
 import { isLive } from "../../subscription-status";
 import { config } from "../platform/config.server";
@@ -36,37 +37,4 @@ export async function startCheckout(orgId: string, planCode: PlanCode): Promise<
 
 export async function openPortal(orgId: string): Promise<{ url: string }> {
   return { url: await upstream(() => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing` })) };
-}
-
-export async function listInvoices(orgId: string) {
-  const rows = await db.select().from(schema.invoices).where(eq(schema.invoices.orgId, orgId)).orderBy(desc(schema.invoices.stripeCreatedAt)).limit(100);
-  return rows.map((i) => ({
-    id: i.id,
-    number: i.number,
-    status: i.status,
-    amountDue: i.amountDue,
-    amountPaid: i.amountPaid,
-    total: i.total,
-    currency: i.currency,
-    billingReason: i.billingReason,
-    periodStart: i.periodStart?.toISOString() ?? null,
-    periodEnd: i.periodEnd?.toISOString() ?? null,
-    hostedInvoiceUrl: i.hostedInvoiceUrl,
-    invoicePdf: i.invoicePdf,
-    created: i.stripeCreatedAt.toISOString(),
-  }));
-}
-
-/** Plan, status, trial end, period, pending downgrade and usage of the org. */
-export async function subscriptionOverview(orgId: string) {
-  const sub = await subscriptionSummary(orgId);
-  if (!sub) return { subscription: null, usage: null };
-  const usage = isLive(sub.status)
-    ? await quotaFor(orgId, "api_call").catch((err) => {
-        // A mirror that says live while its period has lapsed (past the grace days): no usage to show.
-        if (err instanceof SubscriptionInactive) return null;
-        throw err;
-      })
-    : null;
-  return { subscription: sub, usage };
 }
