@@ -1,14 +1,11 @@
 // The pages Stripe hosts for an org: Checkout to start a subscription, the billing portal for cards
 // and invoices.
-import { desc, eq } from "drizzle-orm";
 import { isLive } from "../../subscription-status";
 import { config } from "../platform/config.server";
-import { db, schema } from "../platform/db.server";
-import { AppError, SubscriptionInactive } from "../platform/errors.server";
+import { AppError } from "../platform/errors.server";
 import { subscriptionSummary } from "./subscriptions.server";
 import { planByCode, type PlanCode } from "./plans.server";
 import { createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
-import { quotaFor } from "../usage/engine.server";
 
 const alreadySubscribed = (planCode: string, status: string) =>
   new AppError("VALIDATION_FAILED", `The organisation is already on ${planCode} (${status}); change plans from the billing page instead.`, {
