@@ -2,6 +2,8 @@
 // Admission and idempotency are decided in Postgres (record_usage and friends, db/functions/);
 // this module hands concurrent requests to the group commit (one statement per batch) and shapes
 // the answers. No Stripe, Stigg or Clerk call happens here, ever.
+import type { z } from "zod";
+import type { quotaSummary, usageRecord } from "../api/schemas.server";
 import { config, type Metric } from "../platform/config.server";
 import { databaseBreaker, noteDatabaseError, sql } from "../platform/db.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
@@ -15,18 +17,8 @@ const QUOTA_CACHE_TTL_MS = 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 export const periodKeyOf = (periodStartMs: number) => iso(periodStartMs).slice(0, 7);
 
-export type QuotaSummary = {
-  allow: boolean;
-  remaining: number;
-  used: number;
-  included: number;
-  metric: Metric;
-  periodKey: string;
-  periodStart: string;
-  periodEnd: string;
-  planCode: string;
-  status: string;
-};
+/** The quota check's answer (the API's `QuotaSummary`). */
+export type QuotaSummary = z.infer<typeof quotaSummary>;
 
 type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number; included: number };
 
@@ -59,16 +51,8 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
 }
 
 export type UsageRequest = { orgId: string; requestId: string; metric: Metric; quantity: number };
-export type UsageRecord = {
-  request_id: string;
-  metric: Metric;
-  quantity: number;
-  used: number;
-  remaining: number;
-  included: number;
-  periodKey: string;
-  recordedAt: string;
-};
+/** The usage record's answer (the API's `UsageRecord`). */
+export type UsageRecord = z.infer<typeof usageRecord>;
 export type RecordResult = { replayed: boolean; data: UsageRecord };
 
 type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided";
