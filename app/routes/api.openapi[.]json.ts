@@ -7,6 +7,8 @@ import { apiRoute } from "~/server/platform/route.server";
 export const route = apiRoute({
   GET: {
     auth: "none",
+    // Made from code alone: it answers while the database is unreachable too.
+    needsDatabase: false,
     data: null,
     doc: {
       operationId: "getOpenApi",
