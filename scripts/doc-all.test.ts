@@ -1,6 +1,7 @@
-// docs/api.md is generated from the code; `doc:all --check` fails CI when the committed file is stale.
+// docs/api.md and the client's types (client/src/api-types.ts) are generated from the code;
+// `doc:all --check` fails CI when a committed one is stale.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -8,23 +9,32 @@ const root = join(import.meta.dir, "..");
 const tmp = mkdtempSync(join(tmpdir(), "doc-all-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const docAll = (...args: string[]) => Bun.spawnSync(["bun", "scripts/doc-all.ts", ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
+// Without a DATABASE_URL: the generator needs none (a developer's shell, CI's lint job).
+const { DATABASE_URL: _url, ...env } = process.env;
+const docAll = (...args: string[]) => Bun.spawnSync(["bun", "scripts/doc-all.ts", ...args], { cwd: root, env, stdout: "pipe", stderr: "pipe" });
+const GENERATED = ["docs/api.md", "client/src/api-types.ts"];
 
-test("the committed docs/api.md is what the code generates", () => {
+test("the committed docs/api.md and client types are what the code generates", () => {
   const run = docAll("--check");
   expect(run.stderr.toString()).toBe("");
   expect(run.exitCode).toBe(0);
 });
 
-test("--check exits 1 naming a stale file and changes nothing; without it the file is rewritten", () => {
-  const stale = readFileSync(join(root, "docs/api.md"), "utf8").replace("## Versioning", "## Versions");
-  writeFileSync(join(tmp, "api.md"), stale);
+test("--check exits 1 naming each stale file and changes nothing; without it the files are rewritten", () => {
+  mkdirSync(join(tmp, "docs"));
+  mkdirSync(join(tmp, "client/src"), { recursive: true });
+  const staleMd = readFileSync(join(root, "docs/api.md"), "utf8").replace("## Versioning", "## Versions");
+  const staleTypes = readFileSync(join(root, "client/src/api-types.ts"), "utf8").replace("allow: boolean;", "allow: string;");
+  writeFileSync(join(tmp, "docs/api.md"), staleMd);
+  writeFileSync(join(tmp, "client/src/api-types.ts"), staleTypes);
   const check = docAll("--check", "--dir", tmp);
   expect(check.exitCode).toBe(1);
-  expect(check.stderr.toString()).toContain("stale: docs/api.md");
-  expect(readFileSync(join(tmp, "api.md"), "utf8")).toBe(stale);
+  for (const name of GENERATED) expect(check.stderr.toString()).toContain(`stale: ${name}`);
+  expect(readFileSync(join(tmp, "docs/api.md"), "utf8")).toBe(staleMd);
+  expect(readFileSync(join(tmp, "client/src/api-types.ts"), "utf8")).toBe(staleTypes);
   expect(docAll("--dir", tmp).exitCode).toBe(0);
   expect(docAll("--check", "--dir", tmp).exitCode).toBe(0);
+  for (const name of GENERATED) expect(readFileSync(join(tmp, name), "utf8")).toBe(readFileSync(join(root, name), "utf8"));
 });
 
 test("the generated contract documents every route, error code and the versioning policy", () => {
@@ -33,4 +43,11 @@ test("the generated contract documents every route, error code and the versionin
     expect(md).toContain(heading);
   }
   expect(md).not.toMatch(/\.\.\/shared|\b[45]\.[123]\b/);
+});
+
+test("the client's types are the document's: the answers it returns and every error code", () => {
+  const types = readFileSync(join(root, "client/src/api-types.ts"), "utf8");
+  for (const name of ["QuotaSummary", "UsageRecord", "UsageBody", "ErrorEnvelope"]) expect(types).toContain(`export type ${name} = {`);
+  expect(types).toContain('"PREVIEW_EXPIRED"');
+  expect(types).not.toMatch(/\bimport\b/); // the client has no dependencies, at run time or for its types
 });

@@ -7,6 +7,10 @@ export type TestApp = { url: string; logs: string[]; proc: Subprocess; stop: (si
 
 const root = join(import.meta.dir, "..");
 
+const running = new Set<string>();
+/** The URLs of the apps this test file started and that still run, newest first. */
+export const runningApps = (): string[] => [...running].reverse();
+
 export async function startApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const port = env.PORT ? Number(env.PORT) : 0; // 0: the OS picks a free port
   const logs: string[] = [];
@@ -31,6 +35,9 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
     else await Bun.sleep(50);
   }
   if (!url) throw new Error(`app did not start:\n${logs.join("\n")}`);
+  const started = url;
+  running.add(started);
+  void proc.exited.then(() => running.delete(started));
   return {
     url,
     logs,

@@ -1,12 +1,10 @@
 // Sign out everywhere: ends every session of a person, in every org (platform admins).
+import { jsonBody } from "~/server/api/contract.server";
 import { revokeSessionsInput, revokeSessionsOf } from "~/server/auth/session-store.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 
 export const route = apiRoute({
-  POST: {
-    auth: "admin",
-    handle: async ({ request }, ctx) => ok(ctx, await revokeSessionsOf(parseWith(revokeSessionsInput, await readJson(request)))),
-  },
+  POST: { auth: "admin", body: jsonBody(revokeSessionsInput), handle: async ({ body }, ctx) => ok(ctx, await revokeSessionsOf(body)) },
 });
 export const { loader, action } = route;

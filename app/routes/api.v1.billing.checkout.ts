@@ -1,16 +1,24 @@
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION, STRIPE } from "~/server/api/contract.server";
+import { planCodeBody, redirectUrl } from "~/server/api/schemas.server";
 import { startCheckout } from "~/server/billing/checkout.server";
-import { planCodeBody as body } from "~/server/billing/plans.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 
 export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
-    handle: async ({ request }, ctx, { orgId }) => {
-      const { planCode } = parseWith(body, await readJson(request));
-      return ok(ctx, await startCheckout(orgId, planCode));
+    body: jsonBody(planCodeBody, "PlanCodeBody", { planCode: "trial" }),
+    data: answer(redirectUrl, "RedirectUrl"),
+    doc: {
+      operationId: "startCheckout",
+      tag: "Billing",
+      summary: "Start a Checkout",
+      description:
+        "A Stripe Checkout session (subscription mode) for an org without a live subscription; `trial` is the starter price with the plan's trial days. Answers the URL to send the browser to.",
+      errors: [...JSON_BODY, ...SESSION, ...STRIPE, ...ALWAYS],
     },
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await startCheckout(orgId, body.planCode)),
   },
 });
 export const { loader, action } = route;

@@ -1,18 +1,40 @@
 // Downgrade at period end (POST { planCode }), or keep the current plan (DELETE).
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION, STRIPE } from "~/server/api/contract.server";
+import { planCodeBody, subscriptionSummary } from "~/server/api/schemas.server";
 import { cancelDowngrade, scheduleDowngrade } from "~/server/billing/plan-change.server";
-import { planCodeBody } from "~/server/billing/plans.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
+
+const subscription = answer(subscriptionSummary, "SubscriptionSummary");
 
 export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
-    handle: async ({ request }, ctx, { orgId }) => {
-      const { planCode } = parseWith(planCodeBody, await readJson(request));
-      return ok(ctx, await scheduleDowngrade(orgId, planCode));
+    body: jsonBody(planCodeBody, "PlanCodeBody", { planCode: "starter" }),
+    data: subscription,
+    doc: {
+      operationId: "scheduleDowngrade",
+      tag: "Billing",
+      summary: "Schedule a downgrade",
+      description:
+        "Makes a Stripe subscription schedule: the current price until the period end, then the lower one, so Stripe bills the lower price from the renewal and the new period's counter gets its units; `pendingPlanCode` shows it. Nothing changes before the period ends. A second downgrade replaces the first; an upgrade clears it.",
+      errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", ...STRIPE, ...ALWAYS],
     },
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await scheduleDowngrade(orgId, body.planCode)),
   },
-  DELETE: { auth: "session", role: "admin", handle: async (_args, ctx, { orgId }) => ok(ctx, await cancelDowngrade(orgId)) },
+  DELETE: {
+    auth: "session",
+    role: "admin",
+    data: subscription,
+    doc: {
+      operationId: "cancelDowngrade",
+      tag: "Billing",
+      summary: "Cancel the scheduled downgrade",
+      description: "Keeps the current plan after all. No scheduled downgrade: `NOT_FOUND`.",
+      errors: [...SESSION, "NOT_FOUND", ...STRIPE, ...ALWAYS],
+    },
+    handle: async (_args, ctx, { orgId }) => ok(ctx, await cancelDowngrade(orgId)),
+  },
 });
 export const { loader, action } = route;

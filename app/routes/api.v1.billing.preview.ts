@@ -1,17 +1,25 @@
 // Plan change preview: Stripe's (or Stigg's) figures; nothing changes anywhere.
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION, STRIPE } from "~/server/api/contract.server";
+import { planChangePreview, planCodeBody } from "~/server/api/schemas.server";
 import { previewPlanChange } from "~/server/billing/plan-change.server";
-import { planCodeBody } from "~/server/billing/plans.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 
 export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
-    handle: async ({ request }, ctx, { orgId }) => {
-      const { planCode } = parseWith(planCodeBody, await readJson(request));
-      return ok(ctx, await previewPlanChange(orgId, planCode));
+    body: jsonBody(planCodeBody, "PlanCodeBody", { planCode: "growth" }),
+    data: answer(planChangePreview, "PlanChangePreview"),
+    doc: {
+      operationId: "previewPlanChange",
+      tag: "Billing",
+      summary: "Preview a plan change",
+      description:
+        "What a change would cost, changing nothing anywhere (Stigg's figures when configured, else Stripe's invoice preview, prorated to the second). Upgrade = a higher monthly price, effective now with proration; downgrade = a lower price at the period end, `amountDueNow: 0`. The same plan is `VALIDATION_FAILED`.",
+      errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", ...STRIPE, ...ALWAYS],
     },
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await previewPlanChange(orgId, body.planCode)),
   },
 });
 export const { loader, action } = route;

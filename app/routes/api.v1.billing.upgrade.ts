@@ -1,18 +1,28 @@
 // Upgrade now: prorated at the preview's prorationDate and invoiced at once; a retry (same
 // Idempotency-Key) answers the original success and charges nothing more.
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION, STRIPE } from "~/server/api/contract.server";
+import { subscriptionSummary, upgradeBody } from "~/server/api/schemas.server";
 import { upgradeNow } from "~/server/billing/plan-change.server";
-import { upgradeBody } from "~/server/billing/plans.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 
 export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
-    handle: async ({ request }, ctx, { orgId }) => {
-      const { planCode, prorationDate } = parseWith(upgradeBody, await readJson(request));
-      return ok(ctx, await upgradeNow(orgId, planCode, { idempotencyKey: request.headers.get("idempotency-key"), prorationDate }));
+    body: jsonBody(upgradeBody, "UpgradeBody", { planCode: "pro", prorationDate: 1795622400 }),
+    data: answer(subscriptionSummary, "SubscriptionSummary"),
+    doc: {
+      operationId: "upgradeNow",
+      tag: "Billing",
+      summary: "Upgrade now",
+      description:
+        "Changes the Stripe subscription at once (prorated at the preview's `prorationDate`, invoiced now) and raises the org's included units for the current period before answering; `used` carries over. From a trial it ends the trial; a pending downgrade is cleared. A retry with the same `Idempotency-Key` answers the original success and charges nothing more; the same key for another plan is `IDEMPOTENCY_CONFLICT`.",
+      idempotencyKey: true,
+      errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", "PREVIEW_EXPIRED", "IDEMPOTENCY_CONFLICT", ...STRIPE, ...ALWAYS],
     },
+    handle: async ({ request, body }, ctx, { orgId }) =>
+      ok(ctx, await upgradeNow(orgId, body.planCode, { idempotencyKey: request.headers.get("idempotency-key"), prorationDate: body.prorationDate })),
   },
 });
 export const { loader, action } = route;

@@ -1,18 +1,37 @@
 // API keys of the session's org: list (GET), create (POST { name }) — the key is shown once.
-import { createKeyBody as body } from "~/server/api/schemas.server";
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
+import { apiKeyList, createdApiKey, createKeyBody } from "~/server/api/schemas.server";
 import { createApiKey, listApiKeys } from "~/server/auth/keys.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 
 export const route = apiRoute({
-  GET: { auth: "session", role: "admin", handle: async (_args, ctx, { orgId }) => ok(ctx, { keys: await listApiKeys(orgId) }) },
+  GET: {
+    auth: "session",
+    role: "admin",
+    data: answer(apiKeyList, "ApiKeyList"),
+    doc: {
+      operationId: "listApiKeys",
+      tag: "API keys",
+      summary: "List the API keys",
+      description: "The org's keys, newest first: name, prefix, created, last used, revoked. Never the key itself. For org admins (a member is `FORBIDDEN`).",
+      errors: [...SESSION, ...ALWAYS],
+    },
+    handle: async (_args, ctx, { orgId }) => ok(ctx, { keys: await listApiKeys(orgId) }),
+  },
   POST: {
     auth: "session",
     role: "admin",
-    handle: async ({ request }, ctx, { orgId }) => {
-      const { name } = parseWith(body, await readJson(request));
-      return ok(ctx, await createApiKey({ orgId, name }));
+    body: jsonBody(createKeyBody, "CreateKeyBody", { name: "production server" }),
+    data: answer(createdApiKey, "CreatedApiKey"),
+    doc: {
+      operationId: "createApiKey",
+      tag: "API keys",
+      summary: "Create an API key",
+      description: "Answers the plaintext key once (`mk_live_` or `mk_test_` prefix); only its hash is stored.",
+      errors: [...JSON_BODY, ...SESSION, ...ALWAYS],
     },
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await createApiKey({ orgId, name: body.name })),
   },
 });
 export const { loader, action } = route;

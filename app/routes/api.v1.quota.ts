@@ -1,8 +1,9 @@
 // Quota check. Hot path: authenticate, one read, envelope. No Stripe/Stigg/Clerk call.
 // Exported as a declaration (`route`): server.ts dispatches the hot path to it without the router.
-import { quotaQuery as query } from "~/server/api/schemas.server";
+import { ALWAYS, answer } from "~/server/api/contract.server";
+import { quotaQuery, quotaSummary } from "~/server/api/schemas.server";
 import { observeQuotaCheck } from "~/server/observe/metrics.server";
-import { ok, parseWith } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 import { quotaFor } from "~/server/usage/engine.server";
 
@@ -10,10 +11,28 @@ export const route = apiRoute({
   GET: {
     auth: "key",
     observe: observeQuotaCheck,
-    handle: async ({ request }, ctx, { orgId }) => {
-      const { metric } = parseWith(query, Object.fromEntries(new URL(request.url).searchParams));
-      return ok(ctx, await quotaFor(orgId, metric));
+    query: quotaQuery,
+    data: answer(quotaSummary, "QuotaSummary", {
+      allow: true,
+      remaining: 49990,
+      used: 10,
+      included: 50000,
+      metric: "api_call",
+      periodKey: "2026-11",
+      periodStart: "2026-11-05T00:00:00.000Z",
+      periodEnd: "2026-12-05T00:00:00.000Z",
+      planCode: "starter",
+      status: "active",
+    }),
+    doc: {
+      operationId: "getQuota",
+      tag: "Usage",
+      summary: "Check the quota",
+      description:
+        "The org's usage of a metric in the current period. Hot path: reads the database (or the optional Redis copy, at most 1 s old) only; never calls Stripe, Stigg or Clerk. An exhausted quota still answers 200 with `allow: false`: checking is not denied, recording is.",
+      errors: ["VALIDATION_FAILED", "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", ...ALWAYS],
     },
+    handle: async ({ query }, ctx, { orgId }) => ok(ctx, await quotaFor(orgId, query.metric)),
   },
 });
 export const { loader, action } = route;

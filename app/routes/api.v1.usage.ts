@@ -1,16 +1,38 @@
 // Record usage. Hot path: authenticate, parse, one statement (batched), envelope.
 // A replay answers the first success byte for byte, plus Idempotent-Replayed: true.
 // Exported as a declaration (`route`): server.ts dispatches the hot path to it without the router.
-import { usageBody } from "~/server/api/schemas.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ALWAYS, answer, JSON_BODY, jsonBody } from "~/server/api/contract.server";
+import { usageBody, usageRecord } from "~/server/api/schemas.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 import { recordUsage } from "~/server/usage/engine.server";
 
 export const route = apiRoute({
   POST: {
     auth: "key",
-    handle: async ({ request }, ctx, { orgId }) => {
-      const body = parseWith(usageBody, await readJson(request));
+    body: jsonBody(usageBody, "UsageBody", { request_id: "req_01JDQ8W6Y2N4", metric: "api_call", quantity: 1 }),
+    data: answer(usageRecord, "UsageRecord", {
+      request_id: "req_01JDQ8W6Y2N4",
+      metric: "api_call",
+      quantity: 1,
+      used: 11,
+      remaining: 49989,
+      included: 50000,
+      periodKey: "2026-11",
+      recordedAt: "2026-11-23T10:00:00.123Z",
+    }),
+    doc: {
+      operationId: "recordUsage",
+      tag: "Usage",
+      summary: "Record usage",
+      description: [
+        "Counts `quantity` units once per `(org, request_id)`. Admitted only if `used + quantity <= included`; otherwise 429 `QUOTA_EXCEEDED` with `Retry-After` (seconds until the period ends), nothing counted and the request_id not burned (it may succeed later, after an upgrade). Under any concurrency `used` never exceeds `included`.",
+        "A repeat with the same payload answers the identical status and body as the first success, plus `Idempotent-Replayed: true`, and never counts again, even when repeats arrive concurrently and across a period boundary within 24 hours. A repeat with another metric or quantity is 409 `IDEMPOTENCY_CONFLICT`. So a client retries a lost answer (network error, timeout, 5xx) with the same request_id.",
+      ].join("\n\n"),
+      replays: true,
+      errors: [...JSON_BODY, "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "IDEMPOTENCY_CONFLICT", "QUOTA_EXCEEDED", ...ALWAYS],
+    },
+    handle: async ({ body }, ctx, { orgId }) => {
       const result = await recordUsage({ orgId, requestId: body.request_id, metric: body.metric, quantity: body.quantity });
       return ok(ctx, result.data, result.replayed ? { "Idempotent-Replayed": "true" } : undefined);
     },

@@ -1,4 +1,6 @@
 // POST /api/v1/webhooks/endpoints/:id/test sends a webhook.test event to that endpoint only.
+import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
+import { webhookTestSent } from "~/server/api/schemas.server";
 import { sendTestEvent } from "~/server/notify/endpoints.server";
 import { ok } from "~/server/platform/http.server";
 import { apiRoute, resourceId } from "~/server/platform/route.server";
@@ -7,6 +9,14 @@ export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
+    data: answer(webhookTestSent, "WebhookTestSent"),
+    doc: {
+      operationId: "sendWebhookTest",
+      tag: "Webhooks",
+      summary: "Send a test event",
+      description: "Sends a `webhook.test` event to this endpoint only; the answer names the delivery to watch.",
+      errors: [...SESSION, "NOT_FOUND", ...ALWAYS],
+    },
     handle: async ({ params }, ctx, { orgId, email }) =>
       ok(ctx, await sendTestEvent({ id: resourceId(params.id, "Webhook endpoint"), orgId, actor: email, requestId: ctx.requestId })),
   },

@@ -1,23 +1,43 @@
 // Outbound webhook endpoints of the session's org: list (GET), create (POST { url, eventTypes });
 // the signing secret is shown once, in the creation's answer.
-import { createEndpoint, endpointInput, listEndpoints } from "~/server/notify/endpoints.server";
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
+import { createdWebhookEndpoint, webhookEndpointInput, webhookEndpointList } from "~/server/api/schemas.server";
+import { createEndpoint, listEndpoints } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
-import { ok, parseWith, readJson } from "~/server/platform/http.server";
+import { ok } from "~/server/platform/http.server";
 import { apiRoute } from "~/server/platform/route.server";
 
 export const route = apiRoute({
   GET: {
     auth: "session",
     role: "admin",
+    data: answer(webhookEndpointList, "WebhookEndpointList"),
+    doc: {
+      operationId: "listWebhookEndpoints",
+      tag: "Webhooks",
+      summary: "List webhook endpoints",
+      description: "The org's outbound webhook endpoints (without their secrets), and the event types an endpoint can subscribe to.",
+      errors: [...SESSION, ...ALWAYS],
+    },
     handle: async (_args, ctx, { orgId }) => ok(ctx, { endpoints: await listEndpoints(orgId), eventTypes: SUBSCRIBABLE_TYPES }),
   },
   POST: {
     auth: "session",
     role: "admin",
-    handle: async ({ request }, ctx, { orgId, email }) => {
-      const input = parseWith(endpointInput, await readJson(request));
-      return ok(ctx, await createEndpoint({ ...input, orgId, actor: email, requestId: ctx.requestId }));
+    body: jsonBody(webhookEndpointInput, "WebhookEndpointInput", {
+      url: "https://example.com/hooks/metered",
+      eventTypes: ["usage.threshold_reached", "invoice.payment_failed"],
+    }),
+    data: answer(createdWebhookEndpoint, "CreatedWebhookEndpoint"),
+    doc: {
+      operationId: "createWebhookEndpoint",
+      tag: "Webhooks",
+      summary: "Add a webhook endpoint",
+      description:
+        "Adds an endpoint for the given event types. Deliveries are signed per the Standard Webhooks specification with the `whsec_…` secret, which is shown only in this answer. A URL that could never be delivered to (http in production, a private, loopback or link-local address) is `VALIDATION_FAILED`.",
+      errors: [...JSON_BODY, ...SESSION, ...ALWAYS],
     },
+    handle: async ({ body }, ctx, { orgId, email }) => ok(ctx, await createEndpoint({ ...body, orgId, actor: email, requestId: ctx.requestId })),
   },
 });
 export const { loader, action } = route;

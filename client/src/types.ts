@@ -1,71 +1,24 @@
-// The shapes of the Metered API's answers, as the client returns them. The OpenAPI document
-// served at /api/openapi.json is the reference; the client's tests check real answers against it.
+// The shapes of the Metered API's answers, as the client returns them. The API's own types are
+// generated from its OpenAPI document (api-types.ts); the client's tests check real answers
+// against that document.
+import type { ErrorCode, ErrorEnvelope as Envelope, UsageRecord } from "./api-types.js";
+
+export type { QuotaSummary, UsageRecord } from "./api-types.js";
 
 /** Error codes the API documents today. New codes may appear: handle them by HTTP status. */
-export const API_ERROR_CODES = [
-  "VALIDATION_FAILED",
-  "MALFORMED_JSON",
-  "UNAUTHENTICATED",
-  "SUBSCRIPTION_INACTIVE",
-  "FORBIDDEN",
-  "NOT_FOUND",
-  "METHOD_NOT_ALLOWED",
-  "IDEMPOTENCY_CONFLICT",
-  "PREVIEW_EXPIRED",
-  "PAYLOAD_TOO_LARGE",
-  "QUOTA_EXCEEDED",
-  "RATE_LIMITED",
-  "INTERNAL",
-  "UPSTREAM_UNAVAILABLE",
-  "SERVICE_UNAVAILABLE",
-] as const;
-export type ApiErrorCode = (typeof API_ERROR_CODES)[number] | (string & {});
+export { ERROR_CODES as API_ERROR_CODES } from "./api-types.js";
+export type ApiErrorCode = ErrorCode | (string & {});
 
-export type ErrorEnvelope = { ok: false; error: { code: ApiErrorCode; message: string; details: Record<string, unknown> } };
+export type ErrorEnvelope = Envelope & { error: { code: ApiErrorCode } };
 export type SuccessEnvelope<T> = { ok: true; data: T };
 
-/** The quota summary of `GET /api/v1/quota`. */
-export type QuotaSummary = {
-  /** `remaining > 0`. Checking never denies; recording does. */
-  allow: boolean;
-  remaining: number;
-  used: number;
-  included: number;
-  metric: string;
-  /** `YYYY-MM` of the period start. */
-  periodKey: string;
-  periodStart: string;
-  periodEnd: string;
-  planCode: string;
-  status: string;
-};
-
-/** The record of `POST /api/v1/usage` as the API answers it. */
-export type UsageRecord = {
-  request_id: string;
-  metric: string;
-  quantity: number;
-  used: number;
-  remaining: number;
-  included: number;
-  periodKey: string;
-  recordedAt: string;
-};
-
-/** Counted (or counted before: `replayed`), decided by the platform. */
-export type Admitted = {
+/** Counted (or counted before: `replayed`), decided by the platform: the API's usage record, `request_id` as `requestId`. */
+export type Admitted = Omit<UsageRecord, "request_id"> & {
   admitted: true;
   decidedBy: "platform";
   /** True when this request_id was already counted: this answer is the first one, replayed. */
   replayed: boolean;
   requestId: string;
-  metric: string;
-  quantity: number;
-  used: number;
-  remaining: number;
-  included: number;
-  periodKey: string;
-  recordedAt: string;
 };
 
 /** The hard stop: nothing was counted and the request_id is not burned. */

@@ -1,7 +1,6 @@
 // Renders docs/api.md from the OpenAPI document (routes, fields, error codes) and the prose of
 // api-prose.ts. Deterministic: the same code gives the same file, byte for byte.
-import { ERROR_DOCS, openApiDocument } from "../../app/server/api/openapi.server";
-import { type Operation, operations } from "../../app/server/api/operations.server";
+import { apiOperations, ERROR_DOCS, type Operation, openApiDocument } from "../../app/server/api/openapi.server";
 import { ERROR_STATUS, type ErrorCode } from "../../app/server/platform/errors.server";
 import { basics, client, intro, otherRoutes, versioning } from "./api-prose";
 
@@ -82,8 +81,8 @@ function table(schema: Schema, withRequired: boolean): string {
 
 function curl(op: Operation): string {
   const lines = [`curl -s${op.method === "get" ? "" : ` -X ${op.method.toUpperCase()}`} "$BASE${op.path.replace("{id}", "$KEY_ID")}"`];
-  if (op.auth === "apiKey") lines.push(`-H "Authorization: Bearer $KEY"`);
-  if (op.auth === "session") lines.push(`-b "__session=$SESSION"${op.method === "get" ? "" : ` -H "Origin: $BASE"`}`);
+  if (op.auth === "key") lines.push(`-H "Authorization: Bearer $KEY"`);
+  if (op.auth === "session" || op.auth === "admin") lines.push(`-b "__session=$SESSION"${op.method === "get" ? "" : ` -H "Origin: $BASE"`}`);
   if (op.idempotencyKey) lines.push(`-H "Idempotency-Key: upgrade-7f3a"`);
   if (op.body) lines.push(`-H "Content-Type: application/json" -d '${JSON.stringify(op.body.example)}'`);
   return ["```sh", lines.join(" \\\n     "), "```"].join("\n");
@@ -93,7 +92,7 @@ function clientExample(op: Operation): string | null {
   if (op.operationId === "getQuota") return 'const quota = await metered.quota({ metric: "api_call" });';
   if (op.operationId === "recordUsage")
     return 'const result = await metered.record({ requestId: "req_01JDQ8W6Y2N4", quantity: 1 }); // retries replay, never recount';
-  if (op.auth === "apiKey") return null;
+  if (op.auth === "key") return null;
   const init = [
     op.method === "get" ? null : `method: "${op.method.toUpperCase()}"`,
     op.idempotencyKey
@@ -112,7 +111,9 @@ function clientExample(op: Operation): string | null {
 }
 
 function operationSection(op: Operation, doc: Doc): string {
-  const auth = { apiKey: "API key (`Authorization: Bearer`)", session: "session cookie", none: "none (public)" }[op.auth];
+  const auth = { key: "API key (`Authorization: Bearer`)", session: "session cookie", admin: "session cookie of a platform admin", none: "none (public)" }[
+    op.auth
+  ];
   const parts = [`### ${op.summary}: \`${op.method.toUpperCase()} ${op.path}\``, `Auth: ${auth}.`, op.description];
   if (op.query) parts.push("Query parameters:", table(querySchema(op), true));
   if (op.idempotencyKey) parts.push("Header: `Idempotency-Key` (optional, recommended): 1–128 of `A-Z a-z 0-9 . _ : -`.");
@@ -151,6 +152,7 @@ function errorTable(): string {
 }
 
 function routes(doc: Doc): string {
+  const operations = apiOperations();
   const tags = [...new Set(operations.map((o) => o.tag))];
   return tags.map((tag) => [`## ${tag}`, ...operations.filter((o) => o.tag === tag).map((op) => operationSection(op, doc))].join("\n\n")).join("\n\n");
 }

@@ -5,9 +5,9 @@ export const intro = `# API contract
 
 The contract that API clients, the portal and the tests rely on. Every \`/api/v1\` route is
 described by the OpenAPI 3.1 document the app serves at \`GET /api/openapi.json\`, made from the
-same Zod schemas the routes validate with (\`app/server/api/\`). This file is generated from that
-document and the prose in \`scripts/doc/api-prose.ts\` by \`bun run doc:all\`; CI fails when it is
-stale (\`bun run doc:all --check\`). Do not edit it by hand.
+routes' declarations (\`app/routes/api.*.ts\`) and the Zod schemas they validate with. This file
+is generated from that document and the prose in \`scripts/doc/api-prose.ts\` by \`bun run doc:all\`;
+CI fails when it is stale (\`bun run doc:all --check\`). Do not edit it by hand.
 
 Stripe's API is the model: predictable envelopes, idempotency, clear error codes.`;
 

@@ -1,12 +1,45 @@
-// The OpenAPI 3.1 document of the API, made from the Zod schemas the routes validate with
-// (z.toJSONSchema) and the operation list. Served at /api/openapi.json; docs/api.md is made from it.
+// The OpenAPI 3.1 document of the API, made from the routes' declarations (the documented
+// methods of documented-routes.server.ts) and the Zod schemas they validate with (z.toJSONSchema).
+// Served at /api/openapi.json; docs/api.md and the client's types are made from it.
 import { z } from "zod";
 import { ERROR_STATUS, type ErrorCode } from "../platform/errors.server";
-import { type Operation, operations } from "./operations.server";
+import type { Auth } from "../platform/route.server";
+import type { DataSpec, OperationDoc } from "./contract.server";
+import { documentedRoutes } from "./documented-routes.server";
 import { EVENT_TYPES, eventData, eventEnvelope } from "./event-schemas.server";
 import { idempotencyKey } from "./schemas.server";
 
 type Json = Record<string, unknown>;
+
+/** A documented method, as the document and docs/api.md read it. */
+export type Operation = OperationDoc & {
+  method: "get" | "post" | "put" | "patch" | "delete";
+  /** OpenAPI path template. */
+  path: string;
+  auth: Auth;
+  query?: z.ZodObject;
+  body?: { schema: z.ZodType; name: string; example: unknown };
+  /** The `data` of the success envelope (null: the answer is not enveloped). */
+  data: DataSpec | null;
+};
+
+let operations: Operation[] | null = null;
+
+/** Every documented method, in the document's order (route by route, methods in Allow's order). */
+export function apiOperations(): Operation[] {
+  operations ??= documentedRoutes().flatMap(([path, route]) =>
+    route.methods.flatMap((method): Operation[] => {
+      const { doc, auth, query, body, data } = route.specs[method]!;
+      if (!doc) return [];
+      // apiRoute refuses a documented method without data, or with a body lacking a name or example.
+      const documentedBody = body ? { schema: body.schema, name: body.name!, example: body.example } : undefined;
+      return [{ ...doc, method: method.toLowerCase() as Operation["method"], path, auth, query, body: documentedBody, data: data ?? null }];
+    }),
+  );
+  return operations;
+}
+
+const SECURITY: Record<Auth, Json[]> = { none: [], key: [{ apiKey: [] }], session: [{ session: [] }], admin: [{ session: [] }] };
 
 /** When each error code is answered, and what a client does about it. */
 export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
@@ -135,7 +168,7 @@ function operationObject(op: Operation): Json {
     tags: [op.tag],
     summary: op.summary,
     description: op.description,
-    security: op.auth === "apiKey" ? [{ apiKey: [] }] : op.auth === "session" ? [{ session: [] }] : [],
+    security: SECURITY[op.auth],
     parameters,
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body.name), example: op.body.example } } } } : {}),
     responses: { "200": success, ...errorResponses(op) },
@@ -144,7 +177,7 @@ function operationObject(op: Operation): Json {
 
 function components(): Json {
   const schemas: Record<string, Json> = {};
-  for (const op of operations) {
+  for (const op of apiOperations()) {
     if (op.body) schemas[op.body.name] = jsonSchemaOf(op.body.schema, "input");
     if (op.data) schemas[op.data.name] = jsonSchemaOf(op.data.schema, "output");
   }
@@ -160,6 +193,11 @@ function components(): Json {
     }),
     "output",
   );
+  schemas.ErrorCode = {
+    type: "string",
+    enum: codes,
+    description: "The error codes documented today (the `error.code` of an error envelope); new codes may be added (act on the HTTP status).",
+  };
   const sorted = Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b)));
   return {
     schemas: sorted,
@@ -218,8 +256,9 @@ let cached: Json | null = null;
 /** The document (built once per process: it depends only on code). */
 export function openApiDocument(): Json {
   if (cached) return cached;
+  const ops = apiOperations();
   const paths: Record<string, Json> = {};
-  for (const op of operations) paths[op.path] = { ...(paths[op.path] ?? {}), [op.method]: operationObject(op) };
+  for (const op of ops) paths[op.path] = { ...(paths[op.path] ?? {}), [op.method]: operationObject(op) };
   cached = {
     openapi: "3.1.0",
     info: {
@@ -229,7 +268,7 @@ export function openApiDocument(): Json {
         "Quota checks and exactly-once usage records for API clients; billing and keys for the portal. Every JSON answer of `/api/v1` is an envelope: `{ ok: true, data }` or `{ ok: false, error: { code, message, details } }`.",
     },
     servers: [{ url: "/" }],
-    tags: [...new Set(operations.map((o) => o.tag))].map((name) => ({ name })),
+    tags: [...new Set(ops.map((o) => o.tag))].map((name) => ({ name })),
     paths,
     webhooks: webhooks(),
     components: components(),

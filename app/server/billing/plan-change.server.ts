@@ -5,6 +5,8 @@
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
 import { isLive } from "../../subscription-status";
+import type { z } from "zod";
+import type { planChangePreview } from "../api/schemas.server";
 import { ID_PATTERN } from "../domain/vocabulary.server";
 import { db } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
@@ -41,22 +43,8 @@ async function setup(orgId: string, planCode: string): Promise<Change> {
   return { from, to, kind, orgId, stripeSubscriptionId: sub.stripeSubscriptionId, trialing, periodStart: sub.periodStart };
 }
 
-export type PlanChangePreview = {
-  from: PlanCode;
-  to: PlanCode;
-  change: "upgrade" | "downgrade";
-  effective: "now" | "period_end";
-  amountDueNow: number;
-  currency: string;
-  nextInvoiceAmount: number;
-  nextInvoiceAt: string;
-  includedUnits: number;
-  lines: { description: string; amount: number }[];
-  /** Whose figures: Stigg's, Stripe's proration preview, or our own (a downgrade, ending a trial). */
-  source: "stigg" | "stripe" | "local";
-  /** Stripe's proration instant (unix seconds); send it back with the upgrade to be charged exactly this. */
-  prorationDate: number;
-};
+/** A plan change's figures (the API's `PlanChangePreview`): whose they are is `source` (Stigg's, Stripe's proration preview, or our own for a downgrade or the end of a trial). */
+export type PlanChangePreview = z.infer<typeof planChangePreview>;
 
 async function compute(change: Change): Promise<PlanChangePreview> {
   const state = await retrieveSubscription(change.stripeSubscriptionId);

@@ -1,10 +1,12 @@
 // The /api boundary in process: what a declared route answers for an undeclared method, what
-// its handler is given, each kind of caller refused and let through, the breaker's 503, and the
-// server's hot-route table (a missing hot route stops the server at start).
+// its handler is given (the parsed query and body, or the input's error envelope), each kind of
+// caller refused and let through, the breaker's 503, and the server's hot-route table (a missing
+// hot route stops the server at start).
 import { afterAll, describe, expect, spyOn, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { z } from "zod";
 
 // Read by the config when it loads: a platform admin for the `admin` cases.
 process.env.ADMIN_EMAILS = "ops@example.com";
@@ -15,6 +17,7 @@ const { ok } = await import("./http.server");
 const { devSignIn } = await import("../auth/session.server");
 const { createApiKey } = await import("../auth/keys.server");
 const { isSameOrigin } = await import("../auth/same-origin.server");
+const { jsonBody, answer } = await import("../api/contract.server");
 
 const BASE = "http://app.test";
 const call = (serve: (args: { request: Request; params: Record<string, string> }) => Promise<Response>, method: string, init: RequestInit = {}, params = {}) =>
@@ -85,6 +88,81 @@ test("the handler gets the route's params and the request's ids; an error become
   expect((await envelope(r)).data).toEqual({ id: "wh_123", requestId: "req-1" });
   const failed = await call(route.action, "PUT");
   expect([failed.status, (await envelope(failed)).error?.code]).toEqual([500, "INTERNAL"]);
+});
+
+describe("the declared input", () => {
+  let runs = 0;
+  const body = z.object({ name: z.string().min(1), count: z.number().int().default(1) }).strict();
+  const route = apiRoute({
+    GET: {
+      auth: "none",
+      query: z.object({ metric: z.enum(["api_call", "tokens"]).default("api_call") }).strict(),
+      handle: async ({ query }, ctx) => {
+        runs++;
+        return ok(ctx, query);
+      },
+    },
+    POST: {
+      auth: "none",
+      body: jsonBody(body),
+      handle: async ({ body }, ctx) => {
+        runs++;
+        return ok(ctx, body);
+      },
+    },
+  });
+  const keyed = apiRoute({ POST: { auth: "key", body: jsonBody(body), handle: async ({ body }, ctx) => ok(ctx, body) } });
+  const at = (serve: typeof route.loader, path: string, init: RequestInit = {}) => serve({ request: new Request(`${BASE}${path}`, init), params: {} });
+  const post = (text: string, headers: Record<string, string> = { "content-type": "application/json" }) => call(route.action, "POST", { body: text, headers });
+
+  test("the handler gets the body parsed by its schema, defaults applied", async () => {
+    expect((await envelope(await post('{"name":"a"}'))).data).toEqual({ name: "a", count: 1 });
+    expect((await envelope(await post('{"name":"a","count":3}', { "content-type": "application/json; charset=utf-8" }))).data).toEqual({ name: "a", count: 3 });
+  });
+
+  test("a body that is not JSON, not declared as JSON, fails its schema or is too large is refused before the handler", async () => {
+    const before = runs;
+    const cases: [Response, number, string][] = [
+      [await post('{"name":'), 400, "MALFORMED_JSON"],
+      [await post(""), 400, "MALFORMED_JSON"],
+      [await post('{"name":"a"}', { "content-type": "text/plain" }), 400, "MALFORMED_JSON"],
+      [await post('{"name":"a"}', {}), 400, "MALFORMED_JSON"],
+      [await post('{"name":""}'), 400, "VALIDATION_FAILED"],
+      [await post('{"name":"a","orgId":"org_x"}'), 400, "VALIDATION_FAILED"],
+      [await post("null"), 400, "VALIDATION_FAILED"],
+      [await post(JSON.stringify({ name: "\u0000" })), 400, "VALIDATION_FAILED"],
+      [await post(JSON.stringify({ name: "x".repeat(17 * 1024) })), 413, "PAYLOAD_TOO_LARGE"],
+    ];
+    expect(cases.map(([r]) => r.status)).toEqual(cases.map(([, status]) => status));
+    expect(await Promise.all(cases.map(async ([r]) => (await envelope(r)).error?.code))).toEqual(cases.map(([, , code]) => code));
+    const invalid = (await (await post('{"name":""}')).json()) as { error: { details: { issues: unknown[] } } };
+    expect(invalid.error.details.issues).toEqual([{ path: "name", message: "Too small: expected string to have >=1 characters" }]);
+    expect(runs).toBe(before);
+  });
+
+  test("the handler gets the query parsed by its schema; a wrong one is VALIDATION_FAILED", async () => {
+    expect((await envelope(await at(route.loader, "/api/thing"))).data).toEqual({ metric: "api_call" });
+    expect((await envelope(await at(route.loader, "/api/thing?metric=tokens"))).data).toEqual({ metric: "tokens" });
+    expect((await envelope(await at(route.loader, "/api/thing?metric=api_call&metric=tokens"))).data).toEqual({ metric: "tokens" });
+    for (const path of ["/api/thing?metric=nope", "/api/thing?other=1", "/api/thing?metric=%ff"]) {
+      const r = await at(route.loader, path);
+      expect([r.status, (await envelope(r)).error?.code]).toEqual([400, "VALIDATION_FAILED"]);
+    }
+  });
+
+  test("the caller is authenticated before the input is read: no key and a bad body is 401", async () => {
+    const r = await call(keyed.action, "POST", { body: '{"name":', headers: { "content-type": "application/json" } });
+    expect([r.status, (await envelope(r)).error?.code]).toEqual([401, "UNAUTHENTICATED"]);
+  });
+
+  test("a documented method must name its answer, and its body with an example", () => {
+    const doc = { operationId: "thing", tag: "Usage", summary: "A thing", description: "A thing.", errors: [] } as const;
+    const handle = async () => new Response(null);
+    expect(() => apiRoute({ GET: { auth: "none", doc, handle } })).toThrow("GET thing is documented without data");
+    expect(() => apiRoute({ POST: { auth: "none", body: jsonBody(body), data: null, doc, handle } })).toThrow("a body name and example");
+    const documented = apiRoute({ POST: { auth: "none", body: jsonBody(body, "Thing", { name: "a" }), data: answer(body, "Thing"), doc, handle } });
+    expect(documented.specs.POST?.doc?.operationId).toBe("thing");
+  });
 });
 
 describe("callers", () => {

@@ -1,13 +1,18 @@
-// How an /api route declares itself: the methods it serves and, per method, who may call it. The
+// How an /api route declares itself: the methods it serves and, per method, who may call it, the
+// query or JSON body it takes, what it answers and, for the documented ones, the contract. The
 // declaration makes the route's Remix `loader` and `action`: an undeclared method is 405
-// METHOD_NOT_ALLOWED with Allow, the caller is authenticated before the handler runs, the handler
-// gets the route's params and the caller, and every error becomes an envelope (http.server.ts).
+// METHOD_NOT_ALLOWED with Allow, the caller is authenticated and the input parsed before the
+// handler runs, the handler gets the route's params, the parsed input and the caller, and every
+// error becomes an envelope (http.server.ts). The OpenAPI document (api/openapi.server.ts) and
+// docs/api.md are made from the same declarations.
+import type { z } from "zod";
+import type { BodySpec, DataSpec, OperationDoc } from "../api/contract.server";
 import { requireAdmin } from "../auth/admin.server";
 import { authenticateKey, type KeyPrincipal } from "../auth/keys.server";
 import { requireSession, type Session } from "../auth/session.server";
 import { databaseBreaker } from "./db.server";
 import { AppError, NotFound, ServiceUnavailable } from "./errors.server";
-import { type ApiContext, contextOf, envelopeOf, errorResponse } from "./http.server";
+import { type ApiContext, contextOf, envelopeOf, errorResponse, parseWith, readJson } from "./http.server";
 import { type ApiRoute, BRAND, type Method, METHODS, type RouteArgs, type Serve } from "./declared-route.server";
 import { inRequest } from "./request-context.server";
 
@@ -19,28 +24,60 @@ import { inRequest } from "./request-context.server";
 export type Auth = "none" | "key" | "session" | "admin";
 export type Caller<A extends Auth> = A extends "none" ? null : A extends "key" ? KeyPrincipal : Session;
 
-export type MethodSpec<A extends Auth> = {
-  auth: A;
+/** One method of a route, as declared. */
+export type MethodSpec = {
+  auth: Auth;
   /** For `session`: the org's admins only. */
-  role?: A extends "session" ? "admin" : never;
+  role?: "admin";
   /** False for what must answer while the database breaker is open; otherwise it answers 503 at once. */
   needsDatabase?: boolean;
   /** Told the seconds from before authentication to the answer, on success (a latency metric). */
   observe?: (seconds: number) => void;
-  handle: (args: RouteArgs, ctx: ApiContext, caller: Caller<A>) => Promise<Response>;
+  /** The query string's parameters, parsed after authentication: the handler's `query`. */
+  query?: z.ZodObject;
+  /** A JSON body (`jsonBody`), read and parsed after authentication: the handler's `body`. */
+  body?: BodySpec;
+  /** The success envelope's `data` (`answer`); null: the answer is not enveloped. */
+  data?: DataSpec | null;
+  /** Its entry in the OpenAPI document; without it the method is served but not documented. */
+  doc?: OperationDoc;
+  handle: (args: never, ctx: ApiContext, caller: never) => Promise<Response>;
 };
 
+type AuthOf<T> = T extends { auth: infer A extends Auth } ? A : never;
+/** What a handler gets: the route's args, and the parsed `query` and `body` its method declares. */
+export type HandlerArgs<T> = RouteArgs &
+  (T extends { query: infer Q extends z.ZodType } ? { query: z.output<Q> } : unknown) &
+  (T extends { body: BodySpec<infer B> } ? { body: z.output<B> } : unknown);
+type Handler<T> = (args: HandlerArgs<T>, ctx: ApiContext, caller: Caller<AuthOf<T>>) => Promise<Response>;
+type Declared<T> = {
+  [K in keyof T]: K extends "handle"
+    ? Handler<T>
+    : K extends "role"
+      ? AuthOf<T> extends "session"
+        ? "admin"
+        : never
+      : K extends keyof MethodSpec
+        ? T[K]
+        : never;
+};
+type Shape = Omit<MethodSpec, "handle"> & { handle: unknown };
+
 /** Per method its spec; `"*"` serves every method not declared (the catch-all 404). */
-export type Declaration<S> = { [M in keyof S]: M extends Method | "*" ? MethodSpec<S[M] extends Auth ? S[M] : never> : never };
+export type Declaration<S> = { [M in keyof S]: Declared<S[M]> };
+
+/** A declared route: its loader and action, and each method's spec (the OpenAPI document reads them). */
+export type DeclaredRoute = ApiRoute & { readonly specs: Readonly<{ [M in Method | "*"]?: MethodSpec }> };
 
 /**
  * Declares an /api route. GET also serves HEAD (Remix sends both to the loader); every other
  * method reaches the action, which picks the declared one or answers 405.
  */
-export function apiRoute<const S extends { [M in Method | "*"]?: Auth }>(declared: Declaration<S>): ApiRoute {
-  const specs = declared as { [M in Method | "*"]?: MethodSpec<Auth> };
+export function apiRoute<const S extends { [M in Method | "*"]?: Shape }>(declared: Declaration<S>): DeclaredRoute {
+  const specs = Object.freeze({ ...(declared as { [M in Method | "*"]?: MethodSpec }) });
   const methods = METHODS.filter((m) => specs[m]);
   if (methods.length === 0 && !specs["*"]) throw new Error("apiRoute: declare at least one method");
+  for (const m of methods) checkDocumented(m, specs[m]!);
   // HEAD is served wherever GET is, so Allow names it too.
   const allow = methods.flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m])).join(", ");
   const fallback = specs["*"] ? serving(specs["*"]) : notAllowed(methods.join(", "), allow);
@@ -50,7 +87,17 @@ export function apiRoute<const S extends { [M in Method | "*"]?: Auth }>(declare
   // Remix sends OPTIONS (and any method it does not count as a mutation) to the loader too.
   const get = specs.GET ? serving(specs.GET) : fallback;
   const loader: Serve = (args) => (args.request.method === "GET" || args.request.method === "HEAD" ? get(args) : action(args));
-  return Object.freeze({ [BRAND]: true, methods, loader, action });
+  return Object.freeze({ [BRAND]: true, methods, loader, action, specs });
+}
+
+/** A documented method names its body and answer, with examples for the body: refused when declared otherwise. */
+function checkDocumented(method: Method, spec: MethodSpec): void {
+  if (!spec.doc) return;
+  const missing = [
+    spec.data === undefined ? "data (an answer, or null when not enveloped)" : null,
+    spec.body && (spec.body.name === undefined || spec.body.example === undefined) ? "a body name and example" : null,
+  ].filter(Boolean);
+  if (missing.length > 0) throw new Error(`apiRoute: ${method} ${spec.doc.operationId} is documented without ${missing.join(" and ")}`);
 }
 
 const notAllowed =
@@ -60,10 +107,10 @@ const notAllowed =
 
 /**
  * One declared method: ids, the breaker's 503 (not logged per request: the breaker logs its
- * opening and closing), then, inside the request's context, authentication and the handler.
- * Built once per route, so a request costs what a hand-written handler would.
+ * opening and closing), then, inside the request's context, authentication, the input and the
+ * handler. Built once per route, so a request costs what a hand-written handler would.
  */
-function serving(spec: MethodSpec<Auth>): Serve {
+function serving(spec: MethodSpec): Serve {
   const needsDatabase = spec.needsDatabase ?? true;
   const run = runner(spec);
   return (args) => {
@@ -77,14 +124,22 @@ function serving(spec: MethodSpec<Auth>): Serve {
 }
 
 type Run = (args: RouteArgs, ctx: ApiContext) => Promise<Response>;
+/** The args once the input is parsed: set on the args object itself, which each request has its own of. */
+type Parsed = RouteArgs & { query?: unknown; body?: unknown };
+type AnyHandler = (args: RouteArgs, ctx: ApiContext, caller: KeyPrincipal | Session | null) => Promise<Response>;
 
-function runner(spec: MethodSpec<Auth>): Run {
-  const { handle, observe } = spec;
+function runner(spec: MethodSpec): Run {
+  const handle = spec.handle as AnyHandler;
+  const { observe } = spec;
+  const query = spec.query ?? null;
+  const body = spec.body?.schema ?? null;
   const authenticate = authenticator(spec);
   if (!authenticate)
     return async (args, ctx) => {
       try {
-        return await handle(args, ctx, null as Caller<Auth>);
+        if (query !== null) (args as Parsed).query = parseWith(query, queryOf(args.request.url));
+        if (body !== null) (args as Parsed).body = parseWith(body, await readJson(args.request));
+        return await handle(args, ctx, null);
       } catch (err) {
         return errorResponse(ctx, err);
       }
@@ -94,6 +149,8 @@ function runner(spec: MethodSpec<Auth>): Run {
       const started = observe ? performance.now() : 0;
       const caller = await authenticate(args.request);
       ctx.orgId = caller.orgId;
+      if (query !== null) (args as Parsed).query = parseWith(query, queryOf(args.request.url));
+      if (body !== null) (args as Parsed).body = parseWith(body, await readJson(args.request));
       const response = await handle(args, ctx, caller);
       if (observe) observe((performance.now() - started) / 1000);
       return response;
@@ -103,7 +160,17 @@ function runner(spec: MethodSpec<Auth>): Run {
   };
 }
 
-function authenticator(spec: MethodSpec<Auth>): ((request: Request) => Promise<KeyPrincipal | Session>) | null {
+const NO_QUERY: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The query string's parameters (the last of a repeated one), as `new URL(url).searchParams` gives them. */
+function queryOf(url: string): Record<string, string> {
+  const start = url.indexOf("?");
+  if (start < 0) return NO_QUERY;
+  const end = url.indexOf("#", start);
+  return Object.fromEntries(new URLSearchParams(url.slice(start + 1, end < 0 ? undefined : end)));
+}
+
+function authenticator(spec: MethodSpec): ((request: Request) => Promise<KeyPrincipal | Session>) | null {
   switch (spec.auth) {
     case "none":
       return null;

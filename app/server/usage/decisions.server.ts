@@ -2,6 +2,8 @@
 // deny_or_replay becomes its caller's outcome (`decide`), a concurrent repeat of a request gets
 // its leader's answer or is decided afresh (`follow`), and the answers leave a hint of each org's
 // room, so a batch that cannot fit is decided by a plain read (`createRoomHint`).
+import type { z } from "zod";
+import type { usageRecord } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "../platform/errors.server";
 import { observeDecision } from "../observe/metrics.server";
@@ -11,16 +13,8 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const periodKeyOf = (periodStartMs: number) => iso(periodStartMs).slice(0, 7);
 
 export type UsageRequest = { orgId: string; requestId: string; metric: Metric; quantity: number };
-export type UsageRecord = {
-  request_id: string;
-  metric: Metric;
-  quantity: number;
-  used: number;
-  remaining: number;
-  included: number;
-  periodKey: string;
-  recordedAt: string;
-};
+/** The usage record's answer (the API's `UsageRecord`). */
+export type UsageRecord = z.infer<typeof usageRecord>;
 export type RecordResult = { replayed: boolean; data: UsageRecord };
 
 type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided";

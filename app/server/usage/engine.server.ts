@@ -2,6 +2,8 @@
 // Admission and idempotency are decided in Postgres (record_usage and friends, db/functions/);
 // this module hands concurrent requests to the group commit (one statement per batch), and
 // decisions.server.ts shapes the answers. No Stripe, Stigg or Clerk call happens here, ever.
+import type { z } from "zod";
+import type { quotaSummary } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, noteDatabaseError, sql } from "../platform/db.server";
@@ -14,18 +16,8 @@ import { createRoomHint, type DecisionRow, decide, follow, iso, periodKeyOf, typ
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 const QUOTA_CACHE_TTL_MS = 1000;
 
-export type QuotaSummary = {
-  allow: boolean;
-  remaining: number;
-  used: number;
-  included: number;
-  metric: Metric;
-  periodKey: string;
-  periodStart: string;
-  periodEnd: string;
-  planCode: string;
-  status: string;
-};
+/** The quota check's answer (the API's `QuotaSummary`). */
+export type QuotaSummary = z.infer<typeof quotaSummary>;
 
 type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number; included: number };
 

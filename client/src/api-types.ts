@@ -1,0 +1,312 @@
+// The Metered API's types, generated from its OpenAPI document (GET /api/openapi.json) by
+// `bun run doc:all`: do not edit; `bun run doc:all --check` fails when this file is stale.
+// Answers are typed as sent today; fields may be added within v1.
+
+/** The error codes documented today (the `error.code` of an error envelope); new codes may be added (act on the HTTP status). */
+export const ERROR_CODES = [
+  "VALIDATION_FAILED",
+  "MALFORMED_JSON",
+  "UNAUTHENTICATED",
+  "SUBSCRIPTION_INACTIVE",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "IDEMPOTENCY_CONFLICT",
+  "PREVIEW_EXPIRED",
+  "PAYLOAD_TOO_LARGE",
+  "QUOTA_EXCEEDED",
+  "RATE_LIMITED",
+  "INTERNAL",
+  "UPSTREAM_UNAVAILABLE",
+  "SERVICE_UNAVAILABLE",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type ApiKeyList = {
+  keys: {
+    id: string;
+    name: string;
+    prefix: string;
+    /** ISO 8601, UTC */
+    createdAt: string;
+    /** ISO 8601, UTC */
+    lastUsedAt: string | null;
+    /** ISO 8601, UTC */
+    revokedAt: string | null;
+  }[];
+};
+
+export type CreatedApiKey = {
+  id: string;
+  /** The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer. */
+  key: string;
+  name: string;
+  prefix: string;
+  /** ISO 8601, UTC */
+  createdAt: string;
+};
+
+export type CreatedWebhookEndpoint = {
+  id: string;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  disabledReason: string | null;
+  /** ISO 8601, UTC */
+  createdAt: string;
+  /** The `whsec_…` signing secret (Standard Webhooks), shown only in this answer. */
+  secret: string;
+};
+
+export type CreateKeyBody = {
+  name: string;
+};
+
+export type DeletedWebhookEndpoint = {
+  id: string;
+  deleted: true;
+};
+
+export type ErrorEnvelope = {
+  ok: false;
+  error: {
+    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
+    code: string;
+    /** For people; may change. Never a stack trace, SQL or a secret. */
+    message: string;
+    details: Record<string, unknown>;
+  };
+};
+
+export type InvoiceList = {
+  invoices: {
+    id: string;
+    number: string | null;
+    status: string;
+    amountDue: number;
+    amountPaid: number;
+    total: number;
+    currency: string;
+    billingReason: string | null;
+    /** ISO 8601, UTC */
+    periodStart: string | null;
+    /** ISO 8601, UTC */
+    periodEnd: string | null;
+    hostedInvoiceUrl: string | null;
+    invoicePdf: string | null;
+    /** ISO 8601, UTC */
+    created: string;
+  }[];
+};
+
+export type PlanChangePreview = {
+  from: "trial" | "starter" | "growth" | "pro";
+  to: "trial" | "starter" | "growth" | "pro";
+  change: "upgrade" | "downgrade";
+  effective: "now" | "period_end";
+  /** Minor units; 0 for a downgrade. */
+  amountDueNow: number;
+  currency: string;
+  nextInvoiceAmount: number;
+  /** ISO 8601, UTC */
+  nextInvoiceAt: string;
+  includedUnits: number;
+  lines: {
+    description: string;
+    amount: number;
+  }[];
+  source: "stigg" | "stripe" | "local";
+  /** Unix seconds the proration is computed at; send it with the upgrade to be charged exactly this. */
+  prorationDate: number;
+};
+
+export type PlanCodeBody = {
+  planCode: "trial" | "starter" | "growth" | "pro";
+};
+
+export type PlanList = {
+  plans: {
+    code: "trial" | "starter" | "growth" | "pro";
+    name: string;
+    /** Minor units (cents). */
+    priceMonthly: number;
+    currency: string;
+    /** Included units per metric and month. */
+    includedUnits: Record<string, number>;
+    trialDays: number | null;
+  }[];
+};
+
+export type QuotaSummary = {
+  /** `remaining > 0`. Checking is never denied; recording is. */
+  allow: boolean;
+  remaining: number;
+  used: number;
+  included: number;
+  /** What is metered. */
+  metric: "api_call";
+  /** `YYYY-MM` of the period start (UTC) */
+  periodKey: string;
+  /** ISO 8601, UTC */
+  periodStart: string;
+  /** ISO 8601, UTC */
+  periodEnd: string;
+  planCode: string;
+  /** The subscription status (trialing, active, past_due inside grace). */
+  status: string;
+};
+
+export type RedirectUrl = {
+  url: string;
+};
+
+export type RevokedApiKey = {
+  id: string;
+  /** ISO 8601, UTC */
+  revokedAt: string;
+};
+
+export type SubscriptionOverview = {
+  subscription: {
+    orgId: string;
+    planCode: string;
+    status: string;
+    /** ISO 8601, UTC */
+    periodStart: string;
+    /** ISO 8601, UTC */
+    periodEnd: string;
+    /** ISO 8601, UTC */
+    trialEnd: string | null;
+    cancelAtPeriodEnd: boolean;
+    /** A downgrade scheduled for the period end. */
+    pendingPlanCode: string | null;
+  } | null;
+  usage: {
+    /** `remaining > 0`. Checking is never denied; recording is. */
+    allow: boolean;
+    remaining: number;
+    used: number;
+    included: number;
+    /** What is metered. */
+    metric: "api_call";
+    /** `YYYY-MM` of the period start (UTC) */
+    periodKey: string;
+    /** ISO 8601, UTC */
+    periodStart: string;
+    /** ISO 8601, UTC */
+    periodEnd: string;
+    planCode: string;
+    /** The subscription status (trialing, active, past_due inside grace). */
+    status: string;
+  } | null;
+};
+
+export type SubscriptionSummary = {
+  orgId: string;
+  planCode: string;
+  status: string;
+  /** ISO 8601, UTC */
+  periodStart: string;
+  /** ISO 8601, UTC */
+  periodEnd: string;
+  /** ISO 8601, UTC */
+  trialEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  /** A downgrade scheduled for the period end. */
+  pendingPlanCode: string | null;
+};
+
+export type UpgradeBody = {
+  planCode: "trial" | "starter" | "growth" | "pro";
+  /** The `prorationDate` of the preview the customer saw (Unix seconds); older than 5 minutes is `PREVIEW_EXPIRED`. */
+  prorationDate?: number;
+};
+
+export type UsageBody = {
+  /** Idempotency key: the usage is counted once per (org, request_id). */
+  request_id: string;
+  /** What is metered. */
+  metric?: "api_call";
+  quantity?: number;
+};
+
+export type UsageRecord = {
+  request_id: string;
+  /** What is metered. */
+  metric: "api_call";
+  quantity: number;
+  used: number;
+  remaining: number;
+  included: number;
+  /** `YYYY-MM` of the period start (UTC) */
+  periodKey: string;
+  /** ISO 8601, UTC */
+  recordedAt: string;
+};
+
+export type WebhookDeliveryList = {
+  deliveries: {
+    id: string;
+    endpointId: string;
+    url: string;
+    eventId: string;
+    eventType: string;
+    status: string;
+    attempts: number;
+    /** ISO 8601, UTC */
+    nextAttemptAt: string | null;
+    lastResponseCode: number | null;
+    /** ISO 8601, UTC */
+    createdAt: string;
+    log: {
+      attempt: number;
+      /** ISO 8601, UTC */
+      at: string;
+      succeeded: boolean;
+      responseCode: number | null;
+      latencyMs: number | null;
+      /** The first 1 KB of the endpoint's answer. */
+      responseBody: string | null;
+      error: string | null;
+    }[];
+  }[];
+};
+
+export type WebhookDeliveryRetried = {
+  id: string;
+  status: string;
+};
+
+export type WebhookEndpointInput = {
+  /** https only in production; no private, loopback or link-local address. */
+  url: string;
+  eventTypes: (
+    | "usage.threshold_reached"
+    | "subscription.trial_will_end"
+    | "subscription.updated"
+    | "subscription.downgrade_scheduled"
+    | "subscription.downgrade_canceled"
+    | "invoice.paid"
+    | "invoice.payment_failed"
+    | "api_key.created"
+    | "api_key.revoked"
+    | "webhook_endpoint.disabled"
+  )[];
+};
+
+export type WebhookEndpointList = {
+  endpoints: {
+    id: string;
+    url: string;
+    eventTypes: string[];
+    enabled: boolean;
+    disabledReason: string | null;
+    /** ISO 8601, UTC */
+    createdAt: string;
+  }[];
+  eventTypes: string[];
+};
+
+export type WebhookTestSent = {
+  deliveryId: string;
+};
