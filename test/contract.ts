@@ -5,7 +5,7 @@
 //
 // The document is read once, from an app this test file started (GET /api/openapi.json): made
 // from the route modules' declarations, it would otherwise load the whole server into every test
-// file that calls the API. openapi.server.test.ts holds the served document to the code's. With no
+// file that calls the API. openapi/document.server.test.ts holds the served document to the code's. With no
 // such app running, it is made in process.
 import Ajv2020 from "ajv/dist/2020";
 import { runningApps } from "./app";
@@ -66,7 +66,7 @@ async function loadDocument(): Promise<Operation[]> {
     const r = await fetch(`${url}/api/openapi.json`).catch(() => null);
     if (r?.status === 200) return operationsOf((await r.json()) as Json);
   }
-  const { openApiDocument } = await import("../app/server/api/openapi.server");
+  const { openApiDocument } = await import("../app/server/openapi/document.server");
   return operationsOf(openApiDocument() as Json);
 }
 

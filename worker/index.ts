@@ -8,7 +8,7 @@ import { guardProcess } from "../app/server/platform/process-guard.server";
 import { livenessPlugin, startLiveness } from "./liveness";
 import { crontab, taskList } from "./tasks";
 import { initSentry } from "../app/server/observe/sentry.server";
-import { flushObservations } from "../app/server/observe/http-metrics.server";
+import { flushObservations } from "../app/server/http/http-metrics.server";
 import { reportJobsFailedForGood, startWorkerMetrics } from "./observe";
 
 let stopping = false;

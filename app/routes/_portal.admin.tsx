@@ -16,7 +16,7 @@ import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/platform/errors.server";
 import { listAudit } from "~/server/events/audit.server";
 import { listOutbox } from "~/server/notify/email.server";
-import { portalAction } from "~/server/platform/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 import { revokeSessionsOf } from "~/server/auth/session-store.server";
 import { sloReport } from "~/server/observe/slo.server";
 

@@ -15,7 +15,7 @@ import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } fro
 import { AppError } from "~/server/platform/errors.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { listPlans, planByCode, type PlanCode } from "~/server/billing/plans.server";
-import { portalAction } from "~/server/platform/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -9,7 +9,7 @@ import { requireUser } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { portalAction } from "~/server/platform/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -7,11 +7,11 @@ import { auditColumns } from "~/components/notify-admin";
 import { ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
-import { parseWith } from "~/server/platform/http.server";
+import { parseWith } from "~/server/platform/errors.server";
 import { listAudit } from "~/server/events/audit.server";
 import { EMAIL_TYPES } from "~/server/notify/email.server";
 import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/orgs/settings.server";
-import { portalAction } from "~/server/platform/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 
 const EMAIL_LABELS: Record<string, string> = {
   "usage.threshold_reached": "Usage at 80% and 100% of the quota",

@@ -8,11 +8,11 @@ import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
-import { parseWith } from "~/server/platform/http.server";
+import { parseWith } from "~/server/platform/errors.server";
 import { createEndpoint, deleteEndpoint, endpointInput, listDeliveries, listEndpoints, retryDelivery, sendTestEvent } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { portalAction } from "~/server/platform/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

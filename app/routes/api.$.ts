@@ -1,6 +1,6 @@
 // Any /api path no route serves: 404 in the envelope (not the portal's HTML page), every method.
 import { NotFound } from "~/server/platform/errors.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   "*": {

@@ -1,7 +1,7 @@
 // Drift report: recorded vs reported to Stripe per org and period (platform admins).
 import { driftReport } from "~/server/billing/meter-report.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {

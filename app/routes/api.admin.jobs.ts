@@ -1,7 +1,7 @@
 // Queue depth, lag and permanently failed jobs (platform admins).
 import { jobStats } from "~/server/ops/jobs.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: { auth: "admin", handle: async (_args, ctx) => ok(ctx, await jobStats()) },

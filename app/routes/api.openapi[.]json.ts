@@ -1,8 +1,7 @@
 // The OpenAPI 3.1 document of the API, made from the schemas the routes validate with. Not in an
 // envelope: tools (code generators, validators, API browsers) read it as it is.
-import { openApiDocument } from "~/server/api/openapi.server";
-import { json } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { json } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {
@@ -17,7 +16,11 @@ export const route = apiRoute({
       description: "The OpenAPI 3.1 document of the API, made from the schemas the routes validate with. Not enveloped: tools read it as it is.",
       errors: [],
     },
-    handle: async (_args, ctx) => json(ctx, 200, openApiDocument(), { "Cache-Control": "public, max-age=300" }),
+    // Loaded on first use: the document lists this route too, so a static import would be a cycle.
+    handle: async (_args, ctx) => {
+      const { openApiDocument } = await import("~/server/openapi/document.server");
+      return json(ctx, 200, openApiDocument(), { "Cache-Control": "public, max-age=300" });
+    },
   },
 });
 export const { loader, action } = route;

@@ -2,8 +2,8 @@
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION, STRIPE } from "~/server/api/contract.server";
 import { planCodeBody, subscriptionSummary } from "~/server/api/schemas.server";
 import { cancelDowngrade, scheduleDowngrade } from "~/server/billing/plan-change.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 const subscription = answer(subscriptionSummary, "SubscriptionSummary");
 

@@ -1,8 +1,8 @@
 import { ALWAYS, answer, SESSION, STRIPE } from "~/server/api/contract.server";
 import { redirectUrl } from "~/server/api/schemas.server";
 import { openPortal } from "~/server/billing/checkout.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   POST: {

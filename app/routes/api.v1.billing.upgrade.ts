@@ -3,8 +3,8 @@
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION, STRIPE } from "~/server/api/contract.server";
 import { subscriptionSummary, upgradeBody } from "~/server/api/schemas.server";
 import { upgradeNow } from "~/server/billing/plan-change.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   POST: {

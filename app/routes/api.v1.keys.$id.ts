@@ -2,8 +2,8 @@
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { revokedApiKey } from "~/server/api/schemas.server";
 import { revokeApiKey } from "~/server/auth/keys.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   DELETE: {

@@ -2,8 +2,8 @@
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
 import { apiKeyList, createdApiKey, createKeyBody } from "~/server/api/schemas.server";
 import { createApiKey, listApiKeys } from "~/server/auth/keys.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {

@@ -2,8 +2,8 @@
 import { answer } from "~/server/api/contract.server";
 import { planList } from "~/server/api/schemas.server";
 import { listPlans } from "~/server/billing/plans.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {

@@ -3,8 +3,8 @@
 import { ALWAYS, answer } from "~/server/api/contract.server";
 import { quotaQuery, quotaSummary } from "~/server/api/schemas.server";
 import { observeQuotaCheck } from "~/server/observe/metrics.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 import { quotaFor } from "~/server/usage/engine.server";
 
 export const route = apiRoute({

@@ -1,8 +1,8 @@
 import { ALWAYS, answer } from "~/server/api/contract.server";
 import { subscriptionOverview as overview } from "~/server/api/schemas.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {

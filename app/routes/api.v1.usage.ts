@@ -3,8 +3,8 @@
 // Exported as a declaration (`route`): server.ts dispatches the hot path to it without the router.
 import { ALWAYS, answer, JSON_BODY, jsonBody } from "~/server/api/contract.server";
 import { usageBody, usageRecord } from "~/server/api/schemas.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 import { recordUsage } from "~/server/usage/engine.server";
 
 export const route = apiRoute({

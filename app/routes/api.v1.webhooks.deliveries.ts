@@ -2,8 +2,8 @@
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { webhookDeliveryList } from "~/server/api/schemas.server";
 import { listDeliveries } from "~/server/notify/endpoints.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {

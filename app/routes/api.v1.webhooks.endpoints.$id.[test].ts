@@ -2,8 +2,8 @@
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { webhookTestSent } from "~/server/api/schemas.server";
 import { sendTestEvent } from "~/server/notify/endpoints.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute, resourceId } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute, resourceId } from "~/server/http/route.server";
 
 export const route = apiRoute({
   POST: {

@@ -4,8 +4,8 @@ import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contr
 import { createdWebhookEndpoint, webhookEndpointInput, webhookEndpointList } from "~/server/api/schemas.server";
 import { createEndpoint, listEndpoints } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   GET: {

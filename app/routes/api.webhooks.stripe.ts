@@ -2,8 +2,8 @@
 // An unsigned post is refused before a byte of its body is read (the body is capped at the server).
 import { receiveStripeEvent } from "~/server/billing/webhooks.server";
 import { AppError } from "~/server/platform/errors.server";
-import { ok } from "~/server/platform/http.server";
-import { apiRoute } from "~/server/platform/route.server";
+import { ok } from "~/server/http/envelope.server";
+import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
   POST: {

@@ -5,7 +5,7 @@ import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/
 import { safeNextPath } from "~/server/auth/next-path.server";
 import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth/session.server";
 import { AppError } from "~/server/platform/errors.server";
-import { actionError, readPostedForm } from "~/server/platform/portal-action.server";
+import { actionError, readPostedForm } from "~/server/http/portal-action.server";
 
 export const loader = async (_args: LoaderFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });

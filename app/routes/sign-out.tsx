@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs } from "@remix-run/node";
 import { signOut } from "~/server/auth/session.server";
-import { portalAction } from "~/server/platform/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ request }) => redirect("/", { headers: { "Set-Cookie": await signOut(request) } }), {}); // members too

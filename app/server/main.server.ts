@@ -5,19 +5,19 @@
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { crossSiteRefused, isSameOrigin } from "./auth/same-origin.server";
 import { syncPlanCatalog } from "./billing/plans.server";
-import { observeHttp, routePatterns } from "./observe/http-metrics.server";
+import { observeHttp, routePatterns } from "./http/http-metrics.server";
 import { metricsResponse } from "./observe/metrics.server";
-import { bodyLimitFor, capBody } from "./platform/body-limit.server";
+import { bodyLimitFor, capBody } from "./http/body-limit.server";
 import { config } from "./platform/config.server";
 import { AppError, NotFound } from "./platform/errors.server";
-import { contextOf, errorResponse, pageRefusal, withIds } from "./platform/http.server";
+import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.server";
 import { INSTANCE_ID } from "./platform/instance.server";
 import { log } from "./platform/log.server";
 import { guardProcess } from "./platform/process-guard.server";
 import { inRequest } from "./platform/request-context.server";
-import { HOT_ROUTES, hotRoutesOf } from "./platform/declared-route.server";
-import { stopGracefully } from "./platform/shutdown.server";
-import { staticFiles } from "./platform/static-files.server";
+import { HOT_ROUTES, hotRoutesOf } from "./http/route.server";
+import { stopGracefully } from "./shutdown.server";
+import { staticFiles } from "./http/static-files.server";
 
 // Bun's own cap, a backstop behind capBody: a body declared larger is refused by Bun before our
 // code runs (413, empty body); anything below it gets the envelope from capBody.
@@ -103,7 +103,7 @@ export async function startServer(build: ServerBuild, opts: { publicDir: string 
   log.child({}, { level: "info" }).info({ url: `http://${server.hostname}:${server.port}`, instanceId: INSTANCE_ID }, "app listening");
 
   // Stop accepting, finish in-flight requests, answer queued usage batches, flush key last-used
-  // times, then exit (platform/shutdown.server.ts).
+  // times, then exit (shutdown.server.ts).
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;

@@ -1,6 +1,6 @@
 // Renders docs/api.md from the OpenAPI document (routes, fields, error codes) and the prose of
 // api-prose.ts. Deterministic: the same code gives the same file, byte for byte.
-import { apiOperations, ERROR_DOCS, type Operation, openApiDocument } from "../../app/server/api/openapi.server";
+import { apiOperations, ERROR_DOCS, type Operation, openApiDocument } from "../../app/server/openapi/document.server";
 import { ERROR_STATUS, type ErrorCode } from "../../app/server/platform/errors.server";
 import { basics, client, intro, otherRoutes, versioning } from "./api-prose";
 

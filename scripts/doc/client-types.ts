@@ -2,7 +2,7 @@
 // document: one TypeScript type per component schema (answers as sent, bodies as accepted) and the
 // documented error codes as a constant. Only the JSON Schema the document uses is understood;
 // anything else stops the generator rather than being typed loosely. Deterministic.
-import { openApiDocument } from "../../app/server/api/openapi.server";
+import { openApiDocument } from "../../app/server/openapi/document.server";
 
 type Schema = {
   type?: string | string[];

@@ -3,7 +3,7 @@
 // and their methods come from the OpenAPI document, so a new route is checked without touching
 // this file.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { openApiDocument } from "../../app/server/api/openapi.server";
+import { openApiDocument } from "../../app/server/openapi/document.server";
 import { sql } from "../../app/server/platform/db.server";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn } from "../billing";

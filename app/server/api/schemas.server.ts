@@ -1,5 +1,5 @@
 // The API's contract in Zod: what each /api/v1 route accepts (the routes parse with these) and
-// what it answers inside the success envelope. The OpenAPI document (openapi.server.ts) is made
+// what it answers inside the success envelope. The OpenAPI document (openapi/document.server.ts) is made
 // from the same schemas, so the published contract cannot drift from the validation.
 // It imports only the shared vocabulary: the doc generator loads this without a database.
 import { z } from "zod";

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
-import { parseWith } from "../platform/http.server";
+import { parseWith } from "../platform/errors.server";
 import { appendAudit } from "../events/audit.server";
 
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;

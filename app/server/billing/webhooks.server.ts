@@ -6,7 +6,7 @@ import { config } from "../platform/config.server";
 import type postgres from "postgres";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { parseWith } from "../platform/http.server";
+import { parseWith } from "../platform/errors.server";
 import { jobPayload } from "../platform/jobs.server";
 import { appendAudit } from "../events/audit.server";
 import { verifyWebhook } from "./stripe.server";

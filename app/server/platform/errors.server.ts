@@ -1,5 +1,7 @@
 // The fixed list of error codes of the API (docs/api.md), their HTTP statuses, and the typed errors the server
-// layer throws. One boundary (http.server.ts) turns them into envelopes.
+// layer throws. One boundary (http/envelope.server.ts) turns them into envelopes.
+import type { z } from "zod";
+
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   MALFORMED_JSON: 400,
@@ -85,4 +87,12 @@ export class ServiceUnavailable extends AppError {
   constructor() {
     super("SERVICE_UNAVAILABLE", "The service is briefly unavailable; retry with the same request_id.", {}, { "Retry-After": "1" });
   }
+}
+
+/** Parses input with a Zod schema; a mismatch is VALIDATION_FAILED naming each issue by path. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+  throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
 }

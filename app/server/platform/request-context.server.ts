@@ -1,5 +1,5 @@
 // Who is acting in the current request and which request it is, for the audit log: opened by
-// the API boundary (http.server.ts) and portal actions, completed by the session helpers, read
+// the API boundary (http/route.server.ts) and portal actions, completed by the session helpers, read
 // by appendAudit. Outside a request (worker, ops CLI) there is none, and the actor is `system`.
 import { AsyncLocalStorage } from "node:async_hooks";
 

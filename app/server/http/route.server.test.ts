@@ -11,9 +11,9 @@ import { z } from "zod";
 // Read by the config when it loads: a platform admin for the `admin` cases.
 process.env.ADMIN_EMAILS = "ops@example.com";
 const { apiRoute } = await import("./route.server");
-const { HOT_ROUTES, hotRoutesOf } = await import("./declared-route.server");
-const { databaseBreaker } = await import("./db.server");
-const { ok } = await import("./http.server");
+const { HOT_ROUTES, hotRoutesOf } = await import("./route.server");
+const { databaseBreaker } = await import("../platform/db.server");
+const { ok } = await import("./envelope.server");
 const { devSignIn } = await import("../auth/session.server");
 const { createApiKey } = await import("../auth/keys.server");
 const { isSameOrigin } = await import("../auth/same-origin.server");

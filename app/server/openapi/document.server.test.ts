@@ -6,7 +6,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { startApp, type TestApp } from "../../../test/app";
 import { documentedRoutes } from "./documented-routes.server";
-import { apiOperations, openApiDocument } from "./openapi.server";
+import { apiOperations, openApiDocument } from "./document.server";
 
 const doc = openApiDocument() as { openapi: string; paths: Record<string, Record<string, unknown>> };
 const operations = apiOperations();

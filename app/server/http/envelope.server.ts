@@ -1,13 +1,12 @@
 // The API boundary: envelopes, request/correlation ids, body parsing and the one place that maps
 // thrown errors to responses (route.server.ts declares the routes on top of it). No stack, SQL or
 // secret ever reaches a client.
-import type { z } from "zod";
 import { ID_PATTERN } from "../domain/vocabulary.server";
 import { API_BODY_LIMIT } from "./body-limit.server";
-import { isDatabaseUnavailable, noteDatabaseError } from "./db.server";
-import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "./errors.server";
-import type { ErrorCode } from "./errors.server";
-import { log } from "./log.server";
+import { isDatabaseUnavailable, noteDatabaseError } from "../platform/db.server";
+import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "../platform/errors.server";
+import type { ErrorCode } from "../platform/errors.server";
+import { log } from "../platform/log.server";
 import { captureException } from "../observe/sentry.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
@@ -112,11 +111,4 @@ function holdsNul(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(holdsNul);
   if (value !== null && typeof value === "object") return Object.entries(value).some(([k, v]) => k.includes("\0") || holdsNul(v));
   return false;
-}
-
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
-  throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
 }

@@ -3,18 +3,56 @@
 // declaration makes the route's Remix `loader` and `action`: an undeclared method is 405
 // METHOD_NOT_ALLOWED with Allow, the caller is authenticated and the input parsed before the
 // handler runs, the handler gets the route's params, the parsed input and the caller, and every
-// error becomes an envelope (http.server.ts). The OpenAPI document (api/openapi.server.ts) and
+// error becomes an envelope (envelope.server.ts). The OpenAPI document (openapi/document.server.ts) and
 // docs/api.md are made from the same declarations.
 import type { z } from "zod";
 import type { BodySpec, DataSpec, OperationDoc } from "../api/contract.server";
 import { requireAdmin } from "../auth/admin.server";
 import { authenticateKey, type KeyPrincipal } from "../auth/keys.server";
 import { requireSession, type Session } from "../auth/session.server";
-import { databaseBreaker } from "./db.server";
-import { AppError, NotFound, ServiceUnavailable } from "./errors.server";
-import { type ApiContext, contextOf, envelopeOf, errorResponse, parseWith, readJson } from "./http.server";
-import { type ApiRoute, BRAND, type Method, METHODS, type RouteArgs, type Serve } from "./declared-route.server";
-import { inRequest } from "./request-context.server";
+import { databaseBreaker } from "../platform/db.server";
+import { AppError, NotFound, parseWith, ServiceUnavailable } from "../platform/errors.server";
+import { type ApiContext, contextOf, envelopeOf, errorResponse, readJson } from "./envelope.server";
+import { inRequest } from "../platform/request-context.server";
+
+export type Params = Readonly<Record<string, string | undefined>>;
+export type RouteArgs = { request: Request; params: Params; context?: unknown };
+export type Serve = (args: RouteArgs) => Promise<Response>;
+
+// In this order in Allow.
+export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+export type Method = (typeof METHODS)[number];
+
+/** Marks a declared route (what apiRoute returns). */
+export const BRAND = Symbol("apiRoute");
+
+/** A declared route: what its module exports as `route`, and its Remix loader and action. */
+export type ApiRoute = { readonly methods: readonly Method[]; readonly loader: Serve; readonly action: Serve };
+
+export function isApiRoute(value: unknown): value is ApiRoute {
+  return typeof value === "object" && value !== null && BRAND in value && value[BRAND] === true;
+}
+
+/** The server's hot paths (the quota read and the usage write) and the route ids serving them. */
+export const HOT_ROUTES: Record<string, string> = { "/api/v1/quota": "routes/api.v1.quota", "/api/v1/usage": "routes/api.v1.usage" };
+
+/**
+ * The declared routes behind the server's hot paths, from the build: each path's route module
+ * must export its declaration as `route`. Throws naming every one that does not (a renamed or
+ * rewritten route must stop the server at start, not fall back to the router unnoticed).
+ */
+export function hotRoutesOf(routes: Record<string, { module: object } | undefined>, table: Record<string, string>): Map<string, ApiRoute> {
+  const hot = new Map<string, ApiRoute>();
+  const wrong: string[] = [];
+  for (const [path, id] of Object.entries(table)) {
+    const module = routes[id]?.module;
+    const route = module && "route" in module ? module.route : undefined;
+    if (isApiRoute(route)) hot.set(path, route);
+    else wrong.push(`${path} (${id}): ${module ? "exports no route declared with apiRoute" : "no such route"}`);
+  }
+  if (wrong.length > 0) throw new Error(`hot routes missing: ${wrong.join("; ")}`);
+  return hot;
+}
 
 /**
  * Who may call a method: `none` anyone (public, or a webhook that checks its own signature),

@@ -1,7 +1,7 @@
 // The one cap on request bodies, applied at the server boundary before any route runs. A declared
 // Content-Length over the cap is refused without reading a byte; a body without one (chunked) is
 // counted as it streams, and its reader fails (PayloadTooLarge, 413) at the first byte over.
-import { PayloadTooLarge } from "./errors.server";
+import { PayloadTooLarge } from "../platform/errors.server";
 
 const KiB = 1024;
 /** Stripe's events are a few KiB; a whole subscription with its items stays far below this. */

@@ -4,9 +4,9 @@
 import { json, type ActionFunctionArgs } from "@remix-run/node";
 import { checkSameOrigin } from "../auth/same-origin.server";
 import { type Need, requireUser, type Session } from "../auth/session.server";
-import { AppError, nulRefused } from "./errors.server";
-import { contextOf } from "./http.server";
-import { inRequest } from "./request-context.server";
+import { AppError, nulRefused } from "../platform/errors.server";
+import { contextOf } from "./envelope.server";
+import { inRequest } from "../platform/request-context.server";
 
 export type ActionResult = { ok: true; message?: string; [k: string]: unknown } | { ok: false; error: string; code: string };
 

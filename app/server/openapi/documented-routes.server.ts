@@ -1,7 +1,7 @@
 // The routes of the OpenAPI document, in its order: each path and the route module that declares
 // it (app/routes, where each method's contract is written). A function, not a list: the document's
 // own route imports the document, so the modules are read only once all of them are loaded.
-// openapi.server.test.ts checks that every /api/v1 route file is here, under its own path.
+// document.server.test.ts checks that every /api/v1 route file is here, under its own path.
 import * as openApiJson from "../../routes/api.openapi[.]json";
 import * as checkout from "../../routes/api.v1.billing.checkout";
 import * as downgrade from "../../routes/api.v1.billing.downgrade";
@@ -20,7 +20,7 @@ import * as deliveries from "../../routes/api.v1.webhooks.deliveries";
 import * as testEndpoint from "../../routes/api.v1.webhooks.endpoints.$id.[test]";
 import * as endpoint from "../../routes/api.v1.webhooks.endpoints.$id";
 import * as endpoints from "../../routes/api.v1.webhooks.endpoints";
-import type { DeclaredRoute } from "../platform/route.server";
+import type { DeclaredRoute } from "../http/route.server";
 
 export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/quota", quota.route],
