@@ -1,7 +1,7 @@
 // The /v1 REST endpoints this system uses, with Stripe's shapes: lists, expand, errors. Each
 // resource's routes live in its own file; this one dispatches to them.
-import type { Billing } from "./billing";
-import { StripeError } from "./billing";
+import type { Account } from "./account";
+import { StripeError } from "./account";
 import { customerRoutes } from "./customers";
 import { arr } from "./form";
 import { meterRoutes } from "./meters";
@@ -26,7 +26,7 @@ const routes: Route[] = [
 ];
 
 /** Replaces ids named by `expand[]` with their objects (one level, dotted paths allowed). */
-async function expand(b: Billing, value: any, paths: string[]): Promise<any> {
+async function expand(b: Account, value: any, paths: string[]): Promise<any> {
   for (const path of paths) {
     const parts = path.split(".");
     const walk = async (node: any, i: number): Promise<void> => {
@@ -47,7 +47,7 @@ async function expand(b: Billing, value: any, paths: string[]): Promise<any> {
   return value;
 }
 
-export async function handleApi(b: Billing, method: string, path: string, params: Params): Promise<unknown> {
+export async function handleApi(b: Account, method: string, path: string, params: Params): Promise<unknown> {
   for (const [m, re, accepts, handler] of routes) {
     if (m !== method) continue;
     const match = re.exec(path);

@@ -2,7 +2,7 @@
 // phase ends, period renewals, draft invoices finalized an hour after creation, payment
 // retries, incomplete subscriptions expiring — each at its own instant of clock time.
 import type Stripe from "stripe";
-import { addMonths, type Billing, INCOMPLETE_SECONDS, invalid, missing } from "./billing";
+import { addMonths, type Account, INCOMPLETE_SECONDS, invalid, missing } from "./account";
 import { chargeInvoice, finalizeInvoice } from "./invoices";
 import { advanceSchedule } from "./schedules";
 import { expireIncomplete, renew } from "./subscriptions";
@@ -17,18 +17,18 @@ const DAYS: Record<string, number> = { day: 1, week: 7 };
 const TRIAL_NOTICE_SECONDS = 3 * 86_400;
 const noticeKey = (sub: Stripe.Subscription) => `trial_will_end:${sub.id}:${sub.trial_end}`;
 
-async function trialNoticeSent(b: Billing, sub: Stripe.Subscription): Promise<boolean> {
+async function trialNoticeSent(b: Account, sub: Stripe.Subscription): Promise<boolean> {
   const [row] = await b.store.sql`select 1 from counters where name = ${noticeKey(sub)}`;
   return Boolean(row);
 }
 
-async function sendTrialNotice(b: Billing, sub: Stripe.Subscription, at: number) {
+async function sendTrialNotice(b: Account, sub: Stripe.Subscription, at: number) {
   await b.store.sql`insert into counters (name, value) values (${noticeKey(sub)}, ${at}) on conflict (name) do nothing`;
   await b.events.emit("customer.subscription.trial_will_end", sub, at);
 }
 
 /** The earliest thing due on these customers at or before `to`, or null. */
-async function nextDue(b: Billing, customers: Set<string>, to: number): Promise<Due | null> {
+async function nextDue(b: Account, customers: Set<string>, to: number): Promise<Due | null> {
   const mine = (o: { customer?: unknown }) => customers.has(o.customer as string);
   const due: Due[] = [];
   for (const s of await b.store.list<Stripe.SubscriptionSchedule>("subscription_schedule", (x) => mine(x) && x.status === "active")) {
@@ -55,7 +55,7 @@ async function nextDue(b: Billing, customers: Set<string>, to: number): Promise<
 }
 
 /** The latest time a clock may advance to: two intervals of its shortest subscription, as Stripe allows. */
-async function advanceLimit(b: Billing, customers: Set<string>, from: number): Promise<number> {
+async function advanceLimit(b: Account, customers: Set<string>, from: number): Promise<number> {
   let limit = Number.POSITIVE_INFINITY;
   const subs = await b.store.list<Stripe.Subscription>("subscription", (x) => customers.has(x.customer as string) && !ENDED.has(x.status));
   for (const sub of subs) {
@@ -77,7 +77,7 @@ async function advanceLimit(b: Billing, customers: Set<string>, from: number): P
  * Starts advancing a clock and answers at once with status `advancing`, as Stripe does; the
  * advance runs next (after this request, before any later one) and leaves the clock `ready`.
  */
-export async function advanceClock(b: Billing, clockId: string, to: number) {
+export async function advanceClock(b: Account, clockId: string, to: number) {
   const clock = await b.store.get<Stripe.TestHelpers.TestClock>(clockId);
   if (!clock) throw missing("test_helpers.test_clock", clockId);
   if (clock.status === "advancing") throw invalid("The test clock is currently advancing. Wait for it to be ready before advancing it again.");
@@ -104,7 +104,7 @@ export async function advanceClock(b: Billing, clockId: string, to: number) {
   return clock;
 }
 
-async function runAdvance(b: Billing, clock: Stripe.TestHelpers.TestClock, customers: Set<string>, to: number) {
+async function runAdvance(b: Account, clock: Stripe.TestHelpers.TestClock, customers: Set<string>, to: number) {
   for (let step = 0; step < 10_000; step++) {
     const next = await nextDue(b, customers, to);
     if (!next) break;

@@ -2,7 +2,7 @@
 // time, answering `advancing` at once and becoming `ready` when everything due has run.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { addMonths } from "./billing";
+import { addMonths } from "./account";
 import { startStripeLocal, type StripeLocal } from "./index";
 
 let local: StripeLocal;

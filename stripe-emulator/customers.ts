@@ -1,7 +1,7 @@
 // Customers and payment methods: create (optionally on a test clock, with a card), update,
 // retrieve, attach a card (the test tokens that decline or fail every charge included).
 import type Stripe from "stripe";
-import { type Billing, cardDeclined, DECLINED_AT_ATTACH, FAILING_LAST4, FAILS_EVERY_CHARGE, invalid, missing } from "./billing";
+import { type Account, cardDeclined, DECLINED_AT_ATTACH, FAILING_LAST4, FAILS_EVERY_CHARGE, invalid, missing } from "./account";
 import { meta, obj, str } from "./form";
 import type { Route } from "./route";
 import { newId } from "./store";
@@ -13,14 +13,14 @@ function change<T extends object, K extends keyof T>(obj: T, previous: Record<st
   obj[key] = value;
 }
 
-export async function customerOf(b: Billing, id: string) {
+export async function customerOf(b: Account, id: string) {
   const c = await b.store.get<Stripe.Customer>(id);
   if (!c) throw missing("customer", id);
   return c;
 }
 
 /** Attaches a saved method or a test token; 4000 0000 0000 0002 is declined here, as in Stripe. */
-export async function attachPaymentMethod(b: Billing, token: string, customerId: string) {
+export async function attachPaymentMethod(b: Account, token: string, customerId: string) {
   if (DECLINED_AT_ATTACH.has(token)) throw cardDeclined();
   const fails = FAILS_EVERY_CHARGE.has(token);
   if (token !== "pm_card_visa" && !fails && !(await b.store.get(token))) throw missing("payment_method", token);

@@ -1,7 +1,7 @@
 // The local Stripe's fidelity, checked on its own through the official stripe SDK.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { addMonths } from "./billing";
+import { addMonths } from "./account";
 import { startStripeLocal, type StripeLocal } from "./index";
 
 const SECRET = "whsec_emulatorTestSecret";

@@ -4,7 +4,7 @@
 import type Stripe from "stripe";
 import { handleApi } from "./api";
 import { attachPaymentMethod } from "./customers";
-import { Billing, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./billing";
+import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { chargeInvoice } from "./invoices";
 import { createSubscription } from "./subscriptions";
 import { API_VERSION, type DeliveryChaos, Events } from "./events";
@@ -46,7 +46,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
   const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
-  let billing: Billing;
+  let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
   let hold: Promise<void> = Promise.resolve();
@@ -112,7 +112,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   /** Runs one API request; `save` is false when it was refused before its handler ran (Stripe keeps no result then). */
   async function run(method: string, path: string, params: Params): Promise<{ response: Response; save: boolean }> {
     try {
-      return { response: Response.json(await handleApi(billing, method, path, params), { headers: headers() }), save: true };
+      return { response: Response.json(await handleApi(account, method, path, params), { headers: headers() }), save: true };
     } catch (err) {
       if (err instanceof StripeError) return { response: stripeError(err), save: !(err instanceof ParamRefused) };
       log(`internal error on ${method} ${path}: ${(err as Error).stack}`);
@@ -125,29 +125,29 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   async function payCheckout(id: string, form: FormData): Promise<Response> {
     return store.exclusive(async () => {
       const s = await store.get<any>(id);
-      if (s?.status !== "open") return checkoutPage(billing, id);
+      if (s?.status !== "open") return checkoutPage(account, id);
       const card = String(form.get("card") ?? "").replace(/\s+/g, "");
-      if (!/^\d{12,19}$/.test(card)) return checkoutPage(billing, id, "Your card number is incomplete.");
+      if (!/^\d{12,19}$/.test(card)) return checkoutPage(account, id, "Your card number is incomplete.");
       const trial = Boolean(s.subscription_data?.trial_period_days);
       // Checkout charges the first invoice on the page: a card that fails charges is declined here, unless nothing is due yet.
-      if (DECLINED_AT_ATTACH.has(card) || (!trial && FAILS_EVERY_CHARGE.has(card))) return checkoutPage(billing, id, "Your card was declined.");
+      if (DECLINED_AT_ATTACH.has(card) || (!trial && FAILS_EVERY_CHARGE.has(card))) return checkoutPage(account, id, "Your card was declined.");
       let customerId: string = s.customer;
       if (!customerId) {
         const email = String(form.get("email") ?? "");
-        if (!email.includes("@")) return checkoutPage(billing, id, "Enter your email.");
-        customerId = ((await handleApi(billing, "POST", "/v1/customers", { email })) as Stripe.Customer).id;
+        if (!email.includes("@")) return checkoutPage(account, id, "Enter your email.");
+        customerId = ((await handleApi(account, "POST", "/v1/customers", { email })) as Stripe.Customer).id;
       }
       const token = FAILS_EVERY_CHARGE.has(card) ? "pm_card_chargeCustomerFail" : "pm_card_visa";
-      const pm = (await handleApi(billing, "POST", `/v1/payment_methods/${token}/attach`, { customer: customerId })) as Stripe.PaymentMethod;
-      await handleApi(billing, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
-      const sub = await createSubscription(billing, {
+      const pm = (await handleApi(account, "POST", `/v1/payment_methods/${token}/attach`, { customer: customerId })) as Stripe.PaymentMethod;
+      await handleApi(account, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
+      const sub = await createSubscription(account, {
         customer: customerId,
         price: s.line_items_price,
         trialDays: s.subscription_data?.trial_period_days ?? undefined,
         paymentMethod: pm.id,
         metadata: s.subscription_data?.metadata ?? {},
       });
-      const now = await billing.nowFor(customerId);
+      const now = await account.nowFor(customerId);
       const customer = (await store.get<Stripe.Customer>(customerId))!;
       Object.assign(s, {
         status: "complete",
@@ -166,7 +166,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   async function portalAction(id: string, form: FormData): Promise<Response> {
     return store.exclusive(async () => {
       const session = await store.get<Stripe.BillingPortal.Session>(id);
-      if (!session) return portalPage(billing, id);
+      if (!session) return portalPage(account, id);
       const customerId = session.customer as string;
       const [sub] = await store.list<Stripe.Subscription>(
         "subscription",
@@ -175,29 +175,29 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const action = form.get("action");
       try {
         if (action === "card") return await updateCard(customerId, sub, String(form.get("card") ?? "").replace(/\s+/g, ""), id);
-        if (sub) await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: action === "cancel" ? "true" : "false" });
+        if (sub) await handleApi(account, "POST", `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: action === "cancel" ? "true" : "false" });
       } catch (err) {
-        if (err instanceof StripeError) return portalPage(billing, id, undefined, err.message);
+        if (err instanceof StripeError) return portalPage(account, id, undefined, err.message);
         throw err;
       }
-      return portalPage(billing, id, action === "cancel" ? "Your plan will be canceled at the end of the period." : "Your plan will renew.");
+      return portalPage(account, id, action === "cancel" ? "Your plan will be canceled at the end of the period." : "Your plan will renew.");
     });
   }
 
   /** A new default card; an open invoice of the subscription is charged again with it at once. */
   async function updateCard(customerId: string, sub: Stripe.Subscription | undefined, card: string, sessionId: string): Promise<Response> {
-    if (!/^\d{12,19}$/.test(card)) return portalPage(billing, sessionId, undefined, "Your card number is incomplete.");
+    if (!/^\d{12,19}$/.test(card)) return portalPage(account, sessionId, undefined, "Your card number is incomplete.");
     const token = DECLINED_AT_ATTACH.has(card) ? "pm_card_chargeDeclined" : FAILS_EVERY_CHARGE.has(card) ? "pm_card_chargeCustomerFail" : "pm_card_visa";
-    const pm = await attachPaymentMethod(billing, token, customerId);
-    await handleApi(billing, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
+    const pm = await attachPaymentMethod(account, token, customerId);
+    await handleApi(account, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
     if (sub) {
-      await handleApi(billing, "POST", `/v1/subscriptions/${sub.id}`, { default_payment_method: pm.id });
-      const now = await billing.nowFor(customerId);
+      await handleApi(account, "POST", `/v1/subscriptions/${sub.id}`, { default_payment_method: pm.id });
+      const now = await account.nowFor(customerId);
       const open = await store.list<Stripe.Invoice>("invoice", (i) => i.parent?.subscription_details?.subscription === sub.id && i.status === "open");
       for (const invoice of open)
-        if (!(await chargeInvoice(billing, invoice, now))) return portalPage(billing, sessionId, undefined, "Your card was declined.");
+        if (!(await chargeInvoice(account, invoice, now))) return portalPage(account, sessionId, undefined, "Your card was declined.");
     }
-    return portalPage(billing, sessionId, "Your card was updated.");
+    return portalPage(account, sessionId, "Your card was updated.");
   }
 
   const server = Bun.serve({
@@ -209,15 +209,15 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       if (p.startsWith("/v1/")) return api(request, url);
       const post = request.method === "POST";
       const [, page, id, pdf] = /^\/(checkout|portal|invoice)\/(\w+)(\/pdf)?$/.exec(p) ?? [];
-      if (page === "checkout" && !pdf) return post ? payCheckout(id, await request.formData()) : checkoutPage(billing, id);
-      if (page === "portal" && !pdf) return post ? portalAction(id, await request.formData()) : portalPage(billing, id);
-      if (page === "invoice") return pdf ? invoicePdf(billing, id) : invoicePage(billing, id);
+      if (page === "checkout" && !pdf) return post ? payCheckout(id, await request.formData()) : checkoutPage(account, id);
+      if (page === "portal" && !pdf) return post ? portalAction(id, await request.formData()) : portalPage(account, id);
+      if (page === "invoice") return pdf ? invoicePdf(account, id) : invoicePage(account, id);
       if (p === "/health") return Response.json({ ok: true, instanceId });
       return new Response("Not found", { status: 404 });
     },
   });
   const url = `http://${server.hostname}:${server.port}`;
-  billing = new Billing(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
+  account = new Account(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
   log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
@@ -247,7 +247,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {
-      billing.dunning = dunning;
+      account.dunning = dunning;
     },
     async stop() {
       events.stop();

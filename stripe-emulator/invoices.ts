@@ -3,7 +3,7 @@
 // account's schedule, after which the subscription is canceled or marked unpaid. Events are
 // emitted in Stripe's order, at the customer's clock time.
 import type Stripe from "stripe";
-import { type Billing, DRAFT_SECONDS, wireDecimal } from "./billing";
+import { type Account, DRAFT_SECONDS, wireDecimal } from "./account";
 import { newId } from "./store";
 import { cancelNow, setStatus, subscriptionOf } from "./subscription-status";
 
@@ -58,7 +58,7 @@ export function line(input: {
 }
 
 export async function buildInvoice(
-  b: Billing,
+  b: Account,
   sub: Sub,
   lines: Stripe.InvoiceLineItem[],
   reason: Stripe.Invoice.BillingReason,
@@ -151,7 +151,7 @@ export async function buildInvoice(
  * Creates a subscription invoice. A renewal (`subscription_cycle`) stays a draft for an hour
  * and is finalized by the clock; any other is finalized and charged at once.
  */
-export async function createInvoice(b: Billing, sub: Sub, lines: Stripe.InvoiceLineItem[], reason: Stripe.Invoice.BillingReason, now: number) {
+export async function createInvoice(b: Account, sub: Sub, lines: Stripe.InvoiceLineItem[], reason: Stripe.Invoice.BillingReason, now: number) {
   const invoice = await buildInvoice(b, sub, lines, reason, now);
   const draft = reason === "subscription_cycle";
   if (draft) {
@@ -167,7 +167,7 @@ export async function createInvoice(b: Billing, sub: Sub, lines: Stripe.InvoiceL
 }
 
 /** Finalizes a draft (`invoice.finalized`): it gets its number now, then the first payment attempt. */
-export async function finalizeInvoice(b: Billing, invoice: Inv, at: number): Promise<boolean> {
+export async function finalizeInvoice(b: Account, invoice: Inv, at: number): Promise<boolean> {
   const seq = await b.store.next(`invoice_number:${invoice.customer}`);
   invoice.number = `${(invoice.customer as string).slice(4, 12).toUpperCase()}-${String(seq).padStart(4, "0")}`;
   invoice.status = "open";
@@ -181,7 +181,7 @@ export async function finalizeInvoice(b: Billing, invoice: Inv, at: number): Pro
 }
 
 /** One payment attempt on an open invoice, with the subscription's status following the outcome. */
-export async function chargeInvoice(b: Billing, invoice: Inv, at: number): Promise<boolean> {
+export async function chargeInvoice(b: Account, invoice: Inv, at: number): Promise<boolean> {
   const subId = subscriptionOf(invoice);
   const sub = subId ? await b.store.get<Sub>(subId) : null;
   const customer = await b.store.get<Stripe.Customer>(invoice.customer as string);
@@ -223,7 +223,7 @@ export async function chargeInvoice(b: Billing, invoice: Inv, at: number): Promi
 }
 
 /** Voids an open invoice (`invoice.voided`): it is no longer owed. */
-export async function voidInvoice(b: Billing, invoice: Inv, at: number) {
+export async function voidInvoice(b: Account, invoice: Inv, at: number) {
   invoice.status = "void";
   invoice.next_payment_attempt = null;
   invoice.auto_advance = false;

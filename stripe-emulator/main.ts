@@ -1,5 +1,5 @@
 // `bun stripe-emulator/main.ts`: runs the local Stripe on its own (the run command starts it).
-import { DEFAULT_DUNNING } from "./billing";
+import { DEFAULT_DUNNING } from "./account";
 import { startStripeLocal } from "./index";
 
 const databaseUrl = process.env.DATABASE_URL;

@@ -4,7 +4,7 @@
 // summaries need minute-aligned windows; totals lag the events by the aggregation delay.
 import type Stripe from "stripe";
 import { type Handler, list, type Route } from "./route";
-import { invalid, missing } from "./billing";
+import { invalid, missing } from "./account";
 import { int, meta, obj, str } from "./form";
 import { newId, type Store } from "./store";
 import { integer, listParams, metadata, object, oneOf, string } from "./params";

@@ -1,7 +1,7 @@
 // The hosted pages a browser sees: Checkout, the billing portal, an invoice and its PDF.
 // Plain HTML with inline CSS (no external assets), labelled controls for people and for tests.
 import type Stripe from "stripe";
-import { type Billing, money } from "./billing";
+import { type Account, money } from "./account";
 
 const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const date = (t: number) => new Date(t * 1000).toUTCString().slice(5, 16);
@@ -18,7 +18,7 @@ button{margin-top:20px;width:100%;padding:12px;border:0;border-radius:6px;backgr
     { status, headers: { "content-type": "text/html; charset=utf-8" } },
   );
 
-export async function checkoutPage(b: Billing, id: string, error?: string) {
+export async function checkoutPage(b: Account, id: string, error?: string) {
   const s = await b.store.get<any>(id);
   if (!s) return layout("Not found", "<h1>This checkout session does not exist.</h1>", 404);
   if (s.status !== "open") return layout("Done", `<h1>This checkout is ${esc(s.status)}.</h1>`, 410);
@@ -41,7 +41,7 @@ ${s.cancel_url ? `<p style="margin-top:16px;text-align:center"><a href="${esc(s.
   );
 }
 
-export async function portalPage(b: Billing, id: string, notice?: string, error?: string) {
+export async function portalPage(b: Account, id: string, notice?: string, error?: string) {
   const session = await b.store.get<Stripe.BillingPortal.Session>(id);
   if (!session) return layout("Not found", "<h1>This portal session does not exist.</h1>", 404);
   const subs = await b.store.list<Stripe.Subscription>(
@@ -74,7 +74,7 @@ ${session.return_url ? `<p style="margin-top:24px"><a href="${esc(session.return
 }
 
 /** The change a subscription schedule makes at the period end, as the portal announces it. */
-async function scheduledChange(b: Billing, sub: Stripe.Subscription): Promise<string> {
+async function scheduledChange(b: Account, sub: Stripe.Subscription): Promise<string> {
   const schedule = sub.schedule ? await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string) : null;
   const next = schedule?.status === "active" ? schedule.phases.find((p) => p.start_date === sub.items.data[0].current_period_end) : undefined;
   if (!next) return "";
@@ -82,7 +82,7 @@ async function scheduledChange(b: Billing, sub: Stripe.Subscription): Promise<st
   return ` · then ${esc(await b.productName(price))} at ${money(price)} / month`;
 }
 
-export async function invoicePage(b: Billing, id: string) {
+export async function invoicePage(b: Account, id: string) {
   const inv = await b.store.get<Stripe.Invoice>(id);
   if (!inv) return layout("Not found", "<h1>This invoice does not exist.</h1>", 404);
   return layout(
@@ -95,7 +95,7 @@ export async function invoicePage(b: Billing, id: string) {
 }
 
 /** A small, valid one-page PDF with the invoice's lines. */
-export async function invoicePdf(b: Billing, id: string) {
+export async function invoicePdf(b: Account, id: string) {
   const inv = await b.store.get<Stripe.Invoice>(id);
   if (!inv) return new Response("Not found", { status: 404 });
   const text = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, "?");

@@ -1,7 +1,7 @@
 // The parameters each /v1 route accepts, checked before its handler runs: an unknown parameter, a
 // value of the wrong type, an enum value Stripe does not know, a `limit` over 100 or an `expand`
 // path the object cannot expand is refused with Stripe's error object, as Stripe refuses it.
-import { StripeError } from "./billing";
+import { StripeError } from "./account";
 import type { FormValue } from "./form";
 
 /** Checks one parameter's value; `name` is its form name (`items[0][price]`) for the error. */

@@ -1,6 +1,6 @@
 // Products and prices: created by lookup key at start-up, listed, retrieved.
 import type Stripe from "stripe";
-import { invalid, missing, wireDecimal } from "./billing";
+import { invalid, missing, wireDecimal } from "./account";
 import { arr, bool, int, meta, obj, str } from "./form";
 import { list, type Route } from "./route";
 import { newId } from "./store";

@@ -1,14 +1,14 @@
 // What every /v1 resource's routes are made of: the handler shape and Stripe's list pagination.
-import type { Billing } from "./billing";
+import type { Account } from "./account";
 import { int, str, type FormValue } from "./form";
 import { type Accepts, paramError } from "./params";
 
 export type Params = Record<string, FormValue>;
-export type Handler = (b: Billing, params: Params, match: string[]) => Promise<unknown>;
+export type Handler = (b: Account, params: Params, match: string[]) => Promise<unknown>;
 /** A route: its method, its path, the parameters it accepts (checked before the handler runs), its handler. */
 export type Route = [method: string, path: RegExp, accepts: Accepts, handler: Handler];
 
-export async function list<T extends { id: string }>(b: Billing, type: string, params: Params, filter: (o: T) => boolean, url: string) {
+export async function list<T extends { id: string }>(b: Account, type: string, params: Params, filter: (o: T) => boolean, url: string) {
   const all = await b.store.list<T>(type, filter);
   const limit = Math.min(100, Math.max(1, int(params.limit) ?? 10));
   let start = 0;

@@ -3,7 +3,7 @@
 // each phase's end: the next phase's price applies at the boundary, so the renewal invoice of
 // that period bills it. After the last phase, `end_behavior` releases or cancels.
 import type Stripe from "stripe";
-import { addMonths, type Billing, invalid, legacyPlan, missing } from "./billing";
+import { addMonths, type Account, invalid, legacyPlan, missing } from "./account";
 import { arr, int, meta, obj, str, type FormValue } from "./form";
 import { createInvoice } from "./invoices";
 import { newId } from "./store";
@@ -18,7 +18,7 @@ type Params = Record<string, FormValue>;
 
 const OPEN = new Set(["active", "not_started"]);
 
-async function schedule(b: Billing, id: string): Promise<Schedule> {
+async function schedule(b: Account, id: string): Promise<Schedule> {
   const s = await b.store.get<Schedule>(id);
   if (!s) throw missing("subscription_schedule", id);
   return s;
@@ -54,12 +54,12 @@ function phase(
   };
 }
 
-async function emitSubscriptionChange(b: Billing, sub: Stripe.Subscription, at: number, previous: Record<string, unknown>) {
+async function emitSubscriptionChange(b: Account, sub: Stripe.Subscription, at: number, previous: Record<string, unknown>) {
   await b.store.put(sub);
   await b.events.emit("customer.subscription.updated", sub, at, previous);
 }
 
-async function createFromSubscription(b: Billing, p: Params): Promise<Schedule> {
+async function createFromSubscription(b: Account, p: Params): Promise<Schedule> {
   const subId = str(p.from_subscription);
   if (!subId) throw invalid("Missing required param: customer.", "customer");
   for (const key of ["phases", "customer", "start_date", "end_behavior", "default_settings"])
@@ -110,7 +110,7 @@ async function createFromSubscription(b: Billing, p: Params): Promise<Schedule> 
 }
 
 /** Replaces the phases (and end behavior, metadata) of an active schedule, as Stripe validates them. */
-async function updateSchedule(b: Billing, id: string, p: Params): Promise<Schedule> {
+async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedule> {
   const s = await schedule(b, id);
   if (!OPEN.has(s.status))
     throw invalid(
@@ -172,7 +172,7 @@ async function updateSchedule(b: Billing, id: string, p: Params): Promise<Schedu
 }
 
 /** Detaches the schedule; the subscription keeps its current state and goes on by itself. */
-async function release(b: Billing, s: Schedule, at: number): Promise<Schedule> {
+async function release(b: Account, s: Schedule, at: number): Promise<Schedule> {
   const subId = s.subscription as string;
   Object.assign(s, { status: "released", released_at: at, released_subscription: subId, subscription: null, current_phase: null });
   await b.store.put(s);
@@ -186,7 +186,7 @@ async function release(b: Billing, s: Schedule, at: number): Promise<Schedule> {
 }
 
 /** At the end of the current phase: the next phase's price applies, or the schedule ends. */
-export async function advanceSchedule(b: Billing, s: Schedule, at: number) {
+export async function advanceSchedule(b: Account, s: Schedule, at: number) {
   const index = s.phases.findIndex((ph) => ph.start_date === s.current_phase?.start_date);
   const next = s.phases[index + 1];
   if (!next) {

@@ -1,5 +1,5 @@
 // Checkout and billing portal sessions (their hosted pages live in pages.ts).
-import { type Billing, invalid, missing } from "./billing";
+import { type Account, invalid, missing } from "./account";
 import { customerOf } from "./customers";
 import { arr, int, meta, obj, str } from "./form";
 import { list, type Route } from "./route";
@@ -158,7 +158,7 @@ export const sessionRoutes: Route[] = [
  * Expires an open session, as Stripe does: it can no longer be paid (its page says it has
  * expired), its `url` is gone, and `checkout.session.expired` is sent. Any other status is refused.
  */
-async function expireSession(b: Billing, id: string): Promise<Stripe.Checkout.Session> {
+async function expireSession(b: Account, id: string): Promise<Stripe.Checkout.Session> {
   const s = await b.store.get<any>(id);
   if (s?.object !== "checkout.session") throw missing("checkout.session", id);
   if (s.status !== "open")

@@ -1,7 +1,7 @@
 // The /v1 routes of subscriptions, invoices and events (the behaviour lives in subscriptions.ts,
 // invoices.ts and events.ts).
 import type Stripe from "stripe";
-import { invalid, missing } from "./billing";
+import { invalid, missing } from "./account";
 import { arr, int, meta, obj, str } from "./form";
 import { list, type Route } from "./route";
 import { cancelNow } from "./subscription-status";

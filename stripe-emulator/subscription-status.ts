@@ -2,7 +2,7 @@
 // active again, and canceled (which stops the collection of its open invoices). Below both
 // invoices.ts and subscriptions.ts, so neither imports the other to change a status.
 import type Stripe from "stripe";
-import type { Billing } from "./billing";
+import type { Account } from "./account";
 
 type Sub = Stripe.Subscription;
 type Inv = Stripe.Invoice;
@@ -11,7 +11,7 @@ type Inv = Stripe.Invoice;
 export const subscriptionOf = (inv: Inv) => inv.parent?.subscription_details?.subscription as string | undefined;
 
 /** Sets the status and emits customer.subscription.updated with the previous one. */
-export async function setStatus(b: Billing, sub: Sub, status: Stripe.Subscription.Status, at: number) {
+export async function setStatus(b: Account, sub: Sub, status: Stripe.Subscription.Status, at: number) {
   const previous = { status: sub.status };
   sub.status = status;
   await b.store.put(sub);
@@ -19,7 +19,7 @@ export async function setStatus(b: Billing, sub: Sub, status: Stripe.Subscriptio
 }
 
 /** Ends the subscription at `at` with customer.subscription.deleted; its schedule is canceled too. */
-export async function cancelNow(b: Billing, sub: Sub, at: number, reason: "cancellation_requested" | "payment_failed" = "cancellation_requested") {
+export async function cancelNow(b: Account, sub: Sub, at: number, reason: "cancellation_requested" | "payment_failed" = "cancellation_requested") {
   if (sub.schedule) {
     const schedule = await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string);
     if (schedule && (schedule.status === "active" || schedule.status === "not_started")) {
@@ -39,7 +39,7 @@ export async function cancelNow(b: Billing, sub: Sub, at: number, reason: "cance
 }
 
 /** Stripe stops collecting a canceled subscription's open invoices. */
-export async function stopCollecting(b: Billing, subId: string) {
+export async function stopCollecting(b: Account, subId: string) {
   const open = await b.store.list<Inv>("invoice", (i) => subscriptionOf(i) === subId && i.next_payment_attempt !== null && i.status === "open");
   for (const inv of open) {
     inv.next_payment_attempt = null;

@@ -4,7 +4,7 @@
 // subscription item, as in API versions since 2025-03-31.
 import type Stripe from "stripe";
 import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
-import { addMonths, type Billing, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./billing";
+import { addMonths, type Account, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./account";
 import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
 import { cancelNow, setStatus } from "./subscription-status";
 import { newId } from "./store";
@@ -12,14 +12,14 @@ import { newId } from "./store";
 type Sub = Stripe.Subscription;
 type Params = Record<string, FormValue>;
 
-export async function subscription(b: Billing, id: string): Promise<Sub> {
+export async function subscription(b: Account, id: string): Promise<Sub> {
   const sub = await b.store.get<Sub>(id);
   if (!sub) throw missing("subscription", id);
   return sub;
 }
 
 export async function createSubscription(
-  b: Billing,
+  b: Account,
   input: {
     customer: string;
     price: string;
@@ -139,7 +139,7 @@ export async function createSubscription(
 }
 
 /** Proration lines for moving `sub` to `newPrice` at `at`, exactly as Stripe computes them. */
-export async function prorationLines(b: Billing, sub: Sub, newPrice: Stripe.Price, at: number): Promise<Stripe.InvoiceLineItem[]> {
+export async function prorationLines(b: Account, sub: Sub, newPrice: Stripe.Price, at: number): Promise<Stripe.InvoiceLineItem[]> {
   const item = sub.items.data[0];
   const { current_period_start: s, current_period_end: e } = item;
   if (at < s || at > e) throw invalid("proration_date must be within the current period", "proration_date");
@@ -164,17 +164,17 @@ export async function prorationLines(b: Billing, sub: Sub, newPrice: Stripe.Pric
 }
 
 /** Pending proration items (create_prorations) wait here for the next renewal invoice. */
-export async function pendingItems(b: Billing, subId: string): Promise<Stripe.InvoiceLineItem[]> {
+export async function pendingItems(b: Account, subId: string): Promise<Stripe.InvoiceLineItem[]> {
   const holder = await b.store.get<{ lines: Stripe.InvoiceLineItem[] }>(`pending_${subId}`);
   return holder?.lines ?? [];
 }
 
-export async function setPendingItems(b: Billing, subId: string, lines: Stripe.InvoiceLineItem[]) {
+export async function setPendingItems(b: Account, subId: string, lines: Stripe.InvoiceLineItem[]) {
   await b.store.put({ id: `pending_${subId}`, object: "emulator_pending_items", lines } as never);
 }
 
 /** Moves the subscription to `price`: prorated per `behavior` ("always_invoice" bills now). */
-export async function changePrice(b: Billing, sub: Sub, price: Stripe.Price, behavior: string, at: number): Promise<Stripe.InvoiceLineItem[]> {
+export async function changePrice(b: Account, sub: Sub, price: Stripe.Price, behavior: string, at: number): Promise<Stripe.InvoiceLineItem[]> {
   const lines = behavior === "none" || sub.status === "trialing" ? [] : await prorationLines(b, sub, price, at);
   sub.items.data[0].price = price;
   sub.items.data[0].plan = legacyPlan(price);
@@ -182,7 +182,7 @@ export async function changePrice(b: Billing, sub: Sub, price: Stripe.Price, beh
   return behavior === "always_invoice" ? lines : [];
 }
 
-export async function updateSubscription(b: Billing, id: string, p: Params) {
+export async function updateSubscription(b: Account, id: string, p: Params) {
   const sub = await subscription(b, id);
   if (sub.status === "canceled") throw invalid("A canceled subscription can only update its cancellation_details and metadata.");
   const now = await b.nowFor(sub.customer as string);
@@ -243,7 +243,7 @@ export async function updateSubscription(b: Billing, id: string, p: Params) {
 }
 
 /** The next phase's price of an active schedule, when it starts at the end of the current period. */
-async function scheduledPrice(b: Billing, sub: Sub): Promise<Stripe.Price | null> {
+async function scheduledPrice(b: Account, sub: Sub): Promise<Stripe.Price | null> {
   if (!sub.schedule) return null;
   const schedule = await b.store.get<Stripe.SubscriptionSchedule>(sub.schedule as string);
   const end = sub.items.data[0].current_period_end;
@@ -251,7 +251,7 @@ async function scheduledPrice(b: Billing, sub: Sub): Promise<Stripe.Price | null
   return next ? b.price(next.items[0].price as string) : null;
 }
 
-export async function previewInvoice(b: Billing, p: Params) {
+export async function previewInvoice(b: Account, p: Params) {
   const subId = str(p.subscription);
   if (!subId) throw invalid("Missing required param: subscription.", "subscription");
   const sub = structuredClone(await subscription(b, subId));
@@ -278,7 +278,7 @@ export async function previewInvoice(b: Billing, p: Params) {
 }
 
 /** The period boundary: a new period, and its renewal invoice as a draft (finalized an hour later). */
-export async function renew(b: Billing, sub: Sub, boundary: number) {
+export async function renew(b: Account, sub: Sub, boundary: number) {
   if (sub.cancel_at_period_end) return cancelNow(b, sub, boundary, "cancellation_requested");
   const item = sub.items.data[0];
   const previous = { status: sub.status, items: structuredClone(sub.items), trial_end: sub.trial_end };
@@ -306,7 +306,7 @@ export async function renew(b: Billing, sub: Sub, boundary: number) {
 }
 
 /** An incomplete subscription whose first invoice went unpaid for 23 hours: terminal, invoice voided. */
-export async function expireIncomplete(b: Billing, sub: Sub, at: number) {
+export async function expireIncomplete(b: Account, sub: Sub, at: number) {
   const invoice = sub.latest_invoice ? await b.store.get<Stripe.Invoice>(sub.latest_invoice as string) : null;
   if (invoice?.status === "open") await voidInvoice(b, invoice, at);
   sub.status = "incomplete_expired";

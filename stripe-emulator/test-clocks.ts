@@ -1,6 +1,6 @@
 // Test clocks: create, retrieve, advance (the advance itself lives in clock.ts).
 import type Stripe from "stripe";
-import { invalid, missing } from "./billing";
+import { invalid, missing } from "./account";
 import { advanceClock } from "./clock";
 import { int, str } from "./form";
 import type { Route } from "./route";

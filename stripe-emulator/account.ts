@@ -1,6 +1,6 @@
-// The emulator's shared core: Stripe's errors, monthly period arithmetic, the test cards, the
-// account's dunning settings, and "now" per customer (its test clock's frozen time, or the wall
-// clock). Resources live beside it: invoices.ts, subscriptions.ts, schedules.ts, clock.ts.
+// The emulated Stripe account (`Account`: its store, events, dunning settings and "now" per
+// customer) and what every resource shares: Stripe's errors, monthly period arithmetic, the test
+// cards. Resources live beside it: invoices.ts, subscriptions.ts, schedules.ts, clock.ts.
 import type Stripe from "stripe";
 import type { Events } from "./events";
 import type { Store } from "./store";
@@ -58,7 +58,7 @@ export const DRAFT_SECONDS = 3600;
 /** An incomplete subscription whose first invoice is not paid within this becomes incomplete_expired. */
 export const INCOMPLETE_SECONDS = 23 * 3600;
 
-export class Billing {
+export class Account {
   constructor(
     readonly store: Store,
     readonly events: Events,
