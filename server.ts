@@ -1,9 +1,10 @@
 // The production HTTP server's entry: loads the Remix build and hands it to the app, which serves
 // it (app/server/main.server.ts, exported by the build's entry). Nothing of the app is imported
 // from source here, so each module exists once per process: the one the build bundled.
-import type { ServerBuild } from "@remix-run/node";
+
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { ServerBuild } from "@remix-run/node";
 
 type AppEntry = {
   initSentry: (service: "app") => Promise<boolean>;

@@ -3,10 +3,10 @@
 // (window.Clerk) so no request leaves the machine. Debian's Chromium.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, Page } from "@playwright/test";
-import { launchChromium } from "../test/chromium";
-import { freePort } from "../test/ports";
 import { startApp, type TestApp } from "../test/app";
+import { launchChromium } from "../test/chromium";
 import { localClerk } from "../test/clerk";
+import { freePort } from "../test/ports";
 
 const clerk = localClerk();
 const orgId = `org_cb${Date.now().toString(36)}`;

@@ -40,7 +40,7 @@ export default function handleRequest(request: Request, responseStatusCode: numb
   });
 }
 
+export { startServer } from "~/server/main.server";
 // What server.ts needs from the build: the app process is composed inside the bundle, so it shares
 // every module (pool, caches, group commit) with the routes it serves.
 export { initSentry } from "~/server/observe/sentry.server";
-export { startServer } from "~/server/main.server";

@@ -1,14 +1,14 @@
+import chartStyles from "@mantine/charts/styles.css";
 import { ColorSchemeScript, MantineProvider, mantineHtmlProps } from "@mantine/core";
 import mantineStyles from "@mantine/core/styles.css";
-import chartStyles from "@mantine/charts/styles.css";
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useLoaderData, useRouteError, useRouteLoaderData } from "@remix-run/react";
+import { isRouteErrorResponse, Links, Meta, Outlet, Scripts, ScrollRestoration, useLoaderData, useRouteError, useRouteLoaderData } from "@remix-run/react";
 import { ClerkRoot } from "~/clerk.browser";
+import { initBrowserSentry, useReportBoundaryError } from "~/sentry.browser";
 import { rootLoader } from "~/server/auth/session.server";
+import { sentryBrowserConfig } from "~/server/observe/sentry.server";
 import { clerkBrowserConfig } from "~/server/platform/config.server";
 import { NavigationProgress } from "./components/navigation-progress";
-import { sentryBrowserConfig } from "~/server/observe/sentry.server";
-import { initBrowserSentry, useReportBoundaryError } from "~/sentry.browser";
 import tailwindStyles from "./tailwind.css";
 import { cssVariablesResolver, theme } from "./theme";
 

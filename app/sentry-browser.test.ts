@@ -4,11 +4,11 @@
 // string. Debian's Chromium; no request leaves the machine.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser } from "@playwright/test";
-import { launchChromium } from "../test/chromium";
 import postgres from "postgres";
 import { startApp, type TestApp } from "../test/app";
+import { launchChromium } from "../test/chromium";
 import { createTestDatabase } from "../test/db";
-import { startSentryReceiver, type SentryReceiver } from "../test/sentry-receiver";
+import { type SentryReceiver, startSentryReceiver } from "../test/sentry-receiver";
 
 let receiver: SentryReceiver;
 let app: TestApp;

@@ -3,7 +3,7 @@
 // 2.6:1, yellow titles 1.7:1, indigo buttons 4.3:1. So filled and light variants use shade 9,
 // the shade-9 colours too light for it are deepened (light text on a 10% tint of itself reaches
 // ≥4.8:1), and dimmed text is gray.7 (8.2:1).
-import { type CSSVariablesResolver, DEFAULT_THEME, type MantineColorsTuple, createTheme } from "@mantine/core";
+import { type CSSVariablesResolver, createTheme, DEFAULT_THEME, type MantineColorsTuple } from "@mantine/core";
 
 const deepened = (name: string, shade9: string, shade8?: string): MantineColorsTuple => {
   const base = DEFAULT_THEME.colors[name];

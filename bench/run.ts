@@ -5,14 +5,15 @@
 // are exact, and writes the figures to bench/results/<time>.json. BENCH_DURATION (seconds,
 // default 10) sets each scenario's length; BENCH_ROUNDS (default 6) the sustained rounds.
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
-import { spawn, type Subprocess } from "bun";
+
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { type Subprocess, spawn } from "bun";
 import { createTestDatabase } from "../test/db";
 import { freePort } from "../test/ports";
 import { runScaling } from "./scaling";
-import { connections, duration, load, removeScenarioFile, type Result } from "./wrk";
+import { connections, duration, load, type Result, removeScenarioFile } from "./wrk";
 
 const root = join(import.meta.dir, "..");
 const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" } } });

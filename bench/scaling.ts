@@ -3,9 +3,10 @@
 // sitting. Prints requests/s, admissions/s, p99 and the scaling factor against the first count,
 // and where the CPU went: wrk's own, the app processes', and the Postgres backends serving this
 // database (the load generator, the apps and Postgres all share this machine's cores).
-import { spawn, type Subprocess } from "bun";
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 import type postgres from "postgres";
 import { connections, cpuSecondsOf, duration, load, type Result, type Scenario } from "./wrk";
 
@@ -73,7 +74,7 @@ export async function runScaling(input: ScalingInput): Promise<boolean> {
       // Warm-up: JIT, prepared statements, key caches, every process's pool opened.
       await load({ url, kind: "quota", keys: [input.hotKey], duration: 2 });
       await load({ url, kind: "usage", keys: input.spreadKeys, runId: `${runId}w${n}`, duration: 2 });
-      rows["quota"].push(await measure({ url, kind: "quota", keys: [input.hotKey] }, apps, input));
+      rows.quota.push(await measure({ url, kind: "quota", keys: [input.hotKey] }, apps, input));
       rows["usage, one org"].push(await measure({ url, kind: "usage", keys: [input.hotKey], runId: `${runId}h${n}` }, apps, input));
       rows["usage, 1,000 orgs"].push(await measure({ url, kind: "usage", keys: input.spreadKeys, runId: `${runId}s${n}` }, apps, input));
     } finally {

@@ -1,10 +1,11 @@
 // One load scenario through wrk (bench/load.lua; Debian's `wrk` package), and what it cost in
 // CPU: wrk's own (from the kernel's accounting of the child), and any processes' (from
 // /proc/<pid>/stat), since the load generator, the app processes and Postgres share the cores.
-import { spawn } from "bun";
+
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "bun";
 
 const root = join(import.meta.dir, "..");
 export const duration = Number(process.env.BENCH_DURATION ?? 10);

@@ -1,22 +1,23 @@
 // The ops commands: each parses its arguments, calls one server function, and says how to
 // print the result for people. The JSON shape is a contract:
 // scripts parse it (cli/ops.test.ts holds it).
-import { AppError } from "../app/server/platform/errors.server";
-import { COMMAND_ARGS } from "./help";
-import { createOrg } from "../app/server/orgs/orgs.server";
+
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
-import { quotaFor } from "../app/server/usage/engine.server";
-import { syncPlanCatalog, planByCode, PLAN_CODES, type PlanCode } from "../app/server/billing/plans.server";
-import { sql } from "../app/server/platform/db.server";
-import { closeCache } from "../app/server/platform/cache.server";
+import { revokeSessionsOf } from "../app/server/auth/session-store.server";
+import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
+import { PLAN_CODES, type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
+import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
+import { replayStripeEvent } from "../app/server/billing/webhooks.server";
+import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
+import { type SloLine, sloReport } from "../app/server/observe/slo.server";
 import { jobStats } from "../app/server/ops/jobs.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
-import { replayStripeEvent } from "../app/server/billing/webhooks.server";
-import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
-import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
-import { revokeSessionsOf } from "../app/server/auth/session-store.server";
-import { sloReport, type SloLine } from "../app/server/observe/slo.server";
-import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
+import { createOrg } from "../app/server/orgs/orgs.server";
+import { closeCache } from "../app/server/platform/cache.server";
+import { sql } from "../app/server/platform/db.server";
+import { AppError } from "../app/server/platform/errors.server";
+import { quotaFor } from "../app/server/usage/engine.server";
+import { COMMAND_ARGS } from "./help";
 
 type Flags = { name?: string; email?: string };
 type Command<R> = { args: string; run: (args: string[], flags: Flags) => Promise<R>; human: (r: R) => string };

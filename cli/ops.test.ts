@@ -1,8 +1,8 @@
 // The ops CLI's contract (scripts read its JSON): each command with --json prints exactly one JSON object on
 // stdout; errors exit 1 with an envelope-like object. Run as an operator would, as a process.
 import { describe, expect, test } from "bun:test";
-import { spawn } from "bun";
 import { join } from "node:path";
+import { spawn } from "bun";
 import { startBillingSystem } from "../test/billing";
 import { api, rid } from "../test/factories";
 

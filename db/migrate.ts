@@ -1,11 +1,12 @@
 // Applies the committed migrations (forward-only) to DATABASE_URL, or to the URL given, then the
 // current definitions of the SQL functions (db/functions/, see db/functions.ts), every time.
 // `bun db/migrate.ts` runs it; the run command and the test setup call migrateDatabase().
-import postgres from "postgres";
+
+import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import { Logger, runMigrations } from "graphile-worker";
-import { fileURLToPath } from "node:url";
+import postgres from "postgres";
 import { ADVISORY_LOCKS } from "./advisory-locks";
 import { applyFunctions } from "./functions";
 

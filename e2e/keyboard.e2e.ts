@@ -2,8 +2,8 @@
 // button, back on the button that opened a dialog, on the outcome of a change; and a Stripe
 // that does not answer, said within seconds with Retry. Screenshots in e2e/artifacts/kbd-*.png.
 import { execFileSync } from "node:child_process";
-import { expect, test, type Page } from "@playwright/test";
-import { PHONE, hydrated, settle, shot, signIn, startTrial } from "./portal";
+import { expect, type Page, test } from "@playwright/test";
+import { hydrated, PHONE, settle, shot, signIn, startTrial } from "./portal";
 
 const run = Date.now().toString(36);
 

@@ -2,7 +2,7 @@
 // delivery, retry a failed one; change the org's time zone and see the daily chart move.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, type Page, test } from "@playwright/test";
 import postgres from "postgres";
 import { formatDay } from "../app/components/format";
 

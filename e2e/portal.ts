@@ -1,7 +1,7 @@
 // Shared steps for the portal's browser specs: sign in, start a trial, make a key, record
 // usage, check a page with axe (WCAG 2.1 A/AA), screenshots into e2e/artifacts/.
 import AxeBuilder from "@axe-core/playwright";
-import { type Page, expect } from "@playwright/test";
+import { expect, type Page } from "@playwright/test";
 
 export const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 export const PHONE = { width: 390, height: 844 };

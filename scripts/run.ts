@@ -3,12 +3,13 @@
 // (default: one per core), WORKER_PROCESSES workers and the local Stripe under the supervisor
 // (scripts/supervisor.ts: a crashed process is restarted with backoff), with one readable log
 // stream, and stops everything on Ctrl-C or SIGTERM.
-import { spawn } from "bun";
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { spawn } from "bun";
+import { LOCAL_WEBHOOK_SECRET } from "../app/server/platform/local-stripe";
 import type { EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
-import { LOCAL_WEBHOOK_SECRET } from "../app/server/platform/local-stripe";
 import { formatLogLine } from "./log-format";
 import { clearRunState, runStateFile, writeRunState } from "./run-state";
 import { portIsFree, Supervisor } from "./supervisor";

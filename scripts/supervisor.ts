@@ -3,7 +3,7 @@
 // with each quick crash (0.5 s … 30 s; a child that ran 30 s counts as healthy again). `stop()`
 // sends SIGTERM to every child, waits for their graceful stop, and SIGKILLs what is left.
 // Used by `npm start` (scripts/run.ts) and the production start (scripts/serve.ts).
-import { spawn, type Subprocess } from "bun";
+import { type Subprocess, spawn } from "bun";
 
 export const MIN_BACKOFF_MS = 500;
 export const MAX_BACKOFF_MS = 30_000;

@@ -2,7 +2,7 @@
 // phase ends, period renewals, draft invoices finalized an hour after creation, payment
 // retries, incomplete subscriptions expiring — each at its own instant of clock time.
 import type Stripe from "stripe";
-import { addMonths, type Account, INCOMPLETE_SECONDS, invalid, missing } from "./account";
+import { type Account, addMonths, INCOMPLETE_SECONDS, invalid, missing } from "./account";
 import { chargeInvoice, finalizeInvoice } from "./invoices";
 import { advanceSchedule } from "./schedules";
 import { expireIncomplete, renew } from "./subscriptions";

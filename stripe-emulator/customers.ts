@@ -3,9 +3,9 @@
 import type Stripe from "stripe";
 import { type Account, cardDeclined, DECLINED_AT_ATTACH, FAILING_LAST4, FAILS_EVERY_CHARGE, invalid, missing } from "./account";
 import { meta, obj, str } from "./form";
+import { metadata, object, string } from "./params";
 import type { Route } from "./route";
 import { newId } from "./store";
-import { metadata, object, string } from "./params";
 
 /** Sets obj[key], remembering the old value for the event's previous_attributes. */
 function change<T extends object, K extends keyof T>(obj: T, previous: Record<string, unknown>, key: K, value: T[K]) {

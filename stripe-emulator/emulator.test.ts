@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { addMonths } from "./account";
-import { startStripeLocal, type StripeLocal } from "./index";
+import { type StripeLocal, startStripeLocal } from "./index";
 
 const SECRET = "whsec_emulatorTestSecret";
 const received: Stripe.Event[] = [];

@@ -2,19 +2,19 @@
 // uses, so the official `stripe` SDK works against it (host/port/protocol). State lives in its
 // own Postgres schema and survives restarts; webhooks are signed and retried like Stripe's.
 import type Stripe from "stripe";
+import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
 import { attachPaymentMethod } from "./customers";
-import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
-import { chargeInvoice } from "./invoices";
-import { createSubscription } from "./subscriptions";
 import { API_VERSION, type DeliveryChaos, Events } from "./events";
-import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { canonicalParams, parseForm } from "./form";
+import { chargeInvoice } from "./invoices";
+import { defaultAggregationLagMs, setAggregationLag } from "./meters";
+import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
 import { ParamRefused } from "./params";
 import type { Params } from "./route";
-import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
 import { customerDetails, publicSession } from "./sessions";
 import { Store } from "./store";
+import { createSubscription } from "./subscriptions";
 
 export type StripeLocalOptions = {
   port: number;

@@ -3,7 +3,7 @@
 // windows, and totals that lag the events.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { startStripeLocal, type StripeLocal } from "./index";
+import { type StripeLocal, startStripeLocal } from "./index";
 
 let local: StripeLocal;
 let stripe: Stripe;

@@ -3,11 +3,11 @@
 // now + 5 minutes] (real time, whatever the customer's test clock says) are refused with 400;
 // summaries need minute-aligned windows; totals lag the events by the aggregation delay.
 import type Stripe from "stripe";
-import { type Handler, list, type Route } from "./route";
 import { invalid, missing } from "./account";
 import { int, meta, obj, str } from "./form";
-import { newId, type Store } from "./store";
 import { integer, listParams, metadata, object, oneOf, string } from "./params";
+import { type Handler, list, type Route } from "./route";
+import { newId, type Store } from "./store";
 
 export const MAX_IDENTIFIER_LENGTH = 100;
 export const MAX_PAST_SECONDS = 35 * 86_400;

@@ -2,9 +2,9 @@
 import type Stripe from "stripe";
 import { invalid, missing, wireDecimal } from "./account";
 import { arr, bool, int, meta, obj, str } from "./form";
+import { array, boolean, integer, listParams, metadata, object, oneOf, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
-import { array, boolean, integer, listParams, metadata, object, oneOf, string } from "./params";
 
 function newProduct(name: string, metadata: Record<string, string>): Stripe.Product {
   const now = Math.floor(Date.now() / 1000);

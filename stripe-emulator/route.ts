@@ -1,6 +1,6 @@
 // What every /v1 resource's routes are made of: the handler shape and Stripe's list pagination.
 import type { Account } from "./account";
-import { int, str, type FormValue } from "./form";
+import { type FormValue, int, str } from "./form";
 import { type Accepts, paramError } from "./params";
 
 export type Params = Record<string, FormValue>;

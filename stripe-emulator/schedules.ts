@@ -3,14 +3,14 @@
 // each phase's end: the next phase's price applies at the boundary, so the renewal invoice of
 // that period bills it. After the last phase, `end_behavior` releases or cancels.
 import type Stripe from "stripe";
-import { addMonths, type Account, invalid, legacyPlan, missing } from "./account";
-import { arr, int, meta, obj, str, type FormValue } from "./form";
+import { type Account, addMonths, invalid, legacyPlan, missing } from "./account";
+import { arr, type FormValue, int, meta, obj, str } from "./form";
 import { createInvoice } from "./invoices";
+import { array, boolean, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
+import type { Route } from "./route";
 import { newId } from "./store";
 import { cancelNow } from "./subscription-status";
 import { changePrice, subscription } from "./subscriptions";
-import { array, boolean, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
-import type { Route } from "./route";
 
 type Schedule = Stripe.SubscriptionSchedule;
 type Phase = Stripe.SubscriptionSchedule.Phase;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Ajv from "ajv";
 import Stripe from "stripe";
-import { startStripeLocal, type StripeLocal } from "./index";
+import { type StripeLocal, startStripeLocal } from "./index";
 import schemas from "./schemas/stripe.json";
 
 let local: StripeLocal;

@@ -1,11 +1,12 @@
 // Checkout and billing portal sessions (their hosted pages live in pages.ts).
+
+import type Stripe from "stripe";
 import { type Account, invalid, missing } from "./account";
 import { customerOf } from "./customers";
 import { arr, int, meta, obj, str } from "./form";
+import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
-import type Stripe from "stripe";
-import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
 
 export const sessionRoutes: Route[] = [
   [

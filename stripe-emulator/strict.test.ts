@@ -2,7 +2,7 @@
 // idempotency keys the way Stripe does.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { startStripeLocal, type StripeLocal } from "./index";
+import { type StripeLocal, startStripeLocal } from "./index";
 
 let local: StripeLocal;
 let stripe: Stripe;

@@ -3,10 +3,10 @@
 import type Stripe from "stripe";
 import { invalid, missing } from "./account";
 import { arr, int, meta, obj, str } from "./form";
+import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 import { list, type Route } from "./route";
 import { cancelNow } from "./subscription-status";
 import { createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
-import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 
 export const subscriptionRoutes: Route[] = [
   [

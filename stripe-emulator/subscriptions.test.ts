@@ -2,7 +2,7 @@
 // SDK and test clocks, with the events a webhook endpoint receives.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { startStripeLocal, type StripeLocal } from "./index";
+import { type StripeLocal, startStripeLocal } from "./index";
 
 const SECRET = "whsec_subscriptionsTestSecret";
 const received: Stripe.Event[] = [];

@@ -3,11 +3,11 @@
 // boundary, and the ends of a subscription (canceled, incomplete_expired). Periods live on the
 // subscription item, as in API versions since 2025-03-31.
 import type Stripe from "stripe";
-import { arr, bool, int, meta, obj, str, type FormValue } from "./form";
-import { addMonths, type Account, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./account";
+import { type Account, addMonths, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./account";
+import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
 import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
-import { cancelNow, setStatus } from "./subscription-status";
 import { newId } from "./store";
+import { cancelNow, setStatus } from "./subscription-status";
 
 type Sub = Stripe.Subscription;
 type Params = Record<string, FormValue>;

@@ -3,9 +3,9 @@ import type Stripe from "stripe";
 import { invalid, missing } from "./account";
 import { advanceClock } from "./clock";
 import { int, str } from "./form";
+import { integer, string } from "./params";
 import type { Route } from "./route";
 import { newId } from "./store";
-import { integer, string } from "./params";
 
 export const testClockRoutes: Route[] = [
   [

@@ -3,7 +3,7 @@
 // sends some events twice and out of order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { startStripeLocal, type StripeLocal } from "./index";
+import { type StripeLocal, startStripeLocal } from "./index";
 
 const SECRET = "whsec_versionsTestSecret";
 const received: Stripe.Event[] = [];

@@ -1,7 +1,8 @@
 // Starts the real app (`bun server.ts`, the built Remix app) as its own process on a port the
 // OS picks (or the one given), against the test run's database, and keeps its log lines.
-import { spawn, type Subprocess } from "bun";
+
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 
 export type TestApp = { url: string; logs: string[]; proc: Subprocess; stop: (signal?: NodeJS.Signals) => Promise<void> };
 

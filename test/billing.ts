@@ -1,16 +1,16 @@
 // The whole billing system for a test file: the local Stripe (delivering webhooks to the app),
 // the real app process and the real worker process, on the test run's database.
 import { afterAll, beforeAll } from "bun:test";
-import { startApp, type TestApp } from "./app";
-import { freePort } from "./ports";
-import { startWorker, type TestWorker } from "./worker";
-import { jobsIdle } from "./jobs";
-import { startStripeLocal, type StripeLocal, type StripeLocalOptions } from "../stripe-emulator/index";
-import { sql } from "../app/server/platform/db.server";
-import { createOrg } from "../app/server/orgs/orgs.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
+import { createOrg } from "../app/server/orgs/orgs.server";
+import { sql } from "../app/server/platform/db.server";
 import type { JobName } from "../app/server/platform/jobs.server";
+import { type StripeLocal, type StripeLocalOptions, startStripeLocal } from "../stripe-emulator/index";
+import { startApp, type TestApp } from "./app";
+import { jobsIdle } from "./jobs";
+import { freePort } from "./ports";
+import { startWorker, type TestWorker } from "./worker";
 
 export type BillingSystem = { app: TestApp; local: StripeLocal; worker: TestWorker; env: Record<string, string> };
 

@@ -2,8 +2,8 @@
 // the migrations (test/setup.ts, test/db.ts): nothing another file wrote is visible here.
 import { expect, test } from "bun:test";
 import postgres from "postgres";
-import { sql } from "../app/server/platform/db.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
+import { sql } from "../app/server/platform/db.server";
 import { createTestDatabase, migrationsHash } from "./db";
 
 test("this file's database is its own, named after the file, and the app's pool uses it", async () => {

@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { migrateDatabase } from "../db/migrate";
 import { startEmbeddedPostgres } from "../db/embedded";
+import { migrateDatabase } from "../db/migrate";
 
 const PREFIX = "msp_test_";
 const TEMPLATE_PREFIX = "msp_tpl_";

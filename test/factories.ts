@@ -1,10 +1,10 @@
 // One-line setup for tests: an org on a plan with an API key, its subscription mirror without
 // Stripe, and small HTTP helpers.
 import { addDays, addMonths } from "date-fns";
-import { createOrg, getOrg } from "../app/server/orgs/orgs.server";
-import { lockSubscription, upsertSubscription } from "../app/server/billing/subscriptions.server";
 import { createApiKey } from "../app/server/auth/keys.server";
-import { planByCode, syncPlanCatalog, type PlanCode } from "../app/server/billing/plans.server";
+import { type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
+import { lockSubscription, upsertSubscription } from "../app/server/billing/subscriptions.server";
+import { createOrg, getOrg } from "../app/server/orgs/orgs.server";
 import { db, sql } from "../app/server/platform/db.server";
 
 let seq = 0;

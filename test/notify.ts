@@ -1,7 +1,8 @@
 // Receivers for the notification tests: an HTTP endpoint that verifies Standard Webhooks
 // signatures with the `standardwebhooks` package, a local SMTP server, and the real worker.
-import { spawn, type Subprocess } from "bun";
+
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 import { SMTPServer } from "smtp-server";
 import { Webhook } from "standardwebhooks";
 

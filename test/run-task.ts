@@ -1,6 +1,6 @@
 // Runs one worker task once, as the worker would (Sentry initialised from the environment), and
 // exits: lets a test drive a cron task without waiting for the minute.
-import { initSentry, flushSentry } from "../app/server/observe/sentry.server";
+import { flushSentry, initSentry } from "../app/server/observe/sentry.server";
 import { sql } from "../app/server/platform/db.server";
 import { taskList } from "../worker/tasks";
 

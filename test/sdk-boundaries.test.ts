@@ -1,8 +1,8 @@
 // One module per external service (Stripe: billing/'s three stripe*.server.ts modules): only the named modules import the Clerk, Sentry and svix
 // packages (one on the server, one in the browser), so each can be loaded only when configured.
 import { describe, expect, test } from "bun:test";
-import { Glob } from "bun";
 import { join } from "node:path";
+import { Glob } from "bun";
 
 const root = join(import.meta.dir, "..");
 const OWNERS: Record<string, string[]> = {

@@ -4,9 +4,9 @@
 // and runs this preload again for it; it runs before the file imports the app's config.
 import { afterAll, beforeEach } from "bun:test";
 import { relative } from "node:path";
+import { watchContract } from "./contract-watch";
 import { createTestDatabase } from "./db";
 import { freePort } from "./ports";
-import { watchContract } from "./contract-watch";
 
 const file = Bun.main;
 const testDb = await createTestDatabase(relative(process.cwd(), file).replace(/\.test\.tsx?$/, ""));

@@ -1,7 +1,8 @@
 // Starts the real worker (`bun worker/index.ts`) as its own process against the test run's
 // database, keeps its log lines, and resolves once it says it has started.
-import { spawn, type Subprocess } from "bun";
+
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 
 export type TestWorker = { logs: string[]; proc: Subprocess; stop: (signal?: NodeJS.Signals) => Promise<void> };
 

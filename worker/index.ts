@@ -1,15 +1,15 @@
 // The background worker: graphile-worker on the app's Postgres, no separate broker.
 import { Logger, parseCrontab, run } from "graphile-worker";
-import { config } from "../app/server/platform/config.server";
-import { log } from "../app/server/platform/log.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
+import { flushObservations } from "../app/server/http/http-metrics.server";
+import { initSentry } from "../app/server/observe/sentry.server";
+import { config } from "../app/server/platform/config.server";
 import { sql } from "../app/server/platform/db.server";
+import { log } from "../app/server/platform/log.server";
 import { guardProcess } from "../app/server/platform/process-guard.server";
 import { livenessPlugin, startLiveness } from "./liveness";
-import { crontab, taskList } from "./tasks";
-import { initSentry } from "../app/server/observe/sentry.server";
-import { flushObservations } from "../app/server/http/http-metrics.server";
 import { reportJobsFailedForGood, startWorkerMetrics } from "./observe";
+import { crontab, taskList } from "./tasks";
 
 let stopping = false;
 

@@ -2,15 +2,14 @@
 // /metrics shows webhook convergence and Stripe requests; a job that fails for good reaches
 // Sentry with its task, job and Stripe event ids; the drift job saves each period's worst drift.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApiKey } from "../app/server/auth/keys.server";
+import { measureDrift, reportUsageToStripe } from "../app/server/billing/meter-report.server";
+import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
+import { sql } from "../app/server/platform/db.server";
 import { newOrg, startBillingSystem, until } from "../test/billing";
 import { api, rid } from "../test/factories";
 import { freePort } from "../test/ports";
 import { startSentryReceiver } from "../test/sentry-receiver";
-import { sql } from "../app/server/platform/db.server";
-import { createApiKey } from "../app/server/auth/keys.server";
-import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
-import { reportUsageToStripe } from "../app/server/billing/meter-report.server";
-import { measureDrift } from "../app/server/billing/meter-report.server";
 
 const receiver = startSentryReceiver();
 const metricsPort = freePort(); // the worker must be told its port before it starts

@@ -1,11 +1,11 @@
 // The worker's observability: its own /metrics port, webhook convergence times (for the metric
 // and the converge SLO), and jobs that failed for good reported to Sentry.
 import type { WorkerEvents } from "graphile-worker";
+import { metricsResponse, observeConverge } from "../app/server/observe/metrics.server";
+import { captureException } from "../app/server/observe/sentry.server";
+import { observeSlo } from "../app/server/observe/slo.server";
 import { config } from "../app/server/platform/config.server";
 import { log } from "../app/server/platform/log.server";
-import { metricsResponse, observeConverge } from "../app/server/observe/metrics.server";
-import { observeSlo } from "../app/server/observe/slo.server";
-import { captureException } from "../app/server/observe/sentry.server";
 
 /** Serves GET /metrics on WORKER_METRICS_PORT (when set); returns the server to stop. */
 export function startWorkerMetrics(): { stop: () => void } | null {

@@ -1,7 +1,8 @@
 // Crontab safety net: periods whose end passed without a renewal webhook are re-read from Stripe
 // (or rolled by the hot path's own rule when Stripe cannot be reached).
-import { config } from "../app/server/platform/config.server";
+
 import { rolloverOverduePeriods } from "../app/server/billing/converge.server";
+import { config } from "../app/server/platform/config.server";
 import { defineTask } from "./define-task";
 
 export const rolloverPeriods = defineTask("rollover_periods", async (_payload, helpers) => {

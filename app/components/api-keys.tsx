@@ -1,7 +1,7 @@
 // The API keys page's parts: the form that creates a key, the new key shown once with Copy,
 // and the revoke button. Focus moves to the new key's Copy button as soon as it appears, so a
 // second Enter cannot create a duplicate and Copy is one Tab-stop away, not twelve.
-import { Alert, Badge, Button, Group, Code, Text, TextInput } from "@mantine/core";
+import { Alert, Badge, Button, Code, Group, Text, TextInput } from "@mantine/core";
 import { Form } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
 

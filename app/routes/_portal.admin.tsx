@@ -2,23 +2,23 @@
 // replay button, recent webhook events (replayable), drift per period, past-due orgs, orgs, and
 // signing a person out everywhere.
 import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { formatDateTime, formatNumber } from "~/components/format";
+import { NotifyAdminPanels } from "~/components/notify-admin";
+import { OrgDeletions } from "~/components/org-deletions";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, useActionOutcome } from "~/components/section";
-import { NotifyAdminPanels } from "~/components/notify-admin";
 import { SloPanel } from "~/components/slo-panel";
-import { OrgDeletions } from "~/components/org-deletions";
 import { requireAdminPage } from "~/server/auth/admin.server";
-import { adminOverview, replayJob } from "~/server/ops/overview.server";
-import { replayStripeEvent } from "~/server/billing/webhooks.server";
-import { AppError } from "~/server/platform/errors.server";
-import { listAudit } from "~/server/events/audit.server";
-import { listOutbox } from "~/server/notify/email.server";
-import { portalAction } from "~/server/http/portal-action.server";
 import { revokeSessionsOf } from "~/server/auth/session-store.server";
+import { replayStripeEvent } from "~/server/billing/webhooks.server";
+import { listAudit } from "~/server/events/audit.server";
+import { portalAction } from "~/server/http/portal-action.server";
+import { listOutbox } from "~/server/notify/email.server";
 import { sloReport } from "~/server/observe/slo.server";
+import { adminOverview, replayJob } from "~/server/ops/overview.server";
+import { AppError } from "~/server/platform/errors.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);

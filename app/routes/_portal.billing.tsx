@@ -1,21 +1,21 @@
 // Billing: the current plan, plan cards with the previewed cost before any change is confirmed,
 // the pending downgrade with cancel, Checkout for an org without a plan, the Stripe portal.
 import { Alert, Badge, Button, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, redirect, type LoaderFunctionArgs } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
-import { useActionOutcome } from "~/components/section";
-import { isLive } from "~/subscription-status";
 import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
+import { useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
-import { AppError } from "~/server/platform/errors.server";
-import { getOrg } from "~/server/orgs/orgs.server";
-import { listPlans, planByCode, type PlanCode } from "~/server/billing/plans.server";
+import { listPlans, type PlanCode, planByCode } from "~/server/billing/plans.server";
 import { portalAction } from "~/server/http/portal-action.server";
+import { getOrg } from "~/server/orgs/orgs.server";
+import { AppError } from "~/server/platform/errors.server";
+import { isLive } from "~/subscription-status";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -2,15 +2,15 @@
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
-import { Suspense, lazy, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth/session.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
-import { getOrg } from "~/server/orgs/orgs.server";
 import { planByCode } from "~/server/billing/plans.server";
 import { pastDueGraceEnds } from "~/server/billing/subscriptions.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 import { dailyUsage } from "~/server/usage/daily.server";
 
 const UsageChart = lazy(() => import("~/components/usage-chart"));

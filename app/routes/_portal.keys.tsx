@@ -1,15 +1,15 @@
 // API keys: create (shown once, with a copy button), list, revoke.
 import { Alert, Card, Code, Stack, Text, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { CreateKeyForm, NewKey, RevokedNotice, RevokeKey } from "~/components/api-keys";
 import { formatDateTime } from "~/components/format";
-import { CreateKeyForm, NewKey, RevokeKey, RevokedNotice } from "~/components/api-keys";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
-import { requireUser } from "~/server/auth/session.server";
-import { AppError } from "~/server/platform/errors.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
-import { getOrg } from "~/server/orgs/orgs.server";
+import { requireUser } from "~/server/auth/session.server";
 import { portalAction } from "~/server/http/portal-action.server";
+import { getOrg } from "~/server/orgs/orgs.server";
+import { AppError } from "~/server/platform/errors.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -1,17 +1,17 @@
 // Org settings: the time zone (the dashboard's daily chart and the emails use it), the billing
 // email, which notification emails the org gets, and the org's audit log.
 import { Button, Card, Checkbox, Group, NativeSelect, Stack, TextInput, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditColumns } from "~/components/notify-admin";
 import { ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
-import { parseWith } from "~/server/platform/errors.server";
 import { listAudit } from "~/server/events/audit.server";
+import { portalAction } from "~/server/http/portal-action.server";
 import { EMAIL_TYPES } from "~/server/notify/email.server";
 import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/orgs/settings.server";
-import { portalAction } from "~/server/http/portal-action.server";
+import { parseWith } from "~/server/platform/errors.server";
 
 const EMAIL_LABELS: Record<string, string> = {
   "usage.threshold_reached": "Usage at 80% and 100% of the quota",

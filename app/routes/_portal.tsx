@@ -1,13 +1,13 @@
 // The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
 import { Alert, AppShell, Badge, Box, Burger, Button, Group, Text } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, NavLink, Outlet, isRouteErrorResponse, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
+import { Form, isRouteErrorResponse, NavLink, Outlet, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { ClerkAccountControls } from "~/clerk.browser";
-import { clerkEnabled, requireUser } from "~/server/auth/session.server";
-import { getOrg } from "~/server/orgs/orgs.server";
-import { subscriptionSummary } from "~/server/billing/subscriptions.server";
 import { useReportBoundaryError } from "~/sentry.browser";
+import { clerkEnabled, requireUser } from "~/server/auth/session.server";
+import { subscriptionSummary } from "~/server/billing/subscriptions.server";
+import { getOrg } from "~/server/orgs/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);

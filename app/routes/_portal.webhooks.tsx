@@ -1,18 +1,17 @@
 // Outbound webhooks: endpoints (URL, event types, a signing secret shown once), a test event,
 // and the delivery log with every attempt and a retry button.
 import { Alert, Badge, Button, Card, Checkbox, Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
-import { json, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDateTime } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
-import { AppError } from "~/server/platform/errors.server";
-import { parseWith } from "~/server/platform/errors.server";
-import { createEndpoint, deleteEndpoint, endpointInput, listDeliveries, listEndpoints, retryDelivery, sendTestEvent } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
-import { getOrg } from "~/server/orgs/orgs.server";
 import { portalAction } from "~/server/http/portal-action.server";
+import { createEndpoint, deleteEndpoint, endpointInput, listDeliveries, listEndpoints, retryDelivery, sendTestEvent } from "~/server/notify/endpoints.server";
+import { getOrg } from "~/server/orgs/orgs.server";
+import { AppError, parseWith } from "~/server/platform/errors.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });

@@ -1,6 +1,7 @@
 // Any /api path no route serves: 404 in the envelope (not the portal's HTML page), every method.
-import { NotFound } from "~/server/platform/errors.server";
+
 import { apiRoute } from "~/server/http/route.server";
+import { NotFound } from "~/server/platform/errors.server";
 
 export const route = apiRoute({
   "*": {

@@ -1,9 +1,10 @@
 // Health: database, Redis (if configured), job queue and configuration. 200 when every
 // required check passes, 503 otherwise. Reveals no secret and no org data.
-import { runHealthChecks } from "~/server/ops/health.server";
+
 import { json, wrapError, wrapSuccess } from "~/server/http/envelope.server";
-import { log } from "~/server/platform/log.server";
 import { apiRoute } from "~/server/http/route.server";
+import { runHealthChecks } from "~/server/ops/health.server";
+import { log } from "~/server/platform/log.server";
 
 export const route = apiRoute({
   GET: {

@@ -2,9 +2,9 @@
 // Exported as a declaration (`route`): server.ts dispatches the hot path to it without the router.
 import { ALWAYS, answer } from "~/server/api/contract.server";
 import { quotaQuery, quotaSummary } from "~/server/api/schemas.server";
-import { observeQuotaCheck } from "~/server/observe/metrics.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
+import { observeQuotaCheck } from "~/server/observe/metrics.server";
 import { quotaFor } from "~/server/usage/engine.server";
 
 export const route = apiRoute({

@@ -1,9 +1,9 @@
 // POST /api/v1/webhooks/deliveries/:id/retry sends a delivery of the session's org again now.
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { webhookDeliveryRetried } from "~/server/api/schemas.server";
-import { retryDelivery } from "~/server/notify/endpoints.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute, resourceId } from "~/server/http/route.server";
+import { retryDelivery } from "~/server/notify/endpoints.server";
 
 export const route = apiRoute({
   POST: {

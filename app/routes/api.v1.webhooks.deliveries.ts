@@ -1,9 +1,9 @@
 // GET /api/v1/webhooks/deliveries: the org's newest deliveries, each with its attempts.
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { webhookDeliveryList } from "~/server/api/schemas.server";
-import { listDeliveries } from "~/server/notify/endpoints.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
+import { listDeliveries } from "~/server/notify/endpoints.server";
 
 export const route = apiRoute({
   GET: {

@@ -1,9 +1,9 @@
 // POST /api/v1/webhooks/endpoints/:id/test sends a webhook.test event to that endpoint only.
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { webhookTestSent } from "~/server/api/schemas.server";
-import { sendTestEvent } from "~/server/notify/endpoints.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute, resourceId } from "~/server/http/route.server";
+import { sendTestEvent } from "~/server/notify/endpoints.server";
 
 export const route = apiRoute({
   POST: {

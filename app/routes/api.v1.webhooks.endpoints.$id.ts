@@ -1,9 +1,9 @@
 // DELETE /api/v1/webhooks/endpoints/:id deletes an endpoint of the session's org (another org's: 404).
 import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
 import { deletedWebhookEndpoint } from "~/server/api/schemas.server";
-import { deleteEndpoint } from "~/server/notify/endpoints.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute, resourceId } from "~/server/http/route.server";
+import { deleteEndpoint } from "~/server/notify/endpoints.server";
 
 export const route = apiRoute({
   DELETE: {

@@ -2,10 +2,10 @@
 // the signing secret is shown once, in the creation's answer.
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
 import { createdWebhookEndpoint, webhookEndpointInput, webhookEndpointList } from "~/server/api/schemas.server";
-import { createEndpoint, listEndpoints } from "~/server/notify/endpoints.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
+import { createEndpoint, listEndpoints } from "~/server/notify/endpoints.server";
 
 export const route = apiRoute({
   GET: {

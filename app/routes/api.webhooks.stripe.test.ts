@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { startApp, type TestApp } from "../../test/app";
-import { sql } from "../server/platform/db.server";
 import { LOCAL_WEBHOOK_SECRET } from "../server/billing/stripe.server";
+import { sql } from "../server/platform/db.server";
 
 const stripe = new Stripe("sk_test_unused");
 let app: TestApp;

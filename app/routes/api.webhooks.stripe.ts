@@ -1,9 +1,9 @@
 // Stripe webhooks: raw body, signature checked, stored and enqueued in one transaction, then 200.
 // An unsigned post is refused before a byte of its body is read (the body is capped at the server).
 import { receiveStripeEvent } from "~/server/billing/webhooks.server";
-import { AppError } from "~/server/platform/errors.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
+import { AppError } from "~/server/platform/errors.server";
 
 export const route = apiRoute({
   POST: {

@@ -1,11 +1,11 @@
 // The local dev sign-in (only when Clerk is not configured, never in production).
 import { Alert, Button, Card, Container, Stack, Text, TextInput, Title } from "@mantine/core";
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { safeNextPath } from "~/server/auth/next-path.server";
 import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth/session.server";
-import { AppError } from "~/server/platform/errors.server";
 import { actionError, readPostedForm } from "~/server/http/portal-action.server";
+import { AppError } from "~/server/platform/errors.server";
 
 export const loader = async (_args: LoaderFunctionArgs) => {
   if (!devSignInEnabled) throw new Response("Not found", { status: 404 });

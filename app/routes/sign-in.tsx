@@ -1,6 +1,6 @@
 // Clerk mode's sign-in: Clerk's hosted sign-in (CLERK_SIGN_IN_URL) when set, else Clerk's
 // <SignIn /> here; back to the portal after.
-import { json, redirect, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { ClerkSignIn } from "~/clerk.browser";
 import { safeNextPath } from "~/server/auth/next-path.server";

@@ -1,4 +1,4 @@
-import { redirect, type ActionFunctionArgs } from "@remix-run/node";
+import { type ActionFunctionArgs, redirect } from "@remix-run/node";
 import { signOut } from "~/server/auth/session.server";
 import { portalAction } from "~/server/http/portal-action.server";
 

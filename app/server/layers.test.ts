@@ -2,9 +2,9 @@
 // folders its row allows, and no file imports itself back through others, anywhere in the
 // project. The table is read from docs/layers.md, so the document and the check are one.
 import { describe, expect, test } from "bun:test";
-import { Glob } from "bun";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
+import { Glob } from "bun";
 
 const ROOT = join(import.meta.dir, "../..");
 const SERVER = "app/server";

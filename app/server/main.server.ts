@@ -5,19 +5,19 @@
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { crossSiteRefused, isSameOrigin } from "./auth/same-origin.server";
 import { syncPlanCatalog } from "./billing/plans.server";
-import { observeHttp, routePatterns } from "./http/http-metrics.server";
-import { metricsResponse } from "./observe/metrics.server";
 import { bodyLimitFor, capBody } from "./http/body-limit.server";
+import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.server";
+import { observeHttp, routePatterns } from "./http/http-metrics.server";
+import { HOT_ROUTES, hotRoutesOf } from "./http/route.server";
+import { staticFiles } from "./http/static-files.server";
+import { metricsResponse } from "./observe/metrics.server";
 import { config } from "./platform/config.server";
 import { AppError, NotFound } from "./platform/errors.server";
-import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.server";
 import { INSTANCE_ID } from "./platform/instance.server";
 import { log } from "./platform/log.server";
 import { guardProcess } from "./platform/process-guard.server";
 import { inRequest } from "./platform/request-context.server";
-import { HOT_ROUTES, hotRoutesOf } from "./http/route.server";
 import { stopGracefully } from "./shutdown.server";
-import { staticFiles } from "./http/static-files.server";
 
 // Bun's own cap, a backstop behind capBody: a body declared larger is refused by Bun before our
 // code runs (413, empty body); anything below it gets the envelope from capBody.

@@ -3,12 +3,12 @@
 // in flight finish, answer every queued usage batch, write the pending key last-used times, then
 // close Redis and Postgres. Nothing acknowledged is lost, and nothing admitted goes unanswered.
 import type { Server } from "bun";
-import { config } from "./platform/config.server";
-import { closeCache } from "./platform/cache.server";
-import { sql } from "./platform/db.server";
 import { flushKeyUsage } from "./auth/keys.server";
-import { log } from "./platform/log.server";
 import { flushObservations } from "./http/http-metrics.server";
+import { closeCache } from "./platform/cache.server";
+import { config } from "./platform/config.server";
+import { sql } from "./platform/db.server";
+import { log } from "./platform/log.server";
 import { drainUsage } from "./usage/engine.server";
 
 export async function stopGracefully(server: Server<unknown>, signal: string): Promise<void> {

@@ -1,9 +1,10 @@
 // @metered/client: quota checks, exactly-once usage records with safe retries, and metering
 // middleware for fetch-style handlers and Express/Connect. No runtime dependencies.
-export { Metered, type MeteredOptions, type RecordInput } from "./metered.js";
+
 export { IdempotencyConflictError, MeteredApiError, MeteredError, MeteredUnavailableError } from "./errors.js";
-export type { FetchLike } from "./transport.js";
+export { Metered, type MeteredOptions, type RecordInput } from "./metered.js";
 export type { ExpressMiddleware, FetchHandler, MeterOptions, NodeLikeRequest, NodeLikeResponse } from "./middleware.js";
+export type { FetchLike } from "./transport.js";
 export type {
   Admitted,
   ApiErrorCode,

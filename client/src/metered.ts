@@ -1,9 +1,9 @@
 // The Metered API client: the quota check and the exactly-once usage record.
 import { IdempotencyConflictError, MeteredApiError, MeteredUnavailableError } from "./errors.js";
+import { type ExpressMiddleware, expressMeter, type FetchHandler, fetchMeter, type MeterOptions, type NodeLikeRequest } from "./middleware.js";
 import { type ApiAnswer, errorCode, type FetchLike, retryAfterSeconds, send, type TransportOptions } from "./transport.js";
 import type { Admitted, OnUnavailable, QuotaExceeded, QuotaSummary, RecordResult, UsageRecord } from "./types.js";
 import { ensureRandomSource, uuidv7 } from "./uuidv7.js";
-import { type ExpressMiddleware, expressMeter, type FetchHandler, fetchMeter, type MeterOptions, type NodeLikeRequest } from "./middleware.js";
 
 export type MeteredOptions = {
   apiKey: string;

@@ -1,7 +1,7 @@
 // The shapes of the Metered API's answers, as the client returns them. The API's own types are
 // generated from its OpenAPI document (api-types.ts); the client's tests check real answers
 // against that document.
-import type { ErrorCode, ErrorEnvelope as Envelope, UsageRecord } from "./api-types.js";
+import type { ErrorEnvelope as Envelope, ErrorCode, UsageRecord } from "./api-types.js";
 
 export type { QuotaSummary, UsageRecord } from "./api-types.js";
 

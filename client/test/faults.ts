@@ -1,6 +1,6 @@
 // Network faults between the client and the real app, for the client's tests: a TCP proxy that
 // forwards requests but drops answers, and an HTTP front that answers 503 instead of the app.
-import { createServer, connect, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 
 export type LossyProxy = { url: string; connections: number; close: () => Promise<void> };
 

@@ -2,10 +2,10 @@
 // style), metering against the real platform: 429 with Retry-After once the quota is used up.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { startApp, type TestApp } from "../../test/app";
-import { contractFetch, type Contract } from "../../test/contract";
-import { countsOf, orgWithKey } from "../../test/factories";
 import { revokeApiKey } from "../../app/server/auth/keys.server";
+import { startApp, type TestApp } from "../../test/app";
+import { type Contract, contractFetch } from "../../test/contract";
+import { countsOf, orgWithKey } from "../../test/factories";
 import { Metered, MeteredApiError } from "../src/index";
 
 let app: TestApp;

@@ -2,7 +2,7 @@
 // and retries that reuse the request_id so a lost answer is replayed, never counted twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../test/app";
-import { contractFetch, type Contract } from "../../test/contract";
+import { type Contract, contractFetch } from "../../test/contract";
 import { countsOf, orgWithKey } from "../../test/factories";
 import { IdempotencyConflictError, Metered, MeteredApiError, type RecordResult } from "../src/index";
 import { flakyFront, lossyProxy } from "./faults";

@@ -3,14 +3,14 @@
 // of workers that are really gone) so the customer's events converge within seconds.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
+import { syncPlanCatalog } from "../../app/server/billing/plans.server";
+import { ensureCustomer, LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
+import { type StripeLocal, startStripeLocal } from "../../stripe-emulator/index";
+import { HOST_KEY, unlockDeadWorkers } from "../../worker/liveness";
 import { startApp, type TestApp } from "../app";
 import { mirror, newOrg, until } from "../billing";
 import { startWorker, type TestWorker } from "../worker";
-import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
-import { sql } from "../../app/server/platform/db.server";
-import { syncPlanCatalog } from "../../app/server/billing/plans.server";
-import { ensureCustomer, LOCAL_WEBHOOK_SECRET, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
-import { HOST_KEY, unlockDeadWorkers } from "../../worker/liveness";
 
 let app: TestApp;
 let local: StripeLocal;

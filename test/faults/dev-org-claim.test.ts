@@ -1,9 +1,9 @@
 // The dev sign-in's org ownership: the first sign-in to an org without an owner claims it, in
 // one statement, so of concurrent first sign-ins exactly one wins; everyone else gets a 403 page.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startApp, type TestApp } from "../app";
-import { sql } from "../../app/server/platform/db.server";
 import { createOrg } from "../../app/server/orgs/orgs.server";
+import { sql } from "../../app/server/platform/db.server";
+import { startApp, type TestApp } from "../app";
 
 let app: TestApp;
 beforeAll(async () => {

@@ -4,19 +4,19 @@
 // run once per tick, not once per worker; usage reaches Stripe exactly once; partition
 // maintenance run by several processes at once succeeds.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startApp, type TestApp } from "../app";
-import { freePort } from "../ports";
-import { startWorker, type TestWorker } from "../worker";
-import { startStripeLocal, type StripeLocal } from "../../stripe-emulator/index";
-import { sql } from "../../app/server/platform/db.server";
-import { createOrg } from "../../app/server/orgs/orgs.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
 import { syncPlanCatalog } from "../../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../../app/server/billing/stripe.server";
 import { subscribeThroughStripe } from "../../app/server/ops/sandbox.server";
+import { createOrg } from "../../app/server/orgs/orgs.server";
+import { sql } from "../../app/server/platform/db.server";
 import { prepareUsagePartitions } from "../../app/server/usage/partitions.server";
+import { type StripeLocal, startStripeLocal } from "../../stripe-emulator/index";
+import { startApp, type TestApp } from "../app";
 import { countsOf } from "../factories";
 import { jobsIdle } from "../jobs";
+import { freePort } from "../ports";
+import { startWorker, type TestWorker } from "../worker";
 
 let apps: TestApp[] = [];
 let workers: TestWorker[] = [];

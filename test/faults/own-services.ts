@@ -1,9 +1,10 @@
 // Services of a fault test's own, on free ports, that the test may stop, pause and start again:
 // an embedded Postgres and a redis-server. The shared servers (5432, 6379) are never touched, and
 // only the processes started here are ever signalled.
-import { spawn, type Subprocess } from "bun";
+
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 import postgres from "postgres";
 import { startEmbeddedPostgres } from "../../db/embedded";
 import { migrateDatabase } from "../../db/migrate";

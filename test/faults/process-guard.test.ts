@@ -2,8 +2,8 @@
 // awaits, a throw from a timer — is logged once, structured and scrubbed, and the process keeps
 // running. Without it Bun ends the process at the first one.
 import { expect, test } from "bun:test";
-import { spawn } from "bun";
 import { join } from "node:path";
+import { spawn } from "bun";
 
 test("a stray rejection and a stray throw are logged as JSON and the process keeps running", async () => {
   const proc = spawn(["bun", join(import.meta.dir, "stray-errors.fixture.ts")], {

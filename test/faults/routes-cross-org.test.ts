@@ -6,14 +6,14 @@
 // carries any of A's identifiers; and afterwards A's key, subscription, invoices, webhook endpoint
 // and delivery are untouched.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "../../app/server/platform/db.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
-import { createEndpoint } from "../../app/server/notify/endpoints.server";
-import { setSubscriptionMirror } from "../factories";
 import { ensureCustomer, stripe, subscribeWithTestCard } from "../../app/server/billing/stripe.server";
+import { createEndpoint } from "../../app/server/notify/endpoints.server";
+import { sql } from "../../app/server/platform/db.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { mirror, newOrg, signIn, startStripeWithoutWebhooks } from "../billing";
+import { setSubscriptionMirror } from "../factories";
 import { routeFiles, urlsOf } from "../routes";
 
 /** /api routes anyone may call; every other /api route needs a session or a key. */

@@ -4,13 +4,13 @@
 // key — against the real app and the local Stripe. Nothing may answer 5xx, and every 4xx of an
 // /api route must be the error envelope.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sql } from "../../app/server/platform/db.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
-import { setSubscriptionMirror } from "../factories";
 import { subscribeWithTestCard } from "../../app/server/billing/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn, startStripeWithoutWebhooks } from "../billing";
+import { setSubscriptionMirror } from "../factories";
 import { routeFiles, urlsOf } from "../routes";
 
 const invalidUtf8 = new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]);

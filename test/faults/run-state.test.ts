@@ -2,10 +2,10 @@
 // database and local Stripe run, `ops` uses that (or says what to set), and the run never takes
 // whatever answers on its port for its own app.
 import { describe, expect, test } from "bun:test";
-import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
 import { freePort } from "../ports";
 
 const root = join(import.meta.dir, "..", "..");

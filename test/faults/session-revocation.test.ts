@@ -2,11 +2,11 @@
 // admin's "sign out everywhere" (page, API, ops CLI) or after expiry reads nothing and creates
 // no API key.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "bun";
 import { join } from "node:path";
-import { startApp, type TestApp } from "../app";
-import { sql } from "../../app/server/platform/db.server";
+import { spawn } from "bun";
 import { listApiKeys } from "../../app/server/auth/keys.server";
+import { sql } from "../../app/server/platform/db.server";
+import { startApp, type TestApp } from "../app";
 
 let app: TestApp;
 beforeAll(async () => {

@@ -2,12 +2,12 @@
 // workers under the supervisor: a process that dies is restarted (the port keeps answering
 // meanwhile, the state file names the new instance), and SIGTERM stops every one of them.
 import { expect, test } from "bun:test";
-import { spawn } from "bun";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { backoffMs, MAX_BACKOFF_MS, MIN_BACKOFF_MS } from "../../scripts/supervisor";
+import { spawn } from "bun";
 import type { RunState } from "../../scripts/run-state";
+import { backoffMs, MAX_BACKOFF_MS, MIN_BACKOFF_MS } from "../../scripts/supervisor";
 import { freePort } from "../ports";
 
 const root = join(import.meta.dir, "..", "..");

@@ -3,8 +3,8 @@
 // quota to every tenant. (The price lookup once rejected with nothing awaiting it, which ended
 // the process.)
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { sql } from "../../app/server/platform/db.server";
 import { subscribeWithTestCard } from "../../app/server/billing/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
 import type { StripeLocal } from "../../stripe-emulator/index";
 import { startApp, type TestApp } from "../app";
 import { newOrg, signIn, startStripeWithoutWebhooks } from "../billing";

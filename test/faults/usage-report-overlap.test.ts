@@ -2,12 +2,12 @@
 // for the first, then reports what is left. It never answers "nothing to report" while usage is
 // unreported, and never succeeds without having tried Stripe (which made a test flaky).
 import { describe, expect, test } from "bun:test";
+import { createApiKey } from "../../app/server/auth/keys.server";
+import { driftReport, reportUsageToStripe } from "../../app/server/billing/meter-report.server";
+import { subscribeThroughStripe } from "../../app/server/ops/sandbox.server";
+import { sql } from "../../app/server/platform/db.server";
 import { newOrg, startBillingSystem, until } from "../billing";
 import { api, rid } from "../factories";
-import { sql } from "../../app/server/platform/db.server";
-import { createApiKey } from "../../app/server/auth/keys.server";
-import { subscribeThroughStripe } from "../../app/server/ops/sandbox.server";
-import { driftReport, reportUsageToStripe } from "../../app/server/billing/meter-report.server";
 
 const system = startBillingSystem();
 

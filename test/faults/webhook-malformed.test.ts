@@ -3,8 +3,8 @@
 // are made with the stripe SDK's own helper and the local webhook secret.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { sql } from "../../app/server/platform/db.server";
 import { LOCAL_WEBHOOK_SECRET } from "../../app/server/billing/stripe.server";
+import { sql } from "../../app/server/platform/db.server";
 import { startApp, type TestApp } from "../app";
 
 const stripe = new Stripe("sk_test_unused");

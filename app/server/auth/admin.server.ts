@@ -1,6 +1,7 @@
 // Platform admins only: the role is checked on the server for every admin route and page.
-import { requireSession, requireUser } from "./session.server";
+
 import { AppError } from "../platform/errors.server";
+import { requireSession, requireUser } from "./session.server";
 
 export async function requireAdmin(request: Request) {
   const session = await requireSession(request);

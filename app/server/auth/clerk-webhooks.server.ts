@@ -7,8 +7,8 @@ import { z } from "zod";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { listApiKeys, revokeApiKey } from "./keys.server";
 import { log } from "../platform/log.server";
+import { listApiKeys, revokeApiKey } from "./keys.server";
 
 const membership = z.object({
   organization: z.object({ id: z.string() }),

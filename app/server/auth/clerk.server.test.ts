@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { Webhook } from "svix";
 import { startApp, type TestApp } from "../../../test/app";
-import { freePort } from "../../../test/ports";
 import { localClerk } from "../../../test/clerk";
 import { orgWithKey } from "../../../test/factories";
+import { freePort } from "../../../test/ports";
 import { sql } from "../platform/db.server";
 
 const clerk = localClerk();

@@ -2,14 +2,14 @@
 // hash. Lookups are cached for at most KEY_CACHE_TTL_MS in process (and 3 s in Redis, deleted on
 // revoke), so a revoked key fails everywhere within 5 s. last_used_at is written in batches,
 // off the request path.
-import { and, desc, eq, isNull, sql as dsql } from "drizzle-orm";
+import { and, desc, sql as dsql, eq, isNull } from "drizzle-orm";
+import { appendAudit } from "../events/audit.server";
+import { emitEvent } from "../events/outbox.server";
+import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { db, schema, sql } from "../platform/db.server";
-import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { NotFound, Unauthenticated } from "../platform/errors.server";
 import { log } from "../platform/log.server";
-import { emitEvent } from "../events/outbox.server";
-import { appendAudit } from "../events/audit.server";
 
 const KEY_SHAPE = /^mk_(live|test)_[A-Za-z0-9]{32}$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

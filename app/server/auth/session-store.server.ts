@@ -5,10 +5,10 @@
 // API-key hot path never reads sessions).
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { appendAudit } from "../events/audit.server";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { parseWith } from "../platform/errors.server";
-import { appendAudit } from "../events/audit.server";
 
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 

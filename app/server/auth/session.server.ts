@@ -4,12 +4,12 @@
 // Secure in production; every cookie-authenticated mutation must come from our own origin (CSRF).
 import { createCookieSessionStorage, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { z } from "zod";
+import { claimOrg, ensureOrg } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { AppError, Forbidden, Unauthenticated } from "../platform/errors.server";
 import { log } from "../platform/log.server";
 import { noteActor } from "../platform/request-context.server";
 import { membershipChangeSince } from "./clerk-webhooks.server";
-import { claimOrg, ensureOrg } from "../orgs/orgs.server";
 import { checkSameOrigin } from "./same-origin.server";
 import { liveSession, openSession, personEmail, revokeSession, SESSION_TTL_SECONDS } from "./session-store.server";
 

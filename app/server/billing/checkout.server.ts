@@ -3,9 +3,9 @@
 import { isLive } from "../../subscription-status";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
-import { subscriptionSummary } from "./subscriptions.server";
-import { planByCode, type PlanCode } from "./plans.server";
+import { type PlanCode, planByCode } from "./plans.server";
 import { createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
+import { subscriptionSummary } from "./subscriptions.server";
 
 const alreadySubscribed = (planCode: string, status: string) =>
   new AppError("VALIDATION_FAILED", `The organisation is already on ${planCode} (${status}); change plans from the billing page instead.`, {

@@ -2,20 +2,20 @@
 // from Stripe, so events that arrive late, twice or out of order all end in the same state.
 // Used by the worker's jobs (never by the hot path).
 import { and, eq } from "drizzle-orm";
+import type { StripeEventRow } from "../../../db/schema";
 import { isLive } from "../../subscription-status";
+import { appendAudit } from "../events/audit.server";
+import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
 import { db, schema, sql } from "../platform/db.server";
 import { jobPayload } from "../platform/jobs.server";
 import { log } from "../platform/log.server";
+import { stiggEnabled } from "../stigg/stigg.server";
+import { setPeriodUnits } from "../usage/counters.server";
 import { planByCode } from "./plans.server";
+import { releaseSchedule } from "./schedules.server";
 import { isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
-import { releaseSchedule } from "./schedules.server";
 import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
-import { stiggEnabled } from "../stigg/stigg.server";
-import type { StripeEventRow } from "../../../db/schema";
-import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
-import { appendAudit } from "../events/audit.server";
-import { setPeriodUnits } from "../usage/counters.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
   const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));

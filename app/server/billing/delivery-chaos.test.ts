@@ -3,8 +3,8 @@
 // Stripe's state: the right plan, status and period, and one invoice row per invoice.
 import { describe, expect, test } from "bun:test";
 import { invoicesOf, mirror, newOrg, startBillingSystem, until } from "../../../test/billing";
-import { stripe } from "./stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
+import { stripe } from "./stripe.server";
 
 const system = startBillingSystem({}, { deliveryChaos: { duplicate: 0.3, reorder: true } });
 

@@ -3,12 +3,12 @@
 // banner in the portal, listed in /admin), Stripe retries on days 3, 5 and 7, then the
 // subscription ends canceled or unpaid per the account setting and usage stops (402).
 import { describe, expect, test } from "bun:test";
-import { invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
+import { invoicesOf, mirror, newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
-import { adminOverview } from "../ops/overview.server";
 import { createApiKey } from "../auth/keys.server";
-import { ensureCustomer, stripe } from "./stripe.server";
+import { adminOverview } from "../ops/overview.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
+import { ensureCustomer, stripe } from "./stripe.server";
 
 const system = startBillingSystem();
 const HOUR = 3600;

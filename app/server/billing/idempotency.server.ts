@@ -5,7 +5,7 @@
 // plan"). Like Stripe's, a key is remembered for 24 hours. A claim whose work failed is removed,
 // so the next caller does the work itself; one left by a process that died is taken over once
 // it is CLAIM_STALE_SECONDS old. No connection is held while the work runs.
-import { and, eq, sql as dsql } from "drizzle-orm";
+import { and, sql as dsql, eq } from "drizzle-orm";
 import { db, schema, sql, type Tx } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 

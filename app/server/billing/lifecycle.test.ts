@@ -3,15 +3,15 @@
 // app is down, or poisoned (dead-letter queue, then replay).
 import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { invoicesOf, mirror, newOrg, signIn as signInAs, until, startBillingSystem } from "../../../test/billing";
 import { startApp } from "../../../test/app";
+import { invoicesOf, mirror, newOrg, signIn as signInAs, startBillingSystem, until } from "../../../test/billing";
 import { api, rid, setSubscriptionMirror } from "../../../test/factories";
-import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
-import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "./stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
-import { replayStripeEvent } from "./webhooks.server";
+import { sql } from "../platform/db.server";
 import { rolloverOverduePeriods } from "./converge.server";
+import { ensureCustomer, LOCAL_WEBHOOK_SECRET, stripe } from "./stripe.server";
+import { replayStripeEvent } from "./webhooks.server";
 
 const system = startBillingSystem();
 const signIn = (orgId: string) => signInAs(system.app, orgId);

@@ -1,14 +1,15 @@
 // Reporting recorded usage to Stripe as billing meter events, never per call: a job sends each
 // counter's unreported delta at most once a minute, with a deterministic identifier, and drift
 // compares what we recorded with what Stripe has.
-import { config } from "../platform/config.server";
+
 import { ADVISORY_LOCKS } from "../../../db/advisory-locks";
+import { recordDrift } from "../observe/slo.server";
+import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
+import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
 import { upstream } from "./stripe.server";
 import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
-import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
-import { recordDrift } from "../observe/slo.server";
 
 type Pending = {
   org_id: string;

@@ -3,17 +3,17 @@
 // repeat), one org never blocks the others, catch-up after a Stripe outage, test clocks run ahead,
 // long org ids, and drift not judged while Stripe may still be counting.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { startStripeLocal } from "../../../stripe-emulator/index";
 import { newOrg, signIn, startBillingSystem } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
-import { startStripeLocal } from "../../../stripe-emulator/index";
-import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 import { createOrg } from "../orgs/orgs.server";
+import { sql } from "../platform/db.server";
+import { driftReport, reportUsageToStripe } from "./meter-report.server";
+import { meterEventIdentifier } from "./meter-rules.server";
 import { ensureCustomer } from "./stripe.server";
 import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
-import { meterEventIdentifier } from "./meter-rules.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
-import { driftReport, reportUsageToStripe } from "./meter-report.server";
 
 const system = startBillingSystem();
 // Stripe's totals lag its meter events; these tests judge drift at once unless they say otherwise.

@@ -3,8 +3,8 @@ import { desc, eq } from "drizzle-orm";
 import { isLive } from "../../subscription-status";
 import { db, schema } from "../platform/db.server";
 import { SubscriptionInactive } from "../platform/errors.server";
-import { subscriptionSummary } from "./subscriptions.server";
 import { quotaFor } from "../usage/engine.server";
+import { subscriptionSummary } from "./subscriptions.server";
 
 export async function listInvoices(orgId: string) {
   const rows = await db.select().from(schema.invoices).where(eq(schema.invoices.orgId, orgId)).orderBy(desc(schema.invoices.stripeCreatedAt)).limit(100);

@@ -3,11 +3,11 @@
 // process that has loaded nothing yet, and no key the app sends Stripe is reused with another
 // body (Stripe refuses that for 24 hours).
 import { describe, expect, test } from "bun:test";
-import { billingApi, mirror, newOrg, startBillingSystem, until } from "../../../test/billing";
 import { startApp } from "../../../test/app";
+import { billingApi, mirror, newOrg, startBillingSystem, until } from "../../../test/billing";
+import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 import { sql } from "../platform/db.server";
 import { ensureCustomer, stripe } from "./stripe.server";
-import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
 
 const system = startBillingSystem();
 const billing = (orgId: string) => billingApi(system.app, orgId);

@@ -4,23 +4,24 @@
 // Downgrade: a Stripe subscription schedule moves the subscription to the lower price at the
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
-import { isLive } from "../../subscription-status";
+
 import type { z } from "zod";
+import { isLive } from "../../subscription-status";
 import type { planChangePreview } from "../api/schemas.server";
 import { ID_PATTERN } from "../domain/vocabulary.server";
+import { appendAudit } from "../events/audit.server";
+import { emitEvent } from "../events/outbox.server";
+import { emitPlanApplied } from "../notify/stripe-facts.server";
 import { db } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
-import { planByCode, type Plan, type PlanCode } from "./plans.server";
-import { priceOf, upstream } from "./stripe.server";
-import { clockNow, previewPriceChange, retrieveSubscription, updateSubscriptionPrice } from "./stripe-subscriptions.server";
-import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { previewInStigg } from "../stigg/stigg.server";
 import { applySubscription } from "./converge.server";
 import { oncePerKey } from "./idempotency.server";
-import { emitEvent } from "../events/outbox.server";
-import { emitPlanApplied } from "../notify/stripe-facts.server";
-import { appendAudit } from "../events/audit.server";
+import { type Plan, type PlanCode, planByCode } from "./plans.server";
+import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
+import { priceOf, upstream } from "./stripe.server";
+import { clockNow, previewPriceChange, retrieveSubscription, updateSubscriptionPrice } from "./stripe-subscriptions.server";
+import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
 

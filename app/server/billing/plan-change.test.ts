@@ -1,12 +1,12 @@
 // Plan changes (preview, upgrade, scheduled downgrade) through the session routes, the real worker and the local Stripe, with
 // test clocks placing the change mid-period and the money checked to the cent.
 import { describe, expect, test } from "bun:test";
-import { billingApi, billingSettled, invoicesOf, mirror, newOrg, signIn, until, startBillingSystem } from "../../../test/billing";
+import { billingApi, billingSettled, invoicesOf, mirror, newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
-import { sql } from "../platform/db.server";
 import { createApiKey } from "../auth/keys.server";
-import { ensureCustomer, stripe } from "./stripe.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
+import { sql } from "../platform/db.server";
+import { ensureCustomer, stripe } from "./stripe.server";
 
 const system = startBillingSystem();
 

@@ -1,6 +1,6 @@
 // The plan catalog. PLANS_CONFIG is the source of truth; syncPlanCatalog() mirrors it into the
 // plans/plan_units tables at start so the usage SQL can read included units.
-import { eq, sql as dsql } from "drizzle-orm";
+import { sql as dsql, eq } from "drizzle-orm";
 import { type Metric, type PlanCode, planCode } from "../domain/vocabulary.server";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";

@@ -2,9 +2,9 @@
 // are spelled once: a second writer or a second copy drifts from the first without anyone seeing.
 // The check reads the source (not tests), so it needs no database.
 import { describe, expect, test } from "bun:test";
-import { Glob } from "bun";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { Glob } from "bun";
 import { isLive, LIVE_STATUSES } from "../../subscription-status";
 import { planCode } from "../domain/vocabulary.server";
 import { DEFAULT_PLANS } from "../platform/config.server";

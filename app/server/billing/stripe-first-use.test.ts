@@ -3,9 +3,9 @@
 // before anyone reads it, and an org's Stripe customer is made once, even when retried or raced.
 import { afterAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
+import type { StripeLocal } from "../../../stripe-emulator/index";
 import { newOrg, startStripeWithoutWebhooks } from "../../../test/billing";
 import { sql } from "../platform/db.server";
-import type { StripeLocal } from "../../../stripe-emulator/index";
 import { listPlans } from "./plans.server";
 import { ensureCustomer, ensurePrices, planOfPrice, priceOf, stripe } from "./stripe.server";
 

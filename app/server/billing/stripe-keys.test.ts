@@ -3,8 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { canonical, MAX_KEY_LENGTH, requestKey } from "./stripe-keys.server";
 import { phasesUpdate } from "./schedules.server";
+import { canonical, MAX_KEY_LENGTH, requestKey } from "./stripe-keys.server";
 
 describe("requestKey", () => {
   const body = { items: [{ id: "si_1", price: "price_pro" }], proration_behavior: "always_invoice", proration_date: 1_780_000_000 };

@@ -4,19 +4,19 @@
 // schedules.server.ts); stripe-subscriptions.server.ts reads and changes subscriptions and
 // invoices, stripe-meter.server.ts reports usage. Stripe objects are converted to the system's
 // own shapes and never passed around raw. Never called from the hot path (quota check, usage record).
-import Stripe from "stripe";
+
 import { eq } from "drizzle-orm";
+import Stripe from "stripe";
+import { isLive } from "../../subscription-status";
+import { observeStripe } from "../observe/metrics.server";
+import { setStripeCustomer } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
-import { setStripeCustomer } from "../orgs/orgs.server";
-import { listPlans, planByCode, setStripePriceId, type PlanCode } from "./plans.server";
-import { observeStripe } from "../observe/metrics.server";
-import { isLive } from "../../subscription-status";
-
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
-import { requestKey } from "./stripe-keys.server";
 import { oncePerKey } from "./idempotency.server";
+import { listPlans, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
+import { requestKey } from "./stripe-keys.server";
 
 export { LOCAL_WEBHOOK_SECRET };
 export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;

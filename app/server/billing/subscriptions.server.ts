@@ -2,12 +2,13 @@
 // reads. This is the only module that writes the `subscriptions` table (a test checks it); the
 // others read it through here or call these writers.
 import { eq } from "drizzle-orm";
+import { config } from "../platform/config.server";
 import type { Tx } from "../platform/db.server";
 import { db, schema, sql } from "../platform/db.server";
-import { config } from "../platform/config.server";
 
 export type SubscriptionRow = typeof schema.subscriptions.$inferSelect;
 type SubscriptionWrite = typeof schema.subscriptions.$inferInsert;
+
 export type { Tx } from "../platform/db.server";
 
 /** The org's mirror row, or undefined when it never had a subscription. */

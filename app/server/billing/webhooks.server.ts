@@ -1,14 +1,14 @@
 // Stripe webhook intake: verify the signature on the raw body, store the event by id and enqueue
 // its job in the same transaction. The caller answers 2xx only after this returns (committed).
 // Replays enqueue the same way; what a job does with an event is converge.server.ts.
-import { z } from "zod";
-import { config } from "../platform/config.server";
+
 import type postgres from "postgres";
-import { sql } from "../platform/db.server";
-import { AppError } from "../platform/errors.server";
-import { parseWith } from "../platform/errors.server";
-import { jobPayload } from "../platform/jobs.server";
+import { z } from "zod";
 import { appendAudit } from "../events/audit.server";
+import { config } from "../platform/config.server";
+import { sql } from "../platform/db.server";
+import { AppError, parseWith } from "../platform/errors.server";
+import { jobPayload } from "../platform/jobs.server";
 import { verifyWebhook } from "./stripe.server";
 
 export const EVENT_JOB = "stripe_event";

@@ -5,8 +5,9 @@
 import { sql as dsql } from "drizzle-orm";
 import { db } from "../platform/db.server";
 
-export { EVENT_TYPES, eventData, eventEnvelope, SUBSCRIBABLE_TYPES } from "../api/event-schemas.server";
 export type { EventData, EventEnvelope, EventType } from "../api/event-schemas.server";
+export { EVENT_TYPES, eventData, eventEnvelope, SUBSCRIBABLE_TYPES } from "../api/event-schemas.server";
+
 import type { EventData, EventType } from "../api/event-schemas.server";
 import { eventData } from "../api/event-schemas.server";
 

@@ -2,12 +2,12 @@
 // thrown errors to responses (route.server.ts declares the routes on top of it). No stack, SQL or
 // secret ever reaches a client.
 import { ID_PATTERN } from "../domain/vocabulary.server";
-import { API_BODY_LIMIT } from "./body-limit.server";
-import { isDatabaseUnavailable, noteDatabaseError } from "../platform/db.server";
-import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "../platform/errors.server";
-import type { ErrorCode } from "../platform/errors.server";
-import { log } from "../platform/log.server";
 import { captureException } from "../observe/sentry.server";
+import { isDatabaseUnavailable, noteDatabaseError } from "../platform/db.server";
+import type { ErrorCode } from "../platform/errors.server";
+import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "../platform/errors.server";
+import { log } from "../platform/log.server";
+import { API_BODY_LIMIT } from "./body-limit.server";
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string; details: Record<string, unknown> } };
 

@@ -1,13 +1,14 @@
 // Observation of every request Bun.serve answers: its duration in the HTTP histogram (by route
 // pattern, never the raw URL), the quota SLO buckets, a Sentry transaction when tracing is on,
 // and one JSON access-log line (hot routes only when sampled, ACCESS_LOG_SAMPLE).
-import { HOT_ROUTES } from "./route.server";
+
 import type { ServerBuild } from "@remix-run/node";
+import { metricsEnabled, observeRequest } from "../observe/metrics.server";
+import { flushSentry, withSentryRequest } from "../observe/sentry.server";
+import { flushSlo, observeSlo } from "../observe/slo.server";
 import { config } from "../platform/config.server";
 import { log } from "../platform/log.server";
-import { metricsEnabled, observeRequest } from "../observe/metrics.server";
-import { flushSlo, observeSlo } from "../observe/slo.server";
-import { flushSentry, withSentryRequest } from "../observe/sentry.server";
+import { HOT_ROUTES } from "./route.server";
 
 type Handler = (request: Request) => Promise<Response>;
 

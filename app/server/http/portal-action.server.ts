@@ -1,12 +1,12 @@
 // Portal (HTML) actions: POST only, same-origin check first (CSRF), the body read as a form;
 // domain errors — a wrong method, a body that is not a form, bad input — are shown to the person
 // in the page, with their status code (never a 500); anything else goes to the error boundary.
-import { json, type ActionFunctionArgs } from "@remix-run/node";
+import { type ActionFunctionArgs, json } from "@remix-run/node";
 import { checkSameOrigin } from "../auth/same-origin.server";
 import { type Need, requireUser, type Session } from "../auth/session.server";
 import { AppError, nulRefused } from "../platform/errors.server";
-import { contextOf } from "./envelope.server";
 import { inRequest } from "../platform/request-context.server";
+import { contextOf } from "./envelope.server";
 
 export type ActionResult = { ok: true; message?: string; [k: string]: unknown } | { ok: false; error: string; code: string };
 

@@ -12,8 +12,8 @@ import { authenticateKey, type KeyPrincipal } from "../auth/keys.server";
 import { requireSession, type Session } from "../auth/session.server";
 import { databaseBreaker } from "../platform/db.server";
 import { AppError, NotFound, parseWith, ServiceUnavailable } from "../platform/errors.server";
-import { type ApiContext, contextOf, envelopeOf, errorResponse, readJson } from "./envelope.server";
 import { inRequest } from "../platform/request-context.server";
+import { type ApiContext, contextOf, envelopeOf, errorResponse, readJson } from "./envelope.server";
 
 export type Params = Readonly<Record<string, string | undefined>>;
 export type RouteArgs = { request: Request; params: Params; context?: unknown };

@@ -3,8 +3,8 @@
 // the real worker and the local Stripe, each once however many webhooks converge it.
 import { describe, expect, test } from "bun:test";
 import { billingSettled, newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
-import { sql } from "../platform/db.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
+import { sql } from "../platform/db.server";
 
 const system = startBillingSystem();
 

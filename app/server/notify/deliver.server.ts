@@ -2,12 +2,12 @@
 // webhook-timestamp, webhook-signature), and logs the attempt. A failed attempt is retried by a
 // new job on a schedule of about three days; an endpoint that has failed for three days is
 // disabled, with the reason shown on its page and in the audit log.
-import { eq, sql as dsql } from "drizzle-orm";
+import { sql as dsql, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
-import { db, schema } from "../platform/db.server";
-import { jobPayload } from "../platform/jobs.server";
 import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
+import { db, schema } from "../platform/db.server";
+import { jobPayload } from "../platform/jobs.server";
 import { postPinned } from "./http-post.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 

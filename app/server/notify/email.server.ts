@@ -1,14 +1,14 @@
 // Emails for the events a person should read: usage at 80% and 100%, trial ending, payment
 // failed, plan changed. One outbox row per event (unique: a crossing never mails twice), sent by
 // a job through SMTP_URL; without it, the row stays in the outbox with status `local` (/admin).
-import { eq, sql as dsql } from "drizzle-orm";
+import { sql as dsql, eq } from "drizzle-orm";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { EventRow } from "../../../db/schema";
+import { type EventType, type Executor, eventData } from "../events/outbox.server";
+import { orgSettingsOf } from "../orgs/settings.server";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 import { jobPayload } from "../platform/jobs.server";
-import { type Executor, type EventType, eventData } from "../events/outbox.server";
-import { orgSettingsOf } from "../orgs/settings.server";
 
 type Mail = { subject: string; lines: string[]; link: string };
 type Org = { name: string; timeZone: string };

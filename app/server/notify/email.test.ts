@@ -6,9 +6,9 @@ import { until } from "../../../test/billing";
 import { api, orgWithKey, rid } from "../../../test/factories";
 import { jobsIdle } from "../../../test/jobs";
 import { startSmtpReceiver, startWorker } from "../../../test/notify";
+import { updateOrgSettings } from "../orgs/settings.server";
 import { sql } from "../platform/db.server";
 import { sendEmail } from "./email.server";
-import { updateOrgSettings } from "../orgs/settings.server";
 
 let a: TestApp;
 let b: TestApp;

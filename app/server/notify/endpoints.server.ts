@@ -2,12 +2,12 @@
 // and the /webhooks page call. Every change is in the audit log, in the same transaction.
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import type { z } from "zod";
+import { webhookEndpointInput } from "../api/schemas.server";
+import { appendAudit } from "../events/audit.server";
+import { emitEvent } from "../events/outbox.server";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
-import { appendAudit } from "../events/audit.server";
 import { createDelivery, enqueueDelivery, markDeliveryPending } from "./deliver.server";
-import { webhookEndpointInput } from "../api/schemas.server";
-import { emitEvent } from "../events/outbox.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 
 type Actor = { orgId: string; actor: string; requestId: string | null };

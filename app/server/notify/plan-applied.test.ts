@@ -1,12 +1,12 @@
 // subscription.updated is news only when a plan is really applied: a new period on another plan
 // (or an upgrade, emitted by upgradeNow), never a convergence that flaps within the period.
 import { describe, expect, test } from "bun:test";
+import { startBillingSystem } from "../../../test/billing";
 import { orgWithKey } from "../../../test/factories";
 import { applySubscription } from "../billing/converge.server";
-import { sql } from "../platform/db.server";
 import type { PlanCode } from "../billing/plans.server";
 import { priceOf } from "../billing/stripe.server";
-import { startBillingSystem } from "../../../test/billing";
+import { sql } from "../platform/db.server";
 
 // The local Stripe holds the plans' prices that a subscription's state names.
 startBillingSystem();

@@ -4,8 +4,8 @@
 // Each is deduplicated by the Stripe object (or event), so a replayed webhook emits nothing new.
 import { eq } from "drizzle-orm";
 import type { StripeEventRow } from "../../../db/schema";
-import { db, schema } from "../platform/db.server";
 import { type Executor, emitEvent } from "../events/outbox.server";
+import { db, schema } from "../platform/db.server";
 import { emitTrialWillEnd } from "./trials.server";
 
 export async function emitForStripeEvent(event: StripeEventRow): Promise<void> {

@@ -2,8 +2,8 @@
 // hourly sweep of the mirror (the safety net for a missed webhook, and the source when the local
 // Stripe sends none). Both use one dedupe key per org and trial end: one event, one email.
 import type { Subscription } from "../../../db/schema";
-import { sql } from "../platform/db.server";
 import { emitEvent } from "../events/outbox.server";
+import { sql } from "../platform/db.server";
 
 export const TRIAL_NOTICE_DAYS = 3;
 

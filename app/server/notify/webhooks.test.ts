@@ -6,8 +6,8 @@ import { signIn, until } from "../../../test/billing";
 import { orgWithKey, rid } from "../../../test/factories";
 import { jobsIdle } from "../../../test/jobs";
 import { startWebhookReceiver, startWorker } from "../../../test/notify";
-import { sql } from "../platform/db.server";
 import { revokeApiKey } from "../auth/keys.server";
+import { sql } from "../platform/db.server";
 import { recordUsage } from "../usage/engine.server";
 
 let app: TestApp;

@@ -3,12 +3,12 @@
 // never do; and no cookie, Authorization header, query string, email or API key leaves, even when
 // the failing requests carry them. The app runs on a database of its own, which the test breaks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "bun";
 import { join } from "node:path";
+import { spawn } from "bun";
 import postgres from "postgres";
 import { startApp, type TestApp } from "../../../test/app";
 import { createTestDatabase } from "../../../test/db";
-import { startSentryReceiver, type SentryReceiver } from "../../../test/sentry-receiver";
+import { type SentryReceiver, startSentryReceiver } from "../../../test/sentry-receiver";
 
 const EMAIL = "sentry-owner@example.com";
 let receiver: SentryReceiver;

@@ -1,7 +1,8 @@
 // The one server module that talks to Sentry (@sentry/remix). Loaded only when SENTRY_DSN is
 // set: without it nothing is imported or initialised and every function here is a no-op.
-import { config } from "../platform/config.server";
+
 import { scrubSentryEvent } from "../../sentry-scrub";
+import { config } from "../platform/config.server";
 import { log } from "../platform/log.server";
 import { currentRequest } from "../platform/request-context.server";
 

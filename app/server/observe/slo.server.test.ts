@@ -2,14 +2,14 @@
 // report (for /admin and `ops slo`) counts every request of every process exactly once; the
 // breach watch alerts once per breach (an error line and one Sentry event) and closes on recovery.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn } from "bun";
 import { join } from "node:path";
+import { spawn } from "bun";
 import { startApp } from "../../../test/app";
 import { api, orgWithKey } from "../../../test/factories";
-import { startSentryReceiver, type SentryReceiver } from "../../../test/sentry-receiver";
+import { type SentryReceiver, startSentryReceiver } from "../../../test/sentry-receiver";
 import { sql } from "../platform/db.server";
 import { LATENCY_BOUNDS } from "./metrics.server";
-import { quantile, sloReport, type SloReport } from "./slo.server";
+import { quantile, type SloReport, sloReport } from "./slo.server";
 
 const root = join(import.meta.dir, "..", "..", "..");
 const line = (r: SloReport, id: string) => r.slos.find((s) => `${s.slo}/${s.window}` === id)!;

@@ -1,12 +1,12 @@
 // The published contract: a valid OpenAPI 3.1 document, made from the declarations of every
 // /api/v1 route file, served by the app as built, and listing only methods the routes really serve.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Validator } from "@seriousme/openapi-schema-validator";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { startApp, type TestApp } from "../../../test/app";
-import { documentedRoutes } from "./documented-routes.server";
 import { apiOperations, openApiDocument } from "./document.server";
+import { documentedRoutes } from "./documented-routes.server";
 
 const doc = openApiDocument() as { openapi: string; paths: Record<string, Record<string, unknown>> };
 const operations = apiOperations();

@@ -2,12 +2,12 @@
 // methods of documented-routes.server.ts) and the Zod schemas they validate with (z.toJSONSchema).
 // Served at /api/openapi.json; docs/api.md and the client's types are made from it.
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorCode } from "../platform/errors.server";
-import type { Auth } from "../http/route.server";
 import type { DataSpec, OperationDoc } from "../api/contract.server";
-import { documentedRoutes } from "./documented-routes.server";
 import { EVENT_TYPES, eventData, eventEnvelope } from "../api/event-schemas.server";
 import { idempotencyKey } from "../api/schemas.server";
+import type { Auth } from "../http/route.server";
+import { ERROR_STATUS, type ErrorCode } from "../platform/errors.server";
+import { documentedRoutes } from "./documented-routes.server";
 
 type Json = Record<string, unknown>;
 

@@ -9,17 +9,17 @@ import * as portal from "../../routes/api.v1.billing.portal";
 import * as preview from "../../routes/api.v1.billing.preview";
 import * as upgrade from "../../routes/api.v1.billing.upgrade";
 import * as invoices from "../../routes/api.v1.invoices";
-import * as key from "../../routes/api.v1.keys.$id";
 import * as keys from "../../routes/api.v1.keys";
+import * as key from "../../routes/api.v1.keys.$id";
 import * as plans from "../../routes/api.v1.plans";
 import * as quota from "../../routes/api.v1.quota";
 import * as subscription from "../../routes/api.v1.subscription";
 import * as usage from "../../routes/api.v1.usage";
-import * as retryDelivery from "../../routes/api.v1.webhooks.deliveries.$id.retry";
 import * as deliveries from "../../routes/api.v1.webhooks.deliveries";
-import * as testEndpoint from "../../routes/api.v1.webhooks.endpoints.$id.[test]";
-import * as endpoint from "../../routes/api.v1.webhooks.endpoints.$id";
+import * as retryDelivery from "../../routes/api.v1.webhooks.deliveries.$id.retry";
 import * as endpoints from "../../routes/api.v1.webhooks.endpoints";
+import * as endpoint from "../../routes/api.v1.webhooks.endpoints.$id";
+import * as testEndpoint from "../../routes/api.v1.webhooks.endpoints.$id.[test]";
 import type { DeclaredRoute } from "../http/route.server";
 
 export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [

@@ -1,8 +1,8 @@
 // The checks behind /api/diag/smoke and `ops` diagnostics.
 import type { BreakerStatus } from "../platform/breaker.server";
+import { cacheBreaker, cacheStatus } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, sql } from "../platform/db.server";
-import { cacheBreaker, cacheStatus } from "../platform/cache.server";
 import { INSTANCE_ID } from "../platform/instance.server";
 
 type Check = { name: string; status: "ok" | "fail" | "off"; required: boolean; latencyMs: number; detail?: string; breaker?: BreakerStatus };

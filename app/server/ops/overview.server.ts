@@ -1,13 +1,14 @@
 // What /admin shows: queue and failed jobs, recent webhook events, orgs, drift; and the replays.
+
+import { pendingOrgDeletions } from "../auth/clerk-webhooks.server";
+import { driftReport } from "../billing/meter-report.server";
+import { isStripeUnavailable } from "../billing/stripe.server";
+import { EVENT_JOB, replayStripeEvent } from "../billing/webhooks.server";
+import { appendAudit } from "../events/audit.server";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { appendAudit } from "../events/audit.server";
 import { jobStats } from "./jobs.server";
-import { replayStripeEvent, EVENT_JOB } from "../billing/webhooks.server";
-import { driftReport } from "../billing/meter-report.server";
-import { isStripeUnavailable } from "../billing/stripe.server";
-import { pendingOrgDeletions } from "../auth/clerk-webhooks.server";
 
 export async function adminOverview() {
   const [jobs, events, orgs, pastDue, orgDeletions] = await Promise.all([

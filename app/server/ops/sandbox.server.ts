@@ -1,10 +1,11 @@
 // Driving a Stripe sandbox from the ops CLI and the tests: subscribe with a test card, advance an
 // org's test clock, and wait for the webhooks that follow to converge.
-import { sql } from "../platform/db.server";
-import { AppError } from "../platform/errors.server";
-import { subscriptionSummary } from "../billing/subscriptions.server";
+
 import type { PlanCode } from "../billing/plans.server";
 import { advanceTestClock, ensureCustomer, subscribeWithTestCard, type TestCard, upstream } from "../billing/stripe.server";
+import { subscriptionSummary } from "../billing/subscriptions.server";
+import { sql } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
 
 /** Waits until every webhook Stripe sent about this customer has converged, and none is new for `quietMs`. */
 export async function waitForConvergence(customerId: string, opts: { since: Date; timeoutMs?: number; quietMs?: number; until?: () => Promise<boolean> }) {

@@ -1,6 +1,6 @@
 // Organisations: the only module that writes the `organisations` table. (The subscription
 // mirror is billing/subscriptions.server.ts.)
-import { eq, sql as dsql } from "drizzle-orm";
+import { sql as dsql, eq } from "drizzle-orm";
 import { type Db, db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
 

@@ -2,10 +2,10 @@
 // (default: the owner's) and which notification emails it does not want.
 import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { appendAudit } from "../events/audit.server";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
 import { setOrgTimeZone } from "./orgs.server";
-import { appendAudit } from "../events/audit.server";
 
 export async function orgSettingsOf(orgId: string) {
   const [row] = await db

@@ -2,8 +2,8 @@
 // process with a message naming it. Everything else imports `config`.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 import { metric, planCode } from "../domain/vocabulary.server";
+import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 
 const planSchema = z
   .object({
@@ -33,7 +33,6 @@ const plansSchema = z.record(planCode, planSchema).superRefine((plans, ctx) => {
   }
 });
 
-const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const csv = z.string().transform((v) =>
   v
     .split(",")

@@ -1,7 +1,8 @@
 // The database connection, shared by the app, the worker and the ops CLI: one postgres.js pool per
 // process, and drizzle over it. Which of the two a statement uses: docs/db.md ("drizzle or raw SQL").
-import postgres from "postgres";
+
 import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
 import * as schema from "../../../db/schema";
 import { createBreaker } from "./breaker.server";
 import { config } from "./config.server";

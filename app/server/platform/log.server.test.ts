@@ -1,11 +1,11 @@
 // Logs never carry keys, secrets, emails or card numbers: unit checks of the scrubber, and a
 // grep of a real app process's captured log after traffic that makes it log such values.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { scrub } from "./log.server";
 import { startApp, type TestApp } from "../../../test/app";
 import { newOrg, signIn } from "../../../test/billing";
 import { api, orgWithKey, rid } from "../../../test/factories";
 import { freePort } from "../../../test/ports";
+import { scrub } from "./log.server";
 
 describe("scrub", () => {
   test("removes API keys, Stripe secrets, webhook secrets, emails, card numbers and connection strings", () => {

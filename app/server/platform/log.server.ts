@@ -1,8 +1,8 @@
 // JSON logs (pino). Every line can carry orgId, request_id and corr_id; secrets, API keys,
 // card data and emails are redacted before a line is written, wherever they appear.
 import pino from "pino";
-import { config } from "./config.server";
 import { scrub } from "../../redact";
+import { config } from "./config.server";
 
 export { scrub };
 

@@ -3,15 +3,15 @@
 // and from Stripe when it does not.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { startStripeLocal, type StripeLocal } from "../../../stripe-emulator/index";
+import { type StripeLocal, startStripeLocal } from "../../../stripe-emulator/index";
+import { stiggSync } from "../../../worker/stigg-sync";
 import { processStripeEvent } from "../billing/converge.server";
 import { previewPlanChange } from "../billing/plan-change.server";
-import { db, schema, sql } from "../platform/db.server";
-import { createOrg } from "../orgs/orgs.server";
 import { syncPlanCatalog } from "../billing/plans.server";
-import { setStiggPort, type StiggPort } from "./stigg.server";
 import { subscribeWithTestCard } from "../billing/stripe.server";
-import { stiggSync } from "../../../worker/stigg-sync";
+import { createOrg } from "../orgs/orgs.server";
+import { db, schema, sql } from "../platform/db.server";
+import { type StiggPort, setStiggPort } from "./stigg.server";
 
 let local: StripeLocal;
 const calls: { method: string; args: unknown }[] = [];

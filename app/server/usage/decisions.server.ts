@@ -5,8 +5,8 @@
 import type { z } from "zod";
 import type { usageRecord } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
-import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "../platform/errors.server";
 import { observeDecision } from "../observe/metrics.server";
+import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "../platform/errors.server";
 import { type Outcome, type Queued, REQUEUE } from "./group-commit.server";
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -5,13 +5,13 @@
 import type { z } from "zod";
 import type { quotaSummary } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
+import { observeBatch } from "../observe/metrics.server";
+import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, noteDatabaseError, sql } from "../platform/db.server";
-import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { ServiceUnavailable, SubscriptionInactive } from "../platform/errors.server";
-import { observeBatch } from "../observe/metrics.server";
-import { createGroupCommit, type Queued } from "./group-commit.server";
 import { createRoomHint, type DecisionRow, decide, follow, iso, periodKeyOf, type RecordResult, type UsageRequest } from "./decisions.server";
+import { createGroupCommit, type Queued } from "./group-commit.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 const QUOTA_CACHE_TTL_MS = 1000;
