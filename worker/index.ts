@@ -1,8 +1,8 @@
 // The background worker: graphile-worker on the app's Postgres, no separate broker.
 import { Logger, parseCrontab, run } from "graphile-worker";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
-import { flushObservations } from "../app/server/http/http-metrics.server";
 import { initSentry } from "../app/server/observe/sentry.server";
+import { flushObservations } from "../app/server/observe/slo.server";
 import { config } from "../app/server/platform/config.server";
 import { sql } from "../app/server/platform/db.server";
 import { log } from "../app/server/platform/log.server";

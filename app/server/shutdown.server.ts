@@ -4,7 +4,7 @@
 // close Redis and Postgres. Nothing acknowledged is lost, and nothing admitted goes unanswered.
 import type { Server } from "bun";
 import { flushKeyUsage } from "./auth/keys.server";
-import { flushObservations } from "./http/http-metrics.server";
+import { flushObservations } from "./observe/slo.server";
 import { closeCache } from "./platform/cache.server";
 import { config } from "./platform/config.server";
 import { sql } from "./platform/db.server";

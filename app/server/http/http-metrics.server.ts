@@ -90,9 +90,3 @@ function accessLog(request: Request, response: Response, route: string, path: st
     "request",
   );
 }
-
-/** Before a process exits: this process's SLO counts and queued Sentry events go out. */
-export async function flushObservations(): Promise<void> {
-  await flushSlo().catch((err) => log.warn({ err }, "SLO buckets not saved at exit"));
-  await flushSentry();
-}

@@ -6,7 +6,7 @@ import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { log } from "../platform/log.server";
 import { CONVERGE_BOUNDS, LATENCY_BOUNDS } from "./metrics.server";
-import { captureMessage } from "./sentry.server";
+import { captureMessage, flushSentry } from "./sentry.server";
 
 export const SERIES = { quota_latency: LATENCY_BOUNDS, converge: CONVERGE_BOUNDS } as const;
 export type Series = keyof typeof SERIES;
@@ -209,4 +209,10 @@ export async function recordDrift(worstByPeriod: Record<string, number>): Promis
     insert into slo_drift (period_key, max_drift, measured_at)
     select p, d, now() from unnest(${periods}::text[], ${periods.map((p) => worstByPeriod[p])}::float8[]) as t(p, d)
     on conflict (period_key) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
+}
+
+/** Before a process exits: this process's SLO counts and queued Sentry events go out. */
+export async function flushObservations(): Promise<void> {
+  await flushSlo().catch((err) => log.warn({ err }, "SLO buckets not saved at exit"));
+  await flushSentry();
 }
