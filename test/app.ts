@@ -49,3 +49,12 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
     },
   };
 }
+
+/** Waits until a condition the test tracks itself (a tally of answers) holds; fails after `timeoutMs`. */
+export async function whenTrue(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(5);
+  }
+}

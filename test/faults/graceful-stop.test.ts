@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { sql } from "../../app/server/platform/db.server";
-import { startApp, type TestApp } from "../app";
+import { startApp, type TestApp, whenTrue } from "../app";
 import { api, countsOf, orgWithKey } from "../factories";
 
 let apps: TestApp[] = [];
@@ -57,14 +57,6 @@ function tcpConnectionsTo(pid: number, port: number): number {
   return n;
 }
 
-async function until(condition: () => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(5);
-  }
-}
-
 describe("graceful stop of an app process", () => {
   test("a key used 0.5 s before SIGTERM has its last-used time written", async () => {
     const { key, keyId } = await orgWithKey();
@@ -85,7 +77,7 @@ describe("graceful stop of an app process", () => {
     const second = await startApp({ PORT: new URL(first.url).port });
     apps = [first, second];
     const load = fire(first.url, key, 4000, 32);
-    await until(() => load.answered() >= 300);
+    await whenTrue(() => load.answered() >= 300);
     // Both processes at once, mid-load: each answers what it accepted, then exits.
     first.proc.kill("SIGTERM");
     second.proc.kill("SIGTERM");

@@ -4,7 +4,7 @@
 // a revoked key fails on every process within 5 s.
 import { afterEach, describe, expect, test } from "bun:test";
 import { revokeApiKey } from "../../app/server/auth/keys.server";
-import { startApp, type TestApp } from "../app";
+import { startApp, type TestApp, whenTrue } from "../app";
 import { countsOf, orgWithKey } from "../factories";
 
 let apps: TestApp[] = [];
@@ -70,20 +70,12 @@ function hammer(url: string, key: string, opts: { clients: number; total: number
   return { tally, done, progress: () => tally.acknowledged.size };
 }
 
-async function until(condition: () => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(10);
-  }
-}
-
 describe("two app processes on one port", () => {
   test("one killed with SIGKILL: the other keeps serving and retried requests are counted exactly once", async () => {
     const { orgId, key } = await orgWithKey({ included: 100_000 });
     const [victim] = await twoAppsOnOnePort();
     const load = hammer(victim.url, key, { clients: 8, total: 1500, tag: "kill" });
-    await until(() => load.progress() >= 300);
+    await whenTrue(() => load.progress() >= 300);
     victim.proc.kill("SIGKILL");
     await victim.proc.exited;
     const acknowledgedAtKill = load.progress();
@@ -100,7 +92,7 @@ describe("two app processes on one port", () => {
     const { orgId, key } = await orgWithKey({ included: 100_000 });
     const [stopped] = await twoAppsOnOnePort();
     const load = hammer(stopped.url, key, { clients: 16, total: 2000, tag: "term" });
-    await until(() => load.progress() >= 400);
+    await whenTrue(() => load.progress() >= 400);
     stopped.proc.kill("SIGTERM");
     expect(await stopped.proc.exited).toBe(0);
     expect(stopped.logs.some((l) => l.includes('"msg":"app stopped"'))).toBe(true);
