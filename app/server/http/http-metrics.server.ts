@@ -1,11 +1,10 @@
 // Observation of every request Bun.serve answers: its duration in the HTTP histogram (by route
 // pattern, never the raw URL), the quota SLO buckets, a Sentry transaction when tracing is on,
 // and one JSON access-log line (hot routes only when sampled, ACCESS_LOG_SAMPLE).
-
 import type { ServerBuild } from "@remix-run/node";
 import { metricsEnabled, observeRequest } from "../observe/metrics.server";
-import { flushSentry, withSentryRequest } from "../observe/sentry.server";
-import { flushSlo, observeSlo } from "../observe/slo.server";
+import { withSentryRequest } from "../observe/sentry.server";
+import { observeSlo } from "../observe/slo.server";
 import { config } from "../platform/config.server";
 import { log } from "../platform/log.server";
 import { HOT_ROUTES } from "./route.server";
