@@ -67,8 +67,13 @@ function create() {
 
 export const metrics = create();
 
-/** One HTTP request's duration; `route` is always a pattern, never the raw URL. */
-export function observeRequest(route: string, method: string, status: number, seconds: number): void {
+// The methods a label may name; any other (a client may send any token as a method) is "other",
+// so no client can multiply the series.
+const METHOD_LABELS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+/** One HTTP request's duration; `route` is always a pattern, never the raw URL, and `method` a known one or "other". */
+export function observeRequest(route: string, requestMethod: string, status: number, seconds: number): void {
+  const method = METHOD_LABELS.has(requestMethod) ? requestMethod : "other";
   const key = `${route} ${method} ${status}`;
   let child = metrics.httpChildren.get(key);
   if (!child) {
