@@ -9,17 +9,22 @@ import { Forbidden } from "../platform/errors.server";
  * own origin or APP_BASE_URL's (behind a proxy the two differ). Every current browser sends
  * Origin on a cross-site POST and on a same-origin one (fetch and forms alike), so a mutation
  * naming no origin did not come from our pages and is refused; so is a Referer that is not a URL.
+ * In production the request's own origin does not count (`trustHost`, below): only APP_BASE_URL's.
  * Key- and signature-authenticated routes carry no cookie and do not use this rule.
  */
-export function isSameOrigin(request: Request): boolean {
+export function isSameOrigin(request: Request, trustHost = TRUST_HOST): boolean {
   if (request.method === "GET" || request.method === "HEAD") return true;
   const referer = request.headers.get("referer");
   const origin = request.headers.get("origin") ?? (referer !== null && URL.canParse(referer) ? new URL(referer).origin : null);
   if (origin === null) return false;
-  return origin === new URL(request.url).origin || origin === baseOrigin;
+  return origin === baseOrigin || (trustHost && origin === new URL(request.url).origin);
 }
 
 const baseOrigin = new URL(config.baseUrl).origin;
+// The request's own origin is built from its Host header, which whoever sends the request chooses
+// (a DNS-rebinding page, a proxy passing any Host): in production only APP_BASE_URL's origin
+// counts. In development and tests the app is reached by whatever address it listens on.
+const TRUST_HOST = config.NODE_ENV !== "production";
 
 export const crossSiteRefused = () => Forbidden("Cross-site request refused.");
 

@@ -17,6 +17,7 @@ const { ok } = await import("./envelope.server");
 const { devSignIn } = await import("../auth/session.server");
 const { createApiKey } = await import("../auth/keys.server");
 const { isSameOrigin } = await import("../auth/same-origin.server");
+const { config } = await import("../platform/config.server");
 const { jsonBody, answer } = await import("../api/contract.server");
 
 const BASE = "http://app.test";
@@ -253,6 +254,15 @@ test("the same-origin rule: a mutation must name this site by Origin or, without
   expect(isSameOrigin(post({ origin: "null" }))).toBe(false);
   expect(isSameOrigin(post({ referer: "::::" }))).toBe(false);
   expect(isSameOrigin(post({ origin: "https://evil.example", referer: `${BASE}/keys` }))).toBe(false);
+});
+
+test("in production the Host header names no trusted origin: only APP_BASE_URL's origin does", () => {
+  // A request whose Host (and so its URL) is the attacker's own name, as after DNS rebinding.
+  const rebound = new Request("http://evil.example/keys", { method: "POST", headers: { origin: "http://evil.example" } });
+  expect(isSameOrigin(rebound, true)).toBe(true); // development: the address the app is reached by
+  expect(isSameOrigin(rebound, false)).toBe(false);
+  const base = new URL(config.baseUrl).origin;
+  expect(isSameOrigin(new Request("http://evil.example/keys", { method: "POST", headers: { origin: base } }), false)).toBe(true);
 });
 
 describe("the hot-route table", () => {
