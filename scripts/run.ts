@@ -40,14 +40,19 @@ const supervisor = new Supervisor({
   say,
   restartable: () => ready,
   onFatal: (_name, code) => void stopAll(code),
+  // A restarted child (any of them, not only an app) has a new pid: the state file says so.
+  onStarted: () => {
+    if (ready) saveRunState(announced.get(appNames[0])?.url ?? "");
+  },
 });
 
 async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
   say("stopping…");
-  // Each app process finishes its requests within SHUTDOWN_GRACE_MS; then it is killed.
-  await supervisor.stop(shutdownGraceMs + 3000);
+  // Each app process finishes its requests within SHUTDOWN_GRACE_MS; then it is killed. The local
+  // Stripe goes last: the draining apps and workers may still call it.
+  await supervisor.stop(shutdownGraceMs + 3000, ["stripe"]);
   if (embedded) await embedded.stop().catch(() => {});
   process.exit(code);
 }

@@ -24,6 +24,8 @@ export type SupervisorOptions = {
   restartable: (name: string) => boolean;
   /** Called once when a child may not be restarted; the supervisor is stopping by then. */
   onFatal: (name: string, code: number) => void;
+  /** Called after each start and restart of a child (its pid has changed). */
+  onStarted?: (name: string) => void;
 };
 
 type Child = { name: string; args: string[]; env: Record<string, string>; proc: Subprocess; startedAt: number; crashes: number };
@@ -56,6 +58,7 @@ export class Supervisor {
     void this.pipeLines(spec.name, proc.stdout);
     void this.pipeLines(spec.name, proc.stderr);
     void proc.exited.then((code) => this.exited(child, code));
+    this.opts.onStarted?.(spec.name);
   }
 
   private exited(child: Child, code: number): void {
@@ -86,14 +89,28 @@ export class Supervisor {
     }
   }
 
-  /** SIGTERM to every child; after `graceMs`, SIGKILL to those still running. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * SIGTERM to every child; after `graceMs`, SIGKILL to those still running. The children named in
+   * `last` are stopped only once the others have exited (what the draining apps still call).
+   */
+  async stop(graceMs: number, last: string[] = []): Promise<void> {
     this.stopping = true;
     const running = [...this.children.values()].filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
-    for (const c of running) c.proc.kill("SIGTERM");
-    await Promise.race([Promise.all(running.map((c) => c.proc.exited)), Bun.sleep(graceMs)]);
-    for (const c of running) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
-    await Promise.all(running.map((c) => c.proc.exited));
+    await this.stopGroup(
+      running.filter((c) => !last.includes(c.name)),
+      graceMs,
+    );
+    await this.stopGroup(
+      running.filter((c) => last.includes(c.name)),
+      graceMs,
+    );
+  }
+
+  private async stopGroup(children: Child[], graceMs: number): Promise<void> {
+    for (const c of children) c.proc.kill("SIGTERM");
+    await Promise.race([Promise.all(children.map((c) => c.proc.exited)), Bun.sleep(graceMs)]);
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+    await Promise.all(children.map((c) => c.proc.exited));
   }
 }
 

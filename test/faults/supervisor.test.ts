@@ -98,6 +98,19 @@ test("npm start runs two app processes on one port and two workers; a killed app
     const seen = new Set<string>();
     for (let i = 0; i < 200 && seen.size < 2; i++) seen.add(await smoke());
     expect([...seen].sort()).toEqual([...restarted.appInstanceIds].sort());
+
+    // worker.1 dies: it is restarted, and the state file names its new pid, not the dead one.
+    const deadWorker = restarted.processes["worker.1"];
+    process.kill(deadWorker, "SIGKILL");
+    const afterWorker = await until(
+      "worker.1 restarted in the state file",
+      () => {
+        const now = JSON.parse(readFileSync(stateFile, "utf8")) as RunState;
+        return now.processes["worker.1"] !== deadWorker && alive(now.processes["worker.1"]) && now;
+      },
+      output,
+    );
+    pids.push(afterWorker.processes["worker.1"]);
   } finally {
     run.kill("SIGTERM");
     await run.exited;
