@@ -5,7 +5,7 @@ import type Stripe from "stripe";
 import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
 import { attachPaymentMethod } from "./customers";
-import { API_VERSION, type DeliveryChaos, Events } from "./events";
+import { API_VERSION, type DeliveryChaos, type DeliveryMode, Events, SANDBOX_RETRY_SCHEDULE } from "./events";
 import { canonicalParams, parseForm } from "./form";
 import { chargeInvoice } from "./invoices";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
@@ -23,7 +23,8 @@ export type StripeLocalOptions = {
   schema?: string;
   publicUrl?: string;
   webhook?: { url: string; secret: string };
-  retrySchedule?: number[];
+  /** The waits (ms) of a failed delivery's retries, after which it is given up (default: Stripe's sandbox, three over a few hours). */
+  retrySchedule?: readonly number[];
   /** How long meter events take to count in summaries (default: `STRIPE_LOCAL_METER_LAG_SECONDS`, else 5 s). */
   meterLagMs?: number;
   /** The account's failed-payment settings (retries, then cancel or unpaid). */
@@ -45,7 +46,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
-  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
+  const events = new Events(store, opts.webhook, opts.retrySchedule ?? SANDBOX_RETRY_SCHEDULE, log, opts.deliveryChaos);
   let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
@@ -244,6 +245,10 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         release = resolve;
       });
       return release;
+    },
+    /** Pauses webhook deliveries (held, sent once `on`) or drops them (lost, as for a disabled endpoint): tests of lost events. */
+    setDeliveries(mode: DeliveryMode) {
+      events.mode = mode;
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {
