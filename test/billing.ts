@@ -69,9 +69,7 @@ export async function billingSettled(system: BillingSystem, tasks: readonly JobN
   do {
     await system.local.flushWebhooks(left());
     await jobsIdle(tasks, left());
-  } while (
-    (await sql<{ n: number }[]>`select count(*)::int as n from stripe_local.deliveries where delivered_at is null and given_up_at is null`)[0].n > 0
-  );
+  } while ((await sql<{ n: number }[]>`select count(*)::int as n from stripe_local.deliveries where delivered_at is null and given_up_at is null`)[0].n > 0);
 }
 
 export async function newOrg(): Promise<string> {
