@@ -5,6 +5,7 @@ import { markCheckoutStarted } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
 import { type PlanCode, planByCode } from "./plans.server";
+import { portalConfiguration } from "./portal.server";
 import { createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
 import { subscriptionSummary } from "./subscriptions.server";
 
@@ -36,5 +37,7 @@ export async function startCheckout(orgId: string, planCode: PlanCode): Promise<
 }
 
 export async function openPortal(orgId: string): Promise<{ url: string }> {
-  return { url: await upstream(() => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing` })) };
+  return {
+    url: await upstream(async () => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing`, configuration: await portalConfiguration() })),
+  };
 }
