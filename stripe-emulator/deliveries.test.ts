@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { SANDBOX_RETRY_SCHEDULE } from "./events";
-import { type StripeLocal, startStripeLocal } from "./index";
+import type { StripeLocal } from "./index";
+import { localStripeForTests } from "./test-local";
 
 const SECRET = "whsec_deliveriesTestSecret";
 /** Every attempt the endpoint saw: event id and the status it answered. */
@@ -21,20 +22,16 @@ const receiver = Bun.serve({
   },
 });
 
+const started = localStripeForTests("stripe_deliveries_test", {
+  webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET },
+  retrySchedule: [50, 100, 150],
+});
 let local: StripeLocal;
 let stripe: Stripe;
-beforeAll(async () => {
-  local = await startStripeLocal({
-    port: 0,
-    databaseUrl: process.env.DATABASE_URL!,
-    schema: "stripe_deliveries_test",
-    webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET },
-    retrySchedule: [50, 100, 150],
-  });
-  stripe = new Stripe("sk_test_deliveries", { host: "127.0.0.1", port: local.port, protocol: "http" });
+beforeAll(() => {
+  ({ local, stripe } = started);
 });
-afterAll(async () => {
-  await local.stop();
+afterAll(() => {
   receiver.stop(true);
 });
 

@@ -2,18 +2,16 @@
 // account's default, which Stripe has only once the portal settings are saved), configurations are
 // created, listed, retrieved and updated with Stripe's parameters and checks, and the hosted page
 // offers exactly what the session's configuration allows.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { type StripeLocal, startStripeLocal } from "./index";
+import type { StripeLocal } from "./index";
+import { localStripeForTests } from "./test-local";
 
+const started = localStripeForTests("stripe_portal_test");
 let local: StripeLocal;
 let stripe: Stripe;
-beforeAll(async () => {
-  local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_portal_test" });
-  stripe = new Stripe("sk_test_portal", { host: "127.0.0.1", port: local.port, protocol: "http", maxNetworkRetries: 0 });
-});
-afterAll(async () => {
-  await local.stop();
+beforeAll(() => {
+  ({ local, stripe } = started);
 });
 
 const refusal = (p: Promise<unknown>) =>
