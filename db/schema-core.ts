@@ -14,6 +14,10 @@ export const organisations = pgTable("organisations", {
   timeZone: text("time_zone").notNull().default("UTC"),
   stripeCustomerId: text("stripe_customer_id").unique(),
   stripeTestClockId: text("stripe_test_clock_id"),
+  // When the org last started a Checkout, and when the rollover job last asked Stripe whether it
+  // holds a live subscription the mirror has not seen (billing/reconcile.server.ts).
+  checkoutStartedAt: tz("checkout_started_at"),
+  stripeCheckedAt: tz("stripe_checked_at"),
   createdAt: tz("created_at").notNull().defaultNow(),
 });
 

@@ -6,6 +6,7 @@ import { customerRoutes } from "./customers";
 import { arr } from "./form";
 import { meterRoutes } from "./meters";
 import { checkParams } from "./params";
+import { portalRoutes } from "./portal-configurations";
 import { productRoutes } from "./products";
 import type { Params, Route } from "./route";
 import { scheduleRoutes } from "./schedules";
@@ -22,6 +23,7 @@ const routes: Route[] = [
   ...invoiceRoutes,
   ...eventRoutes,
   ...sessionRoutes,
+  ...portalRoutes,
   ...meterRoutes,
 ];
 

@@ -1,12 +1,27 @@
 // Events and their delivery: stored, then POSTed to the webhook endpoint in creation order,
 // signed exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`),
-// retried on a schedule when the endpoint answers non-2xx or cannot be reached.
+// retried a few times when the endpoint answers non-2xx or cannot be reached, then given up.
 import { createHmac } from "node:crypto";
 import Stripe from "stripe";
 import { newId, type Store } from "./store";
 
 /** A test switch: deliver some events twice (`duplicate`, a probability) and out of order (`reorder`). */
 export type DeliveryChaos = { duplicate?: number; reorder?: boolean };
+
+/**
+ * How long each retry of a failed delivery waits, in ms; once they are used up the delivery is
+ * given up, as Stripe gives it up. Stripe documents "three times over a few hours" in sandboxes
+ * (up to three days, with exponential backoff, in live mode) without the single waits: these are
+ * the local Stripe's, doubling from half an hour (attempts at 0, 0:30, 1:30 and 3:30).
+ */
+export const SANDBOX_RETRY_SCHEDULE: readonly number[] = [1_800_000, 3_600_000, 7_200_000];
+
+/**
+ * A test switch for deliveries: `on`; `paused` (nothing is sent, everything waits and goes out once
+ * `on` again: an endpoint outage within the retry window); `dropped` (events created meanwhile are
+ * never sent, as Stripe never sends the events of a disabled endpoint: lost for good).
+ */
+export type DeliveryMode = "on" | "paused" | "dropped";
 
 /** The account's and the webhook endpoint's API version: the one the `stripe` SDK is pinned to. */
 export const API_VERSION: string = Stripe.API_VERSION;
@@ -19,11 +34,12 @@ export function signPayload(payload: string, secret: string, timestamp = Math.fl
 export class Events {
   private timer: ReturnType<typeof setInterval> | null = null;
   private delivering = false;
+  mode: DeliveryMode = "on";
 
   constructor(
     private store: Store,
     private webhook: { url: string; secret: string } | undefined,
-    private retrySchedule: number[],
+    private retrySchedule: readonly number[],
     readonly log: (line: string) => void,
     private chaos: DeliveryChaos = {},
   ) {}
@@ -39,14 +55,18 @@ export class Events {
       created,
       data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
       livemode: false,
-      pending_webhooks: this.webhook ? 1 : 0,
+      pending_webhooks: this.webhook && this.mode !== "dropped" ? 1 : 0,
       request: { id: null, idempotency_key: null },
       type,
     };
     await this.store.put(event);
     // Out of order under the chaos switch: each delivery waits a random while before its first attempt.
     const delay = this.chaos.reorder ? Math.floor(Math.random() * 300) : 0;
-    if (this.webhook) await this.store.sql`insert into deliveries (event_id, next_at) values (${event.id}, now() + ${`${delay} milliseconds`}::interval)`;
+    // A dropped event keeps its row, given up before its first attempt, so a test can see it was lost.
+    const givenUp = this.mode === "dropped" ? new Date() : null;
+    if (this.webhook)
+      await this.store.sql`insert into deliveries (event_id, next_at, given_up_at)
+                           values (${event.id}, now() + ${`${delay} milliseconds`}::interval, ${givenUp})`;
     // Stripe.Event is a union over event types; its `type` is checked above, its object per call site.
     return event as unknown as Stripe.Event;
   }
@@ -60,16 +80,16 @@ export class Events {
   }
 
   async pending(): Promise<number> {
-    const [row] = await this.store.sql<{ n: number }[]>`select count(*)::int as n from deliveries where delivered_at is null`;
+    const [row] = await this.store.sql<{ n: number }[]>`select count(*)::int as n from deliveries where delivered_at is null and given_up_at is null`;
     return row.n + this.duplicates;
   }
 
   private async deliverDue() {
-    if (this.delivering || !this.webhook) return;
+    if (this.delivering || !this.webhook || this.mode === "paused") return;
     this.delivering = true;
     try {
       const due = await this.store.sql<{ event_id: string; attempts: number }[]>`
-        select event_id, attempts from deliveries where delivered_at is null and next_at <= now() order by seq limit 50`;
+        select event_id, attempts from deliveries where delivered_at is null and given_up_at is null and next_at <= now() order by seq limit 50`;
       if (this.chaos.reorder) due.reverse();
       for (const d of due) await this.deliver(d.event_id, d.attempts);
     } catch (err) {
@@ -88,7 +108,13 @@ export class Events {
       if (Math.random() < (this.chaos.duplicate ?? 0)) this.duplicate(eventId, body);
       return;
     }
-    const wait = this.retrySchedule[Math.min(attempts, this.retrySchedule.length - 1)];
+    // The attempt just made is retry number `attempts` (the first one is no retry).
+    const wait = this.retrySchedule[attempts];
+    if (wait === undefined) {
+      await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status}, given_up_at = now() where event_id = ${eventId}`;
+      this.log(`webhook ${eventId} answered ${status || "no response"}; given up after ${attempts + 1} attempts`);
+      return;
+    }
     await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status},
                          next_at = now() + ${`${wait} milliseconds`}::interval where event_id = ${eventId}`;
     this.log(`webhook ${eventId} answered ${status || "no response"}; retry in ${wait} ms`);

@@ -4,13 +4,13 @@
 import type Stripe from "stripe";
 import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
-import { attachPaymentMethod } from "./customers";
-import { API_VERSION, type DeliveryChaos, Events } from "./events";
+import { API_VERSION, type DeliveryChaos, type DeliveryMode, Events, SANDBOX_RETRY_SCHEDULE } from "./events";
 import { canonicalParams, parseForm } from "./form";
-import { chargeInvoice } from "./invoices";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
 import { ParamRefused } from "./params";
+import { portalAction } from "./portal";
+import { saveDefaultConfiguration } from "./portal-configurations";
 import type { Params } from "./route";
 import { customerDetails, publicSession } from "./sessions";
 import { Store } from "./store";
@@ -23,7 +23,8 @@ export type StripeLocalOptions = {
   schema?: string;
   publicUrl?: string;
   webhook?: { url: string; secret: string };
-  retrySchedule?: number[];
+  /** The waits (ms) of a failed delivery's retries, after which it is given up (default: Stripe's sandbox, three over a few hours). */
+  retrySchedule?: readonly number[];
   /** How long meter events take to count in summaries (default: `STRIPE_LOCAL_METER_LAG_SECONDS`, else 5 s). */
   meterLagMs?: number;
   /** The account's failed-payment settings (retries, then cancel or unpaid). */
@@ -45,7 +46,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
-  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
+  const events = new Events(store, opts.webhook, opts.retrySchedule ?? SANDBOX_RETRY_SCHEDULE, log, opts.deliveryChaos);
   let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
@@ -163,43 +164,6 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     });
   }
 
-  async function portalAction(id: string, form: FormData): Promise<Response> {
-    return store.exclusive(async () => {
-      const session = await store.get<Stripe.BillingPortal.Session>(id);
-      if (!session) return portalPage(account, id);
-      const customerId = session.customer as string;
-      const [sub] = await store.list<Stripe.Subscription>(
-        "subscription",
-        (x) => x.customer === customerId && !["canceled", "incomplete_expired"].includes(x.status),
-      );
-      const action = form.get("action");
-      try {
-        if (action === "card") return await updateCard(customerId, sub, String(form.get("card") ?? "").replace(/\s+/g, ""), id);
-        if (sub) await handleApi(account, "POST", `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: action === "cancel" ? "true" : "false" });
-      } catch (err) {
-        if (err instanceof StripeError) return portalPage(account, id, undefined, err.message);
-        throw err;
-      }
-      return portalPage(account, id, action === "cancel" ? "Your plan will be canceled at the end of the period." : "Your plan will renew.");
-    });
-  }
-
-  /** A new default card; an open invoice of the subscription is charged again with it at once. */
-  async function updateCard(customerId: string, sub: Stripe.Subscription | undefined, card: string, sessionId: string): Promise<Response> {
-    if (!/^\d{12,19}$/.test(card)) return portalPage(account, sessionId, undefined, "Your card number is incomplete.");
-    const token = DECLINED_AT_ATTACH.has(card) ? "pm_card_chargeDeclined" : FAILS_EVERY_CHARGE.has(card) ? "pm_card_chargeCustomerFail" : "pm_card_visa";
-    const pm = await attachPaymentMethod(account, token, customerId);
-    await handleApi(account, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
-    if (sub) {
-      await handleApi(account, "POST", `/v1/subscriptions/${sub.id}`, { default_payment_method: pm.id });
-      const now = await account.nowFor(customerId);
-      const open = await store.list<Stripe.Invoice>("invoice", (i) => i.parent?.subscription_details?.subscription === sub.id && i.status === "open");
-      for (const invoice of open)
-        if (!(await chargeInvoice(account, invoice, now))) return portalPage(account, sessionId, undefined, "Your card was declined.");
-    }
-    return portalPage(account, sessionId, "Your card was updated.");
-  }
-
   const server = Bun.serve({
     hostname: opts.hostname ?? "127.0.0.1",
     port: opts.port,
@@ -210,7 +174,10 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const post = request.method === "POST";
       const [, page, id, pdf] = /^\/(checkout|portal|invoice)\/(\w+)(\/pdf)?$/.exec(p) ?? [];
       if (page === "checkout" && !pdf) return post ? payCheckout(id, await request.formData()) : checkoutPage(account, id);
-      if (page === "portal" && !pdf) return post ? portalAction(id, await request.formData()) : portalPage(account, id);
+      if (page === "portal" && !pdf) {
+        const form = post ? await request.formData() : null;
+        return form ? store.exclusive(() => portalAction(account, id, form)) : portalPage(account, id);
+      }
       if (page === "invoice") return pdf ? invoicePdf(account, id) : invoicePage(account, id);
       if (p === "/health") return Response.json({ ok: true, instanceId });
       return new Response("Not found", { status: 404 });
@@ -244,6 +211,14 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         release = resolve;
       });
       return release;
+    },
+    /** Pauses webhook deliveries (held, sent once `on`) or drops them (lost, as for a disabled endpoint): tests of lost events. */
+    setDeliveries(mode: DeliveryMode) {
+      events.mode = mode;
+    },
+    /** Saves the billing portal's settings as the Dashboard would: the account's default configuration. */
+    saveDefaultPortalConfiguration(features: Stripe.BillingPortal.ConfigurationCreateParams.Features) {
+      return store.exclusive(() => saveDefaultConfiguration(account, features));
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {

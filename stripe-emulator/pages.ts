@@ -2,6 +2,7 @@
 // Plain HTML with inline CSS (no external assets), labelled controls for people and for tests.
 import type Stripe from "stripe";
 import { type Account, money } from "./account";
+import { configurationOf, currentSubscription, switchablePrices } from "./portal-configurations";
 
 const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const date = (t: number) => new Date(t * 1000).toUTCString().slice(5, 16);
@@ -41,35 +42,61 @@ ${s.cancel_url ? `<p style="margin-top:16px;text-align:center"><a href="${esc(s.
   );
 }
 
-export async function portalPage(b: Account, id: string, notice?: string, error?: string) {
+/** The billing portal: what the session's configuration allows (cards, invoices, cancel, price switches), nothing else. */
+export async function portalPage(b: Account, id: string, notice?: string, error?: string, status = 200) {
   const session = await b.store.get<Stripe.BillingPortal.Session>(id);
   if (!session) return layout("Not found", "<h1>This portal session does not exist.</h1>", 404);
-  const subs = await b.store.list<Stripe.Subscription>(
-    "subscription",
-    (x) => x.customer === session.customer && x.status !== "canceled" && x.status !== "incomplete_expired",
-  );
-  const invoices = await b.store.list<Stripe.Invoice>("invoice", (x) => x.customer === session.customer);
-  const sub = subs[0];
+  const { features, business_profile: profile } = await configurationOf(b, session);
+  const sub = await currentSubscription(b, session.customer as string);
+  const invoices = features.invoice_history.enabled ? await b.store.list<Stripe.Invoice>("invoice", (x) => x.customer === session.customer) : [];
+  const form = (fields: string, button: string, secondary = false) =>
+    `<form method="post" action="/portal/${esc(id)}">${fields}<button type="submit"${secondary ? ' class="secondary"' : ""}>${esc(button)}</button></form>`;
+  const action = (name: string, extra = "") => `<input type="hidden" name="action" value="${name}">${extra}`;
   const price = sub?.items.data[0].price;
+  let plan = "<p>No active subscription.</p>";
+  if (sub && price) {
+    const switches = await Promise.all(
+      switchablePrices(features, price.id).map(async (to) => {
+        const p = await b.price(to);
+        return form(
+          action("switch", `<input type="hidden" name="price" value="${esc(to)}">`),
+          `Switch to ${await b.productName(p)} (${money(p)} / month)`,
+          true,
+        );
+      }),
+    );
+    const cancel = sub.cancel_at_period_end
+      ? form(action("renew"), "Renew plan", true)
+      : features.subscription_cancel.enabled
+        ? form(action("cancel"), features.subscription_cancel.mode === "immediately" ? "Cancel plan now" : "Cancel plan", true)
+        : "";
+    plan = `<p><strong>${esc(await b.productName(price))}</strong> · ${money(price)} / month <span class="badge">${esc(sub.status)}</span></p>
+<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}${await scheduledChange(b, sub)}</p>
+${cancel}${switches.join("")}`;
+  }
+  const card = features.payment_method_update.enabled
+    ? form(
+        `${action("card")}<label for="card">New card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" required>`,
+        "Update card",
+      )
+    : "";
+  const history = features.invoice_history.enabled
+    ? `<h2 style="font-size:16px;margin-top:28px">Invoices</h2>
+<table><tbody>${invoices.map((i) => `<tr><td>${date(i.created)}</td><td>${cents(i.total, i.currency)}</td><td><span class="badge">${esc(i.status)}</span></td><td><a href="/invoice/${esc(i.id)}">View</a></td></tr>`).join("") || "<tr><td>No invoices yet.</td></tr>"}</tbody></table>`
+    : "";
+  const links = [
+    profile.privacy_policy_url ? `<a href="${esc(profile.privacy_policy_url)}">Privacy policy</a>` : "",
+    profile.terms_of_service_url ? `<a href="${esc(profile.terms_of_service_url)}">Terms of service</a>` : "",
+  ].filter(Boolean);
   return layout(
     "Billing",
-    `<h1>Billing</h1><p class="muted">Manage your subscription and invoices.</p>
+    `<h1>Billing</h1><p class="muted">${esc(profile.headline ?? "Manage your subscription and invoices.")}</p>
 ${notice ? `<div class="error" style="background:#e6f4ea;color:#1e4620" role="status">${esc(notice)}</div>` : ""}
 ${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
-${
-  sub
-    ? `<p><strong>${esc(await b.productName(price!))}</strong> · ${money(price!)} / month <span class="badge">${esc(sub.status)}</span></p>
-<p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}${await scheduledChange(b, sub)}</p>
-<form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="${sub.cancel_at_period_end ? "renew" : "cancel"}">
-<button type="submit" class="secondary">${sub.cancel_at_period_end ? "Renew plan" : "Cancel plan"}</button></form>
-<form method="post" action="/portal/${esc(id)}"><input type="hidden" name="action" value="card">
-<label for="card">New card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" required>
-<button type="submit">Update card</button></form>`
-    : "<p>No active subscription.</p>"
-}
-<h2 style="font-size:16px;margin-top:28px">Invoices</h2>
-<table><tbody>${invoices.map((i) => `<tr><td>${date(i.created)}</td><td>${cents(i.total, i.currency)}</td><td><span class="badge">${esc(i.status)}</span></td><td><a href="/invoice/${esc(i.id)}">View</a></td></tr>`).join("") || "<tr><td>No invoices yet.</td></tr>"}</tbody></table>
+${plan}${card}${history}
+${links.length ? `<p class="muted" style="margin-top:24px">${links.join(" · ")}</p>` : ""}
 ${session.return_url ? `<p style="margin-top:24px"><a href="${esc(session.return_url)}" id="return">← Return</a></p>` : ""}`,
+    status,
   );
 }
 

@@ -32,6 +32,7 @@ const BY_OBJECT: Record<string, keyof typeof schemas.roots> = {
   "checkout.session": "CheckoutSession",
   payment_method: "PaymentMethod",
   "billing_portal.session": "BillingPortalSession",
+  "billing_portal.configuration": "BillingPortalConfiguration",
 };
 
 beforeAll(async () => {
@@ -84,7 +85,7 @@ describe("the local Stripe's objects match the stripe package's types", () => {
     expect(found).toEqual([]);
   });
 
-  test("checkout and portal sessions, before and after paying", async () => {
+  test("checkout and portal sessions, before and after paying, and portal configurations", async () => {
     const customer = await stripe.customers.create({ email: "c@example.com" });
     const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, recurring: { interval: "month" }, product_data: { name: "C" } });
     const session = await stripe.checkout.sessions.create({
@@ -99,7 +100,20 @@ describe("the local Stripe's objects match the stripe package's types", () => {
     });
     const paid = await fetch(session.url!, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
     expect(paid.status).toBe(303);
-    const portal = await stripe.billingPortal.sessions.create({ customer: customer.id, return_url: "http://app.test/billing" });
+    const configuration = await stripe.billingPortal.configurations.create({
+      features: { invoice_history: { enabled: true }, subscription_cancel: { enabled: true, mode: "at_period_end" } },
+      business_profile: { headline: "Shapes" },
+      metadata: { app: "schemas" },
+    });
+    const updated = await stripe.billingPortal.configurations.update(configuration.id, {
+      name: "Shapes",
+      features: { payment_method_update: { enabled: true } },
+    });
+    const portal = await stripe.billingPortal.sessions.create({
+      customer: customer.id,
+      configuration: configuration.id,
+      return_url: "http://app.test/billing",
+    });
     const other = await stripe.checkout.sessions.create({
       mode: "subscription",
       customer: customer.id,
@@ -115,6 +129,9 @@ describe("the local Stripe's objects match the stripe package's types", () => {
       ...problems("CheckoutSession", session),
       ...problems("CheckoutSession", await stripe.checkout.sessions.retrieve(session.id)),
       ...problems("BillingPortalSession", portal),
+      ...problems("BillingPortalConfiguration", configuration),
+      ...problems("BillingPortalConfiguration", updated),
+      ...problems("BillingPortalConfiguration", await stripe.billingPortal.configurations.retrieve(configuration.id)),
     ]).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-// Checkout and billing portal sessions (their hosted pages live in pages.ts).
+// Checkout sessions (their hosted page lives in pages.ts; the portal's sessions in portal-configurations.ts).
 
 import type Stripe from "stripe";
 import { type Account, invalid, missing } from "./account";
@@ -127,31 +127,6 @@ export const sessionRoutes: Route[] = [
     /^\/v1\/checkout\/sessions\/([^/]+)$/,
     {},
     async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id)))),
-  ],
-  [
-    "POST",
-    /^\/v1\/billing_portal\/sessions$/,
-    { customer: string, return_url: string },
-    async (b, p) => {
-      const c = await customerOf(b, str(p.customer) ?? "");
-      const id = newId("bps");
-      const session: Stripe.BillingPortal.Session = {
-        customer_account: null,
-        id,
-        object: "billing_portal.session",
-        configuration: "bpc_local",
-        created: await b.nowFor(c.id),
-        customer: c.id,
-        flow: null,
-        livemode: false,
-        locale: null,
-        on_behalf_of: null,
-        return_url: str(p.return_url) ?? null,
-        url: `${b.publicUrl}/portal/${id}`,
-      };
-      await b.store.put(session);
-      return session;
-    },
   ],
 ];
 

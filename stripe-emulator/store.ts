@@ -20,6 +20,7 @@ export class Store {
       create index if not exists objects_type_idx on "${this.schema}".objects (type, seq);
       create table if not exists "${this.schema}".idempotency (key text primary key, fingerprint text not null, status int not null, body text not null, created_at timestamptz not null default now());
       create table if not exists "${this.schema}".deliveries (event_id text primary key, seq bigserial, attempts int not null default 0, next_at timestamptz not null default now(), delivered_at timestamptz, last_status int);
+      alter table "${this.schema}".deliveries add column if not exists given_up_at timestamptz;
       create table if not exists "${this.schema}".counters (name text primary key, value bigint not null);`);
   }
 

@@ -49,6 +49,13 @@ async function subscribed(amount: number, card: "pm_card_visa" | "pm_card_charge
   return { clock, customer, price, sub, end: sub.items.data[0].current_period_end };
 }
 
+/** A portal configuration that lets the customer update the card and cancel at the period end. */
+const portalConfiguration = async () =>
+  (
+    await stripe.billingPortal.configurations.create({
+      features: { payment_method_update: { enabled: true }, invoice_history: { enabled: true }, subscription_cancel: { enabled: true } },
+    })
+  ).id;
 const advance = (clock: Stripe.TestHelpers.TestClock, to: number) => stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: to });
 async function eventsOf(customer: string) {
   await local.flushWebhooks();
@@ -83,7 +90,7 @@ describe("subscription schedules", () => {
     expect((await stripe.subscriptions.retrieve(sub.id)).items.data[0].price.unit_amount).toBe(29_900);
     const upcoming = await stripe.invoices.createPreview({ customer: customer.id, subscription: sub.id });
     expect(upcoming.total).toBe(9_900);
-    const portal = await stripe.billingPortal.sessions.create({ customer: customer.id });
+    const portal = await stripe.billingPortal.sessions.create({ customer: customer.id, configuration: await portalConfiguration() });
     expect(await (await fetch(portal.url)).text()).toContain("$299.00 / month <span");
     expect(await (await fetch(portal.url)).text()).toContain("then Plan 9900 at $99.00 / month");
 
@@ -170,7 +177,7 @@ describe("dunning", () => {
     const { clock, customer, sub, end } = await subscribed(2_900, "pm_card_chargeCustomerFail");
     await advance(clock, end + 3600 + 2 * DAY);
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("unpaid");
-    const session = await stripe.billingPortal.sessions.create({ customer: customer.id });
+    const session = await stripe.billingPortal.sessions.create({ customer: customer.id, configuration: await portalConfiguration() });
     const page = await fetch(session.url, { method: "POST", body: new URLSearchParams({ action: "card", card: "4242424242424242" }) });
     expect(await page.text()).toContain("Your card was updated.");
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("active");

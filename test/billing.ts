@@ -29,7 +29,8 @@ export function startBillingSystem(extraEnv: Record<string, string> = {}, localO
       port: Number(process.env.STRIPE_LOCAL_PORT),
       databaseUrl: process.env.DATABASE_URL!,
       webhook: { url: `${system.app.url}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
-      retrySchedule: [150, 300, 600],
+      // Finite like Stripe's, and long enough (about 10 s) to cover an app restarted by a test.
+      retrySchedule: [150, 300, 600, 1200, 2400, 4800],
       ...localOptions,
     });
     worker = await startWorker(env);
@@ -68,7 +69,7 @@ export async function billingSettled(system: BillingSystem, tasks: readonly JobN
   do {
     await system.local.flushWebhooks(left());
     await jobsIdle(tasks, left());
-  } while ((await sql<{ n: number }[]>`select count(*)::int as n from stripe_local.deliveries where delivered_at is null`)[0].n > 0);
+  } while ((await sql<{ n: number }[]>`select count(*)::int as n from stripe_local.deliveries where delivered_at is null and given_up_at is null`)[0].n > 0);
 }
 
 export async function newOrg(): Promise<string> {

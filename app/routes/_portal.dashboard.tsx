@@ -1,6 +1,6 @@
 // Dashboard: plan, status, period, the usage meter with 80% / 100% warnings, and daily usage.
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
 import { lazy, Suspense, useEffect, useState } from "react";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
@@ -9,6 +9,7 @@ import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth/session.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
 import { planByCode } from "~/server/billing/plans.server";
+import { convergeCheckoutReturn } from "~/server/billing/reconcile.server";
 import { pastDueGraceEnds } from "~/server/billing/subscriptions.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { dailyUsage } from "~/server/usage/daily.server";
@@ -17,6 +18,15 @@ const UsageChart = lazy(() => import("~/components/usage-chart"));
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
+  // Back from Checkout: converge from the session Stripe names (the org's own only), then drop
+  // the id from the address, so reloads and the polling below ask Stripe nothing.
+  const url = new URL(request.url);
+  const sessionId = url.searchParams.get("session_id");
+  if (sessionId !== null) {
+    await convergeCheckoutReturn(user.orgId, sessionId);
+    url.searchParams.delete("session_id");
+    throw redirect(`${url.pathname}${url.search}`);
+  }
   const org = await getOrg(user.orgId);
   const { subscription, usage } = await subscriptionOverview(user.orgId);
   const days = usage

@@ -5,6 +5,7 @@
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import { crossSiteRefused, isSameOrigin } from "./auth/same-origin.server";
 import { syncPlanCatalog } from "./billing/plans.server";
+import { preparePortal } from "./billing/portal.server";
 import { bodyLimitFor, capBody } from "./http/body-limit.server";
 import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.server";
 import { observeHttp, routePatterns } from "./http/http-metrics.server";
@@ -49,6 +50,8 @@ export async function startServer(build: ServerBuild, opts: { publicDir: string 
     process.exit(1);
   }
   await syncPlanCatalog();
+  // Not awaited: Stripe may be slow or away; the first portal session makes it then.
+  void preparePortal();
 
   const server = Bun.serve({
     hostname: config.HOST,

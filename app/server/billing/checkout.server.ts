@@ -1,9 +1,11 @@
 // The pages Stripe hosts for an org: Checkout to start a subscription, the billing portal for cards
 // and invoices.
 import { isLive } from "../../subscription-status";
+import { markCheckoutStarted } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
 import { type PlanCode, planByCode } from "./plans.server";
+import { portalConfiguration } from "./portal.server";
 import { createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
 import { subscriptionSummary } from "./subscriptions.server";
 
@@ -19,6 +21,8 @@ export async function startCheckout(orgId: string, planCode: PlanCode): Promise<
   // Stripe's word too: a checkout just paid may not have reached the mirror yet.
   const live = await upstream(() => liveStripeSubscription(orgId));
   if (live) throw alreadySubscribed(live.planCode ?? "another plan", live.status);
+  // From now on, for a day, the rollover job looks for the subscription it may make.
+  await markCheckoutStarted(orgId);
   const url = await upstream(() =>
     createCheckoutSession({
       orgId,
@@ -33,5 +37,7 @@ export async function startCheckout(orgId: string, planCode: PlanCode): Promise<
 }
 
 export async function openPortal(orgId: string): Promise<{ url: string }> {
-  return { url: await upstream(() => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing` })) };
+  return {
+    url: await upstream(async () => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing`, configuration: await portalConfiguration() })),
+  };
 }

@@ -32,7 +32,11 @@ async function orgOfCustomer(customerId: string, fallback: string | null): Promi
  * that has applied its downgrade is released here, so the subscription goes on by itself.
  */
 export async function convergeSubscription(subscriptionId: string): Promise<string> {
-  const state = await retrieveSubscription(subscriptionId);
+  return convergeSubscriptionState(await retrieveSubscription(subscriptionId));
+}
+
+/** convergeSubscription for a state just read from Stripe. */
+export async function convergeSubscriptionState(state: SubscriptionState): Promise<string> {
   const orgId = await orgOfCustomer(state.customerId, state.orgId);
   const mirrored = await applySubscription(orgId, state);
   if (mirrored) await secondLiveSubscription(orgId, mirrored, state);
@@ -168,11 +172,14 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
     if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
   }
   await emitForStripeEvent(event);
-  // Stripe → DB → Stigg: the database has converged; Stigg follows in its own job.
-  if (orgId && stiggEnabled()) {
-    await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::text::json, job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
-  }
+  if (orgId) await followInStigg(orgId);
   await markStripeEventProcessed(event.id);
+}
+
+/** Stripe → DB → Stigg: the database has converged for the org; Stigg follows in its own job. */
+export async function followInStigg(orgId: string): Promise<void> {
+  if (!stiggEnabled()) return;
+  await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::text::json, job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
 }
 
 /**

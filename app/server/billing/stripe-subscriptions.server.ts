@@ -1,7 +1,8 @@
 // Stripe's subscriptions and invoices, read and changed, as the system's own shapes
 // (SubscriptionState, InvoiceState): the raw Stripe objects never leave this module. Part of
 // billing/'s Stripe modules, the only ones that talk to Stripe.
-import type Stripe from "stripe";
+import Stripe from "stripe";
+import { isLive } from "../../subscription-status";
 import { stripe } from "./stripe.server";
 import { requestKey } from "./stripe-keys.server";
 
@@ -26,9 +27,13 @@ export type SubscriptionState = {
   scheduledPriceId: string | null;
   /** The schedule has applied its last phase change: it has nothing left to do and can be released. */
   scheduleApplied: boolean;
+  /** The newest invoice it made (a Checkout's first one), if any. */
+  latestInvoiceId: string | null;
 };
 
 const priceIdOf = (p: string | Stripe.Price | Stripe.DeletedPrice) => (typeof p === "string" ? p : p.id);
+/** The id of a field Stripe answers as an id or, expanded, as the object. */
+const idOf = (v: string | { id?: string } | null | undefined): string | null => (typeof v === "string" ? v : (v?.id ?? null));
 
 export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
   const item = sub.items.data[0];
@@ -51,11 +56,36 @@ export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
     scheduleId: typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null),
     scheduledPriceId: next ? priceIdOf(next.items[0].price) : null,
     scheduleApplied: Boolean(schedule && current > 0 && !next),
+    latestInvoiceId: idOf(sub.latest_invoice),
   };
 }
 
 export async function retrieveSubscription(id: string): Promise<SubscriptionState> {
   return subscriptionState(await stripe.subscriptions.retrieve(id, { expand: ["schedule"] }));
+}
+
+/** The ids of the customer's live subscriptions, oldest first. */
+export async function liveSubscriptionIds(customerId: string): Promise<string[]> {
+  const subs = await stripe.subscriptions.list({ customer: customerId, status: "all", limit: 100 }).autoPagingToArray({ limit: 10_000 });
+  return subs
+    .filter((s) => isLive(s.status))
+    .map((s) => s.id)
+    .reverse();
+}
+
+// ---- Checkout sessions ------------------------------------------------------------------------
+
+export type CheckoutSessionState = { customerId: string | null; orgId: string | null; status: string | null; subscriptionId: string | null };
+
+/** A Checkout session's customer, org (its metadata), status and subscription; null when Stripe has no such session. */
+export async function retrieveCheckoutSession(id: string): Promise<CheckoutSessionState | null> {
+  try {
+    const s = await stripe.checkout.sessions.retrieve(id);
+    return { customerId: idOf(s.customer), orgId: s.metadata?.org_id ?? null, status: s.status, subscriptionId: idOf(s.subscription) };
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 404) return null;
+    throw err;
+  }
 }
 
 // ---- invoices ---------------------------------------------------------------------------------

@@ -221,9 +221,10 @@ async function expireCheckoutSession(id: string): Promise<void> {
   }
 }
 
-export async function createPortalSession(input: { orgId: string; returnUrl: string }): Promise<string> {
+/** A portal session on `configuration` (the app's, portal.server.ts: Stripe has no usable default). */
+export async function createPortalSession(input: { orgId: string; returnUrl: string; configuration: string }): Promise<string> {
   const { customerId } = await ensureCustomer(input.orgId);
-  const session = await stripe.billingPortal.sessions.create({ customer: customerId, return_url: input.returnUrl });
+  const session = await stripe.billingPortal.sessions.create({ customer: customerId, return_url: input.returnUrl, configuration: input.configuration });
   return session.url;
 }
 

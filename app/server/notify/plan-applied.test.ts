@@ -34,6 +34,7 @@ describe("subscription.updated", () => {
       scheduleId: null,
       scheduledPriceId: null,
       scheduleApplied: false,
+      latestInvoiceId: null,
     });
     await applySubscription(orgId, await state("starter", s.ps, s.pe)); // a stale read of Stripe
     await applySubscription(orgId, await state("growth", s.ps, s.pe)); // converged back

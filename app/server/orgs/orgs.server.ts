@@ -53,6 +53,16 @@ export async function setStripeCustomer(orgId: string, customerId: string, testC
   await db.update(schema.organisations).set({ stripeCustomerId: customerId, stripeTestClockId: testClockId }).where(eq(schema.organisations.id, orgId));
 }
 
+/** Notes that the org started a Checkout: the rollover job looks for its subscription often for a day (billing/reconcile.server.ts). */
+export async function markCheckoutStarted(orgId: string): Promise<void> {
+  await db.update(schema.organisations).set({ checkoutStartedAt: dsql`now()` }).where(eq(schema.organisations.id, orgId));
+}
+
+/** Notes that the rollover job has just asked Stripe about the org's live subscriptions. */
+export async function markStripeChecked(orgId: string): Promise<void> {
+  await db.update(schema.organisations).set({ stripeCheckedAt: dsql`now()` }).where(eq(schema.organisations.id, orgId));
+}
+
 /** Sets the org's time zone, inside the caller's transaction when it passes one. */
 export async function setOrgTimeZone(orgId: string, timeZone: string, executor: Pick<Db, "update"> = db): Promise<void> {
   await executor.update(schema.organisations).set({ timeZone }).where(eq(schema.organisations.id, orgId));
