@@ -6,6 +6,7 @@ import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY
 import { handleApi } from "./api";
 import { attachPaymentMethod } from "./customers";
 import { API_VERSION, type DeliveryChaos, Events } from "./events";
+import { type FaultOptions, Faults, type FaultSwitch, type StripeFault } from "./faults";
 import { canonicalParams, parseForm } from "./form";
 import { chargeInvoice } from "./invoices";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
@@ -50,6 +51,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
   let hold: Promise<void> = Promise.resolve();
+  // Test switches: refusals as Stripe answers them when busy or when the key is wrong (faults.ts).
+  const faults = new Faults();
 
   async function api(request: Request, url: URL): Promise<Response> {
     const auth = request.headers.get("authorization") ?? "";
@@ -64,6 +67,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     }
     const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
     const params = parseForm(body);
+    const refused = faults.answer(request.method, url.pathname, params, auth, headers());
+    if (refused) return refused;
     const idemKey = request.method === "POST" ? request.headers.get("idempotency-key") : null;
     // A clock's status is readable while it advances, as Stripe's is; everything else waits its turn.
     if (request.method === "GET" && url.pathname.startsWith("/v1/test_helpers/test_clocks/")) return (await run("GET", url.pathname, params)).response;
@@ -244,6 +249,13 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         release = resolve;
       });
       return release;
+    },
+    /**
+     * Refuses matching /v1 requests as Stripe does when busy or when the key is wrong (429
+     * `rate_limit` / `lock_timeout`, 401, 403, or an error a test spells out) until cleared.
+     */
+    failRequests(fault: StripeFault, options?: FaultOptions): FaultSwitch {
+      return faults.add(fault, options);
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {
