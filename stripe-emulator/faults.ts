@@ -138,7 +138,7 @@ export class Faults {
     entry.hits++;
     const key = authorization.replace(/^Bearer\s+/i, "");
     const { status, error, headers: extra } = errorBody(entry.fault, method, path, key, entry.options);
-    const retryAfter = entry.options.retryAfter === undefined ? {} : { "retry-after": String(entry.options.retryAfter) };
+    const retryAfter: Record<string, string> = entry.options.retryAfter === undefined ? {} : { "retry-after": String(entry.options.retryAfter) };
     return Response.json({ error }, { status, headers: { ...headers, ...extra, ...retryAfter } });
   }
 }

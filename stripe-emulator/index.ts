@@ -6,7 +6,7 @@ import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY
 import { handleApi } from "./api";
 import { attachPaymentMethod } from "./customers";
 import { API_VERSION, type DeliveryChaos, Events } from "./events";
-import { type FaultOptions, Faults, type FaultSwitch, type StripeFault } from "./faults";
+import { type FaultOptions, type FaultSwitch, Faults, type StripeFault } from "./faults";
 import { canonicalParams, parseForm } from "./form";
 import { chargeInvoice } from "./invoices";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";

@@ -9,6 +9,7 @@ import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
 import { upstream } from "./stripe.server";
+import type { StripeTrouble } from "./stripe-errors.server";
 import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
 
 type Pending = {
@@ -27,7 +28,9 @@ type Pending = {
  * Sends every counter's unreported usage. Per counter: first mark the range [reported, used) as
  * pending (committed), then send it with an identifier made of org, metric, period and range,
  * then mark it reported. A crash between the two resends the same range and identifier: Stripe
- * refuses the repeat, which counts as reported. One counter's failure never stops the others.
+ * refuses the repeat, which counts as reported. One counter's failure never stops the others;
+ * Stripe busy, refusing the key or down stops the run (a StripeUnavailable), since nothing else
+ * would get through either.
  */
 export async function reportUsageToStripe(): Promise<{ reported: number; orgs: number }> {
   // One reporter at a time across all workers: two could otherwise send overlapping ranges. A
@@ -76,7 +79,8 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
     try {
       reported += await reportCounter(eventName, row);
     } catch (err) {
-      // Stripe unreachable: nothing else would get through either; the next run catches up.
+      // Stripe busy (429), refusing the key (401/403) or unreachable: nothing else would get
+      // through either, and more requests would only prolong a rate limit; a later run catches up.
       if (err instanceof AppError && err.code === "UPSTREAM_UNAVAILABLE") throw err;
       // Anything else is this counter's alone: the other orgs are still reported.
       failures.push({ orgId: row.org_id, periodStart: row.period_start, reason: (err as Error).message });
@@ -116,6 +120,18 @@ async function reportCounter(eventName: string, row: Pending): Promise<number> {
     pendingTo = null;
   }
   return reported;
+}
+
+/**
+ * How long the reporter waits after Stripe stopped a run: busy, its Retry-After (or the limiter's
+ * usual wait), doubling while it stays busy, at most 5 minutes; a refused key, 5 minutes doubling
+ * to an hour (only an operator fixes it). `attempt` counts the runs stopped in a row, from 1.
+ */
+export function reportBackoffSeconds(trouble: StripeTrouble, attempt: number): number {
+  const twice = 2 ** Math.min(Math.max(0, attempt - 1), 16);
+  if (trouble.kind === "busy") return Math.min(300, trouble.retryAfter * twice);
+  if (trouble.kind === "key") return Math.min(3600, 300 * twice);
+  return 60;
 }
 
 /**
