@@ -47,6 +47,13 @@ async function cutOffAfterSending(orgId: string, to: number) {
   return { identifier, customerId, eventName };
 }
 
+/** Stripe refuses the meter event with this identifier, in words the reporter has never seen. */
+const refuseIdentifier = (identifier: string, message: string) =>
+  system.local.failRequests(
+    { status: 400, type: "invalid_request_error", message },
+    { path: "/v1/billing/meter_events", when: (p) => p.identifier === identifier },
+  );
+
 const driftOf = async (orgId: string, lagSeconds = 0) => (await driftReport(undefined, 500, lagSeconds)).rows.find((r) => r.orgId === orgId)!;
 
 describe("usage reported to Stripe", () => {
@@ -77,10 +84,7 @@ describe("usage reported to Stripe", () => {
   test("a resend refused in words never seen before is judged by Stripe's totals, not the words: counted once, not stuck", async () => {
     const { orgId } = await orgWithUsage(4);
     const { identifier, customerId, eventName } = await cutOffAfterSending(orgId, 12);
-    const odd = system.local.failRequests(
-      { status: 400, type: "invalid_request_error", message: "This meter event was recorded before." },
-      { path: "/v1/billing/meter_events", when: (p) => p.identifier === identifier },
-    );
+    const odd = refuseIdentifier(identifier, "This meter event was recorded before.");
     try {
       await reportUsageToStripe();
       expect(odd.hits).toBe(1);
@@ -115,10 +119,7 @@ describe("usage reported to Stripe", () => {
     await subscribeThroughStripe(orgId, "starter");
     const [c] = await sql<{ ps: number }[]>`select extract(epoch from period_start)::float8 as ps from subscriptions where org_id = ${orgId}`;
     const identifier = meterEventIdentifier({ orgId, metric: "api_call", periodStart: c.ps, from: 0, to: 6 });
-    const odd = system.local.failRequests(
-      { status: 400, type: "invalid_request_error", message: "Something unexpected happened to this event." },
-      { path: "/v1/billing/meter_events", when: (p) => p.identifier === identifier },
-    );
+    const odd = refuseIdentifier(identifier, "Something unexpected happened to this event.");
     const { key } = await orgWithUsageKey(orgId);
     for (let i = 0; i < 3; i++) await api(system.app.url, key).record({ request_id: rid(), quantity: 2 });
     const failed = await reportUsageToStripe().then(
@@ -172,10 +173,7 @@ describe("usage reported to Stripe", () => {
     await advanceOrgClock(orgId, "31d");
     await api(system.app.url, key).record({ request_id: rid(), quantity: 5 });
     const { identifier, customerId, eventName } = await cutOffAfterSending(orgId, 5);
-    const odd = system.local.failRequests(
-      { status: 400, type: "invalid_request_error", message: "Seen it." },
-      { path: "/v1/billing/meter_events", when: (p) => p.identifier === identifier },
-    );
+    const odd = refuseIdentifier(identifier, "Seen it.");
     try {
       await reportUsageToStripe();
       expect(odd.hits).toBe(1);

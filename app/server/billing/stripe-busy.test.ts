@@ -58,6 +58,8 @@ describe("callers: Stripe busy or refusing the key is 503 UPSTREAM_UNAVAILABLE, 
     expect((await portalWhile(orgId, "rate_limit", { retryAfter: 7 })).retryAfter).toBe("7");
     // Nothing is left refusing: the same call works.
     expect((await portal(orgId)).status).toBe(200);
+    const metrics = await (await fetch(`${system.app.url}/metrics`)).text();
+    expect(metrics).toMatch(/^msp_stripe_requests_total\{outcome="rate_limited"\} [1-9]/m);
   });
 
   test("429 lock_timeout: the SDK retries it once by itself; a lock that stays is 503 with Retry-After 1", async () => {

@@ -96,13 +96,16 @@ const endpointOf = (path: string) =>
     .join("/");
 
 /**
- * Sees every Stripe response (the client's `response` event). A 401 or 403 means the key, not the
- * request: logged once per process at error, and sent to Sentry, the first time it is seen (per
- * endpoint for a 403, since a restricted key can lack several permissions). The key only changes
- * with a restart, so once is enough; callers and jobs meanwhile get 503 and back off.
+ * Sees every Stripe response (the client's `response` event): counts it by outcome, and raises
+ * the operator alarm. A 401 or 403 means the key, not the request: logged once per process at
+ * error, and sent to Sentry, the first time it is seen (per endpoint for a 403, since a restricted
+ * key can lack several permissions). The key only changes with a restart, so once is enough;
+ * callers and jobs meanwhile get 503 and back off.
  */
 export function noteStripeResponse(r: { status: number; method: string; path: string; request_id?: string }): void {
-  if (r.status !== 401 && r.status !== 403) return;
+  const refusedKey = r.status === 401 || r.status === 403;
+  observeStripe(r.status < 400 ? "ok" : r.status === 429 ? "rate_limited" : refusedKey ? "key_refused" : r.status < 500 ? "client_error" : "server_error");
+  if (!refusedKey) return;
   const endpoint = `${r.method} ${endpointOf(r.path)}`;
   const key = r.status === 401 ? "401" : `403 ${endpoint}`;
   if (alarmed.has(key)) return;

@@ -8,7 +8,6 @@
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { isLive } from "../../subscription-status";
-import { observeStripe } from "../observe/metrics.server";
 import { setStripeCustomer } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
@@ -26,10 +25,7 @@ export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRE
 export const stripe = config.STRIPE_SECRET_KEY
   ? new Stripe(config.STRIPE_SECRET_KEY, { timeout: 10_000, maxNetworkRetries: 2 })
   : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
-stripe.on("response", (r: Stripe.ResponseEvent) => {
-  observeStripe(r.status < 400 ? "ok" : r.status < 500 ? "client_error" : "server_error");
-  noteStripeResponse(r);
-});
+stripe.on("response", noteStripeResponse);
 
 /** Test clocks exist in test mode and on the local Stripe, never in live mode. */
 export const usesTestClocks = config.stripeMode !== "live";
