@@ -157,11 +157,9 @@ async function countedByStripe(eventName: string, row: Pending, from: number, to
  * usual wait), doubling while it stays busy, at most 5 minutes; a refused key, 5 minutes doubling
  * to an hour (only an operator fixes it). `attempt` counts the runs stopped in a row, from 1.
  */
-export function reportBackoffSeconds(trouble: StripeTrouble, attempt: number): number {
+export function reportBackoffSeconds(trouble: Exclude<StripeTrouble, { kind: "down" }>, attempt: number): number {
   const twice = 2 ** Math.min(Math.max(0, attempt - 1), 16);
-  if (trouble.kind === "busy") return Math.min(300, trouble.retryAfter * twice);
-  if (trouble.kind === "key") return Math.min(3600, 300 * twice);
-  return 60;
+  return trouble.kind === "busy" ? Math.min(300, trouble.retryAfter * twice) : Math.min(3600, 300 * twice);
 }
 
 /**
