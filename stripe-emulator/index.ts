@@ -4,7 +4,9 @@
 import type Stripe from "stripe";
 import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
+import { attachPaymentMethod } from "./customers";
 import { API_VERSION, type DeliveryChaos, type DeliveryMode, Events, SANDBOX_RETRY_SCHEDULE } from "./events";
+import { type FaultOptions, type FaultSwitch, Faults, type StripeFault } from "./faults";
 import { canonicalParams, parseForm } from "./form";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
@@ -51,6 +53,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
   let hold: Promise<void> = Promise.resolve();
+  // Test switches: refusals as Stripe answers them when busy or when the key is wrong (faults.ts).
+  const faults = new Faults();
 
   async function api(request: Request, url: URL): Promise<Response> {
     const auth = request.headers.get("authorization") ?? "";
@@ -65,6 +69,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     }
     const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
     const params = parseForm(body);
+    const refused = faults.answer(request.method, url.pathname, params, auth, headers());
+    if (refused) return refused;
     const idemKey = request.method === "POST" ? request.headers.get("idempotency-key") : null;
     // A clock's status is readable while it advances, as Stripe's is; everything else waits its turn.
     if (request.method === "GET" && url.pathname.startsWith("/v1/test_helpers/test_clocks/")) return (await run("GET", url.pathname, params)).response;
@@ -219,6 +225,13 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     /** Saves the billing portal's settings as the Dashboard would: the account's default configuration. */
     saveDefaultPortalConfiguration(features: Stripe.BillingPortal.ConfigurationCreateParams.Features) {
       return store.exclusive(() => saveDefaultConfiguration(account, features));
+    },
+    /**
+     * Refuses matching /v1 requests as Stripe does when busy or when the key is wrong (429
+     * `rate_limit` / `lock_timeout`, 401, 403, or an error a test spells out) until cleared.
+     */
+    failRequests(fault: StripeFault, options?: FaultOptions): FaultSwitch {
+      return faults.add(fault, options);
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {

@@ -1,13 +1,17 @@
 // The whole billing system for a test file: the local Stripe (delivering webhooks to the app),
 // the real app process and the real worker process, on the test run's database.
 import { afterAll, beforeAll } from "bun:test";
+import { createApiKey } from "../app/server/auth/keys.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
+import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { sql } from "../app/server/platform/db.server";
 import type { JobName } from "../app/server/platform/jobs.server";
 import { type StripeLocal, type StripeLocalOptions, startStripeLocal } from "../stripe-emulator/index";
+import { REPORT_BACKOFF_KEY } from "../worker/report-usage";
 import { startApp, type TestApp } from "./app";
+import { api, rid } from "./factories";
 import { jobsIdle } from "./jobs";
 import { freePort } from "./ports";
 import { startWorker, type TestWorker } from "./worker";
@@ -76,6 +80,29 @@ export async function newOrg(): Promise<string> {
   const id = `org_l${crypto.randomUUID().slice(0, 8)}`;
   await createOrg({ id, email: "owner@example.com" });
   return id;
+}
+
+/**
+ * An org (a new one, or `id` created now) on starter through Stripe, with three usage records of
+ * `quantity` made through the API: `recorded` is their sum.
+ */
+export async function orgWithUsage(system: BillingSystem, quantity: number, id?: string): Promise<{ orgId: string; key: string; recorded: number }> {
+  const orgId = id ?? (await newOrg());
+  if (id) await createOrg({ id, email: "owner@example.com" });
+  await subscribeThroughStripe(orgId, "starter");
+  const { key } = await createApiKey({ orgId, name: "t" });
+  for (let i = 0; i < 3; i++) await api(system.app.url, key).record({ request_id: rid(), quantity });
+  return { orgId, key, recorded: 3 * quantity };
+}
+
+/**
+ * Keeps the worker's every-minute usage reporter out of a test that runs it itself: a backoff run
+ * an hour away makes the minute's ticks skip (worker/report-usage.ts). Waits for a run under way.
+ */
+export async function holdReporterTicks(): Promise<void> {
+  await sql`select graphile_worker.add_job('report_usage', '{"backoff":1}'::json, queue_name := 'report_usage',
+              run_at := now() + interval '1 hour', job_key := ${REPORT_BACKOFF_KEY})`;
+  await jobsIdle(["report_usage"], 20_000);
 }
 
 export async function until<T>(fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {

@@ -9,7 +9,8 @@ import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
 import { upstream } from "./stripe.server";
-import { ensureMeter, meterTotal, sendMeterEvent } from "./stripe-meter.server";
+import type { StripeTrouble } from "./stripe-errors.server";
+import { ensureMeter, meterTotal, refusedByStripe, sendMeterEvent } from "./stripe-meter.server";
 
 type Pending = {
   org_id: string;
@@ -27,7 +28,9 @@ type Pending = {
  * Sends every counter's unreported usage. Per counter: first mark the range [reported, used) as
  * pending (committed), then send it with an identifier made of org, metric, period and range,
  * then mark it reported. A crash between the two resends the same range and identifier: Stripe
- * refuses the repeat, which counts as reported. One counter's failure never stops the others.
+ * refuses the repeat, and its totals show the range counted, so it is marked reported. One
+ * counter's failure never stops the others; Stripe busy, refusing the key or down stops the run
+ * (a StripeUnavailable), since nothing else would get through either.
  */
 export async function reportUsageToStripe(): Promise<{ reported: number; orgs: number }> {
   // One reporter at a time across all workers: two could otherwise send overlapping ranges. A
@@ -76,7 +79,8 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
     try {
       reported += await reportCounter(eventName, row);
     } catch (err) {
-      // Stripe unreachable: nothing else would get through either; the next run catches up.
+      // Stripe busy (429), refusing the key (401/403) or unreachable: nothing else would get
+      // through either, and more requests would only prolong a rate limit; a later run catches up.
       if (err instanceof AppError && err.code === "UPSTREAM_UNAVAILABLE") throw err;
       // Anything else is this counter's alone: the other orgs are still reported.
       failures.push({ orgId: row.org_id, periodStart: row.period_start, reason: (err as Error).message });
@@ -105,9 +109,14 @@ async function reportCounter(eventName: string, row: Pending): Promise<number> {
     if (to > from) {
       const { timestamp } = meterEventTimestamp({ periodStart: row.ps, periodEnd: row.pe, now: Date.now() / 1000 });
       const identifier = meterEventIdentifier({ orgId: row.org_id, metric: row.metric, periodStart: row.ps, from, to });
-      // "already_counted": a resend of a range Stripe has (the run that sent it was cut off).
-      const sent = await upstream(() => sendMeterEvent({ eventName, customerId: row.customer, value: to - from, timestamp, identifier }));
-      if (sent === "counted") reported += to - from;
+      try {
+        await upstream(() => sendMeterEvent({ eventName, customerId: row.customer, value: to - from, timestamp, identifier }));
+        reported += to - from;
+      } catch (err) {
+        // Refused: counted already (a resend of a range whose run was cut off after Stripe took
+        // it), as Stripe's totals say whatever its message; else the counter's failure, retried.
+        if (!refusedByStripe(err) || !(await countedByStripe(eventName, row, from, to))) throw err;
+      }
     }
     await sql`
       update usage_reports set reported = ${to}, pending_to = null, reported_at = now()
@@ -116,6 +125,41 @@ async function reportCounter(eventName: string, row: Pending): Promise<number> {
     pendingTo = null;
   }
   return reported;
+}
+
+/**
+ * Whether Stripe's meter already holds the range [from, to) of this counter, from its totals
+ * (never from the wording of a refusal): Stripe's total over a scope, less every range we know it
+ * counted there and every other range still pending there, must leave at least this range. The
+ * scope is the counter's own period window, which holds no other period's events; when some of
+ * the org's usage landed outside its period (test clocks, see meter-rules), windows mix periods
+ * and the scope is the customer's whole history. Totals lag Stripe's acceptance: a range not
+ * counted yet reads as missing, the counter fails this run and a later one asks again. Nothing is
+ * ever sent under another identifier, so nothing is counted twice.
+ */
+async function countedByStripe(eventName: string, row: Pending, from: number, to: number): Promise<boolean> {
+  const now = Date.now() / 1000;
+  const wholeHistory = !meterEventTimestamp({ periodStart: row.ps, periodEnd: row.pe, now }).inPeriod || (await displacedOrgs([row.org_id])).has(row.org_id);
+  const [known] = await sql<{ counted: number; others: number }[]>`
+    select coalesce(sum(reported), 0)::int8 as counted,
+           coalesce(sum(pending_to - reported) filter (where pending_to is not null
+             and not (metric = ${row.metric} and period_start = ${row.period_start}::timestamptz)), 0)::int8 as others
+      from usage_reports
+     where org_id = ${row.org_id} and (${wholeHistory} or period_start = ${row.period_start}::timestamptz)`;
+  // The whole history: from the epoch to ten minutes ahead (Stripe takes events 5 minutes ahead).
+  const scope = wholeHistory ? { start: 0, end: (Math.floor(now / 60) + 10) * 60 } : summaryWindow(row.ps, row.pe);
+  const total = await upstream(() => meterTotal({ eventName, customerId: row.customer, ...scope }));
+  return total - Number(known.counted) - Number(known.others) >= to - from;
+}
+
+/**
+ * How long the reporter waits after Stripe stopped a run: busy, its Retry-After (or the limiter's
+ * usual wait), doubling while it stays busy, at most 5 minutes; a refused key, 5 minutes doubling
+ * to an hour (only an operator fixes it). `attempt` counts the runs stopped in a row, from 1.
+ */
+export function reportBackoffSeconds(trouble: Exclude<StripeTrouble, { kind: "down" }>, attempt: number): number {
+  const twice = 2 ** Math.min(Math.max(0, attempt - 1), 16);
+  return trouble.kind === "busy" ? Math.min(300, trouble.retryAfter * twice) : Math.min(3600, 300 * twice);
 }
 
 /**

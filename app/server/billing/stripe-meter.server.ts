@@ -28,34 +28,21 @@ export async function ensureMeter(): Promise<string> {
   return METER_EVENT;
 }
 
-/** Stripe's refusal of a meter event whose identifier it has already counted (400, no error code). */
-const ALREADY_COUNTED = /^An event already exists with identifier /;
-
 /**
- * Sends one meter event. A repeat of an identifier Stripe already has is refused with 400
- * ("An event already exists with identifier …"): that usage is counted, so it answers
- * "already_counted" rather than failing.
+ * Sends one meter event. A repeat of an identifier Stripe already has is refused (400) like any
+ * other invalid event; the reporter asks Stripe's totals which it was (meter-report.server.ts).
  */
-export async function sendMeterEvent(input: {
-  eventName: string;
-  customerId: string;
-  value: number;
-  timestamp: number;
-  identifier: string;
-}): Promise<"counted" | "already_counted"> {
-  try {
-    await stripe.billing.meterEvents.create({
-      event_name: input.eventName,
-      payload: { stripe_customer_id: input.customerId, value: String(input.value) },
-      identifier: input.identifier,
-      timestamp: input.timestamp,
-    });
-    return "counted";
-  } catch (err) {
-    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400 && ALREADY_COUNTED.test(err.message)) return "already_counted";
-    throw err;
-  }
+export async function sendMeterEvent(input: { eventName: string; customerId: string; value: number; timestamp: number; identifier: string }): Promise<void> {
+  await stripe.billing.meterEvents.create({
+    event_name: input.eventName,
+    payload: { stripe_customer_id: input.customerId, value: String(input.value) },
+    identifier: input.identifier,
+    timestamp: input.timestamp,
+  });
 }
+
+/** Stripe answered and refused the request itself (400): not busy, not down, not the key. */
+export const refusedByStripe = (err: unknown): boolean => err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode === 400;
 
 /** Stripe's total of the meter for a customer over [start, end), both on whole minutes (Stripe refuses others). */
 export async function meterTotal(input: { eventName: string; customerId: string; start: number; end: number }): Promise<number> {

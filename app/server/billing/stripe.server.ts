@@ -8,7 +8,6 @@
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { isLive } from "../../subscription-status";
-import { observeStripe } from "../observe/metrics.server";
 import { setStripeCustomer } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
@@ -16,39 +15,20 @@ import { AppError, NotFound } from "../platform/errors.server";
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
 import { oncePerKey } from "./idempotency.server";
 import { listPlans, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
+import { noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
 
+export { isStripeUnavailable, upstream } from "./stripe-errors.server";
 export { LOCAL_WEBHOOK_SECRET };
 export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;
 
 export const stripe = config.STRIPE_SECRET_KEY
   ? new Stripe(config.STRIPE_SECRET_KEY, { timeout: 10_000, maxNetworkRetries: 2 })
   : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
-stripe.on("response", (r: Stripe.ResponseEvent) => observeStripe(r.status < 400 ? "ok" : r.status < 500 ? "client_error" : "server_error"));
+stripe.on("response", noteStripeResponse);
 
 /** Test clocks exist in test mode and on the local Stripe, never in live mode. */
 export const usesTestClocks = config.stripeMode !== "live";
-
-/** Stripe could not be reached or failed on its side (a connection error or a 5xx). */
-export function isStripeUnavailable(err: unknown): boolean {
-  return (
-    err instanceof Stripe.errors.StripeConnectionError ||
-    err instanceof Stripe.errors.StripeAPIError ||
-    (err instanceof Stripe.errors.StripeError && (err.statusCode ?? 0) >= 500) ||
-    (err instanceof AppError && err.code === "UPSTREAM_UNAVAILABLE")
-  );
-}
-
-/** Runs a Stripe call; an outage or a 5xx becomes UPSTREAM_UNAVAILABLE (503), not a 500. */
-export async function upstream<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof Stripe.errors.StripeConnectionError) observeStripe("network_error");
-    if (isStripeUnavailable(err)) throw new AppError("UPSTREAM_UNAVAILABLE", "Billing is briefly unavailable; please try again in a moment.");
-    throw err;
-  }
-}
 
 // ---- prices ---------------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ function create() {
   );
   const stripe = new FastCounter(
     "msp_stripe_requests_total",
-    "Requests to Stripe by outcome (ok, client_error, server_error, network_error).",
+    "Requests to Stripe by outcome (ok, client_error, rate_limited, key_refused, server_error, network_error).",
     ["outcome"],
     registry,
   );
@@ -99,7 +99,7 @@ export function observeConverge(seconds: number): void {
   metrics.converge.observe(Math.max(0, seconds));
 }
 
-export function observeStripe(outcome: "ok" | "client_error" | "server_error" | "network_error"): void {
+export function observeStripe(outcome: "ok" | "client_error" | "rate_limited" | "key_refused" | "server_error" | "network_error"): void {
   metrics.stripe.child(outcome).inc();
 }
 

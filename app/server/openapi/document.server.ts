@@ -72,8 +72,8 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
     client: "Retry with backoff; quote the corrId to support.",
   },
   UPSTREAM_UNAVAILABLE: {
-    when: "Stripe (or Stigg) failed on a route that needs it; never on the quota and usage routes.",
-    client: "Retry with backoff (upgrades with the same Idempotency-Key).",
+    when: "Stripe (or Stigg) is down, busy (429) or refusing the platform's key on a route that needs it; never on the quota and usage routes. `Retry-After` when Stripe is busy or refuses the key.",
+    client: "Retry after `Retry-After` or back off (same Idempotency-Key).",
   },
   SERVICE_UNAVAILABLE: {
     when: "The database is briefly unreachable (or a required dependency is failing), with `Retry-After`.",

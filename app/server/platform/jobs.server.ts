@@ -26,7 +26,8 @@ export const jobPayloads = {
   send_email: z.object({ emailId: id }),
   maintain_partitions: cronPayload,
   measure_drift: cronPayload,
-  report_usage: cronPayload,
+  /** A cron tick, or (`backoff`: how many runs in a row Stripe stopped) the run after a backoff. */
+  report_usage: cronPayload.extend({ backoff: z.int().min(1).optional() }),
   rollover_periods: cronPayload,
   slo_watch: cronPayload,
   notify_trials: cronPayload,
