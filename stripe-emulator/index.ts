@@ -31,7 +31,12 @@ export type StripeLocalOptions = {
   log?: (line: string) => void;
   /** Tests only: deliver some events twice and out of order, as Stripe may. */
   deliveryChaos?: DeliveryChaos;
+  /** Tests only: sees every /v1 request and its answer (the contract test holds them to Stripe's API description). */
+  record?: (exchange: Exchange) => void;
 };
+
+/** One /v1 request as the local Stripe received it (form decoded) and the answer it gave. */
+export type Exchange = { method: string; path: string; params: Params; status: number; body: unknown };
 
 // Every response names the API version it was rendered with, as Stripe's do.
 const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`, "stripe-version": API_VERSION });
@@ -52,6 +57,14 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   let hold: Promise<void> = Promise.resolve();
 
   async function api(request: Request, url: URL): Promise<Response> {
+    if (!opts.record) return answer(request, url);
+    const params = parseForm(request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.clone().text());
+    const response = await answer(request, url);
+    opts.record({ method: request.method, path: url.pathname, params, status: response.status, body: await response.clone().json() });
+    return response;
+  }
+
+  async function answer(request: Request, url: URL): Promise<Response> {
     const auth = request.headers.get("authorization") ?? "";
     if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
       return stripeError(
