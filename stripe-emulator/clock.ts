@@ -54,10 +54,14 @@ async function nextDue(b: Account, customers: Set<string>, to: number): Promise<
   return due[0] ?? null;
 }
 
-/** The latest time a clock may advance to: two intervals of its shortest subscription, as Stripe allows. */
-async function advanceLimit(b: Account, customers: Set<string>, from: number): Promise<number> {
-  let limit = Number.POSITIVE_INFINITY;
+/**
+ * The latest time a clock may advance to, as Stripe allows: two intervals of its shortest
+ * subscription, or two years when it has none.
+ */
+async function advanceLimit(b: Account, customers: Set<string>, from: number): Promise<{ limit: number; subscriptions: boolean }> {
+  let limit = addMonths(from, 24);
   const subs = await b.store.list<Stripe.Subscription>("subscription", (x) => customers.has(x.customer as string) && !ENDED.has(x.status));
+  if (subs.length > 0) limit = Number.POSITIVE_INFINITY;
   for (const sub of subs) {
     const recurring = sub.items.data[0].price.recurring;
     if (!recurring) continue;
@@ -70,7 +74,7 @@ async function advanceLimit(b: Account, customers: Set<string>, from: number): P
           : from + n * DAYS[recurring.interval] * 86_400;
     limit = Math.min(limit, at);
   }
-  return limit;
+  return { limit, subscriptions: subs.length > 0 };
 }
 
 /**
@@ -83,9 +87,12 @@ export async function advanceClock(b: Account, clockId: string, to: number) {
   if (clock.status === "advancing") throw invalid("The test clock is currently advancing. Wait for it to be ready before advancing it again.");
   if (to <= clock.frozen_time) throw invalid("The frozen_time must be after the current frozen_time.", "frozen_time");
   const customers = new Set((await b.store.list<Stripe.Customer>("customer", (c) => c.test_clock === clockId)).map((c) => c.id));
-  if (to > (await advanceLimit(b, customers, clock.frozen_time)))
+  const { limit, subscriptions } = await advanceLimit(b, customers, clock.frozen_time);
+  if (to > limit)
     throw invalid(
-      "Cannot advance the test clock more than two intervals of the shortest subscription interval on it at a time. Advance it in smaller steps.",
+      subscriptions
+        ? "Cannot advance the test clock more than two intervals of the shortest subscription interval on it at a time. Advance it in smaller steps."
+        : "Cannot advance a test clock without subscriptions more than two years into the future at a time. Advance it in smaller steps.",
       "frozen_time",
     );
   clock.status = "advancing";
