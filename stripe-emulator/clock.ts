@@ -1,10 +1,12 @@
 // Test clocks: advancing one runs everything due on its customers in time order — schedule
 // phase ends, period renewals, draft invoices finalized an hour after creation, payment
-// retries, incomplete subscriptions expiring — each at its own instant of clock time.
+// retries, incomplete subscriptions and Checkout sessions expiring — each at its own instant of
+// clock time.
 import type Stripe from "stripe";
 import { type Account, addMonths, INCOMPLETE_SECONDS, invalid, missing } from "./account";
 import { chargeInvoice, finalizeInvoice } from "./invoices";
 import { advanceSchedule } from "./schedules";
+import { expireIfDue } from "./sessions";
 import { expireIncomplete, renew } from "./subscriptions";
 
 type Due = { at: number; order: number; run: () => Promise<unknown> };
@@ -42,6 +44,9 @@ async function nextDue(b: Account, customers: Set<string>, to: number): Promise<
     if (notice !== null && notice <= to && !(await trialNoticeSent(b, sub))) due.push({ at: notice, order: 1, run: () => sendTrialNotice(b, sub, notice) });
     const expires = sub.created + INCOMPLETE_SECONDS;
     if (sub.status === "incomplete" && expires <= to) due.push({ at: expires, order: 1, run: () => expireIncomplete(b, sub, expires) });
+  }
+  for (const s of await b.store.list<Stripe.Checkout.Session>("checkout.session", (x) => mine(x) && x.status === "open")) {
+    if (s.expires_at <= to) due.push({ at: s.expires_at, order: 2, run: () => expireIfDue(b, s) });
   }
   for (const inv of await b.store.list<Stripe.Invoice>("invoice", mine)) {
     const finalizeAt = inv.automatically_finalizes_at;

@@ -12,7 +12,7 @@ import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
 import { ParamRefused } from "./params";
 import type { Params } from "./route";
-import { customerDetails, publicSession } from "./sessions";
+import { customerDetails, expireDueSessions, expireIfDue, publicSession } from "./sessions";
 import { Store } from "./store";
 import { createSubscription } from "./subscriptions";
 
@@ -138,6 +138,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   async function payCheckout(id: string, form: FormData): Promise<Response> {
     return store.exclusive(async () => {
       const s = await store.get<any>(id);
+      // A session past its `expires_at` is expired now, and cannot be paid.
+      await expireIfDue(account, s);
       if (s?.status !== "open") return checkoutPage(account, id);
       const card = String(form.get("card") ?? "").replace(/\s+/g, "");
       if (!/^\d{12,19}$/.test(card)) return checkoutPage(account, id, "Your card number is incomplete.");
@@ -232,6 +234,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const url = `http://${server.hostname}:${server.port}`;
   account = new Account(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
+  // Stripe expires a Checkout session at its `expires_at` by itself (test clocks do it as they advance).
+  const sweep = setInterval(() => void store.exclusive(() => expireDueSessions(account)).catch((err: Error) => log(`session expiry failed: ${err.stack}`)), 60_000);
   log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
   return {
@@ -263,6 +267,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       account.dunning = dunning;
     },
     async stop() {
+      clearInterval(sweep);
       events.stop();
       await server.stop(true);
       await store.close();
