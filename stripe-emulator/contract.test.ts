@@ -55,6 +55,16 @@ async function mainFlows() {
     metadata: { plan_code: "starter" },
   });
   const growth = await stripe.prices.create({ currency: "usd", unit_amount: 9900, recurring: { interval: "month" }, product_data: { name: "Growth" } });
+  // The plan's amount changed: a new price takes the lookup key over.
+  await stripe.prices.create({
+    currency: "usd",
+    unit_amount: 3900,
+    recurring: { interval: "month" },
+    lookup_key: `${key}_starter`,
+    transfer_lookup_key: true,
+    product_data: { name: "Starter" },
+    metadata: { plan_code: "starter" },
+  });
   await stripe.prices.list({ lookup_keys: [`${key}_starter`], active: true, limit: 1 });
   await stripe.prices.retrieve(starter.id);
   await stripe.products.retrieve(starter.product as string);
