@@ -6,18 +6,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { routes } from "./api";
-import { acceptedButUndescribed, contractViolations, type Description, sdkDescription } from "./contract";
+import { acceptedButUndescribed, contractViolations, sdkDescription } from "./contract";
 import { type Exchange, type StripeLocal, startStripeLocal } from "./index";
-import { findOpenapiSubset, openapiDescription } from "./openapi";
+import { descriptionsAtHand, findOpenapiSubset } from "./openapi";
 
 let local: StripeLocal;
 let stripe: Stripe;
 const exchanges: Exchange[] = [];
 const sdk = sdkDescription();
 const subset = findOpenapiSubset();
-const descriptions: Description[] = [sdk, ...(subset ? [openapiDescription(subset.doc)] : [])];
-if (!subset)
-  console.info("contract.test: no OpenAPI subset found (see docs/local-stripe.md, «The contract»); checking against the stripe package's types only");
+const descriptions = descriptionsAtHand();
 
 beforeAll(async () => {
   local = await startStripeLocal({

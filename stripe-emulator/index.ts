@@ -235,7 +235,10 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   account = new Account(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
   // Stripe expires a Checkout session at its `expires_at` by itself (test clocks do it as they advance).
-  const sweep = setInterval(() => void store.exclusive(() => expireDueSessions(account)).catch((err: Error) => log(`session expiry failed: ${err.stack}`)), 60_000);
+  const sweep = setInterval(
+    () => void store.exclusive(() => expireDueSessions(account)).catch((err: Error) => log(`session expiry failed: ${err.stack}`)),
+    60_000,
+  );
   log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
   return {

@@ -71,7 +71,8 @@ const createMeterEvent: Handler = async (b, p) => {
   // negative one counts against the total; a period's negative total bills as 0).
   const valueKey = meter.value_settings.event_payload_key;
   const raw = payload[valueKey];
-  if (!/^-?\d+$/.test(raw ?? "")) throw invalid(`The meter event payload value must be a whole number; got ${JSON.stringify(raw ?? null)}.`, `payload[${valueKey}]`);
+  if (!/^-?\d+$/.test(raw ?? ""))
+    throw invalid(`The meter event payload value must be a whole number; got ${JSON.stringify(raw ?? null)}.`, `payload[${valueKey}]`);
   const value = Number(raw);
   const given = str(p.identifier);
   if (given !== undefined && given.length > MAX_IDENTIFIER_LENGTH)

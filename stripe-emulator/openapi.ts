@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
-import { type Description, formSchema, OPERATIONS, type Operation, schemasAt } from "./contract";
+import { type Description, formSchema, OPERATIONS, type Operation, schemasAt, sdkDescription } from "./contract";
 
 type Json = Record<string, any>;
 const ROOT = join(import.meta.dir, "..");
@@ -24,6 +24,13 @@ export const SUBSET_PLACES = [
 export function findOpenapiSubset(): { path: string; doc: Json } | null {
   const path = SUBSET_PLACES.find((p) => existsSync(p));
   return path ? { path, doc: JSON.parse(readFileSync(path, "utf8")) } : null;
+}
+
+/** The descriptions the contract tests check against: the SDK's types, and the OpenAPI subset when at hand (else they say so). */
+export function descriptionsAtHand(): Description[] {
+  const subset = findOpenapiSubset();
+  if (!subset) console.info("no OpenAPI subset found (docs/local-stripe.md, «The contract»): checking against the stripe package's types only");
+  return [sdkDescription(), ...(subset ? [openapiDescription(subset.doc)] : [])];
 }
 
 const templateOf = (path: string) => path.replace(/\{[^}]+\}/g, "{}");
@@ -54,8 +61,9 @@ function pruneExpansions(schema: Json, keep: Set<string>): Json {
     Object.entries(schema.properties as Json).map(([name, prop]) => {
       if (!expandable.has(name)) return [name, prop];
       const prune = (s: Json): Json => (s.$ref && !keep.has(refName(s.$ref)) ? { type: "object", "x-pruned": refName(s.$ref) } : s);
-      const anyOf = (prop as Json).anyOf;
-      return [name, anyOf ? { ...(prop as Json), anyOf: anyOf.map(prune) } : prune(prop as Json)];
+      // `x-expansionResources` repeats the refs: it goes, the `anyOf` says the same.
+      const { anyOf, "x-expansionResources": _, ...rest } = prop as Json;
+      return [name, anyOf ? { ...rest, anyOf: anyOf.map(prune) } : prune(rest)];
     }),
   );
   return { ...schema, properties };

@@ -62,7 +62,9 @@ describe("Checkout session expiry", () => {
     await untilReady(clock.id);
     expect(await stripe.checkout.sessions.retrieve(s.id)).toMatchObject({ status: "expired", url: null });
     expect((await stripe.checkout.sessions.retrieve(other.id)).status).toBe("open");
-    const expired = (await stripe.events.list({ type: "checkout.session.expired", limit: 100 })).data.filter((e) => (e.data.object as { id: string }).id === s.id);
+    const expired = (await stripe.events.list({ type: "checkout.session.expired", limit: 100 })).data.filter(
+      (e) => (e.data.object as { id: string }).id === s.id,
+    );
     expect(expired.map((e) => e.created)).toEqual([s.expires_at]);
     const paid = await fetch(s.url!, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
     expect(paid.status).toBe(410);

@@ -32,7 +32,8 @@ export const sessionRoutes: Route[] = [
       const expiresAt = int(p.expires_at) ?? now + MAX_LIFETIME;
       if (expiresAt < now + MIN_LIFETIME)
         throw invalid("The `expires_at` timestamp must be at least 30 minutes after the Checkout Session is created.", "expires_at");
-      if (expiresAt > now + MAX_LIFETIME) throw invalid("The `expires_at` timestamp must be at most 24 hours after the Checkout Session is created.", "expires_at");
+      if (expiresAt > now + MAX_LIFETIME)
+        throw invalid("The `expires_at` timestamp must be at most 24 hours after the Checkout Session is created.", "expires_at");
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
       const customer = cust ? await customerOf(b, cust) : null;

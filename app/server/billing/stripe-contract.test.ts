@@ -4,9 +4,9 @@
 // main flows — Checkout, usage reporting, upgrade, downgrade and its cancel, the portal, a
 // renewal on the test clock, a test-card subscription — recorded at the local Stripe.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { contractViolations, type Description, sdkDescription } from "../../../stripe-emulator/contract";
+import { contractViolations } from "../../../stripe-emulator/contract";
 import type { Exchange } from "../../../stripe-emulator/index";
-import { findOpenapiSubset, openapiDescription } from "../../../stripe-emulator/openapi";
+import { descriptionsAtHand } from "../../../stripe-emulator/openapi";
 import { billingApi, billingSettled, mirror, newOrg, startBillingSystem, until } from "../../../test/billing";
 import { api, rid } from "../../../test/factories";
 import { createApiKey } from "../auth/keys.server";
@@ -17,8 +17,7 @@ const exchanges: Exchange[] = [];
 const system = startBillingSystem({}, { record: (x) => exchanges.push(x) });
 beforeAll(() => system.local.setMeterLag(0));
 
-const subset = findOpenapiSubset();
-const descriptions: Description[] = [sdkDescription(), ...(subset ? [openapiDescription(subset.doc)] : [])];
+const descriptions = descriptionsAtHand();
 
 async function mainFlows() {
   // Checkout, paid on Stripe's page.
@@ -57,7 +56,9 @@ async function mainFlows() {
 describe("the app's Stripe traffic against Stripe's published API description", () => {
   test.each(descriptions.map((d) => [d.name, d] as const))("%s: every request allowed, every answer of the operation's shape", async (_name, description) => {
     if (exchanges.length === 0) await mainFlows();
-    const operations = new Set(exchanges.map((x) => `${x.method} ${x.path.replace(/\/(cus|sub|sub_sched|price|prod|clock|cs_test|in|mtr|evt|pm|bps)_\w+/g, "/{id}")}`));
+    const operations = new Set(
+      exchanges.map((x) => `${x.method} ${x.path.replace(/\/(cus|sub|sub_sched|price|prod|clock|cs_test|in|mtr|evt|pm|bps)_\w+/g, "/{id}")}`),
+    );
     expect(operations.size).toBeGreaterThan(15);
     expect(contractViolations(description, exchanges)).toEqual([]);
   });

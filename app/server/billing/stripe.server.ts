@@ -85,7 +85,9 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
       else stale = found;
     }
     if (!id) {
-      const what = stale ? `Stripe price ${stale.id} (lookup key ${lookupKey(plan.code)}) no longer bills plan ${plan.code}` : `No Stripe price for plan ${plan.code}`;
+      const what = stale
+        ? `Stripe price ${stale.id} (lookup key ${lookupKey(plan.code)}) no longer bills plan ${plan.code}`
+        : `No Stripe price for plan ${plan.code}`;
       if (config.stripeMode === "live") throw new Error(`${what}: set stripePriceId in PLANS_CONFIG`);
       const params: Stripe.PriceCreateParams = {
         currency: plan.currency,
@@ -109,10 +111,7 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
 
 /** Whether a Stripe price bills what the plan says: its amount and currency, monthly. */
 const billsPlan = (price: Stripe.Price, plan: { currency: string; priceMonthly: number }) =>
-  price.unit_amount === plan.priceMonthly &&
-  price.currency === plan.currency &&
-  price.recurring?.interval === "month" &&
-  price.recurring.interval_count === 1;
+  price.unit_amount === plan.priceMonthly && price.currency === plan.currency && price.recurring?.interval === "month" && price.recurring.interval_count === 1;
 
 export async function priceOf(code: PlanCode): Promise<string> {
   const plan = planByCode(code);
