@@ -1,5 +1,6 @@
 // Generates JSON schemas of the Stripe objects the app reads from the `stripe` package's own
-// TypeScript types (`bun run stripe:schemas`), into stripe-emulator/schemas/stripe.json.
+// TypeScript types (`bun run stripe:schemas`), into stripe-emulator/schemas/stripe.json, and of
+// the request parameters of every operation the local Stripe serves, into params.json.
 // Each named Stripe type becomes one definition, keyed by its fully qualified name (Stripe's
 // namespaces reuse short names such as `Card`), so recursive types stay finite.
 import { writeFileSync } from "node:fs";
@@ -8,17 +9,22 @@ import ts from "typescript";
 
 type Schema = Record<string, unknown>;
 const dir = join(import.meta.dir, "..", "stripe-emulator", "schemas");
-const entry = join(dir, "types.ts");
-const program = ts.createProgram([entry], {
-  strict: true,
-  skipLibCheck: true,
-  noEmit: true,
-  module: ts.ModuleKind.ESNext,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
-  target: ts.ScriptTarget.ES2022,
-});
+// Each entry file's exports become one output's roots (`Wire` dropped from their names).
+const outputs = { "types.ts": "stripe.json", "params.ts": "params.json" };
+const program = ts.createProgram(
+  Object.keys(outputs).map((f) => join(dir, f)),
+  {
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    target: ts.ScriptTarget.ES2022,
+  },
+);
 const checker = program.getTypeChecker();
-const definitions: Record<string, Schema> = {};
+let definitions: Record<string, Schema> = {};
+let closedEnums = false;
 
 const isStripe = (symbol: ts.Symbol | undefined) => Boolean(symbol?.declarations?.some((d) => d.getSourceFile().fileName.includes("/node_modules/stripe/")));
 
@@ -50,7 +56,11 @@ function schemaOf(type: ts.Type): Schema {
   if (type.isStringLiteral() || type.isNumberLiteral()) return { const: type.value };
   if (f & ts.TypeFlags.Null) return { type: "null" };
   if (type.isUnion()) {
-    const members = type.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined));
+    let members = type.types.filter((t) => !(t.flags & ts.TypeFlags.Undefined));
+    // Stripe refuses a request enum value it does not know: the SDK's `OtherString` (an answer's
+    // enum open to newer values) is dropped from parameters' enums.
+    if (closedEnums && members.some((t) => t.isStringLiteral()))
+      members = members.filter((t) => !(t.isIntersection() && t.types.some((m) => m.flags & ts.TypeFlags.String)));
     const booleans = members.filter((t) => t.flags & ts.TypeFlags.BooleanLiteral);
     const rest = members.filter((t) => !(t.flags & ts.TypeFlags.BooleanLiteral));
     const parts = [...(booleans.length === 2 ? [{ type: "boolean" }] : booleans.map(schemaOf))];
@@ -102,11 +112,15 @@ function objectSchema(type: ts.Type): Schema {
   };
 }
 
-const source = program.getSourceFile(entry)!;
-const roots: Record<string, Schema> = {};
-for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(source)!)) {
-  roots[symbol.name.replace(/^Wire/, "")] = schemaOf(checker.getDeclaredTypeOfSymbol(symbol));
+for (const [entry, file] of Object.entries(outputs)) {
+  definitions = {};
+  closedEnums = entry === "params.ts";
+  const source = program.getSourceFile(join(dir, entry))!;
+  const roots: Record<string, Schema> = {};
+  for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(source)!)) {
+    roots[symbol.name.replace(/^Wire/, "")] = schemaOf(checker.getDeclaredTypeOfSymbol(symbol));
+  }
+  const out = { $schema: "http://json-schema.org/draft-07/schema#", roots, definitions };
+  writeFileSync(join(dir, file), `${JSON.stringify(out)}\n`);
+  console.log(`stripe-emulator/schemas/${file}: ${Object.keys(roots).length} roots, ${Object.keys(definitions).length} definitions`);
 }
-const out = { $schema: "http://json-schema.org/draft-07/schema#", roots, definitions };
-writeFileSync(join(dir, "stripe.json"), `${JSON.stringify(out)}\n`);
-console.log(`stripe-emulator/schemas/stripe.json: ${Object.keys(roots).length} objects, ${Object.keys(definitions).length} definitions`);

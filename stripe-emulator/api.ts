@@ -14,7 +14,8 @@ import { sessionRoutes } from "./sessions";
 import { eventRoutes, invoiceRoutes, subscriptionRoutes } from "./subscription-routes";
 import { testClockRoutes } from "./test-clocks";
 
-const routes: Route[] = [
+/** Every /v1 route, in the order they are tried. */
+export const routes: Route[] = [
   ...productRoutes,
   ...customerRoutes,
   ...testClockRoutes,

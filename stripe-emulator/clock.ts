@@ -1,10 +1,12 @@
 // Test clocks: advancing one runs everything due on its customers in time order — schedule
 // phase ends, period renewals, draft invoices finalized an hour after creation, payment
-// retries, incomplete subscriptions expiring — each at its own instant of clock time.
+// retries, incomplete subscriptions and Checkout sessions expiring — each at its own instant of
+// clock time.
 import type Stripe from "stripe";
 import { type Account, addMonths, INCOMPLETE_SECONDS, invalid, missing } from "./account";
 import { chargeInvoice, finalizeInvoice } from "./invoices";
 import { advanceSchedule } from "./schedules";
+import { expireIfDue } from "./sessions";
 import { expireIncomplete, renew } from "./subscriptions";
 
 type Due = { at: number; order: number; run: () => Promise<unknown> };
@@ -43,6 +45,9 @@ async function nextDue(b: Account, customers: Set<string>, to: number): Promise<
     const expires = sub.created + INCOMPLETE_SECONDS;
     if (sub.status === "incomplete" && expires <= to) due.push({ at: expires, order: 1, run: () => expireIncomplete(b, sub, expires) });
   }
+  for (const s of await b.store.list<Stripe.Checkout.Session>("checkout.session", (x) => mine(x) && x.status === "open")) {
+    if (s.expires_at <= to) due.push({ at: s.expires_at, order: 2, run: () => expireIfDue(b, s) });
+  }
   for (const inv of await b.store.list<Stripe.Invoice>("invoice", mine)) {
     const finalizeAt = inv.automatically_finalizes_at;
     if (inv.status === "draft" && finalizeAt !== null && finalizeAt <= to)
@@ -54,10 +59,14 @@ async function nextDue(b: Account, customers: Set<string>, to: number): Promise<
   return due[0] ?? null;
 }
 
-/** The latest time a clock may advance to: two intervals of its shortest subscription, as Stripe allows. */
-async function advanceLimit(b: Account, customers: Set<string>, from: number): Promise<number> {
-  let limit = Number.POSITIVE_INFINITY;
+/**
+ * The latest time a clock may advance to, as Stripe allows: two intervals of its shortest
+ * subscription, or two years when it has none.
+ */
+async function advanceLimit(b: Account, customers: Set<string>, from: number): Promise<{ limit: number; subscriptions: boolean }> {
+  let limit = addMonths(from, 24);
   const subs = await b.store.list<Stripe.Subscription>("subscription", (x) => customers.has(x.customer as string) && !ENDED.has(x.status));
+  if (subs.length > 0) limit = Number.POSITIVE_INFINITY;
   for (const sub of subs) {
     const recurring = sub.items.data[0].price.recurring;
     if (!recurring) continue;
@@ -70,7 +79,7 @@ async function advanceLimit(b: Account, customers: Set<string>, from: number): P
           : from + n * DAYS[recurring.interval] * 86_400;
     limit = Math.min(limit, at);
   }
-  return limit;
+  return { limit, subscriptions: subs.length > 0 };
 }
 
 /**
@@ -83,9 +92,12 @@ export async function advanceClock(b: Account, clockId: string, to: number) {
   if (clock.status === "advancing") throw invalid("The test clock is currently advancing. Wait for it to be ready before advancing it again.");
   if (to <= clock.frozen_time) throw invalid("The frozen_time must be after the current frozen_time.", "frozen_time");
   const customers = new Set((await b.store.list<Stripe.Customer>("customer", (c) => c.test_clock === clockId)).map((c) => c.id));
-  if (to > (await advanceLimit(b, customers, clock.frozen_time)))
+  const { limit, subscriptions } = await advanceLimit(b, customers, clock.frozen_time);
+  if (to > limit)
     throw invalid(
-      "Cannot advance the test clock more than two intervals of the shortest subscription interval on it at a time. Advance it in smaller steps.",
+      subscriptions
+        ? "Cannot advance the test clock more than two intervals of the shortest subscription interval on it at a time. Advance it in smaller steps."
+        : "Cannot advance a test clock without subscriptions more than two years into the future at a time. Advance it in smaller steps.",
       "frozen_time",
     );
   clock.status = "advancing";

@@ -1,5 +1,5 @@
 // Test clocks advance like Stripe's: at most two intervals of the shortest subscription at a
-// time, answering `advancing` at once and becoming `ready` when everything due has run.
+// time (two years without subscriptions), answering `advancing` at once and becoming `ready` when everything due has run.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { addMonths } from "./account";
@@ -44,10 +44,13 @@ describe("test clocks", () => {
     expect((await untilReady(clock.id)).frozen_time).toBe(addMonths(clock.frozen_time, 2));
   });
 
-  test("a clock without subscriptions advances as far as asked", async () => {
+  test("a clock without subscriptions advances at most two years at a time; Stripe's 400 beyond", async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.UTC(2026, 0, 15) / 1000) });
-    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: addMonths(clock.frozen_time, 6) });
-    expect((await untilReady(clock.id)).frozen_time).toBe(addMonths(clock.frozen_time, 6));
+    const tooFar = await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: addMonths(clock.frozen_time, 24) + 1 }).catch((e) => e);
+    expect([tooFar.statusCode, tooFar.rawType, tooFar.param]).toEqual([400, "invalid_request_error", "frozen_time"]);
+    expect((await stripe.testHelpers.testClocks.retrieve(clock.id)).frozen_time).toBe(clock.frozen_time);
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: addMonths(clock.frozen_time, 24) });
+    expect((await untilReady(clock.id)).frozen_time).toBe(addMonths(clock.frozen_time, 24));
   });
 
   test("the advance answers status advancing at once; the clock is ready with the renewal done afterwards", async () => {

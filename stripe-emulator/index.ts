@@ -14,7 +14,7 @@ import { ParamRefused } from "./params";
 import { portalAction } from "./portal";
 import { saveDefaultConfiguration } from "./portal-configurations";
 import type { Params } from "./route";
-import { customerDetails, publicSession } from "./sessions";
+import { customerDetails, expireDueSessions, expireIfDue, publicSession } from "./sessions";
 import { Store } from "./store";
 import { createSubscription } from "./subscriptions";
 
@@ -34,7 +34,12 @@ export type StripeLocalOptions = {
   log?: (line: string) => void;
   /** Tests only: deliver some events twice and out of order, as Stripe may. */
   deliveryChaos?: DeliveryChaos;
+  /** Tests only: sees every /v1 request and its answer (the contract test holds them to Stripe's API description). */
+  record?: (exchange: Exchange) => void;
 };
+
+/** One /v1 request as the local Stripe received it (form decoded) and the answer it gave. */
+export type Exchange = { method: string; path: string; params: Params; status: number; body: unknown };
 
 // Every response names the API version it was rendered with, as Stripe's do.
 const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`, "stripe-version": API_VERSION });
@@ -57,6 +62,14 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const faults = new Faults();
 
   async function api(request: Request, url: URL): Promise<Response> {
+    if (!opts.record) return answer(request, url);
+    const params = parseForm(request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.clone().text());
+    const response = await answer(request, url);
+    opts.record({ method: request.method, path: url.pathname, params, status: response.status, body: await response.clone().json() });
+    return response;
+  }
+
+  async function answer(request: Request, url: URL): Promise<Response> {
     const auth = request.headers.get("authorization") ?? "";
     if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
       return stripeError(
@@ -132,6 +145,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   async function payCheckout(id: string, form: FormData): Promise<Response> {
     return store.exclusive(async () => {
       const s = await store.get<any>(id);
+      // A session past its `expires_at` is expired now, and cannot be paid.
+      await expireIfDue(account, s);
       if (s?.status !== "open") return checkoutPage(account, id);
       const card = String(form.get("card") ?? "").replace(/\s+/g, "");
       if (!/^\d{12,19}$/.test(card)) return checkoutPage(account, id, "Your card number is incomplete.");
@@ -192,6 +207,11 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const url = `http://${server.hostname}:${server.port}`;
   account = new Account(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
+  // Stripe expires a Checkout session at its `expires_at` by itself (test clocks do it as they advance).
+  const sweep = setInterval(
+    () => void store.exclusive(() => expireDueSessions(account)).catch((err: Error) => log(`session expiry failed: ${err.stack}`)),
+    60_000,
+  );
   log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
   return {
@@ -238,6 +258,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       account.dunning = dunning;
     },
     async stop() {
+      clearInterval(sweep);
       events.stop();
       await server.stop(true);
       await store.close();

@@ -98,6 +98,18 @@ describe("billing meters in the local Stripe", () => {
     ]);
   });
 
+  test("a value must be a whole number (Stripe: «only accepts whole number values»); a negative one counts against the total", async () => {
+    const customer = (await stripe.customers.create({ email: "m@example.com" })).id;
+    for (const value of ["2.5", "1e3", "ten", ""]) {
+      const bad = await refusal(stripe.billing.meterEvents.create({ event_name: meter.event_name, payload: { stripe_customer_id: customer, value } }));
+      expect([value, bad?.statusCode, bad?.rawType, bad?.param]).toEqual([value, 400, "invalid_request_error", "payload[value]"]);
+    }
+    await send(customer, 10);
+    await send(customer, -3);
+    await send(customer, 0);
+    expect(await total(customer)).toBe(7);
+  });
+
   test("totals lag the events by the aggregation delay", async () => {
     const customer = (await stripe.customers.create({ email: "m@example.com" })).id;
     local.setMeterLag(1500);

@@ -67,8 +67,13 @@ const createMeterEvent: Handler = async (b, p) => {
   const [meter] = await b.store.list<Stripe.Billing.Meter>("billing.meter", (m) => m.event_name === eventName && m.status === "active");
   if (!meter) throw invalid(`No active meter was found for event_name ${eventName}.`, "event_name");
   const payload = meta(p.payload);
-  const value = Number(payload[meter.value_settings.event_payload_key]);
-  if (!Number.isFinite(value) || value < 0) throw invalid("The meter event payload value must be a non-negative number.", "payload");
+  // Stripe: "The numerical usage value in the payload only accepts whole number values" (a
+  // negative one counts against the total; a period's negative total bills as 0).
+  const valueKey = meter.value_settings.event_payload_key;
+  const raw = payload[valueKey];
+  if (!/^-?\d+$/.test(raw ?? ""))
+    throw invalid(`The meter event payload value must be a whole number; got ${JSON.stringify(raw ?? null)}.`, `payload[${valueKey}]`);
+  const value = Number(raw);
   const given = str(p.identifier);
   if (given !== undefined && given.length > MAX_IDENTIFIER_LENGTH)
     throw invalid(`Invalid string: ${given.slice(0, 20)}...; must be at most ${MAX_IDENTIFIER_LENGTH} characters`, "identifier");

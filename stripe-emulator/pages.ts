@@ -3,6 +3,7 @@
 import type Stripe from "stripe";
 import { type Account, money } from "./account";
 import { configurationOf, currentSubscription, switchablePrices } from "./portal-configurations";
+import { expireIfDue } from "./sessions";
 
 const esc = (s: unknown) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const date = (t: number) => new Date(t * 1000).toUTCString().slice(5, 16);
@@ -22,6 +23,7 @@ button{margin-top:20px;width:100%;padding:12px;border:0;border-radius:6px;backgr
 export async function checkoutPage(b: Account, id: string, error?: string) {
   const s = await b.store.get<any>(id);
   if (!s) return layout("Not found", "<h1>This checkout session does not exist.</h1>", 404);
+  await expireIfDue(b, s);
   if (s.status !== "open") return layout("Done", `<h1>This checkout is ${esc(s.status)}.</h1>`, 410);
   const price = await b.price(s.line_items_price);
   const trial = s.subscription_data?.trial_period_days as number | null;

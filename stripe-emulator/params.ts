@@ -4,8 +4,12 @@
 import { StripeError } from "./account";
 import type { FormValue } from "./form";
 
-/** Checks one parameter's value; `name` is its form name (`items[0][price]`) for the error. */
-export type Param = (value: FormValue, name: string) => void;
+/**
+ * Checks one parameter's value; `name` is its form name (`items[0][price]`) for the error. An
+ * object's `shape` and an array's `item` stay readable, so a test can hold what a route accepts
+ * to Stripe's published API description.
+ */
+export type Param = ((value: FormValue, name: string) => void) & { shape?: Accepts; item?: Param };
 export type Accepts = Record<string, Param>;
 
 /** A request refused before its handler ran: Stripe saves no idempotent result for it. */
@@ -60,20 +64,24 @@ export const metadata: Param = (value, name) => {
   for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw notString(`${name}[${k}]`);
 };
 
-export const object =
-  (shape: Accepts): Param =>
-  (value, name) => {
-    if (!value || typeof value !== "object" || Array.isArray(value)) throw paramError("parameter_invalid_string", name, `Invalid object: ${name}`);
-    check(shape, value, name);
-  };
+export const object = (shape: Accepts): Param =>
+  Object.assign(
+    (value: FormValue, name: string) => {
+      if (!value || typeof value !== "object" || Array.isArray(value)) throw paramError("parameter_invalid_string", name, `Invalid object: ${name}`);
+      check(shape, value, name);
+    },
+    { shape },
+  );
 
 /** An array (`a[0][b]=…` or `a[]=…`) of items each checked by `item`. */
-export const array =
-  (item: Param): Param =>
-  (value, name) => {
-    if (!value || typeof value !== "object") throw paramError("parameter_invalid_string", name, `Invalid array: ${name}`);
-    for (const [i, v] of Object.entries(value)) if (v !== undefined) item(v, `${name}[${i}]`);
-  };
+export const array = (item: Param): Param =>
+  Object.assign(
+    (value: FormValue, name: string) => {
+      if (!value || typeof value !== "object") throw paramError("parameter_invalid_string", name, `Invalid array: ${name}`);
+      for (const [i, v] of Object.entries(value)) if (v !== undefined) item(v, `${name}[${i}]`);
+    },
+    { item },
+  );
 
 /** The `expand[]` a route takes: only these paths (a list route's paths start with `data.`). */
 export const expandable =

@@ -52,6 +52,7 @@ export const productRoutes: Route[] = [
       product_data: object({ name: string, metadata }),
       unit_amount: integer({ min: 0 }),
       lookup_key: string,
+      transfer_lookup_key: boolean,
       currency: string,
       metadata,
       nickname: string,
@@ -68,8 +69,14 @@ export const productRoutes: Route[] = [
       const unit = int(p.unit_amount);
       if (unit === undefined || unit < 0) throw invalid("Missing required param: unit_amount.", "unit_amount");
       const lookup = str(p.lookup_key) ?? null;
-      if (lookup && (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup)).length)
-        throw invalid(`A price (\`${lookup}\`) already uses that lookup key.`, "lookup_key");
+      const holder = lookup ? (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup))[0] : undefined;
+      if (holder && !bool(p.transfer_lookup_key)) throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, "lookup_key");
+      // `transfer_lookup_key`: the key moves to the new price, atomically (the old one keeps billing its subscriptions).
+      if (holder) {
+        holder.lookup_key = null;
+        await b.store.put(holder);
+        await b.events.emit("price.updated", holder, Math.floor(Date.now() / 1000), { lookup_key: lookup });
+      }
       const recurring = obj(p.recurring);
       const intervals = ["day", "week", "month", "year"] as const;
       const interval = intervals.find((i) => i === str(recurring.interval)) ?? null;

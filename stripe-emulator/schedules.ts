@@ -136,7 +136,11 @@ async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedu
     let start = s.current_phase?.start_date ?? s.phases[0].start_date;
     for (const [i, raw] of input.entries()) {
       const given = raw.start_date === "now" ? now : int(raw.start_date);
-      if (i === 0 && given !== undefined && given !== start) throw invalid("You can not modify the start date of the current phase.", "phases[0][start_date]");
+      // Stripe: `start_date` "must be set on the first phase"; `duration` and `end_date` exclude each other.
+      if (i === 0 && given === undefined) throw invalid("Missing required param: phases[0][start_date].", "phases[0][start_date]");
+      if (i === 0 && given !== start) throw invalid("You can not modify the start date of the current phase.", "phases[0][start_date]");
+      if (raw.duration !== undefined && raw.end_date !== undefined)
+        throw invalid("You may only specify one of these parameters: duration, end_date.", `phases[${i}][duration]`);
       if (i > 0 && given !== undefined && given !== start)
         throw invalid(`The start_date of phases[${i}] must equal the end_date of the phase before it.`, `phases[${i}][start_date]`);
       const items = arr(raw.items).map((x) => obj(x));
@@ -144,13 +148,15 @@ async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedu
       if (!priceId) throw invalid(`Missing required param: phases[${i}][items][0][price].`, `phases[${i}][items]`);
       const price = await b.price(priceId);
       const duration = obj(raw.duration);
-      const months = int(duration.interval_count) ?? int(raw.iterations) ?? 1;
+      const months = int(duration.interval_count) ?? 1;
       if (duration.interval !== undefined && str(duration.interval) !== "month")
         throw invalid("The local Stripe supports monthly phase durations only.", `phases[${i}][duration][interval]`);
       const end = raw.end_date === "now" ? now : (int(raw.end_date) ?? addMonths(start, months));
       if (end <= start) throw invalid(`phases[${i}][end_date] must be after its start_date.`, `phases[${i}][end_date]`);
       if (i === 0 && end <= now) throw invalid("The end_date of the current phase must be in the future.", "phases[0][end_date]");
-      const behavior = (str(raw.proration_behavior) ?? str(p.proration_behavior) ?? "create_prorations") as Stripe.SubscriptionSchedule.Phase.ProrationBehavior;
+      // A phase's own setting, for the transition into it; the request's `proration_behavior` is
+      // only for this update's change to the current phase (Stripe keeps the two apart).
+      const behavior = (str(raw.proration_behavior) ?? "create_prorations") as Stripe.SubscriptionSchedule.Phase.ProrationBehavior;
       phases.push(phase(price, start, end, behavior, meta(raw.metadata)));
       start = end;
     }
@@ -219,17 +225,16 @@ export async function advanceSchedule(b: Account, s: Schedule, at: number) {
 }
 
 const endBehavior = oneOf("release", "cancel", "none", "renew");
-const phases = array(
-  object({
-    items: array(object({ price: string, plan: string, quantity: integer({ min: 1 }) })),
-    start_date: timestamp("now"),
-    end_date: timestamp("now"),
-    duration: object({ interval: oneOf("day", "week", "month", "year"), interval_count: integer({ min: 1 }) }),
-    iterations: integer({ min: 1 }),
-    proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
-    metadata,
-  }),
-);
+// A phase's parameters (`iterations` is gone since 2025-08-27: `duration` replaced it). A new
+// schedule's phases have no `start_date`: the schedule's own `start_date` starts the first.
+const phaseParams = {
+  items: array(object({ price: string, plan: string, quantity: integer({ min: 1 }) })),
+  end_date: timestamp("now"),
+  duration: object({ interval: oneOf("day", "week", "month", "year"), interval_count: integer({ min: 1 }) }),
+  proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
+  metadata,
+};
+const phases = array(object({ ...phaseParams, start_date: timestamp("now") }));
 
 export const scheduleRoutes: Route[] = [
   [
@@ -240,7 +245,7 @@ export const scheduleRoutes: Route[] = [
       customer: string,
       start_date: timestamp("now"),
       end_behavior: endBehavior,
-      phases,
+      phases: array(object(phaseParams)),
       metadata,
       default_settings: object({}),
     },

@@ -22,12 +22,18 @@ export const sessionRoutes: Route[] = [
       metadata,
       success_url: string,
       cancel_url: string,
+      expires_at: integer({ min: 0 }),
     },
     async (b, p) => {
       const items = arr(p.line_items).map((i) => obj(i));
       const price = await b.price(str(items[0]?.price) ?? "");
       const cust = str(p.customer) ?? null;
       const now = await b.nowFor(cust);
+      const expiresAt = int(p.expires_at) ?? now + MAX_LIFETIME;
+      if (expiresAt < now + MIN_LIFETIME)
+        throw invalid("The `expires_at` timestamp must be at least 30 minutes after the Checkout Session is created.", "expires_at");
+      if (expiresAt > now + MAX_LIFETIME)
+        throw invalid("The `expires_at` timestamp must be at most 24 hours after the Checkout Session is created.", "expires_at");
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
       const customer = cust ? await customerOf(b, cust) : null;
@@ -60,7 +66,7 @@ export const sessionRoutes: Route[] = [
         customer_details: customer ? customerDetails(customer.email) : null,
         customer_email: str(p.customer_email) ?? null,
         discounts: [],
-        expires_at: now + 86_400,
+        expires_at: expiresAt,
         integration_identifier: null,
         invoice: null,
         invoice_creation: null,
@@ -108,6 +114,7 @@ export const sessionRoutes: Route[] = [
     /^\/v1\/checkout\/sessions$/,
     { ...listParams, customer: string, status: oneOf("complete", "expired", "open"), subscription: string },
     async (b, p) => {
+      await expireDueSessions(b, (s) => !str(p.customer) || s.customer === str(p.customer));
       const page = await list<any>(
         b,
         "checkout.session",
@@ -126,9 +133,17 @@ export const sessionRoutes: Route[] = [
     "GET",
     /^\/v1\/checkout\/sessions\/([^/]+)$/,
     {},
-    async (b, _p, [id]) => publicSession((await b.store.get(id)) ?? (await Promise.reject(missing("checkout.session", id)))),
+    async (b, _p, [id]) => {
+      const s = (await b.store.get<any>(id)) ?? (await Promise.reject(missing("checkout.session", id)));
+      await expireIfDue(b, s);
+      return publicSession(s);
+    },
   ],
 ];
+
+/** A session lives 24 hours unless `expires_at` says otherwise, at least 30 minutes (Stripe's bounds). */
+const MIN_LIFETIME = 30 * 60;
+const MAX_LIFETIME = 24 * 3600;
 
 /**
  * Expires an open session, as Stripe does: it can no longer be paid (its page says it has
@@ -137,13 +152,29 @@ export const sessionRoutes: Route[] = [
 async function expireSession(b: Account, id: string): Promise<Stripe.Checkout.Session> {
   const s = await b.store.get<any>(id);
   if (s?.object !== "checkout.session") throw missing("checkout.session", id);
+  await expireIfDue(b, s);
   if (s.status !== "open")
     throw invalid(`Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of \`${s.status}\`.`);
+  await markExpired(b, s, await b.nowFor(s.customer));
+  return publicSession(s);
+}
+
+async function markExpired(b: Account, s: any, at: number) {
   Object.assign(s, { status: "expired", url: null });
   await b.store.put(s);
-  const session = publicSession(s);
-  await b.events.emit("checkout.session.expired", session, await b.nowFor(s.customer));
-  return session;
+  await b.events.emit("checkout.session.expired", publicSession(s), at);
+}
+
+/** Expires the session (given as stored) if its `expires_at` has passed on its customer's clock; true if it did. */
+export async function expireIfDue(b: Account, s: any): Promise<boolean> {
+  if (s?.object !== "checkout.session" || s.status !== "open" || s.expires_at > (await b.nowFor(s.customer))) return false;
+  await markExpired(b, s, s.expires_at);
+  return true;
+}
+
+/** Expires every open session (of those `filter` takes) whose `expires_at` has passed, as Stripe does by itself. */
+export async function expireDueSessions(b: Account, filter: (s: Stripe.Checkout.Session) => boolean = () => true): Promise<void> {
+  for (const s of await b.store.list<any>("checkout.session", (x) => x.status === "open" && filter(x))) await expireIfDue(b, s);
 }
 
 /** What a completed Checkout session knows of its customer. */

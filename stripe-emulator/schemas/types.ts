@@ -15,5 +15,15 @@ export type WireCheckoutSession = Stripe.Checkout.Session;
 export type WirePaymentMethod = Stripe.PaymentMethod;
 export type WireBillingPortalSession = Stripe.BillingPortal.Session;
 export type WireBillingPortalConfiguration = Stripe.BillingPortal.Configuration;
+export type WireBillingPortalConfigurationList = Stripe.ApiList<Stripe.BillingPortal.Configuration>;
 // The envelope only: the test checks `data.object` against its own type.
 export type WireEvent = Stripe.EventBase;
+// The lists the local Stripe answers.
+export type WirePriceList = Stripe.ApiList<Stripe.Price>;
+export type WireSubscriptionList = Stripe.ApiList<Stripe.Subscription>;
+export type WireSubscriptionScheduleList = Stripe.ApiList<Stripe.SubscriptionSchedule>;
+export type WireInvoiceList = Stripe.ApiList<Stripe.Invoice>;
+export type WireEventList = Stripe.ApiList<Stripe.EventBase>;
+export type WireCheckoutSessionList = Stripe.ApiList<Stripe.Checkout.Session>;
+export type WireMeterList = Stripe.ApiList<Stripe.Billing.Meter>;
+export type WireMeterEventSummaryList = Stripe.ApiList<Stripe.Billing.MeterEventSummary>;

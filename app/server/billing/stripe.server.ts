@@ -39,7 +39,9 @@ let prices: Promise<ReadonlyMap<PlanCode, string>> | null = null;
 
 /**
  * The Stripe price of each plan that owns one (trial bills its `priceOf`). A configured
- * `stripePriceId` wins; otherwise found by lookup key, and created in test mode / locally.
+ * `stripePriceId` wins; otherwise found by lookup key, and created in test mode / locally — also
+ * when the plan's amount has changed since: the new price takes the lookup key over
+ * (`transfer_lookup_key`), the old one keeps billing the subscriptions already on it.
  * Loaded once per process, by the first caller; every caller meanwhile waits for that load, and
  * a load that fails is forgotten, so the next caller tries again.
  */
@@ -56,12 +58,17 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
   for (const plan of listPlans().filter((p) => p.billedAs === p.code)) {
     const configured = config.PLANS_CONFIG[plan.code]?.stripePriceId;
     let id = configured;
+    let stale: Stripe.Price | undefined;
     if (!id) {
-      const found = await stripe.prices.list({ lookup_keys: [lookupKey(plan.code)], active: true, limit: 1 });
-      id = found.data[0]?.id;
+      const [found] = (await stripe.prices.list({ lookup_keys: [lookupKey(plan.code)], active: true, limit: 1 })).data;
+      if (found && billsPlan(found, plan)) id = found.id;
+      else stale = found;
     }
     if (!id) {
-      if (config.stripeMode === "live") throw new Error(`No Stripe price for plan ${plan.code}: set stripePriceId in PLANS_CONFIG`);
+      const what = stale
+        ? `Stripe price ${stale.id} (lookup key ${lookupKey(plan.code)}) no longer bills plan ${plan.code}`
+        : `No Stripe price for plan ${plan.code}`;
+      if (config.stripeMode === "live") throw new Error(`${what}: set stripePriceId in PLANS_CONFIG`);
       const params: Stripe.PriceCreateParams = {
         currency: plan.currency,
         unit_amount: plan.priceMonthly,
@@ -69,6 +76,7 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
         lookup_key: lookupKey(plan.code),
         product_data: { name: `Metered ${plan.name}` },
         metadata: { plan_code: plan.code },
+        ...(stale ? { transfer_lookup_key: true } : {}),
       };
       id = (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${lookupKey(plan.code)}`, params) })).id;
     }
@@ -81,6 +89,10 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
   return ids;
 }
 
+/** Whether a Stripe price bills what the plan says: its amount and currency, monthly. */
+const billsPlan = (price: Stripe.Price, plan: { currency: string; priceMonthly: number }) =>
+  price.unit_amount === plan.priceMonthly && price.currency === plan.currency && price.recurring?.interval === "month" && price.recurring.interval_count === 1;
+
 export async function priceOf(code: PlanCode): Promise<string> {
   const plan = planByCode(code);
   if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${code}".`);
@@ -89,14 +101,27 @@ export async function priceOf(code: PlanCode): Promise<string> {
   return id;
 }
 
-/** The plan a Stripe price and status stand for: a trialing starter subscription is `trial`. */
+/**
+ * The plan a Stripe price and status stand for: a trialing starter subscription is `trial`. A
+ * plan's earlier price (its amount changed since; subscriptions stay on it) is known by the
+ * `plan_code` the app stamps on its prices.
+ */
 export async function planOfPrice(priceId: string, status: string): Promise<PlanCode | null> {
-  for (const [code, id] of await ensurePrices()) {
-    if (id !== priceId) continue;
-    const trial = listPlans().find((p) => p.trialDays && p.billedAs === code);
-    return status === "trialing" && trial ? trial.code : code;
+  let code = [...(await ensurePrices())].find(([, id]) => id === priceId)?.[0] ?? (await earlierPlanPrice(priceId));
+  if (!code) return null;
+  const trial = listPlans().find((p) => p.trialDays && p.billedAs === code);
+  if (status === "trialing" && trial) code = trial.code;
+  return code;
+}
+
+const earlierPrices = new Map<string, PlanCode | null>();
+async function earlierPlanPrice(priceId: string): Promise<PlanCode | null> {
+  if (!earlierPrices.has(priceId)) {
+    const price = await stripe.prices.retrieve(priceId);
+    const plan = planByCode(price.metadata?.plan_code ?? "");
+    earlierPrices.set(priceId, plan && plan.billedAs === plan.code ? plan.code : null);
   }
-  return null;
+  return earlierPrices.get(priceId)!;
 }
 
 // ---- customers --------------------------------------------------------------------------------
