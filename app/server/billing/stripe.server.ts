@@ -26,8 +26,8 @@ export const stripe = config.STRIPE_SECRET_KEY
   : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
 stripe.on("response", (r: Stripe.ResponseEvent) => observeStripe(r.status < 400 ? "ok" : r.status < 500 ? "client_error" : "server_error"));
 
-/** Test clocks exist in test mode and on the local Stripe, never in live mode. */
-export const usesTestClocks = config.stripeMode !== "live";
+/** New customers go on test clocks only when asked (STRIPE_TEST_CLOCKS; on by default for the local Stripe). */
+export const usesTestClocks = config.testClocks;
 
 /** Stripe could not be reached or failed on its side (a connection error or a 5xx). */
 export function isStripeUnavailable(err: unknown): boolean {
@@ -122,7 +122,7 @@ export async function planOfPrice(priceId: string, status: string): Promise<Plan
 // ---- customers --------------------------------------------------------------------------------
 
 /**
- * The org's Stripe customer, created on first use (on its own test clock outside live mode).
+ * The org's Stripe customer, created on first use (on its own test clock when test clocks are on).
  * Made once per org: a request that finds it being made waits for it and answers the same; after
  * a failed attempt, the next makes it afresh. Each key digests its body: a retry's clock starts
  * at its own `frozen_time`, and its customer names that clock.
@@ -254,7 +254,13 @@ export async function subscribeWithTestCard(input: { orgId: string; planCode: Pl
 export async function advanceTestClock(orgId: string, seconds: number): Promise<{ clockId: string; frozenTime: Date }> {
   const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
   if (!org) throw NotFound("Organisation");
-  if (!org.stripeTestClockId) throw new AppError("VALIDATION_FAILED", "This organisation's Stripe customer is not on a test clock.");
+  if (!org.stripeTestClockId)
+    throw new AppError(
+      "VALIDATION_FAILED",
+      usesTestClocks
+        ? "This organisation's Stripe customer was made while test clocks were off, so it is on no test clock: only customers made with STRIPE_TEST_CLOCKS=on can be moved in time."
+        : "Test clocks are off (STRIPE_TEST_CLOCKS=off, or a Stripe key without STRIPE_TEST_CLOCKS=on): this organisation's Stripe customer is on no test clock. Set STRIPE_TEST_CLOCKS=on (test mode only) for new customers to get one.",
+    );
   const clock = await stripe.testHelpers.testClocks.retrieve(org.stripeTestClockId);
   const target = clock.frozen_time + seconds;
   await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: target });
