@@ -15,6 +15,7 @@ import type { Params } from "./route";
 import { customerDetails, publicSession } from "./sessions";
 import { Store } from "./store";
 import { createSubscription } from "./subscriptions";
+import { deleteExpiredTestClocks, setTestClockLifetime, TEST_CLOCK_LIFETIME_SECONDS, testClockLifetime } from "./test-clocks";
 
 export type StripeLocalOptions = {
   port: number;
@@ -31,6 +32,8 @@ export type StripeLocalOptions = {
   log?: (line: string) => void;
   /** Tests only: deliver some events twice and out of order, as Stripe may. */
   deliveryChaos?: DeliveryChaos;
+  /** How long a test clock lives before it is deleted with its objects (default: Stripe's 7 days). */
+  testClockLifetimeSeconds?: number;
 };
 
 // Every response names the API version it was rendered with, as Stripe's do.
@@ -45,6 +48,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
+  setTestClockLifetime(store, opts.testClockLifetimeSeconds ?? TEST_CLOCK_LIFETIME_SECONDS);
   const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
   let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
@@ -146,6 +150,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         trialDays: s.subscription_data?.trial_period_days ?? undefined,
         paymentMethod: pm.id,
         metadata: s.subscription_data?.metadata ?? {},
+        // A session saved before its mode was recorded was made classic.
+        billingMode: s.subscription_data?.billing_mode ?? { type: "classic", flexible: null },
       });
       const now = await account.nowFor(customerId);
       const customer = (await store.get<Stripe.Customer>(customerId))!;
@@ -219,6 +225,11 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const url = `http://${server.hostname}:${server.port}`;
   account = new Account(store, events, opts.publicUrl ?? url, opts.dunning ?? DEFAULT_DUNNING);
   events.start();
+  // Stripe deletes clocks whose deletes_after has come: checked a few times per lifetime, at least every minute.
+  const clockSweep = setInterval(
+    () => void store.exclusive(() => deleteExpiredTestClocks(account)).catch((err: Error) => log(`test clock deletion: ${err.message}`)),
+    Math.min(60_000, Math.max(100, testClockLifetime(store) * 250)),
+  );
   log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
   return {
@@ -250,6 +261,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       account.dunning = dunning;
     },
     async stop() {
+      clearInterval(clockSweep);
       events.stop();
       await server.stop(true);
       await store.close();

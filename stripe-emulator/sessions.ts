@@ -7,6 +7,7 @@ import { arr, int, meta, obj, str } from "./form";
 import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
+import { billingModeParam, classicBillingMode } from "./subscriptions";
 
 export const sessionRoutes: Route[] = [
   [
@@ -18,7 +19,7 @@ export const sessionRoutes: Route[] = [
       customer_email: string,
       client_reference_id: string,
       line_items: array(object({ price: string, quantity: integer({ min: 1 }) })),
-      subscription_data: object({ metadata, trial_period_days: integer({ min: 1 }) }),
+      subscription_data: object({ metadata, trial_period_days: integer({ min: 1 }), billing_mode: billingModeParam }),
       metadata,
       success_url: string,
       cancel_url: string,
@@ -30,7 +31,10 @@ export const sessionRoutes: Route[] = [
       const now = await b.nowFor(cust);
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
-      const customer = cust ? await customerOf(b, cust) : null;
+      const mode = (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode;
+      // The subscription Checkout makes gets the pinned version's default mode unless told otherwise.
+      const billingMode = mode === "subscription" ? classicBillingMode(subData.billing_mode, "subscription_data[billing_mode]") : null;
+      const customer = cust ? await customerOf(b, cust, "customer") : null;
       const session: Stripe.Checkout.Session = {
         id,
         object: "checkout.session",
@@ -68,7 +72,7 @@ export const sessionRoutes: Route[] = [
         locale: null,
         managed_payments: null,
         metadata: meta(p.metadata),
-        mode: (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode,
+        mode,
         origin_context: null,
         payment_intent: null,
         payment_link: null,
@@ -97,7 +101,7 @@ export const sessionRoutes: Route[] = [
       const stored = {
         ...session,
         line_items_price: price.id,
-        subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata) },
+        subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata), billing_mode: billingMode },
       };
       await b.store.put(stored);
       return publicSession(stored);
@@ -133,7 +137,7 @@ export const sessionRoutes: Route[] = [
     /^\/v1\/billing_portal\/sessions$/,
     { customer: string, return_url: string },
     async (b, p) => {
-      const c = await customerOf(b, str(p.customer) ?? "");
+      const c = await customerOf(b, str(p.customer) ?? "", "customer");
       const id = newId("bps");
       const session: Stripe.BillingPortal.Session = {
         customer_account: null,

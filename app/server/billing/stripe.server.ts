@@ -26,6 +26,13 @@ export const stripe = config.STRIPE_SECRET_KEY
   : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
 stripe.on("response", (r: Stripe.ResponseEvent) => observeStripe(r.status < 400 ? "ok" : r.status < 500 ? "client_error" : "server_error"));
 
+/**
+ * The billing mode of every subscription the app makes. The pinned API version (after
+ * 2025-09-30.clover) makes new subscriptions `flexible` unless told; the app's prorations and
+ * previews are Stripe's classic ones (the local Stripe computes those and refuses the rest).
+ */
+const BILLING_MODE = { type: "classic" } as const;
+
 /** New customers go on test clocks only when asked (STRIPE_TEST_CLOCKS; on by default for the local Stripe). */
 export const usesTestClocks = config.testClocks;
 
@@ -175,7 +182,7 @@ export async function createCheckoutSession(input: {
     customer: customerId,
     client_reference_id: input.orgId,
     line_items: [{ price, quantity: 1 }],
-    subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
+    subscription_data: { metadata: { org_id: input.orgId }, billing_mode: BILLING_MODE, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
     metadata: { org_id: input.orgId, plan_code: plan.code },
     success_url: input.successUrl,
     cancel_url: input.cancelUrl,
@@ -241,6 +248,7 @@ export async function subscribeWithTestCard(input: { orgId: string; planCode: Pl
   const pm = await stripe.paymentMethods.attach(TEST_CARDS[input.card ?? "visa"], { customer: customerId });
   await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: pm.id } });
   const sub = await stripe.subscriptions.create({
+    billing_mode: BILLING_MODE,
     customer: customerId,
     items: [{ price: await priceOf(plan.code) }],
     default_payment_method: pm.id,
