@@ -85,7 +85,14 @@ describe("test clocks are deleted with their objects", () => {
     const w = await world();
     expect(w.clock.deletes_after - w.clock.created).toBe(LIFETIME);
     const deadline = Date.now() + 15_000;
-    while ((await stripe.testHelpers.testClocks.retrieve(w.clock.id).then(() => true, () => false)) && Date.now() < deadline) await Bun.sleep(50);
+    while (
+      (await stripe.testHelpers.testClocks.retrieve(w.clock.id).then(
+        () => true,
+        () => false,
+      )) &&
+      Date.now() < deadline
+    )
+      await Bun.sleep(50);
     expect(Date.now() / 1000).toBeGreaterThanOrEqual(w.clock.deletes_after);
     await gone(w);
   });

@@ -202,7 +202,12 @@ describe("local Stripe through the SDK", () => {
     const price = await priceOf(2900);
     const { customer } = await customerOnClock();
     await payWith(customer.id, "pm_card_chargeCustomerFail");
-    const sub = await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }], payment_behavior: "allow_incomplete" });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "allow_incomplete",
+    });
     expect(sub.status).toBe("incomplete");
   });
 

@@ -51,7 +51,12 @@ describe("the local Stripe's objects match the stripe package's types", () => {
     const price = await stripe.prices.create({ currency: "usd", unit_amount: 2900, recurring: { interval: "month" }, product_data: { name: "Starter" } });
     const growth = await stripe.prices.create({ currency: "usd", unit_amount: 9900, recurring: { interval: "month" }, product_data: { name: "Growth" } });
     const product = await stripe.products.retrieve(price.product as string);
-    const sub = await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+    });
     const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
     const withSchedule = await stripe.subscriptions.retrieve(sub.id, { expand: ["schedule"] });
     const preview = await stripe.invoices.createPreview({

@@ -37,7 +37,8 @@ export async function deleteTestClock(b: Account, clock: Stripe.TestHelpers.Test
 
 /** Stripe's own sweep: every clock whose `deletes_after` has come (in real time) is deleted. */
 export async function deleteExpiredTestClocks(b: Account, now = Math.floor(Date.now() / 1000)): Promise<void> {
-  for (const clock of await b.store.list<Stripe.TestHelpers.TestClock>("test_helpers.test_clock", (c) => c.deletes_after <= now)) await deleteTestClock(b, clock);
+  for (const clock of await b.store.list<Stripe.TestHelpers.TestClock>("test_helpers.test_clock", (c) => c.deletes_after <= now))
+    await deleteTestClock(b, clock);
 }
 
 const clockOf = async (b: Account, id: string) =>

@@ -217,7 +217,13 @@ describe("webhook convergence", () => {
     await system.app.stop();
     const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
     const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_pro"] })).data[0];
-    await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customerId, items: [{ price: price.id }], default_payment_method: pm.id, metadata: { org_id: orgId } });
+    await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
     await Bun.sleep(400); // a few failed deliveries
     system.app = await startApp(system.env);
     await until(async () => (await mirror(orgId))?.status === "active", 15_000);
@@ -228,7 +234,13 @@ describe("webhook convergence", () => {
   async function growthOutsideTheApp(orgId: string, customerId: string) {
     const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
     const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
-    return stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customerId, items: [{ price: price.id }], default_payment_method: pm.id, metadata: { org_id: orgId } });
+    return stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
   }
 
   test("a second live subscription for an org is reported (log error, one audit entry), not swapped into the mirror", async () => {
@@ -271,7 +283,12 @@ describe("webhook convergence", () => {
     const customer = await stripe.customers.create({ email: "orphan@example.com" });
     const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
     const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_starter"] })).data[0];
-    const sub = await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+    });
     const [event] = await until(async () => {
       const rows = await sql<{ id: string }[]>`
         select e.id from stripe_events e join graphile_worker.jobs j on j.key = e.id
