@@ -64,7 +64,10 @@ async function subscriptionGone(subscriptionId: string, missing: unknown): Promi
     .from(schema.subscriptions)
     .innerJoin(schema.organisations, eq(schema.organisations.id, schema.subscriptions.orgId))
     .where(eq(schema.subscriptions.stripeSubscriptionId, subscriptionId));
-  if (!org) return null;
+  if (!org) {
+    log.warn({ subscriptionId }, "convergence: Stripe has no such subscription and no organisation mirrors it; nothing to do");
+    return null;
+  }
   if (!org.customerId) throw missing;
   const gone = await customerGone({ id: org.id, stripeCustomerId: org.customerId, stripeTestClockId: org.clockId });
   if (!gone && isLive(org.status))
