@@ -2,27 +2,14 @@
 // (directly, from Checkout, and their schedules) in `billing_mode: flexible` unless the request
 // names `classic`. The local Stripe computes classic only: it refuses what would be flexible and
 // creates what is asked for as classic, so an app that forgets to pin the mode fails here too.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { type StripeLocal, startStripeLocal } from "./index";
+import { localStripeForFile, refusal } from "./test-kit";
 
-let local: StripeLocal;
-let stripe: Stripe;
-beforeAll(async () => {
-  local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_billing_mode_test" });
-  stripe = new Stripe("sk_test_mode", { host: "127.0.0.1", port: local.port, protocol: "http", maxNetworkRetries: 0 });
-});
-afterAll(async () => {
-  await local.stop();
-});
-
-const refusal = (p: Promise<unknown>) =>
-  p.then(
-    () => null as never,
-    (err: Stripe.errors.StripeError) => err,
-  );
+const file = localStripeForFile("stripe_billing_mode_test");
 
 async function customerWithCard() {
+  const { stripe } = file;
   const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, recurring: { interval: "month" }, product_data: { name: "Mode" } });
   const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.UTC(2026, 0, 15) / 1000) });
   const customer = await stripe.customers.create({ email: "mode@example.com", test_clock: clock.id });
@@ -36,6 +23,7 @@ describe("billing_mode under the pinned API version", () => {
   });
 
   test("a subscription without billing_mode would be flexible: refused, naming the parameter; flexible too; classic is made classic", async () => {
+    const { stripe } = file;
     const { price, customer, pm } = await customerWithCard();
     const base = { customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id };
     for (const params of [base, { ...base, billing_mode: { type: "flexible" as const } }]) {
@@ -51,6 +39,7 @@ describe("billing_mode under the pinned API version", () => {
   });
 
   test("Checkout in subscription mode: without subscription_data[billing_mode] refused; classic is paid into a classic subscription", async () => {
+    const { stripe } = file;
     const { price, customer } = await customerWithCard();
     const params: Stripe.Checkout.SessionCreateParams = {
       mode: "subscription",

@@ -2,36 +2,15 @@
 // customers (a retrieve then answers a deleted customer), their subscriptions, schedules,
 // invoices, payment methods and sessions (resource_missing). The local Stripe does the same, at
 // the lifetime Stripe's reference shows (7 days; shorter here), and on DELETE.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import Stripe from "stripe";
-import { type StripeLocal, startStripeLocal } from "./index";
+import { describe, expect, test } from "bun:test";
+import type Stripe from "stripe";
+import { localStripeForFile, refusal } from "./test-kit";
 
 const LIFETIME = 3;
 // One local Stripe with Stripe's lifetime, one whose clocks live LIFETIME seconds (own schemas).
-let local: StripeLocal;
-let shortLived: StripeLocal;
+const withStripesLifetime = localStripeForFile("stripe_clock_deletion_test");
+const shortLived = localStripeForFile("stripe_clock_deletion_short_test", { testClockLifetimeSeconds: LIFETIME });
 let stripe: Stripe;
-const client = (port: number) => new Stripe("sk_test_deletion", { host: "127.0.0.1", port, protocol: "http", maxNetworkRetries: 0 });
-
-beforeAll(async () => {
-  local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_clock_deletion_test" });
-  shortLived = await startStripeLocal({
-    port: 0,
-    databaseUrl: process.env.DATABASE_URL!,
-    schema: "stripe_clock_deletion_short_test",
-    testClockLifetimeSeconds: LIFETIME,
-  });
-});
-afterAll(async () => {
-  await local.stop();
-  await shortLived.stop();
-});
-
-const refusal = (p: Promise<unknown>) =>
-  p.then(
-    () => null as never,
-    (err: Stripe.errors.StripeError) => err,
-  );
 const missing = async (p: Promise<unknown>) => {
   const err = await refusal(p);
   return [err.statusCode, err.code];
@@ -75,13 +54,13 @@ async function gone(w: Awaited<ReturnType<typeof world>>) {
 
 describe("test clocks are deleted with their objects", () => {
   test("a clock is stamped to be deleted 7 days after its creation, as in Stripe's reference", async () => {
-    stripe = client(local.port);
+    stripe = withStripesLifetime.stripe;
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.UTC(2026, 0, 15) / 1000) });
     expect(clock.deletes_after - clock.created).toBe(7 * 86_400);
   });
 
   test("at deletes_after the clock, its customers' subscriptions, schedules, invoices and cards are gone; the customers are deleted", async () => {
-    stripe = client(shortLived.port);
+    stripe = shortLived.stripe;
     const w = await world();
     expect(w.clock.deletes_after - w.clock.created).toBe(LIFETIME);
     const deadline = Date.now() + 15_000;
@@ -98,7 +77,7 @@ describe("test clocks are deleted with their objects", () => {
   });
 
   test("DELETE deletes a clock at once, the same way", async () => {
-    stripe = client(local.port);
+    stripe = withStripesLifetime.stripe;
     const w = await world();
     expect(await stripe.testHelpers.testClocks.del(w.clock.id)).toEqual({ id: w.clock.id, object: "test_helpers.test_clock", deleted: true } as never);
     await gone(w);
