@@ -110,7 +110,7 @@ test("an admin sees a failed job and replays it after the fault is fixed", async
       lookup_key: "metered_plan_starter",
       product_data: { name: "Metered Starter" },
     }));
-  await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+  await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
   await expect(async () => {
     const [row] =
       await db`select count(*)::int as n from graphile_worker.jobs j join stripe_events e on e.id = j.key where e.customer_id = ${customer.id} and j.attempts >= j.max_attempts`;

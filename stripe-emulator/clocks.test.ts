@@ -21,7 +21,12 @@ async function monthlyOnClock() {
   const customer = await stripe.customers.create({ email: "clock@example.com", test_clock: clock.id, payment_method: "pm_card_visa" });
   const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
   const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, recurring: { interval: "month" }, product_data: { name: "Clock" } });
-  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+  const sub = await stripe.subscriptions.create({
+    billing_mode: { type: "classic" },
+    customer: customer.id,
+    items: [{ price: price.id }],
+    default_payment_method: pm.id,
+  });
   return { clock, sub };
 }
 

@@ -72,7 +72,7 @@ async function mainFlows() {
     customer: customer.id,
     client_reference_id: "org_c",
     line_items: [{ price: starter.id, quantity: 1 }],
-    subscription_data: { metadata: { org_id: "org_c" }, trial_period_days: 14 },
+    subscription_data: { metadata: { org_id: "org_c" }, trial_period_days: 14, billing_mode: { type: "classic" } },
     metadata: { org_id: "org_c", plan_code: "starter" },
     success_url: "http://127.0.0.1/ok?session_id={CHECKOUT_SESSION_ID}",
     cancel_url: "http://127.0.0.1/cancel",
@@ -89,6 +89,7 @@ async function mainFlows() {
     customer: customer.id,
     items: [{ price: starter.id }],
     default_payment_method: pm.id,
+    billing_mode: { type: "classic" },
     payment_behavior: "allow_incomplete",
     metadata: { org_id: "org_c" },
   });
@@ -158,10 +159,20 @@ async function mainFlows() {
   await stripe.events.retrieve(events.data[0].id);
 
   // A second subscription, then canceled at once: schedules canceled with it.
-  const other = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: starter.id }], default_payment_method: pm.id });
+  const other = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: starter.id }],
+    default_payment_method: pm.id,
+    billing_mode: { type: "classic" },
+  });
   const otherSchedule = await stripe.subscriptionSchedules.create({ from_subscription: other.id });
   await stripe.subscriptionSchedules.cancel(otherSchedule.id);
-  const third = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: starter.id }], default_payment_method: pm.id });
+  const third = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: starter.id }],
+    default_payment_method: pm.id,
+    billing_mode: { type: "classic" },
+  });
   await stripe.subscriptions.cancel(third.id);
 }
 

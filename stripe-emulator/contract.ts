@@ -31,6 +31,7 @@ export const OPERATIONS: Operation[] = [
   op("POST", "/v1/test_helpers/test_clocks", "TestClockCreate", "TestClock"),
   op("GET", "/v1/test_helpers/test_clocks/{test_clock}", "TestClockRetrieve", "TestClock"),
   op("POST", "/v1/test_helpers/test_clocks/{test_clock}/advance", "TestClockAdvance", "TestClock"),
+  op("DELETE", "/v1/test_helpers/test_clocks/{test_clock}", "TestClockDelete", "DeletedTestClock"),
   op("POST", "/v1/subscriptions", "SubscriptionCreate", "Subscription"),
   op("GET", "/v1/subscriptions", "SubscriptionList", "SubscriptionList"),
   op("GET", "/v1/subscriptions/{subscription_exposed_id}", "SubscriptionRetrieve", "Subscription"),

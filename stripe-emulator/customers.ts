@@ -13,9 +13,10 @@ function change<T extends object, K extends keyof T>(obj: T, previous: Record<st
   obj[key] = value;
 }
 
-export async function customerOf(b: Account, id: string) {
-  const c = await b.store.get<Stripe.Customer>(id);
-  if (!c) throw missing("customer", id);
+/** A customer that can take a change or a new object: a deleted one is refused as missing, as in Stripe. */
+export async function customerOf(b: Account, id: string, param = "id") {
+  const c = await b.store.get<Stripe.Customer | Stripe.DeletedCustomer>(id);
+  if (!c || c.deleted) throw missing("customer", id, param);
   return c;
 }
 
@@ -105,7 +106,8 @@ export const customerRoutes: Route[] = [
       return c;
     },
   ],
-  ["GET", /^\/v1\/customers\/([^/]+)$/, {}, async (b, _p, [id]) => customerOf(b, id)],
+  // A deleted customer is still answered, as `{ id, object, deleted: true }`.
+  ["GET", /^\/v1\/customers\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("customer", id))],
   [
     "POST",
     /^\/v1\/customers\/([^/]+)$/,
@@ -133,7 +135,7 @@ export const customerRoutes: Route[] = [
     "POST",
     /^\/v1\/payment_methods\/([^/]+)\/attach$/,
     { customer: string },
-    async (b, p, [id]) => attachPaymentMethod(b, id, (await customerOf(b, str(p.customer) ?? "")).id),
+    async (b, p, [id]) => attachPaymentMethod(b, id, (await customerOf(b, str(p.customer) ?? "", "customer")).id),
   ],
   ["GET", /^\/v1\/payment_methods\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("payment_method", id))],
 ];

@@ -90,7 +90,7 @@ describe("local Stripe through the SDK", () => {
       mode: "subscription",
       customer: customer.id,
       line_items: [{ price: price.id, quantity: 1 }],
-      subscription_data: { trial_period_days: 14 },
+      subscription_data: { trial_period_days: 14, billing_mode: { type: "classic" } },
       success_url: "http://app.test/done?s={CHECKOUT_SESSION_ID}",
       cancel_url: "http://app.test/cancel",
     });
@@ -133,6 +133,7 @@ describe("local Stripe through the SDK", () => {
         mode: "subscription",
         customer: customer.id,
         line_items: [{ price: price.id, quantity: 1 }],
+        subscription_data: { billing_mode: { type: "classic" } },
         success_url: "http://app.test/done",
         cancel_url: "http://app.test/cancel",
       });
@@ -172,7 +173,7 @@ describe("local Stripe through the SDK", () => {
     const price = await priceOf(9900);
     const { clock, customer } = await customerOnClock();
     await payWith(customer.id, "pm_card_visa");
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const sub = await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }] });
     expect(sub.status).toBe("active");
     const firstEnd = sub.items.data[0].current_period_end;
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: firstEnd + 60 });
@@ -201,7 +202,12 @@ describe("local Stripe through the SDK", () => {
     const price = await priceOf(2900);
     const { customer } = await customerOnClock();
     await payWith(customer.id, "pm_card_chargeCustomerFail");
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], payment_behavior: "allow_incomplete" });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      payment_behavior: "allow_incomplete",
+    });
     expect(sub.status).toBe("incomplete");
   });
 
@@ -210,7 +216,7 @@ describe("local Stripe through the SDK", () => {
     const growth = await priceOf(9900);
     const { customer } = await customerOnClock(Math.floor(Date.UTC(2026, 2, 1) / 1000));
     await payWith(customer.id, "pm_card_visa");
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: starter.id }] });
+    const sub = await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: starter.id }] });
     const { current_period_start: s, current_period_end: e } = sub.items.data[0];
     const at = s + Math.floor((e - s) / 3);
     const preview = await stripe.invoices.createPreview({
@@ -235,7 +241,7 @@ describe("local Stripe through the SDK", () => {
     const price = await priceOf(2900);
     const { clock, customer } = await customerOnClock();
     await payWith(customer.id, "pm_card_visa");
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }] });
+    const sub = await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }] });
     await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: sub.items.data[0].current_period_end + 1 });
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("canceled");

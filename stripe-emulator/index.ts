@@ -17,6 +17,7 @@ import type { Params } from "./route";
 import { customerDetails, expireDueSessions, expireIfDue, publicSession } from "./sessions";
 import { Store } from "./store";
 import { createSubscription } from "./subscriptions";
+import { deleteExpiredTestClocks, setTestClockLifetime, TEST_CLOCK_LIFETIME_SECONDS, testClockLifetime } from "./test-clocks";
 
 export type StripeLocalOptions = {
   port: number;
@@ -36,6 +37,8 @@ export type StripeLocalOptions = {
   deliveryChaos?: DeliveryChaos;
   /** Tests only: sees every /v1 request and its answer (the contract test holds them to Stripe's API description). */
   record?: (exchange: Exchange) => void;
+  /** How long a test clock lives before it is deleted with its objects (default: Stripe's 7 days). */
+  testClockLifetimeSeconds?: number;
 };
 
 /** One /v1 request as the local Stripe received it (form decoded) and the answer it gave. */
@@ -53,6 +56,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
+  setTestClockLifetime(store, opts.testClockLifetimeSeconds ?? TEST_CLOCK_LIFETIME_SECONDS);
   const events = new Events(store, opts.webhook, opts.retrySchedule ?? SANDBOX_RETRY_SCHEDULE, log, opts.deliveryChaos);
   let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
@@ -168,6 +172,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         trialDays: s.subscription_data?.trial_period_days ?? undefined,
         paymentMethod: pm.id,
         metadata: s.subscription_data?.metadata ?? {},
+        // A session saved before its mode was recorded was made classic.
+        billingMode: s.subscription_data?.billing_mode ?? { type: "classic", flexible: null },
       });
       const now = await account.nowFor(customerId);
       const customer = (await store.get<Stripe.Customer>(customerId))!;
@@ -211,6 +217,11 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const sweep = setInterval(
     () => void store.exclusive(() => expireDueSessions(account)).catch((err: Error) => log(`session expiry failed: ${err.stack}`)),
     60_000,
+  );
+  // Stripe deletes clocks whose deletes_after has come: checked a few times per lifetime, at least every minute.
+  const clockSweep = setInterval(
+    () => void store.exclusive(() => deleteExpiredTestClocks(account)).catch((err: Error) => log(`test clock deletion: ${err.message}`)),
+    Math.min(60_000, Math.max(100, testClockLifetime(store) * 250)),
   );
   log(`local Stripe listening on ${url} (instance ${instanceId})`);
 
@@ -259,6 +270,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     },
     async stop() {
       clearInterval(sweep);
+      clearInterval(clockSweep);
       events.stop();
       await server.stop(true);
       await store.close();

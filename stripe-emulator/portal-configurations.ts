@@ -306,7 +306,7 @@ export const portalRoutes: Route[] = [
     /^\/v1\/billing_portal\/sessions$/,
     { customer: string, configuration: string, return_url: string, expand: expandable("configuration") },
     async (b, p) => {
-      const c = await customerOf(b, str(p.customer) ?? "");
+      const c = await customerOf(b, str(p.customer) ?? "", "customer");
       const config = await sessionConfiguration(b, str(p.configuration));
       const id = newId("bps");
       const session: Stripe.BillingPortal.Session = {

@@ -39,7 +39,12 @@ async function subscribed(p: Stripe.Price) {
   const customer = await stripe.customers.create({ email: "portal@example.com" });
   const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
   await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
-  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: p.id }], default_payment_method: pm.id });
+  const sub = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: p.id }],
+    default_payment_method: pm.id,
+    billing_mode: { type: "classic" },
+  });
   return { customer, sub };
 }
 

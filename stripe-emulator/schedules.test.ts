@@ -24,7 +24,12 @@ async function scheduled() {
   const customer = await stripe.customers.create({ email: "s@example.com", test_clock: clock.id });
   const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
   const [high, low] = [await priceOf(29_900), await priceOf(9_900)];
-  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: high.id }], default_payment_method: visa.id });
+  const sub = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: high.id }],
+    default_payment_method: visa.id,
+    billing_mode: { type: "classic" },
+  });
   const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
   const { start_date: start, end_date: end } = schedule.phases[0];
   return { schedule, high, low, start, end };

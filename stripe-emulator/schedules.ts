@@ -73,7 +73,8 @@ async function createFromSubscription(b: Account, p: Params): Promise<Schedule> 
     id: newId("sub_sched"),
     object: "subscription_schedule",
     application: null,
-    billing_mode: { type: "classic", flexible: null },
+    // Made from a subscription, the schedule manages it in the subscription's own mode.
+    billing_mode: sub.billing_mode,
     canceled_at: null,
     completed_at: null,
     created: now,

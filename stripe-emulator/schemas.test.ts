@@ -52,7 +52,12 @@ describe("the local Stripe's objects match the stripe package's types", () => {
     const price = await stripe.prices.create({ currency: "usd", unit_amount: 2900, recurring: { interval: "month" }, product_data: { name: "Starter" } });
     const growth = await stripe.prices.create({ currency: "usd", unit_amount: 9900, recurring: { interval: "month" }, product_data: { name: "Growth" } });
     const product = await stripe.products.retrieve(price.product as string);
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+    });
     const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
     const withSchedule = await stripe.subscriptions.retrieve(sub.id, { expand: ["schedule"] });
     const preview = await stripe.invoices.createPreview({
@@ -93,7 +98,7 @@ describe("the local Stripe's objects match the stripe package's types", () => {
       customer: customer.id,
       client_reference_id: "org",
       line_items: [{ price: price.id, quantity: 1 }],
-      subscription_data: { metadata: { org_id: "org" }, trial_period_days: 14 },
+      subscription_data: { metadata: { org_id: "org" }, trial_period_days: 14, billing_mode: { type: "classic" } },
       metadata: { org_id: "org" },
       success_url: "http://app.test/done",
       cancel_url: "http://app.test/cancel",
@@ -118,6 +123,7 @@ describe("the local Stripe's objects match the stripe package's types", () => {
       mode: "subscription",
       customer: customer.id,
       line_items: [{ price: price.id, quantity: 1 }],
+      subscription_data: { billing_mode: { type: "classic" } },
       success_url: "http://app.test/done",
     });
     const expired = await stripe.checkout.sessions.expire(other.id);

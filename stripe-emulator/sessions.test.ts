@@ -29,6 +29,7 @@ const session = (customer: string, expires_at?: number) =>
     customer,
     line_items: [{ price: price.id, quantity: 1 }],
     success_url: "http://127.0.0.1/ok",
+    subscription_data: { billing_mode: { type: "classic" } },
     ...(expires_at ? { expires_at } : {}),
   });
 

@@ -7,6 +7,7 @@ import { arr, int, meta, obj, str } from "./form";
 import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
+import { billingModeParam, classicBillingMode } from "./subscriptions";
 
 export const sessionRoutes: Route[] = [
   [
@@ -18,7 +19,7 @@ export const sessionRoutes: Route[] = [
       customer_email: string,
       client_reference_id: string,
       line_items: array(object({ price: string, quantity: integer({ min: 1 }) })),
-      subscription_data: object({ metadata, trial_period_days: integer({ min: 1 }) }),
+      subscription_data: object({ metadata, trial_period_days: integer({ min: 1 }), billing_mode: billingModeParam }),
       metadata,
       success_url: string,
       cancel_url: string,
@@ -36,7 +37,10 @@ export const sessionRoutes: Route[] = [
         throw invalid("The `expires_at` timestamp must be at most 24 hours after the Checkout Session is created.", "expires_at");
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
-      const customer = cust ? await customerOf(b, cust) : null;
+      const mode = (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode;
+      // The subscription Checkout makes gets the pinned version's default mode unless told otherwise.
+      const billingMode = mode === "subscription" ? classicBillingMode(subData.billing_mode, "subscription_data[billing_mode]") : null;
+      const customer = cust ? await customerOf(b, cust, "customer") : null;
       const session: Stripe.Checkout.Session = {
         id,
         object: "checkout.session",
@@ -74,7 +78,7 @@ export const sessionRoutes: Route[] = [
         locale: null,
         managed_payments: null,
         metadata: meta(p.metadata),
-        mode: (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode,
+        mode,
         origin_context: null,
         payment_intent: null,
         payment_link: null,
@@ -103,7 +107,7 @@ export const sessionRoutes: Route[] = [
       const stored = {
         ...session,
         line_items_price: price.id,
-        subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata) },
+        subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata), billing_mode: billingMode },
       };
       await b.store.put(stored);
       return publicSession(stored);

@@ -29,7 +29,12 @@ async function subscribed() {
     invoice_settings: { default_payment_method: "pm_card_visa" },
   });
   const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
-  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+  const sub = await stripe.subscriptions.create({
+    billing_mode: { type: "classic" },
+    customer: customer.id,
+    items: [{ price: price.id }],
+    default_payment_method: pm.id,
+  });
   return { price, customer, sub };
 }
 

@@ -6,7 +6,7 @@ import { arr, int, meta, obj, str } from "./form";
 import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 import { list, type Route } from "./route";
 import { cancelNow } from "./subscription-status";
-import { createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
+import { billingModeParam, classicBillingMode, createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
 
 export const subscriptionRoutes: Route[] = [
   [
@@ -20,12 +20,14 @@ export const subscriptionRoutes: Route[] = [
       default_payment_method: string,
       payment_behavior: oneOf("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete"),
       metadata,
+      billing_mode: billingModeParam,
     },
     async (b, p) => {
       const items = arr(p.items).map((i) => obj(i));
       const price = str(items[0]?.price);
       if (!price) throw invalid("Missing required param: items[0][price].", "items");
       return createSubscription(b, {
+        billingMode: classicBillingMode(p.billing_mode, "billing_mode"),
         customer: str(p.customer) ?? "",
         price,
         trialDays: int(p.trial_period_days),

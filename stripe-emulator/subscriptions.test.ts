@@ -41,7 +41,12 @@ async function subscribed(amount: number, card: "pm_card_visa" | "pm_card_charge
   const customer = await stripe.customers.create({ email: "s@example.com", test_clock: clock.id });
   const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
   const price = await priceOf(amount);
-  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: visa.id });
+  const sub = await stripe.subscriptions.create({
+    billing_mode: { type: "classic" },
+    customer: customer.id,
+    items: [{ price: price.id }],
+    default_payment_method: visa.id,
+  });
   if (card !== "pm_card_visa") {
     const failing = await stripe.paymentMethods.attach(card, { customer: customer.id });
     await stripe.subscriptions.update(sub.id, { default_payment_method: failing.id });
@@ -189,7 +194,12 @@ describe("dunning", () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.UTC(2026, 2, 1) / 1000) });
     const customer = await stripe.customers.create({ test_clock: clock.id });
     const pm = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customer.id });
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: (await priceOf(2_900)).id }], default_payment_method: pm.id });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: (await priceOf(2_900)).id }],
+      default_payment_method: pm.id,
+    });
     expect(sub.status).toBe("incomplete");
     await advance(clock, clock.frozen_time + 22 * 3600);
     expect((await stripe.subscriptions.retrieve(sub.id)).status).toBe("incomplete");

@@ -4,13 +4,31 @@
 // subscription item, as in API versions since 2025-03-31.
 import type Stripe from "stripe";
 import { type Account, addMonths, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./account";
+import { customerOf } from "./customers";
 import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
 import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
+import { object, oneOf } from "./params";
 import { newId } from "./store";
 import { cancelNow, setStatus } from "./subscription-status";
 
 type Sub = Stripe.Subscription;
 type Params = Record<string, FormValue>;
+
+/**
+ * The billing mode a new subscription gets. Since 2025-09-30.clover (the SDK's pinned version is
+ * later) Stripe makes it `flexible` unless the request says `classic`; the local Stripe computes
+ * classic prorations and invoices only, so it refuses what would be flexible.
+ */
+export function classicBillingMode(value: FormValue | undefined, param: string): Sub["billing_mode"] {
+  const type = str(obj(value).type) ?? "flexible";
+  if (type !== "classic")
+    throw invalid(
+      `The local Stripe computes subscriptions in billing_mode classic only, and ${type === "flexible" && value === undefined ? "the pinned API version makes them flexible when none is named" : "flexible was asked for"}: send ${param}[type]=classic.`,
+      `${param}[type]`,
+    );
+  return { type: "classic", flexible: null };
+}
+export const billingModeParam = object({ type: oneOf("classic", "flexible"), flexible: object({ proration_discounts: oneOf("included", "itemized") }) });
 
 export async function subscription(b: Account, id: string): Promise<Sub> {
   const sub = await b.store.get<Sub>(id);
@@ -28,10 +46,10 @@ export async function createSubscription(
     paymentMethod?: string | null;
     paymentBehavior?: string;
     metadata?: Record<string, string>;
+    billingMode: Sub["billing_mode"];
   },
 ): Promise<Sub> {
-  const customer = await b.store.get<Stripe.Customer>(input.customer);
-  if (!customer) throw missing("customer", input.customer, "customer");
+  const customer = await customerOf(b, input.customer, "customer");
   const price = await b.price(input.price);
   const now = await b.nowFor(input.customer);
   const pm = input.paymentMethod ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
@@ -47,7 +65,7 @@ export async function createSubscription(
     billing_cycle_anchor: anchor,
     billing_cycle_anchor_config: null,
     billing_schedules: [],
-    billing_mode: { type: "classic", flexible: null },
+    billing_mode: input.billingMode,
     billing_thresholds: null,
     cancel_at: null,
     cancel_at_period_end: false,

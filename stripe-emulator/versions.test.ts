@@ -49,7 +49,12 @@ describe("API versions and Stripe's own events", () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.UTC(2026, 4, 1) / 1000) });
     const customer = await stripe.customers.create({ email: "t@example.com", test_clock: clock.id });
     const price = await stripe.prices.create({ currency: "usd", unit_amount: 1000, recurring: { interval: "month" }, product_data: { name: "T" } });
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], trial_period_days: 14 });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      trial_period_days: 14,
+    });
     const notices = async () =>
       (await stripe.events.list({ type: "customer.subscription.trial_will_end", limit: 100 })).data.filter(
         (e) => (e.data.object as Stripe.Subscription).id === sub.id,

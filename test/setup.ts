@@ -16,6 +16,7 @@ process.env.LOG_LEVEL ??= "silent";
 process.env.SESSION_SECRET ??= "test-session-secret-test-session-secret";
 delete process.env.REDIS_URL; // tests that want Redis start their own app process with it
 delete process.env.STRIPE_SECRET_KEY;
+delete process.env.STRIPE_TEST_CLOCKS; // tests that want them off say so
 // Tests that need the local Stripe start it on this port, so the app and the test agree: one the
 // OS found free, not a fixed one another run may hold (the emulator binds it; a clash fails loudly).
 process.env.STRIPE_LOCAL_PORT = String(freePort());

@@ -7,7 +7,7 @@ import { measureDrift, reportUsageToStripe } from "../app/server/billing/meter-r
 import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { sql } from "../app/server/platform/db.server";
 import { newOrg, startBillingSystem, until } from "../test/billing";
-import { api, rid } from "../test/factories";
+import { api, rid, setSubscriptionMirror } from "../test/factories";
 import { freePort } from "../test/ports";
 import { startSentryReceiver } from "../test/sentry-receiver";
 
@@ -45,6 +45,11 @@ describe("worker observability", () => {
 
   test("a Stripe event job that fails for good goes to Sentry with task, job and event ids", async () => {
     const eventId = `evt_dead${rid().replace(/[^A-Za-z0-9]/g, "")}`;
+    // A subscription an org mirrors that Stripe has never heard of, the org with no Stripe customer:
+    // nothing explains it, so its convergence fails every time.
+    const orgId = await newOrg();
+    await setSubscriptionMirror({ orgId, planCode: "starter" });
+    await sql`update subscriptions set stripe_subscription_id = 'sub_doesnotexist' where org_id = ${orgId}`;
     const payload = {
       id: eventId,
       object: "event",

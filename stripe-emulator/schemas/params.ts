@@ -17,6 +17,7 @@ export type PriceRetrieve = Stripe.PriceRetrieveParams;
 export type TestClockCreate = Stripe.TestHelpers.TestClockCreateParams;
 export type TestClockRetrieve = Stripe.TestHelpers.TestClockRetrieveParams;
 export type TestClockAdvance = Stripe.TestHelpers.TestClockAdvanceParams;
+export type TestClockDelete = Stripe.TestHelpers.TestClockDeleteParams;
 export type SubscriptionCreate = Stripe.SubscriptionCreateParams;
 export type SubscriptionList = Stripe.SubscriptionListParams;
 export type SubscriptionRetrieve = Stripe.SubscriptionRetrieveParams;

@@ -8,6 +8,7 @@ export type WireInvoice = Stripe.Invoice;
 export type WirePrice = Stripe.Price;
 export type WireProduct = Stripe.Product;
 export type WireTestClock = Stripe.TestHelpers.TestClock;
+export type WireDeletedTestClock = Stripe.TestHelpers.DeletedTestClock;
 export type WireMeter = Stripe.Billing.Meter;
 export type WireMeterEvent = Stripe.Billing.MeterEvent;
 export type WireMeterEventSummary = Stripe.Billing.MeterEventSummary;

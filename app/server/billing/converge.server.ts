@@ -7,13 +7,14 @@ import { isLive } from "../../subscription-status";
 import { appendAudit } from "../events/audit.server";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
 import { db, schema, sql } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
 import { jobPayload } from "../platform/jobs.server";
 import { log } from "../platform/log.server";
 import { stiggEnabled } from "../stigg/stigg.server";
 import { setPeriodUnits } from "../usage/counters.server";
 import { planByCode } from "./plans.server";
 import { releaseSchedule } from "./schedules.server";
-import { isStripeUnavailable, planOfPrice } from "./stripe.server";
+import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
 
@@ -31,8 +32,15 @@ async function orgOfCustomer(customerId: string, fallback: string | null): Promi
  * Upserts the subscription mirror and the counter of its current period from Stripe. A schedule
  * that has applied its downgrade is released here, so the subscription goes on by itself.
  */
-export async function convergeSubscription(subscriptionId: string): Promise<string> {
-  return convergeSubscriptionState(await retrieveSubscription(subscriptionId));
+export async function convergeSubscription(subscriptionId: string): Promise<string | null> {
+  let state: SubscriptionState;
+  try {
+    state = await retrieveSubscription(subscriptionId);
+  } catch (err) {
+    if (!isResourceMissing(err)) throw err;
+    return subscriptionGone(subscriptionId, err);
+  }
+  return convergeSubscriptionState(state);
 }
 
 /** convergeSubscription for a state just read from Stripe. */
@@ -42,6 +50,59 @@ export async function convergeSubscriptionState(state: SubscriptionState): Promi
   if (mirrored) await secondLiveSubscription(orgId, mirrored, state);
   if (state.scheduleApplied && state.scheduleId) await releaseSchedule(state.scheduleId);
   return orgId;
+}
+
+/**
+ * Stripe has no such subscription (`missing`, its answer). When it is an org's mirrored one, its
+ * customer went with it (deleted, or with its test clock): the mirror ends (noteGoneCustomer).
+ * One no mirror holds (an old one) needs nothing. Anything unexplained is thrown, nothing changed.
+ * Answers the org, if any.
+ */
+async function subscriptionGone(subscriptionId: string, missing: unknown): Promise<string | null> {
+  const [org] = await db
+    .select({
+      id: schema.organisations.id,
+      customerId: schema.organisations.stripeCustomerId,
+      clockId: schema.organisations.stripeTestClockId,
+      status: schema.subscriptions.status,
+    })
+    .from(schema.subscriptions)
+    .innerJoin(schema.organisations, eq(schema.organisations.id, schema.subscriptions.orgId))
+    .where(eq(schema.subscriptions.stripeSubscriptionId, subscriptionId));
+  if (!org) {
+    log.warn({ subscriptionId }, "convergence: Stripe has no such subscription and no organisation mirrors it; nothing to do");
+    return null;
+  }
+  if (!org.customerId) throw missing;
+  const gone = await customerGone({ id: org.id, stripeCustomerId: org.customerId, stripeTestClockId: org.clockId });
+  if (!gone && isLive(org.status))
+    throw new Error(`Stripe has no subscription ${subscriptionId}, which organisation ${org.id} mirrors as ${org.status}, yet its customer exists`);
+  return org.id;
+}
+
+/** The org's mirrored subscription, as Stripe has it; one Stripe deleted (with its customer) is SUBSCRIPTION_INACTIVE. */
+export async function retrieveMirrored(subscriptionId: string): Promise<SubscriptionState> {
+  try {
+    return await retrieveSubscription(subscriptionId);
+  } catch (err) {
+    if (!isResourceMissing(err) || !(await subscriptionGone(subscriptionId, err))) throw err;
+    throw new AppError(
+      "SUBSCRIPTION_INACTIVE",
+      "Stripe no longer has this organisation's subscription (it was deleted with its customer); start a new one with Checkout.",
+    );
+  }
+}
+
+/** A test clock Stripe deleted: the customers on it went too (its orgs' next use makes new ones). */
+async function testClockGone(clockId: string): Promise<string | null> {
+  const orgs = await db.select().from(schema.organisations).where(eq(schema.organisations.stripeTestClockId, clockId));
+  let last: string | null = null;
+  for (const org of orgs) {
+    if (!org.stripeCustomerId) continue;
+    await customerGone({ ...org, stripeCustomerId: org.stripeCustomerId });
+    last = org.id;
+  }
+  return last;
 }
 
 /**
@@ -129,7 +190,9 @@ async function secondLiveSubscription(orgId: string, mirrored: string, state: Su
 
 /** Upserts the invoice mirror from Stripe. */
 export async function convergeInvoice(invoiceId: string): Promise<string | null> {
-  const inv = await retrieveInvoice(invoiceId);
+  // An invoice Stripe deleted since (with its customer's test clock) leaves its mirror row as it was.
+  const inv = await retrieveInvoice(invoiceId).catch((err) => (isResourceMissing(err) ? null : Promise.reject(err)));
+  if (!inv) return null;
   const orgId = await orgOfCustomer(inv.customerId, null);
   const row = {
     id: inv.id,
@@ -170,6 +233,8 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
     const subscriptionId = await convergeInvoice(object.id);
     // A paid or failed invoice moves the subscription's status (past_due ↔ active).
     if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
+  } else if (event.type === "test_helpers.test_clock.deleted" && typeof object.id === "string") {
+    orgId = await testClockGone(object.id);
   }
   await emitForStripeEvent(event);
   if (orgId) await followInStigg(orgId);

@@ -215,20 +215,24 @@ describe("webhook convergence", () => {
     const orgId = await newOrg();
     const { customerId } = await ensureCustomer(orgId);
     await system.app.stop();
-    const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
-    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_pro"] })).data[0];
-    await stripe.subscriptions.create({ customer: customerId, items: [{ price: price.id }], default_payment_method: pm.id, metadata: { org_id: orgId } });
+    await subscribedOutsideTheApp(orgId, customerId, "pro");
     await Bun.sleep(400); // a few failed deliveries
     system.app = await startApp(system.env);
     await until(async () => (await mirror(orgId))?.status === "active", 15_000);
     expect((await mirror(orgId)).plan_code).toBe("pro");
   });
 
-  /** A growth subscription created in Stripe directly (as a second paid Checkout would make one). */
-  async function growthOutsideTheApp(orgId: string, customerId: string) {
-    const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_growth"] })).data[0];
+  /** A subscription created in Stripe directly (as a second paid Checkout would make one). */
+  async function subscribedOutsideTheApp(orgId: string, customerId: string, planCode = "growth") {
+    const price = (await stripe.prices.list({ lookup_keys: [`metered_plan_${planCode}`] })).data[0];
     const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customerId });
-    return stripe.subscriptions.create({ customer: customerId, items: [{ price: price.id }], default_payment_method: pm.id, metadata: { org_id: orgId } });
+    return stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customerId,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+      metadata: { org_id: orgId },
+    });
   }
 
   test("a second live subscription for an org is reported (log error, one audit entry), not swapped into the mirror", async () => {
@@ -236,7 +240,7 @@ describe("webhook convergence", () => {
     await subscribeThroughStripe(orgId, "starter");
     const first = (await mirror(orgId)).stripe_subscription_id as string;
     const { customerId } = await ensureCustomer(orgId);
-    const second = await growthOutsideTheApp(orgId, customerId);
+    const second = await subscribedOutsideTheApp(orgId, customerId);
     await system.local.flushWebhooks();
     await until(async () => {
       const [row] = await sql<{ n: number }[]>`select count(*)::int as n from stripe_events where customer_id = ${customerId} and processed_at is null`;
@@ -260,7 +264,7 @@ describe("webhook convergence", () => {
     await until(async () => (await mirror(orgId)).status === "canceled");
     // The cancel "has not arrived yet": the mirror still says the first is active.
     await sql`update subscriptions set status = 'active' where org_id = ${orgId}`;
-    const second = await growthOutsideTheApp(orgId, customerId);
+    const second = await subscribedOutsideTheApp(orgId, customerId);
     await until(async () => (await mirror(orgId)).stripe_subscription_id === second.id);
     expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", status: "active" });
     expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'billing.second_live_subscription'`).toHaveLength(0);
@@ -271,7 +275,12 @@ describe("webhook convergence", () => {
     const customer = await stripe.customers.create({ email: "orphan@example.com" });
     const pm = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
     const price = (await stripe.prices.list({ lookup_keys: ["metered_plan_starter"] })).data[0];
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.id }], default_payment_method: pm.id });
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      default_payment_method: pm.id,
+    });
     const [event] = await until(async () => {
       const rows = await sql<{ id: string }[]>`
         select e.id from stripe_events e join graphile_worker.jobs j on j.key = e.id

@@ -15,12 +15,12 @@ import { emitPlanApplied } from "../notify/stripe-facts.server";
 import { db } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { previewInStigg } from "../stigg/stigg.server";
-import { applySubscription } from "./converge.server";
+import { applySubscription, retrieveMirrored } from "./converge.server";
 import { oncePerKey } from "./idempotency.server";
 import { type Plan, type PlanCode, planByCode } from "./plans.server";
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { priceOf, upstream } from "./stripe.server";
-import { clockNow, previewPriceChange, retrieveSubscription, updateSubscriptionPrice } from "./stripe-subscriptions.server";
+import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
 type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
@@ -48,7 +48,7 @@ async function setup(orgId: string, planCode: string): Promise<Change> {
 export type PlanChangePreview = z.infer<typeof planChangePreview>;
 
 async function compute(change: Change): Promise<PlanChangePreview> {
-  const state = await retrieveSubscription(change.stripeSubscriptionId);
+  const state = await retrieveMirrored(change.stripeSubscriptionId);
   const at = await clockNow(state.customerId);
   const base = {
     from: change.from.code,
@@ -148,7 +148,7 @@ export async function upgradeNow(
         });
       from = change.from.code;
       const state = await upstream(async () => {
-        const current = await retrieveSubscription(change.stripeSubscriptionId);
+        const current = await retrieveMirrored(change.stripeSubscriptionId);
         if (opts.prorationDate && !change.trialing) await checkProrationDate(change, current.customerId, opts.prorationDate);
         // A pending downgrade is cleared first: the schedule would move the price back at the period end.
         if (current.scheduleId) await releaseSchedule(current.scheduleId);
@@ -178,7 +178,7 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
       issues: [{ path: "planCode", message: "not a downgrade" }],
     });
   const state = await upstream(async () => {
-    const current = await retrieveSubscription(change.stripeSubscriptionId);
+    const current = await retrieveMirrored(change.stripeSubscriptionId);
     const priceId = await priceOf(change.to.code);
     if (current.scheduledPriceId === priceId) return current;
     return scheduleDowngradeAtPeriodEnd(orgId, current, { priceId, planCode: change.to.code });
@@ -199,7 +199,7 @@ export async function cancelDowngrade(orgId: string) {
   const sub = await subscriptionOf(orgId);
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");
   const subscriptionId = sub.stripeSubscriptionId;
-  const state = await upstream(async () => clearScheduledChange(orgId, await retrieveSubscription(subscriptionId)));
+  const state = await upstream(async () => clearScheduledChange(orgId, await retrieveMirrored(subscriptionId)));
   await applySubscription(orgId, state);
   await appendAudit({ orgId, action: "downgrade.canceled", target: sub.pendingPlanCode });
   await emitEvent({ orgId, type: "subscription.downgrade_canceled", data: { planCode: sub.planCode, canceledPlanCode: sub.pendingPlanCode } });

@@ -18,6 +18,8 @@ const system = startBillingSystem({}, { record: (x) => exchanges.push(x) });
 beforeAll(() => system.local.setMeterLag(0));
 
 const descriptions = descriptionsAtHand();
+// The app calls Stripe at start too (the portal configuration): the flows run once, whatever was recorded before.
+let flowsRan = false;
 
 async function mainFlows() {
   // Checkout, paid on Stripe's page.
@@ -55,7 +57,10 @@ async function mainFlows() {
 
 describe("the app's Stripe traffic against Stripe's published API description", () => {
   test.each(descriptions.map((d) => [d.name, d] as const))("%s: every request allowed, every answer of the operation's shape", async (_name, description) => {
-    if (exchanges.length === 0) await mainFlows();
+    if (!flowsRan) {
+      flowsRan = true;
+      await mainFlows();
+    }
     const operations = new Set(
       exchanges.map((x) => `${x.method} ${x.path.replace(/\/(cus|sub|sub_sched|price|prod|clock|cs_test|in|mtr|evt|pm|bps)_\w+/g, "/{id}")}`),
     );

@@ -13,6 +13,7 @@ import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
+import { noteGoneCustomer } from "./customer-gone.server";
 import { oncePerKey } from "./idempotency.server";
 import { listPlans, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
 import { noteStripeResponse } from "./stripe-errors.server";
@@ -27,8 +28,15 @@ export const stripe = config.STRIPE_SECRET_KEY
   : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
 stripe.on("response", noteStripeResponse);
 
-/** Test clocks exist in test mode and on the local Stripe, never in live mode. */
-export const usesTestClocks = config.stripeMode !== "live";
+/**
+ * The billing mode of every subscription the app makes. The pinned API version (after
+ * 2025-09-30.clover) makes new subscriptions `flexible` unless told; the app's prorations and
+ * previews are Stripe's classic ones (the local Stripe computes those and refuses the rest).
+ */
+const BILLING_MODE = { type: "classic" } as const;
+
+/** New customers go on test clocks only when asked (STRIPE_TEST_CLOCKS; on by default for the local Stripe). */
+export const usesTestClocks = config.testClocks;
 
 // ---- prices ---------------------------------------------------------------------------------
 
@@ -126,21 +134,63 @@ async function earlierPlanPrice(priceId: string): Promise<PlanCode | null> {
 
 // ---- customers --------------------------------------------------------------------------------
 
+export const isResourceMissing = (err: unknown) => err instanceof Stripe.errors.StripeError && err.code === "resource_missing";
+
 /**
- * The org's Stripe customer, created on first use (on its own test clock outside live mode).
- * Made once per org: a request that finds it being made waits for it and answers the same; after
- * a failed attempt, the next makes it afresh. Each key digests its body: a retry's clock starts
- * at its own `frozen_time`, and its customer names that clock.
+ * Why Stripe no longer has the org's customer, or null while it does. Stripe answers a deleted
+ * customer `deleted: true`; one deleted with its test clock (at the clock's `deletes_after`) may
+ * be missing altogether, which the clock's own absence vouches for. Missing with no such sign is
+ * not taken as deleted (a key of another account looks the same): an error, and nothing changes.
+ */
+async function whyCustomerGone(org: StoredCustomer): Promise<string | null> {
+  try {
+    return (await stripe.customers.retrieve(org.stripeCustomerId)).deleted ? "deleted" : null;
+  } catch (err) {
+    if (!isResourceMissing(err)) throw err;
+  }
+  const clock = org.stripeTestClockId;
+  const clockGone = async (id: string) => {
+    try {
+      await stripe.testHelpers.testClocks.retrieve(id);
+      return false;
+    } catch (err) {
+      if (isResourceMissing(err)) return true;
+      throw err;
+    }
+  };
+  if (clock && (await clockGone(clock))) return "deleted with its test clock";
+  throw new Error(
+    `Stripe has no customer ${org.stripeCustomerId} (organisation ${org.id}) and does not say it was deleted: is STRIPE_SECRET_KEY the key of the account it was made in? Nothing was changed.`,
+  );
+}
+
+type StoredCustomer = { id: string; stripeCustomerId: string; stripeTestClockId: string | null };
+
+/** Whether Stripe deleted the org's stored customer; if so the loss is noted (noteGoneCustomer: the mirror ends). */
+export async function customerGone(org: StoredCustomer): Promise<boolean> {
+  const reason = await whyCustomerGone(org);
+  if (reason) await noteGoneCustomer({ orgId: org.id, customerId: org.stripeCustomerId, testClockId: org.stripeTestClockId, reason });
+  return reason !== null;
+}
+
+/**
+ * The org's Stripe customer, created on first use (on its own test clock when test clocks are on),
+ * and made again if Stripe has deleted it (noteGoneCustomer ends the mirror first). Made once per
+ * org and customer it replaces: a request that finds it being made waits for it and answers the
+ * same; after a failed attempt, the next makes it afresh. Each key digests its body: a retry's
+ * clock starts at its own `frozen_time`, and its customer names that clock.
  */
 export async function ensureCustomer(orgId: string): Promise<{ customerId: string; testClockId: string | null }> {
   const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
   if (!org) throw NotFound("Organisation");
-  if (org.stripeCustomerId) return { customerId: org.stripeCustomerId, testClockId: org.stripeTestClockId };
-  return oncePerKey({ orgId, key: "stripe:customer", scope: "stripe:customer" }, async () => {
+  const replaced = org.stripeCustomerId;
+  if (replaced && !(await customerGone({ ...org, stripeCustomerId: replaced }))) return { customerId: replaced, testClockId: org.stripeTestClockId };
+  const after = replaced ? `:after:${replaced}` : "";
+  return oncePerKey({ orgId, key: `stripe:customer${after}`, scope: "stripe:customer" }, async () => {
     let clock: Stripe.TestHelpers.TestClock | null = null;
     if (usesTestClocks) {
       const params: Stripe.TestHelpers.TestClockCreateParams = { frozen_time: Math.floor(Date.now() / 1000), name: orgId };
-      clock = await stripe.testHelpers.testClocks.create(params, { idempotencyKey: requestKey(`clock:${orgId}`, params) });
+      clock = await stripe.testHelpers.testClocks.create(params, { idempotencyKey: requestKey(`clock:${orgId}${after}`, params) });
     }
     const params: Stripe.CustomerCreateParams = {
       name: org.name,
@@ -148,7 +198,7 @@ export async function ensureCustomer(orgId: string): Promise<{ customerId: strin
       metadata: { org_id: orgId },
       test_clock: clock?.id,
     };
-    const customer = await stripe.customers.create(params, { idempotencyKey: requestKey(`customer:${orgId}`, params) });
+    const customer = await stripe.customers.create(params, { idempotencyKey: requestKey(`customer:${orgId}${after}`, params) });
     await setStripeCustomer(orgId, customer.id, clock?.id ?? null);
     return { customerId: customer.id, testClockId: clock?.id ?? null };
   });
@@ -180,7 +230,7 @@ export async function createCheckoutSession(input: {
     customer: customerId,
     client_reference_id: input.orgId,
     line_items: [{ price, quantity: 1 }],
-    subscription_data: { metadata: { org_id: input.orgId }, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
+    subscription_data: { metadata: { org_id: input.orgId }, billing_mode: BILLING_MODE, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
     metadata: { org_id: input.orgId, plan_code: plan.code },
     success_url: input.successUrl,
     cancel_url: input.cancelUrl,
@@ -247,6 +297,7 @@ export async function subscribeWithTestCard(input: { orgId: string; planCode: Pl
   const pm = await stripe.paymentMethods.attach(TEST_CARDS[input.card ?? "visa"], { customer: customerId });
   await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: pm.id } });
   const sub = await stripe.subscriptions.create({
+    billing_mode: BILLING_MODE,
     customer: customerId,
     items: [{ price: await priceOf(plan.code) }],
     default_payment_method: pm.id,
@@ -260,7 +311,13 @@ export async function subscribeWithTestCard(input: { orgId: string; planCode: Pl
 export async function advanceTestClock(orgId: string, seconds: number): Promise<{ clockId: string; frozenTime: Date }> {
   const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
   if (!org) throw NotFound("Organisation");
-  if (!org.stripeTestClockId) throw new AppError("VALIDATION_FAILED", "This organisation's Stripe customer is not on a test clock.");
+  if (!org.stripeTestClockId)
+    throw new AppError(
+      "VALIDATION_FAILED",
+      usesTestClocks
+        ? "This organisation's Stripe customer was made while test clocks were off, so it is on no test clock: only customers made with STRIPE_TEST_CLOCKS=on can be moved in time."
+        : "Test clocks are off (STRIPE_TEST_CLOCKS=off, or a Stripe key without STRIPE_TEST_CLOCKS=on): this organisation's Stripe customer is on no test clock. Set STRIPE_TEST_CLOCKS=on (test mode only) for new customers to get one.",
+    );
   const clock = await stripe.testHelpers.testClocks.retrieve(org.stripeTestClockId);
   const target = clock.frozen_time + seconds;
   await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: target });

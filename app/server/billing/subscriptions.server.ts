@@ -66,6 +66,17 @@ export async function upsertSubscription(tx: Tx, row: SubscriptionWrite): Promis
 }
 
 /**
+ * Ends the org's mirror inside `tx` (take lockSubscription first): Stripe no longer has its
+ * subscription (it went with its deleted customer), so it is `canceled`, nothing pending.
+ */
+export async function endGoneSubscription(tx: Tx, orgId: string): Promise<void> {
+  await tx
+    .update(schema.subscriptions)
+    .set({ status: "canceled", cancelAtPeriodEnd: false, pendingPlanCode: null, stripeUpdatedAt: new Date(), updatedAt: new Date() })
+    .where(eq(schema.subscriptions.orgId, orgId));
+}
+
+/**
  * Rolls the org's mirror forward with the hot path's own rule (org_period): the period usage is
  * counted in now, with the pending downgrade applied. Nothing changes unless that period starts
  * after the mirror's.

@@ -85,6 +85,20 @@ describe("config", () => {
     expect(loadConfig({ ...base, STRIPE_SECRET_KEY: "sk_test_abc123", STRIPE_WEBHOOK_SECRET: "whsec_endpoint123" }).stripeMode).toBe("test");
   });
 
+  test("test clocks are asked for, never implied by a key: on for the local Stripe, off with a key unless STRIPE_TEST_CLOCKS=on", () => {
+    const testKey = { STRIPE_SECRET_KEY: "sk_test_abc123", STRIPE_WEBHOOK_SECRET: "whsec_endpoint123" };
+    const liveKey = { STRIPE_SECRET_KEY: "sk_live_abc123", STRIPE_WEBHOOK_SECRET: "whsec_endpoint123" };
+    expect(loadConfig(base).testClocks).toBe(true);
+    expect(loadConfig({ ...base, STRIPE_TEST_CLOCKS: "off" }).testClocks).toBe(false);
+    expect(loadConfig({ ...base, ...testKey }).testClocks).toBe(false);
+    expect(loadConfig({ ...base, ...testKey, STRIPE_SECRET_KEY: "rk_test_abc123" }).testClocks).toBe(false);
+    expect(loadConfig({ ...base, ...testKey, STRIPE_TEST_CLOCKS: "on" }).testClocks).toBe(true);
+    expect(loadConfig({ ...base, ...liveKey }).testClocks).toBe(false);
+    expect(loadConfig({ ...base, ...liveKey, STRIPE_TEST_CLOCKS: "off" }).testClocks).toBe(false);
+    expect(() => loadConfig({ ...base, ...liveKey, STRIPE_TEST_CLOCKS: "on" })).toThrow(/STRIPE_TEST_CLOCKS: .*live/);
+    expect(() => loadConfig({ ...base, STRIPE_TEST_CLOCKS: "yes" })).toThrow(/STRIPE_TEST_CLOCKS/);
+  });
+
   test("observability settings: metrics on, no tracing, no hot-route access log by default; bad values fail naming them", () => {
     const c = loadConfig(base);
     expect(c.METRICS).toBe("on");

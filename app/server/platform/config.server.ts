@@ -98,6 +98,9 @@ const envSchema = z.object({
   // reported to more recently than this (Stripe aggregates meter events asynchronously).
   STRIPE_METER_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
+  // Each org's Stripe customer on its own test clock (ops clock:advance moves its time). Unset: on
+  // for the local Stripe, off with a key; a live key refuses "on" (test clocks are test mode's).
+  STRIPE_TEST_CLOCKS: z.enum(["on", "off"]).optional(),
   STIGG_API_KEY: z.string().min(1).optional(),
   CLERK_PUBLISHABLE_KEY: z
     .string()
@@ -142,6 +145,8 @@ const envSchema = z.object({
 export type Config = z.infer<typeof envSchema> & {
   baseUrl: string;
   stripeMode: "local" | "test" | "live";
+  /** New Stripe customers are put on test clocks (STRIPE_TEST_CLOCKS; by default only on the local Stripe). */
+  testClocks: boolean;
   keyPrefix: "mk_live_" | "mk_test_";
 };
 
@@ -163,6 +168,11 @@ const CROSS_CHECKS: [string, (c: Parsed) => boolean, string][] = [
     (c) => Boolean(c.STRIPE_SECRET_KEY) && (!c.STRIPE_WEBHOOK_SECRET || c.STRIPE_WEBHOOK_SECRET === LOCAL_WEBHOOK_SECRET),
     "required with STRIPE_SECRET_KEY (the signing secret of your Stripe webhook endpoint, whsec_…), and not the local Stripe's",
   ],
+  [
+    "STRIPE_TEST_CLOCKS",
+    (c) => c.STRIPE_TEST_CLOCKS === "on" && Boolean(c.STRIPE_SECRET_KEY?.includes("_live_")),
+    "cannot be on with a live key (test clocks exist in test mode only); unset it or set it to off",
+  ],
 ];
 
 const invalid = (problems: [string, string][]) =>
@@ -181,6 +191,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...c,
     baseUrl: c.APP_BASE_URL ?? `http://${c.HOST}:${c.PORT}`,
     stripeMode,
+    testClocks: c.STRIPE_TEST_CLOCKS ? c.STRIPE_TEST_CLOCKS === "on" : stripeMode === "local",
     keyPrefix: stripeMode === "live" ? "mk_live_" : "mk_test_",
   };
 }
