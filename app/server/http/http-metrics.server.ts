@@ -4,8 +4,8 @@
 
 import type { ServerBuild } from "@remix-run/node";
 import { metricsEnabled, observeRequest } from "../observe/metrics.server";
-import { flushSentry, withSentryRequest } from "../observe/sentry.server";
-import { flushSlo, observeSlo } from "../observe/slo.server";
+import { withSentryRequest } from "../observe/sentry.server";
+import { observeSlo } from "../observe/slo.server";
 import { config } from "../platform/config.server";
 import { log } from "../platform/log.server";
 import { HOT_ROUTES } from "./route.server";
