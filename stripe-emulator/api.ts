@@ -6,12 +6,14 @@ import { customerRoutes } from "./customers";
 import { arr } from "./form";
 import { meterRoutes } from "./meters";
 import { checkParams } from "./params";
+import { portalConfigurationRoutes } from "./portal-configurations";
 import { productRoutes } from "./products";
 import type { Params, Route } from "./route";
 import { scheduleRoutes } from "./schedules";
 import { sessionRoutes } from "./sessions";
 import { eventRoutes, invoiceRoutes, subscriptionRoutes } from "./subscription-routes";
 import { testClockRoutes } from "./test-clocks";
+import { webhookEndpointRoutes } from "./webhook-endpoints";
 
 const routes: Route[] = [
   ...productRoutes,
@@ -23,6 +25,8 @@ const routes: Route[] = [
   ...eventRoutes,
   ...sessionRoutes,
   ...meterRoutes,
+  ...webhookEndpointRoutes,
+  ...portalConfigurationRoutes,
 ];
 
 /** Replaces ids named by `expand[]` with their objects (one level, dotted paths allowed). */

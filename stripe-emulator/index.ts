@@ -15,6 +15,7 @@ import type { Params } from "./route";
 import { customerDetails, publicSession } from "./sessions";
 import { Store } from "./store";
 import { createSubscription } from "./subscriptions";
+import { registerStartEndpoint } from "./webhook-endpoints";
 
 export type StripeLocalOptions = {
   port: number;
@@ -22,7 +23,8 @@ export type StripeLocalOptions = {
   databaseUrl: string;
   schema?: string;
   publicUrl?: string;
-  webhook?: { url: string; secret: string };
+  /** The webhook endpoint registered at start: its URL, signing secret and event types (default `*`). */
+  webhook?: { url: string; secret: string; events?: readonly string[] };
   retrySchedule?: number[];
   /** How long meter events take to count in summaries (default: `STRIPE_LOCAL_METER_LAG_SECONDS`, else 5 s). */
   meterLagMs?: number;
@@ -45,7 +47,9 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   const store = new Store(opts.databaseUrl, opts.schema ?? "stripe_local");
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
-  const events = new Events(store, opts.webhook, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
+  // The app's endpoint, as an operator registers it on a real account (webhook-endpoints.ts).
+  if (opts.webhook) await registerStartEndpoint(store, opts.webhook);
+  const events = new Events(store, opts.retrySchedule ?? [1000, 5000, 30_000, 60_000, 300_000, 3_600_000], log, opts.deliveryChaos);
   let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();

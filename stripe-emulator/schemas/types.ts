@@ -14,5 +14,7 @@ export type WireMeterEventSummary = Stripe.Billing.MeterEventSummary;
 export type WireCheckoutSession = Stripe.Checkout.Session;
 export type WirePaymentMethod = Stripe.PaymentMethod;
 export type WireBillingPortalSession = Stripe.BillingPortal.Session;
+export type WireBillingPortalConfiguration = Stripe.BillingPortal.Configuration;
+export type WireWebhookEndpoint = Stripe.WebhookEndpoint;
 // The envelope only: the test checks `data.object` against its own type.
 export type WireEvent = Stripe.EventBase;
