@@ -40,6 +40,17 @@ const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`
 
 const stripeError = (e: StripeError) => Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: headers() });
 
+/** The key as Stripe takes it: Bearer, or Basic with the key as the user name (`curl -u sk_test_…:`). */
+function bearerOf(header: string): string {
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+  if (!basic) return header;
+  try {
+    return `Bearer ${atob(basic[1]).replace(/:$/, "")}`;
+  } catch {
+    return header;
+  }
+}
+
 export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
   // Random per start, answered by /health: whoever started it can tell it from another one.
@@ -56,7 +67,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   let hold: Promise<void> = Promise.resolve();
 
   async function api(request: Request, url: URL): Promise<Response> {
-    const auth = request.headers.get("authorization") ?? "";
+    const auth = bearerOf(request.headers.get("authorization") ?? "");
     if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
       return stripeError(
         new StripeError(

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll } from "bun:test";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
-import { STRIPE_EVENT_TYPES } from "../app/server/billing/webhook-events.server";
+import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "../app/server/billing/webhook-events.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { sql } from "../app/server/platform/db.server";
 import type { JobName } from "../app/server/platform/jobs.server";
@@ -30,7 +30,7 @@ export function startBillingSystem(extraEnv: Record<string, string> = {}, localO
       port: Number(process.env.STRIPE_LOCAL_PORT),
       databaseUrl: process.env.DATABASE_URL!,
       // The types the app acts on, as a real account's endpoint sends them: one missing from the list fails these tests.
-      webhook: { url: `${system.app.url}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET, events: STRIPE_EVENT_TYPES },
+      webhook: { url: `${system.app.url}${STRIPE_WEBHOOK_PATH}`, secret: LOCAL_WEBHOOK_SECRET, events: STRIPE_EVENT_TYPES },
       retrySchedule: [150, 300, 600],
       ...localOptions,
     });

@@ -15,7 +15,7 @@ import { db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
 import { oncePerKey } from "./idempotency.server";
-import { listPlans, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
+import { listPlans, type Plan, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
 import { requestKey } from "./stripe-keys.server";
 
 export { LOCAL_WEBHOOK_SECRET };
@@ -52,7 +52,19 @@ export async function upstream<T>(call: () => Promise<T>): Promise<T> {
 
 // ---- prices ---------------------------------------------------------------------------------
 
-const lookupKey = (code: string) => `metered_plan_${code}`;
+/** The lookup key a plan's price is found by (when PLANS_CONFIG names no `stripePriceId`). */
+export const lookupKey = (code: string) => `metered_plan_${code}`;
+
+/** The price the app creates for a plan in test mode; in live mode an operator creates it (ops stripe:check prints this). */
+export const planPriceParams = (plan: Plan) =>
+  ({
+    currency: plan.currency,
+    unit_amount: plan.priceMonthly,
+    recurring: { interval: "month" },
+    lookup_key: lookupKey(plan.code),
+    product_data: { name: `Metered ${plan.name}` },
+    metadata: { plan_code: plan.code },
+  }) satisfies Stripe.PriceCreateParams;
 // The whole catalog or nothing: readers await the one load in flight (a half-filled map would
 // answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
 let prices: Promise<ReadonlyMap<PlanCode, string>> | null = null;
@@ -82,14 +94,7 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
     }
     if (!id) {
       if (config.stripeMode === "live") throw new Error(`No Stripe price for plan ${plan.code}: set stripePriceId in PLANS_CONFIG`);
-      const params: Stripe.PriceCreateParams = {
-        currency: plan.currency,
-        unit_amount: plan.priceMonthly,
-        recurring: { interval: "month" },
-        lookup_key: lookupKey(plan.code),
-        product_data: { name: `Metered ${plan.name}` },
-        metadata: { plan_code: plan.code },
-      };
+      const params: Stripe.PriceCreateParams = planPriceParams(plan);
       id = (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${lookupKey(plan.code)}`, params) })).id;
     }
     ids.set(plan.code, id);

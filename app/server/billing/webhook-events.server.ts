@@ -4,6 +4,9 @@
 // endpoint with it, so a type missing here shows as a broken local system first.
 // No imports: the run script reads it before the app's configuration exists.
 
+/** Where the app takes Stripe's webhooks (app/routes/api.webhooks.stripe.ts), under its base URL. */
+export const STRIPE_WEBHOOK_PATH = "/api/webhooks/stripe";
+
 /** What a converged event names: each kind re-reads its object from Stripe. */
 export type EventKind = "subscription" | "schedule" | "checkout" | "invoice";
 
