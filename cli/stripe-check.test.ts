@@ -8,7 +8,7 @@ import { spawn } from "bun";
 import Stripe from "stripe";
 import type { CheckLine, StripeCheckReport } from "../app/server/billing/check-lines.server";
 import { PORTAL_FEATURES, PORTAL_METADATA } from "../app/server/billing/portal-config.server";
-import { ensurePrices, subscribeWithTestCard } from "../app/server/billing/stripe.server";
+import { ensureCustomer, ensurePrices, subscribeWithTestCard } from "../app/server/billing/stripe.server";
 import { checkStripeAccount, configuredTarget } from "../app/server/billing/stripe-check.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "../app/server/billing/webhook-events.server";
 import { billingSettled, newOrg, startBillingSystem } from "../test/billing";
@@ -152,13 +152,9 @@ describe("ops stripe:check", () => {
   });
 
   test("live-mode rules, on the same account: HTTPS only, no price or meter made on first use, the signing secret required", async () => {
-    const report = await checkStripeAccount({
-      ...configuredTarget(),
-      mode: "live",
-      secretKey: "rk_live_opsCheckTest1234",
-      webhookSecret: null,
-      webhookUrl: `${system.app.url}${STRIPE_WEBHOOK_PATH}`,
-    });
+    await ensureCustomer(await newOrg()); // on a test clock, as every org is on the local Stripe
+    const live = { mode: "live" as const, secretKey: "rk_live_opsCheckTest1234", webhookSecret: null, usesTestClocks: false };
+    const report = await checkStripeAccount({ ...configuredTarget(), ...live, webhookUrl: `${system.app.url}${STRIPE_WEBHOOK_PATH}` });
     expect(report.ok).toBe(false);
     expect(line(report, "key", "mode").detail).toBe("live-mode restricted key rk_live_…1234: real charges");
     expect(line(report, "webhook", "https")).toMatchObject({ status: "fail" });
@@ -168,6 +164,11 @@ describe("ops stripe:check", () => {
     expect(line(report, "catalog", "meter").fix!.join("\n")).toContain("-d event_name=api_call");
     expect(line(report, "catalog", "meter").fix!.join("\n")).toContain("--live");
     expect(line(report, "catalog", "price starter").status).toBe("pass");
+    // An org on a test clock: with a real key that is said.
+    expect(line(report, "key", "orgs on test clocks")).toMatchObject({ status: "warn" });
+    const testKey = await checkStripeAccount({ ...configuredTarget(), mode: "test", secretKey: "sk_test_opsCheckTest1234", usesTestClocks: true });
+    expect(line(testKey, "key", "test clocks")).toMatchObject({ status: "fail" });
+    expect(line(testKey, "key", "test clocks").detail).toContain("never renew");
   });
 
   test("events that never reach the app (an endpoint signing with another secret): red, with the events named", async () => {

@@ -33,6 +33,8 @@ export type CheckTarget = {
   /** STRIPE_WEBHOOK_SECRET as configured (null: unset). */
   webhookSecret: string | null;
   baseUrlConfigured: boolean;
+  /** Whether the app puts new orgs on test clocks with this key. */
+  usesTestClocks: boolean;
   plans: Plan[];
   configuredPriceIds: Partial<Record<string, string>>;
   /** How long a delivery may take before an event not yet received counts as lost (default 10 minutes). */

@@ -20,7 +20,7 @@ import {
   type StripeCheckReport,
 } from "./check-lines.server";
 import { listPlans } from "./plans.server";
-import { stripe } from "./stripe.server";
+import { stripe, usesTestClocks } from "./stripe.server";
 import { checkMeter, checkPortal, checkPrices } from "./stripe-check-catalog.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "./webhook-events.server";
 
@@ -33,6 +33,7 @@ export function configuredTarget(): CheckTarget {
     webhookUrl: `${config.baseUrl}${STRIPE_WEBHOOK_PATH}`,
     webhookSecret: config.STRIPE_WEBHOOK_SECRET ?? null,
     baseUrlConfigured: Boolean(config.APP_BASE_URL),
+    usesTestClocks,
     plans: listPlans(),
     configuredPriceIds: Object.fromEntries(Object.entries(config.PLANS_CONFIG).map(([code, p]) => [code, p.stripePriceId])),
   };
@@ -91,6 +92,7 @@ async function checkKey(lines: Lines): Promise<boolean> {
   const kind =
     t.mode === "local" ? "the local Stripe (no key configured)" : `${t.mode}-mode ${restricted ? "restricted" : "secret"} key ${masked(t.secretKey)}`;
   lines.pass("key", "mode", `${kind}${t.mode === "live" ? ": real charges" : ""}`);
+  if (t.mode !== "local") await checkTestClocks(lines);
   const denied: string[] = [];
   const allowed: string[] = [];
   for (const probe of PROBES) {
@@ -128,6 +130,26 @@ async function checkKey(lines: Lines): Promise<boolean> {
       "Dashboard: Developers → API keys → the restricted key → Edit: give each resource above the access named (Read or Write), save",
     ]);
   return true;
+}
+
+/** With a real key nothing may run on a test clock: a clock never moves by itself, and Stripe deletes it (and its customer) after a while. */
+async function checkTestClocks(lines: Lines) {
+  const t = lines.target;
+  if (t.usesTestClocks)
+    lines.fail(
+      "key",
+      "test clocks",
+      `new orgs get a test clock with this ${t.mode}-mode key: their subscriptions never renew, trials never end, nothing is retried`,
+      [
+        "Test clocks belong to the local Stripe and the tests: turn them off for real keys (usesTestClocks, app/server/billing/stripe.server.ts), restart the app",
+      ],
+    );
+  const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from organisations where stripe_test_clock_id is not null`;
+  if (n > 0)
+    lines.warn("key", "orgs on test clocks", `${n} org${n === 1 ? " is" : "s are"} on a test clock: ${n === 1 ? "it does" : "they do"} not move in real time`, [
+      "Orgs made while clocks were on (or against another account) keep them: give each a customer without a clock, or start them again",
+    ]);
+  if (!t.usesTestClocks && n === 0) lines.pass("key", "test clocks", "no org is on a test clock: subscriptions move in real time");
 }
 
 // ---- (a) the webhook endpoint, (e) its secret -------------------------------------------------------
