@@ -117,7 +117,8 @@ async function checkKey(lines: Lines): Promise<boolean> {
           ]);
           return false;
         } else if (k === "permission") {
-          denied.push(`${probe.resource}: ${access} (${probe.why})`);
+          // Stripe's refusal names the permission the request needs.
+          denied.push(`${probe.resource}: ${access} (${probe.why}): ${errorText(err)}`);
         } else {
           lines.warn("key", `${probe.resource} ${access}`, `unexpected answer to the probe: ${errorText(err)}`);
         }

@@ -2,8 +2,10 @@
 // is stored and marked processed without a call to Stripe (an `invoice.deleted` used to fail its job
 // for good: its invoice no longer exists at Stripe).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { eq } from "drizzle-orm";
-import type Stripe from "stripe";
+import Stripe from "stripe";
 import type { StripeLocal } from "../../../stripe-emulator/index";
 import { startStripeWithoutWebhooks } from "../../../test/billing";
 import { db, schema, sql } from "../platform/db.server";
@@ -39,6 +41,16 @@ describe("the event types the app acts on", () => {
     }
     for (const other of ["invoice.deleted", "invoice.upcoming", "invoice.payment_succeeded", "customer.updated", "test_helpers.test_clock.ready"])
       expect(eventKind(other)).toBeNull();
+  });
+
+  test("docs/going-live.md lists exactly these types (its list, its `stripe listen --events`) and the pinned API version", () => {
+    const doc = readFileSync(join(import.meta.dir, "../../../docs/going-live.md"), "utf8");
+    const block = doc.slice(doc.indexOf("<!-- event-types:start -->"), doc.indexOf("<!-- event-types:end -->"));
+    expect([...block.matchAll(/`([a-z_.]+)`/g)].map((m) => m[1]).sort()).toEqual([...STRIPE_EVENT_TYPES].sort());
+    const listen = /--events ([a-z_.,]+)/.exec(doc)![1].split(",");
+    expect(listen.sort()).toEqual([...STRIPE_EVENT_TYPES].sort());
+    // The API version it tells operators to pin is the stripe package's.
+    expect([...new Set([...doc.matchAll(/\b20\d\d-\d\d-\d\d\.[a-z]+\b/g)].map((m) => m[0]))]).toEqual([Stripe.API_VERSION]);
   });
 
   test("a type outside the list is stored and marked processed, without asking Stripe about its object", async () => {
