@@ -1,44 +1,30 @@
 // Billing portal configurations with Stripe's parameters and defaults, and prices whose lookup key
 // moves only when asked (`transfer_lookup_key`).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import Stripe from "stripe";
-import { type StripeLocal, startStripeLocal } from "./index";
+import { describe, expect, test } from "bun:test";
+import { localStripeForTests, refusal } from "./test-support";
 
-let local: StripeLocal;
-let stripe: Stripe;
-
-beforeAll(async () => {
-  local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: "stripe_portal_config_test" });
-  stripe = new Stripe("sk_test_portal", { host: "127.0.0.1", port: local.port, protocol: "http", maxNetworkRetries: 0 });
-});
-afterAll(async () => {
-  await local.stop();
-});
-
-const refusal = (p: Promise<unknown>) =>
-  p.then(
-    () => null as never,
-    (err: Stripe.errors.StripeError) => err,
-  );
+const t = localStripeForTests("stripe_portal_config_test");
 
 describe("billing portal configurations", () => {
   test("features are required, each with `enabled`; subscription updates need products; unknown parameters are refused", async () => {
-    const none = await refusal(stripe.billingPortal.configurations.create({} as never));
+    const none = await refusal(t.stripe.billingPortal.configurations.create({} as never));
     expect([none.statusCode, none.param]).toEqual([400, "features"]);
-    const noEnabled = await refusal(stripe.billingPortal.configurations.create({ features: { subscription_cancel: { mode: "at_period_end" } as never } }));
+    const noEnabled = await refusal(t.stripe.billingPortal.configurations.create({ features: { subscription_cancel: { mode: "at_period_end" } as never } }));
     expect([noEnabled.statusCode, noEnabled.param]).toEqual([400, "features[subscription_cancel][enabled]"]);
-    const noProducts = await refusal(stripe.billingPortal.configurations.create({ features: { subscription_update: { enabled: true } } }));
+    const noProducts = await refusal(t.stripe.billingPortal.configurations.create({ features: { subscription_update: { enabled: true } } }));
     expect([noProducts.statusCode, noProducts.param]).toEqual([400, "features[subscription_update][products]"]);
     const unknown = await refusal(
-      stripe.billingPortal.configurations.create({ features: { invoice_history: { enabled: true }, colour: { enabled: true } } as never }),
+      t.stripe.billingPortal.configurations.create({ features: { invoice_history: { enabled: true }, colour: { enabled: true } } as never }),
     );
     expect([unknown.statusCode, unknown.code, unknown.param]).toEqual([400, "parameter_unknown", "features[colour]"]);
-    const badMode = await refusal(stripe.billingPortal.configurations.create({ features: { subscription_cancel: { enabled: true, mode: "later" as never } } }));
+    const badMode = await refusal(
+      t.stripe.billingPortal.configurations.create({ features: { subscription_cancel: { enabled: true, mode: "later" as never } } }),
+    );
     expect([badMode.statusCode, badMode.code]).toEqual([400, "parameter_invalid_string"]);
   });
 
   test("what is not named is off; cancel defaults to the period end without proration; never the default; listed by active", async () => {
-    const c = await stripe.billingPortal.configurations.create({
+    const c = await t.stripe.billingPortal.configurations.create({
       features: { invoice_history: { enabled: true }, subscription_cancel: { enabled: true } },
       metadata: { app: "metered" },
     });
@@ -50,12 +36,12 @@ describe("billing portal configurations", () => {
       subscription_cancel: { enabled: true, mode: "at_period_end", proration_behavior: "none" },
       subscription_update: { enabled: false },
     });
-    const off = await stripe.billingPortal.configurations.update(c.id, { active: false, features: { payment_method_update: { enabled: true } } });
+    const off = await t.stripe.billingPortal.configurations.update(c.id, { active: false, features: { payment_method_update: { enabled: true } } });
     expect([off.active, off.features.payment_method_update.enabled, off.features.invoice_history.enabled]).toEqual([false, true, true]);
-    const active = await stripe.billingPortal.configurations.list({ active: true });
+    const active = await t.stripe.billingPortal.configurations.list({ active: true });
     expect(active.data.map((x) => x.id)).not.toContain(c.id);
-    expect((await stripe.billingPortal.configurations.list({ active: false })).data.map((x) => x.id)).toContain(c.id);
-    const missing = await refusal(stripe.billingPortal.configurations.retrieve("bpc_missing"));
+    expect((await t.stripe.billingPortal.configurations.list({ active: false })).data.map((x) => x.id)).toContain(c.id);
+    const missing = await refusal(t.stripe.billingPortal.configurations.retrieve("bpc_missing"));
     expect([missing.statusCode, missing.code]).toEqual([404, "resource_missing"]);
   });
 });
@@ -63,16 +49,16 @@ describe("billing portal configurations", () => {
 describe("price lookup keys", () => {
   test("a key in use is refused, moved with transfer_lookup_key; a price can be archived", async () => {
     const key = `plan_${crypto.randomUUID().slice(0, 8)}`;
-    const first = await stripe.prices.create({
+    const first = await t.stripe.prices.create({
       currency: "usd",
       unit_amount: 2900,
       recurring: { interval: "month" },
       product_data: { name: "A" },
       lookup_key: key,
     });
-    const taken = await refusal(stripe.prices.create({ currency: "usd", unit_amount: 3900, product: first.product as string, lookup_key: key }));
+    const taken = await refusal(t.stripe.prices.create({ currency: "usd", unit_amount: 3900, product: first.product as string, lookup_key: key }));
     expect([taken.statusCode, taken.param]).toEqual([400, "lookup_key"]);
-    const second = await stripe.prices.create({
+    const second = await t.stripe.prices.create({
       currency: "usd",
       unit_amount: 3900,
       recurring: { interval: "month" },
@@ -80,9 +66,9 @@ describe("price lookup keys", () => {
       lookup_key: key,
       transfer_lookup_key: true,
     });
-    expect((await stripe.prices.list({ lookup_keys: [key] })).data.map((p) => p.id)).toEqual([second.id]);
-    expect((await stripe.prices.retrieve(first.id)).lookup_key).toBeNull();
-    const archived = await stripe.prices.update(first.id, { active: false });
+    expect((await t.stripe.prices.list({ lookup_keys: [key] })).data.map((p) => p.id)).toEqual([second.id]);
+    expect((await t.stripe.prices.retrieve(first.id)).lookup_key).toBeNull();
+    const archived = await t.stripe.prices.update(first.id, { active: false });
     expect(archived.active).toBe(false);
   });
 });

@@ -1,15 +1,18 @@
 // Webhook endpoints as Stripe has them: created, listed, updated, disabled and deleted through the
 // SDK with Stripe's rules, and events delivered to each endpoint that wants their type, signed with
 // that endpoint's own secret.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { type StripeLocal, startStripeLocal } from "./index";
+import { startStripeLocal } from "./index";
+import { localStripeForTests, refusal } from "./test-support";
 
-let local: StripeLocal;
-let stripe: Stripe;
 const SCHEMA = "stripe_endpoints_test";
+const t = localStripeForTests(SCHEMA, { retrySchedule: [100] });
 
-/** A receiver of webhooks: what it got, verified with `secret()` (the endpoint's, known after creation). */
+/** Deliveries wait for this before they are answered (the local Stripe delivers one at a time). */
+let gate: Promise<void> = Promise.resolve();
+
+/** A receiver of webhooks: what it got, verified with its endpoint's secret (known after creation). */
 function receiver() {
   const got: { type: string; verified: boolean }[] = [];
   let secret = "";
@@ -20,11 +23,12 @@ function receiver() {
       const body = await req.text();
       let verified = true;
       try {
-        await stripe.webhooks.constructEventAsync(body, req.headers.get("stripe-signature") ?? "", secret);
+        await t.stripe.webhooks.constructEventAsync(body, req.headers.get("stripe-signature") ?? "", secret);
       } catch {
         verified = false;
       }
       got.push({ type: (JSON.parse(body) as { type: string }).type, verified });
+      await gate;
       return new Response("ok");
     },
   });
@@ -38,40 +42,26 @@ function receiver() {
   };
 }
 
-const refusal = (p: Promise<unknown>) =>
-  p.then(
-    () => null as never,
-    (err: Stripe.errors.StripeError) => err,
-  );
-
-beforeAll(async () => {
-  local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema: SCHEMA, retrySchedule: [100] });
-  stripe = new Stripe("sk_test_endpoints", { host: "127.0.0.1", port: local.port, protocol: "http", maxNetworkRetries: 0 });
-});
-afterAll(async () => {
-  await local.stop();
-});
-
 describe("webhook endpoints are checked like Stripe checks them", () => {
   test("url and enabled_events are required; an unknown event type or parameter is refused", async () => {
-    const noUrl = await refusal(stripe.webhookEndpoints.create({ enabled_events: ["invoice.paid"] } as never));
+    const noUrl = await refusal(t.stripe.webhookEndpoints.create({ enabled_events: ["invoice.paid"] } as never));
     expect([noUrl.statusCode, noUrl.param, noUrl.message]).toEqual([400, "url", "Missing required param: url."]);
-    const noEvents = await refusal(stripe.webhookEndpoints.create({ url: "https://example.com/hook" } as never));
+    const noEvents = await refusal(t.stripe.webhookEndpoints.create({ url: "https://example.com/hook" } as never));
     expect([noEvents.statusCode, noEvents.param]).toEqual([400, "enabled_events"]);
     const badType = await refusal(
-      stripe.webhookEndpoints.create({ url: "https://example.com/hook", enabled_events: ["invoice.paid", "invoice.payed" as never] }),
+      t.stripe.webhookEndpoints.create({ url: "https://example.com/hook", enabled_events: ["invoice.paid", "invoice.payed" as never] }),
     );
     expect([badType.statusCode, badType.code, badType.param]).toEqual([400, "parameter_invalid_string", "enabled_events[1]"]);
-    const badUrl = await refusal(stripe.webhookEndpoints.create({ url: "ftp://example.com/hook", enabled_events: ["*"] }));
+    const badUrl = await refusal(t.stripe.webhookEndpoints.create({ url: "ftp://example.com/hook", enabled_events: ["*"] }));
     expect([badUrl.statusCode, badUrl.param]).toEqual([400, "url"]);
-    const connect = await refusal(stripe.webhookEndpoints.create({ url: "https://example.com/hook", enabled_events: ["*"], connect: true }));
+    const connect = await refusal(t.stripe.webhookEndpoints.create({ url: "https://example.com/hook", enabled_events: ["*"], connect: true }));
     expect([connect.statusCode, connect.code, connect.param]).toEqual([400, "parameter_unknown", "connect"]);
-    const version = await refusal(stripe.webhookEndpoints.create({ url: "https://example.com/hook", enabled_events: ["*"], api_version: "2024-06-20" }));
+    const version = await refusal(t.stripe.webhookEndpoints.create({ url: "https://example.com/hook", enabled_events: ["*"], api_version: "2024-06-20" }));
     expect([version.statusCode, version.param]).toEqual([400, "api_version"]);
   });
 
   test("the secret is answered at creation only; update, disable, delete; a missing one is 404", async () => {
-    const created = await stripe.webhookEndpoints.create({
+    const created = await t.stripe.webhookEndpoints.create({
       url: "https://example.com/a",
       enabled_events: ["invoice.paid", "customer.subscription.updated"],
       api_version: Stripe.API_VERSION,
@@ -86,28 +76,28 @@ describe("webhook endpoints are checked like Stripe checks them", () => {
       livemode: false,
     });
     expect(created.secret).toMatch(/^whsec_/);
-    const read = await stripe.webhookEndpoints.retrieve(created.id);
+    const read = await t.stripe.webhookEndpoints.retrieve(created.id);
     expect(read.secret).toBeUndefined();
     expect(read.enabled_events).toEqual(["invoice.paid", "customer.subscription.updated"]);
-    const listed = (await stripe.webhookEndpoints.list({ limit: 100 })).data.find((e) => e.id === created.id)!;
+    const listed = (await t.stripe.webhookEndpoints.list({ limit: 100 })).data.find((e) => e.id === created.id)!;
     expect(listed.secret).toBeUndefined();
 
-    const disabled = await stripe.webhookEndpoints.update(created.id, { disabled: true, enabled_events: ["*"], metadata: { app: "" } });
+    const disabled = await t.stripe.webhookEndpoints.update(created.id, { disabled: true, enabled_events: ["*"], metadata: { app: "" } });
     expect(disabled).toMatchObject({ status: "disabled", enabled_events: ["*"], metadata: {} });
-    expect((await stripe.webhookEndpoints.update(created.id, { disabled: false })).status).toBe("enabled");
+    expect((await t.stripe.webhookEndpoints.update(created.id, { disabled: false })).status).toBe("enabled");
 
-    expect(await stripe.webhookEndpoints.del(created.id)).toEqual({ id: created.id, object: "webhook_endpoint", deleted: true } as never);
-    const gone = await refusal(stripe.webhookEndpoints.retrieve(created.id));
+    expect(await t.stripe.webhookEndpoints.del(created.id)).toEqual({ id: created.id, object: "webhook_endpoint", deleted: true } as never);
+    const gone = await refusal(t.stripe.webhookEndpoints.retrieve(created.id));
     expect([gone.statusCode, gone.code]).toEqual([404, "resource_missing"]);
   });
 
   test("an account has at most 16 endpoints", async () => {
     const made: string[] = [];
-    const existing = (await stripe.webhookEndpoints.list({ limit: 100 })).data.length;
-    for (let i = existing; i < 16; i++) made.push((await stripe.webhookEndpoints.create({ url: `https://example.com/${i}`, enabled_events: ["*"] })).id);
-    const over = await refusal(stripe.webhookEndpoints.create({ url: "https://example.com/17", enabled_events: ["*"] }));
+    const existing = (await t.stripe.webhookEndpoints.list({ limit: 100 })).data.length;
+    for (let i = existing; i < 16; i++) made.push((await t.stripe.webhookEndpoints.create({ url: `https://example.com/${i}`, enabled_events: ["*"] })).id);
+    const over = await refusal(t.stripe.webhookEndpoints.create({ url: "https://example.com/17", enabled_events: ["*"] }));
     expect(over.statusCode).toBe(400);
-    for (const id of made) await stripe.webhookEndpoints.del(id);
+    for (const id of made) await t.stripe.webhookEndpoints.del(id);
   });
 });
 
@@ -116,22 +106,28 @@ describe("events go to every endpoint that wants them, signed with its secret", 
     const subs = receiver();
     const all = receiver();
     const off = receiver();
-    const a = await stripe.webhookEndpoints.create({ url: subs.url, enabled_events: ["customer.updated"] });
-    const b = await stripe.webhookEndpoints.create({ url: all.url, enabled_events: ["*"] });
-    const c = await stripe.webhookEndpoints.create({ url: off.url, enabled_events: ["*"] });
+    const a = await t.stripe.webhookEndpoints.create({ url: subs.url, enabled_events: ["customer.updated"] });
+    const b = await t.stripe.webhookEndpoints.create({ url: all.url, enabled_events: ["*"] });
+    const c = await t.stripe.webhookEndpoints.create({ url: off.url, enabled_events: ["*"] });
     subs.setSecret(a.secret!);
     all.setSecret(b.secret!);
     off.setSecret(c.secret!);
-    await stripe.webhookEndpoints.update(c.id, { disabled: true });
+    await t.stripe.webhookEndpoints.update(c.id, { disabled: true });
+    let open = () => {};
+    gate = new Promise((resolve) => {
+      open = resolve;
+    });
     try {
-      const customer = await stripe.customers.create({ email: "hooks@example.com" });
-      await stripe.customers.update(customer.id, { name: "Hooks" });
-      const events = await stripe.events.list({ limit: 2 });
+      // No delivery is answered yet: each event still counts every endpoint it goes to.
+      const customer = await t.stripe.customers.create({ email: "hooks@example.com" });
+      await t.stripe.customers.update(customer.id, { name: "Hooks" });
+      const events = await t.stripe.events.list({ limit: 2 });
       expect(events.data.map((e) => [e.type, e.pending_webhooks])).toEqual([
         ["customer.updated", 2],
         ["customer.created", 1],
       ]);
-      await local.flushWebhooks();
+      open();
+      await t.local.flushWebhooks();
       expect(subs.got).toEqual([{ type: "customer.updated", verified: true }]);
       expect(all.got).toEqual([
         { type: "customer.created", verified: true },
@@ -140,10 +136,11 @@ describe("events go to every endpoint that wants them, signed with its secret", 
       expect(off.got).toEqual([]);
       // Delivered: the events no longer count the endpoints (the counter is written after each answer).
       const deadline = Date.now() + 5000;
-      while (!(await stripe.events.list({ limit: 2 })).data.every((e) => e.pending_webhooks === 0) && Date.now() < deadline) await Bun.sleep(20);
-      expect((await stripe.events.list({ limit: 2 })).data.map((e) => e.pending_webhooks)).toEqual([0, 0]);
+      while (!(await t.stripe.events.list({ limit: 2 })).data.every((e) => e.pending_webhooks === 0) && Date.now() < deadline) await Bun.sleep(20);
+      expect((await t.stripe.events.list({ limit: 2 })).data.map((e) => e.pending_webhooks)).toEqual([0, 0]);
     } finally {
-      for (const e of [a, b, c]) await stripe.webhookEndpoints.del(e.id);
+      open();
+      for (const e of [a, b, c]) await t.stripe.webhookEndpoints.del(e.id);
       for (const r of [subs, all, off]) r.stop();
     }
   });
