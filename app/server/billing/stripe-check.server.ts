@@ -176,6 +176,7 @@ async function checkWebhook(lines: Lines): Promise<Endpoint | null> {
     lines.warn("webhook", "base URL", `APP_BASE_URL is not set: the app's URL is taken to be ${t.webhookUrl.replace(STRIPE_WEBHOOK_PATH, "")}`, [
       "Set APP_BASE_URL to the URL Stripe and customers reach the app at",
     ]);
+  await checkReachable(lines);
   if (ours.length === 0) {
     const others = endpoints.map((e) => `${e.id} → ${e.url}`).join(", ");
     lines.fail("webhook", "endpoint", `no webhook endpoint sends to ${t.webhookUrl}${others ? ` (the account has: ${others})` : ""}`, [
@@ -184,8 +185,8 @@ async function checkWebhook(lines: Lines): Promise<Endpoint | null> {
     ]);
     return null;
   }
-  const complete = (e: Endpoint) => STRIPE_EVENT_TYPES.filter((type) => !e.enabled_events.includes("*") && !e.enabled_events.includes(type));
-  const best = ours.find((e) => e.status === "enabled" && complete(e).length === 0) ?? ours.find((e) => e.status === "enabled") ?? ours[0];
+  const missingTypes = (e: Endpoint) => STRIPE_EVENT_TYPES.filter((type) => !e.enabled_events.includes("*") && !e.enabled_events.includes(type));
+  const best = ours.find((e) => e.status === "enabled" && missingTypes(e).length === 0) ?? ours.find((e) => e.status === "enabled") ?? ours[0];
   if (best.status !== "enabled") {
     lines.fail("webhook", "endpoint", `${best.id} → ${best.url} is disabled: Stripe sends it nothing`, [
       `Dashboard: Developers → Webhooks → ${best.id} → ⋯ → Enable`,
@@ -193,7 +194,7 @@ async function checkWebhook(lines: Lines): Promise<Endpoint | null> {
     ]);
     return best;
   }
-  const missing = complete(best);
+  const missing = missingTypes(best);
   if (missing.length > 0) {
     lines.fail("webhook", "event types", `${best.id} does not send ${missing.join(", ")}`, [
       `Dashboard: Developers → Webhooks → ${best.id} → Edit destination → add ${missing.join(", ")}`,
@@ -201,11 +202,11 @@ async function checkWebhook(lines: Lines): Promise<Endpoint | null> {
       lines.api(`/v1/webhook_endpoints/${best.id}`, { enabled_events: [...best.enabled_events, ...missing] }),
     ]);
   } else {
-    const all = best.enabled_events.includes("*") ? "every event type (*), so" : "";
+    const which = best.enabled_events.includes("*") ? "every event type (*), so" : "";
     lines.pass(
       "webhook",
       "endpoint",
-      `${best.id} → ${best.url} is enabled and sends ${all} the ${STRIPE_EVENT_TYPES.length} event types the app acts on`.replace("  ", " "),
+      `${best.id} → ${best.url} is enabled and sends ${which}${which ? " " : ""}the ${STRIPE_EVENT_TYPES.length} event types the app acts on`,
     );
   }
   if (best.api_version && best.api_version !== lines.apiVersion)
@@ -216,7 +217,6 @@ async function checkWebhook(lines: Lines): Promise<Endpoint | null> {
     lines.warn("webhook", "duplicates", `${ours.length} endpoints send to ${t.webhookUrl}: every event arrives more than once (the app stores each once)`, [
       "Delete the extra ones: Dashboard: Developers → Webhooks",
     ]);
-  await checkReachable(lines);
   return best;
 }
 
