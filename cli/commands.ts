@@ -7,6 +7,7 @@ import { revokeSessionsOf } from "../app/server/auth/session-store.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
 import { PLAN_CODES, type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
+import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
 import { type SloLine, sloReport } from "../app/server/observe/slo.server";
@@ -18,9 +19,16 @@ import { sql } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
+import { stripeCheckText } from "./stripe-check-text";
 
 type Flags = { name?: string; email?: string };
-type Command<R> = { args: string; run: (args: string[], flags: Flags) => Promise<R>; human: (r: R) => string };
+type Command<R> = {
+  args: string;
+  run: (args: string[], flags: Flags) => Promise<R>;
+  human: (r: R) => string;
+  /** The exit code for a result (default 0): a check that found something to fix exits 1. */
+  exitCode?: (r: R) => number;
+};
 
 const need = (args: string[], n: number, usageLine: string) => {
   if (args.length < n) throw new AppError("VALIDATION_FAILED", `usage: bun run ops ${usageLine}`);
@@ -171,6 +179,13 @@ const sentryTest: Command<{ eventId: string }> = {
   human: (r) => `sent test event ${r.eventId}`,
 };
 
+const stripeCheck: Command<Awaited<ReturnType<typeof checkStripeAccount>>> = {
+  args: COMMAND_ARGS["stripe:check"],
+  run: async () => checkStripeAccount(),
+  human: (r) => stripeCheckText(r, process.stdout.isTTY && !process.env.NO_COLOR),
+  exitCode: (r) => (r.ok ? 0 : 1),
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -184,6 +199,7 @@ export const commands: Record<string, Command<unknown>> = {
   "sessions:revoke": sessionsRevoke,
   slo,
   "sentry:test": sentryTest,
+  "stripe:check": stripeCheck,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

@@ -13,6 +13,7 @@ export const COMMAND_ARGS = {
   "sessions:revoke": "sessions:revoke <email>",
   slo: "slo",
   "sentry:test": "sentry:test",
+  "stripe:check": "stripe:check",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

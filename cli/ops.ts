@@ -50,6 +50,7 @@ let code = 0;
 try {
   const result = await command.run(args, values);
   console.log(values.json ? JSON.stringify(result) : command.human(result as never));
+  code = command.exitCode?.(result as never) ?? 0;
 } catch (err) {
   const e = err as { code?: string; message?: string };
   if (values.json) console.log(JSON.stringify({ ok: false, error: { code: e.code ?? "INTERNAL", message: e.message ?? String(err) } }));

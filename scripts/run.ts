@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "bun";
+import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "../app/server/billing/webhook-events.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/platform/local-stripe";
 import type { EmbeddedDb } from "../db/embedded";
 import { migrateDatabase } from "../db/migrate";
@@ -182,8 +183,10 @@ if (!portIsFree(host, port)) {
 if (!env.STRIPE_SECRET_KEY) {
   env.STRIPE_LOCAL_PORT ??= "12111";
   supervisor.start("stripe", ["bun", "stripe-emulator/main.ts"], {
-    STRIPE_WEBHOOK_URL: `http://${host}:${port}/api/webhooks/stripe`,
+    STRIPE_WEBHOOK_URL: `http://${host}:${port}${STRIPE_WEBHOOK_PATH}`,
     STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET,
+    // The endpoint sends the types the app acts on, as the one on a real account must (docs/going-live.md).
+    STRIPE_WEBHOOK_EVENTS: STRIPE_EVENT_TYPES.join(","),
   });
   await waitForOwn(["stripe"], "/health", (b) => (b as { instanceId?: string }).instanceId);
 }

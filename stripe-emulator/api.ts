@@ -13,6 +13,7 @@ import { scheduleRoutes } from "./schedules";
 import { sessionRoutes } from "./sessions";
 import { eventRoutes, invoiceRoutes, subscriptionRoutes } from "./subscription-routes";
 import { testClockRoutes } from "./test-clocks";
+import { webhookEndpointRoutes } from "./webhook-endpoints";
 
 /** Every /v1 route, in the order they are tried. */
 export const routes: Route[] = [
@@ -26,6 +27,7 @@ export const routes: Route[] = [
   ...sessionRoutes,
   ...portalRoutes,
   ...meterRoutes,
+  ...webhookEndpointRoutes,
 ];
 
 /** Replaces ids named by `expand[]` with their objects (one level, dotted paths allowed). */

@@ -1,6 +1,7 @@
-// Events and their delivery: stored, then POSTed to the webhook endpoint in creation order,
-// signed exactly as Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`),
-// retried a few times when the endpoint answers non-2xx or cannot be reached, then given up.
+// Events and their delivery: stored, then POSTed to every enabled webhook endpoint that wants the
+// type (webhook-endpoints.ts), in creation order, each signed with its endpoint's secret exactly as
+// Stripe signs (`Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`), retried a few times
+// when the endpoint answers non-2xx or cannot be reached, then given up (Stripe's finite schedule).
 import { createHmac } from "node:crypto";
 import Stripe from "stripe";
 import { newId, type Store } from "./store";
@@ -31,6 +32,16 @@ export function signPayload(payload: string, secret: string, timestamp = Math.fl
   return `t=${timestamp},v1=${v1}`;
 }
 
+/** A webhook endpoint as the store keeps it: the public object plus its signing secret (webhook-endpoints.ts). */
+export type StoredEndpoint = Stripe.WebhookEndpoint & { secret: string };
+
+/** Whether an event of `type` goes to this endpoint now. */
+export const endpointWants = (e: Stripe.WebhookEndpoint, type: string) =>
+  e.status === "enabled" && (e.enabled_events.includes("*") || e.enabled_events.includes(type));
+
+/** A delivery that is due: the event, the attempts so far, and the endpoint it goes to. */
+type Due = { event_id: string; attempts: number; endpoint: StoredEndpoint };
+
 export class Events {
   private timer: ReturnType<typeof setInterval> | null = null;
   private delivering = false;
@@ -38,7 +49,6 @@ export class Events {
 
   constructor(
     private store: Store,
-    private webhook: { url: string; secret: string } | undefined,
     private retrySchedule: readonly number[],
     readonly log: (line: string) => void,
     private chaos: DeliveryChaos = {},
@@ -48,6 +58,7 @@ export class Events {
 
   /** Records an event at `created` (clock time for test-clock customers) and queues its delivery. */
   async emit(type: Stripe.Event.Type, object: any, created: number, previous?: Record<string, unknown>): Promise<Stripe.Event> {
+    const endpoints = await this.store.list<StoredEndpoint>("webhook_endpoint", (e) => endpointWants(e, type));
     const event = {
       id: newId("evt"),
       object: "event",
@@ -55,18 +66,18 @@ export class Events {
       created,
       data: { object: structuredClone(object), ...(previous ? { previous_attributes: previous } : {}) },
       livemode: false,
-      pending_webhooks: this.webhook && this.mode !== "dropped" ? 1 : 0,
+      pending_webhooks: this.mode === "dropped" ? 0 : endpoints.length,
       request: { id: null, idempotency_key: null },
       type,
     };
     await this.store.put(event);
     // Out of order under the chaos switch: each delivery waits a random while before its first attempt.
     const delay = this.chaos.reorder ? Math.floor(Math.random() * 300) : 0;
-    // A dropped event keeps its row, given up before its first attempt, so a test can see it was lost.
+    // A dropped event keeps its rows, given up before the first attempt, so a test can see it was lost.
     const givenUp = this.mode === "dropped" ? new Date() : null;
-    if (this.webhook)
-      await this.store.sql`insert into deliveries (event_id, next_at, given_up_at)
-                           values (${event.id}, now() + ${`${delay} milliseconds`}::interval, ${givenUp})`;
+    for (const endpoint of endpoints)
+      await this.store.sql`insert into deliveries (event_id, endpoint_id, next_at, given_up_at)
+                           values (${event.id}, ${endpoint.id}, now() + ${`${delay} milliseconds`}::interval, ${givenUp})`;
     // Stripe.Event is a union over event types; its `type` is checked above, its object per call site.
     return event as unknown as Stripe.Event;
   }
@@ -80,18 +91,20 @@ export class Events {
   }
 
   async pending(): Promise<number> {
-    const [row] = await this.store.sql<{ n: number }[]>`select count(*)::int as n from deliveries where delivered_at is null and given_up_at is null`;
+    const [row] = await this.store.sql<{ n: number }[]>`select count(*)::int as n from deliveries
+                                                        where delivered_at is null and given_up_at is null and endpoint_id is not null`;
     return row.n + this.duplicates;
   }
 
   private async deliverDue() {
-    if (this.delivering || !this.webhook || this.mode === "paused") return;
+    if (this.delivering || this.mode === "paused") return;
     this.delivering = true;
     try {
-      const due = await this.store.sql<{ event_id: string; attempts: number }[]>`
-        select event_id, attempts from deliveries where delivered_at is null and given_up_at is null and next_at <= now() order by seq limit 50`;
+      const due = await this.store.sql<Due[]>`
+        select d.event_id, d.attempts, e.data as endpoint from deliveries d join objects e on e.id = d.endpoint_id
+         where d.delivered_at is null and d.given_up_at is null and d.next_at <= now() order by d.seq limit 50`;
       if (this.chaos.reorder) due.reverse();
-      for (const d of due) await this.deliver(d.event_id, d.attempts);
+      for (const d of due) await this.deliver(d);
     } catch (err) {
       this.log(`webhook delivery loop: ${(err as Error).message}`);
     } finally {
@@ -99,33 +112,37 @@ export class Events {
     }
   }
 
-  private async deliver(eventId: string, attempts: number) {
+  private async deliver({ event_id: eventId, attempts, endpoint }: Due) {
     const event = await this.store.get(eventId);
     const body = JSON.stringify(event);
-    const status = await this.post(body);
+    const status = await this.post(endpoint, body);
+    const key = this.store.sql`event_id = ${eventId} and endpoint_id = ${endpoint.id}`;
     if (status >= 200 && status < 300) {
-      await this.store.sql`update deliveries set delivered_at = now(), attempts = ${attempts + 1}, last_status = ${status} where event_id = ${eventId}`;
-      if (Math.random() < (this.chaos.duplicate ?? 0)) this.duplicate(eventId, body);
+      await this.store.sql`update deliveries set delivered_at = now(), attempts = ${attempts + 1}, last_status = ${status} where ${key}`;
+      // The event counts the endpoints it has still to reach, as Stripe's does.
+      await this.store.sql`update objects set data = jsonb_set(data, '{pending_webhooks}', to_jsonb(greatest((data->>'pending_webhooks')::int - 1, 0)))
+                           where id = ${eventId}`;
+      if (Math.random() < (this.chaos.duplicate ?? 0)) this.duplicate(eventId, endpoint, body);
       return;
     }
     // The attempt just made is retry number `attempts` (the first one is no retry).
     const wait = this.retrySchedule[attempts];
     if (wait === undefined) {
-      await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status}, given_up_at = now() where event_id = ${eventId}`;
+      await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status}, given_up_at = now() where ${key}`;
       this.log(`webhook ${eventId} answered ${status || "no response"}; given up after ${attempts + 1} attempts`);
       return;
     }
     await this.store.sql`update deliveries set attempts = ${attempts + 1}, last_status = ${status},
-                         next_at = now() + ${`${wait} milliseconds`}::interval where event_id = ${eventId}`;
-    this.log(`webhook ${eventId} answered ${status || "no response"}; retry in ${wait} ms`);
+                         next_at = now() + ${`${wait} milliseconds`}::interval where ${key}`;
+    this.log(`webhook ${eventId} to ${endpoint.url} answered ${status || "no response"}; retry in ${wait} ms`);
   }
 
   /** The chaos switch's second delivery of an event, a little later (Stripe may deliver an event more than once). */
-  private duplicate(eventId: string, body: string) {
+  private duplicate(eventId: string, endpoint: StoredEndpoint, body: string) {
     this.duplicates++;
     setTimeout(
       async () => {
-        const status = await this.post(body);
+        const status = await this.post(endpoint, body);
         if (status < 200 || status >= 300) this.log(`duplicate webhook ${eventId} answered ${status || "no response"}`);
         this.duplicates--;
       },
@@ -134,13 +151,13 @@ export class Events {
   }
 
   /** Posts one signed delivery; its HTTP status, or 0 when nothing answered. */
-  private async post(body: string): Promise<number> {
+  private async post(endpoint: StoredEndpoint, body: string): Promise<number> {
     try {
-      const r = await fetch(this.webhook!.url, {
+      const r = await fetch(endpoint.url, {
         method: "POST",
         headers: {
           "content-type": "application/json; charset=utf-8",
-          "stripe-signature": signPayload(body, this.webhook!.secret),
+          "stripe-signature": signPayload(body, endpoint.secret),
           "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         },
         body,

@@ -4,7 +4,6 @@
 import type Stripe from "stripe";
 import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
-import { attachPaymentMethod } from "./customers";
 import { API_VERSION, type DeliveryChaos, type DeliveryMode, Events, SANDBOX_RETRY_SCHEDULE } from "./events";
 import { type FaultOptions, type FaultSwitch, Faults, type StripeFault } from "./faults";
 import { canonicalParams, parseForm } from "./form";
@@ -18,6 +17,7 @@ import { customerDetails, expireDueSessions, expireIfDue, publicSession } from "
 import { Store } from "./store";
 import { createSubscription } from "./subscriptions";
 import { deleteExpiredTestClocks, setTestClockLifetime, TEST_CLOCK_LIFETIME_SECONDS, testClockLifetime } from "./test-clocks";
+import { registerStartEndpoint } from "./webhook-endpoints";
 
 export type StripeLocalOptions = {
   port: number;
@@ -25,7 +25,8 @@ export type StripeLocalOptions = {
   databaseUrl: string;
   schema?: string;
   publicUrl?: string;
-  webhook?: { url: string; secret: string };
+  /** The webhook endpoint registered at start: its URL, signing secret and event types (default `*`). */
+  webhook?: { url: string; secret: string; events?: readonly string[] };
   /** The waits (ms) of a failed delivery's retries, after which it is given up (default: Stripe's sandbox, three over a few hours). */
   retrySchedule?: readonly number[];
   /** How long meter events take to count in summaries (default: `STRIPE_LOCAL_METER_LAG_SECONDS`, else 5 s). */
@@ -49,6 +50,17 @@ const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`
 
 const stripeError = (e: StripeError) => Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: headers() });
 
+/** The key as Stripe takes it: Bearer, or Basic with the key as the user name (`curl -u sk_test_…:`). */
+function bearerOf(header: string): string {
+  const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header);
+  if (!basic) return header;
+  try {
+    return `Bearer ${atob(basic[1]).replace(/:$/, "")}`;
+  } catch {
+    return header;
+  }
+}
+
 export async function startStripeLocal(opts: StripeLocalOptions) {
   const log = opts.log ?? (() => {});
   // Random per start, answered by /health: whoever started it can tell it from another one.
@@ -57,7 +69,9 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   await store.init();
   setAggregationLag(store, opts.meterLagMs ?? defaultAggregationLagMs());
   setTestClockLifetime(store, opts.testClockLifetimeSeconds ?? TEST_CLOCK_LIFETIME_SECONDS);
-  const events = new Events(store, opts.webhook, opts.retrySchedule ?? SANDBOX_RETRY_SCHEDULE, log, opts.deliveryChaos);
+  // The app's endpoint, as an operator registers it on a real account (webhook-endpoints.ts).
+  if (opts.webhook) await registerStartEndpoint(store, opts.webhook);
+  const events = new Events(store, opts.retrySchedule ?? SANDBOX_RETRY_SCHEDULE, log, opts.deliveryChaos);
   let account: Account;
   // Idempotency keys whose first request is still running, and a test switch that holds requests.
   const inFlight = new Set<string>();
@@ -74,7 +88,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
   }
 
   async function answer(request: Request, url: URL): Promise<Response> {
-    const auth = request.headers.get("authorization") ?? "";
+    const auth = bearerOf(request.headers.get("authorization") ?? "");
     if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
       return stripeError(
         new StripeError(

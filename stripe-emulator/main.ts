@@ -20,7 +20,14 @@ const local = await startStripeLocal({
   databaseUrl,
   publicUrl: process.env.STRIPE_LOCAL_PUBLIC_URL,
   dunning: { retryDays, finalAction },
-  webhook: process.env.STRIPE_WEBHOOK_URL ? { url: process.env.STRIPE_WEBHOOK_URL, secret: process.env.STRIPE_WEBHOOK_SECRET ?? "" } : undefined,
+  // The endpoint registered at start: URL, secret and event types (STRIPE_WEBHOOK_EVENTS, comma-separated; default all).
+  webhook: process.env.STRIPE_WEBHOOK_URL
+    ? {
+        url: process.env.STRIPE_WEBHOOK_URL,
+        secret: process.env.STRIPE_WEBHOOK_SECRET ?? "",
+        events: process.env.STRIPE_WEBHOOK_EVENTS?.split(",").filter(Boolean),
+      }
+    : undefined,
   log: (line) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), msg: line })),
 });
 const stop = async () => {

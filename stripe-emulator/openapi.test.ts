@@ -80,7 +80,7 @@ describe("Stripe's OpenAPI document as the contract's description", () => {
   test("the subset holds the operations' paths (only the methods used) and the schemas they reach; other resources' objects are pruned", () => {
     const { doc: subset, missing } = openapiSubset(doc);
     expect(Object.keys(subset.paths).sort()).toEqual(["/v1/test_helpers/test_clocks/{test_clock}", "/v1/test_helpers/test_clocks/{test_clock}/advance"]);
-    expect(Object.keys(subset.paths["/v1/test_helpers/test_clocks/{test_clock}"])).toEqual(["get"]);
+    expect(Object.keys(subset.paths["/v1/test_helpers/test_clocks/{test_clock}"])).toEqual(["get", "delete"]);
     expect(Object.keys(subset.components.schemas)).toEqual(["test_helpers.test_clock"]);
     expect(subset.components.schemas["test_helpers.test_clock"].properties.owner.anyOf[1]).toEqual({ type: "object", "x-pruned": "account" });
     expect(missing).toContain("POST /v1/customers");

@@ -1,6 +1,6 @@
 // Products and prices: created by lookup key at start-up, listed, retrieved.
 import type Stripe from "stripe";
-import { invalid, missing, wireDecimal } from "./account";
+import { type Account, invalid, missing, wireDecimal } from "./account";
 import { arr, bool, int, meta, obj, str } from "./form";
 import { array, boolean, integer, listParams, metadata, object, oneOf, string } from "./params";
 import { list, type Route } from "./route";
@@ -69,14 +69,7 @@ export const productRoutes: Route[] = [
       const unit = int(p.unit_amount);
       if (unit === undefined || unit < 0) throw invalid("Missing required param: unit_amount.", "unit_amount");
       const lookup = str(p.lookup_key) ?? null;
-      const holder = lookup ? (await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup))[0] : undefined;
-      if (holder && !bool(p.transfer_lookup_key)) throw invalid(`A price (\`${holder.id}\`) already uses that lookup key.`, "lookup_key");
-      // `transfer_lookup_key`: the key moves to the new price, atomically (the old one keeps billing its subscriptions).
-      if (holder) {
-        holder.lookup_key = null;
-        await b.store.put(holder);
-        await b.events.emit("price.updated", holder, Math.floor(Date.now() / 1000), { lookup_key: lookup });
-      }
+      await claimLookupKey(b, lookup, bool(p.transfer_lookup_key) ?? false);
       const recurring = obj(p.recurring);
       const intervals = ["day", "week", "month", "year"] as const;
       const interval = intervals.find((i) => i === str(recurring.interval)) ?? null;
@@ -127,4 +120,38 @@ export const productRoutes: Route[] = [
     },
   ],
   ["GET", /^\/v1\/prices\/([^/]+)$/, {}, async (b, _p, [id]) => b.price(id)],
+  [
+    "POST",
+    /^\/v1\/prices\/([^/]+)$/,
+    { active: boolean, lookup_key: string, transfer_lookup_key: boolean, metadata, nickname: string },
+    async (b, p, [id]) => {
+      const price = await b.price(id);
+      const lookup = str(p.lookup_key);
+      if (lookup !== undefined && lookup !== price.lookup_key) {
+        await claimLookupKey(b, lookup || null, bool(p.transfer_lookup_key) ?? false);
+        price.lookup_key = lookup || null;
+      }
+      price.active = bool(p.active) ?? price.active;
+      if (p.nickname !== undefined) price.nickname = str(p.nickname) || null;
+      if (p.metadata !== undefined) price.metadata = { ...price.metadata, ...meta(p.metadata) };
+      await b.store.put(price);
+      return price;
+    },
+  ],
 ];
+
+/**
+ * A lookup key names one price (archived ones included): a key in use is refused, unless
+ * `transfer_lookup_key` moves it from the price that has it.
+ */
+async function claimLookupKey(b: Account, lookup: string | null, transfer: boolean): Promise<void> {
+  if (!lookup) return;
+  const holders = await b.store.list<Stripe.Price>("price", (x) => x.lookup_key === lookup);
+  if (holders.length && !transfer) throw invalid(`A price (\`${holders[0].id}\`) already uses that lookup key.`, "lookup_key");
+  // The key moves to the new price (the old one keeps billing its subscriptions).
+  for (const holder of holders) {
+    const moved = { ...holder, lookup_key: null } as Stripe.Price;
+    await b.store.put(moved);
+    await b.events.emit("price.updated", moved, Math.floor(Date.now() / 1000), { lookup_key: lookup });
+  }
+}

@@ -160,6 +160,31 @@ describe("the local Stripe's objects match the stripe package's types", () => {
     expect([...problems("Meter", meter), ...problems("MeterEvent", event), ...summaries.data.flatMap((s) => problems("MeterEventSummary", s))]).toEqual([]);
   });
 
+  test("webhook endpoints and billing portal configurations", async () => {
+    const endpoint = await stripe.webhookEndpoints.create({ url: "https://app.test/hook", enabled_events: ["invoice.paid"], description: "d" });
+    const portal = await stripe.billingPortal.configurations.create({
+      features: {
+        payment_method_update: { enabled: true },
+        invoice_history: { enabled: true },
+        subscription_cancel: { enabled: true, mode: "at_period_end" },
+        subscription_update: { enabled: false },
+      },
+      metadata: { app: "schemas" },
+    });
+    const updated = await stripe.billingPortal.configurations.update(portal.id, {
+      features: { invoice_history: { enabled: false } },
+    });
+    expect([
+      ...problems("WebhookEndpoint", endpoint),
+      ...problems("WebhookEndpoint", await stripe.webhookEndpoints.retrieve(endpoint.id)),
+      ...(await stripe.webhookEndpoints.list()).data.flatMap((e) => problems("WebhookEndpoint", e)),
+      ...problems("BillingPortalConfiguration", portal),
+      ...problems("BillingPortalConfiguration", updated),
+      ...(await stripe.billingPortal.configurations.list()).data.flatMap((c) => problems("BillingPortalConfiguration", c)),
+    ]).toEqual([]);
+    await stripe.webhookEndpoints.del(endpoint.id);
+  });
+
   test("every event, and the object it carries", async () => {
     const events = await stripe.events.list({ limit: 100 });
     expect(events.data.length).toBeGreaterThan(10);

@@ -19,7 +19,11 @@ export class Store {
       create table if not exists "${this.schema}".objects (id text primary key, type text not null, customer text, data jsonb not null, seq bigserial);
       create index if not exists objects_type_idx on "${this.schema}".objects (type, seq);
       create table if not exists "${this.schema}".idempotency (key text primary key, fingerprint text not null, status int not null, body text not null, created_at timestamptz not null default now());
-      create table if not exists "${this.schema}".deliveries (event_id text primary key, seq bigserial, attempts int not null default 0, next_at timestamptz not null default now(), delivered_at timestamptz, last_status int);
+      create table if not exists "${this.schema}".deliveries (event_id text not null, endpoint_id text, seq bigserial, attempts int not null default 0, next_at timestamptz not null default now(), delivered_at timestamptz, last_status int);
+      -- One delivery per event and webhook endpoint (a store from before endpoints had one per event).
+      alter table "${this.schema}".deliveries add column if not exists endpoint_id text;
+      alter table "${this.schema}".deliveries drop constraint if exists deliveries_pkey;
+      create unique index if not exists deliveries_event_endpoint on "${this.schema}".deliveries (event_id, endpoint_id);
       alter table "${this.schema}".deliveries add column if not exists given_up_at timestamptz;
       create table if not exists "${this.schema}".counters (name text primary key, value bigint not null);`);
   }

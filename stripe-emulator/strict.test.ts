@@ -153,3 +153,17 @@ describe("idempotency keys like Stripe's", () => {
     expect(second.message).toContain("another in-progress request");
   });
 });
+
+describe("authentication", () => {
+  test("the key is taken as Bearer or as Basic's user name (curl -u sk_test_…:), as Stripe takes it; anything else is 401", async () => {
+    const url = `http://127.0.0.1:${local.port}/v1/prices?limit=1`;
+    const basic = await fetch(url, { headers: { authorization: `Basic ${btoa("sk_test_curl:")}` } });
+    expect(basic.status).toBe(200);
+    const bearer = await fetch(url, { headers: { authorization: "Bearer sk_test_curl" } });
+    expect(bearer.status).toBe(200);
+    for (const authorization of [`Basic ${btoa("pk_test_x:")}`, "Basic !!!", "Token sk_test_x", ""]) {
+      const refused = await fetch(url, { headers: { authorization } });
+      expect([authorization, refused.status]).toEqual([authorization, 401]);
+    }
+  });
+});

@@ -2,8 +2,8 @@
 // invoices.ts and events.ts).
 import type Stripe from "stripe";
 import { invalid, missing } from "./account";
-import { arr, int, meta, obj, str } from "./form";
-import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
+import { arr, type FormValue, int, meta, obj, str } from "./form";
+import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, type Param, string, timestamp } from "./params";
 import { list, type Route } from "./route";
 import { cancelNow } from "./subscription-status";
 import { billingModeParam, classicBillingMode, createSubscription, previewInvoice, subscription, updateSubscription } from "./subscriptions";
@@ -126,15 +126,36 @@ export const invoiceRoutes: Route[] = [
   ],
 ];
 
+/** `created`: a timestamp, or a range of `gt`, `gte`, `lt`, `lte`. */
+const createdRange: Param = (value, name) =>
+  typeof value === "string" ? integer()(value, name) : object({ gt: integer(), gte: integer(), lt: integer(), lte: integer() })(value, name);
 export const eventRoutes: Route[] = [
   ["GET", /^\/v1\/events\/([^/]+)$/, {}, async (b, _p, [id]) => (await b.store.get(id)) ?? Promise.reject(missing("event", id))],
   [
     "GET",
     /^\/v1\/events$/,
-    { ...listParams, type: string },
-    async (b, p) => list<Stripe.Event>(b, "event", p, (e) => !str(p.type) || e.type === str(p.type), "/v1/events"),
+    { ...listParams, type: string, types: array(string), created: createdRange },
+    async (b, p) => {
+      const types = arr(p.types).map(String);
+      const created = inRange(p.created);
+      return list<Stripe.Event>(
+        b,
+        "event",
+        p,
+        (e) => (!str(p.type) || e.type === str(p.type)) && (types.length === 0 || types.includes(e.type)) && created(e.created),
+        "/v1/events",
+      );
+    },
   ],
 ];
+
+function inRange(value: FormValue | undefined): (t: number) => boolean {
+  if (value === undefined) return () => true;
+  if (typeof value === "string") return (t) => t === Number(value);
+  const r = obj(value);
+  const [gt, gte, lt, lte] = [int(r.gt), int(r.gte), int(r.lt), int(r.lte)];
+  return (t) => (gt === undefined || t > gt) && (gte === undefined || t >= gte) && (lt === undefined || t < lt) && (lte === undefined || t <= lte);
+}
 
 /** Stripe's list filter: `all` is every status, none given is every one but `canceled`. */
 function statusMatches(status: string, wanted: string | undefined): boolean {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from "bun:test";
 import { createApiKey } from "../app/server/auth/keys.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
+import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "../app/server/billing/webhook-events.server";
 import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { sql } from "../app/server/platform/db.server";
@@ -32,7 +33,8 @@ export function startBillingSystem(extraEnv: Record<string, string> = {}, localO
     system.local = await startStripeLocal({
       port: Number(process.env.STRIPE_LOCAL_PORT),
       databaseUrl: process.env.DATABASE_URL!,
-      webhook: { url: `${system.app.url}/api/webhooks/stripe`, secret: LOCAL_WEBHOOK_SECRET },
+      // The types the app acts on, as a real account's endpoint sends them: one missing from the list fails these tests.
+      webhook: { url: `${system.app.url}${STRIPE_WEBHOOK_PATH}`, secret: LOCAL_WEBHOOK_SECRET, events: STRIPE_EVENT_TYPES },
       // Finite like Stripe's, and long enough (about 10 s) to cover an app restarted by a test.
       retrySchedule: [150, 300, 600, 1200, 2400, 4800],
       ...localOptions,

@@ -17,6 +17,9 @@ export type WirePaymentMethod = Stripe.PaymentMethod;
 export type WireBillingPortalSession = Stripe.BillingPortal.Session;
 export type WireBillingPortalConfiguration = Stripe.BillingPortal.Configuration;
 export type WireBillingPortalConfigurationList = Stripe.ApiList<Stripe.BillingPortal.Configuration>;
+export type WireWebhookEndpoint = Stripe.WebhookEndpoint;
+export type WireWebhookEndpointList = Stripe.ApiList<Stripe.WebhookEndpoint>;
+export type WireDeletedWebhookEndpoint = Stripe.DeletedWebhookEndpoint;
 // The envelope only: the test checks `data.object` against its own type.
 export type WireEvent = Stripe.EventBase;
 // The lists the local Stripe answers.

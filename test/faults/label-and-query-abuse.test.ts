@@ -21,7 +21,9 @@ async function rawStatus(method: string, path: string): Promise<number> {
     port: Number(port),
     socket: {
       open: (s) => void s.write(`${method} ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`),
-      data: (_s, chunk) => void (text += new TextDecoder().decode(chunk)),
+      data: (_s, chunk) => {
+        text += new TextDecoder().decode(chunk);
+      },
       close: () => resolve(Number(text.split(" ")[1])),
       error: () => resolve(0),
     },

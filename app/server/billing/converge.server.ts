@@ -17,6 +17,7 @@ import { releaseSchedule } from "./schedules.server";
 import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
+import { eventKind } from "./webhook-events.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
   const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));
@@ -220,16 +221,18 @@ export async function convergeInvoice(invoiceId: string): Promise<string | null>
 export async function processStripeEvent(event: StripeEventRow): Promise<void> {
   const object = (event.payload as { data: { object: Record<string, unknown> } }).data.object;
   let orgId: string | null = null;
-  if (event.type.startsWith("customer.subscription.")) {
+  // The types the app acts on are listed once (webhook-events.server.ts); any other is only stored.
+  const kind = eventKind(event.type);
+  if (kind === "subscription") {
     orgId = await convergeSubscription(String(object.id));
-  } else if (event.type.startsWith("subscription_schedule.")) {
+  } else if (kind === "schedule") {
     // A schedule's phases are the pending downgrade: converge its subscription (a released
     // schedule names it in released_subscription).
     const subscriptionId = object.subscription ?? object.released_subscription;
     if (typeof subscriptionId === "string") orgId = await convergeSubscription(subscriptionId);
-  } else if (event.type === "checkout.session.completed" && typeof object.subscription === "string") {
+  } else if (kind === "checkout" && typeof object.subscription === "string") {
     orgId = await convergeSubscription(object.subscription);
-  } else if (event.type.startsWith("invoice.") && typeof object.id === "string") {
+  } else if (kind === "invoice" && typeof object.id === "string") {
     const subscriptionId = await convergeInvoice(object.id);
     // A paid or failed invoice moves the subscription's status (past_due ↔ active).
     if (subscriptionId) orgId = await convergeSubscription(subscriptionId);

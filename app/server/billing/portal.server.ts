@@ -5,23 +5,9 @@
 // cards, invoice history, cancel at the period end, no subscription updates (customer details
 // stay off too: Stripe's default), and names it on every portal session.
 import { log } from "../platform/log.server";
+import { isAppPortalConfiguration, PORTAL_FEATURES, PORTAL_METADATA } from "./portal-config.server";
 import { stripe } from "./stripe.server";
-import { digest, requestKey } from "./stripe-keys.server";
-
-const FEATURES = {
-  payment_method_update: { enabled: true },
-  invoice_history: { enabled: true },
-  subscription_cancel: { enabled: true, mode: "at_period_end", proration_behavior: "none" },
-  subscription_update: { enabled: false },
-} as const;
-
-/**
- * The app's configuration is the one whose metadata carries this version of it: found again by
- * every process and after every restart; a release that changes FEATURES makes a new one (and a
- * process of the previous release still running keeps using the old one).
- */
-const MARK = "metered_portal";
-const VERSION = digest(FEATURES);
+import { requestKey } from "./stripe-keys.server";
 
 let configuration: Promise<string> | null = null;
 
@@ -39,7 +25,7 @@ export function portalConfiguration(): Promise<string> {
 
 async function findOrMake(): Promise<string> {
   const all = await stripe.billingPortal.configurations.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
-  const ours = all.filter((c) => c.metadata?.[MARK] === VERSION);
+  const ours = all.filter((c) => isAppPortalConfiguration(c.metadata));
   const active = ours.find((c) => c.active);
   if (active) return active.id;
   if (ours[0]) {
@@ -47,7 +33,7 @@ async function findOrMake(): Promise<string> {
     log.warn({ configurationId: ours[0].id }, "billing portal: the app's configuration was inactive; activated again");
     return (await stripe.billingPortal.configurations.update(ours[0].id, { active: true })).id;
   }
-  const params = { features: FEATURES, name: "Metered", metadata: { [MARK]: VERSION } };
+  const params = { features: PORTAL_FEATURES, name: "Metered", metadata: PORTAL_METADATA };
   // Processes starting together send the same key and body: Stripe makes one and answers it to all.
   return (await stripe.billingPortal.configurations.create(params, { idempotencyKey: requestKey("portal-configuration", params) })).id;
 }

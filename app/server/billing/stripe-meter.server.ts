@@ -5,7 +5,15 @@ import { config } from "../platform/config.server";
 import { stripe } from "./stripe.server";
 import { requestKey } from "./stripe-keys.server";
 
-const METER_EVENT = "api_call";
+/** The meter's event name, and how the app creates it in test mode (in live mode an operator does; ops stripe:check prints it). */
+export const METER_EVENT = "api_call";
+export const METER_PARAMS = {
+  display_name: "API calls",
+  event_name: METER_EVENT,
+  default_aggregation: { formula: "sum" },
+  customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
+  value_settings: { event_payload_key: "value" },
+} satisfies Stripe.Billing.MeterCreateParams;
 let meterId: string | null = null;
 
 /** The billing meter usage is reported to (created in test mode / locally when missing). */
@@ -15,13 +23,7 @@ export async function ensureMeter(): Promise<string> {
   let meter = meters.data.find((m) => m.event_name === METER_EVENT);
   if (!meter) {
     if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${METER_EVENT}"`);
-    const params: Stripe.Billing.MeterCreateParams = {
-      display_name: "API calls",
-      event_name: METER_EVENT,
-      default_aggregation: { formula: "sum" },
-      customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
-      value_settings: { event_payload_key: "value" },
-    };
+    const params: Stripe.Billing.MeterCreateParams = METER_PARAMS;
     meter = await stripe.billing.meters.create(params, { idempotencyKey: requestKey(`meter:${METER_EVENT}`, params) });
   }
   meterId = meter.id;

@@ -15,7 +15,7 @@ import { AppError, NotFound } from "../platform/errors.server";
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
 import { noteGoneCustomer } from "./customer-gone.server";
 import { oncePerKey } from "./idempotency.server";
-import { listPlans, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
+import { listPlans, type Plan, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
 import { noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
 
@@ -40,7 +40,19 @@ export const usesTestClocks = config.testClocks;
 
 // ---- prices ---------------------------------------------------------------------------------
 
-const lookupKey = (code: string) => `metered_plan_${code}`;
+/** The lookup key a plan's price is found by (when PLANS_CONFIG names no `stripePriceId`). */
+export const lookupKey = (code: string) => `metered_plan_${code}`;
+
+/** The price the app creates for a plan in test mode; in live mode an operator creates it (ops stripe:check prints this). */
+export const planPriceParams = (plan: Plan) =>
+  ({
+    currency: plan.currency,
+    unit_amount: plan.priceMonthly,
+    recurring: { interval: "month" },
+    lookup_key: lookupKey(plan.code),
+    product_data: { name: `Metered ${plan.name}` },
+    metadata: { plan_code: plan.code },
+  }) satisfies Stripe.PriceCreateParams;
 // The whole catalog or nothing: readers await the one load in flight (a half-filled map would
 // answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
 let prices: Promise<ReadonlyMap<PlanCode, string>> | null = null;
@@ -77,15 +89,7 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
         ? `Stripe price ${stale.id} (lookup key ${lookupKey(plan.code)}) no longer bills plan ${plan.code}`
         : `No Stripe price for plan ${plan.code}`;
       if (config.stripeMode === "live") throw new Error(`${what}: set stripePriceId in PLANS_CONFIG`);
-      const params: Stripe.PriceCreateParams = {
-        currency: plan.currency,
-        unit_amount: plan.priceMonthly,
-        recurring: { interval: "month" },
-        lookup_key: lookupKey(plan.code),
-        product_data: { name: `Metered ${plan.name}` },
-        metadata: { plan_code: plan.code },
-        ...(stale ? { transfer_lookup_key: true } : {}),
-      };
+      const params: Stripe.PriceCreateParams = { ...planPriceParams(plan), ...(stale ? { transfer_lookup_key: true } : {}) };
       id = (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${lookupKey(plan.code)}`, params) })).id;
     }
     ids.set(plan.code, id);

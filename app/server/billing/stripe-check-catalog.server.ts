@@ -1,0 +1,140 @@
+// `ops stripe:check`, the catalog: (b) the billing portal configuration against the app's portal
+// (portal-config.server.ts), (c) the plans' prices (amount, currency, monthly interval, lookup
+// key, active) and the usage meter (event name, aggregation, payload keys) against the plan
+// catalog and the app's meter. In test mode a missing price or meter is made by the app on first
+// use; in live mode it must exist before the first customer.
+
+import { money } from "./check-commands.server";
+import { errorKind, type Lines } from "./check-lines.server";
+import { isAppPortalConfiguration, PORTAL_FEATURES, PORTAL_METADATA, portalFeatureProblems } from "./portal-config.server";
+import { lookupKey, planPriceParams } from "./stripe.server";
+import { METER_EVENT, METER_PARAMS } from "./stripe-meter.server";
+
+// ---- (b) the billing portal --------------------------------------------------------------------
+
+export async function checkPortal(lines: Lines) {
+  const { client } = lines.target;
+  const configs = await client.billingPortal.configurations.list({ active: true, limit: 100 }).autoPagingToArray({ limit: 1000 });
+  const apps = configs.filter((c) => isAppPortalConfiguration(c.metadata)).sort((a, b) => b.created - a.created);
+  const used = apps[0] ?? configs.find((c) => c.is_default);
+  const create = lines.api("/v1/billing_portal/configurations", { features: PORTAL_FEATURES, metadata: PORTAL_METADATA });
+  if (!used) {
+    lines.fail("portal", "configuration", "no active billing portal configuration: Stripe refuses a portal session without one, and the app answers 500", [
+      "Dashboard: Settings → Billing → Customer portal: turn on payment methods and invoice history, allow cancelling at the end of the billing period, turn off switching plans; Save",
+      create,
+    ]);
+    return;
+  }
+  const which = apps[0] ? `the app's configuration ${used.id}` : `the default configuration ${used.id} (none carries the app's metadata)`;
+  const problems = portalFeatureProblems(used.features);
+  if (problems.length === 0) {
+    lines.pass("portal", "configuration", `${which}: card updates, invoice history, cancel at the period end, no plan switching`);
+    return;
+  }
+  lines.fail("portal", "configuration", `${which}: ${problems.join("; ")}`, [
+    apps[0]
+      ? "The app's configuration is made from PORTAL_FEATURES (billing/portal-config.server.ts): update it to match"
+      : "Dashboard: Settings → Billing → Customer portal: payment methods and invoice history on, cancel at the end of the billing period, switching plans off; Save",
+    lines.api(`/v1/billing_portal/configurations/${used.id}`, { features: PORTAL_FEATURES }),
+  ]);
+}
+
+// ---- (c) prices and the meter ------------------------------------------------------------------
+
+type Price = Awaited<ReturnType<Lines["target"]["client"]["prices"]["list"]>>["data"][number];
+
+/** The price the app would use for a plan: the configured id, else the one holding its lookup key (archived ones too). */
+async function priceFor(lines: Lines, code: string): Promise<{ price: Price | null; how: string }> {
+  const { client, configuredPriceIds } = lines.target;
+  const configured = configuredPriceIds[code];
+  if (configured) {
+    try {
+      return { price: await client.prices.retrieve(configured), how: `stripePriceId ${configured}` };
+    } catch (err) {
+      if (errorKind(err) !== "allowed") throw err;
+      return { price: null, how: `stripePriceId ${configured}` };
+    }
+  }
+  const [price] = (await client.prices.list({ lookup_keys: [lookupKey(code)], limit: 1 })).data;
+  return { price: price ?? null, how: `lookup key ${lookupKey(code)}` };
+}
+
+export async function checkPrices(lines: Lines) {
+  const { mode, plans } = lines.target;
+  for (const plan of plans.filter((p) => p.billedAs === p.code)) {
+    const params = planPriceParams(plan);
+    const wanted = `${money(plan.priceMonthly, plan.currency)} a month`;
+    const create = lines.api("/v1/prices", params);
+    const { price, how } = await priceFor(lines, plan.code);
+    if (!price && how.startsWith("stripePriceId")) {
+      lines.fail(
+        "catalog",
+        `price ${plan.code}`,
+        `PLANS_CONFIG names ${how.slice(14)} for ${plan.code}, and this account has no such price (another account, or the other mode?)`,
+        [`Set stripePriceId of ${plan.code} in PLANS_CONFIG to a price of this account, or remove it to use the lookup key ${lookupKey(plan.code)}`, create],
+      );
+      continue;
+    }
+    if (!price) {
+      if (mode === "live")
+        lines.fail("catalog", `price ${plan.code}`, `no price for ${plan.code} (${wanted}): the app finds it by ${how} and makes none in live mode`, [
+          `Dashboard: Product catalog → Add product "Metered ${plan.name}", recurring ${wanted}, lookup key ${lookupKey(plan.code)} (or set stripePriceId in PLANS_CONFIG)`,
+          create,
+        ]);
+      else lines.pass("catalog", `price ${plan.code}`, `no price with ${how} yet: the app creates it (${wanted}) on first use in ${mode} mode`);
+      continue;
+    }
+    const seen = `${price.id} (${how}) is ${money(price.unit_amount, price.currency)}${price.recurring ? ` every ${price.recurring.interval_count > 1 ? `${price.recurring.interval_count} ` : ""}${price.recurring.interval}` : " once"}`;
+    const wrong: string[] = [];
+    if (price.unit_amount !== plan.priceMonthly || price.currency !== plan.currency) wrong.push(`the plan says ${wanted}`);
+    if (price.type !== "recurring" || price.recurring?.interval !== "month" || price.recurring.interval_count !== 1) wrong.push("the app bills monthly");
+    if (price.recurring && price.recurring.usage_type !== "licensed") wrong.push("it is metered, the plans are a flat monthly price");
+    if (price.billing_scheme !== "per_unit") wrong.push("it is tiered, the plans are one amount");
+    if (!price.active) wrong.push("it is archived");
+    if (wrong.length === 0) {
+      lines.pass("catalog", `price ${plan.code}`, `${seen}, as the plan says`);
+      continue;
+    }
+    lines.fail("catalog", `price ${plan.code}`, `${seen}: ${wrong.join("; ")}`, [
+      `A price's amount and interval cannot change: create the right price and move the lookup key to it (existing subscriptions keep the old price until changed), then restart the app (it reads prices once per process)`,
+      lines.api("/v1/prices", {
+        ...params,
+        product: typeof price.product === "string" ? price.product : price.product.id,
+        product_data: undefined,
+        transfer_lookup_key: true,
+      }),
+    ]);
+  }
+}
+
+export async function checkMeter(lines: Lines) {
+  const { client, mode } = lines.target;
+  const meters = await client.billing.meters.list({ limit: 100 }).autoPagingToArray({ limit: 1000 });
+  const meter = meters.find((m) => m.event_name === METER_EVENT && m.status === "active") ?? meters.find((m) => m.event_name === METER_EVENT);
+  const create = lines.api("/v1/billing/meters", METER_PARAMS);
+  if (!meter) {
+    if (mode === "live")
+      lines.fail("catalog", "meter", `no billing meter for the event "${METER_EVENT}": usage reporting fails until it exists`, [
+        `Dashboard: Billing → Meters → Create meter: event name ${METER_EVENT}, aggregation Sum, customer mapping by id from payload key ${METER_PARAMS.customer_mapping.event_payload_key}, value key ${METER_PARAMS.value_settings.event_payload_key}`,
+        create,
+      ]);
+    else lines.pass("catalog", "meter", `no meter for "${METER_EVENT}" yet: the app creates it with its first usage report in ${mode} mode`);
+    return;
+  }
+  const wrong: string[] = [];
+  if (meter.status !== "active") wrong.push("it is deactivated");
+  if (meter.default_aggregation.formula !== METER_PARAMS.default_aggregation.formula)
+    wrong.push(`it aggregates by ${meter.default_aggregation.formula}, not sum`);
+  if (meter.customer_mapping.event_payload_key !== METER_PARAMS.customer_mapping.event_payload_key || meter.customer_mapping.type !== "by_id")
+    wrong.push(`it finds the customer in "${meter.customer_mapping.event_payload_key}", the app sends "${METER_PARAMS.customer_mapping.event_payload_key}"`);
+  if (meter.value_settings.event_payload_key !== METER_PARAMS.value_settings.event_payload_key)
+    wrong.push(`it reads the value from "${meter.value_settings.event_payload_key}", the app sends "${METER_PARAMS.value_settings.event_payload_key}"`);
+  if (wrong.length === 0) {
+    lines.pass("catalog", "meter", `${meter.id} counts "${METER_EVENT}" events: sum of "value" per customer id`);
+    return;
+  }
+  lines.fail("catalog", "meter", `${meter.id} ("${METER_EVENT}"): ${wrong.join("; ")}`, [
+    "A meter's aggregation and payload keys cannot change: deactivate it (Dashboard: Billing → Meters → ⋯ → Deactivate) and create the app's",
+    create,
+  ]);
+}

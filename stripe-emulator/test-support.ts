@@ -1,0 +1,27 @@
+// What tests of the local Stripe share (imported by tests only): a local Stripe of their own, in
+// its own schema of the test file's database, with the SDK pointed at it; and a refusal's error.
+import { afterAll, beforeAll } from "bun:test";
+import Stripe from "stripe";
+import { type StripeLocal, type StripeLocalOptions, startStripeLocal } from "./index";
+
+/** Starts before the file's tests and stops after them; read `local` and `stripe` inside tests. */
+export function localStripeForTests(schema: string, options: Partial<StripeLocalOptions> = {}): { local: StripeLocal; stripe: Stripe } {
+  const t = {} as { local: StripeLocal; stripe: Stripe };
+  beforeAll(async () => {
+    t.local = await startStripeLocal({ port: 0, databaseUrl: process.env.DATABASE_URL!, schema, ...options });
+    t.stripe = new Stripe(`sk_test_${schema}`, { host: "127.0.0.1", port: t.local.port, protocol: "http", maxNetworkRetries: 0 });
+  });
+  afterAll(async () => {
+    await t.local.stop();
+  });
+  return t;
+}
+
+/** The error a request was refused with (the test fails if it was not). */
+export const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected Stripe to refuse the request");
+    },
+    (err: Stripe.errors.StripeError) => err,
+  );
