@@ -236,7 +236,7 @@ export async function processStripeEvent(event: StripeEventRow): Promise<void> {
     const subscriptionId = await convergeInvoice(object.id);
     // A paid or failed invoice moves the subscription's status (past_due ↔ active).
     if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
-  } else if (event.type === "test_helpers.test_clock.deleted" && typeof object.id === "string") {
+  } else if (kind === "clock" && typeof object.id === "string") {
     orgId = await testClockGone(object.id);
   }
   await emitForStripeEvent(event);

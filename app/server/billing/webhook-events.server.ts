@@ -8,13 +8,14 @@
 export const STRIPE_WEBHOOK_PATH = "/api/webhooks/stripe";
 
 /** What a converged event names: each kind re-reads its object from Stripe. */
-export type EventKind = "subscription" | "schedule" | "checkout" | "invoice";
+export type EventKind = "subscription" | "schedule" | "checkout" | "invoice" | "clock";
 
 /**
  * Per kind, the types whose object the mirror follows. Subscriptions: every status change (a
  * pause and a resume are their own events besides `updated`); schedules: every change of the
  * phases that make the pending downgrade; Checkout: a paid session names its subscription;
- * invoices: each status the invoice list shows (draft, open, paid, failed, void, uncollectible).
+ * invoices: each status the invoice list shows (draft, open, paid, failed, void, uncollectible);
+ * a test clock deleted (with its customers, in a sandbox): the org's customer is gone.
  */
 export const STRIPE_EVENTS_BY_KIND = {
   subscription: [
@@ -43,6 +44,7 @@ export const STRIPE_EVENTS_BY_KIND = {
     "invoice.voided",
     "invoice.marked_uncollectible",
   ],
+  clock: ["test_helpers.test_clock.deleted"],
 } as const satisfies Record<EventKind, readonly string[]>;
 
 export type StripeEventType = (typeof STRIPE_EVENTS_BY_KIND)[EventKind][number];

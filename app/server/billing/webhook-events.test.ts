@@ -34,7 +34,13 @@ async function stored(type: string, object: Record<string, unknown>) {
 describe("the event types the app acts on", () => {
   test("one list, no type twice, each of its kind's family", () => {
     expect(new Set(STRIPE_EVENT_TYPES).size).toBe(STRIPE_EVENT_TYPES.length);
-    const prefixes = { subscription: "customer.subscription.", schedule: "subscription_schedule.", checkout: "checkout.session.", invoice: "invoice." };
+    const prefixes = {
+      subscription: "customer.subscription.",
+      schedule: "subscription_schedule.",
+      checkout: "checkout.session.",
+      invoice: "invoice.",
+      clock: "test_helpers.test_clock.",
+    };
     for (const [kind, types] of Object.entries(STRIPE_EVENTS_BY_KIND)) {
       for (const type of types) expect([type, eventKind(type)]).toEqual([type, kind as never]);
       for (const type of types) expect(type.startsWith(prefixes[kind as keyof typeof prefixes])).toBe(true);
