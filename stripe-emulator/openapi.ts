@@ -12,12 +12,11 @@ type Json = Record<string, any>;
 const ROOT = join(import.meta.dir, "..");
 
 /**
- * Where the contract test looks for the subset: `STRIPE_OPENAPI_SUBSET`, the workplace's shared
- * folder beside the clone, then `.data/stripe-openapi/` (where `bun run stripe:openapi` writes).
+ * Where the contract test looks for the subset: `STRIPE_OPENAPI_SUBSET`, then
+ * `.data/stripe-openapi/` (where `bun run stripe:openapi` writes).
  */
 export const SUBSET_PLACES = [
   process.env.STRIPE_OPENAPI_SUBSET,
-  join(ROOT, "..", "shared", "stripe-openapi", "spec3.subset.json"),
   join(ROOT, ".data", "stripe-openapi", "spec3.subset.json"),
 ].filter((p): p is string => Boolean(p));
 
