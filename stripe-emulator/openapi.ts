@@ -15,10 +15,9 @@ const ROOT = join(import.meta.dir, "..");
  * Where the contract test looks for the subset: `STRIPE_OPENAPI_SUBSET`, then
  * `.data/stripe-openapi/` (where `bun run stripe:openapi` writes).
  */
-export const SUBSET_PLACES = [
-  process.env.STRIPE_OPENAPI_SUBSET,
-  join(ROOT, ".data", "stripe-openapi", "spec3.subset.json"),
-].filter((p): p is string => Boolean(p));
+export const SUBSET_PLACES = [process.env.STRIPE_OPENAPI_SUBSET, join(ROOT, ".data", "stripe-openapi", "spec3.subset.json")].filter((p): p is string =>
+  Boolean(p),
+);
 
 export function findOpenapiSubset(): { path: string; doc: Json } | null {
   const path = SUBSET_PLACES.find((p) => existsSync(p));
