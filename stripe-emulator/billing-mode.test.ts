@@ -4,9 +4,9 @@
 // creates what is asked for as classic, so an app that forgets to pin the mode fails here too.
 import { describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { localStripeForFile, refusal } from "./test-kit";
+import { localStripeForTests, refusal } from "./test-support";
 
-const file = localStripeForFile("stripe_billing_mode_test");
+const file = localStripeForTests("stripe_billing_mode_test");
 
 async function customerWithCard() {
   const { stripe } = file;

@@ -4,12 +4,12 @@
 // the lifetime Stripe's reference shows (7 days; shorter here), and on DELETE.
 import { describe, expect, test } from "bun:test";
 import type Stripe from "stripe";
-import { localStripeForFile, refusal } from "./test-kit";
+import { localStripeForTests, refusal } from "./test-support";
 
 const LIFETIME = 3;
 // One local Stripe with Stripe's lifetime, one whose clocks live LIFETIME seconds (own schemas).
-const withStripesLifetime = localStripeForFile("stripe_clock_deletion_test");
-const shortLived = localStripeForFile("stripe_clock_deletion_short_test", { testClockLifetimeSeconds: LIFETIME });
+const withStripesLifetime = localStripeForTests("stripe_clock_deletion_test");
+const shortLived = localStripeForTests("stripe_clock_deletion_short_test", { testClockLifetimeSeconds: LIFETIME });
 let stripe: Stripe;
 const missing = async (p: Promise<unknown>) => {
   const err = await refusal(p);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { SANDBOX_RETRY_SCHEDULE } from "./events";
 import type { StripeLocal } from "./index";
-import { localStripeForTests } from "./test-local";
+import { localStripeForTests } from "./test-support";
 
 const SECRET = "whsec_deliveriesTestSecret";
 /** Every attempt the endpoint saw: event id and the status it answered. */

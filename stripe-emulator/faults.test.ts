@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import type { FaultOptions, StripeFault } from "./faults";
 import { type StripeLocal, startStripeLocal } from "./index";
+import { refusal } from "./test-support";
 
 let local: StripeLocal;
 let stripe: Stripe;
@@ -19,14 +20,6 @@ afterAll(async () => {
 });
 
 /** What the SDK threw; the call must fail. */
-async function refusal(call: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await call;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error("expected the local Stripe to refuse the call");
-}
 
 const listPrices = () => stripe.prices.list({ limit: 1 });
 

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import type { StripeLocal } from "./index";
-import { localStripeForTests } from "./test-local";
+import { localStripeForTests, refusal } from "./test-support";
 
 const started = localStripeForTests("stripe_portal_test");
 let local: StripeLocal;
@@ -13,12 +13,6 @@ let stripe: Stripe;
 beforeAll(() => {
   ({ local, stripe } = started);
 });
-
-const refusal = (p: Promise<unknown>) =>
-  p.then(
-    () => Promise.reject(new Error("not refused")),
-    (e: Stripe.errors.StripeError) => e,
-  );
 
 /** What the app asks for: cards and invoices, cancel at the period end, no plan changes. */
 const APP_LIKE: Stripe.BillingPortal.ConfigurationCreateParams = {
