@@ -12,6 +12,7 @@ import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
 import { type SloLine, sloReport } from "../app/server/observe/slo.server";
 import { jobStats } from "../app/server/ops/jobs.server";
+import { runRetention } from "../app/server/ops/retention.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { closeCache } from "../app/server/platform/cache.server";
@@ -21,7 +22,7 @@ import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string };
+type Flags = { name?: string; email?: string; apply?: boolean };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -186,6 +187,23 @@ const stripeCheck: Command<Awaited<ReturnType<typeof checkStripeAccount>>> = {
   exitCode: (r) => (r.ok ? 0 : 1),
 };
 
+const retention: Command<Awaited<ReturnType<typeof runRetention>>> = {
+  args: COMMAND_ARGS.retention,
+  run: async (_args, f) => {
+    // Counting first is the default: deleting is what --apply (or the hourly job) does.
+    if (f.apply) process.stderr.write("deleting rows past their retention period, in batches…\n");
+    return runRetention({ apply: Boolean(f.apply) });
+  },
+  human: (r) =>
+    [
+      r.applied
+        ? `deleted in ${r.ms} ms${r.complete ? "" : " (time budget spent: run it again to go on)"}:`
+        : "rows past their period (a dry run: --apply deletes them):",
+      ...r.tables.map((t) => `${t.table.padEnd(40)} ${fmt(t.rows).padStart(10)}  kept ${t.keptFor}`),
+      "the audit log is never deleted (append-only, kept 10 years): docs/operations.md",
+    ].join("\n"),
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -200,6 +218,7 @@ export const commands: Record<string, Command<unknown>> = {
   slo,
   "sentry:test": sentryTest,
   "stripe:check": stripeCheck,
+  retention,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

@@ -14,6 +14,7 @@ export const COMMAND_ARGS = {
   slo: "slo",
   "sentry:test": "sentry:test",
   "stripe:check": "stripe:check",
+  retention: "retention [--apply]",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

@@ -207,7 +207,8 @@ export const sessions = pgTable(
     expiresAt: tz("expires_at").notNull(),
     revokedAt: tz("revoked_at"),
   },
-  (t) => [index("sessions_email_idx").on(t.email)],
+  // expires_at: the retention job finds expired sessions by it (docs/operations.md, "Retention").
+  (t) => [index("sessions_email_idx").on(t.email), index("sessions_expires_idx").on(t.expiresAt)],
 );
 
 // The answers of plan changes by idempotency key, so a retried upgrade answers its original
@@ -223,7 +224,8 @@ export const billingRequests = pgTable(
     response: jsonb("response").notNull(),
     createdAt: tz("created_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] })],
+  // created_at: the retention job finds keys past their replay window by it.
+  (t) => [primaryKey({ columns: [t.orgId, t.idempotencyKey] }), index("billing_requests_created_idx").on(t.createdAt)],
 );
 
 // Worker processes alive on this database: one row per graphile-worker pool (its id is what the

@@ -23,7 +23,12 @@ export const events = pgTable(
     dedupeKey: text("dedupe_key"),
     createdAt: tz("created_at").notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("events_dedupe_key").on(t.dedupeKey), index("events_org_created_idx").on(t.orgId, t.createdAt)],
+  // created_at alone: the retention job's range over every org.
+  (t) => [
+    uniqueIndex("events_dedupe_key").on(t.dedupeKey),
+    index("events_org_created_idx").on(t.orgId, t.createdAt),
+    index("events_created_idx").on(t.createdAt),
+  ],
 );
 
 // A usage threshold reached, once per org, metric, period and threshold: the primary key is what
@@ -88,7 +93,14 @@ export const webhookDeliveries = pgTable(
     createdAt: tz("created_at").notNull().defaultNow(),
     updatedAt: tz("updated_at").notNull().defaultNow(),
   },
-  (t) => [uniqueIndex("webhook_deliveries_endpoint_event").on(t.endpointId, t.eventId), index("webhook_deliveries_org_idx").on(t.orgId, t.createdAt)],
+  // event_id: an event's deliveries (what keeps the event, and its ON DELETE CASCADE); created_at:
+  // the retention job's range over every org.
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_org_idx").on(t.orgId, t.createdAt),
+    index("webhook_deliveries_event_idx").on(t.eventId),
+    index("webhook_deliveries_created_idx").on(t.createdAt),
+  ],
 );
 
 export const webhookAttempts = pgTable(

@@ -8,6 +8,7 @@ import { maintainPartitions } from "./maintain-partitions";
 import { measureDriftTask } from "./measure-drift";
 import { notifyTrials } from "./notify-trials";
 import { reportUsage } from "./report-usage";
+import { retention } from "./retention";
 import { rolloverPeriods } from "./rollover";
 import { sendEmail } from "./send-email";
 import { sloWatch } from "./slo-watch";
@@ -27,6 +28,7 @@ export const taskList: TaskList = {
   deliver_webhook: deliverWebhook,
   send_email: sendEmail,
   notify_trials: notifyTrials,
+  retention,
 } satisfies { [K in JobName]: Task<K> };
 
 export const crontab = [
@@ -42,4 +44,6 @@ export const crontab = [
   "* * * * * slo_watch ?max=1&queue=slo",
   // Every 5 minutes: drift of the newest counters against Stripe's meter.
   "*/5 * * * * measure_drift ?max=1&queue=slo",
+  // Hourly: rows past their retention period deleted in small batches (one run at a time).
+  "41 * * * * retention ?max=1&queue=retention",
 ].join("\n");

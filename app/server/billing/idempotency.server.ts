@@ -9,6 +9,8 @@ import { and, sql as dsql, eq } from "drizzle-orm";
 import { db, schema, sql, type Tx } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 
+/** How long a key's answer is replayed; after it, the key starts afresh (and the retention job deletes the row). */
+export const REPLAY_WINDOW_HOURS = 24;
 /** A claim this old has lost its process (no request runs this long): the next caller takes it over. */
 export const CLAIM_STALE_SECONDS = 300;
 /** How long a caller waits for another's answer: under Bun's 10 s idle timeout of a request. */
@@ -35,13 +37,13 @@ async function claimOrReplay(req: KeyedRequest): Promise<{ claim: Marker } | { r
       values (${req.orgId}, ${req.key}, ${req.scope}, ${JSON.stringify(claim)}::jsonb, now())
       on conflict (org_id, idempotency_key) do update
          set plan_code = excluded.plan_code, response = excluded.response, created_at = excluded.created_at
-       where billing_requests.created_at <= now() - interval '24 hours'
+       where billing_requests.created_at <= now() - make_interval(hours => ${REPLAY_WINDOW_HOURS})
           or (billing_requests.response ? '$claim' and billing_requests.plan_code = excluded.plan_code
               and billing_requests.created_at <= now() - make_interval(secs => ${CLAIM_STALE_SECONDS}))
       returning 1`;
     if (won.length > 0) return { claim };
     const [row] = await sql<{ plan_code: string; response: unknown; fresh: boolean }[]>`
-      select plan_code, response, created_at > now() - interval '24 hours' as fresh
+      select plan_code, response, created_at > now() - make_interval(hours => ${REPLAY_WINDOW_HOURS}) as fresh
         from billing_requests where org_id = ${req.orgId} and idempotency_key = ${req.key}`;
     if (row?.fresh) {
       if (row.plan_code !== req.scope)

@@ -35,9 +35,15 @@ const OWNERS: { table: string; drizzleName: string; owner: string | string[] }[]
   { table: "organisations", drizzleName: "organisations", owner: "app/server/orgs/orgs.server.ts" },
   { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
   { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
-  // Intake inserts the rows (and clears them for a replay); convergence stamps processed_at.
-  { table: "stripe_events", drizzleName: "stripeEvents", owner: ["app/server/billing/converge.server.ts", "app/server/billing/webhooks.server.ts"] },
-  { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: "app/server/notify/deliver.server.ts" },
+  // Intake inserts the rows (and clears them for a replay); convergence stamps processed_at;
+  // retention deletes converged ones past their period.
+  {
+    table: "stripe_events",
+    drizzleName: "stripeEvents",
+    owner: ["app/server/billing/converge.server.ts", "app/server/billing/webhooks.server.ts", "app/server/ops/retention.server.ts"],
+  },
+  // Retention deletes finished deliveries past their period; nothing else writes them.
+  { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: ["app/server/notify/deliver.server.ts", "app/server/ops/retention.server.ts"] },
   // `used` is record_usage's (SQL); the plan units billing decides go through the usage module.
   { table: "usage_counters", drizzleName: "usageCounters", owner: "app/server/usage/counters.server.ts" },
 ];

@@ -52,6 +52,7 @@ function create() {
     ["outcome"],
     registry,
   );
+  const retention = new FastCounter("msp_retention_deleted_total", "Rows deleted by the retention job, by table (docs/operations.md).", ["table"], registry);
   return {
     registry,
     http,
@@ -61,6 +62,7 @@ function create() {
     quotaCheck: quota.child(),
     converge: converge.child(),
     stripe,
+    retention,
     scrapeCollectorsAdded: false,
   };
 }
@@ -101,6 +103,11 @@ export function observeConverge(seconds: number): void {
 
 export function observeStripe(outcome: "ok" | "client_error" | "rate_limited" | "key_refused" | "server_error" | "network_error"): void {
   metrics.stripe.child(outcome).inc();
+}
+
+/** Rows the retention job deleted from one table. */
+export function observeRetention(table: string, deleted: number): void {
+  if (deleted > 0) metrics.retention.child(table).inc(deleted);
 }
 
 /**

@@ -111,4 +111,18 @@ describe("config", () => {
     expect(() => loadConfig({ ...base, SENTRY_TRACES_SAMPLE_RATE: "-0.1" })).toThrow(/SENTRY_TRACES_SAMPLE_RATE/);
     expect(() => loadConfig({ ...base, CLERK_WEBHOOK_SECRET: "secret" })).toThrow(/CLERK_WEBHOOK_SECRET/);
   });
+
+  test("retention periods: the documented defaults; below a minimum, or events outliving less than what refers to them, fails naming it", () => {
+    const c = loadConfig(base);
+    expect([c.RETENTION_STRIPE_EVENTS_DAYS, c.RETENTION_EVENTS_DAYS, c.RETENTION_WEBHOOK_DELIVERIES_DAYS, c.RETENTION_EMAILS_DAYS]).toEqual([90, 90, 30, 90]);
+    expect(c.RETENTION_USAGE_HOURLY_MONTHS).toBe(13);
+    expect(c.RETENTION_BATCH_SIZE).toBe(1000);
+    // Stripe retries a delivery for up to three days: an event must outlive that.
+    expect(() => loadConfig({ ...base, RETENTION_STRIPE_EVENTS_DAYS: "3" })).toThrow(/RETENTION_STRIPE_EVENTS_DAYS/);
+    // The outbound schedule retries for ~71 hours.
+    expect(() => loadConfig({ ...base, RETENTION_WEBHOOK_DELIVERIES_DAYS: "2" })).toThrow(/RETENTION_WEBHOOK_DELIVERIES_DAYS/);
+    expect(() => loadConfig({ ...base, RETENTION_USAGE_HOURLY_MONTHS: "1" })).toThrow(/RETENTION_USAGE_HOURLY_MONTHS/);
+    expect(() => loadConfig({ ...base, RETENTION_STRIPE_EVENTS_DAYS: "120" })).toThrow(/RETENTION_EVENTS_DAYS: must be at least/);
+    expect(loadConfig({ ...base, RETENTION_STRIPE_EVENTS_DAYS: "120", RETENTION_EVENTS_DAYS: "120" }).RETENTION_EVENTS_DAYS).toBe(120);
+  });
 });

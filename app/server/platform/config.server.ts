@@ -140,6 +140,16 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // Share (0–1) of hot-route requests (quota, usage) written to the access log; others: all.
   ACCESS_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0),
+  // Retention (docs/operations.md, "Retention"): how long rows nothing needs any more are kept
+  // before the worker's hourly `retention` job deletes them. The minimums keep every row for as
+  // long as anything can still act on it (Stripe's retries, the outbound retry schedule).
+  RETENTION_STRIPE_EVENTS_DAYS: z.coerce.number().int().min(7).max(3650).default(90),
+  RETENTION_EVENTS_DAYS: z.coerce.number().int().min(7).max(3650).default(90),
+  RETENTION_WEBHOOK_DELIVERIES_DAYS: z.coerce.number().int().min(4).max(3650).default(30),
+  RETENTION_EMAILS_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  RETENTION_USAGE_HOURLY_MONTHS: z.coerce.number().int().min(2).max(120).default(13),
+  // Rows deleted per statement (each batch is one short transaction).
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
 export type Config = z.infer<typeof envSchema> & {
@@ -172,6 +182,13 @@ const CROSS_CHECKS: [string, (c: Parsed) => boolean, string][] = [
     "STRIPE_TEST_CLOCKS",
     (c) => c.STRIPE_TEST_CLOCKS === "on" && Boolean(c.STRIPE_SECRET_KEY?.includes("_live_")),
     "cannot be on with a live key (test clocks exist in test mode only); unset it or set it to off",
+  ],
+  // An event outliving what refers to it: a replayed Stripe event must still find the events it
+  // emitted (their dedupe keys), and an event goes only after its deliveries.
+  [
+    "RETENTION_EVENTS_DAYS",
+    (c) => c.RETENTION_EVENTS_DAYS < Math.max(c.RETENTION_STRIPE_EVENTS_DAYS, c.RETENTION_WEBHOOK_DELIVERIES_DAYS),
+    "must be at least RETENTION_STRIPE_EVENTS_DAYS and RETENTION_WEBHOOK_DELIVERIES_DAYS (a replayed Stripe event must not emit its events again)",
   ],
 ];
 

@@ -31,6 +31,7 @@ export const jobPayloads = {
   rollover_periods: cronPayload,
   slo_watch: cronPayload,
   notify_trials: cronPayload,
+  retention: cronPayload,
 } satisfies Record<string, z.ZodType<object>>;
 
 export type JobName = keyof typeof jobPayloads;
