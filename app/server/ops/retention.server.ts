@@ -17,7 +17,8 @@ import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { log } from "../platform/log.server";
 
-type Tx = postgres.TransactionSql<Record<string, unknown>>;
+/** A transaction of the shared pool. */
+type Tx = typeof sql extends postgres.Sql<infer Types> ? postgres.TransactionSql<Types> : never;
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** How long rows are kept (config, so a test can shorten them). */
@@ -178,11 +179,14 @@ export type RetentionTable = {
 };
 export type RetentionReport = { applied: boolean; complete: boolean; ms: number; tables: RetentionTable[] };
 
-/** One statement in its own short transaction: it waits at most 2 s for a lock and runs at most 30 s. */
-const bounded = <T>(work: (tx: Tx) => Promise<T>) =>
+/**
+ * One statement in its own short transaction: it waits at most 2 s for a lock and runs at most
+ * 30 s (a dry run's count, which deletes nothing and locks no row, up to 2 minutes).
+ */
+const bounded = <T>(work: (tx: Tx) => Promise<T>, statementTimeout = "30s") =>
   sql.begin(async (tx) => {
-    await tx`select set_config('lock_timeout', '2s', true), set_config('statement_timeout', '30s', true)`;
-    return work(tx as unknown as Tx);
+    await tx`select set_config('lock_timeout', '2s', true), set_config('statement_timeout', ${statementTimeout}, true)`;
+    return work(tx);
   }) as Promise<T>;
 
 /**
@@ -201,7 +205,10 @@ export async function runRetention(
     const line: RetentionTable = { table: rule.table, keptFor: rule.keptFor, rows: 0, batches: 0 };
     tables.push(line);
     if (!opts.apply) {
-      const [row] = await bounded((tx) => tx<{ n: number }[]>`select count(*)::int as n from ${tx(rule.relation ?? rule.table)} where ${rule.past(tx)}`);
+      const [row] = await bounded(
+        (tx) => tx<{ n: number }[]>`select count(*)::int as n from ${tx(rule.relation ?? rule.table)} where ${rule.past(tx)}`,
+        "120s",
+      );
       line.rows = row.n;
       continue;
     }
