@@ -124,7 +124,8 @@ describe("a hung Stripe", () => {
     ] as const) {
       const refused = await billing(orgId, path, body);
       expect([path, refused.status, refused.retryAfter, refused.body]).toEqual([path, 503, "60", NOT_ANSWERING]);
-      expect(refused.ms).toBeLessThan(500);
+      // (The checkout may first wait out the cut-off one's claim on making the customer: < 1 s.)
+      expect(refused.ms).toBeLessThan(1000);
     }
     expect(hang.hits).toBe(heldBefore);
     expect(probes.hits).toBeGreaterThan(0);
