@@ -4,6 +4,9 @@
 // permission, or any error object a test spells out. A refused request never reaches its handler
 // and is not saved under its Idempotency-Key, as Stripe saves no result for a request it did not
 // start executing: the same request with the same key runs once the switch is off.
+// A hang switch holds matching requests unanswered, as a Stripe that stopped answering; when it is
+// cleared, the requests it held run after all (late, as a Stripe that recovers executes what it
+// had received), though the client that sent them may have given up long before.
 import type { Params } from "./route";
 
 /** Which limiter refused the request (Stripe's rate-limits page lists these values of the header). */
@@ -31,7 +34,7 @@ export type FaultOptions = {
 /** A switch that is on: how many requests it has refused, and how to turn it off. */
 export type FaultSwitch = { readonly hits: number; clear(): void };
 
-type Entry = { fault: StripeFault; options: FaultOptions; hits: number; cleared: boolean };
+type Entry = { fault: StripeFault | "hang"; options: FaultOptions; hits: number; cleared: boolean; released?: Promise<void> };
 
 const docUrl = (code: string) => `https://stripe.com/docs/error-codes/${code.replaceAll("_", "-")}`;
 
@@ -111,7 +114,29 @@ export class Faults {
 
   /** Turns a switch on; it refuses matching requests until cleared or its `times` are spent. */
   add(fault: StripeFault, options: FaultOptions = {}): FaultSwitch {
-    const entry: Entry = { fault, options, hits: 0, cleared: false };
+    return this.switchOf({ fault, options, hits: 0, cleared: false });
+  }
+
+  /** Turns a hang switch on: matching requests get no answer until it is cleared, then run. */
+  hang(options: FaultOptions = {}): FaultSwitch {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const entry: Entry = { fault: "hang", options, hits: 0, cleared: false, released };
+    const on = this.switchOf(entry);
+    return {
+      get hits() {
+        return on.hits;
+      },
+      clear: () => {
+        on.clear();
+        release();
+      },
+    };
+  }
+
+  private switchOf(entry: Entry): FaultSwitch {
     this.entries.push(entry);
     return {
       get hits() {
@@ -124,18 +149,29 @@ export class Faults {
     };
   }
 
-  /** The refusal for this request if a switch matches it (counting the hit), else null. */
-  answer(method: string, path: string, params: Params, authorization: string, headers: Record<string, string>): Response | null {
+  private matching(method: string, path: string, params: Params, hang: boolean): Entry | undefined {
     const entry = this.entries.find(
       (e) =>
         !e.cleared &&
+        (e.fault === "hang") === hang &&
         (e.options.times === undefined || e.hits < e.options.times) &&
         (!e.options.method || e.options.method === method) &&
         (!e.options.path || (typeof e.options.path === "string" ? e.options.path === path : e.options.path.test(path))) &&
         (!e.options.when || e.options.when(params)),
     );
-    if (!entry) return null;
-    entry.hits++;
+    if (entry) entry.hits++;
+    return entry;
+  }
+
+  /** Resolves when this request may go on: at once, or when the hang switch holding it is cleared. */
+  async held(method: string, path: string, params: Params): Promise<void> {
+    await this.matching(method, path, params, true)?.released;
+  }
+
+  /** The refusal for this request if a switch matches it (counting the hit), else null. */
+  answer(method: string, path: string, params: Params, authorization: string, headers: Record<string, string>): Response | null {
+    const entry = this.matching(method, path, params, false);
+    if (!entry || entry.fault === "hang") return null;
     const key = authorization.replace(/^Bearer\s+/i, "");
     const { status, error, headers: extra } = errorBody(entry.fault, method, path, key, entry.options);
     const retryAfter: Record<string, string> = entry.options.retryAfter === undefined ? {} : { "retry-after": String(entry.options.retryAfter) };

@@ -100,6 +100,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
     }
     const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
     const params = parseForm(body);
+    await faults.held(request.method, url.pathname, params);
     const refused = faults.answer(request.method, url.pathname, params, auth, headers());
     if (refused) return refused;
     const idemKey = request.method === "POST" ? request.headers.get("idempotency-key") : null;
@@ -277,6 +278,13 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
      */
     failRequests(fault: StripeFault, options?: FaultOptions): FaultSwitch {
       return faults.add(fault, options);
+    },
+    /**
+     * Holds matching /v1 requests unanswered, as a Stripe that stopped answering, until cleared;
+     * then the held requests run (late). `hits` counts the requests it held.
+     */
+    hangRequests(options?: FaultOptions): FaultSwitch {
+      return faults.hang(options);
     },
     /** Changes the account's failed-payment settings, as the Dashboard would. */
     setDunning(dunning: Dunning) {

@@ -1,5 +1,5 @@
-// Health: database, Redis (if configured), job queue and configuration. 200 when every
-// required check passes, 503 otherwise. Reveals no secret and no org data.
+// Health: database, Redis (if configured), job queue, configuration and Stripe's breaker. 200 when
+// every required check passes, 503 otherwise. Reveals no secret and no org data.
 
 import { json, wrapError, wrapSuccess } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";

@@ -11,7 +11,8 @@ import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.
 import { observeHttp, routePatterns } from "./http/http-metrics.server";
 import { HOT_ROUTES, hotRoutesOf } from "./http/route.server";
 import { staticFiles } from "./http/static-files.server";
-import { metricsResponse } from "./observe/metrics.server";
+import { metricsResponse, watchBreaker } from "./observe/metrics.server";
+import { cacheBreaker } from "./platform/cache.server";
 import { config } from "./platform/config.server";
 import { AppError, NotFound } from "./platform/errors.server";
 import { INSTANCE_ID } from "./platform/instance.server";
@@ -37,6 +38,7 @@ function withoutDataParam(request: Request): Request {
 
 /** Serves the build on HOST:PORT until SIGTERM or SIGINT, then stops gracefully and exits. */
 export async function startServer(build: ServerBuild, opts: { publicDir: string }): Promise<void> {
+  if (cacheBreaker) watchBreaker(cacheBreaker);
   const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
   const staticFile = staticFiles(opts.publicDir);
   // The quota read and the usage write skip the router's matching work, which costs more than the

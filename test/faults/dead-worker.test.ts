@@ -94,13 +94,15 @@ describe("a worker killed with -9 mid-job", () => {
   test("only the locks of workers that are gone are released; a live worker's locks are kept", async () => {
     const exited = spawn(["true"]);
     await exited.exited;
+    // Not this test's own pid: a worker of this file would kill a process on this machine whose pool stops beating.
+    const running = spawn(["sleep", "60"]);
     const tag = crypto.randomUUID().slice(0, 8);
     // pool id → its heartbeat: [host key, pid, seconds since its last beat]
     const pools: Record<string, [string, number, number]> = {
       [`pool-silent-${tag}`]: ["another-machine", 4242, 300], // silent for 5 minutes: gone
       [`pool-exited-${tag}`]: [HOST_KEY, exited.pid, 1], // this machine, its process has exited: gone
       [`pool-beating-${tag}`]: ["another-machine", 4242, 20], // beat 20 s ago: alive
-      [`pool-running-${tag}`]: [HOST_KEY, process.pid, 1], // this machine, its process runs: alive
+      [`pool-running-${tag}`]: [HOST_KEY, running.pid, 1], // this machine, its process runs: alive
     };
     for (const [poolId, [hostKey, pid, age]] of Object.entries(pools)) {
       await sql`insert into worker_heartbeats (pool_id, hostname, host_key, pid, last_seen_at)
@@ -131,5 +133,6 @@ describe("a worker killed with -9 mid-job", () => {
       await sql`select graphile_worker.remove_job(${poolId})`;
       await sql`delete from worker_heartbeats where pool_id = ${poolId}`;
     }
+    running.kill();
   });
 });

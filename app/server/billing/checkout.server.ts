@@ -6,7 +6,7 @@ import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
 import { type PlanCode, planByCode } from "./plans.server";
 import { portalConfiguration } from "./portal.server";
-import { createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
+import { callerDeadline, createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
 import { subscriptionSummary } from "./subscriptions.server";
 
 const alreadySubscribed = (planCode: string, status: string) =>
@@ -14,7 +14,10 @@ const alreadySubscribed = (planCode: string, status: string) =>
     issues: [{ path: "planCode", message: "already subscribed" }],
   });
 
-export async function startCheckout(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
+/** Checkout's URL within the request's Stripe deadline (a Stripe that does not answer: 503). */
+export const startCheckout = (orgId: string, planCode: PlanCode): Promise<{ url: string }> => callerDeadline(() => checkoutUrl(orgId, planCode));
+
+async function checkoutUrl(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
   const current = await subscriptionSummary(orgId);
   if (current && isLive(current.status)) throw alreadySubscribed(current.planCode, current.status);
   if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`);
@@ -36,8 +39,9 @@ export async function startCheckout(orgId: string, planCode: PlanCode): Promise<
   return { url };
 }
 
-export async function openPortal(orgId: string): Promise<{ url: string }> {
-  return {
+/** The billing portal's URL within the request's Stripe deadline. */
+export function openPortal(orgId: string): Promise<{ url: string }> {
+  return callerDeadline(async () => ({
     url: await upstream(async () => createPortalSession({ orgId, returnUrl: `${config.baseUrl}/billing`, configuration: await portalConfiguration() })),
-  };
+  }));
 }

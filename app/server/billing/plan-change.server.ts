@@ -4,6 +4,7 @@
 // Downgrade: a Stripe subscription schedule moves the subscription to the lower price at the
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
+// Each of these is a person's request: it answers within the request's Stripe deadline.
 
 import type { z } from "zod";
 import { isLive } from "../../subscription-status";
@@ -19,7 +20,7 @@ import { applySubscription, retrieveMirrored } from "./converge.server";
 import { oncePerKey } from "./idempotency.server";
 import { type Plan, type PlanCode, planByCode } from "./plans.server";
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
-import { priceOf, upstream } from "./stripe.server";
+import { callerDeadline, priceOf, upstream } from "./stripe.server";
 import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
@@ -93,7 +94,9 @@ async function compute(change: Change): Promise<PlanChangePreview> {
 }
 
 /** Preview: what the change would cost, changing nothing anywhere. */
-export async function previewPlanChange(orgId: string, planCode: string): Promise<PlanChangePreview> {
+export const previewPlanChange = (orgId: string, planCode: string): Promise<PlanChangePreview> => callerDeadline(() => preview(orgId, planCode));
+
+async function preview(orgId: string, planCode: string): Promise<PlanChangePreview> {
   const change = await setup(orgId, planCode);
   // Stigg's figures when it is configured; Stripe's when it is off or does not answer.
   const stigg = change.kind === "upgrade" ? await previewInStigg(orgId, change.to.code) : null;
@@ -124,11 +127,11 @@ async function checkProrationDate(change: Change, customerId: string, prorationD
  * charges twice; so does a request sent again while the first is still running: it waits for
  * the first's answer (one change, one audit entry per key).
  */
-export async function upgradeNow(
-  orgId: string,
-  planCode: string,
-  opts: { idempotencyKey?: string | null; prorationDate?: number | null } = {},
-): Promise<Awaited<ReturnType<typeof subscriptionSummary>>> {
+export const upgradeNow = (orgId: string, planCode: string, opts: UpgradeOptions = {}) => callerDeadline(() => upgrade(orgId, planCode, opts));
+
+type UpgradeOptions = { idempotencyKey?: string | null; prorationDate?: number | null };
+
+async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): Promise<Awaited<ReturnType<typeof subscriptionSummary>>> {
   if (opts.idempotencyKey != null && !IDEMPOTENCY_KEY.test(opts.idempotencyKey))
     throw new AppError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 characters of A-Z a-z 0-9 . _ : -", {
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
@@ -171,7 +174,9 @@ export async function upgradeNow(
 }
 
 /** Schedules a downgrade for the period end (a second one replaces the first). */
-export async function scheduleDowngrade(orgId: string, planCode: string) {
+export const scheduleDowngrade = (orgId: string, planCode: string) => callerDeadline(() => downgradeAtPeriodEnd(orgId, planCode));
+
+async function downgradeAtPeriodEnd(orgId: string, planCode: string) {
   const change = await setup(orgId, planCode);
   if (change.kind !== "downgrade")
     throw new AppError("VALIDATION_FAILED", `${change.to.name} is not cheaper than ${change.from.name}: upgrade instead.`, {
@@ -195,7 +200,9 @@ export async function scheduleDowngrade(orgId: string, planCode: string) {
 }
 
 /** Cancels the scheduled downgrade: keep the current plan after all (the schedule's pending phase is removed). */
-export async function cancelDowngrade(orgId: string) {
+export const cancelDowngrade = (orgId: string) => callerDeadline(() => keepCurrentPlan(orgId));
+
+async function keepCurrentPlan(orgId: string) {
   const sub = await subscriptionOf(orgId);
   if (!sub?.pendingPlanCode || !sub.stripeSubscriptionId) throw new AppError("NOT_FOUND", "There is no scheduled downgrade.");
   const subscriptionId = sub.stripeSubscriptionId;

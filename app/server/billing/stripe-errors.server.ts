@@ -5,7 +5,8 @@
 // - key: 401 (a wrong, expired or revoked key) or 403 (a restricted key without a permission).
 //   Nothing works until an operator fixes STRIPE_SECRET_KEY: logged once at error and sent to
 //   Sentry (noteStripeResponse), answered 503 without details, retried only slowly.
-// - down: no answer, or a 5xx.
+// - down: no answer (within the deadline: stripe-client.server.ts), a connection error, a 5xx, or
+//   Stripe's breaker open. Callers get 503 "Stripe is not answering" with Retry-After: 60.
 // Everything else Stripe refuses (400, 402, 404, 409 idempotency) is the caller's to handle.
 import Stripe from "stripe";
 import { observeStripe } from "../observe/metrics.server";
@@ -19,6 +20,8 @@ export type StripeTrouble =
 
 /** A key Stripe refused is an operator's fix: callers are told to come back in a minute, not in a second. */
 const KEY_RETRY_AFTER = 60;
+/** A Stripe that does not answer is seldom back within seconds: the person is told a minute. */
+const DOWN_RETRY_AFTER = 60;
 const MAX_RETRY_AFTER = 600;
 
 /**
@@ -55,14 +58,14 @@ export function stripeTrouble(err: unknown): StripeTrouble | null {
 const MESSAGES: Record<StripeTrouble["kind"], string> = {
   busy: "Billing is busy; please try again in a few seconds.",
   key: "Billing is unavailable right now; please try again later.",
-  down: "Billing is briefly unavailable; please try again in a moment.",
+  down: "Stripe is not answering, try again in a minute.",
 };
 
-/** UPSTREAM_UNAVAILABLE (503) carrying why; Retry-After when Stripe is busy or refuses the key. Never Stripe's own words. */
+/** UPSTREAM_UNAVAILABLE (503) carrying why, with Retry-After. Never Stripe's own words. */
 export class StripeUnavailable extends AppError {
   constructor(readonly trouble: StripeTrouble) {
-    const retryAfter = trouble.kind === "busy" ? trouble.retryAfter : trouble.kind === "key" ? KEY_RETRY_AFTER : null;
-    super("UPSTREAM_UNAVAILABLE", MESSAGES[trouble.kind], {}, retryAfter === null ? {} : { "Retry-After": String(retryAfter) });
+    const retryAfter = trouble.kind === "busy" ? trouble.retryAfter : trouble.kind === "key" ? KEY_RETRY_AFTER : DOWN_RETRY_AFTER;
+    super("UPSTREAM_UNAVAILABLE", MESSAGES[trouble.kind], {}, { "Retry-After": String(retryAfter) });
   }
 }
 
@@ -76,7 +79,6 @@ export async function upstream<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof Stripe.errors.StripeConnectionError) observeStripe("network_error");
     const trouble = stripeTrouble(err);
     if (trouble && !(err instanceof StripeUnavailable)) throw new StripeUnavailable(trouble);
     throw err;

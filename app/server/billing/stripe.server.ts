@@ -1,5 +1,6 @@
 // The Stripe client (the real one when STRIPE_SECRET_KEY is set, the local Stripe otherwise,
-// through the same SDK), prices, customers, Checkout and the portal, test cards and clocks.
+// through the same SDK; its deadlines and breaker: stripe-client.server.ts), prices, customers,
+// Checkout and the portal, test cards and clocks.
 // Only billing/ talks to Stripe: this client is used by the stripe*.server.ts modules here (and
 // schedules.server.ts); stripe-subscriptions.server.ts reads and changes subscriptions and
 // invoices, stripe-meter.server.ts reports usage. Stripe objects are converted to the system's
@@ -16,16 +17,15 @@ import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
 import { noteGoneCustomer } from "./customer-gone.server";
 import { oncePerKey } from "./idempotency.server";
 import { listPlans, type Plan, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
+import { stripe } from "./stripe-client.server";
 import { noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
 
+export { callerDeadline, stripe, stripeBreaker } from "./stripe-client.server";
 export { isStripeUnavailable, upstream } from "./stripe-errors.server";
 export { LOCAL_WEBHOOK_SECRET };
 export const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? LOCAL_WEBHOOK_SECRET;
 
-export const stripe = config.STRIPE_SECRET_KEY
-  ? new Stripe(config.STRIPE_SECRET_KEY, { timeout: 10_000, maxNetworkRetries: 2 })
-  : new Stripe("sk_test_local", { host: "127.0.0.1", port: config.STRIPE_LOCAL_PORT, protocol: "http", timeout: 10_000, maxNetworkRetries: 1 });
 stripe.on("response", noteStripeResponse);
 
 /**

@@ -3,8 +3,9 @@
 // never built per request (fast-metrics.server.ts).
 import { timingSafeEqual } from "node:crypto";
 import client from "prom-client";
+import type { Breaker } from "../platform/breaker.server";
 import { config } from "../platform/config.server";
-import { sql } from "../platform/db.server";
+import { databaseBreaker, sql } from "../platform/db.server";
 import { type CounterChild, FastCounter, FastHistogram, type HistogramChild } from "./fast-metrics.server";
 
 /** Latency bounds (s); 0.05 is the quota SLO target, so "p95 within target" is exact. */
@@ -48,7 +49,7 @@ function create() {
   );
   const stripe = new FastCounter(
     "msp_stripe_requests_total",
-    "Requests to Stripe by outcome (ok, client_error, rate_limited, key_refused, server_error, network_error).",
+    "Requests to Stripe by outcome (ok, client_error, rate_limited, key_refused, server_error, network_error, timeout, breaker_open: not sent).",
     ["outcome"],
     registry,
   );
@@ -101,13 +102,24 @@ export function observeConverge(seconds: number): void {
   metrics.converge.observe(Math.max(0, seconds));
 }
 
-export function observeStripe(outcome: "ok" | "client_error" | "rate_limited" | "key_refused" | "server_error" | "network_error"): void {
+export type StripeOutcome = "ok" | "client_error" | "rate_limited" | "key_refused" | "server_error" | "network_error" | "timeout" | "breaker_open";
+
+export function observeStripe(outcome: StripeOutcome): void {
   metrics.stripe.child(outcome).inc();
 }
 
 /** Rows the retention job deleted from one table. */
 export function observeRetention(table: string, deleted: number): void {
   if (deleted > 0) metrics.retention.child(table).inc(deleted);
+}
+
+// The breakers shown by msp_breaker_open: the database's, and those the process adds (Redis's in
+// the app, Stripe's wherever billing is loaded).
+const breakers: Breaker[] = [databaseBreaker];
+
+/** Shows a breaker in `msp_breaker_open{breaker}` (read when scraped). */
+export function watchBreaker(breaker: Breaker): void {
+  if (!breakers.includes(breaker)) breakers.push(breaker);
 }
 
 /**
@@ -146,6 +158,15 @@ function addScrapeCollectors(): void {
     async collect() {
       this.reset();
       for (const r of await jobsByTask()) this.labels(r.task).set(r.lag_s);
+    },
+  });
+  new client.Gauge({
+    name: "msp_breaker_open",
+    help: "1 while the breaker in front of a dependency (database, redis, stripe) is open, else 0.",
+    labelNames: ["breaker"] as const,
+    registers,
+    collect() {
+      for (const b of breakers) this.labels(b.name).set(b.isOpen() ? 1 : 0);
     },
   });
   new client.Gauge({

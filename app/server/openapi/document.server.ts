@@ -72,7 +72,7 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
     client: "Retry with backoff; quote the corrId to support.",
   },
   UPSTREAM_UNAVAILABLE: {
-    when: "Stripe (or Stigg) is down, busy (429) or refusing the platform's key on a route that needs it; never on the quota and usage routes. `Retry-After` when Stripe is busy or refuses the key.",
+    when: "Stripe (or Stigg) is down, not answering within the request's 5 s deadline, busy (429) or refusing the platform's key on a route that needs it; at once while Stripe's breaker is open; never on the quota and usage routes. `Retry-After` when Stripe is busy, refuses the key or does not answer (60 s).",
     client: "Retry after `Retry-After` or back off (same Idempotency-Key).",
   },
   SERVICE_UNAVAILABLE: {

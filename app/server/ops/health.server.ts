@@ -1,4 +1,5 @@
 // The checks behind /api/diag/smoke and `ops` diagnostics.
+import { stripeBreaker } from "../billing/stripe.server";
 import type { BreakerStatus } from "../platform/breaker.server";
 import { cacheBreaker, cacheStatus } from "../platform/cache.server";
 import { config } from "../platform/config.server";
@@ -48,5 +49,16 @@ export async function runHealthChecks() {
   if (database.breaker.state === "open") Object.assign(database, { status: "fail", detail: "breaker open: API requests answered 503" });
   if (cacheBreaker) redis.breaker = cacheBreaker.status();
   if (redis.breaker?.state === "open") Object.assign(redis, { status: "fail", detail: "breaker open: cache skipped" });
+  // Stripe is never called here (it is off the hot path, and a hung one would slow this check):
+  // its breaker says whether billing calls are being refused. Not required: quota and usage serve.
+  const stripe = stripeBreaker.status();
+  checks.push({
+    name: "stripe",
+    required: false,
+    latencyMs: 0,
+    status: stripe.state === "open" ? "fail" : "ok",
+    detail: stripe.state === "open" ? "breaker open: billing calls answered 503" : undefined,
+    breaker: stripe,
+  });
   return { ok: checks.every((c) => !c.required || c.status === "ok"), instanceId: INSTANCE_ID, checks };
 }

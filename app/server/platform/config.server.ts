@@ -98,6 +98,15 @@ const envSchema = z.object({
   // reported to more recently than this (Stripe aggregates meter events asynchronously).
   STRIPE_METER_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   STRIPE_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12111),
+  // A hung Stripe (docs/operations.md, "Circuit breakers"): a person's billing request gets all of
+  // its Stripe calls, the SDK's retries included, within STRIPE_REQUEST_DEADLINE_MS; a call from the
+  // worker or the CLI waits STRIPE_TIMEOUT_MS per attempt (the SDK retries it once locally, twice
+  // against Stripe). STRIPE_BREAKER_FAILURES consecutive timeouts, connection errors or 5xx open
+  // Stripe's breaker; it probes every STRIPE_BREAKER_PROBE_MS.
+  STRIPE_REQUEST_DEADLINE_MS: z.coerce.number().int().min(500).max(30_000).default(5000),
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(500).max(80_000).default(10_000),
+  STRIPE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  STRIPE_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   // Each org's Stripe customer on its own test clock (ops clock:advance moves its time). Unset: on
   // for the local Stripe, off with a key; a live key refuses "on" (test clocks are test mode's).
   STRIPE_TEST_CLOCKS: z.enum(["on", "off"]).optional(),
