@@ -15,7 +15,7 @@ import { jobStats } from "../app/server/ops/jobs.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { closeCache } from "../app/server/platform/cache.server";
-import { sql } from "../app/server/platform/db.server";
+import { closeDatabase } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
@@ -204,5 +204,5 @@ export const commands: Record<string, Command<unknown>> = {
 
 export async function closeAll() {
   await closeCache();
-  await sql.end({ timeout: 2 });
+  await closeDatabase(2);
 }
