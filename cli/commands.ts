@@ -16,7 +16,7 @@ import { runRetention } from "../app/server/ops/retention.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { closeCache } from "../app/server/platform/cache.server";
-import { sql } from "../app/server/platform/db.server";
+import { closeDatabase } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
@@ -223,5 +223,5 @@ export const commands: Record<string, Command<unknown>> = {
 
 export async function closeAll() {
   await closeCache();
-  await sql.end({ timeout: 2 });
+  await closeDatabase(2);
 }

@@ -6,6 +6,10 @@ import { adoptRunState } from "../scripts/run-state";
 import { COMMAND_ARGS, usage } from "./help";
 
 process.env.LOG_LEVEL ??= "warn";
+// Operators' commands run without the app's session timeouts (a drift report or a replay may
+// take what it takes); set one explicitly to keep it.
+for (const name of ["DATABASE_HOT_TIMEOUT_MS", "DATABASE_STATEMENT_TIMEOUT_MS", "DATABASE_LOCK_TIMEOUT_MS", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS"])
+  process.env[name] ??= "0";
 
 const argv = process.argv.slice(2);
 const parseOptions = () =>

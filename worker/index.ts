@@ -4,7 +4,7 @@ import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { initSentry } from "../app/server/observe/sentry.server";
 import { flushObservations } from "../app/server/observe/slo.server";
 import { config } from "../app/server/platform/config.server";
-import { sql } from "../app/server/platform/db.server";
+import { closeDatabase } from "../app/server/platform/db.server";
 import { log } from "../app/server/platform/log.server";
 import { guardProcess } from "../app/server/platform/process-guard.server";
 import { livenessPlugin, startLiveness } from "./liveness";
@@ -55,7 +55,7 @@ async function shutdown(signal: string) {
   await liveness.stop();
   metricsServer?.stop();
   await flushObservations();
-  await sql.end({ timeout: 5 });
+  await closeDatabase(5);
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -7,7 +7,7 @@ import { flushKeyUsage } from "./auth/keys.server";
 import { flushObservations } from "./observe/slo.server";
 import { closeCache } from "./platform/cache.server";
 import { config } from "./platform/config.server";
-import { sql } from "./platform/db.server";
+import { closeDatabase } from "./platform/db.server";
 import { log } from "./platform/log.server";
 import { drainUsage } from "./usage/engine.server";
 
@@ -30,6 +30,6 @@ export async function stopGracefully(server: Server<unknown>, signal: string): P
   // The SLO buckets of this process's last seconds (metrics), before the pool closes.
   await flushObservations().catch((err) => log.warn({ err }, "could not write the last SLO buckets while stopping"));
   await closeCache();
-  await sql.end({ timeout: 5 });
+  await closeDatabase(5);
   log.info({ signal }, "app stopped");
 }

@@ -2,7 +2,7 @@
 // an embedded Postgres and a redis-server. The shared servers (5432, 6379) are never touched, and
 // only the processes started here are ever signalled.
 
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import postgres from "postgres";
@@ -17,7 +17,15 @@ export function freePort(): number {
   return port;
 }
 
-export type OwnPostgres = { url: string; stop: () => Promise<void>; start: () => Promise<void>; remove: () => Promise<void> };
+export type OwnPostgres = {
+  url: string;
+  stop: () => Promise<void>;
+  start: () => Promise<void>;
+  /** SIGSTOP to the whole cluster (postmaster first, so it forks nothing meanwhile): connections stay open, nothing answers. */
+  pause: () => void;
+  resume: () => void;
+  remove: () => Promise<void>;
+};
 
 /** A migrated embedded Postgres in .data/<label>-<pid>; `stop` and `start` keep its data. */
 export async function startOwnPostgres(label: string): Promise<OwnPostgres> {
@@ -37,11 +45,39 @@ export async function startOwnPostgres(label: string): Promise<OwnPostgres> {
       running = await startEmbeddedPostgres({ dir, port, database: label });
       up = true;
     },
+    pause: () => {
+      const postmaster = postmasterPid(dir);
+      process.kill(postmaster, "SIGSTOP");
+      for (const pid of childrenOf(postmaster)) process.kill(pid, "SIGSTOP");
+    },
+    resume: () => {
+      const postmaster = postmasterPid(dir);
+      for (const pid of childrenOf(postmaster)) process.kill(pid, "SIGCONT");
+      process.kill(postmaster, "SIGCONT");
+    },
     remove: async () => {
       if (up) await running.stop().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+const postmasterPid = (dir: string) => Number(readFileSync(join(dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+
+/** The processes whose parent is `pid` (a postmaster's backends and helpers), from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces, so read after its closing parenthesis.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
 }
 
 /** An org on a starter subscription with `included` calls and an API key, written straight to `url`. */

@@ -2,12 +2,12 @@
 // hash. Lookups are cached for at most KEY_CACHE_TTL_MS in process (and 3 s in Redis, deleted on
 // revoke), so a revoked key fails everywhere within 5 s. last_used_at is written in batches,
 // off the request path.
-import { and, desc, sql as dsql, eq, isNull } from "drizzle-orm";
+import { and, desc, sql as dsql, eq } from "drizzle-orm";
 import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
-import { db, schema, sql } from "../platform/db.server";
+import { db, hotSql, schema, sql, withinHotDeadline } from "../platform/db.server";
 import { NotFound, Unauthenticated } from "../platform/errors.server";
 import { log } from "../platform/log.server";
 
@@ -94,11 +94,10 @@ export async function revokeApiKey(input: { keyId: string; orgId?: string }) {
 async function lookup(hash: string): Promise<KeyPrincipal | null> {
   const cached = await cacheGet(`key:${hash}`);
   if (cached !== null) return JSON.parse(cached) as KeyPrincipal | null;
-  const [row] = await db
-    .select({ keyId: schema.apiKeys.id, orgId: schema.apiKeys.orgId })
-    .from(schema.apiKeys)
-    .where(and(eq(schema.apiKeys.hash, hash), isNull(schema.apiKeys.revokedAt)))
-    .limit(1);
+  // On the hot path (its pool and deadline).
+  const [row] = await withinHotDeadline(
+    hotSql<KeyPrincipal[]>`select id as "keyId", org_id as "orgId" from api_keys where hash = ${hash} and revoked_at is null limit 1`,
+  );
   const principal = row ?? null;
   cacheSet(`key:${hash}`, JSON.stringify(principal), REDIS_TTL_MS);
   return principal;

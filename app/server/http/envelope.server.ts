@@ -3,7 +3,7 @@
 // secret ever reaches a client.
 import { ID_PATTERN } from "../domain/vocabulary.server";
 import { captureException } from "../observe/sentry.server";
-import { isDatabaseUnavailable, noteDatabaseError } from "../platform/db.server";
+import { isDatabaseTimeout, isDatabaseUnavailable, noteDatabaseError } from "../platform/db.server";
 import type { ErrorCode } from "../platform/errors.server";
 import { AppError, nulRefused, PayloadTooLarge, ServiceUnavailable } from "../platform/errors.server";
 import { log } from "../platform/log.server";
@@ -69,8 +69,9 @@ export const envelopeOf = (ctx: ApiContext, e: AppError) => json(ctx, e.status, 
 
 export function errorResponse(ctx: ApiContext, err: unknown): Response {
   noteDatabaseError(err);
-  // Postgres down, restarting or refusing connections: a 503 the client can retry, not a 500.
-  const known = err instanceof AppError ? err : isDatabaseUnavailable(err) ? new ServiceUnavailable() : null;
+  // Postgres down, restarting, refusing connections, not answering in time, or cutting a statement
+  // off at its timeout: a 503 the client can retry (with the same request_id), not a 500.
+  const known = err instanceof AppError ? err : isDatabaseUnavailable(err) || isDatabaseTimeout(err) ? new ServiceUnavailable() : null;
   if (known) {
     if (known.status >= 500) log.warn({ corr_id: ctx.corrId, request_id: ctx.requestId, orgId: ctx.orgId, code: known.code, err }, "request failed");
     return envelopeOf(ctx, known);

@@ -55,6 +55,14 @@ const envSchema = z.object({
   // Circuit breakers (docs/operations.md): how often an open breaker probes its dependency, and
   // how many consecutive Redis failures open Redis's (one Postgres connection failure opens its).
   DATABASE_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(10_000).default(250),
+  // Postgres session timeouts (docs/operations.md, "Timeouts"); 0 = no limit. The hot path's
+  // budget is Postgres's statement_timeout on its own pool, and the app stops waiting 250 ms after
+  // it (a stalled Postgres cannot time itself out). The other paths: the app's other pool and the
+  // worker's. Migrations and the ops CLI run without them.
+  DATABASE_HOT_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   REDIS_BREAKER_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
   REDIS_BREAKER_PROBE_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PLANS_CONFIG: z

@@ -8,7 +8,7 @@ import type { Metric } from "../domain/vocabulary.server";
 import { observeBatch } from "../observe/metrics.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
-import { databaseBreaker, noteDatabaseError, sql } from "../platform/db.server";
+import { databaseBreaker, hotSql, noteDatabaseError, withinHotDeadline } from "../platform/db.server";
 import { ServiceUnavailable, SubscriptionInactive } from "../platform/errors.server";
 import { createRoomHint, type DecisionRow, decide, follow, iso, periodKeyOf, type RecordResult, type UsageRequest } from "./decisions.server";
 import { createGroupCommit, type Queued } from "./group-commit.server";
@@ -26,11 +26,11 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
   const cacheKey = `quota:${orgId}:${metric}`;
   const cached = await cacheGet(cacheKey);
   if (cached) return JSON.parse(cached) as QuotaSummary;
-  const [row] = await sql<QuotaRow[]>`
+  const [row] = await withinHotDeadline(hotSql<QuotaRow[]>`
     select plan_code, status, live, used, included,
            (extract(epoch from period_start) * 1000)::float8 as ps,
            (extract(epoch from period_end) * 1000)::float8 as pe
-      from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`;
+      from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`);
   if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
   const remaining = Math.max(0, row.included - row.used);
   const summary: QuotaSummary = {
@@ -85,22 +85,27 @@ async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<Deci
     const quantities = batch.map((p) => p.item.quantity);
     // Two whole statements, not one with the function as a fragment: the hot write stays a single
     // static query text (a fragment is rebuilt per batch; with it, usage on one org benched 4–7% lower).
-    rows = readOnly
-      ? await sql<DecisionRow[]>`
+    rows = await withinHotDeadline(
+      readOnly
+        ? hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
                  (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
             from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
-      : await sql<DecisionRow[]>`
+        : hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
                  (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
-            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`;
+            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`,
+    );
   } catch (err) {
-    // Nothing was committed, or (a connection lost after the commit) the retry replays it: every
-    // request of the batch may be retried with the same request_id (the group commit fails them all).
+    // Nothing was committed (refused, or cut off by Postgres's statement_timeout, which is
+    // disarmed before the commit), or the outcome is unknown (a connection lost, or the app's
+    // deadline passed while Postgres did not answer: the statement may still commit later), and
+    // then the retry replays it. Either way every request of the batch may be retried with the
+    // same request_id, and gets a 503 saying so (the group commit fails them all).
     noteDatabaseError(err);
     throw err;
   }
