@@ -11,6 +11,7 @@ import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
 import { type SloLine, sloReport } from "../app/server/observe/slo.server";
+import { backupDatabase, restoreDatabase } from "../app/server/ops/backup.server";
 import { jobStats } from "../app/server/ops/jobs.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
@@ -21,7 +22,7 @@ import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string };
+type Flags = { name?: string; email?: string; database?: string };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -186,6 +187,26 @@ const stripeCheck: Command<Awaited<ReturnType<typeof checkStripeAccount>>> = {
   exitCode: (r) => (r.ok ? 0 : 1),
 };
 
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+const backup: Command<Awaited<ReturnType<typeof backupDatabase>>> = {
+  args: COMMAND_ARGS.backup,
+  run: async ([file]) =>
+    backupDatabase(file, (pgDump) => process.stderr.write(`dumping the database with pg_dump ${pgDump} (one snapshot; the system keeps serving)…\n`)),
+  human: (b) => `backed up ${b.database} (PostgreSQL ${b.serverVersion}) to ${b.file}: ${mib(b.bytes)} in ${(b.tookMs / 1000).toFixed(1)} s with ${b.pgDump}`,
+};
+
+const restore: Command<Awaited<ReturnType<typeof restoreDatabase>>> = {
+  args: COMMAND_ARGS.restore,
+  run: async ([file], f) => {
+    need([file].filter(Boolean), 1, restore.args);
+    return restoreDatabase(file, f.database, (database) => process.stderr.write(`restoring ${file} into the new database ${database}…\n`));
+  },
+  human: (r) =>
+    `restored into the new database ${r.database} on ${r.server} in ${(r.tookMs / 1000).toFixed(1)} s with ${r.pgRestore}. ` +
+    `Point DATABASE_URL at it and run \`bun run db:migrate\` before starting the app (docs/operations.md, "Restore from backup").`,
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -200,6 +221,8 @@ export const commands: Record<string, Command<unknown>> = {
   slo,
   "sentry:test": sentryTest,
   "stripe:check": stripeCheck,
+  backup,
+  restore,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

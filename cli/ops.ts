@@ -11,7 +11,13 @@ const argv = process.argv.slice(2);
 const parseOptions = () =>
   parseArgs({
     args: argv,
-    options: { json: { type: "boolean", default: false }, name: { type: "string" }, email: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      json: { type: "boolean", default: false },
+      name: { type: "string" },
+      email: { type: "string" },
+      database: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     allowPositionals: true,
     strict: true,
   });
