@@ -22,7 +22,7 @@ import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string; database?: string };
+type Flags = { name?: string; email?: string; database?: string; dir?: string };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -191,20 +191,24 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 const backup: Command<Awaited<ReturnType<typeof backupDatabase>>> = {
   args: COMMAND_ARGS.backup,
-  run: async ([file]) =>
-    backupDatabase(file, (pgDump) => process.stderr.write(`dumping the database with pg_dump ${pgDump} (one snapshot; the system keeps serving)…\n`)),
-  human: (b) => `backed up ${b.database} (PostgreSQL ${b.serverVersion}) to ${b.file}: ${mib(b.bytes)} in ${(b.tookMs / 1000).toFixed(1)} s with ${b.pgDump}`,
+  run: async ([file]) => backupDatabase(file, (tool) => process.stderr.write(`backing up with ${tool}; the system keeps serving…\n`)),
+  human: (b) =>
+    `backed up ${b.kind === "dump" ? b.database : `the cluster holding ${b.database}`} (PostgreSQL ${b.serverVersion}) to ${b.file}: ` +
+    `${mib(b.bytes)} in ${(b.tookMs / 1000).toFixed(1)} s with ${b.tool}`,
 };
 
 const restore: Command<Awaited<ReturnType<typeof restoreDatabase>>> = {
   args: COMMAND_ARGS.restore,
   run: async ([file], f) => {
     need([file].filter(Boolean), 1, restore.args);
-    return restoreDatabase(file, f.database, (database) => process.stderr.write(`restoring ${file} into the new database ${database}…\n`));
+    return restoreDatabase(file, { database: f.database, dir: f.dir }, (target) => process.stderr.write(`restoring ${file} into ${target}…\n`));
   },
   human: (r) =>
-    `restored into the new database ${r.database} on ${r.server} in ${(r.tookMs / 1000).toFixed(1)} s with ${r.pgRestore}. ` +
-    `Point DATABASE_URL at it and run \`bun run db:migrate\` before starting the app (docs/operations.md, "Restore from backup").`,
+    r.kind === "dump"
+      ? `restored into the new database ${r.database} on ${r.server} in ${(r.tookMs / 1000).toFixed(1)} s with ${r.tool}. ` +
+        `Point DATABASE_URL at it and run \`bun run db:migrate\` before starting the app (docs/operations.md, "Restore from backup").`
+      : `restored the cluster (databases: ${r.databases.join(", ")}) into ${r.dir} in ${(r.tookMs / 1000).toFixed(1)} s. ` +
+        `Run it with EMBEDDED_PG_DIR=${r.dir} npm start (docs/operations.md, "Restore from backup").`,
 };
 
 export const commands: Record<string, Command<unknown>> = {

