@@ -11,6 +11,7 @@ import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
 import { captureMessage, flushSentry, initSentry } from "../app/server/observe/sentry.server";
 import { type SloLine, sloReport } from "../app/server/observe/slo.server";
+import { backupDatabase, restoreDatabase } from "../app/server/ops/backup.server";
 import { jobStats } from "../app/server/ops/jobs.server";
 import { runRetention } from "../app/server/ops/retention.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
@@ -22,7 +23,7 @@ import { quotaFor } from "../app/server/usage/engine.server";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string; apply?: boolean };
+type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -204,6 +205,30 @@ const retention: Command<Awaited<ReturnType<typeof runRetention>>> = {
     ].join("\n"),
 };
 
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+const backup: Command<Awaited<ReturnType<typeof backupDatabase>>> = {
+  args: COMMAND_ARGS.backup,
+  run: async ([file]) => backupDatabase(file, (tool) => process.stderr.write(`backing up with ${tool}; the system keeps serving…\n`)),
+  human: (b) =>
+    `backed up ${b.kind === "dump" ? b.database : `the cluster holding ${b.database}`} (PostgreSQL ${b.serverVersion}) to ${b.file}: ` +
+    `${mib(b.bytes)} in ${(b.tookMs / 1000).toFixed(1)} s with ${b.tool}`,
+};
+
+const restore: Command<Awaited<ReturnType<typeof restoreDatabase>>> = {
+  args: COMMAND_ARGS.restore,
+  run: async ([file], f) => {
+    need([file].filter(Boolean), 1, restore.args);
+    return restoreDatabase(file, { database: f.database, dir: f.dir }, (target) => process.stderr.write(`restoring ${file} into ${target}…\n`));
+  },
+  human: (r) =>
+    r.kind === "dump"
+      ? `restored into the new database ${r.database} on ${r.server} in ${(r.tookMs / 1000).toFixed(1)} s with ${r.tool}. ` +
+        `Point DATABASE_URL at it and run \`bun run db:migrate\` before starting the app (docs/operations.md, "Restore from backup").`
+      : `restored the cluster (databases: ${r.databases.join(", ")}) into ${r.dir} in ${(r.tookMs / 1000).toFixed(1)} s. ` +
+        `Run it with EMBEDDED_PG_DIR=${r.dir} npm start (docs/operations.md, "Restore from backup").`,
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -219,6 +244,8 @@ export const commands: Record<string, Command<unknown>> = {
   "sentry:test": sentryTest,
   "stripe:check": stripeCheck,
   retention,
+  backup,
+  restore,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

@@ -15,6 +15,8 @@ export const COMMAND_ARGS = {
   "sentry:test": "sentry:test",
   "stripe:check": "stripe:check",
   retention: "retention [--apply]",
+  backup: "backup [file]",
+  restore: "restore <file> [--database NAME | --dir FOLDER]",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

