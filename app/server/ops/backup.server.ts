@@ -183,7 +183,7 @@ export async function restoreDatabase(
     const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
     if (exists) throw new AppError("VALIDATION_FAILED", `The database ${name} already exists; a restore goes into a new one.`);
     onStart(name);
-    await admin.unsafe(`create database "${name}"`);
+    await admin`create database ${admin(name)}`;
     const target = new URL(url);
     target.pathname = `/${name}`;
     const { dbname, env } = toolConnection(target.toString());
@@ -191,7 +191,7 @@ export async function restoreDatabase(
       // One transaction: the new database holds the whole backup or nothing of it.
       await runTool([pgRestore.path, "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname", dbname, source], env);
     } catch (err) {
-      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin`drop database if exists ${admin(name)} with (force)`;
       throw err;
     }
   } finally {
