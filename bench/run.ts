@@ -1,9 +1,12 @@
 // `bun run bench`: starts the app on a fresh database, a bare Bun.serve baseline, and drives both
 // with wrk (bench/load.lua; Debian's `wrk` package). Prints one line per scenario — requests/s,
-// p50, p99, errors, ratio to the baseline — then a sustained run (the quota route in rounds on the same
-// process: a process must not get slower with the requests it has served), checks the counts
-// are exact, and writes the figures to bench/results/<time>.json. BENCH_DURATION (seconds,
-// default 10) sets each scenario's length; BENCH_ROUNDS (default 6) the sustained rounds.
+// p50, p99, errors, ratio to the baseline — and what a denial costs against a quota check; then
+// sustained runs (the quota route, then the usage route, in rounds on the same process, and a
+// worker delivering webhooks in rounds: none may get slower with what it has served;
+// bench/rounds.ts), checks the counts are exact, and writes the figures to
+// bench/results/<time>.json. BENCH_DURATION (seconds, default 10) sets each scenario's length;
+// BENCH_ROUNDS (default 6) the sustained rounds; BENCH_WORKER_EVENTS (default 1,000) the events
+// per worker round.
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +15,7 @@ import { parseArgs } from "node:util";
 import { type Subprocess, spawn } from "bun";
 import { createTestDatabase } from "../test/db";
 import { freePort } from "../test/ports";
+import { compareDenial, loadCosted, usageRounds, workerRounds } from "./rounds";
 import { runScaling } from "./scaling";
 import { connections, duration, load, type Result, removeScenarioFile } from "./wrk";
 
@@ -26,6 +30,7 @@ if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !N
 // joined by another run's app on the same machine and mix the two runs' figures.
 const [appPort, barePort] = [freePort(), freePort()];
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
+const workerEvents = Number(process.env.BENCH_WORKER_EVENTS ?? 1000);
 const procs: Subprocess[] = [];
 
 if (!Bun.which("wrk")) {
@@ -89,6 +94,11 @@ try {
   await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
             select org_id, 'api_call', period_start, period_end, to_char(period_start, 'YYYY-MM'), 1000, 1000
               from subscriptions where org_id = 'org_bench_full' on conflict do nothing`;
+  // The sustained usage rounds' org: a quota the rounds cannot use up.
+  const roundsKey = await mkOrg("org_bench_rounds", "pro");
+  await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
+            select org_id, 'api_call', period_start, period_end, to_char(period_start, 'YYYY-MM'), 1000000000, 0
+              from subscriptions where org_id = 'org_bench_rounds' on conflict do nothing`;
   const spreadKeys: string[] = [];
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
 
@@ -122,19 +132,25 @@ try {
   const runId = Date.now().toString(36);
   const results: Record<string, Result & { ratio?: number }> = {};
   results.baseline = await load({ url: `http://127.0.0.1:${barePort}`, kind: "bare" });
-  results["quota (64 conn)"] = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
+  const quotaCosted = await loadCosted({ url: appUrl, kind: "quota", keys: [hotKey] }, [app.pid], sql);
+  results["quota (64 conn)"] = quotaCosted;
   results["quota ~2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
   const hotBefore = await usedOf("org_bench_hot");
   results["usage, one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
   results["usage, 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
   results["usage, 10% duplicates"] = await load({ url: appUrl, kind: "usage", keys: [dupKey], runId: `${runId}d`, dupEvery: 10 });
-  results["usage over quota"] = await load({ url: appUrl, kind: "usage", keys: [fullKey], runId: `${runId}f`, expect: [429] });
+  const denialCosted = await loadCosted({ url: appUrl, kind: "usage", keys: [fullKey], runId: `${runId}f`, expect: [429] }, [app.pid], sql);
+  results["usage over quota"] = denialCosted;
 
   // Sustained: the same process, after everything above, answers the quota route round after round; the
   // last round must be as fast as the first (no per-request state that grows).
   const sustained: Result[] = [];
   for (let i = 0; i < rounds; i++) sustained.push(await load({ url: appUrl, kind: "quota", keys: [hotKey] }));
   const lastOverFirst = sustained[sustained.length - 1].rps / sustained[0].rps;
+  // Then the usage route, the same way, and a worker process delivering webhooks round after round.
+  const roundsBefore = await usedOf("org_bench_rounds");
+  const usage = await usageRounds({ url: appUrl, key: roundsKey, rounds, runId });
+  const worker = await workerRounds({ sql, databaseUrl: testDb.url, orgId: "org_bench_rounds", rounds, events: workerEvents });
 
   // The portal's dashboard for an org with 1,000,000 usage events this period.
   await createOrg({ id: "org_bench_big", name: "Big", email: "big@bench.test" });
@@ -169,7 +185,7 @@ try {
   let spreadUsed = 0;
   for (const row of await sql<
     { used: number }[]
-  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big')`)
+  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds')`)
     spreadUsed = row.used;
   checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["usage, 1,000 orgs"].statuses["200"]);
   const dup = await usedOf("org_bench_dup");
@@ -179,6 +195,13 @@ try {
   checks["no request_id counted twice"] = twice.n === 0;
   const full = await usedOf("org_bench_full");
   checks["over quota: nothing counted"] = full.used === 1000 && full.ledger === 0;
+  const roundsAfter = await usedOf("org_bench_rounds");
+  const usageAdmitted = usage.results.reduce((n, r) => n + (r.statuses["200"] ?? 0) - r.replayed, 0);
+  checks["usage rounds: counter = ledger = admitted"] =
+    roundsAfter.used - roundsBefore.used >= usageAdmitted &&
+    roundsAfter.used - roundsBefore.used - usageAdmitted <= rounds * connections &&
+    roundsAfter.used === roundsAfter.ledger;
+  checks["worker rounds: every event delivered once"] = worker.exact;
 
   const base = results.baseline.rps;
   const admittedPerSec = (r: Result) => ((r.statuses["200"] ?? 0) - r.replayed) / r.duration;
@@ -196,8 +219,16 @@ try {
   console.log(
     `${"dashboard, 1M events".padEnd(22)} ${dashboard.rps.toFixed(0).padStart(9)} ${"".padStart(9)} ${String(dashboard.p50).padStart(7)} ${String(dashboard.p99).padStart(7)} ${String(dashboard.errors).padStart(7)}   (1 connection; p97.5 ${dashboard.p97_5} ms)`,
   );
+  console.log();
+  const denial = compareDenial(quotaCosted, denialCosted);
   console.log(
-    `\nsustained quota, ${rounds} × ${duration}s on one process: ${sustained.map((r) => r.rps.toFixed(0)).join(" → ")} req/s; last/first ${lastOverFirst.toFixed(3)}\n`,
+    `\nsustained quota, ${rounds} × ${duration}s on one process: ${sustained.map((r) => r.rps.toFixed(0)).join(" → ")} req/s; last/first ${lastOverFirst.toFixed(3)}`,
+  );
+  console.log(
+    `sustained usage, ${rounds} × ${duration}s on one process, one org: ${usage.perSecond.map((n) => n.toFixed(0)).join(" → ")} admitted/s; last/first ${usage.lastOverFirst.toFixed(3)}`,
+  );
+  console.log(
+    `sustained worker, ${rounds} × ${workerEvents} events to one webhook endpoint: ${worker.perSecond.map((n) => n.toFixed(0)).join(" → ")} deliveries/s; last/first ${worker.lastOverFirst.toFixed(3)}\n`,
   );
   for (const [name, passed] of Object.entries(checks)) console.log(`${passed ? "exact" : "WRONG"}  ${name}`);
   const bars = {
@@ -206,8 +237,11 @@ try {
     "usage, one org ≥ 5,000 admitted/s": admittedPerSec(results["usage, one org"]) >= 5000,
     "usage, 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["usage, 1,000 orgs"]) >= 5000,
     "usage over quota ≥ quota rate": results["usage over quota"].rps >= results["quota (64 conn)"].rps,
+    "a denial costs less CPU than a quota check": denial.cpuRatio < 1,
     "dashboard (1M events) p95 ≤ 50 ms": dashboard.p97_5 <= 50,
     "sustained quota last/first ≥ 0.95": lastOverFirst >= 0.95,
+    "sustained usage last/first ≥ 0.95": usage.lastOverFirst >= 0.95,
+    "sustained worker last/first ≥ 0.95": worker.lastOverFirst >= 0.95,
   };
   for (const [name, passed] of Object.entries(bars)) console.log(`${passed ? "meets" : "MISSES"} ${name}`);
 
@@ -215,7 +249,24 @@ try {
   const file = join(import.meta.dir, "results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ at: new Date().toISOString(), generator: "wrk", duration, connections, results, sustained, dashboard, checks, bars }, null, 2),
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        generator: "wrk",
+        duration,
+        connections,
+        results,
+        denial,
+        sustained,
+        usageRounds: usage.perSecond,
+        workerRounds: worker.perSecond,
+        dashboard,
+        checks,
+        bars,
+      },
+      null,
+      2,
+    ),
   );
   console.log(`\nfigures written to ${file}`);
   await cleanup();

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import type postgres from "postgres";
+import { postgresBackends } from "./rounds";
 import { connections, cpuSecondsOf, duration, load, type Result, type Scenario } from "./wrk";
 
 const root = join(import.meta.dir, "..");
@@ -44,11 +45,6 @@ async function startApps(n: number, input: ScalingInput): Promise<Subprocess[]> 
 async function stopApps(apps: Subprocess[]): Promise<void> {
   for (const p of apps) p.kill("SIGTERM");
   await Promise.all(apps.map((p) => p.exited));
-}
-
-async function postgresBackends(sql: postgres.Sql): Promise<number[]> {
-  const rows = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
-  return rows.map((r) => r.pid);
 }
 
 /** One scenario with the CPU each party used during it. */

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on one machine. Starts an embedded Postgres when DATABASE_URL is
 // not set, migrates, builds the app if needed, then runs APP_PROCESSES app processes on one port
-// (default: one per core), WORKER_PROCESSES workers and the local Stripe under the supervisor
+// (default: config.server.ts's defaultAppProcesses), WORKER_PROCESSES workers and the local Stripe under the supervisor
 // (scripts/supervisor.ts: a crashed process is restarted with backoff), with one readable log
 // stream, and stops everything on Ctrl-C or SIGTERM.
 

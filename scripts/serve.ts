@@ -1,5 +1,5 @@
-// `bun run serve`: the production start. Runs APP_PROCESSES app processes (`bun server.ts`, one
-// per core by default) on one port, the kernel spreading connections over them (SO_REUSEPORT),
+// `bun run serve`: the production start. Runs APP_PROCESSES app processes (`bun server.ts`; by
+// default one per core, a third of the cores beside a local Postgres) on one port, the kernel spreading connections over them (SO_REUSEPORT),
 // and WORKER_PROCESSES workers (`bun worker/index.ts`, default 1), under the supervisor: a process
 // that dies is restarted with backoff; SIGTERM or Ctrl-C stops each gracefully (an app finishes
 // its requests, usage batches and key last-used writes). Children's JSON log lines pass through.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_PLANS, loadConfig } from "./config.server";
+import { DEFAULT_PLANS, defaultAppProcesses, loadConfig } from "./config.server";
 
 const base = { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x" };
 
@@ -16,6 +16,27 @@ describe("config", () => {
     expect(c.stripeMode).toBe("local");
     expect(c.keyPrefix).toBe("mk_test_");
     expect(c.baseUrl).toBe("http://127.0.0.1:3000");
+  });
+
+  test("app processes by default: a third of the cores (at least one) beside a local Postgres, one per core beside a remote one", () => {
+    const own = new Set(["box-1", "10.0.0.5", "fe80::1"]);
+    const local = [
+      "postgres://postgres@127.0.0.1:5432/x",
+      "postgresql://u:p@localhost/x",
+      "postgres://u@[::1]:5432/x",
+      "postgres://u@/x?host=/run/postgresql",
+      "postgres://u@box-1:5432/x",
+      "postgres://u@10.0.0.5/x",
+    ];
+    for (const url of local) {
+      expect([2, 3, 4, 6, 8, 16].map((cores) => defaultAppProcesses(url, cores, own))).toEqual([1, 1, 1, 2, 2, 5]);
+    }
+    for (const url of ["postgres://u@db.internal:5432/x", "postgres://u@10.0.0.9/x", "postgres://u@[2001:db8::7]/x"]) {
+      expect([1, 2, 8].map((cores) => defaultAppProcesses(url, cores, own))).toEqual([1, 2, 8]);
+    }
+    // Set, it is what it says.
+    expect(loadConfig({ ...base, APP_PROCESSES: "2" }).APP_PROCESSES).toBe(2);
+    expect(loadConfig({ ...base, DATABASE_URL: "postgres://u@db.internal/x", APP_PROCESSES: "1" }).APP_PROCESSES).toBe(1);
   });
 
   test("a missing DATABASE_URL fails naming it", () => {

@@ -2,8 +2,10 @@
 // and an app killed mid-load with the client retrying. Real Postgres, real HTTP, no mocks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
-import { api, countsOf, orgWithKey, rid } from "../../../test/factories";
-import { sql } from "../platform/db.server";
+import { api, countsOf, orgWithKey, rid, setSubscriptionMirror } from "../../../test/factories";
+import { lockSubscription } from "../billing/subscriptions.server";
+import { db, sql } from "../platform/db.server";
+import { setPeriodUnits } from "./counters.server";
 
 let a: TestApp;
 let b: TestApp;
@@ -112,5 +114,87 @@ describe("exact under concurrency", () => {
     expect(retry.every((r) => r.status === 200)).toBe(true);
     expect(await countsOf(orgId)).toEqual({ used: 600, ledger: 600, rows: 600 });
     expect(await duplicateIdsInLedger(orgId)).toBe(0);
+  });
+});
+
+// A full org's denials are decided by a plain read (no lock, no write) in each app process that
+// has seen it full. That read re-checks the committed counter and period, so no process denies a
+// request that fits after an upgrade or a new period, whichever process made it.
+describe("denials of a full org, across processes", () => {
+  /** What an upgrade applies (billing's convergence): under the org's lock, the period's counter gets the new units. */
+  async function upgradeTo(orgId: string, included: number) {
+    await db.transaction(async (tx) => {
+      const subscription = await lockSubscription(tx, orgId);
+      if (!subscription) throw new Error("no subscription");
+      await setPeriodUnits(tx, { orgId, metric: "api_call", periodStart: subscription.periodStart, periodEnd: subscription.periodEnd, included });
+    });
+  }
+
+  /** Answers of `n` requests sent while another transaction holds the org's lock: only the plain read can answer them. */
+  async function whileLocked(orgId: string, send: () => Promise<Response>[]): Promise<number[]> {
+    const other = await sql.reserve();
+    try {
+      await other`begin`;
+      await other`select 1 from subscriptions where org_id = ${orgId} for no key update`;
+      const answers = Promise.all(send().map((p) => p.then((r) => r.status)));
+      return await Promise.race([answers, Bun.sleep(5_000).then(() => Promise.reject(new Error("a denial waited on the org's lock")))]);
+    } finally {
+      await other`rollback`;
+      other.release();
+    }
+  }
+
+  test("after an upgrade made elsewhere, the next request to a process that saw the org full is admitted, up to the new quota", async () => {
+    const { orgId, key } = await orgWithKey({ included: 5 });
+    const [ca, cb] = [api(a.url, key), api(b.url, key)];
+    expect((await ca.record({ request_id: rid(), quantity: 5 })).status).toBe(200);
+    // Both processes see it full, and then deny it without its lock.
+    for (const c of [ca, cb]) expect((await c.record({ request_id: rid() })).status).toBe(429);
+    expect(await whileLocked(orgId, () => [ca, cb, ca, cb].map((c) => c.record({ request_id: rid() })))).toEqual([429, 429, 429, 429]);
+
+    await upgradeTo(orgId, 8);
+    const next = await ca.record({ request_id: rid() });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as { data: { used: number; included: number } }).data).toMatchObject({ used: 6, included: 8 });
+    expect((await cb.record({ request_id: rid(), quantity: 2 })).status).toBe(200);
+    expect((await ca.record({ request_id: rid() })).status).toBe(429);
+    expect(await countsOf(orgId)).toEqual({ used: 8, ledger: 8, rows: 3 });
+  });
+
+  test("many concurrent requests on both processes right after an upgrade admit exactly the new room", async () => {
+    const { orgId, key } = await orgWithKey({ included: 50 });
+    const [ca, cb] = [api(a.url, key), api(b.url, key)];
+    expect((await ca.record({ request_id: rid(), quantity: 50 })).status).toBe(200);
+    for (const c of [ca, cb]) expect((await c.record({ request_id: rid() })).status).toBe(429);
+    await upgradeTo(orgId, 350);
+    const responses = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 ? ca : cb).record({ request_id: rid() })));
+    expect((await tally(responses)).statuses).toEqual({ 200: 300, 429: 700 });
+    expect(await countsOf(orgId)).toEqual({ used: 350, ledger: 350, rows: 301 });
+  });
+
+  test("a full org whose period has ended (a new period, in the database) is admitted by a process that saw it full", async () => {
+    const { orgId, key } = await orgWithKey({ included: 3 });
+    const ca = api(a.url, key);
+    expect((await ca.record({ request_id: rid(), quantity: 3 })).status).toBe(200);
+    expect((await ca.record({ request_id: rid() })).status).toBe(429);
+    // The period started 40 days ago: it ended 9 days ago, and the boundary rule rolls it forward.
+    await setSubscriptionMirror({ orgId, planCode: "starter", start: new Date(Date.now() - 40 * 86_400_000) });
+    const next = await ca.record({ request_id: rid() });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as { data: { used: number } }).data.used).toBe(1);
+  });
+
+  test("a repeat of an admitted request, sent while the org is full, replays its success on every process", async () => {
+    const { orgId, key } = await orgWithKey({ included: 2 });
+    const [ca, cb] = [api(a.url, key), api(b.url, key)];
+    const id = rid();
+    const first = await ca.record({ request_id: id, quantity: 2 });
+    expect(first.status).toBe(200);
+    const body = await first.text();
+    for (const c of [ca, cb]) expect((await c.record({ request_id: rid() })).status).toBe(429);
+    const repeats = await Promise.all([ca, cb, ca, cb].map((c) => c.record({ request_id: id, quantity: 2 })));
+    expect(repeats.map((r) => [r.status, r.headers.get("idempotent-replayed")])).toEqual(Array(4).fill([200, "true"]));
+    for (const r of repeats) expect(await r.text()).toBe(body);
+    expect(await countsOf(orgId)).toEqual({ used: 2, ledger: 2, rows: 1 });
   });
 });

@@ -1,5 +1,5 @@
 // The usage engine's own decisions, called in-process: `decide` (an answer row → the caller's
-// outcome), `follow` (what a concurrent repeat gets) and the room hint (which batches go to the
+// outcome), `follow` (what a concurrent repeat gets) and the room hint (which requests go to the
 // lock-free deny_or_replay) — first on rows as the database answers them, then through the
 // engine's recordUsage on the real Postgres, where a concurrent repeat with another payload is a
 // conflict and no hint, stale either way, lets a batch admit past the quota.
@@ -27,7 +27,6 @@ const row = (over: Partial<DecisionRow>): DecisionRow => ({
   subscription_status: "active",
   ...over,
 });
-const batchOf = (...items: UsageRequest[]) => items.map((item) => ({ item }));
 
 /** The error a refusal delivers to its caller. */
 function refusal(outcome: Outcome<RecordResult> | typeof REQUEUE | undefined): AppError {
@@ -58,14 +57,14 @@ describe("decide", () => {
       },
     });
     // No room left: the next request of the org may be decided by a plain read.
-    expect(room.expectOnlyDenials(batchOf(request({ requestId: "req_2", quantity: 1 })), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request({ requestId: "req_2", quantity: 1 }), PERIOD_START)).toBe(true);
   });
 
   test("a replay answers the original admission and says nothing about the room now", () => {
     const room = createRoomHint();
     const outcome = decide(room, request(), row({ outcome: "replayed", used: 4, included: 10 }));
     expect(outcome).toMatchObject({ ok: true, value: { replayed: true, data: { used: 4, remaining: 6 } } });
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 100 })), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ quantity: 100 }), PERIOD_START)).toBe(false);
   });
 
   test("a denial is QUOTA_EXCEEDED with the totals, the period and Retry-After, and notes the room", () => {
@@ -77,8 +76,8 @@ describe("decide", () => {
     ]);
     expect(Number(error.headers["Retry-After"])).toBeGreaterThan(0);
     // 3 left: a request of 4 cannot fit, one of 3 might (used + quantity == included is admitted).
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 4 })), PERIOD_START)).toBe(true);
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 3 })), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ quantity: 4 }), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request({ quantity: 3 }), PERIOD_START)).toBe(false);
   });
 
   test("a conflict is IDEMPOTENCY_CONFLICT naming the request_id; inactive is SUBSCRIPTION_INACTIVE with the status", () => {
@@ -87,15 +86,15 @@ describe("decide", () => {
     expect([conflict.code, conflict.details]).toEqual(["IDEMPOTENCY_CONFLICT", { request_id: "req_1" }]);
     const inactive = refusal(decide(room, request(), row({ outcome: "inactive", used: null, included: null, subscription_status: "canceled" })));
     expect([inactive.code, inactive.details]).toEqual(["SUBSCRIPTION_INACTIVE", { status: "canceled" }]);
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 1_000_000 })), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ quantity: 1_000_000 }), PERIOD_START)).toBe(false);
   });
 
   test("an undecided row is queued again and forgets the org's room, so the next batch takes the locked path", () => {
     const room = createRoomHint();
     decide(room, request(), row({ outcome: "denied", used: 10, included: 10 }));
-    expect(room.expectOnlyDenials(batchOf(request()), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request(), PERIOD_START)).toBe(true);
     expect(decide(room, request(), row({ outcome: "undecided" }))).toBe(REQUEUE);
-    expect(room.expectOnlyDenials(batchOf(request()), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request(), PERIOD_START)).toBe(false);
   });
 });
 
@@ -127,31 +126,33 @@ describe("the room hint", () => {
     return room;
   };
 
-  test("a batch goes to the plain read only when every request is over its org's known room", () => {
+  test("a request goes to the plain read only when it is over its org's known room", () => {
     const room = noted(2);
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 3 }), request({ requestId: "req_2", quantity: 5 })), PERIOD_START)).toBe(true);
-    // One request that might fit (exactly the room left), or of an org the hint does not know: the locked path.
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 3 }), request({ requestId: "req_2", quantity: 2 })), PERIOD_START)).toBe(false);
-    expect(room.expectOnlyDenials(batchOf(request({ quantity: 3 }), request({ orgId: "org_b", quantity: 3 })), PERIOD_START)).toBe(false);
-    expect(room.expectOnlyDenials(batchOf(request({ metric: "other" as UsageRequest["metric"] })), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ quantity: 3 }), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request({ requestId: "req_2", quantity: 5 }), PERIOD_START)).toBe(true);
+    // One that might fit (exactly the room left), or of an org or metric the hint does not know: the locked path.
+    expect(room.expectsDenial(request({ quantity: 2 }), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ orgId: "org_b", quantity: 3 }), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ metric: "other" as UsageRequest["metric"] }), PERIOD_START)).toBe(false);
   });
 
   test("from the end of the noted period the org may have room again (a new period)", () => {
     const room = noted(0);
-    expect(room.expectOnlyDenials(batchOf(request()), PERIOD_END - 1)).toBe(true);
-    expect(room.expectOnlyDenials(batchOf(request()), PERIOD_END)).toBe(false);
+    expect(room.expectsDenial(request(), PERIOD_END - 1)).toBe(true);
+    expect(room.expectsDenial(request(), PERIOD_END)).toBe(false);
   });
 
   test("a row without a period end is not noted; a full hint starts over rather than growing", () => {
     const room = createRoomHint(2);
     room.note(request(), row({ outcome: "denied", period_end_ms: null }));
-    expect(room.expectOnlyDenials(batchOf(request()), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request(), PERIOD_START)).toBe(false);
     for (const orgId of ["org_a", "org_b"]) room.note(request({ orgId }), row({ outcome: "denied" }));
     room.note(request({ orgId: "org_b" }), row({ outcome: "denied" })); // a known org: nothing dropped
-    expect(room.expectOnlyDenials(batchOf(request(), request({ orgId: "org_b" })), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request(), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request({ orgId: "org_b" }), PERIOD_START)).toBe(true);
     room.note(request({ orgId: "org_c" }), row({ outcome: "denied" }));
-    expect(room.expectOnlyDenials(batchOf(request({ orgId: "org_c" })), PERIOD_START)).toBe(true);
-    expect(room.expectOnlyDenials(batchOf(request()), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ orgId: "org_c" }), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request(), PERIOD_START)).toBe(false);
   });
 });
 

@@ -1,13 +1,13 @@
 // What the usage engine makes of the database's answers: each answer row of record_usage /
 // deny_or_replay becomes its caller's outcome (`decide`), a concurrent repeat of a request gets
 // its leader's answer or is decided afresh (`follow`), and the answers leave a hint of each org's
-// room, so a batch that cannot fit is decided by a plain read (`createRoomHint`).
+// room, so a request that cannot fit is decided by a plain read (`createRoomHint`).
 import type { z } from "zod";
 import type { usageRecord } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeDecision } from "../observe/metrics.server";
 import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "../platform/errors.server";
-import { type Outcome, type Queued, REQUEUE } from "./group-commit.server";
+import { type Outcome, REQUEUE } from "./group-commit.server";
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const periodKeyOf = (periodStartMs: number) => iso(periodStartMs).slice(0, 7);
@@ -106,8 +106,8 @@ function outcomeOf(p: UsageRequest, row: DecisionRow): { ok: true; value: Record
 }
 
 export type RoomHint = {
-  /** True when, by the last answers, no request of the batch fits: the batch may go to deny_or_replay. */
-  expectOnlyDenials: (batch: readonly Queued<UsageRequest>[], now?: number) => boolean;
+  /** True when, by the last answers, the request cannot fit: it may be decided by deny_or_replay. */
+  expectsDenial: (request: UsageRequest, now?: number) => boolean;
   /** Remembers the room an admission or a denial answered (other answers say nothing current). */
   note: (request: UsageRequest, row: DecisionRow) => void;
   forget: (orgId: string, metric: string) => void;
@@ -116,18 +116,16 @@ export type RoomHint = {
 /**
  * What the last answers said about each org's room. Only a hint: deny_or_replay re-checks every
  * request against the committed counter and answers 'undecided' for anything that might fit, so
- * a stale hint costs a second statement, never a wrong admission. At most `maxEntries` orgs ×
+ * a stale hint costs a second statement, never a wrong answer. At most `maxEntries` orgs ×
  * metrics are kept (then it starts over).
  */
 export function createRoomHint(maxEntries = 100_000): RoomHint {
   const room = new Map<string, { remaining: number; periodEnd: number }>();
   const keyOf = (orgId: string, metric: string) => `${orgId}\u0000${metric}`;
   return {
-    expectOnlyDenials(batch, now = Date.now()) {
-      return batch.every(({ item }) => {
-        const r = room.get(keyOf(item.orgId, item.metric));
-        return r !== undefined && r.remaining < item.quantity && now < r.periodEnd;
-      });
+    expectsDenial(request, now = Date.now()) {
+      const r = room.get(keyOf(request.orgId, request.metric));
+      return r !== undefined && r.remaining < request.quantity && now < r.periodEnd;
     },
     note(request, row) {
       if ((row.outcome !== "admitted" && row.outcome !== "denied") || row.period_end_ms === null) return;

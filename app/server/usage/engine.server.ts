@@ -50,15 +50,25 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
 }
 
 // Concurrent records are batched into one statement (the group commit, group-commit.server.ts):
-// up to MAX_BATCH requests of any orgs per batch, MAX_INFLIGHT batches at a time; a repeat of an
-// (org, request_id) already queued or running waits on that one. What each answer means, for the
-// caller, a repeat and the room hint: decisions.server.ts.
+// up to MAX_BATCH requests of any orgs per batch; a repeat of an (org, request_id) already queued
+// or running waits on that one. Two lanes that never share a batch:
+// - ADMIT: requests that may fit go to record_usage (locks, writes), MAX_INFLIGHT batches at once;
+// - DENY: requests the room hint says cannot fit (the org was full at its last answer, the period
+//   has not ended) go to deny_or_replay: a plain read, no lock, no write. One batch at a time, so
+//   denials queue into few, large statements, and a full org hammering the API neither takes its
+//   subscription's lock nor shares (and shrinks) the batches of orgs with room. The read re-checks
+//   every request against the committed counter, so a hint gone stale (an upgrade, in any process)
+//   sends the request back to ADMIT ('undecided'), never to a wrong 429.
+// What each answer means, for the caller, a repeat and the room hint: decisions.server.ts.
 const MAX_BATCH = 512;
 const MAX_INFLIGHT = Math.max(1, Math.min(config.USAGE_BATCH_CONCURRENCY, config.DATABASE_POOL_SIZE - 1));
+const ADMIT = 0;
+const DENY = 1;
 const room = createRoomHint();
 const usageBatches = createGroupCommit<UsageRequest, RecordResult, DecisionRow>({
   maxBatch: MAX_BATCH,
-  maxInflight: MAX_INFLIGHT,
+  maxInflight: [MAX_INFLIGHT, 1],
+  laneOf: (r) => (room.expectsDenial(r) ? DENY : ADMIT),
   keyOf: (r) => `${r.orgId}\u0000${r.requestId}`,
   flush: recordBatch,
   indexOf: (row) => row.batch_index - 1,
@@ -71,10 +81,9 @@ export function recordUsage(request: UsageRequest): Promise<RecordResult> {
   return usageBatches.submit(request);
 }
 
-/** One batch, one statement: record_usage, or deny_or_replay when the batch looks like only denials. */
-async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<DecisionRow[]> {
+/** One batch, one statement: record_usage (lane ADMIT), or deny_or_replay (lane DENY). */
+async function recordBatch(batch: readonly Queued<UsageRequest>[], lane: number): Promise<DecisionRow[]> {
   observeBatch(batch.length);
-  const readOnly = room.expectOnlyDenials(batch);
   let rows: DecisionRow[];
   try {
     // Requests queued behind a batch that met an outage are refused at once, having written nothing.
@@ -86,7 +95,7 @@ async function recordBatch(batch: readonly Queued<UsageRequest>[]): Promise<Deci
     // Two whole statements, not one with the function as a fragment: the hot write stays a single
     // static query text (a fragment is rebuilt per batch; with it, usage on one org benched 4–7% lower).
     rows = await withinHotDeadline(
-      readOnly
+      lane === DENY
         ? hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,

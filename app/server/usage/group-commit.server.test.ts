@@ -44,9 +44,9 @@ function commit(overrides: Partial<GroupCommitOptions<Request, Answer, Row>> = {
     ...overrides,
   };
   const flush = options.flush;
-  options.flush = (batch) => {
+  options.flush = (batch, lane) => {
     batches.push(batch.map((q) => q.item));
-    return flush(batch);
+    return flush(batch, lane);
   };
   return { batches, ...createGroupCommit(options) };
 }
@@ -134,6 +134,51 @@ describe("group commit", () => {
     expect(gc.batches[1].map((r) => r.orgId)).toEqual([roomy.orgId, roomy.orgId, roomy.orgId]);
     expect(await countsOf(roomy.orgId)).toEqual({ used: 6, ledger: 6, rows: 3 });
     expect((await countsOf(full.orgId)).used).toBe(1);
+  });
+
+  test("lanes never share a batch, run their batches apart, and a request queued again goes to the lane it belongs in then", async () => {
+    const [roomy, full] = await Promise.all([orgWithKey(), orgWithKey({ included: 1 })]);
+    await sql`select 1 from record_usage(${[full.orgId]}::text[], ${[rid()]}::text[], '{api_call}', '{1}', ${GRACE}::interval)`;
+    // Lane 1 (a plain read) for the orgs known to be full, as the engine's room hint does.
+    const knownFull = new Set([full.orgId]);
+    const calls: [lane: number, orgs: string[]][] = [];
+    const gc = commit({
+      maxInflight: [1, 1],
+      laneOf: (item) => (knownFull.has(item.orgId) ? 1 : 0),
+      flush: (batch, lane) => {
+        calls.push([lane, batch.map((q) => q.item.orgId)]);
+        return recordRows(sql, batch, lane === 1 ? "deny_or_replay" : "record_usage");
+      },
+      decide: (item, row) => {
+        if (row.outcome !== "undecided") return answerOf(item, row);
+        knownFull.delete(item.orgId);
+        return REQUEUE;
+      },
+    });
+    // Lane 0's batch waits on the roomy org's lock; lane 1 answers meanwhile.
+    const other = await sql.reserve();
+    let admitted: Promise<Answer>;
+    try {
+      await other`begin`;
+      await other`select 1 from subscriptions where org_id = ${roomy.orgId} for no key update`;
+      admitted = gc.submit({ orgId: roomy.orgId, requestId: rid(), quantity: 1 });
+      const denied = await failure(gc.submit({ orgId: full.orgId, requestId: rid(), quantity: 1 }));
+      expect(denied).toMatchObject({ outcome: "denied", used: 1 });
+    } finally {
+      await other`rollback`;
+      other.release();
+    }
+    expect((await admitted).outcome).toBe("admitted");
+    // The full org is upgraded: its plain read answers undecided, and the request is admitted in lane 0.
+    await setIncluded(full.orgId, 3);
+    expect(await gc.submit({ orgId: full.orgId, requestId: rid(), quantity: 2 })).toMatchObject({ outcome: "admitted", used: 3 });
+    expect(calls).toEqual([
+      [0, [roomy.orgId]],
+      [1, [full.orgId]],
+      [1, [full.orgId]],
+      [0, [full.orgId]],
+    ]);
+    expect(await countsOf(full.orgId)).toEqual({ used: 3, ledger: 3, rows: 2 });
   });
 
   test("a batch that fails half-way fails every caller of it (followers too), counts nothing twice, and the next batch works", async () => {

@@ -4,12 +4,17 @@
 //
 // - While maxInflight batches are running, new items wait in the queue; a batch takes up to
 //   maxBatch of them, in arrival order.
+// - Lanes (optional): `laneOf` puts each item, when it is queued, in one lane; lanes never share
+//   a batch, and each has its own queue and its own number of batches in flight (maxInflight per
+//   lane). flush is told the lane of its batch.
 // - Items with the same key as one already queued or running ("followers") wait on that one
 //   ("the leader") instead of taking a slot of their own, so a batch never repeats a key. When the
-//   leader is answered, `follow` says what each follower gets, or that it is decided afresh.
+//   leader is answered, `follow` says what each follower gets, or that it is decided afresh. One
+//   leader per key across all lanes.
 // - flush returns one row per item of its batch (in any order: indexOf says whose it is); once it
 //   has returned, `decide` turns each row into its item's Outcome, or REQUEUE for an item the batch
-//   could not decide, which goes back to the queue (keeping its followers) for a later batch.
+//   could not decide, which goes back to the queue (keeping its followers) for a later batch, in
+//   the lane `laneOf` says then.
 // - A flush that throws fails exactly its batch: each of its items and their followers get the
 //   error, and nothing of it is answered otherwise; other batches and later items go on.
 // Per item the queue allocates one record and its promise; per batch nothing else.
@@ -23,10 +28,13 @@ export type Queued<Item> = { readonly item: Item };
 
 export type GroupCommitOptions<Item, Result, Row> = {
   maxBatch: number;
-  maxInflight: number;
+  /** Batches running at once: one number, or one per lane. */
+  maxInflight: number | readonly number[];
+  /** The lane (an index of maxInflight) an item is queued in; without it every item is in lane 0. */
+  laneOf?: (item: Item) => number;
   keyOf: (item: Item) => string;
   /** One call per batch; one row per item. */
-  flush: (batch: readonly Queued<Item>[]) => Promise<readonly Row[]>;
+  flush: (batch: readonly Queued<Item>[], lane: number) => Promise<readonly Row[]>;
   /** The position in the batch of the item a row answers. */
   indexOf: (row: Row) => number;
   decide: (item: Item, row: Row) => Outcome<Result> | typeof REQUEUE;
@@ -48,10 +56,11 @@ type Pending<Item, Result> = {
 };
 
 export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions<Item, Result, Row>): GroupCommit<Item, Result> {
-  const { maxBatch, maxInflight, keyOf, flush, indexOf, decide, follow } = options;
-  const queue: Pending<Item, Result>[] = [];
+  const { maxBatch, keyOf, laneOf, flush, indexOf, decide, follow } = options;
+  const maxInflight = typeof options.maxInflight === "number" ? [options.maxInflight] : options.maxInflight;
+  const queues = maxInflight.map((): Pending<Item, Result>[] => []);
+  const inflight = maxInflight.map(() => 0);
   const leaders = new Map<string, Pending<Item, Result>>();
-  let inflight = 0;
   let scheduled = false;
 
   function enqueue(p: Pending<Item, Result>): void {
@@ -62,7 +71,14 @@ export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions
       return;
     }
     leaders.set(key, p);
-    queue.push(p);
+    queueIn(p);
+  }
+
+  /** Into its lane's queue (a leader, or an item queued again). */
+  function queueIn(p: Pending<Item, Result>): void {
+    const lane = laneOf ? laneOf(p.item) : 0;
+    if (!(lane >= 0 && lane < queues.length)) throw new Error(`group commit: no lane ${lane}`);
+    queues[lane].push(p);
     schedule();
   }
 
@@ -75,20 +91,23 @@ export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions
 
   function drainQueue(): void {
     scheduled = false;
-    while (inflight < maxInflight && queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
-      inflight++;
-      runBatch(batch).finally(() => {
-        inflight--;
-        if (queue.length > 0) schedule();
-      });
+    for (let lane = 0; lane < queues.length; lane++) {
+      const queue = queues[lane];
+      while (inflight[lane] < maxInflight[lane] && queue.length > 0) {
+        const batch = queue.splice(0, maxBatch);
+        inflight[lane]++;
+        runBatch(batch, lane).finally(() => {
+          inflight[lane]--;
+          if (queues.some((q) => q.length > 0)) schedule();
+        });
+      }
     }
   }
 
-  async function runBatch(batch: Pending<Item, Result>[]): Promise<void> {
+  async function runBatch(batch: Pending<Item, Result>[], lane: number): Promise<void> {
     let rows: readonly Row[];
     try {
-      rows = await flush(batch);
+      rows = await flush(batch, lane);
       if (rows.length !== batch.length) throw new Error(`group commit: ${rows.length} answers for a batch of ${batch.length}`);
     } catch (err) {
       for (const p of batch) {
@@ -101,7 +120,7 @@ export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions
     for (const row of rows) {
       const p = batch[indexOf(row)];
       const outcome = decide(p.item, row);
-      if (outcome === REQUEUE) queue.push(p);
+      if (outcome === REQUEUE) queueIn(p);
       else settle(p, outcome);
     }
   }
@@ -125,7 +144,7 @@ export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions
   return {
     submit: (item) => new Promise<Result>((resolve, reject) => enqueue({ item, resolve, reject, followers: [] })),
     drain: async () => {
-      while (scheduled || inflight > 0 || queue.length > 0) await Bun.sleep(5);
+      while (scheduled || inflight.some((n) => n > 0) || queues.some((q) => q.length > 0)) await Bun.sleep(5);
     },
   };
 }
