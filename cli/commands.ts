@@ -5,7 +5,7 @@
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { revokeSessionsOf } from "../app/server/auth/session-store.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
-import { PLAN_CODES, type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
+import { listPlans, type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
 import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
@@ -51,8 +51,14 @@ const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
   args: COMMAND_ARGS.subscribe,
   run: async ([orgId, planCode]) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
-    if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of ${PLAN_CODES.join(", ")}.`);
     await syncPlanCatalog();
+    if (!planByCode(planCode))
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `Unknown plan "${planCode}"; one of ${listPlans()
+          .map((p) => p.code)
+          .join(", ")}.`,
+      );
     process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
     return subscribeThroughStripe(orgId, planCode as PlanCode);
   },
