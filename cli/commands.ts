@@ -5,7 +5,7 @@
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { revokeSessionsOf } from "../app/server/auth/session-store.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
-import { listPlans, type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
+import { listPlans, type PlanCode, planByCode, refreshCatalog, syncPlanCatalog } from "../app/server/billing/plans.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
 import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
@@ -15,9 +15,11 @@ import { jobStats } from "../app/server/ops/jobs.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { closeCache } from "../app/server/platform/cache.server";
+import { config } from "../app/server/platform/config.server";
 import { sql } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
+import { catalogPush, catalogShow } from "./catalog-commands";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
@@ -26,6 +28,8 @@ type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
   human: (r: R) => string;
+  /** What --json prints (default: the result). */
+  json?: (r: R) => unknown;
   /** The exit code for a result (default 0): a check that found something to fix exits 1. */
   exitCode?: (r: R) => number;
 };
@@ -187,7 +191,11 @@ const sentryTest: Command<{ eventId: string }> = {
 
 const stripeCheck: Command<Awaited<ReturnType<typeof checkStripeAccount>>> = {
   args: COMMAND_ARGS["stripe:check"],
-  run: async () => checkStripeAccount(),
+  run: async () => {
+    // What the app runs on: the published catalog, or the one PLANS_CONFIG declares for the next start.
+    if (!config.plansConfigSet) await refreshCatalog();
+    return checkStripeAccount();
+  },
   human: (r) => stripeCheckText(r, process.stdout.isTTY && !process.env.NO_COLOR),
   exitCode: (r) => (r.ok ? 0 : 1),
 };
@@ -206,6 +214,8 @@ export const commands: Record<string, Command<unknown>> = {
   slo,
   "sentry:test": sentryTest,
   "stripe:check": stripeCheck,
+  "catalog:push": catalogPush,
+  "catalog:show": catalogShow,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

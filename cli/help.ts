@@ -14,6 +14,8 @@ export const COMMAND_ARGS = {
   slo: "slo",
   "sentry:test": "sentry:test",
   "stripe:check": "stripe:check",
+  "catalog:push": "catalog:push <file>",
+  "catalog:show": "catalog:show",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

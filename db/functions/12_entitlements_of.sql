@@ -2,7 +2,8 @@
 -- applied, org_period), the plan version it is on, and one row per feature with what that
 -- version grants and, for a metered feature, the period's counter (used 0 and the version's
 -- units while the period has none). No row when the org has no subscription; one row with a null
--- feature when no catalog has been published.
+-- feature when no catalog has been published. in_plan: the plan version lists the feature (a
+-- numeric one listed with a null limit is unlimited; one not listed grants nothing).
 -- Grandfathering: a subscription keeps the plan version it was bought on (plan_version). A
 -- period the boundary rule moved to another plan (a trial renewing, a downgrade applied) is on
 -- that plan's newest version until convergence records it; so is a mirror with no version yet.
@@ -10,7 +11,8 @@
 CREATE OR REPLACE FUNCTION entitlements_of(p_org text, p_grace interval)
 RETURNS TABLE(plan_code text, plan_version int, billing_interval text, status text, live boolean,
               period_start timestamptz, period_end timestamptz, feature text, feature_type text,
-              unit text, included bigint, feature_limit bigint, granted boolean, used bigint)
+              unit text, in_plan boolean, included bigint, feature_limit bigint, granted boolean,
+              used bigint)
 LANGUAGE sql STABLE AS $$
   WITH subscription_period AS (
     SELECT period.plan_code, subscription.billing_interval, period.status, period.live,
@@ -25,13 +27,13 @@ LANGUAGE sql STABLE AS $$
      WHERE subscription.org_id = p_org)
   SELECT org_plan.plan_code, org_plan.plan_version, org_plan.billing_interval, org_plan.status,
          org_plan.live, org_plan.period_start, org_plan.period_end,
-         entitlement.code, entitlement.type, entitlement.unit,
+         entitlement.code, entitlement.type, entitlement.unit, entitlement.in_plan,
          coalesce(counter.included, entitlement.included), entitlement."limit", entitlement.granted,
          coalesce(counter.used, 0)
     FROM subscription_period org_plan
     LEFT JOIN LATERAL (
-           SELECT feature.code, feature.type, feature.unit, granting.included, granting."limit",
-                  granting.granted
+           SELECT feature.code, feature.type, feature.unit, granting.feature IS NOT NULL AS in_plan,
+                  granting.included, granting."limit", granting.granted
              FROM features feature
              LEFT JOIN plan_version_features granting
                     ON granting.plan_code = org_plan.plan_code AND granting.version = org_plan.plan_version
