@@ -200,6 +200,8 @@ function issuesOf(error: z.ZodError): CatalogIssue[] {
     const keys = i.code === "unrecognized_keys" ? i.keys : [];
     // An unknown key is named by its own path, not its parent's.
     if (keys.length === 1) return { path: pathOf([...i.path, keys[0]]), message: "unknown field" };
+    // A bad key (a plan or feature code) says what a code must be.
+    if (i.code === "invalid_key") return { path: pathOf(i.path), message: i.issues.map((inner) => inner.message).join("; ") };
     return { path: pathOf(i.path), message: i.message };
   });
 }
