@@ -75,9 +75,10 @@ describe("catalog versions", () => {
     const refused = await publishCatalog({ content: retyped, source: "test" }).catch((e) => e);
     expect(refused).toBeInstanceOf(CatalogInvalid);
     expect((refused as CatalogInvalid).issues.map((i) => i.path)).toEqual(["features.sso.type"]);
-    const stale = await publishCatalog({ content: edited((c) => void (c.plans.pro.name = "Pro+")), source: "test", basedOn: current.version - 1 }).catch(
-      (e) => e,
-    );
+    const renamed = edited((c) => {
+      c.plans.pro.name = "Pro+";
+    });
+    const stale = await publishCatalog({ content: renamed, source: "test", basedOn: current.version - 1 }).catch((e) => e);
     expect((stale as CatalogInvalid).issues.map((i) => i.path)).toEqual(["version"]);
     expect((await currentCatalog())!.version).toBe(current.version);
   });
