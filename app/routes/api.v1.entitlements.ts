@@ -1,5 +1,6 @@
 // What the org may use: its plan version's features, with this period's usage. One database read,
-// like the quota check; an API key or the portal session.
+// like the quota check; an API key or the portal session. Exported as a declaration (`route`):
+// server.ts dispatches this hot read to it without the router, as it does the quota check.
 import { ALWAYS, answer } from "~/server/api/contract.server";
 import { entitlements } from "~/server/api/schemas.server";
 import { entitlementsFor } from "~/server/billing/entitlements.server";

@@ -13,7 +13,11 @@ RETURNS TABLE(plan_code text, plan_version int, billing_interval text, status te
               period_start timestamptz, period_end timestamptz, feature text, feature_type text,
               unit text, in_plan boolean, included bigint, feature_limit bigint, granted boolean,
               used bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+  -- plpgsql, not sql: its plan is cached per session instead of re-planned on every call.
+  RETURN QUERY
   WITH subscription_period AS (
     SELECT period.plan_code, subscription.billing_interval, period.status, period.live,
            period.period_start, period.period_end,
@@ -43,5 +47,5 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN usage_counters counter
            ON counter.org_id = p_org AND counter.metric = entitlement.code
           AND counter.period_start = org_plan.period_start
-   ORDER BY entitlement.code
-$$;
+   ORDER BY entitlement.code;
+END $$;

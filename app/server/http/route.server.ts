@@ -33,8 +33,12 @@ export function isApiRoute(value: unknown): value is ApiRoute {
   return typeof value === "object" && value !== null && BRAND in value && value[BRAND] === true;
 }
 
-/** The server's hot paths (the quota read and the usage write) and the route ids serving them. */
-export const HOT_ROUTES: Record<string, string> = { "/api/v1/quota": "routes/api.v1.quota", "/api/v1/usage": "routes/api.v1.usage" };
+/** The server's hot paths (the quota read, the usage write, the entitlements read) and the route ids serving them. */
+export const HOT_ROUTES: Record<string, string> = {
+  "/api/v1/quota": "routes/api.v1.quota",
+  "/api/v1/usage": "routes/api.v1.usage",
+  "/api/v1/entitlements": "routes/api.v1.entitlements",
+};
 
 /**
  * The declared routes behind the server's hot paths, from the build: each path's route module

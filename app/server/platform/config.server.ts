@@ -138,7 +138,7 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   // The worker's own /metrics port (unset: the worker serves no metrics).
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  // Share (0–1) of hot-route requests (quota, usage) written to the access log; others: all.
+  // Share (0–1) of hot-route requests (quota, usage, entitlements) written to the access log; others: all.
   ACCESS_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0),
 });
 
