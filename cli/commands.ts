@@ -5,7 +5,7 @@
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { revokeSessionsOf } from "../app/server/auth/session-store.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
-import { PLAN_CODES, type PlanCode, planByCode, syncPlanCatalog } from "../app/server/billing/plans.server";
+import { listPlans, type PlanCode, planByCode, refreshCatalog, syncPlanCatalog } from "../app/server/billing/plans.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
 import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
 import { replayStripeEvent } from "../app/server/billing/webhooks.server";
@@ -17,9 +17,11 @@ import { runRetention } from "../app/server/ops/retention.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
 import { closeCache } from "../app/server/platform/cache.server";
+import { config } from "../app/server/platform/config.server";
 import { closeDatabase } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
+import { catalogPush, catalogShow } from "./catalog-commands";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
@@ -28,6 +30,8 @@ type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
   human: (r: R) => string;
+  /** What --json prints (default: the result). */
+  json?: (r: R) => unknown;
   /** The exit code for a result (default 0): a check that found something to fix exits 1. */
   exitCode?: (r: R) => number;
 };
@@ -53,8 +57,14 @@ const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
   args: COMMAND_ARGS.subscribe,
   run: async ([orgId, planCode]) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
-    if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}"; one of ${PLAN_CODES.join(", ")}.`);
     await syncPlanCatalog();
+    if (!planByCode(planCode))
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `Unknown plan "${planCode}"; one of ${listPlans()
+          .map((p) => p.code)
+          .join(", ")}.`,
+      );
     process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
     return subscribeThroughStripe(orgId, planCode as PlanCode);
   },
@@ -183,7 +193,11 @@ const sentryTest: Command<{ eventId: string }> = {
 
 const stripeCheck: Command<Awaited<ReturnType<typeof checkStripeAccount>>> = {
   args: COMMAND_ARGS["stripe:check"],
-  run: async () => checkStripeAccount(),
+  run: async () => {
+    // What the app runs on: the published catalog, or the one PLANS_CONFIG declares for the next start.
+    if (!config.plansConfigSet) await refreshCatalog();
+    return checkStripeAccount();
+  },
   human: (r) => stripeCheckText(r, process.stdout.isTTY && !process.env.NO_COLOR),
   exitCode: (r) => (r.ok ? 0 : 1),
 };
@@ -246,6 +260,8 @@ export const commands: Record<string, Command<unknown>> = {
   retention,
   backup,
   restore,
+  "catalog:push": catalogPush,
+  "catalog:show": catalogShow,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

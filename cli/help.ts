@@ -17,6 +17,8 @@ export const COMMAND_ARGS = {
   retention: "retention [--apply]",
   backup: "backup [file]",
   restore: "restore <file> [--database NAME | --dir FOLDER]",
+  "catalog:push": "catalog:push <file>",
+  "catalog:show": "catalog:show",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

@@ -61,7 +61,7 @@ const command = commands[name];
 let code = 0;
 try {
   const result = await command.run(args, values);
-  console.log(values.json ? JSON.stringify(result) : command.human(result as never));
+  console.log(values.json ? JSON.stringify(command.json ? command.json(result as never) : result) : command.human(result as never));
   code = command.exitCode?.(result as never) ?? 0;
 } catch (err) {
   const e = err as { code?: string; message?: string };

@@ -101,9 +101,14 @@ describe("ops stripe:check", () => {
     expect(line(green.report, "catalog", "price starter")).toMatchObject({ status: "pass" });
     expect(line(green.report, "catalog", "price starter").detail).toContain("is 29.00 USD every month, as the plan says");
 
-    // The plan's price changed in PLANS_CONFIG, and Stripe still has the old one under its lookup key.
-    const plans = JSON.parse(JSON.stringify((await import("../app/server/platform/config.server")).DEFAULT_PLANS));
-    plans.starter.priceMonthly = 3900;
+    // The plan's price changed in PLANS_CONFIG (today's shape, converted), and Stripe still has the old one under its lookup key.
+    const plan = (name: string, priceMonthly: number, included: number) => ({ name, priceMonthly, currency: "usd", includedUnits: { api_call: included } });
+    const plans = {
+      trial: { ...plan("Trial", 3900, 1_000), trialDays: 14, priceOf: "starter" },
+      starter: plan("Starter", 3900, 50_000),
+      growth: plan("Growth", 9900, 250_000),
+      pro: plan("Pro", 29900, 1_000_000),
+    };
     const changed = await check({ PLANS_CONFIG: JSON.stringify(plans) });
     expect(changed.code).toBe(1);
     expect(failing(changed.report).map((l) => [l.area, l.check])).toEqual([["catalog", "price starter"]]);

@@ -8,4 +8,6 @@ export const ADVISORY_LOCKS = {
   usageReport: 7245002,
   /** Creating the usage ledger's monthly partitions (app/server/usage/partitions.server.ts). */
   partitions: 7245003,
+  /** Publishing a catalog version (app/server/billing/catalog.server.ts). */
+  catalog: 7245004,
 } as const;

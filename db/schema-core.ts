@@ -38,8 +38,9 @@ export const apiKeys = pgTable(
   (t) => [uniqueIndex("api_keys_hash_key").on(t.hash), index("api_keys_org_idx").on(t.orgId)],
 );
 
-// Plan catalog mirrored from PLANS_CONFIG at start (PLANS_CONFIG stays the source of truth), so
-// the usage SQL can read included units and what a plan renews as (trial → starter).
+// The current catalog version's plans (schema-catalog.ts), mirrored when a version is published,
+// so the usage SQL can read included units and what a plan renews as (trial → starter). A plan
+// a newer catalog dropped stays here for its grandfathered subscribers.
 export const plans = pgTable("plans", {
   code: text("code").primaryKey(),
   name: text("name").notNull(),
@@ -67,6 +68,11 @@ export const subscriptions = pgTable("subscriptions", {
     .references(() => organisations.id, { onDelete: "cascade" }),
   stripeSubscriptionId: text("stripe_subscription_id").unique(),
   planCode: text("plan_code").notNull(),
+  // The plan version it was bought on (plan_versions): it keeps those terms until moved. Null
+  // until the first catalog version is published; new subscriptions get the plan's newest.
+  planVersion: integer("plan_version"),
+  // month | year: the price's interval (yearly plans keep monthly allowances; written from the yearly slice on).
+  billingInterval: text("billing_interval").notNull().default("month"),
   status: text("status").notNull(), // Stripe's: trialing, active, past_due, canceled, unpaid, incomplete, …
   periodStart: tz("period_start").notNull(),
   periodEnd: tz("period_end").notNull(),

@@ -1,4 +1,5 @@
 // The database schema (drizzle), one file per concern; drizzle-kit generates db/migrations from
 // what this module exports. The files import each other downward only (notify needs organisations).
+export * from "./schema-catalog";
 export * from "./schema-core";
 export * from "./schema-notify";

@@ -11,7 +11,7 @@ import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
-import { listPlans, type PlanCode, planByCode } from "~/server/billing/plans.server";
+import { listPlans, type PlanCode, planByCode, refreshCatalog } from "~/server/billing/plans.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { AppError } from "~/server/platform/errors.server";
@@ -21,6 +21,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   const { subscription, usage } = await subscriptionOverview(user.orgId);
+  await refreshCatalog(); // the plans on offer are the current catalog version's
   return json({ subscription, usage, plans: listPlans(), timeZone: org.timeZone });
 };
 

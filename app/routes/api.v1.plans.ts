@@ -1,4 +1,4 @@
-// Public: the plan catalog from PLANS_CONFIG.
+// Public: the plans of the current catalog version.
 import { answer } from "~/server/api/contract.server";
 import { planList } from "~/server/api/schemas.server";
 import { listPlans } from "~/server/billing/plans.server";
@@ -14,10 +14,11 @@ export const route = apiRoute({
       operationId: "listPlans",
       tag: "Plans",
       summary: "List the plans",
-      description: "Public. The plan catalog: price per month in minor units, currency, included units per metric, trial days (for `trial`).",
+      description:
+        "Public. The plans of the current catalog: price per month (and per year, if sold yearly) in minor units, currency, included units per metered feature, trial days (for a trial). What an org's own plan version grants: `GET /api/v1/entitlements`.",
       errors: ["INTERNAL"],
     },
-    handle: async (_args, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, ...plan }) => plan) }),
+    handle: async (_args, ctx) => ok(ctx, { plans: listPlans().map(({ billedAs: _b, features: _f, ...plan }) => plan) }),
   },
 });
 export const { loader, action } = route;

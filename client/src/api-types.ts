@@ -67,6 +67,77 @@ export type DeletedWebhookEndpoint = {
   deleted: true;
 };
 
+export type Entitlement =
+  | {
+      /** A feature of the catalog. */
+      feature: string;
+      type: "metered";
+      unit: string;
+      /** Units included this period (0: not in the plan). */
+      included: number;
+      used: number;
+      remaining: number;
+      /** `remaining > 0`: recording this feature would be admitted now. */
+      allow: boolean;
+    }
+  | {
+      /** A feature of the catalog. */
+      feature: string;
+      type: "boolean";
+      granted: boolean;
+    }
+  | {
+      /** A feature of the catalog. */
+      feature: string;
+      type: "numeric";
+      /** The plan's limit; `null` is unlimited (0: not in the plan). */
+      limit: number | null;
+    };
+
+export type Entitlements = {
+  plan: {
+    code: string;
+    /** The plan version the subscription was bought on (it keeps its terms until moved). */
+    version: number;
+    interval: "month" | "year";
+  };
+  period: {
+    /** `YYYY-MM` of the period start (UTC) */
+    key: string;
+    /** ISO 8601, UTC */
+    start: string;
+    /** ISO 8601, UTC */
+    end: string;
+  };
+  features: (
+    | {
+        /** A feature of the catalog. */
+        feature: string;
+        type: "metered";
+        unit: string;
+        /** Units included this period (0: not in the plan). */
+        included: number;
+        used: number;
+        remaining: number;
+        /** `remaining > 0`: recording this feature would be admitted now. */
+        allow: boolean;
+      }
+    | {
+        /** A feature of the catalog. */
+        feature: string;
+        type: "boolean";
+        granted: boolean;
+      }
+    | {
+        /** A feature of the catalog. */
+        feature: string;
+        type: "numeric";
+        /** The plan's limit; `null` is unlimited (0: not in the plan). */
+        limit: number | null;
+      }
+  )[];
+};
+
 export type ErrorEnvelope = {
   ok: false;
   error: {
@@ -100,8 +171,10 @@ export type InvoiceList = {
 };
 
 export type PlanChangePreview = {
-  from: "trial" | "starter" | "growth" | "pro";
-  to: "trial" | "starter" | "growth" | "pro";
+  /** A plan of the catalog (`GET /api/v1/plans`). */
+  from: string;
+  /** A plan of the catalog (`GET /api/v1/plans`). */
+  to: string;
   change: "upgrade" | "downgrade";
   effective: "now" | "period_end";
   /** Minor units; 0 for a downgrade. */
@@ -121,17 +194,21 @@ export type PlanChangePreview = {
 };
 
 export type PlanCodeBody = {
-  planCode: "trial" | "starter" | "growth" | "pro";
+  /** A plan of the catalog (`GET /api/v1/plans`). */
+  planCode: string;
 };
 
 export type PlanList = {
   plans: {
-    code: "trial" | "starter" | "growth" | "pro";
+    /** A plan of the catalog (`GET /api/v1/plans`). */
+    code: string;
     name: string;
     /** Minor units (cents). */
     priceMonthly: number;
+    /** Minor units (cents); null when the plan is sold monthly only. */
+    priceYearly: number | null;
     currency: string;
-    /** Included units per metric and month. */
+    /** Included units per metered feature and month. */
     includedUnits: Record<string, number>;
     trialDays: number | null;
   }[];
@@ -217,7 +294,8 @@ export type SubscriptionSummary = {
 };
 
 export type UpgradeBody = {
-  planCode: "trial" | "starter" | "growth" | "pro";
+  /** A plan of the catalog (`GET /api/v1/plans`). */
+  planCode: string;
   /** The `prorationDate` of the preview the customer saw (Unix seconds); older than 5 minutes is `PREVIEW_EXPIRED`. */
   prorationDate?: number;
 };

@@ -9,6 +9,8 @@ export type {
   Admitted,
   ApiErrorCode,
   DecidedByPolicy,
+  Entitlement,
+  Entitlements,
   ErrorEnvelope,
   OnUnavailable,
   QuotaExceeded,

@@ -1,8 +1,8 @@
-// The Metered API client: the quota check and the exactly-once usage record.
+// The Metered API client: the quota check, the exactly-once usage record and the entitlements.
 import { IdempotencyConflictError, MeteredApiError, MeteredUnavailableError } from "./errors.js";
 import { type ExpressMiddleware, expressMeter, type FetchHandler, fetchMeter, type MeterOptions, type NodeLikeRequest } from "./middleware.js";
 import { type ApiAnswer, errorCode, type FetchLike, retryAfterSeconds, send, type TransportOptions } from "./transport.js";
-import type { Admitted, OnUnavailable, QuotaExceeded, QuotaSummary, RecordResult, UsageRecord } from "./types.js";
+import type { Admitted, Entitlement, Entitlements, OnUnavailable, QuotaExceeded, QuotaSummary, RecordResult, UsageRecord } from "./types.js";
 import { ensureRandomSource, uuidv7 } from "./uuidv7.js";
 
 export type MeteredOptions = {
@@ -64,6 +64,43 @@ export class Metered {
     const answer = await send(this.transport, { method: "GET", path: `/api/v1/quota${query}` });
     if (answer.status === 200) return dataOf<QuotaSummary>(answer);
     throw apiError(answer);
+  }
+
+  /**
+   * What the org may use: its plan (code, version, interval), the current period, and every
+   * feature of the catalog as its plan grants it. Throws MeteredApiError (4xx) or MeteredUnavailableError.
+   */
+  async entitlements(): Promise<Entitlements> {
+    const answer = await send(this.transport, { method: "GET", path: "/api/v1/entitlements" });
+    if (answer.status === 200) return dataOf<Entitlements>(answer);
+    throw apiError(answer);
+  }
+
+  /** One feature's entitlement; a feature the catalog does not have throws MeteredApiError (NOT_FOUND). */
+  async entitlement(feature: string): Promise<Entitlement> {
+    const answer = await send(this.transport, { method: "GET", path: `/api/v1/entitlements/${encodeURIComponent(feature)}` });
+    if (answer.status === 200) return dataOf<Entitlement>(answer);
+    throw apiError(answer);
+  }
+
+  /**
+   * Whether the org may use `quantity` of a feature now: a metered feature with that much
+   * `remaining` this period, a boolean one `granted`, a numeric one whose limit is at least
+   * `quantity` (or unlimited). A feature the catalog does not have, or an org without a live
+   * subscription, may not (false); other errors throw. Checking records nothing: record usage
+   * with `record`.
+   */
+  async can(feature: string, quantity = 1): Promise<boolean> {
+    let e: Entitlement;
+    try {
+      e = await this.entitlement(feature);
+    } catch (err) {
+      if (err instanceof MeteredApiError && (err.code === "NOT_FOUND" || err.code === "SUBSCRIPTION_INACTIVE")) return false;
+      throw err;
+    }
+    if (e.type === "boolean") return e.granted;
+    if (e.type === "numeric") return e.limit === null || e.limit >= quantity;
+    return e.remaining >= quantity;
   }
 
   /**

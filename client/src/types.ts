@@ -3,7 +3,7 @@
 // against that document.
 import type { ErrorEnvelope as Envelope, ErrorCode, UsageRecord } from "./api-types.js";
 
-export type { QuotaSummary, UsageRecord } from "./api-types.js";
+export type { Entitlement, Entitlements, QuotaSummary, UsageRecord } from "./api-types.js";
 
 /** Error codes the API documents today. New codes may appear: handle them by HTTP status. */
 export { ERROR_CODES as API_ERROR_CODES } from "./api-types.js";

@@ -80,8 +80,10 @@ function table(schema: Schema, withRequired: boolean): string {
 }
 
 function curl(op: Operation): string {
-  const lines = [`curl -s${op.method === "get" ? "" : ` -X ${op.method.toUpperCase()}`} "$BASE${op.path.replace("{id}", "$KEY_ID")}"`];
-  if (op.auth === "key") lines.push(`-H "Authorization: Bearer $KEY"`);
+  const lines = [
+    `curl -s${op.method === "get" ? "" : ` -X ${op.method.toUpperCase()}`} "$BASE${op.path.replace("{id}", "$KEY_ID").replace("{feature}", "tokens")}"`,
+  ];
+  if (op.auth === "key" || op.auth === "key_or_session") lines.push(`-H "Authorization: Bearer $KEY"`);
   if (op.auth === "session" || op.auth === "admin") lines.push(`-b "__session=$SESSION"${op.method === "get" ? "" : ` -H "Origin: $BASE"`}`);
   if (op.idempotencyKey) lines.push(`-H "Idempotency-Key: upgrade-7f3a"`);
   if (op.body) lines.push(`-H "Content-Type: application/json" -d '${JSON.stringify(op.body.example)}'`);
@@ -92,6 +94,8 @@ function clientExample(op: Operation): string | null {
   if (op.operationId === "getQuota") return 'const quota = await metered.quota({ metric: "api_call" });';
   if (op.operationId === "recordUsage")
     return 'const result = await metered.record({ requestId: "req_01JDQ8W6Y2N4", quantity: 1 }); // retries replay, never recount';
+  if (op.operationId === "getEntitlements") return "const { plan, period, features } = await metered.entitlements();";
+  if (op.operationId === "getEntitlement") return 'if (await metered.can("sso")) enableSso(); // or: await metered.entitlements("tokens")';
   if (op.auth === "key") return null;
   const init = [
     op.method === "get" ? null : `method: "${op.method.toUpperCase()}"`,
@@ -111,9 +115,13 @@ function clientExample(op: Operation): string | null {
 }
 
 function operationSection(op: Operation, doc: Doc): string {
-  const auth = { key: "API key (`Authorization: Bearer`)", session: "session cookie", admin: "session cookie of a platform admin", none: "none (public)" }[
-    op.auth
-  ];
+  const auth = {
+    key: "API key (`Authorization: Bearer`)",
+    session: "session cookie",
+    key_or_session: "API key (`Authorization: Bearer`) or session cookie",
+    admin: "session cookie of a platform admin",
+    none: "none (public)",
+  }[op.auth];
   const parts = [`### ${op.summary}: \`${op.method.toUpperCase()} ${op.path}\``, `Auth: ${auth}.`, op.description];
   if (op.query) parts.push("Query parameters:", table(querySchema(op), true));
   if (op.idempotencyKey) parts.push("Header: `Idempotency-Key` (optional, recommended): 1–128 of `A-Z a-z 0-9 . _ : -`.");

@@ -76,8 +76,9 @@ export const plan = z.object({
   code: planCode,
   name: z.string(),
   priceMonthly: count.meta({ description: "Minor units (cents)." }),
+  priceYearly: count.nullable().meta({ description: "Minor units (cents); null when the plan is sold monthly only." }),
   currency: z.string().meta({ examples: ["usd"] }),
-  includedUnits: z.record(z.string(), count).meta({ description: "Included units per metric and month." }),
+  includedUnits: z.record(z.string(), count).meta({ description: "Included units per metered feature and month." }),
   trialDays: z.number().int().positive().nullable(),
 });
 export const planList = z.object({ plans: z.array(plan) });
@@ -197,3 +198,33 @@ export const webhookDelivery = z.object({
 });
 export const webhookDeliveryList = z.object({ deliveries: z.array(webhookDelivery) });
 export const webhookDeliveryRetried = z.object({ id: z.string(), status: z.string() });
+
+// ---- Entitlements (the catalog's features, as the org's plan version grants them) -----------------
+
+const featureName = z.string().meta({ description: "A feature of the catalog.", examples: ["tokens"] });
+export const meteredEntitlement = z.object({
+  feature: featureName,
+  type: z.literal("metered"),
+  unit: z.string().meta({ examples: ["token"] }),
+  included: count.meta({ description: "Units included this period (0: not in the plan)." }),
+  used: count,
+  remaining: count,
+  allow: z.boolean().meta({ description: "`remaining > 0`: recording this feature would be admitted now." }),
+});
+export const booleanEntitlement = z.object({ feature: featureName, type: z.literal("boolean"), granted: z.boolean() });
+export const numericEntitlement = z.object({
+  feature: featureName,
+  type: z.literal("numeric"),
+  limit: count.nullable().meta({ description: "The plan's limit; `null` is unlimited (0: not in the plan)." }),
+});
+export const entitlement = z.union([meteredEntitlement, booleanEntitlement, numericEntitlement]);
+
+export const entitlements = z.object({
+  plan: z.object({
+    code: z.string(),
+    version: z.number().int().positive().meta({ description: "The plan version the subscription was bought on (it keeps its terms until moved)." }),
+    interval: z.enum(["month", "year"]),
+  }),
+  period: z.object({ key: periodKey, start: timestamp, end: timestamp }),
+  features: z.array(entitlement),
+});

@@ -4,7 +4,7 @@ import { isLive } from "../../subscription-status";
 import { markCheckoutStarted } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
-import { type PlanCode, planByCode } from "./plans.server";
+import { type PlanCode, planByCode, refreshCatalog } from "./plans.server";
 import { portalConfiguration } from "./portal.server";
 import { callerDeadline, createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
 import { subscriptionSummary } from "./subscriptions.server";
@@ -20,7 +20,9 @@ export const startCheckout = (orgId: string, planCode: PlanCode): Promise<{ url:
 async function checkoutUrl(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
   const current = await subscriptionSummary(orgId);
   if (current && isLive(current.status)) throw alreadySubscribed(current.planCode, current.status);
-  if (!planByCode(planCode)) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`);
+  await refreshCatalog();
+  if (!planByCode(planCode))
+    throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`, { issues: [{ path: "planCode", message: "not a plan of the catalog" }] });
   // Stripe's word too: a checkout just paid may not have reached the mirror yet.
   const live = await upstream(() => liveStripeSubscription(orgId));
   if (live) throw alreadySubscribed(live.planCode ?? "another plan", live.status);

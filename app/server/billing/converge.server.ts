@@ -4,15 +4,17 @@
 import { and, eq } from "drizzle-orm";
 import type { StripeEventRow } from "../../../db/schema";
 import { isLive } from "../../subscription-status";
+import { includedOf } from "../domain/catalog.server";
 import { appendAudit } from "../events/audit.server";
 import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
-import { db, schema, sql } from "../platform/db.server";
+import { db, schema, sql, type Tx } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { jobPayload } from "../platform/jobs.server";
 import { log } from "../platform/log.server";
 import { stiggEnabled } from "../stigg/stigg.server";
 import { setPeriodUnits } from "../usage/counters.server";
-import { planByCode } from "./plans.server";
+import { planVersionFor, planVersionTerms } from "./catalog.server";
+import { planByCode, refreshCatalog } from "./plans.server";
 import { releaseSchedule } from "./schedules.server";
 import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
@@ -112,8 +114,9 @@ async function testClockGone(clockId: string): Promise<string | null> {
  * applies once the period ends, even before the renewal webhook arrives.
  */
 export async function applySubscription(orgId: string, state: SubscriptionState): Promise<string | null> {
+  await refreshCatalog();
   const planCode = await planOfPrice(state.priceId, state.status);
-  if (!planCode) throw new Error(`Stripe price ${state.priceId} is not in PLANS_CONFIG`);
+  if (!planCode) throw new Error(`Stripe price ${state.priceId} is not a price of the catalog`);
   const pending = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
   return db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
@@ -123,10 +126,13 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       // and a second live one is not silently swapped in (the caller reports it).
       return isLive(state.status) ? current.stripeSubscriptionId : null;
     }
+    // Grandfathering: the same plan keeps the version it was bought on; a new one starts on its newest.
+    const planVersion = await planVersionFor(tx, { planCode, priceId: state.priceId, mirrored: current });
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
       planCode,
+      planVersion,
       status: state.status,
       periodStart: state.periodStart,
       periodEnd: state.periodEnd,
@@ -147,10 +153,16 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       metric: "api_call",
       periodStart: state.periodStart,
       periodEnd: state.periodEnd,
-      included: planByCode(planCode)?.includedUnits.api_call ?? 0,
+      included: await includedUnitsOf(tx, planCode, planVersion, "api_call"),
     });
     return null;
   });
+}
+
+/** A metered feature's units in the plan version (the current catalog's plan when none is recorded yet). */
+async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | null, feature: string): Promise<number> {
+  const terms = planVersion === null ? null : await planVersionTerms(tx, planCode, planVersion);
+  return terms ? includedOf(terms, feature) : (planByCode(planCode)?.includedUnits[feature] ?? 0);
 }
 
 const SECOND_LIVE = "billing.second_live_subscription";

@@ -18,7 +18,7 @@ import { AppError } from "../platform/errors.server";
 import { previewInStigg } from "../stigg/stigg.server";
 import { applySubscription, retrieveMirrored } from "./converge.server";
 import { oncePerKey } from "./idempotency.server";
-import { type Plan, type PlanCode, planByCode } from "./plans.server";
+import { type Plan, type PlanCode, planByCode, refreshCatalog } from "./plans.server";
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { callerDeadline, priceOf, upstream } from "./stripe.server";
 import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
@@ -30,6 +30,7 @@ type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: stri
 export const PREVIEW_TTL_SECONDS = 300;
 
 async function setup(orgId: string, planCode: string): Promise<Change> {
+  await refreshCatalog();
   const to = planByCode(planCode);
   if (!to || to.trialDays)
     throw new AppError("VALIDATION_FAILED", `"${planCode}" is not a plan you can change to.`, { issues: [{ path: "planCode", message: "unknown plan" }] });

@@ -6,9 +6,7 @@ import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Glob } from "bun";
 import { isLive, LIVE_STATUSES } from "../../subscription-status";
-import { planCode } from "../domain/vocabulary.server";
-import { DEFAULT_PLANS } from "../platform/config.server";
-import { PLAN_CODES } from "./plans.server";
+import { DEFAULT_CATALOG } from "../platform/config.server";
 
 const ROOT = join(import.meta.dir, "../../..");
 
@@ -33,8 +31,6 @@ function writes(text: string, table: string, drizzleName: string): boolean {
 const OWNERS: { table: string; drizzleName: string; owner: string | string[] }[] = [
   { table: "subscriptions", drizzleName: "subscriptions", owner: "app/server/billing/subscriptions.server.ts" },
   { table: "organisations", drizzleName: "organisations", owner: "app/server/orgs/orgs.server.ts" },
-  { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
-  { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
   // Intake inserts the rows (and clears them for a replay); convergence stamps processed_at;
   // retention deletes converged ones past their period.
   {
@@ -44,6 +40,14 @@ const OWNERS: { table: string; drizzleName: string; owner: string | string[] }[]
   },
   // Retention deletes finished deliveries past their period; nothing else writes them.
   { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: ["app/server/notify/deliver.server.ts", "app/server/ops/retention.server.ts"] },
+  // Publishing a catalog version mirrors it; the Stripe price a plan bills is noted by plans.server.ts.
+  { table: "plans", drizzleName: "plans", owner: ["app/server/billing/catalog.server.ts", "app/server/billing/plans.server.ts"] },
+  { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/catalog.server.ts" },
+  { table: "catalog_versions", drizzleName: "catalogVersions", owner: "app/server/billing/catalog.server.ts" },
+  { table: "plan_versions", drizzleName: "planVersions", owner: "app/server/billing/catalog.server.ts" },
+  { table: "plan_version_features", drizzleName: "planVersionFeatures", owner: "app/server/billing/catalog.server.ts" },
+  { table: "catalog_version_plans", drizzleName: "catalogVersionPlans", owner: "app/server/billing/catalog.server.ts" },
+  { table: "features", drizzleName: "features", owner: "app/server/billing/catalog.server.ts" },
   // `used` is record_usage's (SQL); the plan units billing decides go through the usage module.
   { table: "usage_counters", drizzleName: "usageCounters", owner: "app/server/usage/counters.server.ts" },
 ];
@@ -78,8 +82,8 @@ describe("spelled once", () => {
     ]);
   });
 
-  test("the plan codes are listed in the shared vocabulary only", () => {
-    expect(files.filter((f) => planList.test(f.text)).map((f) => f.path)).toEqual(["app/server/domain/vocabulary.server.ts"]);
+  test("the plan codes are data (catalog/default.json): no source lists them", () => {
+    expect(files.filter((f) => planList.test(f.text)).map((f) => f.path)).toEqual([]);
   });
 
   test("SQL text is never built from strings (docs/db.md): no unsafe or raw SQL in the app, worker, CLI or scripts", () => {
@@ -89,7 +93,7 @@ describe("spelled once", () => {
   test("the shared definitions are the ones in use", () => {
     expect(LIVE_STATUSES.filter(isLive)).toEqual([...LIVE_STATUSES]);
     for (const status of ["canceled", "unpaid", "incomplete", "incomplete_expired", "paused"]) expect(isLive(status)).toBe(false);
-    expect(PLAN_CODES).toEqual(planCode.options);
-    expect(Object.keys(DEFAULT_PLANS).sort()).toEqual([...PLAN_CODES].sort());
+    // The seed's four plans stay the default catalog's.
+    expect(Object.keys(DEFAULT_CATALOG.plans).sort()).toEqual(["growth", "pro", "starter", "trial"]);
   });
 });

@@ -49,10 +49,10 @@ async function priceFor(lines: Lines, code: string): Promise<{ price: Price | nu
   const configured = configuredPriceIds[code];
   if (configured) {
     try {
-      return { price: await client.prices.retrieve(configured), how: `stripePriceId ${configured}` };
+      return { price: await client.prices.retrieve(configured), how: `stripePriceIds.month ${configured}` };
     } catch (err) {
       if (errorKind(err) !== "allowed") throw err;
-      return { price: null, how: `stripePriceId ${configured}` };
+      return { price: null, how: `stripePriceIds.month ${configured}` };
     }
   }
   const [price] = (await client.prices.list({ lookup_keys: [lookupKey(code)], limit: 1 })).data;
@@ -66,19 +66,22 @@ export async function checkPrices(lines: Lines) {
     const wanted = `${money(plan.priceMonthly, plan.currency)} a month`;
     const create = lines.api("/v1/prices", params);
     const { price, how } = await priceFor(lines, plan.code);
-    if (!price && how.startsWith("stripePriceId")) {
+    if (!price && how.startsWith("stripePriceIds.month")) {
       lines.fail(
         "catalog",
         `price ${plan.code}`,
-        `PLANS_CONFIG names ${how.slice(14)} for ${plan.code}, and this account has no such price (another account, or the other mode?)`,
-        [`Set stripePriceId of ${plan.code} in PLANS_CONFIG to a price of this account, or remove it to use the lookup key ${lookupKey(plan.code)}`, create],
+        `the catalog names ${how.slice(21)} for ${plan.code}, and this account has no such price (another account, or the other mode?)`,
+        [
+          `Set plans.${plan.code}.stripePriceIds.month in the catalog to a price of this account, or remove it to use the lookup key ${lookupKey(plan.code)}`,
+          create,
+        ],
       );
       continue;
     }
     if (!price) {
       if (mode === "live")
         lines.fail("catalog", `price ${plan.code}`, `no price for ${plan.code} (${wanted}): the app finds it by ${how} and makes none in live mode`, [
-          `Dashboard: Product catalog → Add product "Metered ${plan.name}", recurring ${wanted}, lookup key ${lookupKey(plan.code)} (or set stripePriceId in PLANS_CONFIG)`,
+          `Dashboard: Product catalog → Add product "Metered ${plan.name}", recurring ${wanted}, lookup key ${lookupKey(plan.code)} (or set plans.${plan.code}.stripePriceIds.month in the catalog)`,
           create,
         ]);
       else lines.pass("catalog", `price ${plan.code}`, `no price with ${how} yet: the app creates it (${wanted}) on first use in ${mode} mode`);

@@ -19,7 +19,7 @@ import {
   masked,
   type StripeCheckReport,
 } from "./check-lines.server";
-import { listPlans } from "./plans.server";
+import { configuredPriceId, listPlans } from "./plans.server";
 import { stripe, usesTestClocks } from "./stripe.server";
 import { checkMeter, checkPortal, checkPrices } from "./stripe-check-catalog.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "./webhook-events.server";
@@ -35,7 +35,7 @@ export function configuredTarget(): CheckTarget {
     baseUrlConfigured: Boolean(config.APP_BASE_URL),
     usesTestClocks,
     plans: listPlans(),
-    configuredPriceIds: Object.fromEntries(Object.entries(config.PLANS_CONFIG).map(([code, p]) => [code, p.stripePriceId])),
+    configuredPriceIds: Object.fromEntries(listPlans().map((p) => [p.code, configuredPriceId(p.code, "month")])),
   };
 }
 

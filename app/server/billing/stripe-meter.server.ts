@@ -16,6 +16,24 @@ export const METER_PARAMS = {
 } satisfies Stripe.Billing.MeterCreateParams;
 let meterId: string | null = null;
 
+/** The meter of a metered feature of the catalog: its event name is the feature's code (`api_call`'s is METER_PARAMS). */
+export const featureMeterParams = (feature: string, unit: string): Stripe.Billing.MeterCreateParams =>
+  feature === METER_EVENT ? METER_PARAMS : { ...METER_PARAMS, display_name: `${feature} (${unit})`, event_name: feature };
+
+/**
+ * The billing meter of a metered feature, made in test mode and locally when Stripe has none
+ * for its event name (one meter per feature; an event name is Stripe's key for it). In live
+ * mode a missing meter is an error naming it.
+ */
+export async function ensureFeatureMeter(feature: string, unit: string): Promise<string> {
+  const meters = await stripe.billing.meters.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
+  const found = meters.find((m) => m.event_name === feature && m.status === "active");
+  if (found) return found.id;
+  if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${feature}": create it before publishing`);
+  const params = featureMeterParams(feature, unit);
+  return (await stripe.billing.meters.create(params, { idempotencyKey: requestKey(`meter:${feature}`, params) })).id;
+}
+
 /** The billing meter usage is reported to (created in test mode / locally when missing). */
 export async function ensureMeter(): Promise<string> {
   if (meterId) return METER_EVENT;

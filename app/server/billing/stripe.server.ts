@@ -16,7 +16,7 @@ import { AppError, NotFound } from "../platform/errors.server";
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
 import { noteGoneCustomer } from "./customer-gone.server";
 import { oncePerKey } from "./idempotency.server";
-import { listPlans, type Plan, type PlanCode, planByCode, setStripePriceId } from "./plans.server";
+import { activeCatalog, configuredPriceId, listPlans, type Plan, type PlanCode, planByCode, refreshCatalog, setStripePriceId } from "./plans.server";
 import { stripe } from "./stripe-client.server";
 import { noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
@@ -40,58 +40,77 @@ export const usesTestClocks = config.testClocks;
 
 // ---- prices ---------------------------------------------------------------------------------
 
-/** The lookup key a plan's price is found by (when PLANS_CONFIG names no `stripePriceId`). */
-export const lookupKey = (code: string) => `metered_plan_${code}`;
+/** The lookup key a plan's price is found by (when the catalog names no `stripePriceIds`); `_year` for its yearly price. */
+export const lookupKey = (code: string, interval: PriceInterval = "month") => `metered_plan_${code}${interval === "year" ? "_year" : ""}`;
+export type PriceInterval = "month" | "year";
+
+/** What a plan's price must be: its amount, currency and interval. */
+export type PriceTerms = { code: string; name: string; currency: string; amount: number; interval: PriceInterval };
 
 /** The price the app creates for a plan in test mode; in live mode an operator creates it (ops stripe:check prints this). */
 export const planPriceParams = (plan: Plan) =>
+  priceParams({ code: plan.code, name: plan.name, currency: plan.currency, amount: plan.priceMonthly, interval: "month" });
+
+const priceParams = (t: PriceTerms) =>
   ({
-    currency: plan.currency,
-    unit_amount: plan.priceMonthly,
-    recurring: { interval: "month" },
-    lookup_key: lookupKey(plan.code),
-    product_data: { name: `Metered ${plan.name}` },
-    metadata: { plan_code: plan.code },
+    currency: t.currency,
+    unit_amount: t.amount,
+    recurring: { interval: t.interval },
+    lookup_key: lookupKey(t.code, t.interval),
+    product_data: { name: `Metered ${t.name}` },
+    metadata: { plan_code: t.code },
   }) satisfies Stripe.PriceCreateParams;
-// The whole catalog or nothing: readers await the one load in flight (a half-filled map would
-// answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
-let prices: Promise<ReadonlyMap<PlanCode, string>> | null = null;
 
 /**
- * The Stripe price of each plan that owns one (trial bills its `priceOf`). A configured
- * `stripePriceId` wins; otherwise found by lookup key, and created in test mode / locally — also
- * when the plan's amount has changed since: the new price takes the lookup key over
- * (`transfer_lookup_key`), the old one keeps billing the subscriptions already on it.
- * Loaded once per process, by the first caller; every caller meanwhile waits for that load, and
- * a load that fails is forgotten, so the next caller tries again.
+ * The Stripe price that bills `terms`: the configured one (`stripePriceIds`) if given; else the
+ * one holding the lookup key, if it bills the same amount; else, in test mode and locally, a new
+ * price (Stripe's prices are immutable) that takes the lookup key over (`transfer_lookup_key`),
+ * the old one still billing the subscriptions on it. In live mode a missing or outdated price is
+ * an error naming it.
+ */
+export async function findOrMakePrice(terms: PriceTerms, configured?: string): Promise<string> {
+  if (configured) return configured;
+  const key = lookupKey(terms.code, terms.interval);
+  const [found] = (await stripe.prices.list({ lookup_keys: [key], active: true, limit: 1 })).data;
+  if (found && billsTerms(found, terms)) return found.id;
+  const what = found
+    ? `Stripe price ${found.id} (lookup key ${key}) no longer bills plan ${terms.code}`
+    : `No Stripe price for plan ${terms.code}${terms.interval === "year" ? " (yearly)" : ""}`;
+  if (config.stripeMode === "live") throw new Error(`${what}: set stripePriceIds.${terms.interval} of the plan in the catalog`);
+  const params: Stripe.PriceCreateParams = { ...priceParams(terms), ...(found ? { transfer_lookup_key: true } : {}) };
+  return (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${key}`, params) })).id;
+}
+
+// The whole catalog or nothing: readers await the one load in flight (a half-filled map would
+// answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
+// Loaded again when the process moves to a newer catalog version.
+let prices: { version: number | null; ids: Promise<ReadonlyMap<PlanCode, string>> } | null = null;
+
+/**
+ * The monthly Stripe price of each plan that owns one (trial bills its `priceOf`), found or made
+ * by findOrMakePrice. Loaded once per process and catalog version, by the first caller; every
+ * caller meanwhile waits for that load, and a load that fails is forgotten, so the next caller
+ * tries again.
  */
 export function ensurePrices(): Promise<ReadonlyMap<PlanCode, string>> {
-  prices ??= loadPrices().catch((err) => {
-    prices = null;
-    throw err;
-  });
-  return prices;
+  const version = activeCatalog().version;
+  if (prices?.version !== version) {
+    const load = loadPrices().catch((err) => {
+      if (prices?.ids === load) prices = null;
+      throw err;
+    });
+    prices = { version, ids: load };
+  }
+  return prices.ids;
 }
 
 async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
   const ids = new Map<PlanCode, string>();
   for (const plan of listPlans().filter((p) => p.billedAs === p.code)) {
-    const configured = config.PLANS_CONFIG[plan.code]?.stripePriceId;
-    let id = configured;
-    let stale: Stripe.Price | undefined;
-    if (!id) {
-      const [found] = (await stripe.prices.list({ lookup_keys: [lookupKey(plan.code)], active: true, limit: 1 })).data;
-      if (found && billsPlan(found, plan)) id = found.id;
-      else stale = found;
-    }
-    if (!id) {
-      const what = stale
-        ? `Stripe price ${stale.id} (lookup key ${lookupKey(plan.code)}) no longer bills plan ${plan.code}`
-        : `No Stripe price for plan ${plan.code}`;
-      if (config.stripeMode === "live") throw new Error(`${what}: set stripePriceId in PLANS_CONFIG`);
-      const params: Stripe.PriceCreateParams = { ...planPriceParams(plan), ...(stale ? { transfer_lookup_key: true } : {}) };
-      id = (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${lookupKey(plan.code)}`, params) })).id;
-    }
+    const id = await findOrMakePrice(
+      { code: plan.code, name: plan.name, currency: plan.currency, amount: plan.priceMonthly, interval: "month" },
+      configuredPriceId(plan.code, "month"),
+    );
     ids.set(plan.code, id);
     await setStripePriceId(plan.code, id);
   }
@@ -101,9 +120,9 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
   return ids;
 }
 
-/** Whether a Stripe price bills what the plan says: its amount and currency, monthly. */
-const billsPlan = (price: Stripe.Price, plan: { currency: string; priceMonthly: number }) =>
-  price.unit_amount === plan.priceMonthly && price.currency === plan.currency && price.recurring?.interval === "month" && price.recurring.interval_count === 1;
+/** Whether a Stripe price bills what the plan says: its amount and currency, each interval. */
+const billsTerms = (price: Stripe.Price, t: { currency: string; amount: number; interval: PriceInterval }) =>
+  price.unit_amount === t.amount && price.currency === t.currency && price.recurring?.interval === t.interval && price.recurring.interval_count === 1;
 
 export async function priceOf(code: PlanCode): Promise<string> {
   const plan = planByCode(code);
@@ -296,7 +315,9 @@ const TEST_CARDS: Record<TestCard, string> = { visa: "pm_card_visa", declined: "
 /** Subscribes the org through Stripe with a test card: `declined` is refused at attach, `fails` attaches and fails every charge. */
 export async function subscribeWithTestCard(input: { orgId: string; planCode: PlanCode; card?: TestCard }): Promise<string> {
   if (config.stripeMode === "live") throw new AppError("FORBIDDEN", "Test cards exist only in test mode.");
-  const plan = planByCode(input.planCode)!;
+  await refreshCatalog();
+  const plan = planByCode(input.planCode);
+  if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${input.planCode}".`);
   const { customerId } = await ensureCustomer(input.orgId);
   const pm = await stripe.paymentMethods.attach(TEST_CARDS[input.card ?? "visa"], { customer: customerId });
   await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: pm.id } });

@@ -1,7 +1,7 @@
 // The subscription mirror: the local copy of each org's Stripe subscription, which the hot path
 // reads. This is the only module that writes the `subscriptions` table (a test checks it); the
 // others read it through here or call these writers.
-import { eq } from "drizzle-orm";
+import { sql as dsql, eq } from "drizzle-orm";
 import { config } from "../platform/config.server";
 import type { Tx } from "../platform/db.server";
 import { db, schema, sql } from "../platform/db.server";
@@ -87,9 +87,25 @@ export async function rollForwardLocally(orgId: string, graceDays: number): Prom
     await tx`
       update subscriptions s
          set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
-             pending_plan_code = null, updated_at = now()
+             pending_plan_code = null, updated_at = now(),
+             -- the same plan keeps its version; another plan (a renewal, a downgrade) starts on its newest
+             plan_version = case when p.plan_code = s2.plan_code then s2.plan_version
+                                 else (select sold.plan_version from catalog_version_plans sold
+                                        where sold.plan_code = p.plan_code order by sold.catalog_version desc limit 1) end
         from subscriptions s2
        cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
        where s2.org_id = ${orgId} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
   });
+}
+
+/**
+ * Pins every subscription not yet on a plan version to its plan's version in `catalogVersion`
+ * (the one about to be replaced), inside the publishing transaction: it keeps the terms it was
+ * sold, and the new catalog applies to new subscribers only.
+ */
+export async function pinPlanVersions(tx: Tx, catalogVersion: number): Promise<void> {
+  await tx.execute(dsql`
+    update subscriptions s set plan_version = sold.plan_version
+      from catalog_version_plans sold
+     where s.plan_version is null and sold.catalog_version = ${catalogVersion} and sold.plan_code = s.plan_code`);
 }

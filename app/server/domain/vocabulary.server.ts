@@ -1,7 +1,8 @@
-// The words every layer shares: what is metered, the plan codes, the shape of a client-chosen id.
+// The words every layer shares: what is metered, the shape of a plan code and of a client-chosen id.
 // A leaf: it imports nothing of the app, so the platform (config), the contract (api/) and the
 // domain modules all take these from here.
 import { z } from "zod";
+import { CATALOG_CODE } from "./catalog.server";
 
 /** Shape of every client-chosen id: request_id, Idempotency-Key, x-request-id. */
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -9,5 +10,10 @@ export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const metric = z.enum(["api_call"]).meta({ description: "What is metered." });
 export type Metric = z.infer<typeof metric>;
 
-export const planCode = z.enum(["trial", "starter", "growth", "pro"]);
+// Plans are data (the catalog, catalog/default.json): any code the catalog names. Whether a code
+// is a plan of the current catalog is the billing layer's question (VALIDATION_FAILED if not).
+export const planCode = z
+  .string()
+  .regex(CATALOG_CODE, "a plan code of the catalog")
+  .meta({ description: "A plan of the catalog (`GET /api/v1/plans`).", examples: ["starter"] });
 export type PlanCode = z.infer<typeof planCode>;

@@ -269,11 +269,13 @@ describe("the hot-route table", () => {
   const realRoutes = async () => ({
     "routes/api.v1.quota": { module: await import("../../routes/api.v1.quota") },
     "routes/api.v1.usage": { module: await import("../../routes/api.v1.usage") },
+    "routes/api.v1.entitlements": { module: await import("../../routes/api.v1.entitlements") },
   });
 
   test("the hot routes are declared routes: the server dispatches to their loader and action", async () => {
     const hot = hotRoutesOf(await realRoutes(), HOT_ROUTES);
-    expect([...hot.keys()].sort()).toEqual(["/api/v1/quota", "/api/v1/usage"]);
+    expect([...hot.keys()].sort()).toEqual(["/api/v1/entitlements", "/api/v1/quota", "/api/v1/usage"]);
+    expect(hot.get("/api/v1/entitlements")?.methods).toEqual(["GET"]);
     expect(hot.get("/api/v1/quota")?.methods).toEqual(["GET"]);
     expect(hot.get("/api/v1/usage")?.methods).toEqual(["POST"]);
   });

@@ -33,8 +33,12 @@ export function isApiRoute(value: unknown): value is ApiRoute {
   return typeof value === "object" && value !== null && BRAND in value && value[BRAND] === true;
 }
 
-/** The server's hot paths (the quota read and the usage write) and the route ids serving them. */
-export const HOT_ROUTES: Record<string, string> = { "/api/v1/quota": "routes/api.v1.quota", "/api/v1/usage": "routes/api.v1.usage" };
+/** The server's hot paths (the quota read, the usage write, the entitlements read) and the route ids serving them. */
+export const HOT_ROUTES: Record<string, string> = {
+  "/api/v1/quota": "routes/api.v1.quota",
+  "/api/v1/usage": "routes/api.v1.usage",
+  "/api/v1/entitlements": "routes/api.v1.entitlements",
+};
 
 /**
  * The declared routes behind the server's hot paths, from the build: each path's route module
@@ -57,10 +61,11 @@ export function hotRoutesOf(routes: Record<string, { module: object } | undefine
 /**
  * Who may call a method: `none` anyone (public, or a webhook that checks its own signature),
  * `key` an API key (Authorization: Bearer), `session` a signed-in member of an org (with
- * `role: "admin"`, the org's admins only), `admin` a platform admin.
+ * `role: "admin"`, the org's admins only), `key_or_session` either (an Authorization header
+ * means a key: a bad key is refused, never retried as a session), `admin` a platform admin.
  */
-export type Auth = "none" | "key" | "session" | "admin";
-export type Caller<A extends Auth> = A extends "none" ? null : A extends "key" ? KeyPrincipal : Session;
+export type Auth = "none" | "key" | "session" | "key_or_session" | "admin";
+export type Caller<A extends Auth> = A extends "none" ? null : A extends "key" ? KeyPrincipal : A extends "key_or_session" ? KeyPrincipal | Session : Session;
 
 /** One method of a route, as declared. */
 export type MethodSpec = {
@@ -220,6 +225,11 @@ function authenticator(spec: MethodSpec): ((request: Request) => Promise<KeyPrin
       const need = { role: spec.role };
       return (request) => requireSession(request, need);
     }
+    case "key_or_session":
+      return (request) => {
+        const authorization = request.headers.get("authorization");
+        return authorization === null ? requireSession(request) : authenticateKey(authorization);
+      };
   }
 }
 

@@ -39,7 +39,13 @@ export function apiOperations(): Operation[] {
   return operations;
 }
 
-const SECURITY: Record<Auth, Json[]> = { none: [], key: [{ apiKey: [] }], session: [{ session: [] }], admin: [{ session: [] }] };
+const SECURITY: Record<Auth, Json[]> = {
+  none: [],
+  key: [{ apiKey: [] }],
+  session: [{ session: [] }],
+  key_or_session: [{ apiKey: [] }, { session: [] }],
+  admin: [{ session: [] }],
+};
 
 /** When each error code is answered, and what a client does about it. */
 export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {

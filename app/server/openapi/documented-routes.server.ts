@@ -8,6 +8,8 @@ import * as downgrade from "../../routes/api.v1.billing.downgrade";
 import * as portal from "../../routes/api.v1.billing.portal";
 import * as preview from "../../routes/api.v1.billing.preview";
 import * as upgrade from "../../routes/api.v1.billing.upgrade";
+import * as entitlements from "../../routes/api.v1.entitlements";
+import * as entitlement from "../../routes/api.v1.entitlements.$feature";
 import * as invoices from "../../routes/api.v1.invoices";
 import * as keys from "../../routes/api.v1.keys";
 import * as key from "../../routes/api.v1.keys.$id";
@@ -25,6 +27,8 @@ import type { DeclaredRoute } from "../http/route.server";
 export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/quota", quota.route],
   ["/api/v1/usage", usage.route],
+  ["/api/v1/entitlements", entitlements.route],
+  ["/api/v1/entitlements/{feature}", entitlement.route],
   ["/api/v1/plans", plans.route],
   ["/api/v1/subscription", subscription.route],
   ["/api/v1/invoices", invoices.route],

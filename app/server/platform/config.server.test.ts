@@ -1,18 +1,63 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_PLANS, defaultAppProcesses, loadConfig } from "./config.server";
+import { defaultAppProcesses, loadConfig } from "./config.server";
 
 const base = { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/x" };
 
 describe("config", () => {
   test("defaults: the plan catalog the README lists, local Stripe, mk_test_ keys", () => {
     const c = loadConfig(base);
-    // The catalog the README lists, written out (not compared with itself).
+    // The catalog of issue 22's table, written out (not compared with the file it comes from).
+    const overage = (priceCents: number, per: number) => ({ priceCents, per, interval: "month" as const });
     expect(c.PLANS_CONFIG).toEqual({
-      trial: { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "starter" },
-      starter: { name: "Starter", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 50_000 } },
-      growth: { name: "Growth", priceMonthly: 9900, currency: "usd", includedUnits: { api_call: 250_000 } },
-      pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
+      features: {
+        api_call: { type: "metered", unit: "call" },
+        tokens: { type: "metered", unit: "token" },
+        seats: { type: "numeric" },
+        webhooks: { type: "boolean" },
+        sso: { type: "boolean" },
+      },
+      plans: {
+        trial: {
+          name: "Trial",
+          currency: "usd",
+          trialDays: 14,
+          priceOf: "starter",
+          features: { api_call: { included: 1_000 }, tokens: { included: 100_000 }, seats: { limit: 1 }, webhooks: true, sso: false },
+        },
+        starter: {
+          name: "Starter",
+          currency: "usd",
+          prices: { month: 2900, year: 29000 },
+          features: { api_call: { included: 50_000 }, tokens: { included: 5_000_000 }, seats: { limit: 3 }, webhooks: true, sso: false },
+        },
+        growth: {
+          name: "Growth",
+          currency: "usd",
+          prices: { month: 9900, year: 99000 },
+          features: {
+            api_call: { included: 250_000, overage: overage(50, 1000) },
+            tokens: { included: 25_000_000, overage: overage(200, 1_000_000) },
+            seats: { limit: 10 },
+            webhooks: true,
+            sso: false,
+          },
+        },
+        pro: {
+          name: "Pro",
+          currency: "usd",
+          prices: { month: 29900, year: 299000 },
+          features: {
+            api_call: { included: 1_000_000, overage: overage(40, 1000) },
+            tokens: { included: 100_000_000, overage: overage(150, 1_000_000) },
+            seats: { limit: null },
+            webhooks: true,
+            sso: true,
+          },
+        },
+      },
+      topUps: { api_call: { units: 10_000, priceCents: 1000, currency: "usd" }, tokens: { units: 1_000_000, priceCents: 500, currency: "usd" } },
     });
+    expect(c.plansConfigSet).toBe(false);
     expect(c.stripeMode).toBe("local");
     expect(c.keyPrefix).toBe("mk_test_");
     expect(c.baseUrl).toBe("http://127.0.0.1:3000");
@@ -57,9 +102,11 @@ describe("config", () => {
     expect(() => loadConfig({ ...base, SENTRY_DSN: "nope" })).toThrow(/SENTRY_DSN/);
     expect(() => loadConfig({ ...base, SENTRY_TRACES_SAMPLE_RATE: "2" })).toThrow(/SENTRY_TRACES_SAMPLE_RATE/);
     expect(() => loadConfig({ ...base, PLANS_CONFIG: "{oops" })).toThrow(/PLANS_CONFIG: is not valid JSON/);
-    expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ ...DEFAULT_PLANS, trial: { ...DEFAULT_PLANS.trial, priceOf: "gold" } }) })).toThrow(
-      /PLANS_CONFIG.*trial.*priceOf/,
+    const legacyTrial = { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "gold" };
+    expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ trial: legacyTrial }) })).toThrow(
+      /PLANS_CONFIG: plans\.trial\.priceOf: names an unknown plan "gold"/,
     );
+    expect(() => loadConfig({ ...base, PLANS_CONFIG: "/nowhere/catalog.json" })).toThrow(/PLANS_CONFIG: is neither inline JSON nor a readable catalog file/);
   });
 
   test("production refuses the local stand-ins", () => {

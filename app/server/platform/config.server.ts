@@ -1,37 +1,46 @@
 // The one place that reads the environment. Validated once at start; a bad variable stops the
 // process with a message naming it. Everything else imports `config`.
+import { readFileSync } from "node:fs";
 import { availableParallelism, hostname, networkInterfaces } from "node:os";
+import { resolve as resolvePath } from "node:path";
 import { z } from "zod";
-import { metric, planCode } from "../domain/vocabulary.server";
+import defaultCatalogFile from "../../../catalog/default.json";
+import { type Catalog, CatalogInvalid, contentOf, parseCatalog } from "../domain/catalog.server";
 import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 
-const planSchema = z
-  .object({
-    name: z.string().min(1),
-    priceMonthly: z.number().int().nonnegative(), // minor units
-    currency: z.string().length(3).toLowerCase(),
-    includedUnits: z.record(metric, z.number().int().positive()),
-    trialDays: z.number().int().positive().optional(),
-    // `trial` bills the price of another plan (Stripe owns the trial); the others own a price.
-    priceOf: z.string().optional(),
-    stripePriceId: z.string().startsWith("price_").optional(),
-  })
-  .strict();
-export type PlanConfig = z.infer<typeof planSchema>;
+/** The shipped default catalog (catalog/default.json): the seed's four plans and the issue's features. */
+export const DEFAULT_CATALOG: Catalog = contentOf(parseCatalog(defaultCatalogFile));
 
-export const DEFAULT_PLANS: Record<z.infer<typeof planCode>, PlanConfig> = {
-  trial: { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "starter" },
-  starter: { name: "Starter", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 50_000 } },
-  growth: { name: "Growth", priceMonthly: 9900, currency: "usd", includedUnits: { api_call: 250_000 } },
-  pro: { name: "Pro", priceMonthly: 29900, currency: "usd", includedUnits: { api_call: 1_000_000 } },
-};
-
-const plansSchema = z.record(planCode, planSchema).superRefine((plans, ctx) => {
-  for (const [code, plan] of Object.entries(plans)) {
-    if (plan.priceOf && !(plan.priceOf in plans)) ctx.addIssue({ code: "custom", path: [code, "priceOf"], message: `names an unknown plan "${plan.priceOf}"` });
-    if (code === "trial" && !plan.trialDays) ctx.addIssue({ code: "custom", path: [code, "trialDays"], message: "the trial plan needs trialDays" });
+/**
+ * PLANS_CONFIG: inline JSON (starts with `{`) or the path of a catalog file; either in the catalog
+ * file's shape or today's `{ code: { name, priceMonthly, … } }` shape (converted). Errors name
+ * their path inside the catalog.
+ */
+function readPlansConfig(raw: string, ctx: z.RefinementCtx): Catalog {
+  let text = raw;
+  if (!raw.trimStart().startsWith("{")) {
+    try {
+      text = readFileSync(resolvePath(raw), "utf8");
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `is neither inline JSON nor a readable catalog file (${(err as NodeJS.ErrnoException).code ?? "unreadable"})` });
+      return z.NEVER;
+    }
   }
-});
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: text === raw ? "is not valid JSON" : `${raw} is not valid JSON` });
+    return z.NEVER;
+  }
+  try {
+    return contentOf(parseCatalog(json));
+  } catch (err) {
+    if (!(err instanceof CatalogInvalid)) throw err;
+    for (const issue of err.issues) ctx.addIssue({ code: "custom", message: `${issue.path || "(catalog)"}: ${issue.message}` });
+    return z.NEVER;
+  }
+}
 
 const csv = z.string().transform((v) =>
   v
@@ -68,16 +77,7 @@ const envSchema = z.object({
   PLANS_CONFIG: z
     .string()
     .optional()
-    .transform((raw, ctx) => {
-      if (!raw) return DEFAULT_PLANS;
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(plansSchema),
+    .transform((raw, ctx) => (raw ? readPlansConfig(raw, ctx) : DEFAULT_CATALOG)),
   PAST_DUE_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
   KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(5000).default(2000),
   // How many usage batches one process runs at once (each is one statement on its own connection).
@@ -155,7 +155,7 @@ const envSchema = z.object({
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   // The worker's own /metrics port (unset: the worker serves no metrics).
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  // Share (0–1) of hot-route requests (quota, usage) written to the access log; others: all.
+  // Share (0–1) of hot-route requests (quota, usage, entitlements) written to the access log; others: all.
   ACCESS_LOG_SAMPLE: z.coerce.number().min(0).max(1).default(0),
   // Retention (docs/operations.md, "Retention"): how long rows nothing needs any more are kept
   // before the worker's hourly `retention` job deletes them. The minimums keep every row for as
@@ -171,6 +171,8 @@ const envSchema = z.object({
 
 export type Config = Omit<z.infer<typeof envSchema>, "APP_PROCESSES"> & {
   APP_PROCESSES: number;
+  /** Whether PLANS_CONFIG was set (the deployment declares its catalog) or the shipped default is used. */
+  plansConfigSet: boolean;
   baseUrl: string;
   stripeMode: "local" | "test" | "live";
   /** New Stripe customers are put on test clocks (STRIPE_TEST_CLOCKS; by default only on the local Stripe). */
@@ -260,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     ...c,
     APP_PROCESSES: c.APP_PROCESSES ?? defaultAppProcesses(c.DATABASE_URL, availableParallelism()),
+    plansConfigSet: cleaned.PLANS_CONFIG !== undefined,
     baseUrl: c.APP_BASE_URL ?? `http://${c.HOST}:${c.PORT}`,
     stripeMode,
     testClocks: c.STRIPE_TEST_CLOCKS ? c.STRIPE_TEST_CLOCKS === "on" : stripeMode === "local",
