@@ -95,7 +95,7 @@ describe("graceful stop of an app process", () => {
     });
   }, 60_000);
 
-  test("one Postgres pool per process: no more connections than DATABASE_POOL_SIZE", async () => {
+  test("one module graph per process: no more connections than its two pools hold (2 × DATABASE_POOL_SIZE)", async () => {
     const { key } = await orgWithKey();
     const app = await startApp({ DATABASE_POOL_SIZE: "3" });
     apps = [app];
@@ -115,7 +115,9 @@ describe("graceful stop of an app process", () => {
       ),
     );
     const open = tcpConnectionsTo(app.proc.pid, Number(new URL(process.env.DATABASE_URL ?? "").port || 5432));
+    // The hot path's pool and the rest's (platform/db.server.ts), 3 each: a second copy of the
+    // module graph would hold up to 12.
     expect(open).toBeGreaterThan(0);
-    expect(open).toBeLessThanOrEqual(3);
+    expect(open).toBeLessThanOrEqual(6);
   }, 30_000);
 });

@@ -93,8 +93,9 @@ describe("every key the app sends", () => {
         if (!/^string\b/.test(m[1])) sent.push({ file, value: m[1].trim() }); // (not a parameter's type)
       }
     }
-    // The patterns still see them: price, clock, customer, checkout, schedule create/update/release, upgrade, meter.
-    expect(sent.length).toBe(9);
+    // The patterns still see them: price, clock, customer, checkout, schedule create/update/release,
+    // upgrade, the usage meter event and a catalog feature's meter.
+    expect(sent.length).toBe(10);
     expect(sent.filter((s) => !s.value.startsWith("requestKey("))).toEqual([]);
   });
 });
