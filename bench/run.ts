@@ -5,6 +5,7 @@
 // are exact, and writes the figures to bench/results/<time>.json. BENCH_DURATION (seconds,
 // default 10) sets each scenario's length; BENCH_ROUNDS (default 6) the sustained rounds.
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
+// Last comes the webhook storm (bench/storm.ts); `--storm` runs only that.
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,10 +14,11 @@ import { type Subprocess, spawn } from "bun";
 import { createTestDatabase } from "../test/db";
 import { freePort } from "../test/ports";
 import { runScaling } from "./scaling";
+import { runStorm } from "./storm";
 import { connections, duration, load, type Result, removeScenarioFile } from "./wrk";
 
 const root = join(import.meta.dir, "..");
-const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" } } });
+const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" }, storm: { type: "boolean" } } });
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
   console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
@@ -28,7 +30,7 @@ const [appPort, barePort] = [freePort(), freePort()];
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const procs: Subprocess[] = [];
 
-if (!Bun.which("wrk")) {
+if (!args.storm && !Bun.which("wrk")) {
   console.error("bench needs wrk: apt-get install -y wrk");
   process.exit(1);
 }
@@ -36,6 +38,10 @@ if (!Bun.which("wrk")) {
 const testDb = await createTestDatabase("bench");
 process.env.DATABASE_URL = testDb.url;
 process.env.LOG_LEVEL = "warn";
+// The storm's local Stripe listens here; the app modules below read it once, at import.
+const stripePort = freePort();
+process.env.STRIPE_LOCAL_PORT = String(stripePort);
+delete process.env.STRIPE_SECRET_KEY;
 const { createOrg } = await import("../app/server/orgs/orgs.server");
 const { setSubscriptionMirror } = await import("../test/factories");
 const { createApiKey } = await import("../app/server/auth/keys.server");
@@ -75,6 +81,12 @@ try {
     if ((await b.exited) !== 0) throw new Error("build failed");
   }
   await syncPlanCatalog();
+
+  if (args.storm) {
+    const storm = await runStorm({ databaseUrl: testDb.url, sql, stripePort });
+    await cleanup();
+    process.exit([...Object.values(storm.checks), ...Object.values(storm.bars)].every(Boolean) ? 0 : 1);
+  }
 
   // Setup: a hot org on pro, 1,000 orgs on growth, an org whose quota is already full.
   const mkOrg = async (id: string, plan: "pro" | "growth" | "trial") => {
