@@ -11,6 +11,7 @@ import { type Subprocess, spawn } from "bun";
 import type postgres from "postgres";
 import Stripe from "stripe";
 import { freePort } from "../test/ports";
+import { cpuSecondsOf } from "./wrk";
 
 const root = join(import.meta.dir, "..");
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -28,6 +29,11 @@ export type StormResult = {
   convergeP95Ms: number;
   convergeMaxMs: number;
   allConvergedSeconds: number;
+  /** CPU seconds used while the storm was sent: app processes, worker, the database's Postgres backends, this process (the senders). */
+  intakeCpu: { app: number; worker: number; postgres: number; senders: number };
+  /** Convergence jobs that ran for the storm (each converges a burst of one customer's events), and the worker's CPU seconds until all converged. */
+  convergeJobs: number;
+  workerCpuSeconds: number;
   checks: Record<string, boolean>;
   bars: Record<string, boolean>;
 };
@@ -40,6 +46,7 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
   const eventCount = int("STORM_EVENTS", 3000);
   const duplicateCount = int("STORM_DUPLICATES", 600);
   const senders = int("STORM_SENDERS", 32);
+  const appProcesses = int("STORM_APP_PROCESSES", 1);
   const { sql, databaseUrl, stripePort } = opts;
   const { createOrg } = await import("../app/server/orgs/orgs.server");
   const { subscribeThroughStripe } = await import("../app/server/ops/sandbox.server");
@@ -57,7 +64,8 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
     return p;
   };
   try {
-    start(["bun", "server.ts"], { PORT: String(appPort) });
+    // App processes share the port (SO_REUSEPORT), as `npm start` runs them.
+    const apps = Array.from({ length: appProcesses }, () => start(["bun", "server.ts"], { PORT: String(appPort) }));
     start(["bun", "stripe-emulator/main.ts"], {
       STRIPE_WEBHOOK_URL: `${appUrl}${STRIPE_WEBHOOK_PATH}`,
       STRIPE_WEBHOOK_SECRET: LOCAL_WEBHOOK_SECRET,
@@ -65,7 +73,7 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
     });
     await waitFor(`${appUrl}/api/diag/smoke`);
     await waitFor(`http://127.0.0.1:${stripePort}/health`);
-    start(["bun", "worker/index.ts"]);
+    const worker = start(["bun", "worker/index.ts"]);
 
     // Setup: customers on paid plans through the local Stripe, a few at a time.
     const plans = ["starter", "growth", "pro"] as const;
@@ -122,6 +130,13 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
     const statuses: Record<string, number> = {};
     let duplicatesAnswered = 0;
     let next = 0;
+    const backends = (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database()`).map((r) => r.pid);
+    const cpu0 = {
+      app: cpuSecondsOf(apps.map((a) => a.pid)),
+      worker: cpuSecondsOf([worker.pid]),
+      postgres: cpuSecondsOf(backends),
+      self: process.cpuUsage(),
+    };
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: senders }, async () => {
@@ -139,6 +154,13 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
       }),
     );
     const intakeSeconds = (performance.now() - t0) / 1000;
+    const self = process.cpuUsage(cpu0.self);
+    const cpu = {
+      app: cpuSecondsOf(apps.map((a) => a.pid)) - cpu0.app,
+      worker: cpuSecondsOf([worker.pid]) - cpu0.worker,
+      postgres: cpuSecondsOf(backends) - cpu0.postgres,
+      senders: (self.user + self.system) / 1e6,
+    };
 
     // Convergence: until every storm event is processed (or a minute and a half).
     const pattern = `evt_storm_${run}_%`;
@@ -156,6 +178,9 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
              max(converge_ms) as max
         from stripe_events where id like ${pattern}`;
     const [jobs] = await sql<{ n: number }[]>`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'stripe_event'`;
+    // A job marks the events it converged in one statement: one processed_at per job and customer.
+    const [bursts] = await sql<{ n: number }[]>`select count(distinct (customer_id, processed_at))::int as n from stripe_events where id like ${pattern}`;
+    const workerCpu = cpuSecondsOf([worker.pid]) - cpu0.worker;
     // Let the deliveries the convergence itself caused (none expected) and their jobs finish.
     await settled(sql);
 
@@ -193,6 +218,9 @@ export async function runStorm(opts: { databaseUrl: string; sql: postgres.Sql; s
       convergeP95Ms: times.p95 ?? Number.NaN,
       convergeMaxMs: times.max ?? Number.NaN,
       allConvergedSeconds,
+      intakeCpu: cpu,
+      convergeJobs: bursts.n,
+      workerCpuSeconds: workerCpu,
       checks: {
         "every delivery answered 2xx": ok2xx === total,
         "each duplicate answered as one": duplicatesAnswered === total - originals.length,
@@ -219,8 +247,16 @@ export function printStorm(r: StormResult, statuses: Record<string, number>): vo
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   console.log(`\nwebhook storm: ${r.events} events + ${r.duplicates} duplicates, ${r.customers} customers, ${r.senders} senders, same machine`);
   console.log(`  intake       ${r.intakePerSecond.toFixed(0)} deliveries/s (${r.intakeSeconds.toFixed(2)} s; answers ${JSON.stringify(statuses)})`);
+  const c = r.intakeCpu;
+  const per = (seconds: number) => `${((seconds / (r.events + r.duplicates)) * 1000).toFixed(2)} ms`;
+  console.log(
+    `  CPU while sending, per delivery: app ${per(c.app)}, Postgres ${per(c.postgres)}, worker ${per(c.worker)}, senders ${per(c.senders)} (the local Stripe not counted)`,
+  );
   console.log(
     `  convergence  p50 ${s(r.convergeP50Ms)}, p95 ${s(r.convergeP95Ms)}, max ${s(r.convergeMaxMs)}; all converged ${r.allConvergedSeconds.toFixed(2)} s after the first delivery`,
+  );
+  console.log(
+    `  worker       ${r.convergeJobs} jobs (${(r.events / r.convergeJobs).toFixed(1)} events each), ${r.workerCpuSeconds.toFixed(2)} CPU s from the first delivery until all converged`,
   );
   for (const [name, passed] of Object.entries(r.checks)) console.log(`${passed ? "exact" : "WRONG"}  ${name}`);
   for (const [name, passed] of Object.entries(r.bars)) console.log(`${passed ? "meets" : "MISSES"} ${name}`);
