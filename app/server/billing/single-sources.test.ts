@@ -36,7 +36,7 @@ const OWNERS: { table: string; drizzleName: string; owner: string | string[] }[]
   { table: "plans", drizzleName: "plans", owner: "app/server/billing/plans.server.ts" },
   { table: "plan_units", drizzleName: "planUnits", owner: "app/server/billing/plans.server.ts" },
   // Intake inserts the rows (and clears them for a replay); convergence stamps processed_at.
-  { table: "stripe_events", drizzleName: "stripeEvents", owner: ["app/server/billing/converge.server.ts", "app/server/billing/webhooks.server.ts"] },
+  { table: "stripe_events", drizzleName: "stripeEvents", owner: ["app/server/billing/converge-events.server.ts", "app/server/billing/webhooks.server.ts"] },
   { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: "app/server/notify/deliver.server.ts" },
   // `used` is record_usage's (SQL); the plan units billing decides go through the usage module.
   { table: "usage_counters", drizzleName: "usageCounters", owner: "app/server/usage/counters.server.ts" },
