@@ -8,6 +8,7 @@
 // BENCH_ROUNDS (default 6) the sustained rounds; BENCH_WORKER_EVENTS (default 1,000) the events
 // per worker round.
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
+// Last comes the webhook storm (bench/storm.ts); `--storm` runs only that.
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,10 +18,11 @@ import { createTestDatabase } from "../test/db";
 import { freePort } from "../test/ports";
 import { compareDenial, loadCosted, usageRounds, workerRounds } from "./rounds";
 import { runScaling } from "./scaling";
+import { runStorm } from "./storm";
 import { connections, duration, load, type Result, removeScenarioFile } from "./wrk";
 
 const root = join(import.meta.dir, "..");
-const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" } } });
+const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" }, storm: { type: "boolean" } } });
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
   console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
@@ -33,7 +35,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const workerEvents = Number(process.env.BENCH_WORKER_EVENTS ?? 1000);
 const procs: Subprocess[] = [];
 
-if (!Bun.which("wrk")) {
+if (!args.storm && !Bun.which("wrk")) {
   console.error("bench needs wrk: apt-get install -y wrk");
   process.exit(1);
 }
@@ -41,6 +43,10 @@ if (!Bun.which("wrk")) {
 const testDb = await createTestDatabase("bench");
 process.env.DATABASE_URL = testDb.url;
 process.env.LOG_LEVEL = "warn";
+// The storm's local Stripe listens here; the app modules below read it once, at import.
+const stripePort = freePort();
+process.env.STRIPE_LOCAL_PORT = String(stripePort);
+delete process.env.STRIPE_SECRET_KEY;
 const { createOrg } = await import("../app/server/orgs/orgs.server");
 const { setSubscriptionMirror } = await import("../test/factories");
 const { createApiKey } = await import("../app/server/auth/keys.server");
@@ -80,6 +86,16 @@ try {
     if ((await b.exited) !== 0) throw new Error("build failed");
   }
   await syncPlanCatalog();
+
+  if (args.storm) {
+    const storm = await runStorm({ databaseUrl: testDb.url, sql, stripePort });
+    mkdirSync(join(import.meta.dir, "results"), { recursive: true });
+    const file = join(import.meta.dir, "results", `storm-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), storm }, null, 2));
+    console.log(`\nfigures written to ${file}`);
+    await cleanup();
+    process.exit([...Object.values(storm.checks), ...Object.values(storm.bars)].every(Boolean) ? 0 : 1);
+  }
 
   // Setup: a hot org on pro, 1,000 orgs on growth, an org whose quota is already full.
   const mkOrg = async (id: string, plan: "pro" | "growth" | "trial") => {
@@ -245,6 +261,14 @@ try {
   };
   for (const [name, passed] of Object.entries(bars)) console.log(`${passed ? "meets" : "MISSES"} ${name}`);
 
+  // Last, the webhook storm, on processes of its own: the ones above stop first.
+  for (const p of procs.splice(0)) {
+    p.kill("SIGTERM");
+    await p.exited;
+  }
+  const storm = await runStorm({ databaseUrl: testDb.url, sql, stripePort });
+  const stormPassed = [...Object.values(storm.checks), ...Object.values(storm.bars)].every(Boolean);
+
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   const file = join(import.meta.dir, "results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   writeFileSync(
@@ -263,6 +287,7 @@ try {
         dashboard,
         checks,
         bars,
+        storm,
       },
       null,
       2,
@@ -270,7 +295,7 @@ try {
   );
   console.log(`\nfigures written to ${file}`);
   await cleanup();
-  process.exit(Object.values(checks).every(Boolean) ? 0 : 1);
+  process.exit(Object.values(checks).every(Boolean) && stormPassed ? 0 : 1);
 } catch (err) {
   console.error(err);
   await cleanup();

@@ -138,7 +138,11 @@ export const stripeEvents = pgTable(
     // Receipt → converged, the figure behind the "webhook converge p95" bar.
     convergeMs: integer("converge_ms"),
   },
-  (t) => [index("stripe_events_received_idx").on(t.receivedAt)],
+  (t) => [
+    index("stripe_events_received_idx").on(t.receivedAt),
+    // A customer's events still to converge, in arrival order: a convergence job takes them together.
+    index("stripe_events_pending_idx").on(t.customerId, t.receivedAt).where(sql`processed_at is null`),
+  ],
 );
 
 // The invoice mirror: what the portal lists, converged from Stripe.

@@ -1,9 +1,11 @@
 // A graceful stop of an app process (SIGTERM from the supervisor, a deploy, Ctrl-C): stop
 // accepting connections (the other processes on the port take the new ones), let the requests
-// in flight finish, answer every queued usage batch, write the pending key last-used times, then
-// close Redis and Postgres. Nothing acknowledged is lost, and nothing admitted goes unanswered.
+// in flight finish, answer every queued usage and webhook batch, write the pending key last-used
+// times, then close Redis and Postgres. Nothing acknowledged is lost, and nothing admitted goes
+// unanswered.
 import type { Server } from "bun";
 import { flushKeyUsage } from "./auth/keys.server";
+import { drainStripeIntake } from "./billing/webhooks.server";
 import { flushObservations } from "./observe/slo.server";
 import { closeCache } from "./platform/cache.server";
 import { config } from "./platform/config.server";
@@ -22,6 +24,7 @@ export async function stopGracefully(server: Server<unknown>, signal: string): P
     await server.stop(true);
   }
   await drainUsage();
+  await drainStripeIntake();
   try {
     await flushKeyUsage();
   } catch (err) {

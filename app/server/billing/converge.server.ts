@@ -1,12 +1,12 @@
 // Convergence: make the database match Stripe's current state. Every function re-reads the object
 // from Stripe, so events that arrive late, twice or out of order all end in the same state.
-// Used by the worker's jobs (never by the hot path).
+// Used by the worker's jobs (never by the hot path); which stored events a job converges together
+// is converge-events.server.ts.
 import { and, eq } from "drizzle-orm";
-import type { StripeEventRow } from "../../../db/schema";
 import { isLive } from "../../subscription-status";
 import { includedOf } from "../domain/catalog.server";
 import { appendAudit } from "../events/audit.server";
-import { emitForStripeEvent, emitPlanApplied } from "../notify/stripe-facts.server";
+import { emitPlanApplied } from "../notify/stripe-facts.server";
 import { db, schema, sql, type Tx } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { jobPayload } from "../platform/jobs.server";
@@ -19,7 +19,6 @@ import { releaseSchedule } from "./schedules.server";
 import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
-import { eventKind } from "./webhook-events.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
   const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));
@@ -97,7 +96,7 @@ export async function retrieveMirrored(subscriptionId: string): Promise<Subscrip
 }
 
 /** A test clock Stripe deleted: the customers on it went too (its orgs' next use makes new ones). */
-async function testClockGone(clockId: string): Promise<string | null> {
+export async function testClockGone(clockId: string): Promise<string | null> {
   const orgs = await db.select().from(schema.organisations).where(eq(schema.organisations.stripeTestClockId, clockId));
   let last: string | null = null;
   for (const org of orgs) {
@@ -229,33 +228,6 @@ export async function convergeInvoice(invoiceId: string): Promise<string | null>
   return inv.subscriptionId;
 }
 
-/** Processes one stored event by converging the objects it names. */
-export async function processStripeEvent(event: StripeEventRow): Promise<void> {
-  const object = (event.payload as { data: { object: Record<string, unknown> } }).data.object;
-  let orgId: string | null = null;
-  // The types the app acts on are listed once (webhook-events.server.ts); any other is only stored.
-  const kind = eventKind(event.type);
-  if (kind === "subscription") {
-    orgId = await convergeSubscription(String(object.id));
-  } else if (kind === "schedule") {
-    // A schedule's phases are the pending downgrade: converge its subscription (a released
-    // schedule names it in released_subscription).
-    const subscriptionId = object.subscription ?? object.released_subscription;
-    if (typeof subscriptionId === "string") orgId = await convergeSubscription(subscriptionId);
-  } else if (kind === "checkout" && typeof object.subscription === "string") {
-    orgId = await convergeSubscription(object.subscription);
-  } else if (kind === "invoice" && typeof object.id === "string") {
-    const subscriptionId = await convergeInvoice(object.id);
-    // A paid or failed invoice moves the subscription's status (past_due ↔ active).
-    if (subscriptionId) orgId = await convergeSubscription(subscriptionId);
-  } else if (kind === "clock" && typeof object.id === "string") {
-    orgId = await testClockGone(object.id);
-  }
-  await emitForStripeEvent(event);
-  if (orgId) await followInStigg(orgId);
-  await markStripeEventProcessed(event.id);
-}
-
 /** Stripe → DB → Stigg: the database has converged for the org; Stigg follows in its own job. */
 export async function followInStigg(orgId: string): Promise<void> {
   if (!stiggEnabled()) return;
@@ -296,24 +268,4 @@ export async function rolloverOverduePeriods(graceDays: number): Promise<{ conve
     rolledLocally++;
   }
   return { converged, rolledLocally, failed };
-}
-
-/** Marks a stored event converged, with how long that took since it arrived. */
-export async function markStripeEventProcessed(eventId: string): Promise<void> {
-  await sql`
-    update stripe_events
-       set processed_at = now(),
-           converge_ms = (extract(epoch from (clock_timestamp() - received_at)) * 1000)::int
-     where id = ${eventId}`;
-}
-
-/**
- * The stripe_event job: converges the database to one stored event. Answers the event's times
- * (for the convergence metric), or null when no such event is stored (nothing to do).
- */
-export async function convergeStoredEvent(eventId: string): Promise<{ stripeCreatedAt: Date; receivedAt: Date } | null> {
-  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, eventId));
-  if (!event) return null;
-  await processStripeEvent(event);
-  return { stripeCreatedAt: event.stripeCreatedAt, receivedAt: event.receivedAt };
 }

@@ -36,7 +36,7 @@ const OWNERS: { table: string; drizzleName: string; owner: string | string[] }[]
   {
     table: "stripe_events",
     drizzleName: "stripeEvents",
-    owner: ["app/server/billing/converge.server.ts", "app/server/billing/webhooks.server.ts", "app/server/ops/retention.server.ts"],
+    owner: ["app/server/billing/converge-events.server.ts", "app/server/billing/webhooks.server.ts", "app/server/ops/retention.server.ts"],
   },
   // Retention deletes finished deliveries past their period; nothing else writes them.
   { table: "webhook_deliveries", drizzleName: "webhookDeliveries", owner: ["app/server/notify/deliver.server.ts", "app/server/ops/retention.server.ts"] },

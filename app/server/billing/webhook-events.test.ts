@@ -9,7 +9,7 @@ import Stripe from "stripe";
 import type { StripeLocal } from "../../../stripe-emulator/index";
 import { startStripeWithoutWebhooks } from "../../../test/billing";
 import { db, schema, sql } from "../platform/db.server";
-import { processStripeEvent } from "./converge.server";
+import { processStripeEvent } from "./converge-events.server";
 import { eventKind, STRIPE_EVENT_TYPES, STRIPE_EVENTS_BY_KIND } from "./webhook-events.server";
 
 // Each is a type a webhook endpoint can be enabled for (tsc refuses a misspelt one here).

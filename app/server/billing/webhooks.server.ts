@@ -1,5 +1,6 @@
 // Stripe webhook intake: verify the signature on the raw body, store the event by id and enqueue
-// its job in the same transaction. The caller answers 2xx only after this returns (committed).
+// its job in the same transaction (one per batch of concurrent events). The caller answers 2xx
+// only after this returns (committed).
 // Replays enqueue the same way; what a job does with an event is converge.server.ts.
 
 import type postgres from "postgres";
@@ -9,6 +10,7 @@ import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError, parseWith } from "../platform/errors.server";
 import { jobPayload } from "../platform/jobs.server";
+import { createGroupCommit, type Queued } from "../usage/group-commit.server";
 import { verifyWebhook } from "./stripe.server";
 
 export const EVENT_JOB = "stripe_event";
@@ -43,6 +45,7 @@ function customerOf(event: EventShape): string | null {
 // Postgres refused the payload's content (class 22, data exception: a NUL or a lone surrogate in
 // a string, a number beyond numeric): the event cannot be stored, and no retry changes that.
 const isDataException = (err: unknown) => String((err as { code?: unknown } | null)?.code ?? "").startsWith("22");
+const unstorable = () => new AppError("VALIDATION_FAILED", "The event holds values that cannot be stored (e.g. a NUL character).");
 
 /** Stores and enqueues a signed event; a repeated event id changes nothing. */
 export async function receiveStripeEvent(rawBody: string, signature: string): Promise<{ eventId: string; duplicate: boolean }> {
@@ -53,40 +56,89 @@ export async function receiveStripeEvent(rawBody: string, signature: string): Pr
     throw new AppError("VALIDATION_FAILED", "Invalid or expired Stripe signature.");
   }
   const event = parseWith(eventShape, verified);
-  const customer = customerOf(event);
-  const objectId = event.data.object.id ?? null;
-  const inserted = await storeEvent(event, rawBody, customer, objectId).catch((err) => {
-    if (isDataException(err)) throw new AppError("VALIDATION_FAILED", "The event holds values that cannot be stored (e.g. a NUL character).");
-    throw err;
-  });
-  return { eventId: event.id, duplicate: !inserted };
+  const stored = await intake.submit({ event, rawBody, customer: customerOf(event), objectId: event.data.object.id ?? null });
+  return { eventId: event.id, duplicate: !stored };
 }
 
-function storeEvent(event: EventShape, rawBody: string, customer: string | null, objectId: string | null): Promise<boolean> {
-  return sql.begin(async (tx) => {
-    const rows = await tx`
-      insert into stripe_events (id, type, object_id, customer_id, stripe_created_at, payload)
-      values (${event.id}, ${event.type}, ${objectId}, ${customer}, to_timestamp(${event.created}), ${rawBody}::jsonb)
-      on conflict (id) do nothing
-      returning id`;
-    if (rows.length === 0) return false;
-    await enqueueEvent(tx, event.id, customer);
-    return true;
-  });
+type Received = { event: EventShape; rawBody: string; customer: string | null; objectId: string | null };
+/** Per event of a batch: stored now (and its job enqueued), already stored, or refused by Postgres. */
+type Intake = { index: number; outcome: "stored" | "duplicate" | "unstorable" };
+
+// A storm of webhooks is stored by group commit (usage/group-commit.server.ts): the events that
+// arrive together are inserted, and their jobs enqueued, in one transaction, and each request is
+// answered once that commits. A repeat of an event id already queued or running waits for it and is
+// answered as a duplicate; a repeat from another process meets the primary key and is one too.
+const intake = createGroupCommit<Received, boolean, Intake>({
+  maxBatch: 256,
+  maxInflight: Math.max(1, Math.min(2, config.DATABASE_POOL_SIZE - 1)),
+  keyOf: (r) => r.event.id,
+  flush: storeBatch,
+  indexOf: (row) => row.index,
+  decide: (_, row) => (row.outcome === "unstorable" ? { ok: false, error: unstorable } : { ok: true, value: row.outcome === "stored" }),
+  // The same id, stored by its leader or before: a duplicate. One Postgres refused is decided afresh.
+  follow: (_leader, _follower, outcome) => (outcome.ok ? { ok: true, value: false } : undefined),
+});
+
+/** Resolves once every queued and running intake batch has been answered (a graceful stop waits for it). */
+export function drainStripeIntake(): Promise<void> {
+  return intake.drain();
 }
 
 /**
- * Enqueues a stored event's job, keyed by the event id, in the caller's transaction. One queue per
- * customer: that customer's events converge one at a time, in arrival order.
+ * One batch in one transaction. A payload Postgres refuses fails the whole statement: then each
+ * event is stored on its own, so only the unstorable one is refused (and nothing of it is kept).
  */
-async function enqueueEvent(tx: postgres.TransactionSql, eventId: string, customerId: string | null): Promise<string> {
-  const [job] = await tx<{ id: string }[]>`
-    select (graphile_worker.add_job(${EVENT_JOB}, ${jobPayload(EVENT_JOB, { eventId })}::text::json,
-                                    queue_name := ${`stripe:${customerId ?? "none"}`},
-                                    max_attempts := ${EVENT_MAX_ATTEMPTS}::int,
-                                    job_key := ${eventId}::text)).id::text as id`;
-  return job.id;
+async function storeBatch(batch: readonly Queued<Received>[]): Promise<Intake[]> {
+  try {
+    return await storeEvents(batch.map((q, index) => ({ ...q.item, index })));
+  } catch (err) {
+    if (!isDataException(err)) throw err;
+  }
+  const rows: Intake[] = [];
+  for (const [index, q] of batch.entries()) {
+    try {
+      rows.push(...(await storeEvents([{ ...q.item, index }])));
+    } catch (err) {
+      if (!isDataException(err)) throw err;
+      rows.push({ index, outcome: "unstorable" });
+    }
+  }
+  return rows;
 }
+
+/**
+ * Inserts the events by id (a stored id is skipped) and enqueues a job for each one inserted, in
+ * one transaction: an event is answered 2xx only once it and its job are committed together.
+ * One queue per customer: that customer's events converge one at a time, in arrival order.
+ */
+function storeEvents(events: (Received & { index: number })[]): Promise<Intake[]> {
+  return sql.begin(async (tx) => {
+    const inserted = await tx<{ id: string; customer_id: string | null }[]>`
+      insert into stripe_events (id, type, object_id, customer_id, stripe_created_at, payload)
+      select id, type, object_id, customer_id, to_timestamp(created), payload::jsonb
+        from unnest(${events.map((e) => e.event.id)}::text[], ${events.map((e) => e.event.type)}::text[], ${events.map((e) => e.objectId)}::text[],
+                    ${events.map((e) => e.customer)}::text[], ${events.map((e) => e.event.created)}::float8[], ${events.map((e) => e.rawBody)}::text[])
+             as e(id, type, object_id, customer_id, created, payload)
+      on conflict (id) do nothing
+      returning id, customer_id`;
+    if (inserted.length > 0) await enqueueEvents(tx, inserted);
+    const stored = new Set(inserted.map((r) => r.id));
+    return events.map((e) => ({ index: e.index, outcome: stored.has(e.event.id) ? "stored" : "duplicate" }) as const);
+  });
+}
+
+/** Enqueues stored events' jobs, keyed by event id, in the caller's transaction (one statement). */
+async function enqueueEvents(tx: postgres.TransactionSql, events: readonly { id: string; customer_id: string | null }[]): Promise<string[]> {
+  const jobs = await tx<{ id: string }[]>`
+    select id::text from graphile_worker.add_jobs(array(
+      select row(${EVENT_JOB}::text, payload::json, queue_name, null::timestamptz, ${EVENT_MAX_ATTEMPTS}::smallint, job_key, null::smallint, null::text[])::graphile_worker.job_spec
+        from unnest(${events.map((e) => jobPayload(EVENT_JOB, { eventId: e.id }))}::text[], ${events.map((e) => queueOf(e.customer_id))}::text[],
+                    ${events.map((e) => e.id)}::text[]) as j(payload, queue_name, job_key)))`;
+  return jobs.map((j) => j.id);
+}
+
+/** The job queue of a customer's events (graphile-worker runs one job of a queue at a time). */
+export const queueOf = (customerId: string | null) => `stripe:${customerId ?? "none"}`;
 
 /** Re-processes a stored event (ops `replay`, /admin): a fresh job under the same key. */
 export async function replayStripeEvent(eventId: string): Promise<{ eventId: string; jobId: string }> {
@@ -96,7 +148,7 @@ export async function replayStripeEvent(eventId: string): Promise<{ eventId: str
     // A permanently failed job keeps its key; remove it so the replay starts with fresh attempts.
     await tx`select graphile_worker.remove_job(${eventId}::text)`;
     await tx`update stripe_events set processed_at = null, converge_ms = null where id = ${eventId}`;
-    const jobId = await enqueueEvent(tx, eventId, ev.customer_id);
+    const [jobId] = await enqueueEvents(tx, [{ id: eventId, customer_id: ev.customer_id }]);
     await appendAudit({ orgId: null, action: "admin.replay_stripe_event", target: eventId });
     return { eventId, jobId };
   });

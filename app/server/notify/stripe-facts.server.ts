@@ -8,9 +8,9 @@ import { type Executor, emitEvent } from "../events/outbox.server";
 import { db, schema } from "../platform/db.server";
 import { emitTrialWillEnd } from "./trials.server";
 
-export async function emitForStripeEvent(event: StripeEventRow): Promise<void> {
-  const object = (event.payload as { data: { object: { id?: unknown } } }).data.object;
-  const objectId = typeof object.id === "string" ? object.id : null;
+/** The notices one converged Stripe event means (its object: `objectId`, stripe_events.object_id). */
+export async function emitForStripeEvent(event: Pick<StripeEventRow, "id" | "type" | "objectId">): Promise<void> {
+  const { objectId } = event;
   if (!objectId) return;
   if (event.type === "invoice.paid" || event.type === "invoice.payment_failed") {
     const [inv] = await db.select().from(schema.invoices).where(eq(schema.invoices.id, objectId));

@@ -1,6 +1,5 @@
 // subscription.trial_will_end: Stripe's webhook and the hourly sweep emit one notice between them.
 import { describe, expect, test } from "bun:test";
-import type { StripeEventRow } from "../../../db/schema";
 import { orgWithKey, setSubscriptionMirror } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { emitForStripeEvent } from "./stripe-facts.server";
@@ -18,8 +17,7 @@ describe("trial ending notices", () => {
     await sql`update subscriptions set stripe_subscription_id = ${`sub_${orgId}`} where org_id = ${orgId}`;
     await notifyEndingTrials();
     await notifyEndingTrials();
-    const stripeEvent = { id: "evt_trial", type: "customer.subscription.trial_will_end", payload: { data: { object: { id: `sub_${orgId}` } } } };
-    await emitForStripeEvent(stripeEvent as unknown as StripeEventRow);
+    await emitForStripeEvent({ id: "evt_trial", type: "customer.subscription.trial_will_end", objectId: `sub_${orgId}` });
     const events = await notices(orgId);
     expect(events).toHaveLength(1);
     expect(events[0].data).toMatchObject({ planCode: "trial" });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { type StripeLocal, startStripeLocal } from "../../../stripe-emulator/index";
 import { stiggSync } from "../../../worker/stigg-sync";
-import { processStripeEvent } from "../billing/converge.server";
+import { processStripeEvent } from "../billing/converge-events.server";
 import { previewPlanChange } from "../billing/plan-change.server";
 import { syncPlanCatalog } from "../billing/plans.server";
 import { subscribeWithTestCard } from "../billing/stripe.server";

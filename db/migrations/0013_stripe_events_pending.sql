@@ -1,0 +1,1 @@
+CREATE INDEX "stripe_events_pending_idx" ON "stripe_events" USING btree ("customer_id","received_at") WHERE processed_at is null;
