@@ -53,7 +53,8 @@ export class Supervisor {
       // only the supervising process, which stops the children in order (`stop`).
       detached: true,
       cwd: this.opts.cwd,
-      env: { ...this.opts.env, SERVICE_NAME: spec.name.split(".")[0], ...spec.env },
+      // SUPERVISOR_PID: a child whose supervisor is gone stops itself (platform/process-guard.server.ts).
+      env: { ...this.opts.env, SERVICE_NAME: spec.name.split(".")[0], SUPERVISOR_PID: String(process.pid), ...spec.env },
       stdout: "pipe",
       stderr: "pipe",
     });

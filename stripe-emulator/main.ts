@@ -36,3 +36,11 @@ const stop = async () => {
 };
 process.on("SIGINT", () => void stop());
 process.on("SIGTERM", () => void stop());
+// Started by `npm start` in a session of its own: once the supervisor is gone (kill -9, a crash),
+// nothing else would stop it (the app and the worker do the same in platform/process-guard.server.ts).
+const supervisor = Number(process.env.SUPERVISOR_PID);
+if (supervisor) {
+  setInterval(() => {
+    if (process.ppid !== supervisor) void stop();
+  }, 1000).unref();
+}

@@ -151,3 +151,34 @@ test("bun run serve (the production start) runs APP_PROCESSES apps on one port a
   expect((output().match(/"app stopped"/g) ?? []).length).toBe(2);
   expect(output()).toContain('"worker stopping"');
 }, 90_000);
+
+test("npm start killed outright (kill -9): its children, each in a session of its own, notice and stop by themselves", async () => {
+  const stateFile = join(mkdtempSync(join(tmpdir(), "supervisor-")), "state.json");
+  const { STRIPE_LOCAL_PORT: _s, ...rest } = process.env as Record<string, string>;
+  const chunks: string[] = [];
+  const run = spawn(["bun", "scripts/run.ts"], {
+    cwd: root,
+    env: { ...rest, LOG_LEVEL: "info", RUN_STATE_FILE: stateFile, PORT: String(freePort()), STRIPE_LOCAL_PORT: String(freePort()), APP_PROCESSES: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = () => chunks.join("");
+  for (const stream of [run.stdout, run.stderr]) {
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) chunks.push(decoder.decode(chunk));
+    })();
+  }
+  let pids: number[] = [];
+  try {
+    await until("ready", () => output().includes("ready: open"), output, 90_000);
+    const state = JSON.parse(readFileSync(stateFile, "utf8")) as RunState;
+    pids = Object.values(state.processes);
+    expect(Object.keys(state.processes).sort()).toEqual(["app.1", "stripe", "worker.1"]);
+    run.kill("SIGKILL");
+    await run.exited;
+    await until("every child stopped", () => pids.every((pid) => !alive(pid)), output, 20_000);
+  } finally {
+    for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  }
+}, 120_000);

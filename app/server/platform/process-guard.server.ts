@@ -11,4 +11,23 @@ export function guardProcess(expected: () => boolean = () => false): void {
   };
   process.on("unhandledRejection", report("unhandledRejection"));
   process.on("uncaughtException", report("uncaughtException"));
+  stopWhenOrphaned();
+}
+
+/**
+ * A child of `npm start` runs in a session of its own (a terminal's Ctrl-C reaches only the
+ * supervisor, which stops the children in order), so were the supervisor killed outright (kill -9,
+ * a crash) nothing would stop it: it watches its parent, and once that is gone it stops itself the
+ * way a deploy stops it (SIGTERM: a graceful stop). SUPERVISOR_PID is set by scripts/supervisor.ts.
+ */
+function stopWhenOrphaned(): void {
+  const supervisor = Number(process.env.SUPERVISOR_PID);
+  if (!supervisor) return;
+  const watch = setInterval(() => {
+    if (process.ppid === supervisor) return;
+    clearInterval(watch);
+    log.warn({ supervisor }, "the supervising process is gone; stopping");
+    process.kill(process.pid, "SIGTERM");
+  }, 1000);
+  watch.unref();
 }
