@@ -8,11 +8,15 @@ import { useEffect, useRef, useState } from "react";
 import type { PlanChangePreview as Preview } from "~/server/billing/plan-change.server";
 import { formatDate, formatMoney, formatNumber } from "./format";
 
-/** How long a Stripe round trip may take before the page says it is not answering. */
-export const STRIPE_PATIENCE_MS = 5000;
+/**
+ * How long a Stripe round trip may take before the page says it is not answering: before the
+ * server's own deadline (STRIPE_REQUEST_DEADLINE_MS, 5 s), which then ends the attempt with 503
+ * UPSTREAM_UNAVAILABLE, said the same way (Retry is safe: the same key, charged at most once).
+ */
+export const STRIPE_PATIENCE_MS = 3000;
 
 // `notice`: the preview was stale (over 5 minutes old), so the fresh one is shown to confirm again.
-type Result = { ok: true; message?: string; preview?: Preview; notice?: string } | { ok: false; error: string };
+type Result = { ok: true; message?: string; preview?: Preview; notice?: string } | { ok: false; error: string; code?: string };
 
 /** True once the current attempt has been busy for longer than `ms`. */
 function useStalled(busy: boolean, ms: number, attempt: number) {
@@ -62,13 +66,19 @@ export function usePlanChange() {
     } else if (!dialog) setTimeout(() => focusBack(false), 0);
   }, [data, busy]);
   const waiting = busy && stalled;
+  // The server gave up on Stripe (its deadline, or Stripe's breaker open): said as the page's own
+  // "not answering", with Retry, not as an error.
+  const unanswered = !busy && data !== undefined && !data.ok && data.code === "UPSTREAM_UNAVAILABLE";
+  const paymentIntent = request?.intent === "upgrade" || request?.intent === "downgrade";
   return {
     busy,
     pendingPlan: busy ? (request?.planCode ?? null) : null,
     pendingIntent: busy ? (request?.intent ?? null) : null,
-    stalled: waiting,
+    stalled: waiting || unanswered,
+    /** The last payment attempt ended without Stripe's answer (it may still go ahead: Retry checks). */
+    paymentUnconfirmed: unanswered && paymentIntent,
     /** The page-level outcome (an error of a preview, or the confirmed change). */
-    result: !busy && !dialog ? data : undefined,
+    result: !busy && !dialog && !unanswered ? data : undefined,
     dialog,
     outcome,
     preview(planCode: string) {
@@ -98,7 +108,7 @@ export function usePlanChange() {
       focusAfterClose.current = null;
       if (target) focusBack(target === "opener");
     },
-    errorInDialog: dialog && !busy && data && !data.ok ? data.error : null,
+    errorInDialog: dialog && !busy && data && !data.ok && !unanswered ? data.error : null,
     notice: dialog && !busy && data?.ok ? (data.notice ?? null) : null,
   };
 }
@@ -106,15 +116,17 @@ export function usePlanChange() {
 export type PlanChange = ReturnType<typeof usePlanChange>;
 
 /** Shown while Stripe is slow: nothing is charged until Stripe answers, and Retry is safe. */
-export function StripeSlow({ onRetry, paying }: { onRetry: () => void; paying: boolean }) {
+export function StripeSlow({ onRetry, paying, unconfirmed = false }: { onRetry: () => void; paying: boolean; unconfirmed?: boolean }) {
   const retry = useRef<HTMLButtonElement>(null);
   useEffect(() => retry.current?.focus(), []);
   return (
     <Alert color="yellow" title="Stripe is not answering" role="alert">
       <Text size="sm">
-        {paying
-          ? "Stripe has not confirmed the payment: nothing has been charged so far and your plan is unchanged. If Stripe answers, the upgrade finishes here. Retrying is safe: you are charged at most once."
-          : "Nothing was charged. The price preview needs Stripe; try again in a moment."}
+        {unconfirmed
+          ? "Stripe did not confirm the payment in time. If it went ahead, your plan changes within a minute; Retry checks and finishes it. Retrying is safe: you are charged at most once."
+          : paying
+            ? "Stripe has not confirmed the payment: nothing has been charged so far and your plan is unchanged. If Stripe answers, the upgrade finishes here. Retrying is safe: you are charged at most once."
+            : "Nothing was charged. The price preview needs Stripe; try again in a moment."}
       </Text>
       <Button ref={retry} size="xs" className="mt-2" onClick={onRetry}>
         Retry
@@ -186,7 +198,7 @@ export function PlanChangeDialog({
               </Table.Tbody>
             </Table>
           ) : null}
-          {change.stalled ? <StripeSlow onRetry={change.retry} paying={paying} /> : null}
+          {change.stalled ? <StripeSlow onRetry={change.retry} paying={paying} unconfirmed={change.paymentUnconfirmed} /> : null}
           {change.errorInDialog ? (
             <Alert color="red" role="alert">
               {change.errorInDialog} Nothing was charged.
