@@ -236,3 +236,30 @@ export async function catalogHistory(): Promise<{ version: number; source: strin
       from catalog_versions c order by c.version`;
   return rows.map((r) => ({ version: r.version, source: r.source, publishedAt: new Date(r.published_at), plans: r.plans }));
 }
+
+export type PlanVersionSubscribers = {
+  planCode: string;
+  version: number;
+  /** The catalog version that first published it. */
+  catalogVersion: number;
+  name: string;
+  currency: string;
+  priceMonth: number | null;
+  priceYear: number | null;
+  /** Live subscriptions (active, trialing, past due) on this version, by billing interval. */
+  monthly: number;
+  yearly: number;
+};
+
+/** Every plan version with how many live subscriptions are on it (grandfathered ones included): /admin. */
+export async function planVersionSubscribers(): Promise<PlanVersionSubscribers[]> {
+  return sql<PlanVersionSubscribers[]>`
+    select v.plan_code as "planCode", v.version, v.catalog_version as "catalogVersion", v.name, v.currency,
+           v.price_month as "priceMonth", v.price_year as "priceYear",
+           count(s.org_id) filter (where s.billing_interval = 'month')::int as monthly,
+           count(s.org_id) filter (where s.billing_interval = 'year')::int as yearly
+      from plan_versions v
+      left join subscriptions s on s.plan_code = v.plan_code and s.plan_version = v.version and is_live(s.status)
+     group by v.plan_code, v.version
+     order by v.plan_code, v.version`;
+}
