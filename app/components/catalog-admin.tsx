@@ -10,7 +10,7 @@ type Version = Omit<Awaited<ReturnType<typeof catalogHistory>>[number], "publish
 export function CatalogAdmin({ versions, planVersions }: { versions: Version[]; planVersions: PlanVersionSubscribers[] }) {
   const current = versions[0]?.version;
   const versionColumns: Column<Version>[] = [
-    { header: "Version", cell: (v) => (v.version === current ? <Badge color="teal">v{v.version} current</Badge> : `v${v.version}`) },
+    { header: "Version", cell: (v) => (v.version === current ? <Badge color="teal">{`v${v.version} current`}</Badge> : `v${v.version}`) },
     { header: "Published", cell: (v) => formatDateTime(v.publishedAt, "UTC") },
     { header: "By", cell: (v) => v.source },
     {

@@ -251,15 +251,26 @@ export type PlanVersionSubscribers = {
   yearly: number;
 };
 
-/** Every plan version with how many live subscriptions are on it (grandfathered ones included): /admin. */
+/**
+ * Every plan version with how many live subscriptions are on it (grandfathered ones included):
+ * /admin. A subscription not pinned yet is on its plan's newest version (publishing pins it to
+ * the outgoing one first: pinPlanVersions).
+ */
 export async function planVersionSubscribers(): Promise<PlanVersionSubscribers[]> {
   return sql<PlanVersionSubscribers[]>`
+    with newest as (
+      select distinct on (plan_code) plan_code, plan_version from catalog_version_plans order by plan_code, catalog_version desc
+    ), live as (
+      select s.plan_code, coalesce(s.plan_version, n.plan_version) as version, s.billing_interval
+        from subscriptions s left join newest n on n.plan_code = s.plan_code
+       where is_live(s.status)
+    )
     select v.plan_code as "planCode", v.version, v.catalog_version as "catalogVersion", v.name, v.currency,
            v.price_month as "priceMonth", v.price_year as "priceYear",
-           count(s.org_id) filter (where s.billing_interval = 'month')::int as monthly,
-           count(s.org_id) filter (where s.billing_interval = 'year')::int as yearly
+           count(l.plan_code) filter (where l.billing_interval = 'month')::int as monthly,
+           count(l.plan_code) filter (where l.billing_interval = 'year')::int as yearly
       from plan_versions v
-      left join subscriptions s on s.plan_code = v.plan_code and s.plan_version = v.version and is_live(s.status)
+      left join live l on l.plan_code = v.plan_code and l.version = v.version
      group by v.plan_code, v.version
      order by v.plan_code, v.version`;
 }

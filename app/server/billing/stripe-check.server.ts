@@ -41,7 +41,8 @@ export function configuredTarget(): CheckTarget {
     ),
     meteredFeatures: Object.entries(activeCatalog().catalog.features)
       .filter(([, f]) => f.type === "metered")
-      .map(([code, f]) => ({ code, unit: f.unit ?? "unit" })),
+      .map(([code, f]) => ({ code, unit: f.unit ?? "unit" }))
+      .sort((a, b) => (a.code < b.code ? -1 : 1)),
   };
 }
 
