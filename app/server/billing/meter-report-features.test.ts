@@ -4,9 +4,10 @@
 // measure_drift saves it per feature for the SLO. Tokens are recorded through the engine's SQL
 // (record_usage), the one statement the app calls, since the HTTP API meters api_call only for now.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { holdReporterTicks, orgWithUsage, startBillingSystem } from "../../../test/billing";
+import { holdReporterTicks, invoicesOf, orgWithUsage, startBillingSystem, until } from "../../../test/billing";
 import { rid } from "../../../test/factories";
 import { sloReport } from "../observe/slo.server";
+import { advanceOrgClock } from "../ops/sandbox.server";
 import { sql } from "../platform/db.server";
 import { driftReport, measureDrift, reportUsageToStripe } from "./meter-report.server";
 import { meterEventIdentifier } from "./meter-rules.server";
@@ -88,6 +89,21 @@ describe("usage reported per metered feature", () => {
     expect((await rowsOf(orgId)).map((r) => [r.metric, r.recorded, r.reported, r.drift])).toEqual([
       ["api_call", 15, 15, 0],
       ["tokens", 42_500, 42_500, 0],
+    ]);
+  });
+
+  test("reported tokens are not billed per unit: the renewal invoice is the plan's price, as the portal says", async () => {
+    const { orgId } = await orgWithUsage(system, 3);
+    expect(await recordTokens(orgId, 123_456)).toBe("admitted");
+    await reportUsageToStripe();
+    expect(await totalOf(orgId, "tokens")).toBe(123_456);
+    await advanceOrgClock(orgId, "31d");
+    await until(async () => (await invoicesOf(orgId)).length === 2);
+    // Included units are free: the subscription carries the flat price only, so Stripe's invoice
+    // and ours agree whatever the meters hold (overage prices are the next issue's).
+    expect((await invoicesOf(orgId)).map((i) => [i.billing_reason, i.total])).toEqual([
+      ["subscription_create", 2900],
+      ["subscription_cycle", 2900],
     ]);
   });
 
