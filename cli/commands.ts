@@ -140,6 +140,8 @@ const driftText = (r: DriftRow) =>
         ? "n/a (nothing reported)"
         : `${(r.drift * 100).toFixed(2)}%`;
 
+const pctOrNa = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
+
 const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
   args: COMMAND_ARGS.drift,
   run: async ([periodKey]) => {
@@ -150,9 +152,13 @@ const drift: Command<Awaited<ReturnType<typeof driftReport>>> = {
   },
   human: (d) =>
     [
-      `${"org".padEnd(24)} ${"period".padEnd(8)} ${"recorded".padStart(10)} ${"reported".padStart(10)} drift`,
-      ...d.rows.map((r) => `${r.orgId.padEnd(24)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(10)} ${fmt(r.reported).padStart(10)} ${driftText(r)}`),
-      `max drift: ${d.maxDrift === null ? "n/a" : `${(d.maxDrift * 100).toFixed(2)}%`}`,
+      `${"org".padEnd(24)} ${"feature".padEnd(10)} ${"period".padEnd(8)} ${"recorded".padStart(12)} ${"reported".padStart(12)} drift`,
+      ...d.rows.map(
+        (r) =>
+          `${r.orgId.padEnd(24)} ${r.metric.padEnd(10)} ${r.periodKey.padEnd(8)} ${fmt(r.recorded).padStart(12)} ${fmt(r.reported).padStart(12)} ${driftText(r)}`,
+      ),
+      ...Object.entries(d.maxDriftByFeature).map(([f, m]) => `max drift of ${f}: ${pctOrNa(m)}`),
+      `max drift: ${pctOrNa(d.maxDrift)}`,
     ].join("\n"),
 };
 

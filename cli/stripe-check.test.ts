@@ -2,18 +2,22 @@
 // to the app): green on a fresh system, and red with a clear line and its fix for each thing that
 // can break: the endpoint missing or disabled, an event type missing, a price that is not the
 // plan's, no portal configuration or one that allows what the app forbids, events that never arrive.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { spawn } from "bun";
 import Stripe from "stripe";
 import type { CheckLine, StripeCheckReport } from "../app/server/billing/check-lines.server";
+import { activeCatalog } from "../app/server/billing/plans.server";
 import { isAppPortalConfiguration, PORTAL_FEATURES, PORTAL_METADATA } from "../app/server/billing/portal-config.server";
 import { ensureCustomer, ensurePrices, subscribeWithTestCard } from "../app/server/billing/stripe.server";
+import { prepareStripeFor } from "../app/server/billing/stripe-catalog.server";
 import { checkStripeAccount, configuredTarget } from "../app/server/billing/stripe-check.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "../app/server/billing/webhook-events.server";
-import { billingSettled, newOrg, startBillingSystem } from "../test/billing";
+import { billingSettled, holdReporterTicks, newOrg, startBillingSystem } from "../test/billing";
 
 const system = startBillingSystem();
+// The worker's every-minute usage report would make the api_call meter (local mode) under the live-mode tests.
+beforeAll(holdReporterTicks);
 const stripe = new Stripe("sk_test_check", { host: "127.0.0.1", port: Number(process.env.STRIPE_LOCAL_PORT), protocol: "http", maxNetworkRetries: 0 });
 
 /** Runs the check as a process with the app's settings (its port makes its base URL). */
@@ -159,15 +163,42 @@ describe("ops stripe:check", () => {
     expect(line(report, "webhook", "https")).toMatchObject({ status: "fail" });
     expect(line(report, "webhook", "base URL")).toMatchObject({ status: "warn" });
     expect(line(report, "secret", "signing secret").detail).toBe("STRIPE_WEBHOOK_SECRET is not set: the app refuses every delivery");
-    expect(line(report, "catalog", "meter").detail).toBe('no billing meter for the event "api_call": usage reporting fails until it exists');
-    expect(line(report, "catalog", "meter").fix!.join("\n")).toContain("-d event_name=api_call");
-    expect(line(report, "catalog", "meter").fix!.join("\n")).toContain("--live");
+    expect(line(report, "catalog", "meter api_call").detail).toBe('no billing meter for the event "api_call": usage reporting fails until it exists');
+    expect(line(report, "catalog", "meter api_call").fix!.join("\n")).toContain("-d event_name=api_call");
+    expect(line(report, "catalog", "meter api_call").fix!.join("\n")).toContain("--live");
     expect(line(report, "catalog", "price starter").status).toBe("pass");
     // An org on a test clock: with a real key that is said.
     expect(line(report, "key", "orgs on test clocks")).toMatchObject({ status: "warn" });
     const testKey = await checkStripeAccount({ ...configuredTarget(), mode: "test", secretKey: "sk_test_opsCheckTest1234", usesTestClocks: true });
     expect(line(testKey, "key", "test clocks")).toMatchObject({ status: "fail" });
     expect(line(testKey, "key", "test clocks").detail).toContain("never renew");
+  });
+
+  test("every metered feature has its meter and every plan its yearly price: a missing one is red (live), made by catalog:push it is green", async () => {
+    const live = { mode: "live" as const, secretKey: "rk_live_opsCheckTest1234", webhookSecret: null, usesTestClocks: false };
+    const target = () => ({ ...configuredTarget(), ...live, webhookUrl: `${system.app.url}${STRIPE_WEBHOOK_PATH}` });
+    expect(configuredTarget().meteredFeatures.map((f) => f.code)).toEqual(["api_call", "tokens"]);
+    const before = await checkStripeAccount(target());
+    expect(before.ok).toBe(false);
+    expect(line(before, "catalog", "meter tokens")).toMatchObject({
+      status: "fail",
+      detail: 'no billing meter for the event "tokens": usage reporting fails until it exists',
+    });
+    expect(line(before, "catalog", "meter tokens").fix!.join("\n")).toContain("-d event_name=tokens");
+    expect(line(before, "catalog", "price growth yearly")).toMatchObject({ status: "fail" });
+    expect(line(before, "catalog", "price growth yearly").detail).toContain("no price for growth (990.00 USD a year)");
+    // The trial has no price of its own, and so no yearly one.
+    expect(before.lines.some((l) => l.check.startsWith("price trial"))).toBe(false);
+
+    // What ops catalog:push makes before publishing: one meter per metered feature, prices per interval.
+    await prepareStripeFor(activeCatalog().catalog);
+    const after = await checkStripeAccount(target());
+    expect(line(after, "catalog", "meter tokens")).toMatchObject({ status: "pass" });
+    expect(line(after, "catalog", "meter tokens").detail).toContain('counts "tokens" events');
+    expect(line(after, "catalog", "meter api_call")).toMatchObject({ status: "pass" });
+    for (const code of ["starter", "growth", "pro"]) expect(line(after, "catalog", `price ${code} yearly`)).toMatchObject({ status: "pass" });
+    expect(line(after, "catalog", "price growth yearly").detail).toContain("is 990.00 USD every year, as the plan says");
+    expect(failing(after).filter((l) => l.area === "catalog")).toEqual([]);
   });
 
   test("events that never reach the app (an endpoint signing with another secret): red, with the events named", async () => {

@@ -265,12 +265,18 @@ export const sloBuckets = pgTable(
   (t) => [primaryKey({ columns: [t.series, t.minute, t.bucket] })],
 );
 
-// The last drift measured per period (the worst org of the period), for the SLO and /metrics.
-export const sloDrift = pgTable("slo_drift", {
-  periodKey: text("period_key").primaryKey(),
-  maxDrift: doublePrecision("max_drift").notNull(),
-  measuredAt: tz("measured_at").notNull().defaultNow(),
-});
+// The last drift measured per period and metered feature (the worst org of the period), for the
+// SLO and /metrics.
+export const sloDrift = pgTable(
+  "slo_drift",
+  {
+    periodKey: text("period_key").notNull(),
+    metric: text("metric").notNull().default("api_call"),
+    maxDrift: doublePrecision("max_drift").notNull(),
+    measuredAt: tz("measured_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.periodKey, t.metric] })],
+);
 
 // An SLO in breach: since when, and when it was alerted (once per breach). Deleted on recovery.
 export const sloBreaches = pgTable("slo_breaches", {

@@ -10,6 +10,9 @@ const LABELS: Record<string, string> = {
   drift_max: "Usage drift (max)",
 };
 
+/** `drift_max:tokens` is one metered feature's drift. */
+const labelOf = (slo: string) => LABELS[slo] ?? (slo.startsWith("drift_max:") ? `Usage drift (${slo.slice("drift_max:".length)})` : slo);
+
 function show(value: number | null, unit: SloLine["unit"]): string {
   if (value === null) return "no data";
   if (unit === "ratio") return `${(value * 100).toFixed(2)}%`;
@@ -38,7 +41,7 @@ export function SloPanel({ report }: { report: SloReport }) {
         <Table.Tbody>
           {report.slos.map((s) => (
             <Table.Tr key={`${s.slo}/${s.window}`} data-slo={`${s.slo}/${s.window}`} data-ok={s.ok}>
-              <Table.Td>{LABELS[s.slo] ?? s.slo}</Table.Td>
+              <Table.Td>{labelOf(s.slo)}</Table.Td>
               <Table.Td>{s.window}</Table.Td>
               <Table.Td>
                 <Badge color={s.ok ? "teal" : "red"}>{show(s.value, s.unit)}</Badge>

@@ -1,9 +1,10 @@
 // The ops console for platform admins: queue depth and lag, failed jobs with their errors and a
-// replay button, recent webhook events (replayable), drift per period, past-due orgs, orgs, and
-// signing a person out everywhere.
+// replay button, recent webhook events (replayable), drift per feature and period, catalog
+// versions with their subscribers, past-due orgs, orgs, and signing a person out everywhere.
 import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
+import { CatalogAdmin } from "~/components/catalog-admin";
 import { formatDateTime, formatNumber } from "~/components/format";
 import { NotifyAdminPanels } from "~/components/notify-admin";
 import { OrgDeletions } from "~/components/org-deletions";
@@ -106,6 +107,7 @@ const eventColumns: Column<Overview["events"][number]>[] = [
 
 const driftColumns: Column<DriftRow>[] = [
   { header: "Org", cell: (r) => r.orgId },
+  { header: "Feature", cell: (r) => r.metric },
   { header: "Period", cell: (r) => r.periodKey },
   { header: "Recorded", cell: (r) => formatNumber(r.recorded) },
   { header: "Reported", cell: (r) => formatNumber(r.reported) },
@@ -149,7 +151,7 @@ const orgColumns: Column<Overview["orgs"][number]>[] = [
 ];
 
 export default function Admin() {
-  const { jobs, events, orgs, pastDue, drift, notify, slo, orgDeletions } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, pastDue, drift, notify, slo, orgDeletions, catalog } = useLoaderData<typeof loader>();
   const result = useActionOutcome();
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -214,16 +216,32 @@ export default function Admin() {
       <Card withBorder padding={0}>
         <Group justify="space-between" p="md">
           <Text fw={600}>Usage drift (recorded vs reported to Stripe)</Text>
-          {"error" in drift ? null : <Badge color={drift.maxDrift === 0 ? "teal" : "yellow"}>max {pct(drift.maxDrift)}</Badge>}
+          {"error" in drift ? null : (
+            <Group gap="xs">
+              {Object.entries(drift.maxDriftByFeature).map(([feature, max]) => (
+                <Badge key={feature} color={max === 0 ? "teal" : "yellow"} variant="light">
+                  {feature} {pct(max)}
+                </Badge>
+              ))}
+              <Badge color={drift.maxDrift === 0 ? "teal" : "yellow"}>max {pct(drift.maxDrift)}</Badge>
+            </Group>
+          )}
         </Group>
         {"error" in drift ? (
           <Alert color="yellow" m="md">
             {drift.error}
           </Alert>
         ) : (
-          <ResponsiveTable caption="Usage drift" columns={driftColumns} rows={drift.rows.slice(0, 50)} rowKey={(r) => `${r.orgId}${r.periodStart}`} />
+          <ResponsiveTable
+            caption="Usage drift"
+            columns={driftColumns}
+            rows={drift.rows.slice(0, 50)}
+            rowKey={(r) => `${r.orgId}${r.metric}${r.periodStart}`}
+          />
         )}
       </Card>
+
+      <CatalogAdmin versions={catalog.versions} planVersions={catalog.planVersions} />
 
       <Card withBorder padding={0}>
         <Text fw={600} p="md">

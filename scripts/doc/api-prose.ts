@@ -136,7 +136,8 @@ It reveals no secret and no org data.
 ### Admin: \`/api/admin/*\` (platform admins only)
 
 \`GET /api/admin/jobs\` (queue and job statistics, permanently failed jobs), \`GET
-/api/admin/drift?periodKey=YYYY-MM\` (recorded vs reported to Stripe per org and period),
+/api/admin/drift?periodKey=YYYY-MM&metric=FEATURE\` (recorded vs reported to Stripe per org, metered
+feature and period, both filters optional; \`maxDriftByFeature\` is the worst per feature),
 \`POST /api/admin/replay\` \`{ eventId }\` or \`{ jobId }\` (re-processes a stored event or a failed
 job), \`POST /api/admin/sessions/revoke\` \`{ email }\` (signs a person out everywhere). The
 \`/admin\` page shows the same.

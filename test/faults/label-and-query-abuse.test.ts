@@ -90,8 +90,17 @@ describe("GET /api/admin/drift", () => {
   });
   const drift = (query: string) => fetch(`${app.url}/api/admin/drift${query}`, { headers: { cookie } });
 
-  test("a period key that is not YYYY-MM is VALIDATION_FAILED, not a report of every period", async () => {
-    for (const bad of ["?periodKey=2026-13", "?periodKey=abc", "?periodKey=", "?other=1"]) {
+  test("a period key that is not YYYY-MM, or a metric that is not a feature code, is VALIDATION_FAILED, not a report of every period", async () => {
+    for (const bad of [
+      "?periodKey=2026-13",
+      "?periodKey=abc",
+      "?periodKey=",
+      "?other=1",
+      "?metric=",
+      "?metric=Tokens",
+      `?metric=${"t".repeat(41)}`,
+      "?metric=a'b",
+    ]) {
       const r = await drift(bad);
       expect(r.status).toBe(400);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe("VALIDATION_FAILED");
@@ -99,7 +108,7 @@ describe("GET /api/admin/drift", () => {
   });
 
   test("a valid period key, or none, passes to the report (which needs Stripe: none runs here)", async () => {
-    for (const good of ["?periodKey=2026-11", ""]) {
+    for (const good of ["?periodKey=2026-11", "", "?metric=tokens", "?periodKey=2026-11&metric=api_call"]) {
       const r = await drift(good);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe("UPSTREAM_UNAVAILABLE");
     }

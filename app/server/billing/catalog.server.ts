@@ -236,3 +236,41 @@ export async function catalogHistory(): Promise<{ version: number; source: strin
       from catalog_versions c order by c.version`;
   return rows.map((r) => ({ version: r.version, source: r.source, publishedAt: new Date(r.published_at), plans: r.plans }));
 }
+
+export type PlanVersionSubscribers = {
+  planCode: string;
+  version: number;
+  /** The catalog version that first published it. */
+  catalogVersion: number;
+  name: string;
+  currency: string;
+  priceMonth: number | null;
+  priceYear: number | null;
+  /** Live subscriptions (active, trialing, past due) on this version, by billing interval. */
+  monthly: number;
+  yearly: number;
+};
+
+/**
+ * Every plan version with how many live subscriptions are on it (grandfathered ones included):
+ * /admin. A subscription not pinned yet is on its plan's newest version (publishing pins it to
+ * the outgoing one first: pinPlanVersions).
+ */
+export async function planVersionSubscribers(): Promise<PlanVersionSubscribers[]> {
+  return sql<PlanVersionSubscribers[]>`
+    with newest as (
+      select distinct on (plan_code) plan_code, plan_version from catalog_version_plans order by plan_code, catalog_version desc
+    ), live as (
+      select s.plan_code, coalesce(s.plan_version, n.plan_version) as version, s.billing_interval
+        from subscriptions s left join newest n on n.plan_code = s.plan_code
+       where is_live(s.status)
+    )
+    select v.plan_code as "planCode", v.version, v.catalog_version as "catalogVersion", v.name, v.currency,
+           v.price_month as "priceMonth", v.price_year as "priceYear",
+           count(l.plan_code) filter (where l.billing_interval = 'month')::int as monthly,
+           count(l.plan_code) filter (where l.billing_interval = 'year')::int as yearly
+      from plan_versions v
+      left join live l on l.plan_code = v.plan_code and l.version = v.version
+     group by v.plan_code, v.version
+     order by v.plan_code, v.version`;
+}

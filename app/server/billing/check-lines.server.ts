@@ -36,7 +36,10 @@ export type CheckTarget = {
   /** Whether the app puts new orgs on test clocks with this key. */
   usesTestClocks: boolean;
   plans: Plan[];
-  configuredPriceIds: Partial<Record<string, string>>;
+  /** The prices the catalog names per plan and interval (`stripePriceIds`); others are found by lookup key. */
+  configuredPriceIds: Partial<Record<string, { month?: string; year?: string }>>;
+  /** The catalog's metered features: each has its billing meter, its code the event name. */
+  meteredFeatures: { code: string; unit: string }[];
   /** How long a delivery may take before an event not yet received counts as lost (default 10 minutes). */
   deliveryGraceSeconds?: number;
 };

@@ -1,6 +1,7 @@
 // Reporting recorded usage to Stripe as billing meter events, never per call: a job sends each
-// counter's unreported delta at most once a minute, with a deterministic identifier, and drift
-// compares what we recorded with what Stripe has.
+// counter's unreported delta at most once a minute, with a deterministic identifier, to the meter
+// of the counter's feature (one meter per metered feature, its event name the feature's code),
+// and drift compares what we recorded with what Stripe has, per feature.
 
 import { ADVISORY_LOCKS } from "../../../db/advisory-locks";
 import { recordDrift } from "../observe/slo.server";
@@ -8,6 +9,7 @@ import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { meterEventIdentifier, meterEventTimestamp, summaryWindow } from "./meter-rules.server";
+import { activeCatalog } from "./plans.server";
 import { upstream } from "./stripe.server";
 import type { StripeTrouble } from "./stripe-errors.server";
 import { ensureMeter, meterTotal, refusedByStripe, sendMeterEvent } from "./stripe-meter.server";
@@ -53,16 +55,22 @@ export async function reportUsageToStripe(): Promise<{ reported: number; orgs: n
 /** Some counters could not be reported (the others were): the job fails, and the next run retries them. */
 export class UsageReportFailed extends Error {
   constructor(
-    readonly failures: { orgId: string; periodStart: string; reason: string }[],
+    readonly failures: { orgId: string; metric: string; periodStart: string; reason: string }[],
     readonly reported: number,
   ) {
-    super(`usage of ${failures.length} counter(s) not reported to Stripe: ${failures.map((f) => `${f.orgId} (${f.periodStart}): ${f.reason}`).join("; ")}`);
+    super(
+      `usage of ${failures.length} counter(s) not reported to Stripe: ${failures.map((f) => `${f.orgId} ${f.metric} (${f.periodStart}): ${f.reason}`).join("; ")}`,
+    );
     this.name = "UsageReportFailed";
   }
 }
 
+/** The event name of a feature's meter, found or made (named with the catalog's unit) once per process. */
+const meterOf = (metric: string) => upstream(() => ensureMeter(metric, activeCatalog().catalog.features[metric]?.unit));
+
 async function reportAll(): Promise<{ reported: number; orgs: number }> {
-  const eventName = await upstream(() => ensureMeter());
+  // api_call's meter first, whatever there is to send: a run while Stripe is down fails, not "nothing to report".
+  await meterOf("api_call");
   const rows = await sql<Pending[]>`
     select c.org_id, c.metric, c.period_start::text, c.used,
            (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
@@ -71,19 +79,19 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
       join organisations o on o.id = c.org_id and o.stripe_customer_id is not null
       left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start
      where c.used > coalesce(r.reported, 0) or r.pending_to is not null
-     order by c.org_id, c.period_start
+     order by c.org_id, c.period_start, c.metric
      limit 1000`;
   let reported = 0;
   const failures: UsageReportFailed["failures"] = [];
   for (const row of rows) {
     try {
-      reported += await reportCounter(eventName, row);
+      reported += await reportCounter(await meterOf(row.metric), row);
     } catch (err) {
       // Stripe busy (429), refusing the key (401/403) or unreachable: nothing else would get
       // through either, and more requests would only prolong a rate limit; a later run catches up.
       if (err instanceof AppError && err.code === "UPSTREAM_UNAVAILABLE") throw err;
       // Anything else is this counter's alone: the other orgs are still reported.
-      failures.push({ orgId: row.org_id, periodStart: row.period_start, reason: (err as Error).message });
+      failures.push({ orgId: row.org_id, metric: row.metric, periodStart: row.period_start, reason: (err as Error).message });
     }
   }
   if (failures.length > 0) throw new UsageReportFailed(failures, reported);
@@ -129,23 +137,26 @@ async function reportCounter(eventName: string, row: Pending): Promise<number> {
 
 /**
  * Whether Stripe's meter already holds the range [from, to) of this counter, from its totals
- * (never from the wording of a refusal): Stripe's total over a scope, less every range we know it
- * counted there and every other range still pending there, must leave at least this range. The
- * scope is the counter's own period window, which holds no other period's events; when some of
- * the org's usage landed outside its period (test clocks, see meter-rules), windows mix periods
- * and the scope is the customer's whole history. Totals lag Stripe's acceptance: a range not
+ * (never from the wording of a refusal): the total of the feature's meter over a scope, less every
+ * range of the feature we know it counted there and every other one still pending there, must
+ * leave at least this range. The scope is the counter's own period window, which holds no other
+ * period's events; when some of the org's usage of the feature landed outside its period (test
+ * clocks, see meter-rules), windows mix periods and the scope is the customer's whole history. Totals lag Stripe's acceptance: a range not
  * counted yet reads as missing, the counter fails this run and a later one asks again. Nothing is
  * ever sent under another identifier, so nothing is counted twice.
  */
 async function countedByStripe(eventName: string, row: Pending, from: number, to: number): Promise<boolean> {
   const now = Date.now() / 1000;
-  const wholeHistory = !meterEventTimestamp({ periodStart: row.ps, periodEnd: row.pe, now }).inPeriod || (await displacedOrgs([row.org_id])).has(row.org_id);
+  const wholeHistory =
+    !meterEventTimestamp({ periodStart: row.ps, periodEnd: row.pe, now }).inPeriod ||
+    (await displacedCounters([row.org_id])).has(`${row.org_id} ${row.metric}`);
+  // Only this feature's reports: its meter holds no other feature's events.
   const [known] = await sql<{ counted: number; others: number }[]>`
     select coalesce(sum(reported), 0)::int8 as counted,
            coalesce(sum(pending_to - reported) filter (where pending_to is not null
-             and not (metric = ${row.metric} and period_start = ${row.period_start}::timestamptz)), 0)::int8 as others
+             and period_start <> ${row.period_start}::timestamptz), 0)::int8 as others
       from usage_reports
-     where org_id = ${row.org_id} and (${wholeHistory} or period_start = ${row.period_start}::timestamptz)`;
+     where org_id = ${row.org_id} and metric = ${row.metric} and (${wholeHistory} or period_start = ${row.period_start}::timestamptz)`;
   // The whole history: from the epoch to ten minutes ahead (Stripe takes events 5 minutes ahead).
   const scope = wholeHistory ? { start: 0, end: (Math.floor(now / 60) + 10) * 60 } : summaryWindow(row.ps, row.pe);
   const total = await upstream(() => meterTotal({ eventName, customerId: row.customer, ...scope }));
@@ -165,13 +176,15 @@ export function reportBackoffSeconds(trouble: Exclude<StripeTrouble, { kind: "do
 /**
  * - settled: judged; drift is |recorded − Stripe's total| / Stripe's total.
  * - settling: reported to less than STRIPE_METER_LAG_SECONDS ago; Stripe may not have counted it yet.
- * - displaced: some of this customer's usage could only be reported outside its period (a test
- *   clock ahead of real time, or a report over 35 days late), so Stripe's per-period totals
- *   cannot be compared with the counters.
+ * - displaced: some of this customer's usage of the feature could only be reported outside its
+ *   period (a test clock ahead of real time, or a report over 35 days late), so Stripe's
+ *   per-period totals cannot be compared with the counters.
  */
 export type DriftStatus = "settled" | "settling" | "displaced";
 export type DriftRow = {
   orgId: string;
+  /** The metered feature: its counter, and its meter at Stripe. */
+  metric: string;
   periodKey: string;
   periodStart: string;
   recorded: number;
@@ -180,83 +193,127 @@ export type DriftRow = {
   status: DriftStatus;
 };
 
-type CounterRow = { org_id: string; period_key: string; ps: number; pe: number; used: number; customer: string | null; reported_at: number | null };
+type CounterRow = {
+  org_id: string;
+  metric: string;
+  period_key: string;
+  ps: number;
+  pe: number;
+  used: number;
+  customer: string | null;
+  reported_at: number | null;
+};
+
+/** The worst of settled drifts: null when one of them has usage Stripe has none of. */
+const worstOf = (rows: DriftRow[]): number | null => {
+  const settled = rows.filter((r) => r.status === "settled").map((r) => r.drift);
+  return settled.includes(null) ? null : Math.max(0, ...(settled as number[]));
+};
 
 /**
- * Recorded (our counters) vs reported (Stripe's meter totals) per org and period. `drift` is set
- * only for settled rows; `maxDrift` is over settled rows (null when one of them has usage Stripe
- * has none of).
+ * Recorded (our counters) vs reported (the totals of the feature's Stripe meter) per org, metered
+ * feature and period, for one period or all, one feature or all. `drift` is set only for settled
+ * rows; `maxDrift` is over settled rows, and `maxDriftByFeature` per feature (null when one of
+ * them has usage Stripe has none of).
  */
 export async function driftReport(
   periodKey?: string,
   limit = 500,
   lagSeconds = config.STRIPE_METER_LAG_SECONDS,
-): Promise<{ rows: DriftRow[]; maxDrift: number | null }> {
-  const eventName = await upstream(() => ensureMeter());
+  metric?: string,
+): Promise<{ rows: DriftRow[]; maxDrift: number | null; maxDriftByFeature: Record<string, number | null> }> {
+  await meterOf("api_call");
   const counters = await sql<CounterRow[]>`
-    select c.org_id, c.period_key, c.used, o.stripe_customer_id as customer,
+    select c.org_id, c.metric, c.period_key, c.used, o.stripe_customer_id as customer,
            (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
            (extract(epoch from r.reported_at))::float8 as reported_at
       from usage_counters c join organisations o on o.id = c.org_id
       left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start
-     where c.metric = 'api_call' and (${periodKey ?? null}::text is null or c.period_key = ${periodKey ?? null})
-     order by c.period_start desc, c.org_id limit ${limit}`;
-  const displaced = await displacedOrgs([...new Set(counters.map((c) => c.org_id))]);
+     where (${metric ?? null}::text is null or c.metric = ${metric ?? null})
+       and (${periodKey ?? null}::text is null or c.period_key = ${periodKey ?? null})
+     order by c.period_start desc, c.org_id, c.metric limit ${limit}`;
+  const displaced = await displacedCounters([...new Set(counters.map((c) => c.org_id))]);
   const now = Date.now() / 1000;
   const rows: DriftRow[] = [];
   for (const c of counters) {
     const { start, end } = summaryWindow(c.ps, c.pe);
+    const eventName = await meterOf(c.metric);
     const reported = c.customer ? await upstream(() => meterTotal({ eventName, customerId: c.customer!, start, end })) : 0;
-    const status: DriftStatus = displaced.has(c.org_id) ? "displaced" : c.reported_at !== null && now - c.reported_at < lagSeconds ? "settling" : "settled";
+    const status: DriftStatus = displaced.has(`${c.org_id} ${c.metric}`)
+      ? "displaced"
+      : c.reported_at !== null && now - c.reported_at < lagSeconds
+        ? "settling"
+        : "settled";
     const drift = status !== "settled" ? null : reported > 0 ? Math.abs(c.used - reported) / reported : c.used === 0 ? 0 : null;
-    rows.push({ orgId: c.org_id, periodKey: c.period_key, periodStart: new Date(c.ps * 1000).toISOString(), recorded: c.used, reported, drift, status });
+    rows.push({
+      orgId: c.org_id,
+      metric: c.metric,
+      periodKey: c.period_key,
+      periodStart: new Date(c.ps * 1000).toISOString(),
+      recorded: c.used,
+      reported,
+      drift,
+      status,
+    });
   }
-  const settled = rows.filter((r) => r.status === "settled").map((r) => r.drift);
-  return { rows, maxDrift: settled.includes(null) ? null : Math.max(0, ...(settled as number[])) };
+  const features = [...new Set(rows.map((r) => r.metric))].sort();
+  return {
+    rows,
+    maxDrift: worstOf(rows),
+    maxDriftByFeature: Object.fromEntries(features.map((f) => [f, worstOf(rows.filter((r) => r.metric === f))])),
+  };
 }
 
-/** Orgs with a counter whose last report could not be placed inside its period (see meter-rules). */
-async function displacedOrgs(orgIds: string[]): Promise<Set<string>> {
+/** `org metric` of the counters whose last report could not be placed inside its period (see meter-rules). */
+async function displacedCounters(orgIds: string[]): Promise<Set<string>> {
   if (orgIds.length === 0) return new Set();
-  const reports = await sql<{ org_id: string; ps: number; pe: number; reported_at: number }[]>`
-    select c.org_id, (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
+  const reports = await sql<{ org_id: string; metric: string; ps: number; pe: number; reported_at: number }[]>`
+    select c.org_id, c.metric, (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
            (extract(epoch from r.reported_at))::float8 as reported_at
       from usage_reports r join usage_counters c on c.org_id = r.org_id and c.metric = r.metric and c.period_start = r.period_start
      where r.org_id = any(${orgIds}::text[]) and r.reported_at is not null`;
   return new Set(
-    reports.filter((r) => meterEventTimestamp({ periodStart: r.ps, periodEnd: r.pe, now: r.reported_at }).inPeriod === false).map((r) => r.org_id),
+    reports
+      .filter((r) => meterEventTimestamp({ periodStart: r.ps, periodEnd: r.pe, now: r.reported_at }).inPeriod === false)
+      .map((r) => `${r.org_id} ${r.metric}`),
   );
 }
 
 /**
- * Run every 5 minutes (worker crontab): the drift of the newest counters against Stripe's meter
- * totals, the worst org per period, saved for the SLO (observe/slo.server.ts) and the msp_usage_drift_ratio gauge. A
- * closed period compares what we recorded (as `ops drift` does: it must be exactly 0 once the
- * last report ran); the open period compares what we have confirmed sending, so the usage of
- * the last minute, not reported yet by design, is no breach. Nothing sent yet: no ratio.
+ * Run every 5 minutes (worker crontab): the drift of the newest counters against their features'
+ * Stripe meter totals, the worst org per period and feature, saved for the SLO
+ * (observe/slo.server.ts) and the msp_usage_drift_ratio gauge. A closed period compares what we
+ * recorded (as `ops drift` does: it must be exactly 0 once the last report ran); the open period
+ * compares what we have confirmed sending, so the usage of the last minute, not reported yet by
+ * design, is no breach. Nothing sent yet: no ratio. `byPeriod` is the worst over all features.
  */
-export async function measureDrift(
-  lagSeconds?: number,
-): Promise<{ byPeriod: Record<string, number>; byCounter: { orgId: string; periodKey: string; drift: number }[] }> {
+export async function measureDrift(lagSeconds?: number): Promise<{
+  byPeriod: Record<string, number>;
+  byFeature: Record<string, Record<string, number>>;
+  byCounter: { orgId: string; metric: string; periodKey: string; drift: number }[];
+}> {
   // Only settled rows: a report younger than Stripe's aggregation lag is not judged yet, and
   // usage that could only be reported outside its period (a test clock ahead) has no drift.
   const rows = (await driftReport(undefined, 200, lagSeconds)).rows.filter((r) => r.status === "settled");
-  const state = await sql<{ org_id: string; ps: string; closed: boolean; sent: number }[]>`
-    select c.org_id, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
-      from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, ps)
-      join usage_counters c on c.org_id = t.org_id and c.metric = 'api_call' and c.period_start = t.ps::timestamptz
+  const state = await sql<{ org_id: string; metric: string; ps: string; closed: boolean; sent: number }[]>`
+    select c.org_id, c.metric, t.ps, c.period_end < now() - interval '2 minutes' as closed, coalesce(r.reported, 0)::int8 as sent
+      from unnest(${rows.map((r) => r.orgId)}::text[], ${rows.map((r) => r.metric)}::text[], ${rows.map((r) => r.periodStart)}::text[]) as t(org_id, metric, ps)
+      join usage_counters c on c.org_id = t.org_id and c.metric = t.metric and c.period_start = t.ps::timestamptz
       left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start`;
-  const byCounter = new Map(state.map((s) => [`${s.org_id} ${s.ps}`, s]));
-  const worst: Record<string, number> = {};
-  const measured: { orgId: string; periodKey: string; drift: number }[] = [];
+  const byCounter = new Map(state.map((s) => [`${s.org_id} ${s.metric} ${s.ps}`, s]));
+  const byPeriod: Record<string, number> = {};
+  const byFeature: Record<string, Record<string, number>> = {};
+  const measured: { orgId: string; metric: string; periodKey: string; drift: number }[] = [];
   for (const r of rows) {
-    const s = byCounter.get(`${r.orgId} ${r.periodStart}`);
+    const s = byCounter.get(`${r.orgId} ${r.metric} ${r.periodStart}`);
     const ours = s && !s.closed ? s.sent : r.recorded;
     if (r.reported === 0 && ours === 0) continue;
     const drift = r.reported > 0 ? Math.abs(ours - r.reported) / r.reported : 1;
-    measured.push({ orgId: r.orgId, periodKey: r.periodKey, drift });
-    worst[r.periodKey] = Math.max(worst[r.periodKey] ?? 0, drift);
+    measured.push({ orgId: r.orgId, metric: r.metric, periodKey: r.periodKey, drift });
+    byPeriod[r.periodKey] = Math.max(byPeriod[r.periodKey] ?? 0, drift);
+    byFeature[r.metric] ??= {};
+    byFeature[r.metric][r.periodKey] = Math.max(byFeature[r.metric][r.periodKey] ?? 0, drift);
   }
-  await recordDrift(worst);
-  return { byPeriod: worst, byCounter: measured };
+  await recordDrift(byFeature);
+  return { byPeriod, byFeature, byCounter: measured };
 }

@@ -1,14 +1,15 @@
 // `ops stripe:check`, the catalog: (b) the billing portal configuration against the app's portal
-// (portal-config.server.ts), (c) the plans' prices (amount, currency, monthly interval, lookup
-// key, active) and the usage meter (event name, aggregation, payload keys) against the plan
-// catalog and the app's meter. In test mode a missing price or meter is made by the app on first
+// (portal-config.server.ts), (c) the plans' monthly and yearly prices (amount, currency,
+// interval, lookup key, active) and one usage meter per metered feature (event name, aggregation,
+// payload keys) against the catalog. In test mode a missing price or meter is made by the app on first
 // use; in live mode it must exist before the first customer.
 
 import { money } from "./check-commands.server";
 import { errorKind, type Lines } from "./check-lines.server";
+import type { Plan } from "./plans.server";
 import { isAppPortalConfiguration, PORTAL_FEATURES, PORTAL_METADATA, portalFeatureProblems } from "./portal-config.server";
-import { lookupKey, planPriceParams } from "./stripe.server";
-import { METER_EVENT, METER_PARAMS } from "./stripe-meter.server";
+import { lookupKey, type PriceInterval, planPriceParams } from "./stripe.server";
+import { featureMeterParams } from "./stripe-meter.server";
 
 // ---- (b) the billing portal --------------------------------------------------------------------
 
@@ -39,104 +40,116 @@ export async function checkPortal(lines: Lines) {
   ]);
 }
 
-// ---- (c) prices and the meter ------------------------------------------------------------------
+// ---- (c) prices and the meters -----------------------------------------------------------------
 
 type Price = Awaited<ReturnType<Lines["target"]["client"]["prices"]["list"]>>["data"][number];
 
-/** The price the app would use for a plan: the configured id, else the one holding its lookup key (archived ones too). */
-async function priceFor(lines: Lines, code: string): Promise<{ price: Price | null; how: string }> {
+/** The price the app would use for a plan and interval: the configured id, else the one holding its lookup key (archived ones too). */
+async function priceFor(lines: Lines, code: string, interval: PriceInterval): Promise<{ price: Price | null; how: string; configured?: string }> {
   const { client, configuredPriceIds } = lines.target;
-  const configured = configuredPriceIds[code];
+  const configured = configuredPriceIds[code]?.[interval];
   if (configured) {
+    const how = `stripePriceIds.${interval} ${configured}`;
     try {
-      return { price: await client.prices.retrieve(configured), how: `stripePriceIds.month ${configured}` };
+      return { price: await client.prices.retrieve(configured), how, configured };
     } catch (err) {
       if (errorKind(err) !== "allowed") throw err;
-      return { price: null, how: `stripePriceIds.month ${configured}` };
+      return { price: null, how, configured };
     }
   }
-  const [price] = (await client.prices.list({ lookup_keys: [lookupKey(code)], limit: 1 })).data;
-  return { price: price ?? null, how: `lookup key ${lookupKey(code)}` };
+  const [price] = (await client.prices.list({ lookup_keys: [lookupKey(code, interval)], limit: 1 })).data;
+  return { price: price ?? null, how: `lookup key ${lookupKey(code, interval)}` };
 }
 
+/** Every plan's monthly price and, when the catalog sells it, its yearly one (`price growth`, `price growth yearly`). */
 export async function checkPrices(lines: Lines) {
-  const { mode, plans } = lines.target;
-  for (const plan of plans.filter((p) => p.billedAs === p.code)) {
-    const params = planPriceParams(plan);
-    const wanted = `${money(plan.priceMonthly, plan.currency)} a month`;
-    const create = lines.api("/v1/prices", params);
-    const { price, how } = await priceFor(lines, plan.code);
-    if (!price && how.startsWith("stripePriceIds.month")) {
-      lines.fail(
-        "catalog",
-        `price ${plan.code}`,
-        `the catalog names ${how.slice(21)} for ${plan.code}, and this account has no such price (another account, or the other mode?)`,
-        [
-          `Set plans.${plan.code}.stripePriceIds.month in the catalog to a price of this account, or remove it to use the lookup key ${lookupKey(plan.code)}`,
-          create,
-        ],
-      );
-      continue;
-    }
-    if (!price) {
-      if (mode === "live")
-        lines.fail("catalog", `price ${plan.code}`, `no price for ${plan.code} (${wanted}): the app finds it by ${how} and makes none in live mode`, [
-          `Dashboard: Product catalog → Add product "Metered ${plan.name}", recurring ${wanted}, lookup key ${lookupKey(plan.code)} (or set plans.${plan.code}.stripePriceIds.month in the catalog)`,
-          create,
-        ]);
-      else lines.pass("catalog", `price ${plan.code}`, `no price with ${how} yet: the app creates it (${wanted}) on first use in ${mode} mode`);
-      continue;
-    }
-    const seen = `${price.id} (${how}) is ${money(price.unit_amount, price.currency)}${price.recurring ? ` every ${price.recurring.interval_count > 1 ? `${price.recurring.interval_count} ` : ""}${price.recurring.interval}` : " once"}`;
-    const wrong: string[] = [];
-    if (price.unit_amount !== plan.priceMonthly || price.currency !== plan.currency) wrong.push(`the plan says ${wanted}`);
-    if (price.type !== "recurring" || price.recurring?.interval !== "month" || price.recurring.interval_count !== 1) wrong.push("the app bills monthly");
-    if (price.recurring && price.recurring.usage_type !== "licensed") wrong.push("it is metered, the plans are a flat monthly price");
-    if (price.billing_scheme !== "per_unit") wrong.push("it is tiered, the plans are one amount");
-    if (!price.active) wrong.push("it is archived");
-    if (wrong.length === 0) {
-      lines.pass("catalog", `price ${plan.code}`, `${seen}, as the plan says`);
-      continue;
-    }
-    lines.fail("catalog", `price ${plan.code}`, `${seen}: ${wrong.join("; ")}`, [
-      `A price's amount and interval cannot change: create the right price and move the lookup key to it (existing subscriptions keep the old price until changed), then restart the app (it reads prices once per process)`,
-      lines.api("/v1/prices", {
-        ...params,
-        product: typeof price.product === "string" ? price.product : price.product.id,
-        product_data: undefined,
-        transfer_lookup_key: true,
-      }),
-    ]);
+  for (const plan of lines.target.plans.filter((p) => p.billedAs === p.code)) {
+    await checkPrice(lines, plan, "month");
+    if (plan.priceYearly !== null) await checkPrice(lines, plan, "year");
   }
 }
 
-export async function checkMeter(lines: Lines) {
-  const { client, mode } = lines.target;
-  const meters = await client.billing.meters.list({ limit: 100 }).autoPagingToArray({ limit: 1000 });
-  const meter = meters.find((m) => m.event_name === METER_EVENT && m.status === "active") ?? meters.find((m) => m.event_name === METER_EVENT);
-  const create = lines.api("/v1/billing/meters", METER_PARAMS);
-  if (!meter) {
+async function checkPrice(lines: Lines, plan: Plan, interval: PriceInterval) {
+  const { mode } = lines.target;
+  const check = interval === "month" ? `price ${plan.code}` : `price ${plan.code} yearly`;
+  const amount = interval === "month" ? plan.priceMonthly : (plan.priceYearly ?? 0);
+  const params = planPriceParams(plan, interval);
+  const wanted = `${money(amount, plan.currency)} a ${interval}`;
+  const create = lines.api("/v1/prices", params);
+  const { price, how, configured } = await priceFor(lines, plan.code, interval);
+  if (!price && configured) {
+    lines.fail("catalog", check, `the catalog names ${configured} for ${plan.code}, and this account has no such price (another account, or the other mode?)`, [
+      `Set plans.${plan.code}.stripePriceIds.${interval} in the catalog to a price of this account, or remove it to use the lookup key ${lookupKey(plan.code, interval)}`,
+      create,
+    ]);
+    return;
+  }
+  if (!price) {
     if (mode === "live")
-      lines.fail("catalog", "meter", `no billing meter for the event "${METER_EVENT}": usage reporting fails until it exists`, [
-        `Dashboard: Billing → Meters → Create meter: event name ${METER_EVENT}, aggregation Sum, customer mapping by id from payload key ${METER_PARAMS.customer_mapping.event_payload_key}, value key ${METER_PARAMS.value_settings.event_payload_key}`,
+      lines.fail("catalog", check, `no price for ${plan.code} (${wanted}): the app finds it by ${how} and makes none in live mode`, [
+        `Dashboard: Product catalog → Add product "Metered ${plan.name}", recurring ${wanted}, lookup key ${lookupKey(plan.code, interval)} (or set plans.${plan.code}.stripePriceIds.${interval} in the catalog)`,
         create,
       ]);
-    else lines.pass("catalog", "meter", `no meter for "${METER_EVENT}" yet: the app creates it with its first usage report in ${mode} mode`);
+    else lines.pass("catalog", check, `no price with ${how} yet: the app creates it (${wanted}) on first use in ${mode} mode`);
+    return;
+  }
+  const seen = `${price.id} (${how}) is ${money(price.unit_amount, price.currency)}${price.recurring ? ` every ${price.recurring.interval_count > 1 ? `${price.recurring.interval_count} ` : ""}${price.recurring.interval}` : " once"}`;
+  const wrong: string[] = [];
+  if (price.unit_amount !== amount || price.currency !== plan.currency) wrong.push(`the plan says ${wanted}`);
+  if (price.type !== "recurring" || price.recurring?.interval !== interval || price.recurring.interval_count !== 1) wrong.push(`the app bills ${interval}ly`);
+  if (price.recurring && price.recurring.usage_type !== "licensed") wrong.push(`it is metered, the plans are a flat ${interval}ly price`);
+  if (price.billing_scheme !== "per_unit") wrong.push("it is tiered, the plans are one amount");
+  if (!price.active) wrong.push("it is archived");
+  if (wrong.length === 0) {
+    lines.pass("catalog", check, `${seen}, as the plan says`);
+    return;
+  }
+  lines.fail("catalog", check, `${seen}: ${wrong.join("; ")}`, [
+    `A price's amount and interval cannot change: create the right price and move the lookup key to it (existing subscriptions keep the old price until changed), then restart the app (it reads prices once per process)`,
+    lines.api("/v1/prices", {
+      ...params,
+      product: typeof price.product === "string" ? price.product : price.product.id,
+      product_data: undefined,
+      transfer_lookup_key: true,
+    }),
+  ]);
+}
+
+/** One billing meter per metered feature of the catalog, its event name the feature's code (`meter tokens`). */
+export async function checkMeters(lines: Lines) {
+  const meters = await lines.target.client.billing.meters.list({ limit: 100 }).autoPagingToArray({ limit: 1000 });
+  for (const { code, unit } of lines.target.meteredFeatures) checkMeter(lines, meters, code, unit);
+}
+
+type Meter = Awaited<ReturnType<Lines["target"]["client"]["billing"]["meters"]["list"]>>["data"][number];
+
+function checkMeter(lines: Lines, meters: Meter[], feature: string, unit: string) {
+  const { mode } = lines.target;
+  const check = `meter ${feature}`;
+  const params = featureMeterParams(feature, unit);
+  const meter = meters.find((m) => m.event_name === feature && m.status === "active") ?? meters.find((m) => m.event_name === feature);
+  const create = lines.api("/v1/billing/meters", params);
+  if (!meter) {
+    if (mode === "live")
+      lines.fail("catalog", check, `no billing meter for the event "${feature}": usage reporting fails until it exists`, [
+        `Dashboard: Billing → Meters → Create meter: event name ${feature}, aggregation Sum, customer mapping by id from payload key ${params.customer_mapping.event_payload_key}, value key ${params.value_settings.event_payload_key}`,
+        create,
+      ]);
+    else lines.pass("catalog", check, `no meter for "${feature}" yet: the app creates it with ops catalog:push or its first usage report in ${mode} mode`);
     return;
   }
   const wrong: string[] = [];
   if (meter.status !== "active") wrong.push("it is deactivated");
-  if (meter.default_aggregation.formula !== METER_PARAMS.default_aggregation.formula)
-    wrong.push(`it aggregates by ${meter.default_aggregation.formula}, not sum`);
-  if (meter.customer_mapping.event_payload_key !== METER_PARAMS.customer_mapping.event_payload_key || meter.customer_mapping.type !== "by_id")
-    wrong.push(`it finds the customer in "${meter.customer_mapping.event_payload_key}", the app sends "${METER_PARAMS.customer_mapping.event_payload_key}"`);
-  if (meter.value_settings.event_payload_key !== METER_PARAMS.value_settings.event_payload_key)
-    wrong.push(`it reads the value from "${meter.value_settings.event_payload_key}", the app sends "${METER_PARAMS.value_settings.event_payload_key}"`);
+  if (meter.default_aggregation.formula !== params.default_aggregation.formula) wrong.push(`it aggregates by ${meter.default_aggregation.formula}, not sum`);
+  if (meter.customer_mapping.event_payload_key !== params.customer_mapping.event_payload_key || meter.customer_mapping.type !== "by_id")
+    wrong.push(`it finds the customer in "${meter.customer_mapping.event_payload_key}", the app sends "${params.customer_mapping.event_payload_key}"`);
+  if (meter.value_settings.event_payload_key !== params.value_settings.event_payload_key)
+    wrong.push(`it reads the value from "${meter.value_settings.event_payload_key}", the app sends "${params.value_settings.event_payload_key}"`);
   if (wrong.length === 0) {
-    lines.pass("catalog", "meter", `${meter.id} counts "${METER_EVENT}" events: sum of "value" per customer id`);
+    lines.pass("catalog", check, `${meter.id} counts "${feature}" events: sum of "value" per customer id`);
     return;
   }
-  lines.fail("catalog", "meter", `${meter.id} ("${METER_EVENT}"): ${wrong.join("; ")}`, [
+  lines.fail("catalog", check, `${meter.id} ("${feature}"): ${wrong.join("; ")}`, [
     "A meter's aggregation and payload keys cannot change: deactivate it (Dashboard: Billing → Meters → ⋯ → Deactivate) and create the app's",
     create,
   ]);

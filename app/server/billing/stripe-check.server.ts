@@ -2,8 +2,9 @@
 // live. The key (mode, and whether it may read and write what the app uses: probed with requests
 // for objects that do not exist, which change nothing), the webhook endpoint (the app's URL, enabled,
 // every event type the app acts on), its signing secret, the billing portal configuration, and the
-// prices and meter against the plan catalog. Each line passes, warns or fails; a failure says the
-// exact fix (a Dashboard path and the API request). Reads only: nothing is created or changed.
+// prices (monthly and yearly) and every metered feature's meter against the catalog. Each line
+// passes, warns or fails; a failure says the exact fix (a Dashboard path and the API request).
+// Reads only: nothing is created or changed.
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { LOCAL_WEBHOOK_SECRET } from "../platform/local-stripe";
@@ -19,9 +20,9 @@ import {
   masked,
   type StripeCheckReport,
 } from "./check-lines.server";
-import { configuredPriceId, listPlans } from "./plans.server";
+import { activeCatalog, configuredPriceId, listPlans } from "./plans.server";
 import { stripe, usesTestClocks } from "./stripe.server";
-import { checkMeter, checkPortal, checkPrices } from "./stripe-check-catalog.server";
+import { checkMeters, checkPortal, checkPrices } from "./stripe-check-catalog.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "./webhook-events.server";
 
 export function configuredTarget(): CheckTarget {
@@ -35,7 +36,13 @@ export function configuredTarget(): CheckTarget {
     baseUrlConfigured: Boolean(config.APP_BASE_URL),
     usesTestClocks,
     plans: listPlans(),
-    configuredPriceIds: Object.fromEntries(listPlans().map((p) => [p.code, configuredPriceId(p.code, "month")])),
+    configuredPriceIds: Object.fromEntries(
+      listPlans().map((p) => [p.code, { month: configuredPriceId(p.code, "month"), year: configuredPriceId(p.code, "year") }]),
+    ),
+    meteredFeatures: Object.entries(activeCatalog().catalog.features)
+      .filter(([, f]) => f.type === "metered")
+      .map(([code, f]) => ({ code, unit: f.unit ?? "unit" }))
+      .sort((a, b) => (a.code < b.code ? -1 : 1)),
   };
 }
 
@@ -317,7 +324,7 @@ export async function checkStripeAccount(target: CheckTarget = configuredTarget(
       ["webhook", "webhook endpoints", async () => checkSecret(lines, await checkWebhook(lines))],
       ["portal", "billing portal configurations", () => checkPortal(lines)],
       ["catalog", "prices", () => checkPrices(lines)],
-      ["catalog", "meters", () => checkMeter(lines)],
+      ["catalog", "meters", () => checkMeters(lines)],
     ];
     for (const [area, what, run] of sections) {
       try {

@@ -1,11 +1,12 @@
-// Usage reported to Stripe: the billing meter and its events. Part of billing/'s Stripe
-// modules, the only ones that talk to Stripe; used by meter-report.server.ts only.
+// Usage reported to Stripe: the billing meters (one per metered feature) and their events. Part
+// of billing/'s Stripe modules, the only ones that talk to Stripe; used by meter-report.server.ts
+// (reporting, drift) and stripe-catalog.server.ts (catalog:push).
 import Stripe from "stripe";
 import { config } from "../platform/config.server";
 import { stripe } from "./stripe.server";
 import { requestKey } from "./stripe-keys.server";
 
-/** The meter's event name, and how the app creates it in test mode (in live mode an operator does; ops stripe:check prints it). */
+/** api_call's event name, and how the app creates a meter in test mode (in live mode an operator does; ops stripe:check prints it). */
 export const METER_EVENT = "api_call";
 export const METER_PARAMS = {
   display_name: "API calls",
@@ -14,38 +15,39 @@ export const METER_PARAMS = {
   customer_mapping: { event_payload_key: "stripe_customer_id", type: "by_id" },
   value_settings: { event_payload_key: "value" },
 } satisfies Stripe.Billing.MeterCreateParams;
-let meterId: string | null = null;
 
 /** The meter of a metered feature of the catalog: its event name is the feature's code (`api_call`'s is METER_PARAMS). */
-export const featureMeterParams = (feature: string, unit: string): Stripe.Billing.MeterCreateParams =>
-  feature === METER_EVENT ? METER_PARAMS : { ...METER_PARAMS, display_name: `${feature} (${unit})`, event_name: feature };
+export const featureMeterParams = (feature: string, unit: string) =>
+  (feature === METER_EVENT
+    ? METER_PARAMS
+    : { ...METER_PARAMS, display_name: `${feature} (${unit})`, event_name: feature }) satisfies Stripe.Billing.MeterCreateParams;
+
+// Meter id per event name, once found or made by this process.
+const meterIds = new Map<string, string>();
 
 /**
- * The billing meter of a metered feature, made in test mode and locally when Stripe has none
- * for its event name (one meter per feature; an event name is Stripe's key for it). In live
- * mode a missing meter is an error naming it.
+ * The billing meter of a metered feature: the active one with its event name (Stripe's key for
+ * a meter), else one that is not, else, in test mode and locally, a new one (one meter per
+ * feature). In live mode a missing meter is an error naming it. `unit` names a new meter.
  */
-export async function ensureFeatureMeter(feature: string, unit: string): Promise<string> {
+export async function ensureFeatureMeter(feature: string, unit = feature === METER_EVENT ? "call" : "unit"): Promise<string> {
+  const known = meterIds.get(feature);
+  if (known) return known;
   const meters = await stripe.billing.meters.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
-  const found = meters.find((m) => m.event_name === feature && m.status === "active");
-  if (found) return found.id;
-  if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${feature}": create it before publishing`);
-  const params = featureMeterParams(feature, unit);
-  return (await stripe.billing.meters.create(params, { idempotencyKey: requestKey(`meter:${feature}`, params) })).id;
+  let id = (meters.find((m) => m.event_name === feature && m.status === "active") ?? meters.find((m) => m.event_name === feature))?.id;
+  if (!id) {
+    if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${feature}": create it (ops stripe:check prints how)`);
+    const params = featureMeterParams(feature, unit);
+    id = (await stripe.billing.meters.create(params, { idempotencyKey: requestKey(`meter:${feature}`, params) })).id;
+  }
+  meterIds.set(feature, id);
+  return id;
 }
 
-/** The billing meter usage is reported to (created in test mode / locally when missing). */
-export async function ensureMeter(): Promise<string> {
-  if (meterId) return METER_EVENT;
-  const meters = await stripe.billing.meters.list({ limit: 100 });
-  let meter = meters.data.find((m) => m.event_name === METER_EVENT);
-  if (!meter) {
-    if (config.stripeMode === "live") throw new Error(`No Stripe billing meter for event "${METER_EVENT}"`);
-    const params: Stripe.Billing.MeterCreateParams = METER_PARAMS;
-    meter = await stripe.billing.meters.create(params, { idempotencyKey: requestKey(`meter:${METER_EVENT}`, params) });
-  }
-  meterId = meter.id;
-  return METER_EVENT;
+/** The event name usage of a metered feature is reported under (its meter found or made first). */
+export async function ensureMeter(feature: string = METER_EVENT, unit?: string): Promise<string> {
+  await ensureFeatureMeter(feature, unit);
+  return feature;
 }
 
 /**
@@ -66,7 +68,7 @@ export const refusedByStripe = (err: unknown): boolean => err instanceof Stripe.
 
 /** Stripe's total of the meter for a customer over [start, end), both on whole minutes (Stripe refuses others). */
 export async function meterTotal(input: { eventName: string; customerId: string; start: number; end: number }): Promise<number> {
-  await ensureMeter();
-  const summaries = await stripe.billing.meters.listEventSummaries(meterId!, { customer: input.customerId, start_time: input.start, end_time: input.end });
+  const meterId = await ensureFeatureMeter(input.eventName);
+  const summaries = await stripe.billing.meters.listEventSummaries(meterId, { customer: input.customerId, start_time: input.start, end_time: input.end });
   return summaries.data.reduce((sum, s) => sum + s.aggregated_value, 0);
 }

@@ -49,8 +49,14 @@ export type PriceInterval = "month" | "year";
 export type PriceTerms = { code: string; name: string; currency: string; amount: number; interval: PriceInterval };
 
 /** The price the app creates for a plan in test mode; in live mode an operator creates it (ops stripe:check prints this). */
-export const planPriceParams = (plan: Plan) =>
-  priceParams({ code: plan.code, name: plan.name, currency: plan.currency, amount: plan.priceMonthly, interval: "month" });
+export const planPriceParams = (plan: Plan, interval: PriceInterval = "month") =>
+  priceParams({
+    code: plan.code,
+    name: plan.name,
+    currency: plan.currency,
+    amount: interval === "year" ? (plan.priceYearly ?? 0) : plan.priceMonthly,
+    interval,
+  });
 
 const priceParams = (t: PriceTerms) =>
   ({

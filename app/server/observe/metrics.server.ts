@@ -124,7 +124,7 @@ export function watchBreaker(breaker: Breaker): void {
 
 /**
  * Gauges read from Postgres when scraped (one small query each): the job queue by task from
- * graphile-worker's table, and the last drift measured per period (slo_drift).
+ * graphile-worker's table, and the last drift measured per period and feature (slo_drift).
  */
 function addScrapeCollectors(): void {
   if (metrics.scrapeCollectorsAdded) return;
@@ -171,13 +171,13 @@ function addScrapeCollectors(): void {
   });
   new client.Gauge({
     name: "msp_usage_drift_ratio",
-    help: "|recorded − reported to Stripe| / reported, the worst org of each period (last measurement).",
-    labelNames: ["period"] as const,
+    help: "|recorded − reported to Stripe| / reported, the worst org of each period and metered feature (last measurement).",
+    labelNames: ["period", "metric"] as const,
     registers,
     async collect() {
       this.reset();
-      const rows = await sql<{ period_key: string; max_drift: number }[]>`select period_key, max_drift from slo_drift`;
-      for (const r of rows) this.labels(r.period_key).set(r.max_drift);
+      const rows = await sql<{ period_key: string; metric: string; max_drift: number }[]>`select period_key, metric, max_drift from slo_drift`;
+      for (const r of rows) this.labels(r.period_key, r.metric).set(r.max_drift);
     },
   });
 }

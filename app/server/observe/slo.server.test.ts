@@ -78,13 +78,16 @@ describe("SLO windows across processes", () => {
   });
 
   test("the worst drift of the last hour is the drift SLO and the /metrics gauge", async () => {
-    await sql`insert into slo_drift (period_key, max_drift) values ('2026-10', 0.012) on conflict (period_key) do update set max_drift = 0.012, measured_at = now()`;
-    const drift = line(await sloReport(), "drift_max/60m");
-    expect(drift).toMatchObject({ value: 0.012, target: 0.005, ok: false });
+    await sql`insert into slo_drift (period_key, metric, max_drift) values ('2026-10', 'tokens', 0.012)
+              on conflict (period_key, metric) do update set max_drift = 0.012, measured_at = now()`;
+    const report = await sloReport();
+    expect(line(report, "drift_max/60m")).toMatchObject({ value: 0.012, target: 0.005, ok: false });
+    // Each metered feature is its own SLO line (and its own alert).
+    expect(line(report, "drift_max:tokens/60m")).toMatchObject({ value: 0.012, target: 0.005, ok: false });
     const app = await startApp();
     try {
       const text = await (await fetch(`${app.url}/metrics`)).text();
-      expect(text).toContain('msp_usage_drift_ratio{period="2026-10"} 0.012');
+      expect(text).toContain('msp_usage_drift_ratio{period="2026-10",metric="tokens"} 0.012');
     } finally {
       await app.stop();
       await sql`delete from slo_drift where period_key = '2026-10'`;
@@ -138,5 +141,27 @@ describe("SLO breach watch (slo_watch)", () => {
     await shift(0, -100 * SLOW);
     expect(recovered.out).toContain('"msg":"SLO recovered"');
     expect(await sql`select 1 from slo_breaches where slo = 'quota_p95/5m'`).toHaveLength(0);
+  });
+
+  test("drift alerts per metered feature: a tokens breach is its own, named, alerted once", async () => {
+    await sql`delete from slo_breaches`;
+    await sql`insert into slo_drift (period_key, metric, max_drift) values ('2026-11', 'tokens', 0.02)
+              on conflict (period_key, metric) do update set max_drift = 0.02, measured_at = now()`;
+    const driftBreaches = async () => (await sql<{ slo: string }[]>`select slo from slo_breaches where slo like 'drift%' order by slo`).map((r) => r.slo);
+    try {
+      expect((await watch()).code).toBe(0);
+      expect(await driftBreaches()).toEqual(["drift_max:tokens/60m"]);
+      await sql`update slo_breaches set breached_since = now() - interval '6 minutes' where slo = 'drift_max:tokens/60m'`;
+      const second = await watch();
+      const breached = second.out
+        .split("\n")
+        .filter((l) => l.includes('"msg":"SLO breached"'))
+        .map((l) => JSON.parse(l).slo);
+      expect(breached).toEqual(["drift_max:tokens/60m"]);
+      expect((await watch()).out).not.toContain('"slo":"drift_max:tokens/60m"');
+    } finally {
+      await sql`delete from slo_drift where period_key = '2026-11'`;
+      await sql`delete from slo_breaches where slo like 'drift%'`;
+    }
   });
 });

@@ -134,8 +134,9 @@ export async function sloReport(): Promise<SloReport> {
     windowCounts("quota_latency", 60),
     windowCounts("converge", 5),
     windowCounts("converge", 60),
-    sql<{ max_drift: number | null; n: number }[]>`
-      select max(max_drift) as max_drift, count(*)::int as n from slo_drift where measured_at > now() - interval '1 hour'`,
+    sql<{ metric: string; max_drift: number; n: number }[]>`
+      select metric, max(max_drift) as max_drift, count(*)::int as n from slo_drift
+       where measured_at > now() - interval '1 hour' group by metric order by metric`,
   ]);
   const t = TARGETS.quotaP95Seconds;
   const slos: SloLine[] = [
@@ -148,21 +149,34 @@ export async function sloReport(): Promise<SloReport> {
   ];
   // p99 is shown against the p95 target for reference; only p95 and drift decide breaches.
   slos[1].ok = slos[3].ok = true;
-  const maxDrift = drift[0]?.max_drift ?? null;
-  slos.push({
-    slo: "drift_max",
+  // The worst drift of every metered feature, then each feature's own (each alerts on its own).
+  const driftLine = (slo: string, value: number | null, samples: number): SloLine => ({
+    slo,
     window: "60m",
-    value: maxDrift,
+    value,
     target: TARGETS.driftMax,
     unit: "ratio",
-    samples: drift[0]?.n ?? 0,
-    ok: maxDrift === null || maxDrift <= TARGETS.driftMax,
+    samples,
+    ok: value === null || value <= TARGETS.driftMax,
   });
+  const worst = drift.length === 0 ? null : Math.max(...drift.map((d) => d.max_drift));
+  slos.push(
+    driftLine(
+      "drift_max",
+      worst,
+      drift.reduce((n, d) => n + d.n, 0),
+    ),
+  );
+  for (const d of drift) slos.push(driftLine(`drift_max:${d.metric}`, d.max_drift, d.n));
   return { at: new Date().toISOString(), ok: slos.every((s) => s.ok), slos };
 }
 
-/** The SLOs that decide alerts, each evaluated on its 5-minute window (drift: its last measurement). */
-const ALERTING = new Set(["quota_p95/5m", "converge_p95/5m", "drift_max/60m"]);
+/**
+ * The SLOs that decide alerts, each evaluated on its 5-minute window; drift on its last
+ * measurement, per metered feature (`drift_max:tokens/60m`): a breach names its feature.
+ */
+const ALERTING = new Set(["quota_p95/5m", "converge_p95/5m"]);
+const alerting = (id: string) => ALERTING.has(id) || /^drift_max:[^/]+\/60m$/.test(id);
 export const BREACH_MINUTES = 5;
 
 /**
@@ -175,7 +189,7 @@ export async function watchSlos(): Promise<{ alerted: string[]; recovered: strin
   const recovered: string[] = [];
   for (const s of report.slos) {
     const id = `${s.slo}/${s.window}`;
-    if (!ALERTING.has(id)) continue;
+    if (!alerting(id)) continue;
     if (s.ok) {
       const [gone] = await sql<{ alerted: boolean }[]>`delete from slo_breaches where slo = ${id} returning alerted_at is not null as alerted`;
       if (gone?.alerted) {
@@ -201,14 +215,14 @@ export async function watchSlos(): Promise<{ alerted: string[]; recovered: strin
   return { alerted, recovered };
 }
 
-/** Saves the worst drift per period (billing/meter-report.server.ts measures it) for the drift SLO. */
-export async function recordDrift(worstByPeriod: Record<string, number>): Promise<void> {
-  const periods = Object.keys(worstByPeriod);
-  if (periods.length === 0) return;
+/** Saves the worst drift per metered feature and period (billing/meter-report.server.ts measures it) for the drift SLO. */
+export async function recordDrift(worstByFeature: Record<string, Record<string, number>>): Promise<void> {
+  const rows = Object.entries(worstByFeature).flatMap(([metric, byPeriod]) => Object.entries(byPeriod).map(([period, drift]) => ({ metric, period, drift })));
+  if (rows.length === 0) return;
   await sql`
-    insert into slo_drift (period_key, max_drift, measured_at)
-    select p, d, now() from unnest(${periods}::text[], ${periods.map((p) => worstByPeriod[p])}::float8[]) as t(p, d)
-    on conflict (period_key) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
+    insert into slo_drift (period_key, metric, max_drift, measured_at)
+    select p, m, d, now() from unnest(${rows.map((r) => r.period)}::text[], ${rows.map((r) => r.metric)}::text[], ${rows.map((r) => r.drift)}::float8[]) as t(p, m, d)
+    on conflict (period_key, metric) do update set max_drift = excluded.max_drift, measured_at = excluded.measured_at`;
 }
 
 /** Before a process exits: this process's SLO counts and queued Sentry events go out. */

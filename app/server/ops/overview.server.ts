@@ -1,6 +1,8 @@
-// What /admin shows: queue and failed jobs, recent webhook events, orgs, drift; and the replays.
+// What /admin shows: queue and failed jobs, recent webhook events, orgs, drift, the catalog's
+// versions and their subscribers; and the replays.
 
 import { pendingOrgDeletions } from "../auth/clerk-webhooks.server";
+import { catalogHistory, planVersionSubscribers } from "../billing/catalog.server";
 import { driftReport } from "../billing/meter-report.server";
 import { isStripeUnavailable } from "../billing/stripe.server";
 import { EVENT_JOB, replayStripeEvent } from "../billing/webhooks.server";
@@ -11,7 +13,7 @@ import { AppError } from "../platform/errors.server";
 import { jobStats } from "./jobs.server";
 
 export async function adminOverview() {
-  const [jobs, events, orgs, pastDue, orgDeletions] = await Promise.all([
+  const [jobs, events, orgs, pastDue, orgDeletions, catalogVersions, planVersions] = await Promise.all([
     jobStats(),
     sql<{ id: string; type: string; received_at: string; processed_at: string | null; converge_ms: number | null }[]>`
       select id, type, received_at::text, processed_at::text, converge_ms from stripe_events order by received_at desc limit 25`,
@@ -28,6 +30,8 @@ export async function adminOverview() {
         from subscriptions s join organisations o on o.id = s.org_id
        where s.status in ('past_due', 'unpaid') order by s.period_start limit 200`,
     pendingOrgDeletions(),
+    catalogHistory(),
+    planVersionSubscribers(),
   ]);
   let drift: Awaited<ReturnType<typeof driftReport>> | { error: string };
   try {
@@ -38,7 +42,7 @@ export async function adminOverview() {
     if (!isStripeUnavailable(err)) throw err;
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
-  return { jobs, events, orgs, pastDue, drift, orgDeletions };
+  return { jobs, events, orgs, pastDue, drift, orgDeletions, catalog: { versions: catalogVersions.reverse(), planVersions } };
 }
 
 /** Replays a failed job: a webhook job re-processes its stored event; others run again. */
