@@ -1,4 +1,5 @@
-// Changing plan from the billing page: the preview (what is paid now, what the quota becomes),
+// Changing plan from the billing page: the preview (what is paid now, what the quota becomes,
+// which features and allowances change),
 // then the confirmation, both as fetcher submissions so that a Stripe that does not answer is
 // said within seconds ("nothing was charged", Retry) instead of a ~21 s spinner. Focus goes
 // back to the button that opened the dialog, or to the outcome when that button is gone.
@@ -7,6 +8,9 @@ import { useFetcher } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
 import type { PlanChangePreview as Preview } from "~/server/billing/plan-change.server";
 import { formatDate, formatMoney, formatNumber } from "./format";
+import type { FeatureChange } from "./plan-terms";
+
+export type BillingInterval = "month" | "year";
 
 /** How long a Stripe round trip may take before the page says it is not answering. */
 export const STRIPE_PATIENCE_MS = 5000;
@@ -71,9 +75,9 @@ export function usePlanChange() {
     result: !busy && !dialog ? data : undefined,
     dialog,
     outcome,
-    preview(planCode: string) {
+    preview(planCode: string, interval: BillingInterval) {
       opener.current = planCode;
-      submit({ intent: "preview", planCode });
+      submit({ intent: "preview", planCode, interval });
     },
     confirm(p: Preview) {
       // The preview's prorationDate: Stripe charges exactly what it showed. The key makes a retry
@@ -81,6 +85,7 @@ export function usePlanChange() {
       submit({
         intent: p.change === "upgrade" ? "upgrade" : "downgrade",
         planCode: p.to,
+        interval: request?.interval ?? "month",
         prorationDate: String(p.prorationDate),
         idempotencyKey: `${p.to}-${p.prorationDate}`,
       });
@@ -128,14 +133,18 @@ export function PlanChangeDialog({
   planName,
   timeZone,
   used,
+  changesTo,
 }: {
   change: PlanChange;
   planName: (code: string) => string;
   timeZone: string;
   used: number | null;
+  /** What moving to a plan changes, feature by feature (from the catalog). */
+  changesTo: (planCode: string) => FeatureChange[];
 }) {
   const preview = change.dialog;
   const paying = change.busy && (change.pendingIntent === "upgrade" || change.pendingIntent === "downgrade");
+  const changes = preview ? changesTo(preview.to) : [];
   return (
     <Modal
       opened={Boolean(preview)}
@@ -173,6 +182,20 @@ export function PlanChangeDialog({
               month for {formatNumber(preview.includedUnits)} API calls.
             </Text>
           )}
+          {changes.length ? (
+            <div>
+              <Text fw={600} size="sm" id="feature-changes">
+                What changes
+              </Text>
+              <ul aria-labelledby="feature-changes" className="m-0 mt-1 pl-5 text-sm" data-testid="feature-changes">
+                {changes.map((c) => (
+                  <li key={c.feature}>
+                    {c.label}: {c.from} → {c.to}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : null}
           {preview.lines.length ? (
             <Table>
               <caption className="sr-only">What you pay now</caption>
