@@ -13,16 +13,19 @@ test("a plan card lists every feature of the catalog: metered units a month, num
     "API calls: 50,000 calls a month",
     "Tokens: 5,000,000 tokens a month",
     "Seats: 3",
-    "Webhooks: Yes",
     "SSO: No",
+    "Webhooks: Yes",
   ]);
   expect(planTerms(features, plans.pro!.features).map((t) => `${t.label}: ${t.value}`)).toEqual([
     "API calls: 1,000,000 calls a month",
     "Tokens: 100,000,000 tokens a month",
     "Seats: Unlimited",
-    "Webhooks: Yes",
     "SSO: Yes",
+    "Webhooks: Yes",
   ]);
+  // The order does not follow the object's keys (a stored catalog's jsonb reorders them).
+  const shuffled = Object.fromEntries(Object.entries(features).reverse());
+  expect(planTerms(shuffled, plans.pro!.features).map((t) => t.feature)).toEqual(["api_call", "tokens", "seats", "sso", "webhooks"]);
   // A feature the plan does not list grants nothing.
   expect(planTerms(features, { api_call: { included: 1 } }).map((t) => t.value)).toEqual(["1 call a month", "Not included", "0", "No", "No"]);
 });

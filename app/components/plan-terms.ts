@@ -60,9 +60,15 @@ function figureOf(a: Allowance): string {
   return formatNumber(a.included);
 }
 
-/** A plan's terms, one per feature of the catalog, in the catalog's order. */
+// A stored catalog's key order is not the file's (jsonb orders keys by length): metered features
+// first, then numeric limits, then yes/no, each by code.
+const TYPE_ORDER: Record<FeatureSpec["type"], number> = { metered: 0, numeric: 1, boolean: 2 };
+const inOrder = (features: Record<string, FeatureSpec>) =>
+  Object.entries(features).sort(([a, x], [b, y]) => TYPE_ORDER[x.type] - TYPE_ORDER[y.type] || (a < b ? -1 : a > b ? 1 : 0));
+
+/** A plan's terms, one per feature of the catalog: metered, numeric, boolean, each by code. */
 export function planTerms(features: Record<string, FeatureSpec>, grants: Record<string, Grant>): FeatureTerm[] {
-  return Object.entries(features).map(([feature, spec]) => ({
+  return inOrder(features).map(([feature, spec]) => ({
     feature,
     label: featureLabel(feature, spec.type),
     value: termOf(allowanceOf(spec, grants[feature]), spec.unit),
@@ -72,7 +78,7 @@ export function planTerms(features: Record<string, FeatureSpec>, grants: Record<
 /** The catalog's features whose allowance differs between what the org has and the plan it would move to. */
 export function featureChanges(features: Record<string, FeatureSpec>, from: Record<string, Allowance>, to: Record<string, Grant>): FeatureChange[] {
   const changes: FeatureChange[] = [];
-  for (const [feature, spec] of Object.entries(features)) {
+  for (const [feature, spec] of inOrder(features)) {
     const before = from[feature] ?? allowanceOf(spec, undefined);
     const after = allowanceOf(spec, to[feature]);
     const [a, b] = [figureOf(before), figureOf(after)];
