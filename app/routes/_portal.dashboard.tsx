@@ -43,12 +43,13 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     meters,
     now: Date.now(),
     graceEndsAt,
+    planName: plan?.name ?? subscription?.planCode ?? null,
     renewsAs: renewsAs && { name: renewsAs.name, priceMonthly: renewsAs.priceMonthly, currency: renewsAs.currency },
   });
 };
 
 export default function Dashboard() {
-  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
@@ -140,7 +141,7 @@ export default function Dashboard() {
               : `Ends on ${formatDate(subscription.trialEnd, timeZone)}`}
           </StatCard>
         ) : (
-          <StatCard label="Plan" value={subscription.planCode} small>
+          <StatCard label="Plan" value={planName ?? subscription.planCode} small>
             {subscription.cancelAtPeriodEnd ? "cancels at the period end" : "renews automatically"}
           </StatCard>
         )}
