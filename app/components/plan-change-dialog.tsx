@@ -70,6 +70,8 @@ export function usePlanChange() {
     busy,
     pendingPlan: busy ? (request?.planCode ?? null) : null,
     pendingIntent: busy ? (request?.intent ?? null) : null,
+    /** How often the plan previewed (or being changed to) bills: the switch's choice sent with it. */
+    interval: (request?.interval === "year" ? "year" : "month") as BillingInterval,
     stalled: waiting,
     /** The page-level outcome (an error of a preview, or the confirmed change). */
     result: !busy && !dialog ? data : undefined,
@@ -145,11 +147,16 @@ export function PlanChangeDialog({
   const preview = change.dialog;
   const paying = change.busy && (change.pendingIntent === "upgrade" || change.pendingIntent === "downgrade");
   const changes = preview ? changesTo(preview.to) : [];
+  const per = change.interval === "year" ? "a year" : "a month";
   return (
     <Modal
       opened={Boolean(preview)}
       onClose={change.close}
-      title={preview ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${planName(preview.to)}` : ""}
+      title={
+        preview
+          ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${planName(preview.to)}${change.interval === "year" ? ", billed yearly" : ""}`
+          : ""
+      }
       centered
       returnFocus={false}
       closeOnEscape={!paying}
@@ -174,12 +181,12 @@ export function PlanChangeDialog({
                   — {formatNumber(used)} already used, so <strong>{formatNumber(Math.max(0, preview.includedUnits - used))} left</strong>
                 </>
               ) : null}
-              . Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} a month from {formatDate(preview.nextInvoiceAt, timeZone)}.
+              . Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} {per} from {formatDate(preview.nextInvoiceAt, timeZone)}.
             </Text>
           ) : (
             <Text>
-              Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)} a
-              month for {formatNumber(preview.includedUnits)} API calls.
+              Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)}{" "}
+              {per} for {formatNumber(preview.includedUnits)} API calls a month.
             </Text>
           )}
           {changes.length ? (

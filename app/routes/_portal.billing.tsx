@@ -33,6 +33,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     plans: listPlans(),
     features: activeCatalog().catalog.features,
     current: entitled?.features ?? null,
+    // The switch starts on how the org is billed now.
+    interval: entitled?.plan.interval ?? "month",
     timeZone: org.timeZone,
   });
 };
@@ -45,7 +47,8 @@ const planOf = (form: FormData) => {
 
 // The switch sends the interval with checkout and plan changes. Billing a yearly price is not
 // wired on the server yet: "year" is refused (nothing is charged) rather than billed monthly.
-const intervalOf = (form: FormData): BillingInterval => {
+// Replaced by the server's own reading of `interval` once plan changes take one.
+const refuseUnbilledInterval = (form: FormData): BillingInterval => {
   const interval = form.get("interval") ?? "month";
   if (interval === "month") return interval;
   if (interval === "year")
@@ -58,7 +61,7 @@ const intervalOf = (form: FormData): BillingInterval => {
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     const intent = form.get("intent");
-    if (intent === "checkout" || intent === "preview" || intent === "upgrade" || intent === "downgrade") intervalOf(form);
+    if (intent === "checkout" || intent === "preview" || intent === "upgrade" || intent === "downgrade") refuseUnbilledInterval(form);
     switch (intent) {
       case "checkout":
         return redirect((await startCheckout(user.orgId, planOf(form))).url);
@@ -91,8 +94,8 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Billing() {
-  const { subscription, usage, plans, features, current, timeZone } = useLoaderData<typeof loader>();
-  const [interval, setBillingInterval] = useState<BillingInterval>("month");
+  const { subscription, usage, plans, features, current, interval: billedNow, timeZone } = useLoaderData<typeof loader>();
+  const [interval, setBillingInterval] = useState<BillingInterval>(billedNow);
   const result = useActionOutcome();
   const [params] = useSearchParams();
   const nav = useNavigation();
@@ -208,10 +211,12 @@ export default function Billing() {
       ) : null}
       <SimpleGrid cols={{ base: 1, sm: 2, md: offered.length }}>
         {offered.map((p) => {
-          const current = live && subscription?.planCode === p.code;
           const renewsAs = p.trialDays ? plans.find((q) => q.code === p.billedAs) : undefined;
           // A trial (and a plan without a yearly price) is billed monthly whatever the switch says.
           const billed: BillingInterval = interval === "year" && p.priceYearly !== null ? "year" : "month";
+          const ownPlan = live && subscription?.planCode === p.code;
+          // The org's plan at the other interval is a change too (monthly → yearly, or back).
+          const current = ownPlan && billed === billedNow;
           const saving = billed === "year" ? yearlySaving(p) : null;
           return (
             <Card key={p.code} withBorder padding="lg" aria-label={`${p.name} plan`} className={current ? "ring-2 ring-indigo-500" : ""}>
@@ -270,7 +275,7 @@ export default function Billing() {
                   rightSection={change.pendingPlan === p.code && !change.stalled ? <Loader size="xs" aria-label="Loading the preview" /> : null}
                   onClick={() => !change.busy && change.preview(p.code, billed)}
                 >
-                  Change to {p.name}
+                  {ownPlan ? `Bill ${p.name} ${billed === "year" ? "yearly" : "monthly"}` : `Change to ${p.name}`}
                 </Button>
               ) : null}
             </Card>

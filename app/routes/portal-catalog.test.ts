@@ -91,6 +91,7 @@ type Billing = {
   plans: { code: string; priceMonthly: number; priceYearly: number | null; features: Record<string, unknown> }[];
   features: Record<string, { type: string; unit?: string }>;
   current: Record<string, unknown>[] | null;
+  interval: "month" | "year";
 };
 
 describe("billing loader and action", () => {
@@ -110,6 +111,13 @@ describe("billing loader and action", () => {
     expect(data.current).toContainEqual({ feature: "tokens", type: "metered", unit: "token", included: 5_000_000, used: 0, remaining: 5_000_000, allow: true });
     expect(data.current).toContainEqual({ feature: "sso", type: "boolean", granted: false });
     expect(data.current).toContainEqual({ feature: "seats", type: "numeric", limit: 3 });
+    expect(data.interval).toBe("month"); // the switch starts on how the org is billed now
+  });
+
+  test("for a yearly subscriber the switch starts on yearly", async () => {
+    const { orgId } = await orgWithKey({ plan: "growth" });
+    await sql`update subscriptions set billing_interval = 'year' where org_id = ${orgId}`;
+    expect((await loaderData<Billing>(await signIn(app, orgId), "billing")).interval).toBe("year");
   });
 
   test("an org without a plan has no current allowances", async () => {
