@@ -28,7 +28,7 @@ test("a customer's pages have no WCAG 2.1 AA violations, from the empty dashboar
 
   expect((await recordUsage(page, key, "a11y-1", 120)).status()).toBe(200);
   await page.goto("/dashboard");
-  await expect(page.getByTestId("usage-used")).toHaveText("120");
+  await expect(page.getByTestId("usage-used-api_call")).toHaveText("120");
   await expect(page.locator(".recharts-surface")).toBeVisible();
   await expectAccessible(page, "dashboard-in-use");
   expect((await recordUsage(page, key, "a11y-2", 730)).status()).toBe(200);
@@ -43,8 +43,13 @@ test("a customer's pages have no WCAG 2.1 AA violations, from the empty dashboar
   await page.goto("/billing");
   await hydrated(page);
   await expect(page.getByText("Free trial")).toHaveCount(0); // a customer with a plan is not offered the trial
+  await page.getByText("Yearly", { exact: true }).click();
+  await expect(page.getByTestId("saving-growth")).toBeVisible();
+  await expectAccessible(page, "billing-yearly");
+  await page.getByText("Monthly", { exact: true }).click();
   await page.getByRole("button", { name: "Change to Growth" }).click();
   await expect(page.getByRole("dialog")).toBeVisible();
+  await expect(page.getByTestId("feature-changes")).toContainText("Seats: 1 → 10");
   await expectAccessible(page, "billing-upgrade-preview");
   await page.getByRole("button", { name: /Pay .* and upgrade/ }).click();
   await expect(page.getByText("Upgraded: your new quota applies now.")).toBeVisible();

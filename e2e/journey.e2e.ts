@@ -43,7 +43,7 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
     page.request.post("/api/v1/usage", { headers: { authorization: `Bearer ${key}` }, data: { request_id: id, quantity } });
   expect((await record("e2e-1", 120)).status()).toBe(200);
   await page.getByRole("link", { name: "Dashboard" }).click();
-  await expect(page.getByTestId("usage-used")).toHaveText("120");
+  await expect(page.getByTestId("usage-used-api_call")).toHaveText("120");
   await shot(page, "06-dashboard-usage");
   expect((await record("e2e-2", 700)).status()).toBe(200);
   await page.reload();
@@ -57,9 +57,19 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
 
   // Upgrade after seeing the previewed cost.
   await page.getByRole("link", { name: "Billing" }).first().click();
+  // The plan cards list the catalog's features; the switch shows yearly prices and their saving.
+  const growthCard = page.locator('[aria-label="Growth plan"]');
+  await expect(growthCard.getByRole("definition").nth(1)).toHaveText("25,000,000 tokens a month");
+  await page.getByText("Yearly", { exact: true }).click();
+  await expect(page.getByTestId("price-growth")).toHaveText("$990.00 / year");
+  await expect(page.getByTestId("saving-growth")).toHaveText("2 months free — save $198");
+  await shot(page, "09-billing-yearly");
+  await page.getByText("Monthly", { exact: true }).click();
+  await expect(page.getByTestId("price-growth")).toHaveText("$99.00 / month");
   await page.getByRole("button", { name: "Change to Growth" }).click();
   await expect(page.getByRole("dialog")).toBeVisible();
   await expect(page.getByTestId("amount-due")).toHaveText("$99.00");
+  await expect(page.getByTestId("feature-changes")).toContainText("Tokens: 100,000 → 25,000,000");
   await page.getByRole("dialog").evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
   await page.waitForTimeout(300); // the modal's fade-in
   await shot(page, "09-upgrade-preview");
@@ -86,7 +96,7 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   await shot(page, "12-dashboard-growth");
   // The same page on a phone.
   await page.setViewportSize({ width: 390, height: 844 });
-  await expect(page.getByTestId("usage-used")).toBeVisible();
+  await expect(page.getByTestId("usage-used-api_call")).toBeVisible();
   await shot(page, "15-dashboard-mobile");
   await page.getByRole("button", { name: "Open the menu" }).click();
   await page.getByRole("link", { name: "Billing" }).first().click();

@@ -54,6 +54,13 @@ test("billing by keyboard: the dialog is named, focus returns to its opener or t
   await startTrial(page);
   await page.goto("/billing");
   await hydrated(page);
+  // The monthly/yearly switch is one radio group: Tab reaches it, the arrows choose.
+  await tabTo(page, page.getByRole("radio", { name: "Monthly" }));
+  await page.keyboard.press("ArrowRight");
+  await expect(page.getByRole("radio", { name: "Yearly" })).toBeChecked();
+  await expect(page.getByTestId("saving-growth")).toHaveText("2 months free — save $198");
+  await page.keyboard.press("ArrowLeft");
+  await expect(page.getByTestId("price-growth")).toHaveText("$99.00 / month");
   const growth = page.getByRole("button", { name: "Change to Growth" });
   await tabTo(page, growth);
   await page.keyboard.press("Enter");

@@ -1,4 +1,5 @@
-// Changing plan from the billing page: the preview (what is paid now, what the quota becomes),
+// Changing plan from the billing page: the preview (what is paid now, what the quota becomes,
+// which features and allowances change),
 // then the confirmation, both as fetcher submissions so that a Stripe that does not answer is
 // said within seconds ("nothing was charged", Retry) instead of a ~21 s spinner. Focus goes
 // back to the button that opened the dialog, or to the outcome when that button is gone.
@@ -7,6 +8,9 @@ import { useFetcher } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
 import type { PlanChangePreview as Preview } from "~/server/billing/plan-change.server";
 import { formatDate, formatMoney, formatNumber } from "./format";
+import type { FeatureChange } from "./plan-terms";
+
+export type BillingInterval = "month" | "year";
 
 /**
  * How long a Stripe round trip may take before the page says it is not answering: before the
@@ -74,6 +78,8 @@ export function usePlanChange() {
     busy,
     pendingPlan: busy ? (request?.planCode ?? null) : null,
     pendingIntent: busy ? (request?.intent ?? null) : null,
+    /** How often the plan previewed (or being changed to) bills: the switch's choice sent with it. */
+    interval: (request?.interval === "year" ? "year" : "month") as BillingInterval,
     stalled: waiting || unanswered,
     /** The last payment attempt ended without Stripe's answer (it may still go ahead: Retry checks). */
     paymentUnconfirmed: unanswered && paymentIntent,
@@ -81,9 +87,9 @@ export function usePlanChange() {
     result: !busy && !dialog && !unanswered ? data : undefined,
     dialog,
     outcome,
-    preview(planCode: string) {
+    preview(planCode: string, interval: BillingInterval) {
       opener.current = planCode;
-      submit({ intent: "preview", planCode });
+      submit({ intent: "preview", planCode, interval });
     },
     confirm(p: Preview) {
       // The preview's prorationDate: Stripe charges exactly what it showed. The key makes a retry
@@ -91,6 +97,7 @@ export function usePlanChange() {
       submit({
         intent: p.change === "upgrade" ? "upgrade" : "downgrade",
         planCode: p.to,
+        interval: request?.interval ?? "month",
         prorationDate: String(p.prorationDate),
         idempotencyKey: `${p.to}-${p.prorationDate}`,
       });
@@ -140,19 +147,28 @@ export function PlanChangeDialog({
   planName,
   timeZone,
   used,
+  changesTo,
 }: {
   change: PlanChange;
   planName: (code: string) => string;
   timeZone: string;
   used: number | null;
+  /** What moving to a plan changes, feature by feature (from the catalog). */
+  changesTo: (planCode: string) => FeatureChange[];
 }) {
   const preview = change.dialog;
   const paying = change.busy && (change.pendingIntent === "upgrade" || change.pendingIntent === "downgrade");
+  const changes = preview ? changesTo(preview.to) : [];
+  const per = change.interval === "year" ? "a year" : "a month";
   return (
     <Modal
       opened={Boolean(preview)}
       onClose={change.close}
-      title={preview ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${planName(preview.to)}` : ""}
+      title={
+        preview
+          ? `${preview.change === "upgrade" ? "Upgrade" : "Downgrade"} to ${planName(preview.to)}${change.interval === "year" ? ", billed yearly" : ""}`
+          : ""
+      }
       centered
       returnFocus={false}
       closeOnEscape={!paying}
@@ -177,14 +193,28 @@ export function PlanChangeDialog({
                   — {formatNumber(used)} already used, so <strong>{formatNumber(Math.max(0, preview.includedUnits - used))} left</strong>
                 </>
               ) : null}
-              . Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} a month from {formatDate(preview.nextInvoiceAt, timeZone)}.
+              . Then {formatMoney(preview.nextInvoiceAmount, preview.currency)} {per} from {formatDate(preview.nextInvoiceAt, timeZone)}.
             </Text>
           ) : (
             <Text>
-              Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)} a
-              month for {formatNumber(preview.includedUnits)} API calls.
+              Nothing is charged now. From {formatDate(preview.nextInvoiceAt, timeZone)} you pay {formatMoney(preview.nextInvoiceAmount, preview.currency)}{" "}
+              {per} for {formatNumber(preview.includedUnits)} API calls a month.
             </Text>
           )}
+          {changes.length ? (
+            <div>
+              <Text fw={600} size="sm" id="feature-changes">
+                What changes
+              </Text>
+              <ul aria-labelledby="feature-changes" className="m-0 mt-1 pl-5 text-sm" data-testid="feature-changes">
+                {changes.map((c) => (
+                  <li key={c.feature}>
+                    {c.label}: {c.from} → {c.to}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : null}
           {preview.lines.length ? (
             <Table>
               <caption className="sr-only">What you pay now</caption>

@@ -1,17 +1,20 @@
-// Billing: the current plan, plan cards with the previewed cost before any change is confirmed,
-// the pending downgrade with cancel, Checkout for an org without a plan, the Stripe portal.
-import { Alert, Badge, Button, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from "@mantine/core";
+// Billing: the current plan, a monthly/yearly switch, plan cards with the catalog's features and
+// the previewed cost and feature changes before any change is confirmed, the pending downgrade
+// with cancel, Checkout for an org without a plan, the Stripe portal.
+import { Alert, Badge, Button, Card, Group, Loader, SegmentedControl, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
-import { formatDate, formatMoney, formatNumber } from "~/components/format";
-import { PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
+import { formatDate, formatMoney } from "~/components/format";
+import { type BillingInterval, PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
+import { allowancesOf, featureChanges, planTerms, yearlySaving } from "~/components/plan-terms";
 import { useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
-import { listPlans, type PlanCode, planByCode, refreshCatalog } from "~/server/billing/plans.server";
+import { activeCatalog, listPlans, type PlanCode, planByCode, refreshCatalog } from "~/server/billing/plans.server";
+import { currentEntitlements } from "~/server/billing/usage-meters.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { AppError } from "~/server/platform/errors.server";
@@ -21,8 +24,19 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   const { subscription, usage } = await subscriptionOverview(user.orgId);
-  await refreshCatalog(); // the plans on offer are the current catalog version's
-  return json({ subscription, usage, plans: listPlans(), timeZone: org.timeZone });
+  await refreshCatalog(); // the plans on offer, and their features, are the current catalog version's
+  // What the org has now (its plan version): the "from" side of a plan change's feature changes.
+  const entitled = subscription && isLive(subscription.status) ? await currentEntitlements(user.orgId) : null;
+  return json({
+    subscription,
+    usage,
+    plans: listPlans(),
+    features: activeCatalog().catalog.features,
+    current: entitled?.features ?? null,
+    // The switch starts on how the org is billed now.
+    interval: entitled?.plan.interval ?? "month",
+    timeZone: org.timeZone,
+  });
 };
 
 const planOf = (form: FormData) => {
@@ -31,9 +45,24 @@ const planOf = (form: FormData) => {
   return code as PlanCode;
 };
 
+// The switch sends the interval with checkout and plan changes. Billing a yearly price is not
+// wired on the server yet: "year" is refused (nothing is charged) rather than billed monthly.
+// Replaced by the server's own reading of `interval` once plan changes take one.
+const refuseUnbilledInterval = (form: FormData): BillingInterval => {
+  const interval = form.get("interval") ?? "month";
+  if (interval === "month") return interval;
+  if (interval === "year")
+    throw new AppError("VALIDATION_FAILED", "Yearly billing is not available yet: choose monthly.", {
+      issues: [{ path: "interval", message: "not available yet" }],
+    });
+  throw new AppError("VALIDATION_FAILED", "Pick monthly or yearly billing.", { issues: [{ path: "interval", message: 'one of "month", "year"' }] });
+};
+
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
-    switch (form.get("intent")) {
+    const intent = form.get("intent");
+    if (intent === "checkout" || intent === "preview" || intent === "upgrade" || intent === "downgrade") refuseUnbilledInterval(form);
+    switch (intent) {
       case "checkout":
         return redirect((await startCheckout(user.orgId, planOf(form))).url);
       case "portal":
@@ -65,7 +94,8 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Billing() {
-  const { subscription, usage, plans, timeZone } = useLoaderData<typeof loader>();
+  const { subscription, usage, plans, features, current, interval: billedNow, timeZone } = useLoaderData<typeof loader>();
+  const [interval, setBillingInterval] = useState<BillingInterval>(billedNow);
   const result = useActionOutcome();
   const [params] = useSearchParams();
   const nav = useNavigation();
@@ -82,6 +112,13 @@ export default function Billing() {
   const outcome = latest === "dialog" ? (change.result ?? result) : (result ?? change.result);
   // A trial is for an org that never had a plan: paying customers are not offered it.
   const offered = plans.filter((p) => !(p.trialDays && subscription));
+  const yearly = offered.some((p) => p.priceYearly !== null);
+  // What moving to a plan changes, against what the org has now (its own plan version's terms).
+  const have = current ? allowancesOf(current) : null;
+  const changesTo = (code: string) => {
+    const to = plans.find((p) => p.code === code);
+    return have && to ? featureChanges(features, have, to.features) : [];
+  };
   return (
     <Stack gap="lg">
       <Group justify="space-between">
@@ -156,10 +193,31 @@ export default function Billing() {
         </Card>
       ) : null}
 
+      {yearly ? (
+        <Group justify="space-between" align="center">
+          <Title order={2} size="h4">
+            Plans
+          </Title>
+          <SegmentedControl
+            aria-label="Billing interval"
+            value={interval}
+            onChange={(v) => setBillingInterval(v === "year" ? "year" : "month")}
+            data={[
+              { value: "month", label: "Monthly" },
+              { value: "year", label: "Yearly" },
+            ]}
+          />
+        </Group>
+      ) : null}
       <SimpleGrid cols={{ base: 1, sm: 2, md: offered.length }}>
         {offered.map((p) => {
-          const current = live && subscription?.planCode === p.code;
           const renewsAs = p.trialDays ? plans.find((q) => q.code === p.billedAs) : undefined;
+          // A trial (and a plan without a yearly price) is billed monthly whatever the switch says.
+          const billed: BillingInterval = interval === "year" && p.priceYearly !== null ? "year" : "month";
+          const ownPlan = live && subscription?.planCode === p.code;
+          // The org's plan at the other interval is a change too (monthly → yearly, or back).
+          const current = ownPlan && billed === billedNow;
+          const saving = billed === "year" ? yearlySaving(p) : null;
           return (
             <Card key={p.code} withBorder padding="lg" aria-label={`${p.name} plan`} className={current ? "ring-2 ring-indigo-500" : ""}>
               <Group justify="space-between">
@@ -168,19 +226,40 @@ export default function Billing() {
                 </Title>
                 {current ? <Badge>current</Badge> : p.trialDays ? <Badge color="teal">{p.trialDays} days free</Badge> : null}
               </Group>
-              <Text size="lg" fw={700} className="mt-2">
-                {p.trialDays ? "Free trial" : `${formatMoney(p.priceMonthly, p.currency)} / month`}
+              <Text size="lg" fw={700} className="mt-2" data-testid={`price-${p.code}`}>
+                {p.trialDays
+                  ? "Free trial"
+                  : billed === "year" && p.priceYearly !== null
+                    ? `${formatMoney(p.priceYearly, p.currency)} / year`
+                    : `${formatMoney(p.priceMonthly, p.currency)} / month`}
               </Text>
+              {saving?.text ? (
+                <Text size="sm" fw={600} c="teal.9" data-testid={`saving-${p.code}`}>
+                  {saving.text}
+                </Text>
+              ) : interval === "year" && !p.trialDays && billed === "month" ? (
+                <Text size="sm" c="dimmed">
+                  Monthly billing only
+                </Text>
+              ) : null}
               {renewsAs ? (
                 <Text size="sm">
                   then {renewsAs.name} at {formatMoney(renewsAs.priceMonthly, renewsAs.currency)}/month
                 </Text>
               ) : null}
-              <Text size="sm">{formatNumber(p.includedUnits.api_call ?? 0)} API calls included</Text>
+              <dl className="mt-3 mb-0 grid grid-cols-[1fr_auto] gap-x-3 gap-y-1 text-sm">
+                {planTerms(features, p.features).map((t) => (
+                  <div key={t.feature} className="contents">
+                    <dt>{t.label}</dt>
+                    <dd className="m-0 text-right font-medium">{t.value}</dd>
+                  </div>
+                ))}
+              </dl>
               {!live ? (
                 <Form method="post" className="mt-4">
                   <input type="hidden" name="intent" value="checkout" />
                   <input type="hidden" name="planCode" value={p.code} />
+                  <input type="hidden" name="interval" value={billed} />
                   <Button type="submit" fullWidth loading={busy}>
                     {p.trialDays ? "Start free trial" : `Subscribe to ${p.name}`}
                   </Button>
@@ -194,9 +273,9 @@ export default function Billing() {
                   disabled={change.busy && change.pendingPlan !== p.code}
                   aria-disabled={change.busy || undefined}
                   rightSection={change.pendingPlan === p.code && !change.stalled ? <Loader size="xs" aria-label="Loading the preview" /> : null}
-                  onClick={() => !change.busy && change.preview(p.code)}
+                  onClick={() => !change.busy && change.preview(p.code, billed)}
                 >
-                  Change to {p.name}
+                  {ownPlan ? `Bill ${p.name} ${billed === "year" ? "yearly" : "monthly"}` : `Change to ${p.name}`}
                 </Button>
               ) : null}
             </Card>
@@ -204,7 +283,7 @@ export default function Billing() {
         })}
       </SimpleGrid>
 
-      <PlanChangeDialog change={change} planName={planName} timeZone={timeZone} used={usage?.used ?? null} />
+      <PlanChangeDialog change={change} planName={planName} timeZone={timeZone} used={usage?.used ?? null} changesTo={changesTo} />
     </Stack>
   );
 }

@@ -1,18 +1,20 @@
-// Dashboard: plan, status, period, the usage meter with 80% / 100% warnings, and daily usage.
+// Dashboard: plan, status, period, and per metered feature of the plan a usage meter with
+// 80% / 100% warnings and the period's daily usage.
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
 import { lazy, Suspense, useEffect, useState } from "react";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
+import { featureLabel, unitsOf } from "~/components/plan-terms";
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
 import { requireUser } from "~/server/auth/session.server";
-import { subscriptionOverview } from "~/server/billing/overview.server";
 import { planByCode } from "~/server/billing/plans.server";
 import { convergeCheckoutReturn } from "~/server/billing/reconcile.server";
-import { pastDueGraceEnds } from "~/server/billing/subscriptions.server";
+import { pastDueGraceEnds, subscriptionSummary } from "~/server/billing/subscriptions.server";
+import { usageMeters } from "~/server/billing/usage-meters.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { dailyUsage } from "~/server/usage/daily.server";
+import { isLive } from "~/subscription-status";
 
 const UsageChart = lazy(() => import("~/components/usage-chart"));
 
@@ -28,10 +30,9 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     throw redirect(`${url.pathname}${url.search}`);
   }
   const org = await getOrg(user.orgId);
-  const { subscription, usage } = await subscriptionOverview(user.orgId);
-  const days = usage
-    ? await dailyUsage({ orgId: user.orgId, metric: "api_call", periodStart: usage.periodStart, periodEnd: usage.periodEnd, timeZone: org.timeZone })
-    : [];
+  const subscription = await subscriptionSummary(user.orgId);
+  // A meter and a chart per metered feature of the org's plan version (none without a live subscription).
+  const meters = subscription && isLive(subscription.status) ? await usageMeters({ orgId: user.orgId, timeZone: org.timeZone }) : [];
   const plan = subscription ? planByCode(subscription.planCode) : undefined;
   const renewsAs = plan ? planByCode(plan.billedAs) : undefined;
   // A failed payment keeps the quota for the grace days after the period start, then stops it.
@@ -39,20 +40,20 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return json({
     timeZone: org.timeZone,
     subscription,
-    usage,
-    days,
+    meters,
     now: Date.now(),
     graceEndsAt,
+    planName: plan?.name ?? subscription?.planCode ?? null,
     renewsAs: renewsAs && { name: renewsAs.name, priceMonthly: renewsAs.priceMonthly, currency: renewsAs.currency },
   });
 };
 
 export default function Dashboard() {
-  const { timeZone, subscription, usage, days, now, renewsAs, graceEndsAt } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
-  // The chart measures its container: it renders in the browser only, loaded after hydration.
+  // The charts measure their container: they render in the browser only, loaded after hydration.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
   // Right after Checkout the webhook may still be converging: look again shortly.
@@ -85,9 +86,8 @@ export default function Dashboard() {
     );
   }
 
-  const outlook = usage ? usageOutlook({ ...usage, now }) : null;
-  const pct = outlook ? Math.min(100, outlook.fraction * 100) : 0;
   const trialDaysLeft = subscription.status === "trialing" && subscription.trialEnd ? daysUntil(subscription.trialEnd) : null;
+  const shown = meters.map((m) => ({ ...m, label: featureLabel(m.feature, "metered"), outlook: usageOutlook({ ...m, now }) }));
   return (
     <Stack gap="lg">
       <Group justify="space-between">
@@ -102,16 +102,18 @@ export default function Dashboard() {
         </Group>
       </Group>
 
-      {usage && usage.remaining === 0 ? (
-        <Alert color="red" title="Quota reached" role="alert">
-          You have used all {formatNumber(usage.included)} API calls of this period. Calls are refused until the period ends on{" "}
-          {formatDate(usage.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
-        </Alert>
-      ) : usage && outlook && pct >= 80 ? (
-        <Alert color="yellow" title={`${formatPercent(outlook.fraction)} of your quota used`} role="status">
-          {formatNumber(usage.remaining)} API calls left until {formatDate(usage.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard stop.
-        </Alert>
-      ) : null}
+      {shown.map((m) =>
+        m.included > 0 && m.remaining === 0 ? (
+          <Alert key={m.feature} color="red" title={`${m.label}: quota reached`} role="alert">
+            You have used all {unitsOf(m.included, m.unit)} of this period. Requests that record {m.label.toLowerCase()} are refused until the period ends on{" "}
+            {formatDate(m.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
+          </Alert>
+        ) : m.outlook.fraction >= 0.8 ? (
+          <Alert key={m.feature} color="yellow" title={`${m.label}: ${formatPercent(m.outlook.fraction)} of your quota used`} role="status">
+            {unitsOf(m.remaining, m.unit)} left until {formatDate(m.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard stop.
+          </Alert>
+        ) : null,
+      )}
       {graceEndsAt ? (
         <Text size="sm" c="red" data-testid="grace">
           Payment failed: API calls continue until {formatDate(graceEndsAt, timeZone)} while Stripe retries the payment.
@@ -127,10 +129,7 @@ export default function Dashboard() {
         </Alert>
       ) : null}
 
-      <SimpleGrid cols={{ base: 1, sm: 3 }}>
-        <StatCard label="API calls this period" value={usage ? formatNumber(usage.used) : "—"} valueTestId="usage-used">
-          of {usage ? formatNumber(usage.included) : "—"} included
-        </StatCard>
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
         <StatCard label="Period" value={`${formatDate(subscription.periodStart, timeZone)} – ${formatDate(subscription.periodEnd, timeZone)}`} small>
           {subscription.status === "trialing" ? "trial ends" : "renews"} in {daysUntil(subscription.periodEnd)} days
           {subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
@@ -142,59 +141,81 @@ export default function Dashboard() {
               : `Ends on ${formatDate(subscription.trialEnd, timeZone)}`}
           </StatCard>
         ) : (
-          <StatCard label="Remaining" value={usage ? formatNumber(usage.remaining) : "—"}>
-            API calls left
+          <StatCard label="Plan" value={planName ?? subscription.planCode} small>
+            {subscription.cancelAtPeriodEnd ? "cancels at the period end" : "renews automatically"}
           </StatCard>
         )}
       </SimpleGrid>
 
-      <Card withBorder>
-        <Group justify="space-between">
-          <Text fw={600} id="meter-label">
-            Usage meter
-          </Text>
-          <Text size="sm" c="dimmed">
-            {pct.toFixed(1)}%
-          </Text>
-        </Group>
-        <Progress.Root size="lg" className="mt-2">
-          <Progress.Section value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} aria-labelledby="meter-label" />
-        </Progress.Root>
-        {usage && usage.remaining > 0 ? (
-          <Text size="sm" className="mt-2" data-testid="run-out">
-            {outlook?.runsOutAt
-              ? `At this rate you run out on ${formatDate(outlook.runsOutAt, timeZone)}, before the period ends on ${formatDate(usage.periodEnd, timeZone)}.`
-              : usage.used > 0
-                ? `At this rate your quota lasts until the period ends on ${formatDate(usage.periodEnd, timeZone)}.`
-                : ""}
-          </Text>
-        ) : null}
-      </Card>
-
-      <Card withBorder>
-        <Text fw={600} className="mb-3" id="chart-title">
-          API calls used this period ({timeZone})
+      {shown.length === 0 ? (
+        <Text c="dimmed" size="sm">
+          No usage to show: the subscription is not active.
         </Text>
-        {days.length === 0 || days.every((d) => d.quantity === 0) ? (
-          <Text c="dimmed" size="sm">
-            No usage yet this period. Create an API key and record your first call.
-          </Text>
-        ) : (
-          <figure aria-labelledby="chart-title" className="m-0">
-            <figcaption className="sr-only">
-              {formatNumber(usage?.used ?? 0)} of {formatNumber(usage?.included ?? 0)} API calls used, over {days.length} days.
-            </figcaption>
-            {mounted ? (
-              <Suspense fallback={<ChartPlaceholder />}>
-                <UsageChart days={days} included={usage?.included ?? 0} />
-              </Suspense>
-            ) : (
-              <ChartPlaceholder />
-            )}
-          </figure>
-        )}
-      </Card>
+      ) : null}
+      {shown.map((m) => (
+        <FeatureUsage key={m.feature} meter={m} timeZone={timeZone} mounted={mounted} />
+      ))}
     </Stack>
+  );
+}
+
+type Meter = ReturnType<typeof useLoaderData<typeof loader>>["meters"][number] & { label: string; outlook: ReturnType<typeof usageOutlook> };
+
+/** One metered feature: used of included with a meter, when it runs out at this rate, and the period's daily usage. */
+function FeatureUsage({ meter: m, timeZone, mounted }: { meter: Meter; timeZone: string; mounted: boolean }) {
+  const pct = Math.min(100, m.outlook.fraction * 100);
+  const ids = { meter: `meter-label-${m.feature}`, chart: `chart-title-${m.feature}` };
+  return (
+    <Card withBorder aria-labelledby={ids.meter} component="section">
+      <Group justify="space-between" align="baseline">
+        <Title order={3} size="h4" id={ids.meter}>
+          {m.label}
+        </Title>
+        <Text size="sm" c="dimmed">
+          {pct.toFixed(1)}%
+        </Text>
+      </Group>
+      <Text className="mt-1">
+        <Text span fw={700} size="xl" data-testid={`usage-used-${m.feature}`}>
+          {formatNumber(m.used)}
+        </Text>{" "}
+        of {unitsOf(m.included, m.unit)} used · {unitsOf(m.remaining, m.unit)} left
+      </Text>
+      <Progress.Root size="lg" className="mt-2">
+        <Progress.Section value={pct} color={pct >= 100 ? "red" : pct >= 80 ? "yellow" : "indigo"} aria-labelledby={ids.meter} />
+      </Progress.Root>
+      {m.remaining > 0 ? (
+        <Text size="sm" className="mt-2" data-testid={`run-out-${m.feature}`}>
+          {m.outlook.runsOutAt
+            ? `At this rate you run out on ${formatDate(m.outlook.runsOutAt, timeZone)}, before the period ends on ${formatDate(m.periodEnd, timeZone)}.`
+            : m.used > 0
+              ? `At this rate your quota lasts until the period ends on ${formatDate(m.periodEnd, timeZone)}.`
+              : ""}
+        </Text>
+      ) : null}
+
+      <Text fw={600} className="mt-4 mb-3" id={ids.chart}>
+        {m.label} used this period ({timeZone})
+      </Text>
+      {m.days.length === 0 || m.days.every((d) => d.quantity === 0) ? (
+        <Text c="dimmed" size="sm">
+          No {m.label.toLowerCase()} recorded yet this period.
+        </Text>
+      ) : (
+        <figure aria-labelledby={ids.chart} className="m-0">
+          <figcaption className="sr-only">
+            {unitsOf(m.used, m.unit)} of {unitsOf(m.included, m.unit)} used, over {m.days.length} days.
+          </figcaption>
+          {mounted ? (
+            <Suspense fallback={<ChartPlaceholder />}>
+              <UsageChart days={m.days} included={m.included} series={m.label} />
+            </Suspense>
+          ) : (
+            <ChartPlaceholder />
+          )}
+        </figure>
+      )}
+    </Card>
   );
 }
 

@@ -28,8 +28,9 @@ describe("org settings", () => {
     const cookie = await signIn(app, orgId);
     const chart = async () => {
       const r = await fetch(`${app.url}/dashboard?_data=routes/_portal.dashboard`, { headers: { cookie } });
-      const data = (await r.json()) as { timeZone: string; days: { day: string; quantity: number }[] };
-      return { timeZone: data.timeZone, busy: data.days.filter((d) => d.quantity > 0) };
+      const data = (await r.json()) as { timeZone: string; meters: { feature: string; days: { day: string; quantity: number }[] }[] };
+      const days = data.meters.find((m) => m.feature === "api_call")?.days ?? [];
+      return { timeZone: data.timeZone, busy: days.filter((d) => d.quantity > 0) };
     };
     const utcDay = hour.toISOString().slice(0, 10);
     const nextDay = new Date(midnight + DAY).toISOString().slice(0, 10);
