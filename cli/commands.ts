@@ -25,7 +25,7 @@ import { catalogPush, catalogShow } from "./catalog-commands";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string };
+type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string; interval?: string };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -55,20 +55,26 @@ const orgCreate: Command<OrgCreated> = {
 
 const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
   args: COMMAND_ARGS.subscribe,
-  run: async ([orgId, planCode]) => {
+  run: async ([orgId, planCode], f) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
+    const interval = f.interval ?? "month";
+    if (interval !== "month" && interval !== "year")
+      throw new AppError("VALIDATION_FAILED", `--interval is month or year, not "${interval}"; usage: bun run ops ${subscribe.args}`);
     await syncPlanCatalog();
-    if (!planByCode(planCode))
+    const plan = planByCode(planCode);
+    if (plan && interval === "year" && plan.priceYearly === null)
+      throw new AppError("VALIDATION_FAILED", `${plan.name} has no yearly price; subscribe it monthly (leave out --interval).`);
+    if (!plan)
       throw new AppError(
         "VALIDATION_FAILED",
         `Unknown plan "${planCode}"; one of ${listPlans()
           .map((p) => p.code)
           .join(", ")}.`,
       );
-    process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
-    return subscribeThroughStripe(orgId, planCode as PlanCode);
+    process.stderr.write(`subscribing ${orgId} to ${planCode} (${interval}ly) through Stripe (test card) and waiting for the webhooks to converge…\n`);
+    return subscribeThroughStripe(orgId, planCode as PlanCode, "visa", interval);
   },
-  human: (s) => `${s!.orgId}: ${s!.planCode} (${s!.status}) ${s!.periodStart} → ${s!.periodEnd}`,
+  human: (s) => `${s!.orgId}: ${s!.planCode} ${s!.interval}ly (${s!.status}) ${s!.periodStart} → ${s!.periodEnd}`,
 };
 
 const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {

@@ -2,7 +2,7 @@
 // `--help` and a mistyped command answer even where no database is configured).
 export const COMMAND_ARGS = {
   "org:create": "org:create <orgId> [--name N] [--email E]",
-  subscribe: "subscribe <orgId> <planCode>",
+  subscribe: "subscribe <orgId> <planCode> [--interval month|year]",
   "key:create": "key:create <orgId> [--name N]",
   "key:revoke": "key:revoke <keyId>",
   usage: "usage <orgId>",

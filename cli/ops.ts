@@ -22,6 +22,7 @@ const parseOptions = () =>
       apply: { type: "boolean", default: false },
       database: { type: "string" },
       dir: { type: "string" },
+      interval: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,

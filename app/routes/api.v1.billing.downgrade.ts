@@ -21,7 +21,7 @@ export const route = apiRoute({
         "Makes a Stripe subscription schedule: the current price until the period end, then the lower one, so Stripe bills the lower price from the renewal and the new period's counter gets its units; `pendingPlanCode` shows it. Nothing changes before the period ends. A second downgrade replaces the first; an upgrade clears it.",
       errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", ...STRIPE, ...ALWAYS],
     },
-    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await scheduleDowngrade(orgId, body.planCode)),
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await scheduleDowngrade(orgId, body.planCode, body.interval)),
   },
   DELETE: {
     auth: "session",

@@ -22,7 +22,14 @@ export const route = apiRoute({
       errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", "PREVIEW_EXPIRED", "IDEMPOTENCY_CONFLICT", ...STRIPE, ...ALWAYS],
     },
     handle: async ({ request, body }, ctx, { orgId }) =>
-      ok(ctx, await upgradeNow(orgId, body.planCode, { idempotencyKey: request.headers.get("idempotency-key"), prorationDate: body.prorationDate })),
+      ok(
+        ctx,
+        await upgradeNow(orgId, body.planCode, {
+          idempotencyKey: request.headers.get("idempotency-key"),
+          prorationDate: body.prorationDate,
+          interval: body.interval,
+        }),
+      ),
   },
 });
 export const { loader, action } = route;

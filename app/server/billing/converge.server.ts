@@ -18,7 +18,7 @@ import { planByCode, refreshCatalog } from "./plans.server";
 import { releaseSchedule } from "./schedules.server";
 import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
-import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
+import { allowancePeriod, lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
 import { eventKind } from "./webhook-events.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
@@ -139,6 +139,7 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       trialEnd: state.trialEnd,
       cancelAtPeriodEnd: state.cancelAtPeriodEnd,
       pendingPlanCode: pending,
+      billingInterval: state.interval,
       stripeUpdatedAt: new Date(),
       updatedAt: new Date(),
     };
@@ -148,11 +149,13 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
     if (current && !samePeriod && current.planCode !== planCode && isLive(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!isLive(state.status)) return null;
+    // A yearly subscription's units reset monthly: its counter is the allowance month's.
+    const period = state.interval === "year" ? await allowancePeriod(tx, orgId) : null;
     await setPeriodUnits(tx, {
       orgId,
       metric: "api_call",
-      periodStart: state.periodStart,
-      periodEnd: state.periodEnd,
+      periodStart: period?.periodStart ?? state.periodStart,
+      periodEnd: period?.periodEnd ?? state.periodEnd,
       included: await includedUnitsOf(tx, planCode, planVersion, "api_call"),
     });
     return null;

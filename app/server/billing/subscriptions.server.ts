@@ -29,6 +29,7 @@ export async function subscriptionSummary(orgId: string) {
     trialEnd: s.trialEnd?.toISOString() ?? null,
     cancelAtPeriodEnd: s.cancelAtPeriodEnd,
     pendingPlanCode: s.pendingPlanCode,
+    interval: s.billingInterval as "month" | "year",
   };
 }
 
@@ -49,6 +50,20 @@ export async function overdueSubscriptions(): Promise<{ org_id: string; stripe_s
     select org_id, stripe_subscription_id from subscriptions
      where period_end < now() - interval '1 minute' and status in ('active', 'trialing') and not cancel_at_period_end
      limit 500`;
+}
+
+/**
+ * The allowance month of the org's mirror (org_period) at `now`, kept within the billed period
+ * the mirror holds: where a yearly subscription's counter is, as the hot path will count it.
+ */
+export async function allowancePeriod(tx: Tx, orgId: string): Promise<{ periodStart: Date; periodEnd: Date } | null> {
+  const rows = await tx.execute<{ period_start: string; period_end: string }>(dsql`
+    select p.period_start, p.period_end
+      from subscriptions s
+     cross join lateral org_period(s, least(greatest(now(), s.period_start), s.period_end - interval '1 millisecond'), interval '0') p
+     where s.org_id = ${orgId}`);
+  const row = rows[0];
+  return row ? { periodStart: new Date(row.period_start), periodEnd: new Date(row.period_end) } : null;
 }
 
 /**
@@ -86,7 +101,7 @@ export async function rollForwardLocally(orgId: string, graceDays: number): Prom
     await tx`select 1 from subscriptions where org_id = ${orgId} for no key update`;
     await tx`
       update subscriptions s
-         set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
+         set plan_code = p.plan_code, status = p.status, period_start = p.billing_period_start, period_end = p.billing_period_end,
              pending_plan_code = null, updated_at = now(),
              -- the same plan keeps its version; another plan (a renewal, a downgrade) starts on its newest
              plan_version = case when p.plan_code = s2.plan_code then s2.plan_version
@@ -94,7 +109,7 @@ export async function rollForwardLocally(orgId: string, graceDays: number): Prom
                                         where sold.plan_code = p.plan_code order by sold.catalog_version desc limit 1) end
         from subscriptions s2
        cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
-       where s2.org_id = ${orgId} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
+       where s2.org_id = ${orgId} and s.org_id = s2.org_id and p.live and p.billing_period_start > s.period_start`;
   });
 }
 
