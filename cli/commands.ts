@@ -21,11 +21,11 @@ import { config } from "../app/server/platform/config.server";
 import { closeDatabase } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
-import { catalogPush, catalogShow } from "./catalog-commands";
+import { catalogMigrate, catalogPush, catalogShow } from "./catalog-commands";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string; interval?: string };
+type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string; interval?: string; from?: string; to?: string; at?: string };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -268,6 +268,7 @@ export const commands: Record<string, Command<unknown>> = {
   restore,
   "catalog:push": catalogPush,
   "catalog:show": catalogShow,
+  "catalog:migrate": catalogMigrate,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

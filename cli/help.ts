@@ -19,6 +19,7 @@ export const COMMAND_ARGS = {
   restore: "restore <file> [--database NAME | --dir FOLDER]",
   "catalog:push": "catalog:push <file>",
   "catalog:show": "catalog:show",
+  "catalog:migrate": "catalog:migrate <planCode> --from V --to W [--at renewal|now]",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

@@ -117,7 +117,9 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
   await refreshCatalog();
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not a price of the catalog`);
-  const pending = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
+  const scheduled = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
+  // A schedule to another price of the same plan is a version move (catalog:migrate), not a downgrade.
+  const pending = scheduled === planCode ? null : scheduled;
   return db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
     const current = await lockSubscription(tx, orgId);
@@ -127,7 +129,11 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       return isLive(state.status) ? current.stripeSubscriptionId : null;
     }
     // Grandfathering: the same plan keeps the version it was bought on; a new one starts on its newest.
-    const planVersion = await planVersionFor(tx, { planCode, priceId: state.priceId, mirrored: current });
+    // A version move waiting for the renewal (catalog:migrate --at renewal) applies when Stripe
+    // starts a later period on the same plan.
+    const renewed = current !== undefined && state.periodStart.getTime() > current.periodStart.getTime();
+    const moving = current?.planCode === planCode ? (current.pendingPlanVersion ?? null) : null;
+    const planVersion = moving !== null && renewed ? moving : await planVersionFor(tx, { planCode, priceId: state.priceId, mirrored: current });
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
@@ -139,6 +145,7 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       trialEnd: state.trialEnd,
       cancelAtPeriodEnd: state.cancelAtPeriodEnd,
       pendingPlanCode: pending,
+      pendingPlanVersion: renewed ? null : moving,
       billingInterval: state.interval,
       stripeUpdatedAt: new Date(),
       updatedAt: new Date(),

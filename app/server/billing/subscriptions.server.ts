@@ -102,9 +102,10 @@ export async function rollForwardLocally(orgId: string, graceDays: number): Prom
     await tx`
       update subscriptions s
          set plan_code = p.plan_code, status = p.status, period_start = p.billing_period_start, period_end = p.billing_period_end,
-             pending_plan_code = null, updated_at = now(),
-             -- the same plan keeps its version; another plan (a renewal, a downgrade) starts on its newest
-             plan_version = case when p.plan_code = s2.plan_code then s2.plan_version
+             pending_plan_code = null, pending_plan_version = null, updated_at = now(),
+             -- the same plan keeps its version (or takes the one a catalog:migrate left pending);
+             -- another plan (a renewal, a downgrade) starts on its newest
+             plan_version = case when p.plan_code = s2.plan_code then coalesce(s2.pending_plan_version, s2.plan_version)
                                  else (select sold.plan_version from catalog_version_plans sold
                                         where sold.plan_code = p.plan_code order by sold.catalog_version desc limit 1) end
         from subscriptions s2
