@@ -118,8 +118,6 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not a price of the catalog`);
   const scheduled = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
-  // A schedule to another price of the same plan is a version move (catalog:migrate), not a downgrade.
-  const pending = scheduled === planCode ? null : scheduled;
   return db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
     const current = await lockSubscription(tx, orgId);
@@ -133,6 +131,9 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     // starts a later period on the same plan.
     const renewed = current !== undefined && state.periodStart.getTime() > current.periodStart.getTime();
     const moving = current?.planCode === planCode ? (current.pendingPlanVersion ?? null) : null;
+    // A schedule to another price of the same plan is either a version move (catalog:migrate,
+    // which notes pending_plan_version) or a change of interval (yearly → monthly), a pending change.
+    const pending = scheduled === planCode && moving !== null ? null : scheduled;
     const planVersion = moving !== null && renewed ? moving : await planVersionFor(tx, { planCode, priceId: state.priceId, mirrored: current });
     const row = {
       orgId,

@@ -151,6 +151,21 @@ describe("yearly plans with monthly allowances", () => {
     // Back to monthly: a downgrade for the end of the year, nothing charged now.
     const back = await call("POST", "preview", { planCode: "starter", interval: "month" });
     expect(back.body.data).toMatchObject({ change: "downgrade", effective: "period_end", amountDueNow: 0, nextInvoiceAmount: 2_900 });
+    const down = await call("POST", "downgrade", { planCode: "starter", interval: "month" });
+    expect(down.status).toBe(200);
+    expect(down.body.data).toMatchObject({ planCode: "starter", interval: "year", pendingPlanCode: "starter" });
+    // At the year's end the schedule moves the price: a monthly period, billed at the monthly price.
+    await advanceClock(clockId, addMonths(p.prorationDate, 12) + 2 * 3600);
+    const monthly = await until(async () => {
+      const all = await invoicesOf(orgId);
+      return all.length === 3 && all[2].status === "paid" && all;
+    }, 30_000);
+    expect(monthly.map((i) => [i.total, i.billing_reason])[2]).toEqual([2_900, "subscription_cycle"]);
+    expect(await billed(orgId)).toMatchObject({
+      billing_interval: "month",
+      period_start: addMonths(p.prorationDate, 12),
+      period_end: addMonths(p.prorationDate, 13),
+    });
     // A plan without a yearly price cannot be chosen yearly.
     const trial = await call("POST", "preview", { planCode: "trial", interval: "year" });
     expect(trial.status).toBe(400);
