@@ -12,6 +12,7 @@ CREATE OR REPLACE FUNCTION org_period(p_subscription subscriptions, p_now timest
   OUT live boolean, OUT billing_period_start timestamptz, OUT billing_period_end timestamptz)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+  elapsed interval;
   months int;
 BEGIN
   plan_code := p_subscription.plan_code;
@@ -40,8 +41,8 @@ BEGIN
   IF p_subscription.billing_interval = 'year' THEN
     -- Whole months from the billed period's start to p_now (none before it starts), each month
     -- counted from that start so a short month does not move the anniversary day.
-    months := greatest(0, (extract(year FROM age(p_now AT TIME ZONE 'UTC', billing_period_start AT TIME ZONE 'UTC')) * 12
-                           + extract(month FROM age(p_now AT TIME ZONE 'UTC', billing_period_start AT TIME ZONE 'UTC')))::int - 1);
+    elapsed := age(p_now AT TIME ZONE 'UTC', billing_period_start AT TIME ZONE 'UTC');
+    months := greatest(0, (extract(year FROM elapsed) * 12 + extract(month FROM elapsed))::int - 1);
     WHILE ((billing_period_start AT TIME ZONE 'UTC') + make_interval(months => months + 1)) AT TIME ZONE 'UTC' <= p_now LOOP
       months := months + 1;
     END LOOP;
