@@ -6,7 +6,7 @@
 // proration date, then the change), and the period's units become the target version's.
 // Every Stripe mutation has a deterministic key: running the same move again finds it done.
 import { and, desc, eq, inArray } from "drizzle-orm";
-import { isLive } from "../../subscription-status";
+import { isLive, LIVE_STATUSES } from "../../subscription-status";
 import { appendAudit } from "../events/audit.server";
 import { db, schema } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
@@ -15,7 +15,7 @@ import { refreshCatalog } from "./plans.server";
 import { scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { priceOf, upstream } from "./stripe.server";
 import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
-import { lockSubscription } from "./subscriptions.server";
+import { lockSubscription, setPlanVersion } from "./subscriptions.server";
 
 export type MigrationTiming = "renewal" | "now";
 export type MigratedSubscriber = {
@@ -36,8 +36,6 @@ export type MigrationResult = {
   /** Left on their version: a downgrade to another plan is scheduled (they leave the plan at renewal). */
   skipped: { orgId: string; reason: string }[];
 };
-
-const LIVE = ["active", "trialing", "past_due"];
 
 /** The Stripe price a plan version bills per interval: the one published with it, else (the current version) the plan's current price. */
 async function versionPrice(planCode: string, version: number, interval: "month" | "year"): Promise<string> {
@@ -81,7 +79,9 @@ export async function migrateSubscribers(
   const subscribers = await db
     .select()
     .from(schema.subscriptions)
-    .where(and(eq(schema.subscriptions.planCode, planCode), eq(schema.subscriptions.planVersion, from), inArray(schema.subscriptions.status, LIVE)));
+    .where(
+      and(eq(schema.subscriptions.planCode, planCode), eq(schema.subscriptions.planVersion, from), inArray(schema.subscriptions.status, [...LIVE_STATUSES])),
+    );
   const moved: MigratedSubscriber[] = [];
   const skipped: MigrationResult["skipped"] = [];
   for (const sub of subscribers) {
@@ -102,7 +102,7 @@ export async function migrateSubscribers(
         const after = priceChanged && state.scheduledPriceId !== priceId ? await scheduleDowngradeAtPeriodEnd(sub.orgId, state, { priceId, planCode }) : state;
         await db.transaction(async (tx) => {
           await lockSubscription(tx, sub.orgId);
-          await tx.update(schema.subscriptions).set({ pendingPlanVersion: to, updatedAt: new Date() }).where(eq(schema.subscriptions.orgId, sub.orgId));
+          await setPlanVersion(tx, sub.orgId, { pendingPlanVersion: to });
         });
         await applySubscription(sub.orgId, after);
         return { orgId: sub.orgId, interval, priceChanged, amountDueNow: 0, effectiveAt: after.periodEnd.toISOString() } satisfies MigratedSubscriber;
@@ -124,10 +124,7 @@ export async function migrateSubscribers(
       }
       await db.transaction(async (tx) => {
         await lockSubscription(tx, sub.orgId);
-        await tx
-          .update(schema.subscriptions)
-          .set({ planVersion: to, pendingPlanVersion: null, updatedAt: new Date() })
-          .where(eq(schema.subscriptions.orgId, sub.orgId));
+        await setPlanVersion(tx, sub.orgId, { planVersion: to, pendingPlanVersion: null });
       });
       // The period's units become the new version's (convergence reads the mirror's version).
       if (isLive(after.status)) await applySubscription(sub.orgId, after);

@@ -81,6 +81,17 @@ export async function upsertSubscription(tx: Tx, row: SubscriptionWrite): Promis
 }
 
 /**
+ * A plan version move (catalog:migrate) inside `tx` (take lockSubscription first): `planVersion`
+ * now, or `pendingPlanVersion` for convergence to apply when the next period starts.
+ */
+export async function setPlanVersion(tx: Tx, orgId: string, move: { planVersion?: number; pendingPlanVersion: number | null }): Promise<void> {
+  await tx
+    .update(schema.subscriptions)
+    .set({ ...move, updatedAt: new Date() })
+    .where(eq(schema.subscriptions.orgId, orgId));
+}
+
+/**
  * Ends the org's mirror inside `tx` (take lockSubscription first): Stripe no longer has its
  * subscription (it went with its deleted customer), so it is `canceled`, nothing pending.
  */
