@@ -176,6 +176,47 @@ async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | n
   return terms ? includedOf(terms, feature) : (planByCode(planCode)?.includedUnits[feature] ?? 0);
 }
 
+/**
+ * The counters of yearly subscriptions' allowance months, made before their first usage: the
+ * current month and the next one within the billed year, with the units of the subscription's
+ * plan version (record_usage would take plan_units, the current catalog's, for a counter it
+ * makes itself). Run every minute by the rollover job, so a month's counter is there a month
+ * ahead; one made meanwhile by record_usage gets its version's units here. At most 500 a run.
+ */
+export async function openAllowanceMonths(): Promise<number> {
+  const months = await sql<{ org_id: string; plan_code: string; plan_version: number | null; start_ms: number; end_ms: number }[]>`
+    select s.org_id, s.plan_code, s.plan_version,
+           extract(epoch from month.period_start) * 1000 as start_ms, extract(epoch from month.period_end) * 1000 as end_ms
+      from subscriptions s
+     cross join lateral (select p.period_start, p.period_end from org_period(s, now(), interval '0') p) current_month
+     cross join lateral (select current_month.period_start, current_month.period_end
+                         union all
+                         select p.period_start, p.period_end from org_period(s, current_month.period_end, interval '0') p) month
+     where s.billing_interval = 'year' and is_live(s.status)
+       and month.period_start >= s.period_start and month.period_start < s.period_end
+       and not exists (select 1 from usage_counters counter
+                        where counter.org_id = s.org_id and counter.metric = 'api_call' and counter.period_start = month.period_start
+                          and counter.included = coalesce((select grant_row.included from plan_version_features grant_row
+                                                            where grant_row.plan_code = s.plan_code and grant_row.version = s.plan_version
+                                                              and grant_row.feature = 'api_call'), counter.included))
+     limit 500`;
+  for (const month of months) {
+    await db.transaction(async (tx) => {
+      // The same lock every usage writer takes first (see record_usage).
+      const current = await lockSubscription(tx, month.org_id);
+      if (!current || current.planCode !== month.plan_code || current.planVersion !== month.plan_version) return;
+      await setPeriodUnits(tx, {
+        orgId: month.org_id,
+        metric: "api_call",
+        periodStart: new Date(Number(month.start_ms)),
+        periodEnd: new Date(Number(month.end_ms)),
+        included: await includedUnitsOf(tx, month.plan_code, month.plan_version, "api_call"),
+      });
+    });
+  }
+  return months.length;
+}
+
 const SECOND_LIVE = "billing.second_live_subscription";
 
 /**

@@ -9,6 +9,7 @@ import { createApiKey } from "../auth/keys.server";
 import { subscribeThroughStripe } from "../ops/sandbox.server";
 import { setStripeCustomer } from "../orgs/orgs.server";
 import { sql } from "../platform/db.server";
+import { openAllowanceMonths } from "./converge.server";
 import { stripe } from "./stripe.server";
 
 const system = startBillingSystem();
@@ -60,6 +61,18 @@ describe("yearly plans with monthly allowances", () => {
     const summary = await subscribeThroughStripe(orgId, "starter", "visa", "year");
     expect(summary).toMatchObject({ planCode: "starter", status: "active", interval: "year", periodStart: iso(start), periodEnd: iso(addMonths(start, 12)) });
     expect((await invoicesOf(orgId)).map((i) => [i.total, i.status])).toEqual([[29_000, "paid"]]);
+
+    // The next allowance month's counter is made ahead, with the version's units, not plan_units
+    // (made to differ here, as a newer catalog version's would).
+    await sql`update plan_units set included = 1 where plan_code = 'starter' and metric = 'api_call'`;
+    try {
+      await openAllowanceMonths();
+    } finally {
+      await sql`update plan_units set included = 50000 where plan_code = 'starter' and metric = 'api_call'`;
+    }
+    const ahead = await sql<{ included: number; used: number }[]>`
+      select included::int, used::int from usage_counters where org_id = ${orgId} and metric = 'api_call' and period_start = to_timestamp(${boundary})`;
+    expect([...ahead]).toEqual([{ included: 50_000, used: 0 }]);
 
     const { key } = await createApiKey({ orgId, name: "t" });
     const client = api(system.app.url, key);
