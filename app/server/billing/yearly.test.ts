@@ -185,4 +185,26 @@ describe("yearly plans with monthly allowances", () => {
     const bad = await call("POST", "preview", { planCode: "growth", interval: "weekly" });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED" } } });
   }, 90_000);
+
+  test("Checkout with interval year bills the yearly price; the API answers the interval", async () => {
+    const orgId = await newOrg();
+    const call = await billingApi(system.app, orgId);
+    const started = await call("POST", "checkout", { planCode: "growth", interval: "year" });
+    expect(started.status).toBe(200);
+    const paid = await fetch(started.body.data.url, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
+    expect(paid.status).toBe(303);
+    await until(async () => (await billed(orgId))?.billing_interval === "year", 15_000);
+    await until(async () => (await invoicesOf(orgId)).some((i) => i.status === "paid"), 15_000);
+    expect((await invoicesOf(orgId)).map((i) => [i.total, i.status])).toEqual([[99_000, "paid"]]);
+    const sub = await billed(orgId);
+    expect(sub.period_end).toBe(addMonths(sub.period_start, 12));
+    const { key } = await createApiKey({ orgId, name: "t" });
+    const entitlements = ((await (await fetch(`${system.app.url}/api/v1/entitlements`, { headers: { authorization: `Bearer ${key}` } })).json()) as any).data;
+    expect(entitlements.plan).toMatchObject({ code: "growth", interval: "year" });
+    expect(entitlements.period).toMatchObject({ start: iso(sub.period_start), end: iso(addMonths(sub.period_start, 1)) });
+    // A trial has no yearly price of its own.
+    const other = await billingApi(system.app, await newOrg());
+    const trial = await other("POST", "checkout", { planCode: "trial", interval: "year" });
+    expect(trial).toMatchObject({ status: 400, body: { error: { code: "VALIDATION_FAILED", message: "Trial has no yearly price." } } });
+  }, 60_000);
 });
