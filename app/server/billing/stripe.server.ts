@@ -18,7 +18,7 @@ import { noteGoneCustomer } from "./customer-gone.server";
 import { oncePerKey } from "./idempotency.server";
 import { activeCatalog, configuredPriceId, listPlans, type Plan, type PlanCode, planByCode, refreshCatalog, setStripePriceId } from "./plans.server";
 import { stripe } from "./stripe-client.server";
-import { noteStripeResponse } from "./stripe-errors.server";
+import { isStripeUnavailable, noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
 
 export { callerDeadline, stripe, stripeBreaker } from "./stripe-client.server";
@@ -84,7 +84,8 @@ export async function findOrMakePrice(terms: PriceTerms, configured?: string): P
 // The whole catalog or nothing: readers await the one load in flight (a half-filled map would
 // answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
 // Loaded again when the process moves to a newer catalog version.
-type PriceIds = { month: ReadonlyMap<PlanCode, string>; year: ReadonlyMap<PlanCode, string> };
+/** `yearMissing`: in live mode, a yearly price not made yet (the error naming it); monthly billing goes on without it. */
+type PriceIds = { month: ReadonlyMap<PlanCode, string>; year: ReadonlyMap<PlanCode, string>; yearMissing: ReadonlyMap<PlanCode, Error> };
 let prices: { version: number | null; ids: Promise<PriceIds> } | null = null;
 
 /**
@@ -123,11 +124,18 @@ async function loadPrices(): Promise<PriceIds> {
   for (const plan of listPlans().filter((p) => p.billedAs !== p.code)) {
     await setStripePriceId(plan.code, ids.get(plan.billedAs));
   }
+  const yearMissing = new Map<PlanCode, Error>();
   for (const plan of listPlans().filter((p) => p.billedAs === p.code && p.priceYearly !== null)) {
     const terms = { code: plan.code, name: plan.name, currency: plan.currency, amount: plan.priceYearly!, interval: "year" as const };
-    yearly.set(plan.code, await findOrMakePrice(terms, configuredPriceId(plan.code, "year")));
+    try {
+      yearly.set(plan.code, await findOrMakePrice(terms, configuredPriceId(plan.code, "year")));
+    } catch (err) {
+      // Live mode makes no prices: a yearly one an operator has not created yet stops yearly billing only.
+      if (config.stripeMode !== "live" || isStripeUnavailable(err)) throw err;
+      yearMissing.set(plan.code, err as Error);
+    }
   }
-  return { month: ids, year: yearly };
+  return { month: ids, year: yearly, yearMissing };
 }
 
 /** Whether a Stripe price bills what the plan says: its amount and currency, each interval. */
@@ -138,7 +146,10 @@ const billsTerms = (price: Stripe.Price, t: { currency: string; amount: number; 
 export async function priceOf(code: PlanCode, interval: PriceInterval = "month"): Promise<string> {
   const plan = planByCode(code);
   if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${code}".`);
-  const id = (await ensurePriceIds())[interval].get(plan.billedAs);
+  const ids = await ensurePriceIds();
+  const id = ids[interval].get(plan.billedAs);
+  const missing = interval === "year" ? ids.yearMissing.get(plan.billedAs) : undefined;
+  if (missing) throw missing;
   if (!id && interval === "year")
     throw new AppError("VALIDATION_FAILED", `${plan.name} has no yearly price.`, { issues: [{ path: "interval", message: "no yearly price for this plan" }] });
   if (!id) throw new Error(`no price for ${plan.billedAs}`);
@@ -151,8 +162,8 @@ export async function priceOf(code: PlanCode, interval: PriceInterval = "month")
  * `plan_code` the app stamps on its prices.
  */
 export async function planOfPrice(priceId: string, status: string): Promise<PlanCode | null> {
-  const ids = await ensurePriceIds();
-  let code = [...ids.month, ...ids.year].find(([, id]) => id === priceId)?.[0] ?? (await earlierPlanPrice(priceId));
+  const known = await ensurePriceIds();
+  let code = [...known.month, ...known.year].find(([, id]) => id === priceId)?.[0] ?? (await earlierPlanPrice(priceId));
   if (!code) return null;
   const trial = listPlans().find((p) => p.trialDays && p.billedAs === code);
   if (status === "trialing" && trial) code = trial.code;
