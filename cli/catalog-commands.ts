@@ -3,6 +3,7 @@
 // was read from: a push over a newer one is refused).
 import { readFileSync } from "node:fs";
 import { catalogChanges, catalogHistory, conflictsOf, currentCatalog, publishCatalog } from "../app/server/billing/catalog.server";
+import { type MigrationResult, migrateSubscribers } from "../app/server/billing/catalog-migrate.server";
 import { upstream } from "../app/server/billing/stripe.server";
 import { prepareStripeFor } from "../app/server/billing/stripe-catalog.server";
 import { type CatalogChange, CatalogInvalid, canonical, contentOf, parseCatalog } from "../app/server/domain/catalog.server";
@@ -120,3 +121,28 @@ async function catalogText(file: CatalogFileOut): Promise<string> {
     ),
   ].join("\n");
 }
+
+const versionFlag = (value: string | undefined, flag: string) => {
+  const n = Number(value);
+  if (value === undefined || !Number.isInteger(n) || n < 1)
+    throw new AppError("VALIDATION_FAILED", `${flag} must be a plan version number (e.g. ${flag} 1); usage: bun run ops ${COMMAND_ARGS["catalog:migrate"]}`);
+  return n;
+};
+
+export const catalogMigrate = {
+  args: COMMAND_ARGS["catalog:migrate"],
+  run: async ([planCode]: string[], f: { from?: string; to?: string; at?: string }): Promise<MigrationResult> => {
+    if (!planCode) throw new AppError("VALIDATION_FAILED", `usage: bun run ops ${COMMAND_ARGS["catalog:migrate"]}`);
+    const from = versionFlag(f.from, "--from");
+    const to = versionFlag(f.to, "--to");
+    const at = f.at ?? "renewal";
+    if (at !== "renewal" && at !== "now") throw new AppError("VALIDATION_FAILED", `--at is renewal or now, not "${at}"`);
+    process.stderr.write(`moving ${planCode} subscribers from v${from} to v${to} (${at === "now" ? "now, prorated" : "at their renewal"})…\n`);
+    return migrateSubscribers({ planCode, from, to, at }, (line) => process.stderr.write(`  ${line}\n`));
+  },
+  human: (r: MigrationResult) =>
+    r.subscribers.length === 0
+      ? `no live subscriber of ${r.planCode} v${r.from}: nothing moved`
+      : `${r.subscribers.length} subscriber(s) of ${r.planCode} moved from v${r.from} to v${r.to} ${r.at === "now" ? "now" : "at their renewal"}` +
+        (r.skipped.length > 0 ? `; ${r.skipped.length} left on v${r.from} (a downgrade is scheduled)` : ""),
+};

@@ -105,3 +105,29 @@ describe("ops catalog:push / catalog:show", () => {
     expect(refused.body.error.message).toContain(`version: the file was read from version ${current.version - 1}`);
   });
 });
+
+describe("bun run ops catalog:migrate and subscribe --interval", () => {
+  test("bad flags are refused before anything moves; a version nobody is on moves nobody", async () => {
+    const noFrom = await ops("catalog:migrate", "growth", "--to", "2");
+    expect(noFrom.code).toBe(1);
+    expect(noFrom.body.error).toMatchObject({ code: "VALIDATION_FAILED" });
+    expect(noFrom.body.error.message).toContain("--from must be a plan version number");
+    const badAt = await ops("catalog:migrate", "growth", "--from", "1", "--to", "2", "--at", "tomorrow");
+    expect(badAt.body.error.message).toContain("--at is renewal or now");
+    const unknown = await ops("catalog:migrate", "growth", "--from", "1", "--to", "42");
+    expect(unknown.body.error.message).toContain("growth has no version 42");
+    const same = await ops("catalog:migrate", "growth", "--from", "2", "--to", "2");
+    expect(same.body.error.message).toContain("same version");
+
+    const moved = await ops("catalog:migrate", "growth", "--from", "1", "--to", "2", "--at", "now");
+    expect(moved).toMatchObject({ code: 0, body: { planCode: "growth", from: 1, to: 2, at: "now", subscribers: [], skipped: [] } });
+  });
+
+  test("subscribe --interval takes month or year, and year only for a plan with a yearly price", async () => {
+    const weekly = await ops("subscribe", "org_nobody", "starter", "--interval", "weekly");
+    expect(weekly.code).toBe(1);
+    expect(weekly.body.error.message).toContain("--interval is month or year");
+    const trial = await ops("subscribe", "org_nobody", "trial", "--interval", "year");
+    expect(trial.body.error.message).toContain("has no yearly price");
+  });
+});

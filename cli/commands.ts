@@ -21,11 +21,11 @@ import { config } from "../app/server/platform/config.server";
 import { closeDatabase } from "../app/server/platform/db.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
-import { catalogPush, catalogShow } from "./catalog-commands";
+import { catalogMigrate, catalogPush, catalogShow } from "./catalog-commands";
 import { COMMAND_ARGS } from "./help";
 import { stripeCheckText } from "./stripe-check-text";
 
-type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string };
+type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string; interval?: string; from?: string; to?: string; at?: string };
 type Command<R> = {
   args: string;
   run: (args: string[], flags: Flags) => Promise<R>;
@@ -55,20 +55,26 @@ const orgCreate: Command<OrgCreated> = {
 
 const subscribe: Command<Awaited<ReturnType<typeof subscribeThroughStripe>>> = {
   args: COMMAND_ARGS.subscribe,
-  run: async ([orgId, planCode]) => {
+  run: async ([orgId, planCode], f) => {
     need([orgId, planCode].filter(Boolean), 2, subscribe.args);
+    const interval = f.interval ?? "month";
+    if (interval !== "month" && interval !== "year")
+      throw new AppError("VALIDATION_FAILED", `--interval is month or year, not "${interval}"; usage: bun run ops ${subscribe.args}`);
     await syncPlanCatalog();
-    if (!planByCode(planCode))
+    const plan = planByCode(planCode);
+    if (plan && interval === "year" && plan.priceYearly === null)
+      throw new AppError("VALIDATION_FAILED", `${plan.name} has no yearly price; subscribe it monthly (leave out --interval).`);
+    if (!plan)
       throw new AppError(
         "VALIDATION_FAILED",
         `Unknown plan "${planCode}"; one of ${listPlans()
           .map((p) => p.code)
           .join(", ")}.`,
       );
-    process.stderr.write(`subscribing ${orgId} to ${planCode} through Stripe (test card) and waiting for the webhooks to converge…\n`);
-    return subscribeThroughStripe(orgId, planCode as PlanCode);
+    process.stderr.write(`subscribing ${orgId} to ${planCode} (${interval}ly) through Stripe (test card) and waiting for the webhooks to converge…\n`);
+    return subscribeThroughStripe(orgId, planCode as PlanCode, "visa", interval);
   },
-  human: (s) => `${s!.orgId}: ${s!.planCode} (${s!.status}) ${s!.periodStart} → ${s!.periodEnd}`,
+  human: (s) => `${s!.orgId}: ${s!.planCode} ${s!.interval}ly (${s!.status}) ${s!.periodStart} → ${s!.periodEnd}`,
 };
 
 const clockAdvance: Command<Awaited<ReturnType<typeof advanceOrgClock>>> = {
@@ -268,6 +274,7 @@ export const commands: Record<string, Command<unknown>> = {
   restore,
   "catalog:push": catalogPush,
   "catalog:show": catalogShow,
+  "catalog:migrate": catalogMigrate,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

@@ -2,7 +2,7 @@
 // `--help` and a mistyped command answer even where no database is configured).
 export const COMMAND_ARGS = {
   "org:create": "org:create <orgId> [--name N] [--email E]",
-  subscribe: "subscribe <orgId> <planCode>",
+  subscribe: "subscribe <orgId> <planCode> [--interval month|year]",
   "key:create": "key:create <orgId> [--name N]",
   "key:revoke": "key:revoke <keyId>",
   usage: "usage <orgId>",
@@ -19,6 +19,7 @@ export const COMMAND_ARGS = {
   restore: "restore <file> [--database NAME | --dir FOLDER]",
   "catalog:push": "catalog:push <file>",
   "catalog:show": "catalog:show",
+  "catalog:migrate": "catalog:migrate <planCode> --from V --to W [--at renewal|now]",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

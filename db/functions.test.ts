@@ -93,6 +93,45 @@ describe("db/functions", () => {
     expect(await live("unpaid", "3 days")).toBe(false);
   });
 
+  test("a yearly subscription's allowance is the month holding now, on its anniversary day; Stripe's billed year is kept beside it", async () => {
+    const at = async (interval: string, now: string) => {
+      const [row] = await sql<{ start: string; end: string; billed_start: string; billed_end: string; live: boolean }[]>`
+        select to_char(p.period_start at time zone 'UTC', 'YYYY-MM-DD') as start, to_char(p.period_end at time zone 'UTC', 'YYYY-MM-DD') as end,
+               to_char(p.billing_period_start at time zone 'UTC', 'YYYY-MM-DD') as billed_start,
+               to_char(p.billing_period_end at time zone 'UTC', 'YYYY-MM-DD') as billed_end, p.live
+          from org_period(jsonb_populate_record(null::subscriptions, jsonb_build_object(
+                 'org_id', 'org_x', 'plan_code', 'starter', 'status', 'active', 'cancel_at_period_end', false,
+                 'billing_interval', ${interval}::text,
+                 'period_start', '2027-01-31T10:00:00Z'::timestamptz,
+                 'period_end', case when ${interval} = 'year' then '2028-01-31T10:00:00Z'::timestamptz else '2027-02-28T10:00:00Z'::timestamptz end)),
+               ${now}::timestamptz, '3 days'::interval) p`;
+      return row;
+    };
+    // Month by month from Jan 31: the day clamps in short months and comes back after.
+    expect(await at("year", "2027-01-31T10:00:00Z")).toMatchObject({ start: "2027-01-31", end: "2027-02-28", billed_end: "2028-01-31" });
+    expect(await at("year", "2027-02-28T09:59:59Z")).toMatchObject({ start: "2027-01-31", end: "2027-02-28" });
+    expect(await at("year", "2027-02-28T10:00:00Z")).toMatchObject({ start: "2027-02-28", end: "2027-03-31" });
+    expect(await at("year", "2027-04-15T00:00:00Z")).toMatchObject({ start: "2027-03-31", end: "2027-04-30" });
+    expect(await at("year", "2027-12-31T10:00:00Z")).toMatchObject({ start: "2027-12-31", end: "2028-01-31", billed_start: "2027-01-31" });
+    // Before the billed year starts (a mirror ahead of the clock): its first month.
+    expect(await at("year", "2026-12-01T00:00:00Z")).toMatchObject({ start: "2027-01-31", end: "2027-02-28" });
+    // Past the billed year (renewal webhook late): the next year's first month.
+    expect(await at("year", "2028-02-01T00:00:00Z")).toMatchObject({
+      start: "2028-01-31",
+      end: "2028-02-29",
+      billed_start: "2028-01-31",
+      billed_end: "2029-01-31",
+      live: true,
+    });
+    // A monthly one: the allowance is the billed month.
+    expect(await at("month", "2027-02-10T00:00:00Z")).toMatchObject({
+      start: "2027-01-31",
+      end: "2027-02-28",
+      billed_start: "2027-01-31",
+      billed_end: "2027-02-28",
+    });
+  });
+
   test("version.json's sha256 is the files' own: a changed function needs a new version", () => {
     // The files' names and contents, in apply order.
     const hash = createHash("sha256");

@@ -71,7 +71,10 @@ export const subscriptions = pgTable("subscriptions", {
   // The plan version it was bought on (plan_versions): it keeps those terms until moved. Null
   // until the first catalog version is published; new subscriptions get the plan's newest.
   planVersion: integer("plan_version"),
-  // month | year: the price's interval (yearly plans keep monthly allowances; written from the yearly slice on).
+  // The plan version it moves to at its next renewal (ops catalog:migrate --at renewal); convergence
+  // applies it when Stripe starts the next period on the same plan.
+  pendingPlanVersion: integer("pending_plan_version"),
+  // month | year: the price's interval (a yearly one keeps monthly allowances: org_period). Convergence writes it.
   billingInterval: text("billing_interval").notNull().default("month"),
   status: text("status").notNull(), // Stripe's: trialing, active, past_due, canceled, unpaid, incomplete, …
   periodStart: tz("period_start").notNull(),

@@ -34,11 +34,14 @@ export function addMonths(anchor: number, n: number): number {
   return Math.floor(Date.UTC(y, m, Math.min(d.getUTCDate(), last), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()) / 1000);
 }
 
-/** The period containing `at` for a monthly subscription anchored at `anchor`. */
-export function periodAt(anchor: number, at: number): { start: number; end: number } {
+/** Months in one billing period of a price (monthly or yearly; the local Stripe bills no other). */
+export const monthsOf = (price: Stripe.Price) => (price.recurring?.interval === "year" ? 12 : 1) * (price.recurring?.interval_count ?? 1);
+
+/** The period containing `at` for a subscription anchored at `anchor`, its periods `months` long. */
+export function periodAt(anchor: number, at: number, months = 1): { start: number; end: number } {
   let n = 0;
-  while (addMonths(anchor, n + 1) <= at) n++;
-  return { start: addMonths(anchor, n), end: addMonths(anchor, n + 1) };
+  while (addMonths(anchor, (n + 1) * months) <= at) n++;
+  return { start: addMonths(anchor, n * months), end: addMonths(anchor, (n + 1) * months) };
 }
 
 /** Test cards, as Stripe treats them: declined when attached, or attached and then failing every charge. */
@@ -127,3 +130,5 @@ export function legacyPlan(price: Stripe.Price): Stripe.Plan {
 }
 
 export const money = (price: Stripe.Price) => `$${((price.unit_amount ?? 0) / 100).toFixed(2)}`;
+/** "$29.00 / month", "$290.00 / year": how Stripe's line descriptions name a price. */
+export const pricePer = (price: Stripe.Price) => `${money(price)} / ${price.recurring?.interval ?? "month"}`;

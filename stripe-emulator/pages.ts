@@ -1,7 +1,7 @@
 // The hosted pages a browser sees: Checkout, the billing portal, an invoice and its PDF.
 // Plain HTML with inline CSS (no external assets), labelled controls for people and for tests.
 import type Stripe from "stripe";
-import { type Account, money } from "./account";
+import { type Account, money, pricePer } from "./account";
 import { configurationOf, currentSubscription, switchablePrices } from "./portal-configurations";
 import { expireIfDue } from "./sessions";
 
@@ -31,7 +31,7 @@ export async function checkoutPage(b: Account, id: string, error?: string) {
   return layout(
     "Checkout",
     `<h1>${esc(await b.productName(price))}</h1>
-<p class="muted">${trial ? `${trial} days free, then ${money(price)} per month` : `${money(price)} per month`}</p>
+<p class="muted">${trial ? `${trial} days free, then ${money(price)} per ${price.recurring?.interval ?? "month"}` : `${money(price)} per ${price.recurring?.interval ?? "month"}`}</p>
 <form method="post" action="/checkout/${esc(id)}">
 ${customer ? `<p>Paying as <strong>${esc(customer.email ?? customer.name ?? customer.id)}</strong></p>` : `<label for="email">Email</label><input id="email" name="email" type="email" required>`}
 <label for="card">Card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" value="4242 4242 4242 4242" required>
@@ -60,11 +60,7 @@ export async function portalPage(b: Account, id: string, notice?: string, error?
     const switches = await Promise.all(
       switchablePrices(features, price.id).map(async (to) => {
         const p = await b.price(to);
-        return form(
-          action("switch", `<input type="hidden" name="price" value="${esc(to)}">`),
-          `Switch to ${await b.productName(p)} (${money(p)} / month)`,
-          true,
-        );
+        return form(action("switch", `<input type="hidden" name="price" value="${esc(to)}">`), `Switch to ${await b.productName(p)} (${pricePer(p)})`, true);
       }),
     );
     const cancel = sub.cancel_at_period_end
@@ -72,7 +68,7 @@ export async function portalPage(b: Account, id: string, notice?: string, error?
       : features.subscription_cancel.enabled
         ? form(action("cancel"), features.subscription_cancel.mode === "immediately" ? "Cancel plan now" : "Cancel plan", true)
         : "";
-    plan = `<p><strong>${esc(await b.productName(price))}</strong> · ${money(price)} / month <span class="badge">${esc(sub.status)}</span></p>
+    plan = `<p><strong>${esc(await b.productName(price))}</strong> · ${pricePer(price)} <span class="badge">${esc(sub.status)}</span></p>
 <p class="muted">${sub.cancel_at_period_end ? "Cancels" : "Renews"} on ${date(sub.items.data[0].current_period_end)}${await scheduledChange(b, sub)}</p>
 ${cancel}${switches.join("")}`;
   }
@@ -108,7 +104,7 @@ async function scheduledChange(b: Account, sub: Stripe.Subscription): Promise<st
   const next = schedule?.status === "active" ? schedule.phases.find((p) => p.start_date === sub.items.data[0].current_period_end) : undefined;
   if (!next) return "";
   const price = await b.price(next.items[0].price as string);
-  return ` · then ${esc(await b.productName(price))} at ${money(price)} / month`;
+  return ` · then ${esc(await b.productName(price))} at ${pricePer(price)}`;
 }
 
 export async function invoicePage(b: Account, id: string) {

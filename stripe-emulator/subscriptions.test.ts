@@ -216,3 +216,60 @@ describe("dunning", () => {
     expect((await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customer.id })).card?.last4).toBe("0341");
   });
 });
+
+describe("yearly prices", () => {
+  const yearly = (amount: number) =>
+    stripe.prices.create({ currency: "usd", unit_amount: amount, recurring: { interval: "year" }, product_data: { name: `Yearly ${amount}` } });
+  const invoicesOf = async (customer: string) =>
+    (await stripe.invoices.list({ customer, limit: 100 })).data.reverse().map((i) => [i.total, i.billing_reason, i.lines.data.map((l) => l.description)]);
+
+  test("a yearly price bills a year: a month on the clock renews nothing, a year renews at the yearly price", async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: Math.floor(Date.UTC(2027, 0, 31, 12) / 1000) });
+    const customer = await stripe.customers.create({ email: "y@example.com", test_clock: clock.id });
+    const visa = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    const price = await yearly(29_000);
+    const sub = await stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: price.id }],
+      default_payment_method: visa.id,
+    });
+    const start = sub.items.data[0].current_period_start;
+    expect(sub.items.data[0].current_period_end).toBe(Date.UTC(2028, 0, 31, 12) / 1000);
+    await advance(clock, Date.UTC(2027, 2, 1, 12) / 1000);
+    expect((await stripe.subscriptions.retrieve(sub.id)).items.data[0].current_period_start).toBe(start);
+    await advance(clock, Date.UTC(2028, 0, 31, 14) / 1000);
+    const renewed = (await stripe.subscriptions.retrieve(sub.id)).items.data[0];
+    expect([renewed.current_period_start, renewed.current_period_end]).toEqual([Date.UTC(2028, 0, 31, 12) / 1000, Date.UTC(2029, 0, 31, 12) / 1000]);
+    expect(await invoicesOf(customer.id)).toEqual([
+      [29_000, "subscription_create", ["1 × Yearly 29000 (at $290.00 / year)"]],
+      [29_000, "subscription_cycle", ["1 × Yearly 29000 (at $290.00 / year)"]],
+    ]);
+  });
+
+  test("monthly → yearly resets the billing cycle: the month's unused time credited, the year invoiced now, as its preview", async () => {
+    const { clock, customer, sub, end } = await subscribed(2_900);
+    const price = await yearly(29_000);
+    const at = sub.items.data[0].current_period_start + 10 * DAY;
+    await advance(clock, at);
+    const item = sub.items.data[0];
+    const credit = -Math.round((2_900 * (end - at)) / (end - item.current_period_start));
+    const preview = await stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: sub.id,
+      subscription_details: { items: [{ id: item.id, price: price.id }], proration_date: at, proration_behavior: "always_invoice" },
+    });
+    expect(preview.lines.data.map((l) => l.amount)).toEqual([credit, 29_000]);
+    const updated = await stripe.subscriptions.update(sub.id, {
+      items: [{ id: item.id, price: price.id }],
+      proration_behavior: "always_invoice",
+      proration_date: at,
+    });
+    expect(updated.billing_cycle_anchor).toBe(at);
+    const year = updated.items.data[0];
+    expect([year.current_period_start, year.current_period_end]).toEqual([at, at + 365 * DAY]);
+    const invoices = await stripe.invoices.list({ customer: customer.id, limit: 1 });
+    expect([invoices.data[0].total, invoices.data[0].billing_reason]).toEqual([preview.amount_due, "subscription_update"]);
+    expect(preview.amount_due).toBe(29_000 + credit);
+  });
+});

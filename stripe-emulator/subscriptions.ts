@@ -3,7 +3,7 @@
 // boundary, and the ends of a subscription (canceled, incomplete_expired). Periods live on the
 // subscription item, as in API versions since 2025-03-31.
 import type Stripe from "stripe";
-import { type Account, addMonths, invalid, legacyPlan, missing, money, periodAt, StripeError } from "./account";
+import { type Account, addMonths, invalid, legacyPlan, missing, monthsOf, periodAt, pricePer, StripeError } from "./account";
 import { customerOf } from "./customers";
 import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
 import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
@@ -55,7 +55,7 @@ export async function createSubscription(
   const pm = input.paymentMethod ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
   const trialEnd = input.trialEnd ?? (input.trialDays ? now + input.trialDays * 86_400 : null);
   const anchor = trialEnd ?? now;
-  const periodEnd = trialEnd ?? addMonths(now, 1);
+  const periodEnd = trialEnd ?? addMonths(now, monthsOf(price));
   const sub: Sub = {
     id: newId("sub"),
     object: "subscription",
@@ -132,7 +132,7 @@ export async function createSubscription(
   const lines = [
     line({
       amount: trialEnd ? 0 : (price.unit_amount ?? 0),
-      description: trialEnd ? `Trial period for ${name}` : `1 × ${name} (at ${money(price)} / month)`,
+      description: trialEnd ? `Trial period for ${name}` : `1 × ${name} (at ${pricePer(price)})`,
       price,
       sub,
       start: now,
@@ -154,6 +154,50 @@ export async function createSubscription(
     if (invoice.status === "paid") await setStatus(b, sub, "active", now);
   }
   return (await b.store.get<Sub>(sub.id))!;
+}
+
+const intervalOf = (price: Stripe.Price) => `${price.recurring?.interval}:${price.recurring?.interval_count}`;
+
+/**
+ * A price change to another billing interval (monthly ↔ yearly), as Stripe does it: the billing
+ * cycle anchor resets to `now`, the new period starts now and is invoiced at once in full, with a
+ * credit for the old price's unused time from `at` (the proration date) unless `behavior` is
+ * "none" (or the subscription is trialing, which has nothing to credit). Changes `sub` in place
+ * and answers the invoice's lines. Null when the interval is the same (an ordinary price change).
+ */
+export async function changeInterval(
+  b: Account,
+  sub: Sub,
+  price: Stripe.Price,
+  behavior: string,
+  at: number,
+  now: number,
+): Promise<Stripe.InvoiceLineItem[] | null> {
+  const item = sub.items.data[0];
+  if (intervalOf(item.price) === intervalOf(price)) return null;
+  const lines = behavior === "none" || sub.status === "trialing" ? [] : [(await prorationLines(b, sub, price, at))[0]];
+  const end = addMonths(now, monthsOf(price));
+  item.price = price;
+  item.plan = legacyPlan(price);
+  item.current_period_start = now;
+  item.current_period_end = end;
+  sub.billing_cycle_anchor = now;
+  if (sub.status === "trialing") {
+    sub.status = "active";
+    sub.trial_end = now;
+  }
+  lines.push(
+    line({
+      amount: price.unit_amount ?? 0,
+      description: `1 × ${await b.productName(price)} (at ${pricePer(price)})`,
+      price,
+      sub,
+      start: now,
+      end,
+      proration: false,
+    }),
+  );
+  return lines;
 }
 
 /** Proration lines for moving `sub` to `newPrice` at `at`, exactly as Stripe computes them. */
@@ -228,11 +272,22 @@ export async function updateSubscription(b: Account, id: string, p: Params) {
   const endsTrial = str(p.trial_end) === "now" && sub.status === "trialing";
   const newPriceId = str(obj(arr(p.items)[0]).price);
   const behavior = str(p.proration_behavior) ?? "create_prorations";
+  let intervalChanged = false;
   if (newPriceId && newPriceId !== sub.items.data[0].price.id) {
     previous.items = structuredClone(sub.items);
-    invoiceLines = await changePrice(b, sub, await b.price(newPriceId), behavior, int(p.proration_date) ?? now);
+    const newPrice = await b.price(newPriceId);
+    const at = int(p.proration_date) ?? now;
+    const wasTrialing = sub.status === "trialing";
+    const reset = await changeInterval(b, sub, newPrice, behavior, at, now);
+    if (reset) {
+      intervalChanged = true;
+      if (wasTrialing) Object.assign(previous, { status: "trialing", trial_end: sub.trial_end });
+      // Pending prorations go on the invoice the reset makes now.
+      invoiceLines = [...(await pendingItems(b, sub.id)), ...reset];
+      await setPendingItems(b, sub.id, []);
+    } else invoiceLines = await changePrice(b, sub, newPrice, behavior, at);
   }
-  if (endsTrial) {
+  if (endsTrial && !intervalChanged) {
     // Ending a trial starts a paid period now, with a new anchor, billed in full.
     previous.status = sub.status;
     previous.trial_end = sub.trial_end;
@@ -240,8 +295,8 @@ export async function updateSubscription(b: Account, id: string, p: Params) {
     sub.billing_cycle_anchor = now;
     sub.status = "active";
     sub.items.data[0].current_period_start = now;
-    sub.items.data[0].current_period_end = addMonths(now, 1);
     const price = sub.items.data[0].price;
+    sub.items.data[0].current_period_end = addMonths(now, monthsOf(price));
     invoiceLines = [
       line({
         amount: price.unit_amount ?? 0,
@@ -249,7 +304,7 @@ export async function updateSubscription(b: Account, id: string, p: Params) {
         price,
         sub,
         start: now,
-        end: addMonths(now, 1),
+        end: addMonths(now, monthsOf(price)),
         proration: false,
       }),
     ];
@@ -283,6 +338,9 @@ export async function previewInvoice(b: Account, p: Params) {
   let price = item.price;
   if (newPriceId && newPriceId !== item.price.id) {
     price = await b.price(newPriceId);
+    const reset = await changeInterval(b, sub, price, behavior, at, now);
+    // Another interval is invoiced now, whatever the proration behavior (as the update does).
+    if (reset) return buildInvoice(b, sub, [...lines, ...reset], "subscription_update", now, { preview: true });
     if (behavior !== "none") lines.push(...(await prorationLines(b, sub, price, at)));
     item.price = price;
   }
@@ -290,7 +348,7 @@ export async function previewInvoice(b: Account, p: Params) {
   // The upcoming invoice: pending prorations plus the next period's charge (at a scheduled price).
   if (!newPriceId) price = (await scheduledPrice(b, sub)) ?? price;
   const start = item.current_period_end;
-  const end = periodAt(sub.billing_cycle_anchor, start).end;
+  const end = periodAt(sub.billing_cycle_anchor, start, monthsOf(price)).end;
   lines = [...lines, line({ amount: price.unit_amount ?? 0, description: `1 × ${await b.productName(price)}`, price, sub, start, end, proration: false })];
   return buildInvoice(b, sub, lines, "upcoming", start, { preview: true });
 }
@@ -300,7 +358,7 @@ export async function renew(b: Account, sub: Sub, boundary: number) {
   if (sub.cancel_at_period_end) return cancelNow(b, sub, boundary, "cancellation_requested");
   const item = sub.items.data[0];
   const previous = { status: sub.status, items: structuredClone(sub.items), trial_end: sub.trial_end };
-  const end = periodAt(sub.billing_cycle_anchor, boundary).end;
+  const end = periodAt(sub.billing_cycle_anchor, boundary, monthsOf(item.price)).end;
   item.current_period_start = boundary;
   item.current_period_end = end;
   if (sub.status === "trialing") sub.status = "active";
@@ -309,7 +367,7 @@ export async function renew(b: Account, sub: Sub, boundary: number) {
     ...(await pendingItems(b, sub.id)),
     line({
       amount: price.unit_amount ?? 0,
-      description: `1 × ${await b.productName(price)} (at ${money(price)} / month)`,
+      description: `1 × ${await b.productName(price)} (at ${pricePer(price)})`,
       price,
       sub,
       start: boundary,

@@ -45,45 +45,43 @@ const planOf = (form: FormData) => {
   return code as PlanCode;
 };
 
-// The switch sends the interval with checkout and plan changes. Billing a yearly price is not
-// wired on the server yet: "year" is refused (nothing is charged) rather than billed monthly.
-// Replaced by the server's own reading of `interval` once plan changes take one.
-const refuseUnbilledInterval = (form: FormData): BillingInterval => {
-  const interval = form.get("interval") ?? "month";
-  if (interval === "month") return interval;
-  if (interval === "year")
-    throw new AppError("VALIDATION_FAILED", "Yearly billing is not available yet: choose monthly.", {
-      issues: [{ path: "interval", message: "not available yet" }],
-    });
-  throw new AppError("VALIDATION_FAILED", "Pick monthly or yearly billing.", { issues: [{ path: "interval", message: 'one of "month", "year"' }] });
+/** The form's `interval` (the billing page's monthly/yearly switch): `month`, `year`, or none (keep the current one). */
+const intervalOf = (form: FormData) => {
+  const interval = form.get("interval");
+  if (interval === null || interval === "") return undefined;
+  if (interval !== "month" && interval !== "year") throw new AppError("VALIDATION_FAILED", "Pick monthly or yearly billing.");
+  return interval;
 };
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     const intent = form.get("intent");
-    if (intent === "checkout" || intent === "preview" || intent === "upgrade" || intent === "downgrade") refuseUnbilledInterval(form);
     switch (intent) {
       case "checkout":
-        return redirect((await startCheckout(user.orgId, planOf(form))).url);
+        return redirect((await startCheckout(user.orgId, planOf(form), intervalOf(form))).url);
       case "portal":
         return redirect((await openPortal(user.orgId)).url);
       case "preview":
-        return { preview: await previewPlanChange(user.orgId, planOf(form)) };
+        return { preview: await previewPlanChange(user.orgId, planOf(form), intervalOf(form)) };
       case "upgrade":
         try {
           await upgradeNow(user.orgId, planOf(form), {
             idempotencyKey: String(form.get("idempotencyKey") ?? "") || null,
             prorationDate: Number(form.get("prorationDate")) || null,
+            interval: intervalOf(form),
           });
         } catch (err) {
           // A stale preview: show the fresh one, so the person confirms the amount they will pay.
           if (err instanceof AppError && err.code === "PREVIEW_EXPIRED")
-            return { preview: await previewPlanChange(user.orgId, planOf(form)), notice: "The price was updated: please confirm the new amount." };
+            return {
+              preview: await previewPlanChange(user.orgId, planOf(form), intervalOf(form)),
+              notice: "The price was updated: please confirm the new amount.",
+            };
           throw err;
         }
         return { message: "Upgraded: your new quota applies now." };
       case "downgrade":
-        await scheduleDowngrade(user.orgId, planOf(form));
+        await scheduleDowngrade(user.orgId, planOf(form), intervalOf(form));
         return { message: "Downgrade scheduled for the end of the period." };
       case "cancel-downgrade":
         await cancelDowngrade(user.orgId);

@@ -15,10 +15,10 @@ export const route = apiRoute({
       tag: "Billing",
       summary: "Start a Checkout",
       description:
-        "A Stripe Checkout session (subscription mode) for an org without a live subscription; `trial` is the starter price with the plan's trial days. Answers the URL to send the browser to.",
+        "A Stripe Checkout session (subscription mode) for an org without a live subscription; `trial` is the starter price with the plan's trial days; `interval: year` bills the plan's yearly price (its included units still reset monthly). Answers the URL to send the browser to.",
       errors: [...JSON_BODY, ...SESSION, ...STRIPE, ...ALWAYS],
     },
-    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await startCheckout(orgId, body.planCode)),
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await startCheckout(orgId, body.planCode, body.interval)),
   },
 });
 export const { loader, action } = route;

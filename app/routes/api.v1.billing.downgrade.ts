@@ -18,10 +18,10 @@ export const route = apiRoute({
       tag: "Billing",
       summary: "Schedule a downgrade",
       description:
-        "Makes a Stripe subscription schedule: the current price until the period end, then the lower one, so Stripe bills the lower price from the renewal and the new period's counter gets its units; `pendingPlanCode` shows it. Nothing changes before the period ends. A second downgrade replaces the first; an upgrade clears it.",
+        "Makes a Stripe subscription schedule: the current price until the period end, then the lower one, so Stripe bills the lower price from the renewal and the new period's counter gets its units; `pendingPlanCode` shows it. Nothing changes before the period ends. A second downgrade replaces the first; an upgrade clears it. `interval: month` from a yearly plan (the same plan or a cheaper one) is such a change at the end of the year.",
       errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", ...STRIPE, ...ALWAYS],
     },
-    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await scheduleDowngrade(orgId, body.planCode)),
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await scheduleDowngrade(orgId, body.planCode, body.interval)),
   },
   DELETE: {
     auth: "session",

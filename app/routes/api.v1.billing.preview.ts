@@ -16,10 +16,10 @@ export const route = apiRoute({
       tag: "Billing",
       summary: "Preview a plan change",
       description:
-        "What a change would cost, changing nothing anywhere (Stigg's figures when configured, else Stripe's invoice preview, prorated to the second). Upgrade = a higher monthly price, effective now with proration; downgrade = a lower price at the period end, `amountDueNow: 0`. The same plan is `VALIDATION_FAILED`.",
+        "What a change would cost, changing nothing anywhere (Stigg's figures when configured, else Stripe's invoice preview, prorated to the second). Upgrade = a higher price of the same interval, or monthly → yearly, effective now with proration (another interval starts a new period now, crediting the unused time); downgrade = a lower price, or yearly → monthly, at the period end, `amountDueNow: 0`. `interval` omitted keeps the current one; the same plan and interval, or `year` for a plan without a yearly price, is `VALIDATION_FAILED`.",
       errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", ...STRIPE, ...ALWAYS],
     },
-    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await previewPlanChange(orgId, body.planCode)),
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await previewPlanChange(orgId, body.planCode, body.interval)),
   },
 });
 export const { loader, action } = route;

@@ -175,6 +175,8 @@ export type PlanChangePreview = {
   from: string;
   /** A plan of the catalog (`GET /api/v1/plans`). */
   to: string;
+  /** How often the new plan bills. */
+  interval: "month" | "year";
   change: "upgrade" | "downgrade";
   effective: "now" | "period_end";
   /** Minor units; 0 for a downgrade. */
@@ -196,6 +198,8 @@ export type PlanChangePreview = {
 export type PlanCodeBody = {
   /** A plan of the catalog (`GET /api/v1/plans`). */
   planCode: string;
+  /** How often Stripe bills the plan: `month` or `year` (the plan's yearly price; its included units still reset every month on the subscription's anniversary day, and no overage is sold on it). Omitted, a plan change keeps the current interval and a checkout bills monthly. */
+  interval?: "month" | "year";
 };
 
 export type PlanList = {
@@ -257,6 +261,8 @@ export type SubscriptionOverview = {
     cancelAtPeriodEnd: boolean;
     /** A downgrade scheduled for the period end. */
     pendingPlanCode: string | null;
+    /** How often Stripe bills it; the period above is Stripe's (a year for a yearly plan), the included units reset monthly either way. */
+    interval: "month" | "year";
   } | null;
   usage: {
     /** `remaining > 0`. Checking is never denied; recording is. */
@@ -291,11 +297,15 @@ export type SubscriptionSummary = {
   cancelAtPeriodEnd: boolean;
   /** A downgrade scheduled for the period end. */
   pendingPlanCode: string | null;
+  /** How often Stripe bills it; the period above is Stripe's (a year for a yearly plan), the included units reset monthly either way. */
+  interval: "month" | "year";
 };
 
 export type UpgradeBody = {
   /** A plan of the catalog (`GET /api/v1/plans`). */
   planCode: string;
+  /** How often Stripe bills the plan: `month` or `year` (the plan's yearly price; its included units still reset every month on the subscription's anniversary day, and no overage is sold on it). Omitted, a plan change keeps the current interval and a checkout bills monthly. */
+  interval?: "month" | "year";
   /** The `prorationDate` of the preview the customer saw (Unix seconds); older than 5 minutes is `PREVIEW_EXPIRED`. */
   prorationDate?: number;
 };

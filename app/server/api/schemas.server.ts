@@ -25,8 +25,13 @@ export const usageBody = z
   })
   .strict();
 
-/** The body of the billing routes that name a plan: `{ planCode }`, nothing else. */
-export const planCodeBody = z.object({ planCode }).strict();
+/** Where a plan is chosen, how often it bills: yearly plans still reset their included units every month. */
+export const billingInterval = z.enum(["month", "year"]).meta({
+  description:
+    "How often Stripe bills the plan: `month` or `year` (the plan's yearly price; its included units still reset every month on the subscription's anniversary day, and no overage is sold on it). Omitted, a plan change keeps the current interval and a checkout bills monthly.",
+});
+/** The body of the billing routes that name a plan: `{ planCode, interval? }`, nothing else. */
+export const planCodeBody = z.object({ planCode, interval: billingInterval.optional() }).strict();
 /** An upgrade may carry the preview's prorationDate, to be charged exactly what the preview showed. */
 export const upgradeBody = planCodeBody
   .extend({
@@ -92,6 +97,9 @@ export const subscriptionSummary = z.object({
   trialEnd: timestamp.nullable(),
   cancelAtPeriodEnd: z.boolean(),
   pendingPlanCode: z.string().nullable().meta({ description: "A downgrade scheduled for the period end." }),
+  interval: z
+    .enum(["month", "year"])
+    .meta({ description: "How often Stripe bills it; the period above is Stripe's (a year for a yearly plan), the included units reset monthly either way." }),
 });
 
 export const subscriptionOverview = z.object({ subscription: subscriptionSummary.nullable(), usage: quotaSummary.nullable() });
@@ -99,6 +107,7 @@ export const subscriptionOverview = z.object({ subscription: subscriptionSummary
 export const planChangePreview = z.object({
   from: planCode,
   to: planCode,
+  interval: z.enum(["month", "year"]).meta({ description: "How often the new plan bills." }),
   change: z.enum(["upgrade", "downgrade"]),
   effective: z.enum(["now", "period_end"]),
   amountDueNow: z.number().int().meta({ description: "Minor units; 0 for a downgrade." }),

@@ -6,7 +6,7 @@ import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
 import { type PlanCode, planByCode, refreshCatalog } from "./plans.server";
 import { portalConfiguration } from "./portal.server";
-import { callerDeadline, createCheckoutSession, createPortalSession, liveStripeSubscription, upstream } from "./stripe.server";
+import { callerDeadline, createCheckoutSession, createPortalSession, liveStripeSubscription, type PriceInterval, upstream } from "./stripe.server";
 import { subscriptionSummary } from "./subscriptions.server";
 
 const alreadySubscribed = (planCode: string, status: string) =>
@@ -15,14 +15,17 @@ const alreadySubscribed = (planCode: string, status: string) =>
   });
 
 /** Checkout's URL within the request's Stripe deadline (a Stripe that does not answer: 503). */
-export const startCheckout = (orgId: string, planCode: PlanCode): Promise<{ url: string }> => callerDeadline(() => checkoutUrl(orgId, planCode));
+export const startCheckout = (orgId: string, planCode: PlanCode, interval?: PriceInterval): Promise<{ url: string }> =>
+  callerDeadline(() => checkoutUrl(orgId, planCode, interval));
 
-async function checkoutUrl(orgId: string, planCode: PlanCode): Promise<{ url: string }> {
+async function checkoutUrl(orgId: string, planCode: PlanCode, interval?: PriceInterval): Promise<{ url: string }> {
   const current = await subscriptionSummary(orgId);
   if (current && isLive(current.status)) throw alreadySubscribed(current.planCode, current.status);
   await refreshCatalog();
-  if (!planByCode(planCode))
-    throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`, { issues: [{ path: "planCode", message: "not a plan of the catalog" }] });
+  const plan = planByCode(planCode);
+  if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${planCode}".`, { issues: [{ path: "planCode", message: "not a plan of the catalog" }] });
+  if (interval === "year" && plan.priceYearly === null)
+    throw new AppError("VALIDATION_FAILED", `${plan.name} has no yearly price.`, { issues: [{ path: "interval", message: "no yearly price for this plan" }] });
   // Stripe's word too: a checkout just paid may not have reached the mirror yet.
   const live = await upstream(() => liveStripeSubscription(orgId));
   if (live) throw alreadySubscribed(live.planCode ?? "another plan", live.status);
@@ -32,10 +35,11 @@ async function checkoutUrl(orgId: string, planCode: PlanCode): Promise<{ url: st
     createCheckoutSession({
       orgId,
       planCode,
+      interval,
       successUrl: `${config.baseUrl}/dashboard?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
       cancelUrl: `${config.baseUrl}/billing?checkout=canceled`,
       // A retry (a double click, a reload) within the day gets the same session, not a second one.
-      idempotencyKey: `checkout:${orgId}:${planCode}:${current?.periodStart ?? "none"}:${new Date().toISOString().slice(0, 10)}`,
+      idempotencyKey: `checkout:${orgId}:${planCode}${interval === "year" ? ":year" : ""}:${current?.periodStart ?? "none"}:${new Date().toISOString().slice(0, 10)}`,
     }),
   );
   return { url };

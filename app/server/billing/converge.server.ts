@@ -18,7 +18,7 @@ import { planByCode, refreshCatalog } from "./plans.server";
 import { releaseSchedule } from "./schedules.server";
 import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
-import { lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
+import { allowancePeriod, lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
   const [org] = await db.select({ id: schema.organisations.id }).from(schema.organisations).where(eq(schema.organisations.stripeCustomerId, customerId));
@@ -116,7 +116,7 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
   await refreshCatalog();
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not a price of the catalog`);
-  const pending = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
+  const scheduled = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
   return db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
     const current = await lockSubscription(tx, orgId);
@@ -126,7 +126,14 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       return isLive(state.status) ? current.stripeSubscriptionId : null;
     }
     // Grandfathering: the same plan keeps the version it was bought on; a new one starts on its newest.
-    const planVersion = await planVersionFor(tx, { planCode, priceId: state.priceId, mirrored: current });
+    // A version move waiting for the renewal (catalog:migrate --at renewal) applies when Stripe
+    // starts a later period on the same plan.
+    const renewed = current !== undefined && state.periodStart.getTime() > current.periodStart.getTime();
+    const moving = current?.planCode === planCode ? (current.pendingPlanVersion ?? null) : null;
+    // A schedule to another price of the same plan is either a version move (catalog:migrate,
+    // which notes pending_plan_version) or a change of interval (yearly → monthly), a pending change.
+    const pending = scheduled === planCode && moving !== null ? null : scheduled;
+    const planVersion = moving !== null && renewed ? moving : await planVersionFor(tx, { planCode, priceId: state.priceId, mirrored: current });
     const row = {
       orgId,
       stripeSubscriptionId: state.id,
@@ -138,6 +145,8 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       trialEnd: state.trialEnd,
       cancelAtPeriodEnd: state.cancelAtPeriodEnd,
       pendingPlanCode: pending,
+      pendingPlanVersion: renewed ? null : moving,
+      billingInterval: state.interval,
       stripeUpdatedAt: new Date(),
       updatedAt: new Date(),
     };
@@ -147,11 +156,13 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
     if (current && !samePeriod && current.planCode !== planCode && isLive(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!isLive(state.status)) return null;
+    // A yearly subscription's units reset monthly: its counter is the allowance month's.
+    const period = state.interval === "year" ? await allowancePeriod(tx, orgId) : null;
     await setPeriodUnits(tx, {
       orgId,
       metric: "api_call",
-      periodStart: state.periodStart,
-      periodEnd: state.periodEnd,
+      periodStart: period?.periodStart ?? state.periodStart,
+      periodEnd: period?.periodEnd ?? state.periodEnd,
       included: await includedUnitsOf(tx, planCode, planVersion, "api_call"),
     });
     return null;
@@ -162,6 +173,47 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
 async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | null, feature: string): Promise<number> {
   const terms = planVersion === null ? null : await planVersionTerms(tx, planCode, planVersion);
   return terms ? includedOf(terms, feature) : (planByCode(planCode)?.includedUnits[feature] ?? 0);
+}
+
+/**
+ * The counters of yearly subscriptions' allowance months, made before their first usage: the
+ * current month and the next one within the billed year, with the units of the subscription's
+ * plan version (record_usage would take plan_units, the current catalog's, for a counter it
+ * makes itself). Run every minute by the rollover job, so a month's counter is there a month
+ * ahead; one made meanwhile by record_usage gets its version's units here. At most 500 a run.
+ */
+export async function openAllowanceMonths(): Promise<number> {
+  const months = await sql<{ org_id: string; plan_code: string; plan_version: number | null; start_ms: number; end_ms: number }[]>`
+    select s.org_id, s.plan_code, s.plan_version,
+           extract(epoch from month.period_start) * 1000 as start_ms, extract(epoch from month.period_end) * 1000 as end_ms
+      from subscriptions s
+     cross join lateral (select p.period_start, p.period_end from org_period(s, now(), interval '0') p) current_month
+     cross join lateral (select current_month.period_start, current_month.period_end
+                         union all
+                         select p.period_start, p.period_end from org_period(s, current_month.period_end, interval '0') p) month
+     where s.billing_interval = 'year' and is_live(s.status)
+       and month.period_start >= s.period_start and month.period_start < s.period_end
+       and not exists (select 1 from usage_counters counter
+                        where counter.org_id = s.org_id and counter.metric = 'api_call' and counter.period_start = month.period_start
+                          and counter.included = coalesce((select grant_row.included from plan_version_features grant_row
+                                                            where grant_row.plan_code = s.plan_code and grant_row.version = s.plan_version
+                                                              and grant_row.feature = 'api_call'), counter.included))
+     limit 500`;
+  for (const month of months) {
+    await db.transaction(async (tx) => {
+      // The same lock every usage writer takes first (see record_usage).
+      const current = await lockSubscription(tx, month.org_id);
+      if (!current || current.planCode !== month.plan_code || current.planVersion !== month.plan_version) return;
+      await setPeriodUnits(tx, {
+        orgId: month.org_id,
+        metric: "api_call",
+        periodStart: new Date(Number(month.start_ms)),
+        periodEnd: new Date(Number(month.end_ms)),
+        included: await includedUnitsOf(tx, month.plan_code, month.plan_version, "api_call"),
+      });
+    });
+  }
+  return months.length;
 }
 
 const SECOND_LIVE = "billing.second_live_subscription";

@@ -1,6 +1,9 @@
 // Plan changes as setup → compute → execute; the preview is setup + compute.
 // Upgrade: Stripe prorates at the preview's proration date and invoices now (anchor unchanged),
 // so it charges exactly what the preview showed; the org's units rise before we answer.
+// Between intervals: monthly → yearly is an upgrade (Stripe starts a yearly period now, crediting
+// the month's unused time), yearly → monthly a downgrade at the end of the year. Within an
+// interval, the higher price of that interval is the upgrade.
 // Downgrade: a Stripe subscription schedule moves the subscription to the lower price at the
 // period end; until then Stripe and the org keep the current plan, and the mirror's
 // pending_plan_code is read from the schedule. Every Stripe mutation has a deterministic key.
@@ -24,12 +27,37 @@ import { callerDeadline, priceOf, upstream } from "./stripe.server";
 import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
-type Change = { from: Plan; to: Plan; kind: "upgrade" | "downgrade"; orgId: string; stripeSubscriptionId: string; trialing: boolean; periodStart: Date };
+type Interval = "month" | "year";
+type Change = {
+  from: Plan;
+  to: Plan;
+  fromInterval: Interval;
+  interval: Interval;
+  kind: "upgrade" | "downgrade";
+  orgId: string;
+  stripeSubscriptionId: string;
+  trialing: boolean;
+  periodStart: Date;
+};
+
+/** A plan's price per interval (minor units); a plan without a yearly price cannot be chosen yearly. */
+function priceFor(plan: Plan, interval: Interval): number {
+  if (interval === "month") return plan.priceMonthly;
+  if (plan.priceYearly === null)
+    throw new AppError("VALIDATION_FAILED", `${plan.name} has no yearly price.`, { issues: [{ path: "interval", message: "no yearly price for this plan" }] });
+  return plan.priceYearly;
+}
+
+const addMonths = (at: number, months: number) => {
+  const next = new Date(at * 1000);
+  next.setUTCMonth(next.getUTCMonth() + months);
+  return next;
+};
 
 /** A preview's proration date older than this (in Stripe's clock) is refused: preview again. */
 export const PREVIEW_TTL_SECONDS = 300;
 
-async function setup(orgId: string, planCode: string): Promise<Change> {
+async function setup(orgId: string, planCode: string, wanted?: Interval): Promise<Change> {
   await refreshCatalog();
   const to = planByCode(planCode);
   if (!to || to.trialDays)
@@ -38,12 +66,23 @@ async function setup(orgId: string, planCode: string): Promise<Change> {
   if (!sub || !isLive(sub.status) || !sub.stripeSubscriptionId)
     throw new AppError("SUBSCRIPTION_INACTIVE", "There is no live subscription to change; start one with Checkout.");
   const from = planByCode(sub.planCode)!;
-  if (from.code === to.code)
+  const fromInterval = sub.billingInterval === "year" ? "year" : "month";
+  const interval = wanted ?? fromInterval;
+  if (from.code === to.code && interval === fromInterval)
     throw new AppError("VALIDATION_FAILED", `The organisation is already on ${to.name}.`, { issues: [{ path: "planCode", message: "same plan" }] });
+  priceFor(to, interval);
   const trialing = sub.status === "trialing";
-  // From a trial every paid plan is an upgrade: it ends the trial now.
-  const kind = trialing || to.priceMonthly > from.priceMonthly ? "upgrade" : "downgrade";
-  return { from, to, kind, orgId, stripeSubscriptionId: sub.stripeSubscriptionId, trialing, periodStart: sub.periodStart };
+  // From a trial every paid plan is an upgrade: it ends the trial now. Monthly → yearly starts a
+  // yearly period now; yearly → monthly waits for the year's end.
+  const kind =
+    trialing || (fromInterval === "month" && interval === "year")
+      ? "upgrade"
+      : fromInterval === "year" && interval === "month"
+        ? "downgrade"
+        : priceFor(to, interval) > priceFor(from, interval)
+          ? "upgrade"
+          : "downgrade";
+  return { from, to, fromInterval, interval, kind, orgId, stripeSubscriptionId: sub.stripeSubscriptionId, trialing, periodStart: sub.periodStart };
 }
 
 /** A plan change's figures (the API's `PlanChangePreview`): whose they are is `source` (Stigg's, Stripe's proration preview, or our own for a downgrade or the end of a trial). */
@@ -55,9 +94,10 @@ async function compute(change: Change): Promise<PlanChangePreview> {
   const base = {
     from: change.from.code,
     to: change.to.code,
+    interval: change.interval,
     change: change.kind,
     currency: change.to.currency,
-    nextInvoiceAmount: change.to.priceMonthly,
+    nextInvoiceAmount: priceFor(change.to, change.interval),
     includedUnits: change.to.includedUnits.api_call ?? 0,
     source: "local" as PlanChangePreview["source"],
     prorationDate: at,
@@ -65,40 +105,42 @@ async function compute(change: Change): Promise<PlanChangePreview> {
   if (change.kind === "downgrade") {
     return { ...base, effective: "period_end", amountDueNow: 0, nextInvoiceAt: state.periodEnd.toISOString(), lines: [] };
   }
+  const months = change.interval === "year" ? 12 : 1;
   if (change.trialing) {
-    // Ending the trial starts a paid period now, billed in full; the next one a month later.
-    const next = new Date(at * 1000);
-    next.setUTCMonth(next.getUTCMonth() + 1);
+    // Ending the trial starts a paid period now, billed in full; the next one an interval later.
     return {
       ...base,
       effective: "now",
-      amountDueNow: change.to.priceMonthly,
-      nextInvoiceAt: next.toISOString(),
-      lines: [{ description: `1 × ${change.to.name}`, amount: change.to.priceMonthly }],
+      amountDueNow: priceFor(change.to, change.interval),
+      nextInvoiceAt: addMonths(at, months).toISOString(),
+      lines: [{ description: `1 × ${change.to.name}`, amount: priceFor(change.to, change.interval) }],
     };
   }
   const preview = await previewPriceChange({
     subscriptionId: state.id,
     itemId: state.itemId,
     customerId: state.customerId,
-    priceId: await priceOf(change.to.code),
+    priceId: await priceOf(change.to.code, change.interval),
     prorationDate: at,
   });
+  // Another interval starts a new period now (Stripe resets the billing cycle); the same keeps its end.
+  const nextInvoiceAt = change.interval === change.fromInterval ? state.periodEnd : addMonths(at, months);
   return {
     ...base,
     source: "stripe",
     effective: "now",
     amountDueNow: preview.amountDue,
-    nextInvoiceAt: state.periodEnd.toISOString(),
+    nextInvoiceAt: nextInvoiceAt.toISOString(),
     lines: preview.lines,
   };
 }
 
 /** Preview: what the change would cost, changing nothing anywhere. */
-export const previewPlanChange = (orgId: string, planCode: string): Promise<PlanChangePreview> => callerDeadline(() => preview(orgId, planCode));
+export const previewPlanChange = (orgId: string, planCode: string, interval?: Interval): Promise<PlanChangePreview> =>
+  callerDeadline(() => preview(orgId, planCode, interval));
 
-async function preview(orgId: string, planCode: string): Promise<PlanChangePreview> {
-  const change = await setup(orgId, planCode);
+async function preview(orgId: string, planCode: string, interval?: Interval): Promise<PlanChangePreview> {
+  const change = await setup(orgId, planCode, interval);
   // Stigg's figures when it is configured; Stripe's when it is off or does not answer.
   const stigg = change.kind === "upgrade" ? await previewInStigg(orgId, change.to.code) : null;
   const preview = await upstream(() => compute(change));
@@ -130,7 +172,7 @@ async function checkProrationDate(change: Change, customerId: string, prorationD
  */
 export const upgradeNow = (orgId: string, planCode: string, opts: UpgradeOptions = {}) => callerDeadline(() => upgrade(orgId, planCode, opts));
 
-type UpgradeOptions = { idempotencyKey?: string | null; prorationDate?: number | null };
+type UpgradeOptions = { idempotencyKey?: string | null; prorationDate?: number | null; interval?: Interval };
 
 async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): Promise<Awaited<ReturnType<typeof subscriptionSummary>>> {
   if (opts.idempotencyKey != null && !IDEMPOTENCY_KEY.test(opts.idempotencyKey))
@@ -138,14 +180,16 @@ async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): P
       issues: [{ path: "Idempotency-Key", message: "invalid" }],
     });
   const mirror = await subscriptionOf(orgId);
+  // A yearly target names its interval (the same key for another interval is another change).
+  const target = opts.interval === "year" ? `${planCode}:year` : planCode;
   const key = opts.idempotencyKey
     ? `upgrade:${orgId}:${opts.idempotencyKey}`
-    : `upgrade:${orgId}:${planCode}:${mirror?.periodStart.toISOString() ?? "none"}:${opts.prorationDate ?? "now"}`;
+    : `upgrade:${orgId}:${target}:${mirror?.periodStart.toISOString() ?? "none"}:${opts.prorationDate ?? "now"}`;
   let from: PlanCode | null = null;
   return oncePerKey(
-    { orgId, key, scope: planCode },
+    { orgId, key, scope: target },
     async () => {
-      const change = await setup(orgId, planCode);
+      const change = await setup(orgId, planCode, opts.interval);
       if (change.kind !== "upgrade")
         throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
           issues: [{ path: "planCode", message: "not an upgrade" }],
@@ -158,7 +202,7 @@ async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): P
         if (current.scheduleId) await releaseSchedule(current.scheduleId);
         return updateSubscriptionPrice({
           subscriptionId: change.stripeSubscriptionId,
-          priceId: await priceOf(change.to.code),
+          priceId: await priceOf(change.to.code, change.interval),
           endTrial: change.trialing,
           prorationDate: opts.prorationDate ?? null,
           idempotencyKey: key,
@@ -170,22 +214,23 @@ async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): P
       return subscriptionSummary(orgId);
     },
     // Stored with the answer, by the one request that made the change.
-    (tx, _answer) => appendAudit({ orgId, action: "plan.upgraded", target: planCode, details: { from } }, tx),
+    (tx, _answer) => appendAudit({ orgId, action: "plan.upgraded", target: planCode, details: { from, interval: opts.interval ?? null } }, tx),
   );
 }
 
 /** Schedules a downgrade for the period end (a second one replaces the first). */
-export const scheduleDowngrade = (orgId: string, planCode: string) => callerDeadline(() => downgradeAtPeriodEnd(orgId, planCode));
+export const scheduleDowngrade = (orgId: string, planCode: string, interval?: Interval) =>
+  callerDeadline(() => downgradeAtPeriodEnd(orgId, planCode, interval));
 
-async function downgradeAtPeriodEnd(orgId: string, planCode: string) {
-  const change = await setup(orgId, planCode);
+async function downgradeAtPeriodEnd(orgId: string, planCode: string, interval?: Interval) {
+  const change = await setup(orgId, planCode, interval);
   if (change.kind !== "downgrade")
     throw new AppError("VALIDATION_FAILED", `${change.to.name} is not cheaper than ${change.from.name}: upgrade instead.`, {
       issues: [{ path: "planCode", message: "not a downgrade" }],
     });
   const state = await upstream(async () => {
     const current = await retrieveMirrored(change.stripeSubscriptionId);
-    const priceId = await priceOf(change.to.code);
+    const priceId = await priceOf(change.to.code, change.interval);
     if (current.scheduledPriceId === priceId) return current;
     return scheduleDowngradeAtPeriodEnd(orgId, current, { priceId, planCode: change.to.code });
   });

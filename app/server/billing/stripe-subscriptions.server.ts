@@ -16,6 +16,8 @@ export type SubscriptionState = {
   orgId: string | null;
   status: string;
   priceId: string;
+  /** How often its price bills: a yearly subscription's units still reset monthly (org_period). */
+  interval: "month" | "year";
   itemId: string;
   periodStart: Date;
   periodEnd: Date;
@@ -47,6 +49,7 @@ export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
     orgId: sub.metadata?.org_id ?? null,
     status: sub.status,
     priceId: item.price.id,
+    interval: item.price.recurring?.interval === "year" ? "year" : "month",
     itemId: item.id,
     // Since API 2025-03-31 the period lives on the subscription item.
     periodStart: toDate(item.current_period_start),

@@ -19,7 +19,7 @@ import { noteGoneCustomer } from "./customer-gone.server";
 import { oncePerKey } from "./idempotency.server";
 import { activeCatalog, configuredPriceId, listPlans, type Plan, type PlanCode, planByCode, refreshCatalog, setStripePriceId } from "./plans.server";
 import { stripe } from "./stripe-client.server";
-import { noteStripeResponse } from "./stripe-errors.server";
+import { isStripeUnavailable, noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
 
 export { callerDeadline, stripe, stripeBreaker } from "./stripe-client.server";
@@ -91,15 +91,21 @@ export async function findOrMakePrice(terms: PriceTerms, configured?: string): P
 // The whole catalog or nothing: readers await the one load in flight (a half-filled map would
 // answer "no price" for a plan not read yet, and the worker would clear a pending downgrade).
 // Loaded again when the process moves to a newer catalog version.
-let prices: { version: number | null; ids: Promise<ReadonlyMap<PlanCode, string>> } | null = null;
+/** `yearMissing`: in live mode, a yearly price not made yet (the error naming it); monthly billing goes on without it. */
+type PriceIds = { month: ReadonlyMap<PlanCode, string>; year: ReadonlyMap<PlanCode, string>; yearMissing: ReadonlyMap<PlanCode, Error> };
+let prices: { version: number | null; ids: Promise<PriceIds> } | null = null;
 
 /**
  * The monthly Stripe price of each plan that owns one (trial bills its `priceOf`), found or made
  * by findOrMakePrice. Loaded once per process and catalog version, by the first caller; every
  * caller meanwhile waits for that load, and a load that fails is forgotten, so the next caller
- * tries again.
+ * tries again. The yearly prices (plans with a yearly price) load with them.
  */
-export function ensurePrices(): Promise<ReadonlyMap<PlanCode, string>> {
+export async function ensurePrices(): Promise<ReadonlyMap<PlanCode, string>> {
+  return (await ensurePriceIds()).month;
+}
+
+function ensurePriceIds(): Promise<PriceIds> {
   const version = activeCatalog().version;
   if (prices?.version !== version) {
     const load = loadPrices().catch((err) => {
@@ -111,8 +117,9 @@ export function ensurePrices(): Promise<ReadonlyMap<PlanCode, string>> {
   return prices.ids;
 }
 
-async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
+async function loadPrices(): Promise<PriceIds> {
   const ids = new Map<PlanCode, string>();
+  const yearly = new Map<PlanCode, string>();
   for (const plan of listPlans().filter((p) => p.billedAs === p.code)) {
     const id = await findOrMakePrice(
       { code: plan.code, name: plan.name, currency: plan.currency, amount: plan.priceMonthly, interval: "month" },
@@ -124,17 +131,34 @@ async function loadPrices(): Promise<ReadonlyMap<PlanCode, string>> {
   for (const plan of listPlans().filter((p) => p.billedAs !== p.code)) {
     await setStripePriceId(plan.code, ids.get(plan.billedAs));
   }
-  return ids;
+  const yearMissing = new Map<PlanCode, Error>();
+  for (const plan of listPlans().filter((p) => p.billedAs === p.code && p.priceYearly !== null)) {
+    const terms = { code: plan.code, name: plan.name, currency: plan.currency, amount: plan.priceYearly!, interval: "year" as const };
+    try {
+      yearly.set(plan.code, await findOrMakePrice(terms, configuredPriceId(plan.code, "year")));
+    } catch (err) {
+      // Live mode makes no prices: a yearly one an operator has not created yet stops yearly billing only.
+      if (config.stripeMode !== "live" || isStripeUnavailable(err)) throw err;
+      yearMissing.set(plan.code, err as Error);
+    }
+  }
+  return { month: ids, year: yearly, yearMissing };
 }
 
 /** Whether a Stripe price bills what the plan says: its amount and currency, each interval. */
 const billsTerms = (price: Stripe.Price, t: { currency: string; amount: number; interval: PriceInterval }) =>
   price.unit_amount === t.amount && price.currency === t.currency && price.recurring?.interval === t.interval && price.recurring.interval_count === 1;
 
-export async function priceOf(code: PlanCode): Promise<string> {
+/** The Stripe price that bills a plan per month, or per year (VALIDATION_FAILED for a plan sold without a yearly price). */
+export async function priceOf(code: PlanCode, interval: PriceInterval = "month"): Promise<string> {
   const plan = planByCode(code);
   if (!plan) throw new AppError("VALIDATION_FAILED", `Unknown plan "${code}".`);
-  const id = (await ensurePrices()).get(plan.billedAs);
+  const ids = await ensurePriceIds();
+  const id = ids[interval].get(plan.billedAs);
+  const missing = interval === "year" ? ids.yearMissing.get(plan.billedAs) : undefined;
+  if (missing) throw missing;
+  if (!id && interval === "year")
+    throw new AppError("VALIDATION_FAILED", `${plan.name} has no yearly price.`, { issues: [{ path: "interval", message: "no yearly price for this plan" }] });
   if (!id) throw new Error(`no price for ${plan.billedAs}`);
   return id;
 }
@@ -145,7 +169,8 @@ export async function priceOf(code: PlanCode): Promise<string> {
  * `plan_code` the app stamps on its prices.
  */
 export async function planOfPrice(priceId: string, status: string): Promise<PlanCode | null> {
-  let code = [...(await ensurePrices())].find(([, id]) => id === priceId)?.[0] ?? (await earlierPlanPrice(priceId));
+  const known = await ensurePriceIds();
+  let code = [...known.month, ...known.year].find(([, id]) => id === priceId)?.[0] ?? (await earlierPlanPrice(priceId));
   if (!code) return null;
   const trial = listPlans().find((p) => p.trialDays && p.billedAs === code);
   if (status === "trialing" && trial) code = trial.code;
@@ -248,13 +273,14 @@ const toDate = (s: number) => new Date(s * 1000);
 export async function createCheckoutSession(input: {
   orgId: string;
   planCode: PlanCode;
+  interval?: PriceInterval;
   successUrl: string;
   cancelUrl: string;
   idempotencyKey: string;
 }): Promise<string> {
   const plan = planByCode(input.planCode)!;
   const { customerId } = await ensureCustomer(input.orgId);
-  const price = await priceOf(plan.code);
+  const price = await priceOf(plan.code, input.interval);
   const params: Stripe.Checkout.SessionCreateParams = {
     mode: "subscription",
     customer: customerId,
@@ -320,7 +346,7 @@ export type TestCard = "visa" | "declined" | "fails";
 const TEST_CARDS: Record<TestCard, string> = { visa: "pm_card_visa", declined: "pm_card_chargeDeclined", fails: "pm_card_chargeCustomerFail" };
 
 /** Subscribes the org through Stripe with a test card: `declined` is refused at attach, `fails` attaches and fails every charge. */
-export async function subscribeWithTestCard(input: { orgId: string; planCode: PlanCode; card?: TestCard }): Promise<string> {
+export async function subscribeWithTestCard(input: { orgId: string; planCode: PlanCode; card?: TestCard; interval?: PriceInterval }): Promise<string> {
   if (config.stripeMode === "live") throw new AppError("FORBIDDEN", "Test cards exist only in test mode.");
   await refreshCatalog();
   const plan = planByCode(input.planCode);
@@ -331,7 +357,7 @@ export async function subscribeWithTestCard(input: { orgId: string; planCode: Pl
   const sub = await stripe.subscriptions.create({
     billing_mode: BILLING_MODE,
     customer: customerId,
-    items: [{ price: await priceOf(plan.code) }],
+    items: [{ price: await priceOf(plan.code, input.interval) }],
     default_payment_method: pm.id,
     payment_behavior: "allow_incomplete",
     metadata: { org_id: input.orgId },

@@ -29,6 +29,7 @@ export async function subscriptionSummary(orgId: string) {
     trialEnd: s.trialEnd?.toISOString() ?? null,
     cancelAtPeriodEnd: s.cancelAtPeriodEnd,
     pendingPlanCode: s.pendingPlanCode,
+    interval: s.billingInterval as "month" | "year",
   };
 }
 
@@ -52,6 +53,20 @@ export async function overdueSubscriptions(): Promise<{ org_id: string; stripe_s
 }
 
 /**
+ * The allowance month of the org's mirror (org_period) at `now`, kept within the billed period
+ * the mirror holds: where a yearly subscription's counter is, as the hot path will count it.
+ */
+export async function allowancePeriod(tx: Tx, orgId: string): Promise<{ periodStart: Date; periodEnd: Date } | null> {
+  const rows = await tx.execute<{ period_start: string; period_end: string }>(dsql`
+    select p.period_start, p.period_end
+      from subscriptions s
+     cross join lateral org_period(s, least(greatest(now(), s.period_start), s.period_end - interval '1 millisecond'), interval '0') p
+     where s.org_id = ${orgId}`);
+  const row = rows[0];
+  return row ? { periodStart: new Date(row.period_start), periodEnd: new Date(row.period_end) } : null;
+}
+
+/**
  * Takes the org's row lock inside `tx` and answers the row as it is now. The same lock every
  * usage writer takes first (see record_usage), so it must come before any counter's.
  */
@@ -63,6 +78,17 @@ export async function lockSubscription(tx: Tx, orgId: string): Promise<Subscript
 /** Inserts or replaces the org's mirror row inside `tx` (take lockSubscription first). */
 export async function upsertSubscription(tx: Tx, row: SubscriptionWrite): Promise<void> {
   await tx.insert(schema.subscriptions).values(row).onConflictDoUpdate({ target: schema.subscriptions.orgId, set: row });
+}
+
+/**
+ * A plan version move (catalog:migrate) inside `tx` (take lockSubscription first): `planVersion`
+ * now, or `pendingPlanVersion` for convergence to apply when the next period starts.
+ */
+export async function setPlanVersion(tx: Tx, orgId: string, move: { planVersion?: number; pendingPlanVersion: number | null }): Promise<void> {
+  await tx
+    .update(schema.subscriptions)
+    .set({ ...move, updatedAt: new Date() })
+    .where(eq(schema.subscriptions.orgId, orgId));
 }
 
 /**
@@ -86,15 +112,16 @@ export async function rollForwardLocally(orgId: string, graceDays: number): Prom
     await tx`select 1 from subscriptions where org_id = ${orgId} for no key update`;
     await tx`
       update subscriptions s
-         set plan_code = p.plan_code, status = p.status, period_start = p.period_start, period_end = p.period_end,
-             pending_plan_code = null, updated_at = now(),
-             -- the same plan keeps its version; another plan (a renewal, a downgrade) starts on its newest
-             plan_version = case when p.plan_code = s2.plan_code then s2.plan_version
+         set plan_code = p.plan_code, status = p.status, period_start = p.billing_period_start, period_end = p.billing_period_end,
+             pending_plan_code = null, pending_plan_version = null, updated_at = now(),
+             -- the same plan keeps its version (or takes the one a catalog:migrate left pending);
+             -- another plan (a renewal, a downgrade) starts on its newest
+             plan_version = case when p.plan_code = s2.plan_code then coalesce(s2.pending_plan_version, s2.plan_version)
                                  else (select sold.plan_version from catalog_version_plans sold
                                         where sold.plan_code = p.plan_code order by sold.catalog_version desc limit 1) end
         from subscriptions s2
        cross join lateral org_period(s2, now(), ${`${graceDays} days`}::interval) p
-       where s2.org_id = ${orgId} and s.org_id = s2.org_id and p.live and p.period_start > s.period_start`;
+       where s2.org_id = ${orgId} and s.org_id = s2.org_id and p.live and p.billing_period_start > s.period_start`;
   });
 }
 

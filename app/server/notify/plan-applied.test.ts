@@ -26,6 +26,7 @@ describe("subscription.updated", () => {
       orgId,
       status: "active",
       priceId: await priceOf(plan),
+      interval: "month" as const,
       itemId: "si_x",
       periodStart,
       periodEnd,

@@ -21,7 +21,9 @@ export async function adminOverview() {
       select o.id, o.name, s.plan_code, s.status, c.used, c.included
         from organisations o
         left join subscriptions s on s.org_id = o.id
-        left join lateral (select used, included from usage_counters c where c.org_id = o.id and c.metric = 'api_call' order by period_start desc limit 1) c on true
+        -- the counter of the period usage is counted in now (a yearly subscription's next month has one made ahead)
+        left join lateral (select used, included from usage_counters c where c.org_id = o.id and c.metric = 'api_call'
+                             and c.period_start <= greatest(now(), s.period_start) order by period_start desc limit 1) c on true
        order by o.created_at desc limit 50`,
     // Orgs whose renewal payment failed: usage continues for the grace days, then stops (402).
     sql<{ id: string; name: string; plan_code: string; status: string; since: string; grace_ends: string }[]>`

@@ -2,7 +2,7 @@
 // org's test clock, and wait for the webhooks that follow to converge.
 
 import type { PlanCode } from "../billing/plans.server";
-import { advanceTestClock, ensureCustomer, subscribeWithTestCard, type TestCard, upstream } from "../billing/stripe.server";
+import { advanceTestClock, ensureCustomer, type PriceInterval, subscribeWithTestCard, type TestCard, upstream } from "../billing/stripe.server";
 import { subscriptionSummary } from "../billing/subscriptions.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
@@ -31,10 +31,11 @@ export async function waitForConvergence(customerId: string, opts: { since: Date
   );
 }
 
-export async function subscribeThroughStripe(orgId: string, planCode: PlanCode, card: TestCard = "visa") {
+/** Subscribes with a test card, billed monthly or yearly (`interval`), and waits for the mirror to hold it. */
+export async function subscribeThroughStripe(orgId: string, planCode: PlanCode, card: TestCard = "visa", interval: PriceInterval = "month") {
   const since = new Date(Date.now() - 1000);
   const { customerId } = await upstream(() => ensureCustomer(orgId));
-  const subscriptionId = await upstream(() => subscribeWithTestCard({ orgId, planCode, card }));
+  const subscriptionId = await upstream(() => subscribeWithTestCard({ orgId, planCode, card, interval }));
   await waitForConvergence(customerId, {
     since,
     until: async () => {

@@ -1,0 +1,138 @@
+// Grandfathering moves (ops catalog:migrate): the subscribers of one plan version move to
+// another, at their renewal or now. At renewal, a Stripe subscription schedule moves the item to
+// the target version's price at the period end (when the prices differ), and the mirror's
+// pending_plan_version is applied by convergence when Stripe starts that period. Now, the item
+// moves at once, prorated and invoiced exactly as an upgrade (Stripe's preview at the same
+// proration date, then the change), and the period's units become the target version's.
+// Every Stripe mutation has a deterministic key: running the same move again finds it done.
+import { and, desc, eq, inArray } from "drizzle-orm";
+import { isLive, LIVE_STATUSES } from "../../subscription-status";
+import { appendAudit } from "../events/audit.server";
+import { db, schema } from "../platform/db.server";
+import { AppError } from "../platform/errors.server";
+import { applySubscription, retrieveMirrored } from "./converge.server";
+import { refreshCatalog } from "./plans.server";
+import { scheduleDowngradeAtPeriodEnd } from "./schedules.server";
+import { priceOf, upstream } from "./stripe.server";
+import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
+import { lockSubscription, setPlanVersion } from "./subscriptions.server";
+
+export type MigrationTiming = "renewal" | "now";
+export type MigratedSubscriber = {
+  orgId: string;
+  interval: "month" | "year";
+  /** The Stripe price changed (the versions' prices differ). */
+  priceChanged: boolean;
+  /** `now`: what the move invoiced (Stripe's proration, as its preview showed); 0 at renewal. */
+  amountDueNow: number;
+  effectiveAt: string;
+};
+export type MigrationResult = {
+  planCode: string;
+  from: number;
+  to: number;
+  at: MigrationTiming;
+  subscribers: MigratedSubscriber[];
+  /** Left on their version: a downgrade to another plan is scheduled (they leave the plan at renewal). */
+  skipped: { orgId: string; reason: string }[];
+};
+
+/** The Stripe price a plan version bills per interval: the one published with it, else (the current version) the plan's current price. */
+async function versionPrice(planCode: string, version: number, interval: "month" | "year"): Promise<string> {
+  const [row] = await db
+    .select()
+    .from(schema.planVersions)
+    .where(and(eq(schema.planVersions.planCode, planCode), eq(schema.planVersions.version, version)));
+  const published = interval === "year" ? row?.stripePriceYear : row?.stripePriceMonth;
+  if (published) return published;
+  const [current] = await db
+    .select({ version: schema.catalogVersionPlans.planVersion })
+    .from(schema.catalogVersionPlans)
+    .where(eq(schema.catalogVersionPlans.planCode, planCode))
+    .orderBy(desc(schema.catalogVersionPlans.catalogVersion))
+    .limit(1);
+  if (current?.version !== version)
+    throw new AppError("VALIDATION_FAILED", `${planCode} v${version} was published without a Stripe ${interval}ly price; push it again with Stripe reachable.`);
+  return priceOf(planCode, interval);
+}
+
+async function checkVersions(planCode: string, from: number, to: number): Promise<void> {
+  if (from === to) throw new AppError("VALIDATION_FAILED", "--from and --to name the same version: nothing to move.");
+  const rows = await db
+    .select({ version: schema.planVersions.version, priceOf: schema.planVersions.priceOf })
+    .from(schema.planVersions)
+    .where(and(eq(schema.planVersions.planCode, planCode), inArray(schema.planVersions.version, [from, to])));
+  for (const v of [from, to])
+    if (!rows.some((r) => r.version === v))
+      throw new AppError("VALIDATION_FAILED", `${planCode} has no version ${v}; \`bun run ops catalog:show\` lists each plan's versions.`);
+  if (rows.some((r) => r.priceOf)) throw new AppError("VALIDATION_FAILED", `${planCode} is a trial: its subscribers move when it converts.`);
+}
+
+/** Moves every live subscriber of `planCode` version `from` to version `to`; `progress` is told each one. */
+export async function migrateSubscribers(
+  input: { planCode: string; from: number; to: number; at: MigrationTiming },
+  progress: (line: string) => void = () => {},
+): Promise<MigrationResult> {
+  const { planCode, from, to, at } = input;
+  await refreshCatalog();
+  await checkVersions(planCode, from, to);
+  const subscribers = await db
+    .select()
+    .from(schema.subscriptions)
+    .where(
+      and(eq(schema.subscriptions.planCode, planCode), eq(schema.subscriptions.planVersion, from), inArray(schema.subscriptions.status, [...LIVE_STATUSES])),
+    );
+  const moved: MigratedSubscriber[] = [];
+  const skipped: MigrationResult["skipped"] = [];
+  for (const sub of subscribers) {
+    if (!sub.stripeSubscriptionId) continue;
+    if (sub.pendingPlanCode) {
+      skipped.push({ orgId: sub.orgId, reason: `a downgrade to ${sub.pendingPlanCode} is scheduled` });
+      progress(`${sub.orgId}: skipped, a downgrade to ${sub.pendingPlanCode} is scheduled`);
+      continue;
+    }
+    const subscriptionId = sub.stripeSubscriptionId;
+    const interval = sub.billingInterval === "year" ? "year" : "month";
+    const one = await upstream(async () => {
+      const priceId = await versionPrice(planCode, to, interval);
+      const state = await retrieveMirrored(subscriptionId);
+      const priceChanged = state.priceId !== priceId;
+      if (at === "renewal") {
+        // Moved before (the same target already scheduled): nothing more to ask Stripe.
+        const after = priceChanged && state.scheduledPriceId !== priceId ? await scheduleDowngradeAtPeriodEnd(sub.orgId, state, { priceId, planCode }) : state;
+        await db.transaction(async (tx) => {
+          await lockSubscription(tx, sub.orgId);
+          await setPlanVersion(tx, sub.orgId, { pendingPlanVersion: to });
+        });
+        await applySubscription(sub.orgId, after);
+        return { orgId: sub.orgId, interval, priceChanged, amountDueNow: 0, effectiveAt: after.periodEnd.toISOString() } satisfies MigratedSubscriber;
+      }
+      let amountDueNow = 0;
+      let after = state;
+      if (priceChanged) {
+        // As an upgrade: Stripe's preview at a proration date, then the change at that same date.
+        const prorationDate = await clockNow(state.customerId);
+        const preview = await previewPriceChange({ subscriptionId, itemId: state.itemId, customerId: state.customerId, priceId, prorationDate });
+        after = await updateSubscriptionPrice({
+          subscriptionId,
+          priceId,
+          endTrial: false,
+          prorationDate,
+          idempotencyKey: `migrate:${sub.orgId}:${planCode}:v${from}:v${to}`,
+        });
+        amountDueNow = preview.amountDue;
+      }
+      await db.transaction(async (tx) => {
+        await lockSubscription(tx, sub.orgId);
+        await setPlanVersion(tx, sub.orgId, { planVersion: to, pendingPlanVersion: null });
+      });
+      // The period's units become the new version's (convergence reads the mirror's version).
+      if (isLive(after.status)) await applySubscription(sub.orgId, after);
+      return { orgId: sub.orgId, interval, priceChanged, amountDueNow, effectiveAt: new Date().toISOString() } satisfies MigratedSubscriber;
+    });
+    await appendAudit({ orgId: sub.orgId, action: "plan_version.migrated", target: planCode, details: { from, to, at, amountDueNow: one.amountDueNow } });
+    progress(`${one.orgId}: ${planCode} v${from} → v${to} ${at === "now" ? `now (charged ${one.amountDueNow})` : `at renewal (${one.effectiveAt})`}`);
+    moved.push(one);
+  }
+  return { planCode, from, to, at, subscribers: moved, skipped };
+}
