@@ -148,21 +148,19 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     const samePeriod = current !== undefined && current.periodStart.getTime() === state.periodStart.getTime();
     if (current && !samePeriod && current.planCode !== planCode && isLive(state.status)) await emitPlanApplied(tx, current.planCode, row);
     if (!isLive(state.status)) return null;
-    await setPeriodUnits(tx, {
-      orgId,
-      metric: "api_call",
-      periodStart: state.periodStart,
-      periodEnd: state.periodEnd,
-      included: await includedUnitsOf(tx, planCode, planVersion, "api_call"),
-    });
+    // Every metered feature the version grants gets the period's counter with its units.
+    for (const [metric, included] of Object.entries(await includedUnitsOf(tx, planCode, planVersion)))
+      await setPeriodUnits(tx, { orgId, metric, periodStart: state.periodStart, periodEnd: state.periodEnd, included });
     return null;
   });
 }
 
-/** A metered feature's units in the plan version (the current catalog's plan when none is recorded yet). */
-async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | null, feature: string): Promise<number> {
+/** The units of each metered feature the plan version grants (the current catalog's plan when none is recorded yet). */
+async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | null): Promise<Record<string, number>> {
   const terms = planVersion === null ? null : await planVersionTerms(tx, planCode, planVersion);
-  return terms ? includedOf(terms, feature) : (planByCode(planCode)?.includedUnits[feature] ?? 0);
+  if (!terms) return planByCode(planCode)?.includedUnits ?? {};
+  const metered = Object.entries(terms.features).filter(([, grant]) => typeof grant === "object" && grant !== null && "included" in grant);
+  return Object.fromEntries(metered.map(([feature]) => [feature, includedOf(terms, feature)]));
 }
 
 const SECOND_LIVE = "billing.second_live_subscription";
