@@ -70,7 +70,9 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
       from usage_counters c
       join organisations o on o.id = c.org_id and o.stripe_customer_id is not null
       left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start
-     where c.used > coalesce(r.reported, 0) or r.pending_to is not null
+     -- only the metric of the one meter there is today: other metered features (tokens) are
+     -- counted by the engine but have no meter of their own here yet, and must not bill as api_call
+     where c.metric = ${eventName} and (c.used > coalesce(r.reported, 0) or r.pending_to is not null)
      order by c.org_id, c.period_start
      limit 1000`;
   let reported = 0;

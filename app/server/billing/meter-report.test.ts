@@ -68,6 +68,15 @@ describe("usage reported to Stripe", () => {
     expect(again.reported).toBe(0);
   });
 
+  test("tokens are counted but not billed through the api_call meter: only api_call is reported", async () => {
+    const { orgId, key } = await orgWithUsage(2);
+    await api(system.app.url, key).record({ request_id: rid(), quantities: { api_call: 1, tokens: 1532 } });
+    await reportUsageToStripe();
+    expect(await driftOf(orgId)).toMatchObject({ recorded: 7, reported: 7, drift: 0 });
+    const reports = await sql<{ metric: string }[]>`select metric from usage_reports where org_id = ${orgId}`;
+    expect(reports.map((r) => r.metric)).toEqual(["api_call"]);
+  });
+
   test("a report cut off after Stripe counted it is resent, refused by Stripe as a repeat, counted once; the orgs after it are reported", async () => {
     // "org_0…" sorts before every other org of the run: the job meets it first.
     const { orgId } = await orgWithUsage(5, `org_0${crypto.randomUUID().slice(0, 8)}`);
