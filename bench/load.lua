@@ -1,7 +1,7 @@
 -- wrk script for `bun run bench` (wrk is far lighter than a JavaScript load generator, so the
 -- server, not the client, is what is measured). One scenario per run, read from the file named
 -- by the first argument after `--`:
---   line 1: kind (bare | quota | usage | page), line 2: run id, line 3: dupEvery (0 = none),
+--   line 1: kind (bare | quota | usage | usage_parts | page), line 2: run id, line 3: dupEvery (0 = none),
 --   line 4: path (for page), line 5: cookie (for page), then one API key per line.
 -- BENCH_PACE_MS in the environment paces each connection (ms between its requests).
 -- Prints one JSON object on stdout when done: requests/s, p50/p99/p97.5 ms, statuses, replayed.
@@ -45,6 +45,10 @@ local function usage_request()
   local key = keys[seq % #keys + 1]
   -- Thread id in the request id: every thread's ids are its own.
   local body = '{"request_id":"' .. run_id .. "-" .. tid .. "-" .. seq .. '","metric":"api_call","quantity":1}'
+  -- usage_parts: two features in one request, admitted whole or denied whole
+  if kind == "usage_parts" then
+    body = '{"request_id":"' .. run_id .. "-" .. tid .. "-" .. seq .. '","quantities":{"api_call":1,"tokens":1532}}'
+  end
   if dup_every > 0 then
     table.insert(recent, { key, body })
     if #recent > 1000 then table.remove(recent, 1) end
@@ -53,7 +57,7 @@ local function usage_request()
 end
 
 function request()
-  if kind == "usage" then return usage_request() end
+  if kind == "usage" or kind == "usage_parts" then return usage_request() end
   if kind == "quota" then
     seq = seq + 1
     return wrk.format("GET", "/api/v1/quota?metric=api_call", { ["Authorization"] = "Bearer " .. keys[seq % #keys + 1] })

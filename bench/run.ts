@@ -115,6 +115,11 @@ try {
   await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
             select org_id, 'api_call', period_start, period_end, to_char(period_start, 'YYYY-MM'), 1000000000, 0
               from subscriptions where org_id = 'org_bench_rounds' on conflict do nothing`;
+  // Several features per request (api_call + tokens): units the scenario cannot use up.
+  const partsKey = await mkOrg("org_bench_parts", "pro");
+  await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
+            select org_id, metric, period_start, period_end, to_char(period_start, 'YYYY-MM'), 1000000000000, 0
+              from subscriptions, unnest(array['api_call', 'tokens']) metric where org_id = 'org_bench_parts' on conflict do nothing`;
   const spreadKeys: string[] = [];
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
 
@@ -154,6 +159,7 @@ try {
   const hotBefore = await usedOf("org_bench_hot");
   results["usage, one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
   results["usage, 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
+  results["usage, 2 features"] = await load({ url: appUrl, kind: "usage_parts", keys: [partsKey], runId: `${runId}p` });
   results["usage, 10% duplicates"] = await load({ url: appUrl, kind: "usage", keys: [dupKey], runId: `${runId}d`, dupEvery: 10 });
   const denialCosted = await loadCosted({ url: appUrl, kind: "usage", keys: [fullKey], runId: `${runId}f`, expect: [429] }, [app.pid], sql);
   results["usage over quota"] = denialCosted;
@@ -201,13 +207,25 @@ try {
   let spreadUsed = 0;
   for (const row of await sql<
     { used: number }[]
-  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds')`)
+  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds', 'org_bench_parts')`)
     spreadUsed = row.used;
   checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["usage, 1,000 orgs"].statuses["200"]);
   const dup = await usedOf("org_bench_dup");
   const d = results["usage, 10% duplicates"];
   checks["duplicates: counter = ledger = admitted − replayed"] = inFlightSlack(dup.used, d.statuses["200"] - d.replayed) && dup.used === dup.ledger;
-  const [twice] = await sql<{ n: number }[]>`select count(*)::int as n from (select 1 from usage_events group by org_id, request_id having count(*) > 1) x`;
+  const partsCounts = await sql<{ metric: string; used: number; ledger: number }[]>`
+    select counter.metric, counter.used::int8 as used,
+           (select coalesce(sum(quantity), 0) from usage_events event where event.org_id = counter.org_id and event.metric = counter.metric)::int8 as ledger
+      from usage_counters counter where counter.org_id = 'org_bench_parts' order by counter.metric`;
+  const partsAdmitted = results["usage, 2 features"].statuses["200"] ?? 0;
+  const [partsCalls, partsTokens] = partsCounts;
+  checks["2 features: each counter = ledger = admitted × quantity"] =
+    partsCounts.length === 2 &&
+    partsCounts.every((c) => c.used === c.ledger) &&
+    inFlightSlack(partsCalls.used, partsAdmitted) &&
+    partsTokens.used === partsCalls.used * 1532;
+  const [twice] = await sql<{ n: number }[]>`
+    select count(*)::int as n from (select 1 from usage_events group by org_id, request_id, metric having count(*) > 1) x`;
   checks["no request_id counted twice"] = twice.n === 0;
   const full = await usedOf("org_bench_full");
   checks["over quota: nothing counted"] = full.used === 1000 && full.ledger === 0;
@@ -235,7 +253,8 @@ try {
   console.log(
     `${"dashboard, 1M events".padEnd(22)} ${dashboard.rps.toFixed(0).padStart(9)} ${"".padStart(9)} ${String(dashboard.p50).padStart(7)} ${String(dashboard.p99).padStart(7)} ${String(dashboard.errors).padStart(7)}   (1 connection; p97.5 ${dashboard.p97_5} ms)`,
   );
-  console.log();
+  const partsRatio = admittedPerSec(results["usage, 2 features"]) / admittedPerSec(results["usage, one org"]);
+  console.log(`\n2 features per request (api_call + tokens), one org: ${(partsRatio * 100).toFixed(1)}% of one feature's admitted/s`);
   const denial = compareDenial(quotaCosted, denialCosted);
   console.log(
     `\nsustained quota, ${rounds} × ${duration}s on one process: ${sustained.map((r) => r.rps.toFixed(0)).join(" → ")} req/s; last/first ${lastOverFirst.toFixed(3)}`,
@@ -252,6 +271,7 @@ try {
     "quota p99 ≤ 5 ms at ~2,000/s": results["quota ~2000/s"].p99 <= 5,
     "usage, one org ≥ 5,000 admitted/s": admittedPerSec(results["usage, one org"]) >= 5000,
     "usage, 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["usage, 1,000 orgs"]) >= 5000,
+    "usage, 2 features ≥ 80% of one feature's admitted/s": partsRatio >= 0.8,
     "usage over quota ≥ quota rate": results["usage over quota"].rps >= results["quota (64 conn)"].rps,
     "a denial costs less CPU than a quota check": denial.cpuRatio < 1,
     "dashboard (1M events) p95 ≤ 50 ms": dashboard.p97_5 <= 50,
@@ -281,6 +301,7 @@ try {
         connections,
         results,
         denial,
+        partsRatio,
         sustained,
         usageRounds: usage.perSecond,
         workerRounds: worker.perSecond,

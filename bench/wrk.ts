@@ -43,7 +43,7 @@ export type Result = {
 };
 export type Scenario = {
   url: string;
-  kind: "bare" | "quota" | "usage" | "page";
+  kind: "bare" | "quota" | "usage" | "usage_parts" | "page";
   keys?: string[];
   runId?: string;
   dupEvery?: number;

@@ -120,8 +120,11 @@ export const usageEvents = pgTable(
     usedAfter: bigint("used_after", { mode: "number" }).notNull(),
     included: bigint("included", { mode: "number" }).notNull(),
     recordedAt: tz("recorded_at").notNull().default(sql`now()`),
+    // 0 for a request of one feature; 1..N (in feature order) for the parts of a request that
+    // records several features at once (record_usage_parts): one row per feature, one request_id.
+    part: smallint("part").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId] }), index("usage_events_org_request_idx").on(t.orgId, t.requestId)],
+  (t) => [primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId, t.part] }), index("usage_events_org_request_idx").on(t.orgId, t.requestId)],
 );
 
 export type Subscription = typeof subscriptions.$inferSelect;

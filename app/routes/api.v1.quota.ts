@@ -29,8 +29,8 @@ export const route = apiRoute({
       tag: "Usage",
       summary: "Check the quota",
       description:
-        "The org's usage of a metric in the current period. Hot path: reads the database (or the optional Redis copy, at most 1 s old) only; never calls Stripe, Stigg or Clerk. An exhausted quota still answers 200 with `allow: false`: checking is not denied, recording is.",
-      errors: ["VALIDATION_FAILED", "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", ...ALWAYS],
+        "The org's usage of a metered feature (`metric`, default `api_call`; `tokens`, …) in the current period: 400 `VALIDATION_FAILED` for one the catalog does not meter, 403 `FEATURE_NOT_IN_PLAN` for one the org's plan does not include. Hot path: reads the database (or the optional Redis copy, at most 1 s old) only; never calls Stripe, Stigg or Clerk. An exhausted quota still answers 200 with `allow: false`: checking is not denied, recording is.",
+      errors: ["VALIDATION_FAILED", "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "FEATURE_NOT_IN_PLAN", ...ALWAYS],
     },
     handle: async ({ query }, ctx, { orgId }) => ok(ctx, await quotaFor(orgId, query.metric)),
   },

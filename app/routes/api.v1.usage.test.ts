@@ -37,7 +37,13 @@ const badBodies: [string, unknown, string][] = [
   ["request_id with unicode", { request_id: "réq" }, "VALIDATION_FAILED"],
   ["request_id as a number", { request_id: 12 }, "VALIDATION_FAILED"],
   ["request_id as null", { request_id: null }, "VALIDATION_FAILED"],
-  ["unknown metric", { request_id: "ok1", metric: "tokens" }, "VALIDATION_FAILED"],
+  ["unknown metric", { request_id: "ok1", metric: "widgets" }, "VALIDATION_FAILED"],
+  ["a feature that is not metered", { request_id: "ok1", metric: "sso" }, "VALIDATION_FAILED"],
+  ["quantities with an unknown feature", { request_id: "ok1", quantities: { api_call: 1, widgets: 2 } }, "VALIDATION_FAILED"],
+  ["quantities and metric", { request_id: "ok1", quantities: { api_call: 1, tokens: 2 }, metric: "api_call" }, "VALIDATION_FAILED"],
+  ["empty quantities", { request_id: "ok1", quantities: {} }, "VALIDATION_FAILED"],
+  ["quantities as an array", { request_id: "ok1", quantities: [1, 2] }, "VALIDATION_FAILED"],
+  ["a huge quantity in quantities", { request_id: "ok1", quantities: { api_call: 1, tokens: 1_000_001 } }, "VALIDATION_FAILED"],
   ["metric as a number", { request_id: "ok1", metric: 1 }, "VALIDATION_FAILED"],
   ["quantity 0", { request_id: "ok1", quantity: 0 }, "VALIDATION_FAILED"],
   ["negative quantity", { request_id: "ok1", quantity: -5 }, "VALIDATION_FAILED"],
@@ -92,7 +98,7 @@ describe("usage record: bad input changes nothing", () => {
 
 describe("quota check: bad input", () => {
   for (const [name, query] of [
-    ["unknown metric", "?metric=tokens"],
+    ["unknown metric", "?metric=widgets"],
     ["empty metric", "?metric="],
     ["unknown parameter", "?metric=api_call&orgId=org_other"],
     ["overlong metric", `?metric=${long}`],

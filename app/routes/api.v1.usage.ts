@@ -2,16 +2,16 @@
 // A replay answers the first success byte for byte, plus Idempotent-Replayed: true.
 // Exported as a declaration (`route`): server.ts dispatches the hot path to it without the router.
 import { ALWAYS, answer, JSON_BODY, jsonBody } from "~/server/api/contract.server";
-import { usageBody, usageRecord } from "~/server/api/schemas.server";
+import { usageAnswer, usageBody } from "~/server/api/schemas.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
-import { recordUsage } from "~/server/usage/engine.server";
+import { recordUsageBody } from "~/server/usage/engine.server";
 
 export const route = apiRoute({
   POST: {
     auth: "key",
     body: jsonBody(usageBody, "UsageBody", { request_id: "req_01JDQ8W6Y2N4", metric: "api_call", quantity: 1 }),
-    data: answer(usageRecord, "UsageRecord", {
+    data: answer(usageAnswer, "UsageAnswer", {
       request_id: "req_01JDQ8W6Y2N4",
       metric: "api_call",
       quantity: 1,
@@ -28,12 +28,13 @@ export const route = apiRoute({
       description: [
         "Counts `quantity` units once per `(org, request_id)`. Admitted only if `used + quantity <= included`; otherwise 429 `QUOTA_EXCEEDED` with `Retry-After` (seconds until the period ends), nothing counted and the request_id not burned (it may succeed later, after an upgrade). Under any concurrency `used` never exceeds `included`.",
         "A repeat with the same payload answers the identical status and body as the first success, plus `Idempotent-Replayed: true`, and never counts again, even when repeats arrive concurrently and across a period boundary within 24 hours. A repeat with another metric or quantity is 409 `IDEMPOTENCY_CONFLICT`. So a client retries a lost answer (network error, timeout, 5xx) with the same request_id.",
+        '`metric` is any metered feature of the catalog (`tokens`, …): 400 `VALIDATION_FAILED` for one the catalog does not meter, 403 `FEATURE_NOT_IN_PLAN` for one the org\'s plan (the version it was bought on) does not include. Several features at once: `{"request_id": "…", "quantities": {"api_call": 1, "tokens": 1532}}` is admitted whole or denied whole (the 429 names the exhausted feature in `details.metric`), answers `features` (each one\'s quantity, used, remaining, included), replays identically, and is a 409 if the request_id is reused with other quantities (or as a one-feature request). `quantities` with one feature is the same request as `metric` and `quantity`.',
       ].join("\n\n"),
       replays: true,
-      errors: [...JSON_BODY, "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "IDEMPOTENCY_CONFLICT", "QUOTA_EXCEEDED", ...ALWAYS],
+      errors: [...JSON_BODY, "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "FEATURE_NOT_IN_PLAN", "IDEMPOTENCY_CONFLICT", "QUOTA_EXCEEDED", ...ALWAYS],
     },
     handle: async ({ body }, ctx, { orgId }) => {
-      const result = await recordUsage({ orgId, requestId: body.request_id, metric: body.metric, quantity: body.quantity });
+      const result = await recordUsageBody(orgId, body);
       return ok(ctx, result.data, result.replayed ? { "Idempotent-Replayed": "true" } : undefined);
     },
   },

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   "UNAUTHENTICATED",
   "SUBSCRIPTION_INACTIVE",
   "FORBIDDEN",
+  "FEATURE_NOT_IN_PLAN",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "IDEMPOTENCY_CONFLICT",
@@ -141,7 +142,7 @@ export type Entitlements = {
 export type ErrorEnvelope = {
   ok: false;
   error: {
-    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, FORBIDDEN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
+    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, FORBIDDEN, FEATURE_NOT_IN_PLAN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
     code: string;
     /** For people; may change. Never a stack trace, SQL or a secret. */
     message: string;
@@ -224,8 +225,8 @@ export type QuotaSummary = {
   remaining: number;
   used: number;
   included: number;
-  /** What is metered. */
-  metric: "api_call";
+  /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+  metric: string;
   /** `YYYY-MM` of the period start (UTC) */
   periodKey: string;
   /** ISO 8601, UTC */
@@ -270,8 +271,8 @@ export type SubscriptionOverview = {
     remaining: number;
     used: number;
     included: number;
-    /** What is metered. */
-    metric: "api_call";
+    /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+    metric: string;
     /** `YYYY-MM` of the period start (UTC) */
     periodKey: string;
     /** ISO 8601, UTC */
@@ -310,26 +311,47 @@ export type UpgradeBody = {
   prorationDate?: number;
 };
 
+export type UsageAnswer =
+  | {
+      request_id: string;
+      /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+      metric: string;
+      quantity: number;
+      used: number;
+      remaining: number;
+      included: number;
+      /** `YYYY-MM` of the period start (UTC) */
+      periodKey: string;
+      /** ISO 8601, UTC */
+      recordedAt: string;
+    }
+  | {
+      request_id: string;
+      /** Per feature recorded: its quantity and its counter after this request. */
+      features: Record<
+        string,
+        {
+          quantity: number;
+          used: number;
+          remaining: number;
+          included: number;
+        }
+      >;
+      /** `YYYY-MM` of the period start (UTC) */
+      periodKey: string;
+      /** ISO 8601, UTC */
+      recordedAt: string;
+    };
+
 export type UsageBody = {
   /** Idempotency key: the usage is counted once per (org, request_id). */
   request_id: string;
-  /** What is metered. */
-  metric?: "api_call";
+  /** The metered feature to record; default `api_call`. Not with `quantities`. */
+  metric?: string;
+  /** Units to record; default 1. Not with `quantities`. */
   quantity?: number;
-};
-
-export type UsageRecord = {
-  request_id: string;
-  /** What is metered. */
-  metric: "api_call";
-  quantity: number;
-  used: number;
-  remaining: number;
-  included: number;
-  /** `YYYY-MM` of the period start (UTC) */
-  periodKey: string;
-  /** ISO 8601, UTC */
-  recordedAt: string;
+  /** Several features at once (1 to 16), admitted whole or denied whole: units per metered feature. Instead of `metric` and `quantity`. */
+  quantities?: Record<string, number>;
 };
 
 export type WebhookDeliveryList = {

@@ -2,11 +2,12 @@
 // middleware for fetch-style handlers and Express/Connect. No runtime dependencies.
 
 export { IdempotencyConflictError, MeteredApiError, MeteredError, MeteredUnavailableError } from "./errors.js";
-export { Metered, type MeteredOptions, type RecordInput } from "./metered.js";
+export { Metered, type MeteredOptions, type RecordInput, type RecordPartsInput } from "./metered.js";
 export type { ExpressMiddleware, FetchHandler, MeterOptions, NodeLikeRequest, NodeLikeResponse } from "./middleware.js";
 export type { FetchLike } from "./transport.js";
 export type {
   Admitted,
+  AdmittedParts,
   ApiErrorCode,
   DecidedByPolicy,
   Entitlement,
@@ -15,9 +16,11 @@ export type {
   OnUnavailable,
   QuotaExceeded,
   QuotaSummary,
+  RecordPartsResult,
   RecordResult,
   SuccessEnvelope,
   UsageRecord,
+  UsageRecordParts,
 } from "./types.js";
 export { API_ERROR_CODES } from "./types.js";
 export { ensureRandomSource, uuidv7, uuidv7Generator } from "./uuidv7.js";

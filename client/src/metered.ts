@@ -2,7 +2,19 @@
 import { IdempotencyConflictError, MeteredApiError, MeteredUnavailableError } from "./errors.js";
 import { type ExpressMiddleware, expressMeter, type FetchHandler, fetchMeter, type MeterOptions, type NodeLikeRequest } from "./middleware.js";
 import { type ApiAnswer, errorCode, type FetchLike, retryAfterSeconds, send, type TransportOptions } from "./transport.js";
-import type { Admitted, Entitlement, Entitlements, OnUnavailable, QuotaExceeded, QuotaSummary, RecordResult, UsageRecord } from "./types.js";
+import type {
+  Admitted,
+  AdmittedParts,
+  Entitlement,
+  Entitlements,
+  OnUnavailable,
+  QuotaExceeded,
+  QuotaSummary,
+  RecordPartsResult,
+  RecordResult,
+  UsageRecord,
+  UsageRecordParts,
+} from "./types.js";
 import { ensureRandomSource, uuidv7 } from "./uuidv7.js";
 
 export type MeteredOptions = {
@@ -32,6 +44,12 @@ export type RecordInput = {
   quantity?: number;
   /** Default "api_call". */
   metric?: string;
+};
+
+/** Several features in one record, counted all or none: `{ api_call: 1, tokens: 1532 }`. */
+export type RecordPartsInput = {
+  requestId?: string;
+  quantities: Record<string, number>;
 };
 
 const ID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -107,13 +125,21 @@ export class Metered {
    * Counts `quantity` units once for `requestId`. Retries reuse the same id, so an answer lost on
    * the way back is replayed, never counted twice. Over the quota: `{ admitted: false }`. The API
    * out of reach: decided by `onUnavailable`, and the result says so (`decidedBy: "policy"`).
-   * Throws IdempotencyConflictError (409) and MeteredApiError (other 4xx).
+   * With `quantities`, several features are counted at once, all or none (the denial names the
+   * feature that does not fit in `metric`). Throws IdempotencyConflictError (409) and
+   * MeteredApiError (other 4xx: FEATURE_NOT_IN_PLAN, VALIDATION_FAILED for a feature the catalog
+   * does not meter).
    */
-  async record(input: RecordInput = {}): Promise<RecordResult> {
+  async record(input: RecordPartsInput): Promise<RecordPartsResult>;
+  async record(input?: RecordInput): Promise<RecordResult>;
+  async record(input: RecordInput | RecordPartsInput = {}): Promise<RecordResult | RecordPartsResult> {
     await ensureRandomSource();
     const requestId = input.requestId ?? uuidv7();
     if (!ID_SHAPE.test(requestId)) throw new TypeError("Metered: requestId must be 1–128 characters of A-Z a-z 0-9 . _ : -");
-    const body = { request_id: requestId, metric: input.metric ?? "api_call", quantity: input.quantity ?? 1 };
+    const body =
+      "quantities" in input
+        ? { request_id: requestId, quantities: input.quantities }
+        : { request_id: requestId, metric: input.metric ?? "api_call", quantity: input.quantity ?? 1 };
     let answer: ApiAnswer;
     try {
       answer = await send(this.transport, { method: "POST", path: "/api/v1/usage", body, headers: { "x-request-id": requestId } });
@@ -129,7 +155,7 @@ export class Metered {
         attempts: err.attempts,
       };
     }
-    if (answer.status === 200) return admitted(answer);
+    if (answer.status === 200) return "quantities" in input ? admittedParts(answer) : admitted(answer);
     if (answer.status === 429 && errorCode(answer.body) === "QUOTA_EXCEEDED") return quotaExceeded(answer, requestId);
     throw apiError(answer);
   }
@@ -171,6 +197,19 @@ function admitted(answer: ApiAnswer): Admitted {
   };
 }
 
+function admittedParts(answer: ApiAnswer): AdmittedParts {
+  const d = dataOf<UsageRecordParts>(answer);
+  return {
+    admitted: true,
+    decidedBy: "platform",
+    replayed: answer.headers.get("idempotent-replayed") === "true",
+    requestId: d.request_id,
+    features: d.features,
+    periodKey: d.periodKey,
+    recordedAt: d.recordedAt,
+  };
+}
+
 function quotaExceeded(answer: ApiAnswer, requestId: string): QuotaExceeded {
   const { message, details } = (answer.body as { error: { message: string; details: Record<string, unknown> } }).error;
   return {
@@ -179,6 +218,7 @@ function quotaExceeded(answer: ApiAnswer, requestId: string): QuotaExceeded {
     reason: "quota_exceeded",
     retryAfter: retryAfterSeconds(answer.headers.get("retry-after")) ?? 1,
     requestId,
+    metric: String(details.metric),
     used: Number(details.used),
     included: Number(details.included),
     periodKey: String(details.periodKey),

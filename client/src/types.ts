@@ -1,9 +1,13 @@
 // The shapes of the Metered API's answers, as the client returns them. The API's own types are
 // generated from its OpenAPI document (api-types.ts); the client's tests check real answers
 // against that document.
-import type { ErrorEnvelope as Envelope, ErrorCode, UsageRecord } from "./api-types.js";
+import type { ErrorEnvelope as Envelope, ErrorCode, UsageAnswer } from "./api-types.js";
 
-export type { Entitlement, Entitlements, QuotaSummary, UsageRecord } from "./api-types.js";
+export type { Entitlement, Entitlements, QuotaSummary } from "./api-types.js";
+/** The usage record of one feature (`metric` and `quantity`). */
+export type UsageRecord = Extract<UsageAnswer, { metric: string }>;
+/** The usage record of several features at once (`quantities`): each feature's quantity and counter. */
+export type UsageRecordParts = Extract<UsageAnswer, { features: unknown }>;
 
 /** Error codes the API documents today. New codes may appear: handle them by HTTP status. */
 export { ERROR_CODES as API_ERROR_CODES } from "./api-types.js";
@@ -21,6 +25,14 @@ export type Admitted = Omit<UsageRecord, "request_id"> & {
   requestId: string;
 };
 
+/** Several features counted at once (or before: `replayed`): each feature's quantity and counter after it. */
+export type AdmittedParts = Omit<UsageRecordParts, "request_id"> & {
+  admitted: true;
+  decidedBy: "platform";
+  replayed: boolean;
+  requestId: string;
+};
+
 /** The hard stop: nothing was counted and the request_id is not burned. */
 export type QuotaExceeded = {
   admitted: false;
@@ -29,6 +41,8 @@ export type QuotaExceeded = {
   /** Whole seconds until the period ends (the `Retry-After` header). */
   retryAfter: number;
   requestId: string;
+  /** The feature that does not fit (for several features at once, the first that does not). */
+  metric: string;
   used: number;
   included: number;
   periodKey: string;
@@ -49,6 +63,8 @@ export type DecidedByPolicy = {
 };
 
 export type RecordResult = Admitted | QuotaExceeded | DecidedByPolicy;
+/** What `record` answers for several features at once (`quantities`): all counted, or none. */
+export type RecordPartsResult = AdmittedParts | QuotaExceeded | DecidedByPolicy;
 
 /**
  * What `record` answers when the platform cannot be reached (after the retries, within the

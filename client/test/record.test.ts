@@ -92,13 +92,30 @@ describe("typed errors", () => {
     expect(err.requestId).toBeTruthy();
   });
 
-  test("an unknown metric throws VALIDATION_FAILED with the issues in details", async () => {
+  test("a metric the catalog does not meter throws VALIDATION_FAILED with the issues in details", async () => {
     const org = await orgWithKey();
     const err = await client(org.key)
-      .record({ metric: "tokens" })
+      .record({ metric: "widgets" })
       .catch((e) => e);
     expect(err).toMatchObject({ status: 400, code: "VALIDATION_FAILED" });
-    expect(Array.isArray(err.details.issues)).toBe(true);
+    expect(err.details.issues).toEqual([{ path: "metric", message: "not a metered feature of the catalog" }]);
+  });
+
+  test("several features at once: counted all or none, the denial naming the feature that does not fit", async () => {
+    const org = await orgWithKey();
+    const c = client(org.key);
+    const admitted = await c.record({ requestId: "parts-1", quantities: { api_call: 1, tokens: 1532 } });
+    expect(admitted).toMatchObject({
+      admitted: true,
+      replayed: false,
+      requestId: "parts-1",
+      features: { api_call: { quantity: 1, used: 1 }, tokens: { quantity: 1532, used: 1532, included: 5_000_000 } },
+    });
+    expect(await c.record({ requestId: "parts-1", quantities: { tokens: 1532, api_call: 1 } })).toMatchObject({ admitted: true, replayed: true });
+    const denied = await c.record({ quantities: { api_call: 50_000, tokens: 1 } });
+    expect(denied).toMatchObject({ admitted: false, reason: "quota_exceeded", metric: "api_call", used: 1, included: 50_000 });
+    const conflict = await c.record({ requestId: "parts-1", quantities: { api_call: 2, tokens: 1532 } }).catch((e) => e);
+    expect(conflict).toBeInstanceOf(IdempotencyConflictError);
   });
 
   test("an org without a subscription throws SUBSCRIPTION_INACTIVE (402), not a denial", async () => {

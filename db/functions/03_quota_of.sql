@@ -1,5 +1,8 @@
 -- The quota of one org and metric, read-only (the hot path's quota check). Returns no row when
--- the org has no subscription. A period with no counter yet has used 0 and its plan's units.
+-- the org has no subscription. A period with no counter yet has used 0 and the units of the
+-- subscriber's plan version (included_units); when the plan grants no such metered feature,
+-- included is NULL, and used is NULL too when the catalog has no such metered feature (the
+-- output columns stay those every released app reads).
 CREATE OR REPLACE FUNCTION quota_of(p_org text, p_metric text, p_grace interval)
 RETURNS TABLE(plan_code text, status text, live boolean, period_start timestamptz,
               period_end timestamptz, used bigint, included bigint)
@@ -20,9 +23,14 @@ BEGIN
      AND counter.period_start = current_period.period_start;
   IF NOT FOUND THEN
     used := 0;
-    included := coalesce((SELECT plan_unit.included FROM plan_units plan_unit
-                           WHERE plan_unit.plan_code = current_period.plan_code
-                             AND plan_unit.metric = p_metric), 0);
+    included := included_units(current_period.plan_code,
+                               CASE WHEN current_period.plan_code = subscription.plan_code
+                                    THEN subscription.plan_version END,
+                               p_metric);
+    IF included IS NULL AND NOT EXISTS (SELECT 1 FROM features feature
+                                         WHERE feature.code = p_metric AND feature.type = 'metered') THEN
+      used := NULL;
+    END IF;
   END IF;
   RETURN NEXT;
 END $$;

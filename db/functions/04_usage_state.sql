@@ -1,13 +1,17 @@
 -- The state record_usage and deny_or_replay decide on, one row per request of a batch (in the
 -- order given, batch_index counting from 1): the org's period (boundary rule applied), its
--- counter, and the earlier admission of the same request_id if any (the prior_* columns).
+-- counter (or, when the period has none yet, the units its plan version grants: plan_included,
+-- NULL when it grants none), and the earlier admission of the same request_id if any (the
+-- prior_* columns; prior_part is 0 for a one-feature request, 1..N for a part of a request of
+-- several features, see record_usage_parts).
 CREATE OR REPLACE FUNCTION usage_state(p_orgs text[], p_request_ids text[], p_metrics text[],
                                        p_quantities int[], p_grace interval, p_now timestamptz)
 RETURNS TABLE(batch_index int, org_id text, request_id text, metric text, quantity int,
               subscription_status text, plan_code text, period_start timestamptz,
               period_end timestamptz, live boolean, counter_used bigint, counter_included bigint,
               prior_metric text, prior_quantity int, prior_used_after bigint, prior_included bigint,
-              prior_period_start timestamptz, prior_recorded_at timestamptz)
+              prior_period_start timestamptz, prior_recorded_at timestamptz,
+              plan_included bigint, prior_part int)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
@@ -15,6 +19,8 @@ BEGIN
   RETURN QUERY
   WITH org_state AS (
     SELECT subscription.org_id, subscription.status AS subscription_status, period.plan_code,
+           -- the version it was bought on, while the period is still on that plan
+           CASE WHEN period.plan_code = subscription.plan_code THEN subscription.plan_version END AS plan_version,
            period.period_start, period.period_end, period.live
       FROM subscriptions subscription
      CROSS JOIN LATERAL org_period(subscription, p_now, p_grace) period
@@ -24,7 +30,10 @@ BEGIN
          org_state.period_end, coalesce(org_state.live, false),
          counter.used, counter.included,
          earlier.metric, earlier.quantity, earlier.used_after, earlier.included,
-         earlier.period_start, earlier.recorded_at
+         earlier.period_start, earlier.recorded_at,
+         CASE WHEN counter.used IS NULL AND org_state.live
+              THEN included_units(org_state.plan_code, org_state.plan_version, request.metric) END,
+         earlier.part::int
     FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities) WITH ORDINALITY
          request(org_id, request_id, metric, quantity, batch_index)
     LEFT JOIN org_state ON org_state.org_id = request.org_id
@@ -34,7 +43,7 @@ BEGIN
     LEFT JOIN LATERAL (
            -- one probe of (org_id, request_id) per request, never a scan of the period
            SELECT event.metric, event.quantity, event.used_after, event.included,
-                  event.period_start, event.recorded_at
+                  event.period_start, event.recorded_at, event.part
              FROM usage_events event
             WHERE event.org_id = request.org_id AND event.request_id = request.request_id
               AND event.recorded_at >= least(coalesce(org_state.period_start, p_now),

@@ -14,7 +14,7 @@ RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint,
               recorded_at timestamptz, sub_status text)
 LANGUAGE sql STABLE AS $$
   SELECT state.batch_index,
-         CASE WHEN state.prior_metric IS NOT NULL AND state.prior_metric = state.metric
+         CASE WHEN state.prior_metric IS NOT NULL AND state.prior_part = 0 AND state.prior_metric = state.metric
                    AND state.prior_quantity = state.quantity THEN 'replayed'
               WHEN state.prior_metric IS NOT NULL THEN 'conflict'
               WHEN NOT state.live THEN 'inactive'

@@ -14,6 +14,11 @@
 --  * a counter that crosses 80% or 100% of its included units emits usage.threshold_reached in
 --    the same transaction, once per (org, metric, period, threshold) (notify_usage_thresholds);
 --    a batch that crosses nothing does no more work than before.
+--  * a period's counter starts with the units of the subscriber's plan version (included_units);
+--    a metric the plan does not grant is 'not_in_plan', and one the catalog does not meter
+--    'unknown_metric' (both write nothing);
+--  * a request_id first used by a request of several features (record_usage_parts, part >= 1)
+--    is a conflict here, never a replay.
 -- The caller never sends one (org, request_id) twice in a batch; that is checked.
 -- Its output columns are what the running app reads, so they keep the names every released app
 -- version reads (idx: the request's position in the arrays, from 1; sub_status: the
@@ -73,7 +78,7 @@ BEGIN
     used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
 
     IF request.prior_metric IS NOT NULL THEN
-      IF request.prior_metric = request.metric AND request.prior_quantity = request.quantity THEN
+      IF request.prior_part = 0 AND request.prior_metric = request.metric AND request.prior_quantity = request.quantity THEN
         outcome := 'replayed';
         used := request.prior_used_after; included := request.prior_included;
         period_start := request.prior_period_start; recorded_at := request.prior_recorded_at;
@@ -86,6 +91,15 @@ BEGIN
 
     IF NOT request.live THEN
       outcome := 'inactive';
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
+
+    -- No counter yet and no units to start one with: the plan does not grant this metric.
+    IF request.counter_used IS NULL AND request.plan_included IS NULL THEN
+      outcome := CASE WHEN EXISTS (SELECT 1 FROM features feature
+                                    WHERE feature.code = request.metric AND feature.type = 'metered')
+                      THEN 'not_in_plan' ELSE 'unknown_metric' END;
       RETURN NEXT;
       CONTINUE;
     END IF;
@@ -109,15 +123,12 @@ BEGIN
         counter_included := request.counter_included;
         counter_used_before := counter_used;
       ELSE
-        -- first request of a period: its counter starts with the period's plan units
+        -- first request of a period: its counter starts with its plan version's units
         INSERT INTO usage_counters AS counter (org_id, metric, period_start, period_end, period_key,
                                                included, used, updated_at)
         VALUES (request.org_id, request.metric, request.period_start, request.period_end,
                 to_char(request.period_start AT TIME ZONE 'UTC', 'YYYY-MM'),
-                coalesce((SELECT plan_unit.included FROM plan_units plan_unit
-                           WHERE plan_unit.plan_code = request.plan_code
-                             AND plan_unit.metric = request.metric), 0),
-                0, batch_time)
+                request.plan_included, 0, batch_time)
         ON CONFLICT (org_id, metric, period_start) DO UPDATE SET updated_at = excluded.updated_at
         RETURNING counter.used, counter.included INTO counter_used, counter_included;
         counter_used_before := counter_used;

@@ -14,16 +14,34 @@ const count = z.number().int().nonnegative();
 
 export const quotaQuery = z.object({ metric: metric.default("api_call") }).strict();
 
+const usageQuantity = z.number().int().min(1).max(1_000_000);
+/** Features one request may record at once. */
+export const MAX_USAGE_PARTS = 16;
+
+// One feature (`metric`, `quantity`, defaults api_call and 1), or several at once (`quantities`).
 export const usageBody = z
   .object({
     request_id: z
       .string()
       .regex(ID_PATTERN, "1–128 characters of A-Z a-z 0-9 . _ : -")
       .meta({ description: "Idempotency key: the usage is counted once per (org, request_id)." }),
-    metric: metric.default("api_call"),
-    quantity: z.number().int().min(1).max(1_000_000).default(1),
+    metric: metric.optional().meta({ description: "The metered feature to record; default `api_call`. Not with `quantities`." }),
+    quantity: usageQuantity.optional().meta({ description: "Units to record; default 1. Not with `quantities`." }),
+    quantities: z
+      .record(metric, usageQuantity)
+      .refine((q) => Object.keys(q).length >= 1 && Object.keys(q).length <= MAX_USAGE_PARTS, `1 to ${MAX_USAGE_PARTS} features`)
+      .optional()
+      .meta({
+        description: `Several features at once (1 to ${MAX_USAGE_PARTS}), admitted whole or denied whole: units per metered feature. Instead of \`metric\` and \`quantity\`.`,
+        examples: [{ api_call: 1, tokens: 1532 }],
+      }),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.quantities === undefined || (b.metric === undefined && b.quantity === undefined), {
+    path: ["quantities"],
+    message: "give either metric and quantity, or quantities",
+  });
+export type UsageBody = z.infer<typeof usageBody>;
 
 /** Where a plan is chosen, how often it bills: yearly plans still reset their included units every month. */
 export const billingInterval = z.enum(["month", "year"]).meta({
@@ -76,6 +94,16 @@ export const usageRecord = z.object({
   periodKey,
   recordedAt: timestamp,
 });
+
+const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count });
+export const usageRecordParts = z.object({
+  request_id: z.string(),
+  features: z.record(metric, featureUsage).meta({ description: "Per feature recorded: its quantity and its counter after this request." }),
+  periodKey,
+  recordedAt: timestamp,
+});
+/** What POST /api/v1/usage answers: one feature's record, or (for `quantities`) each feature's. */
+export const usageAnswer = z.union([usageRecord, usageRecordParts]);
 
 export const plan = z.object({
   code: planCode,

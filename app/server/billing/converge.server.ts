@@ -158,21 +158,25 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
     if (!isLive(state.status)) return null;
     // A yearly subscription's units reset monthly: its counter is the allowance month's.
     const period = state.interval === "year" ? await allowancePeriod(tx, orgId) : null;
-    await setPeriodUnits(tx, {
-      orgId,
-      metric: "api_call",
-      periodStart: period?.periodStart ?? state.periodStart,
-      periodEnd: period?.periodEnd ?? state.periodEnd,
-      included: await includedUnitsOf(tx, planCode, planVersion, "api_call"),
-    });
+    // Every metered feature the version grants gets the period's counter with its units.
+    for (const [metric, included] of Object.entries(await includedUnitsOf(tx, planCode, planVersion)))
+      await setPeriodUnits(tx, {
+        orgId,
+        metric,
+        periodStart: period?.periodStart ?? state.periodStart,
+        periodEnd: period?.periodEnd ?? state.periodEnd,
+        included,
+      });
     return null;
   });
 }
 
-/** A metered feature's units in the plan version (the current catalog's plan when none is recorded yet). */
-async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | null, feature: string): Promise<number> {
+/** The units of each metered feature the plan version grants (the current catalog's plan when none is recorded yet). */
+async function includedUnitsOf(tx: Tx, planCode: string, planVersion: number | null): Promise<Record<string, number>> {
   const terms = planVersion === null ? null : await planVersionTerms(tx, planCode, planVersion);
-  return terms ? includedOf(terms, feature) : (planByCode(planCode)?.includedUnits[feature] ?? 0);
+  if (!terms) return planByCode(planCode)?.includedUnits ?? {};
+  const metered = Object.entries(terms.features).filter(([, grant]) => typeof grant === "object" && grant !== null && "included" in grant);
+  return Object.fromEntries(metered.map(([feature]) => [feature, includedOf(terms, feature)]));
 }
 
 /**
@@ -204,13 +208,14 @@ export async function openAllowanceMonths(): Promise<number> {
       // The same lock every usage writer takes first (see record_usage).
       const current = await lockSubscription(tx, month.org_id);
       if (!current || current.planCode !== month.plan_code || current.planVersion !== month.plan_version) return;
-      await setPeriodUnits(tx, {
-        orgId: month.org_id,
-        metric: "api_call",
-        periodStart: new Date(Number(month.start_ms)),
-        periodEnd: new Date(Number(month.end_ms)),
-        included: await includedUnitsOf(tx, month.plan_code, month.plan_version, "api_call"),
-      });
+      for (const [metric, included] of Object.entries(await includedUnitsOf(tx, month.plan_code, month.plan_version)))
+        await setPeriodUnits(tx, {
+          orgId: month.org_id,
+          metric,
+          periodStart: new Date(Number(month.start_ms)),
+          periodEnd: new Date(Number(month.end_ms)),
+          included,
+        });
     });
   }
   return months.length;

@@ -57,10 +57,14 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
     client: "Start or renew a plan.",
   },
   FORBIDDEN: { when: "Authenticated but not allowed (a cross-site mutation, a non-owner, a non-admin).", client: "Do not retry." },
+  FEATURE_NOT_IN_PLAN: {
+    when: "A metered feature of the catalog that the org's plan (the version it was bought on) does not include; `details.metric` names it. Nothing is counted.",
+    client: "Upgrade to a plan that includes it; do not retry.",
+  },
   NOT_FOUND: { when: "Unknown resource, or one of another org (existence is never revealed).", client: "Do not retry." },
   METHOD_NOT_ALLOWED: { when: "The route does not serve this method; `Allow` lists the ones it does.", client: "Use a listed method." },
   IDEMPOTENCY_CONFLICT: {
-    when: "A `request_id` reused with another metric or quantity (nothing is counted), or an `Idempotency-Key` reused for another plan.",
+    when: "A `request_id` reused with another metric, quantity or set of `quantities` (nothing is counted), or an `Idempotency-Key` reused for another plan.",
     client: "Use a new request_id or key.",
   },
   PREVIEW_EXPIRED: {
@@ -69,7 +73,7 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
   },
   PAYLOAD_TOO_LARGE: { when: "The body is over 16 KiB.", client: "Send less." },
   QUOTA_EXCEEDED: {
-    when: "The hard stop: `used + quantity > included`. `Retry-After` = whole seconds until the period ends; `details` has `used`, `included`, `periodKey`, `periodEnd`. Nothing is counted; the request_id is not burned.",
+    when: "The hard stop: `used + quantity > included`. `Retry-After` = whole seconds until the period ends; `details` has `metric` (the exhausted feature), `used`, `included`, `periodKey`, `periodEnd`. Nothing is counted; the request_id is not burned.",
     client: "Stop, or upgrade; retrying before `Retry-After` is denied again.",
   },
   RATE_LIMITED: { when: "A per-key request rate limit (reserved: not answered today), with `Retry-After`.", client: "Retry after `Retry-After`." },

@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   UNAUTHENTICATED: 401,
   SUBSCRIPTION_INACTIVE: 402,
   FORBIDDEN: 403,
+  FEATURE_NOT_IN_PLAN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   IDEMPOTENCY_CONFLICT: 409,
@@ -66,16 +67,29 @@ export class IdempotencyConflict extends AppError {
 }
 
 export class QuotaExceeded extends AppError {
-  constructor(d: { used: number; included: number; periodKey: string; periodEnd: string; quantity: number }) {
+  constructor(d: { metric: string; used: number; included: number; periodKey: string; periodEnd: string; quantity: number }) {
     const retryAfter = Math.max(1, Math.ceil((Date.parse(d.periodEnd) - Date.now()) / 1000));
     super(
       "QUOTA_EXCEEDED",
-      `Quota exceeded: ${d.used} of ${d.included} used this period; ${d.quantity} more does not fit. Upgrade the plan or wait for the period to end.`,
-      { used: d.used, included: d.included, periodKey: d.periodKey, periodEnd: d.periodEnd },
+      `Quota exceeded: ${d.used} of ${d.included} ${d.metric} used this period; ${d.quantity} more does not fit. Upgrade the plan or wait for the period to end.`,
+      { metric: d.metric, used: d.used, included: d.included, periodKey: d.periodKey, periodEnd: d.periodEnd },
       { "Retry-After": String(retryAfter) },
     );
   }
 }
+
+/** A metered feature of the catalog that the org's plan (the version it was bought on) does not grant. */
+export class FeatureNotInPlan extends AppError {
+  constructor(metric: string) {
+    super("FEATURE_NOT_IN_PLAN", `The organisation's plan does not include "${metric}"; upgrade to a plan that does.`, { metric });
+  }
+}
+
+/** A metric the catalog does not meter: bad input, named by the field it came in. */
+export const unknownMetric = (path: string, metric: string) =>
+  new AppError("VALIDATION_FAILED", `Invalid input: ${path}: "${metric}" is not a metered feature of the catalog`, {
+    issues: [{ path, message: "not a metered feature of the catalog" }],
+  });
 
 export class PayloadTooLarge extends AppError {
   constructor(limit: number) {

@@ -8,10 +8,7 @@ import type { Tx } from "../platform/db.server";
  * within the period (an upgrade) keeps `used` and takes the new units. Runs in the caller's
  * transaction, under its lock on the subscription.
  */
-export async function setPeriodUnits(
-  tx: Tx,
-  input: { orgId: string; metric: "api_call"; periodStart: Date; periodEnd: Date; included: number },
-): Promise<void> {
+export async function setPeriodUnits(tx: Tx, input: { orgId: string; metric: string; periodStart: Date; periodEnd: Date; included: number }): Promise<void> {
   await tx.execute(dsql`
     insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
     values (${input.orgId}, ${input.metric}, ${input.periodStart.toISOString()}::timestamptz, ${input.periodEnd.toISOString()}::timestamptz,

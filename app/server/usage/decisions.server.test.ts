@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { countsOf, orgWithKey, rid } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { createRoomHint, type DecisionRow, decide, follow, type RecordResult, type UsageRequest } from "./decisions.server";
+import { createRoomHint, type DecisionRow, decide, follow, type RecordResult, type UsageRecord, type UsageRequest } from "./decisions.server";
 import { recordUsage } from "./engine.server";
 import { type Outcome, REQUEUE } from "./group-commit.server";
 
@@ -15,7 +15,13 @@ const PERIOD_START = Date.UTC(2031, 4, 1);
 const PERIOD_END = Date.UTC(2031, 5, 1);
 const RECORDED = Date.UTC(2031, 4, 9, 12);
 
-const request = (over: Partial<UsageRequest> = {}): UsageRequest => ({ orgId: "org_a", requestId: "req_1", metric: "api_call", quantity: 3, ...over });
+const request = (over: { orgId?: string; requestId?: string; metric?: string; quantity?: number } = {}): UsageRequest & { metric: string } => ({
+  orgId: "org_a",
+  requestId: "req_1",
+  metric: "api_call",
+  quantity: 3,
+  ...over,
+});
 const row = (over: Partial<DecisionRow>): DecisionRow => ({
   batch_index: 1,
   outcome: "admitted",
@@ -72,7 +78,7 @@ describe("decide", () => {
     const error = refusal(decide(room, request({ quantity: 4 }), row({ outcome: "denied", used: 7, included: 10, recorded_at_ms: null })));
     expect([error.code, error.details]).toEqual([
       "QUOTA_EXCEEDED",
-      { used: 7, included: 10, periodKey: "2031-05", periodEnd: new Date(PERIOD_END).toISOString() },
+      { metric: "api_call", used: 7, included: 10, periodKey: "2031-05", periodEnd: new Date(PERIOD_END).toISOString() },
     ]);
     expect(Number(error.headers["Retry-After"])).toBeGreaterThan(0);
     // 3 left: a request of 4 cannot fit, one of 3 might (used + quantity == included is admitted).
@@ -122,7 +128,7 @@ describe("follow", () => {
 describe("the room hint", () => {
   const noted = (remaining: number, periodEnd = PERIOD_END) => {
     const room = createRoomHint();
-    room.note(request(), row({ outcome: "denied", used: 10 - remaining, included: 10, period_end_ms: periodEnd }));
+    room.note("org_a", "api_call", row({ outcome: "denied", used: 10 - remaining, included: 10, period_end_ms: periodEnd }));
     return room;
   };
 
@@ -144,13 +150,13 @@ describe("the room hint", () => {
 
   test("a row without a period end is not noted; a full hint starts over rather than growing", () => {
     const room = createRoomHint(2);
-    room.note(request(), row({ outcome: "denied", period_end_ms: null }));
+    room.note("org_a", "api_call", row({ outcome: "denied", period_end_ms: null }));
     expect(room.expectsDenial(request(), PERIOD_START)).toBe(false);
-    for (const orgId of ["org_a", "org_b"]) room.note(request({ orgId }), row({ outcome: "denied" }));
-    room.note(request({ orgId: "org_b" }), row({ outcome: "denied" })); // a known org: nothing dropped
+    for (const orgId of ["org_a", "org_b"]) room.note(orgId, "api_call", row({ outcome: "denied" }));
+    room.note("org_b", "api_call", row({ outcome: "denied" })); // a known org: nothing dropped
     expect(room.expectsDenial(request(), PERIOD_START)).toBe(true);
     expect(room.expectsDenial(request({ orgId: "org_b" }), PERIOD_START)).toBe(true);
-    room.note(request({ orgId: "org_c" }), row({ outcome: "denied" }));
+    room.note("org_c", "api_call", row({ outcome: "denied" }));
     expect(room.expectsDenial(request({ orgId: "org_c" }), PERIOD_START)).toBe(true);
     expect(room.expectsDenial(request(), PERIOD_START)).toBe(false);
   });
@@ -161,7 +167,7 @@ describe("the room hint", () => {
 const record = (orgId: string, quantity: number, requestId = rid()) => recordUsage({ orgId, requestId, metric: "api_call", quantity });
 const settledAll = (promises: Promise<RecordResult>[]) =>
   Promise.allSettled(promises).then((results) =>
-    results.map((r) => (r.status === "fulfilled" ? { used: r.value.data.used, replayed: r.value.replayed } : (r.reason as AppError).code)),
+    results.map((r) => (r.status === "fulfilled" ? { used: (r.value.data as UsageRecord).used, replayed: r.value.replayed } : (r.reason as AppError).code)),
   );
 
 /** Runs `fn` while another transaction holds the org's subscription row lock, the lock record_usage takes first. */

@@ -1,24 +1,46 @@
 // What the usage engine makes of the database's answers: each answer row of record_usage /
-// deny_or_replay becomes its caller's outcome (`decide`), a concurrent repeat of a request gets
-// its leader's answer or is decided afresh (`follow`), and the answers leave a hint of each org's
-// room, so a request that cannot fit is decided by a plain read (`createRoomHint`).
+// deny_or_replay / record_usage_parts becomes its caller's outcome (`decide`), a concurrent repeat
+// of a request gets its leader's answer or is decided afresh (`follow`), and the answers leave a
+// hint of each org's room, so a request that cannot fit is decided by a plain read (`createRoomHint`).
 import type { z } from "zod";
-import type { usageRecord } from "../api/schemas.server";
+import type { usageRecord, usageRecordParts } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeDecision } from "../observe/metrics.server";
-import { type AppError, IdempotencyConflict, QuotaExceeded, SubscriptionInactive } from "../platform/errors.server";
+import { type AppError, FeatureNotInPlan, IdempotencyConflict, QuotaExceeded, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
 import { type Outcome, REQUEUE } from "./group-commit.server";
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 export const periodKeyOf = (periodStartMs: number) => iso(periodStartMs).slice(0, 7);
 
-export type UsageRequest = { orgId: string; requestId: string; metric: Metric; quantity: number };
-/** The usage record's answer (the API's `UsageRecord`). */
+export type UsagePart = { metric: Metric; quantity: number };
+/**
+ * One feature's usage (record_usage), or several features' at once (`parts`, sorted by metric,
+ * at least two: record_usage_parts), admitted whole or denied whole.
+ */
+export type UsageRequest =
+  | { orgId: string; requestId: string; metric: Metric; quantity: number; parts?: undefined }
+  | { orgId: string; requestId: string; parts: readonly UsagePart[]; metric?: undefined; quantity?: undefined };
+/** The usage record's answer (the API's `UsageRecord`, or `UsageRecordParts` for several features). */
 export type UsageRecord = z.infer<typeof usageRecord>;
-export type RecordResult = { replayed: boolean; data: UsageRecord };
+export type UsageRecordParts = z.infer<typeof usageRecordParts>;
+export type RecordResult = { replayed: boolean; data: UsageRecord | UsageRecordParts };
 
-type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided";
-/** One row of record_usage / deny_or_replay (db/functions/), times as epoch milliseconds. */
+type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided" | "not_in_plan" | "unknown_metric" | "unrecorded";
+/** One part's row of record_usage_parts, times as epoch milliseconds. */
+export type PartRow = {
+  outcome: Decision;
+  metric: string;
+  quantity: number;
+  used: number | null;
+  included: number | null;
+  period_start_ms: number | null;
+  period_end_ms: number | null;
+  recorded_at_ms: number | null;
+};
+/**
+ * One row of record_usage / deny_or_replay (db/functions/), times as epoch milliseconds; for a
+ * request of several features, its parts' rows gathered (`parts`), the first one's in the rest.
+ */
 export type DecisionRow = {
   batch_index: number;
   outcome: Decision;
@@ -28,19 +50,32 @@ export type DecisionRow = {
   period_end_ms: number | null;
   recorded_at_ms: number | null;
   subscription_status: string | null;
+  parts?: PartRow[];
 };
 
 /** A request's answer from its row, or REQUEUE when the row is 'undecided' (it might fit: record_usage decides it). */
 export function decide(room: RoomHint, request: UsageRequest, row: DecisionRow): Outcome<RecordResult> | typeof REQUEUE {
   if (row.outcome === "undecided") {
     // It might fit after all (an upgrade, a new period): decide it under the lock.
-    room.forget(request.orgId, request.metric);
+    if (request.metric !== undefined) room.forget(request.orgId, request.metric);
     return REQUEUE;
   }
-  room.note(request, row);
+  if (request.parts) {
+    for (const part of row.parts!) room.note(request.orgId, part.metric, part);
+    const outcome = outcomeOfParts(request, row);
+    observeDecision(outcome.ok ? row.outcome : outcome.decision);
+    return outcome;
+  }
+  room.note(request.orgId, request.metric, row);
   observeDecision(row.outcome);
   return outcomeOf(request, row);
 }
+
+/** The same payload: the same metric and quantity, or the same parts. */
+const samePayload = (a: UsageRequest, b: UsageRequest) =>
+  a.parts === undefined || b.parts === undefined
+    ? a.parts === b.parts && a.metric === b.metric && a.quantity === b.quantity
+    : a.parts.length === b.parts.length && a.parts.every((p, i) => p.metric === b.parts![i].metric && p.quantity === b.parts![i].quantity);
 
 /**
  * A follower's answer once its leader (the same org and request_id, queued or running before it)
@@ -48,7 +83,7 @@ export function decide(room: RoomHint, request: UsageRequest, row: DecisionRow):
  * another payload it is decided afresh, after the leader, by the database (undefined).
  */
 export function follow(leader: UsageRequest, follower: UsageRequest, outcome: Outcome<RecordResult>): Outcome<RecordResult> | undefined {
-  if (follower.metric !== leader.metric || follower.quantity !== leader.quantity) return undefined;
+  if (!samePayload(leader, follower)) return undefined;
   if (!outcome.ok) {
     observeDecision((outcome as DeniedOutcome).decision);
     return outcome;
@@ -60,7 +95,7 @@ export function follow(leader: UsageRequest, follower: UsageRequest, outcome: Ou
 // A refusal remembers its decision, for a follower's metric.
 type DeniedOutcome = { ok: false; error: () => AppError; decision: Decision };
 
-function outcomeOf(p: UsageRequest, row: DecisionRow): { ok: true; value: RecordResult } | DeniedOutcome {
+function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok: true; value: RecordResult } | DeniedOutcome {
   switch (row.outcome) {
     case "admitted":
     case "replayed": {
@@ -91,6 +126,7 @@ function outcomeOf(p: UsageRequest, row: DecisionRow): { ok: true; value: Record
         decision: row.outcome,
         error: () =>
           new QuotaExceeded({
+            metric: p.metric,
             used: row.used!,
             included: row.included!,
             quantity: p.quantity,
@@ -100,16 +136,76 @@ function outcomeOf(p: UsageRequest, row: DecisionRow): { ok: true; value: Record
       };
     case "inactive":
       return { ok: false, decision: row.outcome, error: () => new SubscriptionInactive(row.subscription_status) };
+    case "not_in_plan":
+      return { ok: false, decision: row.outcome, error: () => new FeatureNotInPlan(p.metric) };
+    case "unknown_metric":
+      return { ok: false, decision: row.outcome, error: () => unknownMetric("metric", p.metric) };
     case "undecided":
-      throw new Error("an undecided request is never settled");
+    case "unrecorded":
+      throw new Error(`a request is never settled as ${row.outcome}`);
   }
 }
 
+/**
+ * A request of several features: its parts' rows share the request's outcome, except when a part
+ * refused it (the catalog does not meter it: 400, the plan does not grant it: 403, that part named).
+ * A denial names the first feature that does not fit in details.metric.
+ */
+function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: RecordResult } | DeniedOutcome {
+  const parts = row.parts!;
+  const unknown = parts.find((part) => part.outcome === "unknown_metric");
+  if (unknown) return { ok: false, decision: "unknown_metric", error: () => unknownMetric(`quantities.${unknown.metric}`, unknown.metric) };
+  const notInPlan = parts.find((part) => part.outcome === "not_in_plan");
+  if (notInPlan) return { ok: false, decision: "not_in_plan", error: () => new FeatureNotInPlan(notInPlan.metric) };
+  switch (row.outcome) {
+    case "admitted":
+    case "replayed": {
+      const first = parts[0];
+      return {
+        ok: true,
+        value: {
+          replayed: row.outcome === "replayed",
+          data: {
+            request_id: p.requestId,
+            features: Object.fromEntries(
+              parts.map((part) => [
+                part.metric,
+                { quantity: part.quantity, used: part.used!, remaining: Math.max(0, part.included! - part.used!), included: part.included! },
+              ]),
+            ),
+            periodKey: periodKeyOf(first.period_start_ms!),
+            recordedAt: iso(first.recorded_at_ms!),
+          },
+        },
+      };
+    }
+    case "denied": {
+      const exhausted = parts.find((part) => part.used! + part.quantity > part.included!)!;
+      return {
+        ok: false,
+        decision: row.outcome,
+        error: () =>
+          new QuotaExceeded({
+            metric: exhausted.metric,
+            used: exhausted.used!,
+            included: exhausted.included!,
+            quantity: exhausted.quantity,
+            periodKey: periodKeyOf(exhausted.period_start_ms!),
+            periodEnd: iso(exhausted.period_end_ms!),
+          }),
+      };
+    }
+    default:
+      return outcomeOf({ orgId: p.orgId, requestId: p.requestId, metric: parts[0].metric, quantity: parts[0].quantity }, row);
+  }
+}
+
+type RoomAnswer = Pick<DecisionRow, "outcome" | "used" | "included" | "period_end_ms">;
 export type RoomHint = {
-  /** True when, by the last answers, the request cannot fit: it may be decided by deny_or_replay. */
+  /** True when, by the last answers, a one-feature request cannot fit: it may be decided by deny_or_replay. */
   expectsDenial: (request: UsageRequest, now?: number) => boolean;
-  /** Remembers the room an admission or a denial answered (other answers say nothing current). */
-  note: (request: UsageRequest, row: DecisionRow) => void;
+  /** Remembers the room an admission or a denial answered for one feature (other answers say nothing current). */
+  note: (orgId: string, metric: string, row: RoomAnswer) => void;
   forget: (orgId: string, metric: string) => void;
 };
 
@@ -124,12 +220,14 @@ export function createRoomHint(maxEntries = 100_000): RoomHint {
   const keyOf = (orgId: string, metric: string) => `${orgId}\u0000${metric}`;
   return {
     expectsDenial(request, now = Date.now()) {
+      // A request of several features always goes to record_usage_parts (deny_or_replay decides one feature).
+      if (request.parts) return false;
       const r = room.get(keyOf(request.orgId, request.metric));
       return r !== undefined && r.remaining < request.quantity && now < r.periodEnd;
     },
-    note(request, row) {
+    note(orgId, metric, row) {
       if ((row.outcome !== "admitted" && row.outcome !== "denied") || row.period_end_ms === null) return;
-      const key = keyOf(request.orgId, request.metric);
+      const key = keyOf(orgId, metric);
       if (room.size >= maxEntries && !room.has(key)) room.clear();
       room.set(key, { remaining: row.included! - row.used!, periodEnd: row.period_end_ms });
     },

@@ -3,14 +3,25 @@
 // this module hands concurrent requests to the group commit (one statement per batch), and
 // decisions.server.ts shapes the answers. No Stripe, Stigg or Clerk call happens here, ever.
 import type { z } from "zod";
-import type { quotaSummary } from "../api/schemas.server";
+import type { quotaSummary, UsageBody } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeBatch } from "../observe/metrics.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, hotSql, noteDatabaseError, withinHotDeadline } from "../platform/db.server";
-import { ServiceUnavailable, SubscriptionInactive } from "../platform/errors.server";
-import { createRoomHint, type DecisionRow, decide, follow, iso, periodKeyOf, type RecordResult, type UsageRequest } from "./decisions.server";
+import { FeatureNotInPlan, ServiceUnavailable, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
+import {
+  createRoomHint,
+  type DecisionRow,
+  decide,
+  follow,
+  iso,
+  type PartRow,
+  periodKeyOf,
+  type RecordResult,
+  type UsageRecord,
+  type UsageRequest,
+} from "./decisions.server";
 import { createGroupCommit, type Queued } from "./group-commit.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
@@ -19,9 +30,13 @@ const QUOTA_CACHE_TTL_MS = 1000;
 /** The quota check's answer (the API's `QuotaSummary`). */
 export type QuotaSummary = z.infer<typeof quotaSummary>;
 
-type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number; included: number };
+// used and included are null when the plan does not grant the metric; used too when the catalog does not meter it (quota_of).
+type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number | null; included: number | null };
 
-/** The quota check: one read of the org's period and counter (or the Redis copy, at most 1 s old). */
+/**
+ * The quota check: one read of the org's period and counter (or the Redis copy, at most 1 s old).
+ * Throws SubscriptionInactive, FeatureNotInPlan, or VALIDATION_FAILED for a metric the catalog does not meter.
+ */
 export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSummary> {
   const cacheKey = `quota:${orgId}:${metric}`;
   const cached = await cacheGet(cacheKey);
@@ -32,6 +47,8 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
            (extract(epoch from period_end) * 1000)::float8 as pe
       from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`);
   if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
+  if (row.used === null) throw unknownMetric("metric", metric);
+  if (row.included === null) throw new FeatureNotInPlan(metric);
   const remaining = Math.max(0, row.included - row.used);
   const summary: QuotaSummary = {
     allow: remaining > 0,
@@ -59,16 +76,21 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
 //   subscription's lock nor shares (and shrinks) the batches of orgs with room. The read re-checks
 //   every request against the committed counter, so a hint gone stale (an upgrade, in any process)
 //   sends the request back to ADMIT ('undecided'), never to a wrong 429.
+// - PARTS: requests of several features, admitted whole or denied whole, go to record_usage_parts
+//   (same locks, so they serialise with ADMIT batches of the same orgs), MAX_INFLIGHT at once; they
+//   never take the DENY lane (deny_or_replay decides one feature), but their answers feed the room
+//   hint for one-feature requests.
 // What each answer means, for the caller, a repeat and the room hint: decisions.server.ts.
 const MAX_BATCH = 512;
 const MAX_INFLIGHT = Math.max(1, Math.min(config.USAGE_BATCH_CONCURRENCY, config.DATABASE_POOL_SIZE - 1));
 const ADMIT = 0;
 const DENY = 1;
+const PARTS = 2;
 const room = createRoomHint();
 const usageBatches = createGroupCommit<UsageRequest, RecordResult, DecisionRow>({
   maxBatch: MAX_BATCH,
-  maxInflight: [MAX_INFLIGHT, 1],
-  laneOf: (r) => (room.expectsDenial(r) ? DENY : ADMIT),
+  maxInflight: [MAX_INFLIGHT, 1, MAX_INFLIGHT],
+  laneOf: (r) => (r.parts ? PARTS : room.expectsDenial(r) ? DENY : ADMIT),
   keyOf: (r) => `${r.orgId}\u0000${r.requestId}`,
   flush: recordBatch,
   indexOf: (row) => row.batch_index - 1,
@@ -76,39 +98,43 @@ const usageBatches = createGroupCommit<UsageRequest, RecordResult, DecisionRow>(
   follow,
 });
 
-/** The usage record: counts the request once, or replays, or throws QuotaExceeded / IdempotencyConflict / SubscriptionInactive. */
+/**
+ * The usage record: counts the request once, or replays, or throws QuotaExceeded /
+ * IdempotencyConflict / SubscriptionInactive / FeatureNotInPlan / VALIDATION_FAILED (a metric the
+ * catalog does not meter).
+ */
 export function recordUsage(request: UsageRequest): Promise<RecordResult> {
   return usageBatches.submit(request);
 }
 
-/** One batch, one statement: record_usage (lane ADMIT), or deny_or_replay (lane DENY). */
+/**
+ * POST /api/v1/usage's body as the engine records it: one feature (`metric` and `quantity`), or
+ * several (`quantities`, sorted by feature so a repeat in another key order is the same request).
+ * `quantities` with one feature is that feature's one-feature request, answered in the
+ * `features` shape.
+ */
+export function recordUsageBody(orgId: string, body: UsageBody): Promise<RecordResult> {
+  const requestId = body.request_id;
+  if (!body.quantities) return recordUsage({ orgId, requestId, metric: body.metric ?? "api_call", quantity: body.quantity ?? 1 });
+  const parts = Object.entries(body.quantities)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([metric, quantity]) => ({ metric, quantity }));
+  if (parts.length > 1) return recordUsage({ orgId, requestId, parts });
+  return recordUsage({ orgId, requestId, ...parts[0] }).then(({ replayed, data }) => {
+    const { metric, quantity, used, remaining, included, periodKey, recordedAt } = data as UsageRecord;
+    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included } }, periodKey, recordedAt } };
+  });
+}
+
+/** One batch, one statement: record_usage (lane ADMIT), deny_or_replay (lane DENY) or record_usage_parts (lane PARTS). */
 async function recordBatch(batch: readonly Queued<UsageRequest>[], lane: number): Promise<DecisionRow[]> {
   observeBatch(batch.length);
   let rows: DecisionRow[];
   try {
     // Requests queued behind a batch that met an outage are refused at once, having written nothing.
     if (databaseBreaker.isOpen()) throw new ServiceUnavailable();
-    const orgs = batch.map((p) => p.item.orgId);
-    const requestIds = batch.map((p) => p.item.requestId);
-    const metrics = batch.map((p) => p.item.metric);
-    const quantities = batch.map((p) => p.item.quantity);
-    // Two whole statements, not one with the function as a fragment: the hot write stays a single
-    // static query text (a fragment is rebuilt per batch; with it, usage on one org benched 4–7% lower).
-    rows = await withinHotDeadline(
-      lane === DENY
-        ? hotSql<DecisionRow[]>`
-          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
-                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
-                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
-            from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
-        : hotSql<DecisionRow[]>`
-          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
-                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
-                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
-            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`,
-    );
+    if (lane === PARTS) rows = await recordPartsBatch(batch);
+    else rows = await recordOneFeatureBatch(batch, lane);
   } catch (err) {
     // Nothing was committed (refused, or cut off by Postgres's statement_timeout, which is
     // disarmed before the commit), or the outcome is unknown (a connection lost, or the app's
@@ -120,10 +146,61 @@ async function recordBatch(batch: readonly Queued<UsageRequest>[], lane: number)
   }
   const admitted = new Set<string>();
   for (const row of rows) {
+    if (row.outcome !== "admitted") continue;
     const r = batch[row.batch_index - 1].item;
-    if (row.outcome === "admitted") admitted.add(`quota:${r.orgId}:${r.metric}`);
+    if (r.parts) for (const part of r.parts) admitted.add(`quota:${r.orgId}:${part.metric}`);
+    else admitted.add(`quota:${r.orgId}:${r.metric}`);
   }
   await cacheDel(...admitted);
+  return rows;
+}
+
+async function recordOneFeatureBatch(batch: readonly Queued<UsageRequest>[], lane: number): Promise<DecisionRow[]> {
+  const orgs = batch.map((p) => p.item.orgId);
+  const requestIds = batch.map((p) => p.item.requestId);
+  const metrics = batch.map((p) => p.item.metric!);
+  const quantities = batch.map((p) => p.item.quantity!);
+  // Two whole statements, not one with the function as a fragment: the hot write stays a single
+  // static query text (a fragment is rebuilt per batch; with it, usage on one org benched 4–7% lower).
+  return await withinHotDeadline(
+    lane === DENY
+      ? hotSql<DecisionRow[]>`
+          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
+                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
+                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+            from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
+      : hotSql<DecisionRow[]>`
+          select idx as batch_index, outcome, used, included, sub_status as subscription_status,
+                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
+                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`,
+  );
+}
+
+type PartsRow = PartRow & { request_index: number; subscription_status: string | null };
+
+/** A batch of requests of several features: one record_usage_parts statement, its part rows gathered per request. */
+async function recordPartsBatch(batch: readonly Queued<UsageRequest>[]): Promise<DecisionRow[]> {
+  const orgs = batch.map((p) => p.item.orgId);
+  const requestIds = batch.map((p) => p.item.requestId);
+  const partRequests = batch.flatMap((p, i) => p.item.parts!.map(() => i + 1));
+  const metrics = batch.flatMap((p) => p.item.parts!.map((part) => part.metric));
+  const quantities = batch.flatMap((p) => p.item.parts!.map((part) => part.quantity));
+  const partRows = await withinHotDeadline(hotSql<PartsRow[]>`
+    select request_index, outcome, metric, quantity, used, included, subscription_status,
+           (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
+           (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
+           (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+      from record_usage_parts(${orgs}::text[], ${requestIds}::text[], ${partRequests}::int[], ${metrics}::text[],
+                              ${quantities}::int[], ${GRACE}::interval)`);
+  const rows: DecisionRow[] = [];
+  for (const part of partRows) {
+    const last = rows.at(-1);
+    if (last?.batch_index === part.request_index) last.parts!.push(part);
+    else rows.push({ ...part, batch_index: part.request_index, parts: [part] });
+  }
   return rows;
 }
 

@@ -1,0 +1,261 @@
+-- The usage write for requests that record several features at once ({"api_call": 1, "tokens":
+-- 1532}): each request is admitted whole or denied whole, in one statement per batch. One row
+-- comes back per part: request_index is the request's position in p_orgs (from 1), part its
+-- part's number within the request (from 1, in the order given: the app sends them sorted by
+-- metric). Parts are given flat: p_part_requests[k] is the request of part k, grouped by request
+-- in request order. One-feature requests never come here: record_usage decides those, so their
+-- path and cost stay what they were.
+--
+-- Invariants (record_usage's, for every part):
+--  * the batch locks its orgs' subscription rows up front, in sorted order, before reading
+--    anything, so it serialises with record_usage batches and app instances without deadlocks;
+--  * "seen before" is read after those locks and decided before "fits": a repeat with the same
+--    parts (same metrics and quantities) replays the original answers, anything else with that
+--    (org, request_id) — another set of parts, or a one-feature request (part 0) — is a conflict;
+--  * a request is admitted only if used + quantity <= included for every part, checked against
+--    the counters as the batch's earlier admissions left them; then every part is counted, else
+--    none is ('denied', each part with its counter's used and included, so the caller can name
+--    the exhausted feature). A part the plan does not grant, or the catalog does not meter,
+--    refuses the whole request: that part's row says 'not_in_plan' or 'unknown_metric', the
+--    other parts' rows 'unrecorded'; nothing is written for it;
+--  * the ledger gets one row per part (same request_id, part 1..N), written with the counters,
+--    usage_hourly and the threshold events in the same transaction.
+CREATE OR REPLACE FUNCTION record_usage_parts(p_orgs text[], p_request_ids text[], p_part_requests int[],
+                                              p_metrics text[], p_quantities int[], p_grace interval)
+RETURNS TABLE(request_index int, part int, outcome text, metric text, quantity int, used bigint,
+              included bigint, period_start timestamptz, period_end timestamptz,
+              recorded_at timestamptz, subscription_status text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  batch_time timestamptz := now();
+  request_count int := cardinality(p_orgs);
+  part_count int := cardinality(p_metrics);
+  request record;
+  first_part int := 1;
+  last_part int;
+  position int;
+  counter_position int;
+  counter_key text;
+  found_used bigint;
+  found_included bigint;
+  decided text;
+  -- per part: the counter it draws on (a position in the counter_* arrays), or why it has none
+  part_counter int[] := array_fill(NULL::int, ARRAY[part_count]);
+  part_refusal text[] := array_fill(NULL::text, ARRAY[part_count]);
+  part_units bigint[] := array_fill(NULL::bigint, ARRAY[part_count]);
+  -- per part, set only for admitted parts (in-place writes, no copies)
+  admitted_part int[] := array_fill(NULL::int, ARRAY[part_count]);
+  admitted_period_start timestamptz[] := array_fill(NULL::timestamptz, ARRAY[part_count]);
+  admitted_used_after bigint[] := array_fill(NULL::bigint, ARRAY[part_count]);
+  admitted_included bigint[] := array_fill(NULL::bigint, ARRAY[part_count]);
+  admitted_count int := 0;
+  -- the counters the batch draws on, one per (org, metric), with used before and after the batch
+  counter_keys text[] := '{}';
+  counter_orgs text[] := '{}';
+  counter_metrics text[] := '{}';
+  counter_period_starts timestamptz[] := '{}';
+  counter_used bigint[] := '{}';
+  counter_used_before bigint[] := '{}';
+  counter_included bigint[] := '{}';
+  threshold_crossed boolean := false;
+BEGIN
+  IF cardinality(p_request_ids) <> request_count OR cardinality(p_part_requests) <> part_count
+     OR cardinality(p_quantities) <> part_count THEN
+    RAISE EXCEPTION 'record_usage_parts: arrays of different lengths';
+  END IF;
+  IF (SELECT count(DISTINCT (pair.org_id, pair.request_id))
+        FROM unnest(p_orgs, p_request_ids) pair(org_id, request_id)) <> request_count THEN
+    RAISE EXCEPTION 'record_usage_parts: a batch must not repeat an (org, request_id)';
+  END IF;
+  -- every request has its parts, grouped in request order, each metric once per request
+  IF p_part_requests IS DISTINCT FROM (SELECT array_agg(given ORDER BY given) FROM unnest(p_part_requests) given)
+     OR (SELECT count(DISTINCT given) FROM unnest(p_part_requests) given) <> request_count
+     OR (SELECT min(given) <> 1 OR max(given) <> request_count FROM unnest(p_part_requests) given)
+     OR (SELECT count(DISTINCT (given.request_index, given.metric))
+           FROM unnest(p_part_requests, p_metrics) given(request_index, metric)) <> part_count THEN
+    RAISE EXCEPTION 'record_usage_parts: parts must be grouped by request, in order, each metric once';
+  END IF;
+
+  PERFORM 1 FROM subscriptions subscription
+   WHERE subscription.org_id = ANY(p_orgs)
+   ORDER BY subscription.org_id
+     FOR NO KEY UPDATE;
+
+  -- Read after the locks: each request's period and all the parts of any earlier admission.
+  FOR request IN
+    WITH org_state AS (
+      SELECT subscription.org_id, subscription.status AS subscription_status, period.plan_code,
+             CASE WHEN period.plan_code = subscription.plan_code THEN subscription.plan_version END AS plan_version,
+             period.period_start, period.period_end, period.live
+        FROM subscriptions subscription
+       CROSS JOIN LATERAL org_period(subscription, batch_time, p_grace) period
+       WHERE subscription.org_id = ANY(p_orgs))
+    SELECT given.request_index::int AS request_index, given.org_id, org_state.subscription_status,
+           org_state.plan_code, org_state.plan_version, org_state.period_start, org_state.period_end,
+           coalesce(org_state.live, false) AS live,
+           earlier.parts AS prior_parts, earlier.metrics AS prior_metrics,
+           earlier.quantities AS prior_quantities, earlier.used_after AS prior_used_after,
+           earlier.included AS prior_included, earlier.period_start AS prior_period_start,
+           earlier.recorded_at AS prior_recorded_at
+      FROM unnest(p_orgs, p_request_ids) WITH ORDINALITY given(org_id, request_id, request_index)
+      LEFT JOIN org_state ON org_state.org_id = given.org_id
+      LEFT JOIN LATERAL (
+             -- one probe of (org_id, request_id) per request, as usage_state's
+             SELECT array_agg(event.part::int ORDER BY event.part) AS parts,
+                    array_agg(event.metric ORDER BY event.part) AS metrics,
+                    array_agg(event.quantity ORDER BY event.part) AS quantities,
+                    array_agg(event.used_after ORDER BY event.part) AS used_after,
+                    array_agg(event.included ORDER BY event.part) AS included,
+                    min(event.period_start) AS period_start, min(event.recorded_at) AS recorded_at
+               FROM usage_events event
+              WHERE event.org_id = given.org_id AND event.request_id = given.request_id
+                AND event.recorded_at >= least(coalesce(org_state.period_start, batch_time),
+                                               batch_time - interval '24 hours')) earlier ON true
+     ORDER BY given.request_index
+  LOOP
+    last_part := first_part;
+    WHILE last_part < part_count AND p_part_requests[last_part + 1] = request.request_index LOOP
+      last_part := last_part + 1;
+    END LOOP;
+    request_index := request.request_index;
+    subscription_status := request.subscription_status;
+
+    IF request.prior_parts IS NOT NULL THEN
+      decided := CASE WHEN request.prior_parts[1] >= 1
+                            AND request.prior_metrics = p_metrics[first_part:last_part]
+                            AND request.prior_quantities = p_quantities[first_part:last_part]
+                      THEN 'replayed' ELSE 'conflict' END;
+    ELSIF NOT request.live THEN
+      decided := 'inactive';
+    ELSE
+      -- Each part's counter, or the units to start it with (none: the request is refused, and
+      -- nothing is written for it, not even an empty counter).
+      decided := 'admitted';
+      FOR position IN first_part..last_part LOOP
+        counter_key := request.org_id || E'\x1f' || p_metrics[position];
+        counter_position := array_position(counter_keys, counter_key);
+        IF counter_position IS NULL THEN
+          SELECT counter.used, counter.included INTO found_used, found_included
+            FROM usage_counters counter
+           WHERE counter.org_id = request.org_id AND counter.metric = p_metrics[position]
+             AND counter.period_start = request.period_start;
+          IF FOUND THEN
+            counter_keys := counter_keys || counter_key;
+            counter_orgs := counter_orgs || request.org_id;
+            counter_metrics := counter_metrics || p_metrics[position];
+            counter_period_starts := counter_period_starts || request.period_start;
+            counter_used := counter_used || found_used;
+            counter_used_before := counter_used_before || found_used;
+            counter_included := counter_included || found_included;
+            counter_position := cardinality(counter_keys);
+          ELSE
+            part_units[position] := included_units(request.plan_code, request.plan_version, p_metrics[position]);
+            IF part_units[position] IS NULL THEN
+              part_refusal[position] := CASE WHEN EXISTS (SELECT 1 FROM features feature
+                                                           WHERE feature.code = p_metrics[position]
+                                                             AND feature.type = 'metered')
+                                             THEN 'not_in_plan' ELSE 'unknown_metric' END;
+              decided := 'unrecorded';
+            END IF;
+          END IF;
+        END IF;
+        part_counter[position] := counter_position;
+      END LOOP;
+      -- Start the period's missing counters, then admit only if every part fits.
+      IF decided = 'admitted' THEN
+        FOR position IN first_part..last_part LOOP
+          IF part_counter[position] IS NULL THEN
+            INSERT INTO usage_counters AS counter (org_id, metric, period_start, period_end, period_key,
+                                                   included, used, updated_at)
+            VALUES (request.org_id, p_metrics[position], request.period_start, request.period_end,
+                    to_char(request.period_start AT TIME ZONE 'UTC', 'YYYY-MM'), part_units[position], 0, batch_time)
+            ON CONFLICT (org_id, metric, period_start) DO UPDATE SET updated_at = excluded.updated_at
+            RETURNING counter.used, counter.included INTO found_used, found_included;
+            counter_keys := counter_keys || (request.org_id || E'\x1f' || p_metrics[position]);
+            counter_orgs := counter_orgs || request.org_id;
+            counter_metrics := counter_metrics || p_metrics[position];
+            counter_period_starts := counter_period_starts || request.period_start;
+            counter_used := counter_used || found_used;
+            counter_used_before := counter_used_before || found_used;
+            counter_included := counter_included || found_included;
+            counter_position := cardinality(counter_keys);
+            part_counter[position] := counter_position;
+          END IF;
+          counter_position := part_counter[position];
+          IF counter_used[counter_position] + p_quantities[position] > counter_included[counter_position] THEN
+            decided := 'denied';
+          END IF;
+        END LOOP;
+      END IF;
+    END IF;
+
+    FOR position IN first_part..last_part LOOP
+      part := position - first_part + 1;
+      outcome := coalesce(part_refusal[position], decided);
+      metric := p_metrics[position];
+      quantity := p_quantities[position];
+      used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
+      IF decided = 'replayed' THEN
+        used := request.prior_used_after[part]; included := request.prior_included[part];
+        period_start := request.prior_period_start; recorded_at := request.prior_recorded_at;
+      ELSIF decided IN ('admitted', 'denied') THEN
+        counter_position := part_counter[position];
+        IF decided = 'admitted' THEN
+          counter_used[counter_position] := counter_used[counter_position] + quantity;
+          admitted_part[position] := part;
+          admitted_period_start[position] := request.period_start;
+          admitted_used_after[position] := counter_used[counter_position];
+          admitted_included[position] := counter_included[counter_position];
+          recorded_at := batch_time;
+        END IF;
+        used := counter_used[counter_position]; included := counter_included[counter_position];
+        period_start := request.period_start; period_end := request.period_end;
+      END IF;
+      RETURN NEXT;
+    END LOOP;
+    IF decided = 'admitted' THEN admitted_count := admitted_count + 1; END IF;
+    first_part := last_part + 1;
+  END LOOP;
+
+  IF admitted_count > 0 THEN
+    UPDATE usage_counters counter SET used = written.used, updated_at = batch_time
+      FROM unnest(counter_orgs, counter_metrics, counter_period_starts, counter_used, counter_used_before)
+           written(org_id, metric, period_start, used, used_before)
+     WHERE counter.org_id = written.org_id AND counter.metric = written.metric
+       AND counter.period_start = written.period_start AND written.used > written.used_before;
+
+    INSERT INTO usage_hourly AS hourly (org_id, metric, hour, quantity)
+    SELECT written.org_id, written.metric,
+           date_trunc('hour', batch_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(written.used - written.used_before)
+      FROM unnest(counter_orgs, counter_metrics, counter_used, counter_used_before)
+           written(org_id, metric, used, used_before)
+     WHERE written.used > written.used_before
+     GROUP BY written.org_id, written.metric
+    ON CONFLICT (org_id, metric, hour) DO UPDATE SET quantity = hourly.quantity + excluded.quantity;
+
+    INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
+                              included, recorded_at, part)
+    SELECT p_orgs[admitted.request_index], p_request_ids[admitted.request_index], admitted.metric,
+           admitted.quantity, admitted.period_start, admitted.used_after, admitted.included,
+           batch_time, admitted.part
+      FROM unnest(p_part_requests, p_metrics, p_quantities, admitted_period_start, admitted_used_after,
+                  admitted_included, admitted_part)
+           admitted(request_index, metric, quantity, period_start, used_after, included, part)
+     WHERE admitted.used_after IS NOT NULL;
+
+    FOR counter_position IN 1..cardinality(counter_keys) LOOP
+      threshold_crossed := threshold_crossed
+                           OR usage_threshold_crossed(counter_used_before[counter_position],
+                                                      counter_used[counter_position],
+                                                      counter_included[counter_position]);
+    END LOOP;
+    IF threshold_crossed THEN
+      PERFORM notify_usage_thresholds(counter_orgs, counter_metrics, counter_period_starts, counter_used,
+                                      ARRAY(SELECT written.used - written.used_before
+                                              FROM unnest(counter_used, counter_used_before)
+                                                   WITH ORDINALITY written(used, used_before, position)
+                                             ORDER BY written.position));
+    END IF;
+  END IF;
+END $$;
