@@ -23,7 +23,10 @@ import { runStorm } from "./storm";
 import { connections, duration, load, type Result, removeScenarioFile } from "./wrk";
 
 const root = join(import.meta.dir, "..");
-const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" } } });
+const { values: args } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" } },
+});
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
   console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
