@@ -43,9 +43,12 @@ type Grant = {
   granted: boolean | null;
 };
 
+/** A grant as kept: a boolean or numeric feature's answer is made once; a metered one needs the period's counter. */
+type Kept = { grant: Grant; fixed: Entitlement | null };
+
 // Keyed by catalog version, plan code and plan version. Older catalog versions' entries are
 // dropped when a newer one is seen; the rest is a handful of plans and versions.
-const grantsCache = new Map<string, readonly Grant[]>();
+const grantsCache = new Map<string, readonly Kept[]>();
 let newestCatalog: number | null = null;
 const MAX_ENTRIES = 1000;
 
@@ -84,7 +87,7 @@ async function readGrants(planCode: string, planVersion: number | null): Promise
 }
 
 /** The grants for the catalog version the usage read returned; null if the catalog moved on in between (rare: a publish). */
-async function grantsFor(catalogVersion: number | null, planCode: string, planVersion: number | null): Promise<readonly Grant[] | null> {
+async function grantsFor(catalogVersion: number | null, planCode: string, planVersion: number | null): Promise<readonly Kept[] | null> {
   const key = keyOf(catalogVersion, planCode, planVersion);
   const cached = grantsCache.get(key);
   if (cached) return cached;
@@ -95,8 +98,9 @@ async function grantsFor(catalogVersion: number | null, planCode: string, planVe
     newestCatalog = catalogVersion;
   }
   if (grantsCache.size >= MAX_ENTRIES) grantsCache.clear();
-  grantsCache.set(key, read.grants);
-  return read.grants;
+  const kept = read.grants.map((grant) => ({ grant, fixed: grant.feature_type === "metered" ? null : Object.freeze(entitlementOf({ ...grant, used: 0 })) }));
+  grantsCache.set(key, kept);
+  return kept;
 }
 
 type Row = Grant & { used: number };
@@ -117,8 +121,8 @@ async function entitlementRowsInOneRead(orgId: string): Promise<Row[]> {
   return rows.filter((r): r is Row => r.feature !== null);
 }
 
-/** The org's plan, period and every feature's entitlement; SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
-export async function entitlementsFor(orgId: string): Promise<Entitlements> {
+/** The org's plan, period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
+async function entitlementsOf(orgId: string, only?: string): Promise<Entitlements> {
   // On the hot pool, with its deadline, as the quota check.
   const rows = await withinHotDeadline(hotSql<UsageRow[]>`
     select plan_code, plan_version, billing_interval, status, live, catalog_version, metric, used, included,
@@ -128,26 +132,36 @@ export async function entitlementsFor(orgId: string): Promise<Entitlements> {
   const first = rows[0];
   if (!first?.live) throw new SubscriptionInactive(first?.status ?? null);
   const grants = await grantsFor(first.catalog_version, first.plan_code, first.plan_version);
-  let features: Row[];
-  if (grants === null) features = await entitlementRowsInOneRead(orgId);
+  let features: Entitlement[];
+  if (grants === null) features = (await entitlementRowsInOneRead(orgId)).map(entitlementOf);
   else {
-    const counters = new Map<string, UsageRow>();
-    for (const r of rows) if (r.metric !== null) counters.set(r.metric, r);
-    features = grants.map((g) => {
-      const counter = counters.get(g.feature);
-      return { ...g, included: counter?.included ?? g.included, used: counter?.used ?? 0 };
-    });
+    features = [];
+    for (const { grant, fixed } of grants) {
+      if (only !== undefined && grant.feature !== only) continue;
+      if (fixed) {
+        features.push(fixed);
+        continue;
+      }
+      // The period's counter for this metered feature (a handful of rows at most), or none yet.
+      const counter = rows.find((r) => r.metric === grant.feature);
+      features.push(entitlementOf({ ...grant, included: counter?.included ?? grant.included, used: counter?.used ?? 0 }));
+    }
   }
   return {
     plan: { code: first.plan_code, version: first.plan_version ?? 1, interval: first.billing_interval },
     period: { key: periodKeyOf(first.ps), start: iso(first.ps), end: iso(first.pe) },
-    features: features.map(entitlementOf),
+    features,
   };
+}
+
+/** The org's plan, period and every feature's entitlement; SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
+export function entitlementsFor(orgId: string): Promise<Entitlements> {
+  return entitlementsOf(orgId);
 }
 
 /** One feature's entitlement; NOT_FOUND for a feature the catalog (and the org's plan version) does not have. */
 export async function entitlementFor(orgId: string, feature: string): Promise<Entitlement> {
-  const found = (await entitlementsFor(orgId)).features.find((f) => f.feature === feature);
+  const found = (await entitlementsOf(orgId, feature)).features.find((f) => f.feature === feature);
   if (!found) throw NotFound("Feature");
   return found;
 }
