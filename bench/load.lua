@@ -1,8 +1,9 @@
 -- wrk script for `bun run bench` (wrk is far lighter than a JavaScript load generator, so the
 -- server, not the client, is what is measured). One scenario per run, read from the file named
 -- by the first argument after `--`:
---   line 1: kind (bare | quota | usage | usage_parts | page), line 2: run id, line 3: dupEvery (0 = none),
---   line 4: path (for page), line 5: cookie (for page), then one API key per line.
+--   line 1: kind (bare | quota | usage | usage_parts | page | keyed: a GET of the path with an
+--   API key), line 2: run id, line 3: dupEvery (0 = none), line 4: path (for page and keyed),
+--   line 5: cookie (for page), then one API key per line.
 -- BENCH_PACE_MS in the environment paces each connection (ms between its requests).
 -- Prints one JSON object on stdout when done: requests/s, p50/p99/p97.5 ms, statuses, replayed.
 
@@ -63,6 +64,10 @@ function request()
     return wrk.format("GET", "/api/v1/quota?metric=api_call", { ["Authorization"] = "Bearer " .. keys[seq % #keys + 1] })
   end
   if kind == "page" then return wrk.format("GET", path, { ["Cookie"] = cookie }) end
+  if kind == "keyed" then
+    seq = seq + 1
+    return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. keys[seq % #keys + 1] })
+  end
   return wrk.format("GET", "/")
 end
 

@@ -9,6 +9,7 @@
 // per worker round.
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
 // Last comes the webhook storm (bench/storm.ts); `--storm` runs only that.
+// `--reads` runs only the reads: the quota check, the entitlements and one entitlement, each with its ratio to the quota check.
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,7 +23,10 @@ import { runStorm } from "./storm";
 import { connections, duration, load, type Result, removeScenarioFile } from "./wrk";
 
 const root = join(import.meta.dir, "..");
-const { values: args } = parseArgs({ args: Bun.argv.slice(2), options: { processes: { type: "string" }, storm: { type: "boolean" } } });
+const { values: args } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" } },
+});
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
   console.error("--processes takes app process counts separated by commas, e.g. --processes 1,2");
@@ -150,12 +154,41 @@ try {
   // Warm-up (JIT, prepared statements, key caches).
   await load({ url: appUrl, kind: "quota", keys: [hotKey], duration: 2 });
 
+  // The entitlements reads, against the quota check of the same sitting (issue 22: at least its rate).
+  const reads = async () => {
+    const quota = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
+    const all = await load({ url: appUrl, kind: "keyed", path: "/api/v1/entitlements", keys: [hotKey] });
+    const one = await load({ url: appUrl, kind: "keyed", path: "/api/v1/entitlements/tokens", keys: [hotKey] });
+    return { quota, entitlements: all, entitlement: one };
+  };
+  const printReads = (r: Awaited<ReturnType<typeof reads>>) => {
+    for (const [name, x] of Object.entries(r))
+      console.log(
+        `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(9)} req/s  p50 ${String(x.p50).padStart(6)} ms  p99 ${String(x.p99).padStart(6)} ms  errors ${x.errors}  ${((x.rps / r.quota.rps) * 100).toFixed(1)}% of quota`,
+      );
+  };
+  if (args.reads) {
+    await load({ url: appUrl, kind: "keyed", path: "/api/v1/entitlements", keys: [hotKey], duration: 2 });
+    const r = await reads();
+    console.log(`
+bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connections, same machine
+`);
+    printReads(r);
+    const ok = [r.entitlements, r.entitlement].every((x) => x.errors === 0 && x.rps >= r.quota.rps);
+    console.log(`${ok ? "meets" : "MISSES"} entitlements (both routes) ≥ quota rate`);
+    await cleanup();
+    process.exit(0);
+  }
+
   const runId = Date.now().toString(36);
   const results: Record<string, Result & { ratio?: number }> = {};
   results.baseline = await load({ url: `http://127.0.0.1:${barePort}`, kind: "bare" });
   const quotaCosted = await loadCosted({ url: appUrl, kind: "quota", keys: [hotKey] }, [app.pid], sql);
   results["quota (64 conn)"] = quotaCosted;
   results["quota ~2000/s"] = await load({ url: appUrl, kind: "quota", keys: [hotKey], overallRate: 2000, connections: 8 });
+  const entitlementReads = await reads();
+  results.entitlements = entitlementReads.entitlements;
+  results["entitlements/tokens"] = entitlementReads.entitlement;
   const hotBefore = await usedOf("org_bench_hot");
   results["usage, one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
   results["usage, 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
@@ -255,6 +288,9 @@ try {
   );
   const partsRatio = admittedPerSec(results["usage, 2 features"]) / admittedPerSec(results["usage, one org"]);
   console.log(`\n2 features per request (api_call + tokens), one org: ${(partsRatio * 100).toFixed(1)}% of one feature's admitted/s`);
+  console.log("\nthe reads of one sitting, against its quota check:");
+  printReads(entitlementReads);
+  console.log();
   const denial = compareDenial(quotaCosted, denialCosted);
   console.log(
     `\nsustained quota, ${rounds} × ${duration}s on one process: ${sustained.map((r) => r.rps.toFixed(0)).join(" → ")} req/s; last/first ${lastOverFirst.toFixed(3)}`,
@@ -273,6 +309,8 @@ try {
     "usage, 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["usage, 1,000 orgs"]) >= 5000,
     "usage, 2 features ≥ 80% of one feature's admitted/s": partsRatio >= 0.8,
     "usage over quota ≥ quota rate": results["usage over quota"].rps >= results["quota (64 conn)"].rps,
+    "entitlements (both routes) ≥ quota rate":
+      entitlementReads.entitlements.rps >= entitlementReads.quota.rps && entitlementReads.entitlement.rps >= entitlementReads.quota.rps,
     "a denial costs less CPU than a quota check": denial.cpuRatio < 1,
     "dashboard (1M events) p95 ≤ 50 ms": dashboard.p97_5 <= 50,
     "sustained quota last/first ≥ 0.95": lastOverFirst >= 0.95,

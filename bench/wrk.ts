@@ -43,7 +43,8 @@ export type Result = {
 };
 export type Scenario = {
   url: string;
-  kind: "bare" | "quota" | "usage" | "usage_parts" | "page";
+  /** keyed: a GET of `path` with the keys (the entitlements reads). */
+  kind: "bare" | "quota" | "usage" | "usage_parts" | "page" | "keyed";
   keys?: string[];
   runId?: string;
   dupEvery?: number;

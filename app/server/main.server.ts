@@ -10,7 +10,7 @@ import { STRIPE_WEBHOOK_PATH } from "./billing/webhook-events.server";
 import { bodyLimitFor, capBody } from "./http/body-limit.server";
 import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.server";
 import { observeHttp, routePatterns } from "./http/http-metrics.server";
-import { HOT_ROUTES, hotRoutesOf } from "./http/route.server";
+import { type ApiRoute, HOT_PARAM_ROUTES, HOT_ROUTES, hotParamOf, hotRoutesOf } from "./http/route.server";
 import { staticFiles } from "./http/static-files.server";
 import { metricsResponse, watchBreaker } from "./observe/metrics.server";
 import { cacheBreaker } from "./platform/cache.server";
@@ -29,7 +29,8 @@ const BACKSTOP_BODY_LIMIT = 16 * 1024 * 1024;
 // itself: the hot paths, and Stripe's webhooks (which come in storms: a burst of renewals, a
 // backlog redelivered). Same code, same behaviour as through the router.
 const DIRECT_ROUTES: Record<string, string> = { ...HOT_ROUTES, [STRIPE_WEBHOOK_PATH]: "routes/api.webhooks.stripe" };
-// They have no path parameters and read no load context: one pair shared by every call.
+// They have no path parameters and read no load context: one pair shared by every call. The hot
+// routes with a path parameter (HOT_PARAM_ROUTES) get theirs from the path.
 const NO_PARAMS = Object.freeze({});
 const NO_CONTEXT = Object.freeze({});
 
@@ -48,8 +49,11 @@ export async function startServer(build: ServerBuild, opts: { publicDir: string 
   const staticFile = staticFiles(opts.publicDir);
   // A direct route renamed or no longer declared stops the server here, at start.
   let direct: ReturnType<typeof hotRoutesOf>;
+  let directWithParam: { prefix: string; param: string; route: ApiRoute }[];
   try {
     direct = hotRoutesOf(build.routes, DIRECT_ROUTES);
+    const withParam = hotRoutesOf(build.routes, Object.fromEntries(HOT_PARAM_ROUTES.map((hot) => [hot.prefix, hot.id])));
+    directWithParam = HOT_PARAM_ROUTES.map((hot) => ({ prefix: hot.prefix, param: hot.param, route: withParam.get(hot.prefix)! }));
   } catch (err) {
     log.fatal({ err }, "cannot start: a directly served route is missing");
     process.exit(1);
@@ -86,6 +90,12 @@ export async function startServer(build: ServerBuild, opts: { publicDir: string 
       const route = direct.get(pathname);
       if (route)
         return (request.method === "GET" || request.method === "HEAD" ? route.loader : route.action)({ request, params: NO_PARAMS, context: NO_CONTEXT });
+      for (const hot of directWithParam) {
+        const value = hotParamOf(pathname, hot.prefix);
+        if (value === undefined) continue;
+        const params = { [hot.param]: value };
+        return (request.method === "GET" || request.method === "HEAD" ? hot.route.loader : hot.route.action)({ request, params, context: NO_CONTEXT });
+      }
       if (request.method === "GET" && (pathname.startsWith("/build/") || pathname === "/favicon.ico" || pathname === "/favicon.svg")) {
         const file = await staticFile(request, pathname);
         if (file) return file;

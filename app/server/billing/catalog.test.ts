@@ -194,3 +194,79 @@ describe("GET /api/v1/entitlements", () => {
     expect([canceled.status, ((await canceled.json()) as any).error.code]).toEqual([402, "SUBSCRIPTION_INACTIVE"]);
   });
 });
+
+// Each app process keeps what a plan version grants, keyed by catalog version, plan and plan
+// version (entitlements.server.ts); the catalog version comes with every read's counters, so a
+// pushed catalog shows on the next read in every process, with no stale window.
+describe("entitlements after a catalog push", () => {
+  test("every process answers the new catalog on its next read; subscribers keep their plan version", async () => {
+    const second = await startApp();
+    try {
+      const old = await orgWithKey({ plan: "pro" });
+      const read = async (url: string, key: string, path = "") => {
+        const r = await fetch(`${url}/api/v1/entitlements${path}`, { headers: { authorization: `Bearer ${key}` } });
+        return { status: r.status, body: (await r.json()) as any };
+      };
+      const names = (data: { features: { feature: string }[] }) => data.features.map((f) => f.feature);
+      // Both processes have read (and kept) the current version's grants.
+      const before = await read(app.url, old.key);
+      expect(await read(second.url, old.key)).toEqual(before);
+      expect(names(before.body.data)).not.toContain("audit_log");
+
+      const current = (await currentCatalog())!;
+      const next = structuredClone(current.content) as Catalog;
+      next.features.audit_log = { type: "boolean" };
+      for (const p of Object.keys(next.plans)) next.plans[p].features.audit_log = p === "pro";
+      next.plans.pro.features.seats = { limit: 500 };
+      expect((await publishCatalog({ content: next, source: "test" })).published).toBe(true);
+
+      for (const url of [app.url, second.url]) {
+        // The subscriber keeps its plan version: the new feature is listed, not granted; seats as bought.
+        const kept = (await read(url, old.key)).body.data;
+        expect(kept.plan).toEqual(before.body.data.plan);
+        expect(names(kept)).toEqual([...names(before.body.data), "audit_log"].sort());
+        expect(kept.features.find((f: { feature: string }) => f.feature === "audit_log")).toEqual({ feature: "audit_log", type: "boolean", granted: false });
+        expect(kept.features.find((f: { feature: string }) => f.feature === "seats")).toEqual({ feature: "seats", type: "numeric", limit: null });
+        expect((await read(url, old.key, "/audit_log")).body.data).toEqual({ feature: "audit_log", type: "boolean", granted: false });
+      }
+      // A new subscriber is on the new version, in both processes.
+      const fresh = await orgWithKey({ plan: "pro" });
+      for (const url of [app.url, second.url]) {
+        const now = (await read(url, fresh.key)).body.data;
+        expect(now.plan).toEqual({ code: "pro", version: before.body.data.plan.version + 1, interval: "month" });
+        expect(now.features.find((f: { feature: string }) => f.feature === "seats")).toEqual({ feature: "seats", type: "numeric", limit: 500 });
+        expect((await read(url, fresh.key, "/audit_log")).body.data).toEqual({ feature: "audit_log", type: "boolean", granted: true });
+      }
+
+      // A feature dropped from the catalog is no longer listed for a plan version that never granted it.
+      const dropped = structuredClone((await currentCatalog())!.content) as Catalog;
+      delete dropped.features.audit_log;
+      for (const p of Object.keys(dropped.plans)) delete dropped.plans[p].features.audit_log;
+      expect((await publishCatalog({ content: dropped, source: "test" })).published).toBe(true);
+      for (const url of [app.url, second.url]) {
+        expect(names((await read(url, old.key)).body.data)).toEqual(names(before.body.data));
+        expect((await read(url, old.key, "/audit_log")).status).toBe(404);
+        // The new subscriber's plan version grants it: still listed, as entitlements_of lists it.
+        expect((await read(url, fresh.key, "/audit_log")).body.data).toEqual({ feature: "audit_log", type: "boolean", granted: true });
+      }
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("the cached answer is entitlements_of's, feature for feature", async () => {
+    const { entitlementsFor } = await import("./entitlements.server");
+    for (const plan of ["trial", "starter", "growth", "pro"] as const) {
+      const org = await orgWithKey({ plan });
+      expect((await api(app.url, org.key).record({ request_id: rid(), quantity: 3 })).status).toBe(200);
+      const rows = await sql<{ feature: string; used: number; included: number | null }[]>`
+        select feature, used, included from entitlements_of(${org.orgId}, '3 days'::interval)`;
+      const answer = await entitlementsFor(org.orgId);
+      expect(answer.features.map((f) => f.feature)).toEqual(rows.map((r) => r.feature));
+      for (const r of rows) {
+        const f = answer.features.find((x) => x.feature === r.feature)!;
+        if (f.type === "metered") expect([f.feature, f.used, f.included]).toEqual([r.feature, r.used, r.included ?? 0]);
+      }
+    }
+  });
+});

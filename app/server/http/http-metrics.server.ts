@@ -7,7 +7,7 @@ import { withSentryRequest } from "../observe/sentry.server";
 import { observeSlo } from "../observe/slo.server";
 import { config } from "../platform/config.server";
 import { log } from "../platform/log.server";
-import { HOT_ROUTES } from "./route.server";
+import { HOT_ROUTES, hotParamPatternOf } from "./route.server";
 
 type Handler = (request: Request) => Promise<Response>;
 
@@ -55,10 +55,12 @@ export function observeHttp(handler: Handler, routeOf: (pathname: string) => str
   const sample = config.ACCESS_LOG_SAMPLE;
   return async (request) => {
     const path = pathOf(request.url);
-    const hot = HOT_PATHS.has(path);
+    // A hot path's label is the path itself, or for one with a parameter its route's pattern.
+    const hotRoute = HOT_PATHS.has(path) ? path : hotParamPatternOf(path);
+    const hot = hotRoute !== undefined;
     const logged = !hot || (sample > 0 && Math.random() < sample);
     if (hot && !metricsEnabled && !logged && !sentry) return handler(request);
-    const route = hot ? path : routeOf(path);
+    const route = hotRoute ?? routeOf(path);
     const start = performance.now();
     let status = 500;
     try {

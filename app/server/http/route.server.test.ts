@@ -11,7 +11,7 @@ import { z } from "zod";
 // Read by the config when it loads: a platform admin for the `admin` cases.
 process.env.ADMIN_EMAILS = "ops@example.com";
 const { apiRoute } = await import("./route.server");
-const { HOT_ROUTES, hotRoutesOf } = await import("./route.server");
+const { HOT_PARAM_ROUTES, HOT_ROUTES, hotParamOf, hotParamPatternOf, hotRoutesOf } = await import("./route.server");
 const { databaseBreaker } = await import("../platform/db.server");
 const { ok } = await import("./envelope.server");
 const { devSignIn } = await import("../auth/session.server");
@@ -278,6 +278,27 @@ describe("the hot-route table", () => {
     expect(hot.get("/api/v1/entitlements")?.methods).toEqual(["GET"]);
     expect(hot.get("/api/v1/quota")?.methods).toEqual(["GET"]);
     expect(hot.get("/api/v1/usage")?.methods).toEqual(["POST"]);
+  });
+
+  test("the hot route with a path parameter is declared; only a plain id is read from the path, the rest goes to the router", async () => {
+    const routes = { "routes/api.v1.entitlements.$feature": { module: await import("../../routes/api.v1.entitlements.$feature") } };
+    const hot = hotRoutesOf(routes, Object.fromEntries(HOT_PARAM_ROUTES.map((h) => [h.prefix, h.id])));
+    expect(hot.get("/api/v1/entitlements/")?.methods).toEqual(["GET"]);
+    const prefix = "/api/v1/entitlements/";
+    expect(hotParamOf("/api/v1/entitlements/tokens", prefix)).toBe("tokens");
+    expect(hotParamOf("/api/v1/entitlements/api_call", prefix)).toBe("api_call");
+    for (const path of [
+      "/api/v1/entitlements",
+      "/api/v1/entitlements/",
+      "/api/v1/entitlements/a/b",
+      "/api/v1/entitlements/tokens/",
+      "/api/v1/entitlements/%2e%2e",
+      `/api/v1/entitlements/${"x".repeat(129)}`,
+      "/api/v1/quota",
+    ])
+      expect([path, hotParamOf(path, prefix)]).toEqual([path, undefined]);
+    expect(hotParamPatternOf("/api/v1/entitlements/sso")).toBe("/api/v1/entitlements/:feature");
+    expect(hotParamPatternOf("/api/v1/entitlements/")).toBeUndefined();
   });
 
   test("a missing hot route, or one whose module exports no declared route, is refused", async () => {

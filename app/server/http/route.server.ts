@@ -41,6 +41,32 @@ export const HOT_ROUTES: Record<string, string> = {
 };
 
 /**
+ * The server's hot paths with one path parameter: the path's prefix, the parameter's name, its
+ * label in the metrics (the Remix route's pattern) and the route id serving it.
+ */
+export const HOT_PARAM_ROUTES: readonly { prefix: string; param: string; pattern: string; id: string }[] = [
+  { prefix: "/api/v1/entitlements/", param: "feature", pattern: "/api/v1/entitlements/:feature", id: "routes/api.v1.entitlements.$feature" },
+];
+
+// What a hot parameter may be to be served directly: a plain resource id, which the router would
+// hand over unchanged. Anything else (an escape, a trailing slash, another segment) goes to the
+// router, which answers it as it always has.
+const PLAIN_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The value of a hot route's parameter in a path under its prefix, when the router is not needed to read it. */
+export function hotParamOf(pathname: string, prefix: string): string | undefined {
+  if (!pathname.startsWith(prefix)) return undefined;
+  const value = pathname.slice(prefix.length);
+  return PLAIN_SEGMENT.test(value) ? value : undefined;
+}
+
+/** The metrics label of a path a hot parameterised route serves directly (its pattern), or undefined. */
+export function hotParamPatternOf(pathname: string): string | undefined {
+  for (const hot of HOT_PARAM_ROUTES) if (hotParamOf(pathname, hot.prefix) !== undefined) return hot.pattern;
+  return undefined;
+}
+
+/**
  * The declared routes behind the server's hot paths, from the build: each path's route module
  * must export its declaration as `route`. Throws naming every one that does not (a renamed or
  * rewritten route must stop the server at start, not fall back to the router unnoticed).
