@@ -47,7 +47,9 @@ test("the generated contract documents every route, error code and the versionin
 
 test("the client's types are the document's: the answers it returns and every error code", () => {
   const types = readFileSync(join(root, "client/src/api-types.ts"), "utf8");
-  for (const name of ["QuotaSummary", "UsageRecord", "UsageBody", "ErrorEnvelope"]) expect(types).toContain(`export type ${name} = {`);
+  for (const name of ["QuotaSummary", "UsageBody", "ErrorEnvelope", "Entitlements"]) expect(types).toContain(`export type ${name} = {`);
+  // A usage answer is one feature's record or several features' (a request with `quantities`).
+  expect(types).toContain("export type UsageAnswer =\n  | {");
   expect(types).toContain('"PREVIEW_EXPIRED"');
   expect(types).not.toMatch(/\bimport\b/); // the client has no dependencies, at run time or for its types
 });

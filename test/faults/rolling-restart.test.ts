@@ -73,6 +73,10 @@ function usageLoad(url: string, key: string, clients: number, total: number) {
   return { statuses, done: Promise.all(Array.from({ length: clients }, client)), progress: () => acknowledged.size, retries: () => retries };
 }
 
+// Enough requests that the new release still has a good share after both old processes stop
+// (starting two app processes takes a few seconds of the load).
+const TOTAL = 8000;
+
 test("a rolling restart under load — migrations first, new processes beside the old on one port, old ones stopped one by one — answers no 5xx and loses nothing", async () => {
   const { orgId, key } = await orgWithKey({ included: 1_000_000 });
   const old1 = await startApp();
@@ -80,7 +84,7 @@ test("a rolling restart under load — migrations first, new processes beside th
   const old2 = await startApp({ PORT: port });
   apps = [old1, old2];
 
-  const load = usageLoad(old1.url, key, 16, 4000);
+  const load = usageLoad(old1.url, key, 16, TOTAL);
   await whenTrue(() => load.progress() >= 400);
 
   // 1. The new release's migrations, while the old release serves: the deploy step
@@ -114,9 +118,9 @@ test("a rolling restart under load — migrations first, new processes beside th
   const afterOldStopped = load.progress();
   await load.done;
 
-  expect(Object.fromEntries(load.statuses)).toEqual({ 200: 4000 });
+  expect(Object.fromEntries(load.statuses)).toEqual({ 200: TOTAL });
   // The new release served a good share of the load on its own.
-  expect(4000 - afterOldStopped).toBeGreaterThan(500);
+  expect(TOTAL - afterOldStopped).toBeGreaterThan(500);
   const counts = await countsOf(orgId);
-  expect({ used: Number(counts.used), ledger: Number(counts.ledger), rows: Number(counts.rows) }).toEqual({ used: 4000, ledger: 4000, rows: 4000 });
+  expect({ used: Number(counts.used), ledger: Number(counts.ledger), rows: Number(counts.rows) }).toEqual({ used: TOTAL, ledger: TOTAL, rows: TOTAL });
 }, 90_000);
