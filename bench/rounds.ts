@@ -82,8 +82,10 @@ export async function workerRounds(input: {
       return new Response("ok");
     },
   });
+  // A signing secret of this run only (Standard Webhooks: whsec_ + base64 of random bytes).
+  const secret = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64")}`;
   await sql`insert into webhook_endpoints (id, org_id, url, event_types, secret)
-            values ('we_bench_rounds', ${orgId}, ${`http://127.0.0.1:${receiver.port}/hook`}, '{api_key.created}', 'whsec_YmVuY2gtcm91bmRzLXNlY3JldA==')`;
+            values ('we_bench_rounds', ${orgId}, ${`http://127.0.0.1:${receiver.port}/hook`}, '{api_key.created}', ${secret})`;
   const worker = spawn(["bun", "worker/index.ts"], {
     cwd: root,
     // A port nothing listens on for Stripe: the worker's cron jobs (usage report) must not reach
