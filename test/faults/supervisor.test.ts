@@ -36,6 +36,25 @@ async function until<T>(
   }
 }
 
+/** Starts `npm start` (scripts/run.ts) with `env` over the test's; its output is collected. */
+function startRun(env: Record<string, string>) {
+  const { STRIPE_LOCAL_PORT: _s, ...rest } = process.env as Record<string, string>;
+  const chunks: string[] = [];
+  const run = spawn(["bun", "scripts/run.ts"], {
+    cwd: root,
+    env: { ...rest, LOG_LEVEL: "info", STRIPE_LOCAL_PORT: String(freePort()), ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  for (const stream of [run.stdout, run.stderr]) {
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) chunks.push(decoder.decode(chunk));
+    })();
+  }
+  return { run, output: () => chunks.join("") };
+}
+
 test("restart backoff doubles from 0.5 s and stops growing at 30 s", () => {
   expect([1, 2, 3, 4].map(backoffMs)).toEqual([MIN_BACKOFF_MS, 2 * MIN_BACKOFF_MS, 4 * MIN_BACKOFF_MS, 8 * MIN_BACKOFF_MS]);
   expect(backoffMs(40)).toBe(MAX_BACKOFF_MS);
@@ -43,30 +62,7 @@ test("restart backoff doubles from 0.5 s and stops growing at 30 s", () => {
 
 test("npm start runs two app processes on one port and two workers; a killed app is restarted while the other serves; SIGTERM stops all", async () => {
   const stateFile = join(mkdtempSync(join(tmpdir(), "supervisor-")), "state.json");
-  const port = freePort();
-  const { STRIPE_LOCAL_PORT: _s, ...rest } = process.env as Record<string, string>;
-  const chunks: string[] = [];
-  const run = spawn(["bun", "scripts/run.ts"], {
-    cwd: root,
-    env: {
-      ...rest,
-      LOG_LEVEL: "info",
-      RUN_STATE_FILE: stateFile,
-      PORT: String(port),
-      STRIPE_LOCAL_PORT: String(freePort()),
-      APP_PROCESSES: "2",
-      WORKER_PROCESSES: "2",
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const output = () => chunks.join("");
-  for (const stream of [run.stdout, run.stderr]) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) chunks.push(decoder.decode(chunk));
-    })();
-  }
+  const { run, output } = startRun({ RUN_STATE_FILE: stateFile, PORT: String(freePort()), APP_PROCESSES: "2", WORKER_PROCESSES: "2" });
   let pids: number[] = [];
   try {
     await until("ready", () => output().includes("ready: open"), output, 90_000);
@@ -154,21 +150,7 @@ test("bun run serve (the production start) runs APP_PROCESSES apps on one port a
 
 test("npm start killed outright (kill -9): its children, each in a session of its own, notice and stop by themselves", async () => {
   const stateFile = join(mkdtempSync(join(tmpdir(), "supervisor-")), "state.json");
-  const { STRIPE_LOCAL_PORT: _s, ...rest } = process.env as Record<string, string>;
-  const chunks: string[] = [];
-  const run = spawn(["bun", "scripts/run.ts"], {
-    cwd: root,
-    env: { ...rest, LOG_LEVEL: "info", RUN_STATE_FILE: stateFile, PORT: String(freePort()), STRIPE_LOCAL_PORT: String(freePort()), APP_PROCESSES: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const output = () => chunks.join("");
-  for (const stream of [run.stdout, run.stderr]) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) chunks.push(decoder.decode(chunk));
-    })();
-  }
+  const { run, output } = startRun({ RUN_STATE_FILE: stateFile, PORT: String(freePort()), APP_PROCESSES: "1" });
   let pids: number[] = [];
   try {
     await until("ready", () => output().includes("ready: open"), output, 90_000);
