@@ -27,9 +27,12 @@ BEGIN
                                CASE WHEN current_period.plan_code = subscription.plan_code
                                     THEN subscription.plan_version END,
                                p_metric);
-    IF included IS NULL AND NOT EXISTS (SELECT 1 FROM features feature
-                                         WHERE feature.code = p_metric AND feature.type = 'metered') THEN
-      used := NULL;
+    -- Two IFs, not one: a condition holding a subquery is run by the full executor even when its
+    -- first half is false, on every check.
+    IF included IS NULL THEN
+      IF NOT EXISTS (SELECT 1 FROM features feature WHERE feature.code = p_metric AND feature.type = 'metered') THEN
+        used := NULL;
+      END IF;
     END IF;
   END IF;
   RETURN NEXT;
