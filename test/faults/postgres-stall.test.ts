@@ -91,16 +91,30 @@ test("a stalled Postgres: 503 within 1.5 s, no 500; after it resumes, every retr
   }
   expect(after.status).toBe(200);
 
-  // The clients retry every refused record with its request_id: each is admitted now, or replayed
-  // because its first attempt committed after its 503 (sent before Postgres stopped reading).
+  // The clients retry every refused record with its request_id, 32 at a time, as a client would
+  // (a 503 again is retried again): each is admitted now, or replayed because its first attempt
+  // committed after its 503 (it reached Postgres's socket before Postgres stopped reading). How
+  // many are replays depends on where the pause caught the batches in flight (usually 2 to 4,
+  // possibly none), so it is printed, not asserted; the ledger below proves each counted once.
   const refused = answers.filter((a) => a.kind === "usage" && a.status === 503);
-  const retried = await Promise.all(refused.map((a) => call(key, "usage", a.id)));
-  expect(retried.every((r) => r.status === 200)).toBe(true);
+  const retried: Answer[] = [];
+  const pending = [...refused];
+  const retrier = async () => {
+    for (let a = pending.pop(); a; a = pending.pop()) {
+      let r = await call(key, "usage", a.id);
+      for (let attempt = 1; attempt < 20 && r.status === 503; attempt++) {
+        await Bun.sleep(50);
+        r = await call(key, "usage", a.id);
+      }
+      retried.push(r);
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, retrier));
+  expect(retried.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
   const replayedAfter503 = retried.filter((r) => r.replayed).length;
   console.info(
     `${refused.length} records refused; on retry ${replayedAfter503} were replays (committed after their 503), ${refused.length - replayedAfter503} admitted`,
   );
-  expect(replayedAfter503).toBeGreaterThan(0);
 
   const ids = new Set(["warm", "after", ...answers.filter((a) => a.kind === "usage").map((a) => a.id)]);
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
@@ -121,5 +135,5 @@ test("a stalled Postgres: 503 within 1.5 s, no 500; after it resumes, every retr
     ["warn", "database breaker open", "DEADLINE_EXCEEDED"],
     ["info", "database breaker closed", undefined],
   ]);
-  expect(lines.some((l) => l.level === "error")).toBe(false);
+  expect(lines.filter((l) => l.level === "error").map((l) => l.msg)).toEqual([]);
 }, 60_000);
