@@ -2,4 +2,5 @@
 // what this module exports. The files import each other downward only (notify needs organisations).
 export * from "./schema-catalog";
 export * from "./schema-core";
+export * from "./schema-credits";
 export * from "./schema-notify";
