@@ -3,7 +3,21 @@
 // (ledger partitions) lives in custom migrations next to them, and the SQL functions' current
 // definitions in db/functions/. See docs/db.md.
 import { sql } from "drizzle-orm";
-import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  json,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -138,7 +152,10 @@ export const stripeEvents = pgTable(
     objectId: text("object_id"),
     customerId: text("customer_id"),
     stripeCreatedAt: tz("stripe_created_at").notNull(),
-    payload: jsonb("payload").notNull(),
+    // The signed body as it came, kept as json (text, checked), not jsonb: a storm's intake stores
+    // thousands a second and reads each a few times at most; jsonb's parse and pglz compression
+    // cost Postgres about 100 µs more per event (compression lz4 where the server has it).
+    payload: json("payload").notNull(),
     receivedAt: tz("received_at").notNull().defaultNow(),
     processedAt: tz("processed_at"),
     // Receipt → converged, the figure behind the "webhook converge p95" bar.

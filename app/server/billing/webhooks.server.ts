@@ -47,6 +47,23 @@ function customerOf(event: EventShape): string | null {
 const isDataException = (err: unknown) => String((err as { code?: unknown } | null)?.code ?? "").startsWith("22");
 const unstorable = () => new AppError("VALIDATION_FAILED", "The event holds values that cannot be stored (e.g. a NUL character).");
 
+/**
+ * Whether Postgres can read the event as jsonb later (convergence does): no NUL character and no
+ * lone surrogate in any string or key, no number beyond a double. The payload is stored as json
+ * (its text, checked only for syntax), so what jsonb would refuse is refused here, at the door,
+ * not by a job that could never run.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+function readableAsJsonb(value: unknown): boolean {
+  if (typeof value === "string") return !value.includes("\0") && !LONE_SURROGATE.test(value);
+  if (typeof value === "number") return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(readableAsJsonb);
+  if (value !== null && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) if (!readableAsJsonb(key) || !readableAsJsonb(inner)) return false;
+  }
+  return true;
+}
+
 /** Stores and enqueues a signed event; a repeated event id changes nothing. */
 export async function receiveStripeEvent(rawBody: string, signature: string): Promise<{ eventId: string; duplicate: boolean }> {
   let verified: unknown;
@@ -56,6 +73,7 @@ export async function receiveStripeEvent(rawBody: string, signature: string): Pr
     throw new AppError("VALIDATION_FAILED", "Invalid or expired Stripe signature.");
   }
   const event = parseWith(eventShape, verified);
+  if (!readableAsJsonb(verified)) throw unstorable();
   const stored = await intake.submit({ event, rawBody, customer: customerOf(event), objectId: event.data.object.id ?? null });
   return { eventId: event.id, duplicate: !stored };
 }
@@ -115,7 +133,7 @@ function storeEvents(events: (Received & { index: number })[]): Promise<Intake[]
   return sql.begin(async (tx) => {
     const inserted = await tx<{ id: string; customer_id: string | null }[]>`
       insert into stripe_events (id, type, object_id, customer_id, stripe_created_at, payload)
-      select id, type, object_id, customer_id, to_timestamp(created), payload::jsonb
+      select id, type, object_id, customer_id, to_timestamp(created), payload::json
         from unnest(${events.map((e) => e.event.id)}::text[], ${events.map((e) => e.event.type)}::text[], ${events.map((e) => e.objectId)}::text[],
                     ${events.map((e) => e.customer)}::text[], ${events.map((e) => e.event.created)}::float8[], ${events.map((e) => e.rawBody)}::text[])
              as e(id, type, object_id, customer_id, created, payload)
@@ -127,11 +145,15 @@ function storeEvents(events: (Received & { index: number })[]): Promise<Intake[]
   });
 }
 
+// A job runs STRIPE_EVENT_GATHER_MS after its event arrived: the customer's events that come in
+// meanwhile wait behind it and converge with it, one read of Stripe for the lot.
+const GATHER_SECONDS = config.STRIPE_EVENT_GATHER_MS / 1000;
+
 /** Enqueues stored events' jobs, keyed by event id, in the caller's transaction (one statement). */
 async function enqueueEvents(tx: postgres.TransactionSql, events: readonly { id: string; customer_id: string | null }[]): Promise<string[]> {
   const jobs = await tx<{ id: string }[]>`
     select id::text from graphile_worker.add_jobs(array(
-      select row(${EVENT_JOB}::text, payload::json, queue_name, null::timestamptz, ${EVENT_MAX_ATTEMPTS}::smallint, job_key, null::smallint, null::text[])::graphile_worker.job_spec
+      select row(${EVENT_JOB}::text, payload::json, queue_name, now() + make_interval(secs => ${GATHER_SECONDS}), ${EVENT_MAX_ATTEMPTS}::smallint, job_key, null::smallint, null::text[])::graphile_worker.job_spec
         from unnest(${events.map((e) => jobPayload(EVENT_JOB, { eventId: e.id }))}::text[], ${events.map((e) => queueOf(e.customer_id))}::text[],
                     ${events.map((e) => e.id)}::text[]) as j(payload, queue_name, job_key)))`;
   return jobs.map((j) => j.id);

@@ -102,6 +102,9 @@ const envSchema = z.object({
     .optional(),
   // Attempts of a webhook's convergence job before it stays failed (the dead-letter queue).
   STRIPE_EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(25).default(8),
+  // How long a webhook's convergence job waits before it runs, so the events of one customer that
+  // arrive together (a storm, a renewal's five events) converge in one job (converge-events.server.ts).
+  STRIPE_EVENT_GATHER_MS: z.coerce.number().int().min(0).max(5000).default(250),
   // How long Stripe may take to count a meter event in its totals: drift does not judge a period
   // reported to more recently than this (Stripe aggregates meter events asynchronously).
   STRIPE_METER_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
