@@ -19,17 +19,19 @@ export const EVENT_MAX_ATTEMPTS = config.STRIPE_EVENT_MAX_ATTEMPTS;
 const stripeId = z.string().regex(/^[A-Za-z0-9_]{1,255}$/, "a Stripe id");
 /**
  * What the intake and the convergence read of an event. A signed event of another shape is
- * refused (400) and stored nowhere: storing it would only fail its job forever.
+ * refused (400) and stored nowhere: storing it would only fail its job forever. Only these fields
+ * are validated and kept (z.object strips the rest without copying it: a storm's intake parses
+ * thousands of events a second); the whole body is stored as it came.
  */
-const eventShape = z.looseObject({
+const eventShape = z.object({
   id: stripeId.startsWith("evt_"),
   type: z.string().regex(/^[a-z0-9_.]{1,100}$/, "a Stripe event type"),
   created: z.number().int().min(0).max(253402300799),
-  data: z.looseObject({
-    object: z.looseObject({
+  data: z.object({
+    object: z.object({
       id: stripeId.optional(),
       object: z.string().max(100).optional(),
-      customer: z.union([stripeId, z.looseObject({ id: stripeId }), z.null()]).optional(),
+      customer: z.union([stripeId, z.object({ id: stripeId }), z.null()]).optional(),
     }),
   }),
 });
@@ -51,15 +53,21 @@ const unstorable = () => new AppError("VALIDATION_FAILED", "The event holds valu
  * Whether Postgres can read the event as jsonb later (convergence does): no NUL character and no
  * lone surrogate in any string or key, no number beyond a double. The payload is stored as json
  * (its text, checked only for syntax), so what jsonb would refuse is refused here, at the door,
- * not by a job that could never run.
+ * not by a job that could never run. The parsed event is walked only when its text holds what
+ * could be one of those (a \u0000 or \uD800–\uDFFF escape, a number with a 3-digit exponent,
+ * 300 digits in a row; raw control characters are not JSON): a storm's events almost never do.
  */
+const SUSPECT_TEXT = /\\u0000|\\u[dD][89a-fA-F]|[:,[]\s*-?\d+(?:\.\d+)?[eE][+-]?\d{3}|\d{300}/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-function readableAsJsonb(value: unknown): boolean {
+function readableAsJsonb(rawBody: string, parsed: unknown): boolean {
+  return !SUSPECT_TEXT.test(rawBody) || walkable(parsed);
+}
+function walkable(value: unknown): boolean {
   if (typeof value === "string") return !value.includes("\0") && !LONE_SURROGATE.test(value);
   if (typeof value === "number") return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every(readableAsJsonb);
+  if (Array.isArray(value)) return value.every(walkable);
   if (value !== null && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) if (!readableAsJsonb(key) || !readableAsJsonb(inner)) return false;
+    for (const [key, inner] of Object.entries(value)) if (!walkable(key) || !walkable(inner)) return false;
   }
   return true;
 }
@@ -73,7 +81,7 @@ export async function receiveStripeEvent(rawBody: string, signature: string): Pr
     throw new AppError("VALIDATION_FAILED", "Invalid or expired Stripe signature.");
   }
   const event = parseWith(eventShape, verified);
-  if (!readableAsJsonb(verified)) throw unstorable();
+  if (!readableAsJsonb(rawBody, verified)) throw unstorable();
   const stored = await intake.submit({ event, rawBody, customer: customerOf(event), objectId: event.data.object.id ?? null });
   return { eventId: event.id, duplicate: !stored };
 }
