@@ -2,7 +2,8 @@
 // wait until graphile-worker's queue holds no job of the tasks concerned that is ready to run or
 // running. Work a job causes (an event's dispatch, an email) is added in the same transaction as
 // the job's own, so an empty queue means the chain has ended; a job waiting for a later run_at
-// (a retry's backoff) or failed for good does not count.
+// (a retry's backoff) or failed for good does not count. A webhook's convergence job never tried
+// does, though it waits STRIPE_EVENT_GATHER_MS before it runs.
 import { sql } from "../app/server/platform/db.server";
 import type { JobName } from "../app/server/platform/jobs.server";
 
@@ -11,7 +12,8 @@ export async function busyJobs(tasks: readonly JobName[]): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
     select count(*)::int as n from graphile_worker.jobs
      where task_identifier = any(${tasks as JobName[]}::text[])
-       and (locked_at is not null or (run_at <= now() and attempts < max_attempts))`;
+       and (locked_at is not null or (run_at <= now() and attempts < max_attempts)
+            or (task_identifier = 'stripe_event' and attempts = 0 and run_at <= now() + interval '5 seconds'))`;
   return row.n;
 }
 
