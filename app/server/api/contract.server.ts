@@ -32,6 +32,8 @@ export type OperationDoc = {
   idempotencyKey?: boolean;
   /** A replay answers the first success again, with `Idempotent-Replayed: true`. */
   replays?: boolean;
+  /** When it answers 201 (something was created) rather than 200: the 201 answer's description. */
+  created?: string;
   /** Every error code it can answer. */
   errors: readonly ErrorCode[];
 };
