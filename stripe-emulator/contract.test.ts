@@ -163,7 +163,12 @@ async function mainFlows() {
   expect([payment.mode, payment.amount_total]).toEqual(["payment", 3000]);
   expect(
     await refused(
-      stripe.checkout.sessions.create({ mode: "payment", customer: customer.id, line_items: [{ price: starter.id, quantity: 1 }], success_url: "http://127.0.0.1/ok" }),
+      stripe.checkout.sessions.create({
+        mode: "payment",
+        customer: customer.id,
+        line_items: [{ price: starter.id, quantity: 1 }],
+        success_url: "http://127.0.0.1/ok",
+      }),
     ),
   ).toMatchObject({ statusCode: 400 });
 
