@@ -145,3 +145,11 @@ export async function retrieveTopUpSession(id: string): Promise<PaidInStripe | n
     metadata: s.metadata ?? {},
   };
 }
+
+/** The saved card as a person recognises it ("visa ending 4242"), or null without one. */
+export async function savedCardSummary(customerId: string): Promise<{ brand: string; last4: string } | null> {
+  const pm = await savedCard(customerId);
+  if (!pm) return null;
+  const card = (await stripe.paymentMethods.retrieve(pm)).card;
+  return card ? { brand: card.brand, last4: card.last4 } : null;
+}

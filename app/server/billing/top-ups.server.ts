@@ -8,13 +8,24 @@
 // synchronous answer and the webhooks, in any order and however often, grant once.
 import { MAX_TOP_UP_PACKS } from "../api/schemas.server";
 import { ID_PATTERN } from "../domain/vocabulary.server";
+import { getOrg } from "../orgs/orgs.server";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
-import { type CreditGrant, type GrantSource, grantPaidTopUp } from "./credit-grants.server";
+import { log } from "../platform/log.server";
+import { type CreditGrant, type GrantSource, grantPaidTopUp, paidTopUpOf } from "./credit-grants.server";
 import { oncePerKey } from "./idempotency.server";
 import { activeCatalog, refreshCatalog } from "./plans.server";
 import { callerDeadline, ensureCustomer, upstream } from "./stripe.server";
-import { chargeSavedCard, savedCard, type TopUpMetadata, type TopUpPack, topUpCheckout, topUpPrice } from "./stripe-top-ups.server";
+import {
+  chargeSavedCard,
+  retrieveTopUpSession,
+  savedCard,
+  savedCardSummary,
+  type TopUpMetadata,
+  type TopUpPack,
+  topUpCheckout,
+  topUpPrice,
+} from "./stripe-top-ups.server";
 
 /** Where the portal sells packs of a metric (the hard stop's 429 links here). */
 export const topUpPagePath = (metric: string) => `/billing/top-ups?metric=${encodeURIComponent(metric)}`;
@@ -128,4 +139,39 @@ async function charge(orgId: string, pack: TopUpPack, input: Purchase, key: stri
     currency: charged.currency,
   });
   return { ...bought, amountCents: charged.amountPaid, status: "granted", invoiceId: charged.invoiceId, grant };
+}
+
+/** What the top-ups page shows of the org's card: the saved one, none, or unknown while Stripe does not answer. */
+export type CardOnFile = { state: "saved"; brand: string; last4: string } | { state: "none" } | { state: "unknown" };
+
+export async function cardOnFile(orgId: string): Promise<CardOnFile> {
+  const { stripeCustomerId } = await getOrg(orgId);
+  // No customer yet: nothing is saved, and a page view makes none.
+  if (!stripeCustomerId) return { state: "none" };
+  try {
+    const card = await callerDeadline(() => upstream(() => savedCardSummary(stripeCustomerId)));
+    return card ? { state: "saved", ...card } : { state: "none" };
+  } catch (err) {
+    log.warn({ err, orgId }, "top-ups page: could not read the saved card from Stripe");
+    return { state: "unknown" };
+  }
+}
+
+/**
+ * The Checkout return (`?session_id=`): grants a paid session at once rather than when its
+ * webhook arrives, for a session of the org's own customer only. Failing quietly: the webhook
+ * grants it anyway.
+ */
+export async function convergeTopUpReturn(orgId: string, sessionId: string): Promise<void> {
+  if (!/^cs_[A-Za-z0-9_]{1,200}$/.test(sessionId)) return;
+  try {
+    const { stripeCustomerId } = await getOrg(orgId);
+    if (!stripeCustomerId) return;
+    const session = await callerDeadline(() => upstream(() => retrieveTopUpSession(sessionId)));
+    if (session?.customerId !== stripeCustomerId) return;
+    const paid = paidTopUpOf(orgId, session);
+    if (paid) await grantPaidTopUp(paid);
+  } catch (err) {
+    log.warn({ err, orgId }, "top-up return: could not read the session; its webhook grants it");
+  }
 }

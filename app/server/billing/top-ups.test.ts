@@ -4,7 +4,7 @@
 // is one charge; without a card, Checkout; an auto top-up run is one invoice however often it runs.
 import { describe, expect, test } from "bun:test";
 import type { StripeEventRow } from "../../../db/schema";
-import { billingApi, billingSettled, newOrg, startBillingSystem, until } from "../../../test/billing";
+import { billingApi, billingSettled, newOrg, signIn, startBillingSystem, until } from "../../../test/billing";
 import { subscribeThroughStripe } from "../ops/sandbox.server";
 import { sql } from "../platform/db.server";
 import { autoTopUpFailed, chargeAutoTopUp } from "./auto-top-up.server";
@@ -237,5 +237,57 @@ describe("the auto top-up charge", () => {
     expect(mail.subject).toContain("automatic top-up of api_call failed and was turned off");
     expect(mail.text_body).toContain("Your card was declined.");
     expect(mail.text_body).toContain("/billing/top-ups?metric=api_call");
+  });
+});
+
+describe("the portal", () => {
+  const page = (cookie: string, path: string, route: string) =>
+    fetch(`${system.app.url}${path}${path.includes("?") ? "&" : "?"}_data=${route}`, { headers: { cookie }, redirect: "manual" });
+  const buy = (cookie: string, form: Record<string, string>) =>
+    fetch(`${system.app.url}/billing/top-ups?_data=routes/_portal.billing_.top-ups`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: system.app.url, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ intent: "buy", ...form }),
+    });
+
+  test("the page shows the pack, its price and the saved card; Buy charges it; the billing page lists the credits", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const cookie = await signIn(system.app, orgId);
+    const data = await (await page(cookie, "/billing/top-ups?metric=tokens", "routes/_portal.billing_.top-ups")).json();
+    expect(data.metric).toBe("tokens");
+    expect(data.packs).toContainEqual({ metric: "api_call", units: PACK.units, priceCents: PACK.priceCents, currency: "usd" });
+    expect(data.card).toEqual({ state: "saved", brand: "visa", last4: "4242" });
+    const form = { metric: "api_call", packs: "2", idempotencyKey: data.idempotencyKey };
+    const [first, second] = [await buy(cookie, form), await buy(cookie, form)];
+    expect(first.status).toBe(200);
+    const answer = await first.json();
+    expect(answer.message).toContain("Bought 20,000 api_call credits for $20.00");
+    expect(await second.json()).toEqual(answer);
+    expect(await topUpInvoices(orgId)).toHaveLength(1);
+    const billingPage = await (await page(cookie, "/billing", "routes/_portal.billing")).json();
+    expect(billingPage.credits.map((c: any) => [c.metric, c.remaining, c.grants.length])).toEqual([["api_call", 20_000, 1]]);
+  });
+
+  test("without a card Buy goes to Checkout, and its return grants before any webhook", async () => {
+    const orgId = await newOrg();
+    const cookie = await signIn(system.app, orgId);
+    system.local.setDeliveries("paused");
+    try {
+      const to = await buy(cookie, { metric: "api_call", packs: "1", idempotencyKey: "portal-checkout" });
+      const checkoutUrl = to.headers.get("x-remix-redirect");
+      expect(checkoutUrl).toContain("/checkout/cs_");
+      const paid = await fetch(checkoutUrl!, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
+      const back = new URL(paid.headers.get("location")!);
+      const returned = await page(cookie, `${back.pathname}${back.search}`, "routes/_portal.billing_.top-ups");
+      expect(returned.headers.get("x-remix-redirect")).toBe("/billing/top-ups?metric=api_call&checkout=success");
+      expect((await grantsOf(orgId)).map((g) => [g.units, g.source_id.slice(0, 3)])).toEqual([[10_000, "cs_"]]);
+    } finally {
+      system.local.setDeliveries("on");
+    }
+    await billingSettled(system);
+    expect(await grantsOf(orgId)).toHaveLength(1);
+    expect(await grantedEvents(orgId)).toHaveLength(1);
   });
 });
