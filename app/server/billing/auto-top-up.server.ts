@@ -9,20 +9,29 @@
 import type { Executor } from "../events/outbox.server";
 import { emitEvent } from "../events/outbox.server";
 import { db } from "../platform/db.server";
-import { purchase } from "./top-ups.server";
+import { AppError } from "../platform/errors.server";
+import { purchase, type TopUpAnswer } from "./top-ups.server";
 
 export type AutoTopUpRun = { id: string; orgId: string; metric: string; packs: number };
 export type AutoTopUpResult = { ok: true; grantId: string } | { ok: false; reason: string };
 
 /** Buys the run's packs with the org's saved card (never a Checkout: nobody is there to pay it). */
 export async function chargeAutoTopUp(run: AutoTopUpRun): Promise<AutoTopUpResult> {
-  const answer = await purchase(run.orgId, {
-    metric: run.metric,
-    packs: run.packs,
-    idempotencyKey: `auto_top_up:${run.id}`,
-    source: "auto_top_up",
-    checkoutAllowed: false,
-  });
+  let answer: TopUpAnswer;
+  try {
+    answer = await purchase(run.orgId, {
+      metric: run.metric,
+      packs: run.packs,
+      idempotencyKey: `auto_top_up:${run.id}`,
+      source: "auto_top_up",
+      checkoutAllowed: false,
+    });
+  } catch (err) {
+    // A setting no purchase can satisfy (the catalog no longer sells the pack, packs out of
+    // range) fails for good: retrying would not change it.
+    if (err instanceof AppError && err.code === "VALIDATION_FAILED") return { ok: false, reason: err.message };
+    throw err;
+  }
   if (answer.status === "granted") return { ok: true, grantId: answer.grant.id };
   if (answer.status === "failed") return { ok: false, reason: answer.reason };
   // A purchase made with checkoutAllowed: false never answers a Checkout.

@@ -76,6 +76,8 @@ export async function chargeSavedCard(input: { customerId: string; priceId: stri
   };
   await stripe.invoiceItems.create(item, { idempotencyKey: requestKey(`${input.key}:item`, item) });
   const current = await stripe.invoices.retrieve(invoiceId);
+  // A retry after a decline whose answer was never stored: the invoice was voided then.
+  if (current.status === "void") return { paid: false, invoiceId, reason: "The payment failed and its invoice was voided." };
   if (current.status === "draft")
     await stripe.invoices.finalizeInvoice(invoiceId, { auto_advance: false }, { idempotencyKey: requestKey(`${input.key}:finalize`, { invoiceId }) });
   try {

@@ -27,9 +27,6 @@ import {
   topUpPrice,
 } from "./stripe-top-ups.server";
 
-/** Where the portal sells packs of a metric (the hard stop's 429 links here). */
-export const topUpPagePath = (metric: string) => `/billing/top-ups?metric=${encodeURIComponent(metric)}`;
-
 type Bought = { metric: string; packs: number; units: number; amountCents: number; currency: string };
 /** A purchase's answer, as stored under its idempotency key. */
 export type TopUpAnswer =
@@ -43,7 +40,7 @@ export async function packOf(metric: string): Promise<TopUpPack> {
   const packs = activeCatalog().catalog.topUps ?? {};
   const pack = packs[metric];
   if (!pack) {
-    const known = Object.keys(packs);
+    const known = Object.keys(packs).sort();
     throw new AppError("VALIDATION_FAILED", `"${metric}" has no top-up pack${known.length ? ` (packs are sold for ${known.join(", ")})` : ""}.`, {
       issues: [{ path: "metric", message: "no top-up pack for this metric" }],
     });
@@ -51,15 +48,13 @@ export async function packOf(metric: string): Promise<TopUpPack> {
   return { metric, units: pack.units, priceCents: pack.priceCents, currency: pack.currency };
 }
 
-/** Every metric's pack in the current catalog. */
+/** Every metric's pack in the current catalog, by metric. */
 export async function listPacks(): Promise<TopUpPack[]> {
   await refreshCatalog();
-  return Object.entries(activeCatalog().catalog.topUps ?? {}).map(([metric, p]) => ({
-    metric,
-    units: p.units,
-    priceCents: p.priceCents,
-    currency: p.currency,
-  }));
+  // By metric: the database's JSON keeps no file order.
+  return Object.entries(activeCatalog().catalog.topUps ?? {})
+    .map(([metric, p]) => ({ metric, units: p.units, priceCents: p.priceCents, currency: p.currency }))
+    .sort((a, b) => (a.metric < b.metric ? -1 : 1));
 }
 
 function checkInput(packs: number, idempotencyKey: string | null): asserts idempotencyKey is string {

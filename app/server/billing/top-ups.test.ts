@@ -69,6 +69,9 @@ describe("a saved card is charged at once", () => {
     const [inv] = await topUpInvoices(orgId);
     expect([inv.id, inv.status, inv.total, inv.amount_paid, inv.lines.data.length, inv.lines.data[0].quantity]).toEqual([invoiceId, "paid", 2000, 2000, 1, 2]);
     await billingSettled(system);
+    // Every event of the purchase converged (none failed its job).
+    const { customerId } = await ensureCustomer(orgId);
+    expect(await sql`select type from stripe_events where customer_id = ${customerId} and processed_at is null`).toHaveLength(0);
     await convergeAgainReversed(orgId);
     const grants = await grantsOf(orgId);
     expect(grants.map((g) => [g.units, g.remaining, g.source, g.source_id, g.amount_cents, g.months])).toEqual([
@@ -227,6 +230,11 @@ describe("the auto top-up charge", () => {
       reason: "The organisation has no saved card to charge.",
     });
     expect(await topUpInvoices(noCard)).toEqual([]);
+    // A pack the catalog does not sell fails for good (the job must not retry it forever).
+    expect(await chargeAutoTopUp({ id: "run_nopack", orgId: noCard, metric: "seats", packs: 1 })).toEqual({
+      ok: false,
+      reason: '"seats" has no top-up pack (packs are sold for api_call, tokens).',
+    });
     expect(await grantsOf(declined)).toHaveLength(0);
     await autoTopUpFailed(declined, "api_call", "Your card was declined.");
     const mail = await until(
