@@ -44,6 +44,8 @@ export const action = (args: ActionFunctionArgs) =>
     });
     if (bought.status === "checkout") return redirect(bought.checkoutUrl);
     if (bought.status === "failed") throw new AppError("PAYMENT_FAILED", `The card was not charged: ${bought.reason} Nothing was bought.`);
+    if (bought.status === "pending")
+      return { message: `Payment of ${formatMoney(bought.amountCents, bought.currency)} received; the credits are added as soon as Stripe confirms it.` };
     return {
       message: `Bought ${formatNumber(bought.units)} ${bought.metric} credits for ${formatMoney(bought.amountCents, bought.currency)}; they expire on ${new Date(bought.grant.expiresAt).toISOString().slice(0, 10)}.`,
     };

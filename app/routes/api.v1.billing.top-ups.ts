@@ -28,9 +28,12 @@ export const route = apiRoute({
       tag: "Billing",
       summary: "Buy a top-up",
       description:
-        "Buys `packs` packs of the metric's top-up pack (the catalog's `topUps`: units and price per pack) for the org. With a saved card (the default payment method of the org's Stripe customer), Stripe charges it at once through a one-off invoice and the credits are granted before the answer: **201** with `status: granted` and the `grant`. Without one, **200** with `status: checkout` and a Checkout URL (payment mode) to send the person to; the credits are granted once Stripe confirms the payment (`checkout.session.completed`, paid). Either way a payment grants once, however often and in whatever order Stripe's events arrive, and emits `credits.granted`. Credits are spent after the plan's included units and before overage, carry over between periods and expire 12 months after they are granted. A declined card is `402 PAYMENT_FAILED`: nothing is granted and the invoice is voided. The `Idempotency-Key` header is required: the same key again answers the first answer (a decline included) and charges nothing more; the same key for another metric or number of packs is `IDEMPOTENCY_CONFLICT`.",
-      idempotencyKey: true,
-      created: "Charged and granted: `status: granted`, with the `grant`.",
+        "Buys `packs` packs of the metric's top-up pack (the catalog's `topUps`: units and price per pack) for the org. With a saved card (the default payment method of the org's Stripe customer), Stripe charges it at once through a one-off invoice and the credits are granted before the answer: **201** with `status: granted` and the `grant` (**202** `status: pending` when Stripe confirms the payment later, as for a bank debit: the credits come with `invoice.paid`; poll `GET /api/v1/invoices` for `invoiceId`). Without one, **200** with `status: checkout` and a Checkout URL (payment mode) to send the person to; the credits are granted once Stripe confirms the payment (`checkout.session.completed`, paid). Either way a payment grants once, however often and in whatever order Stripe's events arrive, and emits `credits.granted`. Credits are spent after the plan's included units and before overage, carry over between periods and expire 12 months after they are granted. A declined card is `402 PAYMENT_FAILED`: nothing is granted and the invoice is voided. The `Idempotency-Key` header is required: the same key again answers the first answer (a decline included) and charges nothing more; the same key for another metric or number of packs is `IDEMPOTENCY_CONFLICT`.",
+      idempotencyKey: "required",
+      alsoAnswers: {
+        "201": "Charged and granted: `status: granted`, with the `grant`.",
+        "202": "Charged, to be confirmed by Stripe (a payment method Stripe confirms later): `status: pending`; the credits are granted when it does.",
+      },
       errors: [...JSON_BODY, ...SESSION, "PAYMENT_FAILED", "IDEMPOTENCY_CONFLICT", ...STRIPE, ...ALWAYS],
     },
     handle: async ({ request, body }, ctx, { orgId }) => {
@@ -40,7 +43,9 @@ export const route = apiRoute({
           reason: bought.reason,
           invoiceId: bought.invoiceId,
         });
-      return bought.status === "granted" ? json(ctx, 201, wrapSuccess(bought)) : ok(ctx, bought);
+      if (bought.status === "granted") return json(ctx, 201, wrapSuccess(bought));
+      if (bought.status === "pending") return json(ctx, 202, wrapSuccess(bought));
+      return ok(ctx, bought);
     },
   },
 });

@@ -304,8 +304,8 @@ export type SubscriptionSummary = {
 };
 
 export type TopUp = {
-  /** `granted`: the saved card was charged and `grant` holds the credits (201). `checkout`: no saved card; send the person to `checkoutUrl` (200) — the credits are granted when Stripe confirms the payment. */
-  status: "granted" | "checkout";
+  /** `granted`: the saved card was charged and `grant` holds the credits (201). `pending`: Stripe took the payment but confirms it later (a bank debit; 202): the credits are granted when it does — poll `GET /api/v1/invoices` for `invoiceId` to be `paid`. `checkout`: no saved card; send the person to `checkoutUrl` (200) — the credits are granted when Stripe confirms the payment. */
+  status: "granted" | "pending" | "checkout";
   metric: string;
   packs: number;
   /** Units bought: the pack's units × packs. */
@@ -313,7 +313,7 @@ export type TopUp = {
   /** The price: the pack's price × packs, in minor units. */
   amountCents: number;
   currency: string;
-  /** The Stripe invoice that charged the card (`granted`). */
+  /** The Stripe invoice that charged the card (`granted`, `pending`). */
   invoiceId?: string;
   grant?: {
     id: string;

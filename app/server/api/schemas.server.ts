@@ -181,16 +181,16 @@ export const creditGrant = z.object({
 });
 
 export const topUp = z.object({
-  status: z.enum(["granted", "checkout"]).meta({
+  status: z.enum(["granted", "pending", "checkout"]).meta({
     description:
-      "`granted`: the saved card was charged and `grant` holds the credits (201). `checkout`: no saved card; send the person to `checkoutUrl` (200) — the credits are granted when Stripe confirms the payment.",
+      "`granted`: the saved card was charged and `grant` holds the credits (201). `pending`: Stripe took the payment but confirms it later (a bank debit; 202): the credits are granted when it does — poll `GET /api/v1/invoices` for `invoiceId` to be `paid`. `checkout`: no saved card; send the person to `checkoutUrl` (200) — the credits are granted when Stripe confirms the payment.",
   }),
   metric: z.string(),
   packs: count,
   units: count.meta({ description: "Units bought: the pack's units × packs." }),
   amountCents: count.meta({ description: "The price: the pack's price × packs, in minor units." }),
   currency: z.string(),
-  invoiceId: z.string().optional().meta({ description: "The Stripe invoice that charged the card (`granted`)." }),
+  invoiceId: z.string().optional().meta({ description: "The Stripe invoice that charged the card (`granted`, `pending`)." }),
   grant: creditGrant.optional(),
   checkoutUrl: z.string().meta({ format: "uri" }).optional(),
   sessionId: z.string().optional().meta({ description: "The Checkout Session (`checkout`); its payment grants the credits once." }),

@@ -13,7 +13,8 @@ import { AppError } from "../platform/errors.server";
 import { purchase, type TopUpAnswer } from "./top-ups.server";
 
 export type AutoTopUpRun = { id: string; orgId: string; metric: string; packs: number };
-export type AutoTopUpResult = { ok: true; grantId: string } | { ok: false; reason: string };
+/** `grantId` is null when Stripe confirms the payment later (its `invoice.paid` grants it). */
+export type AutoTopUpResult = { ok: true; grantId: string | null } | { ok: false; reason: string };
 
 /** Buys the run's packs with the org's saved card (never a Checkout: nobody is there to pay it). */
 export async function chargeAutoTopUp(run: AutoTopUpRun): Promise<AutoTopUpResult> {
@@ -34,6 +35,8 @@ export async function chargeAutoTopUp(run: AutoTopUpRun): Promise<AutoTopUpResul
   }
   if (answer.status === "granted") return { ok: true, grantId: answer.grant.id };
   if (answer.status === "failed") return { ok: false, reason: answer.reason };
+  // Paid later (a bank debit): the invoice's webhook grants it; the run is charged.
+  if (answer.status === "pending") return { ok: true, grantId: null };
   // A purchase made with checkoutAllowed: false never answers a Checkout.
   throw new Error(`auto top-up ${run.id}: unexpected answer ${answer.status}`);
 }

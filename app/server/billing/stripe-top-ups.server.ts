@@ -49,7 +49,14 @@ export async function savedCard(customerId: string): Promise<string | null> {
   return typeof pm === "string" ? pm : (pm?.id ?? null);
 }
 
-export type Charged = { paid: true; invoiceId: string; amountPaid: number; currency: string } | { paid: false; invoiceId: string; reason: string };
+/**
+ * A charge's outcome: paid; pending (Stripe took the payment but confirms it later, as for a
+ * bank debit: `invoice.paid` grants it); or failed, with Stripe's words for the customer.
+ */
+export type Charged =
+  | { state: "paid"; invoiceId: string; amountPaid: number; currency: string }
+  | { state: "pending"; invoiceId: string }
+  | { state: "failed"; invoiceId: string; reason: string };
 
 /**
  * Charges the customer's saved card for `packs` packs at once through a one-off invoice. A card
@@ -77,7 +84,7 @@ export async function chargeSavedCard(input: { customerId: string; priceId: stri
   await stripe.invoiceItems.create(item, { idempotencyKey: requestKey(`${input.key}:item`, item) });
   const current = await stripe.invoices.retrieve(invoiceId);
   // A retry after a decline whose answer was never stored: the invoice was voided then.
-  if (current.status === "void") return { paid: false, invoiceId, reason: "The payment failed and its invoice was voided." };
+  if (current.status === "void") return { state: "failed", invoiceId, reason: "The payment failed and its invoice was voided." };
   if (current.status === "draft")
     await stripe.invoices.finalizeInvoice(invoiceId, { auto_advance: false }, { idempotencyKey: requestKey(`${input.key}:finalize`, { invoiceId }) });
   try {
@@ -85,13 +92,15 @@ export async function chargeSavedCard(input: { customerId: string; priceId: stri
       current.status === "paid"
         ? current
         : await stripe.invoices.pay(invoiceId, { off_session: true }, { idempotencyKey: requestKey(`${input.key}:pay`, { invoiceId }) });
-    return { paid: true, invoiceId, amountPaid: paid.amount_paid, currency: paid.currency };
+    // Only a paid invoice grants now; one still open is being paid, and its webhook grants it.
+    if (paid.status !== "paid") return { state: "pending", invoiceId };
+    return { state: "paid", invoiceId, amountPaid: paid.amount_paid, currency: paid.currency };
   } catch (err) {
     if (!(err instanceof Stripe.errors.StripeCardError)) throw err;
     // Nothing stays owed for a purchase the customer was told failed.
     const now = await stripe.invoices.retrieve(invoiceId);
     if (now.status === "open") await stripe.invoices.voidInvoice(invoiceId, {}, { idempotencyKey: requestKey(`${input.key}:void`, { invoiceId }) });
-    return { paid: false, invoiceId, reason: err.message };
+    return { state: "failed", invoiceId, reason: err.message };
   }
 }
 

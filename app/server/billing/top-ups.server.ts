@@ -31,6 +31,7 @@ type Bought = { metric: string; packs: number; units: number; amountCents: numbe
 /** A purchase's answer, as stored under its idempotency key. */
 export type TopUpAnswer =
   | (Bought & { status: "granted"; invoiceId: string; grant: CreditGrant })
+  | (Bought & { status: "pending"; invoiceId: string })
   | (Bought & { status: "checkout"; checkoutUrl: string; sessionId: string })
   | (Bought & { status: "failed"; invoiceId: string; reason: string });
 
@@ -123,7 +124,8 @@ async function charge(orgId: string, pack: TopUpPack, input: Purchase, key: stri
     return { ...bought, status: "checkout", checkoutUrl: session.url, sessionId: session.sessionId };
   }
   const charged = await chargeSavedCard({ customerId, priceId, packs: input.packs, metadata, key });
-  if (!charged.paid) return { ...bought, status: "failed", invoiceId: charged.invoiceId, reason: charged.reason };
+  if (charged.state === "failed") return { ...bought, status: "failed", invoiceId: charged.invoiceId, reason: charged.reason };
+  if (charged.state === "pending") return { ...bought, status: "pending", invoiceId: charged.invoiceId };
   const grant = await grantPaidTopUp({
     orgId,
     metric: pack.metric,

@@ -156,7 +156,9 @@ function errorResponses(op: Operation): Json {
 
 function operationObject(op: Operation): Json {
   const parameters: Json[] = [{ $ref: "#/components/parameters/XRequestId" }];
-  if (op.idempotencyKey) parameters.push({ $ref: "#/components/parameters/IdempotencyKey" });
+  if (op.idempotencyKey === "required")
+    parameters.push({ name: "Idempotency-Key", in: "header", required: true, schema: jsonSchemaOf(idempotencyKey, "input") });
+  else if (op.idempotencyKey) parameters.push({ $ref: "#/components/parameters/IdempotencyKey" });
   for (const name of op.path.match(/\{(\w+)\}/g) ?? []) {
     parameters.push({ name: name.slice(1, -1), in: "path", required: true, schema: { type: "string" } });
   }
@@ -186,7 +188,11 @@ function operationObject(op: Operation): Json {
     security: SECURITY[op.auth],
     parameters,
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body.name), example: op.body.example } } } } : {}),
-    responses: { "200": success, ...(op.created ? { "201": { ...success, description: op.created } } : {}), ...errorResponses(op) },
+    responses: {
+      "200": success,
+      ...Object.fromEntries(Object.entries(op.alsoAnswers ?? {}).map(([status, description]) => [status, { ...success, description }])),
+      ...errorResponses(op),
+    },
   };
 }
 
