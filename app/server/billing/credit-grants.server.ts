@@ -118,15 +118,6 @@ async function announce(tx: Tx, row: GrantRow): Promise<void> {
   );
 }
 
-/** The grant a Stripe invoice or Checkout Session paid for, if any. */
-export async function grantOfSource(orgId: string, sourceId: string): Promise<CreditGrant | null> {
-  const [row] = await db
-    .select()
-    .from(schema.creditGrants)
-    .where(and(eq(schema.creditGrants.orgId, orgId), eq(schema.creditGrants.sourceId, sourceId)));
-  return row ? view(row) : null;
-}
-
 export type MetricCredits = { metric: string; remaining: number; grants: CreditGrant[] };
 
 /**

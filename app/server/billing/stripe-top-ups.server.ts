@@ -128,20 +128,8 @@ export async function topUpCheckout(input: {
   return { url: session.url, sessionId: session.id };
 }
 
-/** What a paid top-up looks like in Stripe, read back from the invoice or session that paid it. */
+/** A top-up's Checkout Session as the grant reads it back from Stripe. */
 export type PaidInStripe = { id: string; customerId: string; paid: boolean; amountPaid: number; currency: string; metadata: Record<string, string> };
-
-export async function retrieveTopUpInvoice(id: string): Promise<PaidInStripe> {
-  const inv = await stripe.invoices.retrieve(id);
-  return {
-    id,
-    customerId: typeof inv.customer === "string" ? inv.customer : inv.customer!.id,
-    paid: inv.status === "paid",
-    amountPaid: inv.amount_paid,
-    currency: inv.currency,
-    metadata: inv.metadata ?? {},
-  };
-}
 
 export async function retrieveTopUpSession(id: string): Promise<PaidInStripe | null> {
   const s = await stripe.checkout.sessions.retrieve(id);

@@ -268,6 +268,10 @@ describe("the portal", () => {
     expect(data.metric).toBe("tokens");
     expect(data.packs).toContainEqual({ metric: "api_call", units: PACK.units, priceCents: PACK.priceCents, currency: "usd" });
     expect(data.card).toEqual({ state: "saved", brand: "visa", last4: "4242" });
+    // The page itself renders them: the pack, its exact price, the card.
+    const rendered = async (path: string) => (await (await fetch(`${system.app.url}${path}`, { headers: { cookie } })).text()).replaceAll("<!-- -->", "");
+    const html = await rendered("/billing/top-ups?metric=api_call");
+    for (const text of ["Buy credits", "10,000 api_call per pack", "$10.00", "Charged at once to your visa card ending 4242."]) expect(html).toContain(text);
     const form = { metric: "api_call", packs: "2", idempotencyKey: data.idempotencyKey };
     const [first, second] = [await buy(cookie, form), await buy(cookie, form)];
     expect(first.status).toBe(200);
@@ -277,6 +281,7 @@ describe("the portal", () => {
     expect(await topUpInvoices(orgId)).toHaveLength(1);
     const billingPage = await (await page(cookie, "/billing", "routes/_portal.billing")).json();
     expect(billingPage.credits.map((c: any) => [c.metric, c.remaining, c.grants.length])).toEqual([["api_call", 20_000, 1]]);
+    expect(await rendered("/billing")).toContain("api_call: 20,000 remaining");
   });
 
   test("without a card Buy goes to Checkout, and its return grants before any webhook", async () => {
