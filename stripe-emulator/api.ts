@@ -5,6 +5,7 @@ import { StripeError } from "./account";
 import { customerRoutes } from "./customers";
 import { arr } from "./form";
 import { meterRoutes } from "./meters";
+import { oneOffInvoiceRoutes } from "./one-off-invoices";
 import { checkParams } from "./params";
 import { portalRoutes } from "./portal-configurations";
 import { productRoutes } from "./products";
@@ -23,6 +24,7 @@ export const routes: Route[] = [
   ...subscriptionRoutes,
   ...scheduleRoutes,
   ...invoiceRoutes,
+  ...oneOffInvoiceRoutes,
   ...eventRoutes,
   ...sessionRoutes,
   ...portalRoutes,

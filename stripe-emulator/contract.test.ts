@@ -126,6 +126,52 @@ async function mainFlows() {
   const invoices = await stripe.invoices.list({ subscription: sub.id, limit: 100 });
   await stripe.invoices.retrieve(invoices.data[0].id);
 
+  // A top-up: a one-time price, a one-off invoice charging the saved card, a refused one voided,
+  // and a payment-mode Checkout for it.
+  const pack = await stripe.prices.create({ currency: "usd", unit_amount: 1000, lookup_key: `${key}_pack`, product_data: { name: "Pack" } });
+  const oneOff = async () => {
+    const draft = await stripe.invoices.create({
+      customer: customer.id,
+      collection_method: "charge_automatically",
+      auto_advance: false,
+      pending_invoice_items_behavior: "exclude",
+      description: "Top-up",
+      metadata: { kind: "top_up" },
+    });
+    await stripe.invoiceItems.create({ customer: customer.id, invoice: draft.id, pricing: { price: pack.id }, quantity: 2, metadata: { kind: "top_up" } });
+    await stripe.invoices.finalizeInvoice(draft.id!, { auto_advance: false });
+    return draft.id!;
+  };
+  const paid = await stripe.invoices.pay(await oneOff(), { off_session: true });
+  expect([paid.status, paid.amount_paid]).toEqual(["paid", 2000]);
+  expect(await refused(stripe.invoices.pay(paid.id!, { off_session: true }))).toMatchObject({ statusCode: 400 });
+  const failing = await stripe.paymentMethods.attach("pm_card_chargeCustomerFail", { customer: customer.id });
+  await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: failing.id } });
+  const declined = await oneOff();
+  expect(await refused(stripe.invoices.pay(declined, { off_session: true }))).toMatchObject({ statusCode: 402, code: "card_declined" });
+  expect((await stripe.invoices.voidInvoice(declined)).status).toBe("void");
+  await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+  const payment = await stripe.checkout.sessions.create({
+    mode: "payment",
+    customer: customer.id,
+    client_reference_id: "org_c",
+    line_items: [{ price: pack.id, quantity: 3 }],
+    metadata: { kind: "top_up" },
+    success_url: "http://127.0.0.1/ok?session_id={CHECKOUT_SESSION_ID}",
+    cancel_url: "http://127.0.0.1/cancel",
+  });
+  expect([payment.mode, payment.amount_total]).toEqual(["payment", 3000]);
+  expect(
+    await refused(
+      stripe.checkout.sessions.create({
+        mode: "payment",
+        customer: customer.id,
+        line_items: [{ price: starter.id, quantity: 1 }],
+        success_url: "http://127.0.0.1/ok",
+      }),
+    ),
+  ).toMatchObject({ statusCode: 400 });
+
   const meter = await stripe.billing.meters.create({
     display_name: "Calls",
     event_name: key,

@@ -169,6 +169,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       if (s?.status !== "open") return checkoutPage(account, id);
       const card = String(form.get("card") ?? "").replace(/\s+/g, "");
       if (!/^\d{12,19}$/.test(card)) return checkoutPage(account, id, "Your card number is incomplete.");
+      if (s.mode === "payment") return payOnce(s, card);
       const trial = Boolean(s.subscription_data?.trial_period_days);
       // Checkout charges the first invoice on the page: a card that fails charges is declined here, unless nothing is due yet.
       if (DECLINED_AT_ATTACH.has(card) || (!trial && FAILS_EVERY_CHARGE.has(card))) return checkoutPage(account, id, "Your card was declined.");
@@ -204,6 +205,23 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const to = String(s.success_url ?? "/").replace("{CHECKOUT_SESSION_ID}", id);
       return new Response(null, { status: 303, headers: { location: to } });
     });
+  }
+
+  /**
+   * A payment-mode session paid on its page: the card is charged once (a declined card, or one
+   * that fails every charge, is refused on the page and nothing changes), the session completes
+   * `paid` and `checkout.session.completed` is sent. The card is not saved to the customer (the
+   * app asks for no `setup_future_usage`). Called inside the store's exclusive section.
+   */
+  async function payOnce(s: any, card: string): Promise<Response> {
+    if (DECLINED_AT_ATTACH.has(card) || FAILS_EVERY_CHARGE.has(card)) return checkoutPage(account, s.id, "Your card was declined.");
+    if (!s.customer) return checkoutPage(account, s.id, "The local Stripe takes payment-mode Checkout for an existing customer only.");
+    const customer = (await store.get<Stripe.Customer>(s.customer))!;
+    Object.assign(s, { status: "complete", payment_status: "paid", customer_details: customerDetails(customer.email) });
+    await store.put(s);
+    await events.emit("checkout.session.completed", publicSession(s), await account.nowFor(s.customer));
+    const to = String(s.success_url ?? "/").replace("{CHECKOUT_SESSION_ID}", s.id);
+    return new Response(null, { status: 303, headers: { location: to } });
   }
 
   const server = Bun.serve({

@@ -59,13 +59,15 @@ export function line(input: {
 
 export async function buildInvoice(
   b: Account,
-  sub: Sub,
+  sub: Sub | null,
   lines: Stripe.InvoiceLineItem[],
   reason: Stripe.Invoice.BillingReason,
   now: number,
-  opts: { preview?: boolean } = {},
+  opts: { preview?: boolean; customer?: string } = {},
 ): Promise<Inv> {
-  const customer = await b.store.get<Stripe.Customer>(sub.customer as string);
+  // A one-off invoice (no subscription) names its customer itself.
+  const customerId = sub ? (sub.customer as string) : opts.customer!;
+  const customer = await b.store.get<Stripe.Customer>(customerId);
   const id = opts.preview ? newId("upcoming_in") : newId("in");
   const total = lines.reduce((s, l) => s + l.amount, 0);
   return {
@@ -91,7 +93,7 @@ export async function buildInvoice(
     created: now,
     currency: lines[0]?.currency ?? "usd",
     custom_fields: null,
-    customer: sub.customer as string,
+    customer: customerId,
     customer_account: null,
     customer_address: null,
     customer_email: customer?.email ?? null,
@@ -121,7 +123,7 @@ export async function buildInvoice(
     next_payment_attempt: null,
     number: null,
     on_behalf_of: null,
-    parent: { type: "subscription_details", quote_details: null, subscription_details: { metadata: sub.metadata, subscription: sub.id } },
+    parent: sub ? { type: "subscription_details", quote_details: null, subscription_details: { metadata: sub.metadata, subscription: sub.id } } : null,
     payment_settings: { default_mandate: null, payment_method_options: null, payment_method_types: null },
     period_end: now,
     period_start: now,
@@ -168,6 +170,12 @@ export async function createInvoice(b: Account, sub: Sub, lines: Stripe.InvoiceL
 
 /** Finalizes a draft (`invoice.finalized`): it gets its number now, then the first payment attempt. */
 export async function finalizeInvoice(b: Account, invoice: Inv, at: number): Promise<boolean> {
+  await finalizeOnly(b, invoice, at);
+  return chargeInvoice(b, invoice, at);
+}
+
+/** Finalizes a draft without charging it (`invoice.finalized`): an invoice finalized through the API with `auto_advance: false` waits to be paid. */
+export async function finalizeOnly(b: Account, invoice: Inv, at: number): Promise<void> {
   const seq = await b.store.next(`invoice_number:${invoice.customer}`);
   invoice.number = `${(invoice.customer as string).slice(4, 12).toUpperCase()}-${String(seq).padStart(4, "0")}`;
   invoice.status = "open";
@@ -177,7 +185,6 @@ export async function finalizeInvoice(b: Account, invoice: Inv, at: number): Pro
   invoice.status_transitions.finalized_at = at;
   await b.store.put(invoice);
   await b.events.emit("invoice.finalized", invoice, at, { status: "draft" });
-  return chargeInvoice(b, invoice, at);
 }
 
 /** One payment attempt on an open invoice, with the subscription's status following the outcome. */
@@ -205,7 +212,9 @@ export async function chargeInvoice(b: Account, invoice: Inv, at: number): Promi
   }
   // Stripe retries renewals and changes on the account's schedule; the first invoice of a new
   // subscription is not retried (the subscription is incomplete and expires after 23 hours).
-  const retries = invoice.billing_reason === "subscription_create" ? [] : b.dunning.retryDays;
+  // An invoice Stripe does not advance by itself (`auto_advance: false`, a one-off charged through
+  // the API) is not retried either: the caller decides.
+  const retries = invoice.billing_reason === "subscription_create" || !invoice.auto_advance ? [] : b.dunning.retryDays;
   const firstAttempt = invoice.status_transitions.finalized_at ?? at;
   const nextDay = retries[invoice.attempt_count - 1];
   invoice.next_payment_attempt = nextDay === undefined ? null : firstAttempt + nextDay * 86_400;

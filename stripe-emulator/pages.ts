@@ -28,16 +28,23 @@ export async function checkoutPage(b: Account, id: string, error?: string) {
   const price = await b.price(s.line_items_price);
   const trial = s.subscription_data?.trial_period_days as number | null;
   const customer = s.customer ? await b.store.get<Stripe.Customer>(s.customer) : null;
+  const once = s.mode === "payment";
+  const quantity = (s.line_items_quantity as number | undefined) ?? 1;
+  const terms = once
+    ? `${quantity} × ${money(price)} = ${cents(s.amount_total, s.currency)}, paid once`
+    : trial
+      ? `${trial} days free, then ${money(price)} per ${price.recurring?.interval ?? "month"}`
+      : `${money(price)} per ${price.recurring?.interval ?? "month"}`;
   return layout(
     "Checkout",
     `<h1>${esc(await b.productName(price))}</h1>
-<p class="muted">${trial ? `${trial} days free, then ${money(price)} per ${price.recurring?.interval ?? "month"}` : `${money(price)} per ${price.recurring?.interval ?? "month"}`}</p>
+<p class="muted">${esc(terms)}</p>
 <form method="post" action="/checkout/${esc(id)}">
 ${customer ? `<p>Paying as <strong>${esc(customer.email ?? customer.name ?? customer.id)}</strong></p>` : `<label for="email">Email</label><input id="email" name="email" type="email" required>`}
 <label for="card">Card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" value="4242 4242 4242 4242" required>
 <p class="muted" style="margin-top:6px;font-size:13px">Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, 4000 0000 0000 0341 is accepted and then fails every charge.</p>
 ${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
-<button type="submit" id="submit">${trial ? "Start trial" : "Subscribe"}</button>
+<button type="submit" id="submit">${once ? `Pay ${esc(cents(s.amount_total, s.currency))}` : trial ? "Start trial" : "Subscribe"}</button>
 </form>
 ${s.cancel_url ? `<p style="margin-top:16px;text-align:center"><a href="${esc(s.cancel_url)}">Cancel and go back</a></p>` : ""}`,
     error ? 402 : 200,

@@ -28,6 +28,7 @@ export const sessionRoutes: Route[] = [
     async (b, p) => {
       const items = arr(p.line_items).map((i) => obj(i));
       const price = await b.price(str(items[0]?.price) ?? "");
+      const quantity = int(items[0]?.quantity) ?? 1;
       const cust = str(p.customer) ?? null;
       const now = await b.nowFor(cust);
       const expiresAt = int(p.expires_at) ?? now + MAX_LIFETIME;
@@ -38,6 +39,13 @@ export const sessionRoutes: Route[] = [
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
       const mode = (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode;
+      // A one-off payment takes one-time prices only, as Stripe refuses a recurring one in payment mode.
+      if (mode === "payment" && price.recurring)
+        throw invalid(
+          "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.",
+          "line_items[0][price]",
+        );
+      if (mode === "setup") throw invalid("The local Stripe makes Checkout sessions in payment and subscription mode only.", "mode");
       // The subscription Checkout makes gets the pinned version's default mode unless told otherwise.
       const billingMode = mode === "subscription" ? classicBillingMode(subData.billing_mode, "subscription_data[billing_mode]") : null;
       const customer = cust ? await customerOf(b, cust, "customer") : null;
@@ -48,8 +56,8 @@ export const sessionRoutes: Route[] = [
         after_expiration: null,
         allow_promotion_codes: null,
         allowed_payment_method_types: null,
-        amount_subtotal: price.unit_amount,
-        amount_total: price.unit_amount,
+        amount_subtotal: (price.unit_amount ?? 0) * quantity,
+        amount_total: (price.unit_amount ?? 0) * quantity,
         automatic_tax: { enabled: false, liability: null, provider: null, status: null },
         billing_address_collection: null,
         cancel_url: str(p.cancel_url) ?? null,
@@ -103,10 +111,11 @@ export const sessionRoutes: Route[] = [
         url: `${b.publicUrl}/checkout/${id}`,
         wallet_options: null,
       };
-      // Two private fields for the hosted page, never returned.
+      // Private fields for the hosted page, never returned.
       const stored = {
         ...session,
         line_items_price: price.id,
+        line_items_quantity: quantity,
         subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata), billing_mode: billingMode },
       };
       await b.store.put(stored);
@@ -193,8 +202,8 @@ export const customerDetails = (email: string | null): Stripe.Checkout.Session.C
   tax_ids: [],
 });
 
-/** The stored session carries two private fields for the hosted page; they are not returned. */
+/** The stored session carries private fields for the hosted page; they are not returned. */
 export function publicSession(s: any): Stripe.Checkout.Session {
-  const { line_items_price: _p, subscription_data: _d, ...rest } = s;
+  const { line_items_price: _p, line_items_quantity: _q, subscription_data: _d, ...rest } = s;
   return rest;
 }

@@ -1,19 +1,21 @@
 // Billing: the current plan, a monthly/yearly switch, plan cards with the catalog's features and
 // the previewed cost and feature changes before any change is confirmed, the pending downgrade
-// with cancel, Checkout for an org without a plan, the Stripe portal.
+// with cancel, Checkout for an org without a plan, the Stripe portal, the org's prepaid credits.
 import { Alert, Badge, Button, Card, Group, Loader, SegmentedControl, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
-import { Form, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
-import { formatDate, formatMoney } from "~/components/format";
+import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { type BillingInterval, PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { allowancesOf, featureChanges, planTerms, yearlySaving } from "~/components/plan-terms";
 import { useActionOutcome } from "~/components/section";
 import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
+import { creditsOf } from "~/server/billing/credit-grants.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
 import { activeCatalog, listPlans, type PlanCode, planByCode, refreshCatalog } from "~/server/billing/plans.server";
+import { listPacks } from "~/server/billing/top-ups.server";
 import { currentEntitlements } from "~/server/billing/usage-meters.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
@@ -27,9 +29,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   await refreshCatalog(); // the plans on offer, and their features, are the current catalog version's
   // What the org has now (its plan version): the "from" side of a plan change's feature changes.
   const entitled = subscription && isLive(subscription.status) ? await currentEntitlements(user.orgId) : null;
+  const [credits, packs] = await Promise.all([creditsOf(user.orgId), listPacks()]);
   return json({
     subscription,
     usage,
+    credits,
+    packs: packs.map((p) => p.metric),
     plans: listPlans(),
     features: activeCatalog().catalog.features,
     current: entitled?.features ?? null,
@@ -92,7 +97,7 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Billing() {
-  const { subscription, usage, plans, features, current, interval: billedNow, timeZone } = useLoaderData<typeof loader>();
+  const { subscription, usage, credits, packs, plans, features, current, interval: billedNow, timeZone } = useLoaderData<typeof loader>();
   const [interval, setBillingInterval] = useState<BillingInterval>(billedNow);
   const result = useActionOutcome();
   const [params] = useSearchParams();
@@ -188,6 +193,43 @@ export default function Billing() {
               </Group>
             </Alert>
           ) : null}
+        </Card>
+      ) : null}
+
+      {credits.length > 0 || packs.length > 0 ? (
+        <Card withBorder aria-label="Credits">
+          <Group justify="space-between">
+            <Title order={2} size="h4">
+              Credits
+            </Title>
+            {packs.length > 0 ? (
+              <Button component={Link} to={`/billing/top-ups?metric=${encodeURIComponent(packs[0])}`} variant="light" size="xs">
+                Buy credits
+              </Button>
+            ) : null}
+          </Group>
+          {credits.length === 0 ? (
+            <Text size="sm" c="dimmed" className="mt-2">
+              No credits. Prepaid credits are used after your plan's included units, carry over, and expire 12 months after purchase.
+            </Text>
+          ) : (
+            <Stack gap="xs" className="mt-2">
+              {credits.map((c) => (
+                <div key={c.metric} data-testid={`credits-${c.metric}`}>
+                  <Text fw={600}>
+                    {c.metric}: {formatNumber(c.remaining)} remaining
+                  </Text>
+                  <ul className="m-0 pl-5 text-sm">
+                    {c.grants.map((g) => (
+                      <li key={g.id}>
+                        {formatNumber(g.remaining)} of {formatNumber(g.units)} · expires {formatDate(g.expiresAt, timeZone)}
+                      </li>
+                    ))}
+                  </ul>
+                </div>
+              ))}
+            </Stack>
+          )}
         </Card>
       ) : null}
 

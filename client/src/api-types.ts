@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   "MALFORMED_JSON",
   "UNAUTHENTICATED",
   "SUBSCRIPTION_INACTIVE",
+  "PAYMENT_FAILED",
   "FORBIDDEN",
   "FEATURE_NOT_IN_PLAN",
   "NOT_FOUND",
@@ -142,7 +143,7 @@ export type Entitlements = {
 export type ErrorEnvelope = {
   ok: false;
   error: {
-    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, FORBIDDEN, FEATURE_NOT_IN_PLAN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
+    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, PAYMENT_FAILED, FORBIDDEN, FEATURE_NOT_IN_PLAN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
     code: string;
     /** For people; may change. Never a stack trace, SQL or a secret. */
     message: string;
@@ -302,6 +303,48 @@ export type SubscriptionSummary = {
   interval: "month" | "year";
 };
 
+export type TopUp = {
+  /** `granted`: the saved card was charged and `grant` holds the credits (201). `pending`: Stripe took the payment but confirms it later (a bank debit; 202): the credits are granted when it does — poll `GET /api/v1/invoices` for `invoiceId` to be `paid`. `checkout`: no saved card; send the person to `checkoutUrl` (200) — the credits are granted when Stripe confirms the payment. */
+  status: "granted" | "pending" | "checkout";
+  metric: string;
+  packs: number;
+  /** Units bought: the pack's units × packs. */
+  units: number;
+  /** The price: the pack's price × packs, in minor units. */
+  amountCents: number;
+  currency: string;
+  /** The Stripe invoice that charged the card (`granted`, `pending`). */
+  invoiceId?: string;
+  grant?: {
+    id: string;
+    metric: string;
+    /** Units granted. */
+    units: number;
+    /** Units not yet spent (spent after the plan's included units, before overage). */
+    remaining: number;
+    /** What bought it: a top-up, or an auto top-up. */
+    source: "top_up" | "auto_top_up";
+    /** The Stripe invoice (`in_…`) or Checkout Session (`cs_…`) that paid for it. */
+    sourceId: string;
+    amountCents: number;
+    currency: string;
+    /** ISO 8601, UTC */
+    grantedAt: string;
+    /** 12 months after `grantedAt`; unspent units expire then. */
+    expiresAt: string;
+  };
+  checkoutUrl?: string;
+  /** The Checkout Session (`checkout`); its payment grants the credits once. */
+  sessionId?: string;
+};
+
+export type TopUpBody = {
+  /** A metered feature the catalog sells a top-up pack of (the catalog's `topUps`). */
+  metric: string;
+  /** How many packs, 1 to 100: units and price are the pack's times this. */
+  packs: number;
+};
+
 export type UpgradeBody = {
   /** A plan of the catalog (`GET /api/v1/plans`). */
   planCode: string;
@@ -398,6 +441,8 @@ export type WebhookEndpointInput = {
     | "subscription.downgrade_canceled"
     | "invoice.paid"
     | "invoice.payment_failed"
+    | "credits.granted"
+    | "auto_top_up.failed"
     | "api_key.created"
     | "api_key.revoked"
     | "webhook_endpoint.disabled"

@@ -85,7 +85,7 @@ function curl(op: Operation): string {
   ];
   if (op.auth === "key" || op.auth === "key_or_session") lines.push(`-H "Authorization: Bearer $KEY"`);
   if (op.auth === "session" || op.auth === "admin") lines.push(`-b "__session=$SESSION"${op.method === "get" ? "" : ` -H "Origin: $BASE"`}`);
-  if (op.idempotencyKey) lines.push(`-H "Idempotency-Key: upgrade-7f3a"`);
+  if (op.idempotencyKey) lines.push(`-H "Idempotency-Key: ${op.operationId}-7f3a"`);
   if (op.body) lines.push(`-H "Content-Type: application/json" -d '${JSON.stringify(op.body.example)}'`);
   return ["```sh", lines.join(" \\\n     "), "```"].join("\n");
 }
@@ -124,7 +124,8 @@ function operationSection(op: Operation, doc: Doc): string {
   }[op.auth];
   const parts = [`### ${op.summary}: \`${op.method.toUpperCase()} ${op.path}\``, `Auth: ${auth}.`, op.description];
   if (op.query) parts.push("Query parameters:", table(querySchema(op), true));
-  if (op.idempotencyKey) parts.push("Header: `Idempotency-Key` (optional, recommended): 1–128 of `A-Z a-z 0-9 . _ : -`.");
+  if (op.idempotencyKey)
+    parts.push(`Header: \`Idempotency-Key\` (${op.idempotencyKey === "required" ? "required" : "optional, recommended"}): 1–128 of \`A-Z a-z 0-9 . _ : -\`.`);
   if (op.body) parts.push(`Body (\`${op.body.name}\`, unknown fields are refused):`, table(doc.components.schemas[op.body.name], true));
   if (op.data)
     parts.push(

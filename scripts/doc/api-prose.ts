@@ -49,6 +49,9 @@ not serve is 405 \`METHOD_NOT_ALLOWED\` with \`Allow\`.
   request_id** and can never count twice. Use a fresh id (a UUIDv7 is ideal) per unit of work.
 - \`POST /api/v1/billing/upgrade\` takes an \`Idempotency-Key\` header: a retry with the same key
   charges nothing more.
+- \`POST /api/v1/billing/top-ups\` requires an \`Idempotency-Key\` header: one purchase per key;
+  the same key again answers the first answer (a \`402 PAYMENT_FAILED\` included) and charges
+  nothing more. After a decline, update the card and buy with a new key.
 - Retry network errors, timeouts, 5xx (\`SERVICE_UNAVAILABLE\`, \`UPSTREAM_UNAVAILABLE\`,
   \`INTERNAL\`) with exponential backoff and jitter, never sooner than \`Retry-After\`. Do not retry
   other 4xx: they answer the same until the input (or the plan) changes.`;

@@ -5,6 +5,7 @@ export type WireCustomer = Stripe.Customer;
 export type WireSubscription = Stripe.Subscription;
 export type WireSubscriptionSchedule = Stripe.SubscriptionSchedule;
 export type WireInvoice = Stripe.Invoice;
+export type WireInvoiceItem = Stripe.InvoiceItem;
 export type WirePrice = Stripe.Price;
 export type WireProduct = Stripe.Product;
 export type WireTestClock = Stripe.TestHelpers.TestClock;

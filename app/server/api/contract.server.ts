@@ -28,10 +28,12 @@ export type OperationDoc = {
   tag: Tag;
   summary: string;
   description: string;
-  /** It honours an `Idempotency-Key` header. */
-  idempotencyKey?: boolean;
+  /** It honours an `Idempotency-Key` header (`"required"`: it refuses a request without one). */
+  idempotencyKey?: boolean | "required";
   /** A replay answers the first success again, with `Idempotent-Replayed: true`. */
   replays?: boolean;
+  /** Successes other than 200 (201 created, 202 accepted), each with its description; same `data` schema. */
+  alsoAnswers?: Partial<Record<"201" | "202", string>>;
   /** Every error code it can answer. */
   errors: readonly ErrorCode[];
 };

@@ -150,6 +150,52 @@ export const planChangePreview = z.object({
 
 export const redirectUrl = z.object({ url: z.string().meta({ format: "uri" }) });
 
+/** The most packs one top-up may buy: a typo (1000 for 10) must not become a large charge. */
+export const MAX_TOP_UP_PACKS = 100;
+
+/** A top-up purchase: `packs` packs of the metric's pack (the catalog's `topUps`). */
+export const topUpBody = z
+  .object({
+    metric: metric.meta({ description: "A metered feature the catalog sells a top-up pack of (the catalog's `topUps`)." }),
+    packs: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TOP_UP_PACKS)
+      .meta({ description: `How many packs, 1 to ${MAX_TOP_UP_PACKS}: units and price are the pack's times this.` }),
+  })
+  .strict();
+
+/** Credits granted to the org (one row per paying Stripe invoice or Checkout Session). */
+export const creditGrant = z.object({
+  id: z.string(),
+  metric: z.string(),
+  units: count.meta({ description: "Units granted." }),
+  remaining: count.meta({ description: "Units not yet spent (spent after the plan's included units, before overage)." }),
+  source: z.enum(["top_up", "auto_top_up"]).meta({ description: "What bought it: a top-up, or an auto top-up." }),
+  sourceId: z.string().meta({ description: "The Stripe invoice (`in_…`) or Checkout Session (`cs_…`) that paid for it." }),
+  amountCents: count,
+  currency: z.string(),
+  grantedAt: timestamp,
+  expiresAt: timestamp.meta({ description: "12 months after `grantedAt`; unspent units expire then." }),
+});
+
+export const topUp = z.object({
+  status: z.enum(["granted", "pending", "checkout"]).meta({
+    description:
+      "`granted`: the saved card was charged and `grant` holds the credits (201). `pending`: Stripe took the payment but confirms it later (a bank debit; 202): the credits are granted when it does — poll `GET /api/v1/invoices` for `invoiceId` to be `paid`. `checkout`: no saved card; send the person to `checkoutUrl` (200) — the credits are granted when Stripe confirms the payment.",
+  }),
+  metric: z.string(),
+  packs: count,
+  units: count.meta({ description: "Units bought: the pack's units × packs." }),
+  amountCents: count.meta({ description: "The price: the pack's price × packs, in minor units." }),
+  currency: z.string(),
+  invoiceId: z.string().optional().meta({ description: "The Stripe invoice that charged the card (`granted`, `pending`)." }),
+  grant: creditGrant.optional(),
+  checkoutUrl: z.string().meta({ format: "uri" }).optional(),
+  sessionId: z.string().optional().meta({ description: "The Checkout Session (`checkout`); its payment grants the credits once." }),
+});
+
 export const invoice = z.object({
   id: z.string(),
   number: z.string().nullable(),

@@ -6,14 +6,14 @@ import type { StripeEventRow } from "../../../db/schema";
 import { emitForStripeEvent } from "../notify/stripe-facts.server";
 import { sql } from "../platform/db.server";
 import { log } from "../platform/log.server";
-import { convergeInvoice, convergeSubscription, followInStigg, testClockGone } from "./converge.server";
+import { convergeInvoice, convergeSubscription, convergeTopUpSession, followInStigg, testClockGone } from "./converge.server";
 import { isStripeUnavailable } from "./stripe.server";
 import { eventKind } from "./webhook-events.server";
 import { EVENT_JOB, queueOf } from "./webhooks.server";
 
 /** A stored event as convergence reads it: its type, its object, and the fields that name a subscription. */
 export type StoredEvent = Pick<StripeEventRow, "id" | "type" | "objectId" | "receivedAt"> & {
-  object: { subscription?: unknown; released_subscription?: unknown };
+  object: { subscription?: unknown; released_subscription?: unknown; mode?: unknown };
 };
 
 /** The most events of one customer a job takes with its own (a longer burst goes on in the next job). */
@@ -26,7 +26,8 @@ const MAX_BURST = 500;
 export async function convergeStoredEvent(eventId: string): Promise<{ receivedAt: Date[] } | null> {
   const [event] = await sql<(Omit<StoredEvent, "receivedAt"> & { customerId: string | null; receivedAtMs: number })[]>`
     select id, type, object_id as "objectId", customer_id as "customerId", (extract(epoch from received_at) * 1000)::float8 as "receivedAtMs",
-           jsonb_build_object('subscription', payload #> '{data,object,subscription}', 'released_subscription', payload #> '{data,object,released_subscription}') as object
+           jsonb_build_object('subscription', payload #> '{data,object,subscription}', 'released_subscription', payload #> '{data,object,released_subscription}',
+                             'mode', payload #> '{data,object,mode}') as object
       from stripe_events where id = ${eventId}`;
   if (!event) return null;
   const own: StoredEvent = { ...event, receivedAt: new Date(event.receivedAtMs) };
@@ -58,7 +59,8 @@ export async function convergeStoredEvent(eventId: string): Promise<{ receivedAt
 async function waitingBehind(own: StoredEvent, customerId: string): Promise<{ event: StoredEvent; jobId: string }[]> {
   const rows = await sql<(Omit<StoredEvent, "receivedAt"> & { receivedAtMs: number; jobId: string })[]>`
     select e.id, e.type, e.object_id as "objectId", (extract(epoch from e.received_at) * 1000)::float8 as "receivedAtMs", j.id::text as "jobId",
-           jsonb_build_object('subscription', e.payload #> '{data,object,subscription}', 'released_subscription', e.payload #> '{data,object,released_subscription}') as object
+           jsonb_build_object('subscription', e.payload #> '{data,object,subscription}', 'released_subscription', e.payload #> '{data,object,released_subscription}',
+                              'mode', e.payload #> '{data,object,mode}') as object
       from stripe_events e
       join graphile_worker.jobs j on j.key = e.id
      where e.customer_id = ${customerId} and e.processed_at is null and e.id <> ${own.id}
@@ -84,6 +86,7 @@ async function convergeEvents(events: readonly StoredEvent[], alsoDone: readonly
   const invoices = new Set<string>();
   const subscriptions = new Set<string>();
   const clocks = new Set<string>();
+  const topUpSessions = new Set<string>();
   // The types the app acts on are listed once (webhook-events.server.ts); any other is only stored.
   for (const { type, objectId, object } of events) {
     const kind = eventKind(type);
@@ -93,6 +96,8 @@ async function convergeEvents(events: readonly StoredEvent[], alsoDone: readonly
     const named = kind === "schedule" ? (object.subscription ?? object.released_subscription) : kind === "checkout" ? object.subscription : null;
     if (typeof named === "string") subscriptions.add(named);
     if (kind === "invoice" && objectId) invoices.add(objectId);
+    // A paid payment-mode Checkout is a top-up bought without a saved card.
+    if (kind === "checkout" && object.mode === "payment" && objectId) topUpSessions.add(objectId);
     if (kind === "clock" && objectId) clocks.add(objectId);
   }
   const orgs = new Set<string>();
@@ -105,6 +110,8 @@ async function convergeEvents(events: readonly StoredEvent[], alsoDone: readonly
     const orgId = await convergeSubscription(subscriptionId);
     if (orgId) orgs.add(orgId);
   }
+  // A top-up changes no subscription: nothing for Stigg to follow.
+  for (const sessionId of topUpSessions) await convergeTopUpSession(sessionId);
   for (const clockId of clocks) {
     const orgId = await testClockGone(clockId);
     if (orgId) orgs.add(orgId);

@@ -14,10 +14,12 @@ import { log } from "../platform/log.server";
 import { stiggEnabled } from "../stigg/stigg.server";
 import { setPeriodUnits } from "../usage/counters.server";
 import { planVersionFor, planVersionTerms } from "./catalog.server";
+import { grantPaidTopUp, paidTopUpOf } from "./credit-grants.server";
 import { planByCode, refreshCatalog } from "./plans.server";
 import { releaseSchedule } from "./schedules.server";
 import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
+import { retrieveTopUpSession } from "./stripe-top-ups.server";
 import { allowancePeriod, lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
 
 async function orgOfCustomer(customerId: string, fallback: string | null): Promise<string> {
@@ -282,7 +284,24 @@ export async function convergeInvoice(invoiceId: string): Promise<string | null>
     updatedAt: new Date(),
   };
   await db.insert(schema.invoices).values(row).onConflictDoUpdate({ target: schema.invoices.id, set: row });
+  // A paid top-up invoice grants its credits, once whoever gets here first (credit-grants.server.ts).
+  const topUp = paidTopUpOf(orgId, { id: inv.id, paid: inv.status === "paid", amountPaid: inv.amountPaid, currency: inv.currency, metadata: inv.metadata });
+  if (topUp) await grantPaidTopUp(topUp);
   return inv.subscriptionId;
+}
+
+/**
+ * A payment-mode Checkout Session (a top-up bought without a saved card): once Stripe says it is
+ * complete and paid, its credits are granted, once. Answers the org, or null for a session of
+ * no known org or one Stripe deleted since.
+ */
+export async function convergeTopUpSession(sessionId: string): Promise<string | null> {
+  const session = await retrieveTopUpSession(sessionId).catch((err) => (isResourceMissing(err) ? null : Promise.reject(err)));
+  if (!session) return null;
+  const orgId = await orgOfCustomer(session.customerId, null);
+  const topUp = paidTopUpOf(orgId, session);
+  if (topUp) await grantPaidTopUp(topUp);
+  return orgId;
 }
 
 /** Stripe → DB → Stigg: the database has converged for the org; Stigg follows in its own job. */

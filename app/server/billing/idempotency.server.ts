@@ -25,6 +25,8 @@ export type KeyedRequest = {
   key: string;
   /** What the key is for (an upgrade's plan): the same key for anything else is IDEMPOTENCY_CONFLICT. */
   scope: string;
+  /** What to tell a caller whose key was used for another scope (default: another plan). */
+  conflict?: string;
 };
 
 /** Claims the key, or answers the stored answer of the request that claimed it first (waiting for it). */
@@ -47,7 +49,9 @@ async function claimOrReplay(req: KeyedRequest): Promise<{ claim: Marker } | { r
         from billing_requests where org_id = ${req.orgId} and idempotency_key = ${req.key}`;
     if (row?.fresh) {
       if (row.plan_code !== req.scope)
-        throw new AppError("IDEMPOTENCY_CONFLICT", "This Idempotency-Key was already used for a change to another plan.", { planCode: row.plan_code });
+        throw new AppError("IDEMPOTENCY_CONFLICT", req.conflict ?? "This Idempotency-Key was already used for a change to another plan.", {
+          planCode: row.plan_code,
+        });
       if (!isClaim(row.response)) return { replay: row.response };
       if (Date.now() > deadline)
         throw new AppError(

@@ -109,6 +109,8 @@ export type InvoiceState = {
   hostedInvoiceUrl: string | null;
   invoicePdf: string | null;
   created: Date;
+  /** What the app wrote on the invoice (a top-up's terms: stripe-top-ups.server.ts). */
+  metadata: Record<string, string>;
 };
 
 function invoiceState(inv: Stripe.Invoice): InvoiceState {
@@ -131,6 +133,7 @@ function invoiceState(inv: Stripe.Invoice): InvoiceState {
     hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
     invoicePdf: inv.invoice_pdf ?? null,
     created: toDate(inv.created),
+    metadata: inv.metadata ?? {},
   };
 }
 

@@ -1,5 +1,5 @@
 // Emails for the events a person should read: usage at 80% and 100%, trial ending, payment
-// failed, plan changed. One outbox row per event (unique: a crossing never mails twice), sent by
+// failed, plan changed, an automatic top-up that failed (and was turned off). One outbox row per event (unique: a crossing never mails twice), sent by
 // a job through SMTP_URL; without it, the row stays in the outbox with status `local` (/admin).
 import { sql as dsql, eq } from "drizzle-orm";
 import nodemailer, { type Transporter } from "nodemailer";
@@ -57,6 +57,17 @@ const render: Partial<Record<EventType, (data: unknown, org: Org) => Mail>> = {
       subject: `${org.name} is now on the ${d.planCode} plan`,
       lines: [`The plan of ${org.name} changed from ${d.previousPlanCode} to ${d.planCode}. The current period ends on ${day(d.periodEnd, org.timeZone)}.`],
       link: portal("/billing"),
+    };
+  },
+  "auto_top_up.failed": (raw, org) => {
+    const d = eventData["auto_top_up.failed"].parse(raw);
+    return {
+      subject: `${org.name}: automatic top-up of ${d.metric} failed and was turned off`,
+      lines: [
+        `We could not buy the automatic top-up of ${d.metric} credits for ${org.name}: ${d.reason}`,
+        "Automatic top-up is now off, so no further charge will be attempted. Update the card, buy credits on the top-ups page, and turn automatic top-up on again in Settings.",
+      ],
+      link: portal(`/billing/top-ups?metric=${encodeURIComponent(d.metric)}`),
     };
   },
   "webhook_endpoint.disabled": (raw, org) => {

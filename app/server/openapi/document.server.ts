@@ -56,6 +56,10 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
     when: "The org has no subscription in `trialing` or `active` (or `past_due` inside the grace days).",
     client: "Start or renew a plan.",
   },
+  PAYMENT_FAILED: {
+    when: "Stripe refused the charge of the saved card (a top-up): nothing was charged or granted and the invoice was voided; `details` has `reason` (Stripe's words for the customer) and `invoiceId`. A retry with the same `Idempotency-Key` answers the same.",
+    client: "Update the card (the Stripe portal), then buy again with a new Idempotency-Key.",
+  },
   FORBIDDEN: { when: "Authenticated but not allowed (a cross-site mutation, a non-owner, a non-admin).", client: "Do not retry." },
   FEATURE_NOT_IN_PLAN: {
     when: "A metered feature of the catalog that the org's plan (the version it was bought on) does not include; `details.metric` names it. Nothing is counted.",
@@ -96,6 +100,7 @@ const ERROR_EXAMPLES: Partial<Record<ErrorCode, Json>> = {
   QUOTA_EXCEEDED: { used: 50000, included: 50000, periodKey: "2026-11", periodEnd: "2026-12-05T00:00:00.000Z" },
   IDEMPOTENCY_CONFLICT: { request_id: "req_01JDQ8W6Y2N4" },
   SUBSCRIPTION_INACTIVE: { status: "canceled" },
+  PAYMENT_FAILED: { reason: "Your card was declined.", invoiceId: "in_1QxYz" },
   INTERNAL: { corrId: "0b7e3c1a-…" },
 };
 
@@ -151,7 +156,9 @@ function errorResponses(op: Operation): Json {
 
 function operationObject(op: Operation): Json {
   const parameters: Json[] = [{ $ref: "#/components/parameters/XRequestId" }];
-  if (op.idempotencyKey) parameters.push({ $ref: "#/components/parameters/IdempotencyKey" });
+  if (op.idempotencyKey === "required")
+    parameters.push({ name: "Idempotency-Key", in: "header", required: true, schema: jsonSchemaOf(idempotencyKey, "input") });
+  else if (op.idempotencyKey) parameters.push({ $ref: "#/components/parameters/IdempotencyKey" });
   for (const name of op.path.match(/\{(\w+)\}/g) ?? []) {
     parameters.push({ name: name.slice(1, -1), in: "path", required: true, schema: { type: "string" } });
   }
@@ -181,7 +188,11 @@ function operationObject(op: Operation): Json {
     security: SECURITY[op.auth],
     parameters,
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: ref(op.body.name), example: op.body.example } } } } : {}),
-    responses: { "200": success, ...errorResponses(op) },
+    responses: {
+      "200": success,
+      ...Object.fromEntries(Object.entries(op.alsoAnswers ?? {}).map(([status, description]) => [status, { ...success, description }])),
+      ...errorResponses(op),
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import * as checkout from "../../routes/api.v1.billing.checkout";
 import * as downgrade from "../../routes/api.v1.billing.downgrade";
 import * as portal from "../../routes/api.v1.billing.portal";
 import * as preview from "../../routes/api.v1.billing.preview";
+import * as topUps from "../../routes/api.v1.billing.top-ups";
 import * as upgrade from "../../routes/api.v1.billing.upgrade";
 import * as entitlements from "../../routes/api.v1.entitlements";
 import * as entitlement from "../../routes/api.v1.entitlements.$feature";
@@ -37,6 +38,7 @@ export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/billing/preview", preview.route],
   ["/api/v1/billing/upgrade", upgrade.route],
   ["/api/v1/billing/downgrade", downgrade.route],
+  ["/api/v1/billing/top-ups", topUps.route],
   ["/api/v1/keys", keys.route],
   ["/api/v1/keys/{id}", key.route],
   ["/api/v1/webhooks/endpoints", endpoints.route],
