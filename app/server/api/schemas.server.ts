@@ -84,18 +84,30 @@ export const quotaSummary = z.object({
   status: z.string().meta({ description: "The subscription status (trialing, active, past_due inside grace)." }),
 });
 
+const admittedUnits = z
+  .object({
+    included: count.meta({ description: "Units taken from the plan's included units." }),
+    credits: count.meta({ description: "Units paid with prepaid credits (never billed again)." }),
+    overage: count.meta({ description: "Units past the included units and the credits, billed at the plan's overage price." }),
+  })
+  .meta({
+    description:
+      "How this request's `quantity` was admitted, in the order of spending: the included units, then prepaid credits, then overage (the three add up to `quantity`). A replay answers the original split.",
+  });
+
 export const usageRecord = z.object({
   request_id: z.string(),
   metric,
   quantity: z.number().int().positive(),
-  used: count,
-  remaining: count,
+  used: count.meta({ description: "Units admitted this period: included, credit and overage units alike." }),
+  remaining: count.meta({ description: "Included units left (`included - used`, at least 0); the credits left are in the quota check." }),
   included: count,
   periodKey,
   recordedAt: timestamp,
+  admitted: admittedUnits,
 });
 
-const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count });
+const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count, admitted: admittedUnits });
 export const usageRecordParts = z.object({
   request_id: z.string(),
   features: z.record(metric, featureUsage).meta({ description: "Per feature recorded: its quantity and its counter after this request." }),

@@ -121,8 +121,8 @@ export function recordUsageBody(orgId: string, body: UsageBody): Promise<RecordR
     .map(([metric, quantity]) => ({ metric, quantity }));
   if (parts.length > 1) return recordUsage({ orgId, requestId, parts });
   return recordUsage({ orgId, requestId, ...parts[0] }).then(({ replayed, data }) => {
-    const { metric, quantity, used, remaining, included, periodKey, recordedAt } = data as UsageRecord;
-    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included } }, periodKey, recordedAt } };
+    const { metric, quantity, used, remaining, included, periodKey, recordedAt, admitted } = data as UsageRecord;
+    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admitted } }, periodKey, recordedAt } };
   });
 }
 
@@ -168,13 +168,15 @@ async function recordOneFeatureBatch(batch: readonly Queued<UsageRequest>[], lan
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+                 credit_units, overage_units, denied_by, cap_cents, overage_cents, room
             from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
       : hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+                 credit_units, overage_units, denied_by, cap_cents, overage_cents, room
             from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`,
   );
 }
