@@ -10,6 +10,9 @@ DECLARE
 BEGIN
   PERFORM emit_event(p_org, 'spend_cap.reached',
                      jsonb_build_object('metric', p_metric, 'capCents', p_cap_cents,
-                                        'overageCents', p_overage_cents, 'periodStart', period),
+                                        'overageCents', p_overage_cents, 'periodStart', period,
+                                        'currency', coalesce((SELECT plan.currency FROM subscriptions subscription
+                                                                JOIN plans plan ON plan.code = subscription.plan_code
+                                                               WHERE subscription.org_id = p_org), 'usd')),
                      'spend_cap.reached:' || p_org || ':' || period);
 END $$;

@@ -225,7 +225,7 @@ describe("auto top-up", () => {
       select job.key, job.payload from graphile_worker._private_jobs job
         join graphile_worker._private_tasks task on task.id = job.task_id
        where task.identifier = 'auto_top_up' and job.key = ${runs[0].id}`;
-    expect(jobs).toEqual([{ key: runs[0].id, payload: { runId: runs[0].id } }]);
+    expect([...jobs]).toEqual([{ key: runs[0].id, payload: { runId: runs[0].id } }]);
     // Still below the threshold: spending more is no new crossing.
     await record(orgId, 10);
     expect((await sql`select 1 from auto_top_up_runs where org_id = ${orgId}`).length).toBe(1);
