@@ -331,8 +331,15 @@ export const meteredEntitlement = z.object({
   unit: z.string().meta({ examples: ["token"] }),
   included: count.meta({ description: "Units included this period (0: not in the plan)." }),
   used: count,
-  remaining: count,
-  allow: z.boolean().meta({ description: "`remaining > 0`: recording this feature would be admitted now." }),
+  remaining: count.meta({ description: "Included units left plus the prepaid credits of the feature left (as the quota check)." }),
+  allow: z
+    .boolean()
+    .meta({ description: "`remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording this feature would be admitted now." }),
+  credits: z.object({ remaining: count, usedThisPeriod: count }).meta({ description: "Prepaid credits of the feature: left, and spent this period." }),
+  overage: z
+    .object({ priceCents: count, per: z.number().int().positive(), unitsSoFar: count, chargeCents: count })
+    .nullable()
+    .meta({ description: "What the plan sells past the included units and credits, and this period's so far; null: a hard stop." }),
 });
 export const booleanEntitlement = z.object({ feature: featureName, type: z.literal("boolean"), granted: z.boolean() });
 export const numericEntitlement = z.object({

@@ -5,10 +5,13 @@
 import { describe, expect, test } from "bun:test";
 import { orgWithKey, rid } from "../../../test/factories";
 import { mulberry32, testSeed } from "../../../test/seeded";
+import { entitlementsFor } from "../billing/entitlements.server";
+import { overageChargeCents } from "../domain/overage.server";
+import { cacheDel } from "../platform/cache.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import type { UsageRecord } from "./decisions.server";
-import { recordUsage } from "./engine.server";
+import { quotaFor, recordUsage } from "./engine.server";
 
 /** An org on `plan` whose current period's api_call counter has `included` units and, given, an overage price. */
 async function orgWithCounter(input: { plan?: "starter" | "growth"; included: number; priceCents?: number | null; per?: number | null }) {
@@ -89,6 +92,8 @@ describe("the overage charge's rounding rule", () => {
         const [units, price, per] = [BigInt(row.units), BigInt(row.price), BigInt(row.per)];
         const charge = exact(units, price, per);
         expect(BigInt(row.charge)).toBe(charge);
+        // The app's copy of the rule (the quota check's `allow`) is the database's.
+        expect(overageChargeCents(row.units, row.price, row.per)).toBe(row.charge);
         // within(charge) is the largest x whose charge is still `charge`: at least units, and one more goes over.
         const within = BigInt(row.within);
         expect(within >= units).toBe(true);
@@ -243,5 +248,49 @@ describe("auto top-up", () => {
     await sql`update auto_top_up_settings set enabled = true where org_id = ${orgId}`;
     await record(orgId, 10);
     expect((await sql`select 1 from auto_top_up_runs where org_id = ${orgId}`).length).toBe(0);
+  });
+});
+
+describe("the quota check and the entitlements", () => {
+  test("remaining counts the credits; allow follows the policy: true on overage under the cap, false once the cap is reached", async () => {
+    const { orgId } = await orgWithCounter({ included: 4, priceCents: 50, per: 1 });
+    await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, 100)`;
+    await grant(orgId, 3);
+    await record(orgId, 2);
+    const metered = async () => (await entitlementsFor(orgId)).features.find((f) => f.feature === "api_call");
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({
+      allow: true,
+      remaining: 5,
+      used: 2,
+      credits: { remaining: 3, usedThisPeriod: 0 },
+      overage: { priceCents: 50, per: 1, unitsSoFar: 0, chargeCents: 0, orgChargeCents: 0, capCents: 100 },
+    });
+    // 2 included + 3 credits + 1 overage (50 ¢ of 100): no remaining, but one more overage unit fits.
+    await record(orgId, 6);
+    await cacheDel(`quota:${orgId}:api_call`);
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({
+      allow: true,
+      remaining: 0,
+      used: 8,
+      credits: { remaining: 0, usedThisPeriod: 3 },
+      overage: { unitsSoFar: 1, chargeCents: 50, orgChargeCents: 50, capCents: 100 },
+    });
+    expect(await metered()).toMatchObject({
+      remaining: 0,
+      allow: true,
+      credits: { remaining: 0, usedThisPeriod: 3 },
+      overage: { priceCents: 50, per: 1, unitsSoFar: 1, chargeCents: 50 },
+    });
+    await record(orgId, 1);
+    await cacheDel(`quota:${orgId}:api_call`);
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({ allow: false, remaining: 0, overage: { unitsSoFar: 2, chargeCents: 100 } });
+    expect(await metered()).toMatchObject({ allow: false, remaining: 0 });
+  });
+
+  test("a plan without overage answers overage null, and its remaining is the included units left plus credits", async () => {
+    const { orgId } = await orgWithCounter({ plan: "starter", included: 4 });
+    await grant(orgId, 2);
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({ allow: true, remaining: 6, credits: { remaining: 2, usedThisPeriod: 0 }, overage: null });
+    expect((await entitlementsFor(orgId)).features.find((f) => f.feature === "api_call")).toMatchObject({ remaining: 6, overage: null });
   });
 });
