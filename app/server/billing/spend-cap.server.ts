@@ -62,8 +62,9 @@ export async function setSpendCap(orgId: string, amountCents: number | null): Pr
 
 /** The org's auto top-up settings, one per metric it set, with the catalog's pack of each. */
 export async function autoTopUpSettingsOf(orgId: string): Promise<AutoTopUpSetting[]> {
-  const rows = await sql<{ metric: string; below: number; packs: number; enabled: boolean; updated_at: Date }[]>`
-    select metric, below, packs, enabled, updated_at from auto_top_up_settings where org_id = ${orgId} order by metric`;
+  const rows = await sql<{ metric: string; below: number; packs: number; enabled: boolean; updated_ms: number }[]>`
+    select metric, below, packs, enabled, (extract(epoch from updated_at) * 1000)::float8 as updated_ms
+      from auto_top_up_settings where org_id = ${orgId} order by metric`;
   const topUps = activeCatalog().catalog.topUps;
   return rows.map((row) => ({
     metric: row.metric,
@@ -72,7 +73,7 @@ export async function autoTopUpSettingsOf(orgId: string): Promise<AutoTopUpSetti
     enabled: row.enabled,
     packUnits: topUps[row.metric]?.units ?? 0,
     packPriceCents: topUps[row.metric]?.priceCents ?? 0,
-    updatedAt: row.updated_at.toISOString(),
+    updatedAt: new Date(row.updated_ms).toISOString(),
   }));
 }
 
