@@ -194,6 +194,7 @@ function admitted(answer: ApiAnswer): Admitted {
     included: d.included,
     periodKey: d.periodKey,
     recordedAt: d.recordedAt,
+    admittedAs: d.admittedAs,
   };
 }
 

@@ -158,10 +158,10 @@ export const usageRecord = z.object({
   included: count,
   periodKey,
   recordedAt: timestamp,
-  admitted: admittedUnits,
+  admittedAs: admittedUnits,
 });
 
-const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count, admitted: admittedUnits });
+const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count, admittedAs: admittedUnits });
 export const usageRecordParts = z.object({
   request_id: z.string(),
   features: z.record(metric, featureUsage).meta({ description: "Per feature recorded: its quantity and its counter after this request." }),

@@ -60,7 +60,7 @@ describe("decide", () => {
           included: 10,
           periodKey: "2031-05",
           recordedAt: new Date(RECORDED).toISOString(),
-          admitted: { included: 3, credits: 0, overage: 0 },
+          admittedAs: { included: 3, credits: 0, overage: 0 },
         },
       },
     });
@@ -102,7 +102,7 @@ describe("decide", () => {
       request({ quantity: 5 }),
       row({ outcome: "admitted", used: 12, included: 10, credit_units: 1, overage_units: 2, cap_cents: 500, overage_cents: 3, room: 40 }),
     );
-    expect(outcome).toMatchObject({ ok: true, value: { data: { used: 12, remaining: 0, admitted: { included: 2, credits: 1, overage: 2 } } } });
+    expect(outcome).toMatchObject({ ok: true, value: { data: { used: 12, remaining: 0, admittedAs: { included: 2, credits: 1, overage: 2 } } } });
     // 40 more units fit under the cap: not full, though used > included.
     expect(room.expectsDenial(request({ quantity: 40 }), PERIOD_START)).toBe(false);
     expect(room.expectsDenial(request({ quantity: 41 }), PERIOD_START)).toBe(true);

@@ -143,7 +143,7 @@ function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok
             included,
             periodKey: periodKeyOf(row.period_start_ms!),
             recordedAt: iso(row.recorded_at_ms!),
-            admitted: admittedOf(p.quantity, row),
+            admittedAs: admittedOf(p.quantity, row),
           },
         },
       };
@@ -222,7 +222,7 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
                   remaining: Math.max(0, part.included! - part.used!),
                   included: part.included!,
                   // A request of several features is admitted within the included units only (record_usage_parts).
-                  admitted: admittedOf(part.quantity, {}),
+                  admittedAs: admittedOf(part.quantity, {}),
                 },
               ]),
             ),

@@ -163,8 +163,8 @@ export function recordUsageBody(orgId: string, body: UsageBody): Promise<RecordR
     .map(([metric, quantity]) => ({ metric, quantity }));
   if (parts.length > 1) return recordUsage({ orgId, requestId, parts });
   return recordUsage({ orgId, requestId, ...parts[0] }).then(({ replayed, data }) => {
-    const { metric, quantity, used, remaining, included, periodKey, recordedAt, admitted } = data as UsageRecord;
-    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admitted } }, periodKey, recordedAt } };
+    const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
+    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
   });
 }
 

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 type Admitted = { included: number; credits: number; overage: number };
-type Answer = { data?: { used: number; admitted: Admitted }; error?: { code: string; details: Record<string, unknown> } };
+type Answer = { data?: { used: number; admittedAs: Admitted }; error?: { code: string; details: Record<string, unknown> } };
 
 describe("included → credits → overage → cap, across two app processes", () => {
   test("500 concurrent records admit exactly 100 included, 100 credits and the 100 overage units the cap allows", async () => {
@@ -59,11 +59,11 @@ describe("included → credits → overage → cap, across two app processes", (
     const admitted = answers.filter((x) => x.data).map((x) => x.data!);
     expect(new Set(admitted.map((d) => d.used)).size).toBe(300);
     expect(Math.max(...admitted.map((d) => d.used))).toBe(300);
-    const sum = (k: keyof Admitted) => admitted.reduce((n, d) => n + d.admitted[k], 0);
+    const sum = (k: keyof Admitted) => admitted.reduce((n, d) => n + d.admittedAs[k], 0);
     expect([sum("included"), sum("credits"), sum("overage")]).toEqual([100, 100, 100]);
     // Order of spending: an answer's split follows its running total.
     for (const d of admitted)
-      expect(d.admitted).toEqual(
+      expect(d.admittedAs).toEqual(
         d.used <= 100
           ? { included: 1, credits: 0, overage: 0 }
           : d.used <= 200

@@ -115,11 +115,11 @@ describe("the order of spending", () => {
     await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, null)`;
     const later = await grant(orgId, 5, 300);
     const sooner = await grant(orgId, 3, 30);
-    expect((await record(orgId, 8)).admitted).toEqual({ included: 8, credits: 0, overage: 0 });
+    expect((await record(orgId, 8)).admittedAs).toEqual({ included: 8, credits: 0, overage: 0 });
     const second = await record(orgId, 6);
-    expect([second.used, second.remaining, second.admitted]).toEqual([14, 0, { included: 2, credits: 4, overage: 0 }]);
+    expect([second.used, second.remaining, second.admittedAs]).toEqual([14, 0, { included: 2, credits: 4, overage: 0 }]);
     const third = await record(orgId, 5);
-    expect([third.used, third.admitted]).toEqual([19, { included: 0, credits: 4, overage: 1 }]);
+    expect([third.used, third.admittedAs]).toEqual([19, { included: 0, credits: 4, overage: 1 }]);
     const grants = await sql<{ id: string; remaining: number }[]>`select id, remaining from credit_grants where org_id = ${orgId} order by id`;
     expect(Object.fromEntries(grants.map((g) => [g.id, g.remaining]))).toEqual({ [later]: 0, [sooner]: 0 });
     expect(await counterOf(orgId)).toEqual({ used: 19, credit_used: 8, overage_used: 1 });
@@ -140,7 +140,7 @@ describe("the order of spending", () => {
     expect(refused.details).toMatchObject({ metric: "api_call", used: 0, included: 5 });
     expect(String(refused.details.topUpUrl)).toEndWith("/app/billing/top-ups?metric=api_call");
     expect(await counterOf(orgId)).toEqual({ used: 0, credit_used: 0, overage_used: 0 });
-    expect((await record(orgId, 8)).admitted).toEqual({ included: 5, credits: 3, overage: 0 });
+    expect((await record(orgId, 8)).admittedAs).toEqual({ included: 5, credits: 3, overage: 0 });
     expect((await refusalOf(record(orgId, 1))).code).toBe("QUOTA_EXCEEDED");
     expect(await ledgerOf(orgId)).toEqual({ quantity: 8, credits: 3, overage: 0 });
     expect((await eventsOf(orgId, "usage.overage_started")).length).toBe(0);
@@ -149,7 +149,7 @@ describe("the order of spending", () => {
   test("a plan without credits or overage answers exactly as before, plus its split", async () => {
     const { orgId } = await orgWithCounter({ plan: "starter", included: 3 });
     const first = await record(orgId, 3);
-    expect(first).toMatchObject({ used: 3, remaining: 0, included: 3, admitted: { included: 3, credits: 0, overage: 0 } });
+    expect(first).toMatchObject({ used: 3, remaining: 0, included: 3, admittedAs: { included: 3, credits: 0, overage: 0 } });
     const refused = await refusalOf(record(orgId, 1));
     expect(refused.code).toBe("QUOTA_EXCEEDED");
     expect(refused.details).toMatchObject({ metric: "api_call", used: 3, included: 3 });
@@ -160,7 +160,7 @@ describe("the order of spending", () => {
     await grant(orgId, 1);
     const id = rid();
     const first = await recordUsage({ orgId, requestId: id, metric: "api_call", quantity: 4 });
-    expect((first.data as UsageRecord).admitted).toEqual({ included: 2, credits: 1, overage: 1 });
+    expect((first.data as UsageRecord).admittedAs).toEqual({ included: 2, credits: 1, overage: 1 });
     await record(orgId, 3);
     const again = await recordUsage({ orgId, requestId: id, metric: "api_call", quantity: 4 });
     expect(again.replayed).toBe(true);
@@ -173,7 +173,7 @@ describe("the spend cap", () => {
     const { orgId } = await orgWithCounter({ included: 1, priceCents: 50, per: 1 });
     await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, 120)`;
     // 1 included + 2 overage (100 ¢) fits under 120 ¢; a third overage unit (150 ¢) does not.
-    expect((await record(orgId, 3)).admitted).toEqual({ included: 1, credits: 0, overage: 2 });
+    expect((await record(orgId, 3)).admittedAs).toEqual({ included: 1, credits: 0, overage: 2 });
     const refused = await refusalOf(record(orgId, 1));
     expect([refused.code, refused.status]).toEqual(["SPEND_CAP_REACHED", 429]);
     expect(refused.details).toMatchObject({ metric: "api_call", capCents: 120, overageCents: 100 });
@@ -183,7 +183,7 @@ describe("the spend cap", () => {
     expect(reached.map((e) => e.data)).toEqual([expect.objectContaining({ metric: "api_call", capCents: 120, overageCents: 100 })]);
     // Credits still admit past the cap: they are paid for.
     await grant(orgId, 2);
-    expect((await record(orgId, 2)).admitted).toEqual({ included: 0, credits: 2, overage: 0 });
+    expect((await record(orgId, 2)).admittedAs).toEqual({ included: 0, credits: 2, overage: 0 });
   });
 
   test("the cap counts the overage of every metered feature of the org", async () => {
@@ -195,7 +195,7 @@ describe("the spend cap", () => {
     await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, 100)`;
     // tokens: 5 units at 25 ¢ / 2 = 62.5 → 63 ¢; api_call then has 37 ¢: one unit (30 ¢), not two.
     await recordUsage({ orgId, requestId: rid(), metric: "tokens", quantity: 5 });
-    expect((await record(orgId, 1)).admitted).toEqual({ included: 0, credits: 0, overage: 1 });
+    expect((await record(orgId, 1)).admittedAs).toEqual({ included: 0, credits: 0, overage: 1 });
     const refused = await refusalOf(record(orgId, 1));
     expect(refused.details).toMatchObject({ capCents: 100, overageCents: 93 });
   });
@@ -203,10 +203,10 @@ describe("the spend cap", () => {
   test("no cap chosen: the plan's monthly price; a null cap chosen explicitly: none", async () => {
     const { orgId } = await orgWithCounter({ included: 0, priceCents: 1000, per: 1 });
     // growth is 9900 ¢ a month: 9 units (9000 ¢) fit, the 10th (10000 ¢) does not.
-    expect((await record(orgId, 9)).admitted.overage).toBe(9);
+    expect((await record(orgId, 9)).admittedAs.overage).toBe(9);
     expect((await refusalOf(record(orgId, 1))).details).toMatchObject({ capCents: 9900, overageCents: 9000 });
     await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, null)`;
-    expect((await record(orgId, 50)).admitted.overage).toBe(50);
+    expect((await record(orgId, 50)).admittedAs.overage).toBe(50);
   });
 
   test("a counter without an overage price (a yearly plan, a plan that sells none) never admits overage", async () => {
