@@ -46,7 +46,7 @@ LANGUAGE sql STABLE AS $$
                                   state.quantity, state.counter_included - (state.counter_used - state.counter_credit_used
                                                                             - state.counter_overage_used),
                                   0, state.counter_overage_used, state.counter_overage_price,
-                                  state.counter_overage_per) decided
+                                  state.counter_overage_per, 0) decided
             WHERE state.prior_metric IS NULL AND state.live AND state.counter_used IS NOT NULL
               AND state.counter_used + state.quantity > state.counter_included) beyond ON true
 $$;

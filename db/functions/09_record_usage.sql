@@ -199,7 +199,7 @@ BEGIN
       beyond := beyond_included(request.org_id, request.metric, current_plan_code, request.period_start,
                                 batch_time, request.quantity,
                                 counter_included - (counter_used - counter_credit_used - counter_overage_used),
-                                counter_credits_spent, counter_overage_used, counter_price, counter_per);
+                                counter_credits_spent, counter_overage_used, counter_price, counter_per, 0);
       cap_cents := beyond.cap_cents; overage_cents := beyond.overage_cents; room := beyond.room;
       IF beyond.refusal IS NULL THEN
         counter_used := counter_used + request.quantity;

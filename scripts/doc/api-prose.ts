@@ -70,8 +70,9 @@ Otherwise the request is refused and nothing is counted: 429 \`QUOTA_EXCEEDED\` 
 no overage of the feature (the hard stop; \`details.topUpUrl\` links to the portal page where
 credits are bought), 429 \`SPEND_CAP_REACHED\` when overage would take the org's period overage
 charge over its cap. The answer's \`admittedAs\` says how many units came from each step; a replay
-answers the same split. Requests of several features at once (\`quantities\`) are admitted within
-the included units only (they do not spend credits or overage yet).
+answers the same split. A request of several features at once (\`quantities\`) spends the same
+way for each feature, the overage of all its features counted together under the cap, and is
+admitted whole or refused whole (\`details.metric\` names the feature that does not fit).
 
 **Overage charge and rounding.** A feature's overage charge for the period is
 

@@ -36,7 +36,10 @@ export type UsageRecordParts = z.infer<typeof usageRecordParts>;
 export type RecordResult = { replayed: boolean; data: UsageRecord | UsageRecordParts };
 
 type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided" | "not_in_plan" | "unknown_metric" | "unrecorded";
-/** One part's row of record_usage_parts, times as epoch milliseconds. */
+/**
+ * One part's row of record_usage_parts, times as epoch milliseconds; past the included units, as
+ * DecisionRow: its credit and overage units, and on the part that refused the request, why.
+ */
 export type PartRow = {
   outcome: Decision;
   metric: string;
@@ -46,6 +49,11 @@ export type PartRow = {
   period_start_ms: number | null;
   period_end_ms: number | null;
   recorded_at_ms: number | null;
+  credit_units?: number | null;
+  overage_units?: number | null;
+  denied_by?: "quota" | "spend_cap" | null;
+  cap_cents?: number | null;
+  overage_cents?: number | null;
 };
 /**
  * One row of record_usage / deny_or_replay (db/functions/), times as epoch milliseconds; for a
@@ -221,8 +229,7 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
                   used: part.used!,
                   remaining: Math.max(0, part.included! - part.used!),
                   included: part.included!,
-                  // A request of several features is admitted within the included units only (record_usage_parts).
-                  admittedAs: admittedOf(part.quantity, {}),
+                  admittedAs: admittedOf(part.quantity, part),
                 },
               ]),
             ),
@@ -233,7 +240,22 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
       };
     }
     case "denied": {
-      const exhausted = parts.find((part) => part.used! + part.quantity > part.included!)!;
+      const exhausted = parts.find((part) => part.denied_by) ?? parts.find((part) => part.used! + part.quantity > part.included!)!;
+      if (exhausted.denied_by === "spend_cap")
+        return {
+          ok: false,
+          decision: row.outcome,
+          error: () =>
+            new SpendCapReached({
+              metric: exhausted.metric,
+              capCents: exhausted.cap_cents!,
+              overageCents: exhausted.overage_cents!,
+              quantity: exhausted.quantity,
+              periodKey: periodKeyOf(exhausted.period_start_ms!),
+              periodEnd: iso(exhausted.period_end_ms!),
+              topUpUrl: topUpUrlOf(exhausted.metric),
+            }),
+        };
       return {
         ok: false,
         decision: row.outcome,

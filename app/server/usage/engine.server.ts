@@ -236,7 +236,8 @@ async function recordPartsBatch(batch: readonly Queued<UsageRequest>[]): Promise
     select request_index, outcome, metric, quantity, used, included, subscription_status,
            (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
            (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-           (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+           (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+           credit_units, overage_units, denied_by, cap_cents, overage_cents
       from record_usage_parts(${orgs}::text[], ${requestIds}::text[], ${partRequests}::int[], ${metrics}::text[],
                               ${quantities}::int[], ${GRACE}::interval)`);
   const rows: DecisionRow[] = [];

@@ -111,6 +111,31 @@ describe("included → credits → overage → cap, across two app processes", (
     expect(after.used).toBe(300);
   });
 
+  test("200 concurrent requests of two features on overage: exactly the 50 the cap allows, the charge exactly the cap", async () => {
+    const { orgId, key } = await orgWithKey({ plan: "growth" });
+    for (const metric of ["api_call", "tokens"])
+      await sql`
+        insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used, overage_price_cents, overage_per)
+        select org_id, ${metric}, period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), 0, 0, 10, 1
+          from subscriptions where org_id = ${orgId}`;
+    // Each request is 1 + 1 overage units at 10 ¢: 20 ¢; a cap of 1000 ¢ takes 50 of them.
+    await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, 1000)`;
+    const [ca, cb] = [api(a.url, key), api(b.url, key)];
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? ca : cb).record({ request_id: rid(), quantities: { api_call: 1, tokens: 1 } })),
+    );
+    const statuses: Record<number, number> = {};
+    for (const r of responses) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    expect(statuses).toEqual({ 200: 50, 429: 150 });
+    const [charge] = await sql<{ cents: number; used: number }[]>`
+      select sum(overage_charge_cents(overage_used, overage_price_cents, overage_per))::int8 as cents, sum(used)::int8 as used
+        from usage_counters where org_id = ${orgId}`;
+    expect(charge).toEqual({ cents: 1000, used: 100 });
+    const [ledger] = await sql<{ rows: number; overage: number }[]>`
+      select count(*)::int8 as rows, sum(overage_units)::int8 as overage from usage_events where org_id = ${orgId}`;
+    expect(ledger).toEqual({ rows: 100, overage: 100 });
+  });
+
   test("raising the cap admits exactly the overage the new cap allows, on both processes", async () => {
     const { orgId, key } = await orgWithKey({ plan: "growth" });
     await sql`

@@ -294,3 +294,49 @@ describe("the quota check and the entitlements", () => {
     expect((await entitlementsFor(orgId)).features.find((f) => f.feature === "api_call")).toMatchObject({ remaining: 6, overage: null });
   });
 });
+
+describe("a request of several features", () => {
+  test("each feature spends included, credits, overage; the overage of all its parts counts under the cap; whole or nothing", async () => {
+    const { orgId } = await orgWithCounter({ included: 2, priceCents: 10, per: 1 });
+    await sql`
+      insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used, overage_price_cents, overage_per)
+      select org_id, 'tokens', period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), 0, 0, 25, 2
+        from subscriptions where org_id = ${orgId}`;
+    await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, 100)`;
+    await grant(orgId, 1);
+    const both = (api_call: number, tokens: number, requestId = rid()) =>
+      recordUsage({
+        orgId,
+        requestId,
+        parts: [
+          { metric: "api_call", quantity: api_call },
+          { metric: "tokens", quantity: tokens },
+        ],
+      });
+    type Parts = { features: Record<string, { used: number; admittedAs: Record<string, number> }> };
+    // api_call: 2 included + 1 credit; tokens: 4 overage at 25 ¢ / 2 = 50 ¢.
+    const id = rid();
+    const first = await both(3, 4, id);
+    expect((first.data as Parts).features).toMatchObject({
+      api_call: { used: 3, admittedAs: { included: 2, credits: 1, overage: 0 } },
+      tokens: { used: 4, admittedAs: { included: 0, credits: 0, overage: 4 } },
+    });
+    // api_call 2 overage (20 ¢) fits alone, but with tokens at 7 (87.5 → 88 ¢) the request is 108 ¢: refused whole, naming tokens.
+    const refused = await refusalOf(both(2, 3));
+    expect([refused.code, refused.details]).toEqual(["SPEND_CAP_REACHED", expect.objectContaining({ metric: "tokens", capCents: 100, overageCents: 50 })]);
+    // 10 ¢ + 5 tokens (62.5 → 63 ¢) = 73 ¢: admitted.
+    expect(((await both(1, 1)).data as Parts).features).toMatchObject({
+      api_call: { used: 4, admittedAs: { included: 0, credits: 0, overage: 1 } },
+      tokens: { used: 5, admittedAs: { included: 0, credits: 0, overage: 1 } },
+    });
+    const counters = await sql<{ metric: string; used: number; credit_used: number; overage_used: number }[]>`
+      select metric, used, credit_used, overage_used from usage_counters where org_id = ${orgId} order by metric`;
+    expect(counters.map((c) => ({ ...c }))).toEqual([
+      { metric: "api_call", used: 4, credit_used: 1, overage_used: 1 },
+      { metric: "tokens", used: 5, credit_used: 0, overage_used: 5 },
+    ]);
+    expect(await ledgerOf(orgId)).toEqual({ quantity: 9, credits: 1, overage: 6 });
+    const again = await both(3, 4, id);
+    expect([again.replayed, again.data]).toEqual([true, first.data]);
+  });
+});
