@@ -38,6 +38,33 @@ export type ApiKeyList = {
   }[];
 };
 
+export type AutoTopUpBody = {
+  /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+  metric: string;
+  /** Buy when an admission leaves fewer than this many credits of the metric (it was at least this many before). */
+  below: number;
+  /** How many of the metric's top-up packs to buy. */
+  packs: number;
+  /** False keeps the setting but buys nothing. */
+  enabled: boolean;
+};
+
+export type AutoTopUpSettings = {
+  settings: {
+    /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+    metric: string;
+    below: number;
+    packs: number;
+    enabled: boolean;
+    /** Units of one pack of the metric (the catalog's top-up). */
+    packUnits: number;
+    /** Price of one pack, in cents. */
+    packPriceCents: number;
+    /** ISO 8601, UTC */
+    updatedAt: string;
+  }[];
+};
+
 export type CreatedApiKey = {
   id: string;
   /** The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer. */
@@ -294,6 +321,21 @@ export type RevokedApiKey = {
   id: string;
   /** ISO 8601, UTC */
   revokedAt: string;
+};
+
+export type SpendCap = {
+  /** The cap in force, in cents; null: no cap (chosen explicitly). */
+  amountCents: number | null;
+  /** False while the org has not chosen one: the default is the monthly price of its plan (overage at most doubles the bill). */
+  chosen: boolean;
+  /** The org's overage charge so far this period, over all its metered features (the rounding rule in docs/api.md). */
+  overageCents: number;
+  currency: string;
+};
+
+export type SpendCapBody = {
+  /** The monthly overage cap in cents (0 to 100000000; 0: no overage at all), or null for no cap, chosen explicitly. */
+  amountCents: number | null;
 };
 
 export type SubscriptionOverview = {
