@@ -136,6 +136,31 @@ describe("included → credits → overage → cap, across two app processes", (
     expect(ledger).toEqual({ rows: 100, overage: 100 });
   });
 
+  test("an auto top-up crossing hit by 200 concurrent records on both processes makes exactly one run and one job", async () => {
+    const { orgId, key } = await orgWithKey({ plan: "starter" });
+    await sql`
+      insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
+      select org_id, 'api_call', period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), 0, 0
+        from subscriptions where org_id = ${orgId}`;
+    const grantId = `cg_${orgId}_atu`;
+    await sql`insert into credit_grants (id, org_id, metric, units, remaining, source, source_id, expires_at)
+              values (${grantId}, ${orgId}, 'api_call', 300, 300, 'admin', ${grantId}, now() + interval '300 days')`;
+    await sql`insert into auto_top_up_settings (org_id, metric, below, packs) values (${orgId}, 'api_call', 200, 3)`;
+    const [ca, cb] = [api(a.url, key), api(b.url, key)];
+    const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? ca : cb).record({ request_id: rid() })));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    const runs = await sql<{ id: string; packs: number; crossing_grant_id: string }[]>`
+      select id, packs, crossing_grant_id from auto_top_up_runs where org_id = ${orgId}`;
+    expect(runs.map((r) => [r.packs, r.crossing_grant_id])).toEqual([[3, grantId]]);
+    const [jobs] = await sql<{ n: number }[]>`
+      select count(*)::int as n from graphile_worker._private_jobs job
+        join graphile_worker._private_tasks task on task.id = job.task_id
+       where task.identifier = 'auto_top_up' and job.key = ${runs[0].id}`;
+    expect(jobs.n).toBe(1);
+    const [left] = await sql<{ remaining: number }[]>`select remaining from credit_grants where id = ${grantId}`;
+    expect(left.remaining).toBe(100);
+  });
+
   test("raising the cap admits exactly the overage the new cap allows, on both processes", async () => {
     const { orgId, key } = await orgWithKey({ plan: "growth" });
     await sql`
