@@ -114,7 +114,16 @@ export const usageCounters = pgTable(
     periodEnd: tz("period_end").notNull(),
     periodKey: text("period_key").notNull(),
     included: bigint("included", { mode: "number" }).notNull(),
+    // All units admitted this period: included + credit_used + overage_used.
     used: bigint("used", { mode: "number" }).notNull().default(0),
+    // Of used, the units paid with prepaid credits (never billed: the meter report is used - credit_used)
+    // and the units past the included ones and the credits (billed at the overage price).
+    creditUsed: bigint("credit_used", { mode: "number" }).notNull().default(0),
+    overageUsed: bigint("overage_used", { mode: "number" }).notNull().default(0),
+    // The plan version's overage price, copied when the period's counter starts (null: none, or a
+    // yearly plan, which sells no overage): the admission's flag that overage may be admitted.
+    overagePriceCents: integer("overage_price_cents"),
+    overagePer: integer("overage_per"),
     updatedAt: tz("updated_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] })],
@@ -137,6 +146,9 @@ export const usageEvents = pgTable(
     // 0 for a request of one feature; 1..N (in feature order) for the parts of a request that
     // records several features at once (record_usage_parts): one row per feature, one request_id.
     part: smallint("part").notNull().default(0),
+    // Of quantity, the units paid with credits and the units admitted as overage (the rest were included).
+    creditUnits: integer("credit_units").notNull().default(0),
+    overageUnits: integer("overage_units").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId, t.part] }), index("usage_events_org_request_idx").on(t.orgId, t.requestId)],
 );

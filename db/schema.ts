@@ -4,3 +4,4 @@ export * from "./schema-catalog";
 export * from "./schema-core";
 export * from "./schema-credits";
 export * from "./schema-notify";
+export * from "./schema-overage";

@@ -2,6 +2,7 @@
 // app/server/platform/jobs.server.ts and parsed before the task runs (worker/define-task.ts).
 import type { Task, TaskList } from "graphile-worker";
 import type { JobName } from "../app/server/platform/jobs.server";
+import { autoTopUp } from "./auto-top-up";
 import { deliverWebhook } from "./deliver-webhook";
 import { dispatchEvent } from "./dispatch-event";
 import { maintainPartitions } from "./maintain-partitions";
@@ -27,6 +28,7 @@ export const taskList: TaskList = {
   dispatch_event: dispatchEvent,
   deliver_webhook: deliverWebhook,
   send_email: sendEmail,
+  auto_top_up: autoTopUp,
   notify_trials: notifyTrials,
   retention,
 } satisfies { [K in JobName]: Task<K> };

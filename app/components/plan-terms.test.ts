@@ -41,8 +41,28 @@ test("labels come from the feature's code", () => {
 
 test("a plan change lists the features and allowances that change, from what the org has now", () => {
   const starter = allowancesOf([
-    { feature: "api_call", type: "metered", unit: "call", included: 50_000, used: 10, remaining: 49_990, allow: true },
-    { feature: "tokens", type: "metered", unit: "token", included: 5_000_000, used: 0, remaining: 5_000_000, allow: true },
+    {
+      feature: "api_call",
+      type: "metered",
+      unit: "call",
+      included: 50_000,
+      used: 10,
+      remaining: 49_990,
+      allow: true,
+      credits: { remaining: 0, usedThisPeriod: 0 },
+      overage: null,
+    },
+    {
+      feature: "tokens",
+      type: "metered",
+      unit: "token",
+      included: 5_000_000,
+      used: 0,
+      remaining: 5_000_000,
+      allow: true,
+      credits: { remaining: 0, usedThisPeriod: 0 },
+      overage: null,
+    },
     { feature: "seats", type: "numeric", limit: 3 },
     { feature: "webhooks", type: "boolean", granted: true },
     { feature: "sso", type: "boolean", granted: false },

@@ -16,6 +16,8 @@ export const route = apiRoute({
       used: 1532,
       remaining: 24998468,
       allow: true,
+      credits: { remaining: 0, usedThisPeriod: 0 },
+      overage: { priceCents: 200, per: 1000000, unitsSoFar: 0, chargeCents: 0 },
     }),
     doc: {
       operationId: "getEntitlement",

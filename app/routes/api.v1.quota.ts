@@ -23,13 +23,15 @@ export const route = apiRoute({
       periodEnd: "2026-12-05T00:00:00.000Z",
       planCode: "starter",
       status: "active",
+      credits: { remaining: 0, usedThisPeriod: 0 },
+      overage: null,
     }),
     doc: {
       operationId: "getQuota",
       tag: "Usage",
       summary: "Check the quota",
       description:
-        "The org's usage of a metered feature (`metric`, default `api_call`; `tokens`, …) in the current period: 400 `VALIDATION_FAILED` for one the catalog does not meter, 403 `FEATURE_NOT_IN_PLAN` for one the org's plan does not include. Hot path: reads the database (or the optional Redis copy, at most 1 s old) only; never calls Stripe, Stigg or Clerk. An exhausted quota still answers 200 with `allow: false`: checking is not denied, recording is.",
+        "The org's usage of a metered feature (`metric`, default `api_call`; `tokens`, …) in the current period: 400 `VALIDATION_FAILED` for one the catalog does not meter, 403 `FEATURE_NOT_IN_PLAN` for one the org's plan does not include. Hot path: reads the database (or the optional Redis copy, at most 1 s old) only; never calls Stripe, Stigg or Clerk. An exhausted quota still answers 200 with `allow: false`: checking is not denied, recording is. `remaining` counts the included units left and the prepaid credits left (`credits`); on a plan that sells overage of the metric, `overage` has its price, the units and charge so far and the spend cap, and `allow` stays true while one more overage unit fits under the cap.",
       errors: ["VALIDATION_FAILED", "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "FEATURE_NOT_IN_PLAN", ...ALWAYS],
     },
     handle: async ({ query }, ctx, { orgId }) => ok(ctx, await quotaFor(orgId, query.metric)),

@@ -20,18 +20,28 @@ export const route = apiRoute({
       included: 50000,
       periodKey: "2026-11",
       recordedAt: "2026-11-23T10:00:00.123Z",
+      admittedAs: { included: 1, credits: 0, overage: 0 },
     }),
     doc: {
       operationId: "recordUsage",
       tag: "Usage",
       summary: "Record usage",
       description: [
-        "Counts `quantity` units once per `(org, request_id)`. Admitted only if `used + quantity <= included`; otherwise 429 `QUOTA_EXCEEDED` with `Retry-After` (seconds until the period ends), nothing counted and the request_id not burned (it may succeed later, after an upgrade). Under any concurrency `used` never exceeds `included`.",
+        "Counts `quantity` units once per `(org, request_id)`, admitted whole or denied whole, spending in this order: the plan's included units, then the org's prepaid credits of the feature (oldest expiry first), then overage when the plan sells it (a monthly price with an overage price) and the org's spend cap allows; `admittedAs` says how many units came from each. Otherwise 429 `QUOTA_EXCEEDED` (no overage sold: the hard stop, with `details.topUpUrl`) or 429 `SPEND_CAP_REACHED` (the overage charge would go over the cap), with `Retry-After` (seconds until the period ends), nothing counted and the request_id not burned (it may succeed later, after an upgrade, a top-up or a higher cap). Under any concurrency `used` never exceeds `included` plus the credits spent plus the overage the cap allows, and the period's overage charge never exceeds the cap.",
         "A repeat with the same payload answers the identical status and body as the first success, plus `Idempotent-Replayed: true`, and never counts again, even when repeats arrive concurrently and across a period boundary within 24 hours. A repeat with another metric or quantity is 409 `IDEMPOTENCY_CONFLICT`. So a client retries a lost answer (network error, timeout, 5xx) with the same request_id.",
         '`metric` is any metered feature of the catalog (`tokens`, …): 400 `VALIDATION_FAILED` for one the catalog does not meter, 403 `FEATURE_NOT_IN_PLAN` for one the org\'s plan (the version it was bought on) does not include. Several features at once: `{"request_id": "…", "quantities": {"api_call": 1, "tokens": 1532}}` is admitted whole or denied whole (the 429 names the exhausted feature in `details.metric`), answers `features` (each one\'s quantity, used, remaining, included), replays identically, and is a 409 if the request_id is reused with other quantities (or as a one-feature request). `quantities` with one feature is the same request as `metric` and `quantity`.',
       ].join("\n\n"),
       replays: true,
-      errors: [...JSON_BODY, "UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", "FEATURE_NOT_IN_PLAN", "IDEMPOTENCY_CONFLICT", "QUOTA_EXCEEDED", ...ALWAYS],
+      errors: [
+        ...JSON_BODY,
+        "UNAUTHENTICATED",
+        "SUBSCRIPTION_INACTIVE",
+        "FEATURE_NOT_IN_PLAN",
+        "IDEMPOTENCY_CONFLICT",
+        "QUOTA_EXCEEDED",
+        "SPEND_CAP_REACHED",
+        ...ALWAYS,
+      ],
     },
     handle: async ({ body }, ctx, { orgId }) => {
       const result = await recordUsageBody(orgId, body);

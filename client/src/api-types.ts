@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "PREVIEW_EXPIRED",
   "PAYLOAD_TOO_LARGE",
   "QUOTA_EXCEEDED",
+  "SPEND_CAP_REACHED",
   "RATE_LIMITED",
   "INTERNAL",
   "UPSTREAM_UNAVAILABLE",
@@ -35,6 +36,33 @@ export type ApiKeyList = {
     lastUsedAt: string | null;
     /** ISO 8601, UTC */
     revokedAt: string | null;
+  }[];
+};
+
+export type AutoTopUpBody = {
+  /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+  metric: string;
+  /** Buy when an admission leaves fewer than this many credits of the metric (it was at least this many before). */
+  below: number;
+  /** How many of the metric's top-up packs to buy. */
+  packs: number;
+  /** False keeps the setting but buys nothing. */
+  enabled: boolean;
+};
+
+export type AutoTopUpSettings = {
+  settings: {
+    /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+    metric: string;
+    below: number;
+    packs: number;
+    enabled: boolean;
+    /** Units of one pack of the metric (the catalog's top-up). */
+    packUnits: number;
+    /** Price of one pack, in cents. */
+    packPriceCents: number;
+    /** ISO 8601, UTC */
+    updatedAt: string;
   }[];
 };
 
@@ -78,9 +106,22 @@ export type Entitlement =
       /** Units included this period (0: not in the plan). */
       included: number;
       used: number;
+      /** Included units left plus the prepaid credits of the feature left (as the quota check). */
       remaining: number;
-      /** `remaining > 0`: recording this feature would be admitted now. */
+      /** `remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording this feature would be admitted now. */
       allow: boolean;
+      /** Prepaid credits of the feature: left, and spent this period. */
+      credits: {
+        remaining: number;
+        usedThisPeriod: number;
+      };
+      /** What the plan sells past the included units and credits, and this period's so far; null: a hard stop. */
+      overage: {
+        priceCents: number;
+        per: number;
+        unitsSoFar: number;
+        chargeCents: number;
+      } | null;
     }
   | {
       /** A feature of the catalog. */
@@ -120,9 +161,22 @@ export type Entitlements = {
         /** Units included this period (0: not in the plan). */
         included: number;
         used: number;
+        /** Included units left plus the prepaid credits of the feature left (as the quota check). */
         remaining: number;
-        /** `remaining > 0`: recording this feature would be admitted now. */
+        /** `remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording this feature would be admitted now. */
         allow: boolean;
+        /** Prepaid credits of the feature: left, and spent this period. */
+        credits: {
+          remaining: number;
+          usedThisPeriod: number;
+        };
+        /** What the plan sells past the included units and credits, and this period's so far; null: a hard stop. */
+        overage: {
+          priceCents: number;
+          per: number;
+          unitsSoFar: number;
+          chargeCents: number;
+        } | null;
       }
     | {
         /** A feature of the catalog. */
@@ -143,7 +197,7 @@ export type Entitlements = {
 export type ErrorEnvelope = {
   ok: false;
   error: {
-    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, PAYMENT_FAILED, FORBIDDEN, FEATURE_NOT_IN_PLAN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
+    /** One of VALIDATION_FAILED, MALFORMED_JSON, UNAUTHENTICATED, SUBSCRIPTION_INACTIVE, PAYMENT_FAILED, FORBIDDEN, FEATURE_NOT_IN_PLAN, NOT_FOUND, METHOD_NOT_ALLOWED, IDEMPOTENCY_CONFLICT, PREVIEW_EXPIRED, PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED, SPEND_CAP_REACHED, RATE_LIMITED, INTERNAL, UPSTREAM_UNAVAILABLE, SERVICE_UNAVAILABLE; new codes may be added (act on the HTTP status). */
     code: string;
     /** For people; may change. Never a stack trace, SQL or a secret. */
     message: string;
@@ -221,8 +275,9 @@ export type PlanList = {
 };
 
 export type QuotaSummary = {
-  /** `remaining > 0`. Checking is never denied; recording is. */
+  /** `remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording one unit would be admitted now. Checking is never denied; recording is. */
   allow: boolean;
+  /** Included units left plus the org's prepaid credits of the metric left (overage not counted). */
   remaining: number;
   used: number;
   included: number;
@@ -237,6 +292,26 @@ export type QuotaSummary = {
   planCode: string;
   /** The subscription status (trialing, active, past_due inside grace). */
   status: string;
+  /** Prepaid credits, spent after the included units and before overage. */
+  credits: {
+    /** Unexpired prepaid credits of the metric (they carry over between periods). */
+    remaining: number;
+    /** Units paid with credits this period (part of `used`). */
+    usedThisPeriod: number;
+  };
+  /** Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). */
+  overage: {
+    priceCents: number;
+    per: number;
+    /** Units admitted as overage this period (part of `used`). */
+    unitsSoFar: number;
+    /** This metric's overage charge so far: round_half_up(unitsSoFar × priceCents / per). */
+    chargeCents: number;
+    /** The org's overage charge so far over all its metered features: what the spend cap bounds. */
+    orgChargeCents: number;
+    /** The spend cap in force; null: none (chosen explicitly). */
+    capCents: number | null;
+  } | null;
 };
 
 export type RedirectUrl = {
@@ -247,6 +322,21 @@ export type RevokedApiKey = {
   id: string;
   /** ISO 8601, UTC */
   revokedAt: string;
+};
+
+export type SpendCap = {
+  /** The cap in force, in cents; null: no cap (chosen explicitly). */
+  amountCents: number | null;
+  /** False while the org has not chosen one: the default is the monthly price of its plan (overage at most doubles the bill). */
+  chosen: boolean;
+  /** The org's overage charge so far this period, over all its metered features (the rounding rule in docs/api.md). */
+  overageCents: number;
+  currency: string;
+};
+
+export type SpendCapBody = {
+  /** The monthly overage cap in cents (0 to 100000000; 0: no overage at all), or null for no cap, chosen explicitly. */
+  amountCents: number | null;
 };
 
 export type SubscriptionOverview = {
@@ -267,8 +357,9 @@ export type SubscriptionOverview = {
     interval: "month" | "year";
   } | null;
   usage: {
-    /** `remaining > 0`. Checking is never denied; recording is. */
+    /** `remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording one unit would be admitted now. Checking is never denied; recording is. */
     allow: boolean;
+    /** Included units left plus the org's prepaid credits of the metric left (overage not counted). */
     remaining: number;
     used: number;
     included: number;
@@ -283,6 +374,26 @@ export type SubscriptionOverview = {
     planCode: string;
     /** The subscription status (trialing, active, past_due inside grace). */
     status: string;
+    /** Prepaid credits, spent after the included units and before overage. */
+    credits: {
+      /** Unexpired prepaid credits of the metric (they carry over between periods). */
+      remaining: number;
+      /** Units paid with credits this period (part of `used`). */
+      usedThisPeriod: number;
+    };
+    /** Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). */
+    overage: {
+      priceCents: number;
+      per: number;
+      /** Units admitted as overage this period (part of `used`). */
+      unitsSoFar: number;
+      /** This metric's overage charge so far: round_half_up(unitsSoFar × priceCents / per). */
+      chargeCents: number;
+      /** The org's overage charge so far over all its metered features: what the spend cap bounds. */
+      orgChargeCents: number;
+      /** The spend cap in force; null: none (chosen explicitly). */
+      capCents: number | null;
+    } | null;
   } | null;
 };
 
@@ -360,13 +471,24 @@ export type UsageAnswer =
       /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
       metric: string;
       quantity: number;
+      /** Units admitted this period: included, credit and overage units alike. */
       used: number;
+      /** Included units left (`included - used`, at least 0); the credits left are in the quota check. */
       remaining: number;
       included: number;
       /** `YYYY-MM` of the period start (UTC) */
       periodKey: string;
       /** ISO 8601, UTC */
       recordedAt: string;
+      /** How this request's `quantity` was admitted, in the order of spending: the included units, then prepaid credits, then overage (the three add up to `quantity`). A replay answers the original split. */
+      admittedAs: {
+        /** Units taken from the plan's included units. */
+        included: number;
+        /** Units paid with prepaid credits (never billed again). */
+        credits: number;
+        /** Units past the included units and the credits, billed at the plan's overage price. */
+        overage: number;
+      };
     }
   | {
       request_id: string;
@@ -378,6 +500,15 @@ export type UsageAnswer =
           used: number;
           remaining: number;
           included: number;
+          /** How this request's `quantity` was admitted, in the order of spending: the included units, then prepaid credits, then overage (the three add up to `quantity`). A replay answers the original split. */
+          admittedAs: {
+            /** Units taken from the plan's included units. */
+            included: number;
+            /** Units paid with prepaid credits (never billed again). */
+            credits: number;
+            /** Units past the included units and the credits, billed at the plan's overage price. */
+            overage: number;
+          };
         }
       >;
       /** `YYYY-MM` of the period start (UTC) */
@@ -435,6 +566,8 @@ export type WebhookEndpointInput = {
   url: string;
   eventTypes: (
     | "usage.threshold_reached"
+    | "usage.overage_started"
+    | "spend_cap.reached"
     | "subscription.trial_will_end"
     | "subscription.updated"
     | "subscription.downgrade_scheduled"

@@ -18,6 +18,7 @@ export type {
   QuotaSummary,
   RecordPartsResult,
   RecordResult,
+  SpendCapReached,
   SuccessEnvelope,
   UsageRecord,
   UsageRecordParts,

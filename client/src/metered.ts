@@ -12,6 +12,7 @@ import type {
   QuotaSummary,
   RecordPartsResult,
   RecordResult,
+  SpendCapReached,
   UsageRecord,
   UsageRecordParts,
 } from "./types.js";
@@ -157,6 +158,7 @@ export class Metered {
     }
     if (answer.status === 200) return "quantities" in input ? admittedParts(answer) : admitted(answer);
     if (answer.status === 429 && errorCode(answer.body) === "QUOTA_EXCEEDED") return quotaExceeded(answer, requestId);
+    if (answer.status === 429 && errorCode(answer.body) === "SPEND_CAP_REACHED") return spendCapReached(answer, requestId);
     throw apiError(answer);
   }
 
@@ -194,6 +196,7 @@ function admitted(answer: ApiAnswer): Admitted {
     included: d.included,
     periodKey: d.periodKey,
     recordedAt: d.recordedAt,
+    admittedAs: d.admittedAs,
   };
 }
 
@@ -221,6 +224,23 @@ function quotaExceeded(answer: ApiAnswer, requestId: string): QuotaExceeded {
     metric: String(details.metric),
     used: Number(details.used),
     included: Number(details.included),
+    periodKey: String(details.periodKey),
+    periodEnd: String(details.periodEnd),
+    message,
+  };
+}
+
+function spendCapReached(answer: ApiAnswer, requestId: string): SpendCapReached {
+  const { message, details } = (answer.body as { error: { message: string; details: Record<string, unknown> } }).error;
+  return {
+    admitted: false,
+    decidedBy: "platform",
+    reason: "spend_cap_reached",
+    retryAfter: retryAfterSeconds(answer.headers.get("retry-after")) ?? 1,
+    requestId,
+    metric: String(details.metric),
+    capCents: Number(details.capCents),
+    overageCents: Number(details.overageCents),
     periodKey: String(details.periodKey),
     periodEnd: String(details.periodEnd),
     message,

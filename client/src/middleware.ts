@@ -44,6 +44,15 @@ async function meter<Req>(recorder: Recorder, options: MeterOptions<Req>, reques
   const quantity = typeof options.quantity === "function" ? options.quantity(request) : options.quantity;
   const result = await recorder.record({ requestId: requestIdOf(request, header, options.requestId), quantity, metric: options.metric });
   if (result.admitted) return null;
+  if (result.decidedBy === "platform" && result.reason === "spend_cap_reached") {
+    return envelope(
+      429,
+      "SPEND_CAP_REACHED",
+      "The spend cap of this period is reached.",
+      { periodKey: result.periodKey, periodEnd: result.periodEnd },
+      result.retryAfter,
+    );
+  }
   if (result.decidedBy === "platform") {
     return envelope(
       429,

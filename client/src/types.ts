@@ -50,6 +50,23 @@ export type QuotaExceeded = {
   message: string;
 };
 
+/** Refused by the org's spend cap: the overage this needs would take the period's overage charge over it. Nothing was counted. */
+export type SpendCapReached = {
+  admitted: false;
+  decidedBy: "platform";
+  reason: "spend_cap_reached";
+  /** Whole seconds until the period ends (the `Retry-After` header). */
+  retryAfter: number;
+  requestId: string;
+  metric: string;
+  capCents: number;
+  /** The org's overage charge so far this period. */
+  overageCents: number;
+  periodKey: string;
+  periodEnd: string;
+  message: string;
+};
+
 /** The platform could not be reached in time: `onUnavailable` decided, nothing is known to be counted. */
 export type DecidedByPolicy = {
   admitted: boolean;
@@ -62,9 +79,9 @@ export type DecidedByPolicy = {
   attempts: number;
 };
 
-export type RecordResult = Admitted | QuotaExceeded | DecidedByPolicy;
+export type RecordResult = Admitted | QuotaExceeded | SpendCapReached | DecidedByPolicy;
 /** What `record` answers for several features at once (`quantities`): all counted, or none. */
-export type RecordPartsResult = AdmittedParts | QuotaExceeded | DecidedByPolicy;
+export type RecordPartsResult = AdmittedParts | QuotaExceeded | SpendCapReached | DecidedByPolicy;
 
 /**
  * What `record` answers when the platform cannot be reached (after the retries, within the

@@ -1,6 +1,7 @@
 // The client against the real app: typed answers, the hard stop under concurrency, typed errors,
 // and retries that reuse the request_id so a lost answer is replayed, never counted twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "../../app/server/platform/db.server";
 import { startApp, type TestApp } from "../../test/app";
 import { type Contract, contractFetch } from "../../test/contract";
 import { countsOf, orgWithKey } from "../../test/factories";
@@ -52,6 +53,23 @@ describe("answers", () => {
     expect(denied.retryAfter).toBeGreaterThan(0);
     expect(denied).toMatchObject({ used: 1, included: 1 });
     expect(await countsOf(org.orgId)).toEqual({ used: 1, ledger: 1, rows: 1 });
+  });
+
+  test("past the included units on overage, the split is typed; past the spend cap the result is a typed denial", async () => {
+    const org = await orgWithKey({ plan: "growth" });
+    await sql`
+      insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used, overage_price_cents, overage_per)
+      select org_id, 'api_call', period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), 1, 0, 40, 1
+        from subscriptions where org_id = ${org.orgId}`;
+    await sql`insert into org_spend_caps (org_id, amount_cents) values (${org.orgId}, 50)`;
+    const metered = client(org.key);
+    const over = await metered.record({ quantity: 2 });
+    if (!over.admitted || over.decidedBy !== "platform") throw new Error(`not admitted: ${JSON.stringify(over)}`);
+    expect(over.admittedAs).toEqual({ included: 1, credits: 0, overage: 1 });
+    const capped = await metered.record();
+    if (capped.admitted || capped.decidedBy !== "platform") throw new Error(`not a platform denial: ${JSON.stringify(capped)}`);
+    expect(capped).toMatchObject({ reason: "spend_cap_reached", metric: "api_call", capCents: 50, overageCents: 40 });
+    expect(capped.retryAfter).toBeGreaterThan(0);
   });
 });
 

@@ -2,27 +2,36 @@
 -- the org has no subscription. A period with no counter yet has used 0 and the units of the
 -- subscriber's plan version (included_units); when the plan grants no such metered feature,
 -- included is NULL, and used is NULL too when the catalog has no such metered feature (the
--- output columns stay those every released app reads).
+-- output columns stay those every released app reads; columns are only added).
+-- Past the included units (issue 23): the counter's credit and overage units and its overage price
+-- (NULL: none sold), the org's unexpired credits of the metric (one probe of the partial index of
+-- spendable grants, empty for an org that never bought any), and, only when overage is sold, the
+-- spend cap and the org's period overage charge (spend_cap_of).
 CREATE OR REPLACE FUNCTION quota_of(p_org text, p_metric text, p_grace interval)
 RETURNS TABLE(plan_code text, status text, live boolean, period_start timestamptz,
-              period_end timestamptz, used bigint, included bigint)
+              period_end timestamptz, used bigint, included bigint, credit_used bigint,
+              overage_used bigint, overage_price_cents int, overage_per int, credits_left bigint,
+              cap_cents bigint, capped boolean, org_overage_cents bigint)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
   subscription subscriptions;
   current_period record;
+  cap record;
 BEGIN
   SELECT * INTO subscription FROM subscriptions WHERE org_id = p_org;
   IF NOT FOUND THEN RETURN; END IF;
   current_period := org_period(subscription, now(), p_grace);
   plan_code := current_period.plan_code; status := current_period.status; live := current_period.live;
   period_start := current_period.period_start; period_end := current_period.period_end;
-  SELECT counter.used, counter.included INTO used, included
+  SELECT counter.used, counter.included, counter.credit_used, counter.overage_used,
+         counter.overage_price_cents, counter.overage_per
+    INTO used, included, credit_used, overage_used, overage_price_cents, overage_per
     FROM usage_counters counter
    WHERE counter.org_id = p_org AND counter.metric = p_metric
      AND counter.period_start = current_period.period_start;
   IF NOT FOUND THEN
-    used := 0;
+    used := 0; credit_used := 0; overage_used := 0;
     included := included_units(current_period.plan_code,
                                CASE WHEN current_period.plan_code = subscription.plan_code
                                     THEN subscription.plan_version END,
@@ -33,6 +42,23 @@ BEGIN
       IF NOT EXISTS (SELECT 1 FROM features feature WHERE feature.code = p_metric AND feature.type = 'metered') THEN
         used := NULL;
       END IF;
+    ELSE
+      SELECT price.price_cents, price.per INTO overage_price_cents, overage_per
+        FROM overage_price_of(current_period.plan_code,
+                              CASE WHEN current_period.plan_code = subscription.plan_code
+                                   THEN subscription.plan_version END,
+                              p_metric, subscription.billing_interval) price;
+    END IF;
+  END IF;
+  IF included IS NOT NULL THEN
+    SELECT coalesce(sum(grant_row.remaining), 0) INTO credits_left
+      FROM credit_grants grant_row
+     WHERE grant_row.org_id = p_org AND grant_row.metric = p_metric
+       AND grant_row.remaining > 0 AND grant_row.expires_at > now();
+    IF overage_price_cents IS NOT NULL THEN
+      cap := spend_cap_of(p_org, current_period.plan_code, current_period.period_start, p_metric);
+      cap_cents := cap.cap_cents; capped := cap.capped;
+      org_overage_cents := cap.other_cents + overage_charge_cents(overage_used, overage_price_cents, overage_per);
     END IF;
   END IF;
   RETURN NEXT;

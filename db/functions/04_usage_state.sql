@@ -3,7 +3,10 @@
 -- counter (or, when the period has none yet, the units its plan version grants: plan_included,
 -- NULL when it grants none), and the earlier admission of the same request_id if any (the
 -- prior_* columns; prior_part is 0 for a one-feature request, 1..N for a part of a request of
--- several features, see record_usage_parts).
+-- several features, see record_usage_parts). Past the included units (beyond_included): the
+-- counter's credit and overage units and its overage price, the plan version and billing interval
+-- a new counter's overage price comes from (overage_price_of), and the earlier admission's credit
+-- and overage units (a replay answers them).
 CREATE OR REPLACE FUNCTION usage_state(p_orgs text[], p_request_ids text[], p_metrics text[],
                                        p_quantities int[], p_grace interval, p_now timestamptz)
 RETURNS TABLE(batch_index int, org_id text, request_id text, metric text, quantity int,
@@ -11,7 +14,9 @@ RETURNS TABLE(batch_index int, org_id text, request_id text, metric text, quanti
               period_end timestamptz, live boolean, counter_used bigint, counter_included bigint,
               prior_metric text, prior_quantity int, prior_used_after bigint, prior_included bigint,
               prior_period_start timestamptz, prior_recorded_at timestamptz,
-              plan_included bigint, prior_part int)
+              plan_included bigint, prior_part int, plan_version int, billing_interval text,
+              counter_credit_used bigint, counter_overage_used bigint, counter_overage_price int,
+              counter_overage_per int, prior_credit_units int, prior_overage_units int)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
@@ -21,7 +26,7 @@ BEGIN
     SELECT subscription.org_id, subscription.status AS subscription_status, period.plan_code,
            -- the version it was bought on, while the period is still on that plan
            CASE WHEN period.plan_code = subscription.plan_code THEN subscription.plan_version END AS plan_version,
-           period.period_start, period.period_end, period.live
+           period.period_start, period.period_end, period.live, subscription.billing_interval
       FROM subscriptions subscription
      CROSS JOIN LATERAL org_period(subscription, p_now, p_grace) period
      WHERE subscription.org_id = ANY(p_orgs))
@@ -33,7 +38,9 @@ BEGIN
          earlier.period_start, earlier.recorded_at,
          CASE WHEN counter.used IS NULL AND org_state.live
               THEN included_units(org_state.plan_code, org_state.plan_version, request.metric) END,
-         earlier.part::int
+         earlier.part::int, org_state.plan_version, org_state.billing_interval,
+         counter.credit_used, counter.overage_used, counter.overage_price_cents, counter.overage_per,
+         earlier.credit_units, earlier.overage_units
     FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities) WITH ORDINALITY
          request(org_id, request_id, metric, quantity, batch_index)
     LEFT JOIN org_state ON org_state.org_id = request.org_id
@@ -43,7 +50,7 @@ BEGIN
     LEFT JOIN LATERAL (
            -- one probe of (org_id, request_id) per request, never a scan of the period
            SELECT event.metric, event.quantity, event.used_after, event.included,
-                  event.period_start, event.recorded_at, event.part
+                  event.period_start, event.recorded_at, event.part, event.credit_units, event.overage_units
              FROM usage_events event
             WHERE event.org_id = request.org_id AND event.request_id = request.request_id
               AND event.recorded_at >= least(coalesce(org_state.period_start, p_now),

@@ -7,8 +7,16 @@
 --    its orgs up front, in sorted order, so concurrent batches and app instances never deadlock;
 --  * "seen before" is read after those locks, so a concurrent duplicate is always seen, and it is
 --    decided before "fits", so a replay answers the original success even when the quota is full;
---  * a request is admitted only if used + quantity <= included; the ledger rows and the counter
---    update commit together, and a denied request writes nothing (its request_id stays free);
+--  * a request is admitted whole or denied whole, spending in this order: the included units,
+--    then the org's prepaid credits of the feature, then overage when the counter carries an
+--    overage price and the org's spend cap allows (beyond_included; only asked when
+--    used + quantity > included, so plans without credits or overage do no more work than
+--    before until their quota is full); the ledger rows (with their credit and overage units)
+--    and the counter update commit together, and a denied request writes nothing but, refused for
+--    the cap, spend_cap.reached once per period (its request_id stays free);
+--  * credits and overage are written once per counter of the batch (settle_beyond_included):
+--    the grants' remaining, the counter's credit_used and overage_used, usage.overage_started
+--    and an auto top-up run, each once;
 --  * a request_id is remembered for its whole period and for 24 hours after;
 --  * usage_hourly moves with the counter, in the same transaction (the portal's chart);
 --  * a counter that crosses 80% or 100% of its included units emits usage.threshold_reached in
@@ -28,25 +36,40 @@ CREATE OR REPLACE FUNCTION record_usage(p_orgs text[], p_request_ids text[], p_m
                                         p_quantities int[], p_grace interval)
 RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint,
               included bigint, period_start timestamptz, period_end timestamptz,
-              recorded_at timestamptz, sub_status text)
+              recorded_at timestamptz, sub_status text, credit_units int, overage_units int,
+              denied_by text, cap_cents bigint, overage_cents bigint, room bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   batch_time timestamptz := now();
   batch_size int := cardinality(p_orgs);
   request record;
+  beyond record;
   -- the (org, metric) counter being walked (requests come sorted by org, metric, arrival)
   current_org text;
   current_metric text;
   current_period_start timestamptz;
+  current_period_end timestamptz;
+  current_plan_code text;
   counter_used bigint;
   counter_included bigint;
   counter_used_before bigint;
   counter_changed boolean := false;
+  -- past the included units: the counter's credit and overage units (before and now), its price,
+  -- the credits its batch spent (not yet written), and whether the org has none left
+  counter_credit_used bigint;
+  counter_overage_used bigint;
+  counter_overage_used_before bigint;
+  counter_price int;
+  counter_per int;
+  counter_credits_spent bigint := 0;
+  counter_out_of_credits boolean := false;
   -- per input position, set only for admitted requests (in-place writes, no copies)
   admitted_period_start timestamptz[] := array_fill(NULL::timestamptz, ARRAY[batch_size]);
   admitted_used_after bigint[] := array_fill(NULL::bigint, ARRAY[batch_size]);
   admitted_included bigint[] := array_fill(NULL::bigint, ARRAY[batch_size]);
+  admitted_credit_units int[] := array_fill(0, ARRAY[batch_size]);
+  admitted_overage_units int[] := array_fill(0, ARRAY[batch_size]);
   admitted_count int := 0;
   -- counters to write back, one entry per (org, metric) that admitted something
   written_orgs text[] := '{}';
@@ -76,12 +99,14 @@ BEGIN
     quantity := request.quantity;
     sub_status := request.subscription_status;
     used := NULL; included := NULL; period_start := NULL; period_end := NULL; recorded_at := NULL;
+    credit_units := 0; overage_units := 0; denied_by := NULL; cap_cents := NULL; overage_cents := NULL; room := NULL;
 
     IF request.prior_metric IS NOT NULL THEN
       IF request.prior_part = 0 AND request.prior_metric = request.metric AND request.prior_quantity = request.quantity THEN
         outcome := 'replayed';
         used := request.prior_used_after; included := request.prior_included;
         period_start := request.prior_period_start; recorded_at := request.prior_recorded_at;
+        credit_units := request.prior_credit_units; overage_units := request.prior_overage_units;
       ELSE
         outcome := 'conflict';
       END IF;
@@ -113,26 +138,46 @@ BEGIN
         written_added := written_added || (counter_used - counter_used_before);
         threshold_crossed := threshold_crossed
                              OR usage_threshold_crossed(counter_used_before, counter_used, counter_included);
+        -- Written before the next counter of the same org reads the org's overage (spend_cap_of).
+        IF counter_credits_spent > 0 OR counter_overage_used > counter_overage_used_before THEN
+          PERFORM settle_beyond_included(current_org, current_metric, current_period_start, current_period_end,
+                                         batch_time, counter_credit_used, counter_credits_spent,
+                                         counter_overage_used, counter_overage_used_before,
+                                         counter_included, counter_price, counter_per);
+        END IF;
       END IF;
       current_org := request.org_id;
       current_metric := request.metric;
       current_period_start := request.period_start;
+      current_period_end := request.period_end;
+      current_plan_code := request.plan_code;
       counter_changed := false;
+      counter_credits_spent := 0;
+      counter_out_of_credits := false;
       IF request.counter_used IS NOT NULL THEN
         counter_used := request.counter_used;
         counter_included := request.counter_included;
-        counter_used_before := counter_used;
+        counter_credit_used := request.counter_credit_used;
+        counter_overage_used := request.counter_overage_used;
+        counter_price := request.counter_overage_price;
+        counter_per := request.counter_overage_per;
       ELSE
-        -- first request of a period: its counter starts with its plan version's units
+        -- first request of a period: its counter starts with its plan version's units and overage price
+        SELECT price.price_cents, price.per INTO counter_price, counter_per
+          FROM overage_price_of(request.plan_code, request.plan_version, request.metric, request.billing_interval) price;
         INSERT INTO usage_counters AS counter (org_id, metric, period_start, period_end, period_key,
-                                               included, used, updated_at)
+                                               included, used, overage_price_cents, overage_per, updated_at)
         VALUES (request.org_id, request.metric, request.period_start, request.period_end,
                 to_char(request.period_start AT TIME ZONE 'UTC', 'YYYY-MM'),
-                request.plan_included, 0, batch_time)
+                request.plan_included, 0, counter_price, counter_per, batch_time)
         ON CONFLICT (org_id, metric, period_start) DO UPDATE SET updated_at = excluded.updated_at
-        RETURNING counter.used, counter.included INTO counter_used, counter_included;
-        counter_used_before := counter_used;
+        RETURNING counter.used, counter.included, counter.credit_used, counter.overage_used,
+                  counter.overage_price_cents, counter.overage_per
+             INTO counter_used, counter_included, counter_credit_used, counter_overage_used,
+                  counter_price, counter_per;
       END IF;
+      counter_used_before := counter_used;
+      counter_overage_used_before := counter_overage_used;
     END IF;
 
     period_start := request.period_start; period_end := request.period_end;
@@ -145,9 +190,48 @@ BEGIN
       admitted_used_after[request.batch_index] := counter_used;
       admitted_included[request.batch_index] := counter_included;
       admitted_count := admitted_count + 1;
-    ELSE
-      outcome := 'denied';
+    ELSIF counter_price IS NULL AND counter_out_of_credits THEN
+      -- this counter's batch already found no credits and no overage: a plain denial
+      outcome := 'denied'; denied_by := 'quota';
       used := counter_used; included := counter_included;
+      room := counter_included - (counter_used - counter_credit_used - counter_overage_used);
+    ELSE
+      beyond := beyond_included(request.org_id, request.metric, current_plan_code, request.period_start,
+                                batch_time, request.quantity,
+                                counter_included - (counter_used - counter_credit_used - counter_overage_used),
+                                counter_credits_spent, counter_overage_used, counter_price, counter_per, 0);
+      cap_cents := beyond.cap_cents; overage_cents := beyond.overage_cents; room := beyond.room;
+      IF beyond.refusal IS NULL THEN
+        counter_used := counter_used + request.quantity;
+        counter_credit_used := counter_credit_used + beyond.credit_units;
+        counter_credits_spent := counter_credits_spent + beyond.credit_units;
+        counter_overage_used := counter_overage_used + beyond.overage_units;
+        counter_changed := true;
+        outcome := 'admitted';
+        credit_units := beyond.credit_units; overage_units := beyond.overage_units;
+        used := counter_used; included := counter_included; recorded_at := batch_time;
+        admitted_period_start[request.batch_index] := request.period_start;
+        admitted_used_after[request.batch_index] := counter_used;
+        admitted_included[request.batch_index] := counter_included;
+        admitted_credit_units[request.batch_index] := beyond.credit_units;
+        admitted_overage_units[request.batch_index] := beyond.overage_units;
+        admitted_count := admitted_count + 1;
+        -- The cap reached: not one more overage unit fits under it.
+        IF beyond.overage_units > 0 AND beyond.cap_cents IS NOT NULL
+           AND beyond.overage_cents - overage_charge_cents(counter_overage_used, counter_price, counter_per)
+               + overage_charge_cents(counter_overage_used + 1, counter_price, counter_per) > beyond.cap_cents THEN
+          PERFORM notify_spend_cap_reached(request.org_id, request.metric, request.period_start,
+                                           beyond.cap_cents, beyond.overage_cents);
+        END IF;
+      ELSE
+        outcome := 'denied'; denied_by := beyond.refusal;
+        used := counter_used; included := counter_included;
+        counter_out_of_credits := beyond.credits_left <= 0;
+        IF beyond.refusal = 'spend_cap' THEN
+          PERFORM notify_spend_cap_reached(request.org_id, request.metric, request.period_start,
+                                           beyond.cap_cents, beyond.overage_cents);
+        END IF;
+      END IF;
     END IF;
     RETURN NEXT;
   END LOOP;
@@ -160,6 +244,12 @@ BEGIN
     written_added := written_added || (counter_used - counter_used_before);
     threshold_crossed := threshold_crossed
                          OR usage_threshold_crossed(counter_used_before, counter_used, counter_included);
+    IF counter_credits_spent > 0 OR counter_overage_used > counter_overage_used_before THEN
+      PERFORM settle_beyond_included(current_org, current_metric, current_period_start, current_period_end,
+                                     batch_time, counter_credit_used, counter_credits_spent,
+                                     counter_overage_used, counter_overage_used_before,
+                                     counter_included, counter_price, counter_per);
+    END IF;
   END IF;
 
   IF admitted_count > 0 THEN
@@ -177,12 +267,14 @@ BEGIN
     ON CONFLICT (org_id, metric, hour) DO UPDATE SET quantity = hourly.quantity + excluded.quantity;
 
     INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
-                              included, recorded_at)
+                              included, recorded_at, credit_units, overage_units)
     SELECT admitted.org_id, admitted.request_id, admitted.metric, admitted.quantity,
-           admitted.period_start, admitted.used_after, admitted.included, batch_time
+           admitted.period_start, admitted.used_after, admitted.included, batch_time,
+           admitted.credit_units, admitted.overage_units
       FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities, admitted_period_start,
-                  admitted_used_after, admitted_included)
-           admitted(org_id, request_id, metric, quantity, period_start, used_after, included)
+                  admitted_used_after, admitted_included, admitted_credit_units, admitted_overage_units)
+           admitted(org_id, request_id, metric, quantity, period_start, used_after, included,
+                    credit_units, overage_units)
      WHERE admitted.used_after IS NOT NULL;
 
     IF threshold_crossed THEN

@@ -8,11 +8,14 @@
 -- period the boundary rule moved to another plan (a trial renewing, a downgrade applied) is on
 -- that plan's newest version until convergence records it; so is a mirror with no version yet.
 -- The features listed are the current catalog's and any other the org's plan version grants.
+-- overage_price_cents and overage_per: what the plan version sells past the included units (none
+-- on a yearly price); credit_used and overage_used: the period's counter's.
 CREATE OR REPLACE FUNCTION entitlements_of(p_org text, p_grace interval)
 RETURNS TABLE(plan_code text, plan_version int, billing_interval text, status text, live boolean,
               period_start timestamptz, period_end timestamptz, feature text, feature_type text,
               unit text, in_plan boolean, included bigint, feature_limit bigint, granted boolean,
-              used bigint)
+              used bigint, overage_price_cents int, overage_per int, credit_used bigint,
+              overage_used bigint)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 BEGIN
@@ -33,11 +36,15 @@ BEGIN
          org_plan.live, org_plan.period_start, org_plan.period_end,
          entitlement.code, entitlement.type, entitlement.unit, entitlement.in_plan,
          coalesce(counter.included, entitlement.included), entitlement."limit", entitlement.granted,
-         coalesce(counter.used, 0)
+         coalesce(counter.used, 0),
+         CASE WHEN org_plan.billing_interval = 'month' THEN entitlement.overage_price_cents END,
+         CASE WHEN org_plan.billing_interval = 'month' THEN entitlement.overage_per END,
+         coalesce(counter.credit_used, 0), coalesce(counter.overage_used, 0)
     FROM subscription_period org_plan
     LEFT JOIN LATERAL (
            SELECT feature.code, feature.type, feature.unit, granting.feature IS NOT NULL AS in_plan,
-                  granting.included, granting."limit", granting.granted
+                  granting.included, granting."limit", granting.granted,
+                  granting.overage_price_cents, granting.overage_per
              FROM features feature
              LEFT JOIN plan_version_features granting
                     ON granting.plan_code = org_plan.plan_code AND granting.version = org_plan.plan_version

@@ -8,15 +8,22 @@
 -- Grandfathering as in entitlements_of: a subscription keeps the plan version it was bought on; a
 -- period the boundary rule moved to another plan, or a mirror with no version yet, is on that
 -- plan's newest version.
+-- Past the included units (issue 23): each counter's credit and overage units and overage price;
+-- on every row, the org's unexpired credits per metric (credits: {metric: units}, one probe of the
+-- partial index of spendable grants) and, only when the plan version or a counter of the period
+-- sells overage, the spend cap and the org's period overage charge (spend_cap_of).
 CREATE OR REPLACE FUNCTION entitlement_usage_of(p_org text, p_grace interval)
 RETURNS TABLE(plan_code text, plan_version int, billing_interval text, status text, live boolean,
               period_start timestamptz, period_end timestamptz, catalog_version int, metric text,
-              used bigint, included bigint)
+              used bigint, included bigint, credit_used bigint, overage_used bigint,
+              overage_price_cents int, overage_per int, credits jsonb, cap_cents bigint, capped boolean,
+              org_overage_cents bigint)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
   subscription subscriptions;
   current_period record;
+  cap record;
 BEGIN
   SELECT * INTO subscription FROM subscriptions WHERE org_id = p_org;
   IF NOT FOUND THEN RETURN; END IF;
@@ -32,14 +39,33 @@ BEGIN
                       ORDER BY sold.catalog_version DESC LIMIT 1);
   END IF;
   catalog_version := (SELECT max(published.version) FROM catalog_versions published);
-  FOR metric, used, included IN
-    SELECT counter.metric, counter.used, counter.included FROM usage_counters counter
+  credits := (SELECT jsonb_object_agg(spendable.metric, spendable.units)
+                FROM (SELECT grant_row.metric, sum(grant_row.remaining) AS units FROM credit_grants grant_row
+                       WHERE grant_row.org_id = p_org AND grant_row.remaining > 0 AND grant_row.expires_at > now()
+                       GROUP BY grant_row.metric) spendable);
+  -- The plan version sells overage (a monthly price), or a counter of the period does (its copy).
+  IF (subscription.billing_interval = 'month'
+      AND EXISTS (SELECT 1 FROM plan_version_features version_feature
+                   WHERE version_feature.plan_code = current_period.plan_code
+                     AND version_feature.version = plan_version
+                     AND version_feature.overage_price_cents IS NOT NULL))
+     OR EXISTS (SELECT 1 FROM usage_counters counter
+                 WHERE counter.org_id = p_org AND counter.period_start = current_period.period_start
+                   AND counter.overage_price_cents IS NOT NULL) THEN
+    cap := spend_cap_of(p_org, current_period.plan_code, current_period.period_start, NULL);
+    cap_cents := cap.cap_cents; capped := cap.capped; org_overage_cents := cap.other_cents;
+  END IF;
+  FOR metric, used, included, credit_used, overage_used, overage_price_cents, overage_per IN
+    SELECT counter.metric, counter.used, counter.included, counter.credit_used, counter.overage_used,
+           counter.overage_price_cents, counter.overage_per
+      FROM usage_counters counter
      WHERE counter.org_id = p_org AND counter.period_start = current_period.period_start
   LOOP
     RETURN NEXT;
   END LOOP;
   IF NOT FOUND THEN
-    metric := NULL; used := NULL; included := NULL;
+    metric := NULL; used := NULL; included := NULL; credit_used := NULL; overage_used := NULL;
+    overage_price_cents := NULL; overage_per := NULL;
     RETURN NEXT;
   END IF;
 END $$;

@@ -56,6 +56,53 @@ not serve is 405 \`METHOD_NOT_ALLOWED\` with \`Allow\`.
   \`INTERNAL\`) with exponential backoff and jitter, never sooner than \`Retry-After\`. Do not retry
   other 4xx: they answer the same until the input (or the plan) changes.`;
 
+export const pastIncluded = `## Past the included units: credits, overage and the spend cap
+
+A usage record (\`POST /api/v1/usage\`) is admitted whole or denied whole, in one transaction with
+the counter, spending in this order:
+
+1. the **included units** of the plan for the period;
+2. the org's **prepaid credits** of the feature (top-ups): unexpired grants, the soonest to expire
+   first. Credits carry over from period to period and expire 12 months after purchase; units paid
+   with credits are never billed again (the meter is reported \`used - credit_used\`);
+3. **overage**, when the plan sells it for the feature (the catalog's \`overage\`, shown in
+   \`GET /api/v1/entitlements\`: growth and pro in the default catalog; monthly prices only, never
+   on a yearly one) and the org's **spend cap** allows.
+
+Otherwise the request is refused and nothing is counted: 429 \`QUOTA_EXCEEDED\` when the plan sells
+no overage of the feature (the hard stop; \`details.topUpUrl\` links to the portal page where
+credits are bought), 429 \`SPEND_CAP_REACHED\` when overage would take the org's period overage
+charge over its cap. The answer's \`admittedAs\` says how many units came from each step; a replay
+answers the same split. A request of several features at once (\`quantities\`) spends the same
+way for each feature, the overage of all its features counted together under the cap, and is
+admitted whole or refused whole (\`details.metric\` names the feature that does not fit).
+
+**Overage charge and rounding.** A feature's overage charge for the period is
+
+    round_half_up(overage_units × overage_price_cents / overage_per) cents
+
+(for example 1,234 calls past the included units at 50 cents per 1,000 are 61.7 → 62 cents;
+exactly half a cent rounds up). This is how Stripe rounds a graduated tier priced with
+\`unit_amount_decimal\` (price / per cents a unit) once per invoice line, so the invoice's overage
+line and this figure are equal. The org's period overage is the sum of its metered features'
+charges, each rounded on its own. \`GET /api/v1/quota\` shows a feature's (\`overage.chargeCents\`)
+and the org's (\`overage.orgChargeCents\`).
+
+**Spend cap.** A monthly cap on the org's overage charge, in cents, set by an org admin
+(\`PUT /api/v1/billing/spend-cap\`, audit-logged). An overage admission that would take the
+period's overage charge over the cap is refused; under any concurrency the charge never exceeds
+it (the admission holds the org's lock while it decides). **Default for a new org**: until an
+admin chooses one, the cap is the monthly price of the org's plan (growth: $99 of overage a
+month), so overage at most doubles the bill and nobody gets an unbounded bill without choosing
+it; \`{"amountCents": null}\` is no cap, chosen explicitly; \`0\` sells no overage at all. Credits
+are not bounded by the cap (they are paid for). A cap lowered below the charge so far admits no
+more overage this period; what was admitted is billed.
+
+**Auto top-up.** \`PUT /api/v1/billing/auto-top-up\` sets, per feature, "when an admission leaves
+fewer than \`below\` credits (there were at least \`below\` before it), buy \`packs\` packs". The
+admission that crosses the threshold records one purchase, exactly once per crossing, whatever
+the concurrency or retries; the purchase itself is charged by a background job.`;
+
 export const versioning = `## Versioning
 
 \`/api/v1\` is stable: a client written against this document keeps working.

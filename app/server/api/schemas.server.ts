@@ -62,6 +62,40 @@ export const upgradeBody = planCodeBody
   })
   .strict();
 
+/** The largest spend cap an admin may set: $1,000,000 a month in cents (a typo guard, not a policy). */
+export const MAX_SPEND_CAP_CENTS = 100_000_000;
+export const spendCapBody = z
+  .object({
+    amountCents: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_SPEND_CAP_CENTS)
+      .nullable()
+      .meta({
+        description: `The monthly overage cap in cents (0 to ${MAX_SPEND_CAP_CENTS}; 0: no overage at all), or null for no cap, chosen explicitly.`,
+        examples: [20000],
+      }),
+  })
+  .strict();
+
+/** The most packs one auto top-up buys, and the highest threshold: typo guards. */
+export const MAX_AUTO_TOP_UP_PACKS = 100;
+export const MAX_AUTO_TOP_UP_BELOW = 1_000_000_000_000;
+export const autoTopUpBody = z
+  .object({
+    metric,
+    below: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_AUTO_TOP_UP_BELOW)
+      .meta({ description: "Buy when an admission leaves fewer than this many credits of the metric (it was at least this many before)." }),
+    packs: z.number().int().min(1).max(MAX_AUTO_TOP_UP_PACKS).meta({ description: "How many of the metric's top-up packs to buy." }),
+    enabled: z.boolean().meta({ description: "False keeps the setting but buys nothing." }),
+  })
+  .strict();
+
 export const createKeyBody = z.object({ name: z.string().trim().min(1).max(60) }).strict();
 
 export const idempotencyKey = z
@@ -72,8 +106,11 @@ export const idempotencyKey = z
 // ---- Answers (the `data` of the success envelope) -------------------------------------------
 
 export const quotaSummary = z.object({
-  allow: z.boolean().meta({ description: "`remaining > 0`. Checking is never denied; recording is." }),
-  remaining: count,
+  allow: z.boolean().meta({
+    description:
+      "`remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording one unit would be admitted now. Checking is never denied; recording is.",
+  }),
+  remaining: count.meta({ description: "Included units left plus the org's prepaid credits of the metric left (overage not counted)." }),
   used: count,
   included: count,
   metric,
@@ -82,20 +119,49 @@ export const quotaSummary = z.object({
   periodEnd: timestamp,
   planCode: z.string(),
   status: z.string().meta({ description: "The subscription status (trialing, active, past_due inside grace)." }),
+  credits: z
+    .object({
+      remaining: count.meta({ description: "Unexpired prepaid credits of the metric (they carry over between periods)." }),
+      usedThisPeriod: count.meta({ description: "Units paid with credits this period (part of `used`)." }),
+    })
+    .meta({ description: "Prepaid credits, spent after the included units and before overage." }),
+  overage: z
+    .object({
+      priceCents: count,
+      per: z.number().int().positive(),
+      unitsSoFar: count.meta({ description: "Units admitted as overage this period (part of `used`)." }),
+      chargeCents: count.meta({ description: "This metric's overage charge so far: round_half_up(unitsSoFar × priceCents / per)." }),
+      orgChargeCents: count.meta({ description: "The org's overage charge so far over all its metered features: what the spend cap bounds." }),
+      capCents: count.nullable().meta({ description: "The spend cap in force; null: none (chosen explicitly)." }),
+    })
+    .nullable()
+    .meta({ description: "Overage past the included units and credits; null when the plan sells none of this metric (a hard stop)." }),
 });
+
+const admittedUnits = z
+  .object({
+    included: count.meta({ description: "Units taken from the plan's included units." }),
+    credits: count.meta({ description: "Units paid with prepaid credits (never billed again)." }),
+    overage: count.meta({ description: "Units past the included units and the credits, billed at the plan's overage price." }),
+  })
+  .meta({
+    description:
+      "How this request's `quantity` was admitted, in the order of spending: the included units, then prepaid credits, then overage (the three add up to `quantity`). A replay answers the original split.",
+  });
 
 export const usageRecord = z.object({
   request_id: z.string(),
   metric,
   quantity: z.number().int().positive(),
-  used: count,
-  remaining: count,
+  used: count.meta({ description: "Units admitted this period: included, credit and overage units alike." }),
+  remaining: count.meta({ description: "Included units left (`included - used`, at least 0); the credits left are in the quota check." }),
   included: count,
   periodKey,
   recordedAt: timestamp,
+  admittedAs: admittedUnits,
 });
 
-const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count });
+const featureUsage = z.object({ quantity: z.number().int().positive(), used: count, remaining: count, included: count, admittedAs: admittedUnits });
 export const usageRecordParts = z.object({
   request_id: z.string(),
   features: z.record(metric, featureUsage).meta({ description: "Per feature recorded: its quantity and its counter after this request." }),
@@ -147,6 +213,26 @@ export const planChangePreview = z.object({
   source: z.enum(["stigg", "stripe", "local"]),
   prorationDate: z.number().int().meta({ description: "Unix seconds the proration is computed at; send it with the upgrade to be charged exactly this." }),
 });
+
+export const spendCap = z.object({
+  amountCents: count.nullable().meta({ description: "The cap in force, in cents; null: no cap (chosen explicitly)." }),
+  chosen: z
+    .boolean()
+    .meta({ description: "False while the org has not chosen one: the default is the monthly price of its plan (overage at most doubles the bill)." }),
+  overageCents: count.meta({ description: "The org's overage charge so far this period, over all its metered features (the rounding rule in docs/api.md)." }),
+  currency: z.string().meta({ examples: ["usd"] }),
+});
+
+export const autoTopUpSetting = z.object({
+  metric,
+  below: count,
+  packs: z.number().int().positive(),
+  enabled: z.boolean(),
+  packUnits: count.meta({ description: "Units of one pack of the metric (the catalog's top-up)." }),
+  packPriceCents: count.meta({ description: "Price of one pack, in cents." }),
+  updatedAt: timestamp,
+});
+export const autoTopUpSettings = z.object({ settings: z.array(autoTopUpSetting) });
 
 export const redirectUrl = z.object({ url: z.string().meta({ format: "uri" }) });
 
@@ -291,8 +377,15 @@ export const meteredEntitlement = z.object({
   unit: z.string().meta({ examples: ["token"] }),
   included: count.meta({ description: "Units included this period (0: not in the plan)." }),
   used: count,
-  remaining: count,
-  allow: z.boolean().meta({ description: "`remaining > 0`: recording this feature would be admitted now." }),
+  remaining: count.meta({ description: "Included units left plus the prepaid credits of the feature left (as the quota check)." }),
+  allow: z
+    .boolean()
+    .meta({ description: "`remaining > 0`, or overage is sold and one more unit fits under the spend cap: recording this feature would be admitted now." }),
+  credits: z.object({ remaining: count, usedThisPeriod: count }).meta({ description: "Prepaid credits of the feature: left, and spent this period." }),
+  overage: z
+    .object({ priceCents: count, per: z.number().int().positive(), unitsSoFar: count, chargeCents: count })
+    .nullable()
+    .meta({ description: "What the plan sells past the included units and credits, and this period's so far; null: a hard stop." }),
 });
 export const booleanEntitlement = z.object({ feature: featureName, type: z.literal("boolean"), granted: z.boolean() });
 export const numericEntitlement = z.object({

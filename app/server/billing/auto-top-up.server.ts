@@ -6,6 +6,8 @@
 // A charge that fails (a declined card, no saved card) answers ok: false; the job then turns the
 // setting off and tells the org (autoTopUpFailed). Stripe not answering is thrown instead, so the
 // job retries rather than turning the setting off for an outage.
+
+import { sql as dsql } from "drizzle-orm";
 import type { Executor } from "../events/outbox.server";
 import { emitEvent } from "../events/outbox.server";
 import { db } from "../platform/db.server";
@@ -48,4 +50,34 @@ export async function chargeAutoTopUp(run: AutoTopUpRun): Promise<AutoTopUpResul
  */
 export async function autoTopUpFailed(orgId: string, metric: string, reason: string, executor: Executor = db): Promise<void> {
   await emitEvent({ orgId, type: "auto_top_up.failed", data: { metric, reason } }, executor);
+}
+
+type RunRow = { id: string; org_id: string; metric: string; packs: number; status: string };
+
+/**
+ * The auto_top_up job: charges the run the admission wrote when the org's credits crossed its
+ * threshold (auto_top_up_runs, one per crossing). A run already settled is left alone (a second
+ * job for it, or a retry after it settled, charges nothing: the idempotency key would replay the
+ * same answer anyway). A failed charge turns the setting off, marks the run failed and tells the
+ * org, in one transaction; Stripe not answering throws, and the job retries.
+ */
+export async function runAutoTopUp(runId: string): Promise<"charged" | "failed" | "settled" | "missing"> {
+  const rows = await db.execute<RunRow>(dsql`select id, org_id, metric, packs, status from auto_top_up_runs where id = ${runId}`);
+  const run = rows[0];
+  if (!run) return "missing";
+  if (run.status !== "pending") return "settled";
+  const result = await chargeAutoTopUp({ id: run.id, orgId: run.org_id, metric: run.metric, packs: run.packs });
+  if (result.ok) {
+    await db.execute(dsql`update auto_top_up_runs set status = 'charged' where id = ${run.id} and status = 'pending'`);
+    return "charged";
+  }
+  await db.transaction(async (tx) => {
+    const settled = await tx.execute<{ id: string }>(
+      dsql`update auto_top_up_runs set status = 'failed' where id = ${run.id} and status = 'pending' returning id`,
+    );
+    if (settled.length === 0) return;
+    await tx.execute(dsql`update auto_top_up_settings set enabled = false, updated_at = now() where org_id = ${run.org_id} and metric = ${run.metric}`);
+    await autoTopUpFailed(run.org_id, run.metric, result.reason, tx);
+  });
+  return "failed";
 }

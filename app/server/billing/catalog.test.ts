@@ -125,9 +125,9 @@ describe("grandfathering", () => {
 
 describe("GET /api/v1/entitlements", () => {
   const table = {
-    trial: { api_call: 1_000, tokens: 100_000, seats: 1, webhooks: true, sso: false },
-    starter: { api_call: 50_000, tokens: null, seats: 3, webhooks: true, sso: false },
-    pro: { api_call: 1_000_000, tokens: 100_000_000, seats: null, webhooks: true, sso: true },
+    trial: { api_call: 1_000, tokens: 100_000, seats: 1, webhooks: true, sso: false, overage: null },
+    starter: { api_call: 50_000, tokens: null, seats: 3, webhooks: true, sso: false, overage: null },
+    pro: { api_call: 1_000_000, tokens: 100_000_000, seats: null, webhooks: true, sso: true, overage: { priceCents: 40, per: 1000 } },
   } as const;
 
   for (const [plan, want] of Object.entries(table)) {
@@ -145,6 +145,8 @@ describe("GET /api/v1/entitlements", () => {
         used: 0,
         remaining: want.api_call,
         allow: true,
+        credits: { remaining: 0, usedThisPeriod: 0 },
+        overage: want.overage && { ...want.overage, unitsSoFar: 0, chargeCents: 0 },
       });
       if (want.tokens !== null) expect(byFeature.tokens).toMatchObject({ type: "metered", unit: "token", included: want.tokens, used: 0 });
       expect(byFeature.seats).toEqual({ feature: "seats", type: "numeric", limit: want.seats });
@@ -159,7 +161,17 @@ describe("GET /api/v1/entitlements", () => {
     const org = await orgWithKey({ plan: "starter" });
     expect((await api(app.url, org.key).record({ request_id: rid(), quantity: 7 })).status).toBe(200);
     const one = await entitlements(org.key, "/api_call");
-    expect(one.body.data).toEqual({ feature: "api_call", type: "metered", unit: "call", included: 50_000, used: 7, remaining: 49_993, allow: true });
+    expect(one.body.data).toEqual({
+      feature: "api_call",
+      type: "metered",
+      unit: "call",
+      included: 50_000,
+      used: 7,
+      remaining: 49_993,
+      allow: true,
+      credits: { remaining: 0, usedThisPeriod: 0 },
+      overage: null,
+    });
     const quota = (await (await api(app.url, org.key).quota()).json()) as any;
     expect(quota.data).toMatchObject({ used: 7, included: 50_000 });
   });

@@ -8,6 +8,7 @@
 // has no counter: used 0 and its plan version's units, until the engine writes one.
 import type { z } from "zod";
 import type { entitlement, entitlements } from "../api/schemas.server";
+import { overageChargeCents } from "../domain/overage.server";
 import { config } from "../platform/config.server";
 import { hotSql, sql, withinHotDeadline } from "../platform/db.server";
 import { NotFound, SubscriptionInactive } from "../platform/errors.server";
@@ -30,7 +31,13 @@ type UsageRow = {
   metric: string | null;
   used: number | null;
   included: number | null;
-};
+} & OrgCredits &
+  Partial<Spent>;
+
+/** Past the included units, per counter: its credit and overage units and its overage price (none: null). */
+type Spent = { credit_used: number; overage_used: number; overage_price_cents: number | null; overage_per: number | null };
+/** Per org: its unexpired credits per metric, and its spend cap and period overage charge (null: no counter sells overage). */
+type OrgCredits = { credits: Record<string, number> | null; cap_cents: number | null; capped: boolean | null; org_overage_cents: number | null };
 
 /** What a plan version grants one feature of a catalog version. */
 type Grant = {
@@ -41,6 +48,9 @@ type Grant = {
   included: number | null;
   feature_limit: number | null;
   granted: boolean | null;
+  // what the plan version sells past the included units (null: none)
+  overage_price_cents: number | null;
+  overage_per: number | null;
 };
 
 /** A grant as kept: a boolean or numeric feature's answer is made once; a metered one needs the period's counter. */
@@ -76,7 +86,8 @@ async function readGrants(planCode: string, planVersion: number | null): Promise
       from newest_catalog
       left join lateral (
         select feature.code as feature, feature.type as feature_type, feature.unit,
-               granting.feature is not null as in_plan, granting.included, granting."limit" as feature_limit, granting.granted
+               granting.feature is not null as in_plan, granting.included, granting."limit" as feature_limit, granting.granted,
+               granting.overage_price_cents, granting.overage_per
           from features feature
           left join plan_version_features granting
                  on granting.plan_code = ${planCode} and granting.version = ${planVersion}::int and granting.feature = feature.code
@@ -98,34 +109,73 @@ async function grantsFor(catalogVersion: number | null, planCode: string, planVe
     newestCatalog = catalogVersion;
   }
   if (grantsCache.size >= MAX_ENTRIES) grantsCache.clear();
-  const kept = read.grants.map((grant) => ({ grant, fixed: grant.feature_type === "metered" ? null : Object.freeze(entitlementOf({ ...grant, used: 0 })) }));
+  const kept = read.grants.map((grant) => ({ grant, fixed: grant.feature_type === "metered" ? null : Object.freeze(entitlementOf(fixedRow(grant))) }));
   grantsCache.set(key, kept);
   return kept;
 }
 
-type Row = Grant & { used: number };
+type Row = Grant & Spent & { used: number; credits_left: number; cap: Pick<OrgCredits, "cap_cents" | "capped" | "org_overage_cents"> };
+
+const noCap = { cap_cents: null, capped: null, org_overage_cents: null };
+/** A boolean or numeric feature's row: nothing is spent of it. */
+const fixedRow = (grant: Grant): Row => ({ ...grant, used: 0, credit_used: 0, overage_used: 0, credits_left: 0, cap: noCap });
 
 function entitlementOf(r: Row): Entitlement {
   if (r.feature_type === "boolean") return { feature: r.feature, type: "boolean", granted: r.in_plan && r.granted === true };
   if (r.feature_type === "numeric") return { feature: r.feature, type: "numeric", limit: r.in_plan ? r.feature_limit : 0 };
   const included = r.included ?? 0;
-  const remaining = Math.max(0, included - r.used);
-  return { feature: r.feature, type: "metered", unit: r.unit ?? "unit", included, used: r.used, remaining, allow: remaining > 0 };
+  // As the quota check: the included units left plus the credits left; overage past them while the cap allows.
+  const remaining = Math.max(0, included - (r.used - r.credit_used - r.overage_used)) + r.credits_left;
+  const overage =
+    r.in_plan && r.overage_price_cents !== null && r.overage_per !== null
+      ? {
+          priceCents: r.overage_price_cents,
+          per: r.overage_per,
+          unitsSoFar: r.overage_used,
+          chargeCents: overageChargeCents(r.overage_used, r.overage_price_cents, r.overage_per),
+        }
+      : null;
+  const overageFits =
+    overage !== null &&
+    (!r.cap.capped ||
+      r.cap.org_overage_cents! - overage.chargeCents + overageChargeCents(r.overage_used + 1, overage.priceCents, overage.per) <= r.cap.cap_cents!);
+  return {
+    feature: r.feature,
+    type: "metered",
+    unit: r.unit ?? "unit",
+    included,
+    used: r.used,
+    remaining,
+    allow: r.in_plan && (remaining > 0 || overageFits),
+    credits: { remaining: r.credits_left, usedThisPeriod: r.credit_used },
+    overage,
+  };
 }
 
 /** The whole answer in one statement (entitlements_of): when the catalog changed between the two reads. */
 async function entitlementRowsInOneRead(orgId: string): Promise<Row[]> {
-  const rows = await sql<(Grant & { feature: string | null; used: number })[]>`
-    select feature, feature_type, unit, in_plan, included, feature_limit, granted, used
+  const rows = await sql<(Grant & Spent & { feature: string | null; used: number })[]>`
+    select feature, feature_type, unit, in_plan, included, feature_limit, granted, used,
+           overage_price_cents, overage_per, credit_used, overage_used
       from entitlements_of(${orgId}, ${GRACE}::interval)`;
-  return rows.filter((r): r is Row => r.feature !== null);
+  // The org's credits and spend cap, as entitlement_usage_of reads them (this path is rare: a publish in between).
+  const [org] = await sql<OrgCredits[]>`
+    select credits, cap_cents, capped, org_overage_cents from entitlement_usage_of(${orgId}, ${GRACE}::interval) limit 1`;
+  const cap = org ?? { credits: null, ...noCap };
+  return rows
+    .filter((r): r is typeof r & { feature: string } => r.feature !== null)
+    .map((r) => ({ ...r, credits_left: cap.credits?.[r.feature] ?? 0, cap: orgCapOf(cap) }));
 }
+
+/** The org's cap as a feature's allow reads it (read whenever the plan version or a counter sells overage). */
+const orgCapOf = (org: OrgCredits): Row["cap"] => ({ cap_cents: org.cap_cents, capped: org.capped, org_overage_cents: org.org_overage_cents });
 
 /** The org's plan, period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
 async function entitlementsOf(orgId: string, only?: string): Promise<Entitlements> {
   // On the hot pool, with its deadline, as the quota check.
   const rows = await withinHotDeadline(hotSql<UsageRow[]>`
     select plan_code, plan_version, billing_interval, status, live, catalog_version, metric, used, included,
+           credit_used, overage_used, overage_price_cents, overage_per, credits, cap_cents, capped, org_overage_cents,
            (extract(epoch from period_start) * 1000)::float8 as ps,
            (extract(epoch from period_end) * 1000)::float8 as pe
       from entitlement_usage_of(${orgId}, ${GRACE}::interval)`);
@@ -144,7 +194,20 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
       }
       // The period's counter for this metered feature (a handful of rows at most), or none yet.
       const counter = rows.find((r) => r.metric === grant.feature);
-      features.push(entitlementOf({ ...grant, included: counter?.included ?? grant.included, used: counter?.used ?? 0 }));
+      features.push(
+        entitlementOf({
+          ...grant,
+          included: counter?.included ?? grant.included,
+          used: counter?.used ?? 0,
+          credit_used: counter?.credit_used ?? 0,
+          overage_used: counter?.overage_used ?? 0,
+          // The counter carries the price it was started with; before it exists, the plan version's (monthly prices only).
+          overage_price_cents: counter ? (counter.overage_price_cents ?? null) : first.billing_interval === "month" ? grant.overage_price_cents : null,
+          overage_per: counter ? (counter.overage_per ?? null) : first.billing_interval === "month" ? grant.overage_per : null,
+          credits_left: first.credits?.[grant.feature] ?? 0,
+          cap: orgCapOf(first),
+        }),
+      );
     }
   }
   return {

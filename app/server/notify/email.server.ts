@@ -32,6 +32,17 @@ const render: Partial<Record<EventType, (data: unknown, org: Org) => Mail>> = {
       link: portal("/dashboard"),
     };
   },
+  "spend_cap.reached": (raw, org) => {
+    const d = eventData["spend_cap.reached"].parse(raw);
+    return {
+      subject: `${org.name} has reached its overage spend cap`,
+      lines: [
+        `${org.name}'s overage this period has reached ${amount(d.overageCents, d.currency)} of its ${amount(d.capCents, d.currency)} spend cap.`,
+        `Further ${d.metric} usage past the included units and credits is refused until the period ends, unless an admin raises the cap or buys a top-up.`,
+      ],
+      link: portal("/billing"),
+    };
+  },
   "subscription.trial_will_end": (raw, org) => {
     const d = eventData["subscription.trial_will_end"].parse(raw);
     return {

@@ -77,8 +77,12 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
   },
   PAYLOAD_TOO_LARGE: { when: "The body is over 16 KiB.", client: "Send less." },
   QUOTA_EXCEEDED: {
-    when: "The hard stop: `used + quantity > included`. `Retry-After` = whole seconds until the period ends; `details` has `metric` (the exhausted feature), `used`, `included`, `periodKey`, `periodEnd`. Nothing is counted; the request_id is not burned.",
+    when: "The hard stop: `used + quantity > included`, the prepaid credits do not cover the rest and the plan sells no overage of the feature. `Retry-After` = whole seconds until the period ends; `details` has `metric` (the exhausted feature), `used`, `included`, `periodKey`, `periodEnd`, and `topUpUrl` (the portal page where credits of the feature are bought). Nothing is counted; the request_id is not burned.",
     client: "Stop, or upgrade; retrying before `Retry-After` is denied again.",
+  },
+  SPEND_CAP_REACHED: {
+    when: "An admission past the included units and the prepaid credits would take the org's overage charge of the period over its spend cap (`PUT /api/v1/billing/spend-cap`). `Retry-After` = whole seconds until the period ends; `details` has `metric`, `capCents`, `overageCents` (the org's overage charge so far), `periodKey`, `periodEnd`, `topUpUrl`. Nothing is counted; the request_id is not burned.",
+    client: "Stop, or have an org admin raise the cap, or buy a top-up; retrying before `Retry-After` is refused again.",
   },
   RATE_LIMITED: { when: "A per-key request rate limit (reserved: not answered today), with `Retry-After`.", client: "Retry after `Retry-After`." },
   INTERNAL: {
@@ -97,7 +101,22 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
 
 const ERROR_EXAMPLES: Partial<Record<ErrorCode, Json>> = {
   VALIDATION_FAILED: { issues: [{ path: "quantity", message: "Too small: expected number to be >=1" }] },
-  QUOTA_EXCEEDED: { used: 50000, included: 50000, periodKey: "2026-11", periodEnd: "2026-12-05T00:00:00.000Z" },
+  QUOTA_EXCEEDED: {
+    metric: "api_call",
+    used: 50000,
+    included: 50000,
+    periodKey: "2026-11",
+    periodEnd: "2026-12-05T00:00:00.000Z",
+    topUpUrl: "http://127.0.0.1:3000/billing/top-ups?metric=api_call",
+  },
+  SPEND_CAP_REACHED: {
+    metric: "api_call",
+    capCents: 9900,
+    overageCents: 9900,
+    periodKey: "2026-11",
+    periodEnd: "2026-12-05T00:00:00.000Z",
+    topUpUrl: "http://127.0.0.1:3000/billing/top-ups?metric=api_call",
+  },
   IDEMPOTENCY_CONFLICT: { request_id: "req_01JDQ8W6Y2N4" },
   SUBSCRIPTION_INACTIVE: { status: "canceled" },
   PAYMENT_FAILED: { reason: "Your card was declined.", invoiceId: "in_1QxYz" },
@@ -132,7 +151,7 @@ function errorResponses(op: Operation): Json {
   for (const code of op.errors) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   const out: Json = {};
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const retryAfter = codes.some((c) => c === "QUOTA_EXCEEDED" || c === "RATE_LIMITED" || c === "SERVICE_UNAVAILABLE");
+    const retryAfter = codes.some((c) => c === "QUOTA_EXCEEDED" || c === "SPEND_CAP_REACHED" || c === "RATE_LIMITED" || c === "SERVICE_UNAVAILABLE");
     out[String(status)] = {
       description: codes.map((c) => `\`${c}\`: ${ERROR_DOCS[c].when}`).join("\n\n"),
       headers: retryAfter ? { ...idHeaders, "Retry-After": header("RetryAfter") } : idHeaders,
@@ -244,7 +263,7 @@ function components(): Json {
       XRequestId: { description: "The request's id: yours when valid, else generated. Quote it to support.", required: true, schema: { type: "string" } },
       XCorrId: { description: "The correlation id of the logs of this request.", required: true, schema: { type: "string" } },
       RetryAfter: {
-        description: "Whole seconds to wait before retrying; always sent with `QUOTA_EXCEEDED`, `RATE_LIMITED` and `SERVICE_UNAVAILABLE`.",
+        description: "Whole seconds to wait before retrying; always sent with `QUOTA_EXCEEDED`, `SPEND_CAP_REACHED`, `RATE_LIMITED` and `SERVICE_UNAVAILABLE`.",
         schema: { type: "integer", minimum: 0 },
       },
       IdempotentReplayed: { description: "`true` when this answer replays the first one for the same request_id.", schema: { type: "string", enum: ["true"] } },

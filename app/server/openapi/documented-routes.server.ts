@@ -3,10 +3,12 @@
 // own route imports the document, so the modules are read only once all of them are loaded.
 // document.server.test.ts checks that every /api/v1 route file is here, under its own path.
 import * as openApiJson from "../../routes/api.openapi[.]json";
+import * as autoTopUp from "../../routes/api.v1.billing.auto-top-up";
 import * as checkout from "../../routes/api.v1.billing.checkout";
 import * as downgrade from "../../routes/api.v1.billing.downgrade";
 import * as portal from "../../routes/api.v1.billing.portal";
 import * as preview from "../../routes/api.v1.billing.preview";
+import * as spendCap from "../../routes/api.v1.billing.spend-cap";
 import * as topUps from "../../routes/api.v1.billing.top-ups";
 import * as upgrade from "../../routes/api.v1.billing.upgrade";
 import * as entitlements from "../../routes/api.v1.entitlements";
@@ -39,6 +41,8 @@ export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/billing/upgrade", upgrade.route],
   ["/api/v1/billing/downgrade", downgrade.route],
   ["/api/v1/billing/top-ups", topUps.route],
+  ["/api/v1/billing/spend-cap", spendCap.route],
+  ["/api/v1/billing/auto-top-up", autoTopUp.route],
   ["/api/v1/keys", keys.route],
   ["/api/v1/keys/{id}", key.route],
   ["/api/v1/webhooks/endpoints", endpoints.route],

@@ -16,6 +16,7 @@ export const ERROR_STATUS = {
   PREVIEW_EXPIRED: 409,
   PAYLOAD_TOO_LARGE: 413,
   QUOTA_EXCEEDED: 429,
+  SPEND_CAP_REACHED: 429,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   UPSTREAM_UNAVAILABLE: 503,
@@ -67,14 +68,30 @@ export class IdempotencyConflict extends AppError {
   }
 }
 
+/** Where the portal sells top-up packs of a metric (the 429 of a hard stop links to it). */
+export const topUpPath = (metric: string) => `/billing/top-ups?metric=${encodeURIComponent(metric)}`;
+
+const retryAfterOf = (periodEnd: string) => String(Math.max(1, Math.ceil((Date.parse(periodEnd) - Date.now()) / 1000)));
+
 export class QuotaExceeded extends AppError {
-  constructor(d: { metric: string; used: number; included: number; periodKey: string; periodEnd: string; quantity: number }) {
-    const retryAfter = Math.max(1, Math.ceil((Date.parse(d.periodEnd) - Date.now()) / 1000));
+  constructor(d: { metric: string; used: number; included: number; periodKey: string; periodEnd: string; quantity: number; topUpUrl: string }) {
     super(
       "QUOTA_EXCEEDED",
-      `Quota exceeded: ${d.used} of ${d.included} ${d.metric} used this period; ${d.quantity} more does not fit. Upgrade the plan or wait for the period to end.`,
-      { metric: d.metric, used: d.used, included: d.included, periodKey: d.periodKey, periodEnd: d.periodEnd },
-      { "Retry-After": String(retryAfter) },
+      `Quota exceeded: ${d.used} of ${d.included} ${d.metric} used this period; ${d.quantity} more does not fit. Buy a top-up, upgrade the plan or wait for the period to end.`,
+      { metric: d.metric, used: d.used, included: d.included, periodKey: d.periodKey, periodEnd: d.periodEnd, topUpUrl: d.topUpUrl },
+      { "Retry-After": retryAfterOf(d.periodEnd) },
+    );
+  }
+}
+
+/** An overage admission that would take the org's period overage charge over its spend cap. */
+export class SpendCapReached extends AppError {
+  constructor(d: { metric: string; capCents: number; overageCents: number; quantity: number; periodKey: string; periodEnd: string; topUpUrl: string }) {
+    super(
+      "SPEND_CAP_REACHED",
+      `Spend cap reached: this period's overage is ${d.overageCents} of a ${d.capCents}-cent cap; ${d.quantity} more ${d.metric} would go over it. An org admin can raise the cap, or buy a top-up.`,
+      { metric: d.metric, capCents: d.capCents, overageCents: d.overageCents, periodKey: d.periodKey, periodEnd: d.periodEnd, topUpUrl: d.topUpUrl },
+      { "Retry-After": retryAfterOf(d.periodEnd) },
     );
   }
 }

@@ -22,6 +22,8 @@ export const jobPayloads = {
   dispatch_event: z.object({ eventId: id }),
   /** One attempt of one webhook delivery (webhook_deliveries.id). */
   deliver_webhook: z.object({ deliveryId: id }),
+  /** A crossing of an org's auto top-up threshold to charge (auto_top_up_runs.id). */
+  auto_top_up: z.object({ runId: id }),
   /** One outbox email (email_outbox.id). */
   send_email: z.object({ emailId: id }),
   maintain_partitions: cronPayload,

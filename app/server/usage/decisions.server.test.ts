@@ -5,6 +5,7 @@
 // conflict and no hint, stale either way, lets a batch admit past the quota.
 import { describe, expect, test } from "bun:test";
 import { countsOf, orgWithKey, rid } from "../../../test/factories";
+import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { createRoomHint, type DecisionRow, decide, follow, type RecordResult, type UsageRecord, type UsageRequest } from "./decisions.server";
@@ -59,6 +60,7 @@ describe("decide", () => {
           included: 10,
           periodKey: "2031-05",
           recordedAt: new Date(RECORDED).toISOString(),
+          admittedAs: { included: 3, credits: 0, overage: 0 },
         },
       },
     });
@@ -78,12 +80,55 @@ describe("decide", () => {
     const error = refusal(decide(room, request({ quantity: 4 }), row({ outcome: "denied", used: 7, included: 10, recorded_at_ms: null })));
     expect([error.code, error.details]).toEqual([
       "QUOTA_EXCEEDED",
-      { metric: "api_call", used: 7, included: 10, periodKey: "2031-05", periodEnd: new Date(PERIOD_END).toISOString() },
+      {
+        metric: "api_call",
+        used: 7,
+        included: 10,
+        periodKey: "2031-05",
+        periodEnd: new Date(PERIOD_END).toISOString(),
+        topUpUrl: `${config.baseUrl}/billing/top-ups?metric=api_call`,
+      },
     ]);
     expect(Number(error.headers["Retry-After"])).toBeGreaterThan(0);
     // 3 left: a request of 4 cannot fit, one of 3 might (used + quantity == included is admitted).
     expect(room.expectsDenial(request({ quantity: 4 }), PERIOD_START)).toBe(true);
     expect(room.expectsDenial(request({ quantity: 3 }), PERIOD_START)).toBe(false);
+  });
+
+  test("an admission past the included units answers its split; an org on overage is not full, one refused for its cap is", () => {
+    const room = createRoomHint();
+    const outcome = decide(
+      room,
+      request({ quantity: 5 }),
+      row({ outcome: "admitted", used: 12, included: 10, credit_units: 1, overage_units: 2, cap_cents: 500, overage_cents: 3, room: 40 }),
+    );
+    expect(outcome).toMatchObject({ ok: true, value: { data: { used: 12, remaining: 0, admittedAs: { included: 2, credits: 1, overage: 2 } } } });
+    // 40 more units fit under the cap: not full, though used > included.
+    expect(room.expectsDenial(request({ quantity: 40 }), PERIOD_START)).toBe(false);
+    expect(room.expectsDenial(request({ quantity: 41 }), PERIOD_START)).toBe(true);
+
+    const capped = refusal(
+      decide(
+        room,
+        request({ quantity: 7 }),
+        row({ outcome: "denied", used: 52, included: 10, recorded_at_ms: null, denied_by: "spend_cap", cap_cents: 500, overage_cents: 498, room: 4 }),
+      ),
+    );
+    expect([capped.code, capped.status, capped.details]).toEqual([
+      "SPEND_CAP_REACHED",
+      429,
+      {
+        metric: "api_call",
+        capCents: 500,
+        overageCents: 498,
+        periodKey: "2031-05",
+        periodEnd: new Date(PERIOD_END).toISOString(),
+        topUpUrl: `${config.baseUrl}/billing/top-ups?metric=api_call`,
+      },
+    ]);
+    expect(Number(capped.headers["Retry-After"])).toBeGreaterThan(0);
+    expect(room.expectsDenial(request({ quantity: 5 }), PERIOD_START)).toBe(true);
+    expect(room.expectsDenial(request({ quantity: 4 }), PERIOD_START)).toBe(false);
   });
 
   test("a conflict is IDEMPOTENCY_CONFLICT naming the request_id; inactive is SUBSCRIPTION_INACTIVE with the status", () => {

@@ -6,7 +6,17 @@ import type { z } from "zod";
 import type { usageRecord, usageRecordParts } from "../api/schemas.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeDecision } from "../observe/metrics.server";
-import { type AppError, FeatureNotInPlan, IdempotencyConflict, QuotaExceeded, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
+import { config } from "../platform/config.server";
+import {
+  type AppError,
+  FeatureNotInPlan,
+  IdempotencyConflict,
+  QuotaExceeded,
+  SpendCapReached,
+  SubscriptionInactive,
+  topUpPath,
+  unknownMetric,
+} from "../platform/errors.server";
 import { type Outcome, REQUEUE } from "./group-commit.server";
 
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -26,7 +36,10 @@ export type UsageRecordParts = z.infer<typeof usageRecordParts>;
 export type RecordResult = { replayed: boolean; data: UsageRecord | UsageRecordParts };
 
 type Decision = "admitted" | "replayed" | "conflict" | "denied" | "inactive" | "undecided" | "not_in_plan" | "unknown_metric" | "unrecorded";
-/** One part's row of record_usage_parts, times as epoch milliseconds. */
+/**
+ * One part's row of record_usage_parts, times as epoch milliseconds; past the included units, as
+ * DecisionRow: its credit and overage units, and on the part that refused the request, why.
+ */
 export type PartRow = {
   outcome: Decision;
   metric: string;
@@ -36,10 +49,19 @@ export type PartRow = {
   period_start_ms: number | null;
   period_end_ms: number | null;
   recorded_at_ms: number | null;
+  credit_units?: number | null;
+  overage_units?: number | null;
+  denied_by?: "quota" | "spend_cap" | null;
+  cap_cents?: number | null;
+  overage_cents?: number | null;
 };
 /**
  * One row of record_usage / deny_or_replay (db/functions/), times as epoch milliseconds; for a
  * request of several features, its parts' rows gathered (`parts`), the first one's in the rest.
+ * Past the included units (record_usage and deny_or_replay only): an admission's (or replay's)
+ * credit and overage units; a denial's cause (`quota` | `spend_cap`); the org's cap and period
+ * overage charge in cents when the counter sells overage; and `room`, the units one more request
+ * could get, when the answer looked past the included units (else null: included - used).
  */
 export type DecisionRow = {
   batch_index: number;
@@ -50,8 +72,23 @@ export type DecisionRow = {
   period_end_ms: number | null;
   recorded_at_ms: number | null;
   subscription_status: string | null;
+  credit_units?: number | null;
+  overage_units?: number | null;
+  denied_by?: "quota" | "spend_cap" | null;
+  cap_cents?: number | null;
+  overage_cents?: number | null;
+  room?: number | null;
   parts?: PartRow[];
 };
+
+/** How an admission's units were paid: included units, prepaid credits, overage (they add up to its quantity). */
+const admittedOf = (quantity: number, row: Pick<DecisionRow, "credit_units" | "overage_units">) => {
+  const credits = row.credit_units ?? 0;
+  const overage = row.overage_units ?? 0;
+  return { included: quantity - credits - overage, credits, overage };
+};
+
+const topUpUrlOf = (metric: string) => `${config.baseUrl}${topUpPath(metric)}`;
 
 /** A request's answer from its row, or REQUEUE when the row is 'undecided' (it might fit: record_usage decides it). */
 export function decide(room: RoomHint, request: UsageRequest, row: DecisionRow): Outcome<RecordResult> | typeof REQUEUE {
@@ -114,6 +151,7 @@ function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok
             included,
             periodKey: periodKeyOf(row.period_start_ms!),
             recordedAt: iso(row.recorded_at_ms!),
+            admittedAs: admittedOf(p.quantity, row),
           },
         },
       };
@@ -121,6 +159,21 @@ function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok
     case "conflict":
       return { ok: false, decision: row.outcome, error: () => new IdempotencyConflict(p.requestId) };
     case "denied":
+      if (row.denied_by === "spend_cap")
+        return {
+          ok: false,
+          decision: row.outcome,
+          error: () =>
+            new SpendCapReached({
+              metric: p.metric,
+              capCents: row.cap_cents!,
+              overageCents: row.overage_cents!,
+              quantity: p.quantity,
+              periodKey: periodKeyOf(row.period_start_ms!),
+              periodEnd: iso(row.period_end_ms!),
+              topUpUrl: topUpUrlOf(p.metric),
+            }),
+        };
       return {
         ok: false,
         decision: row.outcome,
@@ -132,6 +185,7 @@ function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok
             quantity: p.quantity,
             periodKey: periodKeyOf(row.period_start_ms!),
             periodEnd: iso(row.period_end_ms!),
+            topUpUrl: topUpUrlOf(p.metric),
           }),
       };
     case "inactive":
@@ -170,7 +224,13 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
             features: Object.fromEntries(
               parts.map((part) => [
                 part.metric,
-                { quantity: part.quantity, used: part.used!, remaining: Math.max(0, part.included! - part.used!), included: part.included! },
+                {
+                  quantity: part.quantity,
+                  used: part.used!,
+                  remaining: Math.max(0, part.included! - part.used!),
+                  included: part.included!,
+                  admittedAs: admittedOf(part.quantity, part),
+                },
               ]),
             ),
             periodKey: periodKeyOf(first.period_start_ms!),
@@ -180,7 +240,22 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
       };
     }
     case "denied": {
-      const exhausted = parts.find((part) => part.used! + part.quantity > part.included!)!;
+      const exhausted = parts.find((part) => part.denied_by) ?? parts.find((part) => part.used! + part.quantity > part.included!)!;
+      if (exhausted.denied_by === "spend_cap")
+        return {
+          ok: false,
+          decision: row.outcome,
+          error: () =>
+            new SpendCapReached({
+              metric: exhausted.metric,
+              capCents: exhausted.cap_cents!,
+              overageCents: exhausted.overage_cents!,
+              quantity: exhausted.quantity,
+              periodKey: periodKeyOf(exhausted.period_start_ms!),
+              periodEnd: iso(exhausted.period_end_ms!),
+              topUpUrl: topUpUrlOf(exhausted.metric),
+            }),
+        };
       return {
         ok: false,
         decision: row.outcome,
@@ -192,6 +267,7 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
             quantity: exhausted.quantity,
             periodKey: periodKeyOf(exhausted.period_start_ms!),
             periodEnd: iso(exhausted.period_end_ms!),
+            topUpUrl: topUpUrlOf(exhausted.metric),
           }),
       };
     }
@@ -200,7 +276,7 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
   }
 }
 
-type RoomAnswer = Pick<DecisionRow, "outcome" | "used" | "included" | "period_end_ms">;
+type RoomAnswer = Pick<DecisionRow, "outcome" | "used" | "included" | "period_end_ms" | "room">;
 export type RoomHint = {
   /** True when, by the last answers, a one-feature request cannot fit: it may be decided by deny_or_replay. */
   expectsDenial: (request: UsageRequest, now?: number) => boolean;
@@ -229,7 +305,9 @@ export function createRoomHint(maxEntries = 100_000): RoomHint {
       if ((row.outcome !== "admitted" && row.outcome !== "denied") || row.period_end_ms === null) return;
       const key = keyOf(orgId, metric);
       if (room.size >= maxEntries && !room.has(key)) room.clear();
-      room.set(key, { remaining: row.included! - row.used!, periodEnd: row.period_end_ms });
+      // An org past its included units has the room its credits and spend cap leave (row.room): on
+      // overage it is not full; refused for its cap (or with no credits and no overage), it is.
+      room.set(key, { remaining: row.room ?? row.included! - row.used!, periodEnd: row.period_end_ms });
     },
     forget(orgId, metric) {
       room.delete(keyOf(orgId, metric));

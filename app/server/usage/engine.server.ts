@@ -4,6 +4,7 @@
 // decisions.server.ts shapes the answers. No Stripe, Stigg or Clerk call happens here, ever.
 import type { z } from "zod";
 import type { quotaSummary, UsageBody } from "../api/schemas.server";
+import { overageChargeCents } from "../domain/overage.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeBatch } from "../observe/metrics.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
@@ -30,8 +31,25 @@ const QUOTA_CACHE_TTL_MS = 1000;
 /** The quota check's answer (the API's `QuotaSummary`). */
 export type QuotaSummary = z.infer<typeof quotaSummary>;
 
-// used and included are null when the plan does not grant the metric; used too when the catalog does not meter it (quota_of).
-type QuotaRow = { plan_code: string; status: string; live: boolean; ps: number; pe: number; used: number | null; included: number | null };
+// used and included are null when the plan does not grant the metric; used too when the catalog
+// does not meter it (quota_of). The overage columns are null when the plan sells none.
+type QuotaRow = {
+  plan_code: string;
+  status: string;
+  live: boolean;
+  ps: number;
+  pe: number;
+  used: number | null;
+  included: number | null;
+  credit_used: number;
+  overage_used: number;
+  credits_left: number;
+  overage_price_cents: number | null;
+  overage_per: number | null;
+  cap_cents: number | null;
+  capped: boolean | null;
+  org_overage_cents: number | null;
+};
 
 /**
  * The quota check: one read of the org's period and counter (or the Redis copy, at most 1 s old).
@@ -42,17 +60,17 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
   const cached = await cacheGet(cacheKey);
   if (cached) return JSON.parse(cached) as QuotaSummary;
   const [row] = await withinHotDeadline(hotSql<QuotaRow[]>`
-    select plan_code, status, live, used, included,
+    select plan_code, status, live, used, included, credit_used, overage_used, credits_left,
+           overage_price_cents, overage_per, cap_cents, capped, org_overage_cents,
            (extract(epoch from period_start) * 1000)::float8 as ps,
            (extract(epoch from period_end) * 1000)::float8 as pe
       from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`);
   if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
   if (row.used === null) throw unknownMetric("metric", metric);
   if (row.included === null) throw new FeatureNotInPlan(metric);
-  const remaining = Math.max(0, row.included - row.used);
   const summary: QuotaSummary = {
-    allow: remaining > 0,
-    remaining,
+    allow: false,
+    remaining: Math.max(0, row.included - (row.used - row.credit_used - row.overage_used)) + row.credits_left,
     used: row.used,
     included: row.included,
     metric,
@@ -61,9 +79,33 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
     periodEnd: iso(row.pe),
     planCode: row.plan_code,
     status: row.status,
+    credits: { remaining: row.credits_left, usedThisPeriod: row.credit_used },
+    overage: overageOf(row),
   };
+  summary.allow = summary.remaining > 0 || (summary.overage !== null && oneMoreOverageUnitFits(row));
   cacheSet(cacheKey, JSON.stringify(summary), QUOTA_CACHE_TTL_MS);
   return summary;
+}
+
+function overageOf(row: QuotaRow): QuotaSummary["overage"] {
+  if (row.overage_price_cents === null || row.overage_per === null) return null;
+  return {
+    priceCents: row.overage_price_cents,
+    per: row.overage_per,
+    unitsSoFar: row.overage_used,
+    chargeCents: overageChargeCents(row.overage_used, row.overage_price_cents, row.overage_per),
+    orgChargeCents: row.org_overage_cents ?? 0,
+    capCents: row.capped ? row.cap_cents : null,
+  };
+}
+
+/** Would one more overage unit keep the org's period overage charge within its cap (beyond_included's test)? */
+function oneMoreOverageUnitFits(row: QuotaRow): boolean {
+  if (!row.capped) return true;
+  const price = row.overage_price_cents!;
+  const per = row.overage_per!;
+  const others = row.org_overage_cents! - overageChargeCents(row.overage_used, price, per);
+  return others + overageChargeCents(row.overage_used + 1, price, per) <= row.cap_cents!;
 }
 
 // Concurrent records are batched into one statement (the group commit, group-commit.server.ts):
@@ -121,8 +163,8 @@ export function recordUsageBody(orgId: string, body: UsageBody): Promise<RecordR
     .map(([metric, quantity]) => ({ metric, quantity }));
   if (parts.length > 1) return recordUsage({ orgId, requestId, parts });
   return recordUsage({ orgId, requestId, ...parts[0] }).then(({ replayed, data }) => {
-    const { metric, quantity, used, remaining, included, periodKey, recordedAt } = data as UsageRecord;
-    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included } }, periodKey, recordedAt } };
+    const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
+    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
   });
 }
 
@@ -168,13 +210,15 @@ async function recordOneFeatureBatch(batch: readonly Queued<UsageRequest>[], lan
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+                 credit_units, overage_units, denied_by, cap_cents, overage_cents, room
             from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
       : hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
                  (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+                 credit_units, overage_units, denied_by, cap_cents, overage_cents, room
             from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`,
   );
 }
@@ -192,7 +236,8 @@ async function recordPartsBatch(batch: readonly Queued<UsageRequest>[]): Promise
     select request_index, outcome, metric, quantity, used, included, subscription_status,
            (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
            (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-           (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms
+           (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+           credit_units, overage_units, denied_by, cap_cents, overage_cents
       from record_usage_parts(${orgs}::text[], ${requestIds}::text[], ${partRequests}::int[], ${metrics}::text[],
                               ${quantities}::int[], ${GRACE}::interval)`);
   const rows: DecisionRow[] = [];

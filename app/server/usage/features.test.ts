@@ -111,7 +111,7 @@ describe("several features in one request", () => {
     expect([alone.status, alone.replayed, alone.body.data.features]).toEqual([
       200,
       "true",
-      { api_call: { quantity: 1, used: 2, remaining: 49_998, included: 50_000 } },
+      { api_call: { quantity: 1, used: 2, remaining: 49_998, included: 50_000, admittedAs: { included: 1, credits: 0, overage: 0 } } },
     ]);
 
     expect(await countsByMetric(orgId)).toEqual({ api_call: { used: 2, ledger: 2, rows: 2 }, tokens: { used: 1532, ledger: 1532, rows: 1 } });
