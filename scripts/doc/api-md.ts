@@ -2,7 +2,7 @@
 // api-prose.ts. Deterministic: the same code gives the same file, byte for byte.
 import { apiOperations, ERROR_DOCS, type Operation, openApiDocument } from "../../app/server/openapi/document.server";
 import { ERROR_STATUS, type ErrorCode } from "../../app/server/platform/errors.server";
-import { basics, client, intro, otherRoutes, versioning } from "./api-prose";
+import { basics, client, intro, otherRoutes, overage, versioning } from "./api-prose";
 
 type Schema = {
   type?: string | string[];
@@ -167,5 +167,5 @@ function routes(doc: Doc): string {
 
 export function renderApiMd(): string {
   const doc = openApiDocument() as unknown as Doc;
-  return `${[intro, basics, errorTable(), versioning, routes(doc), client, otherRoutes].join("\n\n")}\n`;
+  return `${[intro, basics, errorTable(), versioning, overage, routes(doc), client, otherRoutes].join("\n\n")}\n`;
 }
