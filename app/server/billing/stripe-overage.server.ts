@@ -79,7 +79,7 @@ function billsTerms(price: Stripe.Price, t: OverageTerms, meterId: string): bool
  * The Stripe price that bills a plan's overage of one feature: the one holding the lookup key
  * when it bills the terms, else (test mode, locally) a new one that takes the key over, the old
  * one still billing the subscriptions on it. In live mode a missing or outdated price is an error
- * naming it (ops stripe:check prints the parameters).
+ * naming it (ops stripe:check does not check overage prices yet: overagePriceParams is what to create).
  */
 export async function findOrMakeOveragePrice(t: OverageTerms): Promise<string> {
   const meterId = await ensureFeatureMeter(t.feature);
