@@ -22,8 +22,8 @@ describe("the overage line", () => {
   test("exact where floating point is not: large counts and tiny unit prices", () => {
     // 3,333,333 tokens × 150 / 1,000,000 = 499.99995 → 500.
     expect(overageCents(3_333_333, proTokens)).toBe(500);
-    // 2^53 − 1 units at 1 cent per 3 (not a Stripe-writable decimal, but the rule itself is exact).
-    expect(overageCents(Number.MAX_SAFE_INTEGER, { priceCents: 1, per: 3 })).toBe(3_002_399_751_580_331);
+    // 2^53 − 1 units at 1 cent per 3 = 3,002,399,751,580,330.33… (not a Stripe-writable decimal, but the rule itself is exact).
+    expect(overageCents(Number.MAX_SAFE_INTEGER, { priceCents: 1, per: 3 })).toBe(3_002_399_751_580_330);
   });
 });
 
@@ -31,14 +31,14 @@ describe("the projection to the period's end", () => {
   const period = { periodStart: "2026-03-01T00:00:00.000Z", periodEnd: "2026-03-31T00:00:00.000Z" };
   const at = (iso: string) => Date.parse(iso);
 
-  test("linear in the elapsed time: a third of the period with 270,000 used projects 810,000", () => {
+  test("linear in the elapsed time: a third of the period with 270,000 used projects 810,000 used, 560,000 past the included", () => {
     const o = overageOutlook({ billable: 270_000, included: 250_000, price: growthCalls, ...period, now: at("2026-03-11T00:00:00.000Z") });
     expect(o).toEqual({ units: 20_000, cents: 1000, projectedUnits: 560_000, projectedCents: 28_000 });
   });
 
   test("at least a day of history; at the period's end the projection is what was used", () => {
     const early = overageOutlook({ billable: 260_000, included: 250_000, price: growthCalls, ...period, now: at("2026-03-01T01:00:00.000Z") });
-    // One day counted, not one hour: 260,000 × 30 = 7,800,000.
+    // One day counted, not one hour: 260,000 × 30 = 7,800,000 used, 7,550,000 past the included.
     expect(early.projectedUnits).toBe(7_550_000);
     const end = overageOutlook({ billable: 260_000, included: 250_000, price: growthCalls, ...period, now: at("2026-04-02T00:00:00.000Z") });
     expect(end).toMatchObject({ units: 10_000, projectedUnits: 10_000, projectedCents: 500 });
