@@ -194,7 +194,9 @@ export async function syncMeteredItems(b: Account, sub: Sub, wanted: WantedItem[
       item.plan = legacyPlan(target.price);
       kept.push(item);
     } else {
-      closing.push(...(await meteredLines(b, sub, item, item.current_period_start, at)));
+      // Everything reported so far dated in the item's period: meter events carry real time,
+      // which runs ahead of a test clock's frozen "now" (the window would miss them otherwise).
+      closing.push(...(await meteredLines(b, sub, item, item.current_period_start, Math.max(at, item.current_period_end))));
     }
   }
   for (const { price } of wanted) {

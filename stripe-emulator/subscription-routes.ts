@@ -117,7 +117,7 @@ export const invoiceRoutes: Route[] = [
       customer: string,
       subscription: string,
       subscription_details: object({
-        items: array(object({ id: string, price: string, quantity: integer({ min: 1 }) })),
+        items: array(object({ id: string, price: string, quantity: integer({ min: 1 }), deleted: boolean })),
         proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
         proration_date: integer({ min: 0 }),
       }),

@@ -375,21 +375,25 @@ export async function previewInvoice(b: Account, p: Params) {
   if (!subId) throw invalid("Missing required param: subscription.", "subscription");
   const sub = structuredClone(await subscription(b, subId));
   const details = obj(p.subscription_details);
-  const newPriceId = str(obj(arr(details.items)[0]).price);
   const behavior = str(details.proration_behavior) ?? "create_prorations";
   const now = await b.nowFor(sub.customer as string);
   const at = int(details.proration_date) ?? now;
   const item = sub.items.data[0];
+  // The change asked for, applied to a copy: as the update would (metered items removed bill their usage so far).
+  const change = details.items === undefined ? null : await itemChange(b, sub, arr(details.items));
+  const newPriceId = change?.licensed.id;
+  const closing = change ? await syncMeteredItems(b, sub, change.metered, now, item.current_period_start) : [];
   let lines: Stripe.InvoiceLineItem[] = [...(await pendingItems(b, sub.id))];
   let price = item.price;
   if (newPriceId && newPriceId !== item.price.id) {
-    price = await b.price(newPriceId);
+    price = change.licensed;
     const reset = await changeInterval(b, sub, price, behavior, at, now);
     // Another interval is invoiced now, whatever the proration behavior (as the update does).
-    if (reset) return buildInvoice(b, sub, [...lines, ...reset], "subscription_update", now, { preview: true });
+    if (reset) return buildInvoice(b, sub, [...lines, ...closing, ...reset], "subscription_update", now, { preview: true });
     if (behavior !== "none") lines.push(...(await prorationLines(b, sub, price, at)));
     item.price = price;
   }
+  lines.push(...closing);
   if (behavior === "always_invoice") return buildInvoice(b, sub, lines, "subscription_update", now, { preview: true });
   // The upcoming invoice: pending prorations plus the next period's charge (at a scheduled price).
   if (!newPriceId) price = (await scheduledPrice(b, sub)) ?? price;

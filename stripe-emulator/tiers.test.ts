@@ -303,6 +303,42 @@ describe("invoices bill metered usage through the tiers", () => {
     expect(after.items.data[1].current_period_start).toBe(end);
   });
 
+  test("moving to a yearly price removes the metered item: its usage so far is on the change's invoice, as previewed", async () => {
+    const m = await meter();
+    const { customer } = await customerOnClock();
+    const [monthly, yearly] = [await flatPrice(9900), await flatPrice(99_000, "year")];
+    const overage = await overagePrice(m, 100, "0.05");
+    const sub = await t.stripe.subscriptions.create({
+      billing_mode: { type: "classic" },
+      customer: customer.id,
+      items: [{ price: monthly.id }, { price: overage.id }],
+    });
+    await use(m, customer.id, 150); // 50 past the first tier: 2.5 → 3 cents
+    const items = [
+      { id: sub.items.data[0].id, price: yearly.id },
+      { id: sub.items.data[1].id, deleted: true },
+    ];
+    const keptMetered = await refusal(
+      t.stripe.invoices.createPreview({
+        customer: customer.id,
+        subscription: sub.id,
+        subscription_details: { items: items.slice(0, 1), proration_behavior: "always_invoice" },
+      }),
+    );
+    expect(keptMetered.message).toBe("Currency and interval fields must match across all plans on this subscription. Found mismatch in interval field.");
+    const preview = await t.stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: sub.id,
+      subscription_details: { items, proration_behavior: "always_invoice" },
+    });
+    expect(lineOf(preview, overage.id).map((l) => l.amount)).toEqual([0, 3]);
+    const updated = await t.stripe.subscriptions.update(sub.id, { items, proration_behavior: "always_invoice" });
+    expect(updated.items.data.map((i) => i.price.id)).toEqual([yearly.id]);
+    const invoice = await t.stripe.invoices.retrieve(updated.latest_invoice as string);
+    expect(lineOf(invoice, overage.id).map((l) => l.amount)).toEqual([0, 3]);
+    expect(invoice.amount_due).toBe(preview.amount_due);
+  });
+
   test("Checkout takes a metered line item without quantity and the subscription carries it", async () => {
     const m = await meter();
     const { customer } = await customerOnClock();
