@@ -8,7 +8,7 @@
 // that admission will raise it, and the reporter sends it to Stripe as it sends any usage.
 import { beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
-import { billingSettled, holdReporterTicks, invoicesOf, newOrg, signIn, startBillingSystem } from "../../../test/billing";
+import { billingApi, billingSettled, holdReporterTicks, invoicesOf, newOrg, signIn, startBillingSystem } from "../../../test/billing";
 import { rid } from "../../../test/factories";
 import { overageCents } from "../domain/overage.server";
 import { advanceOrgClock, subscribeThroughStripe } from "../ops/sandbox.server";
@@ -109,6 +109,48 @@ describe("overage on the period's invoice", () => {
       ["subscription_create", 9900],
       ["subscription_cycle", 9900 + expected],
     ]);
+  });
+
+  test("plan changes carry the metered items: growth → pro moves them in place; monthly → yearly removes them, charged as previewed", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const { customerId } = await ensureCustomer(orgId);
+    const call = await billingApi(system.app, orgId);
+    const items = async () => {
+      const [sub] = (await stripe.subscriptions.list({ customer: customerId })).data;
+      return sub.items.data.map((i) => ({ id: i.id, price: i.price.id, interval: i.price.recurring?.interval }));
+    };
+    const before = await items();
+
+    const toPro = await call("POST", "preview", { planCode: "pro" });
+    expect((await call("POST", "upgrade", { planCode: "pro", prorationDate: toPro.body.data.prorationDate })).status).toBe(200);
+    const pro = new Map((await overagePricesFor("pro")).map((m) => [m.priceId, m.feature]));
+    const after = await items();
+    // The same metered items (ids), now on pro's tiers.
+    expect(
+      after
+        .slice(1)
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(
+      before
+        .slice(1)
+        .map((i) => i.id)
+        .sort(),
+    );
+    expect(after.slice(1).every((i) => pro.has(i.price))).toBe(true);
+
+    await record(orgId, "api_call", 1_000);
+    await reportUsageToStripe();
+    const toYearly = await call("POST", "preview", { planCode: "pro", interval: "year" });
+    expect(toYearly.status).toBe(200);
+    const upgraded = await call("POST", "upgrade", { planCode: "pro", interval: "year", prorationDate: toYearly.body.data.prorationDate });
+    expect(upgraded.status).toBe(200);
+    expect((await items()).map((i) => i.interval)).toEqual(["year"]);
+    await billingSettled(system);
+    const invoices = (await stripe.invoices.list({ customer: customerId })).data;
+    const change = invoices.find((i) => i.billing_reason === "subscription_update" && i.lines.data.some((l) => l.period.end - l.period.start > 300 * 86_400))!;
+    expect(change.amount_due).toBe(toYearly.body.data.amountDueNow);
   });
 
   test("a yearly subscription carries no metered items, and the dashboard shows no overage", async () => {
