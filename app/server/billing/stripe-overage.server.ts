@@ -16,7 +16,17 @@ import { requestKey } from "./stripe-keys.server";
 import { ensureFeatureMeter } from "./stripe-meter.server";
 
 /** What a plan's overage price for one feature must bill. */
-export type OverageTerms = { plan: string; planName: string; feature: string; currency: string; included: number; priceCents: number; per: number };
+export type OverageTerms = {
+  plan: string;
+  planName: string;
+  feature: string;
+  /** The feature's unit (names its meter, should this be the first to need it). */
+  unit: string;
+  currency: string;
+  included: number;
+  priceCents: number;
+  per: number;
+};
 
 export const overageLookupKey = (plan: string, feature: string) => `metered_overage_${plan}_${feature}`;
 
@@ -82,7 +92,7 @@ function billsTerms(price: Stripe.Price, t: OverageTerms, meterId: string): bool
  * naming it (ops stripe:check does not check overage prices yet: overagePriceParams is what to create).
  */
 export async function findOrMakeOveragePrice(t: OverageTerms): Promise<string> {
-  const meterId = await ensureFeatureMeter(t.feature);
+  const meterId = await ensureFeatureMeter(t.feature, t.unit);
   const key = overageLookupKey(t.plan, t.feature);
   const [found] = (await stripe.prices.list({ lookup_keys: [key], active: true, limit: 1, expand: ["data.tiers"] })).data;
   if (found && billsTerms(found, t, meterId)) return found.id;
@@ -107,6 +117,7 @@ export function overageTermsOf(planCode: string, catalog: Catalog = activeCatalo
       plan: planCode,
       planName: plan.name,
       feature,
+      unit: features[feature].unit ?? "unit",
       currency: plan.currency,
       included: g.included,
       priceCents: g.overage.priceCents,
