@@ -67,7 +67,7 @@ export const overagePriceParams = (t: OverageTerms, meterId: string) =>
   }) satisfies Stripe.PriceCreateParams;
 
 /** Whether a Stripe price (tiers expanded) bills the terms: its meter, currency, interval and tiers. */
-function billsTerms(price: Stripe.Price, t: OverageTerms, meterId: string): boolean {
+export function billsTerms(price: Stripe.Price, t: OverageTerms, meterId: string): boolean {
   const want = overageTiers(t);
   const have = price.tiers ?? [];
   return (
@@ -89,7 +89,7 @@ function billsTerms(price: Stripe.Price, t: OverageTerms, meterId: string): bool
  * The Stripe price that bills a plan's overage of one feature: the one holding the lookup key
  * when it bills the terms, else (test mode, locally) a new one that takes the key over, the old
  * one still billing the subscriptions on it. In live mode a missing or outdated price is an error
- * naming it (ops stripe:check does not check overage prices yet: overagePriceParams is what to create).
+ * naming it (ops stripe:check prints the price to create).
  */
 export async function findOrMakeOveragePrice(t: OverageTerms): Promise<string> {
   const meterId = await ensureFeatureMeter(t.feature, t.unit);
