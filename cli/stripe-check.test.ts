@@ -188,6 +188,11 @@ describe("ops stripe:check", () => {
     // (The yearly prices may exist already: the local Stripe's first use makes both intervals'.)
     // The trial has no price of its own, and so no yearly one.
     expect(before.lines.some((l) => l.check.startsWith("price trial"))).toBe(false);
+    // Overage prices per plan and feature that sells overage: none for starter; growth's missing in live mode is red.
+    expect(before.lines.some((l) => l.check.startsWith("overage starter"))).toBe(false);
+    const missing = line(before, "catalog", "overage growth tokens");
+    expect(missing).toMatchObject({ status: "fail" });
+    expect(missing.fix!.join("\n")).toContain("-d lookup_key=metered_overage_growth_tokens");
 
     // What ops catalog:push makes before publishing: one meter per metered feature, prices per interval.
     await prepareStripeFor(activeCatalog().catalog);
@@ -197,6 +202,9 @@ describe("ops stripe:check", () => {
     expect(line(after, "catalog", "meter api_call")).toMatchObject({ status: "pass" });
     for (const code of ["starter", "growth", "pro"]) expect(line(after, "catalog", `price ${code} yearly`)).toMatchObject({ status: "pass" });
     expect(line(after, "catalog", "price growth yearly").detail).toContain("is 990.00 USD every year, as the plan says");
+    for (const check of ["overage growth api_call", "overage growth tokens", "overage pro api_call", "overage pro tokens"])
+      expect(line(after, "catalog", check)).toMatchObject({ status: "pass" });
+    expect(line(after, "catalog", "overage growth api_call").detail).toContain("250000 call included, then 0.05 cents per call, monthly");
     expect(failing(after).filter((l) => l.area === "catalog")).toEqual([]);
   });
 

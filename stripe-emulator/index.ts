@@ -184,7 +184,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       await handleApi(account, "POST", `/v1/customers/${customerId}`, { invoice_settings: { default_payment_method: pm.id } });
       const sub = await createSubscription(account, {
         customer: customerId,
-        price: s.line_items_price,
+        // Sessions stored before Checkout took several line items named one price.
+        prices: await Promise.all((s.line_items_prices ?? [s.line_items_price]).map((id: string) => account.price(id))),
         trialDays: s.subscription_data?.trial_period_days ?? undefined,
         paymentMethod: pm.id,
         metadata: s.subscription_data?.metadata ?? {},

@@ -4,6 +4,7 @@
 // emitted in Stripe's order, at the customer's clock time.
 import type Stripe from "stripe";
 import { type Account, DRAFT_SECONDS, wireDecimal } from "./account";
+import { refreshMeteredLines } from "./metered";
 import { newId } from "./store";
 import { cancelNow, setStatus, subscriptionOf } from "./subscription-status";
 
@@ -15,6 +16,8 @@ export function line(input: {
   description: string;
   price: Stripe.Price;
   sub: Sub;
+  /** The subscription item billed (the first, licensed one unless named). */
+  item?: Stripe.SubscriptionItem;
   start: number;
   end: number;
   proration: boolean;
@@ -39,7 +42,7 @@ export function line(input: {
         proration: input.proration,
         proration_details: { credited_items: null },
         subscription: input.sub.id,
-        subscription_item: input.sub.items.data[0].id,
+        subscription_item: (input.item ?? input.sub.items.data[0]).id,
       },
     },
     period: { start: input.start, end: input.end },
@@ -47,7 +50,7 @@ export function line(input: {
     pricing: {
       type: "price_details",
       price_details: { price: input.price.id, product: input.price.product as string },
-      unit_amount_decimal: wireDecimal(input.price.unit_amount ?? 0),
+      unit_amount_decimal: input.price.unit_amount_decimal ?? wireDecimal(input.price.unit_amount ?? 0),
     },
     quantity: 1,
     quantity_decimal: wireDecimal(1),
@@ -176,6 +179,9 @@ export async function finalizeInvoice(b: Account, invoice: Inv, at: number): Pro
 
 /** Finalizes a draft without charging it (`invoice.finalized`): an invoice finalized through the API with `auto_advance: false` waits to be paid. */
 export async function finalizeOnly(b: Account, invoice: Inv, at: number): Promise<void> {
+  // A draft's metered usage counts until it is finalized (usage reported late, dated in the period).
+  const subId = subscriptionOf(invoice);
+  if (invoice.status === "draft") await refreshMeteredLines(b, invoice, subId ? await b.store.get<Sub>(subId) : null);
   const seq = await b.store.next(`invoice_number:${invoice.customer}`);
   invoice.number = `${(invoice.customer as string).slice(4, 12).toUpperCase()}-${String(seq).padStart(4, "0")}`;
   invoice.status = "open";

@@ -3,7 +3,7 @@
 // now + 5 minutes] (real time, whatever the customer's test clock says) are refused with 400;
 // summaries need minute-aligned windows; totals lag the events by the aggregation delay.
 import type Stripe from "stripe";
-import { invalid, missing } from "./account";
+import { type Account, invalid, missing } from "./account";
 import { int, meta, obj, str } from "./form";
 import { integer, listParams, metadata, object, oneOf, string } from "./params";
 import { type Handler, list, type Route } from "./route";
@@ -115,6 +115,16 @@ const createMeterEvent: Handler = async (b, p) => {
   return event;
 };
 
+/** The meter's total for a customer over [start, end): the events aggregated so far (the lag), as summaries and invoices see it. */
+export async function meterTotal(b: Account, meterId: string, customerId: string, start: number, end: number): Promise<number> {
+  const settledBy = Date.now() - (aggregationLag.get(b.store) ?? 0);
+  const events = await b.store.list<StoredMeterEvent>(
+    "emulator_meter_event",
+    (e) => e.meter === meterId && e.customer === customerId && e.event.timestamp >= start && e.event.timestamp < end && e.received_ms <= settledBy,
+  );
+  return events.reduce((sum, e) => sum + e.value, 0);
+}
+
 const listEventSummaries: Handler = async (b, p, [id]) => {
   if (!(await b.store.get(id))) throw missing("billing.meter", id);
   const customerId = str(p.customer);
@@ -127,15 +137,10 @@ const listEventSummaries: Handler = async (b, p, [id]) => {
   if (start % 60 !== 0) throw invalid("start_time must be aligned with minute boundaries.", "start_time");
   if (end % 60 !== 0) throw invalid("end_time must be aligned with minute boundaries.", "end_time");
   if (end <= start) throw invalid("end_time must be after start_time.", "end_time");
-  const settledBy = Date.now() - (aggregationLag.get(b.store) ?? 0);
-  const events = await b.store.list<StoredMeterEvent>(
-    "emulator_meter_event",
-    (e) => e.meter === id && e.customer === customerId && e.event.timestamp >= start && e.event.timestamp < end && e.received_ms <= settledBy,
-  );
   const summary = {
     id: newId("mtrusg"),
     object: "billing.meter_event_summary",
-    aggregated_value: events.reduce((sum, e) => sum + e.value, 0),
+    aggregated_value: await meterTotal(b, id, customerId, start, end),
     end_time: end,
     livemode: false,
     meter: id,

@@ -25,7 +25,7 @@ export async function checkoutPage(b: Account, id: string, error?: string) {
   if (!s) return layout("Not found", "<h1>This checkout session does not exist.</h1>", 404);
   await expireIfDue(b, s);
   if (s.status !== "open") return layout("Done", `<h1>This checkout is ${esc(s.status)}.</h1>`, 410);
-  const price = await b.price(s.line_items_price);
+  const price = await b.price(s.line_items_prices?.[0] ?? s.line_items_price);
   const trial = s.subscription_data?.trial_period_days as number | null;
   const customer = s.customer ? await b.store.get<Stripe.Customer>(s.customer) : null;
   const once = s.mode === "payment";

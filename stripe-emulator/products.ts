@@ -1,10 +1,12 @@
-// Products and prices: created by lookup key at start-up, listed, retrieved.
+// Products and prices: created by lookup key at start-up, listed, retrieved. Prices are per_unit
+// (a whole or decimal amount) or tiered (tiers.ts), licensed or metered on a billing meter.
 import type Stripe from "stripe";
-import { type Account, invalid, missing, wireDecimal } from "./account";
-import { arr, bool, int, meta, obj, str } from "./form";
-import { array, boolean, integer, listParams, metadata, object, oneOf, string } from "./params";
+import { type Account, invalid, missing } from "./account";
+import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
+import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, type Param, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
+import { decimalString, type PriceTiers, parseTiers, publicTier, tiersKey, unitAmountOf, wholeCents } from "./tiers";
 
 function newProduct(name: string, metadata: Record<string, string>): Stripe.Product {
   const now = Math.floor(Date.now() / 1000);
@@ -32,6 +34,11 @@ function newProduct(name: string, metadata: Record<string, string>): Stripe.Prod
   };
 }
 
+/** `tiers[][up_to]`: a whole number, or `inf` for the last tier. */
+const upTo: Param = (value, name) => {
+  if (value !== "inf") integer({ min: 1 })(value, name);
+};
+
 export const productRoutes: Route[] = [
   [
     "POST",
@@ -51,63 +58,41 @@ export const productRoutes: Route[] = [
       product: string,
       product_data: object({ name: string, metadata }),
       unit_amount: integer({ min: 0 }),
+      unit_amount_decimal: string,
+      billing_scheme: oneOf("per_unit", "tiered"),
+      tiers_mode: oneOf("graduated", "volume"),
+      tiers: array(
+        object({
+          up_to: upTo,
+          unit_amount: integer({ min: 0 }),
+          unit_amount_decimal: string,
+          flat_amount: integer({ min: 0 }),
+          flat_amount_decimal: string,
+        }),
+      ),
       lookup_key: string,
       transfer_lookup_key: boolean,
       currency: string,
       metadata,
       nickname: string,
-      recurring: object({ interval: oneOf("day", "week", "month", "year"), interval_count: integer({ min: 1 }) }),
+      recurring: object({
+        interval: oneOf("day", "week", "month", "year"),
+        interval_count: integer({ min: 1 }),
+        usage_type: oneOf("licensed", "metered"),
+        meter: string,
+      }),
+      expand: expandable("tiers"),
     },
-    async (b, p) => {
-      let productId = str(p.product);
-      if (!productId) {
-        const data = obj(p.product_data);
-        const product = newProduct(str(data.name) ?? "Product", meta(data.metadata));
-        await b.store.put(product);
-        productId = product.id;
-      }
-      const unit = int(p.unit_amount);
-      if (unit === undefined || unit < 0) throw invalid("Missing required param: unit_amount.", "unit_amount");
-      const lookup = str(p.lookup_key) ?? null;
-      await claimLookupKey(b, lookup, bool(p.transfer_lookup_key) ?? false);
-      const recurring = obj(p.recurring);
-      const intervals = ["day", "week", "month", "year"] as const;
-      const interval = intervals.find((i) => i === str(recurring.interval)) ?? null;
-      if (recurring.interval !== undefined && !interval)
-        throw invalid("Invalid recurring[interval]: must be one of day, week, month, or year", "recurring[interval]");
-      const price: Stripe.Price = {
-        id: newId("price"),
-        object: "price",
-        active: true,
-        billing_scheme: "per_unit",
-        created: Math.floor(Date.now() / 1000),
-        currency: str(p.currency) ?? "usd",
-        custom_unit_amount: null,
-        livemode: false,
-        lookup_key: lookup,
-        metadata: meta(p.metadata),
-        nickname: null,
-        product: productId,
-        recurring: interval ? { interval, interval_count: 1, meter: null, trial_period_days: null, usage_type: "licensed" } : null,
-        tax_behavior: "unspecified",
-        tiers_mode: null,
-        transform_quantity: null,
-        type: interval ? "recurring" : "one_time",
-        unit_amount: unit,
-        unit_amount_decimal: wireDecimal(unit),
-      };
-      await b.store.put(price);
-      return price;
-    },
+    async (b, p) => createPrice(b, p),
   ],
   [
     "GET",
     /^\/v1\/prices$/,
-    { ...listParams, lookup_keys: array(string), active: boolean, product: string },
+    { ...listParams, lookup_keys: array(string), active: boolean, product: string, expand: expandable("data.tiers") },
     async (b, p) => {
       const keys = arr(p.lookup_keys).map(String);
       const active = bool(p.active);
-      return list<Stripe.Price>(
+      const answer = await list<Stripe.Price>(
         b,
         "price",
         p,
@@ -117,9 +102,16 @@ export const productRoutes: Route[] = [
           (!str(p.product) || x.product === str(p.product)),
         "/v1/prices",
       );
+      if (arr(p.expand).includes("data.tiers")) answer.data = await Promise.all(answer.data.map((x) => withTiers(b, x)));
+      return answer;
     },
   ],
-  ["GET", /^\/v1\/prices\/([^/]+)$/, {}, async (b, _p, [id]) => b.price(id)],
+  [
+    "GET",
+    /^\/v1\/prices\/([^/]+)$/,
+    { expand: expandable("tiers") },
+    async (b, p, [id]) => (arr(p.expand).includes("tiers") ? withTiers(b, await b.price(id)) : b.price(id)),
+  ],
   [
     "POST",
     /^\/v1\/prices\/([^/]+)$/,
@@ -139,6 +131,69 @@ export const productRoutes: Route[] = [
     },
   ],
 ];
+
+/** The price with its `tiers` (Stripe includes them only when asked: `expand[]=tiers`). */
+async function withTiers(b: Account, price: Stripe.Price): Promise<Stripe.Price> {
+  const stored = await b.store.get<PriceTiers>(tiersKey(price.id));
+  return stored ? { ...price, tiers: stored.tiers.map(publicTier) } : price;
+}
+
+/**
+ * Creates a price as Stripe validates one: per_unit needs `unit_amount` or `unit_amount_decimal`
+ * (one of them); tiered needs `tiers_mode` and `tiers` (tiers.ts); a metered recurring price
+ * (`usage_type=metered`) needs a billing meter (`recurring[meter]`, an existing one), and only a
+ * metered price may name one.
+ */
+async function createPrice(b: Account, p: Record<string, FormValue>): Promise<Stripe.Price> {
+  const tiered = parseTiers(p);
+  const unit = tiered ? null : unitAmountOf(p);
+  if (unit === undefined) throw invalid("Missing required param: unit_amount.", "unit_amount");
+  const recurring = obj(p.recurring);
+  const intervals = ["day", "week", "month", "year"] as const;
+  const interval = intervals.find((i) => i === str(recurring.interval)) ?? null;
+  if (recurring.interval !== undefined && !interval)
+    throw invalid("Invalid recurring[interval]: must be one of day, week, month, or year", "recurring[interval]");
+  const usageType = str(recurring.usage_type) === "metered" ? "metered" : "licensed";
+  const meter = str(recurring.meter) ?? null;
+  if (usageType === "metered" && !meter)
+    throw invalid("Metered prices must be backed by a meter: set recurring[meter] to the id of a billing meter.", "recurring[meter]");
+  if (meter && usageType !== "metered") throw invalid("recurring[meter] may only be set when recurring[usage_type] is `metered`.", "recurring[meter]");
+  if (meter && !(await b.store.get(meter))) throw missing("billing.meter", meter, "recurring[meter]");
+  let productId = str(p.product);
+  if (!productId) {
+    const data = obj(p.product_data);
+    const product = newProduct(str(data.name) ?? "Product", meta(data.metadata));
+    await b.store.put(product);
+    productId = product.id;
+  }
+  const lookup = str(p.lookup_key) ?? null;
+  await claimLookupKey(b, lookup, bool(p.transfer_lookup_key) ?? false);
+  const price: Stripe.Price = {
+    id: newId("price"),
+    object: "price",
+    active: true,
+    billing_scheme: tiered ? "tiered" : "per_unit",
+    created: Math.floor(Date.now() / 1000),
+    currency: str(p.currency) ?? "usd",
+    custom_unit_amount: null,
+    livemode: false,
+    lookup_key: lookup,
+    metadata: meta(p.metadata),
+    nickname: null,
+    product: productId,
+    recurring: interval ? { interval, interval_count: int(recurring.interval_count) ?? 1, meter, trial_period_days: null, usage_type: usageType } : null,
+    tax_behavior: "unspecified",
+    tiers_mode: tiered?.mode ?? null,
+    transform_quantity: null,
+    type: interval ? "recurring" : "one_time",
+    // Stripe answers the integer amount only when the decimal is a whole number of cents.
+    unit_amount: unit === null ? null : wholeCents(unit),
+    unit_amount_decimal: unit === null ? null : (decimalString(unit) as unknown as Stripe.Decimal),
+  };
+  await b.store.put(price);
+  if (tiered) await b.store.put({ id: tiersKey(price.id), object: "emulator_price_tiers", ...tiered } satisfies PriceTiers as never);
+  return arr(p.expand).includes("tiers") ? withTiers(b, price) : price;
+}
 
 /**
  * A lookup key names one price (archived ones included): a key in use is refused, unless

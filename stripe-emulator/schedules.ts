@@ -6,11 +6,12 @@ import type Stripe from "stripe";
 import { type Account, addMonths, invalid, legacyPlan, missing } from "./account";
 import { arr, type FormValue, int, meta, obj, str } from "./form";
 import { createInvoice } from "./invoices";
+import { isMetered, itemPrices, meteredItems, syncMeteredItems } from "./metered";
 import { array, boolean, integer, listParams, metadata, object, oneOf, string, timestamp } from "./params";
 import type { Route } from "./route";
 import { newId } from "./store";
 import { cancelNow } from "./subscription-status";
-import { changePrice, subscription } from "./subscriptions";
+import { changePrice, pendingItems, setPendingItems, subscription } from "./subscriptions";
 
 type Schedule = Stripe.SubscriptionSchedule;
 type Phase = Stripe.SubscriptionSchedule.Phase;
@@ -25,7 +26,7 @@ async function schedule(b: Account, id: string): Promise<Schedule> {
 }
 
 function phase(
-  price: Stripe.Price,
+  prices: Stripe.Price[],
   start: number,
   end: number,
   prorationBehavior: Stripe.SubscriptionSchedule.Phase.ProrationBehavior,
@@ -37,14 +38,26 @@ function phase(
     billing_cycle_anchor: null,
     billing_thresholds: null,
     collection_method: null,
-    currency: price.currency,
+    currency: prices[0].currency,
     default_payment_method: null,
     default_tax_rates: [],
     description: null,
     discounts: [],
     end_date: end,
     invoice_settings: null,
-    items: [{ billing_thresholds: null, discounts: [], metadata: {}, plan: price.id, price: price.id, quantity: 1, tax_rates: [] }],
+    items: prices.map((price) => {
+      const item: Phase["items"][number] = {
+        billing_thresholds: null,
+        discounts: [],
+        metadata: {},
+        plan: price.id,
+        price: price.id,
+        quantity: 1,
+        tax_rates: [],
+      };
+      if (isMetered(price)) delete item.quantity;
+      return item;
+    }),
     metadata,
     on_behalf_of: null,
     proration_behavior: prorationBehavior,
@@ -96,7 +109,14 @@ async function createFromSubscription(b: Account, p: Params): Promise<Schedule> 
     livemode: false,
     metadata: meta(p.metadata),
     pause_schedules: [],
-    phases: [phase(item.price, item.current_period_start, item.current_period_end, "create_prorations")],
+    phases: [
+      phase(
+        sub.items.data.map((i) => i.price),
+        item.current_period_start,
+        item.current_period_end,
+        "create_prorations",
+      ),
+    ],
     released_at: null,
     released_subscription: null,
     status: "active",
@@ -144,10 +164,9 @@ async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedu
         throw invalid("You may only specify one of these parameters: duration, end_date.", `phases[${i}][duration]`);
       if (i > 0 && given !== undefined && given !== start)
         throw invalid(`The start_date of phases[${i}] must equal the end_date of the phase before it.`, `phases[${i}][start_date]`);
-      const items = arr(raw.items).map((x) => obj(x));
-      const priceId = str(items[0]?.price) ?? str(items[0]?.plan);
-      if (!priceId) throw invalid(`Missing required param: phases[${i}][items][0][price].`, `phases[${i}][items]`);
-      const price = await b.price(priceId);
+      const items = arr(raw.items);
+      if (items.length === 0) throw invalid(`Missing required param: phases[${i}][items][0][price].`, `phases[${i}][items]`);
+      const prices = await itemPrices(b, items, `phases[${i}][items]`);
       const duration = obj(raw.duration);
       const months = int(duration.interval_count) ?? 1;
       if (duration.interval !== undefined && str(duration.interval) !== "month")
@@ -158,7 +177,7 @@ async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedu
       // A phase's own setting, for the transition into it; the request's `proration_behavior` is
       // only for this update's change to the current phase (Stripe keeps the two apart).
       const behavior = (str(raw.proration_behavior) ?? "create_prorations") as Stripe.SubscriptionSchedule.Phase.ProrationBehavior;
-      phases.push(phase(price, start, end, behavior, meta(raw.metadata)));
+      phases.push(phase(prices, start, end, behavior, meta(raw.metadata)));
       start = end;
     }
     previous.phases = s.phases;
@@ -166,9 +185,27 @@ async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedu
     s.current_phase = { start_date: phases[0].start_date, end_date: phases[0].end_date };
     // The current phase's price applies to the subscription now.
     const currentPrice = phases[0].items[0].price as string;
-    if (currentPrice !== sub.items.data[0].price.id) {
+    const currentPrices = await Promise.all(phases[0].items.map((x) => b.price(x.price as string)));
+    const metered = currentPrices.filter(isMetered);
+    const meteredChanges =
+      metered.map((x) => x.id).join() !==
+      meteredItems(sub)
+        .map((x) => x.price.id)
+        .join();
+    if (currentPrice !== sub.items.data[0].price.id || meteredChanges) {
       const subPrevious = { items: structuredClone(sub.items) };
-      const lines = await changePrice(b, sub, await b.price(currentPrice), str(p.proration_behavior) ?? "create_prorations", now);
+      const lines =
+        currentPrice === sub.items.data[0].price.id
+          ? []
+          : await changePrice(b, sub, await b.price(currentPrice), str(p.proration_behavior) ?? "create_prorations", now);
+      const closing = await syncMeteredItems(
+        b,
+        sub,
+        metered.map((price) => ({ price })),
+        now,
+        sub.items.data[0].current_period_start,
+      );
+      if (closing.length > 0) await setPendingItems(b, sub.id, [...(await pendingItems(b, sub.id)), ...closing]);
       await emitSubscriptionChange(b, sub, now, subPrevious);
       if (lines.length > 0) await createInvoice(b, sub, lines, "subscription_update", now);
     }
@@ -209,12 +246,29 @@ export async function advanceSchedule(b: Account, s: Schedule, at: number) {
   }
   const sub = await subscription(b, s.subscription as string);
   const previous = { items: structuredClone(sub.items) };
-  const price = await b.price(next.items[0].price as string);
-  if (price.id !== sub.items.data[0].price.id) {
+  const prices = await Promise.all(next.items.map((x) => b.price(x.price as string)));
+  const price = prices.find((x) => !isMetered(x)) ?? prices[0];
+  const metered = prices.filter(isMetered);
+  const meteredChanges =
+    metered.map((x) => x.id).join() !==
+    meteredItems(sub)
+      .map((x) => x.price.id)
+      .join();
+  if (price.id !== sub.items.data[0].price.id || meteredChanges) {
     // At a period boundary nothing is left to prorate; the renewal invoice bills the new price.
     const atBoundary = at === sub.items.data[0].current_period_end;
-    const lines = await changePrice(b, sub, price, atBoundary ? "none" : next.proration_behavior, at);
+    const lines = price.id === sub.items.data[0].price.id ? [] : await changePrice(b, sub, price, atBoundary ? "none" : next.proration_behavior, at);
     sub.items.data[0].plan = legacyPlan(price);
+    // Metered items leaving bill their usage so far on the next invoice (at the boundary, the
+    // renewal's); new ones start here, at the boundary, so the ending period is not billed twice.
+    const closing = await syncMeteredItems(
+      b,
+      sub,
+      metered.map((x) => ({ price: x })),
+      at,
+      atBoundary ? at : sub.items.data[0].current_period_start,
+    );
+    if (closing.length > 0) await setPendingItems(b, sub.id, [...(await pendingItems(b, sub.id)), ...closing]);
     await emitSubscriptionChange(b, sub, at, previous);
     if (lines.length > 0) await createInvoice(b, sub, lines, "subscription_update", at);
   }

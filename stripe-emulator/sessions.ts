@@ -4,6 +4,7 @@ import type Stripe from "stripe";
 import { type Account, invalid, missing } from "./account";
 import { customerOf } from "./customers";
 import { arr, int, meta, obj, str } from "./form";
+import { itemPrices } from "./metered";
 import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
@@ -26,8 +27,12 @@ export const sessionRoutes: Route[] = [
       expires_at: integer({ min: 0 }),
     },
     async (b, p) => {
+      const mode = (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode;
       const items = arr(p.line_items).map((i) => obj(i));
-      const price = await b.price(str(items[0]?.price) ?? "");
+      // A subscription's line items: one licensed price (billed now) and any metered ones (billed in
+      // arrears); a payment's: one one-time price and its quantity.
+      const prices = mode === "subscription" ? await itemPrices(b, arr(p.line_items), "line_items") : [await b.price(str(items[0]?.price) ?? "")];
+      const price = prices[0];
       const quantity = int(items[0]?.quantity) ?? 1;
       const cust = str(p.customer) ?? null;
       const now = await b.nowFor(cust);
@@ -38,7 +43,6 @@ export const sessionRoutes: Route[] = [
         throw invalid("The `expires_at` timestamp must be at most 24 hours after the Checkout Session is created.", "expires_at");
       const id = newId("cs_test");
       const subData = obj(p.subscription_data);
-      const mode = (str(p.mode) ?? "subscription") as Stripe.Checkout.Session.Mode;
       // A one-off payment takes one-time prices only, as Stripe refuses a recurring one in payment mode.
       if (mode === "payment" && price.recurring)
         throw invalid(
@@ -116,6 +120,7 @@ export const sessionRoutes: Route[] = [
         ...session,
         line_items_price: price.id,
         line_items_quantity: quantity,
+        line_items_prices: prices.map((x) => x.id),
         subscription_data: { trial_period_days: int(subData.trial_period_days) ?? null, metadata: meta(subData.metadata), billing_mode: billingMode },
       };
       await b.store.put(stored);
@@ -204,6 +209,6 @@ export const customerDetails = (email: string | null): Stripe.Checkout.Session.C
 
 /** The stored session carries private fields for the hosted page; they are not returned. */
 export function publicSession(s: any): Stripe.Checkout.Session {
-  const { line_items_price: _p, line_items_quantity: _q, subscription_data: _d, ...rest } = s;
+  const { line_items_price: _p, line_items_quantity: _q, line_items_prices: _ps, subscription_data: _d, ...rest } = s;
   return rest;
 }

@@ -3,6 +3,7 @@
 import type Stripe from "stripe";
 import { invalid, missing } from "./account";
 import { arr, type FormValue, int, meta, obj, str } from "./form";
+import { itemPrices } from "./metered";
 import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, type Param, string, timestamp } from "./params";
 import { list, type Route } from "./route";
 import { cancelNow } from "./subscription-status";
@@ -23,13 +24,12 @@ export const subscriptionRoutes: Route[] = [
       billing_mode: billingModeParam,
     },
     async (b, p) => {
-      const items = arr(p.items).map((i) => obj(i));
-      const price = str(items[0]?.price);
-      if (!price) throw invalid("Missing required param: items[0][price].", "items");
+      const items = arr(p.items);
+      if (items.length === 0) throw invalid("Missing required param: items[0][price].", "items");
       return createSubscription(b, {
         billingMode: classicBillingMode(p.billing_mode, "billing_mode"),
         customer: str(p.customer) ?? "",
-        price,
+        prices: await itemPrices(b, items, "items"),
         trialDays: int(p.trial_period_days),
         trialEnd: int(p.trial_end),
         paymentMethod: str(p.default_payment_method),
@@ -65,7 +65,7 @@ export const subscriptionRoutes: Route[] = [
     "POST",
     /^\/v1\/subscriptions\/([^/]+)$/,
     {
-      items: array(object({ id: string, price: string, quantity: integer({ min: 1 }) })),
+      items: array(object({ id: string, price: string, quantity: integer({ min: 1 }), deleted: boolean })),
       proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
       proration_date: integer({ min: 0 }),
       trial_end: timestamp("now"),
@@ -117,7 +117,7 @@ export const invoiceRoutes: Route[] = [
       customer: string,
       subscription: string,
       subscription_details: object({
-        items: array(object({ id: string, price: string, quantity: integer({ min: 1 }) })),
+        items: array(object({ id: string, price: string, quantity: integer({ min: 1 }), deleted: boolean })),
         proration_behavior: oneOf("create_prorations", "none", "always_invoice"),
         proration_date: integer({ min: 0 }),
       }),

@@ -7,6 +7,17 @@ import { type Account, addMonths, invalid, legacyPlan, missing, monthsOf, period
 import { customerOf } from "./customers";
 import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
 import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
+import {
+  alignPeriods,
+  checkItemSet,
+  isMetered,
+  meteredItems,
+  newItem,
+  renewalMeteredLines,
+  syncMeteredItems,
+  unsupportedItem,
+  type WantedItem,
+} from "./metered";
 import { object, oneOf } from "./params";
 import { newId } from "./store";
 import { cancelNow, setStatus } from "./subscription-status";
@@ -40,7 +51,8 @@ export async function createSubscription(
   b: Account,
   input: {
     customer: string;
-    price: string;
+    /** Its prices, checked by itemPrices (metered.ts): the licensed one first. */
+    prices: Stripe.Price[];
     trialDays?: number;
     trialEnd?: number;
     paymentMethod?: string | null;
@@ -50,7 +62,7 @@ export async function createSubscription(
   },
 ): Promise<Sub> {
   const customer = await customerOf(b, input.customer, "customer");
-  const price = await b.price(input.price);
+  const [price, ...metered] = input.prices;
   const now = await b.nowFor(input.customer);
   const pm = input.paymentMethod ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
   const trialEnd = input.trialEnd ?? (input.trialDays ? now + input.trialDays * 86_400 : null);
@@ -86,24 +98,7 @@ export async function createSubscription(
     invoice_settings: { account_tax_ids: null, custom_fields: null, description: null, footer: null, issuer: { type: "self" } },
     items: {
       object: "list",
-      data: [
-        {
-          id: newId("si"),
-          object: "subscription_item",
-          billing_thresholds: null,
-          created: now,
-          current_period_start: now,
-          current_period_end: periodEnd,
-          current_trial: null,
-          discounts: [],
-          metadata: {},
-          plan: legacyPlan(price),
-          price,
-          quantity: 1,
-          subscription: "",
-          tax_rates: [],
-        },
-      ],
+      data: [price, ...metered].map((p) => newItem(p, "", now, periodEnd, now)),
       has_more: false,
       url: "/v1/subscription_items",
     },
@@ -127,7 +122,7 @@ export async function createSubscription(
     trial_settings: { end_behavior: { billing_cycle_anchor: null, missing_payment_method: "create_invoice" } },
     trial_start: trialEnd ? now : null,
   };
-  sub.items.data[0].subscription = sub.id;
+  for (const item of sub.items.data) item.subscription = sub.id;
   const name = await b.productName(price);
   const lines = [
     line({
@@ -244,6 +239,47 @@ export async function changePrice(b: Account, sub: Sub, price: Stripe.Price, beh
   return behavior === "always_invoice" ? lines : [];
 }
 
+/**
+ * What a request's `items` ask of the subscription: its licensed price (`{ id, price }` on the
+ * licensed item) and the metered items it should hold (`{ id, price }` moves one in place,
+ * `{ id, deleted: true }` removes one, `{ price }` adds one), checked as a whole like Stripe does
+ * (one currency and interval). The local Stripe keeps one licensed item: it cannot be removed,
+ * nor a second added.
+ */
+async function itemChange(b: Account, sub: Sub, raw: FormValue[]): Promise<{ licensed: Stripe.Price; metered: WantedItem[] }> {
+  const [first] = sub.items.data;
+  let licensed = first.price;
+  let metered: WantedItem[] = meteredItems(sub).map((i) => ({ price: i.price, itemId: i.id }));
+  for (const [i, entry] of raw.entries()) {
+    const o = obj(entry);
+    const itemId = str(o.id);
+    const priceId = str(o.price) ?? str(o.plan);
+    const item = itemId ? sub.items.data.find((x) => x.id === itemId) : undefined;
+    if (itemId && !item) throw missing("subscription_item", itemId, `items[${i}][id]`);
+    const price = priceId ? await b.price(priceId) : undefined;
+    if (price && isMetered(price) && o.quantity !== undefined)
+      throw invalid(`Quantity should not be specified where usage_type is \`metered\`. Remove quantity from \`items[${i}]\`.`, `items[${i}][quantity]`);
+    if (bool(o.deleted)) {
+      if (!item || item === first) throw unsupportedItem(`items[${i}][deleted]`, "removing the licensed item of a subscription");
+      metered = metered.filter((w) => w.itemId !== item.id);
+    } else if (item === first) {
+      if (price && isMetered(price)) throw unsupportedItem(`items[${i}][price]`, "moving the licensed item to a metered price");
+      if (price) licensed = price;
+    } else if (item) {
+      if (price && !isMetered(price)) throw unsupportedItem(`items[${i}][price]`, "moving a metered item to a licensed price");
+      if (price) metered = metered.map((w) => (w.itemId === item.id ? { price, itemId: item.id } : w));
+    } else {
+      if (!price) throw invalid(`Missing required param: items[${i}][price].`, `items[${i}][price]`);
+      if (!isMetered(price)) throw unsupportedItem(`items[${i}][price]`, "a second licensed item on a subscription");
+      metered.push({ price });
+    }
+  }
+  const prices = [licensed, ...metered.map((w) => w.price)];
+  if (new Set(prices.map((x) => x.id)).size !== prices.length) throw invalid(`Cannot add multiple subscription items with the same plan.`, "items");
+  checkItemSet(prices, "items");
+  return { licensed, metered };
+}
+
 export async function updateSubscription(b: Account, id: string, p: Params) {
   const sub = await subscription(b, id);
   if (sub.status === "canceled") throw invalid("A canceled subscription can only update its cancellation_details and metadata.");
@@ -270,12 +306,15 @@ export async function updateSubscription(b: Account, id: string, p: Params) {
   }
   let invoiceLines: Stripe.InvoiceLineItem[] = [];
   const endsTrial = str(p.trial_end) === "now" && sub.status === "trialing";
-  const newPriceId = str(obj(arr(p.items)[0]).price);
   const behavior = str(p.proration_behavior) ?? "create_prorations";
+  const change = p.items === undefined ? null : await itemChange(b, sub, arr(p.items));
+  const newPriceId = change?.licensed.id;
   let intervalChanged = false;
+  if (change) previous.items = structuredClone(sub.items);
+  // Metered items leave first: what they used so far is billed with this change.
+  const closing = change ? await syncMeteredItems(b, sub, change.metered, now, sub.items.data[0].current_period_start) : [];
   if (newPriceId && newPriceId !== sub.items.data[0].price.id) {
-    previous.items = structuredClone(sub.items);
-    const newPrice = await b.price(newPriceId);
+    const newPrice = change.licensed;
     const at = int(p.proration_date) ?? now;
     const wasTrialing = sub.status === "trialing";
     const reset = await changeInterval(b, sub, newPrice, behavior, at, now);
@@ -283,7 +322,7 @@ export async function updateSubscription(b: Account, id: string, p: Params) {
       intervalChanged = true;
       if (wasTrialing) Object.assign(previous, { status: "trialing", trial_end: sub.trial_end });
       // Pending prorations go on the invoice the reset makes now.
-      invoiceLines = [...(await pendingItems(b, sub.id)), ...reset];
+      invoiceLines = [...(await pendingItems(b, sub.id)), ...closing, ...reset];
       await setPendingItems(b, sub.id, []);
     } else invoiceLines = await changePrice(b, sub, newPrice, behavior, at);
   }
@@ -309,6 +348,13 @@ export async function updateSubscription(b: Account, id: string, p: Params) {
       }),
     ];
   }
+  if (intervalChanged || endsTrial) alignPeriods(sub);
+  else for (const item of meteredItems(sub)) item.current_period_end = sub.items.data[0].current_period_end;
+  // Usage of removed metered items not billed now waits for the next invoice.
+  if (closing.length > 0 && !intervalChanged) {
+    if (invoiceLines.length > 0) invoiceLines.push(...closing);
+    else await setPendingItems(b, sub.id, [...(await pendingItems(b, sub.id)), ...closing]);
+  }
   await b.store.put(sub);
   await b.events.emit("customer.subscription.updated", sub, now, previous);
   if (invoiceLines.length > 0) await createInvoice(b, sub, invoiceLines, "subscription_update", now);
@@ -329,26 +375,32 @@ export async function previewInvoice(b: Account, p: Params) {
   if (!subId) throw invalid("Missing required param: subscription.", "subscription");
   const sub = structuredClone(await subscription(b, subId));
   const details = obj(p.subscription_details);
-  const newPriceId = str(obj(arr(details.items)[0]).price);
   const behavior = str(details.proration_behavior) ?? "create_prorations";
   const now = await b.nowFor(sub.customer as string);
   const at = int(details.proration_date) ?? now;
   const item = sub.items.data[0];
+  // The change asked for, applied to a copy: as the update would (metered items removed bill their usage so far).
+  const change = details.items === undefined ? null : await itemChange(b, sub, arr(details.items));
+  const newPriceId = change?.licensed.id;
+  const closing = change ? await syncMeteredItems(b, sub, change.metered, now, item.current_period_start) : [];
   let lines: Stripe.InvoiceLineItem[] = [...(await pendingItems(b, sub.id))];
   let price = item.price;
   if (newPriceId && newPriceId !== item.price.id) {
-    price = await b.price(newPriceId);
+    price = change.licensed;
     const reset = await changeInterval(b, sub, price, behavior, at, now);
     // Another interval is invoiced now, whatever the proration behavior (as the update does).
-    if (reset) return buildInvoice(b, sub, [...lines, ...reset], "subscription_update", now, { preview: true });
+    if (reset) return buildInvoice(b, sub, [...lines, ...closing, ...reset], "subscription_update", now, { preview: true });
     if (behavior !== "none") lines.push(...(await prorationLines(b, sub, price, at)));
     item.price = price;
   }
+  lines.push(...closing);
   if (behavior === "always_invoice") return buildInvoice(b, sub, lines, "subscription_update", now, { preview: true });
   // The upcoming invoice: pending prorations plus the next period's charge (at a scheduled price).
   if (!newPriceId) price = (await scheduledPrice(b, sub)) ?? price;
   const start = item.current_period_end;
   const end = periodAt(sub.billing_cycle_anchor, start, monthsOf(price)).end;
+  // The usage of the current period so far, billed at its end (a trial's is not billed).
+  lines = [...lines, ...(await renewalMeteredLines(b, sub, start, sub.status === "trialing"))];
   lines = [...lines, line({ amount: price.unit_amount ?? 0, description: `1 × ${await b.productName(price)}`, price, sub, start, end, proration: false })];
   return buildInvoice(b, sub, lines, "upcoming", start, { preview: true });
 }
@@ -359,12 +411,16 @@ export async function renew(b: Account, sub: Sub, boundary: number) {
   const item = sub.items.data[0];
   const previous = { status: sub.status, items: structuredClone(sub.items), trial_end: sub.trial_end };
   const end = periodAt(sub.billing_cycle_anchor, boundary, monthsOf(item.price)).end;
+  // Metered usage is billed in arrears: the ending period's, before the items move on.
+  const metered = await renewalMeteredLines(b, sub, boundary, sub.status === "trialing");
   item.current_period_start = boundary;
   item.current_period_end = end;
+  alignPeriods(sub);
   if (sub.status === "trialing") sub.status = "active";
   const price = item.price;
   const lines = [
     ...(await pendingItems(b, sub.id)),
+    ...metered,
     line({
       amount: price.unit_amount ?? 0,
       description: `1 × ${await b.productName(price)} (at ${pricePer(price)})`,

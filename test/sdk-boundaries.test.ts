@@ -9,13 +9,14 @@ const OWNERS: Record<string, string[]> = {
   "@clerk/": ["app/server/auth/clerk.server.ts", "app/clerk.browser.tsx"],
   "@sentry/": ["app/server/observe/sentry.server.ts", "app/sentry.browser.ts"],
   svix: ["app/server/auth/clerk-webhooks.server.ts"],
-  // Only billing/ talks to Stripe: the client (and its guard: deadlines, the breaker), its two subject
-  // modules and its error classes; and the
+  // Only billing/ talks to Stripe: the client (and its guard: deadlines, the breaker), its subject
+  // modules (meters, overage prices, subscriptions) and its error classes; and the
   // script that cuts Stripe's OpenAPI document (it reads the SDK's pinned version).
   stripe: [
     "app/server/billing/stripe.server.ts",
     "app/server/billing/stripe-client.server.ts",
     "app/server/billing/stripe-meter.server.ts",
+    "app/server/billing/stripe-overage.server.ts",
     "app/server/billing/stripe-subscriptions.server.ts",
     "app/server/billing/stripe-errors.server.ts",
     "scripts/stripe-openapi.ts",

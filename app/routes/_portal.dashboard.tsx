@@ -1,5 +1,6 @@
 // Dashboard: plan, status, period, and per metered feature of the plan a usage meter with
-// 80% / 100% warnings and the period's daily usage.
+// 80% / 100% warnings and the period's daily usage; on a feature with an overage price, the
+// overage so far and its projection to the period's end (docs/api.md, "Overage").
 import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
@@ -32,7 +33,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const org = await getOrg(user.orgId);
   const subscription = await subscriptionSummary(user.orgId);
   // A meter and a chart per metered feature of the org's plan version (none without a live subscription).
-  const meters = subscription && isLive(subscription.status) ? await usageMeters({ orgId: user.orgId, timeZone: org.timeZone }) : [];
+  const now = Date.now();
+  const meters = subscription && isLive(subscription.status) ? await usageMeters({ orgId: user.orgId, timeZone: org.timeZone, now }) : [];
   const plan = subscription ? planByCode(subscription.planCode) : undefined;
   const renewsAs = plan ? planByCode(plan.billedAs) : undefined;
   // A failed payment keeps the quota for the grace days after the period start, then stops it.
@@ -41,7 +43,8 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     timeZone: org.timeZone,
     subscription,
     meters,
-    now: Date.now(),
+    now,
+    currency: plan?.currency ?? "usd",
     graceEndsAt,
     planName: plan?.name ?? subscription?.planCode ?? null,
     renewsAs: renewsAs && { name: renewsAs.name, priceMonthly: renewsAs.priceMonthly, currency: renewsAs.currency },
@@ -49,7 +52,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 export default function Dashboard() {
-  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName, currency } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
@@ -103,7 +106,12 @@ export default function Dashboard() {
       </Group>
 
       {shown.map((m) =>
-        m.included > 0 && m.remaining === 0 ? (
+        m.included > 0 && m.remaining === 0 && m.overage ? (
+          <Alert key={m.feature} color="yellow" title={`${m.label}: included units used`} role="status">
+            You have used all {unitsOf(m.included, m.unit)} included this period. Usage past them is billed as overage on the invoice of{" "}
+            {formatDate(m.periodEnd, timeZone)} (below) — or <Link to="/billing">upgrade</Link> for more included units.
+          </Alert>
+        ) : m.included > 0 && m.remaining === 0 ? (
           <Alert key={m.feature} color="red" title={`${m.label}: quota reached`} role="alert">
             You have used all {unitsOf(m.included, m.unit)} of this period. Requests that record {m.label.toLowerCase()} are refused until the period ends on{" "}
             {formatDate(m.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
@@ -153,7 +161,7 @@ export default function Dashboard() {
         </Text>
       ) : null}
       {shown.map((m) => (
-        <FeatureUsage key={m.feature} meter={m} timeZone={timeZone} mounted={mounted} />
+        <FeatureUsage key={m.feature} meter={m} timeZone={timeZone} mounted={mounted} currency={currency} />
       ))}
     </Stack>
   );
@@ -162,7 +170,7 @@ export default function Dashboard() {
 type Meter = ReturnType<typeof useLoaderData<typeof loader>>["meters"][number] & { label: string; outlook: ReturnType<typeof usageOutlook> };
 
 /** One metered feature: used of included with a meter, when it runs out at this rate, and the period's daily usage. */
-function FeatureUsage({ meter: m, timeZone, mounted }: { meter: Meter; timeZone: string; mounted: boolean }) {
+function FeatureUsage({ meter: m, timeZone, mounted, currency }: { meter: Meter; timeZone: string; mounted: boolean; currency: string }) {
   const pct = Math.min(100, m.outlook.fraction * 100);
   const ids = { meter: `meter-label-${m.feature}`, chart: `chart-title-${m.feature}` };
   return (
@@ -194,6 +202,8 @@ function FeatureUsage({ meter: m, timeZone, mounted }: { meter: Meter; timeZone:
         </Text>
       ) : null}
 
+      {m.overage ? <Overage meter={m} overage={m.overage} timeZone={timeZone} currency={currency} /> : null}
+
       <Text fw={600} className="mt-4 mb-3" id={ids.chart}>
         {m.label} used this period ({timeZone})
       </Text>
@@ -216,6 +226,26 @@ function FeatureUsage({ meter: m, timeZone, mounted }: { meter: Meter; timeZone:
         </figure>
       )}
     </Card>
+  );
+}
+
+/** The overage so far and, at this period's average rate, by its end: units and what Stripe will bill for them. */
+function Overage({ meter: m, overage: o, timeZone, currency }: { meter: Meter; overage: NonNullable<Meter["overage"]>; timeZone: string; currency: string }) {
+  return (
+    <div className="mt-3" data-testid={`overage-${m.feature}`}>
+      <Text size="sm">
+        Overage so far:{" "}
+        <Text span fw={700} data-testid={`overage-cents-${m.feature}`}>
+          {formatMoney(o.cents, currency)}
+        </Text>{" "}
+        for {unitsOf(o.units, m.unit)} past the included ones, at {formatMoney(o.priceCents, currency)} per {unitsOf(o.per, m.unit)}, billed with the period's
+        invoice.
+      </Text>
+      <Text size="sm" c="dimmed" data-testid={`overage-projection-${m.feature}`}>
+        Projected by {formatDate(m.periodEnd, timeZone)}: {unitsOf(o.projectedUnits, m.unit)} over, {formatMoney(o.projectedCents, currency)} — if usage goes on
+        at this period's average rate so far (a straight line over the time elapsed).
+      </Text>
+    </div>
   );
 }
 

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 const DAY = 86_400_000;
-type Meter = { feature: string; unit: string; used: number; included: number; remaining: number; days: { day: string; quantity: number }[] };
+type Meter = { feature: string; unit: string; used: number; included: number; remaining: number; days: { day: string; quantity: number }[]; overage: unknown };
 
 const loaderData = async <T>(cookie: string, page: "dashboard" | "billing") => {
   const r = await fetch(`${app.url}/${page}?_data=routes/_portal.${page}`, { headers: { cookie } });
@@ -46,7 +46,17 @@ describe("dashboard loader", () => {
     const { meters } = await loaderData<{ meters: Meter[] }>(await signIn(app, orgId), "dashboard");
 
     expect(meters.map(({ days, ...m }) => m)).toEqual([
-      { feature: "api_call", unit: "call", used: 120, included: 50_000, remaining: 49_880, periodStart: expect.any(String), periodEnd: expect.any(String) },
+      // Starter sells no overage: no overage figures.
+      {
+        feature: "api_call",
+        unit: "call",
+        used: 120,
+        included: 50_000,
+        remaining: 49_880,
+        periodStart: expect.any(String),
+        periodEnd: expect.any(String),
+        overage: null,
+      },
       {
         feature: "tokens",
         unit: "token",
@@ -55,6 +65,7 @@ describe("dashboard loader", () => {
         remaining: 400_000,
         periodStart: expect.any(String),
         periodEnd: expect.any(String),
+        overage: null,
       },
     ] as unknown as Meter[]);
     const day = twoDaysAgo.toISOString().slice(0, 10);
@@ -76,6 +87,11 @@ describe("dashboard loader", () => {
       ["tokens", 0, 25_000_000],
     ]);
     expect(meters.every((m) => m.days.every((d) => d.quantity === 0))).toBe(true);
+    // Growth sells overage on both: none so far, none projected.
+    expect(meters.map((m) => m.overage)).toEqual([
+      { priceCents: 50, per: 1000, units: 0, cents: 0, projectedUnits: 0, projectedCents: 0 },
+      { priceCents: 200, per: 1_000_000, units: 0, cents: 0, projectedUnits: 0, projectedCents: 0 },
+    ]);
   });
 
   test("without a live subscription there are no meters", async () => {

@@ -2,7 +2,7 @@
 // api-prose.ts. Deterministic: the same code gives the same file, byte for byte.
 import { apiOperations, ERROR_DOCS, type Operation, openApiDocument } from "../../app/server/openapi/document.server";
 import { ERROR_STATUS, type ErrorCode } from "../../app/server/platform/errors.server";
-import { basics, client, intro, otherRoutes, pastIncluded, versioning } from "./api-prose";
+import { basics, client, intro, otherRoutes, overage, pastIncluded, versioning } from "./api-prose";
 
 type Schema = {
   type?: string | string[];
@@ -168,5 +168,5 @@ function routes(doc: Doc): string {
 
 export function renderApiMd(): string {
   const doc = openApiDocument() as unknown as Doc;
-  return `${[intro, basics, errorTable(), pastIncluded, versioning, routes(doc), client, otherRoutes].join("\n\n")}\n`;
+  return `${[intro, basics, errorTable(), pastIncluded, overage, versioning, routes(doc), client, otherRoutes].join("\n\n")}\n`;
 }

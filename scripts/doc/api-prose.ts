@@ -127,6 +127,39 @@ Changes that need a new version (\`/api/v2\`, with \`/api/v1\` kept running alon
 - changing the envelope, the authentication of a route, or the idempotency guarantees
   (once per \`(org, request_id)\`, identical replays).`;
 
+export const overage = `## Overage: how it is billed, to the cent
+
+On a plan whose metered feature has an overage price (\`overage: { priceCents, per }\` in the
+catalog; growth and pro by default), usage past the included units is billed on the period's
+invoice, in arrears, by Stripe, from the billing meter the usage is reported to. The overage line
+of a feature for a period is:
+
+\`\`\`
+overage_units = max(0, billable units reported for the period − included)
+overage line  = round_half_up(overage_units × priceCents / per)   (cents)
+\`\`\`
+
+computed exactly (no floating point), rounded once per feature and period, half a cent up (0.5 → 1).
+Example: growth's \`api_call\` (250,000 included, 50 cents per 1,000): 251,331 calls in a
+period → 1,331 × 50 / 1,000 = 66.55 → **67 cents**. Stripe computes the same figure: each plan
+and feature has a metered graduated price on the feature's meter whose first tier is the included
+units at 0 and whose second is \`priceCents / per\` cents per unit as an exact
+\`unit_amount_decimal\`; Stripe multiplies the units in that tier by it and rounds the line to the
+cent, half up. (A catalog whose \`priceCents / per\` is not a decimal of at most 12 places, as
+Stripe needs, is refused by \`ops catalog:push\`.)
+
+- **Billable units** are the units admitted for the period that are not paid otherwise: every
+  admitted unit except those paid with prepaid credits (the meter is reported \`used - credit_used\`).
+- **The period** is the subscription's billing period; a plan change mid-period moves the
+  feature's metered price in place, so the whole period's usage is billed at the tiers of the plan
+  in force at its end (an upgrade raises the allowance for the whole period, as the quota does). A
+  downgrade applies at the period end: the ending period is billed at the old plan's tiers.
+- **Yearly prices** carry no overage: Stripe bills one interval per subscription and overage is
+  sold monthly, so a yearly plan stops at its included units.
+- **Trials** bill no overage.
+- The dashboard shows the overage so far by this rule and a projection to the period's end,
+  linear in the period's elapsed time (usage so far ÷ elapsed × whole period).`;
+
 export const client = `## The client: \`@metered/client\`
 
 \`client/\` is a TypeScript client with no runtime dependencies (ESM + \`.d.ts\`; Node 18+, Bun,

@@ -14,6 +14,7 @@ import { applySubscription, retrieveMirrored } from "./converge.server";
 import { refreshCatalog } from "./plans.server";
 import { scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { priceOf, upstream } from "./stripe.server";
+import { overagePricesFor } from "./stripe-overage.server";
 import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
 import { lockSubscription, setPlanVersion } from "./subscriptions.server";
 
@@ -95,11 +96,14 @@ export async function migrateSubscribers(
     const interval = sub.billingInterval === "year" ? "year" : "month";
     const one = await upstream(async () => {
       const priceId = await versionPrice(planCode, to, interval);
+      // The version migrated to is the current catalog's: its overage prices are the ones found by lookup key.
+      const metered = await overagePricesFor(planCode, interval);
       const state = await retrieveMirrored(subscriptionId);
       const priceChanged = state.priceId !== priceId;
       if (at === "renewal") {
         // Moved before (the same target already scheduled): nothing more to ask Stripe.
-        const after = priceChanged && state.scheduledPriceId !== priceId ? await scheduleDowngradeAtPeriodEnd(sub.orgId, state, { priceId, planCode }) : state;
+        const after =
+          priceChanged && state.scheduledPriceId !== priceId ? await scheduleDowngradeAtPeriodEnd(sub.orgId, state, { priceId, planCode, metered }) : state;
         await db.transaction(async (tx) => {
           await lockSubscription(tx, sub.orgId);
           await setPlanVersion(tx, sub.orgId, { pendingPlanVersion: to });
@@ -112,10 +116,19 @@ export async function migrateSubscribers(
       if (priceChanged) {
         // As an upgrade: Stripe's preview at a proration date, then the change at that same date.
         const prorationDate = await clockNow(state.customerId);
-        const preview = await previewPriceChange({ subscriptionId, itemId: state.itemId, customerId: state.customerId, priceId, prorationDate });
+        const preview = await previewPriceChange({
+          subscriptionId,
+          itemId: state.itemId,
+          meteredItems: state.meteredItems,
+          customerId: state.customerId,
+          priceId,
+          metered,
+          prorationDate,
+        });
         after = await updateSubscriptionPrice({
           subscriptionId,
           priceId,
+          metered,
           endTrial: false,
           prorationDate,
           idempotencyKey: `migrate:${sub.orgId}:${planCode}:v${from}:v${to}`,

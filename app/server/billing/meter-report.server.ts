@@ -72,13 +72,13 @@ async function reportAll(): Promise<{ reported: number; orgs: number }> {
   // api_call's meter first, whatever there is to send: a run while Stripe is down fails, not "nothing to report".
   await meterOf("api_call");
   const rows = await sql<Pending[]>`
-    select c.org_id, c.metric, c.period_start::text, c.used,
+    select c.org_id, c.metric, c.period_start::text, c.used - c.credit_used as used,
            (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
            coalesce(r.reported, 0)::int8 as reported, r.pending_to, o.stripe_customer_id as customer
       from usage_counters c
       join organisations o on o.id = c.org_id and o.stripe_customer_id is not null
       left join usage_reports r on r.org_id = c.org_id and r.metric = c.metric and r.period_start = c.period_start
-     where c.used > coalesce(r.reported, 0) or r.pending_to is not null
+     where c.used - c.credit_used > coalesce(r.reported, 0) or r.pending_to is not null
      order by c.org_id, c.period_start, c.metric
      limit 1000`;
   let reported = 0;
@@ -224,7 +224,7 @@ export async function driftReport(
 ): Promise<{ rows: DriftRow[]; maxDrift: number | null; maxDriftByFeature: Record<string, number | null> }> {
   await meterOf("api_call");
   const counters = await sql<CounterRow[]>`
-    select c.org_id, c.metric, c.period_key, c.used, o.stripe_customer_id as customer,
+    select c.org_id, c.metric, c.period_key, c.used - c.credit_used as used, o.stripe_customer_id as customer,
            (extract(epoch from c.period_start))::float8 as ps, (extract(epoch from c.period_end))::float8 as pe,
            (extract(epoch from r.reported_at))::float8 as reported_at
       from usage_counters c join organisations o on o.id = c.org_id

@@ -24,6 +24,7 @@ import { oncePerKey } from "./idempotency.server";
 import { type Plan, type PlanCode, planByCode, refreshCatalog } from "./plans.server";
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { callerDeadline, priceOf, upstream } from "./stripe.server";
+import { overagePricesFor } from "./stripe-overage.server";
 import { clockNow, previewPriceChange, updateSubscriptionPrice } from "./stripe-subscriptions.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
@@ -119,8 +120,10 @@ async function compute(change: Change): Promise<PlanChangePreview> {
   const preview = await previewPriceChange({
     subscriptionId: state.id,
     itemId: state.itemId,
+    meteredItems: state.meteredItems,
     customerId: state.customerId,
     priceId: await priceOf(change.to.code, change.interval),
+    metered: await overagePricesFor(change.to.code, change.interval),
     prorationDate: at,
   });
   // Another interval starts a new period now (Stripe resets the billing cycle); the same keeps its end.
@@ -203,6 +206,7 @@ async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): P
         return updateSubscriptionPrice({
           subscriptionId: change.stripeSubscriptionId,
           priceId: await priceOf(change.to.code, change.interval),
+          metered: await overagePricesFor(change.to.code, change.interval),
           endTrial: change.trialing,
           prorationDate: opts.prorationDate ?? null,
           idempotencyKey: key,
@@ -232,7 +236,11 @@ async function downgradeAtPeriodEnd(orgId: string, planCode: string, interval?: 
     const current = await retrieveMirrored(change.stripeSubscriptionId);
     const priceId = await priceOf(change.to.code, change.interval);
     if (current.scheduledPriceId === priceId) return current;
-    return scheduleDowngradeAtPeriodEnd(orgId, current, { priceId, planCode: change.to.code });
+    return scheduleDowngradeAtPeriodEnd(orgId, current, {
+      priceId,
+      planCode: change.to.code,
+      metered: await overagePricesFor(change.to.code, change.interval),
+    });
   });
   await applySubscription(orgId, state);
   const summary = await subscriptionSummary(orgId);

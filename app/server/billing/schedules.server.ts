@@ -4,6 +4,7 @@
 // Part of the Stripe module (it uses its client); every mutation has a deterministic key.
 import { stripe } from "./stripe.server";
 import { requestKey } from "./stripe-keys.server";
+import type { MeteredPrice } from "./stripe-overage.server";
 import { retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -44,8 +45,8 @@ type ScheduleSeen = { id: string; metadata: Record<string, string> | null; curre
 export function phasesUpdate(
   orgId: string,
   schedule: ScheduleSeen,
-  state: Pick<SubscriptionState, "priceId" | "periodEnd">,
-  next: { priceId: string } | null,
+  state: Pick<SubscriptionState, "priceId" | "periodEnd"> & { meteredItems?: SubscriptionState["meteredItems"] },
+  next: { priceId: string; metered?: MeteredPrice[] } | null,
 ): { params: UpdateParams; idempotencyKey: string } {
   const revision = Number(schedule.metadata?.revision ?? 0);
   const start = schedule.current_phase?.start_date ?? schedule.phases[0].start_date;
@@ -54,21 +55,37 @@ export function phasesUpdate(
     proration_behavior: "none",
     metadata: { org_id: orgId, revision: String(revision + 1) },
     phases: [
-      { items: [{ price: state.priceId }], start_date: start, end_date: seconds(state.periodEnd) },
-      ...(next ? [{ items: [{ price: next.priceId }], duration: { interval: "month" as const, interval_count: 1 } }] : []),
+      // The flat price first (it decides the plan), then the metered (overage) prices beside it.
+      {
+        items: [{ price: state.priceId }, ...(state.meteredItems ?? []).map((i) => ({ price: i.priceId }))],
+        start_date: start,
+        end_date: seconds(state.periodEnd),
+      },
+      ...(next
+        ? [
+            {
+              items: [{ price: next.priceId }, ...(next.metered ?? []).map((m) => ({ price: m.priceId }))],
+              duration: { interval: "month" as const, interval_count: 1 },
+            },
+          ]
+        : []),
     ],
   };
   return { params, idempotencyKey: requestKey(`downgrade:${orgId}:${schedule.id}:r${revision}`, { schedule: schedule.id, params }) };
 }
 
-async function setPhases(orgId: string, state: SubscriptionState, next: { priceId: string; planCode: string } | null): Promise<SubscriptionState> {
+async function setPhases(
+  orgId: string,
+  state: SubscriptionState,
+  next: { priceId: string; planCode: string; metered: MeteredPrice[] } | null,
+): Promise<SubscriptionState> {
   const schedule = await openSchedule(orgId, state);
   const { params, idempotencyKey } = phasesUpdate(orgId, schedule, state, next);
   await stripe.subscriptionSchedules.update(schedule.id, params, { idempotencyKey });
   return retrieveSubscription(state.id);
 }
 
-export const scheduleDowngradeAtPeriodEnd = (orgId: string, state: SubscriptionState, next: { priceId: string; planCode: string }) =>
+export const scheduleDowngradeAtPeriodEnd = (orgId: string, state: SubscriptionState, next: { priceId: string; planCode: string; metered: MeteredPrice[] }) =>
   setPhases(orgId, state, next);
 
 /** Removes the pending phase; the schedule releases itself at the period end. */

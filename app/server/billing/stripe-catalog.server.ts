@@ -1,12 +1,13 @@
 // What Stripe needs before a catalog version goes live (ops catalog:push): one billing meter per
 // metered feature, and a price per plan and interval — found by lookup key when one already
 // bills the amount, else made (prices are immutable: a changed amount is a new price, which
-// takes the lookup key over; subscriptions on the old one stay there). Overage and top-up
-// prices are made by the slices that bill them.
+// takes the lookup key over; subscriptions on the old one stay there). Overage prices
+// (stripe-overage.server.ts) are found or made the same way; top-up prices by the slice that sells them.
 import type { Catalog } from "../domain/catalog.server";
 import type { StripeBindings } from "./catalog.server";
 import { findOrMakePrice, type PriceInterval } from "./stripe.server";
 import { ensureFeatureMeter } from "./stripe-meter.server";
+import { findOrMakeOveragePrice, overageTermsOf, overageUnitDecimal } from "./stripe-overage.server";
 
 /** Makes (or finds) every Stripe object the catalog names; `progress` is told each one. */
 export async function prepareStripeFor(catalog: Catalog, progress: (line: string) => void = () => {}): Promise<StripeBindings> {
@@ -29,6 +30,11 @@ export async function prepareStripeFor(catalog: Catalog, progress: (line: string
       progress(`price ${code} ${interval}ly: ${ids[interval]}`);
     }
     bindings.prices[code] = ids;
+    // Overage is sold on monthly prices only (Stripe bills one interval per subscription).
+    for (const terms of overageTermsOf(code, catalog)) {
+      const id = await findOrMakeOveragePrice(terms);
+      progress(`overage ${code} ${terms.feature}: ${id} (${terms.included} included, then ${overageUnitDecimal(terms)} cents per unit)`);
+    }
   }
   return bindings;
 }

@@ -1,7 +1,8 @@
 // `ops stripe:check`, the catalog: (b) the billing portal configuration against the app's portal
 // (portal-config.server.ts), (c) the plans' monthly and yearly prices (amount, currency,
 // interval, lookup key, active) and one usage meter per metered feature (event name, aggregation,
-// payload keys) against the catalog. In test mode a missing price or meter is made by the app on first
+// payload keys) against the catalog, and each plan's overage price per feature (its meter and
+// tiers, stripe-overage.server.ts). In test mode a missing price or meter is made by the app on first
 // use; in live mode it must exist before the first customer.
 
 import { money } from "./check-commands.server";
@@ -10,6 +11,7 @@ import type { Plan } from "./plans.server";
 import { isAppPortalConfiguration, PORTAL_FEATURES, PORTAL_METADATA, portalFeatureProblems } from "./portal-config.server";
 import { lookupKey, type PriceInterval, planPriceParams } from "./stripe.server";
 import { featureMeterParams } from "./stripe-meter.server";
+import { billsTerms, overageLookupKey, overagePriceParams, overageTermsOf, overageUnitDecimal } from "./stripe-overage.server";
 
 // ---- (b) the billing portal --------------------------------------------------------------------
 
@@ -113,6 +115,48 @@ async function checkPrice(lines: Lines, plan: Plan, interval: PriceInterval) {
       transfer_lookup_key: true,
     }),
   ]);
+}
+
+/**
+ * Each plan's overage price per feature it sells overage on (`overage growth api_call`): a
+ * metered graduated price on the feature's meter, found by its lookup key, billing the included
+ * units at 0 and then priceCents/per cents per unit. Made on first use in test mode.
+ */
+export async function checkOveragePrices(lines: Lines) {
+  const { client, mode } = lines.target;
+  const meters = await client.billing.meters.list({ limit: 100 }).autoPagingToArray({ limit: 1000 });
+  for (const plan of lines.target.plans.filter((p) => p.billedAs === p.code)) {
+    for (const terms of overageTermsOf(plan.code)) {
+      const check = `overage ${plan.code} ${terms.feature}`;
+      const key = overageLookupKey(plan.code, terms.feature);
+      const meter = meters.find((m) => m.event_name === terms.feature && m.status === "active");
+      const made = overagePriceParams(terms, meter?.id ?? `<the id of meter ${terms.feature}>`);
+      // As the form carries it: the SDK's Decimal is its string.
+      const tiers = made.tiers.map((t) => ({ up_to: t.up_to, unit_amount: t.unit_amount, unit_amount_decimal: t.unit_amount_decimal?.toString() }));
+      const params = { ...made, tiers };
+      const wanted = `${terms.included} ${terms.unit} included, then ${overageUnitDecimal(terms)} cents per ${terms.unit}, monthly, on meter "${terms.feature}"`;
+      const [price] = (await client.prices.list({ lookup_keys: [key], limit: 1, expand: ["data.tiers"] })).data;
+      if (!price) {
+        if (mode === "live")
+          lines.fail(
+            "catalog",
+            check,
+            `no overage price for ${plan.code} ${terms.feature} (${wanted}): the app finds it by lookup key ${key} and makes none in live mode`,
+            [`Create the meter first (meter ${terms.feature} above), then the price:`, lines.api("/v1/prices", params)],
+          );
+        else lines.pass("catalog", check, `no price with lookup key ${key} yet: the app creates it (${wanted}) on first use in ${mode} mode`);
+        continue;
+      }
+      if (price.active && meter && billsTerms(price, terms, meter.id)) {
+        lines.pass("catalog", check, `${price.id} (lookup key ${key}) bills ${wanted}, as the plan says`);
+        continue;
+      }
+      lines.fail("catalog", check, `${price.id} (lookup key ${key}) does not bill ${wanted}${price.active ? "" : ": it is archived"}`, [
+        "A price's tiers cannot change: create the right price and move the lookup key to it (subscriptions keep the old price until changed), then restart the app",
+        lines.api("/v1/prices", { ...params, transfer_lookup_key: true }),
+      ]);
+    }
+  }
 }
 
 /** One billing meter per metered feature of the catalog, its event name the feature's code (`meter tokens`). */

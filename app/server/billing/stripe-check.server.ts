@@ -22,7 +22,7 @@ import {
 } from "./check-lines.server";
 import { activeCatalog, configuredPriceId, listPlans } from "./plans.server";
 import { stripe, usesTestClocks } from "./stripe.server";
-import { checkMeters, checkPortal, checkPrices } from "./stripe-check-catalog.server";
+import { checkMeters, checkOveragePrices, checkPortal, checkPrices } from "./stripe-check-catalog.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "./webhook-events.server";
 
 export function configuredTarget(): CheckTarget {
@@ -325,6 +325,7 @@ export async function checkStripeAccount(target: CheckTarget = configuredTarget(
       ["portal", "billing portal configurations", () => checkPortal(lines)],
       ["catalog", "prices", () => checkPrices(lines)],
       ["catalog", "meters", () => checkMeters(lines)],
+      ["catalog", "overage prices", () => checkOveragePrices(lines)],
     ];
     for (const [area, what, run] of sections) {
       try {

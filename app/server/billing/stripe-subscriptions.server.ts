@@ -5,6 +5,7 @@ import Stripe from "stripe";
 import { isLive } from "../../subscription-status";
 import { stripe } from "./stripe.server";
 import { requestKey } from "./stripe-keys.server";
+import { flatItemOf, type MeteredPrice, meteredItemChanges, meteredItemsOf } from "./stripe-overage.server";
 
 const toDate = (s: number) => new Date(s * 1000);
 
@@ -19,6 +20,8 @@ export type SubscriptionState = {
   /** How often its price bills: a yearly subscription's units still reset monthly (org_period). */
   interval: "month" | "year";
   itemId: string;
+  /** The metered items beside it (overage billed from the meters), each with the feature it bills. */
+  meteredItems: { id: string; priceId: string; feature: string | null }[];
   periodStart: Date;
   periodEnd: Date;
   trialEnd: Date | null;
@@ -38,7 +41,8 @@ const priceIdOf = (p: string | Stripe.Price | Stripe.DeletedPrice) => (typeof p 
 const idOf = (v: string | { id?: string } | null | undefined): string | null => (typeof v === "string" ? v : (v?.id ?? null));
 
 export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
-  const item = sub.items.data[0];
+  // The flat price decides the plan; metered items (overage) ride beside it.
+  const item = flatItemOf(sub);
   if (!item) throw new Error(`subscription ${sub.id} has no item`);
   const schedule = sub.schedule && typeof sub.schedule === "object" && ["active", "not_started"].includes(sub.schedule.status) ? sub.schedule : null;
   const current = schedule?.phases.findIndex((p) => p.start_date === schedule.current_phase?.start_date) ?? -1;
@@ -51,6 +55,7 @@ export function subscriptionState(sub: Stripe.Subscription): SubscriptionState {
     priceId: item.price.id,
     interval: item.price.recurring?.interval === "year" ? "year" : "month",
     itemId: item.id,
+    meteredItems: meteredItemsOf(sub),
     // Since API 2025-03-31 the period lives on the subscription item.
     periodStart: toDate(item.current_period_start),
     periodEnd: toDate(item.current_period_end),
@@ -152,11 +157,21 @@ export async function clockNow(customerId: string): Promise<number> {
 }
 
 /** Stripe's own proration for moving the subscription to `priceId` at `prorationDate`, invoiced now. */
-export async function previewPriceChange(input: { subscriptionId: string; itemId: string; customerId: string; priceId: string; prorationDate: number }) {
+export async function previewPriceChange(input: {
+  subscriptionId: string;
+  itemId: string;
+  meteredItems: SubscriptionState["meteredItems"];
+  customerId: string;
+  priceId: string;
+  metered: MeteredPrice[];
+  prorationDate: number;
+}) {
+  // The same items as the update sends, so the preview is the invoice it makes.
+  const items = [{ id: input.itemId, price: input.priceId }, ...meteredItemChanges(input.meteredItems, input.metered)];
   const preview = await stripe.invoices.createPreview({
     customer: input.customerId,
     subscription: input.subscriptionId,
-    subscription_details: { items: [{ id: input.itemId, price: input.priceId }], proration_date: input.prorationDate, proration_behavior: "always_invoice" },
+    subscription_details: { items, proration_date: input.prorationDate, proration_behavior: "always_invoice" },
   });
   return { amountDue: preview.amount_due, lines: preview.lines.data.map((l) => ({ description: l.description ?? "", amount: l.amount })) };
 }
@@ -168,13 +183,15 @@ export async function previewPriceChange(input: { subscriptionId: string; itemId
 export async function updateSubscriptionPrice(input: {
   subscriptionId: string;
   priceId: string;
+  /** The target plan's metered prices (overage; none on a yearly price). */
+  metered: MeteredPrice[];
   endTrial: boolean;
   prorationDate: number | null;
   idempotencyKey: string;
 }): Promise<SubscriptionState> {
   const current = await retrieveSubscription(input.subscriptionId);
   const params: Stripe.SubscriptionUpdateParams = {
-    items: [{ id: current.itemId, price: input.priceId }],
+    items: [{ id: current.itemId, price: input.priceId }, ...meteredItemChanges(current.meteredItems, input.metered)],
     proration_behavior: "always_invoice",
     ...(input.endTrial ? { trial_end: "now" as const } : input.prorationDate ? { proration_date: input.prorationDate } : {}),
     expand: ["schedule"],

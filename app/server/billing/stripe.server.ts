@@ -21,6 +21,7 @@ import { activeCatalog, configuredPriceId, listPlans, type Plan, type PlanCode, 
 import { stripe } from "./stripe-client.server";
 import { isStripeUnavailable, noteStripeResponse } from "./stripe-errors.server";
 import { requestKey } from "./stripe-keys.server";
+import { flatItemOf, overagePricesFor } from "./stripe-overage.server";
 
 export { callerDeadline, stripe, stripeBreaker } from "./stripe-client.server";
 export { isStripeUnavailable, upstream } from "./stripe-errors.server";
@@ -281,11 +282,13 @@ export async function createCheckoutSession(input: {
   const plan = planByCode(input.planCode)!;
   const { customerId } = await ensureCustomer(input.orgId);
   const price = await priceOf(plan.code, input.interval);
+  // The plan's overage prices ride along as metered items (Stripe takes them without a quantity).
+  const metered = await overagePricesFor(plan.code, input.interval);
   const params: Stripe.Checkout.SessionCreateParams = {
     mode: "subscription",
     customer: customerId,
     client_reference_id: input.orgId,
-    line_items: [{ price, quantity: 1 }],
+    line_items: [{ price, quantity: 1 }, ...metered.map((m) => ({ price: m.priceId }))],
     subscription_data: { metadata: { org_id: input.orgId }, billing_mode: BILLING_MODE, ...(plan.trialDays ? { trial_period_days: plan.trialDays } : {}) },
     metadata: { org_id: input.orgId, plan_code: plan.code },
     success_url: input.successUrl,
@@ -317,7 +320,7 @@ export async function liveStripeSubscription(orgId: string): Promise<{ planCode:
   const subs = await stripe.subscriptions.list({ customer: customerId, status: "all", limit: 100 }).autoPagingToArray({ limit: 10_000 });
   const live = subs.find((s) => isLive(s.status));
   if (!live) return null;
-  const priceId = live.items.data[0]?.price.id;
+  const priceId = flatItemOf(live)?.price.id;
   return { planCode: priceId ? await planOfPrice(priceId, live.status) : null, status: live.status };
 }
 
@@ -357,7 +360,7 @@ export async function subscribeWithTestCard(input: { orgId: string; planCode: Pl
   const sub = await stripe.subscriptions.create({
     billing_mode: BILLING_MODE,
     customer: customerId,
-    items: [{ price: await priceOf(plan.code, input.interval) }],
+    items: [{ price: await priceOf(plan.code, input.interval) }, ...(await overagePricesFor(plan.code, input.interval)).map((m) => ({ price: m.priceId }))],
     default_payment_method: pm.id,
     payment_behavior: "allow_incomplete",
     metadata: { org_id: input.orgId },

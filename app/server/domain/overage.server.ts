@@ -1,9 +1,44 @@
-// The overage charge's rounding rule, the same as db/functions/02_overage_charge_cents.sql (a test
-// holds the two equal): round_half_up(units × priceCents / per) cents, as Stripe rounds a graduated
-// tier priced with unit_amount_decimal. In BigInt, so no product loses a digit.
+// The overage rule of docs/api.md ("Overage"), in one place: the cents a period's overage of a
+// feature costs, as Stripe bills it (a graduated price whose first tier is the included units at
+// 0, then priceCents/per cents per unit, the line rounded to the cent half up), and the portal's
+// projection of it to the period's end. Exact: integer arithmetic, no floating point in the money.
+// The admission's SQL applies the same rule (db/functions/02_overage_charge_cents.sql; a test
+// holds the two equal).
 
-/** The overage charge of `units` at `priceCents` per `per` units, in cents, rounded half up. */
-export function overageChargeCents(units: number, priceCents: number, per: number): number {
-  const [u, p, n] = [BigInt(units), BigInt(priceCents), BigInt(per)];
-  return Number((2n * u * p + n) / (2n * n));
+export type OveragePrice = { priceCents: number; per: number };
+
+/** round_half_up(units × priceCents / per), in cents; units ≤ 0 cost nothing. */
+export function overageCents(units: number, price: OveragePrice): number {
+  if (units <= 0) return 0;
+  const numerator = BigInt(units) * BigInt(price.priceCents);
+  const per = BigInt(price.per);
+  return Number((2n * numerator + per) / (2n * per));
+}
+
+/** The same rule with the price's two numbers apart (the admission's answers and tests). */
+export const overageChargeCents = (units: number, priceCents: number, per: number) => overageCents(units, { priceCents, per });
+
+/** Units past the included ones (never negative). `billable` is what the period counts for billing. */
+export const overageUnits = (billable: number, included: number) => Math.max(0, billable - included);
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The overage so far and, at the period's average rate so far (linear in elapsed time, at least
+ * one day of history so a first-minute burst is not extrapolated to a month), the overage by the
+ * period's end, both by the rule above.
+ */
+export function overageOutlook(input: { billable: number; included: number; price: OveragePrice; periodStart: string; periodEnd: string; now: number }) {
+  const start = Date.parse(input.periodStart);
+  const end = Date.parse(input.periodEnd);
+  const units = overageUnits(input.billable, input.included);
+  const elapsed = Math.min(end - start, Math.max(input.now - start, DAY_MS));
+  const projectedBillable = elapsed > 0 ? Math.round((input.billable * (end - start)) / elapsed) : input.billable;
+  const projectedUnits = overageUnits(Math.max(projectedBillable, input.billable), input.included);
+  return {
+    units,
+    cents: overageCents(units, input.price),
+    projectedUnits,
+    projectedCents: overageCents(projectedUnits, input.price),
+  };
 }

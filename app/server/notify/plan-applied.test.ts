@@ -28,6 +28,7 @@ describe("subscription.updated", () => {
       priceId: await priceOf(plan),
       interval: "month" as const,
       itemId: "si_x",
+      meteredItems: [],
       periodStart,
       periodEnd,
       trialEnd: null,
