@@ -299,7 +299,7 @@ export type QuotaSummary = {
     /** Units paid with credits this period (part of `used`). */
     usedThisPeriod: number;
   };
-  /** Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). */
+  /** Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). The spend cap and the org's overage charge over all its features: `GET /api/v1/billing/spend-cap`. */
   overage: {
     priceCents: number;
     per: number;
@@ -307,10 +307,6 @@ export type QuotaSummary = {
     unitsSoFar: number;
     /** This metric's overage charge so far: round_half_up(unitsSoFar × priceCents / per). */
     chargeCents: number;
-    /** The org's overage charge so far over all its metered features: what the spend cap bounds. */
-    orgChargeCents: number;
-    /** The spend cap in force; null: none (chosen explicitly). */
-    capCents: number | null;
   } | null;
 };
 
@@ -381,7 +377,7 @@ export type SubscriptionOverview = {
       /** Units paid with credits this period (part of `used`). */
       usedThisPeriod: number;
     };
-    /** Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). */
+    /** Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). The spend cap and the org's overage charge over all its features: `GET /api/v1/billing/spend-cap`. */
     overage: {
       priceCents: number;
       per: number;
@@ -389,10 +385,6 @@ export type SubscriptionOverview = {
       unitsSoFar: number;
       /** This metric's overage charge so far: round_half_up(unitsSoFar × priceCents / per). */
       chargeCents: number;
-      /** The org's overage charge so far over all its metered features: what the spend cap bounds. */
-      orgChargeCents: number;
-      /** The spend cap in force; null: none (chosen explicitly). */
-      capCents: number | null;
     } | null;
   } | null;
 };

@@ -85,8 +85,8 @@ admitted whole or refused whole (\`details.metric\` names the feature that does 
 exactly half a cent rounds up). This is how Stripe rounds a graduated tier priced with
 \`unit_amount_decimal\` (price / per cents a unit) once per invoice line, so the invoice's overage
 line and this figure are equal. The org's period overage is the sum of its metered features'
-charges, each rounded on its own. \`GET /api/v1/quota\` shows a feature's (\`overage.chargeCents\`)
-and the org's (\`overage.orgChargeCents\`).
+charges, each rounded on its own. \`GET /api/v1/quota\` shows a feature's (\`overage.chargeCents\`),
+\`GET /api/v1/billing/spend-cap\` the org's and its cap.
 
 **Spend cap.** A monthly cap on the org's overage charge, in cents, set by an org admin
 (\`PUT /api/v1/billing/spend-cap\`, audit-logged). An overage admission that would take the

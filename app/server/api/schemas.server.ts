@@ -131,11 +131,12 @@ export const quotaSummary = z.object({
       per: z.number().int().positive(),
       unitsSoFar: count.meta({ description: "Units admitted as overage this period (part of `used`)." }),
       chargeCents: count.meta({ description: "This metric's overage charge so far: round_half_up(unitsSoFar × priceCents / per)." }),
-      orgChargeCents: count.meta({ description: "The org's overage charge so far over all its metered features: what the spend cap bounds." }),
-      capCents: count.nullable().meta({ description: "The spend cap in force; null: none (chosen explicitly)." }),
     })
     .nullable()
-    .meta({ description: "Overage past the included units and credits; null when the plan sells none of this metric (a hard stop)." }),
+    .meta({
+      description:
+        "Overage past the included units and credits; null when the plan sells none of this metric (a hard stop). The spend cap and the org's overage charge over all its features: `GET /api/v1/billing/spend-cap`.",
+    }),
 });
 
 const admittedUnits = z

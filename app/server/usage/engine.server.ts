@@ -94,12 +94,13 @@ function overageOf(row: QuotaRow): QuotaSummary["overage"] {
     per: row.overage_per,
     unitsSoFar: row.overage_used,
     chargeCents: overageChargeCents(row.overage_used, row.overage_price_cents, row.overage_per),
-    orgChargeCents: row.org_overage_cents ?? 0,
-    capCents: row.capped ? row.cap_cents : null,
   };
 }
 
-/** Would one more overage unit keep the org's period overage charge within its cap (beyond_included's test)? */
+/**
+ * Would one more overage unit keep the org's period overage charge within its cap (beyond_included's
+ * test)? Asked only with the included units and credits spent, when quota_of read the cap.
+ */
 function oneMoreOverageUnitFits(row: QuotaRow): boolean {
   if (!row.capped) return true;
   const price = row.overage_price_cents!;

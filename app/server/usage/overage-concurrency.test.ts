@@ -98,7 +98,7 @@ describe("included → credits → overage → cap, across two app processes", (
       remaining: 0,
       used: 300,
       credits: { remaining: 0, usedThisPeriod: 100 },
-      overage: { priceCents: 7, per: 3, unitsSoFar: 100, chargeCents: 233, orgChargeCents: 233, capCents: 233 },
+      overage: { priceCents: 7, per: 3, unitsSoFar: 100, chargeCents: 233 },
     });
 
     // Replays of admitted requests, on either process, answer the identical bodies and count nothing.

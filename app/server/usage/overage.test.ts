@@ -263,7 +263,7 @@ describe("the quota check and the entitlements", () => {
       remaining: 5,
       used: 2,
       credits: { remaining: 3, usedThisPeriod: 0 },
-      overage: { priceCents: 50, per: 1, unitsSoFar: 0, chargeCents: 0, orgChargeCents: 0, capCents: 100 },
+      overage: { priceCents: 50, per: 1, unitsSoFar: 0, chargeCents: 0 },
     });
     // 2 included + 3 credits + 1 overage (50 ¢ of 100): no remaining, but one more overage unit fits.
     await record(orgId, 6);
@@ -273,7 +273,7 @@ describe("the quota check and the entitlements", () => {
       remaining: 0,
       used: 8,
       credits: { remaining: 0, usedThisPeriod: 3 },
-      overage: { unitsSoFar: 1, chargeCents: 50, orgChargeCents: 50, capCents: 100 },
+      overage: { unitsSoFar: 1, chargeCents: 50 },
     });
     expect(await metered()).toMatchObject({
       remaining: 0,
