@@ -3,62 +3,13 @@
 // account's schedule, after which the subscription is canceled or marked unpaid. Events are
 // emitted in Stripe's order, at the customer's clock time.
 import type Stripe from "stripe";
-import { type Account, DRAFT_SECONDS, wireDecimal } from "./account";
+import { type Account, DRAFT_SECONDS } from "./account";
 import { refreshMeteredLines } from "./metered";
 import { newId } from "./store";
 import { cancelNow, setStatus, subscriptionOf } from "./subscription-status";
 
 type Sub = Stripe.Subscription;
 type Inv = Stripe.Invoice;
-
-export function line(input: {
-  amount: number;
-  description: string;
-  price: Stripe.Price;
-  sub: Sub;
-  /** The subscription item billed (the first, licensed one unless named). */
-  item?: Stripe.SubscriptionItem;
-  start: number;
-  end: number;
-  proration: boolean;
-}): Stripe.InvoiceLineItem {
-  return {
-    id: newId("il"),
-    object: "line_item",
-    amount: input.amount,
-    currency: input.price.currency,
-    description: input.description,
-    discount_amounts: [],
-    discountable: true,
-    discounts: [],
-    invoice: null,
-    livemode: false,
-    metadata: {},
-    parent: {
-      type: "subscription_item_details",
-      invoice_item_details: null,
-      subscription_item_details: {
-        invoice_item: null,
-        proration: input.proration,
-        proration_details: { credited_items: null },
-        subscription: input.sub.id,
-        subscription_item: (input.item ?? input.sub.items.data[0]).id,
-      },
-    },
-    period: { start: input.start, end: input.end },
-    pretax_credit_amounts: [],
-    pricing: {
-      type: "price_details",
-      price_details: { price: input.price.id, product: input.price.product as string },
-      unit_amount_decimal: input.price.unit_amount_decimal ?? wireDecimal(input.price.unit_amount ?? 0),
-    },
-    quantity: 1,
-    quantity_decimal: wireDecimal(1),
-    subscription: input.sub.id,
-    subtotal: input.amount,
-    taxes: [],
-  };
-}
 
 export async function buildInvoice(
   b: Account,

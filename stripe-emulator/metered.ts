@@ -8,7 +8,7 @@
 import type Stripe from "stripe";
 import { type Account, invalid, legacyPlan, StripeError } from "./account";
 import { type FormValue, obj, str } from "./form";
-import { line } from "./invoices";
+import { line } from "./invoice-lines";
 import { meterTotal } from "./meters";
 import { newId } from "./store";
 import { decimalString, type PriceTiers, parseDecimal, roundCents, tierCharges, tiersKey } from "./tiers";

@@ -6,7 +6,8 @@ import type Stripe from "stripe";
 import { type Account, addMonths, invalid, legacyPlan, missing, monthsOf, periodAt, pricePer, StripeError } from "./account";
 import { customerOf } from "./customers";
 import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
-import { buildInvoice, createInvoice, line, voidInvoice } from "./invoices";
+import { line } from "./invoice-lines";
+import { buildInvoice, createInvoice, voidInvoice } from "./invoices";
 import {
   alignPeriods,
   checkItemSet,

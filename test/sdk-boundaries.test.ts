@@ -18,6 +18,7 @@ const OWNERS: Record<string, string[]> = {
     "app/server/billing/stripe-meter.server.ts",
     "app/server/billing/stripe-overage.server.ts",
     "app/server/billing/stripe-subscriptions.server.ts",
+    "app/server/billing/stripe-top-ups.server.ts",
     "app/server/billing/stripe-errors.server.ts",
     "scripts/stripe-openapi.ts",
   ],

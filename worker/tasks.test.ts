@@ -51,7 +51,7 @@ describe("worker tasks", () => {
   });
 
   test("a malformed payload fails each task with a message naming the task and the field, and changes nothing", async () => {
-    expect(idTasks).toEqual(["deliver_webhook", "dispatch_event", "send_email", "stigg_sync", "stripe_event"]);
+    expect(idTasks).toEqual(["auto_top_up", "deliver_webhook", "dispatch_event", "send_email", "stigg_sync", "stripe_event"]);
     // Work a task that ran would do: notify_trials would emit this trial's ending notice.
     const { orgId } = await orgWithKey({ plan: "starter" });
     await sql`update subscriptions set status = 'trialing', trial_end = now() + interval '2 days' where org_id = ${orgId}`;

@@ -124,7 +124,17 @@ describe("billing loader and action", () => {
     const pro = data.plans.find((p) => p.code === "pro")!;
     expect(pro).toMatchObject({ priceMonthly: 29_900, priceYearly: 299_000 });
     expect(pro.features).toMatchObject({ tokens: { included: 100_000_000 }, seats: { limit: null }, sso: true });
-    expect(data.current).toContainEqual({ feature: "tokens", type: "metered", unit: "token", included: 5_000_000, used: 0, remaining: 5_000_000, allow: true });
+    expect(data.current).toContainEqual({
+      feature: "tokens",
+      type: "metered",
+      unit: "token",
+      included: 5_000_000,
+      used: 0,
+      remaining: 5_000_000,
+      allow: true,
+      credits: { remaining: 0, usedThisPeriod: 0 },
+      overage: null,
+    });
     expect(data.current).toContainEqual({ feature: "sso", type: "boolean", granted: false });
     expect(data.current).toContainEqual({ feature: "seats", type: "numeric", limit: 3 });
     expect(data.interval).toBe("month"); // the switch starts on how the org is billed now

@@ -3,7 +3,7 @@
 // (reporting, drift) and stripe-catalog.server.ts (catalog:push).
 import Stripe from "stripe";
 import { config } from "../platform/config.server";
-import { stripe } from "./stripe.server";
+import { stripe } from "./stripe-client.server";
 import { requestKey } from "./stripe-keys.server";
 
 /** api_call's event name, and how the app creates a meter in test mode (in live mode an operator does; ops stripe:check prints it). */
