@@ -49,7 +49,14 @@ describe("org settings", () => {
     expect(await chart()).toEqual({ timeZone: "Pacific/Kiritimati", busy: [{ day: nextDay, quantity: 7 }] });
     const settings = await orgSettingsOf(orgId);
     expect(settings.billingEmail).toBe("billing@acme.test");
-    expect(settings.mutedEmails.sort()).toEqual(["invoice.payment_failed", "subscription.trial_will_end", "subscription.updated", "webhook_endpoint.disabled"]);
+    expect(settings.mutedEmails.sort()).toEqual([
+      "auto_top_up.failed",
+      "invoice.payment_failed",
+      "spend_cap.reached",
+      "subscription.trial_will_end",
+      "subscription.updated",
+      "webhook_endpoint.disabled",
+    ]);
     const [audit] = await sql`select actor, request_id, details from audit_log where org_id = ${orgId} and action = 'settings.updated'`;
     expect(audit).toMatchObject({ actor: "owner@example.com", request_id: "req-settings-1", details: { timeZone: ["UTC", "Pacific/Kiritimati"] } });
   });
@@ -117,7 +124,9 @@ describe("org settings", () => {
     });
     expect(r.status).toBe(200);
     expect((await orgSettingsOf(orgId)).mutedEmails.sort()).toEqual([
+      "auto_top_up.failed",
       "invoice.payment_failed",
+      "spend_cap.reached",
       "subscription.trial_will_end",
       "subscription.updated",
       "webhook_endpoint.disabled",
