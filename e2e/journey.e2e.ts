@@ -6,7 +6,7 @@
 import { expect, test } from "@playwright/test";
 import postgres from "postgres";
 import Stripe from "stripe";
-import { shot, signIn } from "./portal";
+import { hydrated, shot, signIn } from "./portal";
 
 const orgId = `org_e2e${Date.now().toString(36)}`;
 
@@ -139,6 +139,8 @@ test("an admin sees a failed job and replays it after the fault is fixed", async
   // its events may still be in their retries now and reach the queue only later.
   await expect(async () => {
     await page.goto("/admin");
+    // A click before React hydrates the page can be lost (seen: every click of a minute lost).
+    await hydrated(page);
     const replay = page.getByRole("button", { name: /Replay job/ });
     if ((await replay.count()) > 0) {
       await replay.first().click();
