@@ -90,6 +90,23 @@ const admittedOf = (quantity: number, row: Pick<DecisionRow, "credit_units" | "o
 
 const topUpUrlOf = (metric: string) => `${config.baseUrl}${topUpPath(metric)}`;
 
+type Refused = {
+  denied_by?: string | null;
+  cap_cents?: number | null;
+  overage_cents?: number | null;
+  used?: number | null;
+  included?: number | null;
+  period_start_ms?: number | null;
+  period_end_ms?: number | null;
+};
+
+/** The 429 of a denied request of `metric`: the spend cap's, or the quota's (the hard stop). */
+function refusal(metric: string, quantity: number, r: Refused): () => AppError {
+  const period = { quantity, periodKey: periodKeyOf(r.period_start_ms!), periodEnd: iso(r.period_end_ms!), topUpUrl: topUpUrlOf(metric) };
+  if (r.denied_by === "spend_cap") return () => new SpendCapReached({ metric, capCents: r.cap_cents!, overageCents: r.overage_cents!, ...period });
+  return () => new QuotaExceeded({ metric, used: r.used!, included: r.included!, ...period });
+}
+
 /** A request's answer from its row, or REQUEUE when the row is 'undecided' (it might fit: record_usage decides it). */
 export function decide(room: RoomHint, request: UsageRequest, row: DecisionRow): Outcome<RecordResult> | typeof REQUEUE {
   if (row.outcome === "undecided") {
@@ -159,35 +176,7 @@ function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok
     case "conflict":
       return { ok: false, decision: row.outcome, error: () => new IdempotencyConflict(p.requestId) };
     case "denied":
-      if (row.denied_by === "spend_cap")
-        return {
-          ok: false,
-          decision: row.outcome,
-          error: () =>
-            new SpendCapReached({
-              metric: p.metric,
-              capCents: row.cap_cents!,
-              overageCents: row.overage_cents!,
-              quantity: p.quantity,
-              periodKey: periodKeyOf(row.period_start_ms!),
-              periodEnd: iso(row.period_end_ms!),
-              topUpUrl: topUpUrlOf(p.metric),
-            }),
-        };
-      return {
-        ok: false,
-        decision: row.outcome,
-        error: () =>
-          new QuotaExceeded({
-            metric: p.metric,
-            used: row.used!,
-            included: row.included!,
-            quantity: p.quantity,
-            periodKey: periodKeyOf(row.period_start_ms!),
-            periodEnd: iso(row.period_end_ms!),
-            topUpUrl: topUpUrlOf(p.metric),
-          }),
-      };
+      return { ok: false, decision: row.outcome, error: refusal(p.metric, p.quantity, row) };
     case "inactive":
       return { ok: false, decision: row.outcome, error: () => new SubscriptionInactive(row.subscription_status) };
     case "not_in_plan":
@@ -241,35 +230,7 @@ function outcomeOfParts(p: UsageRequest, row: DecisionRow): { ok: true; value: R
     }
     case "denied": {
       const exhausted = parts.find((part) => part.denied_by) ?? parts.find((part) => part.used! + part.quantity > part.included!)!;
-      if (exhausted.denied_by === "spend_cap")
-        return {
-          ok: false,
-          decision: row.outcome,
-          error: () =>
-            new SpendCapReached({
-              metric: exhausted.metric,
-              capCents: exhausted.cap_cents!,
-              overageCents: exhausted.overage_cents!,
-              quantity: exhausted.quantity,
-              periodKey: periodKeyOf(exhausted.period_start_ms!),
-              periodEnd: iso(exhausted.period_end_ms!),
-              topUpUrl: topUpUrlOf(exhausted.metric),
-            }),
-        };
-      return {
-        ok: false,
-        decision: row.outcome,
-        error: () =>
-          new QuotaExceeded({
-            metric: exhausted.metric,
-            used: exhausted.used!,
-            included: exhausted.included!,
-            quantity: exhausted.quantity,
-            periodKey: periodKeyOf(exhausted.period_start_ms!),
-            periodEnd: iso(exhausted.period_end_ms!),
-            topUpUrl: topUpUrlOf(exhausted.metric),
-          }),
-      };
+      return { ok: false, decision: row.outcome, error: refusal(exhausted.metric, exhausted.quantity, exhausted) };
     }
     default:
       return outcomeOf({ orgId: p.orgId, requestId: p.requestId, metric: parts[0].metric, quantity: parts[0].quantity }, row);
