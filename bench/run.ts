@@ -10,6 +10,8 @@
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
 // Last comes the webhook storm (bench/storm.ts); `--storm` runs only that.
 // `--reads` runs only the reads: the quota check, the entitlements and one entitlement, each with its ratio to the quota check.
+// `--overage` runs only the admissions past the included units (issue 23): included, credit and overage
+// admissions of one org each, alternated twice, each with its ratio to the included one.
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,7 +27,7 @@ import { connections, duration, load, type Result, removeScenarioFile } from "./
 const root = join(import.meta.dir, "..");
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" } },
+  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" }, overage: { type: "boolean" } },
 });
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
@@ -77,6 +79,8 @@ async function waitFor(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
+const admittedPerSec = (r: Result) => ((r.statuses["200"] ?? 0) - r.replayed) / r.duration;
+
 async function usedOf(orgId: string) {
   const [row] = await sql<{ used: number; ledger: number }[]>`
     select coalesce((select sum(used) from usage_counters where org_id = ${orgId}), 0)::int8 as used,
@@ -124,6 +128,20 @@ try {
   await sql`insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used)
             select org_id, metric, period_start, period_end, to_char(period_start, 'YYYY-MM'), 1000000000000, 0
               from subscriptions, unnest(array['api_call', 'tokens']) metric where org_id = 'org_bench_parts' on conflict do nothing`;
+  // Past the included units: an org whose every request is overage (no cap, chosen), and one whose
+  // every request is paid with credits (a grant the scenario cannot use up).
+  const beyondCounter = (orgId: string, priceCents: number | null) => sql`
+    insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used, overage_price_cents, overage_per)
+    select org_id, 'api_call', period_start, period_end, to_char(period_start at time zone 'UTC', 'YYYY-MM'), 1, 1,
+           ${priceCents}::int, ${priceCents === null ? null : 1000}::int
+      from subscriptions where org_id = ${orgId} on conflict do nothing`;
+  const overageKey = await mkOrg("org_bench_overage", "growth");
+  await beyondCounter("org_bench_overage", 50);
+  await sql`insert into org_spend_caps (org_id, amount_cents) values ('org_bench_overage', null)`;
+  const creditsKey = await mkOrg("org_bench_credits", "growth");
+  await beyondCounter("org_bench_credits", null);
+  await sql`insert into credit_grants (id, org_id, metric, units, remaining, source, source_id, expires_at)
+            values ('cg_bench', 'org_bench_credits', 'api_call', 1000000000000, 1000000000000, 'admin', 'cg_bench', now() + interval '365 days')`;
   const spreadKeys: string[] = [];
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
 
@@ -167,6 +185,39 @@ try {
         `${name.padEnd(22)} ${x.rps.toFixed(0).padStart(9)} req/s  p50 ${String(x.p50).padStart(6)} ms  p99 ${String(x.p99).padStart(6)} ms  errors ${x.errors}  ${((x.rps / r.quota.rps) * 100).toFixed(1)}% of quota`,
       );
   };
+  const runId = Date.now().toString(36);
+  // Included, credit and overage admissions, each of its own org, alternated (issue 23: an overage
+  // admission costs at most 20% more than an included one).
+  const beyond = async (tag: string) => {
+    const included = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}${tag}i` });
+    const credits = await load({ url: appUrl, kind: "usage", keys: [creditsKey], runId: `${runId}${tag}c` });
+    const overage = await load({ url: appUrl, kind: "usage", keys: [overageKey], runId: `${runId}${tag}o` });
+    return { included, credits, overage };
+  };
+  const printBeyond = (r: Awaited<ReturnType<typeof beyond>>) => {
+    for (const [name, x] of Object.entries(r))
+      console.log(
+        `usage, ${name.padEnd(15)} ${admittedPerSec(x).toFixed(0).padStart(9)} admitted/s  p50 ${String(x.p50).padStart(6)} ms  p99 ${String(x.p99).padStart(6)} ms  errors ${x.errors}  ${((admittedPerSec(x) / admittedPerSec(r.included)) * 100).toFixed(1)}% of included`,
+      );
+  };
+  const overageWithin = (r: Awaited<ReturnType<typeof beyond>>) => admittedPerSec(r.overage) * 1.2 >= admittedPerSec(r.included);
+  if (args.overage) {
+    console.log(`\nbench --overage: wrk, 2 threads, ${duration}s per scenario, ${connections} connections, same machine\n`);
+    let ok = true;
+    for (const tag of ["a", "b"]) {
+      const r = await beyond(tag);
+      printBeyond(r);
+      ok &&= overageWithin(r);
+    }
+    const [o] = await sql<{ used: number; overage: number; ledger: number }[]>`
+      select used::int8, overage_used::int8 as overage,
+             (select coalesce(sum(overage_units), 0) from usage_events where org_id = 'org_bench_overage')::int8 as ledger
+        from usage_counters where org_id = 'org_bench_overage'`;
+    console.log(`${o.overage === o.used - 1 && o.overage === o.ledger ? "exact" : "WRONG"}  overage: counter = ledger = admitted past the included unit`);
+    console.log(`${ok ? "meets" : "MISSES"} an overage admission costs ≤ 120% of an included one (both sittings)`);
+    await cleanup();
+    process.exit(0);
+  }
   if (args.reads) {
     await load({ url: appUrl, kind: "keyed", path: "/api/v1/entitlements", keys: [hotKey], duration: 2 });
     const r = await reads();
@@ -180,7 +231,6 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
     process.exit(0);
   }
 
-  const runId = Date.now().toString(36);
   const results: Record<string, Result & { ratio?: number }> = {};
   results.baseline = await load({ url: `http://127.0.0.1:${barePort}`, kind: "bare" });
   const quotaCosted = await loadCosted({ url: appUrl, kind: "quota", keys: [hotKey] }, [app.pid], sql);
@@ -191,6 +241,8 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
   results["entitlements/tokens"] = entitlementReads.entitlement;
   const hotBefore = await usedOf("org_bench_hot");
   results["usage, one org"] = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h` });
+  results["usage, credits"] = await load({ url: appUrl, kind: "usage", keys: [creditsKey], runId: `${runId}c` });
+  results["usage, overage"] = await load({ url: appUrl, kind: "usage", keys: [overageKey], runId: `${runId}o` });
   results["usage, 1,000 orgs"] = await load({ url: appUrl, kind: "usage", keys: spreadKeys, runId: `${runId}s` });
   results["usage, 2 features"] = await load({ url: appUrl, kind: "usage_parts", keys: [partsKey], runId: `${runId}p` });
   results["usage, 10% duplicates"] = await load({ url: appUrl, kind: "usage", keys: [dupKey], runId: `${runId}d`, dupEvery: 10 });
@@ -240,7 +292,7 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
   let spreadUsed = 0;
   for (const row of await sql<
     { used: number }[]
-  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds', 'org_bench_parts')`)
+  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds', 'org_bench_parts', 'org_bench_overage', 'org_bench_credits')`)
     spreadUsed = row.used;
   checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["usage, 1,000 orgs"].statuses["200"]);
   const dup = await usedOf("org_bench_dup");
@@ -257,6 +309,12 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
     partsCounts.every((c) => c.used === c.ledger) &&
     inFlightSlack(partsCalls.used, partsAdmitted) &&
     partsTokens.used === partsCalls.used * 1532;
+  const [overage] = await sql<{ used: number; overage: number; ledger: number }[]>`
+    select used::int8, overage_used::int8 as overage,
+           (select coalesce(sum(overage_units), 0) from usage_events where org_id = 'org_bench_overage')::int8 as ledger
+      from usage_counters where org_id = 'org_bench_overage'`;
+  checks["overage: counter = ledger = admitted past the included unit"] =
+    overage.overage === overage.used - 1 && overage.overage === overage.ledger && inFlightSlack(overage.overage, results["usage, overage"].statuses["200"]);
   const [twice] = await sql<{ n: number }[]>`
     select count(*)::int as n from (select 1 from usage_events group by org_id, request_id, metric having count(*) > 1) x`;
   checks["no request_id counted twice"] = twice.n === 0;
@@ -271,7 +329,6 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
   checks["worker rounds: every event delivered once"] = worker.exact;
 
   const base = results.baseline.rps;
-  const admittedPerSec = (r: Result) => ((r.statuses["200"] ?? 0) - r.replayed) / r.duration;
   console.log(`\nbench: wrk, 2 threads, ${duration}s per scenario, ${connections} connections, same machine\n`);
   console.log(
     `${"scenario".padEnd(22)} ${"req/s".padStart(9)} ${"admit/s".padStart(9)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(7)} ${"ratio".padStart(6)}`,
@@ -308,6 +365,7 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
     "usage, one org ≥ 5,000 admitted/s": admittedPerSec(results["usage, one org"]) >= 5000,
     "usage, 1,000 orgs ≥ 5,000 admitted/s": admittedPerSec(results["usage, 1,000 orgs"]) >= 5000,
     "usage, 2 features ≥ 80% of one feature's admitted/s": partsRatio >= 0.8,
+    "an overage admission costs ≤ 120% of an included one": admittedPerSec(results["usage, overage"]) * 1.2 >= admittedPerSec(results["usage, one org"]),
     "usage over quota ≥ quota rate": results["usage over quota"].rps >= results["quota (64 conn)"].rps,
     "entitlements (both routes) ≥ quota rate":
       entitlementReads.entitlements.rps >= entitlementReads.quota.rps && entitlementReads.entitlement.rps >= entitlementReads.quota.rps,

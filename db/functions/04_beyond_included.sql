@@ -15,6 +15,10 @@
 -- (9007199254740991 when nothing bounds it).
 -- Called only when the included units do not cover a request, so plans without overage or
 -- credits pay one probe of credit_grants_spendable_idx, on a denial only.
+-- beyond_included reads the credits and the cap and asks beyond_included_given, which decides from
+-- what it is given and reads nothing: record_usage reads the two once per counter of its batch
+-- (under the org's lock nothing else spends them) and asks beyond_included_given per request, so
+-- a batch of overage admissions pays one read of each, not one per request.
 CREATE OR REPLACE FUNCTION beyond_included(p_org text, p_metric text, p_plan_code text,
                                            p_period_start timestamptz, p_now timestamptz,
                                            p_quantity bigint, p_included_left bigint,
@@ -27,52 +31,18 @@ CREATE OR REPLACE FUNCTION beyond_included(p_org text, p_metric text, p_plan_cod
                                            OUT room bigint)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-  unbounded constant bigint := 9007199254740991;
-  included_left bigint := greatest(p_included_left, 0);
-  from_included bigint := least(p_quantity, greatest(p_included_left, 0));
-  credits_now bigint;
   cap record;
-  overage_after bigint := p_overage_used;
-  overage_room bigint;
+  decided record;
 BEGIN
-  SELECT coalesce(sum(grant_row.remaining), 0) - p_credits_pending INTO credits_now
-    FROM credit_grants grant_row
-   WHERE grant_row.org_id = p_org AND grant_row.metric = p_metric
-     AND grant_row.remaining > 0 AND grant_row.expires_at > p_now;
-  credit_units := least(p_quantity - from_included, credits_now);
-  overage_units := p_quantity - from_included - credit_units;
-  IF p_price_cents IS NULL THEN
-    IF overage_units > 0 THEN
-      refusal := 'quota';
-      credit_units := 0; overage_units := 0;
-    ELSE
-      included_left := included_left - from_included;
-    END IF;
-    credits_left := credits_now - credit_units;
-    room := included_left + credits_left;
-    RETURN;
-  END IF;
-
-  cap := spend_cap_of(p_org, p_plan_code, p_period_start, p_metric);
-  cap.other_cents := cap.other_cents + p_other_pending_cents;
-  cap_cents := CASE WHEN cap.capped THEN cap.cap_cents END;
-  IF overage_units > 0 AND cap.capped
-     AND cap.other_cents + overage_charge_cents(p_overage_used + overage_units, p_price_cents, p_per) > cap.cap_cents THEN
-    refusal := 'spend_cap';
-    credit_units := 0; overage_units := 0;
+  IF p_price_cents IS NOT NULL THEN
+    cap := spend_cap_of(p_org, p_plan_code, p_period_start, p_metric);
   ELSE
-    included_left := included_left - from_included;
-    overage_after := p_overage_used + overage_units;
+    SELECT false AS capped, NULL::bigint AS cap_cents, 0::bigint AS other_cents INTO cap;
   END IF;
-  credits_left := credits_now - credit_units;
-  -- Refused, the charge so far (without the other parts still pending); admitted, with them.
-  overage_cents := cap.other_cents + overage_charge_cents(overage_after, p_price_cents, p_per)
-                   - CASE WHEN refusal IS NULL THEN 0 ELSE p_other_pending_cents END;
-  overage_room := CASE WHEN cap.capped
-                       THEN overage_units_within(cap.cap_cents - cap.other_cents, p_price_cents, p_per) END;
-  IF overage_room IS NULL THEN
-    room := unbounded;
-  ELSE
-    room := least(unbounded, included_left + credits_left + greatest(overage_room - overage_after, 0));
-  END IF;
+  decided := beyond_included_given(p_quantity, p_included_left, credits_of(p_org, p_metric, p_now) - p_credits_pending,
+                                   p_overage_used, p_price_cents, p_per, cap.capped, cap.cap_cents,
+                                   cap.other_cents + p_other_pending_cents, p_other_pending_cents);
+  refusal := decided.refusal; credit_units := decided.credit_units; overage_units := decided.overage_units;
+  credits_left := decided.credits_left; cap_cents := decided.cap_cents; overage_cents := decided.overage_cents;
+  room := decided.room;
 END $$;

@@ -1,6 +1,6 @@
 -- Called by record_usage once per counter of its batch that spent credits or admitted overage,
--- after its last request and under the org's subscription lock: writes what the counter spent past
--- its included units, takes the credits from the org's grants (oldest expiry first), and emits
+-- after its last request and under the org's subscription lock: writes the counter (its used, and
+-- what it spent past its included units: record_usage's own counter write then skips it), takes the credits from the org's grants (oldest expiry first), and emits
 -- what the spending started, each once:
 --  * usage.overage_started, the period's first overage admission of the feature (dedupe key);
 --  * an auto top-up run, when the org's enabled setting for the feature saw its credits go from
@@ -8,7 +8,7 @@
 --    the crossing, so a retried or concurrent batch adds nothing) and its auto_top_up job.
 CREATE OR REPLACE FUNCTION settle_beyond_included(p_org text, p_metric text, p_period_start timestamptz,
                                                   p_period_end timestamptz, p_now timestamptz,
-                                                  p_credit_used bigint, p_credits_spent bigint,
+                                                  p_used bigint, p_credit_used bigint, p_credits_spent bigint,
                                                   p_overage_used bigint, p_overage_used_before bigint,
                                                   p_included bigint, p_price_cents int, p_per int)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -18,7 +18,8 @@ DECLARE
   crossing_grant text;
   run_id text;
 BEGIN
-  UPDATE usage_counters counter SET credit_used = p_credit_used, overage_used = p_overage_used
+  UPDATE usage_counters counter
+     SET used = p_used, credit_used = p_credit_used, overage_used = p_overage_used, updated_at = p_now
    WHERE counter.org_id = p_org AND counter.metric = p_metric AND counter.period_start = p_period_start;
 
   IF p_credits_spent > 0 THEN

@@ -9,7 +9,8 @@
 --    decided before "fits", so a replay answers the original success even when the quota is full;
 --  * a request is admitted whole or denied whole, spending in this order: the included units,
 --    then the org's prepaid credits of the feature, then overage when the counter carries an
---    overage price and the org's spend cap allows (beyond_included; only asked when
+--    overage price and the org's spend cap allows (beyond_included_given, with the credits and the
+--    cap read once per counter of the batch; only asked when
 --    used + quantity > included, so plans without credits or overage do no more work than
 --    before until their quota is full); the ledger rows (with their credit and overage units)
 --    and the counter update commit together, and a denied request writes nothing but, refused for
@@ -64,6 +65,10 @@ DECLARE
   counter_per int;
   counter_credits_spent bigint := 0;
   counter_out_of_credits boolean := false;
+  -- read once per counter, at its first request past the included units (beyond_included_given):
+  -- its credits then (NULL: not read yet) and the org's spend cap (spend_cap_of)
+  counter_credits bigint;
+  counter_cap record;
   -- per input position, set only for admitted requests (in-place writes, no copies)
   admitted_period_start timestamptz[] := array_fill(NULL::timestamptz, ARRAY[batch_size]);
   admitted_used_after bigint[] := array_fill(NULL::bigint, ARRAY[batch_size]);
@@ -77,6 +82,9 @@ DECLARE
   written_period_starts timestamptz[] := '{}';
   written_used bigint[] := '{}';
   written_added bigint[] := '{}';
+  -- a counter settle_beyond_included wrote (its used with it) is not written again
+  written_settled boolean[] := '{}';
+  unsettled_count int := 0;
   threshold_crossed boolean := false;
 BEGIN
   IF (SELECT count(DISTINCT (pair.org_id, pair.request_id))
@@ -141,9 +149,13 @@ BEGIN
         -- Written before the next counter of the same org reads the org's overage (spend_cap_of).
         IF counter_credits_spent > 0 OR counter_overage_used > counter_overage_used_before THEN
           PERFORM settle_beyond_included(current_org, current_metric, current_period_start, current_period_end,
-                                         batch_time, counter_credit_used, counter_credits_spent,
+                                         batch_time, counter_used, counter_credit_used, counter_credits_spent,
                                          counter_overage_used, counter_overage_used_before,
                                          counter_included, counter_price, counter_per);
+          written_settled := written_settled || true;
+        ELSE
+          written_settled := written_settled || false;
+          unsettled_count := unsettled_count + 1;
         END IF;
       END IF;
       current_org := request.org_id;
@@ -154,6 +166,7 @@ BEGIN
       counter_changed := false;
       counter_credits_spent := 0;
       counter_out_of_credits := false;
+      counter_credits := NULL;
       IF request.counter_used IS NOT NULL THEN
         counter_used := request.counter_used;
         counter_included := request.counter_included;
@@ -196,10 +209,19 @@ BEGIN
       used := counter_used; included := counter_included;
       room := counter_included - (counter_used - counter_credit_used - counter_overage_used);
     ELSE
-      beyond := beyond_included(request.org_id, request.metric, current_plan_code, request.period_start,
-                                batch_time, request.quantity,
-                                counter_included - (counter_used - counter_credit_used - counter_overage_used),
-                                counter_credits_spent, counter_overage_used, counter_price, counter_per, 0);
+      IF counter_credits IS NULL THEN
+        counter_credits := credits_of(request.org_id, request.metric, batch_time);
+        IF counter_price IS NOT NULL THEN
+          counter_cap := spend_cap_of(request.org_id, current_plan_code, request.period_start, request.metric);
+        ELSE
+          SELECT false AS capped, NULL::bigint AS cap_cents, 0::bigint AS other_cents INTO counter_cap;
+        END IF;
+      END IF;
+      beyond := beyond_included_given(request.quantity,
+                                      counter_included - (counter_used - counter_credit_used - counter_overage_used),
+                                      counter_credits - counter_credits_spent, counter_overage_used,
+                                      counter_price, counter_per, counter_cap.capped, counter_cap.cap_cents,
+                                      counter_cap.other_cents, 0);
       cap_cents := beyond.cap_cents; overage_cents := beyond.overage_cents; room := beyond.room;
       IF beyond.refusal IS NULL THEN
         counter_used := counter_used + request.quantity;
@@ -246,18 +268,25 @@ BEGIN
                          OR usage_threshold_crossed(counter_used_before, counter_used, counter_included);
     IF counter_credits_spent > 0 OR counter_overage_used > counter_overage_used_before THEN
       PERFORM settle_beyond_included(current_org, current_metric, current_period_start, current_period_end,
-                                     batch_time, counter_credit_used, counter_credits_spent,
+                                     batch_time, counter_used, counter_credit_used, counter_credits_spent,
                                      counter_overage_used, counter_overage_used_before,
                                      counter_included, counter_price, counter_per);
+      written_settled := written_settled || true;
+    ELSE
+      written_settled := written_settled || false;
+      unsettled_count := unsettled_count + 1;
     END IF;
   END IF;
 
-  IF admitted_count > 0 THEN
+  IF unsettled_count > 0 THEN
     UPDATE usage_counters counter SET used = written.used, updated_at = batch_time
-      FROM unnest(written_orgs, written_metrics, written_period_starts, written_used)
-           written(org_id, metric, period_start, used)
+      FROM unnest(written_orgs, written_metrics, written_period_starts, written_used, written_settled)
+           written(org_id, metric, period_start, used, settled)
      WHERE counter.org_id = written.org_id AND counter.metric = written.metric
-       AND counter.period_start = written.period_start;
+       AND counter.period_start = written.period_start AND NOT written.settled;
+  END IF;
+
+  IF admitted_count > 0 THEN
 
     INSERT INTO usage_hourly AS hourly (org_id, metric, hour, quantity)
     SELECT written.org_id, written.metric,

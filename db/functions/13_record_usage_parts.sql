@@ -284,7 +284,7 @@ BEGIN
           IF part_credit[position] > 0 OR part_overage[position] > 0 THEN
             -- Written now: the batch's next request reads the grants and the org's overage from the tables.
             PERFORM settle_beyond_included(request.org_id, metric, request.period_start, request.period_end,
-                                           batch_time, counter_credit_used[counter_position] + part_credit[position],
+                                           batch_time, counter_used[counter_position], counter_credit_used[counter_position] + part_credit[position],
                                            part_credit[position],
                                            counter_overage_used[counter_position] + part_overage[position],
                                            counter_overage_used[counter_position], counter_included[counter_position],
