@@ -99,6 +99,10 @@ export const subscriptions = pgTable("subscriptions", {
   // Stripe's own timestamp of the state mirrored here, so an older event never overwrites a newer one.
   stripeUpdatedAt: tz("stripe_updated_at"),
   updatedAt: tz("updated_at").notNull().defaultNow(),
+  // The org was ever granted credits (credit_grants). Kept by triggers (migration 0021), never by
+  // the app: the quota check and the entitlements read, which read this row anyway, look for
+  // credits only when it is set, so orgs that never bought any pay nothing for credits.
+  hasCredits: boolean("has_credits").notNull().default(false),
 });
 
 // One counter per org, metric and period. Keyed by the period's start instant, not its YYYY-MM

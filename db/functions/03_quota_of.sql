@@ -5,7 +5,7 @@
 -- output columns stay those every released app reads; columns are only added).
 -- Past the included units (issue 23): the counter's credit and overage units and its overage price
 -- (NULL: none sold), the org's unexpired credits of the metric (one probe of the partial index of
--- spendable grants, empty for an org that never bought any), and, only when overage is sold and
+-- spendable grants, made only for an org that was ever granted credits: subscriptions.has_credits), and, only when overage is sold and
 -- the included units and credits are spent, the spend cap and the org's period overage charge
 -- (spend_cap_of; NULL otherwise).
 CREATE OR REPLACE FUNCTION quota_of(p_org text, p_metric text, p_grace interval)
@@ -25,18 +25,28 @@ BEGIN
   current_period := org_period(subscription, now(), p_grace);
   plan_code := current_period.plan_code; status := current_period.status; live := current_period.live;
   period_start := current_period.period_start; period_end := current_period.period_end;
-  -- The counter and the org's unexpired credits in one statement (one executor run: the quota
-  -- check is the hot path).
-  SELECT counter.used, counter.included, counter.credit_used, counter.overage_used,
-         counter.overage_price_cents, counter.overage_per,
-         (SELECT coalesce(sum(grant_row.remaining), 0) FROM credit_grants grant_row
-           WHERE grant_row.org_id = p_org AND grant_row.metric = p_metric
-             AND grant_row.remaining > 0 AND grant_row.expires_at > now())
-    INTO used, included, credit_used, overage_used, overage_price_cents, overage_per, credits_left
-    FROM (SELECT 1) one
-    LEFT JOIN usage_counters counter
-           ON counter.org_id = p_org AND counter.metric = p_metric
-          AND counter.period_start = current_period.period_start;
+  -- The counter, and the org's unexpired credits only when it was ever granted some
+  -- (subscriptions.has_credits): a probe of credit_grants on every check cost a quarter of it.
+  IF subscription.has_credits THEN
+    SELECT counter.used, counter.included, counter.credit_used, counter.overage_used,
+           counter.overage_price_cents, counter.overage_per,
+           (SELECT coalesce(sum(grant_row.remaining), 0) FROM credit_grants grant_row
+             WHERE grant_row.org_id = p_org AND grant_row.metric = p_metric
+               AND grant_row.remaining > 0 AND grant_row.expires_at > now())
+      INTO used, included, credit_used, overage_used, overage_price_cents, overage_per, credits_left
+      FROM (SELECT 1) one
+      LEFT JOIN usage_counters counter
+             ON counter.org_id = p_org AND counter.metric = p_metric
+            AND counter.period_start = current_period.period_start;
+  ELSE
+    SELECT counter.used, counter.included, counter.credit_used, counter.overage_used,
+           counter.overage_price_cents, counter.overage_per
+      INTO used, included, credit_used, overage_used, overage_price_cents, overage_per
+      FROM usage_counters counter
+     WHERE counter.org_id = p_org AND counter.metric = p_metric
+       AND counter.period_start = current_period.period_start;
+    credits_left := 0;
+  END IF;
   IF used IS NULL THEN
     used := 0; credit_used := 0; overage_used := 0;
     -- The units and overage price a new counter would start with (included_units and

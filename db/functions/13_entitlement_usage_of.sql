@@ -10,7 +10,7 @@
 -- plan's newest version.
 -- Past the included units (issue 23): each counter's credit and overage units and overage price;
 -- on every row, the org's unexpired credits per metric (credits: {metric: units}, one probe of the
--- partial index of spendable grants) and, only when the plan version or a counter of the period
+-- partial index of spendable grants, only for an org ever granted some: subscriptions.has_credits) and, only when the plan version or a counter of the period
 -- sells overage, the spend cap and the org's period overage charge (spend_cap_of).
 CREATE OR REPLACE FUNCTION entitlement_usage_of(p_org text, p_grace interval)
 RETURNS TABLE(plan_code text, plan_version int, billing_interval text, status text, live boolean,
@@ -39,10 +39,12 @@ BEGIN
                       ORDER BY sold.catalog_version DESC LIMIT 1);
   END IF;
   catalog_version := (SELECT max(published.version) FROM catalog_versions published);
-  credits := (SELECT jsonb_object_agg(spendable.metric, spendable.units)
-                FROM (SELECT grant_row.metric, sum(grant_row.remaining) AS units FROM credit_grants grant_row
-                       WHERE grant_row.org_id = p_org AND grant_row.remaining > 0 AND grant_row.expires_at > now()
-                       GROUP BY grant_row.metric) spendable);
+  IF subscription.has_credits THEN
+    credits := (SELECT jsonb_object_agg(spendable.metric, spendable.units)
+                  FROM (SELECT grant_row.metric, sum(grant_row.remaining) AS units FROM credit_grants grant_row
+                         WHERE grant_row.org_id = p_org AND grant_row.remaining > 0 AND grant_row.expires_at > now()
+                         GROUP BY grant_row.metric) spendable);
+  END IF;
   -- The plan version sells overage (a monthly price), or a counter of the period does (its copy).
   IF (subscription.billing_interval = 'month'
       AND EXISTS (SELECT 1 FROM plan_version_features version_feature

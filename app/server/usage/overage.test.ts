@@ -3,7 +3,7 @@
 // cap and its default, the ledger and counter columns, the events, replays, and the auto top-up
 // run of a crossing. The concurrent proof across two app processes is overage-concurrency.test.ts.
 import { describe, expect, test } from "bun:test";
-import { orgWithKey, rid } from "../../../test/factories";
+import { orgWithKey, rid, setSubscriptionMirror } from "../../../test/factories";
 import { mulberry32, testSeed } from "../../../test/seeded";
 import { entitlementsFor } from "../billing/entitlements.server";
 import { overageChargeCents } from "../domain/overage.server";
@@ -292,6 +292,25 @@ describe("the quota check and the entitlements", () => {
     await grant(orgId, 2);
     expect(await quotaFor(orgId, "api_call")).toMatchObject({ allow: true, remaining: 6, credits: { remaining: 2, usedThisPeriod: 0 }, overage: null });
     expect((await entitlementsFor(orgId)).features.find((f) => f.feature === "api_call")).toMatchObject({ remaining: 6, overage: null });
+  });
+
+  test("credits are looked for once the org was ever granted some: the first grant marks it, the mirror keeps the mark", async () => {
+    const hasCredits = async (orgId: string) =>
+      (await sql<{ has_credits: boolean }[]>`select has_credits from subscriptions where org_id = ${orgId}`)[0]?.has_credits;
+    const { orgId } = await orgWithCounter({ plan: "starter", included: 4 });
+    expect(await hasCredits(orgId)).toBe(false);
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({ remaining: 4, credits: { remaining: 0 } });
+    await grant(orgId, 3);
+    expect(await hasCredits(orgId)).toBe(true);
+    await cacheDel(`quota:${orgId}:api_call`);
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({ remaining: 7, credits: { remaining: 3 } });
+    // Stripe's next event upserts the mirror: the mark stays.
+    await setSubscriptionMirror({ orgId, planCode: "starter" });
+    expect(await hasCredits(orgId)).toBe(true);
+    // A subscription row made after the grant (the mirror deleted and made again) starts marked.
+    await sql`delete from subscriptions where org_id = ${orgId}`;
+    await setSubscriptionMirror({ orgId, planCode: "starter" });
+    expect(await hasCredits(orgId)).toBe(true);
   });
 });
 
