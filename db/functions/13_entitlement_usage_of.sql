@@ -10,8 +10,9 @@
 -- plan's newest version.
 -- Past the included units (issue 23): each counter's credit and overage units and overage price;
 -- on every row, the org's unexpired credits per metric (credits: {metric: units}, one probe of the
--- partial index of spendable grants, only for an org ever granted some: subscriptions.has_credits) and, only when the plan version or a counter of the period
--- sells overage, the spend cap and the org's period overage charge (spend_cap_of).
+-- partial index of spendable grants, only for an org ever granted some: subscriptions.has_credits)
+-- and, only when a feature that sells overage has nothing left of its included units and credits
+-- (the cap decides its allow then), the spend cap and the org's period overage charge (spend_cap_of).
 CREATE OR REPLACE FUNCTION entitlement_usage_of(p_org text, p_grace interval)
 RETURNS TABLE(plan_code text, plan_version int, billing_interval text, status text, live boolean,
               period_start timestamptz, period_end timestamptz, catalog_version int, metric text,
@@ -45,15 +46,25 @@ BEGIN
                          WHERE grant_row.org_id = p_org AND grant_row.remaining > 0 AND grant_row.expires_at > now()
                          GROUP BY grant_row.metric) spendable);
   END IF;
-  -- The plan version sells overage (a monthly price), or a counter of the period does (its copy).
-  IF (subscription.billing_interval = 'month'
-      AND EXISTS (SELECT 1 FROM plan_version_features version_feature
-                   WHERE version_feature.plan_code = current_period.plan_code
-                     AND version_feature.version = plan_version
-                     AND version_feature.overage_price_cents IS NOT NULL))
-     OR EXISTS (SELECT 1 FROM usage_counters counter
-                 WHERE counter.org_id = p_org AND counter.period_start = current_period.period_start
-                   AND counter.overage_price_cents IS NOT NULL) THEN
+  -- The cap decides a feature's allow only once its included units and credits are spent, so it
+  -- is read only then: a counter of the period that sells overage (its copy of the price) with
+  -- nothing left, or a feature the plan version sells overage on (a monthly price) with no
+  -- included units, no counter yet and no credits.
+  IF EXISTS (SELECT 1 FROM usage_counters counter
+              WHERE counter.org_id = p_org AND counter.period_start = current_period.period_start
+                AND counter.overage_price_cents IS NOT NULL
+                AND greatest(counter.included - (counter.used - counter.credit_used - counter.overage_used), 0)
+                    + coalesce((credits ->> counter.metric)::bigint, 0) <= 0)
+     OR (subscription.billing_interval = 'month'
+         AND EXISTS (SELECT 1 FROM plan_version_features version_feature
+                      WHERE version_feature.plan_code = current_period.plan_code
+                        AND version_feature.version = plan_version
+                        AND version_feature.overage_price_cents IS NOT NULL
+                        AND coalesce(version_feature.included, 0) <= 0
+                        AND coalesce((credits ->> version_feature.feature)::bigint, 0) <= 0
+                        AND NOT EXISTS (SELECT 1 FROM usage_counters counter
+                                         WHERE counter.org_id = p_org AND counter.metric = version_feature.feature
+                                           AND counter.period_start = current_period.period_start))) THEN
     cap := spend_cap_of(p_org, current_period.plan_code, current_period.period_start, NULL);
     cap_cents := cap.cap_cents; capped := cap.capped; org_overage_cents := cap.other_cents;
   END IF;
