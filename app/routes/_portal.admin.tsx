@@ -244,8 +244,8 @@ export default function Admin() {
                   {feature} {max === null ? "no data" : pct(max)}
                 </Badge>
               ))}
-              <StatusBadge ok={drift.maxDrift === null ? null : drift.maxDrift <= driftTarget}>
-                {drift.maxDrift === null ? "max: no data" : `max ${pct(drift.maxDrift)}`}
+              <StatusBadge ok={drift.maxDrift === null || drift.measured === 0 ? null : drift.maxDrift <= driftTarget}>
+                {drift.maxDrift === null || drift.measured === 0 ? "max: no data" : `max ${pct(drift.maxDrift)}`}
               </StatusBadge>
             </Group>
           )}

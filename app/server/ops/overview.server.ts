@@ -68,7 +68,11 @@ export function needsAttention(overview: Awaited<ReturnType<typeof adminOverview
     {
       id: "drift",
       label: `Drift over ${TARGETS.driftMax * 100}%`,
-      count: "error" in drift ? null : drift.rows.filter((r) => r.drift !== null && r.drift > TARGETS.driftMax).length,
+      // No settled counter yet is no data, not "0 over target".
+      count:
+        "error" in drift || drift.maxDrift === null || drift.rows.length === 0
+          ? null
+          : drift.rows.filter((r) => r.drift !== null && r.drift > TARGETS.driftMax).length,
       href: "#drift",
     },
     { id: "slo", label: "SLO breaches", count: slo.slos.some((s) => s.value !== null) ? slo.slos.filter((s) => !s.ok).length : null, href: "#slo" },
