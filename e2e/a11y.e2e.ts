@@ -76,4 +76,12 @@ test("the admin page has no WCAG 2.1 AA violations", async ({ page }) => {
   await page.goto("/admin");
   await expect(page.getByRole("heading", { name: "Operations" })).toBeVisible();
   await expectAccessible(page, "admin");
+  // The org search, filtered, and an org's detail page.
+  await page.goto(`/admin?q=${encodeURIComponent(`org_a11yadmin${run}`)}&status=none#orgs`);
+  await expect(page.getByText("1 organisation · page 1 of 1")).toBeVisible();
+  await expectAccessible(page, "admin-org-search");
+  await page.getByRole("link", { name: "E2E Inc" }).first().click();
+  await expect(page).toHaveURL(new RegExp(`/admin/orgs/org_a11yadmin${run}$`));
+  await expect(page.getByRole("heading", { name: "E2E Inc" })).toBeVisible();
+  await expectAccessible(page, "admin-org");
 });

@@ -1,7 +1,9 @@
-// The SLO panel of /admin: each SLO's value over its window against its target, green or red.
+// The SLO panel of /admin: each SLO's value over its window against its target, green or red, and
+// a neutral "no data" where nothing was measured. A table on wide screens, cards on a phone.
 // The numbers merge the SLO buckets of every app and worker process (slo.server.ts).
-import { Badge, Card, Table, Text } from "@mantine/core";
+import { Badge, Card, Text } from "@mantine/core";
 import type { SloLine, SloReport } from "~/server/observe/slo.server";
+import { type Column, ResponsiveTable } from "./responsive-table";
 
 const LABELS: Record<string, string> = {
   quota_p95: "Quota check p95",
@@ -19,39 +21,31 @@ function show(value: number | null, unit: SloLine["unit"]): string {
   return value < 1 ? `${(value * 1000).toFixed(1)} ms` : `${value.toFixed(2)} s`;
 }
 
-export function SloPanel({ report }: { report: SloReport }) {
+/** Green within target, red in breach, gray when there is nothing to judge. */
+export function StatusBadge({ ok, children }: { ok: boolean | null; children: string }) {
   return (
-    <Card withBorder padding={0} data-testid="slo-panel">
+    <Badge color={ok === null ? "gray" : ok ? "teal" : "red"} variant={ok === null ? "outline" : "filled"}>
+      {children}
+    </Badge>
+  );
+}
+
+const columns: Column<SloLine>[] = [
+  { header: "SLO", cell: (s) => <span data-slo={`${s.slo}/${s.window}`}>{labelOf(s.slo)}</span> },
+  { header: "Window", cell: (s) => s.window },
+  { header: "Value", cell: (s) => <StatusBadge ok={s.value === null ? null : s.ok}>{show(s.value, s.unit)}</StatusBadge> },
+  { header: "Target", cell: (s) => `≤ ${show(s.target, s.unit)}` },
+  { header: "Samples", cell: (s) => s.samples },
+];
+
+export function SloPanel({ report }: { report: SloReport }) {
+  const measured = report.slos.some((s) => s.value !== null);
+  return (
+    <Card withBorder padding={0} data-testid="slo-panel" id="slo">
       <Text fw={600} p="md">
-        Service levels{" "}
-        <Badge color={report.ok ? "teal" : "red"} ml="xs">
-          {report.ok ? "all within target" : "breached"}
-        </Badge>
+        Service levels <StatusBadge ok={measured ? report.ok : null}>{!measured ? "no data" : report.ok ? "all within target" : "breached"}</StatusBadge>
       </Text>
-      <Table>
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>SLO</Table.Th>
-            <Table.Th>Window</Table.Th>
-            <Table.Th>Value</Table.Th>
-            <Table.Th>Target</Table.Th>
-            <Table.Th>Samples</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {report.slos.map((s) => (
-            <Table.Tr key={`${s.slo}/${s.window}`} data-slo={`${s.slo}/${s.window}`} data-ok={s.ok}>
-              <Table.Td>{labelOf(s.slo)}</Table.Td>
-              <Table.Td>{s.window}</Table.Td>
-              <Table.Td>
-                <Badge color={s.ok ? "teal" : "red"}>{show(s.value, s.unit)}</Badge>
-              </Table.Td>
-              <Table.Td>≤ {show(s.target, s.unit)}</Table.Td>
-              <Table.Td>{s.samples}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+      <ResponsiveTable caption="Service levels" columns={columns} rows={report.slos} rowKey={(s) => `${s.slo}/${s.window}`} />
     </Card>
   );
 }

@@ -1,30 +1,62 @@
-// The ops console for platform admins: queue depth and lag, failed jobs with their errors and a
-// replay button, recent webhook events (replayable), drift per feature and period, catalog
-// versions with their subscribers, past-due orgs, orgs, and signing a person out everywhere.
-import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
+// The ops console for platform admins: what needs attention (each figure links to its list), the
+// SLOs, queue depth and lag, failed jobs with their errors and a replay button, recent webhook
+// events (replayable), drift per feature and period, catalog versions with their subscribers,
+// past-due orgs, the org search (detail: _portal.admin_.orgs.$id.tsx), and signing a person out
+// everywhere. Each panel is one line of the page below.
+import { Alert, Anchor, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextInput, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { AdminOrgs } from "~/components/admin-orgs";
+import { AttentionStrip } from "~/components/attention-strip";
 import { CatalogAdmin } from "~/components/catalog-admin";
 import { formatDateTime, formatNumber } from "~/components/format";
 import { NotifyAdminPanels } from "~/components/notify-admin";
 import { OrgDeletions } from "~/components/org-deletions";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, useActionOutcome } from "~/components/section";
-import { SloPanel } from "~/components/slo-panel";
+import { SloPanel, StatusBadge } from "~/components/slo-panel";
 import { requireAdminPage } from "~/server/auth/admin.server";
 import { revokeSessionsOf } from "~/server/auth/session-store.server";
 import { replayStripeEvent } from "~/server/billing/webhooks.server";
 import { listAudit } from "~/server/events/audit.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { listOutbox } from "~/server/notify/email.server";
-import { sloReport } from "~/server/observe/slo.server";
-import { adminOverview, replayJob } from "~/server/ops/overview.server";
+import { sloReport, TARGETS } from "~/server/observe/slo.server";
+import { NO_ORGS, ORG_STATUSES, orgFilterOf, planCodesInUse, searchOrgs } from "~/server/ops/org-directory.server";
+import { adminOverview, needsAttention, replayJob, worstDrift } from "~/server/ops/overview.server";
 import { AppError } from "~/server/platform/errors.server";
+
+// The page shows the worst counters of those measured; the strip counts them all.
+const DRIFT_SHOWN = 20;
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   await requireAdminPage(request);
-  const [overview, outbox, audit, slo] = await Promise.all([adminOverview(), listOutbox(50), listAudit({ orgId: null, limit: 100 }), sloReport()]);
-  return json({ ...overview, notify: { outbox, audit }, slo });
+  // A filter that does not parse lists nothing and says why (400), rather than guessing.
+  const { filter, error } = orgFilterOf(new URL(request.url).searchParams);
+  const [overview, outbox, audit, slo, found, plans] = await Promise.all([
+    adminOverview(),
+    listOutbox(50),
+    listAudit({ orgId: null, limit: 100 }),
+    sloReport(),
+    error ? NO_ORGS : searchOrgs(filter),
+    planCodesInUse(),
+  ]);
+  const orgs = { filter, error, result: found, plans, statuses: ORG_STATUSES };
+  return json(
+    {
+      ...overview,
+      attention: needsAttention(overview, slo),
+      drift:
+        "error" in overview.drift
+          ? overview.drift
+          : { ...overview.drift, rows: worstDrift(overview.drift.rows, DRIFT_SHOWN), measured: overview.drift.rows.length },
+      driftTarget: TARGETS.driftMax,
+      orgs,
+      notify: { outbox, audit },
+      slo,
+    },
+    { status: error ? 400 : 200 },
+  );
 };
 
 export const action = (args: ActionFunctionArgs) =>
@@ -45,6 +77,12 @@ export const action = (args: ActionFunctionArgs) =>
     },
     {},
   ); // platform admins, whatever their role in their own org
+
+const OrgLink = ({ id, children }: { id: string; children: string }) => (
+  <Anchor component={Link} to={`/admin/orgs/${encodeURIComponent(id)}`} className="break-all">
+    {children}
+  </Anchor>
+);
 
 const pct = (d: number | null) => (d === null ? "n/a" : `${(d * 100).toFixed(2)}%`);
 
@@ -106,7 +144,7 @@ const eventColumns: Column<Overview["events"][number]>[] = [
 ];
 
 const driftColumns: Column<DriftRow>[] = [
-  { header: "Org", cell: (r) => r.orgId },
+  { header: "Org", cell: (r) => <OrgLink id={r.orgId}>{r.orgId}</OrgLink> },
   { header: "Feature", cell: (r) => r.metric },
   { header: "Period", cell: (r) => r.periodKey },
   { header: "Recorded", cell: (r) => formatNumber(r.recorded) },
@@ -119,7 +157,7 @@ const pastDueColumns: Column<Overview["pastDue"][number]>[] = [
     header: "Org",
     cell: (o) => (
       <>
-        {o.name}
+        <OrgLink id={o.id}>{o.name}</OrgLink>
         <br />
         <Text size="xs" c="dimmed">
           {o.id}
@@ -132,32 +170,15 @@ const pastDueColumns: Column<Overview["pastDue"][number]>[] = [
   { header: "Usage allowed until", cell: (o) => (o.status === "past_due" ? formatDateTime(o.grace_ends, "UTC") : "stopped") },
 ];
 
-const orgColumns: Column<Overview["orgs"][number]>[] = [
-  {
-    header: "Org",
-    cell: (o) => (
-      <>
-        {o.name}
-        <br />
-        <Text size="xs" c="dimmed" component="span" className="break-all">
-          {o.id}
-        </Text>
-      </>
-    ),
-  },
-  { header: "Plan", cell: (o) => o.plan_code ?? "—" },
-  { header: "Status", cell: (o) => o.status ?? "—" },
-  { header: "Usage", cell: (o) => (o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`) },
-];
-
 export default function Admin() {
-  const { jobs, events, orgs, pastDue, drift, notify, slo, orgDeletions, catalog } = useLoaderData<typeof loader>();
+  const { attention, driftTarget, jobs, events, orgs, pastDue, pastDueTotal, drift, notify, slo, orgDeletions, catalog } = useLoaderData<typeof loader>();
   const result = useActionOutcome();
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
     <Stack gap="lg">
       <Title order={2}>Operations</Title>
       <ActionOutcome result={result} />
+      <AttentionStrip items={attention} />
       <SloPanel report={slo} />
       <OrgDeletions rows={orgDeletions} />
       <SimpleGrid cols={{ base: 1, sm: 3 }}>
@@ -187,7 +208,7 @@ export default function Admin() {
         </Card>
       </SimpleGrid>
 
-      <Card withBorder padding={0}>
+      <Card withBorder padding={0} id="failed-jobs">
         <Text fw={600} p="md">
           Failed jobs (dead-letter queue)
         </Text>
@@ -213,17 +234,19 @@ export default function Admin() {
         )}
       </Card>
 
-      <Card withBorder padding={0}>
+      <Card withBorder padding={0} id="drift">
         <Group justify="space-between" p="md">
           <Text fw={600}>Usage drift (recorded vs reported to Stripe)</Text>
           {"error" in drift ? null : (
             <Group gap="xs">
               {Object.entries(drift.maxDriftByFeature).map(([feature, max]) => (
-                <Badge key={feature} color={max === 0 ? "teal" : "yellow"} variant="light">
-                  {feature} {pct(max)}
+                <Badge key={feature} color={max === null ? "gray" : max === 0 ? "teal" : "yellow"} variant={max === null ? "outline" : "light"}>
+                  {feature} {max === null ? "no data" : pct(max)}
                 </Badge>
               ))}
-              <Badge color={drift.maxDrift === 0 ? "teal" : "yellow"}>max {pct(drift.maxDrift)}</Badge>
+              <StatusBadge ok={drift.maxDrift === null || drift.measured === 0 ? null : drift.maxDrift <= driftTarget}>
+                {drift.maxDrift === null || drift.measured === 0 ? "max: no data" : `max ${pct(drift.maxDrift)}`}
+              </StatusBadge>
             </Group>
           )}
         </Group>
@@ -231,19 +254,23 @@ export default function Admin() {
           <Alert color="yellow" m="md">
             {drift.error}
           </Alert>
+        ) : drift.rows.length === 0 ? (
+          <Text c="dimmed" px="md" pb="md">
+            No counters to measure yet.
+          </Text>
         ) : (
-          <ResponsiveTable
-            caption="Usage drift"
-            columns={driftColumns}
-            rows={drift.rows.slice(0, 50)}
-            rowKey={(r) => `${r.orgId}${r.metric}${r.periodStart}`}
-          />
+          <>
+            <Text size="sm" c="dimmed" px="md">
+              {`The ${drift.rows.length} largest of the ${drift.measured} newest counters.`}
+            </Text>
+            <ResponsiveTable caption="Usage drift" columns={driftColumns} rows={drift.rows} rowKey={(r) => `${r.orgId}${r.metric}${r.periodStart}`} />
+          </>
         )}
       </Card>
 
       <CatalogAdmin versions={catalog.versions} planVersions={catalog.planVersions} />
 
-      <Card withBorder padding={0}>
+      <Card withBorder padding={0} id="past-due">
         <Text fw={600} p="md">
           Past due
         </Text>
@@ -252,16 +279,25 @@ export default function Admin() {
             No organisation has a failed payment.
           </Text>
         ) : (
-          <ResponsiveTable caption="Past-due organisations" columns={pastDueColumns} rows={pastDue} rowKey={(o) => o.id} />
+          <>
+            <ResponsiveTable caption="Past-due organisations" columns={pastDueColumns} rows={pastDue} rowKey={(o) => o.id} />
+            {pastDueTotal > pastDue.length ? (
+              <Text size="sm" px="md" pb="md">
+                {`The ${pastDue.length} longest overdue of ${formatNumber(pastDueTotal)}. `}
+                <Anchor component={Link} to="/admin?status=past_due#orgs">
+                  All past-due orgs
+                </Anchor>
+                {" · "}
+                <Anchor component={Link} to="/admin?status=unpaid#orgs">
+                  All unpaid orgs
+                </Anchor>
+              </Text>
+            ) : null}
+          </>
         )}
       </Card>
 
-      <Card withBorder padding={0}>
-        <Text fw={600} p="md">
-          Organisations
-        </Text>
-        <ResponsiveTable caption="Organisations" columns={orgColumns} rows={orgs} rowKey={(o) => o.id} />
-      </Card>
+      <AdminOrgs {...orgs} />
 
       <Card withBorder>
         <Form method="post">

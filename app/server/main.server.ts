@@ -8,6 +8,7 @@ import { syncPlanCatalog } from "./billing/plans.server";
 import { preparePortal } from "./billing/portal.server";
 import { STRIPE_WEBHOOK_PATH } from "./billing/webhook-events.server";
 import { bodyLimitFor, capBody } from "./http/body-limit.server";
+import { compressPage } from "./http/compress-page.server";
 import { contextOf, errorResponse, pageRefusal, withIds } from "./http/envelope.server";
 import { observeHttp, routePatterns } from "./http/http-metrics.server";
 import { type ApiRoute, HOT_PARAM_ROUTES, HOT_ROUTES, hotParamOf, hotRoutesOf } from "./http/route.server";
@@ -102,7 +103,8 @@ export async function startServer(build: ServerBuild, opts: { publicDir: string 
       }
       // Pages run in the request's context too, so an error they log carries the ids the answer has.
       const ctx = contextOf(request);
-      return withIds(ctx, await inRequest(ctx, () => handle(pathname.startsWith("/api/") ? withoutDataParam(request) : request)));
+      if (pathname.startsWith("/api/")) return withIds(ctx, await inRequest(ctx, () => handle(withoutDataParam(request))));
+      return compressPage(request, withIds(ctx, await inRequest(ctx, () => handle(request))));
     }, routePatterns(build)),
     // An error that escaped every route's own boundary: logged once (and sent to Sentry), the
     // envelope with a corrId.

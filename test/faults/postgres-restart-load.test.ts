@@ -1,8 +1,9 @@
 // Postgres restarted under concurrent quota checks and usage records, then the load goes on for
 // 40 s: past the pools' 30 s idle timeout, when connections opened together at recovery close and
 // reconnect. The breaker opens once for the restart, closes once, and never opens again while
-// Postgres is healthy (issue 21, item 4); every request_id is counted once after the clients
-// retry their 503s. Uses its own embedded Postgres, never the shared one.
+// Postgres is healthy (issue 21, item 4); from 2 s after the restart every request is served;
+// every request_id is counted once after the clients retry their 503s. Uses its own embedded
+// Postgres, never the shared one.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import postgres from "postgres";
 import { startApp, type TestApp } from "../app";
@@ -13,10 +14,11 @@ const AFTER_RESTART_MS = 40_000;
 let pg: OwnPostgres;
 let app: TestApp;
 
+// A Postgres of its own and an app: more than bun's 5 s for a hook on a busy 2-core machine.
 beforeAll(async () => {
   pg = await startOwnPostgres("pg-restart-load");
   app = await startApp({ DATABASE_URL: pg.url });
-});
+}, 60_000);
 afterAll(async () => {
   await app?.stop();
   await pg?.remove();
@@ -70,22 +72,23 @@ test("after a restart under load the breaker closes once and stays closed; every
     ["warn", "database breaker open"],
     ["info", "database breaker closed"],
   ]);
-  // Two seconds after Postgres is back, everything is served, but for a known defect: in some
-  // runs (about half on a busy 2-core machine) a retryable 503 comes back every 5 s for a while,
-  // one request at a time, with the breaker closed: a hot-pool connection Postgres closed at the
-  // restart met by something on a 5 s cycle. Open (see the stop note); at most a handful of
-  // requests, each retried below and counted once.
+  // Two seconds after Postgres is back, everything is served: not one 503. (It was not so: in
+  // about half the runs a 503 came back every 5 s, long after, with the breaker closed. A pool
+  // connection whose socket closed at the restart while a write waited for its flush never sent
+  // its startup message again, and each query handed to it ended in CONNECT_TIMEOUT; fixed in
+  // patches/postgres@3.4.9.patch, reproduced exactly in db/postgres-write-flush.test.ts.)
   const late = answers.filter((a) => a.startedAt > restartedAt + 2000);
   expect(late.length).toBeGreaterThan(1000);
-  const lateRefused = late.filter((a) => a.status !== 200);
-  if (lateRefused.length > 0) console.info(`known defect: ${lateRefused.length} late 503(s): ${JSON.stringify(lateRefused)}`);
-  expect(lateRefused.every((a) => a.status === 503)).toBe(true);
-  expect(lateRefused.length).toBeLessThanOrEqual(5);
-  expect(answers.every((a) => a.status === 200 || a.status === 503)).toBe(true);
+  expect(late.filter((a) => a.status !== 200)).toEqual([]);
+  expect(answers.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([]);
   expect(lines.some((l) => l.level === "error")).toBe(false);
 
   const refused = answers.filter((a) => a.kind === "usage" && a.status === 503);
-  for (const a of refused) expect((await call(key, "usage", a.id)).status).toBe(200);
+  // Thousands refused during the outage: retried 16 at a time, so a busy machine gets through them.
+  for (let i = 0; i < refused.length; i += 16) {
+    const retried = await Promise.all(refused.slice(i, i + 16).map((a) => call(key, "usage", a.id)));
+    expect(retried.map((r) => r.status)).toEqual(retried.map(() => 200));
+  }
   const ids = new Set(["warm", ...answers.filter((a) => a.kind === "usage").map((a) => a.id)]);
   const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
   const [row] = await sql<{ used: number; rows: number; distinct_ids: number }[]>`
@@ -94,4 +97,4 @@ test("after a restart under load the breaker closes once and stays closed; every
            (select count(distinct request_id) from usage_events where org_id = ${ORG})::int as distinct_ids`;
   await sql.end();
   expect(row).toEqual({ used: ids.size, rows: ids.size, distinct_ids: ids.size });
-}, 90_000);
+}, 150_000);

@@ -8,6 +8,11 @@ const COMPRESSIBLE = /\.(js|css|svg|json|map|txt)$/;
 
 function encodingFor(request: Request, path: string): "br" | "gzip" | null {
   if (!COMPRESSIBLE.test(path)) return null;
+  return acceptedEncoding(request);
+}
+
+/** brotli, else gzip, as the request's Accept-Encoding allows; null: send it as it is. */
+export function acceptedEncoding(request: Request): "br" | "gzip" | null {
   const accepts = (request.headers.get("accept-encoding") ?? "").split(",").map((e) => e.trim().split(";"));
   const allowed = (name: string) => accepts.some(([e, q]) => e === name && q?.trim() !== "q=0");
   return allowed("br") ? "br" : allowed("gzip") ? "gzip" : null;
