@@ -8,6 +8,7 @@ import { signIn } from "../../test/billing";
 import { api, orgWithKey, rid } from "../../test/factories";
 import { createApiKey } from "../server/auth/keys.server";
 import { sql } from "../server/platform/db.server";
+import { usageByKeySince } from "../server/usage/history.server";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -235,5 +236,25 @@ describe("bad input", () => {
   test("no credentials is a 401", async () => {
     const r = await fetch(`${app.url}/api/v1/usage/history?from=2026-11-01&to=2026-11-02`);
     expect(r.status).toBe(401);
+  });
+});
+
+describe("the keys page's usage this period", () => {
+  test("each key's usage of the period, per metric, and the page shows it with the last use, relative", async () => {
+    const { orgId, key, keyId } = await orgWithKey();
+    const second = await createApiKey({ orgId, name: "second" });
+    expect((await api(app.url, key).record({ request_id: rid(), quantity: 8 })).status).toBe(200);
+    expect((await api(app.url, second.key).record({ request_id: rid(), quantities: { api_call: 1, tokens: 1500 } })).status).toBe(200);
+    const [{ start }] = await sql<{ start: string }[]>`select period_start::text as start from subscriptions where org_id = ${orgId}`;
+    expect(await usageByKeySince(orgId, start)).toEqual({ [keyId]: { api_call: 8 }, [second.id]: { api_call: 1, tokens: 1500 } });
+    await sql`update api_keys set last_used_at = now() - interval '3 minutes' where id = ${keyId}`;
+    const cookie = await signIn(app, orgId);
+    const page = await fetch(`${app.url}/keys`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("Usage this period");
+    expect(html).toContain("8 calls");
+    expect(html).toContain("1 call · 1,500 tokens");
+    expect(html).toContain("3 minutes ago");
   });
 });

@@ -162,3 +162,22 @@ function csvCell(value: string): string {
   const safe = /^[=+\-@\t\r]/.test(value) && !/^[+-]?\d/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
+
+/**
+ * Each API key's usage since `since` (the current period's start), per metric, from the hourly
+ * rollup: the keys page's column. The hour holding `since` counts whole (as the dashboard's
+ * chart does); usage recorded without a key is under ''.
+ */
+export async function usageByKeySince(orgId: string, since: string): Promise<Record<string, Record<string, number>>> {
+  const rows = await sql<{ key_id: string; metric: string; quantity: number }[]>`
+    select key_id, metric, sum(quantity)::int8 as quantity
+      from usage_hourly
+     where org_id = ${orgId} and hour >= date_trunc('hour', ${since}::timestamptz)
+     group by 1, 2`;
+  const out: Record<string, Record<string, number>> = {};
+  for (const row of rows) {
+    out[row.key_id] ??= {};
+    out[row.key_id][row.metric] = Number(row.quantity);
+  }
+  return out;
+}
