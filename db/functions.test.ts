@@ -4,6 +4,9 @@
 // parameter and output-column names) migrates to the new definitions, its data intact.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
@@ -159,11 +162,28 @@ describe("db/functions", () => {
   });
 });
 
+// The migrations a database of that era could hold: those before 0021, which changed
+// usage_hourly's key and so drops the record_usage bodies written against the old one (the
+// new ones come from db/functions/ in the same migrate).
+const FIRST_AFTER_THAT_ERA = 21;
+function migrationsOfThatEra(): string {
+  const source = fileURLToPath(new URL("./migrations", import.meta.url));
+  const folder = mkdtempSync(join(tmpdir(), "migrations-prev-"));
+  cpSync(source, folder, { recursive: true });
+  const journalPath = join(folder, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { idx: number }[] };
+  journal.entries = journal.entries.filter((entry) => entry.idx < FIRST_AFTER_THAT_ERA);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return folder;
+}
+
 describe("a database migrated before db/functions/ existed", () => {
   const name = `${new URL(url).pathname.slice(1)}_prev`.slice(0, 63);
   const prevUrl = Object.assign(new URL(url), { pathname: `/${name}` }).toString();
+  const prevMigrations = migrationsOfThatEra();
   afterAll(async () => {
     await sql.unsafe(`drop database if exists "${name}" with (force)`);
+    rmSync(prevMigrations, { recursive: true, force: true });
   });
 
   test("migrates in place, keeping its usage, answering replays and the previous release's query", async () => {
@@ -172,7 +192,7 @@ describe("a database migrated before db/functions/ existed", () => {
     const prev = postgres(prevUrl, { max: 1, onnotice: () => {} });
     try {
       // What migrate did before: the migrations only (the functions as the last migration left them).
-      await migrate(drizzle(prev), { migrationsFolder: fileURLToPath(new URL("./migrations", import.meta.url)) });
+      await migrate(drizzle(prev), { migrationsFolder: prevMigrations });
       await runMigrations({ connectionString: prevUrl, logger: new Logger(() => () => {}) });
       const [old] = await prev<{ result: string }[]>`select pg_get_function_result('record_usage'::regproc) as result`;
       expect(old.result).toContain("idx integer");

@@ -153,6 +153,8 @@ export const usageEvents = pgTable(
     // Of quantity, the units paid with credits and the units admitted as overage (the rest were included).
     creditUnits: integer("credit_units").notNull().default(0),
     overageUnits: integer("overage_units").notNull().default(0),
+    // The API key the request came under ('' when none did: a caller that sends no key id).
+    keyId: text("key_id").notNull().default(""),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.recordedAt, t.requestId, t.part] }), index("usage_events_org_request_idx").on(t.orgId, t.requestId)],
 );
@@ -220,9 +222,12 @@ export const usageHourly = pgTable(
     orgId: text("org_id").notNull(),
     metric: text("metric").notNull(),
     hour: tz("hour").notNull(),
+    // The API key the usage came under ('' for none), as in usage_events.
+    keyId: text("key_id").notNull().default(""),
     quantity: bigint("quantity", { mode: "number" }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.hour] })],
+  // (org, hour) first: the history and the chart read an org's hours in a range, of every metric and key.
+  (t) => [primaryKey({ columns: [t.orgId, t.hour, t.metric, t.keyId] })],
 );
 
 // What has been reported to Stripe as meter events, per counter. `pendingTo` is written before a

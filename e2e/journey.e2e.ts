@@ -44,6 +44,15 @@ test("a customer starts a trial, uses the API, upgrades, schedules and cancels a
   expect((await record("e2e-1", 120)).status()).toBe(200);
   await page.getByRole("link", { name: "Dashboard" }).click();
   await expect(page.getByTestId("usage-used-api_call")).toHaveText("120");
+  // 12% on the first day of a 14-day trial: at this rate it runs out before the renewal, and the alert says so.
+  await expect(page.getByText(/on track to run out on/)).toBeVisible();
+  await expect(page.locator(".recharts-surface").first()).toBeVisible();
+  // The period's history as CSV, per day and key, with the portal session.
+  const csv = await page.request.get((await page.getByTestId("history-csv").getAttribute("href"))!);
+  expect(csv.headers()["content-type"]).toBe("text/csv; charset=utf-8");
+  const lines = (await csv.text()).trimEnd().split("\r\n");
+  expect(lines[0]).toBe("metric,keyId,start,quantity");
+  expect(lines.slice(1).reduce((n, line) => n + Number(line.split(",")[3]), 0)).toBe(120);
   await shot(page, "06-dashboard-usage");
   expect((await record("e2e-2", 700)).status()).toBe(200);
   await page.reload();

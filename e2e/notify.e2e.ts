@@ -71,19 +71,20 @@ test("a customer adds a webhook endpoint, sees a delivery, retries a failed one,
               values (${orgId}, 'starter', 'active', ${start.toISOString()}::timestamptz, ${new Date(start.getTime() + 30 * DAY).toISOString()}::timestamptz)`;
     const hour = new Date(Math.floor((Date.now() - 2 * DAY) / DAY) * DAY + 20 * 3_600_000);
     await sql`insert into usage_hourly (org_id, metric, hour, quantity) values (${orgId}, 'api_call', ${hour.toISOString()}::timestamptz, 500)`;
-    // The day on the x axis under the first bar that is not empty (the chart is a running total).
+    // The day of the first bar that is not empty (the chart's bars are daily usage), as its
+    // tooltip names it (the axis shows a tick every few days across the whole period).
     const barDay = async () => {
       await expect(page.locator(".recharts-bar-rectangle path").first()).toBeVisible();
-      return page.evaluate(() => {
-        const center = (e: Element) => {
-          const b = e.getBoundingClientRect();
-          return b.x + b.width / 2;
-        };
+      await page.locator(".recharts-surface").first().scrollIntoViewIfNeeded();
+      const at = await page.evaluate(() => {
         const bars = [...document.querySelectorAll(".recharts-bar-rectangle path")].filter((e) => e.getBoundingClientRect().height > 0);
-        const bar = bars.reduce((a, b) => (center(b) < center(a) ? b : a));
-        const ticks = [...document.querySelectorAll(".recharts-xAxis .recharts-cartesian-axis-tick text")];
-        return ticks.reduce((a, b) => (Math.abs(center(b) - center(bar)) < Math.abs(center(a) - center(bar)) ? b : a)).textContent;
+        const box = bars.map((e) => e.getBoundingClientRect()).reduce((a, b) => (b.x < a.x ? b : a));
+        return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
       });
+      await page.mouse.move(at.x, at.y);
+      const label = page.locator(".recharts-tooltip-label").first();
+      await expect(label).toBeVisible();
+      return label.textContent();
     };
     // The chart's ticks say "Nov 25" (the portal's one day format).
     const dayLabel = (at: Date) => formatDay(at.toISOString().slice(0, 10));

@@ -11,7 +11,7 @@ import Ajv2020 from "ajv/dist/2020";
 import { runningApps } from "./app";
 
 type Json = Record<string, any>;
-type Checker = { status: string; validate: ReturnType<Ajv2020["compile"]>; headers: string[]; errors: () => string };
+type Checker = { status: string; validate: ReturnType<Ajv2020["compile"]>; headers: string[]; types: string[]; errors: () => string };
 type Operation = { method: string; pattern: RegExp; responses: Record<string, Checker> };
 
 const RETRY_AFTER_CODES = new Set(["QUOTA_EXCEEDED", "RATE_LIMITED", "SERVICE_UNAVAILABLE"]);
@@ -42,7 +42,8 @@ function operationsOf(doc: Json): Operation[] {
             .filter(([, h]) => componentHeader(h.$ref).required === true)
             .map(([name]) => name);
           const validate = ajv.compile(rebase(response.content["application/json"].schema) as Json);
-          const checker: Checker = { status, validate, headers, errors: () => ajv.errorsText(validate.errors) };
+          const types = Object.keys(response.content as Json);
+          const checker: Checker = { status, validate, headers, types, errors: () => ajv.errorsText(validate.errors) };
           return [status, checker];
         }),
       ),
@@ -82,6 +83,12 @@ export async function violationsOf(method: string, pathname: string, response: R
   if (!expected) return [`${where}: status not documented (${Object.keys(op.responses).join(", ")})`];
   const out: string[] = [];
   for (const h of expected.headers) if (!response.headers.has(h)) out.push(`${where}: missing header ${h}`);
+  // Another documented media type (text/csv): its type is checked, its body is not JSON.
+  const type = (response.headers.get("content-type") ?? "").split(";")[0].trim();
+  if (type !== "application/json") {
+    if (!expected.types.includes(type)) out.push(`${where}: content type ${type || "(none)"} not documented (${expected.types.join(", ")})`);
+    return out;
+  }
   const body = await response.clone().json();
   if (!expected.validate(body)) out.push(`${where}: ${expected.errors()}`);
   if (RETRY_AFTER_CODES.has(body?.error?.code) && !/^\d+$/.test(response.headers.get("retry-after") ?? "")) {

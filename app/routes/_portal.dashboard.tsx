@@ -1,9 +1,11 @@
 // Dashboard: plan, status, period, and per metered feature of the plan a usage meter with
 // 80% / 100% warnings and the period's daily usage; on a feature with an overage price, the
-// overage so far and its projection to the period's end (docs/api.md, "Overage").
-import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
+// overage so far and its projection to the period's end (docs/api.md, "Overage"). The chart spans
+// the whole period with a forecast to the quota line; the alert follows that forecast; past
+// periods are selectable; the period's history downloads as CSV (GET /api/v1/usage/history).
+import { Alert, Anchor, Badge, Button, Card, Group, NativeSelect, Progress, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
-import { Link, useLoaderData, useRevalidator, useSearchParams } from "@remix-run/react";
+import { Link, useLoaderData, useNavigate, useRevalidator, useSearchParams } from "@remix-run/react";
 import { lazy, Suspense, useEffect, useState } from "react";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
 import { featureLabel, unitsOf } from "~/components/plan-terms";
@@ -15,6 +17,7 @@ import { convergeCheckoutReturn } from "~/server/billing/reconcile.server";
 import { pastDueGraceEnds, subscriptionSummary } from "~/server/billing/subscriptions.server";
 import { usageMeters } from "~/server/billing/usage-meters.server";
 import { getOrg } from "~/server/orgs/orgs.server";
+import { countersOf, dailyUsageByMetric, pastPeriods } from "~/server/usage/daily.server";
 import { isLive } from "~/subscription-status";
 
 const UsageChart = lazy(() => import("~/components/usage-chart"));
@@ -35,6 +38,11 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   // A meter and a chart per metered feature of the org's plan version (none without a live subscription).
   const now = Date.now();
   const meters = subscription && isLive(subscription.status) ? await usageMeters({ orgId: user.orgId, timeZone: org.timeZone, now }) : [];
+  // A past period, when one is picked (?period=<its start>): its counters and days, no forecast.
+  const periods = subscription ? await pastPeriods(user.orgId) : [];
+  const picked = periods.find((p) => p.start === url.searchParams.get("period")) ?? null;
+  const past = picked ? await pastPeriodMeters(user.orgId, picked, org.timeZone) : null;
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: org.timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
   const plan = subscription ? planByCode(subscription.planCode) : undefined;
   const renewsAs = plan ? planByCode(plan.billedAs) : undefined;
   // A failed payment keeps the quota for the grace days after the period start, then stops it.
@@ -43,6 +51,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     timeZone: org.timeZone,
     subscription,
     meters,
+    periods,
+    picked,
+    past,
+    today,
     now,
     currency: plan?.currency ?? "usd",
     graceEndsAt,
@@ -51,8 +63,26 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   });
 };
 
+/** A past period's meters: what each metric used of what it included, and its days. */
+async function pastPeriodMeters(orgId: string, period: { start: string; end: string }, timeZone: string) {
+  const counters = await countersOf(orgId, period.start);
+  const days = await dailyUsageByMetric({
+    orgId,
+    metrics: counters.map((c) => c.metric),
+    periodStart: period.start,
+    periodEnd: period.end,
+    timeZone,
+  });
+  return counters.map((c) => ({ ...c, days: days[c.metric] ?? [] }));
+}
+
+/** The history API's CSV of a period, per day of the org's zone and per key (the session reads it). */
+const historyCsvUrl = (period: { start: string; end: string }, timeZone: string) =>
+  `/api/v1/usage/history?${new URLSearchParams({ from: period.start, to: period.end, granularity: "day", groupBy: "key", tz: timeZone, format: "csv" })}`;
+
 export default function Dashboard() {
-  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName, currency } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName, currency, periods, picked, past, today } = useLoaderData<typeof loader>();
+  const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
   const justPaid = params.get("checkout") === "success";
@@ -91,6 +121,9 @@ export default function Dashboard() {
 
   const trialDaysLeft = subscription.status === "trialing" && subscription.trialEnd ? daysUntil(subscription.trialEnd) : null;
   const shown = meters.map((m) => ({ ...m, label: featureLabel(m.feature, "metered"), outlook: usageOutlook({ ...m, now }) }));
+  const unitOf: Record<string, string> = Object.fromEntries(meters.map((m) => [m.feature, m.unit]));
+  // The period the CSV covers: the one picked, or the current allowance period.
+  const shownPeriod = picked ?? (meters[0] ? { start: meters[0].periodStart, end: meters[0].periodEnd } : null);
   return (
     <Stack gap="lg">
       <Group justify="space-between">
@@ -116,9 +149,22 @@ export default function Dashboard() {
             You have used all {unitsOf(m.included, m.unit)} of this period. Requests that record {m.label.toLowerCase()} are refused until the period ends on{" "}
             {formatDate(m.periodEnd, timeZone)} — or <Link to="/billing">upgrade now</Link>.
           </Alert>
-        ) : m.outlook.fraction >= 0.8 ? (
-          <Alert key={m.feature} color="yellow" title={`${m.label}: ${formatPercent(m.outlook.fraction)} of your quota used`} role="status">
-            {unitsOf(m.remaining, m.unit)} left until {formatDate(m.periodEnd, timeZone)}. <Link to="/billing">Upgrade</Link> to avoid a hard stop.
+        ) : m.outlook.fraction >= 0.8 || m.outlook.runsOutAt ? (
+          // Past 80%, or on track to run out before the renewal at this period's rate, whatever the share.
+          <Alert
+            key={m.feature}
+            color="yellow"
+            title={
+              m.outlook.fraction >= 0.8
+                ? `${m.label}: ${formatPercent(m.outlook.fraction)} of your quota used`
+                : `${m.label}: on track to run out on ${formatDate(m.outlook.runsOutAt!, timeZone)}`
+            }
+            role="status"
+          >
+            {m.outlook.runsOutAt
+              ? `At this rate you run out on ${formatDate(m.outlook.runsOutAt, timeZone)}, before the renewal on ${formatDate(m.periodEnd, timeZone)}; ${unitsOf(m.remaining, m.unit)} left (${formatPercent(m.outlook.fraction)} used). `
+              : `${unitsOf(m.remaining, m.unit)} left until ${formatDate(m.periodEnd, timeZone)}. `}
+            <Link to="/billing">Upgrade</Link> to avoid a hard stop.
           </Alert>
         ) : null,
       )}
@@ -155,14 +201,50 @@ export default function Dashboard() {
         )}
       </SimpleGrid>
 
-      {shown.length === 0 ? (
-        <Text c="dimmed" size="sm">
-          No usage to show: the subscription is not active.
-        </Text>
-      ) : null}
-      {shown.map((m) => (
-        <FeatureUsage key={m.feature} meter={m} timeZone={timeZone} mounted={mounted} currency={currency} />
-      ))}
+      <Group justify="space-between" align="end">
+        {periods.length > 0 ? (
+          <NativeSelect
+            label="Period shown"
+            value={picked?.start ?? ""}
+            onChange={(e) => {
+              const start = e.currentTarget.value;
+              navigate(start ? `/dashboard?${new URLSearchParams({ period: start })}` : "/dashboard");
+            }}
+            data={[
+              { value: "", label: "Current period" },
+              ...periods.map((p) => ({ value: p.start, label: `${formatDate(p.start, timeZone)} – ${formatDate(p.end, timeZone)}` })),
+            ]}
+          />
+        ) : (
+          <span />
+        )}
+        {shownPeriod ? (
+          <Anchor href={historyCsvUrl(shownPeriod, timeZone)} download data-testid="history-csv">
+            Download usage as CSV
+          </Anchor>
+        ) : null}
+      </Group>
+
+      {past ? (
+        past.length === 0 ? (
+          <Text c="dimmed" size="sm">
+            No usage was recorded in that period.
+          </Text>
+        ) : (
+          past.map((c) => <PastUsage key={c.metric} counter={c} unit={unitOf[c.metric] ?? "unit"} timeZone={timeZone} mounted={mounted} />)
+        )
+      ) : (
+        <>
+          {shown.length === 0 ? (
+            <Text c="dimmed" size="sm">
+              No usage to show: the subscription is not active.
+            </Text>
+          ) : null}
+          {shown.map((m) => (
+            <FeatureUsage key={m.feature} meter={m} timeZone={timeZone} mounted={mounted} currency={currency} today={today} />
+          ))}
+        </>
+      )}
     </Stack>
   );
 }
@@ -170,7 +252,7 @@ export default function Dashboard() {
 type Meter = ReturnType<typeof useLoaderData<typeof loader>>["meters"][number] & { label: string; outlook: ReturnType<typeof usageOutlook> };
 
 /** One metered feature: used of included with a meter, when it runs out at this rate, and the period's daily usage. */
-function FeatureUsage({ meter: m, timeZone, mounted, currency }: { meter: Meter; timeZone: string; mounted: boolean; currency: string }) {
+function FeatureUsage({ meter: m, timeZone, mounted, currency, today }: { meter: Meter; timeZone: string; mounted: boolean; currency: string; today: string }) {
   const pct = Math.min(100, m.outlook.fraction * 100);
   const ids = { meter: `meter-label-${m.feature}`, chart: `chart-title-${m.feature}` };
   return (
@@ -180,7 +262,7 @@ function FeatureUsage({ meter: m, timeZone, mounted, currency }: { meter: Meter;
           {m.label}
         </Title>
         <Text size="sm" c="dimmed">
-          {pct.toFixed(1)}%
+          {formatPercent(m.outlook.fraction)}
         </Text>
       </Group>
       <Text className="mt-1">
@@ -214,11 +296,12 @@ function FeatureUsage({ meter: m, timeZone, mounted, currency }: { meter: Meter;
       ) : (
         <figure aria-labelledby={ids.chart} className="m-0">
           <figcaption className="sr-only">
-            {unitsOf(m.used, m.unit)} of {unitsOf(m.included, m.unit)} used, over {m.days.length} days.
+            {unitsOf(m.used, m.unit)} of {unitsOf(m.included, m.unit)} used so far, in a period of {m.days.length} days
+            {m.outlook.runsOutAt ? `; at this rate the quota runs out on ${formatDate(m.outlook.runsOutAt, timeZone)}` : ""}.
           </figcaption>
           {mounted ? (
             <Suspense fallback={<ChartPlaceholder />}>
-              <UsageChart days={m.days} included={m.included} series={m.label} />
+              <UsageChart days={m.days} included={m.included} series={m.label} today={today} perDay={m.outlook.perDay} />
             </Suspense>
           ) : (
             <ChartPlaceholder />
@@ -249,5 +332,52 @@ function Overage({ meter: m, overage: o, timeZone, currency }: { meter: Meter; o
   );
 }
 
+/** One metered feature in a past period: what it used of what it included, and its days (no forecast). */
+function PastUsage({
+  counter: c,
+  unit,
+  timeZone,
+  mounted,
+}: {
+  counter: { metric: string; used: number; included: number; days: { day: string; quantity: number }[] };
+  unit: string;
+  timeZone: string;
+  mounted: boolean;
+}) {
+  const label = featureLabel(c.metric, "metered");
+  const fraction = c.included > 0 ? c.used / c.included : 0;
+  const id = `past-label-${c.metric}`;
+  return (
+    <Card withBorder aria-labelledby={id} component="section">
+      <Group justify="space-between" align="baseline">
+        <Title order={3} size="h4" id={id}>
+          {label}
+        </Title>
+        <Text size="sm" c="dimmed">
+          {formatPercent(fraction)}
+        </Text>
+      </Group>
+      <Text className="mt-1 mb-3">
+        <Text span fw={700} size="xl" data-testid={`past-used-${c.metric}`}>
+          {formatNumber(c.used)}
+        </Text>{" "}
+        of {unitsOf(c.included, unit)} used ({timeZone})
+      </Text>
+      <figure aria-labelledby={id} className="m-0">
+        <figcaption className="sr-only">
+          {unitsOf(c.used, unit)} of {unitsOf(c.included, unit)} used, over {c.days.length} days.
+        </figcaption>
+        {mounted ? (
+          <Suspense fallback={<ChartPlaceholder />}>
+            <UsageChart days={c.days} included={c.included} series={label} today={null} perDay={0} />
+          </Suspense>
+        ) : (
+          <ChartPlaceholder />
+        )}
+      </figure>
+    </Card>
+  );
+}
+
 // The chart's final size, so nothing moves when it arrives.
-const ChartPlaceholder = () => <div style={{ height: 240 }} className="rounded bg-gray-50" aria-hidden="true" />;
+const ChartPlaceholder = () => <div style={{ height: 260 }} className="rounded bg-gray-50" aria-hidden="true" />;

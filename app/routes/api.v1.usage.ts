@@ -43,8 +43,8 @@ export const route = apiRoute({
         ...ALWAYS,
       ],
     },
-    handle: async ({ body }, ctx, { orgId }) => {
-      const result = await recordUsageBody(orgId, body);
+    handle: async ({ body }, ctx, { orgId, keyId }) => {
+      const result = await recordUsageBody(orgId, body, keyId);
       return ok(ctx, result.data, result.replayed ? { "Idempotent-Replayed": "true" } : undefined);
     },
   },

@@ -520,6 +520,31 @@ export type UsageBody = {
   quantities?: Record<string, number>;
 };
 
+export type UsageHistory = {
+  /** The range as answered: the start of its first bucket (offset of `tz`) */
+  from: string;
+  /** The end of its last bucket, exclusive */
+  to: string;
+  granularity: "hour" | "day" | "month";
+  groupBy: "metric" | "key";
+  tz: string;
+  /** One series per metric (or metric and key) with usage in the range, sorted by metric then key */
+  series: {
+    /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+    metric: string;
+    /** With `groupBy=key`: the API key; `null` for usage recorded without one */
+    keyId?: string | null;
+    /** The sum of the points */
+    total: number;
+    /** Every bucket of the range, in order; quiet buckets are 0 */
+    points: {
+      /** The bucket's start, ISO 8601 with the offset of `tz` at that instant */
+      start: string;
+      quantity: number;
+    }[];
+  }[];
+};
+
 export type WebhookDeliveryList = {
   deliveries: {
     id: string;

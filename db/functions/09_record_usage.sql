@@ -19,7 +19,11 @@
 --    the grants' remaining, the counter's credit_used and overage_used, usage.overage_started
 --    and an auto top-up run, each once;
 --  * a request_id is remembered for its whole period and for 24 hours after;
---  * usage_hourly moves with the counter, in the same transaction (the portal's chart);
+--  * usage_hourly moves with the counter, in the same transaction (the portal's chart and the
+--    usage history), per (org, hour, metric, API key);
+--  * each ledger row and hourly row carries the API key the request came under: p_key_ids, one
+--    per request ('' or a null array: none). The key is attribution only: it decides nothing,
+--    and a replay answers the same whichever key sends it;
 --  * a counter that crosses 80% or 100% of its included units emits usage.threshold_reached in
 --    the same transaction, once per (org, metric, period, threshold) (notify_usage_thresholds);
 --    a batch that crosses nothing does no more work than before.
@@ -34,7 +38,8 @@
 -- subscription's status). A renamed output would break app processes still on the previous
 -- release during a rolling upgrade; a new shape gets a new function name instead.
 CREATE OR REPLACE FUNCTION record_usage(p_orgs text[], p_request_ids text[], p_metrics text[],
-                                        p_quantities int[], p_grace interval)
+                                        p_quantities int[], p_grace interval,
+                                        p_key_ids text[] DEFAULT NULL)
 RETURNS TABLE(idx int, outcome text, metric text, quantity int, used bigint,
               included bigint, period_start timestamptz, period_end timestamptz,
               recorded_at timestamptz, sub_status text, credit_units int, overage_units int,
@@ -288,23 +293,26 @@ BEGIN
 
   IF admitted_count > 0 THEN
 
-    INSERT INTO usage_hourly AS hourly (org_id, metric, hour, quantity)
-    SELECT written.org_id, written.metric,
-           date_trunc('hour', batch_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(written.added)
-      FROM unnest(written_orgs, written_metrics, written_added) written(org_id, metric, added)
-     GROUP BY written.org_id, written.metric
-    ON CONFLICT (org_id, metric, hour) DO UPDATE SET quantity = hourly.quantity + excluded.quantity;
-
-    INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
-                              included, recorded_at, credit_units, overage_units)
-    SELECT admitted.org_id, admitted.request_id, admitted.metric, admitted.quantity,
-           admitted.period_start, admitted.used_after, admitted.included, batch_time,
-           admitted.credit_units, admitted.overage_units
-      FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities, admitted_period_start,
-                  admitted_used_after, admitted_included, admitted_credit_units, admitted_overage_units)
-           admitted(org_id, request_id, metric, quantity, period_start, used_after, included,
-                    credit_units, overage_units)
-     WHERE admitted.used_after IS NOT NULL;
+    -- The ledger rows, then the hourly rows summed from them per (org, metric, key): one statement.
+    WITH ledger AS (
+      INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
+                                included, recorded_at, credit_units, overage_units, key_id)
+      SELECT admitted.org_id, admitted.request_id, admitted.metric, admitted.quantity,
+             admitted.period_start, admitted.used_after, admitted.included, batch_time,
+             admitted.credit_units, admitted.overage_units, coalesce(p_key_ids[admitted.position], '')
+        FROM unnest(p_orgs, p_request_ids, p_metrics, p_quantities, admitted_period_start,
+                    admitted_used_after, admitted_included, admitted_credit_units, admitted_overage_units)
+             WITH ORDINALITY
+             admitted(org_id, request_id, metric, quantity, period_start, used_after, included,
+                      credit_units, overage_units, position)
+       WHERE admitted.used_after IS NOT NULL
+      RETURNING usage_events.org_id, usage_events.metric, usage_events.key_id, usage_events.quantity)
+    INSERT INTO usage_hourly AS hourly (org_id, hour, metric, key_id, quantity)
+    SELECT ledger.org_id, date_trunc('hour', batch_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+           ledger.metric, ledger.key_id, sum(ledger.quantity)
+      FROM ledger
+     GROUP BY ledger.org_id, ledger.metric, ledger.key_id
+    ON CONFLICT (org_id, hour, metric, key_id) DO UPDATE SET quantity = hourly.quantity + excluded.quantity;
 
     IF threshold_crossed THEN
       PERFORM notify_usage_thresholds(written_orgs, written_metrics, written_period_starts,

@@ -22,9 +22,12 @@
 --    refuses the whole request: that part's row says 'not_in_plan' or 'unknown_metric', the
 --    other parts' rows 'unrecorded'; nothing is written for it;
 --  * the ledger gets one row per part (same request_id, part 1..N), written with the counters,
---    usage_hourly and the threshold events in the same transaction.
+--    usage_hourly and the threshold events in the same transaction;
+--  * the ledger and usage_hourly carry the API key each request came under (p_key_ids, one per
+--    request, as record_usage's: '' or a null array for none), deciding nothing.
 CREATE OR REPLACE FUNCTION record_usage_parts(p_orgs text[], p_request_ids text[], p_part_requests int[],
-                                              p_metrics text[], p_quantities int[], p_grace interval)
+                                              p_metrics text[], p_quantities int[], p_grace interval,
+                                              p_key_ids text[] DEFAULT NULL)
 RETURNS TABLE(request_index int, part int, outcome text, metric text, quantity int, used bigint,
               included bigint, period_start timestamptz, period_end timestamptz,
               recorded_at timestamptz, subscription_status text, credit_units int, overage_units int,
@@ -318,25 +321,26 @@ BEGIN
      WHERE counter.org_id = written.org_id AND counter.metric = written.metric
        AND counter.period_start = written.period_start AND written.used > written.used_before;
 
-    INSERT INTO usage_hourly AS hourly (org_id, metric, hour, quantity)
-    SELECT written.org_id, written.metric,
-           date_trunc('hour', batch_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(written.used - written.used_before)
-      FROM unnest(counter_orgs, counter_metrics, counter_used, counter_used_before)
-           written(org_id, metric, used, used_before)
-     WHERE written.used > written.used_before
-     GROUP BY written.org_id, written.metric
-    ON CONFLICT (org_id, metric, hour) DO UPDATE SET quantity = hourly.quantity + excluded.quantity;
-
-    INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
-                              included, recorded_at, part, credit_units, overage_units)
-    SELECT p_orgs[admitted.request_index], p_request_ids[admitted.request_index], admitted.metric,
-           admitted.quantity, admitted.period_start, admitted.used_after, admitted.included,
-           batch_time, admitted.part, admitted.credit_units, admitted.overage_units
-      FROM unnest(p_part_requests, p_metrics, p_quantities, admitted_period_start, admitted_used_after,
-                  admitted_included, admitted_part, admitted_credit_units, admitted_overage_units)
-           admitted(request_index, metric, quantity, period_start, used_after, included, part,
-                    credit_units, overage_units)
-     WHERE admitted.used_after IS NOT NULL;
+    -- The ledger rows, then the hourly rows summed from them per (org, metric, key): one statement.
+    WITH ledger AS (
+      INSERT INTO usage_events (org_id, request_id, metric, quantity, period_start, used_after,
+                                included, recorded_at, part, credit_units, overage_units, key_id)
+      SELECT p_orgs[admitted.request_index], p_request_ids[admitted.request_index], admitted.metric,
+             admitted.quantity, admitted.period_start, admitted.used_after, admitted.included,
+             batch_time, admitted.part, admitted.credit_units, admitted.overage_units,
+             coalesce(p_key_ids[admitted.request_index], '')
+        FROM unnest(p_part_requests, p_metrics, p_quantities, admitted_period_start, admitted_used_after,
+                    admitted_included, admitted_part, admitted_credit_units, admitted_overage_units)
+             admitted(request_index, metric, quantity, period_start, used_after, included, part,
+                      credit_units, overage_units)
+       WHERE admitted.used_after IS NOT NULL
+      RETURNING usage_events.org_id, usage_events.metric, usage_events.key_id, usage_events.quantity)
+    INSERT INTO usage_hourly AS hourly (org_id, hour, metric, key_id, quantity)
+    SELECT ledger.org_id, date_trunc('hour', batch_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+           ledger.metric, ledger.key_id, sum(ledger.quantity)
+      FROM ledger
+     GROUP BY ledger.org_id, ledger.metric, ledger.key_id
+    ON CONFLICT (org_id, hour, metric, key_id) DO UPDATE SET quantity = hourly.quantity + excluded.quantity;
 
     FOR counter_position IN 1..cardinality(counter_keys) LOOP
       threshold_crossed := threshold_crossed

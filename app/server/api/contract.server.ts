@@ -36,6 +36,8 @@ export type OperationDoc = {
   alsoAnswers?: Partial<Record<"201" | "202", string>>;
   /** Every error code it can answer. */
   errors: readonly ErrorCode[];
+  /** It also answers its success as `text/csv` (what the CSV holds); refusals stay JSON envelopes. */
+  csv?: string;
 };
 
 // Error codes shared by many methods.

@@ -14,6 +14,36 @@ const count = z.number().int().nonnegative();
 
 export const quotaQuery = z.object({ metric: metric.default("api_call") }).strict();
 
+// GET /api/v1/usage/history: a range, its buckets and how to group them.
+export const HISTORY_GRANULARITIES = ["hour", "day", "month"] as const;
+export type HistoryGranularity = (typeof HISTORY_GRANULARITIES)[number];
+/** The longest range each granularity answers (days), so one answer is at most ~1,100 points a series. */
+export const HISTORY_MAX_DAYS: Record<HistoryGranularity, number> = { hour: 31, day: 400, month: 1100 };
+const historyInstant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/, "an ISO 8601 date (YYYY-MM-DD) or date-time with Z or an offset");
+export const historyQuery = z
+  .object({
+    from: historyInstant.meta({
+      description: "Start of the range: a date-time with `Z` or an offset, or a date (`YYYY-MM-DD`: midnight in `tz`). Widened to the start of its bucket.",
+      examples: ["2026-11-01"],
+    }),
+    to: historyInstant.meta({
+      description: "End of the range, exclusive: as `from`. Widened to the end of the bucket holding the instant just before it.",
+      examples: ["2026-12-01"],
+    }),
+    granularity: z.enum(HISTORY_GRANULARITIES).default("day").meta({ description: "Bucket size; default `day`." }),
+    groupBy: z.enum(["metric", "key"]).default("metric").meta({ description: "One series per metric (default), or per metric and API key." }),
+    tz: z
+      .string()
+      .max(64)
+      .default("UTC")
+      .meta({ description: "IANA time zone the day and month buckets follow (`America/New_York`); default `UTC`.", examples: ["Europe/Paris"] }),
+    metric: metric.optional().meta({ description: "Only this metered feature; default every one." }),
+    format: z.enum(["json", "csv"]).optional().meta({ description: "`csv` answers `text/csv` (as `Accept: text/csv` does); default JSON." }),
+  })
+  .strict();
+
 const usageQuantity = z.number().int().min(1).max(1_000_000);
 /** Features one request may record at once. */
 export const MAX_USAGE_PARTS = 16;
@@ -171,6 +201,28 @@ export const usageRecordParts = z.object({
 });
 /** What POST /api/v1/usage answers: one feature's record, or (for `quantities`) each feature's. */
 export const usageAnswer = z.union([usageRecord, usageRecordParts]);
+
+const historyPoint = z.object({
+  start: z.string().meta({ description: "The bucket's start, ISO 8601 with the offset of `tz` at that instant", examples: ["2026-11-01T00:00:00-04:00"] }),
+  quantity: count,
+});
+export const usageHistory = z.object({
+  from: z.string().meta({ description: "The range as answered: the start of its first bucket (offset of `tz`)" }),
+  to: z.string().meta({ description: "The end of its last bucket, exclusive" }),
+  granularity: z.enum(HISTORY_GRANULARITIES),
+  groupBy: z.enum(["metric", "key"]),
+  tz: z.string(),
+  series: z
+    .array(
+      z.object({
+        metric,
+        keyId: z.string().nullable().optional().meta({ description: "With `groupBy=key`: the API key; `null` for usage recorded without one" }),
+        total: count.meta({ description: "The sum of the points" }),
+        points: z.array(historyPoint).meta({ description: "Every bucket of the range, in order; quiet buckets are 0" }),
+      }),
+    )
+    .meta({ description: "One series per metric (or metric and key) with usage in the range, sorted by metric then key" }),
+});
 
 export const plan = z.object({
   code: planCode,

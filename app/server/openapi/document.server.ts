@@ -196,6 +196,7 @@ function operationObject(op: Operation): Json {
             schema: { type: "object", required: ["ok", "data"], properties: { ok: { const: true }, data: ref(op.data.name) } },
             ...(op.data.example === undefined ? {} : { example: { ok: true, data: op.data.example } }),
           },
+          ...(op.csv ? { "text/csv": { schema: { type: "string", description: op.csv } } } : {}),
         },
       }
     : { description: "The OpenAPI 3.1 document.", content: { "application/json": { schema: { type: "object" } } } };

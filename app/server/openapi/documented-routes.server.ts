@@ -20,6 +20,7 @@ import * as plans from "../../routes/api.v1.plans";
 import * as quota from "../../routes/api.v1.quota";
 import * as subscription from "../../routes/api.v1.subscription";
 import * as usage from "../../routes/api.v1.usage";
+import * as usageHistory from "../../routes/api.v1.usage.history";
 import * as deliveries from "../../routes/api.v1.webhooks.deliveries";
 import * as retryDelivery from "../../routes/api.v1.webhooks.deliveries.$id.retry";
 import * as endpoints from "../../routes/api.v1.webhooks.endpoints";
@@ -30,6 +31,7 @@ import type { DeclaredRoute } from "../http/route.server";
 export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/quota", quota.route],
   ["/api/v1/usage", usage.route],
+  ["/api/v1/usage/history", usageHistory.route],
   ["/api/v1/entitlements", entitlements.route],
   ["/api/v1/entitlements/{feature}", entitlement.route],
   ["/api/v1/plans", plans.route],

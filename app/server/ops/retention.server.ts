@@ -131,16 +131,16 @@ function rules(p: RetentionPeriods): Rule[] {
     keptFor: `${p.usageHourlyMonths} whole months before the current one`,
     past: (tx) => tx`hour < ${usageHourlyBefore(tx)}`,
     // No index on `hour` alone (one would cost every admission a write): walk the primary key
-    // (org_id, metric, hour) per counter's org and metric. Every hourly row has a counter (both
-    // are written by record_usage), and counters are never deleted. Rows this old are written by
+    // (org_id, hour, metric, key_id) per counter's org. Every hourly row has a counter (both are
+    // written by record_usage), and counters are never deleted. Rows this old are written by
     // nothing, so there is nothing to lock against.
     remove: (tx, limit) => tx`
-      delete from usage_hourly where (org_id, metric, hour) in (
-        select h.org_id, h.metric, h.hour
-          from (select distinct org_id, metric from usage_counters) c
+      delete from usage_hourly where (org_id, hour, metric, key_id) in (
+        select h.org_id, h.hour, h.metric, h.key_id
+          from (select distinct org_id from usage_counters) c
          cross join lateral (
-           select org_id, metric, hour from usage_hourly h
-            where h.org_id = c.org_id and h.metric = c.metric and h.hour < ${usageHourlyBefore(tx)}
+           select org_id, hour, metric, key_id from usage_hourly h
+            where h.org_id = c.org_id and h.hour < ${usageHourlyBefore(tx)}
             order by hour limit ${limit}) h
          limit ${limit})`,
   };

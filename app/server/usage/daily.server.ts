@@ -24,11 +24,37 @@ export async function dailyUsageByMetric(input: Period & { metrics: string[] }):
   return Object.fromEntries(input.metrics.map((metric) => [metric, days.map((day) => ({ day, quantity: byDay.get(`${metric}:${day}`) ?? 0 }))]));
 }
 
-/** Every day of the period up to today, in the org's zone, so quiet days show as zero. */
+/**
+ * Every day of the whole period, in the org's zone, so quiet days show as zero and the chart
+ * spans the period (days after today are 0: the chart draws the forecast over them).
+ */
 function daysOf(input: Period): string[] {
   const fmt = new Intl.DateTimeFormat("en-CA", { timeZone: input.timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
-  const end = Math.min(Date.parse(input.periodEnd), Date.now());
+  const end = Date.parse(input.periodEnd) - 1;
   const seen = new Set<string>();
   for (let t = Date.parse(input.periodStart); t <= end + 86_400_000; t += 3_600_000 * 6) seen.add(fmt.format(new Date(Math.min(t, end))));
   return [...seen];
+}
+
+export type PastPeriod = { start: string; end: string };
+
+/** The org's periods that have ended and have usage (newest first, at most 13): the dashboard's period picker. */
+export async function pastPeriods(orgId: string): Promise<PastPeriod[]> {
+  const rows = await sql<{ start: Date; end: Date }[]>`
+    select period_start as start, max(period_end) as end
+      from usage_counters
+     where org_id = ${orgId} and period_end <= now() and used > 0
+     group by period_start
+     order by period_start desc
+     limit 13`;
+  return rows.map((r) => ({ start: new Date(r.start).toISOString(), end: new Date(r.end).toISOString() }));
+}
+
+/** A past period's counters, per metric (what was used of what was included). */
+export async function countersOf(orgId: string, periodStart: string): Promise<{ metric: string; used: number; included: number }[]> {
+  const rows = await sql<{ metric: string; used: number; included: number }[]>`
+    select metric, used::int8 as used, included::int8 as included
+      from usage_counters where org_id = ${orgId} and period_start = ${periodStart}::timestamptz
+     order by metric`;
+  return rows.map((r) => ({ metric: r.metric, used: Number(r.used), included: Number(r.included) }));
 }

@@ -27,9 +27,10 @@ export type UsagePart = { metric: Metric; quantity: number };
  * One feature's usage (record_usage), or several features' at once (`parts`, sorted by metric,
  * at least two: record_usage_parts), admitted whole or denied whole.
  */
+/** keyId: the API key the request came under (attribution in the ledger and usage_hourly; none: ''). */
 export type UsageRequest =
-  | { orgId: string; requestId: string; metric: Metric; quantity: number; parts?: undefined }
-  | { orgId: string; requestId: string; parts: readonly UsagePart[]; metric?: undefined; quantity?: undefined };
+  | { orgId: string; requestId: string; keyId?: string; metric: Metric; quantity: number; parts?: undefined }
+  | { orgId: string; requestId: string; keyId?: string; parts: readonly UsagePart[]; metric?: undefined; quantity?: undefined };
 /** The usage record's answer (the API's `UsageRecord`, or `UsageRecordParts` for several features). */
 export type UsageRecord = z.infer<typeof usageRecord>;
 export type UsageRecordParts = z.infer<typeof usageRecordParts>;

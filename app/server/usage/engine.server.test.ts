@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startApp, type TestApp } from "../../../test/app";
 import { api, countsOf, orgWithKey, rid } from "../../../test/factories";
+import { createApiKey } from "../auth/keys.server";
 import { sql } from "../platform/db.server";
 
 let app: TestApp;
@@ -175,6 +176,44 @@ describe("record usage", () => {
     expect((await api(app.url, key).record({ request_id: rid() })).status).toBe(200);
     await sql`update subscriptions set period_start = now() - interval '8 days', period_end = now() + interval '22 days' where org_id = ${orgId}`;
     expect((await api(app.url, key).record({ request_id: rid() })).status).toBe(402);
+  });
+});
+
+describe("attribution", () => {
+  test("each admission records the key it came under, in the ledger and the hourly rollup; a replay from another key changes nothing", async () => {
+    const { orgId, key, keyId } = await orgWithKey();
+    const other = await createApiKey({ orgId, name: "second" });
+    const first = api(app.url, key);
+    const second = api(app.url, other.key);
+    const id = rid();
+    const original = await first.record({ request_id: id, quantity: 3 });
+    expect(original.status).toBe(200);
+    expect((await second.record({ request_id: rid(), quantity: 4 })).status).toBe(200);
+    expect((await second.record({ request_id: rid(), quantities: { api_call: 2, tokens: 10 } })).status).toBe(200);
+    // The same request_id from the other key: the identical answer, nothing counted, attribution kept.
+    const replay = await second.record({ request_id: id, quantity: 3 });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.text()).toBe(await original.text());
+    const ledger = await sql<{ key_id: string; metric: string; n: number }[]>`
+      select key_id, metric, sum(quantity)::int as n from usage_events where org_id = ${orgId} group by 1, 2 order by 1, 2`;
+    const hourly = await sql<{ key_id: string; metric: string; n: number }[]>`
+      select key_id, metric, sum(quantity)::int as n from usage_hourly where org_id = ${orgId} group by 1, 2 order by 1, 2`;
+    const expected = [
+      { key_id: keyId, metric: "api_call", n: 3 },
+      { key_id: other.id, metric: "api_call", n: 6 },
+      { key_id: other.id, metric: "tokens", n: 10 },
+    ].sort((a, b) => (a.key_id + a.metric < b.key_id + b.metric ? -1 : 1));
+    expect([...ledger]).toEqual(expected);
+    expect([...hourly]).toEqual(expected);
+  });
+
+  test("a caller without a key (the function called directly) records under '' in both", async () => {
+    const { orgId } = await orgWithKey();
+    await sql`select 1 from record_usage(${[orgId]}::text[], ${[rid()]}::text[], '{api_call}', '{2}', '3 days'::interval)`;
+    const [row] = await sql<{ ledger: string; hourly: string }[]>`
+      select (select string_agg(key_id, ',') from usage_events where org_id = ${orgId}) as ledger,
+             (select string_agg(key_id, ',') from usage_hourly where org_id = ${orgId}) as hourly`;
+    expect(row).toEqual({ ledger: "", hourly: "" });
   });
 });
 

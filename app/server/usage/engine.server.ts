@@ -152,18 +152,19 @@ export function recordUsage(request: UsageRequest): Promise<RecordResult> {
 
 /**
  * POST /api/v1/usage's body as the engine records it: one feature (`metric` and `quantity`), or
- * several (`quantities`, sorted by feature so a repeat in another key order is the same request).
+ * several (`quantities`, sorted by feature so a repeat in another key order is the same request),
+ * attributed to `keyId` (the API key it came under) in the ledger and usage_hourly.
  * `quantities` with one feature is that feature's one-feature request, answered in the
  * `features` shape.
  */
-export function recordUsageBody(orgId: string, body: UsageBody): Promise<RecordResult> {
+export function recordUsageBody(orgId: string, body: UsageBody, keyId = ""): Promise<RecordResult> {
   const requestId = body.request_id;
-  if (!body.quantities) return recordUsage({ orgId, requestId, metric: body.metric ?? "api_call", quantity: body.quantity ?? 1 });
+  if (!body.quantities) return recordUsage({ orgId, requestId, keyId, metric: body.metric ?? "api_call", quantity: body.quantity ?? 1 });
   const parts = Object.entries(body.quantities)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([metric, quantity]) => ({ metric, quantity }));
-  if (parts.length > 1) return recordUsage({ orgId, requestId, parts });
-  return recordUsage({ orgId, requestId, ...parts[0] }).then(({ replayed, data }) => {
+  if (parts.length > 1) return recordUsage({ orgId, requestId, keyId, parts });
+  return recordUsage({ orgId, requestId, keyId, ...parts[0] }).then(({ replayed, data }) => {
     const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
     return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
   });
@@ -203,6 +204,7 @@ async function recordOneFeatureBatch(batch: readonly Queued<UsageRequest>[], lan
   const requestIds = batch.map((p) => p.item.requestId);
   const metrics = batch.map((p) => p.item.metric!);
   const quantities = batch.map((p) => p.item.quantity!);
+  const keyIds = lane === DENY ? [] : batch.map((p) => p.item.keyId ?? "");
   // Two whole statements, not one with the function as a fragment: the hot write stays a single
   // static query text (a fragment is rebuilt per batch; with it, usage on one org benched 4–7% lower).
   return await withinHotDeadline(
@@ -220,7 +222,8 @@ async function recordOneFeatureBatch(batch: readonly Queued<UsageRequest>[], lan
                  (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
                  (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
                  credit_units, overage_units, denied_by, cap_cents, overage_cents, room
-            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`,
+            from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval,
+                              ${keyIds}::text[])`,
   );
 }
 
@@ -233,6 +236,7 @@ async function recordPartsBatch(batch: readonly Queued<UsageRequest>[]): Promise
   const partRequests = batch.flatMap((p, i) => p.item.parts!.map(() => i + 1));
   const metrics = batch.flatMap((p) => p.item.parts!.map((part) => part.metric));
   const quantities = batch.flatMap((p) => p.item.parts!.map((part) => part.quantity));
+  const keyIds = batch.map((p) => p.item.keyId ?? "");
   const partRows = await withinHotDeadline(hotSql<PartsRow[]>`
     select request_index, outcome, metric, quantity, used, included, subscription_status,
            (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
@@ -240,7 +244,7 @@ async function recordPartsBatch(batch: readonly Queued<UsageRequest>[]): Promise
            (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
            credit_units, overage_units, denied_by, cap_cents, overage_cents
       from record_usage_parts(${orgs}::text[], ${requestIds}::text[], ${partRequests}::int[], ${metrics}::text[],
-                              ${quantities}::int[], ${GRACE}::interval)`);
+                              ${quantities}::int[], ${GRACE}::interval, ${keyIds}::text[])`);
   const rows: DecisionRow[] = [];
   for (const part of partRows) {
     const last = rows.at(-1);
