@@ -71,6 +71,23 @@ export async function cacheDel(...keys: string[]): Promise<void> {
   await redis!.del(...keys).then(succeeded, failed);
 }
 
+const defined = new Set<string>();
+
+/**
+ * Runs a Lua script (one atomic operation in Redis) on `keys` (prefixed like every key) and
+ * `args`; null when Redis is absent, down, slow or its breaker is open, so the caller decides
+ * what holds without it. Defined once per name (EVALSHA, with EVAL when the script is unknown).
+ */
+export async function cacheScript(name: string, lua: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+  if (!usable()) return null;
+  if (!defined.has(name)) {
+    redis!.defineCommand(name, { numberOfKeys: keys.length, lua });
+    defined.add(name);
+  }
+  const run = (redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name];
+  return run.call(redis, ...keys, ...args).then(succeeded, failed);
+}
+
 export async function cacheStatus(): Promise<"off" | "ok" | "down"> {
   if (!redis) return "off";
   try {
