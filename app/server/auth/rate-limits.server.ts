@@ -63,7 +63,10 @@ function takeLocally(keyId: string, limits: readonly KeyRateLimit[], now = Date.
   const windows = limits.map((l) => {
     const name = `${keyId}:${l.windowSeconds}`;
     let w = localWindows.get(name);
-    if (!w) localWindows.set(name, (w = { start: 0, count: 0 }));
+    if (!w) {
+      w = { start: 0, count: 0 };
+      localWindows.set(name, w);
+    }
     const start = now - (now % (l.windowSeconds * 1000));
     if (w.start !== start) {
       w.start = start;
