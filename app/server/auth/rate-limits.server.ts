@@ -1,9 +1,9 @@
 // Per-key request rate limits on the quota check and the usage record: fixed windows aligned to
 // multiples of `windowSeconds` since the epoch. With Redis, one Lua script per request checks and
 // counts every limit of the key at once on Redis's clock, so the limit holds across every app
-// process and machine. Without a usable Redis (absent, down, slow, breaker open), each process
-// enforces its share, floor(limit / APP_PROCESSES) (at least 1), on its own counters. A refused
-// request counts nothing, neither usage nor a place in any window.
+// process and machine. Without Redis (not configured, not connected, or its scripts' breaker open
+// after repeated failures), each process enforces its share, floor(limit / APP_PROCESSES) (at
+// least 1), on its own counters. A refused request counts no usage and takes no place in a window.
 import type { KeyRateLimit } from "../../../db/schema-core";
 import { cacheScript } from "../platform/cache.server";
 import { config } from "../platform/config.server";
@@ -83,12 +83,15 @@ function takeLocally(keyId: string, limits: readonly KeyRateLimit[], now = Date.
 
 /**
  * Takes one request from every limit of the key, or throws RATE_LIMITED (counting nothing).
- * Called only for keys that carry limits: a key without any never reaches it.
+ * Called only for keys that carry limits: a key without any never reaches it. A Redis call that
+ * failed or timed out may have counted the request there: it is refused (Retry-After 1) rather
+ * than admitted twice over; only a Redis that is not there at all hands over to this process.
  */
 export async function takeRateLimits(keyId: string, limits: readonly KeyRateLimit[]): Promise<void> {
   const args = limits.flatMap((l) => [l.limit, l.windowSeconds]);
-  const held = (await cacheScript("keyRateWindows", WINDOWS_LUA, [`rl:${keyId}`], args)) as [number, number] | null;
-  const [exhausted, retryAfterMs] = held ?? takeLocally(keyId, limits);
+  const held = await cacheScript("keyRateWindows", WINDOWS_LUA, [`rl:${keyId}`], args);
+  if (held === "failed") throw new RateLimited({ limit: limits[0].limit, windowSeconds: limits[0].windowSeconds, retryAfterMs: 1000 });
+  const [exhausted, retryAfterMs] = held === "unavailable" ? takeLocally(keyId, limits) : (held.value as [number, number]);
   if (exhausted === 0) return;
   const limit = limits[exhausted - 1];
   throw new RateLimited({ limit: limit.limit, windowSeconds: limit.windowSeconds, retryAfterMs });
