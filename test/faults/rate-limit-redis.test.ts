@@ -89,7 +89,7 @@ test("50/s across two app processes with Redis: at most 50 admitted per second w
 test("the budget is one across the processes, not split: one process alone may take all 50, then the other gets none", async () => {
   const { orgId } = await orgWithKey({ included: 100_000 });
   const { key } = await createApiKey({ orgId, name: "shared", rateLimits: [{ limit: LIMIT, windowSeconds: 2 }] });
-  await Promise.all(apps.map((a) => record(a, key))); // warm both key caches (2 of the 50)
+  await Promise.all(apps.map((a) => record(a, key))); // warm both key caches (in the window before)
   await Bun.sleep(2000 - (Date.now() % 2000) + 5);
   const alone = await Promise.all(Array.from({ length: 100 }, () => record(apps[0], key)));
   const then = await Promise.all(Array.from({ length: 100 }, () => record(apps[1], key)));
@@ -102,7 +102,7 @@ test("the budget is one across the processes, not split: one process alone may t
     // Each process's own share would be 25 (APP_PROCESSES=2): more on one proves the count is
     // shared (50, less only by a Redis call that timed out), and the other gets what is left.
     expect(byFirst).toBeGreaterThan(LIMIT / 2);
-    expect(byFirst + bySecond).toBeLessThanOrEqual(LIMIT - 2);
+    expect(byFirst + bySecond).toBeLessThanOrEqual(LIMIT);
   } else expect(byFirst + bySecond).toBeLessThanOrEqual(2 * LIMIT);
   expect(Number((await countsOf(orgId)).used)).toBe(byFirst + bySecond + 2);
 }, 60_000);
