@@ -21,6 +21,9 @@ import {
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
+/** A per-key request rate limit: at most `limit` quota checks and usage records per `windowSeconds` (auth/rate-limits.server.ts). */
+export type KeyRateLimit = { limit: number; windowSeconds: number };
+
 export const organisations = pgTable("organisations", {
   id: text("id").primaryKey(), // Clerk org id (org_…) or a dev org id
   name: text("name").notNull(),
@@ -32,6 +35,8 @@ export const organisations = pgTable("organisations", {
   // holds a live subscription the mirror has not seen (billing/reconcile.server.ts).
   checkoutStartedAt: tz("checkout_started_at"),
   stripeCheckedAt: tz("stripe_checked_at"),
+  // The rate limits of the org's keys that carry none of their own (null: no default).
+  defaultKeyRateLimits: jsonb("default_key_rate_limits").$type<KeyRateLimit[]>(),
   createdAt: tz("created_at").notNull().defaultNow(),
 });
 
@@ -48,8 +53,18 @@ export const apiKeys = pgTable(
     createdAt: tz("created_at").notNull().defaultNow(),
     lastUsedAt: tz("last_used_at"),
     revokedAt: tz("revoked_at"),
+    // Its own rate limits (null: the org's default applies; []: none, whatever the default).
+    rateLimits: jsonb("rate_limits").$type<KeyRateLimit[]>(),
+    expiresAt: tz("expires_at"), // refused from then on, as a revoked key is
+    // After a roll: the replaced secret's hash, still accepted until previous_hash_until.
+    previousHash: text("previous_hash"),
+    previousHashUntil: tz("previous_hash_until"),
   },
-  (t) => [uniqueIndex("api_keys_hash_key").on(t.hash), index("api_keys_org_idx").on(t.orgId)],
+  (t) => [
+    uniqueIndex("api_keys_hash_key").on(t.hash),
+    index("api_keys_org_idx").on(t.orgId),
+    uniqueIndex("api_keys_previous_hash_key").on(t.previousHash).where(sql`previous_hash is not null`),
+  ],
 );
 
 // The current catalog version's plans (schema-catalog.ts), mirrored when a version is published,

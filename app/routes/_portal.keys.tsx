@@ -1,12 +1,14 @@
-// API keys: create (shown once, with a copy button), list, revoke.
+// API keys: create (shown once, with a copy button; with a rate limit and an expiry), list,
+// revoke; rename, change the limit or expiry, roll (the new secret shown once); the org's default limit.
 import { Alert, Card, Code, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { formatDistance } from "date-fns";
-import { CreateKeyForm, NewKey, RevokedNotice, RevokeKey } from "~/components/api-keys";
+import { CreateKeyForm, DefaultLimitForm, ManageKey, NewKey, RevokedNotice, RevokeKey, SavedNotice } from "~/components/api-keys";
 import { formatDateTime } from "~/components/format";
 import { unitsOf } from "~/components/plan-terms";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
+import { DEFAULT_ROLL_GRACE_SECONDS, defaultKeyRateLimits, rollApiKey, setDefaultKeyRateLimits, updateApiKey } from "~/server/auth/key-settings.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
 import { requireUser } from "~/server/auth/session.server";
 import { currentEntitlements } from "~/server/billing/usage-meters.server";
@@ -19,20 +21,68 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   // Each key's usage this period (none without a live subscription), in the units of the plan's features.
-  const entitlements = await currentEntitlements(user.orgId);
+  const [keys, defaultLimits, entitlements] = await Promise.all([listApiKeys(user.orgId), defaultKeyRateLimits(user.orgId), currentEntitlements(user.orgId)]);
   const usage = entitlements ? await usageByKeySince(user.orgId, entitlements.period.start) : {};
   const units = Object.fromEntries((entitlements?.features ?? []).flatMap((f) => (f.type === "metered" ? [[f.feature, f.unit]] : [])));
-  return json({ keys: await listApiKeys(user.orgId), timeZone: org.timeZone, usage, units, now: Date.now() });
+  return json({ keys, defaultLimits, timeZone: org.timeZone, usage, units, now: Date.now() });
 };
+
+const invalid = (message: string) => new AppError("VALIDATION_FAILED", message);
+
+/** The rate limit fields (RateLimitFields): null for the org's default, [] for none, else one limit. */
+function limitsOf(form: FormData) {
+  const mode = String(form.get("limitMode") ?? "default");
+  if (mode === "default") return null;
+  if (mode === "none") return [];
+  if (mode !== "custom") throw invalid("Choose a rate limit.");
+  const limit = Number(form.get("limit"));
+  const windowSeconds = Number(form.get("windowSeconds"));
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) throw invalid("Requests allowed must be a whole number from 1 to 1,000,000.");
+  if (![1, 60, 3600, 86400].includes(windowSeconds)) throw invalid("Choose a window: per second, minute, hour or day.");
+  return [{ limit, windowSeconds }];
+}
+
+/** An expiry date field (YYYY-MM-DD, UTC): null when empty; the key stops at the start of that day. */
+function expiryOf(form: FormData) {
+  const day = String(form.get("expiresOn") ?? "").trim();
+  if (!day) return null;
+  const at = /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00Z`) : new Date(Number.NaN);
+  if (Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) throw invalid("Pick an expiry date after today (UTC), or leave it empty.");
+  return at;
+}
+
+function nameOf(form: FormData) {
+  const name = String(form.get("name") ?? "").trim();
+  if (!name || name.length > 60) throw invalid("Give the key a name of 1–60 characters.");
+  return name;
+}
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     const intent = form.get("intent");
     if (intent === "create") {
-      const name = String(form.get("name") ?? "").trim();
-      if (!name || name.length > 60) throw new AppError("VALIDATION_FAILED", "Give the key a name of 1–60 characters.");
-      const key = await createApiKey({ orgId: user.orgId, name });
+      const key = await createApiKey({ orgId: user.orgId, name: nameOf(form), rateLimits: limitsOf(form), expiresAt: expiryOf(form) });
       return { created: { id: key.id, name: key.name, key: key.key } };
+    }
+    if (intent === "update") {
+      const keyId = String(form.get("keyId") ?? "");
+      const before = (await listApiKeys(user.orgId)).find((k) => k.id === keyId);
+      // An unchanged expiry date is left as it is (even one already past).
+      const day = String(form.get("expiresOn") ?? "").trim();
+      const expiry = before?.expiresAt && day === before.expiresAt.slice(0, 10) ? {} : { expiresAt: expiryOf(form) };
+      const key = await updateApiKey({ orgId: user.orgId, keyId, changes: { name: nameOf(form), rateLimits: limitsOf(form), ...expiry } });
+      return { message: `Key "${key.name}" saved.` };
+    }
+    if (intent === "roll") {
+      const grace = Number(form.get("gracePeriodSeconds") ?? DEFAULT_ROLL_GRACE_SECONDS);
+      if (![0, 3600, 86400, 604800].includes(grace)) throw invalid("Choose how long the old secret keeps working.");
+      const key = await rollApiKey({ orgId: user.orgId, keyId: String(form.get("keyId") ?? ""), graceSeconds: grace });
+      return { rolled: { id: key.id, name: key.name, key: key.key, until: key.previousSecretValidUntil } };
+    }
+    if (intent === "default-limits") {
+      const limits = limitsOf(form);
+      await setDefaultKeyRateLimits({ orgId: user.orgId, rateLimits: limits && limits.length > 0 ? limits : null });
+      return { message: "Default rate limit saved." };
     }
     if (intent === "revoke") {
       const revoked = await revokeApiKey({ keyId: String(form.get("keyId") ?? ""), orgId: user.orgId });
@@ -44,11 +94,14 @@ export const action = (args: ActionFunctionArgs) =>
 type KeyRow = SerializeFrom<typeof loader>["keys"][number];
 
 export default function Keys() {
-  const { keys, timeZone, usage, units, now } = useLoaderData<typeof loader>();
+  const { keys, defaultLimits, timeZone, usage, units, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const created = result?.ok && "created" in result ? (result.created as { id: string; name: string; key: string }) : null;
   const revoked = result?.ok && "revoked" in result ? keys.find((k) => k.id === result.revoked) : undefined;
+  const rolled = result?.ok && "rolled" in result ? (result.rolled as { id: string; name: string; key: string; until: string | null }) : null;
+  const saved = result?.ok && typeof result.message === "string" ? result.message : null;
+  const active = keys.filter((k) => !k.revokedAt);
   const columns: Column<KeyRow>[] = [
     { header: "Name", cell: (k) => k.name },
     { header: "Key", cell: (k) => <Code>{k.prefix}…</Code> },
@@ -78,6 +131,15 @@ export default function Keys() {
       ) : null}
       {revoked ? <RevokedNotice key={revoked.id} name={revoked.name} /> : null}
       {created ? <NewKey key={created.id} name={created.name} secret={created.key} /> : null}
+      {rolled ? (
+        <NewKey
+          key={rolled.key}
+          name={rolled.name}
+          secret={rolled.key}
+          rolledUntil={rolled.until ? formatDateTime(rolled.until, timeZone) : "now (it no longer works)"}
+        />
+      ) : null}
+      {saved ? <SavedNotice key={saved} message={saved} /> : null}
       <Card withBorder>
         <CreateKeyForm busy={busy} createdId={created?.id} />
       </Card>
@@ -89,6 +151,25 @@ export default function Keys() {
         ) : (
           <ResponsiveTable caption="API keys" columns={columns} rows={keys} rowKey={(k) => k.id} />
         )}
+      </Card>
+      <Card withBorder>
+        <Stack gap="sm">
+          <Title order={3}>Change a key</Title>
+          <Text size="sm" c="dimmed">
+            A rate limit caps the quota checks and usage records a key makes; over it, calls get 429 RATE_LIMITED and nothing is counted. An expired key is
+            refused like a revoked one.
+          </Text>
+          <ManageKey keys={active} busy={busy} />
+        </Stack>
+      </Card>
+      <Card withBorder>
+        <Stack gap="sm">
+          <Title order={3}>Default rate limit</Title>
+          <Text size="sm" c="dimmed">
+            Holds every key whose rate limit is "The organisation's default".
+          </Text>
+          <DefaultLimitForm current={defaultLimits} busy={busy} />
+        </Stack>
       </Card>
     </Stack>
   );

@@ -1,11 +1,28 @@
-// DELETE /api/v1/keys/:id revokes a key of the session's org (another org's key: 404).
-import { ALWAYS, answer, SESSION } from "~/server/api/contract.server";
-import { revokedApiKey } from "~/server/api/schemas.server";
+// A key of the session's org (another org's key: 404): PATCH renames it or changes its rate
+// limits or expiry; DELETE revokes it.
+import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
+import { apiKeyListItem, revokedApiKey, updateKeyBody } from "~/server/api/schemas.server";
+import { updateApiKey } from "~/server/auth/key-settings.server";
 import { revokeApiKey } from "~/server/auth/keys.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
 
 export const route = apiRoute({
+  PATCH: {
+    auth: "session",
+    role: "admin",
+    body: jsonBody(updateKeyBody, "UpdateKeyBody", { name: "ci runner", rateLimits: [{ limit: 50, windowSeconds: 1 }] }),
+    data: answer(apiKeyListItem, "ApiKey"),
+    doc: {
+      operationId: "updateApiKey",
+      tag: "API keys",
+      summary: "Rename a key, or change its rate limits or expiry",
+      description:
+        "Changes the fields sent: `name`, `rateLimits` (`null`: the org's default applies, `[]`: none) and `expiresAt` (`null`: never). Applies on every app process within a few seconds (the key lookup cache). A revoked key or another org's key is `NOT_FOUND`. Audit-logged with the values before and after.",
+      errors: [...JSON_BODY, ...SESSION, "NOT_FOUND", ...ALWAYS],
+    },
+    handle: async ({ body, params }, ctx, { orgId }) => ok(ctx, await updateApiKey({ orgId, keyId: params.id ?? "", changes: body })),
+  },
   DELETE: {
     auth: "session",
     role: "admin",

@@ -1,4 +1,4 @@
-// API keys of the session's org: list (GET), create (POST { name }) — the key is shown once.
+// API keys of the session's org: list (GET), create (POST { name, rateLimits?, expiresAt? }) — the key is shown once.
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
 import { apiKeyList, createdApiKey, createKeyBody } from "~/server/api/schemas.server";
 import { createApiKey, listApiKeys } from "~/server/auth/keys.server";
@@ -14,7 +14,8 @@ export const route = apiRoute({
       operationId: "listApiKeys",
       tag: "API keys",
       summary: "List the API keys",
-      description: "The org's keys, newest first: name, prefix, created, last used, revoked. Never the key itself. For org admins (a member is `FORBIDDEN`).",
+      description:
+        "The org's keys, newest first: name, prefix, created, last used, revoked, their own rate limits, expiry and, after a roll, until when the old secret works. Never the key itself. For org admins (a member is `FORBIDDEN`).",
       errors: [...SESSION, ...ALWAYS],
     },
     handle: async (_args, ctx, { orgId }) => ok(ctx, { keys: await listApiKeys(orgId) }),
@@ -22,16 +23,17 @@ export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
-    body: jsonBody(createKeyBody, "CreateKeyBody", { name: "production server" }),
+    body: jsonBody(createKeyBody, "CreateKeyBody", { name: "production server", rateLimits: [{ limit: 100, windowSeconds: 1 }] }),
     data: answer(createdApiKey, "CreatedApiKey"),
     doc: {
       operationId: "createApiKey",
       tag: "API keys",
       summary: "Create an API key",
-      description: "Answers the plaintext key once (`mk_live_` or `mk_test_` prefix); only its hash is stored.",
+      description:
+        "Answers the plaintext key once (`mk_live_` or `mk_test_` prefix); only its hash is stored. Optional `rateLimits` (see `RATE_LIMITED`; omitted or `null`: the org's default applies, `[]`: none) and `expiresAt` (from then on the key is refused as a revoked one is).",
       errors: [...JSON_BODY, ...SESSION, ...ALWAYS],
     },
-    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await createApiKey({ orgId, name: body.name })),
+    handle: async ({ body }, ctx, { orgId }) => ok(ctx, await createApiKey({ orgId, ...body })),
   },
 });
 export const { loader, action } = route;

@@ -3,6 +3,7 @@
 // Exported as a declaration (`route`): server.ts dispatches the hot path to it without the router.
 import { ALWAYS, answer, JSON_BODY, jsonBody } from "~/server/api/contract.server";
 import { usageAnswer, usageBody } from "~/server/api/schemas.server";
+import { takeRateLimits } from "~/server/auth/rate-limits.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
 import { recordUsageBody } from "~/server/usage/engine.server";
@@ -40,11 +41,14 @@ export const route = apiRoute({
         "IDEMPOTENCY_CONFLICT",
         "QUOTA_EXCEEDED",
         "SPEND_CAP_REACHED",
+        "RATE_LIMITED",
         ...ALWAYS,
       ],
     },
-    handle: async ({ body }, ctx, { orgId, keyId }) => {
-      const result = await recordUsageBody(orgId, body, keyId);
+    handle: async ({ body }, ctx, key) => {
+      // Only a key that carries limits pays for them; a refused request counts nothing.
+      if (key.rateLimits) await takeRateLimits(key.keyId, key.rateLimits);
+      const result = await recordUsageBody(key.orgId, body, key.keyId);
       return ok(ctx, result.data, result.replayed ? { "Idempotent-Replayed": "true" } : undefined);
     },
   },

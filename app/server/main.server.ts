@@ -14,7 +14,7 @@ import { observeHttp, routePatterns } from "./http/http-metrics.server";
 import { type ApiRoute, HOT_PARAM_ROUTES, HOT_ROUTES, hotParamOf, hotRoutesOf } from "./http/route.server";
 import { staticFiles } from "./http/static-files.server";
 import { metricsResponse, watchBreaker } from "./observe/metrics.server";
-import { cacheBreaker } from "./platform/cache.server";
+import { cacheBreaker, scriptBreaker } from "./platform/cache.server";
 import { config } from "./platform/config.server";
 import { AppError, NotFound } from "./platform/errors.server";
 import { INSTANCE_ID } from "./platform/instance.server";
@@ -46,6 +46,7 @@ function withoutDataParam(request: Request): Request {
 /** Serves the build on HOST:PORT until SIGTERM or SIGINT, then stops gracefully and exits. */
 export async function startServer(build: ServerBuild, opts: { publicDir: string }): Promise<void> {
   if (cacheBreaker) watchBreaker(cacheBreaker);
+  if (scriptBreaker) watchBreaker(scriptBreaker);
   const handle = createRequestHandler(build, config.NODE_ENV === "development" ? "production" : config.NODE_ENV);
   const staticFile = staticFiles(opts.publicDir);
   // A direct route renamed or no longer declared stops the server here, at start.

@@ -25,6 +25,31 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+export type ApiKey = {
+  id: string;
+  name: string;
+  prefix: string;
+  /** ISO 8601, UTC */
+  createdAt: string;
+  /** ISO 8601, UTC */
+  lastUsedAt: string | null;
+  /** ISO 8601, UTC */
+  revokedAt: string | null;
+  /** The key's own limits; `null`: the org's default applies; `[]`: none. */
+  rateLimits:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
+  /** ISO 8601, UTC */
+  expiresAt: string | null;
+  /** After a roll, until when the replaced secret still works (null: it does not). */
+  previousSecretValidUntil: string | null;
+};
+
 export type ApiKeyList = {
   keys: {
     id: string;
@@ -36,6 +61,19 @@ export type ApiKeyList = {
     lastUsedAt: string | null;
     /** ISO 8601, UTC */
     revokedAt: string | null;
+    /** The key's own limits; `null`: the org's default applies; `[]`: none. */
+    rateLimits:
+      | {
+          /** Requests admitted per window. */
+          limit: number;
+          /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+          windowSeconds: number;
+        }[]
+      | null;
+    /** ISO 8601, UTC */
+    expiresAt: string | null;
+    /** After a roll, until when the replaced secret still works (null: it does not). */
+    previousSecretValidUntil: string | null;
   }[];
 };
 
@@ -68,12 +106,29 @@ export type AutoTopUpSettings = {
 
 export type CreatedApiKey = {
   id: string;
-  /** The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer. */
-  key: string;
   name: string;
   prefix: string;
   /** ISO 8601, UTC */
   createdAt: string;
+  /** ISO 8601, UTC */
+  lastUsedAt: string | null;
+  /** ISO 8601, UTC */
+  revokedAt: string | null;
+  /** The key's own limits; `null`: the org's default applies; `[]`: none. */
+  rateLimits:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
+  /** ISO 8601, UTC */
+  expiresAt: string | null;
+  /** After a roll, until when the replaced secret still works (null: it does not). */
+  previousSecretValidUntil: string | null;
+  /** The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer. */
+  key: string;
 };
 
 export type CreatedWebhookEndpoint = {
@@ -90,6 +145,41 @@ export type CreatedWebhookEndpoint = {
 
 export type CreateKeyBody = {
   name: string;
+  /** The key's own limits; `null` (the default): the org's default limits apply; `[]`: no limits, whatever the default. */
+  rateLimits?:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
+  /** When the key stops working (ISO 8601, in the future); `null`: never. An expired key is refused as a revoked one is. */
+  expiresAt?: string | null;
+};
+
+export type DefaultRateLimits = {
+  /** The limits of the org's keys that carry none of their own (null: none). */
+  rateLimits:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
+};
+
+export type DefaultRateLimitsBody = {
+  /** The limits of the org's keys that carry none of their own; `null` or `[]`: none. */
+  rateLimits:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
 };
 
 export type DeletedWebhookEndpoint = {
@@ -320,6 +410,38 @@ export type RevokedApiKey = {
   revokedAt: string;
 };
 
+export type RolledApiKey = {
+  id: string;
+  name: string;
+  prefix: string;
+  /** ISO 8601, UTC */
+  createdAt: string;
+  /** ISO 8601, UTC */
+  lastUsedAt: string | null;
+  /** ISO 8601, UTC */
+  revokedAt: string | null;
+  /** The key's own limits; `null`: the org's default applies; `[]`: none. */
+  rateLimits:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
+  /** ISO 8601, UTC */
+  expiresAt: string | null;
+  /** After a roll, until when the replaced secret still works (null: it does not). */
+  previousSecretValidUntil: string | null;
+  /** The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer. */
+  key: string;
+};
+
+export type RollKeyBody = {
+  /** How long the old secret keeps working, in seconds (default 86400, 24 h; 0: it stops at once; at most 7 days). */
+  gracePeriodSeconds?: number;
+};
+
 export type SpendCap = {
   /** The cap in force, in cents; null: no cap (chosen explicitly). */
   amountCents: number | null;
@@ -446,6 +568,21 @@ export type TopUpBody = {
   metric: string;
   /** How many packs, 1 to 100: units and price are the pack's times this. */
   packs: number;
+};
+
+export type UpdateKeyBody = {
+  name?: string;
+  /** The key's own limits; `null` (the default): the org's default limits apply; `[]`: no limits, whatever the default. */
+  rateLimits?:
+    | {
+        /** Requests admitted per window. */
+        limit: number;
+        /** The window's length; windows start at multiples of it since the Unix epoch (UTC). */
+        windowSeconds: number;
+      }[]
+    | null;
+  /** When the key stops working (ISO 8601, in the future); `null`: never. An expired key is refused as a revoked one is. */
+  expiresAt?: string | null;
 };
 
 export type UpgradeBody = {

@@ -126,7 +126,59 @@ export const autoTopUpBody = z
   })
   .strict();
 
-export const createKeyBody = z.object({ name: z.string().trim().min(1).max(60) }).strict();
+/** How many rate limits a key (or an org's default) may carry, and each one's bounds. */
+export const RATE_LIMIT_BOUNDS = { maxEntries: 5, maxLimit: 1_000_000, maxWindowSeconds: 86_400 } as const;
+/** The longest grace a rolled key's old secret may get: 7 days. */
+export const MAX_ROLL_GRACE_SECONDS = 604_800;
+
+export const rateLimit = z
+  .object({
+    limit: z.number().int().min(1).max(RATE_LIMIT_BOUNDS.maxLimit).meta({ description: "Requests admitted per window." }),
+    windowSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(RATE_LIMIT_BOUNDS.maxWindowSeconds)
+      .meta({ description: "The window's length; windows start at multiples of it since the Unix epoch (UTC)." }),
+  })
+  .strict();
+export const rateLimits = z
+  .array(rateLimit)
+  .max(RATE_LIMIT_BOUNDS.maxEntries)
+  .refine((ls) => new Set(ls.map((l) => l.windowSeconds)).size === ls.length, "one limit per windowSeconds")
+  .meta({
+    description: `At most ${RATE_LIMIT_BOUNDS.maxEntries} limits, each on a different window (1 to ${RATE_LIMIT_BOUNDS.maxWindowSeconds} s, 1 to ${RATE_LIMIT_BOUNDS.maxLimit} requests); a request must fit in every one.`,
+  });
+const keyName = z.string().trim().min(1).max(60);
+const keyRateLimits = rateLimits.nullable().meta({
+  description: "The key's own limits; `null` (the default): the org's default limits apply; `[]`: no limits, whatever the default.",
+});
+const futureExpiry = z.iso
+  .datetime({ offset: true })
+  .refine((t) => Date.parse(t) > Date.now(), "must be in the future")
+  .transform((t) => new Date(t))
+  .nullable()
+  .meta({ description: "When the key stops working (ISO 8601, in the future); `null`: never. An expired key is refused as a revoked one is." });
+
+export const createKeyBody = z.object({ name: keyName, rateLimits: keyRateLimits.optional(), expiresAt: futureExpiry.optional() }).strict();
+export const updateKeyBody = z
+  .object({ name: keyName.optional(), rateLimits: keyRateLimits.optional(), expiresAt: futureExpiry.optional() })
+  .strict()
+  .refine((b) => b.name !== undefined || b.rateLimits !== undefined || b.expiresAt !== undefined, "name, rateLimits or expiresAt");
+export const rollKeyBody = z
+  .object({
+    gracePeriodSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROLL_GRACE_SECONDS)
+      .default(86_400)
+      .meta({ description: "How long the old secret keeps working, in seconds (default 86400, 24 h; 0: it stops at once; at most 7 days)." }),
+  })
+  .strict();
+export const defaultRateLimitsBody = z
+  .object({ rateLimits: rateLimits.nullable().meta({ description: "The limits of the org's keys that carry none of their own; `null` or `[]`: none." }) })
+  .strict();
 
 export const idempotencyKey = z
   .string()
@@ -359,14 +411,16 @@ export const apiKeyListItem = z.object({
   createdAt: timestamp,
   lastUsedAt: timestamp.nullable(),
   revokedAt: timestamp.nullable(),
+  rateLimits: z.array(rateLimit).nullable().meta({ description: "The key's own limits; `null`: the org's default applies; `[]`: none." }),
+  expiresAt: timestamp.nullable(),
+  previousSecretValidUntil: timestamp.nullable().meta({ description: "After a roll, until when the replaced secret still works (null: it does not)." }),
 });
 export const apiKeyList = z.object({ keys: z.array(apiKeyListItem) });
-export const createdApiKey = z.object({
-  id: z.string(),
+export const createdApiKey = apiKeyListItem.extend({
   key: z.string().meta({ description: "The plaintext key (`mk_live_…` or `mk_test_…`), shown only in this answer." }),
-  name: z.string(),
-  prefix: z.string(),
-  createdAt: timestamp,
+});
+export const defaultRateLimits = z.object({
+  rateLimits: z.array(rateLimit).nullable().meta({ description: "The limits of the org's keys that carry none of their own (null: none)." }),
 });
 export const revokedApiKey = z.object({ id: z.string(), revokedAt: timestamp });
 

@@ -84,7 +84,10 @@ export const ERROR_DOCS: Record<ErrorCode, { when: string; client: string }> = {
     when: "An admission past the included units and the prepaid credits would take the org's overage charge of the period over its spend cap (`PUT /api/v1/billing/spend-cap`). `Retry-After` = whole seconds until the period ends; `details` has `metric`, `capCents`, `overageCents` (the org's overage charge so far), `periodKey`, `periodEnd`, `topUpUrl`. Nothing is counted; the request_id is not burned.",
     client: "Stop, or have an org admin raise the cap, or buy a top-up; retrying before `Retry-After` is refused again.",
   },
-  RATE_LIMITED: { when: "A per-key request rate limit (reserved: not answered today), with `Retry-After`.", client: "Retry after `Retry-After`." },
+  RATE_LIMITED: {
+    when: "The API key's rate limit (its own `rateLimits`, else the org's default; `GET /api/v1/quota` and `POST /api/v1/usage` each take one request, replays included) is used up in the current window. Windows are fixed: they start at multiples of `windowSeconds` since the Unix epoch, so up to twice a limit can pass around a window's edge. `Retry-After` = whole seconds until the exhausted window ends; `details` has `limit`, `windowSeconds`, `retryAfterSeconds`. Nothing is counted: no usage, no place in any window; the request_id is not burned. With Redis (`REDIS_URL`) the limit holds across every app process and machine (one atomic script per request, on Redis's clock); a call to Redis that fails or takes over 500 ms is answered `RATE_LIMITED` with `Retry-After: 1` (Redis may have counted it), never admitted uncounted. Without Redis (not configured, not connected, or after repeated failures until a probe answers), each app process holds its share, `floor(limit / APP_PROCESSES)` (at least 1), on its own counters: at most `APP_PROCESSES × max(1, floor(limit / APP_PROCESSES))` per window per machine (so at most `limit` when `limit >= APP_PROCESSES`), times the machines; in the window where Redis goes away, what it admitted adds to that.",
+    client: "Retry after `Retry-After` with the same request_id.",
+  },
   INTERNAL: {
     when: "Anything unexpected; the message is generic and `details` has only `corrId`.",
     client: "Retry with backoff; quote the corrId to support.",
@@ -118,6 +121,7 @@ const ERROR_EXAMPLES: Partial<Record<ErrorCode, Json>> = {
     topUpUrl: "http://127.0.0.1:3000/billing/top-ups?metric=api_call",
   },
   IDEMPOTENCY_CONFLICT: { request_id: "req_01JDQ8W6Y2N4" },
+  RATE_LIMITED: { limit: 100, windowSeconds: 1, retryAfterSeconds: 1 },
   SUBSCRIPTION_INACTIVE: { status: "canceled" },
   PAYMENT_FAILED: { reason: "Your card was declined.", invoiceId: "in_1QxYz" },
   INTERNAL: { corrId: "0b7e3c1a-…" },

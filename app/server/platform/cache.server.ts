@@ -7,15 +7,33 @@ import { createBreaker } from "./breaker.server";
 import { config } from "./config.server";
 import { log } from "./log.server";
 
-const redis = config.REDIS_URL
-  ? new Redis(config.REDIS_URL, {
-      enableOfflineQueue: false, // fail at once while disconnected instead of queueing
-      maxRetriesPerRequest: 0,
-      commandTimeout: 50,
-      connectTimeout: 500,
-      retryStrategy: (times) => Math.min(times * 250, 2000),
-      keyPrefix: config.REDIS_PREFIX,
-      lazyConnect: false,
+const connect = (commandTimeout: number) =>
+  new Redis(config.REDIS_URL!, {
+    enableOfflineQueue: false, // fail at once while disconnected instead of queueing
+    maxRetriesPerRequest: 0,
+    commandTimeout,
+    connectTimeout: 500,
+    retryStrategy: (times) => Math.min(times * 250, 2000),
+    keyPrefix: config.REDIS_PREFIX,
+    lazyConnect: false,
+  });
+
+const redis = config.REDIS_URL ? connect(50) : null;
+// Scripts (the per-key rate limits) on their own connection, with a longer timeout: a count that
+// timed out may still have been made in Redis. 500 ms outlasts a busy app process's event loop; a Redis that is down fails at once, and a paused one
+// opens the scripts' own breaker after a few timeouts. Its own breaker: the cache's 50 ms
+// timeouts under load must not move rate limits off Redis.
+export const SCRIPT_TIMEOUT_MS = 500;
+const scripts = config.REDIS_URL ? connect(SCRIPT_TIMEOUT_MS) : null;
+scripts?.on("error", () => {}); // reported by the cache connection's handler below
+export const scriptBreaker = scripts
+  ? createBreaker({
+      name: "redis-scripts",
+      failuresToOpen: config.REDIS_BREAKER_FAILURES,
+      probeEveryMs: config.REDIS_BREAKER_PROBE_MS,
+      probeTimeoutMs: 500,
+      probe: () => scripts.ping(),
+      whileOpen: "holding per-key rate limits per process,",
     })
   : null;
 
@@ -71,6 +89,42 @@ export async function cacheDel(...keys: string[]): Promise<void> {
   await redis!.del(...keys).then(succeeded, failed);
 }
 
+const defined = new Set<string>();
+
+/**
+ * Runs a Lua script (one atomic operation in Redis) on `keys` (prefixed like every key) and
+ * `args`. "unavailable" when Redis is absent, not connected or the scripts' breaker is open: the
+ * script did not run. "failed" when the call failed or timed out: it may or may not have run.
+ * Defined once per name (EVALSHA, with EVAL when the script is unknown).
+ */
+export async function cacheScript(
+  name: string,
+  lua: string,
+  keys: string[],
+  args: (string | number)[],
+): Promise<{ value: unknown } | "unavailable" | "failed"> {
+  if (scripts === null || scripts.status !== "ready") return "unavailable";
+  if (scriptBreaker!.isOpen()) {
+    scriptBreaker!.refused();
+    return "unavailable";
+  }
+  if (!defined.has(name)) {
+    scripts.defineCommand(name, { numberOfKeys: keys.length, lua });
+    defined.add(name);
+  }
+  const run = (scripts as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[name];
+  return run.call(scripts, ...keys, ...args).then(
+    (value) => {
+      scriptBreaker!.succeeded();
+      return { value };
+    },
+    (err) => {
+      scriptBreaker!.failed(err);
+      return "failed" as const;
+    },
+  );
+}
+
 export async function cacheStatus(): Promise<"off" | "ok" | "down"> {
   if (!redis) return "off";
   try {
@@ -83,4 +137,5 @@ export async function cacheStatus(): Promise<"off" | "ok" | "down"> {
 
 export async function closeCache(): Promise<void> {
   redis?.disconnect();
+  scripts?.disconnect();
 }
