@@ -99,6 +99,10 @@ export const subscriptions = pgTable("subscriptions", {
   // Stripe's own timestamp of the state mirrored here, so an older event never overwrites a newer one.
   stripeUpdatedAt: tz("stripe_updated_at"),
   updatedAt: tz("updated_at").notNull().defaultNow(),
+  // True while the org has alerts of its own (usage_alerts): record_usage reads it with the lock it
+  // takes anyway, so an org on the default alerts (80% and 100%) does no more work than before. Set
+  // by triggers: on usage_alerts (usage_alerts_flag) and on insert here (subscription_custom_alerts).
+  customAlerts: boolean("custom_alerts").notNull().default(false),
 });
 
 // One counter per org, metric and period. Keyed by the period's start instant, not its YYYY-MM
