@@ -134,7 +134,11 @@ const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
     need([orgId].filter(Boolean), 1, usageCmd.args);
     return quotaFor(orgId, "api_call");
   },
-  human: (q) => `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}`,
+  human: (q) =>
+    `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}\n` +
+    `credits: ${fmt(q.credits.remaining)} left (${fmt(q.credits.usedThisPeriod)} spent this period); overage: ${
+      q.overage ? `${fmt(q.overage.unitsSoFar)} units so far, charge ${fmt(q.overage.chargeCents)} cents` : "none (a hard stop)"
+    }`,
 };
 
 const driftText = (r: DriftRow) =>

@@ -5,7 +5,7 @@ import { Alert, Badge, Button, Card, Code, Group, SimpleGrid, Stack, Text, TextI
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { CatalogAdmin } from "~/components/catalog-admin";
-import { formatDateTime, formatNumber } from "~/components/format";
+import { formatDateTime, formatMoney, formatNumber } from "~/components/format";
 import { NotifyAdminPanels } from "~/components/notify-admin";
 import { OrgDeletions } from "~/components/org-deletions";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
@@ -148,6 +148,8 @@ const orgColumns: Column<Overview["orgs"][number]>[] = [
   { header: "Plan", cell: (o) => o.plan_code ?? "—" },
   { header: "Status", cell: (o) => o.status ?? "—" },
   { header: "Usage", cell: (o) => (o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`) },
+  { header: "Credits left", cell: (o) => formatNumber(o.credits_left) },
+  { header: "Overage so far", cell: (o) => formatMoney(o.overage_cents, o.currency) },
 ];
 
 export default function Admin() {

@@ -17,8 +17,29 @@ export async function adminOverview() {
     jobStats(),
     sql<{ id: string; type: string; received_at: string; processed_at: string | null; converge_ms: number | null }[]>`
       select id, type, received_at::text, processed_at::text, converge_ms from stripe_events order by received_at desc limit 25`,
-    sql<{ id: string; name: string; plan_code: string | null; status: string | null; used: number | null; included: number | null }[]>`
-      select o.id, o.name, s.plan_code, s.status, c.used, c.included
+    // Per org: api_call's counter, its unexpired prepaid credits (every metric) and its overage
+    // charge so far this period (every metric, overage_charge_cents: the invoice's rounding).
+    sql<
+      {
+        id: string;
+        name: string;
+        plan_code: string | null;
+        status: string | null;
+        used: number | null;
+        included: number | null;
+        credits_left: number;
+        overage_cents: number;
+        currency: string;
+      }[]
+    >`
+      select o.id, o.name, s.plan_code, s.status, c.used, c.included,
+             (select coalesce(sum(g.remaining), 0) from credit_grants g
+               where g.org_id = o.id and g.remaining > 0 and g.expires_at > now())::float8 as credits_left,
+             (select coalesce(sum(overage_charge_cents(oc.overage_used, oc.overage_price_cents, oc.overage_per)), 0)
+                from usage_counters oc
+               where oc.org_id = o.id and oc.overage_used > 0 and oc.overage_price_cents is not null
+                 and oc.period_start <= now() and oc.period_end > now())::float8 as overage_cents,
+             coalesce((select p.currency from plans p where p.code = s.plan_code), 'usd') as currency
         from organisations o
         left join subscriptions s on s.org_id = o.id
         -- the counter of the period usage is counted in now (a yearly subscription's next month has one made ahead)
