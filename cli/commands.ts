@@ -5,6 +5,7 @@
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { revokeSessionsOf } from "../app/server/auth/session-store.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
+import { backfillOverageItems, type OverageBackfillRow } from "../app/server/billing/overage-backfill.server";
 import { listPlans, type PlanCode, planByCode, refreshCatalog, syncPlanCatalog } from "../app/server/billing/plans.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
 import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
@@ -259,6 +260,22 @@ const restore: Command<Awaited<ReturnType<typeof restoreDatabase>>> = {
         `Run it with EMBEDDED_PG_DIR=${r.dir} npm start (docs/operations.md, "Restore from backup").`,
 };
 
+const overageBackfill: Command<OverageBackfillRow[]> = {
+  args: COMMAND_ARGS["overage:backfill"],
+  run: async (_args, f) => backfillOverageItems({ apply: Boolean(f.apply) }),
+  human: (rows) => {
+    const lacking = rows.filter((r) => r.outcome === "missing" || r.outcome === "added");
+    const head =
+      lacking.length === 0
+        ? `every live monthly subscription to a plan with overage carries its overage items (${rows.length} checked)`
+        : `${lacking.length} of ${rows.length} subscriptions lacked overage items${rows.some((r) => r.outcome === "missing") ? " (a dry run: --apply adds them)" : ""}:`;
+    return [
+      head,
+      ...lacking.map((r) => `  ${r.orgId} ${r.subscriptionId} (${r.planCode}): ${r.missing.join(", ")} ${r.outcome === "added" ? "added" : "missing"}`),
+    ].join("\n");
+  },
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -279,6 +296,7 @@ export const commands: Record<string, Command<unknown>> = {
   "catalog:push": catalogPush,
   "catalog:show": catalogShow,
   "catalog:migrate": catalogMigrate,
+  "overage:backfill": overageBackfill,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {
