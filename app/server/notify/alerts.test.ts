@@ -214,6 +214,15 @@ describe("usage alerts the org sets", () => {
     }
   }, 60_000);
 
+  test("requests of several features (record_usage_parts) fire the org's own percents too", async () => {
+    const { orgId, key } = await orgWithKey({ included: 10 });
+    await setUsageAlert(orgId, { metric: "api_call", percents: [30], creditsBelow: null, overageAboveCents: null });
+    const client = api(a.url, key);
+    for (let i = 0; i < 4; i++) expect((await client.record({ request_id: rid(), quantities: { api_call: 1, tokens: 1 } })).status).toBe(200);
+    const events = (await eventsOf(orgId)).filter((e) => e.type === "usage.threshold_reached");
+    expect(events.map((e) => [e.data.metric, e.data.threshold, e.data.used])).toEqual([["api_call", 30, 3]]);
+  }, 30_000);
+
   test("an org on the defaults gets 80% and 100% and never the alerts it did not set", async () => {
     const { orgId } = await orgWithKey({ included: 10 });
     await sql`insert into credit_grants (id, org_id, metric, units, remaining, source, source_id, expires_at, granted_at)
