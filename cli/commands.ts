@@ -5,6 +5,7 @@
 import { createApiKey, revokeApiKey } from "../app/server/auth/keys.server";
 import { revokeSessionsOf } from "../app/server/auth/session-store.server";
 import { type DriftRow, driftReport } from "../app/server/billing/meter-report.server";
+import { backfillOverageItems, type OverageBackfillRow } from "../app/server/billing/overage-backfill.server";
 import { listPlans, type PlanCode, planByCode, refreshCatalog, syncPlanCatalog } from "../app/server/billing/plans.server";
 import { ensureCustomer, upstream } from "../app/server/billing/stripe.server";
 import { checkStripeAccount } from "../app/server/billing/stripe-check.server";
@@ -134,7 +135,11 @@ const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
     need([orgId].filter(Boolean), 1, usageCmd.args);
     return quotaFor(orgId, "api_call");
   },
-  human: (q) => `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}`,
+  human: (q) =>
+    `${q.planCode} (${q.status}) period ${q.periodKey}: ${fmt(q.used)} of ${fmt(q.included)} used, ${fmt(q.remaining)} left, ends ${q.periodEnd}\n` +
+    `credits: ${fmt(q.credits.remaining)} left (${fmt(q.credits.usedThisPeriod)} spent this period); overage: ${
+      q.overage ? `${fmt(q.overage.unitsSoFar)} units so far, charge ${fmt(q.overage.chargeCents)} cents` : "none (a hard stop)"
+    }`,
 };
 
 const driftText = (r: DriftRow) =>
@@ -255,6 +260,22 @@ const restore: Command<Awaited<ReturnType<typeof restoreDatabase>>> = {
         `Run it with EMBEDDED_PG_DIR=${r.dir} npm start (docs/operations.md, "Restore from backup").`,
 };
 
+const overageBackfill: Command<OverageBackfillRow[]> = {
+  args: COMMAND_ARGS["overage:backfill"],
+  run: async (_args, f) => backfillOverageItems({ apply: Boolean(f.apply) }),
+  human: (rows) => {
+    const lacking = rows.filter((r) => r.outcome === "missing" || r.outcome === "added");
+    const head =
+      lacking.length === 0
+        ? `every live monthly subscription to a plan with overage carries its overage items (${rows.length} checked)`
+        : `${lacking.length} of ${rows.length} subscriptions lacked overage items${rows.some((r) => r.outcome === "missing") ? " (a dry run: --apply adds them)" : ""}:`;
+    return [
+      head,
+      ...lacking.map((r) => `  ${r.orgId} ${r.subscriptionId} (${r.planCode}): ${r.missing.join(", ")} ${r.outcome === "added" ? "added" : "missing"}`),
+    ].join("\n");
+  },
+};
+
 export const commands: Record<string, Command<unknown>> = {
   "org:create": orgCreate,
   subscribe,
@@ -275,6 +296,7 @@ export const commands: Record<string, Command<unknown>> = {
   "catalog:push": catalogPush,
   "catalog:show": catalogShow,
   "catalog:migrate": catalogMigrate,
+  "overage:backfill": overageBackfill,
 } as Record<string, Command<unknown>>;
 
 export async function closeAll() {

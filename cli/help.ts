@@ -20,6 +20,7 @@ export const COMMAND_ARGS = {
   "catalog:push": "catalog:push <file>",
   "catalog:show": "catalog:show",
   "catalog:migrate": "catalog:migrate <planCode> --from V --to W [--at renewal|now]",
+  "overage:backfill": "overage:backfill [--apply]",
 } as const;
 
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)

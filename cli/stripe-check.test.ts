@@ -193,6 +193,10 @@ describe("ops stripe:check", () => {
     const missing = line(before, "catalog", "overage growth tokens");
     expect(missing).toMatchObject({ status: "fail" });
     expect(missing.fix!.join("\n")).toContain("-d lookup_key=metered_overage_growth_tokens");
+    // Each top-up pack's one-time price: missing in live mode is red, with the price to create.
+    const noPack = line(before, "catalog", "top-up api_call");
+    expect(noPack).toMatchObject({ status: "fail" });
+    expect(noPack.fix!.join("\n")).toContain("-d lookup_key=metered_top_up_api_call");
 
     // What ops catalog:push makes before publishing: one meter per metered feature, prices per interval.
     await prepareStripeFor(activeCatalog().catalog);
@@ -205,6 +209,8 @@ describe("ops stripe:check", () => {
     for (const check of ["overage growth api_call", "overage growth tokens", "overage pro api_call", "overage pro tokens"])
       expect(line(after, "catalog", check)).toMatchObject({ status: "pass" });
     expect(line(after, "catalog", "overage growth api_call").detail).toContain("250000 call included, then 0.05 cents per call, monthly");
+    for (const metric of Object.keys(activeCatalog().catalog.topUps)) expect(line(after, "catalog", `top-up ${metric}`)).toMatchObject({ status: "pass" });
+    expect(line(after, "catalog", "top-up api_call").detail).toContain("one-time, as the catalog says");
     expect(failing(after).filter((l) => l.area === "catalog")).toEqual([]);
   });
 

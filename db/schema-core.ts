@@ -118,6 +118,10 @@ export const subscriptions = pgTable("subscriptions", {
   // the app: the quota check and the entitlements read, which read this row anyway, look for
   // credits only when it is set, so orgs that never bought any pay nothing for credits.
   hasCredits: boolean("has_credits").notNull().default(false),
+  // True while the org has alerts of its own (usage_alerts): record_usage reads it with the lock it
+  // takes anyway, so an org on the default alerts (80% and 100%) does no more work than before. Set
+  // by triggers: on usage_alerts (usage_alerts_flag) and on insert here (subscription_custom_alerts).
+  customAlerts: boolean("custom_alerts").notNull().default(false),
 });
 
 // One counter per org, metric and period. Keyed by the period's start instant, not its YYYY-MM

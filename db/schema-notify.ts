@@ -39,11 +39,29 @@ export const usageThresholds = pgTable(
     orgId: orgRef(),
     metric: text("metric").notNull(),
     periodStart: tz("period_start").notNull(),
-    threshold: integer("threshold").notNull(), // percent of the included units: 80 or 100
+    threshold: integer("threshold").notNull(), // percent of the included units: 80 and 100, or the org's own (usage_alerts)
     eventId: text("event_id").notNull(),
     reachedAt: tz("reached_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart, t.threshold] })],
+);
+
+// Alerts an org sets itself, per metered feature (issue 23): the percents of the included units
+// that emit usage.threshold_reached (replacing the default 80 and 100), "credits below N"
+// (credits.low) and "overage above X cents" (overage.threshold_reached, the feature's own overage
+// charge this period). Each fires once per period and threshold; decided by record_usage in the
+// admitting transaction. A row makes subscriptions.custom_alerts true for the org.
+export const usageAlerts = pgTable(
+  "usage_alerts",
+  {
+    orgId: orgRef(),
+    metric: text("metric").notNull(),
+    percents: integer("percents").array().notNull(),
+    creditsBelow: bigint("credits_below", { mode: "number" }),
+    overageAboveCents: bigint("overage_above_cents", { mode: "number" }),
+    updatedAt: tz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.metric] })],
 );
 
 // What the org wants: its billing email (null: the owner's) and which emails it gets.

@@ -3,7 +3,7 @@
 import { Alert, Anchor, Button, Card, Group, NativeSelect, Text, TextInput } from "@mantine/core";
 import { Form, Link } from "@remix-run/react";
 import type { OrgFilter, OrgListRow, OrgPage } from "~/server/ops/org-directory.server";
-import { formatNumber } from "./format";
+import { formatMoney, formatNumber } from "./format";
 import { type Column, ResponsiveTable } from "./responsive-table";
 
 const columns: Column<OrgListRow>[] = [
@@ -25,6 +25,8 @@ const columns: Column<OrgListRow>[] = [
   { header: "Plan", cell: (o) => o.plan_code ?? "—" },
   { header: "Status", cell: (o) => (o.status ?? "none").replace("_", " ") },
   { header: "Usage", cell: (o) => (o.used === null ? "—" : `${formatNumber(o.used)} / ${formatNumber(o.included ?? 0)}`) },
+  { header: "Credits left", cell: (o) => formatNumber(o.credits_left) },
+  { header: "Overage so far", cell: (o) => formatMoney(o.overage_cents, o.currency) },
 ];
 
 /** The same list with one thing changed (a page, a filter). */

@@ -1,6 +1,7 @@
 // Billing: the current plan, a monthly/yearly switch, plan cards with the catalog's features and
 // the previewed cost and feature changes before any change is confirmed, the pending downgrade
-// with cancel, Checkout for an org without a plan, the Stripe portal, the org's prepaid credits.
+// with cancel, Checkout for an org without a plan, the Stripe portal, the org's prepaid credits,
+// its overage so far with the spend cap (editable) and its auto top-ups.
 import { Alert, Badge, Button, Card, Group, Loader, SegmentedControl, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Form, Link, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
@@ -9,12 +10,14 @@ import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { type BillingInterval, PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { allowancesOf, featureChanges, planTerms, yearlySaving } from "~/components/plan-terms";
 import { useActionOutcome } from "~/components/section";
+import { SpendCapEditor } from "~/components/spend-cap-editor";
 import { requireUser } from "~/server/auth/session.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
 import { creditsOf } from "~/server/billing/credit-grants.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
 import { cancelDowngrade, previewPlanChange, scheduleDowngrade, upgradeNow } from "~/server/billing/plan-change.server";
 import { activeCatalog, listPlans, type PlanCode, planByCode, refreshCatalog } from "~/server/billing/plans.server";
+import { autoTopUpSettingsOf, setSpendCap, spendCapFromForm, spendCapOf } from "~/server/billing/spend-cap.server";
 import { listPacks } from "~/server/billing/top-ups.server";
 import { currentEntitlements } from "~/server/billing/usage-meters.server";
 import { portalAction } from "~/server/http/portal-action.server";
@@ -29,11 +32,18 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   await refreshCatalog(); // the plans on offer, and their features, are the current catalog version's
   // What the org has now (its plan version): the "from" side of a plan change's feature changes.
   const entitled = subscription && isLive(subscription.status) ? await currentEntitlements(user.orgId) : null;
-  const [credits, packs] = await Promise.all([creditsOf(user.orgId), listPacks()]);
+  const [credits, packs, spendCap, autoTopUps] = await Promise.all([
+    creditsOf(user.orgId),
+    listPacks(),
+    spendCapOf(user.orgId),
+    autoTopUpSettingsOf(user.orgId),
+  ]);
   return json({
     subscription,
     usage,
     credits,
+    spendCap,
+    autoTopUps,
     packs: packs.map((p) => p.metric),
     plans: listPlans(),
     features: activeCatalog().catalog.features,
@@ -88,6 +98,11 @@ export const action = (args: ActionFunctionArgs) =>
       case "downgrade":
         await scheduleDowngrade(user.orgId, planOf(form), intervalOf(form));
         return { message: "Downgrade scheduled for the end of the period." };
+      case "spend-cap": {
+        const amountCents = spendCapFromForm(form);
+        await setSpendCap(user.orgId, amountCents);
+        return { message: amountCents === null ? "Spend cap removed: all overage is billed." : "Spend cap saved." };
+      }
       case "cancel-downgrade":
         await cancelDowngrade(user.orgId);
         return { message: "Scheduled downgrade canceled: you keep your current plan." };
@@ -97,7 +112,7 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Billing() {
-  const { subscription, usage, credits, packs, plans, features, current, interval: billedNow, timeZone } = useLoaderData<typeof loader>();
+  const { subscription, usage, credits, spendCap, autoTopUps, packs, plans, features, current, interval: billedNow, timeZone } = useLoaderData<typeof loader>();
   const [interval, setBillingInterval] = useState<BillingInterval>(billedNow);
   const result = useActionOutcome();
   const [params] = useSearchParams();
@@ -195,6 +210,8 @@ export default function Billing() {
           ) : null}
         </Card>
       ) : null}
+
+      {subscription ? <SpendCapEditor cap={spendCap} autoTopUps={autoTopUps} /> : null}
 
       {credits.length > 0 || packs.length > 0 ? (
         <Card withBorder aria-label="Credits">

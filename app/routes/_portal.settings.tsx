@@ -1,20 +1,26 @@
 // Org settings: the time zone (the dashboard's daily chart and the emails use it), the billing
-// email, which notification emails the org gets, and the org's audit log.
+// email, which notification emails the org gets, its usage alerts, and the org's audit log.
 import { Button, Card, Checkbox, Group, NativeSelect, Stack, TextInput, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditColumns } from "~/components/notify-admin";
 import { ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
+import { UsageAlertsSettings } from "~/components/usage-alerts-settings";
 import { requireUser } from "~/server/auth/session.server";
 import { listAudit } from "~/server/events/audit.server";
 import { portalAction } from "~/server/http/portal-action.server";
+import { setUsageAlert, usageAlertFromForm, usageAlertsOf } from "~/server/notify/alerts.server";
 import { EMAIL_TYPES } from "~/server/notify/email.server";
 import { orgSettingsOf, settingsInput, updateOrgSettings } from "~/server/orgs/settings.server";
 import { parseWith } from "~/server/platform/errors.server";
 
 const EMAIL_LABELS: Record<string, string> = {
-  "usage.threshold_reached": "Usage at 80% and 100% of the quota",
+  "usage.threshold_reached": "Usage at the alert percents of the quota (default 80% and 100%)",
+  "credits.low": "Prepaid credits below your alert",
+  "overage.threshold_reached": "Overage above your alert",
+  "spend_cap.reached": "Overage spend cap reached",
+  "auto_top_up.failed": "An automatic top-up failed (and was turned off)",
   "subscription.trial_will_end": "Trial ending",
   "invoice.payment_failed": "Payment failed",
   "subscription.updated": "Plan changed",
@@ -23,12 +29,17 @@ const EMAIL_LABELS: Record<string, string> = {
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
-  const [settings, audit] = await Promise.all([orgSettingsOf(user.orgId), listAudit({ orgId: user.orgId, limit: 50 })]);
-  return json({ settings, audit, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
+  const [settings, audit, alerts] = await Promise.all([orgSettingsOf(user.orgId), listAudit({ orgId: user.orgId, limit: 50 }), usageAlertsOf(user.orgId)]);
+  return json({ settings, audit, alerts, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
 };
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
+    if (form.get("intent") === "alerts") {
+      const input = usageAlertFromForm(form);
+      await setUsageAlert(user.orgId, input);
+      return { message: `Alerts of ${input.metric} saved.` };
+    }
     const wanted = new Set(form.getAll("emails").map(String));
     const input = parseWith(settingsInput, {
       timeZone: String(form.get("timeZone") ?? ""),
@@ -40,7 +51,7 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Settings() {
-  const { settings, audit, emailTypes, timeZones } = useLoaderData<typeof loader>();
+  const { settings, audit, alerts, emailTypes, timeZones } = useLoaderData<typeof loader>();
   const result = useActionOutcome();
   const busy = useNavigation().state !== "idle";
   const zones = timeZones.includes(settings.timeZone) ? timeZones : [settings.timeZone, ...timeZones];
@@ -80,6 +91,7 @@ export default function Settings() {
           </Stack>
         </Form>
       </Card>
+      <UsageAlertsSettings alerts={alerts} busy={busy} />
       <TableSection title="Audit log" isEmpty={audit.length === 0} empty="Nothing recorded yet." testId="audit-log">
         <ResponsiveTable caption="Audit log" columns={auditColumns(settings.timeZone, false)} rows={audit} rowKey={(a) => String(a.id)} />
       </TableSection>

@@ -729,6 +729,8 @@ export type WebhookEndpointInput = {
     | "invoice.paid"
     | "invoice.payment_failed"
     | "credits.granted"
+    | "credits.low"
+    | "overage.threshold_reached"
     | "auto_top_up.failed"
     | "api_key.created"
     | "api_key.revoked"

@@ -1,5 +1,7 @@
--- Called by record_usage only when a counter of its batch crossed a threshold, after the
--- counters are written and while the batch's subscription locks are held. The primary key of
+-- Called by record_usage only when a counter of its batch crossed a default threshold (80% or
+-- 100%), or changed for an org with alerts of its own (subscriptions.custom_alerts), after the
+-- counters are written and while the batch's subscription locks are held. A feature the org set
+-- percents for (usage_alerts) uses those instead of 80 and 100. The primary key of
 -- usage_thresholds makes each (org, metric, period, threshold) emit once, whatever the batch,
 -- the app process or a later change of the included units.
 CREATE OR REPLACE FUNCTION notify_usage_thresholds(p_orgs text[], p_metrics text[],
@@ -18,7 +20,9 @@ BEGIN
       JOIN usage_counters counter
         ON counter.org_id = written.org_id AND counter.metric = written.metric
        AND counter.period_start = written.period_start
-     CROSS JOIN (VALUES (80), (100)) threshold(percent)
+      LEFT JOIN usage_alerts alert
+        ON alert.org_id = written.org_id AND alert.metric = written.metric
+     CROSS JOIN LATERAL unnest(coalesce(alert.percents, ARRAY[80, 100])) threshold(percent)
      WHERE counter.included > 0
        AND (written.used - written.added) * 100 < threshold.percent * counter.included
        AND written.used * 100 >= threshold.percent * counter.included

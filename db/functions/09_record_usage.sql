@@ -24,9 +24,12 @@
 --  * each ledger row and hourly row carries the API key the request came under: p_key_ids, one
 --    per request ('' or a null array: none). The key is attribution only: it decides nothing,
 --    and a replay answers the same whichever key sends it;
---  * a counter that crosses 80% or 100% of its included units emits usage.threshold_reached in
---    the same transaction, once per (org, metric, period, threshold) (notify_usage_thresholds);
---    a batch that crosses nothing does no more work than before.
+--  * a counter that crosses 80% or 100% of its included units (or the org's own percents of the
+--    feature, usage_alerts) emits usage.threshold_reached in the same transaction, once per
+--    (org, metric, period, threshold) (notify_usage_thresholds); a batch that crosses nothing, of
+--    orgs on the default alerts (subscriptions.custom_alerts false, read with the lock), does no
+--    more work than before. The org's "credits below" and "overage above" alerts are decided in
+--    settle_beyond_included, which only credit and overage admissions reach.
 --  * a period's counter starts with the units of the subscriber's plan version (included_units);
 --    a metric the plan does not grant is 'not_in_plan', and one the catalog does not meter
 --    'unknown_metric' (both write nothing);
@@ -91,16 +94,19 @@ DECLARE
   written_settled boolean[] := '{}';
   unsettled_count int := 0;
   threshold_crossed boolean := false;
+  custom_alert_orgs text[];
 BEGIN
   IF (SELECT count(DISTINCT (pair.org_id, pair.request_id))
         FROM unnest(p_orgs, p_request_ids) pair(org_id, request_id)) <> batch_size THEN
     RAISE EXCEPTION 'record_usage: a batch must not repeat an (org, request_id)';
   END IF;
 
-  PERFORM 1 FROM subscriptions subscription
-   WHERE subscription.org_id = ANY(p_orgs)
-   ORDER BY subscription.org_id
-     FOR NO KEY UPDATE;
+  -- The locks, and (read with them, no extra probe) the orgs with alerts of their own.
+  SELECT coalesce(array_agg(locked.org_id) FILTER (WHERE locked.custom_alerts), '{}') INTO custom_alert_orgs
+    FROM (SELECT subscription.org_id, subscription.custom_alerts FROM subscriptions subscription
+           WHERE subscription.org_id = ANY(p_orgs)
+           ORDER BY subscription.org_id
+             FOR NO KEY UPDATE) locked;
 
   -- Read after the locks: period, counter and any earlier admission of each request.
   FOR request IN
@@ -150,7 +156,8 @@ BEGIN
         written_used := written_used || counter_used;
         written_added := written_added || (counter_used - counter_used_before);
         threshold_crossed := threshold_crossed
-                             OR usage_threshold_crossed(counter_used_before, counter_used, counter_included);
+                             OR usage_threshold_crossed(counter_used_before, counter_used, counter_included)
+                             OR current_org = ANY(custom_alert_orgs);
         -- Written before the next counter of the same org reads the org's overage (spend_cap_of).
         IF counter_credits_spent > 0 OR counter_overage_used > counter_overage_used_before THEN
           PERFORM settle_beyond_included(current_org, current_metric, current_period_start, current_period_end,
@@ -270,7 +277,8 @@ BEGIN
     written_used := written_used || counter_used;
     written_added := written_added || (counter_used - counter_used_before);
     threshold_crossed := threshold_crossed
-                         OR usage_threshold_crossed(counter_used_before, counter_used, counter_included);
+                         OR usage_threshold_crossed(counter_used_before, counter_used, counter_included)
+                         OR current_org = ANY(custom_alert_orgs);
     IF counter_credits_spent > 0 OR counter_overage_used > counter_overage_used_before THEN
       PERFORM settle_beyond_included(current_org, current_metric, current_period_start, current_period_end,
                                      batch_time, counter_used, counter_credit_used, counter_credits_spent,

@@ -84,6 +84,7 @@ DECLARE
   counter_price int[] := '{}';
   counter_per int[] := '{}';
   threshold_crossed boolean := false;
+  custom_alert_orgs text[];
 BEGIN
   IF cardinality(p_request_ids) <> request_count OR cardinality(p_part_requests) <> part_count
      OR cardinality(p_quantities) <> part_count THEN
@@ -102,10 +103,12 @@ BEGIN
     RAISE EXCEPTION 'record_usage_parts: parts must be grouped by request, in order, each metric once';
   END IF;
 
-  PERFORM 1 FROM subscriptions subscription
-   WHERE subscription.org_id = ANY(p_orgs)
-   ORDER BY subscription.org_id
-     FOR NO KEY UPDATE;
+  -- The locks, and (read with them, no extra probe) the orgs with alerts of their own.
+  SELECT coalesce(array_agg(locked.org_id) FILTER (WHERE locked.custom_alerts), '{}') INTO custom_alert_orgs
+    FROM (SELECT subscription.org_id, subscription.custom_alerts FROM subscriptions subscription
+           WHERE subscription.org_id = ANY(p_orgs)
+           ORDER BY subscription.org_id
+             FOR NO KEY UPDATE) locked;
 
   -- Read after the locks: each request's period and all the parts of any earlier admission.
   FOR request IN
@@ -346,7 +349,8 @@ BEGIN
       threshold_crossed := threshold_crossed
                            OR usage_threshold_crossed(counter_used_before[counter_position],
                                                       counter_used[counter_position],
-                                                      counter_included[counter_position]);
+                                                      counter_included[counter_position])
+                           OR counter_orgs[counter_position] = ANY(custom_alert_orgs);
     END LOOP;
     IF threshold_crossed THEN
       PERFORM notify_usage_thresholds(counter_orgs, counter_metrics, counter_period_starts, counter_used,

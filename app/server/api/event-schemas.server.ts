@@ -9,7 +9,8 @@ const money = { currency: z.string().length(3), hostedInvoiceUrl: z.string().nul
 export const eventData = {
   "usage.threshold_reached": z.object({
     metric: z.string(),
-    threshold: z.union([z.literal(80), z.literal(100)]),
+    // percent of the included units: 80 and 100 by default, or the ones the org set for the feature
+    threshold: z.number().int().min(1),
     used: z.number().int(),
     included: z.number().int(),
     periodStart: iso,
@@ -45,6 +46,18 @@ export const eventData = {
     amountCents: z.number().int(),
     currency: z.string().length(3),
     expiresAt: iso,
+  }),
+  // The org's own alerts of a feature (usage_alerts): its credits went below `below`; its overage
+  // charge this period went above `aboveCents`. Each once per period and threshold.
+  "credits.low": z.object({ metric: z.string(), below: z.number().int(), creditsLeft: z.number().int(), periodStart: iso, periodEnd: iso }),
+  "overage.threshold_reached": z.object({
+    metric: z.string(),
+    aboveCents: z.number().int(),
+    overageCents: z.number().int(),
+    overageUnits: z.number().int(),
+    currency: z.string().length(3),
+    periodStart: iso,
+    periodEnd: iso,
   }),
   "auto_top_up.failed": z.object({ metric: z.string(), reason: z.string() }),
   "api_key.created": z.object({ keyId: z.string(), name: z.string(), prefix: z.string() }),

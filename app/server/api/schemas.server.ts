@@ -341,6 +341,44 @@ export const autoTopUpSettings = z.object({ settings: z.array(autoTopUpSetting) 
 
 export const redirectUrl = z.object({ url: z.string().meta({ format: "uri" }) });
 
+/** At most this many percent thresholds per feature, each 1..1000 (above 100: into credits and overage). */
+export const MAX_ALERT_PERCENTS = 10;
+
+/** One feature's alerts, as the org sets them (PUT /api/v1/alerts and the settings page). */
+export const usageAlertBody = z
+  .object({
+    metric: metric.meta({ description: "A metered feature of the catalog." }),
+    percents: z
+      .array(z.number().int().min(1).max(1000))
+      .max(MAX_ALERT_PERCENTS)
+      .refine((p) => new Set(p).size === p.length, "each percent once")
+      .meta({
+        description: `Percents of the included units that emit \`usage.threshold_reached\` (default [80, 100]); up to ${MAX_ALERT_PERCENTS}, each 1 to 1000; [] for none.`,
+        examples: [[50, 80, 100]],
+      }),
+    creditsBelow: z.number().int().min(1).max(1_000_000_000).nullable().meta({
+      description:
+        "Emit `credits.low` when an admission leaves fewer prepaid credits of the feature than this (it left at least this many before); null: never.",
+    }),
+    overageAboveCents: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000_000)
+      .nullable()
+      .meta({ description: "Emit `overage.threshold_reached` when the feature's overage charge this period goes above this many cents; null: never." }),
+  })
+  .strict();
+
+export const usageAlert = z.object({
+  metric,
+  percents: z.array(z.number().int()),
+  creditsBelow: count.nullable(),
+  overageAboveCents: count.nullable(),
+  custom: z.boolean().meta({ description: "False: the defaults (80% and 100%, nothing else)." }),
+});
+export const usageAlerts = z.object({ alerts: z.array(usageAlert) });
+
 /** The most packs one top-up may buy: a typo (1000 for 10) must not become a large charge. */
 export const MAX_TOP_UP_PACKS = 100;
 

@@ -3,11 +3,11 @@
 // when a request goes past the included units; a change here applies to the next admission.
 import { sql as dsql } from "drizzle-orm";
 import type { z } from "zod";
-import type { autoTopUpBody, autoTopUpSetting, spendCap } from "../api/schemas.server";
+import { type autoTopUpBody, type autoTopUpSetting, type spendCap, spendCapBody } from "../api/schemas.server";
 import { appendAudit } from "../events/audit.server";
 import { config } from "../platform/config.server";
 import { db, sql } from "../platform/db.server";
-import { AppError } from "../platform/errors.server";
+import { AppError, parseWith } from "../platform/errors.server";
 import { activeCatalog } from "./plans.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
@@ -93,4 +93,21 @@ export async function setAutoTopUp(orgId: string, input: z.output<typeof autoTop
     await appendAudit({ orgId, action: "auto_top_up.updated", target: input.metric, details: { ...input } }, tx);
   });
   return autoTopUpSettingsOf(orgId);
+}
+
+const DOLLARS = /^\d{1,9}(\.\d{1,2})?$/;
+
+/**
+ * The billing page's spend-cap form: `amount` in dollars ("250", "250.00", "$250"), or `noCap`
+ * ticked for none. Parsed with the API's own schema, so the page and PUT /api/v1/billing/spend-cap
+ * refuse the same inputs (VALIDATION_FAILED).
+ */
+export function spendCapFromForm(form: FormData): number | null {
+  if (form.get("noCap") === "on") return null;
+  const dollars = String(form.get("amount") ?? "")
+    .trim()
+    .replace(/^\$/, "")
+    .replaceAll(",", "");
+  const cents = DOLLARS.test(dollars) ? Math.round(Number(dollars) * 100) : Number.NaN;
+  return parseWith(spendCapBody, { amountCents: cents }).amountCents;
 }

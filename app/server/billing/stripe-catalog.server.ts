@@ -2,12 +2,14 @@
 // metered feature, and a price per plan and interval — found by lookup key when one already
 // bills the amount, else made (prices are immutable: a changed amount is a new price, which
 // takes the lookup key over; subscriptions on the old one stay there). Overage prices
-// (stripe-overage.server.ts) are found or made the same way; top-up prices by the slice that sells them.
+// (stripe-overage.server.ts) and the top-up packs' one-time prices (stripe-top-ups.server.ts) are
+// found or made the same way.
 import type { Catalog } from "../domain/catalog.server";
 import type { StripeBindings } from "./catalog.server";
 import { findOrMakePrice, type PriceInterval } from "./stripe.server";
 import { ensureFeatureMeter } from "./stripe-meter.server";
 import { findOrMakeOveragePrice, overageTermsOf, overageUnitDecimal } from "./stripe-overage.server";
+import { topUpPrice } from "./stripe-top-ups.server";
 
 /** Makes (or finds) every Stripe object the catalog names; `progress` is told each one. */
 export async function prepareStripeFor(catalog: Catalog, progress: (line: string) => void = () => {}): Promise<StripeBindings> {
@@ -35,6 +37,10 @@ export async function prepareStripeFor(catalog: Catalog, progress: (line: string
       const id = await findOrMakeOveragePrice(terms);
       progress(`overage ${code} ${terms.feature}: ${id} (${terms.included} included, then ${overageUnitDecimal(terms)} cents per unit)`);
     }
+  }
+  for (const [metric, pack] of Object.entries(catalog.topUps ?? {})) {
+    const id = await topUpPrice({ metric, units: pack.units, priceCents: pack.priceCents, currency: pack.currency });
+    progress(`top-up ${metric}: ${id} (${pack.units} units for ${pack.priceCents} ${pack.currency})`);
   }
   return bindings;
 }

@@ -2,16 +2,17 @@
 // (portal-config.server.ts), (c) the plans' monthly and yearly prices (amount, currency,
 // interval, lookup key, active) and one usage meter per metered feature (event name, aggregation,
 // payload keys) against the catalog, and each plan's overage price per feature (its meter and
-// tiers, stripe-overage.server.ts). In test mode a missing price or meter is made by the app on first
+// tiers, stripe-overage.server.ts) and each top-up pack's one-time price (stripe-top-ups.server.ts). In test mode a missing price or meter is made by the app on first
 // use; in live mode it must exist before the first customer.
 
 import { money } from "./check-commands.server";
 import { errorKind, type Lines } from "./check-lines.server";
-import type { Plan } from "./plans.server";
+import { activeCatalog, type Plan } from "./plans.server";
 import { isAppPortalConfiguration, PORTAL_FEATURES, PORTAL_METADATA, portalFeatureProblems } from "./portal-config.server";
 import { lookupKey, type PriceInterval, planPriceParams } from "./stripe.server";
 import { featureMeterParams } from "./stripe-meter.server";
 import { billsTerms, overageLookupKey, overagePriceParams, overageTermsOf, overageUnitDecimal } from "./stripe-overage.server";
+import { billsPack, topUpLookupKey, topUpPriceParams } from "./stripe-top-ups.server";
 
 // ---- (b) the billing portal --------------------------------------------------------------------
 
@@ -156,6 +157,38 @@ export async function checkOveragePrices(lines: Lines) {
         lines.api("/v1/prices", { ...params, transfer_lookup_key: true }),
       ]);
     }
+  }
+}
+
+/**
+ * Each top-up pack's one-time price (`top-up api_call`), found by its lookup key, billing the
+ * pack's amount and currency. Made on first purchase in test mode.
+ */
+export async function checkTopUpPrices(lines: Lines) {
+  const { client, mode } = lines.target;
+  for (const [metric, spec] of Object.entries(activeCatalog().catalog.topUps ?? {})) {
+    const pack = { metric, units: spec.units, priceCents: spec.priceCents, currency: spec.currency };
+    const check = `top-up ${metric}`;
+    const key = topUpLookupKey(metric);
+    const params = topUpPriceParams(pack);
+    const wanted = `${spec.units} ${metric} for ${money(spec.priceCents, spec.currency)}, one-time`;
+    const [price] = (await client.prices.list({ lookup_keys: [key], limit: 1 })).data;
+    if (!price) {
+      if (mode === "live")
+        lines.fail("catalog", check, `no top-up price for ${metric} (${wanted}): the app finds it by lookup key ${key} and makes none in live mode`, [
+          lines.api("/v1/prices", params),
+        ]);
+      else lines.pass("catalog", check, `no price with lookup key ${key} yet: the app creates it (${wanted}) on first purchase in ${mode} mode`);
+      continue;
+    }
+    if (price.active && billsPack(price, pack)) {
+      lines.pass("catalog", check, `${price.id} (lookup key ${key}) bills ${wanted}, as the catalog says`);
+      continue;
+    }
+    lines.fail("catalog", check, `${price.id} (lookup key ${key}) does not bill ${wanted}${price.active ? "" : ": it is archived"}`, [
+      "A price's amount cannot change: create the right price and move the lookup key to it, then restart the app",
+      lines.api("/v1/prices", { ...params, transfer_lookup_key: true }),
+    ]);
   }
 }
 

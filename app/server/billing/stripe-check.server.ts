@@ -22,7 +22,7 @@ import {
 } from "./check-lines.server";
 import { activeCatalog, configuredPriceId, listPlans } from "./plans.server";
 import { stripe, usesTestClocks } from "./stripe.server";
-import { checkMeters, checkOveragePrices, checkPortal, checkPrices } from "./stripe-check-catalog.server";
+import { checkMeters, checkOveragePrices, checkPortal, checkPrices, checkTopUpPrices } from "./stripe-check-catalog.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "./webhook-events.server";
 
 export function configuredTarget(): CheckTarget {
@@ -326,6 +326,7 @@ export async function checkStripeAccount(target: CheckTarget = configuredTarget(
       ["catalog", "prices", () => checkPrices(lines)],
       ["catalog", "meters", () => checkMeters(lines)],
       ["catalog", "overage prices", () => checkOveragePrices(lines)],
+      ["catalog", "top-up prices", () => checkTopUpPrices(lines)],
     ];
     for (const [area, what, run] of sections) {
       try {

@@ -183,3 +183,27 @@ export async function overagePricesFor(planCode: string, interval: "month" | "ye
   }
   return ids;
 }
+
+/** What one subscription lacked of its plan's overage items, and whether they were added. */
+export type OverageItemsBackfill = { stripeStatus: string; missing: string[]; added: boolean };
+
+/**
+ * Adds to a monthly subscription the overage items its plan sells but it does not carry (one made
+ * before overage existed), without proration: nothing is charged now, the renewal bills the overage.
+ * Items of features it already carries are left as they are. Idempotent: a second run finds
+ * nothing missing, and a retried call carries the same idempotency key (so Stripe answers the
+ * first update instead of adding the items twice).
+ */
+export async function addMissingOverageItems(subscriptionId: string, planCode: string, apply: boolean): Promise<OverageItemsBackfill> {
+  const sub = await stripe.subscriptions.retrieve(subscriptionId);
+  const current = meteredItemsOf(sub);
+  const wanted = await overagePricesFor(planCode, "month");
+  const missing = wanted.filter((w) => !current.some((item) => item.feature === w.feature)).sort((a, b) => a.feature.localeCompare(b.feature));
+  if (!apply || missing.length === 0 || sub.status === "canceled" || sub.status === "incomplete_expired")
+    return { stripeStatus: sub.status, missing: missing.map((m) => m.feature), added: false };
+  const params: Stripe.SubscriptionUpdateParams = { items: missing.map((m) => ({ price: m.priceId })), proration_behavior: "none" };
+  await stripe.subscriptions.update(subscriptionId, params, {
+    idempotencyKey: requestKey(`overage-backfill:${subscriptionId}`, { subscription: subscriptionId, params }),
+  });
+  return { stripeStatus: sub.status, missing: missing.map((m) => m.feature), added: true };
+}

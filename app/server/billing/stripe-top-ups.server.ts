@@ -17,6 +17,20 @@ export type TopUpMetadata = { kind: "top_up"; org_id: string; metric: string; pa
 /** The lookup key a pack's price is found by. */
 export const topUpLookupKey = (metric: string) => `metered_top_up_${metric}`;
 
+/** The one-time price a pack is sold at (made here in test mode; ops stripe:check prints it for live mode). */
+export const topUpPriceParams = (pack: TopUpPack) =>
+  ({
+    currency: pack.currency,
+    unit_amount: pack.priceCents,
+    lookup_key: topUpLookupKey(pack.metric),
+    product_data: { name: `Metered top-up: ${pack.units.toLocaleString("en-US")} ${pack.metric}` },
+    metadata: { top_up_metric: pack.metric },
+  }) satisfies Stripe.PriceCreateParams;
+
+/** Whether a Stripe price bills a pack: one-time, its amount and currency. */
+export const billsPack = (price: Pick<Stripe.Price, "unit_amount" | "currency" | "type">, pack: TopUpPack) =>
+  price.unit_amount === pack.priceCents && price.currency === pack.currency && price.type === "one_time";
+
 /**
  * The one-time Stripe price of a pack: the one holding its lookup key if it bills the pack's
  * amount and currency, else (test mode and locally) a new one that takes the key over. In live
@@ -25,19 +39,12 @@ export const topUpLookupKey = (metric: string) => `metered_top_up_${metric}`;
 export async function topUpPrice(pack: TopUpPack): Promise<string> {
   const key = topUpLookupKey(pack.metric);
   const [found] = (await stripe.prices.list({ lookup_keys: [key], active: true, limit: 1 })).data;
-  if (found && found.unit_amount === pack.priceCents && found.currency === pack.currency && found.type === "one_time") return found.id;
+  if (found && billsPack(found, pack)) return found.id;
   if (config.stripeMode === "live")
     throw new Error(
       `${found ? `Stripe price ${found.id} (lookup key ${key}) no longer bills` : "No Stripe price for"} the ${pack.metric} top-up pack: create a one-time price of ${pack.priceCents} ${pack.currency} with lookup key ${key}`,
     );
-  const params: Stripe.PriceCreateParams = {
-    currency: pack.currency,
-    unit_amount: pack.priceCents,
-    lookup_key: key,
-    product_data: { name: `Metered top-up: ${pack.units.toLocaleString("en-US")} ${pack.metric}` },
-    metadata: { top_up_metric: pack.metric },
-    ...(found ? { transfer_lookup_key: true } : {}),
-  };
+  const params: Stripe.PriceCreateParams = { ...topUpPriceParams(pack), ...(found ? { transfer_lookup_key: true } : {}) };
   return (await stripe.prices.create(params, { idempotencyKey: requestKey(`price:${key}`, params) })).id;
 }
 

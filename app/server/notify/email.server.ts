@@ -32,6 +32,28 @@ const render: Partial<Record<EventType, (data: unknown, org: Org) => Mail>> = {
       link: portal("/dashboard"),
     };
   },
+  "credits.low": (raw, org) => {
+    const d = eventData["credits.low"].parse(raw);
+    return {
+      subject: `${org.name} has fewer than ${d.below.toLocaleString("en-US")} ${d.metric} credits left`,
+      lines: [
+        `${org.name} has ${d.creditsLeft.toLocaleString("en-US")} prepaid ${d.metric} credits left, below the ${d.below.toLocaleString("en-US")} you asked to be told about.`,
+        "Past them, usage is billed as overage or refused, by the plan and the spend cap. Buy more on the top-ups page.",
+      ],
+      link: portal(`/billing/top-ups?metric=${encodeURIComponent(d.metric)}`),
+    };
+  },
+  "overage.threshold_reached": (raw, org) => {
+    const d = eventData["overage.threshold_reached"].parse(raw);
+    return {
+      subject: `${org.name}'s ${d.metric} overage is above ${amount(d.aboveCents, d.currency)}`,
+      lines: [
+        `${org.name}'s ${d.metric} overage this period is ${amount(d.overageCents, d.currency)} (${d.overageUnits.toLocaleString("en-US")} units past the included ones and credits), above the ${amount(d.aboveCents, d.currency)} you asked to be told about.`,
+        `It is billed on the invoice at the period's end, ${day(d.periodEnd, org.timeZone)}. The spend cap and alerts are on the billing and settings pages.`,
+      ],
+      link: portal("/billing"),
+    };
+  },
   "spend_cap.reached": (raw, org) => {
     const d = eventData["spend_cap.reached"].parse(raw);
     return {

@@ -50,6 +50,11 @@ export type OrgListRow = {
   status: string | null;
   used: number | null;
   included: number | null;
+  /** unexpired prepaid credits (every metric) */
+  credits_left: number;
+  /** the overage charge so far this period (every metric, overage_charge_cents: the invoice's rounding) */
+  overage_cents: number;
+  currency: string;
 };
 
 export type OrgPage = { rows: OrgListRow[]; total: number; page: number; pages: number };
@@ -72,6 +77,13 @@ export async function searchOrgs(filter: OrgFilter): Promise<OrgPage> {
       select * from matching order by created_at desc, id limit ${ORG_PAGE_SIZE} offset ${offset}
     )
     select p.id, p.name, p.owner_email, p.plan_code, p.status, c.used, c.included,
+           (select coalesce(sum(g.remaining), 0) from credit_grants g
+             where g.org_id = p.id and g.remaining > 0 and g.expires_at > now())::float8 as credits_left,
+           (select coalesce(sum(overage_charge_cents(oc.overage_used, oc.overage_price_cents, oc.overage_per)), 0)
+              from usage_counters oc
+             where oc.org_id = p.id and oc.overage_used > 0 and oc.overage_price_cents is not null
+               and oc.period_start <= now() and oc.period_end > now())::float8 as overage_cents,
+           coalesce((select pl.currency from plans pl where pl.code = p.plan_code), 'usd') as currency,
            (select count(*) from matching)::int as total
       from page p
       -- the counter of the period usage is counted in now (a yearly subscription's next month has one made ahead)

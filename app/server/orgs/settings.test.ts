@@ -51,7 +51,9 @@ describe("org settings", () => {
     expect(settings.billingEmail).toBe("billing@acme.test");
     expect(settings.mutedEmails.sort()).toEqual([
       "auto_top_up.failed",
+      "credits.low",
       "invoice.payment_failed",
+      "overage.threshold_reached",
       "spend_cap.reached",
       "subscription.trial_will_end",
       "subscription.updated",
@@ -125,7 +127,9 @@ describe("org settings", () => {
     expect(r.status).toBe(200);
     expect((await orgSettingsOf(orgId)).mutedEmails.sort()).toEqual([
       "auto_top_up.failed",
+      "credits.low",
       "invoice.payment_failed",
+      "overage.threshold_reached",
       "spend_cap.reached",
       "subscription.trial_will_end",
       "subscription.updated",
