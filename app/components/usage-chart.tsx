@@ -8,12 +8,13 @@ import { formatDay, formatNumber } from "./format";
 
 const COLORS = { daily: "#4338ca", total: "#1e3a8a", forecast: "#92400e", quota: "#991b1b", text: "#1f2937" };
 
-/** Round ticks from 0 covering `max`: about `count` steps of 1, 2, 2.5 or 5 × 10^k. */
+/** Round ticks from 0 covering `max`: about `count` steps of 1, 2, 2.5 or 5 × 10^k (at least 1). */
 export function roundTicks(max: number, count = 4): number[] {
   if (!(max > 0)) return [0, 1];
   const raw = max / count;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  // Units are whole: never a step under 1.
+  const step = Math.max(1, [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power);
   const ticks: number[] = [];
   for (let t = 0; t < max + step; t += step) {
     ticks.push(Math.round(t * 1000) / 1000);
