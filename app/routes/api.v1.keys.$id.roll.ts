@@ -2,7 +2,7 @@
 // secret keeps working for the grace period asked (default 24 h).
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
 import { createdApiKey, rollKeyBody } from "~/server/api/schemas.server";
-import { rollApiKey } from "~/server/auth/key-settings.server";
+import { requireOrgKey, rollApiKey } from "~/server/auth/key-settings.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
 
@@ -10,6 +10,7 @@ export const route = apiRoute({
   POST: {
     auth: "session",
     role: "admin",
+    resource: ({ id }, { orgId }) => requireOrgKey(orgId, id),
     body: jsonBody(rollKeyBody, "RollKeyBody", { gracePeriodSeconds: 86400 }),
     data: answer(createdApiKey, "RolledApiKey"),
     doc: {

@@ -2,7 +2,7 @@
 // limits or expiry; DELETE revokes it.
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
 import { apiKeyListItem, revokedApiKey, updateKeyBody } from "~/server/api/schemas.server";
-import { updateApiKey } from "~/server/auth/key-settings.server";
+import { requireOrgKey, updateApiKey } from "~/server/auth/key-settings.server";
 import { revokeApiKey } from "~/server/auth/keys.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
@@ -11,6 +11,7 @@ export const route = apiRoute({
   PATCH: {
     auth: "session",
     role: "admin",
+    resource: ({ id }, { orgId }) => requireOrgKey(orgId, id),
     body: jsonBody(updateKeyBody, "UpdateKeyBody", { name: "ci runner", rateLimits: [{ limit: 50, windowSeconds: 1 }] }),
     data: answer(apiKeyListItem, "ApiKey"),
     doc: {

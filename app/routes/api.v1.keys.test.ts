@@ -67,14 +67,14 @@ describe("rate limits", () => {
     expect(patched.body.data.rateLimits).toBeNull();
     expect((await c.quota()).status).toBe(200);
 
-    expect((await call("PUT", "/api/v1/keys/default-rate-limits", { rateLimits: [{ limit: 2, windowSeconds: 7200 }] })).status).toBe(200);
-    expect((await call("GET", "/api/v1/keys/default-rate-limits")).body.data).toEqual({ rateLimits: [{ limit: 2, windowSeconds: 7200 }] });
+    expect((await call("PUT", "/api/v1/key-rate-limits", { rateLimits: [{ limit: 2, windowSeconds: 7200 }] })).status).toBe(200);
+    expect((await call("GET", "/api/v1/key-rate-limits")).body.data).toEqual({ rateLimits: [{ limit: 2, windowSeconds: 7200 }] });
     const optedOut = await createKey({ name: "opted out", rateLimits: [] });
     const free = api(app.url, optedOut.body.data.key);
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await c.quota()).status, (await free.quota()).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429, 200]);
-    expect((await call("PUT", "/api/v1/keys/default-rate-limits", { rateLimits: null })).body.data).toEqual({ rateLimits: null });
+    expect((await call("PUT", "/api/v1/key-rate-limits", { rateLimits: null })).body.data).toEqual({ rateLimits: null });
     expect((await c.quota()).status).toBe(200);
   });
 
@@ -113,7 +113,7 @@ describe("rate limits", () => {
     for (const body of [{ gracePeriodSeconds: -1 }, { gracePeriodSeconds: 604_801 }, { gracePeriodSeconds: "1h" }]) {
       expect((await call("POST", `/api/v1/keys/${created.body.data.id}/roll`, body)).status).toBe(400);
     }
-    expect((await call("PUT", "/api/v1/keys/default-rate-limits", { rateLimits: [{ limit: 0, windowSeconds: 1 }] })).status).toBe(400);
+    expect((await call("PUT", "/api/v1/key-rate-limits", { rateLimits: [{ limit: 0, windowSeconds: 1 }] })).status).toBe(400);
     const [row] = await sql`select name, rate_limits, hash from api_keys where id = ${created.body.data.id}`;
     expect(row.name).toBe("steady");
     expect(row.rate_limits).toBeNull();

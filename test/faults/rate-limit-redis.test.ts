@@ -1,8 +1,10 @@
 // A key limited to 50 requests a second, hit by 400 concurrent usage records spread over two app
 // processes (each on its own port, as on two machines) sharing one Redis: at most 50 are admitted
 // in any one-second window, every refusal is 429 RATE_LIMITED with Retry-After, and the counters
-// and the ledger hold exactly the admitted ones. Prints the measured accuracy. Uses its own
-// redis-server, never the shared one.
+// and the ledger hold exactly the admitted ones. Prints the measured accuracy. Also: the budget
+// is one across processes; with Redis configured but absent each process holds its share; a
+// Redis that stops answering gets the unsure requests refused, then each process its share.
+// Uses its own redis-server, never the shared one.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createApiKey } from "../../app/server/auth/keys.server";
 import { startApp, type TestApp } from "../app";
@@ -105,4 +107,40 @@ test("the budget is one across the processes, not split: one process alone may t
     expect(byFirst + bySecond).toBeLessThanOrEqual(LIMIT);
   } else expect(byFirst + bySecond).toBeLessThanOrEqual(2 * LIMIT);
   expect(Number((await countsOf(orgId)).used)).toBe(byFirst + bySecond + 2);
+}, 60_000);
+
+test("with Redis configured but not there, the process holds its share (limit / APP_PROCESSES) and no request fails", async () => {
+  const lonely = await startApp({ REDIS_URL: `redis://127.0.0.1:${freePort()}`, APP_PROCESSES: "2", PORT: String(freePort()) });
+  try {
+    const { orgId } = await orgWithKey({ included: 100_000 });
+    const { key } = await createApiKey({ orgId, name: "no redis", rateLimits: [{ limit: 8, windowSeconds: 3600 }] });
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => record(lonely, key)));
+    const statuses = outcomes.map((o) => o.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(4); // floor(8 / 2)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(16);
+    expect(outcomes.filter((o) => o.status === 429).every((o) => o.code === "RATE_LIMITED")).toBe(true);
+    expect(Number((await countsOf(orgId)).used)).toBe(4);
+  } finally {
+    await lonely.stop();
+  }
+}, 60_000);
+
+test("a Redis that stops answering: the unsure requests are refused (Retry-After 1), never admitted uncounted; then the breaker hands over to the process's share", async () => {
+  const own = await startOwnRedis();
+  const app = await startApp({ REDIS_URL: own.url, APP_PROCESSES: "2", REDIS_BREAKER_PROBE_MS: "60000", PORT: String(freePort()) });
+  try {
+    const { orgId } = await orgWithKey({ included: 100_000 });
+    const { key } = await createApiKey({ orgId, name: "paused redis", rateLimits: [{ limit: 8, windowSeconds: 3600 }] });
+    expect((await record(app, key)).status).toBe(200); // counted in Redis, before the pause
+    own.pause();
+    const unsure = [];
+    for (let i = 0; i < 3; i++) unsure.push(await record(app, key)); // REDIS_BREAKER_FAILURES (3) timeouts open the breaker
+    expect(unsure.map((o) => [o.status, o.code, o.retryAfter])).toEqual(Array(3).fill([429, "RATE_LIMITED", "1"]));
+    const after = await Promise.all(Array.from({ length: 10 }, () => record(app, key)));
+    expect(after.filter((o) => o.status === 200)).toHaveLength(4); // floor(8 / 2), on the process's own counters
+    expect(Number((await countsOf(orgId)).used)).toBe(5);
+  } finally {
+    await app.stop();
+    await own.stop();
+  }
 }, 60_000);

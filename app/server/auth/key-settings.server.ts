@@ -27,6 +27,16 @@ async function activeKeyForUpdate(tx: Parameters<Parameters<typeof db.transactio
   return row;
 }
 
+/** NOT_FOUND unless the key is the org's (revoked or not): what a route on one key checks before reading its body. */
+export async function requireOrgKey(orgId: string, keyId: string | undefined): Promise<void> {
+  if (!keyId || !KEY_ID.test(keyId)) throw NotFound("API key");
+  const [row] = await db
+    .select({ id: schema.apiKeys.id })
+    .from(schema.apiKeys)
+    .where(and(eq(schema.apiKeys.id, keyId), eq(schema.apiKeys.orgId, orgId)));
+  if (!row) throw NotFound("API key");
+}
+
 export type KeyChanges = { name?: string; rateLimits?: KeyRateLimit[] | null; expiresAt?: Date | null };
 
 /** Renames a key, sets or clears its own rate limits (null: the org's default) and its expiry. */

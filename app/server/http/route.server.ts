@@ -102,6 +102,12 @@ export type MethodSpec = {
   needsDatabase?: boolean;
   /** Told the seconds from before authentication to the answer, on success (a latency metric). */
   observe?: (seconds: number) => void;
+  /**
+   * For a route on one resource (`$id`): checks, after authentication and before the input is
+   * read, that the caller's org owns it (throws NOT_FOUND), so another org's id is 404 whatever
+   * the body.
+   */
+  resource?: (params: Params, caller: never) => Promise<void>;
   /** The query string's parameters, parsed after authentication: the handler's `query`. */
   query?: z.ZodObject;
   /** A JSON body (`jsonBody`), read and parsed after authentication: the handler's `body`. */
@@ -122,15 +128,17 @@ type Handler<T> = (args: HandlerArgs<T>, ctx: ApiContext, caller: Caller<AuthOf<
 type Declared<T> = {
   [K in keyof T]: K extends "handle"
     ? Handler<T>
-    : K extends "role"
-      ? AuthOf<T> extends "session"
-        ? "admin"
-        : never
-      : K extends keyof MethodSpec
-        ? T[K]
-        : never;
+    : K extends "resource"
+      ? (params: Params, caller: Caller<AuthOf<T>>) => Promise<void>
+      : K extends "role"
+        ? AuthOf<T> extends "session"
+          ? "admin"
+          : never
+        : K extends keyof MethodSpec
+          ? T[K]
+          : never;
 };
-type Shape = Omit<MethodSpec, "handle"> & { handle: unknown };
+type Shape = Omit<MethodSpec, "handle" | "resource"> & { handle: unknown; resource?: unknown };
 
 /** Per method its spec; `"*"` serves every method not declared (the catch-all 404). */
 export type Declaration<S> = { [M in keyof S]: Declared<S[M]> };
@@ -203,6 +211,7 @@ function runner(spec: MethodSpec): Run {
   const query = spec.query ?? null;
   const body = spec.body?.schema ?? null;
   const authenticate = authenticator(spec);
+  const resource = (spec.resource as ((params: Params, caller: KeyPrincipal | Session) => Promise<void>) | undefined) ?? null;
   if (!authenticate)
     return async (args, ctx) => {
       try {
@@ -218,6 +227,7 @@ function runner(spec: MethodSpec): Run {
       const started = observe ? performance.now() : 0;
       const caller = await authenticate(args.request);
       ctx.orgId = caller.orgId;
+      if (resource !== null) await resource(args.params, caller);
       if (query !== null) (args as Parsed).query = parseWith(query, queryOf(args.request.url));
       if (body !== null) (args as Parsed).body = parseWith(body, await readJson(args.request));
       const response = await handle(args, ctx, caller);

@@ -14,10 +14,10 @@ import * as upgrade from "../../routes/api.v1.billing.upgrade";
 import * as entitlements from "../../routes/api.v1.entitlements";
 import * as entitlement from "../../routes/api.v1.entitlements.$feature";
 import * as invoices from "../../routes/api.v1.invoices";
+import * as defaultKeyRateLimits from "../../routes/api.v1.key-rate-limits";
 import * as keys from "../../routes/api.v1.keys";
 import * as key from "../../routes/api.v1.keys.$id";
 import * as rollKey from "../../routes/api.v1.keys.$id.roll";
-import * as defaultKeyRateLimits from "../../routes/api.v1.keys.default-rate-limits";
 import * as plans from "../../routes/api.v1.plans";
 import * as quota from "../../routes/api.v1.quota";
 import * as subscription from "../../routes/api.v1.subscription";
@@ -48,7 +48,7 @@ export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/billing/spend-cap", spendCap.route],
   ["/api/v1/billing/auto-top-up", autoTopUp.route],
   ["/api/v1/keys", keys.route],
-  ["/api/v1/keys/default-rate-limits", defaultKeyRateLimits.route],
+  ["/api/v1/key-rate-limits", defaultKeyRateLimits.route],
   ["/api/v1/keys/{id}", key.route],
   ["/api/v1/keys/{id}/roll", rollKey.route],
   ["/api/v1/webhooks/endpoints", endpoints.route],
