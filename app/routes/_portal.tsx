@@ -1,21 +1,28 @@
 // The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
-import { Alert, AppShell, Badge, Box, Burger, Button, Group, Text } from "@mantine/core";
+import { AppShell, Badge, Box, Burger, Button, Group, Text } from "@mantine/core";
 import { json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, isRouteErrorResponse, NavLink, Outlet, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { ClerkAccountControls } from "~/clerk.browser";
+import { PaymentDueBanner } from "~/components/payment-due-banner";
 import { useReportBoundaryError } from "~/sentry.browser";
 import { clerkEnabled, requireUser } from "~/server/auth/session.server";
-import { subscriptionSummary } from "~/server/billing/subscriptions.server";
+import { paymentDue } from "~/server/billing/overview.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
   const org = await getOrg(user.orgId);
-  const subscription = await subscriptionSummary(user.orgId);
-  // A failed renewal payment (past_due, or unpaid after the retries): every page says so.
-  const paymentFailed = subscription?.status === "past_due" || subscription?.status === "unpaid";
-  return json({ email: user.email, isAdmin: user.isAdmin, role: user.role, clerk: clerkEnabled, org: { id: org.id, name: org.name }, paymentFailed });
+  // A failed renewal payment (past_due, or unpaid after the retries): every page says so, once.
+  const due = await paymentDue(user.orgId);
+  return json({
+    email: user.email,
+    isAdmin: user.isAdmin,
+    role: user.role,
+    clerk: clerkEnabled,
+    org: { id: org.id, name: org.name, timeZone: org.timeZone },
+    due,
+  });
 };
 
 // Members view the dashboard and invoices; billing and keys are the org admins'.
@@ -30,7 +37,7 @@ const links = [
 ];
 
 export default function Portal() {
-  const { email, isAdmin, role, clerk, org, paymentFailed } = useLoaderData<typeof loader>();
+  const { email, isAdmin, role, clerk, org, due } = useLoaderData<typeof loader>();
   const [menuOpen, setMenuOpen] = useState(false);
   const location = useLocation();
   // A chosen page closes the phone menu.
@@ -91,19 +98,7 @@ export default function Portal() {
       </AppShell.Navbar>
       <AppShell.Main>
         <div className="mx-auto max-w-5xl">
-          {paymentFailed ? (
-            <Alert color="red" role="alert" className="mb-4" title="Your last payment failed — update your card">
-              <Group justify="space-between">
-                <Text size="sm">Stripe will retry the payment; API calls stop if it keeps failing.</Text>
-                <Form method="post" action="/billing">
-                  <input type="hidden" name="intent" value="portal" />
-                  <Button type="submit" size="xs" color="red">
-                    Update your card in Stripe
-                  </Button>
-                </Form>
-              </Group>
-            </Alert>
-          ) : null}
+          {due ? <PaymentDueBanner due={due} timeZone={org.timeZone} canPay={role === "admin"} /> : null}
           <Outlet />
         </div>
       </AppShell.Main>
