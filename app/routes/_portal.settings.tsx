@@ -2,7 +2,7 @@
 // email, which notification emails the org gets, and the org's audit log.
 import { Button, Card, Checkbox, Group, Stack, TextInput, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, type MetaFunction, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useLoaderData, useNavigation } from "@remix-run/react";
 import { auditSentenceColumns } from "~/components/audit-sentences";
 import { ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
@@ -30,8 +30,6 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const names = Object.fromEntries(keys.map((k) => [k.id, k.name]));
   return json({ settings, audit, names, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
 };
-
-export const meta: MetaFunction = () => [{ title: "Settings — Metered" }];
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {

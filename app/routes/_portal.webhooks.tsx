@@ -2,7 +2,7 @@
 // and the delivery log with every attempt and a retry button.
 import { Button, Card, Code, Group, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, type MetaFunction, useLoaderData } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
 import { useEffect, useRef } from "react";
 import { formatDateTime } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
@@ -34,8 +34,6 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   );
   return json({ endpoints, deliveries, payloads, eventTypes: SUBSCRIBABLE_TYPES, timeZone: org.timeZone });
 };
-
-export const meta: MetaFunction = () => [{ title: "Webhooks — Metered" }];
 
 // What a person reads when the form is incomplete, by field (the schema's own words otherwise).
 const PLAIN: Record<string, string> = {
