@@ -61,7 +61,7 @@ test("from the home page to a trial, a confirmation, and a checklist that ticks 
   await expect(page.locator("h1")).toBeFocused();
   await expect(checklist).toContainText("1 of 3 done");
   await hydrated(page);
-  await page.getByRole("button", { name: "Copy the curl command" }).click();
+  await page.getByRole("button", { name: "Copy curl command" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Copied to the clipboard." })).toBeAttached();
   const copied = await page.evaluate(() => navigator.clipboard.readText());
   expect(copied).toContain(`${origin}/api/v1/usage`);
@@ -157,7 +157,7 @@ test("webhooks: plain messages, Copy, a reset form, the request body, Delete con
     await expect(page.getByTestId("signing-secret")).toBeVisible();
     await expect(page.getByLabel("Endpoint URL")).toHaveValue("");
     await expect(page.getByRole("checkbox", { name: "usage.threshold_reached" })).not.toBeChecked();
-    await page.getByRole("button", { name: "Copy the signing secret" }).click();
+    await page.getByRole("button", { name: "Copy signing secret" }).click();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe((await page.getByTestId("signing-secret").textContent())!.trim());
     await shot(page, "end-08-webhook-added");
 

@@ -55,7 +55,7 @@ export function FirstRunChecklist({ progress, baseUrl, canCreateKeys }: { progre
             <Code block className="min-w-0 flex-1 overflow-x-auto text-xs" data-testid="first-call">
               {firstCall(baseUrl)}
             </Code>
-            <CopyButton text={firstCall(baseUrl)} label="Copy command" aria-label="Copy the curl command" />
+            <CopyButton text={firstCall(baseUrl)} label="Copy curl command" />
           </Group>
         </>
       ),

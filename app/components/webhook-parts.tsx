@@ -40,7 +40,7 @@ export function SigningSecret({ secret }: { secret: string }) {
         <Code className="min-w-0 max-w-full break-all" data-testid="signing-secret">
           {secret}
         </Code>
-        <CopyButton text={secret} label="Copy secret" aria-label="Copy the signing secret" />
+        <CopyButton text={secret} label="Copy signing secret" />
       </Group>
     </Alert>
   );
