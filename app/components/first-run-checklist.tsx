@@ -51,8 +51,9 @@ export function FirstRunChecklist({ progress, baseUrl, canCreateKeys }: { progre
       body: (
         <>
           <Text size="sm">Set METERED_API_KEY to your key and run:</Text>
-          <Group align="flex-start" gap="xs" wrap="nowrap" className="mt-1">
-            <Code block className="min-w-0 flex-1 overflow-x-auto text-xs" data-testid="first-call">
+          <Group align="flex-start" gap="xs" className="mt-1">
+            {/* Wrapped, not scrolled: readable on a phone (Copy gives the exact command). */}
+            <Code block className="min-w-0 flex-1 whitespace-pre-wrap break-all text-xs" data-testid="first-call">
               {firstCall(baseUrl)}
             </Code>
             <CopyButton text={firstCall(baseUrl)} label="Copy curl command" />

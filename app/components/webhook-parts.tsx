@@ -89,7 +89,8 @@ export function DeliveryPayload({ payload }: { payload: string | undefined }) {
   return (
     <details className="mt-1">
       <summary className="cursor-pointer text-sm">Request body</summary>
-      <Code block className="mt-1 max-h-64 overflow-auto text-xs" data-testid="delivery-payload">
+      {/* Focusable: a long body scrolls, and the keyboard must reach it. */}
+      <Code block className="mt-1 max-h-64 overflow-auto text-xs" data-testid="delivery-payload" tabIndex={0} aria-label="Request body">
         {shown}
       </Code>
     </details>
