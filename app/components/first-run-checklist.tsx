@@ -37,9 +37,9 @@ export function FirstRunChecklist({ progress, baseUrl, canCreateKeys }: { progre
         <Text size="sm">
           On the{" "}
           <Anchor component={Link} to="/keys">
-            API keys
-          </Anchor>{" "}
-          page; copy it when it is shown (only once).
+            keys page
+          </Anchor>
+          ; copy it when it is shown (only once).
         </Text>
       ) : (
         <Text size="sm">Ask an admin of your organisation for one.</Text>
