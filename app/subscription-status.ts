@@ -9,3 +9,16 @@ const LIVE = new Set<string>(LIVE_STATUSES);
 export function isLive(status: string): boolean {
   return LIVE.has(status);
 }
+
+/**
+ * The colour a subscription's status badge has on every page: green while it is paid up, red
+ * when a payment failed (past due, unpaid, incomplete), grey once it has ended.
+ */
+export function statusColor(status: string): "teal" | "red" | "gray" {
+  if (status === "active" || status === "trialing") return "teal";
+  if (status === "canceled" || status === "incomplete_expired" || status === "paused") return "gray";
+  return "red";
+}
+
+/** A status as people read it ("past due", not "past_due"). */
+export const statusLabel = (status: string) => status.replaceAll("_", " ");

@@ -1,6 +1,7 @@
 // Every portal page, in each state a customer meets, at 1280 and 390 px: zero axe violations
 // of WCAG 2.1 A/AA. Screenshots go to e2e/artifacts/a11y-*.png.
 import { expect, test } from "@playwright/test";
+import postgres from "postgres";
 import { createKey, expectAccessible, hydrated, recordUsage, signIn, startTrial } from "./portal";
 
 const run = Date.now().toString(36);
@@ -69,6 +70,40 @@ test("a customer's pages have no WCAG 2.1 AA violations, from the empty dashboar
   await expectAccessible(page, "settings");
   await page.goto("/webhooks");
   await expectAccessible(page, "webhooks");
+});
+
+test("the end states have no WCAG 2.1 AA violations: first run, past due, set to cancel, canceled", async ({ page }) => {
+  const orgId = `org_a11yend${run}`;
+  await signIn(page, "a11y-end@e2e.test", orgId);
+  await startTrial(page);
+  await expect(page.getByTestId("first-run")).toBeVisible();
+  await expect(page.getByTestId("checkout-confirmed")).toBeVisible();
+  await expectAccessible(page, "dashboard-first-run");
+  // The mirror put in each state directly (a fixture: the journeys reach them through Stripe).
+  const db = postgres(process.env.E2E_DATABASE_URL!, { max: 1, onnotice: () => {} });
+  try {
+    await db`update subscriptions set status = 'past_due' where org_id = ${orgId}`;
+    await db`insert into invoices (id, org_id, number, status, currency, amount_due, amount_paid, total, hosted_invoice_url, stripe_created_at)
+             values (${`in_a11y${run}`}, ${orgId}, 'A11Y-0001', 'open', 'usd', 2900, 0, 2900, 'http://127.0.0.1:9/invoice', now())`;
+    await page.goto("/invoices");
+    await expect(page.getByTestId("payment-due")).toContainText("$29.00 is unpaid since");
+    await expect(page.getByRole("link", { name: /^Pay \$29\.00 for invoice/ })).toBeVisible();
+    await expectAccessible(page, "invoices-past-due");
+    await page.goto("/billing");
+    await expect(page.getByText("past due", { exact: true })).toBeVisible();
+    await expectAccessible(page, "billing-past-due");
+    await db`update subscriptions set status = 'active', cancel_at_period_end = true where org_id = ${orgId}`;
+    await db`update invoices set status = 'paid', amount_paid = 2900 where org_id = ${orgId} and id = ${`in_a11y${run}`}`;
+    await page.goto("/billing");
+    await expect(page.getByTestId("subscription-canceling")).toBeVisible();
+    await expectAccessible(page, "billing-set-to-cancel");
+    await db`update subscriptions set status = 'canceled', cancel_at_period_end = false where org_id = ${orgId}`;
+    await page.goto("/billing");
+    await expect(page.getByTestId("subscription-ended")).toBeVisible();
+    await expectAccessible(page, "billing-canceled");
+  } finally {
+    await db.end();
+  }
 });
 
 test("the admin page has no WCAG 2.1 AA violations", async ({ page }) => {

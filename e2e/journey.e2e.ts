@@ -185,11 +185,14 @@ test("a trial on a card that fails charges: at the trial's end the payment fails
   }).toPass({ timeout: 20_000 });
   await page.reload();
   await expect(page.getByText("Your last payment failed — update your card")).toBeVisible();
-  await expect(page.getByTestId("grace")).toContainText("API calls continue until");
+  const banner = page.getByTestId("payment-due");
+  await expect(banner).toHaveCount(1);
+  await expect(banner).toContainText(/\$\d+\.\d\d is unpaid since .* API calls continue until/);
+  await expect(page.getByText("past due", { exact: true })).toBeVisible(); // the red status badge
   await shot(page, "17-dashboard-past-due");
 
   // A new card in Stripe's billing portal pays the open invoice; the subscription is active again.
-  await page.getByRole("button", { name: "Update your card in Stripe" }).click();
+  await page.getByRole("button", { name: "Update card and pay" }).click();
   await page.getByLabel("New card number").fill("4242 4242 4242 4242");
   await page.getByRole("button", { name: "Update card" }).click();
   await expect(page.getByText("Your card was updated.")).toBeVisible();

@@ -23,7 +23,7 @@ export const STRIPE_PATIENCE_MS = 3000;
 type Result = { ok: true; message?: string; preview?: Preview; notice?: string } | { ok: false; error: string; code?: string };
 
 /** True once the current attempt has been busy for longer than `ms`. */
-function useStalled(busy: boolean, ms: number, attempt: number) {
+export function useStalled(busy: boolean, ms: number, attempt: number) {
   const [stalled, setStalled] = useState(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new attempt restarts the clock
   useEffect(() => {
@@ -123,7 +123,18 @@ export function usePlanChange() {
 export type PlanChange = ReturnType<typeof usePlanChange>;
 
 /** Shown while Stripe is slow: nothing is charged until Stripe answers, and Retry is safe. */
-export function StripeSlow({ onRetry, paying, unconfirmed = false }: { onRetry: () => void; paying: boolean; unconfirmed?: boolean }) {
+export function StripeSlow({
+  onRetry,
+  paying,
+  unconfirmed = false,
+  waitingFor,
+}: {
+  onRetry: () => void;
+  paying: boolean;
+  unconfirmed?: boolean;
+  /** What waits for Stripe when nothing is being paid (the default: the price preview). */
+  waitingFor?: string;
+}) {
   const retry = useRef<HTMLButtonElement>(null);
   useEffect(() => retry.current?.focus(), []);
   return (
@@ -133,7 +144,7 @@ export function StripeSlow({ onRetry, paying, unconfirmed = false }: { onRetry: 
           ? "Stripe did not confirm the payment in time. If it went ahead, your plan changes within a minute; Retry checks and finishes it. Retrying is safe: you are charged at most once."
           : paying
             ? "Stripe has not confirmed the payment: nothing has been charged so far and your plan is unchanged. If Stripe answers, the upgrade finishes here. Retrying is safe: you are charged at most once."
-            : "Nothing was charged. The price preview needs Stripe; try again in a moment."}
+            : `Nothing was charged. ${waitingFor ?? "The price preview"} needs Stripe; try again in a moment.`}
       </Text>
       <Button ref={retry} size="xs" className="mt-2" onClick={onRetry}>
         Retry

@@ -4,14 +4,17 @@
 // its overage so far with the spend cap (editable) and its auto top-ups.
 import { Alert, Badge, Button, Card, Group, Loader, SegmentedControl, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useLoaderData, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { type BillingInterval, PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
 import { allowancesOf, featureChanges, planTerms, yearlySaving } from "~/components/plan-terms";
 import { useActionOutcome } from "~/components/section";
 import { SpendCapEditor } from "~/components/spend-cap-editor";
+import { StripeButton } from "~/components/stripe-button";
+import { SubscriptionEnding } from "~/components/subscription-ending";
 import { requireUser } from "~/server/auth/session.server";
+import { keepSubscription } from "~/server/billing/cancellation.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
 import { creditsOf } from "~/server/billing/credit-grants.server";
 import { subscriptionOverview } from "~/server/billing/overview.server";
@@ -23,7 +26,7 @@ import { currentEntitlements } from "~/server/billing/usage-meters.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { AppError } from "~/server/platform/errors.server";
-import { isLive } from "~/subscription-status";
+import { isLive, statusColor, statusLabel } from "~/subscription-status";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
@@ -106,6 +109,10 @@ export const action = (args: ActionFunctionArgs) =>
       case "cancel-downgrade":
         await cancelDowngrade(user.orgId);
         return { message: "Scheduled downgrade canceled: you keep your current plan." };
+      case "keep-subscription": {
+        const kept = await keepSubscription(user.orgId);
+        return { message: `Your plan is no longer set to cancel: it renews on ${formatDate(kept!.periodEnd, (await getOrg(user.orgId)).timeZone)}.` };
+      }
       default:
         throw new AppError("VALIDATION_FAILED", "Unknown action.");
     }
@@ -116,20 +123,26 @@ export default function Billing() {
   const [interval, setBillingInterval] = useState<BillingInterval>(billedNow);
   const result = useActionOutcome();
   const [params] = useSearchParams();
-  const nav = useNavigation();
   const change = usePlanChange();
-  const busy = nav.state !== "idle";
   const live = Boolean(subscription && isLive(subscription.status));
   const planName = (code: string) => plans.find((p) => p.code === code)?.name ?? code;
   // The page's forms (checkout, portal, keep plan) and the plan-change dialog both report here: the newer wins.
   const [latest, setLatest] = useState<"form" | "dialog">("form");
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when a form's result arrives
-  useEffect(() => setLatest("form"), [result]);
+  useEffect(() => {
+    setLatest("form");
+    // The form's button may be gone with the change (Keep my current plan, Keep my plan): focus
+    // goes to the outcome, which says what happened, instead of being lost on the page.
+    if (result) change.outcome.current?.focus();
+  }, [result]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the dialog's result arrives
   useEffect(() => setLatest("dialog"), [change.result]);
   const outcome = latest === "dialog" ? (change.result ?? result) : (result ?? change.result);
   // A trial is for an org that never had a plan: paying customers are not offered it.
   const offered = plans.filter((p) => !(p.trialDays && subscription));
+  // An ended subscription is offered again as the plan it was (a trial's as the plan it renews as).
+  const ended = subscription ? plans.find((p) => p.code === subscription.planCode) : undefined;
+  const resubscribeTo = ended ? (ended.trialDays ? ended.billedAs : ended.code) : null;
   const yearly = offered.some((p) => p.priceYearly !== null);
   // What moving to a plan changes, against what the org has now (its own plan version's terms).
   const have = current ? allowancesOf(current) : null;
@@ -140,14 +153,15 @@ export default function Billing() {
   return (
     <Stack gap="lg">
       <Group justify="space-between">
-        <Title order={2}>Billing</Title>
+        <Title order={1} size="h2">
+          Billing
+        </Title>
         {subscription ? (
-          <Form method="post">
-            <input type="hidden" name="intent" value="portal" />
-            <Button type="submit" variant="light" loading={busy && nav.formData?.get("intent") === "portal"}>
+          <div>
+            <StripeButton fields={{ intent: "portal" }} waitingFor="The Stripe billing portal" variant="light">
               Payment method & invoices in Stripe
-            </Button>
-          </Form>
+            </StripeButton>
+          </div>
         ) : null}
       </Group>
       <div ref={change.outcome} tabIndex={-1} className="outline-none empty:hidden">
@@ -185,14 +199,14 @@ export default function Billing() {
                 {planName(subscription.planCode)}
               </Text>
             </div>
-            <Badge size="lg" color={live ? "teal" : "red"}>
-              {subscription.status.replace("_", " ")}
+            <Badge size="lg" color={statusColor(subscription.status)}>
+              {statusLabel(subscription.status)}
             </Badge>
           </Group>
           <Text size="sm" c="dimmed" className="mt-2">
             Current period {formatDate(subscription.periodStart, timeZone)} – {formatDate(subscription.periodEnd, timeZone)}
-            {subscription.cancelAtPeriodEnd ? " · cancels at period end" : ""}
           </Text>
+          <SubscriptionEnding subscription={subscription} planName={planName} resubscribeTo={resubscribeTo} timeZone={timeZone} />
           {subscription.pendingPlanCode ? (
             <Alert color="blue" className="mt-3" title="Downgrade scheduled">
               <Group justify="space-between">
@@ -313,14 +327,11 @@ export default function Billing() {
                 ))}
               </dl>
               {!live ? (
-                <Form method="post" className="mt-4">
-                  <input type="hidden" name="intent" value="checkout" />
-                  <input type="hidden" name="planCode" value={p.code} />
-                  <input type="hidden" name="interval" value={billed} />
-                  <Button type="submit" fullWidth loading={busy}>
+                <div className="mt-4">
+                  <StripeButton fields={{ intent: "checkout", planCode: p.code, interval: billed }} waitingFor="Checkout" fullWidth>
                     {p.trialDays ? "Start free trial" : `Subscribe to ${p.name}`}
-                  </Button>
-                </Form>
+                  </StripeButton>
+                </div>
               ) : !current && !p.trialDays ? (
                 <Button
                   className="mt-4"

@@ -64,7 +64,9 @@ export default function TopUps() {
   return (
     <Stack gap="lg">
       <Group justify="space-between">
-        <Title order={2}>Buy credits</Title>
+        <Title order={1} size="h2">
+          Buy credits
+        </Title>
         <Button component={Link} to="/billing" variant="subtle">
           Back to billing
         </Button>

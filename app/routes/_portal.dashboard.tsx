@@ -7,18 +7,22 @@ import { Alert, Anchor, Badge, Button, Card, Group, NativeSelect, Progress, Simp
 import { json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
 import { Link, useLoaderData, useNavigate, useRevalidator, useSearchParams } from "@remix-run/react";
 import { lazy, Suspense, useEffect, useState } from "react";
+import { CheckoutConfirmation } from "~/components/checkout-confirmation";
+import { FirstRunChecklist } from "~/components/first-run-checklist";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
 import { featureLabel, unitsOf } from "~/components/plan-terms";
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
+import { keyActivity } from "~/server/auth/key-activity.server";
 import { requireUser } from "~/server/auth/session.server";
 import { planByCode } from "~/server/billing/plans.server";
 import { convergeCheckoutReturn } from "~/server/billing/reconcile.server";
-import { pastDueGraceEnds, subscriptionSummary } from "~/server/billing/subscriptions.server";
+import { subscriptionSummary } from "~/server/billing/subscriptions.server";
 import { usageMeters } from "~/server/billing/usage-meters.server";
 import { getOrg } from "~/server/orgs/orgs.server";
+import { config } from "~/server/platform/config.server";
 import { countersOf, dailyUsageByMetric, pastPeriods } from "~/server/usage/daily.server";
-import { isLive } from "~/subscription-status";
+import { isLive, statusColor, statusLabel } from "~/subscription-status";
 
 const UsageChart = lazy(() => import("~/components/usage-chart"));
 
@@ -45,8 +49,9 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const today = new Intl.DateTimeFormat("en-CA", { timeZone: org.timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
   const plan = subscription ? planByCode(subscription.planCode) : undefined;
   const renewsAs = plan ? planByCode(plan.billedAs) : undefined;
-  // A failed payment keeps the quota for the grace days after the period start, then stops it.
-  const graceEndsAt = subscription?.status === "past_due" ? await pastDueGraceEnds(user.orgId) : null;
+  // The first-run checklist (while the org has a plan): its keys and the period's usage.
+  const keys = meters.length > 0 ? await keyActivity(user.orgId) : null;
+  const firstRun = keys && { keys: keys.keys, keyUsed: keys.used, usageRecorded: meters.some((m) => m.used > 0) };
   return json({
     timeZone: org.timeZone,
     subscription,
@@ -57,9 +62,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
     today,
     now,
     currency: plan?.currency ?? "usd",
-    graceEndsAt,
     planName: plan?.name ?? subscription?.planCode ?? null,
     renewsAs: renewsAs && { name: renewsAs.name, priceMonthly: renewsAs.priceMonthly, currency: renewsAs.currency },
+    firstRun,
+    // The address API clients call: the configured one, else the one this page was asked at.
+    baseUrl: config.APP_BASE_URL ?? new URL(request.url).origin,
+    canCreateKeys: user.role === "admin",
   });
 };
 
@@ -81,7 +89,8 @@ const historyCsvUrl = (period: { start: string; end: string }, timeZone: string)
   `/api/v1/usage/history?${new URLSearchParams({ from: period.start, to: period.end, granularity: "day", groupBy: "key", tz: timeZone, format: "csv" })}`;
 
 export default function Dashboard() {
-  const { timeZone, subscription, meters, now, renewsAs, graceEndsAt, planName, currency, periods, picked, past, today } = useLoaderData<typeof loader>();
+  const { timeZone, subscription, meters, now, renewsAs, planName, currency, periods, picked, past, today, firstRun, baseUrl, canCreateKeys } =
+    useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const revalidator = useRevalidator();
@@ -99,7 +108,9 @@ export default function Dashboard() {
   if (!subscription) {
     return (
       <Stack>
-        <Title order={2}>Dashboard</Title>
+        <Title order={1} size="h2">
+          Dashboard
+        </Title>
         {justPaid ? (
           <Alert color="blue" title="Payment received">
             Setting up your subscription… this takes a second.
@@ -127,16 +138,20 @@ export default function Dashboard() {
   return (
     <Stack gap="lg">
       <Group justify="space-between">
-        <Title order={2}>Dashboard</Title>
+        <Title order={1} size="h2">
+          Dashboard
+        </Title>
         <Group gap="xs">
           <Badge size="lg" variant="light">
             {subscription.planCode}
           </Badge>
-          <Badge size="lg" color={subscription.status === "active" || subscription.status === "trialing" ? "teal" : "red"}>
-            {subscription.status.replace("_", " ")}
+          <Badge size="lg" color={statusColor(subscription.status)}>
+            {statusLabel(subscription.status)}
           </Badge>
         </Group>
       </Group>
+      {justPaid ? <CheckoutConfirmation subscription={subscription} planName={planName ?? subscription.planCode} timeZone={timeZone} /> : null}
+      {firstRun ? <FirstRunChecklist progress={firstRun} baseUrl={baseUrl} canCreateKeys={canCreateKeys} /> : null}
 
       {shown.map((m) =>
         m.included > 0 && m.remaining === 0 && m.overage ? (
@@ -168,15 +183,6 @@ export default function Dashboard() {
           </Alert>
         ) : null,
       )}
-      {graceEndsAt ? (
-        <Text size="sm" c="red" data-testid="grace">
-          Payment failed: API calls continue until {formatDate(graceEndsAt, timeZone)} while Stripe retries the payment.
-        </Text>
-      ) : subscription.status === "unpaid" ? (
-        <Text size="sm" c="red" data-testid="grace">
-          Payment failed after every retry: API calls are stopped until the invoice is paid.
-        </Text>
-      ) : null}
       {subscription.pendingPlanCode ? (
         <Alert color="blue">
           Your plan changes to {subscription.pendingPlanCode} on {formatDate(subscription.periodEnd, timeZone)}.
@@ -185,8 +191,7 @@ export default function Dashboard() {
 
       <SimpleGrid cols={{ base: 1, sm: 2 }}>
         <StatCard label="Period" value={`${formatDate(subscription.periodStart, timeZone)} – ${formatDate(subscription.periodEnd, timeZone)}`} small>
-          {subscription.status === "trialing" ? "trial ends" : "renews"} in {daysUntil(subscription.periodEnd)} days
-          {subscription.cancelAtPeriodEnd ? " (set to cancel)" : ""}
+          {periodNote(subscription)}
         </StatCard>
         {trialDaysLeft !== null && subscription.trialEnd ? (
           <StatCard label="Trial" value={`${trialDaysLeft} days left`}>
@@ -196,7 +201,17 @@ export default function Dashboard() {
           </StatCard>
         ) : (
           <StatCard label="Plan" value={planName ?? subscription.planCode} small>
-            {subscription.cancelAtPeriodEnd ? "cancels at the period end" : "renews automatically"}
+            {subscription.status === "canceled" ? (
+              <>
+                ended — <Link to="/billing">resubscribe</Link>
+              </>
+            ) : subscription.cancelAtPeriodEnd ? (
+              <>
+                set to cancel — <Link to="/billing">keep my plan</Link>
+              </>
+            ) : (
+              "renews automatically"
+            )}
           </StatCard>
         )}
       </SimpleGrid>
@@ -247,6 +262,14 @@ export default function Dashboard() {
       )}
     </Stack>
   );
+}
+
+/** What the period card says happens at the period's end. */
+function periodNote(s: { status: string; periodEnd: string; cancelAtPeriodEnd: boolean }) {
+  const days = daysUntil(s.periodEnd);
+  if (s.status === "canceled") return "ended: the subscription was canceled";
+  if (s.cancelAtPeriodEnd) return `ends in ${days} days: set to cancel, not renewing`;
+  return `${s.status === "trialing" ? "trial ends" : "renews"} in ${days} days`;
 }
 
 type Meter = ReturnType<typeof useLoaderData<typeof loader>>["meters"][number] & { label: string; outlook: ReturnType<typeof usageOutlook> };

@@ -1,5 +1,5 @@
 // Invoices mirrored from Stripe, newest first, with links to the hosted page and the PDF.
-import { Anchor, Badge, Card, Group, Stack, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Group, Stack, Text, Title } from "@mantine/core";
 import { json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { formatDate, formatMoney } from "~/components/format";
@@ -30,6 +30,18 @@ export default function Invoices() {
       header: "Links",
       cell: (i) => (
         <Group gap="sm">
+          {i.status === "open" && i.hostedInvoiceUrl && i.amountDue > i.amountPaid ? (
+            // Stripe's hosted invoice page takes the payment.
+            <Button
+              component="a"
+              href={i.hostedInvoiceUrl}
+              size="xs"
+              color="red"
+              aria-label={`Pay ${formatMoney(i.amountDue - i.amountPaid, i.currency)} for invoice ${i.number ?? i.id} (opens Stripe)`}
+            >
+              Pay {formatMoney(i.amountDue - i.amountPaid, i.currency)}
+            </Button>
+          ) : null}
           {i.hostedInvoiceUrl ? (
             <Anchor href={i.hostedInvoiceUrl} target="_blank" rel="noreferrer" aria-label={`View invoice ${i.number ?? i.id} (opens in a new tab)`}>
               View
@@ -46,7 +58,9 @@ export default function Invoices() {
   ];
   return (
     <Stack gap="lg">
-      <Title order={2}>Invoices</Title>
+      <Title order={1} size="h2">
+        Invoices
+      </Title>
       <Card withBorder padding={0}>
         {invoices.length === 0 ? (
           <Text c="dimmed" p="lg">

@@ -1,12 +1,14 @@
 // Org settings: the time zone (the dashboard's daily chart and the emails use it), the billing
 // email, which notification emails the org gets, its usage alerts, and the org's audit log.
-import { Button, Card, Checkbox, Group, NativeSelect, Stack, TextInput, Title } from "@mantine/core";
+import { Button, Card, Checkbox, Group, Stack, TextInput, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
 import { Form, useLoaderData, useNavigation } from "@remix-run/react";
-import { auditColumns } from "~/components/notify-admin";
+import { auditSentenceColumns } from "~/components/audit-sentences";
 import { ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
+import { TimeZonePicker } from "~/components/time-zone-picker";
 import { UsageAlertsSettings } from "~/components/usage-alerts-settings";
+import { listApiKeys } from "~/server/auth/keys.server";
 import { requireUser } from "~/server/auth/session.server";
 import { listAudit } from "~/server/events/audit.server";
 import { portalAction } from "~/server/http/portal-action.server";
@@ -29,8 +31,15 @@ const EMAIL_LABELS: Record<string, string> = {
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
-  const [settings, audit, alerts] = await Promise.all([orgSettingsOf(user.orgId), listAudit({ orgId: user.orgId, limit: 50 }), usageAlertsOf(user.orgId)]);
-  return json({ settings, audit, alerts, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
+  const [settings, audit, keys, alerts] = await Promise.all([
+    orgSettingsOf(user.orgId),
+    listAudit({ orgId: user.orgId, limit: 50 }),
+    listApiKeys(user.orgId),
+    usageAlertsOf(user.orgId),
+  ]);
+  // The audit log names keys by id: their names make its sentences ("Revoked API key 'ci runner'").
+  const names = Object.fromEntries(keys.map((k) => [k.id, k.name]));
+  return json({ settings, audit, names, alerts, emailTypes: EMAIL_TYPES, timeZones: Intl.supportedValuesOf("timeZone") });
 };
 
 export const action = (args: ActionFunctionArgs) =>
@@ -51,24 +60,20 @@ export const action = (args: ActionFunctionArgs) =>
   });
 
 export default function Settings() {
-  const { settings, audit, alerts, emailTypes, timeZones } = useLoaderData<typeof loader>();
+  const { settings, audit, names, alerts, emailTypes, timeZones } = useLoaderData<typeof loader>();
   const result = useActionOutcome();
   const busy = useNavigation().state !== "idle";
   const zones = timeZones.includes(settings.timeZone) ? timeZones : [settings.timeZone, ...timeZones];
   return (
     <Stack gap="lg">
-      <Title order={2}>Settings</Title>
+      <Title order={1} size="h2">
+        Settings
+      </Title>
       <ActionOutcome result={result} />
       <Card withBorder>
         <Form method="post">
           <Stack gap="md">
-            <NativeSelect
-              label="Time zone"
-              description="The dashboard's daily chart and the emails use it."
-              name="timeZone"
-              defaultValue={settings.timeZone}
-              data={zones}
-            />
+            <TimeZonePicker zones={zones} value={settings.timeZone} description="The dashboard's daily chart and the emails use it." />
             <TextInput
               label="Billing email"
               description={`Where notification emails go. Empty: the owner's email${settings.ownerEmail ? ` (${settings.ownerEmail})` : ""}.`}
@@ -93,7 +98,7 @@ export default function Settings() {
       </Card>
       <UsageAlertsSettings alerts={alerts} busy={busy} />
       <TableSection title="Audit log" isEmpty={audit.length === 0} empty="Nothing recorded yet." testId="audit-log">
-        <ResponsiveTable caption="Audit log" columns={auditColumns(settings.timeZone, false)} rows={audit} rowKey={(a) => String(a.id)} />
+        <ResponsiveTable caption="Audit log" columns={auditSentenceColumns(settings.timeZone, names)} rows={audit} rowKey={(a) => String(a.id)} />
       </TableSection>
     </Stack>
   );

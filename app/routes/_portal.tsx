@@ -1,22 +1,43 @@
 // The signed-in portal's frame: navigation, the org, sign out. Every child page requires a session.
-import { Alert, AppShell, Badge, Box, Burger, Button, Group, Text } from "@mantine/core";
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { AppShell, Badge, Box, Burger, Button, Group, Text } from "@mantine/core";
+import { useFocusTrap } from "@mantine/hooks";
+import { json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, isRouteErrorResponse, NavLink, Outlet, useLoaderData, useLocation, useRouteError } from "@remix-run/react";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { ClerkAccountControls } from "~/clerk.browser";
+import { PaymentDueBanner } from "~/components/payment-due-banner";
 import { useReportBoundaryError } from "~/sentry.browser";
 import { clerkEnabled, requireUser } from "~/server/auth/session.server";
-import { subscriptionSummary } from "~/server/billing/subscriptions.server";
+import { paymentDue } from "~/server/billing/overview.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request);
   const org = await getOrg(user.orgId);
-  const subscription = await subscriptionSummary(user.orgId);
-  // A failed renewal payment (past_due, or unpaid after the retries): every page says so.
-  const paymentFailed = subscription?.status === "past_due" || subscription?.status === "unpaid";
-  return json({ email: user.email, isAdmin: user.isAdmin, role: user.role, clerk: clerkEnabled, org: { id: org.id, name: org.name }, paymentFailed });
+  // A failed renewal payment (past_due, or unpaid after the retries): every page says so, once.
+  const due = await paymentDue(user.orgId);
+  return json({
+    email: user.email,
+    isAdmin: user.isAdmin,
+    role: user.role,
+    clerk: clerkEnabled,
+    org: { id: org.id, name: org.name, timeZone: org.timeZone },
+    due,
+  });
 };
+
+// Each page's own title, by its path (the layout's, so every portal page has one).
+const TITLES: Record<string, string> = {
+  "/dashboard": "Dashboard",
+  "/billing": "Billing",
+  "/billing/top-ups": "Buy credits",
+  "/invoices": "Invoices",
+  "/keys": "API keys",
+  "/webhooks": "Webhooks",
+  "/settings": "Settings",
+  "/admin": "Operations",
+};
+export const meta: MetaFunction = ({ location }) => [{ title: `${TITLES[location.pathname.replace(/\/$/, "")] ?? "Portal"} — Metered` }];
 
 // Members view the dashboard and invoices; billing and keys are the org admins'.
 const ADMIN_ONLY = new Set(["/billing", "/keys", "/webhooks", "/settings"]);
@@ -30,20 +51,41 @@ const links = [
 ];
 
 export default function Portal() {
-  const { email, isAdmin, role, clerk, org, paymentFailed } = useLoaderData<typeof loader>();
+  const { email, isAdmin, role, clerk, org, due } = useLoaderData<typeof loader>();
   const [menuOpen, setMenuOpen] = useState(false);
   const location = useLocation();
   // A chosen page closes the phone menu.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
   useEffect(() => setMenuOpen(false), [location.pathname]);
+  usePageFocus(location.pathname);
+  const burger = useRef<HTMLButtonElement>(null);
+  // The open phone menu keeps Tab inside it, and Escape closes it with focus back on its button.
+  const menuTrap = useFocusTrap(menuOpen);
+  const closeMenu = () => {
+    setMenuOpen(false);
+    burger.current?.focus();
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: closeMenu only sets state and focuses a ref
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") closeMenu();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [menuOpen]);
   // Members see what they may use: billing, keys, webhooks and settings are the org admins'.
   const pages = [...links.filter((l) => role === "admin" || !ADMIN_ONLY.has(l.to)), ...(isAdmin ? [{ to: "/admin", label: "Admin" }] : [])];
   return (
     <AppShell header={{ height: 60 }} navbar={{ width: 240, breakpoint: "sm", collapsed: { mobile: !menuOpen, desktop: true } }} padding="md">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="lg" wrap="nowrap" className="min-w-0 flex-1">
             <Burger
+              ref={burger}
               opened={menuOpen}
               onClick={() => setMenuOpen((o) => !o)}
               hiddenFrom="sm"
@@ -81,7 +123,10 @@ export default function Portal() {
       </AppShell.Header>
       <AppShell.Navbar p="sm" id="portal-menu" hiddenFrom="sm">
         {menuOpen ? (
-          <nav aria-label="Main" className="flex flex-col gap-1">
+          <nav aria-label="Main" className="flex flex-col gap-1" ref={menuTrap}>
+            <Button variant="subtle" size="xs" className="self-end" onClick={closeMenu}>
+              Close menu
+            </Button>
             <PageLinks pages={pages} />
             <Text size="sm" c="dimmed" className="mt-3 px-3 break-all">
               {org.name} · {email}
@@ -89,26 +134,33 @@ export default function Portal() {
           </nav>
         ) : null}
       </AppShell.Navbar>
-      <AppShell.Main>
+      <AppShell.Main id="main" tabIndex={-1} className="outline-none">
         <div className="mx-auto max-w-5xl">
-          {paymentFailed ? (
-            <Alert color="red" role="alert" className="mb-4" title="Your last payment failed — update your card">
-              <Group justify="space-between">
-                <Text size="sm">Stripe will retry the payment; API calls stop if it keeps failing.</Text>
-                <Form method="post" action="/billing">
-                  <input type="hidden" name="intent" value="portal" />
-                  <Button type="submit" size="xs" color="red">
-                    Update your card in Stripe
-                  </Button>
-                </Form>
-              </Group>
-            </Alert>
-          ) : null}
+          {due ? <PaymentDueBanner due={due} timeZone={org.timeZone} canPay={role === "admin"} /> : null}
           <Outlet />
         </div>
       </AppShell.Main>
     </AppShell>
   );
+}
+
+/**
+ * After a client-side navigation, focus goes to the new page's heading (read out by screen
+ * readers), as a full page load starts at the top; the first render leaves focus alone.
+ */
+function usePageFocus(pathname: string) {
+  const first = useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const heading = document.querySelector<HTMLElement>("#main h1");
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: false });
+  }, [pathname]);
 }
 
 function PageLinks({ pages }: { pages: { to: string; label: string }[] }) {

@@ -1,15 +1,26 @@
 // Outbound webhooks: endpoints (URL, event types, a signing secret shown once), a test event,
 // and the delivery log with every attempt and a retry button.
-import { Alert, Badge, Button, Card, Checkbox, Code, Group, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Button, Card, Code, Group, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
+import { useEffect, useRef } from "react";
 import { formatDateTime } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
+import { DeleteEndpoint, DeliveryPayload, EndpointForm, SigningSecret, StatusBadge } from "~/components/webhook-parts";
 import { requireUser } from "~/server/auth/session.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
 import { portalAction } from "~/server/http/portal-action.server";
-import { createEndpoint, deleteEndpoint, endpointInput, listDeliveries, listEndpoints, retryDelivery, sendTestEvent } from "~/server/notify/endpoints.server";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  deliveryPayloads,
+  endpointInput,
+  listDeliveries,
+  listEndpoints,
+  retryDelivery,
+  sendTestEvent,
+} from "~/server/notify/endpoints.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { AppError, parseWith } from "~/server/platform/errors.server";
 
@@ -17,8 +28,30 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
   const org = await getOrg(user.orgId);
   const [endpoints, deliveries] = await Promise.all([listEndpoints(user.orgId), listDeliveries(user.orgId, 30)]);
-  return json({ endpoints, deliveries, eventTypes: SUBSCRIBABLE_TYPES, timeZone: org.timeZone });
+  const payloads = await deliveryPayloads(
+    user.orgId,
+    deliveries.map((d) => d.id),
+  );
+  return json({ endpoints, deliveries, payloads, eventTypes: SUBSCRIBABLE_TYPES, timeZone: org.timeZone });
 };
+
+// What a person reads when the form is incomplete, by field (the schema's own words otherwise).
+const PLAIN: Record<string, string> = {
+  url: "Enter the endpoint's URL, for example https://example.com/webhooks.",
+  eventTypes: "Pick at least one event to send.",
+};
+
+/** The endpoint form's input, or a plain sentence per missing or wrong field. */
+function endpointOf(form: FormData) {
+  try {
+    return parseWith(endpointInput, { url: String(form.get("url") ?? ""), eventTypes: form.getAll("eventTypes").map(String) });
+  } catch (err) {
+    const issues = err instanceof AppError ? (err.details as { issues?: { path: string; message: string }[] }).issues : undefined;
+    if (!issues) throw err;
+    const sentences = [...new Set(issues.map((i) => PLAIN[i.path.split(".")[0]] ?? `${i.path}: ${i.message}`))];
+    throw new AppError("VALIDATION_FAILED", sentences.join(" "), { issues });
+  }
+}
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
@@ -26,7 +59,8 @@ export const action = (args: ActionFunctionArgs) =>
     const id = String(form.get("id") ?? "");
     switch (form.get("intent")) {
       case "create": {
-        const input = parseWith(endpointInput, { url: String(form.get("url") ?? ""), eventTypes: form.getAll("eventTypes").map(String) });
+        const input = endpointOf(form);
+        if (!input.url) throw new AppError("VALIDATION_FAILED", PLAIN.url, { issues: [{ path: "url", message: "required" }] });
         const created = await createEndpoint({ ...input, ...who });
         return { created: { id: created.id, url: created.url, secret: created.secret } };
       }
@@ -44,17 +78,15 @@ export const action = (args: ActionFunctionArgs) =>
     }
   });
 
-const statusColor: Record<string, string> = { succeeded: "teal", failed: "red", retrying: "orange", pending: "gray" };
-
 type Endpoint = ReturnType<typeof useLoaderData<typeof loader>>["endpoints"][number];
 type Delivery = ReturnType<typeof useLoaderData<typeof loader>>["deliveries"][number];
 
-function PostButton({ intent, id, label, children, color }: { intent: string; id: string; label: string; children: string; color?: string }) {
+function PostButton({ intent, id, label, children }: { intent: string; id: string; label: string; children: string }) {
   return (
     <Form method="post">
       <input type="hidden" name="intent" value={intent} />
       <input type="hidden" name="id" value={id} />
-      <Button type="submit" size="xs" variant="light" color={color} aria-label={label}>
+      <Button type="submit" size="xs" variant="light" aria-label={label}>
         {children}
       </Button>
     </Form>
@@ -68,7 +100,7 @@ const endpointColumns: Column<Endpoint>[] = [
     header: "State",
     cell: (e) => (
       <>
-        {e.enabled ? <Badge color="teal">enabled</Badge> : <Badge color="red">disabled</Badge>}
+        <StatusBadge status={e.enabled ? "enabled" : "disabled"} />
         {e.disabledReason ? (
           <Text size="xs" c="red">
             {e.disabledReason}
@@ -85,15 +117,13 @@ const endpointColumns: Column<Endpoint>[] = [
         <PostButton intent="test" id={e.id} label={`Send a test event to ${e.url}`}>
           Send test
         </PostButton>
-        <PostButton intent="delete" id={e.id} label={`Delete ${e.url}`} color="red">
-          Delete
-        </PostButton>
+        <DeleteEndpoint id={e.id} url={e.url} />
       </Group>
     ),
   },
 ];
 
-const deliveryColumns = (timeZone: string): Column<Delivery>[] => [
+const deliveryColumns = (timeZone: string, payloads: Record<string, string>): Column<Delivery>[] => [
   {
     header: "Event",
     cell: (d) => (
@@ -102,6 +132,7 @@ const deliveryColumns = (timeZone: string): Column<Delivery>[] => [
         <Text size="xs" c="dimmed">
           {formatDateTime(d.createdAt, timeZone)}
         </Text>
+        <DeliveryPayload payload={payloads[d.id]} />
       </>
     ),
   },
@@ -110,7 +141,7 @@ const deliveryColumns = (timeZone: string): Column<Delivery>[] => [
     header: "Status",
     cell: (d) => (
       <>
-        <Badge color={statusColor[d.status] ?? "gray"}>{d.status}</Badge>
+        <StatusBadge status={d.status} />
         {d.nextAttemptAt && d.status === "retrying" ? <Text size="xs">next {formatDateTime(d.nextAttemptAt, timeZone)}</Text> : null}
       </>
     ),
@@ -144,50 +175,34 @@ const deliveryColumns = (timeZone: string): Column<Delivery>[] => [
 ];
 
 export default function Webhooks() {
-  const { endpoints, deliveries, eventTypes, timeZone } = useLoaderData<typeof loader>();
+  const { endpoints, deliveries, payloads, eventTypes, timeZone } = useLoaderData<typeof loader>();
   const result = useActionOutcome<{ created?: { id: string; url: string; secret: string } }>();
-  const busy = useNavigation().state !== "idle";
+  // Focus follows the outcome (a deleted endpoint's button is gone; a failed form says why).
+  const outcome = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (result && !result.created) outcome.current?.focus();
+  }, [result]);
   return (
     <Stack gap="lg">
-      <Title order={2}>Webhooks</Title>
+      <Title order={1} size="h2">
+        Webhooks
+      </Title>
       <Text size="sm" c="dimmed">
         Events are signed per the Standard Webhooks spec (webhook-id, webhook-timestamp, webhook-signature headers); failed deliveries are retried for about
         three days.
       </Text>
-      <ActionOutcome result={result} />
-      {result?.ok && result.created ? (
-        <Alert color="teal" title="Endpoint added" role="status">
-          <Text size="sm">Its signing secret, shown only now:</Text>
-          <Code className="break-all" data-testid="signing-secret">
-            {result.created.secret}
-          </Code>
-        </Alert>
-      ) : null}
+      <div ref={outcome} tabIndex={-1} className="outline-none empty:hidden">
+        <ActionOutcome result={result} />
+      </div>
+      {result?.ok && result.created ? <SigningSecret secret={result.created.secret} /> : null}
       <Card withBorder>
-        <Form method="post">
-          <input type="hidden" name="intent" value="create" />
-          <Stack gap="sm">
-            <TextInput label="Endpoint URL" name="url" type="url" placeholder="https://example.com/webhooks" required />
-            <Checkbox.Group label="Events">
-              <Group gap="md" mt="xs">
-                {eventTypes.map((t) => (
-                  <Checkbox key={t} value={t} label={t} name="eventTypes" />
-                ))}
-              </Group>
-            </Checkbox.Group>
-            <Group>
-              <Button type="submit" loading={busy}>
-                Add endpoint
-              </Button>
-            </Group>
-          </Stack>
-        </Form>
+        <EndpointForm eventTypes={eventTypes} createdId={result?.ok ? result.created?.id : undefined} />
       </Card>
       <TableSection title="Endpoints" isEmpty={endpoints.length === 0} empty="No endpoints yet.">
         <ResponsiveTable caption="Webhook endpoints" columns={endpointColumns} rows={endpoints} rowKey={(e) => e.id} />
       </TableSection>
       <TableSection title="Deliveries" isEmpty={deliveries.length === 0} empty="No deliveries yet." testId="deliveries">
-        <ResponsiveTable caption="Webhook deliveries" columns={deliveryColumns(timeZone)} rows={deliveries} rowKey={(d) => d.id} />
+        <ResponsiveTable caption="Webhook deliveries" columns={deliveryColumns(timeZone, payloads)} rows={deliveries} rowKey={(d) => d.id} />
       </TableSection>
     </Stack>
   );

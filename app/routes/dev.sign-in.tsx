@@ -1,6 +1,6 @@
 // The local dev sign-in (only when Clerk is not configured, never in production).
 import { Alert, Button, Card, Container, Stack, Text, TextInput, Title } from "@mantine/core";
-import { type ActionFunctionArgs, json, type LoaderFunctionArgs, redirect } from "@remix-run/node";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction, redirect } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { safeNextPath } from "~/server/auth/next-path.server";
 import { checkSameOrigin, devSignIn, devSignInEnabled } from "~/server/auth/session.server";
@@ -25,13 +25,17 @@ export const action = async ({ request }: ActionFunctionArgs) => {
   }
 };
 
+export const meta: MetaFunction = () => [{ title: "Sign in — Metered" }];
+
 export default function DevSignIn() {
   const data = useActionData<typeof action>();
   const [params] = useSearchParams();
   const busy = useNavigation().state !== "idle";
   return (
-    <Container size={420} className="py-16">
-      <Title order={2}>Sign in</Title>
+    <Container size={420} className="py-16" component="main">
+      <Title order={1} size="h2">
+        Sign in
+      </Title>
       <Text c="dimmed" size="sm" className="mt-1">
         Local development sign-in: you become the owner of the organisation you name.
       </Text>

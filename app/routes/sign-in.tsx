@@ -7,8 +7,9 @@ import { safeNextPath } from "~/server/auth/next-path.server";
 import { config } from "~/server/platform/config.server";
 
 export const loader = ({ request }: LoaderFunctionArgs) => {
-  if (!config.CLERK_SECRET_KEY) return redirect("/dev/sign-in");
   const back = safeNextPath(new URL(request.url).searchParams.get("next"));
+  // The local sign-in keeps where to go after it (the home page's "Start free trial": /billing).
+  if (!config.CLERK_SECRET_KEY) return redirect(back === "/dashboard" ? "/dev/sign-in" : `/dev/sign-in?next=${encodeURIComponent(back)}`);
   if (!config.CLERK_SIGN_IN_URL) return json({ redirectUrl: back });
   const target = new URL(config.CLERK_SIGN_IN_URL);
   target.searchParams.set("redirect_url", `${config.baseUrl}${back}`);

@@ -201,3 +201,15 @@ export async function updateSubscriptionPrice(input: {
   });
   return subscriptionState(sub);
 }
+
+/**
+ * Withdraws a cancellation set for the period end (`cancel_at_period_end` back to false): the
+ * subscription renews as before. Stripe refuses this on a subscription a schedule manages.
+ */
+export async function resumeSubscription(input: { subscriptionId: string; idempotencyKey: string }): Promise<SubscriptionState> {
+  const params: Stripe.SubscriptionUpdateParams = { cancel_at_period_end: false, expand: ["schedule"] };
+  const sub = await stripe.subscriptions.update(input.subscriptionId, params, {
+    idempotencyKey: requestKey(input.idempotencyKey, { subscription: input.subscriptionId, params }),
+  });
+  return subscriptionState(sub);
+}

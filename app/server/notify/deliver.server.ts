@@ -55,6 +55,10 @@ export async function markDeliveryPending(deliveryId: string, executor: Pick<typ
     .where(eq(schema.webhookDeliveries.id, deliveryId));
 }
 
+/** The body every delivery of an event sends (and signs); the portal shows it with the delivery. */
+export const webhookPayload = (event: Pick<typeof schema.events.$inferSelect, "id" | "type" | "createdAt" | "data">) =>
+  JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
+
 export async function deliverWebhook(deliveryId: string): Promise<void> {
   const [row] = await db
     .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events })
@@ -69,7 +73,7 @@ export async function deliverWebhook(deliveryId: string): Promise<void> {
     return;
   }
   const attempt = delivery.attempts + 1;
-  const payload = JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
+  const payload = webhookPayload(event);
   const now = new Date();
   const headers = {
     "webhook-id": event.id,

@@ -7,7 +7,7 @@ import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
-import { createDelivery, enqueueDelivery, markDeliveryPending } from "./deliver.server";
+import { createDelivery, enqueueDelivery, markDeliveryPending, webhookPayload } from "./deliver.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 
 type Actor = { orgId: string; actor: string; requestId: string | null };
@@ -116,6 +116,17 @@ export async function listDeliveries(orgId: string, limit = 50) {
         error: a.error,
       })),
   }));
+}
+
+/** The request body each of the org's deliveries sends (by delivery id): the portal shows it. */
+export async function deliveryPayloads(orgId: string, deliveryIds: string[]): Promise<Record<string, string>> {
+  if (deliveryIds.length === 0) return {};
+  const rows = await db
+    .select({ id: schema.webhookDeliveries.id, event: schema.events })
+    .from(schema.webhookDeliveries)
+    .innerJoin(schema.events, eq(schema.events.id, schema.webhookDeliveries.eventId))
+    .where(and(eq(schema.webhookDeliveries.orgId, orgId), inArray(schema.webhookDeliveries.id, deliveryIds)));
+  return Object.fromEntries(rows.map((r) => [r.id, webhookPayload(r.event)]));
 }
 
 /** Sends a delivery again now (a person's retry: also after it failed for good). */
