@@ -1,8 +1,8 @@
 // The local Stigg holds the SDK to its pinned documents and key, answers in Stigg's error shape,
 // and fails the ways the SDK's retry rules tell apart.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import Stigg from "@stigg/node-server-sdk";
 import * as sdk from "@stigg/api-client-js/src/generated/sdk";
+import Stigg from "@stigg/node-server-sdk";
 import { print } from "graphql";
 import { sdkOptions } from "../app/server/stigg/stigg.server";
 import { freePort } from "../test/ports";
@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 const post = (body: unknown, key: string | null = local.apiKey) =>
-  fetch(`${local.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) }, body: JSON.stringify(body) });
+  fetch(`${local.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) },
+    body: JSON.stringify(body),
+  });
 
 const client = (timeout = 10_000, apiKey = local.apiKey) => Stigg.initialize({ ...sdkOptions({ url: local.url, apiKey }), timeout });
 

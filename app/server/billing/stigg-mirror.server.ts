@@ -102,7 +102,8 @@ async function planVersionOf(sub: { planCode: string; planVersion: number | null
  * in. Null while the org has no subscription.
  */
 export async function orgSnapshotForStigg(orgId: string): Promise<{ mirror: OrgMirror; plan: StiggPlan } | null> {
-  const [{ at }] = await sql<{ at: Date }[]>`select clock_timestamp() as at`;
+  const [{ at: stamp }] = await sql<{ at: string }[]>`select clock_timestamp()::text as at`;
+  const at = new Date(stamp);
   const [org] = await db.select().from(schema.organisations).where(eq(schema.organisations.id, orgId));
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
   if (!org || !sub) return null;
