@@ -151,7 +151,7 @@ const orgColumns: Column<Overview["orgs"][number]>[] = [
 ];
 
 export default function Admin() {
-  const { jobs, events, orgs, pastDue, drift, notify, slo, orgDeletions, catalog } = useLoaderData<typeof loader>();
+  const { jobs, events, orgs, pastDue, drift, stiggDrift, notify, slo, orgDeletions, catalog } = useLoaderData<typeof loader>();
   const result = useActionOutcome();
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -216,6 +216,11 @@ export default function Admin() {
       <Card withBorder padding={0}>
         <Group justify="space-between" p="md">
           <Text fw={600}>Usage drift (recorded vs reported to Stripe)</Text>
+          {stiggDrift === null ? null : (
+            <Badge color={stiggDrift === 0 ? "teal" : "yellow"} variant="outline" data-testid="stigg-drift">
+              Stigg drift: {formatNumber(stiggDrift)} org(s), as last checked
+            </Badge>
+          )}
           {"error" in drift ? null : (
             <Group gap="xs">
               {Object.entries(drift.maxDriftByFeature).map(([feature, max]) => (

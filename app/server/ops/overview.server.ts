@@ -4,12 +4,14 @@
 import { pendingOrgDeletions } from "../auth/clerk-webhooks.server";
 import { catalogHistory, planVersionSubscribers } from "../billing/catalog.server";
 import { driftReport } from "../billing/meter-report.server";
+import { stiggDriftCount } from "../billing/stigg-mirror.server";
 import { isStripeUnavailable } from "../billing/stripe.server";
 import { EVENT_JOB, replayStripeEvent } from "../billing/webhooks.server";
 import { appendAudit } from "../events/audit.server";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
+import { stiggEnabled } from "../stigg/stigg.server";
 import { jobStats } from "./jobs.server";
 
 export async function adminOverview() {
@@ -44,7 +46,9 @@ export async function adminOverview() {
     if (!isStripeUnavailable(err)) throw err;
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
-  return { jobs, events, orgs, pastDue, drift, orgDeletions, catalog: { versions: catalogVersions.reverse(), planVersions } };
+  // Orgs Stigg disagrees with the database on, as the last check or mirror found (null: Stigg off).
+  const stiggDrift = stiggEnabled() ? await stiggDriftCount() : null;
+  return { jobs, events, orgs, pastDue, drift, stiggDrift, orgDeletions, catalog: { versions: catalogVersions.reverse(), planVersions } };
 }
 
 /** Replays a failed job: a webhook job re-processes its stored event; others run again. */
