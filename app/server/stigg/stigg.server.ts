@@ -68,7 +68,7 @@ function current(): Client | null {
 }
 
 /** Tests: points this process at a local Stigg (or, with null, turns Stigg off). */
-export function useStigg(target: { url: string; apiKey: string } | null): void {
+export function pointStiggAt(target: { url: string; apiKey: string } | null): void {
   client?.stigg.close();
   resolved = true;
   client = target ? connect(target) : null;
