@@ -156,7 +156,7 @@ async function importSubscriptionsBulk(store: StiggStore, vars: Vars): Promise<I
       const planId = required(s.planId, "planId");
       if (!(await store.customer(customerId, tx))) throw new StiggGraphqlError("CustomerNotFound", `Customer not found ${customerId}`);
       const plan = await store.plan({ refId: planId }, tx);
-      if (!plan || plan.status !== "PUBLISHED") throw new StiggGraphqlError("PlanNotFound", `Plan not found ${planId}`);
+      if (plan?.status !== "PUBLISHED") throw new StiggGraphqlError("PlanNotFound", `Plan not found ${planId}`);
       const subscriptionId = s.subscriptionId ?? `subscription-${crypto.randomUUID().slice(0, 12)}`;
       const updatedAt = s.updatedAt ? new Date(s.updatedAt as string) : new Date();
       if (Number.isNaN(updatedAt.getTime())) throw new StiggGraphqlError("BAD_USER_INPUT", `updatedAt is not a date: ${String(s.updatedAt)}`, true);
@@ -237,7 +237,7 @@ async function previewSubscription(store: StiggStore, vars: Vars): Promise<Previ
   const customerId = required(i.customerId, "customerId");
   if (!(await store.customer(customerId))) throw new StiggGraphqlError("CustomerNotFound", `Customer not found ${customerId}`);
   const target = await store.plan({ refId: required(i.planId, "planId") });
-  if (!target || target.status !== "PUBLISHED") throw new StiggGraphqlError("PlanNotFound", `Plan not found ${i.planId}`);
+  if (target?.status !== "PUBLISHED") throw new StiggGraphqlError("PlanNotFound", `Plan not found ${i.planId}`);
   const sub = await store.activeSubscription(customerId);
   const current = sub ? await store.plan({ refId: sub.planId }) : null;
   const price = (p: StoredPlan | null) => Number((p?.additionalMetaData as { monthlyPrice?: number } | null)?.monthlyPrice ?? 0);
