@@ -24,6 +24,7 @@ import { AppError } from "../app/server/platform/errors.server";
 import { quotaFor } from "../app/server/usage/engine.server";
 import { catalogMigrate, catalogPush, catalogShow } from "./catalog-commands";
 import { COMMAND_ARGS } from "./help";
+import { stiggCheck } from "./stigg-commands";
 import { stripeCheckText } from "./stripe-check-text";
 
 type Flags = { name?: string; email?: string; apply?: boolean; database?: string; dir?: string; interval?: string; from?: string; to?: string; at?: string };
@@ -290,6 +291,7 @@ export const commands: Record<string, Command<unknown>> = {
   slo,
   "sentry:test": sentryTest,
   "stripe:check": stripeCheck,
+  "stigg:check": stiggCheck,
   retention,
   backup,
   restore,

@@ -14,6 +14,7 @@ export const COMMAND_ARGS = {
   slo: "slo",
   "sentry:test": "sentry:test",
   "stripe:check": "stripe:check",
+  "stigg:check": "stigg:check",
   retention: "retention [--apply]",
   backup: "backup [file]",
   restore: "restore <file> [--database NAME | --dir FOLDER]",

@@ -5,3 +5,4 @@ export * from "./schema-core";
 export * from "./schema-credits";
 export * from "./schema-notify";
 export * from "./schema-overage";
+export * from "./schema-stigg";

@@ -19,6 +19,8 @@ export type RunState = {
   processes: Record<string, number>;
   /** The local Stripe's port, or null when a Stripe key is configured. */
   stripeLocalPort: number | null;
+  /** The local Stigg's URL, or null/absent when a Stigg key is configured. */
+  stiggLocalUrl?: string | null;
 };
 
 export const runStateFile = () => process.env.RUN_STATE_FILE ?? join(import.meta.dir, "..", ".data", "run-state.json");
@@ -72,5 +74,6 @@ export function adoptRunState(env: Record<string, string | undefined>): string |
   }
   env.DATABASE_URL = found.state.databaseUrl;
   if (!env.STRIPE_SECRET_KEY && !env.STRIPE_LOCAL_PORT && found.state.stripeLocalPort) env.STRIPE_LOCAL_PORT = String(found.state.stripeLocalPort);
+  if (!env.STIGG_API_KEY && !env.STIGG_API_URL && found.state.stiggLocalUrl) env.STIGG_API_URL = found.state.stiggLocalUrl;
   return null;
 }

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on one machine. Starts an embedded Postgres when DATABASE_URL is
 // not set, migrates, builds the app if needed, then runs APP_PROCESSES app processes on one port
-// (default: config.server.ts's defaultAppProcesses), WORKER_PROCESSES workers and the local Stripe under the supervisor
+// (default: config.server.ts's defaultAppProcesses), WORKER_PROCESSES workers, the local Stripe and the local Stigg under the supervisor
 // (scripts/supervisor.ts: a crashed process is restarted with backoff), with one readable log
 // stream, and stops everything on Ctrl-C or SIGTERM.
 
@@ -52,9 +52,9 @@ async function stopAll(code: number) {
   stopping = true;
   say("stopping…");
   // Each app process finishes its requests within SHUTDOWN_GRACE_MS; then it is killed. The local
-  // Stripe goes next (the draining apps and workers may still call it), Postgres last. Every child
+  // Stripe and the local Stigg go next (the draining apps and workers may still call them), Postgres last. Every child
   // and Postgres run in sessions of their own: a terminal's Ctrl-C reaches only this process.
-  await supervisor.stop(shutdownGraceMs + 3000, ["stripe"]);
+  await supervisor.stop(shutdownGraceMs + 3000, ["stripe", "stigg"]);
   if (embedded) await embedded.stop().catch(() => {});
   process.exit(code);
 }
@@ -75,7 +75,7 @@ function noteAnnouncement(name: string, line: string) {
   if (!line.startsWith("{")) return;
   try {
     const { msg, url, instanceId } = JSON.parse(line) as { msg?: string; url?: string; instanceId?: string };
-    const local = /^local Stripe listening on (\S+) \(instance (\w+)\)$/.exec(msg ?? "");
+    const local = /^local (?:Stripe|Stigg) listening on (\S+) \(instance (\w+)\)$/.exec(msg ?? "");
     if (msg === "app listening" && url && instanceId) {
       announced.set(name, { url, instanceId });
       // A restarted app process has a new instance id: the state file says so.
@@ -131,6 +131,7 @@ function saveRunState(appUrl: string) {
     appInstanceIds,
     processes: supervisor.pids(),
     stripeLocalPort: env.STRIPE_SECRET_KEY ? null : Number(env.STRIPE_LOCAL_PORT),
+    stiggLocalUrl: env.STIGG_API_KEY ? null : (env.STIGG_API_URL ?? null),
   });
 }
 
@@ -195,6 +196,13 @@ if (!env.STRIPE_SECRET_KEY) {
     STRIPE_WEBHOOK_EVENTS: STRIPE_EVENT_TYPES.join(","),
   });
   await waitForOwn(["stripe"], "/health", (b) => (b as { instanceId?: string }).instanceId);
+}
+// The local Stigg when no Stigg key is configured: the apps and workers reach it by STIGG_API_URL.
+if (!env.STIGG_API_KEY) {
+  env.STIGG_LOCAL_PORT ??= "12112";
+  env.STIGG_API_URL = `http://127.0.0.1:${env.STIGG_LOCAL_PORT}`;
+  supervisor.start("stigg", ["bun", "stigg-emulator/main.ts"]);
+  await waitForOwn(["stigg"], "/health", (b) => (b as { instanceId?: string }).instanceId);
 }
 for (const name of appNames) supervisor.start(name, ["bun", "server.ts"]);
 for (let i = 1; i <= config.WORKER_PROCESSES; i++) supervisor.start(`worker.${i}`, ["bun", "worker/index.ts"]);

@@ -9,6 +9,8 @@ const OWNERS: Record<string, string[]> = {
   "@clerk/": ["app/server/auth/clerk.server.ts", "app/clerk.browser.tsx"],
   "@sentry/": ["app/server/observe/sentry.server.ts", "app/sentry.browser.ts"],
   svix: ["app/server/auth/clerk-webhooks.server.ts"],
+  // Stigg: the one module that talks to it (the local Stigg in stigg-emulator/ reads the SDK's documents).
+  "@stigg/": ["app/server/stigg/stigg.server.ts"],
   // Only billing/ talks to Stripe: the client (and its guard: deadlines, the breaker), its subject
   // modules (meters, overage prices, subscriptions) and its error classes; and the
   // script that cuts Stripe's OpenAPI document (it reads the SDK's pinned version).

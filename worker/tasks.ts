@@ -13,7 +13,7 @@ import { retention } from "./retention";
 import { rolloverPeriods } from "./rollover";
 import { sendEmail } from "./send-email";
 import { sloWatch } from "./slo-watch";
-import { stiggSync } from "./stigg-sync";
+import { stiggPublish, stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
 /** Every task with a declared payload, each typed by it: a task missing here, or one without a payload, does not compile. */
@@ -24,6 +24,7 @@ export const taskList: TaskList = {
   rollover_periods: rolloverPeriods,
   slo_watch: sloWatch,
   stigg_sync: stiggSync,
+  stigg_publish: stiggPublish,
   stripe_event: stripeEvent,
   dispatch_event: dispatchEvent,
   deliver_webhook: deliverWebhook,

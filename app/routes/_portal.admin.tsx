@@ -171,7 +171,8 @@ const pastDueColumns: Column<Overview["pastDue"][number]>[] = [
 ];
 
 export default function Admin() {
-  const { attention, driftTarget, jobs, events, orgs, pastDue, pastDueTotal, drift, notify, slo, orgDeletions, catalog } = useLoaderData<typeof loader>();
+  const { attention, driftTarget, jobs, events, orgs, pastDue, pastDueTotal, drift, stiggDrift, notify, slo, orgDeletions, catalog } =
+    useLoaderData<typeof loader>();
   const result = useActionOutcome();
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
@@ -237,6 +238,11 @@ export default function Admin() {
       <Card withBorder padding={0} id="drift">
         <Group justify="space-between" p="md">
           <Text fw={600}>Usage drift (recorded vs reported to Stripe)</Text>
+          {stiggDrift === null ? null : (
+            <Badge color={stiggDrift === 0 ? "teal" : "yellow"} variant="outline" data-testid="stigg-drift">
+              Stigg drift: {formatNumber(stiggDrift)} org(s), as last checked
+            </Badge>
+          )}
           {"error" in drift ? null : (
             <Group gap="xs">
               {Object.entries(drift.maxDriftByFeature).map(([feature, max]) => (

@@ -112,7 +112,16 @@ function cyclesOf(edges: Edge[]): string[][] {
 
 function projectEdges(): Edge[] {
   const edges: Edge[] = [];
-  for (const pattern of ["app/**/*.{ts,tsx}", "db/**/*.ts", "stripe-emulator/**/*.ts", "worker/**/*.ts", "cli/**/*.ts", "scripts/**/*.ts", "server.ts"]) {
+  for (const pattern of [
+    "app/**/*.{ts,tsx}",
+    "db/**/*.ts",
+    "stripe-emulator/**/*.ts",
+    "stigg-emulator/**/*.ts",
+    "worker/**/*.ts",
+    "cli/**/*.ts",
+    "scripts/**/*.ts",
+    "server.ts",
+  ]) {
     for (const path of new Glob(pattern).scanSync({ cwd: ROOT })) {
       if (/\.test\.tsx?$/.test(path)) continue;
       const file = relative(ROOT, join(ROOT, path));

@@ -336,7 +336,13 @@ export type PlanChangePreview = {
     description: string;
     amount: number;
   }[];
-  source: "stigg" | "stripe" | "local";
+  /** Whose figures: Stripe's proration preview, or our own for a downgrade or the end of a trial. Every amount is Stripe's or the catalog's, never Stigg's. */
+  source: "stripe" | "local";
+  /** What Stigg says of the change besides money (whether it sees a downgrade, and updates already scheduled), when Stigg is configured and answered within 500 ms; null otherwise. */
+  stigg: {
+    isPlanDowngrade: boolean;
+    hasScheduledUpdates: boolean;
+  } | null;
   /** Unix seconds the proration is computed at; send it with the upgrade to be charged exactly this. */
   prorationDate: number;
 };

@@ -315,7 +315,20 @@ export const planChangePreview = z.object({
   nextInvoiceAt: timestamp,
   includedUnits: count,
   lines: z.array(z.object({ description: z.string(), amount: z.number().int() })),
-  source: z.enum(["stigg", "stripe", "local"]),
+  source: z.enum(["stripe", "local"]).meta({
+    description:
+      "Whose figures: Stripe's proration preview, or our own for a downgrade or the end of a trial. Every amount is Stripe's or the catalog's, never Stigg's.",
+  }),
+  stigg: z
+    .object({
+      isPlanDowngrade: z.boolean(),
+      hasScheduledUpdates: z.boolean(),
+    })
+    .nullable()
+    .meta({
+      description:
+        "What Stigg says of the change besides money (whether it sees a downgrade, and updates already scheduled), when Stigg is configured and answered within 500 ms; null otherwise.",
+    }),
   prorationDate: z.number().int().meta({ description: "Unix seconds the proration is computed at; send it with the upgrade to be charged exactly this." }),
 });
 

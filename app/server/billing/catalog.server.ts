@@ -18,6 +18,7 @@ import {
   type PlanSpec,
 } from "../domain/catalog.server";
 import { db, schema, sql, type Tx } from "../platform/db.server";
+import { stiggEnabled } from "../stigg/stigg.server";
 import { pinPlanVersions } from "./subscriptions.server";
 
 export type PublishedCatalog = { version: number; content: Catalog; digest: string; source: string; publishedAt: Date };
@@ -119,6 +120,8 @@ export async function publishCatalog(input: { content: Catalog; source: string; 
         });
     }
     await mirrorPlans(tx, content);
+    // Stigg follows the catalog in its own job (stigg-mirror.server.ts), after this commits.
+    if (stiggEnabled()) await tx.execute(dsql`select graphile_worker.add_job('stigg_publish', '{}'::json, job_key := 'stigg_publish')`);
     return { published: true, version, changes };
   });
 }

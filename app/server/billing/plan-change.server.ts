@@ -16,9 +16,9 @@ import { ID_PATTERN } from "../domain/vocabulary.server";
 import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
 import { emitPlanApplied } from "../notify/stripe-facts.server";
-import { db } from "../platform/db.server";
+import { db, sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
-import { previewInStigg } from "../stigg/stigg.server";
+import { previewInStigg, stiggEnabled, stiggPlanId } from "../stigg/stigg.server";
 import { applySubscription, retrieveMirrored } from "./converge.server";
 import { oncePerKey } from "./idempotency.server";
 import { type Plan, type PlanCode, planByCode, refreshCatalog } from "./plans.server";
@@ -86,10 +86,10 @@ async function setup(orgId: string, planCode: string, wanted?: Interval): Promis
   return { from, to, fromInterval, interval, kind, orgId, stripeSubscriptionId: sub.stripeSubscriptionId, trialing, periodStart: sub.periodStart };
 }
 
-/** A plan change's figures (the API's `PlanChangePreview`): whose they are is `source` (Stigg's, Stripe's proration preview, or our own for a downgrade or the end of a trial). */
+/** A plan change's figures (the API's `PlanChangePreview`): whose they are is `source` (Stripe's proration preview, or our own for a downgrade or the end of a trial); `stigg` is Stigg's non-money view. */
 export type PlanChangePreview = z.infer<typeof planChangePreview>;
 
-async function compute(change: Change): Promise<PlanChangePreview> {
+async function compute(change: Change): Promise<Omit<PlanChangePreview, "stigg">> {
   const state = await retrieveMirrored(change.stripeSubscriptionId);
   const at = await clockNow(state.customerId);
   const base = {
@@ -138,16 +138,25 @@ async function compute(change: Change): Promise<PlanChangePreview> {
   };
 }
 
+/** Stigg's non-money view of moving to the plan's newest version (its own plan in Stigg); null when Stigg is off. */
+async function stiggPreview(orgId: string, planCode: string) {
+  if (!stiggEnabled()) return null;
+  const [row] = await sql<
+    { v: number }[]
+  >`select plan_version as v from catalog_version_plans where plan_code = ${planCode} order by catalog_version desc limit 1`;
+  return row ? previewInStigg(orgId, stiggPlanId(planCode, row.v)) : null;
+}
+
 /** Preview: what the change would cost, changing nothing anywhere. */
 export const previewPlanChange = (orgId: string, planCode: string, interval?: Interval): Promise<PlanChangePreview> =>
   callerDeadline(() => preview(orgId, planCode, interval));
 
 async function preview(orgId: string, planCode: string, interval?: Interval): Promise<PlanChangePreview> {
   const change = await setup(orgId, planCode, interval);
-  // Stigg's figures when it is configured; Stripe's when it is off or does not answer.
-  const stigg = change.kind === "upgrade" ? await previewInStigg(orgId, change.to.code) : null;
-  const preview = await upstream(() => compute(change));
-  return stigg ? { ...preview, ...stigg, nextInvoiceAt: stigg.nextInvoiceAt ?? preview.nextInvoiceAt, source: "stigg" } : preview;
+  // Stripe's figures are the money. Stigg's preview runs beside them, time-boxed (≤ 500 ms), and
+  // adds only what is not money; a slow or absent Stigg delays nothing beyond its box.
+  const [preview, stigg] = await Promise.all([upstream(() => compute(change)), stiggPreview(orgId, change.to.code)]);
+  return { ...preview, stigg };
 }
 
 // Sent on to Stripe inside its own key, so it must be short and plain (the API and the portal form).

@@ -5,6 +5,7 @@
 import { pendingOrgDeletions } from "../auth/clerk-webhooks.server";
 import { catalogHistory, planVersionSubscribers } from "../billing/catalog.server";
 import { driftReport } from "../billing/meter-report.server";
+import { stiggDriftCount } from "../billing/stigg-mirror.server";
 import { isStripeUnavailable } from "../billing/stripe.server";
 import { EVENT_JOB, replayStripeEvent } from "../billing/webhooks.server";
 import { appendAudit } from "../events/audit.server";
@@ -12,6 +13,7 @@ import { type SloReport, TARGETS } from "../observe/slo.server";
 import { config } from "../platform/config.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
+import { stiggEnabled } from "../stigg/stigg.server";
 import { jobStats } from "./jobs.server";
 
 const PAST_DUE_SHOWN = 25;
@@ -42,12 +44,15 @@ export async function adminOverview() {
     if (!isStripeUnavailable(err)) throw err;
     drift = { error: "Stripe is unreachable: drift cannot be computed right now." };
   }
+  // Orgs Stigg disagrees with the database on, as the last check or mirror found (null: Stigg off).
+  const stiggDrift = stiggEnabled() ? await stiggDriftCount() : null;
   return {
     jobs,
     events,
     pastDue: pastDue.map(({ total: _, ...o }) => o),
     pastDueTotal: pastDue[0]?.total ?? 0,
     drift,
+    stiggDrift,
     orgDeletions,
     catalog: { versions: catalogVersions.reverse(), planVersions },
   };
@@ -75,6 +80,7 @@ export function needsAttention(overview: Awaited<ReturnType<typeof adminOverview
           : drift.rows.filter((r) => r.drift !== null && r.drift > TARGETS.driftMax).length,
       href: "#drift",
     },
+    { id: "stigg-drift", label: "Orgs drifted in Stigg", count: overview.stiggDrift, href: "#drift" },
     { id: "slo", label: "SLO breaches", count: slo.slos.some((s) => s.value !== null) ? slo.slos.filter((s) => !s.ok).length : null, href: "#slo" },
   ];
 }

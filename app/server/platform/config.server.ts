@@ -122,6 +122,10 @@ const envSchema = z.object({
   // for the local Stripe, off with a key; a live key refuses "on" (test clocks are test mode's).
   STRIPE_TEST_CLOCKS: z.enum(["on", "off"]).optional(),
   STIGG_API_KEY: z.string().min(1).optional(),
+  // A Stigg at this URL instead of Stigg's own (the local one `npm start` runs when STIGG_API_KEY is
+  // unset): realtime, edge and remote config off; the key defaults to the local Stigg's.
+  STIGG_API_URL: z.string().url().optional(),
+  STIGG_LOCAL_PORT: z.coerce.number().int().min(1).max(65535).default(12112),
   CLERK_PUBLISHABLE_KEY: z
     .string()
     .regex(/^pk_(test|live)_[A-Za-z0-9+/=$-]+$/, "must look like pk_test_…")

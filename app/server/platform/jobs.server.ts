@@ -16,8 +16,10 @@ const cronPayload = z.looseObject({ _cron: z.object({ ts: z.string(), backfilled
 export const jobPayloads = {
   /** A stored Stripe event to converge the database to (stripe_events.id). */
   stripe_event: z.object({ eventId: id }),
-  /** An org whose customer and plan go to Stigg. */
+  /** An org whose customer and subscription are mirrored to Stigg (then rechecked for drift). */
   stigg_sync: z.object({ orgId: id }),
+  /** The current catalog version published to Stigg as features and plans (queued by each publish). */
+  stigg_publish: cronPayload,
   /** An emitted event to fan out to webhooks and email (events.id). */
   dispatch_event: z.object({ eventId: id }),
   /** One attempt of one webhook delivery (webhook_deliveries.id). */
