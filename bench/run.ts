@@ -12,6 +12,9 @@
 // `--reads` runs only the reads: the quota check, the entitlements and one entitlement, each with its ratio to the quota check.
 // `--overage` runs only the admissions past the included units (issue 23): included, credit and overage
 // admissions of one org each, alternated twice, each with its ratio to the included one.
+// `--limits` runs only the quota check and the usage record of a key without rate limits and of a key
+// with limits it never reaches (issue 25: at most 10% slower), alternated twice; with REDIS_URL set
+// the limits are counted in Redis, as in production.
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,7 +30,7 @@ import { connections, duration, load, type Result, removeScenarioFile } from "./
 const root = join(import.meta.dir, "..");
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" }, overage: { type: "boolean" } },
+  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" }, overage: { type: "boolean" }, limits: { type: "boolean" } },
 });
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
@@ -142,6 +145,19 @@ try {
   await beyondCounter("org_bench_credits", null);
   await sql`insert into credit_grants (id, org_id, metric, units, remaining, source, source_id, expires_at)
             values ('cg_bench', 'org_bench_credits', 'api_call', 1000000000000, 1000000000000, 'admin', 'cg_bench', now() + interval '365 days')`;
+  // A key with rate limits it never reaches (its org on pro, as the hot org).
+  await createOrg({ id: "org_bench_limited", name: "org_bench_limited" });
+  await setSubscriptionMirror({ orgId: "org_bench_limited", planCode: "pro" });
+  const limitedKey = (
+    await createApiKey({
+      orgId: "org_bench_limited",
+      name: "bench limited",
+      rateLimits: [
+        { limit: 1_000_000, windowSeconds: 1 },
+        { limit: 1_000_000_000, windowSeconds: 3600 },
+      ],
+    })
+  ).key;
   const spreadKeys: string[] = [];
   for (let i = 0; i < 1000; i++) spreadKeys.push(await mkOrg(`org_bench_${i}`, "growth"));
 
@@ -215,6 +231,30 @@ try {
         from usage_counters where org_id = 'org_bench_overage'`;
     console.log(`${o.overage === o.used - 1 && o.overage === o.ledger ? "exact" : "WRONG"}  overage: counter = ledger = admitted past the included unit`);
     console.log(`${ok ? "meets" : "MISSES"} an overage admission costs ≤ 120% of an included one (both sittings)`);
+    await cleanup();
+    process.exit(0);
+  }
+  if (args.limits) {
+    console.log(
+      `\nbench --limits: wrk, 2 threads, ${duration}s per scenario, ${connections} connections, same machine, limits counted ${process.env.REDIS_URL ? "in Redis" : "per process (no REDIS_URL)"}\n`,
+    );
+    let ok = true;
+    for (const tag of ["a", "b"]) {
+      const quotaFree = await load({ url: appUrl, kind: "quota", keys: [hotKey] });
+      const quotaLimited = await load({ url: appUrl, kind: "quota", keys: [limitedKey] });
+      const usageFree = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}${tag}f` });
+      const usageLimited = await load({ url: appUrl, kind: "usage", keys: [limitedKey], runId: `${runId}${tag}l` });
+      const line = (name: string, x: Result, base: Result) =>
+        console.log(
+          `${name.padEnd(24)} ${x.rps.toFixed(0).padStart(9)} req/s  p50 ${String(x.p50).padStart(6)} ms  p99 ${String(x.p99).padStart(6)} ms  errors ${x.errors}  ${((x.rps / base.rps) * 100).toFixed(1)}% of no limits`,
+        );
+      line("quota, no limits", quotaFree, quotaFree);
+      line("quota, limited key", quotaLimited, quotaFree);
+      line("usage, no limits", usageFree, usageFree);
+      line("usage, limited key", usageLimited, usageFree);
+      ok &&= quotaLimited.rps * 1.1 >= quotaFree.rps && usageLimited.rps * 1.1 >= usageFree.rps && quotaLimited.errors + usageLimited.errors === 0;
+    }
+    console.log(`${ok ? "meets" : "MISSES"} a key with limits costs at most 10% (quota and usage, both sittings)`);
     await cleanup();
     process.exit(0);
   }
@@ -292,7 +332,7 @@ bench --reads: wrk, 2 threads, ${duration}s per scenario, ${connections} connect
   let spreadUsed = 0;
   for (const row of await sql<
     { used: number }[]
-  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds', 'org_bench_parts', 'org_bench_overage', 'org_bench_credits')`)
+  >`select coalesce(sum(used), 0)::int8 as used from usage_counters where org_id like 'org_bench_%' and org_id not in ('org_bench_hot', 'org_bench_dup', 'org_bench_full', 'org_bench_big', 'org_bench_rounds', 'org_bench_parts', 'org_bench_overage', 'org_bench_credits', 'org_bench_limited')`)
     spreadUsed = row.used;
   checks["1,000 orgs: counters = admitted"] = inFlightSlack(spreadUsed, results["usage, 1,000 orgs"].statuses["200"]);
   const dup = await usedOf("org_bench_dup");
