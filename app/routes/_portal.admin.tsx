@@ -177,7 +177,9 @@ export default function Admin() {
   const depth = jobs.tasks.reduce((s, t) => s + t.queued + t.retrying, 0);
   return (
     <Stack gap="lg">
-      <Title order={2}>Operations</Title>
+      <Title order={1} size="h2">
+        Operations
+      </Title>
       <ActionOutcome result={result} />
       <AttentionStrip items={attention} />
       <SloPanel report={slo} />

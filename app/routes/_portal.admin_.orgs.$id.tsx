@@ -111,7 +111,7 @@ export default function AdminOrg() {
         ← All organisations
       </Anchor>
       <Group gap="sm" align="center">
-        <Title order={2} className="break-words">
+        <Title order={1} size="h2" className="break-words">
           {org.name}
         </Title>
         <Badge color={status === "past_due" || status === "unpaid" ? "red" : status === "none" || status === "canceled" ? "gray" : "teal"} variant="light">

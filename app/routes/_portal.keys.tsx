@@ -123,7 +123,9 @@ export default function Keys() {
   ];
   return (
     <Stack gap="lg">
-      <Title order={2}>API keys</Title>
+      <Title order={1} size="h2">
+        API keys
+      </Title>
       {result && !result.ok ? (
         <Alert color="red" role="alert">
           {result.error}
@@ -154,7 +156,9 @@ export default function Keys() {
       </Card>
       <Card withBorder>
         <Stack gap="sm">
-          <Title order={3}>Change a key</Title>
+          <Title order={2} size="h3">
+            Change a key
+          </Title>
           <Text size="sm" c="dimmed">
             A rate limit caps the quota checks and usage records a key makes; over it, calls get 429 RATE_LIMITED and nothing is counted. An expired key is
             refused like a revoked one.
@@ -164,7 +168,9 @@ export default function Keys() {
       </Card>
       <Card withBorder>
         <Stack gap="sm">
-          <Title order={3}>Default rate limit</Title>
+          <Title order={2} size="h3">
+            Default rate limit
+          </Title>
           <Text size="sm" c="dimmed">
             Holds every key whose rate limit is "The organisation's default".
           </Text>
