@@ -124,10 +124,13 @@ describe("every route as another organisation, and signed out: never A's data, n
               const request = `${method} ${path} ${type ?? ""} (${caller})`;
               const note = (why: string) => findings.push({ request, status: r.status, why, body: text.slice(0, 160) });
               if (r.status >= 500) note("5xx");
-              // A page may echo its own URL (Remix's location): what B sent is not A's data shown.
+              // A page may echo its own URL (Remix's location, a sign-in redirect's next=): what B
+              // sent, path and query, is not A's data shown.
               const query = path.slice(url.length);
-              const shown = [query, query.replaceAll("&", "\\u0026"), query.replaceAll("&", "&amp;")].reduce((t, q) => (q ? t.split(q).join("") : t), text);
-              const leaked = secretsOf(a).filter((s) => shown.includes(s) || (r.headers.get("location") ?? "").includes(s));
+              const sent = [query, query.replaceAll("&", "\\u0026"), query.replaceAll("&", "&amp;"), url, encodeURIComponent(url)];
+              const unsent = (t: string) => sent.reduce((rest, q) => (q ? rest.split(q).join("") : rest), t);
+              const shown = unsent(text);
+              const leaked = secretsOf(a).filter((s) => shown.includes(s) || unsent(r.headers.get("location") ?? "").includes(s));
               if (leaked.length) note(`shows org A's ${leaked.join(", ")}`);
               if (!isApi) continue;
               if (r.status >= 400) {

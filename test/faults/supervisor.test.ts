@@ -68,7 +68,7 @@ test("npm start runs two app processes on one port and two workers; a killed app
     await until("ready", () => output().includes("ready: open"), output, 90_000);
     const state = JSON.parse(readFileSync(stateFile, "utf8")) as RunState;
     expect(state.appInstanceIds).toHaveLength(2);
-    expect(Object.keys(state.processes).sort()).toEqual(["app.1", "app.2", "stripe", "worker.1", "worker.2"]);
+    expect(Object.keys(state.processes).sort()).toEqual(["app.1", "app.2", "stigg", "stripe", "worker.1", "worker.2"]);
     pids = Object.values(state.processes);
     await until("both workers started", () => (output().match(/worker started/g) ?? []).length >= 2, output);
 
@@ -156,7 +156,7 @@ test("npm start killed outright (kill -9): its children, each in a session of it
     await until("ready", () => output().includes("ready: open"), output, 90_000);
     const state = JSON.parse(readFileSync(stateFile, "utf8")) as RunState;
     pids = Object.values(state.processes);
-    expect(Object.keys(state.processes).sort()).toEqual(["app.1", "stripe", "worker.1"]);
+    expect(Object.keys(state.processes).sort()).toEqual(["app.1", "stigg", "stripe", "worker.1"]);
     run.kill("SIGKILL");
     await run.exited;
     await until("every child stopped", () => pids.every((pid) => !alive(pid)), output, 20_000);
