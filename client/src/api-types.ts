@@ -600,6 +600,29 @@ export type UpgradeBody = {
   prorationDate?: number;
 };
 
+export type UsageAlertBody = {
+  /** A metered feature of the catalog. */
+  metric: string;
+  /** Percents of the included units that emit `usage.threshold_reached` (default [80, 100]); up to 10, each 1 to 1000; [] for none. */
+  percents: number[];
+  /** Emit `credits.low` when an admission leaves fewer prepaid credits of the feature than this (it left at least this many before); null: never. */
+  creditsBelow: number | null;
+  /** Emit `overage.threshold_reached` when the feature's overage charge this period goes above this many cents; null: never. */
+  overageAboveCents: number | null;
+};
+
+export type UsageAlerts = {
+  alerts: {
+    /** A metered feature of the catalog (`GET /api/v1/entitlements` lists the org's). */
+    metric: string;
+    percents: number[];
+    creditsBelow: number | null;
+    overageAboveCents: number | null;
+    /** False: the defaults (80% and 100%, nothing else). */
+    custom: boolean;
+  }[];
+};
+
 export type UsageAnswer =
   | {
       request_id: string;

@@ -3,6 +3,7 @@
 // own route imports the document, so the modules are read only once all of them are loaded.
 // document.server.test.ts checks that every /api/v1 route file is here, under its own path.
 import * as openApiJson from "../../routes/api.openapi[.]json";
+import * as alerts from "../../routes/api.v1.alerts";
 import * as autoTopUp from "../../routes/api.v1.billing.auto-top-up";
 import * as checkout from "../../routes/api.v1.billing.checkout";
 import * as downgrade from "../../routes/api.v1.billing.downgrade";
@@ -47,6 +48,7 @@ export const documentedRoutes = (): [path: string, route: DeclaredRoute][] => [
   ["/api/v1/billing/top-ups", topUps.route],
   ["/api/v1/billing/spend-cap", spendCap.route],
   ["/api/v1/billing/auto-top-up", autoTopUp.route],
+  ["/api/v1/alerts", alerts.route],
   ["/api/v1/keys", keys.route],
   ["/api/v1/key-rate-limits", defaultKeyRateLimits.route],
   ["/api/v1/keys/{id}", key.route],
