@@ -1,6 +1,6 @@
 // Turns the processes' JSON log lines into one readable stream: time, process, level, message,
 // then the remaining fields. Lines that are not JSON pass through.
-const COLORS: Record<string, string> = { app: "\x1b[36m", worker: "\x1b[35m", stripe: "\x1b[33m" };
+const COLORS: Record<string, string> = { app: "\x1b[36m", worker: "\x1b[35m", stripe: "\x1b[33m", stigg: "\x1b[32m" };
 const LEVELS: Record<string, string> = {
   error: "\x1b[31mERROR\x1b[0m",
   warn: "\x1b[33mWARN \x1b[0m",

@@ -39,7 +39,7 @@ export async function runHealthChecks() {
     }),
     timed("config", true, async () => ({
       status: "ok",
-      detail: `stripe=${config.stripeMode}, auth=${config.CLERK_SECRET_KEY ? "clerk" : "dev"}, stigg=${config.STIGG_API_KEY ? "on" : "off"}`,
+      detail: `stripe=${config.stripeMode}, auth=${config.CLERK_SECRET_KEY ? "clerk" : "dev"}, stigg=${config.STIGG_API_KEY ? "on" : config.STIGG_API_URL ? "local" : "off"}`,
     })),
   ]);
   // Each breaker's state beside its dependency's check. An open database breaker fails the check
