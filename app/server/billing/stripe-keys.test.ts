@@ -94,8 +94,9 @@ describe("every key the app sends", () => {
       }
     }
     // The patterns still see them: price, clock, customer, checkout, schedule create/update/release,
-    // upgrade, and a metered feature's meter (one creation for every feature, api_call's included).
-    expect(sent.length).toBe(9);
+    // upgrade, resume (Keep my plan), and a metered feature's meter (one creation for every
+    // feature, api_call's included).
+    expect(sent.length).toBe(10);
     expect(sent.filter((s) => !s.value.startsWith("requestKey("))).toEqual([]);
   });
 });
