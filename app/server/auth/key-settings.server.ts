@@ -4,6 +4,7 @@
 // here and in Redis; other app processes see it within KEY_CACHE_TTL_MS.
 import { and, eq } from "drizzle-orm";
 import { appendAudit } from "../events/audit.server";
+import { setOrgDefaultKeyRateLimits } from "../orgs/orgs.server";
 import { db, schema } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
 import { forgetKey, hashKey, KEY_ID, keyView, newKeySecret } from "./keys.server";
@@ -101,7 +102,7 @@ export async function setDefaultKeyRateLimits(input: { orgId: string; rateLimits
       .where(eq(schema.organisations.id, input.orgId))
       .for("update");
     if (!before) throw NotFound("Organisation");
-    await tx.update(schema.organisations).set({ defaultKeyRateLimits: input.rateLimits }).where(eq(schema.organisations.id, input.orgId));
+    await setOrgDefaultKeyRateLimits(input.orgId, input.rateLimits, tx);
     await appendAudit(
       { orgId: input.orgId, action: "api_key.default_rate_limits_updated", details: { rateLimits: [before.limits ?? null, input.rateLimits] } },
       tx,

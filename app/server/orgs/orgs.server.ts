@@ -67,3 +67,12 @@ export async function markStripeChecked(orgId: string): Promise<void> {
 export async function setOrgTimeZone(orgId: string, timeZone: string, executor: Pick<Db, "update"> = db): Promise<void> {
   await executor.update(schema.organisations).set({ timeZone }).where(eq(schema.organisations.id, orgId));
 }
+
+/** Sets the rate limits of the org's keys that carry none of their own (null: no default), inside the caller's transaction when it passes one. */
+export async function setOrgDefaultKeyRateLimits(
+  orgId: string,
+  rateLimits: { limit: number; windowSeconds: number }[] | null,
+  executor: Pick<Db, "update"> = db,
+): Promise<void> {
+  await executor.update(schema.organisations).set({ defaultKeyRateLimits: rateLimits }).where(eq(schema.organisations.id, orgId));
+}
