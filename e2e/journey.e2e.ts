@@ -179,9 +179,12 @@ test("a trial on a card that fails charges: at the trial's end the payment fails
   const [{ clock }] = await db`select stripe_test_clock_id as clock from organisations where id = ${org}`;
   const { frozen_time } = await stripe.testHelpers.testClocks.retrieve(clock);
   await stripe.testHelpers.testClocks.advance(clock, { frozen_time: frozen_time + 15 * 86_400 });
+  // Past due, and the failed invoice mirrored (its own webhook may converge a moment later).
   await expect(async () => {
     const [row] = await db`select status from subscriptions where org_id = ${org}`;
     expect(row.status).toBe("past_due");
+    const [open] = await db`select count(*)::int as n from invoices where org_id = ${org} and status = 'open'`;
+    expect(open.n).toBeGreaterThan(0);
   }).toPass({ timeout: 20_000 });
   await page.reload();
   await expect(page.getByText("Your last payment failed — update your card")).toBeVisible();
