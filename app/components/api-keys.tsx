@@ -4,6 +4,7 @@
 import { Alert, Badge, Button, Code, Group, NativeSelect, Text, TextInput } from "@mantine/core";
 import { Form } from "@remix-run/react";
 import { useEffect, useRef, useState } from "react";
+import { useCopy } from "./copy-button";
 
 type Limit = { limit: number; windowSeconds: number };
 
@@ -82,18 +83,8 @@ export function CreateKeyForm({ busy, createdId }: { busy: boolean; createdId?: 
 
 export function NewKey({ name, secret, rolledUntil }: { name: string; secret: string; rolledUntil?: string }) {
   const copyButton = useRef<HTMLButtonElement>(null);
-  const [copied, setCopied] = useState<"copied" | "failed" | null>(null);
+  const { copied, copy } = useCopy(secret);
   useEffect(() => copyButton.current?.focus(), []);
-  useEffect(() => {
-    if (!copied) return;
-    const t = setTimeout(() => setCopied(null), 5000);
-    return () => clearTimeout(t);
-  }, [copied]);
-  const copy = () =>
-    navigator.clipboard.writeText(secret).then(
-      () => setCopied("copied"),
-      () => setCopied("failed"),
-    );
   return (
     <Alert color="teal" title={rolledUntil ? `Key "${name}" rolled` : `Key "${name}" created`}>
       <Text size="sm">Copy it now: it is shown only once and stored only as a hash.</Text>

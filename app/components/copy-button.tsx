@@ -2,7 +2,8 @@
 import { Button, type ButtonProps } from "@mantine/core";
 import { useEffect, useState } from "react";
 
-export function CopyButton({ text, label, ...button }: { text: string; label: string } & Omit<ButtonProps, "children" | "onClick">) {
+/** Copies `text` on `copy()`; `copied` says how it went, for 5 seconds. */
+export function useCopy(text: string): { copied: "copied" | "failed" | null; copy: () => Promise<void> } {
   const [copied, setCopied] = useState<"copied" | "failed" | null>(null);
   useEffect(() => {
     if (!copied) return;
@@ -14,6 +15,11 @@ export function CopyButton({ text, label, ...button }: { text: string; label: st
       () => setCopied("copied"),
       () => setCopied("failed"),
     );
+  return { copied, copy };
+}
+
+export function CopyButton({ text, label, ...button }: { text: string; label: string } & Omit<ButtonProps, "children" | "onClick">) {
+  const { copied, copy } = useCopy(text);
   return (
     <>
       <Button size="xs" variant="light" {...button} onClick={copy}>
