@@ -38,11 +38,19 @@ const failing = (r: StripeCheckReport) => r.lines.filter((l) => l.status === "fa
 const line = (r: StripeCheckReport, area: CheckLine["area"], check: string) => r.lines.find((l) => l.area === area && l.check === check)!;
 const endpoint = async () => (await stripe.webhookEndpoints.list()).data.find((e) => e.url === `${system.app.url}${STRIPE_WEBHOOK_PATH}`)!;
 
-/** The app's own portal configuration: the app makes it at start; found (or made) here so a test can change it. */
-async function appPortalConfiguration() {
-  const found = (await stripe.billingPortal.configurations.list({ limit: 100 })).data.find((c) => isAppPortalConfiguration(c.metadata));
-  return found ?? stripe.billingPortal.configurations.create({ features: PORTAL_FEATURES, metadata: PORTAL_METADATA });
+/**
+ * The app's own portal configurations, newest first, as the check orders them: the app makes one at
+ * start, made here when its start has not yet (the app started before the local Stripe and tries
+ * again later), so there may be two. The check reads the newest active one.
+ */
+async function appPortalConfigurations() {
+  const ours = async () =>
+    (await stripe.billingPortal.configurations.list({ active: true, limit: 100 })).data.filter((c) => isAppPortalConfiguration(c.metadata));
+  const found = await ours();
+  if (found.length === 0) await stripe.billingPortal.configurations.create({ features: PORTAL_FEATURES, metadata: PORTAL_METADATA });
+  return found.length ? found : ours();
 }
+const appPortalConfiguration = async () => (await appPortalConfigurations())[0];
 
 describe("ops stripe:check", () => {
   test("a fresh system is green: the app made its portal configuration at start (exit 0)", async () => {
@@ -143,13 +151,15 @@ describe("ops stripe:check", () => {
     } finally {
       await stripe.billingPortal.configurations.update(portal.id, { features: { subscription_cancel: { enabled: true, mode: "at_period_end" } } });
     }
-    await stripe.billingPortal.configurations.update(portal.id, { active: false });
+    // Every active one of the app's off (the app's start may have made a second beside the test's).
+    const all = await appPortalConfigurations();
+    for (const c of all) await stripe.billingPortal.configurations.update(c.id, { active: false });
     try {
       const { report } = await check();
       expect(line(report, "portal", "configuration")).toMatchObject({ status: "fail" });
       expect(line(report, "portal", "configuration").detail).toContain("no active billing portal configuration");
     } finally {
-      await stripe.billingPortal.configurations.update(portal.id, { active: true });
+      for (const c of all) await stripe.billingPortal.configurations.update(c.id, { active: true });
     }
     expect((await check()).code).toBe(0);
   });
