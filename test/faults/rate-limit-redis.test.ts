@@ -144,3 +144,39 @@ test("a Redis that stops answering: the unsure requests are refused (Retry-After
     await own.stop();
   }
 }, 60_000);
+
+test("a process's unused lease is given back: a key's hourly budget is spent whole across processes, never more", async () => {
+  const { orgId } = await orgWithKey({ included: 100_000 });
+  const { key } = await createApiKey({
+    orgId,
+    name: "hourly",
+    rateLimits: [
+      { limit: 1000, windowSeconds: 1 },
+      { limit: 10, windowSeconds: 3600 },
+    ],
+  });
+  // The first process takes a lease of one, then (used up) asks for two and uses one: it holds one
+  // admission counted in Redis that nobody uses.
+  const first = [await record(apps[0], key), await record(apps[0], key)];
+  expect(first.map((o) => o.status)).toEqual([200, 200]);
+  const untilRefused = async () => {
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) {
+      const o = await record(apps[1], key);
+      if (o.status !== 200) {
+        expect([o.status, o.code]).toEqual([429, "RATE_LIMITED"]);
+        expect(Number(o.retryAfter)).toBeGreaterThan(1); // the hour's end, not the held one's
+        return admitted;
+      }
+      admitted++;
+    }
+    return admitted;
+  };
+  const second = await untilRefused();
+  expect(second).toBe(7); // 10, less the first process's three
+  // Its lease ends within a second, and what it did not use goes back to the hour.
+  await Bun.sleep(2_500);
+  const later = await untilRefused();
+  expect(2 + second + later).toBe(10);
+  expect(Number((await countsOf(orgId)).used)).toBe(10);
+}, 60_000);
