@@ -187,4 +187,54 @@ describe("a storm of webhooks", () => {
       await second.stop();
     }
   }, 60_000);
+
+  test("a storm holds convergence back: its jobs wait the storm's gather, the jobs queued just before it are pushed back too, calm comes back", async () => {
+    const customers = await subscribedCustomers(4);
+    await billingSettled(system);
+    await stopWorker();
+    // A storm here is 20 events a second into one process; calm waits 2 s, a storm 5 s.
+    const app = await startApp({
+      ...system.env,
+      PORT: "0",
+      STRIPE_EVENT_GATHER_MS: "2000",
+      STRIPE_EVENT_STORM_RATE: "20",
+      STRIPE_EVENT_STORM_GATHER_MS: "5000",
+    });
+    try {
+      const events = async (k: number) =>
+        Promise.all(
+          Array.from({ length: k }, async (_, i) =>
+            signed("customer.subscription.updated", await stripe.subscriptions.retrieve(customers[i % customers.length].subscription)),
+          ),
+        );
+      const waits = async (ids: string[]) =>
+        (
+          await sql<
+            { wait: number }[]
+          >`select extract(epoch from run_at - created_at)::float8 as wait from graphile_worker.jobs where key = any(${ids}::text[])`
+        ).map((r) => r.wait);
+      const idsOf = (answers: { body: { data?: { eventId: string } } }[]) => answers.map((a) => a.body.data!.eventId);
+
+      const [before, during] = [await events(5), await events(60)];
+      const calm = idsOf(await storm(app.url, before, 5));
+      const stormy = idsOf(await storm(app.url, during, 10));
+      // The storm's jobs wait 5 s; the five queued calm within the last 2 s are pushed back to 5 s from then.
+      for (const w of await waits(stormy)) expect(w).toBeGreaterThan(4.9);
+      for (const w of await waits(calm)) expect(w).toBeGreaterThan(4.9);
+
+      // Two seconds later the rate is calm again: 2 s.
+      await Bun.sleep(2100);
+      const after = idsOf(await storm(app.url, await events(1), 1));
+      for (const w of await waits(after)) expect(w).toBeCloseTo(2, 1);
+
+      await restartWorker();
+      const all = [...calm, ...stormy, ...after];
+      await until(
+        async () => (await sql`select 1 from stripe_events where id = any(${all}::text[]) and processed_at is not null`).length === all.length,
+        30_000,
+      );
+    } finally {
+      await app.stop();
+    }
+  }, 60_000);
 });

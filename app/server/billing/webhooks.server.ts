@@ -147,21 +147,63 @@ function storeEvents(events: (Received & { index: number })[]): Promise<Intake[]
              as e(id, type, object_id, customer_id, created, payload)
       on conflict (id) do nothing
       returning id, customer_id`;
-    if (inserted.length > 0) await enqueueEvents(tx, inserted);
+    if (inserted.length > 0) await enqueueStored(tx, inserted);
     const stored = new Set(inserted.map((r) => r.id));
     return events.map((e) => ({ index: e.index, outcome: stored.has(e.event.id) ? "stored" : "duplicate" }) as const);
   });
 }
 
 // A job runs STRIPE_EVENT_GATHER_MS after its event arrived: the customer's events that come in
-// meanwhile wait behind it and converge with it, one read of Stripe for the lot.
-const GATHER_SECONDS = config.STRIPE_EVENT_GATHER_MS / 1000;
+// meanwhile wait behind it and converge with it, one read of Stripe for the lot. During a storm
+// (STRIPE_EVENT_STORM_RATE events a second or more stored by this process, in this second or the
+// last) it waits STRIPE_EVENT_STORM_GATHER_MS instead, and the jobs queued just before the storm
+// was noticed are pushed back to the same: convergence then runs after the storm's peak rather
+// than against it for the CPU, and a customer's storm converges in about one job.
+const CALM_SECONDS = config.STRIPE_EVENT_GATHER_MS / 1000;
+const STORM_SECONDS = config.STRIPE_EVENT_STORM_GATHER_MS / 1000;
+const rate = { second: 0, thisSecond: 0, lastSecond: 0, storm: false };
+// This process's jobs queued calm within the last calm wait (still to run, unless a burst took them).
+let calmJobs: { at: number; ids: string[] }[] = [];
+
+/** Counts `stored` events into this process's rate: whether it is a storm now, and whether it just became one. */
+export function noteStored(stored: number, now = Date.now()): { storm: boolean; began: boolean } {
+  const s = Math.floor(now / 1000);
+  if (s !== rate.second) {
+    rate.lastSecond = s === rate.second + 1 ? rate.thisSecond : 0;
+    rate.thisSecond = 0;
+    rate.second = s;
+  }
+  rate.thisSecond += stored;
+  const storm = Math.max(rate.thisSecond, rate.lastSecond) >= config.STRIPE_EVENT_STORM_RATE;
+  const began = storm && !rate.storm;
+  rate.storm = storm;
+  return { storm, began };
+}
+
+/** Enqueues the jobs of events just stored, waiting as calm or storm asks (in the caller's transaction). */
+async function enqueueStored(tx: postgres.TransactionSql, events: readonly { id: string; customer_id: string | null }[]): Promise<void> {
+  const now = Date.now();
+  const { storm, began } = noteStored(events.length, now);
+  const ids = await enqueueEvents(tx, events, storm ? STORM_SECONDS : CALM_SECONDS);
+  calmJobs = calmJobs.filter((j) => j.at > now - config.STRIPE_EVENT_GATHER_MS);
+  if (!storm) calmJobs.push({ at: now, ids });
+  else if (began && calmJobs.length > 0) {
+    // Only jobs not yet taken by the worker move (reschedule_jobs skips locked ones).
+    const held = calmJobs.flatMap((j) => j.ids);
+    calmJobs = [];
+    await tx`select count(*) from graphile_worker.reschedule_jobs(${held}::bigint[], run_at => now() + make_interval(secs => ${STORM_SECONDS}))`;
+  }
+}
 
 /** Enqueues stored events' jobs, keyed by event id, in the caller's transaction (one statement). */
-async function enqueueEvents(tx: postgres.TransactionSql, events: readonly { id: string; customer_id: string | null }[]): Promise<string[]> {
+async function enqueueEvents(
+  tx: postgres.TransactionSql,
+  events: readonly { id: string; customer_id: string | null }[],
+  gatherSeconds = CALM_SECONDS,
+): Promise<string[]> {
   const jobs = await tx<{ id: string }[]>`
     select id::text from graphile_worker.add_jobs(array(
-      select row(${EVENT_JOB}::text, payload::json, queue_name, now() + make_interval(secs => ${GATHER_SECONDS}), ${EVENT_MAX_ATTEMPTS}::smallint, job_key, null::smallint, null::text[])::graphile_worker.job_spec
+      select row(${EVENT_JOB}::text, payload::json, queue_name, now() + make_interval(secs => ${gatherSeconds}), ${EVENT_MAX_ATTEMPTS}::smallint, job_key, null::smallint, null::text[])::graphile_worker.job_spec
         from unnest(${events.map((e) => jobPayload(EVENT_JOB, { eventId: e.id }))}::text[], ${events.map((e) => queueOf(e.customer_id))}::text[],
                     ${events.map((e) => e.id)}::text[]) as j(payload, queue_name, job_key)))`;
   return jobs.map((j) => j.id);

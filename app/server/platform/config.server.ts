@@ -105,6 +105,10 @@ const envSchema = z.object({
   // How long a webhook's convergence job waits before it runs, so the events of one customer that
   // arrive together (a storm, a renewal's five events) converge in one job (converge-events.server.ts).
   STRIPE_EVENT_GATHER_MS: z.coerce.number().int().min(0).max(5000).default(250),
+  // The same wait during a storm (STRIPE_EVENT_STORM_RATE events a second or more into one app
+  // process): the intake keeps the CPU, and each customer's storm converges in about one job.
+  STRIPE_EVENT_STORM_GATHER_MS: z.coerce.number().int().min(0).max(10_000).default(2000),
+  STRIPE_EVENT_STORM_RATE: z.coerce.number().int().min(1).default(200),
   // How long Stripe may take to count a meter event in its totals: drift does not judge a period
   // reported to more recently than this (Stripe aggregates meter events asynchronously).
   STRIPE_METER_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
