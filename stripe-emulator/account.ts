@@ -48,6 +48,8 @@ export function periodAt(anchor: number, at: number, months = 1): { start: numbe
 export const DECLINED_AT_ATTACH = new Set(["pm_card_chargeDeclined", "4000000000000002"]);
 export const FAILS_EVERY_CHARGE = new Set(["pm_card_chargeCustomerFail", "4000000000000341"]);
 export const FAILING_LAST4 = "0341";
+/** Whether a charge on a card number entered on a hosted page succeeds (the declined and the failing test cards do not). */
+export const cardCharges = (card: string) => !DECLINED_AT_ATTACH.has(card) && !FAILS_EVERY_CHARGE.has(card);
 
 /**
  * The account's "manage failed payments" settings: retries at these days after the first

@@ -2,11 +2,12 @@
 // uses, so the official `stripe` SDK works against it (host/port/protocol). State lives in its
 // own Postgres schema and survives restarts; webhooks are signed and retried like Stripe's.
 import type Stripe from "stripe";
-import { Account, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
+import { Account, cardCharges, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
 import { API_VERSION, type DeliveryChaos, type DeliveryMode, Events, SANDBOX_RETRY_SCHEDULE } from "./events";
 import { type FaultOptions, type FaultSwitch, Faults, type StripeFault } from "./faults";
 import { canonicalParams, parseForm } from "./form";
+import { payInvoiceOnPage } from "./invoice-payment";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
 import { checkoutPage, invoicePage, invoicePdf, portalPage } from "./pages";
 import { ParamRefused } from "./params";
@@ -215,7 +216,7 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
    * app asks for no `setup_future_usage`). Called inside the store's exclusive section.
    */
   async function payOnce(s: any, card: string): Promise<Response> {
-    if (DECLINED_AT_ATTACH.has(card) || FAILS_EVERY_CHARGE.has(card)) return checkoutPage(account, s.id, "Your card was declined.");
+    if (!cardCharges(card)) return checkoutPage(account, s.id, "Your card was declined.");
     if (!s.customer) return checkoutPage(account, s.id, "The local Stripe takes payment-mode Checkout for an existing customer only.");
     const customer = (await store.get<Stripe.Customer>(s.customer))!;
     Object.assign(s, { status: "complete", payment_status: "paid", customer_details: customerDetails(customer.email) });
@@ -239,7 +240,11 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
         const form = post ? await request.formData() : null;
         return form ? store.exclusive(() => portalAction(account, id, form)) : portalPage(account, id);
       }
-      if (page === "invoice") return pdf ? invoicePdf(account, id) : invoicePage(account, id);
+      if (page === "invoice" && pdf) return invoicePdf(account, id);
+      if (page === "invoice") {
+        const form = post ? await request.formData() : null;
+        return form ? store.exclusive(() => payInvoiceOnPage(account, id, form)) : invoicePage(account, id);
+      }
       if (p === "/health") return Response.json({ ok: true, instanceId });
       return new Response("Not found", { status: 404 });
     },

@@ -3,7 +3,7 @@
 // account's schedule, after which the subscription is canceled or marked unpaid. Events are
 // emitted in Stripe's order, at the customer's clock time.
 import type Stripe from "stripe";
-import { type Account, DRAFT_SECONDS } from "./account";
+import { type Account, cardCharges, DRAFT_SECONDS } from "./account";
 import { refreshMeteredLines } from "./metered";
 import { newId } from "./store";
 import { cancelNow, setStatus, subscriptionOf } from "./subscription-status";
@@ -144,14 +144,21 @@ export async function finalizeOnly(b: Account, invoice: Inv, at: number): Promis
   await b.events.emit("invoice.finalized", invoice, at, { status: "draft" });
 }
 
-/** One payment attempt on an open invoice, with the subscription's status following the outcome. */
-export async function chargeInvoice(b: Account, invoice: Inv, at: number): Promise<boolean> {
+/**
+ * One payment attempt on an open invoice, with the subscription's status following the outcome.
+ * `card` is a card number the customer entered on the hosted invoice page: it is charged instead
+ * of the saved method and saved nowhere. As Stripe counts attempts, the customer's attempt is one
+ * of the retry schedule only when it is the invoice's first: a later one that fails sends
+ * `invoice.payment_failed` and changes nothing else.
+ */
+export async function chargeInvoice(b: Account, invoice: Inv, at: number, card?: string): Promise<boolean> {
   const subId = subscriptionOf(invoice);
   const sub = subId ? await b.store.get<Sub>(subId) : null;
   const customer = await b.store.get<Stripe.Customer>(invoice.customer as string);
   const pm = (sub?.default_payment_method as string | null) ?? (customer?.invoice_settings?.default_payment_method as string | null) ?? null;
-  const paid = invoice.amount_due === 0 || (await b.chargeSucceeds(pm));
-  if (invoice.amount_due > 0) {
+  const paid = invoice.amount_due === 0 || (card === undefined ? await b.chargeSucceeds(pm) : cardCharges(card));
+  const counts = invoice.amount_due > 0 && !(card !== undefined && invoice.attempted);
+  if (counts) {
     invoice.attempt_count += 1;
     invoice.attempted = true;
   }
@@ -166,6 +173,10 @@ export async function chargeInvoice(b: Account, invoice: Inv, at: number): Promi
     await b.events.emit("invoice.payment_succeeded", invoice, at);
     if (sub && (sub.status === "past_due" || sub.status === "unpaid")) await setStatus(b, sub, "active", at);
     return true;
+  }
+  if (!counts) {
+    await b.events.emit("invoice.payment_failed", invoice, at);
+    return false;
   }
   // Stripe retries renewals and changes on the account's schedule; the first invoice of a new
   // subscription is not retried (the subscription is incomplete and expires after 23 hours).

@@ -1,4 +1,4 @@
-// The hosted pages a browser sees: Checkout, the billing portal, an invoice and its PDF.
+// The hosted pages a browser sees: Checkout, the billing portal, an invoice (with its pay form) and its PDF.
 // Plain HTML with inline CSS (no external assets), labelled controls for people and for tests.
 import type Stripe from "stripe";
 import { type Account, money, pricePer } from "./account";
@@ -114,16 +114,47 @@ async function scheduledChange(b: Account, sub: Stripe.Subscription): Promise<st
   return ` · then ${esc(await b.productName(price))} at ${pricePer(price)}`;
 }
 
-export async function invoicePage(b: Account, id: string) {
+/**
+ * The hosted invoice page: the lines, and for an open invoice with an amount due a card form
+ * that pays it (invoice-payment.ts). A paid, void or draft invoice shows its state, no form.
+ */
+export async function invoicePage(b: Account, id: string, error?: string, status = 200) {
   const inv = await b.store.get<Stripe.Invoice>(id);
-  if (!inv) return layout("Not found", "<h1>This invoice does not exist.</h1>", 404);
+  if (inv?.object !== "invoice") return layout("Not found", "<h1>This invoice does not exist.</h1>", 404);
+  const due = cents(inv.amount_remaining, inv.currency);
   return layout(
-    `Invoice ${inv.number}`,
-    `<h1>Invoice ${esc(inv.number)}</h1><p class="muted">${date(inv.created)} · <span class="badge">${esc(inv.status)}</span></p>
+    `Invoice ${inv.number ?? "draft"}`,
+    `<h1>Invoice ${esc(inv.number ?? "draft")}</h1><p class="muted">${date(inv.created)} · <span class="badge">${esc(inv.status)}</span></p>
 <table><tbody>${inv.lines.data.map((l) => `<tr><td>${esc(l.description)}<br><span class="muted" style="font-size:12px">${date(l.period.start)} – ${date(l.period.end)}</span></td><td style="text-align:right">${cents(l.amount, inv.currency)}</td></tr>`).join("")}
-<tr><th>Total</th><th style="text-align:right">${cents(inv.total, inv.currency)}</th></tr><tr><td>Amount paid</td><td style="text-align:right">${cents(inv.amount_paid, inv.currency)}</td></tr></tbody></table>
+<tr><th>Total</th><th style="text-align:right">${cents(inv.total, inv.currency)}</th></tr><tr><td>Amount paid</td><td style="text-align:right">${cents(inv.amount_paid, inv.currency)}</td></tr>
+${inv.status === "open" ? `<tr><th>Amount due</th><th style="text-align:right">${due}</th></tr>` : ""}</tbody></table>
+${payable(inv) ? payForm(inv, due, error) : `<p role="status" style="margin-top:20px">${esc(invoiceState(inv))}</p>`}
 <p style="margin-top:20px"><a href="/invoice/${esc(id)}/pdf">Download PDF</a></p>`,
+    status,
   );
+}
+
+/** Whether the hosted page takes a payment for the invoice: open, with something left to pay. */
+export const payable = (inv: Stripe.Invoice) => inv.status === "open" && inv.amount_remaining > 0;
+
+function payForm(inv: Stripe.Invoice, due: string, error?: string) {
+  return `<form method="post" action="/invoice/${esc(inv.id)}">
+<label for="card">Card number</label><input id="card" name="card" inputmode="numeric" autocomplete="cc-number" value="4242 4242 4242 4242" required>
+<label for="exp">Expiry (MM / YY)</label><input id="exp" name="exp" inputmode="numeric" autocomplete="cc-exp" value="12 / 34" required>
+<label for="cvc">CVC</label><input id="cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" value="123" required>
+<p class="muted" style="margin-top:6px;font-size:13px">Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 and 4000 0000 0000 0341 are declined. The card pays this invoice only; it is not saved.</p>
+${error ? `<div class="error" role="alert">${esc(error)}</div>` : ""}
+<button type="submit" id="submit">Pay ${esc(due)}</button>
+</form>`;
+}
+
+/** What the page says of an invoice it takes no payment for. */
+function invoiceState(inv: Stripe.Invoice): string {
+  const paidAt = inv.status_transitions.paid_at;
+  if (inv.status === "paid") return paidAt ? `This invoice was paid on ${date(paidAt)}.` : "This invoice is paid.";
+  if (inv.status === "void") return "This invoice was voided: nothing is owed.";
+  if (inv.status === "draft") return "This invoice is a draft: it cannot be paid until it is finalized.";
+  return inv.status === "open" ? "Nothing is due on this invoice." : `This invoice is ${inv.status}.`;
 }
 
 /** A small, valid one-page PDF with the invoice's lines. */
