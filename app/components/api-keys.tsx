@@ -1,61 +1,148 @@
 // The API keys page's parts: the form that creates a key, the new key shown once with Copy,
 // and the revoke button. Focus moves to the new key's Copy button as soon as it appears, so a
 // second Enter cannot create a duplicate and Copy is one Tab-stop away, not twelve.
-import { Alert, Badge, Button, Code, Group, NativeSelect, Text, TextInput } from "@mantine/core";
+import { Alert, Badge, Button, Code, Group, NativeSelect, Stack, Text, TextInput } from "@mantine/core";
 import { Form } from "@remix-run/react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useCopy } from "./copy-button";
+import { formatNumber } from "./format";
 
 type Limit = { limit: number; windowSeconds: number };
 
-export const WINDOWS = [
+const WINDOWS = [
   { value: "1", label: "per second" },
+  { value: "10", label: "per 10 seconds" },
   { value: "60", label: "per minute" },
+  { value: "900", label: "per 15 minutes" },
   { value: "3600", label: "per hour" },
   { value: "86400", label: "per day" },
 ];
 
+/** The common windows, and a row's own window when it is another (the API takes any length). */
+const windowsFor = (windowSeconds: string) =>
+  WINDOWS.some((w) => w.value === windowSeconds)
+    ? WINDOWS
+    : [...WINDOWS, { value: windowSeconds, label: `per ${formatNumber(Number(windowSeconds))} seconds` }];
+
+type Row = { id: number; limit: string; windowSeconds: string };
+const noSubscription = () => () => {};
+const blankRow = (id: number): Row => ({ id, limit: "", windowSeconds: "1" });
+
 /**
- * A key's rate limit as form fields: the org's default, none, or one custom limit (the API takes
- * up to five; the page edits the first and keeps the rest). `idPrefix` keeps labels unique.
+ * A key's rate limits as form fields: the org's default, none, or limits of its own, one row
+ * each (a count and a window). Without JavaScript the rows are the current limits and one spare
+ * (a row left empty is ignored; clearing a count removes that limit); with it, rows are added and
+ * removed in place, up to `max`. `idPrefix` keeps the ids unique on the page; the form is keyed
+ * by the limits, so a save starts it again from what was stored.
  */
-export function RateLimitFields({ idPrefix, current, allowDefault = true }: { idPrefix: string; current?: Limit[] | null; allowDefault?: boolean }) {
+export function RateLimitFields({
+  idPrefix,
+  current,
+  max,
+  allowDefault = true,
+}: {
+  idPrefix: string;
+  current?: Limit[] | null;
+  max: number;
+  allowDefault?: boolean;
+}) {
   const initial = current === undefined || current === null ? (allowDefault ? "default" : "none") : current.length === 0 ? "none" : "custom";
   const [mode, setMode] = useState(initial);
-  const first = current?.[0];
+  // The add and remove buttons need JavaScript: the server's page (and so the hydration) has
+  // none of them, and a spare row in their place, which goes once they are there.
+  const enhanced = useSyncExternalStore(
+    noSubscription,
+    () => true,
+    () => false,
+  );
+  const [rows, setRows] = useState<Row[]>(() => {
+    const own = (current ?? []).map((l, i) => ({ id: i, limit: String(l.limit), windowSeconds: String(l.windowSeconds) }));
+    return own.length === 0 || (own.length < max && !enhanced) ? [...own, blankRow(own.length)] : own;
+  });
+  useEffect(() => {
+    if (enhanced) setRows((r) => (r.length > 1 && r[r.length - 1].limit === "" ? r.slice(0, -1) : r));
+  }, [enhanced]);
+  // After an add, focus goes to the new row's count; after a removal (its button is gone) to
+  // "Add a limit", which is always there then.
+  const addButton = useRef<HTMLButtonElement>(null);
+  const focusNext = useRef<"added" | "removed" | null>(null);
+  useEffect(() => {
+    if (focusNext.current === "added") document.getElementById(`${idPrefix}-limit-${rows.length}`)?.focus();
+    if (focusNext.current === "removed") addButton.current?.focus();
+    focusNext.current = null;
+  }, [rows, idPrefix]);
+  const add = () => {
+    focusNext.current = "added";
+    setRows([...rows, blankRow(Math.max(...rows.map((r) => r.id)) + 1)]);
+  };
+  const remove = (id: number) => {
+    focusNext.current = "removed";
+    setRows(rows.filter((r) => r.id !== id));
+  };
   const modes = [
     ...(allowDefault ? [{ value: "default", label: "The organisation's default" }] : []),
-    { value: "none", label: "No limit" },
-    { value: "custom", label: "A limit of its own" },
+    { value: "none", label: allowDefault ? "No limit" : "No default limit" },
+    { value: "custom", label: allowDefault ? "Limits of its own" : "Limits" },
   ];
   return (
-    <Group align="end" wrap="wrap">
-      <NativeSelect id={`${idPrefix}-mode`} label="Rate limit" name="limitMode" data={modes} value={mode} onChange={(e) => setMode(e.currentTarget.value)} />
-      <TextInput
-        id={`${idPrefix}-limit`}
-        label="Requests allowed"
-        name="limit"
-        type="number"
-        min={1}
-        max={1_000_000}
-        step={1}
-        defaultValue={first ? String(first.limit) : ""}
-        disabled={mode !== "custom"}
-        required={mode === "custom"}
-      />
+    <Stack gap="xs">
       <NativeSelect
-        id={`${idPrefix}-window`}
-        label="Window"
-        name="windowSeconds"
-        data={WINDOWS}
-        defaultValue={first ? String(first.windowSeconds) : "1"}
-        disabled={mode !== "custom"}
+        id={`${idPrefix}-mode`}
+        label="Rate limit"
+        description="A call must fit in every limit; a row left empty is ignored."
+        name="limitMode"
+        data={modes}
+        value={mode}
+        onChange={(e) => setMode(e.currentTarget.value)}
+        className="max-w-xs"
       />
-    </Group>
+      {/* Disabled rows are not posted: the server reads rows only for limits of the key's own anyway. */}
+      <fieldset disabled={enhanced && mode !== "custom"} className="m-0 min-w-0 border-0 p-0">
+        <legend className="sr-only">Limits</legend>
+        <Stack gap="xs">
+          {rows.map((row, i) => (
+            <Group key={row.id} align="end" wrap="wrap" gap="xs" role="group" aria-labelledby={`${idPrefix}-row-${i + 1}`}>
+              <Text size="sm" fw={500} id={`${idPrefix}-row-${i + 1}`} className="w-16 pb-2">
+                Limit {i + 1}
+              </Text>
+              <TextInput
+                id={`${idPrefix}-limit-${i + 1}`}
+                label="Requests allowed"
+                name="limit"
+                type="number"
+                min={1}
+                step={1}
+                defaultValue={row.limit}
+                required={enhanced && mode === "custom" && rows.length === 1}
+              />
+              <NativeSelect
+                id={`${idPrefix}-window-${i + 1}`}
+                label="Window"
+                name="windowSeconds"
+                data={windowsFor(row.windowSeconds)}
+                defaultValue={row.windowSeconds}
+              />
+              {enhanced && rows.length > 1 ? (
+                <Button type="button" variant="subtle" color="red" onClick={() => remove(row.id)} aria-label={`Remove limit ${i + 1}`}>
+                  Remove
+                </Button>
+              ) : null}
+            </Group>
+          ))}
+          {enhanced && rows.length < max ? (
+            <Group>
+              <Button ref={addButton} type="button" variant="light" size="xs" onClick={add}>
+                Add a limit
+              </Button>
+            </Group>
+          ) : null}
+        </Stack>
+      </fieldset>
+    </Stack>
   );
 }
 
-export function CreateKeyForm({ busy, createdId }: { busy: boolean; createdId?: string }) {
+export function CreateKeyForm({ busy, createdId, maxLimits }: { busy: boolean; createdId?: string; maxLimits: number }) {
   const form = useRef<HTMLFormElement>(null);
   // A created key empties the field: submitting again needs a new name on purpose.
   useEffect(() => {
@@ -71,11 +158,12 @@ export function CreateKeyForm({ busy, createdId }: { busy: boolean; createdId?: 
         </Button>
       </Group>
       <details className="mt-2">
-        <summary>Rate limit and expiry (optional)</summary>
-        <Group align="end" wrap="wrap" className="mt-2">
-          <RateLimitFields idPrefix="create" />
-          <TextInput id="create-expires" label="Expires on (UTC)" name="expiresOn" type="date" />
-        </Group>
+        <summary>Rate limits and expiry (optional)</summary>
+        <Stack gap="sm" className="mt-2">
+          {/* Keyed by the key created: its rows start over with the emptied form. */}
+          <RateLimitFields key={createdId} idPrefix="create" max={maxLimits} />
+          <TextInput id="create-expires" label="Expires on (UTC)" name="expiresOn" type="date" className="max-w-xs" />
+        </Stack>
       </details>
     </Form>
   );
@@ -136,7 +224,7 @@ export function RevokedNotice({ name }: { name: string }) {
 type ManagedKey = { id: string; name: string; rateLimits: Limit[] | null; expiresAt: string | null };
 
 /** Rename a key, change its rate limit or expiry, or roll its secret: one key at a time, chosen first. */
-export function ManageKey({ keys, busy }: { keys: ManagedKey[]; busy: boolean }) {
+export function ManageKey({ keys, busy, maxLimits }: { keys: ManagedKey[]; busy: boolean; maxLimits: number }) {
   const [chosen, setChosen] = useState(keys[0]?.id ?? "");
   const key = keys.find((k) => k.id === chosen) ?? keys[0];
   if (!key) return <Text c="dimmed">No active keys to change.</Text>;
@@ -150,24 +238,28 @@ export function ManageKey({ keys, busy }: { keys: ManagedKey[]; busy: boolean })
         data={keys.map((k) => ({ value: k.id, label: k.name }))}
         className="max-w-sm"
       />
-      {/* Keyed by the key: choosing another one starts its forms from its own values. */}
-      <Form method="post" key={`edit-${key.id}`} className="mt-3">
+      {/* Keyed by the key and its limits: choosing another one, or saving, starts the form from the stored values. */}
+      <Form method="post" key={`edit-${key.id}-${JSON.stringify(key.rateLimits)}`} className="mt-3">
         <input type="hidden" name="intent" value="update" />
         <input type="hidden" name="keyId" value={key.id} />
-        <Group align="end" wrap="wrap">
-          <TextInput id="edit-name" label="Name" name="name" defaultValue={key.name} required maxLength={60} />
-          <RateLimitFields idPrefix="edit" current={key.rateLimits} />
-          <TextInput
-            id="edit-expires"
-            label="Expires on (UTC; empty: never)"
-            name="expiresOn"
-            type="date"
-            defaultValue={key.expiresAt ? key.expiresAt.slice(0, 10) : ""}
-          />
-          <Button type="submit" loading={busy}>
-            Save changes
-          </Button>
-        </Group>
+        <Stack gap="sm">
+          <Group align="end" wrap="wrap">
+            <TextInput id="edit-name" label="Name" name="name" defaultValue={key.name} required maxLength={60} />
+            <TextInput
+              id="edit-expires"
+              label="Expires on (UTC; empty: never)"
+              name="expiresOn"
+              type="date"
+              defaultValue={key.expiresAt ? key.expiresAt.slice(0, 10) : ""}
+            />
+          </Group>
+          <RateLimitFields idPrefix="edit" current={key.rateLimits} max={maxLimits} />
+          <Group>
+            <Button type="submit" loading={busy}>
+              Save changes
+            </Button>
+          </Group>
+        </Stack>
       </Form>
       <Form
         method="post"
@@ -201,25 +293,31 @@ export function ManageKey({ keys, busy }: { keys: ManagedKey[]; busy: boolean })
   );
 }
 
-/** The org's default limit: what holds every key that has no limit of its own. */
-export function DefaultLimitForm({ current, busy }: { current: Limit[] | null; busy: boolean }) {
+/** The org's default limits: what holds every key that has no limits of its own. */
+export function DefaultLimitForm({ current, busy, maxLimits }: { current: Limit[] | null; busy: boolean; maxLimits: number }) {
   return (
     <Form method="post" key={JSON.stringify(current)}>
       <input type="hidden" name="intent" value="default-limits" />
-      <Group align="end" wrap="wrap">
-        <RateLimitFields idPrefix="default" current={current} allowDefault={false} />
-        <Button type="submit" loading={busy}>
-          Save default
-        </Button>
-      </Group>
+      <Stack gap="sm">
+        <RateLimitFields idPrefix="default" current={current} max={maxLimits} allowDefault={false} />
+        <Group>
+          <Button type="submit" loading={busy}>
+            Save default
+          </Button>
+        </Group>
+      </Stack>
     </Form>
   );
 }
 
-/** After a save, focus lands on what happened, announced, instead of staying on a button. */
-export function SavedNotice({ message }: { message: string }) {
+/**
+ * After a save, focus lands on what happened, announced, instead of staying on a button; again
+ * after a second save with the same message (`result` is each post's own answer).
+ */
+export function SavedNotice({ message, result }: { message: string; result: unknown }) {
   const notice = useRef<HTMLDivElement>(null);
-  useEffect(() => notice.current?.focus(), []);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer, not only a new message, moves the focus.
+  useEffect(() => notice.current?.focus(), [result]);
   return (
     <Alert ref={notice} tabIndex={-1} color="teal" role="status">
       {message}

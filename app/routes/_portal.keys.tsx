@@ -1,5 +1,5 @@
-// API keys: create (shown once, with a copy button; with a rate limit and an expiry), list,
-// revoke; rename, change the limit or expiry, roll (the new secret shown once); the org's default limit.
+// API keys: create (shown once, with a copy button; with rate limits and an expiry), list,
+// revoke; rename, change the limits or expiry, roll (the new secret shown once); the org's default limits.
 import { Alert, Card, Code, Stack, Text, Title } from "@mantine/core";
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type SerializeFrom } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation } from "@remix-run/react";
@@ -8,11 +8,13 @@ import { CreateKeyForm, DefaultLimitForm, ManageKey, NewKey, RevokedNotice, Revo
 import { formatDateTime } from "~/components/format";
 import { unitsOf } from "~/components/plan-terms";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
+import { RATE_LIMIT_BOUNDS } from "~/server/api/schemas.server";
 import { DEFAULT_ROLL_GRACE_SECONDS, defaultKeyRateLimits, rollApiKey, setDefaultKeyRateLimits, updateApiKey } from "~/server/auth/key-settings.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
 import { requireUser } from "~/server/auth/session.server";
 import { currentEntitlements } from "~/server/billing/usage-meters.server";
 import { portalAction } from "~/server/http/portal-action.server";
+import { rateLimitsFromForm } from "~/server/http/rate-limit-form.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { AppError } from "~/server/platform/errors.server";
 import { usageByKeySince } from "~/server/usage/history.server";
@@ -24,23 +26,11 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const [keys, defaultLimits, entitlements] = await Promise.all([listApiKeys(user.orgId), defaultKeyRateLimits(user.orgId), currentEntitlements(user.orgId)]);
   const usage = entitlements ? await usageByKeySince(user.orgId, entitlements.period.start) : {};
   const units = Object.fromEntries((entitlements?.features ?? []).flatMap((f) => (f.type === "metered" ? [[f.feature, f.unit]] : [])));
-  return json({ keys, defaultLimits, timeZone: org.timeZone, usage, units, now: Date.now() });
+  // The forms offer as many limit rows as the API takes.
+  return json({ keys, defaultLimits, timeZone: org.timeZone, usage, units, now: Date.now(), maxLimits: RATE_LIMIT_BOUNDS.maxEntries });
 };
 
 const invalid = (message: string) => new AppError("VALIDATION_FAILED", message);
-
-/** The rate limit fields (RateLimitFields): null for the org's default, [] for none, else one limit. */
-function limitsOf(form: FormData) {
-  const mode = String(form.get("limitMode") ?? "default");
-  if (mode === "default") return null;
-  if (mode === "none") return [];
-  if (mode !== "custom") throw invalid("Choose a rate limit.");
-  const limit = Number(form.get("limit"));
-  const windowSeconds = Number(form.get("windowSeconds"));
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000_000) throw invalid("Requests allowed must be a whole number from 1 to 1,000,000.");
-  if (![1, 60, 3600, 86400].includes(windowSeconds)) throw invalid("Choose a window: per second, minute, hour or day.");
-  return [{ limit, windowSeconds }];
-}
 
 /** An expiry date field (YYYY-MM-DD, UTC): null when empty; the key stops at the start of that day. */
 function expiryOf(form: FormData) {
@@ -61,7 +51,7 @@ export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     const intent = form.get("intent");
     if (intent === "create") {
-      const key = await createApiKey({ orgId: user.orgId, name: nameOf(form), rateLimits: limitsOf(form), expiresAt: expiryOf(form) });
+      const key = await createApiKey({ orgId: user.orgId, name: nameOf(form), rateLimits: rateLimitsFromForm(form), expiresAt: expiryOf(form) });
       return { created: { id: key.id, name: key.name, key: key.key } };
     }
     if (intent === "update") {
@@ -70,7 +60,7 @@ export const action = (args: ActionFunctionArgs) =>
       // An unchanged expiry date is left as it is (even one already past).
       const day = String(form.get("expiresOn") ?? "").trim();
       const expiry = before?.expiresAt && day === before.expiresAt.slice(0, 10) ? {} : { expiresAt: expiryOf(form) };
-      const key = await updateApiKey({ orgId: user.orgId, keyId, changes: { name: nameOf(form), rateLimits: limitsOf(form), ...expiry } });
+      const key = await updateApiKey({ orgId: user.orgId, keyId, changes: { name: nameOf(form), rateLimits: rateLimitsFromForm(form), ...expiry } });
       return { message: `Key "${key.name}" saved.` };
     }
     if (intent === "roll") {
@@ -80,9 +70,9 @@ export const action = (args: ActionFunctionArgs) =>
       return { rolled: { id: key.id, name: key.name, key: key.key, until: key.previousSecretValidUntil } };
     }
     if (intent === "default-limits") {
-      const limits = limitsOf(form);
+      const limits = rateLimitsFromForm(form);
       await setDefaultKeyRateLimits({ orgId: user.orgId, rateLimits: limits && limits.length > 0 ? limits : null });
-      return { message: "Default rate limit saved." };
+      return { message: "Default rate limits saved." };
     }
     if (intent === "revoke") {
       const revoked = await revokeApiKey({ keyId: String(form.get("keyId") ?? ""), orgId: user.orgId });
@@ -94,7 +84,7 @@ export const action = (args: ActionFunctionArgs) =>
 type KeyRow = SerializeFrom<typeof loader>["keys"][number];
 
 export default function Keys() {
-  const { keys, defaultLimits, timeZone, usage, units, now } = useLoaderData<typeof loader>();
+  const { keys, defaultLimits, timeZone, usage, units, now, maxLimits } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state !== "idle";
   const created = result?.ok && "created" in result ? (result.created as { id: string; name: string; key: string }) : null;
@@ -141,9 +131,9 @@ export default function Keys() {
           rolledUntil={rolled.until ? formatDateTime(rolled.until, timeZone) : "now (it no longer works)"}
         />
       ) : null}
-      {saved ? <SavedNotice key={saved} message={saved} /> : null}
+      {saved ? <SavedNotice message={saved} result={result} /> : null}
       <Card withBorder>
-        <CreateKeyForm busy={busy} createdId={created?.id} />
+        <CreateKeyForm busy={busy} createdId={created?.id} maxLimits={maxLimits} />
       </Card>
       <Card withBorder padding={0}>
         {keys.length === 0 ? (
@@ -160,21 +150,21 @@ export default function Keys() {
             Change a key
           </Title>
           <Text size="sm" c="dimmed">
-            A rate limit caps the quota checks and usage records a key makes; over it, calls get 429 RATE_LIMITED and nothing is counted. An expired key is
-            refused like a revoked one.
+            A rate limit caps the quota checks and usage records a key makes in a window; a key may have up to {maxLimits}, and a call must fit in every one.
+            Over one, calls get 429 RATE_LIMITED and nothing is counted. An expired key is refused like a revoked one.
           </Text>
-          <ManageKey keys={active} busy={busy} />
+          <ManageKey keys={active} busy={busy} maxLimits={maxLimits} />
         </Stack>
       </Card>
       <Card withBorder>
         <Stack gap="sm">
           <Title order={2} size="h3">
-            Default rate limit
+            Default rate limits
           </Title>
           <Text size="sm" c="dimmed">
             Holds every key whose rate limit is "The organisation's default".
           </Text>
-          <DefaultLimitForm current={defaultLimits} busy={busy} />
+          <DefaultLimitForm current={defaultLimits} busy={busy} maxLimits={maxLimits} />
         </Stack>
       </Card>
     </Stack>

@@ -144,3 +144,102 @@ describe("lifecycle over HTTP", () => {
     expect(actions).toEqual(["api_key.created", "api_key.renamed", "api_key.rolled"]);
   });
 });
+
+describe("the keys page's forms", () => {
+  /** Posts the keys page's form as the browser does without JavaScript: `{ status, body }`. */
+  async function post(fields: [string, string][]) {
+    const res = await fetch(`${app.url}/keys?_data=routes/_portal.keys`, {
+      method: "POST",
+      headers: { cookie, origin: app.url },
+      body: new URLSearchParams(fields),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  }
+  const rows = (...limits: [string, string][]): [string, string][] =>
+    limits.flatMap(([limit, windowSeconds]) => [["limit", limit] as [string, string], ["windowSeconds", windowSeconds] as [string, string]]);
+  const limitsOf = async (id: string) => (await sql`select rate_limits from api_keys where id = ${id}`)[0].rate_limits;
+
+  test("a key gets several limits, in order; an empty row is ignored; the default and none stay distinct (null and [])", async () => {
+    const created = await post([["intent", "create"], ["name", "two limits"], ["limitMode", "custom"], ...rows(["10", "1"], ["", "60"], ["500", "3600"])]);
+    expect(created.status).toBe(200);
+    const id = created.body.created.id;
+    expect(await limitsOf(id)).toEqual([
+      { limit: 10, windowSeconds: 1 },
+      { limit: 500, windowSeconds: 3600 },
+    ]);
+    const update = (mode: string, ...limits: [string, string][]) =>
+      post([["intent", "update"], ["keyId", id], ["name", "two limits"], ["limitMode", mode], ...rows(...limits)]);
+    expect((await update("custom", ["10", "1"], ["500", "3600"], ["9000", "86400"])).status).toBe(200);
+    expect(await limitsOf(id)).toHaveLength(3);
+    // The rows posted with another mode are not limits.
+    expect((await update("none", ["10", "1"])).status).toBe(200);
+    expect(await limitsOf(id)).toEqual([]);
+    expect((await update("default", ["10", "1"])).status).toBe(200);
+    expect(await limitsOf(id)).toBeNull();
+
+    expect((await post([["intent", "default-limits"], ["limitMode", "custom"], ...rows(["100", "1"], ["2000", "60"], ["", "1"])])).status).toBe(200);
+    expect((await call("GET", "/api/v1/key-rate-limits")).body.data).toEqual({
+      rateLimits: [
+        { limit: 100, windowSeconds: 1 },
+        { limit: 2000, windowSeconds: 60 },
+      ],
+    });
+    expect(
+      (
+        await post([
+          ["intent", "default-limits"],
+          ["limitMode", "none"],
+        ])
+      ).status,
+    ).toBe(200);
+    expect((await call("GET", "/api/v1/key-rate-limits")).body.data).toEqual({ rateLimits: null });
+  });
+
+  test("bad rows are refused with the API's own words, naming the row, and change nothing", async () => {
+    const created = await createKey({ name: "kept", rateLimits: [{ limit: 5, windowSeconds: 60 }] });
+    const id = created.body.data.id;
+    const six = Array.from({ length: 6 }, (_, i) => ({ limit: 10, windowSeconds: i + 1 }));
+    // Each case: the limits, the page's refusal, and the API's refusal of the same limits as JSON.
+    const cases: [{ limit: number; windowSeconds: number }[], string, string][] = [
+      [
+        [
+          { limit: 10, windowSeconds: 1 },
+          { limit: 0, windowSeconds: 60 },
+        ],
+        "Limit 2: requests allowed must be a whole number from 1 to 1,000,000.",
+        "rateLimits.1.limit: must be a whole number from 1 to 1,000,000",
+      ],
+      [
+        [{ limit: 1.5, windowSeconds: 1 }],
+        "Limit 1: requests allowed must be a whole number from 1 to 1,000,000.",
+        "rateLimits.0.limit: must be a whole number from 1 to 1,000,000",
+      ],
+      [
+        [{ limit: 10, windowSeconds: 86_401 }],
+        "Limit 1: window must be a whole number of seconds from 1 to 86,400.",
+        "rateLimits.0.windowSeconds: must be a whole number of seconds from 1 to 86,400",
+      ],
+      [
+        [
+          { limit: 10, windowSeconds: 60 },
+          { limit: 20, windowSeconds: 60 },
+        ],
+        "Rate limits: one limit per window: two limits have the same windowSeconds.",
+        "rateLimits: one limit per window: two limits have the same windowSeconds",
+      ],
+      [six, "Rate limits: at most 5 limits.", "rateLimits: at most 5 limits"],
+    ];
+    for (const [limits, page, api] of cases) {
+      const fields = rows(...limits.map((l): [string, string] => [String(l.limit), String(l.windowSeconds)]));
+      const r = await post([["intent", "update"], ["keyId", id], ["name", "kept"], ["limitMode", "custom"], ...fields]);
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual({ ok: false, code: "VALIDATION_FAILED", error: page });
+      const refused = await call("PATCH", `/api/v1/keys/${id}`, { rateLimits: limits });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toBe(`Invalid input: ${api}`);
+    }
+    const none = await post([["intent", "update"], ["keyId", id], ["name", "kept"], ["limitMode", "custom"], ...rows(["", "1"])]);
+    expect(none.body.error).toBe('Fill in at least one limit, or choose "No limit".');
+    expect(await limitsOf(id)).toEqual([{ limit: 5, windowSeconds: 60 }]);
+  });
+});

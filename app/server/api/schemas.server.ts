@@ -131,21 +131,30 @@ export const RATE_LIMIT_BOUNDS = { maxEntries: 5, maxLimit: 1_000_000, maxWindow
 /** The longest grace a rolled key's old secret may get: 7 days. */
 export const MAX_ROLL_GRACE_SECONDS = 604_800;
 
+// Each rule says what it wants in words a person can act on: the API's VALIDATION_FAILED and the
+// portal's key forms show these same messages.
+const LIMIT_RULE = `must be a whole number from 1 to ${RATE_LIMIT_BOUNDS.maxLimit.toLocaleString("en-US")}`;
+const WINDOW_RULE = `must be a whole number of seconds from 1 to ${RATE_LIMIT_BOUNDS.maxWindowSeconds.toLocaleString("en-US")}`;
 export const rateLimit = z
   .object({
-    limit: z.number().int().min(1).max(RATE_LIMIT_BOUNDS.maxLimit).meta({ description: "Requests admitted per window." }),
+    limit: z
+      .number({ error: LIMIT_RULE })
+      .int(LIMIT_RULE)
+      .min(1, LIMIT_RULE)
+      .max(RATE_LIMIT_BOUNDS.maxLimit, LIMIT_RULE)
+      .meta({ description: "Requests admitted per window." }),
     windowSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(RATE_LIMIT_BOUNDS.maxWindowSeconds)
+      .number({ error: WINDOW_RULE })
+      .int(WINDOW_RULE)
+      .min(1, WINDOW_RULE)
+      .max(RATE_LIMIT_BOUNDS.maxWindowSeconds, WINDOW_RULE)
       .meta({ description: "The window's length; windows start at multiples of it since the Unix epoch (UTC)." }),
   })
   .strict();
 export const rateLimits = z
   .array(rateLimit)
-  .max(RATE_LIMIT_BOUNDS.maxEntries)
-  .refine((ls) => new Set(ls.map((l) => l.windowSeconds)).size === ls.length, "one limit per windowSeconds")
+  .max(RATE_LIMIT_BOUNDS.maxEntries, `at most ${RATE_LIMIT_BOUNDS.maxEntries} limits`)
+  .refine((ls) => new Set(ls.map((l) => l.windowSeconds)).size === ls.length, "one limit per window: two limits have the same windowSeconds")
   .meta({
     description: `At most ${RATE_LIMIT_BOUNDS.maxEntries} limits, each on a different window (1 to ${RATE_LIMIT_BOUNDS.maxWindowSeconds} s, 1 to ${RATE_LIMIT_BOUNDS.maxLimit} requests); a request must fit in every one.`,
   });
