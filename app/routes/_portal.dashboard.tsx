@@ -246,7 +246,7 @@ export default function Dashboard() {
             No usage was recorded in that period.
           </Text>
         ) : (
-          past.map((c) => <PastUsage key={c.metric} counter={c} unit={unitOf[c.metric] ?? "unit"} timeZone={timeZone} mounted={mounted} />)
+          past.map((c) => <PastUsage key={c.metric} counter={c} unit={unitOf[c.metric] ?? "unit"} timeZone={timeZone} mounted={mounted} currency={currency} />)
         )
       ) : (
         <>
@@ -355,17 +355,24 @@ function Overage({ meter: m, overage: o, timeZone, currency }: { meter: Meter; o
   );
 }
 
-/** One metered feature in a past period: what it used of what it included, and its days (no forecast). */
+type PastCounter = NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["past"]>[number];
+
+/**
+ * One metered feature in a past period: what it used of what it included, the units paid with
+ * prepaid credits (when any were), the overage and its charge (when the plan sold overage), and its days (no forecast).
+ */
 function PastUsage({
   counter: c,
   unit,
   timeZone,
   mounted,
+  currency,
 }: {
-  counter: { metric: string; used: number; included: number; days: { day: string; quantity: number }[] };
+  counter: PastCounter;
   unit: string;
   timeZone: string;
   mounted: boolean;
+  currency: string;
 }) {
   const label = featureLabel(c.metric, "metered");
   const fraction = c.included > 0 ? c.used / c.included : 0;
@@ -380,13 +387,27 @@ function PastUsage({
           {formatPercent(fraction)}
         </Text>
       </Group>
-      <Text className="mt-1 mb-3">
+      <Text className="mt-1">
         <Text span fw={700} size="xl" data-testid={`past-used-${c.metric}`}>
           {formatNumber(c.used)}
         </Text>{" "}
         of {unitsOf(c.included, unit)} used ({timeZone})
       </Text>
-      <figure aria-labelledby={id} className="m-0">
+      {c.creditUsed > 0 ? (
+        <Text size="sm" className="mt-1" data-testid={`past-credits-${c.metric}`}>
+          Paid with prepaid credits: {unitsOf(c.creditUsed, unit)}.
+        </Text>
+      ) : null}
+      {c.overage ? (
+        <Text size="sm" className="mt-1" data-testid={`past-overage-${c.metric}`}>
+          Overage:{" "}
+          <Text span fw={700}>
+            {formatMoney(c.overage.cents, currency)}
+          </Text>{" "}
+          for {unitsOf(c.overage.units, unit)} past the included ones, at {formatMoney(c.overage.priceCents, currency)} per {unitsOf(c.overage.per, unit)}.
+        </Text>
+      ) : null}
+      <figure aria-labelledby={id} className="mx-0 mb-0 mt-3">
         <figcaption className="sr-only">
           {unitsOf(c.used, unit)} of {unitsOf(c.included, unit)} used, over {c.days.length} days.
         </figcaption>

@@ -94,6 +94,36 @@ describe("dashboard loader", () => {
     ]);
   });
 
+  test("a past period answers its credits used and its overage charged at that period's price, not today's", async () => {
+    const { orgId } = await orgWithKey({ plan: "growth" });
+    const start = new Date(Date.now() - 40 * DAY);
+    const end = new Date(Date.now() - 10 * DAY);
+    // The counters as the engine left them: api_call past its included units and credits at the
+    // price the period started with (a price unlike today's), tokens within them and no overage price.
+    await sql`
+      insert into usage_counters (org_id, metric, period_start, period_end, period_key, included, used, credit_used, overage_used, overage_price_cents, overage_per)
+      values (${orgId}, 'api_call', ${start.toISOString()}, ${end.toISOString()}, 'past', 1000, 4501, 1500, 2001, 70, 1000),
+             (${orgId}, 'tokens', ${start.toISOString()}, ${end.toISOString()}, 'past', 5000, 1200, 0, 0, null, null)`;
+    const cookie = await signIn(app, orgId);
+    const { periods } = await loaderData<{ periods: { start: string }[] }>(cookie, "dashboard");
+    expect(periods.map((p) => p.start)).toEqual([start.toISOString()]);
+    const r = await fetch(`${app.url}/dashboard?${new URLSearchParams({ period: start.toISOString(), _data: "routes/_portal.dashboard" })}`, {
+      headers: { cookie },
+    });
+    const { past } = (await r.json()) as { past: ({ days: unknown[] } & Record<string, unknown>)[] };
+    expect(past.map(({ days, ...c }) => c)).toEqual([
+      // 2,001 units at 70 cents per 1,000: 140.07 cents, rounded half up to 140.
+      { metric: "api_call", used: 4501, included: 1000, creditUsed: 1500, overage: { priceCents: 70, per: 1000, units: 2001, cents: 140 } },
+      { metric: "tokens", used: 1200, included: 5000, creditUsed: 0, overage: null },
+    ]);
+    // The page shows the credits line only when some were used, the overage line only where the plan sold overage.
+    const html = await (await fetch(`${app.url}/dashboard?${new URLSearchParams({ period: start.toISOString() })}`, { headers: { cookie } })).text();
+    expect(html).toMatch(/data-testid="past-credits-api_call"[\s\S]*?1,500 calls/);
+    expect(html).toMatch(/data-testid="past-overage-api_call"[\s\S]*?\$1\.40/);
+    expect(html).not.toContain("past-credits-tokens");
+    expect(html).not.toContain("past-overage-tokens");
+  });
+
   test("without a live subscription there are no meters", async () => {
     const { orgId } = await orgWithKey();
     await setSubscriptionMirror({ orgId, planCode: "starter", status: "canceled" });

@@ -1,5 +1,6 @@
 // Usage as people read it in the portal: per day of the org's time zone, from the hourly rollup
 // (one indexed range read of at most ~750 rows a period and metric, however many events there were).
+import { type OveragePrice, overageCents } from "../domain/overage.server";
 import { sql } from "../platform/db.server";
 
 type Period = { orgId: string; periodStart: string; periodEnd: string; timeZone: string };
@@ -50,11 +51,35 @@ export async function pastPeriods(orgId: string): Promise<PastPeriod[]> {
   return rows.map((r) => ({ start: new Date(r.start).toISOString(), end: new Date(r.end).toISOString() }));
 }
 
-/** A past period's counters, per metric (what was used of what was included). */
-export async function countersOf(orgId: string, periodStart: string): Promise<{ metric: string; used: number; included: number }[]> {
-  const rows = await sql<{ metric: string; used: number; included: number }[]>`
-    select metric, used::int8 as used, included::int8 as included
+export type PastCounter = {
+  metric: string;
+  used: number;
+  included: number;
+  /** Of used, the units paid with prepaid credits. */
+  creditUsed: number;
+  /** When the period's plan version sold overage: the units past the included ones and the credits, and their charge at that period's price. */
+  overage: (OveragePrice & { units: number; cents: number }) | null;
+};
+
+/** A past period's counters, per metric: what was used of what was included, paid with credits and billed as overage. */
+export async function countersOf(orgId: string, periodStart: string): Promise<PastCounter[]> {
+  // The counter keeps the overage price its period started with: a later price change does not reprice it.
+  const rows = await sql<
+    { metric: string; used: number; included: number; credit_used: number; overage_used: number; price_cents: number | null; per: number | null }[]
+  >`
+    select metric, used::int8 as used, included::int8 as included, credit_used::int8 as credit_used, overage_used::int8 as overage_used,
+           overage_price_cents as price_cents, overage_per as per
       from usage_counters where org_id = ${orgId} and period_start = ${periodStart}::timestamptz
      order by metric`;
-  return rows.map((r) => ({ metric: r.metric, used: Number(r.used), included: Number(r.included) }));
+  return rows.map((r) => {
+    const units = Number(r.overage_used);
+    const price = r.price_cents !== null && r.per !== null ? { priceCents: r.price_cents, per: r.per } : null;
+    return {
+      metric: r.metric,
+      used: Number(r.used),
+      included: Number(r.included),
+      creditUsed: Number(r.credit_used),
+      overage: price && { ...price, units, cents: overageCents(units, price) },
+    };
+  });
 }
