@@ -28,6 +28,7 @@ export default async function globalSetup() {
     ...process.env,
     PORT: port,
     STRIPE_LOCAL_PORT: process.env.E2E_STRIPE_PORT ?? "12200",
+    STIGG_LOCAL_PORT: process.env.E2E_STIGG_PORT ?? "12201",
     EMBEDDED_PG_PORT: "54340",
     ADMIN_EMAILS: "admin@e2e.test",
     STRIPE_EVENT_MAX_ATTEMPTS: "2",

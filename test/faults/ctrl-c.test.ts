@@ -40,6 +40,7 @@ test("Ctrl-C (SIGINT to the process group) drains the apps and the worker before
       RUN_STATE_FILE: stateFile,
       PORT: String(freePort()),
       STRIPE_LOCAL_PORT: String(freePort()),
+      STIGG_LOCAL_PORT: String(freePort()),
       EMBEDDED_PG_PORT: String(pgPort),
       EMBEDDED_PG_DIR: pgDir,
       APP_PROCESSES: "1",

@@ -19,7 +19,7 @@ function bareEnv(extra: Record<string, string>): Record<string, string> {
 
 function startRun(env: Record<string, string>) {
   const output: string[] = [];
-  const proc = spawn(["bun", "scripts/run.ts"], { cwd: root, env: bareEnv(env), stdout: "pipe", stderr: "pipe" });
+  const proc = spawn(["bun", "scripts/run.ts"], { cwd: root, env: bareEnv({ STIGG_LOCAL_PORT: String(freePort()), ...env }), stdout: "pipe", stderr: "pipe" });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) output.push(decoder.decode(chunk));

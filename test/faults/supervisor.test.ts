@@ -42,7 +42,7 @@ function startRun(env: Record<string, string>) {
   const chunks: string[] = [];
   const run = spawn(["bun", "scripts/run.ts"], {
     cwd: root,
-    env: { ...rest, LOG_LEVEL: "info", STRIPE_LOCAL_PORT: String(freePort()), ...env },
+    env: { ...rest, LOG_LEVEL: "info", STRIPE_LOCAL_PORT: String(freePort()), STIGG_LOCAL_PORT: String(freePort()), ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
