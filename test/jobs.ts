@@ -3,7 +3,7 @@
 // running. Work a job causes (an event's dispatch, an email) is added in the same transaction as
 // the job's own, so an empty queue means the chain has ended; a job waiting for a later run_at
 // (a retry's backoff) or failed for good does not count. A webhook's convergence job never tried
-// does, though it waits STRIPE_EVENT_GATHER_MS before it runs.
+// does, though it waits STRIPE_EVENT_GATHER_MS (during a storm STRIPE_EVENT_STORM_GATHER_MS) before it runs.
 import { sql } from "../app/server/platform/db.server";
 import type { JobName } from "../app/server/platform/jobs.server";
 

@@ -155,26 +155,29 @@ function storeEvents(events: (Received & { index: number })[]): Promise<Intake[]
 
 // A job runs STRIPE_EVENT_GATHER_MS after its event arrived: the customer's events that come in
 // meanwhile wait behind it and converge with it, one read of Stripe for the lot. During a storm
-// (STRIPE_EVENT_STORM_RATE events a second or more stored by this process, in this second or the
-// last) it waits STRIPE_EVENT_STORM_GATHER_MS instead, and the jobs queued just before the storm
-// was noticed are pushed back to the same: convergence then runs after the storm's peak rather
-// than against it for the CPU, and a customer's storm converges in about one job.
+// (events stored by this process at STRIPE_EVENT_STORM_RATE a second or more, counted over the
+// current and the previous tenth of a second) it waits STRIPE_EVENT_STORM_GATHER_MS instead, and
+// the jobs queued just before the storm was noticed are pushed back to the same: convergence then
+// runs after the storm's peak rather than against it for the CPU, and a customer's storm
+// converges in about one job.
 const CALM_SECONDS = config.STRIPE_EVENT_GATHER_MS / 1000;
 const STORM_SECONDS = config.STRIPE_EVENT_STORM_GATHER_MS / 1000;
-const rate = { second: 0, thisSecond: 0, lastSecond: 0, storm: false };
+const TICK_MS = 100;
+const rate = { tick: 0, thisTick: 0, lastTick: 0, storm: false };
 // This process's jobs queued calm within the last calm wait (still to run, unless a burst took them).
 let calmJobs: { at: number; ids: string[] }[] = [];
 
 /** Counts `stored` events into this process's rate: whether it is a storm now, and whether it just became one. */
 export function noteStored(stored: number, now = Date.now()): { storm: boolean; began: boolean } {
-  const s = Math.floor(now / 1000);
-  if (s !== rate.second) {
-    rate.lastSecond = s === rate.second + 1 ? rate.thisSecond : 0;
-    rate.thisSecond = 0;
-    rate.second = s;
+  const tick = Math.floor(now / TICK_MS);
+  if (tick !== rate.tick) {
+    rate.lastTick = tick === rate.tick + 1 ? rate.thisTick : 0;
+    rate.thisTick = 0;
+    rate.tick = tick;
   }
-  rate.thisSecond += stored;
-  const storm = Math.max(rate.thisSecond, rate.lastSecond) >= config.STRIPE_EVENT_STORM_RATE;
+  rate.thisTick += stored;
+  // The events of at most two tenths of a second, against the rate's share of them.
+  const storm = rate.thisTick + rate.lastTick >= (config.STRIPE_EVENT_STORM_RATE * 2 * TICK_MS) / 1000;
   const began = storm && !rate.storm;
   rate.storm = storm;
   return { storm, began };
