@@ -6,7 +6,7 @@
 // after repeated failures), each process enforces its share, floor(limit / APP_PROCESSES) (at
 // least 1), on its own counters. A refused request counts no usage and takes no place in a window.
 import type { KeyRateLimit } from "../../../db/schema-core";
-import { cacheScript } from "../platform/cache.server";
+import { cacheScript, scriptsConnected } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { AppError } from "../platform/errors.server";
 
@@ -199,6 +199,7 @@ function takeLocally(keyId: string, limits: readonly KeyRateLimit[], now = Date.
  * not there at all hands over to this process's share.
  */
 export async function takeRateLimits(keyId: string, limits: readonly KeyRateLimit[]): Promise<void> {
+  if (!scriptsConnected()) return takeShare(keyId, limits);
   const sig = limitsKey(limits);
   let lease = leases.get(keyId);
   if (!lease || lease.limits !== sig) {
@@ -231,11 +232,14 @@ export async function takeRateLimits(keyId: string, limits: readonly KeyRateLimi
       outcome = await current.pending;
     }
     if (outcome === "failed") throw new RateLimited({ limit: limits[0].limit, windowSeconds: limits[0].windowSeconds, retryAfterMs: 1000 });
-    if (outcome === "unavailable") {
-      const [exhausted, retryAfterMs] = takeLocally(keyId, limits);
-      if (exhausted === 0) return;
-      const limit = limits[exhausted - 1];
-      throw new RateLimited({ limit: limit.limit, windowSeconds: limit.windowSeconds, retryAfterMs });
-    }
+    if (outcome === "unavailable") return takeShare(keyId, limits);
   }
+}
+
+/** Without Redis: one request from this process's share of every limit, or RATE_LIMITED. */
+function takeShare(keyId: string, limits: readonly KeyRateLimit[]): void {
+  const [exhausted, retryAfterMs] = takeLocally(keyId, limits);
+  if (exhausted === 0) return;
+  const limit = limits[exhausted - 1];
+  throw new RateLimited({ limit: limit.limit, windowSeconds: limit.windowSeconds, retryAfterMs });
 }

@@ -91,6 +91,9 @@ export async function cacheDel(...keys: string[]): Promise<void> {
 
 const defined = new Set<string>();
 
+/** Whether scripts can be sent at all (Redis configured and connected); a caller may skip its Redis path otherwise. */
+export const scriptsConnected = () => scripts !== null && scripts.status === "ready";
+
 /**
  * Runs a Lua script (one atomic operation in Redis) on `keys` (prefixed like every key) and
  * `args`. "unavailable" when Redis is absent, not connected or the scripts' breaker is open: the
