@@ -1,30 +1,18 @@
 // The hosted invoice page takes a payment as Stripe's does: an open invoice is paid with a card
 // (invoice.paid, invoice.payment_succeeded, a past_due subscription active again), a declined
 // card changes nothing but says so, and a paid, void or draft invoice shows its state, no form.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import Stripe from "stripe";
+import { beforeAll, describe, expect, test } from "bun:test";
+import type Stripe from "stripe";
 import type { StripeLocal } from "./index";
-import { localStripeForTests } from "./test-support";
+import { eventReceiver, localStripeForTests } from "./test-support";
 
 const SECRET = "whsec_invoicePageTestSecret";
-const received: Stripe.Event[] = [];
-const receiver = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
-    received.push(await new Stripe("sk_test_x").webhooks.constructEventAsync(await req.text(), req.headers.get("stripe-signature")!, SECRET));
-    return new Response("ok");
-  },
-});
-
-const started = localStripeForTests("stripe_invoice_page_test", { webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET } });
+const { url, received } = eventReceiver(SECRET);
+const started = localStripeForTests("stripe_invoice_page_test", { webhook: { url, secret: SECRET } });
 let local: StripeLocal;
 let stripe: Stripe;
 beforeAll(() => {
   ({ local, stripe } = started);
-});
-afterAll(() => {
-  receiver.stop(true);
 });
 
 /** A subscription whose renewal failed on a card that fails every charge: past_due, its renewal invoice open. */

@@ -3,17 +3,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import Stripe from "stripe";
 import { type StripeLocal, startStripeLocal } from "./index";
+import { eventReceiver } from "./test-support";
 
 const SECRET = "whsec_subscriptionsTestSecret";
-const received: Stripe.Event[] = [];
-const receiver = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  async fetch(req) {
-    received.push(await new Stripe("sk_test_x").webhooks.constructEventAsync(await req.text(), req.headers.get("stripe-signature")!, SECRET));
-    return new Response("ok");
-  },
-});
+const { url, received } = eventReceiver(SECRET);
 
 let local: StripeLocal;
 let stripe: Stripe;
@@ -22,14 +15,13 @@ beforeAll(async () => {
     port: 0,
     databaseUrl: process.env.DATABASE_URL!,
     schema: "stripe_subscriptions_test",
-    webhook: { url: `http://127.0.0.1:${receiver.port}/`, secret: SECRET },
+    webhook: { url, secret: SECRET },
     retrySchedule: [100, 200],
   });
   stripe = new Stripe("sk_test_subs", { host: "127.0.0.1", port: local.port, protocol: "http" });
 });
 afterAll(async () => {
   await local.stop();
-  receiver.stop(true);
 });
 
 const DAY = 86_400;
