@@ -150,9 +150,12 @@ function renewUnused(keyId: string, lease: Lease) {
     const [limit, windowSeconds] = l.split("/").map(Number);
     return { limit, windowSeconds };
   });
-  lease.pending = renew(keyId, limits, lease, 0).finally(() => {
-    lease.pending = null;
-  });
+  // Nobody awaits a give-back: a call that threw is a failed one (its admissions lapse with their windows).
+  lease.pending = renew(keyId, limits, lease, 0)
+    .catch((): Renewal => "failed")
+    .finally(() => {
+      lease.pending = null;
+    });
 }
 
 function refusal(limits: readonly KeyRateLimit[], lease: Lease, now: number): RateLimited {
