@@ -6,6 +6,7 @@
 // Redis that stops answering gets the unsure requests refused, then each process its share.
 // Uses its own redis-server, never the shared one.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { updateApiKey } from "../../app/server/auth/key-settings.server";
 import { createApiKey } from "../../app/server/auth/keys.server";
 import { startApp, type TestApp } from "../app";
 import { countsOf, orgWithKey, rid } from "../factories";
@@ -179,4 +180,49 @@ test("a process's unused lease is given back: a key's hourly budget is spent who
   const later = await untilRefused();
   expect(2 + second + later).toBe(10);
   expect(Number((await countsOf(orgId)).used)).toBe(10);
+}, 60_000);
+
+test("limits edited to shorter windows and back keep the longer window's count: a day's limit is not refilled by an edit", async () => {
+  const app = await startApp({ REDIS_URL: redis.url, REDIS_PREFIX: "rl:", APP_PROCESSES: "2", KEY_CACHE_TTL_MS: "0", PORT: String(freePort()) });
+  try {
+    const { orgId } = await orgWithKey({ included: 100_000 });
+    const daily = [{ limit: 3, windowSeconds: 86_400 }];
+    const { key, id } = await createApiKey({ orgId, name: "edited", rateLimits: daily });
+    const statuses = async (n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await record(app, key)).status);
+      return out;
+    };
+    expect(await statuses(4)).toEqual([200, 200, 200, 429]);
+    // This process's edits do not reach the app's Redis (its own server): its copy of the key lasts 3 s.
+    const edit = async (rateLimits: { limit: number; windowSeconds: number }[]) => {
+      await updateApiKey({ orgId, keyId: id, changes: { rateLimits } });
+      await Bun.sleep(3_200);
+    };
+    await edit([{ limit: 100, windowSeconds: 1 }]);
+    expect(await statuses(1)).toEqual([200]);
+    await edit(daily);
+    expect(await statuses(2)).toEqual([429, 429]);
+    expect(Number((await countsOf(orgId)).used)).toBe(4);
+  } finally {
+    await app.stop();
+  }
+}, 60_000);
+
+test("with several windows full, Retry-After is the one that ends last: retrying sooner would be refused again", async () => {
+  const { orgId } = await orgWithKey({ included: 100_000 });
+  const { key } = await createApiKey({
+    orgId,
+    name: "two windows",
+    rateLimits: [
+      { limit: 1, windowSeconds: 1 },
+      { limit: 2, windowSeconds: 86_400 },
+    ],
+  });
+  expect((await record(apps[0], key)).status).toBe(200);
+  await Bun.sleep(1000 - (Date.now() % 1000) + 5); // the next second: the 1 s window has room again
+  expect((await record(apps[0], key)).status).toBe(200);
+  const refused = await record(apps[0], key); // both windows full now
+  expect(refused.status).toBe(429);
+  expect(Number(refused.retryAfter)).toBeGreaterThan(1);
 }, 60_000);

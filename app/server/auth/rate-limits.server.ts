@@ -56,7 +56,8 @@ for i = 4, #ARGV, 3 do
   if ms > longest then longest = ms end
   local room = limit - n
   if room <= 0 then
-    if full == 0 and want > 0 then full, fullMs = j, left end
+    -- Of several full windows, the one that ends last: no request passes before it ends.
+    if want > 0 and (full == 0 or left > fullMs) then full, fullMs = j, left end
     grant = 0
   else
     grant = math.min(grant, math.max(1, math.ceil(room / share)))
@@ -66,7 +67,8 @@ if grant > 0 or back > 0 then
   for k = 1, j do
     redis.call('HSET', KEYS[1], names[k] .. ':s', starts[k], names[k] .. ':n', counts[k] + grant)
   end
-  redis.call('PEXPIRE', KEYS[1], longest)
+  -- Only ever lengthened: limits edited to shorter windows must not drop a longer window's count.
+  if redis.call('PTTL', KEYS[1]) < longest then redis.call('PEXPIRE', KEYS[1], longest) end
 end
 local out = {grant, shortest, full, fullMs, latest}
 for k = 1, j do out[#out + 1] = starts[k] end
@@ -186,9 +188,13 @@ function takeLocally(keyId: string, limits: readonly KeyRateLimit[], now = Date.
     }
     return w;
   });
+  // Of several full windows, the one that ends last: no request passes before it ends.
+  let full: [number, number] = [0, 0];
   for (let i = 0; i < limits.length; i++) {
-    if (windows[i].count >= localShare(limits[i].limit)) return [i + 1, windows[i].start + limits[i].windowSeconds * 1000 - now];
+    const left = windows[i].start + limits[i].windowSeconds * 1000 - now;
+    if (windows[i].count >= localShare(limits[i].limit) && left > full[1]) full = [i + 1, left];
   }
+  if (full[0] > 0) return full;
   for (const w of windows) w.count++;
   return [0, 0];
 }
