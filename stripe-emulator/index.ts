@@ -233,20 +233,21 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
       const url = new URL(request.url);
       const p = url.pathname;
       if (p.startsWith("/v1/")) return api(request, url);
-      const post = request.method === "POST";
       const [, page, id, pdf] = /^\/(checkout|portal|invoice)\/(\w+)(\/pdf)?$/.exec(p) ?? [];
-      if (page === "checkout" && !pdf) return post ? payCheckout(id, await request.formData()) : checkoutPage(account, id);
-      if (page === "portal" && !pdf) {
-        const form = post ? await request.formData() : null;
-        return form ? store.exclusive(() => portalAction(account, id, form)) : portalPage(account, id);
-      }
+      // A hosted page's post is a form, as a browser sends it; anything else is refused, as Stripe's pages do.
+      const form = page && !pdf && request.method === "POST" ? await request.formData().catch(() => "unreadable" as const) : null;
+      if (form === "unreadable") return new Response("The form could not be read.", { status: 400 });
+      if (page === "checkout" && !pdf) return form ? payCheckout(id, form) : checkoutPage(account, id);
+      if (page === "portal" && !pdf) return form ? store.exclusive(() => portalAction(account, id, form)) : portalPage(account, id);
       if (page === "invoice" && pdf) return invoicePdf(account, id);
-      if (page === "invoice") {
-        const form = post ? await request.formData() : null;
-        return form ? store.exclusive(() => payInvoiceOnPage(account, id, form)) : invoicePage(account, id);
-      }
+      if (page === "invoice") return form ? store.exclusive(() => payInvoiceOnPage(account, id, form)) : invoicePage(account, id);
       if (p === "/health") return Response.json({ ok: true, instanceId });
       return new Response("Not found", { status: 404 });
+    },
+    // Never Bun's error page (a stack and file paths): the error goes to this process's log.
+    error(err) {
+      log(`request failed: ${err.stack ?? err.message}`);
+      return new Response("Something went wrong on the local Stripe.", { status: 500 });
     },
   });
   const url = `http://${server.hostname}:${server.port}`;

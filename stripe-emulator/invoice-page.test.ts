@@ -113,6 +113,8 @@ describe("the hosted invoice page", () => {
     const invoice = await oneOff();
     const cases: [Record<string, string>, string][] = [
       [{ card: "4242" }, "Your card number is incomplete."],
+      [{ card: "4242 4242 4242 4241" }, "Your card number is invalid."], // fails the check digit
+      [{ card: "0000 0000 0000 0000" }, "Your card number is invalid."],
       [{ exp: "" }, "Your card's expiration date is incomplete."],
       [{ exp: "13 / 30" }, "Your card's expiration month is invalid."],
       [{ exp: "01 / 20" }, "Your card's expiration year is in the past."],
@@ -125,6 +127,22 @@ describe("the hosted invoice page", () => {
     }
     expect(await stored(invoice.id)).toEqual(invoice);
     expect(await delivered(invoice.id)).toEqual(["invoice.created", "invoice.finalized"]);
+  });
+
+  test("a post that is no form is 400, a PDF of what is no invoice 404: never a 500 or an error page", async () => {
+    const invoice = await oneOff();
+    for (const init of [
+      { body: JSON.stringify({ card: "4242424242424242" }), headers: { "content-type": "application/json" } },
+      { body: "card=4242", headers: { "content-type": "multipart/form-data; boundary=nope" } },
+      {},
+    ]) {
+      const r = await fetch(invoice.hosted_invoice_url!, { method: "POST", ...init });
+      expect(r.status).toBe(400);
+      expect(await r.text()).toBe("The form could not be read.");
+    }
+    const customerPdf = await fetch(`${invoice.hosted_invoice_url!.replace(invoice.id, invoice.customer as string)}/pdf`);
+    expect(customerPdf.status).toBe(404);
+    expect(await stored(invoice.id)).toEqual(invoice);
   });
 
   test("a first attempt on the page that fails counts as the invoice's first attempt, as invoices.pay does", async () => {

@@ -27,6 +27,7 @@ export async function payInvoiceOnPage(b: Account, id: string, form: FormData): 
 /** Stripe's message for a card form it cannot charge (expiry checked against the real date, as a card's is), or null. */
 function cardRefusal(card: string, exp: string, cvc: string, today: Date): string | null {
   if (!/^\d{12,19}$/.test(card)) return "Your card number is incomplete.";
+  if (!passesLuhn(card)) return "Your card number is invalid.";
   const expiry = /^(\d{1,2})\s*\/\s*(\d{2}|\d{4})$/.exec(exp.trim());
   if (!expiry) return "Your card's expiration date is incomplete.";
   const month = Number(expiry[1]);
@@ -36,4 +37,15 @@ function cardRefusal(card: string, exp: string, cvc: string, today: Date): strin
   if (year === today.getUTCFullYear() && month < today.getUTCMonth() + 1) return "Your card's expiration date is in the past.";
   if (!/^\d{3,4}$/.test(cvc)) return "Your card's security code is incomplete.";
   return null;
+}
+
+/** The check digit every card number carries (Luhn): a mistyped number fails it, as on Stripe's form. */
+function passesLuhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return sum % 10 === 0 && /[1-9]/.test(digits);
 }

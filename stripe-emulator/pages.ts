@@ -160,7 +160,7 @@ function invoiceState(inv: Stripe.Invoice): string {
 /** A small, valid one-page PDF with the invoice's lines. */
 export async function invoicePdf(b: Account, id: string) {
   const inv = await b.store.get<Stripe.Invoice>(id);
-  if (!inv) return new Response("Not found", { status: 404 });
+  if (inv?.object !== "invoice") return new Response("Not found", { status: 404 });
   const text = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, "?");
   const rows = [
     `Invoice ${inv.number}`,
