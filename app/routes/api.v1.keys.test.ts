@@ -238,6 +238,19 @@ describe("the keys page's forms", () => {
       expect(refused.status).toBe(400);
       expect(refused.body.error.message).toBe(`Invalid input: ${api}`);
     }
+    // Not whole numbers as a person types them: refused, never read as 16 or 10.
+    for (const [count, window] of [
+      ["0x10", "1"],
+      ["1e1", "1"],
+      ["10", "0x3c"],
+    ]) {
+      const r = await post([["intent", "update"], ["keyId", id], ["name", "kept"], ["limitMode", "custom"], ...rows([count, window])]);
+      expect([r.status, r.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+    }
+    const commas = await post([["intent", "update"], ["keyId", id], ["name", "kept"], ["limitMode", "custom"], ...rows(["1,000", "60"])]);
+    expect(commas.status).toBe(200);
+    expect(await limitsOf(id)).toEqual([{ limit: 1000, windowSeconds: 60 }]);
+    await post([["intent", "update"], ["keyId", id], ["name", "kept"], ["limitMode", "custom"], ...rows(["5", "60"])]);
     const none = await post([["intent", "update"], ["keyId", id], ["name", "kept"], ["limitMode", "custom"], ...rows(["", "1"])]);
     expect(none.body.error).toBe('Fill in at least one limit, or choose "No limit".');
     expect(await limitsOf(id)).toEqual([{ limit: 5, windowSeconds: 60 }]);

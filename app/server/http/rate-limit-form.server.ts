@@ -21,7 +21,7 @@ export function rateLimitsFromForm(form: FormData): KeyRateLimit[] | null {
   const rows = form
     .getAll("limit")
     .map(String)
-    .flatMap((count, i) => (count.trim() === "" ? [] : [{ row: i + 1, limit: Number(count), windowSeconds: Number(windows[i]) }]));
+    .flatMap((count, i) => (count.trim() === "" ? [] : [{ row: i + 1, limit: decimal(count), windowSeconds: decimal(windows[i] ?? "") }]));
   if (rows.length === 0) throw new AppError("VALIDATION_FAILED", 'Fill in at least one limit, or choose "No limit".');
   const parsed = rateLimits.safeParse(rows.map(({ limit, windowSeconds }) => ({ limit, windowSeconds })));
   if (parsed.success) return parsed.data;
@@ -35,4 +35,10 @@ export function rateLimitsFromForm(form: FormData): KeyRateLimit[] | null {
   throw new AppError("VALIDATION_FAILED", `${[...new Set(issues)].join("; ")}.`, {
     issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
   });
+}
+
+/** A whole number as a person types it (digits, commas between thousands); anything else (0x10, 1e1) is refused by the schema as not a whole number. */
+function decimal(text: string): number {
+  const t = text.trim().replaceAll(",", "");
+  return /^\d+$/.test(t) ? Number(t) : Number.NaN;
 }
