@@ -1,12 +1,9 @@
 // `bun stripe-emulator/main.ts`: runs the local Stripe on its own (the run command starts it).
+import { databaseUrlOrExit, logLine, stopWhenAsked } from "../scripts/stand-in";
 import { DEFAULT_DUNNING } from "./account";
 import { startStripeLocal } from "./index";
 
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  console.error("DATABASE_URL is not set");
-  process.exit(1);
-}
+const databaseUrl = databaseUrlOrExit();
 const port = Number(process.env.STRIPE_LOCAL_PORT ?? 12111);
 // The account's failed-payment settings: retry days after the first failure, then cancel or unpaid.
 const retryDays = (process.env.STRIPE_LOCAL_RETRY_DAYS ?? DEFAULT_DUNNING.retryDays.join(",")).split(",").filter(Boolean).map(Number);
@@ -28,19 +25,6 @@ const local = await startStripeLocal({
         events: process.env.STRIPE_WEBHOOK_EVENTS?.split(",").filter(Boolean),
       }
     : undefined,
-  log: (line) => console.log(JSON.stringify({ level: "info", time: new Date().toISOString(), msg: line })),
+  log: logLine,
 });
-const stop = async () => {
-  await local.stop();
-  process.exit(0);
-};
-process.on("SIGINT", () => void stop());
-process.on("SIGTERM", () => void stop());
-// Started by `npm start` in a session of its own: once the supervisor is gone (kill -9, a crash),
-// nothing else would stop it (the app and the worker do the same in platform/process-guard.server.ts).
-const supervisor = Number(process.env.SUPERVISOR_PID);
-if (supervisor) {
-  setInterval(() => {
-    if (process.ppid !== supervisor) void stop();
-  }, 1000).unref();
-}
+stopWhenAsked(() => local.stop());

@@ -1,10 +1,13 @@
 // Receivers for the notification tests: an HTTP endpoint that verifies Standard Webhooks
-// signatures with the `standardwebhooks` package, a local SMTP server, and the real worker.
+// signatures with the `standardwebhooks` package, a local SMTP server, and the real worker; and
+// the system the email tests run on (two app processes, the worker, the SMTP server).
 
+import { afterAll, beforeAll } from "bun:test";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { SMTPServer } from "smtp-server";
 import { Webhook } from "standardwebhooks";
+import { startApp, type TestApp } from "./app";
 
 export type Received = { id: string; verified: boolean; body: { id: string; type: string; data: Record<string, unknown> } };
 
@@ -81,4 +84,23 @@ export function startWorker(env: Record<string, string> = {}) {
       await proc.exited;
     },
   };
+}
+
+/**
+ * Two app processes, the real worker sending through a local SMTP server: started before the
+ * file's tests and stopped after them. Read `a`, `b` and `smtp` inside tests.
+ */
+export function startMailingSystem(): { a: TestApp; b: TestApp; smtp: Awaited<ReturnType<typeof startSmtpReceiver>> } {
+  const system = {} as ReturnType<typeof startMailingSystem>;
+  let worker: ReturnType<typeof startWorker> | undefined;
+  beforeAll(async () => {
+    system.smtp = await startSmtpReceiver();
+    [system.a, system.b] = await Promise.all([startApp(), startApp()]);
+    worker = startWorker({ SMTP_URL: system.smtp.url });
+  });
+  afterAll(async () => {
+    await Promise.all([system.a?.stop(), system.b?.stop(), worker?.stop()]);
+    await system.smtp?.stop();
+  });
+  return system;
 }

@@ -3,29 +3,17 @@
 // each decided by record_usage in the admitting transaction, once per period and threshold under
 // real concurrency across two app processes, delivered by signed webhook and by email through the
 // real worker. Set through PUT /api/v1/alerts, audit-logged; bad input changes nothing.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startApp, type TestApp } from "../../../test/app";
+import { describe, expect, test } from "bun:test";
+import type { TestApp } from "../../../test/app";
 import { signIn, until } from "../../../test/billing";
 import { api, orgWithKey, rid } from "../../../test/factories";
 import { jobsIdle } from "../../../test/jobs";
-import { startSmtpReceiver, startWebhookReceiver, startWorker } from "../../../test/notify";
+import { startMailingSystem, startWebhookReceiver } from "../../../test/notify";
 import { sql } from "../platform/db.server";
 import { recordUsage } from "../usage/engine.server";
 import { setUsageAlert, usageAlertsOf } from "./alerts.server";
 
-let a: TestApp;
-let b: TestApp;
-let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
-let worker: { stop: () => Promise<void> };
-beforeAll(async () => {
-  smtp = await startSmtpReceiver();
-  [a, b] = await Promise.all([startApp(), startApp()]);
-  worker = startWorker({ SMTP_URL: smtp.url });
-});
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);
-  await smtp?.stop();
-});
+const system = startMailingSystem();
 
 async function session(app: TestApp, orgId: string) {
   const cookie = await signIn(app, orgId);
@@ -49,7 +37,7 @@ const record = (orgId: string, quantity = 1) => recordUsage({ orgId, requestId: 
 describe("usage alerts the org sets", () => {
   test("GET answers the defaults; PUT sets one feature's, audit-logged; bad input is refused and changes nothing", async () => {
     const { orgId } = await orgWithKey({ plan: "growth" });
-    const call = await session(a, orgId);
+    const call = await session(system.a, orgId);
     const read = await call("GET", "/api/v1/alerts");
     expect(read.status).toBe(200);
     expect(read.body.data.alerts).toEqual([
@@ -91,11 +79,11 @@ describe("usage alerts the org sets", () => {
 
   test("the settings page edits one feature's alerts as a list; what does not parse is refused and changes nothing", async () => {
     const { orgId } = await orgWithKey({ plan: "growth" });
-    const cookie = await signIn(a, orgId);
+    const cookie = await signIn(system.a, orgId);
     const post = (fields: [string, string][]) =>
-      fetch(`${a.url}/settings?_data=routes/_portal.settings`, {
+      fetch(`${system.a.url}/settings?_data=routes/_portal.settings`, {
         method: "POST",
-        headers: { cookie, origin: a.url, "x-request-id": "req-alerts-1" },
+        headers: { cookie, origin: system.a.url, "x-request-id": "req-alerts-1" },
         body: new URLSearchParams([["intent", "alerts"], ...fields]),
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
     const saved = await post([
@@ -122,7 +110,7 @@ describe("usage alerts the org sets", () => {
       expect([r.status, r.body.code]).toEqual([400, "VALIDATION_FAILED"]);
     }
     expect((await tokens())?.percents).toEqual([50, 75, 90]);
-    const page = await fetch(`${a.url}/settings?_data=routes/_portal.settings`, { headers: { cookie } }).then((r) => r.json() as any);
+    const page = await fetch(`${system.a.url}/settings?_data=routes/_portal.settings`, { headers: { cookie } }).then((r) => r.json() as any);
     expect(page.alerts.find((x: { metric: string }) => x.metric === "tokens").overageAboveCents).toBe(1250);
     const [audit] = await sql`select request_id from audit_log where org_id = ${orgId} and action = 'usage_alerts.updated'`;
     expect(audit.request_id).toBe("req-alerts-1");
@@ -158,7 +146,7 @@ describe("usage alerts the org sets", () => {
     // A cap of 50 dollars: 50 overage units.
     await sql`insert into org_spend_caps (org_id, amount_cents, updated_at) values (${orgId}, 5000, now())`;
 
-    const call = await session(a, orgId);
+    const call = await session(system.a, orgId);
     expect((await call("PUT", "/api/v1/alerts", { metric: "api_call", percents: [50, 150], creditsBelow: 40, overageAboveCents: 1000 })).status).toBe(200);
     let secret = "";
     const receiver = startWebhookReceiver(() => secret);
@@ -170,7 +158,7 @@ describe("usage alerts the org sets", () => {
       expect(created.status).toBe(200);
       secret = created.body.data.secret;
 
-      const clients = [api(a.url, key), api(b.url, key)];
+      const clients = [api(system.a.url, key), api(system.b.url, key)];
       let admitted = 0;
       for (let wave = 0; wave < 20; wave++) {
         const responses = await Promise.all(Array.from({ length: 25 }, (_, i) => clients[i % 2].record({ request_id: rid(), quantity: 1 })));
@@ -198,7 +186,7 @@ describe("usage alerts the org sets", () => {
 
       // Delivered: one verified webhook per alert, one email per alert.
       await until(async () => receiver.received.length >= 4, 20_000);
-      const mine = () => smtp.mails.filter((m) => m.raw.includes(`X-Metered-Org: ${orgId}`));
+      const mine = () => system.smtp.mails.filter((m) => m.raw.includes(`X-Metered-Org: ${orgId}`));
       await until(async () => mine().length >= 5, 20_000); // the four alerts and spend_cap.reached
       await jobsIdle(["dispatch_event", "deliver_webhook", "send_email"]);
       expect(receiver.received.every((r) => r.verified)).toBe(true);
@@ -217,7 +205,7 @@ describe("usage alerts the org sets", () => {
   test("requests of several features (record_usage_parts) fire the org's own percents too", async () => {
     const { orgId, key } = await orgWithKey({ included: 10 });
     await setUsageAlert(orgId, { metric: "api_call", percents: [30], creditsBelow: null, overageAboveCents: null });
-    const client = api(a.url, key);
+    const client = api(system.a.url, key);
     for (let i = 0; i < 4; i++) expect((await client.record({ request_id: rid(), quantities: { api_call: 1, tokens: 1 } })).status).toBe(200);
     const events = (await eventsOf(orgId)).filter((e) => e.type === "usage.threshold_reached");
     expect(events.map((e) => [e.data.metric, e.data.threshold, e.data.used])).toEqual([["api_call", 30, 3]]);

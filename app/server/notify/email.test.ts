@@ -1,28 +1,15 @@
 // Notification emails through a real SMTP server: two app processes, the real worker, one org
 // driven across 80% and 100% at once — one email per threshold; a failing SMTP server is retried.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startApp, type TestApp } from "../../../test/app";
+import { describe, expect, test } from "bun:test";
 import { until } from "../../../test/billing";
 import { api, orgWithKey, rid } from "../../../test/factories";
 import { jobsIdle } from "../../../test/jobs";
-import { startSmtpReceiver, startWorker } from "../../../test/notify";
+import { startMailingSystem } from "../../../test/notify";
 import { updateOrgSettings } from "../orgs/settings.server";
 import { sql } from "../platform/db.server";
 import { sendEmail } from "./email.server";
 
-let a: TestApp;
-let b: TestApp;
-let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
-let worker: { stop: () => Promise<void> };
-beforeAll(async () => {
-  smtp = await startSmtpReceiver();
-  [a, b] = await Promise.all([startApp(), startApp()]);
-  worker = startWorker({ SMTP_URL: smtp.url });
-});
-afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop(), worker?.stop()]);
-  await smtp?.stop();
-});
+const system = startMailingSystem();
 
 const outboxOf = (orgId: string) =>
   sql<{ subject: string; status: string; attempts: number; to_address: string }[]>`
@@ -32,10 +19,10 @@ describe("usage emails", () => {
   test("two app processes driving one org across 80% and 100% at once send exactly one email per threshold, through a flaky SMTP server", async () => {
     const { orgId, key } = await orgWithKey({ included: 100 });
     // The org's first email is refused (451): its job must retry it.
-    smtp.refuseOnce((raw) => raw.includes(`X-Metered-Org: ${orgId}`));
-    const clients = [api(a.url, key), api(b.url, key)];
+    system.smtp.refuseOnce((raw) => raw.includes(`X-Metered-Org: ${orgId}`));
+    const clients = [api(system.a.url, key), api(system.b.url, key)];
     for (let wave = 0; wave < 10; wave++) await Promise.all(Array.from({ length: 24 }, (_, i) => clients[i % 2].record({ request_id: rid(), quantity: 1 })));
-    const mine = () => smtp.mails.filter((m) => m.raw.includes(`X-Metered-Org: ${orgId}`));
+    const mine = () => system.smtp.mails.filter((m) => m.raw.includes(`X-Metered-Org: ${orgId}`));
     await until(async () => mine().length === 2, 20_000);
     await jobsIdle(["dispatch_event", "send_email"]); // nothing more arrives
     expect(
@@ -48,7 +35,7 @@ describe("usage emails", () => {
     expect(mail).toContain("text/plain");
     expect(mail).toContain("text/html");
     expect(mail).toContain("/dashboard"); // the portal link
-    expect(smtp.refused()).toBe(1);
+    expect(system.smtp.refused()).toBe(1);
     const outbox = await outboxOf(orgId);
     expect(outbox.map((o) => o.status)).toEqual(["sent", "sent"]);
     // One of them was refused once and sent on the job's retry.
@@ -65,7 +52,7 @@ describe("usage emails", () => {
       actor: "t",
       requestId: null,
     });
-    await api(a.url, key).record({ request_id: rid(), quantity: 10 });
+    await api(system.a.url, key).record({ request_id: rid(), quantity: 10 });
     // Both threshold events dispatched (their jobs done): had an email been queued, its outbox row exists now.
     await until(
       async () =>
