@@ -168,7 +168,7 @@ const rate = { tick: 0, thisTick: 0, lastTick: 0, storm: false };
 let calmJobs: { at: number; ids: string[] }[] = [];
 
 /** Counts `stored` events into this process's rate: whether it is a storm now, and whether it just became one. */
-export function noteStored(stored: number, now = Date.now()): { storm: boolean; began: boolean } {
+function noteStored(stored: number, now: number): { storm: boolean; began: boolean } {
   const tick = Math.floor(now / TICK_MS);
   if (tick !== rate.tick) {
     rate.lastTick = tick === rate.tick + 1 ? rate.thisTick : 0;
