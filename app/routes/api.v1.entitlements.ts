@@ -48,7 +48,7 @@ export const route = apiRoute({
       tag: "Usage",
       summary: "The entitlements",
       description:
-        "The org's plan (code, the version it was bought on, interval), its current period, and every feature of the catalog as that plan version grants it: metered features with this period's `included`, `used`, `remaining` (included units left plus prepaid credits left) and `allow` (as the quota check: true while one more overage unit fits under the spend cap), `credits` and `overage` (the price, units and charge so far; `null` when the plan sells none); boolean features `granted`; numeric features their `limit` (`null`: unlimited). A feature the plan does not include is listed as not granted. Reads the database only, in one statement; never calls Stripe, Stigg or Clerk.",
+        "The org's plan (code, the version it was bought on, interval), its current period, and every feature of the catalog as that plan version grants it: metered features with this period's `included`, `used`, `remaining` (included units left plus prepaid credits left) and `allow` (as the quota check: true while one more overage unit fits under the spend cap), `credits` and `overage` (the price, units and charge so far; `null` when the plan sells none); boolean features `granted`; numeric features their `limit` (`null`: unlimited). A feature the plan does not include is listed as not granted; a feature added to the catalog is listed within about a second of its publishing. Reads the database only, in one statement; never calls Stripe, Stigg or Clerk.",
       errors: ["UNAUTHENTICATED", "SUBSCRIPTION_INACTIVE", ...ALWAYS],
     },
     handle: async (_args, ctx, { orgId }) => ok(ctx, await entitlementsFor(orgId)),

@@ -1,10 +1,10 @@
--- What changes in an org's entitlements (GET /api/v1/entitlements), in one read as cheap as the
--- quota check: its period (the boundary rule applied, org_period), the plan version it is on, the
--- current catalog version, and one row per counter of that period (metric, used, included; one
--- row with a null metric while the period has none). No row when the org has no subscription.
--- What a plan version grants is immutable per (plan, plan version, catalog version): the app keeps
--- it in memory keyed by the three this returns (app/server/billing/entitlements.server.ts), so a
--- newly published catalog is seen on the very read that returns its version.
+-- What changes in an org's entitlements (GET /api/v1/entitlements), in one read, for the orgs
+-- period_usage_of does not answer alone (credits, a moved period, no pinned version, the spend cap
+-- deciding a feature's allow): its period (the boundary rule applied, org_period), the plan
+-- version it is on, the current catalog version, and one row per counter of that period (metric,
+-- used, included; one row with a null metric while the period has none). No row when the org has
+-- no subscription. What a plan version grants is immutable per (plan, plan version, catalog
+-- version): the app keeps it in memory keyed by the three (app/server/billing/entitlements.server.ts).
 -- Grandfathering as in entitlements_of: a subscription keeps the plan version it was bought on; a
 -- period the boundary rule moved to another plan, or a mirror with no version yet, is on that
 -- plan's newest version.

@@ -1,11 +1,15 @@
 // What the org may use now: every feature of the catalog as its plan version grants it, with the
-// period's usage of the metered ones. The database only, like the quota check, never Stripe. Per
-// request one read of what changes (entitlement_usage_of, db/functions/): the period, the plan
-// version, the current catalog version and the period's counters. What a plan version grants
-// under a catalog version never changes (published rows are immutable), so it is read once per
-// process and kept, keyed by the three: a newly published catalog is seen on the first read that
-// returns its version, in every process. A metered feature the usage engine does not count yet
-// has no counter: used 0 and its plan version's units, until the engine writes one.
+// period's usage of the metered ones. The database only, like the quota check, never Stripe.
+// Per request one statement reads what changes: for most orgs period_usage_of (db/functions/: the
+// period, the plan version, the period's counters; inlined by Postgres, as cheap as quota_of), and
+// entitlement_usage_of for an org that was granted credits, whose period the boundary rule moved
+// to another plan, or whose spend cap decides a feature's allow (it also reads the credits, the
+// plan version and the cap). What a plan version grants under a catalog version never changes
+// (published rows are immutable), so it is read once per process and kept, keyed by the three;
+// the current catalog version is kept too, read again once it is a second old: a published
+// catalog is listed by every process within about a second. A metered feature the usage engine
+// does not count yet has no counter: used 0 and its plan version's units, until the engine writes
+// one.
 import type { z } from "zod";
 import type { entitlement, entitlements } from "../api/schemas.server";
 import { overageChargeCents } from "../domain/overage.server";
@@ -19,24 +23,26 @@ const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 export type Entitlements = z.infer<typeof entitlements>;
 export type Entitlement = z.infer<typeof entitlement>;
 
-type UsageRow = {
-  plan_code: string;
-  plan_version: number | null;
-  billing_interval: "month" | "year";
-  status: string;
-  live: boolean;
-  ps: number;
-  pe: number;
-  catalog_version: number | null;
+/** One counter of the period (metric null: the period has none yet). */
+type Counter = {
   metric: string | null;
   used: number | null;
   included: number | null;
-} & OrgCredits &
-  Partial<Spent>;
+  credit_used: number | null;
+  overage_used: number | null;
+  overage_price_cents: number | null;
+  overage_per: number | null;
+};
+/** The org's period and the plan version it is on (ps, pe: epoch ms). */
+type Period = { plan_code: string; plan_version: number | null; billing_interval: "month" | "year"; status: string; live: boolean; ps: number; pe: number };
+/** period_usage_of's row: the period (on every row) and one counter; `plain` false when entitlement_usage_of must answer instead. */
+type LeanRow = Omit<Period, "ps" | "pe"> & Counter & { plain: boolean; period_start: Date; period_end: Date };
+/** entitlement_usage_of's row: the period, one counter, the catalog version, the org's credits and its spend cap. */
+type UsageRow = Period & Counter & { catalog_version: number | null } & OrgCredits;
 
 /** Past the included units, per counter: its credit and overage units and its overage price (none: null). */
 type Spent = { credit_used: number; overage_used: number; overage_price_cents: number | null; overage_per: number | null };
-/** Per org: its unexpired credits per metric, and its spend cap and period overage charge (null: no counter sells overage). */
+/** Per org: its unexpired credits per metric, and its spend cap and period overage charge (null: not read). */
 type OrgCredits = { credits: Record<string, number> | null; cap_cents: number | null; capped: boolean | null; org_overage_cents: number | null };
 
 /** What a plan version grants one feature of a catalog version. */
@@ -62,17 +68,65 @@ const grantsCache = new Map<string, readonly Kept[]>();
 let newestCatalog: number | null = null;
 const MAX_ENTRIES = 1000;
 
+// The current catalog version as this process last read it, read again (in the background, the
+// request goes on with the one it has) once it is CATALOG_TTL_MS old; a plan version's grants
+// read since may have brought a newer one.
+const CATALOG_TTL_MS = 1000;
+let catalog: { version: number | null; readAt: number } | null = null;
+let catalogRead: Promise<void> | null = null;
+
+// Orgs whose last read needed entitlement_usage_of: read with it alone for FULL_READ_MS, not
+// with period_usage_of first. A bounded handful (cleared whole past MAX_FULL_READS).
+const FULL_READ_MS = 30_000;
+const MAX_FULL_READS = 10_000;
+const fullReads = new Map<string, number>();
+
 const keyOf = (catalogVersion: number | null, planCode: string, planVersion: number | null) => `${catalogVersion}\u0000${planCode}\u0000${planVersion}`;
 
-/** Forgets every plan version's grants (tests). */
+/** Forgets every plan version's grants, the catalog version and which orgs need the full read (tests). */
 export function clearEntitlementsCache(): void {
   grantsCache.clear();
   newestCatalog = null;
+  catalog = null;
+  fullReads.clear();
+}
+
+/** How many orgs this process reads with entitlement_usage_of alone for now (tests). */
+export function orgsOnFullRead(): number {
+  return fullReads.size;
 }
 
 /** How many plan versions' grants this process keeps (tests). */
 export function entitlementsCacheSize(): number {
   return grantsCache.size;
+}
+
+/** Keeps a catalog version this process has seen (never going back to an older one); drops older versions' grants. */
+function noteCatalog(version: number | null): void {
+  if (catalog === null || version === null || catalog.version === null || version >= catalog.version) catalog = { version, readAt: performance.now() };
+  if (version !== null && (newestCatalog === null || version > newestCatalog)) {
+    for (const k of grantsCache.keys()) if (!k.startsWith(`${version}\u0000`)) grantsCache.delete(k);
+    newestCatalog = version;
+  }
+}
+
+function readCatalog(): Promise<void> {
+  catalogRead ??= sql<{ version: number | null }[]>`select max(published.version) as version from catalog_versions published`
+    .then(([row]) => noteCatalog(row.version))
+    .finally(() => {
+      catalogRead = null;
+    });
+  return catalogRead;
+}
+
+/** The current catalog version: the first read waits for it; after that, at most a second old. */
+async function currentCatalog(): Promise<number | null> {
+  if (catalog === null) await readCatalog();
+  else if (performance.now() - catalog.readAt > CATALOG_TTL_MS && catalogRead === null) {
+    // A failed read leaves the version as it was; the next request asks again.
+    readCatalog().catch(() => {});
+  }
+  return catalog!.version;
 }
 
 /**
@@ -97,26 +151,29 @@ async function readGrants(planCode: string, planVersion: number | null): Promise
   return { catalogVersion: rows[0]?.catalog_version ?? null, grants };
 }
 
-/** The grants for the catalog version the usage read returned; null if the catalog moved on in between (rare: a publish). */
-async function grantsFor(catalogVersion: number | null, planCode: string, planVersion: number | null): Promise<readonly Kept[] | null> {
-  const key = keyOf(catalogVersion, planCode, planVersion);
-  const cached = grantsCache.get(key);
+/**
+ * A plan version's grants under a catalog version: kept, or read (under the current one). `exact`:
+ * null unless they are of `catalogVersion` (the catalog moved on since a read that returned it: rare,
+ * a publish); otherwise the current catalog's, whichever version that is now.
+ */
+async function grantsFor(catalogVersion: number | null, planCode: string, planVersion: number | null, exact: false): Promise<readonly Kept[]>;
+async function grantsFor(catalogVersion: number | null, planCode: string, planVersion: number | null, exact: true): Promise<readonly Kept[] | null>;
+async function grantsFor(catalogVersion: number | null, planCode: string, planVersion: number | null, exact: boolean): Promise<readonly Kept[] | null> {
+  const cached = grantsCache.get(keyOf(catalogVersion, planCode, planVersion));
   if (cached) return cached;
   const read = await readGrants(planCode, planVersion);
-  if (read.catalogVersion !== catalogVersion) return null;
-  if (catalogVersion !== null && (newestCatalog === null || catalogVersion > newestCatalog)) {
-    for (const k of grantsCache.keys()) if (!k.startsWith(`${catalogVersion}\u0000`)) grantsCache.delete(k);
-    newestCatalog = catalogVersion;
-  }
+  if (read.catalogVersion !== catalogVersion && exact) return null;
+  noteCatalog(read.catalogVersion);
   if (grantsCache.size >= MAX_ENTRIES) grantsCache.clear();
   const kept = read.grants.map((grant) => ({ grant, fixed: grant.feature_type === "metered" ? null : Object.freeze(entitlementOf(fixedRow(grant))) }));
-  grantsCache.set(key, kept);
+  grantsCache.set(keyOf(read.catalogVersion, planCode, planVersion), kept);
   return kept;
 }
 
 type Row = Grant & Spent & { used: number; credits_left: number; cap: Pick<OrgCredits, "cap_cents" | "capped" | "org_overage_cents"> };
 
 const noCap = { cap_cents: null, capped: null, org_overage_cents: null };
+const noCredits: OrgCredits = { credits: null, ...noCap };
 /** A boolean or numeric feature's row: nothing is spent of it. */
 const fixedRow = (grant: Grant): Row => ({ ...grant, used: 0, credit_used: 0, overage_used: 0, credits_left: 0, cap: noCap });
 
@@ -161,7 +218,7 @@ async function entitlementRowsInOneRead(orgId: string): Promise<Row[]> {
   // The org's credits and spend cap, as entitlement_usage_of reads them (this path is rare: a publish in between).
   const [org] = await sql<OrgCredits[]>`
     select credits, cap_cents, capped, org_overage_cents from entitlement_usage_of(${orgId}, ${GRACE}::interval) limit 1`;
-  const cap = org ?? { credits: null, ...noCap };
+  const cap = org ?? noCredits;
   return rows
     .filter((r): r is typeof r & { feature: string } => r.feature !== null)
     .map((r) => ({ ...r, credits_left: cap.credits?.[r.feature] ?? 0, cap: orgCapOf(cap) }));
@@ -170,18 +227,84 @@ async function entitlementRowsInOneRead(orgId: string): Promise<Row[]> {
 /** The org's cap as a feature's allow reads it (read whenever the plan version or a counter sells overage). */
 const orgCapOf = (org: OrgCredits): Row["cap"] => ({ cap_cents: org.cap_cents, capped: org.capped, org_overage_cents: org.org_overage_cents });
 
-/** The org's plan, period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
-async function entitlementsOf(orgId: string, only?: string): Promise<Entitlements> {
-  // On the hot pool, with its deadline, as the quota check.
-  const rows = await withinHotDeadline(hotSql<UsageRow[]>`
-    select plan_code, plan_version, billing_interval, status, live, catalog_version, metric, used, included,
-           credit_used, overage_used, overage_price_cents, overage_per, credits, cap_cents, capped, org_overage_cents,
-           (extract(epoch from period_start) * 1000)::float8 as ps,
-           (extract(epoch from period_end) * 1000)::float8 as pe
-      from entitlement_usage_of(${orgId}, ${GRACE}::interval)`);
+/** Whether the org needed entitlement_usage_of within the last FULL_READ_MS. */
+function fullReadDue(orgId: string): boolean {
+  const until = fullReads.get(orgId);
+  if (until === undefined) return false;
+  if (performance.now() < until) return true;
+  fullReads.delete(orgId);
+  return false;
+}
+
+/** The org's period and its counters (period_usage_of), or null when the org needs entitlement_usage_of. SUBSCRIPTION_INACTIVE without a live subscription. */
+async function leanRead(orgId: string): Promise<{ period: Period; counters: readonly Counter[] } | null> {
+  // On the hot pool, with its deadline, as the quota check. The period's bounds as timestamps:
+  // extracting epochs in Postgres cost it more, on every row, than parsing them here.
+  const rows = await withinHotDeadline(hotSql<LeanRow[]>`
+    select plan_code, plan_version, billing_interval, status, live, plain, metric, used, included,
+           credit_used, overage_used, overage_price_cents, overage_per, period_start, period_end
+      from period_usage_of(${orgId}, ${GRACE}::interval)`);
   const first = rows[0];
   if (!first?.live) throw new SubscriptionInactive(first?.status ?? null);
-  const grants = await grantsFor(first.catalog_version, first.plan_code, first.plan_version);
+  if (!first.plain) {
+    needsFullRead(orgId);
+    return null;
+  }
+  const { plan_code, plan_version, billing_interval, status, live } = first;
+  return {
+    period: { plan_code, plan_version, billing_interval, status, live, ps: first.period_start.getTime(), pe: first.period_end.getTime() },
+    counters: rows,
+  };
+}
+
+/** Reads the org with entitlement_usage_of alone for FULL_READ_MS (it needed it). */
+function needsFullRead(orgId: string): void {
+  if (fullReads.size >= MAX_FULL_READS) fullReads.clear();
+  fullReads.set(orgId, performance.now() + FULL_READ_MS);
+}
+
+/**
+ * Whether the spend cap decides a metered feature's allow (period_usage_of does not read it): a
+ * counter that sells overage has nothing left of its included units, or the plan version sells
+ * overage (on a monthly price) of a feature with no included units and no counter yet.
+ */
+function capDecides(grants: readonly Kept[], period: Period, counters: readonly Counter[]): boolean {
+  for (const { grant } of grants) {
+    if (grant.feature_type !== "metered" || !grant.in_plan) continue;
+    const counter = counters.find((c) => c.metric === grant.feature);
+    if (counter) {
+      if (counter.overage_price_cents !== null && counter.included! - (counter.used! - counter.credit_used! - counter.overage_used!) <= 0) return true;
+    } else if (period.billing_interval === "month" && grant.overage_price_cents !== null && (grant.included ?? 0) <= 0) return true;
+  }
+  return false;
+}
+
+/** The org's plan, period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
+async function entitlementsOf(orgId: string, only?: string): Promise<Entitlements> {
+  let read = fullReadDue(orgId) ? null : await leanRead(orgId);
+  let grants: readonly Kept[] | null = null;
+  let org = noCredits;
+  if (read !== null) {
+    grants = await grantsFor(await currentCatalog(), read.period.plan_code, read.period.plan_version, false);
+    if (capDecides(grants, read.period, read.counters)) {
+      read = null;
+      needsFullRead(orgId);
+    }
+  }
+  if (read === null) {
+    const rows = await withinHotDeadline(hotSql<UsageRow[]>`
+      select plan_code, plan_version, billing_interval, status, live, catalog_version, metric, used, included,
+             credit_used, overage_used, overage_price_cents, overage_per, credits, cap_cents, capped, org_overage_cents,
+             (extract(epoch from period_start) * 1000)::float8 as ps,
+             (extract(epoch from period_end) * 1000)::float8 as pe
+        from entitlement_usage_of(${orgId}, ${GRACE}::interval)`);
+    const first = rows[0];
+    if (!first?.live) throw new SubscriptionInactive(first?.status ?? null);
+    read = { period: first, counters: rows };
+    org = first;
+    grants = await grantsFor(first.catalog_version, first.plan_code, first.plan_version, true);
+  }
+  const { period, counters } = read;
   let features: Entitlement[];
   if (grants === null) features = (await entitlementRowsInOneRead(orgId)).map(entitlementOf);
   else {
@@ -193,7 +316,7 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
         continue;
       }
       // The period's counter for this metered feature (a handful of rows at most), or none yet.
-      const counter = rows.find((r) => r.metric === grant.feature);
+      const counter = counters.find((c) => c.metric === grant.feature);
       features.push(
         entitlementOf({
           ...grant,
@@ -202,17 +325,17 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
           credit_used: counter?.credit_used ?? 0,
           overage_used: counter?.overage_used ?? 0,
           // The counter carries the price it was started with; before it exists, the plan version's (monthly prices only).
-          overage_price_cents: counter ? (counter.overage_price_cents ?? null) : first.billing_interval === "month" ? grant.overage_price_cents : null,
-          overage_per: counter ? (counter.overage_per ?? null) : first.billing_interval === "month" ? grant.overage_per : null,
-          credits_left: first.credits?.[grant.feature] ?? 0,
-          cap: orgCapOf(first),
+          overage_price_cents: counter ? counter.overage_price_cents : period.billing_interval === "month" ? grant.overage_price_cents : null,
+          overage_per: counter ? counter.overage_per : period.billing_interval === "month" ? grant.overage_per : null,
+          credits_left: org.credits?.[grant.feature] ?? 0,
+          cap: orgCapOf(org),
         }),
       );
     }
   }
   return {
-    plan: { code: first.plan_code, version: first.plan_version ?? 1, interval: first.billing_interval },
-    period: { key: periodKeyOf(first.ps), start: iso(first.ps), end: iso(first.pe) },
+    plan: { code: period.plan_code, version: period.plan_version ?? 1, interval: period.billing_interval },
+    period: { key: periodKeyOf(period.ps), start: iso(period.ps), end: iso(period.pe) },
     features,
   };
 }
