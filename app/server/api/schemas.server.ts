@@ -135,20 +135,14 @@ export const MAX_ROLL_GRACE_SECONDS = 604_800;
 // portal's key forms show these same messages.
 const LIMIT_RULE = `must be a whole number from 1 to ${RATE_LIMIT_BOUNDS.maxLimit.toLocaleString("en-US")}`;
 const WINDOW_RULE = `must be a whole number of seconds from 1 to ${RATE_LIMIT_BOUNDS.maxWindowSeconds.toLocaleString("en-US")}`;
+/** A whole number from 1 to `max`; every way of missing it answers `rule`. */
+const oneTo = (max: number, rule: string) => z.number({ error: rule }).int(rule).min(1, rule).max(max, rule);
 export const rateLimit = z
   .object({
-    limit: z
-      .number({ error: LIMIT_RULE })
-      .int(LIMIT_RULE)
-      .min(1, LIMIT_RULE)
-      .max(RATE_LIMIT_BOUNDS.maxLimit, LIMIT_RULE)
-      .meta({ description: "Requests admitted per window." }),
-    windowSeconds: z
-      .number({ error: WINDOW_RULE })
-      .int(WINDOW_RULE)
-      .min(1, WINDOW_RULE)
-      .max(RATE_LIMIT_BOUNDS.maxWindowSeconds, WINDOW_RULE)
-      .meta({ description: "The window's length; windows start at multiples of it since the Unix epoch (UTC)." }),
+    limit: oneTo(RATE_LIMIT_BOUNDS.maxLimit, LIMIT_RULE).meta({ description: "Requests admitted per window." }),
+    windowSeconds: oneTo(RATE_LIMIT_BOUNDS.maxWindowSeconds, WINDOW_RULE).meta({
+      description: "The window's length; windows start at multiples of it since the Unix epoch (UTC).",
+    }),
   })
   .strict();
 export const rateLimits = z

@@ -34,11 +34,13 @@ type Counter = {
   overage_per: number | null;
 };
 /** The org's period and the plan version it is on (ps, pe: epoch ms). */
-type Period = { plan_code: string; plan_version: number | null; billing_interval: "month" | "year"; status: string; live: boolean; ps: number; pe: number };
+type Period = { plan_code: string; plan_version: number | null; billing_interval: "month" | "year"; ps: number; pe: number };
+/** Whether the subscription is live, and its status (SUBSCRIPTION_INACTIVE names it when not). */
+type Standing = { status: string; live: boolean };
 /** period_usage_of's row: the period (on every row) and one counter; `plain` false when entitlement_usage_of must answer instead. */
-type LeanRow = Omit<Period, "ps" | "pe"> & Counter & { plain: boolean; period_start: Date; period_end: Date };
+type LeanRow = Omit<Period, "ps" | "pe"> & Standing & Counter & { plain: boolean; period_start: Date; period_end: Date };
 /** entitlement_usage_of's row: the period, one counter, the catalog version, the org's credits and its spend cap. */
-type UsageRow = Period & Counter & { catalog_version: number | null } & OrgCredits;
+type UsageRow = Period & Standing & Counter & { catalog_version: number | null } & OrgCredits;
 
 /** Past the included units, per counter: its credit and overage units and its overage price (none: null). */
 type Spent = { credit_used: number; overage_used: number; overage_price_cents: number | null; overage_per: number | null };
@@ -250,11 +252,8 @@ async function leanRead(orgId: string): Promise<{ period: Period; counters: read
     needsFullRead(orgId);
     return null;
   }
-  const { plan_code, plan_version, billing_interval, status, live } = first;
-  return {
-    period: { plan_code, plan_version, billing_interval, status, live, ps: first.period_start.getTime(), pe: first.period_end.getTime() },
-    counters: rows,
-  };
+  const { plan_code, plan_version, billing_interval } = first;
+  return { period: { plan_code, plan_version, billing_interval, ps: first.period_start.getTime(), pe: first.period_end.getTime() }, counters: rows };
 }
 
 /** Reads the org with entitlement_usage_of alone for FULL_READ_MS (it needed it). */

@@ -4,9 +4,10 @@
 // processes are in catalog.test.ts.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { until } from "../../../test/billing";
-import { orgWithKey, rid } from "../../../test/factories";
+import { orgWithKey, rid, setSubscriptionMirror } from "../../../test/factories";
 import type { Catalog } from "../domain/catalog.server";
 import { sql } from "../platform/db.server";
+import { SubscriptionInactive } from "../platform/errors.server";
 import { recordUsage, recordUsageBody } from "../usage/engine.server";
 import { currentCatalog, publishCatalog } from "./catalog.server";
 import { clearEntitlementsCache, type Entitlements, entitlementsFor, orgsOnFullRead } from "./entitlements.server";
@@ -88,6 +89,25 @@ describe("the entitlements read", () => {
     expect(both.leanAnswered).toBe(false);
     expect(both.lean).toEqual(both.full);
     expect(feature(both.lean, "api_call")).toMatchObject({ remaining: 50_010, credits: { remaining: 10, usedThisPeriod: 0 } });
+  });
+
+  test("a pinned org without a live subscription is SUBSCRIPTION_INACTIVE, as the full read answers it", async () => {
+    const inactive = async (orgId: string) => {
+      clearEntitlementsCache();
+      const refused = await entitlementsFor(orgId).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(SubscriptionInactive);
+      return (refused as SubscriptionInactive).details;
+    };
+    const { orgId } = await orgWithKey({ plan: "growth" });
+    await pin(orgId);
+    await setSubscriptionMirror({ orgId, planCode: "growth", status: "canceled" });
+    await pin(orgId);
+    expect(await inactive(orgId)).toEqual({ status: "canceled" });
+    // Never subscribed: no row at all.
+    expect(await inactive((await orgWithKey({ plan: null })).orgId)).toEqual({ status: null });
   });
 
   // Last: it publishes catalog versions the other tests of this file do not expect.

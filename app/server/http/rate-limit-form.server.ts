@@ -3,7 +3,7 @@
 // same schema, so the page and `PATCH /api/v1/keys/{id}` refuse the same limits with the same words.
 import { rateLimits } from "../api/schemas.server";
 import type { KeyRateLimit } from "../auth/rate-limits.server";
-import { AppError } from "../platform/errors.server";
+import { AppError, validationIssues } from "../platform/errors.server";
 
 const FIELD_NAMES: Record<string, string> = { limit: "requests allowed", windowSeconds: "window" };
 
@@ -32,9 +32,7 @@ export function rateLimitsFromForm(form: FormData): KeyRateLimit[] | null {
       ? `Limit ${rows[index].row}: ${FIELD_NAMES[String(field)] ?? String(field)} ${issue.message}`
       : `Rate limits: ${issue.message}`;
   });
-  throw new AppError("VALIDATION_FAILED", `${[...new Set(issues)].join("; ")}.`, {
-    issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-  });
+  throw new AppError("VALIDATION_FAILED", `${[...new Set(issues)].join("; ")}.`, { issues: validationIssues(parsed.error) });
 }
 
 /** A whole number as a person types it (digits, commas between thousands); anything else (0x10, 1e1) is refused by the schema as not a whole number. */

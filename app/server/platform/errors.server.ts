@@ -121,10 +121,13 @@ export class ServiceUnavailable extends AppError {
   }
 }
 
+/** A Zod error's issues as VALIDATION_FAILED's `details.issues` name them: by path ("(root)" for the whole input). */
+export const validationIssues = (error: z.ZodError) => error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+
 /** Parses input with a Zod schema; a mismatch is VALIDATION_FAILED naming each issue by path. */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+  const issues = validationIssues(result.error);
   throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
 }
