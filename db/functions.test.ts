@@ -135,15 +135,20 @@ describe("db/functions", () => {
     });
   });
 
-  test("period_usage_of is inlined into the query that reads it (one plan, no function call of its own)", async () => {
-    // A plpgsql wrapper (or anything that stops Postgres inlining it) cost the entitlements read
-    // a fifth of its rate: the plan must read the tables directly.
-    const rows = await sql.unsafe<{ "QUERY PLAN": string }[]>("explain select * from period_usage_of('org_none', '3 days')");
-    const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
-    expect(plan).toContain("subscriptions");
-    expect(plan).toContain("usage_counters");
-    expect(plan).not.toContain("Function Scan on period_usage_of");
-  });
+  for (const [fn, call] of [
+    ["period_usage_of", "period_usage_of('org_none', '3 days')"],
+    ["period_counter_of", "period_counter_of('org_none', 'api_call', '3 days')"],
+  ]) {
+    test(`${fn} is inlined into the query that reads it (one plan, no function call of its own)`, async () => {
+      // A plpgsql wrapper (or anything that stops Postgres inlining it) cost the entitlements read
+      // a fifth of its rate: the plan must read the tables directly.
+      const rows = await sql.unsafe<{ "QUERY PLAN": string }[]>(`explain select * from ${call}`);
+      const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toContain("subscriptions");
+      expect(plan).toContain("usage_counters");
+      expect(plan).not.toContain(`Function Scan on ${fn}`);
+    });
+  }
 
   test("version.json's sha256 is the files' own: a changed function needs a new version", () => {
     // The files' names and contents, in apply order.

@@ -73,6 +73,9 @@ function failed(err: unknown): null {
   return null;
 }
 
+/** Whether a Redis cache is configured (REDIS_URL): without one, a hot caller skips building what it would cache. */
+export const cacheConfigured = redis !== null;
+
 export async function cacheGet(key: string): Promise<string | null> {
   if (!usable()) return null;
   return redis!.get(key).then(succeeded, failed);

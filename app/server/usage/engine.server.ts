@@ -7,7 +7,7 @@ import type { quotaSummary, UsageBody } from "../api/schemas.server";
 import { overageChargeCents } from "../domain/overage.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeBatch } from "../observe/metrics.server";
-import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
+import { cacheConfigured, cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, hotSql, noteDatabaseError, withinHotDeadline } from "../platform/db.server";
 import { FeatureNotInPlan, ServiceUnavailable, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
@@ -51,14 +51,131 @@ type QuotaRow = {
   org_overage_cents: number | null;
 };
 
+/** A counter as the answer is made from it (quota_of's row without the period's bounds). */
+type Counted = Omit<QuotaRow, "ps" | "pe">;
+
+/** period_counter_of's row: the period, the plan version it is on, and the metric's counter (null columns: none yet). */
+type LeanQuotaRow = {
+  plan_code: string;
+  plan_version: number | null;
+  billing_interval: string;
+  status: string;
+  live: boolean;
+  plain: boolean;
+  period_start: Date;
+  period_end: Date;
+  used: number | null;
+  included: number | null;
+  credit_used: number | null;
+  overage_used: number | null;
+  overage_price_cents: number | null;
+  overage_per: number | null;
+};
+
+/** What a plan version grants a metered feature: its units and the overage it sells (null: none). */
+type Grant = { included: number; overage_price_cents: number | null; overage_per: number | null };
+
+// What a plan version grants a metric (null: nothing), keyed by plan code, version and metric.
+// Published plan versions never change, so an entry never goes stale; a handful of plans.
+const grants = new Map<string, Grant | null>();
+const MAX_GRANTS = 10_000;
+let quotaOfReads = 0;
+
+/** How many quota checks this process answered with quota_of, not period_counter_of alone (tests). */
+export function quotaChecksReadFully(): number {
+  return quotaOfReads;
+}
+
+/** Forgets the plan versions' grants this process keeps (tests). */
+export function clearQuotaGrants(): void {
+  grants.clear();
+}
+
+/** What the plan version grants the metric before its period has a counter (read once per process). */
+async function grantOf(planCode: string, planVersion: number, metric: string): Promise<Grant | null> {
+  const key = `${planCode}\u0000${planVersion}\u0000${metric}`;
+  const kept = grants.get(key);
+  if (kept !== undefined) return kept;
+  const [row] = await withinHotDeadline(hotSql<Grant[]>`
+    select included, overage_price_cents, overage_per from plan_version_features
+     where plan_code = ${planCode} and version = ${planVersion}::int and feature = ${metric}`);
+  const grant = row && row.included !== null ? row : null;
+  if (grants.size >= MAX_GRANTS) grants.clear();
+  grants.set(key, grant);
+  return grant;
+}
+
 /**
  * The quota check: one read of the org's period and counter (or the Redis copy, at most 1 s old).
  * Throws SubscriptionInactive, FeatureNotInPlan, or VALIDATION_FAILED for a metric the catalog does not meter.
  */
 export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSummary> {
   const cacheKey = `quota:${orgId}:${metric}`;
-  const cached = await cacheGet(cacheKey);
-  if (cached) return JSON.parse(cached) as QuotaSummary;
+  if (cacheConfigured) {
+    const cached = await cacheGet(cacheKey);
+    if (cached) return JSON.parse(cached) as QuotaSummary;
+  }
+  const summary = (await leanQuota(orgId, metric)) ?? (await fullQuota(orgId, metric));
+  if (cacheConfigured) cacheSet(cacheKey, JSON.stringify(summary), QUOTA_CACHE_TTL_MS);
+  return summary;
+}
+
+/**
+ * The check from period_counter_of alone, for an org without credits, on the plan version its
+ * subscription is pinned to, whose metric's spend cap does not decide `allow` (no overage sold,
+ * or included units left); null otherwise (quota_of answers). SubscriptionInactive without a live subscription.
+ */
+async function leanQuota(orgId: string, metric: Metric): Promise<QuotaSummary | null> {
+  const [row] = await withinHotDeadline(hotSql<LeanQuotaRow[]>`
+    select plan_code, plan_version, billing_interval, status, live, plain, period_start, period_end,
+           used, included, credit_used, overage_used, overage_price_cents, overage_per
+      from period_counter_of(${orgId}, ${metric}, ${GRACE}::interval)`);
+  if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
+  if (!row.plain) return null;
+  const noCap = { credits_left: 0, cap_cents: null, capped: null, org_overage_cents: null };
+  let counter: Counted;
+  if (row.used !== null) {
+    const { used, included, credit_used, overage_used, overage_price_cents, overage_per } = row;
+    counter = {
+      ...noCap,
+      plan_code: row.plan_code,
+      status: row.status,
+      live: true,
+      used,
+      included,
+      credit_used: credit_used!,
+      overage_used: overage_used!,
+      overage_price_cents,
+      overage_per,
+    };
+  } else {
+    const grant = await grantOf(row.plan_code, row.plan_version!, metric);
+    // Not granted: quota_of tells a feature outside the plan from one the catalog does not meter.
+    if (grant === null) return null;
+    // overage_price_of's rule: sold on monthly prices only, with a usable per.
+    const sold = row.billing_interval === "month" && grant.overage_price_cents !== null && grant.overage_per !== null && grant.overage_per > 0;
+    counter = {
+      ...noCap,
+      plan_code: row.plan_code,
+      status: row.status,
+      live: true,
+      used: 0,
+      included: grant.included,
+      credit_used: 0,
+      overage_used: 0,
+      overage_price_cents: sold ? grant.overage_price_cents : null,
+      overage_per: sold ? grant.overage_per : null,
+    };
+  }
+  const left = counter.included! - (counter.used! - counter.credit_used - counter.overage_used);
+  // Nothing left of the included units on a metric that sells overage: the cap decides (quota_of reads it).
+  if (counter.overage_price_cents !== null && left <= 0) return null;
+  return summaryOf(counter, metric, row.period_start.getTime(), row.period_end.getTime());
+}
+
+/** The check from quota_of: credits, the spend cap, a period the boundary rule moved, an ungranted metric. */
+async function fullQuota(orgId: string, metric: Metric): Promise<QuotaSummary> {
+  quotaOfReads++;
   const [row] = await withinHotDeadline(hotSql<QuotaRow[]>`
     select plan_code, status, live, used, included, credit_used, overage_used, credits_left,
            overage_price_cents, overage_per, cap_cents, capped, org_overage_cents,
@@ -68,26 +185,32 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
   if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
   if (row.used === null) throw unknownMetric("metric", metric);
   if (row.included === null) throw new FeatureNotInPlan(metric);
+  return summaryOf(row, metric, row.ps, row.pe);
+}
+
+/** The answer from a counter (read, or as it would start), the org's credits and, when read, its cap. */
+function summaryOf(row: Counted, metric: Metric, ps: number, pe: number): QuotaSummary {
+  const used = row.used!;
+  const included = row.included!;
   const summary: QuotaSummary = {
     allow: false,
-    remaining: Math.max(0, row.included - (row.used - row.credit_used - row.overage_used)) + row.credits_left,
-    used: row.used,
-    included: row.included,
+    remaining: Math.max(0, included - (used - row.credit_used - row.overage_used)) + row.credits_left,
+    used,
+    included,
     metric,
-    periodKey: periodKeyOf(row.ps),
-    periodStart: iso(row.ps),
-    periodEnd: iso(row.pe),
+    periodKey: periodKeyOf(ps),
+    periodStart: iso(ps),
+    periodEnd: iso(pe),
     planCode: row.plan_code,
     status: row.status,
     credits: { remaining: row.credits_left, usedThisPeriod: row.credit_used },
     overage: overageOf(row),
   };
   summary.allow = summary.remaining > 0 || (summary.overage !== null && oneMoreOverageUnitFits(row));
-  cacheSet(cacheKey, JSON.stringify(summary), QUOTA_CACHE_TTL_MS);
   return summary;
 }
 
-function overageOf(row: QuotaRow): QuotaSummary["overage"] {
+function overageOf(row: Counted): QuotaSummary["overage"] {
   if (row.overage_price_cents === null || row.overage_per === null) return null;
   return {
     priceCents: row.overage_price_cents,
@@ -101,7 +224,7 @@ function overageOf(row: QuotaRow): QuotaSummary["overage"] {
  * Would one more overage unit keep the org's period overage charge within its cap (beyond_included's
  * test)? Asked only with the included units and credits spent, when quota_of read the cap.
  */
-function oneMoreOverageUnitFits(row: QuotaRow): boolean {
+function oneMoreOverageUnitFits(row: Counted): boolean {
   if (!row.capped) return true;
   const price = row.overage_price_cents!;
   const per = row.overage_per!;
