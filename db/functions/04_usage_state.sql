@@ -48,12 +48,19 @@ BEGIN
            ON counter.org_id = request.org_id AND counter.metric = request.metric
           AND counter.period_start = org_state.period_start
     LEFT JOIN LATERAL (
-           -- one probe of (org_id, request_id) per request, never a scan of the period
-           SELECT event.metric, event.quantity, event.used_after, event.included,
-                  event.period_start, event.recorded_at, event.part, event.credit_units, event.overage_units
-             FROM usage_events event
-            WHERE event.org_id = request.org_id AND event.request_id = request.request_id
-              AND event.recorded_at >= least(coalesce(org_state.period_start, p_now),
+           -- One probe of (org_id, request_id) per request, never a scan of the period: the window
+           -- is applied to what the probe found. Given to the scan, it let the planner pick the
+           -- primary key (org_id, recorded_at, ...) and read every event of the org since its
+           -- period started, per request: a cost growing with the org's volume, chosen by any
+           -- session that planned on a large ledger. OFFSET 0 keeps it out of the scan.
+           SELECT found.* FROM (
+                    SELECT event.metric, event.quantity, event.used_after, event.included,
+                           event.period_start, event.recorded_at, event.part, event.credit_units,
+                           event.overage_units
+                      FROM usage_events event
+                     WHERE event.org_id = request.org_id AND event.request_id = request.request_id
+                    OFFSET 0) found
+            WHERE found.recorded_at >= least(coalesce(org_state.period_start, p_now),
                                              p_now - interval '24 hours')
             LIMIT 1) earlier ON true;
 END $$;

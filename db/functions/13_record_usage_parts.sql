@@ -130,7 +130,8 @@ BEGIN
       FROM unnest(p_orgs, p_request_ids) WITH ORDINALITY given(org_id, request_id, request_index)
       LEFT JOIN org_state ON org_state.org_id = given.org_id
       LEFT JOIN LATERAL (
-             -- one probe of (org_id, request_id) per request, as usage_state's
+             -- one probe of (org_id, request_id) per request, the window applied to what it
+             -- found (OFFSET 0: never a scan of the period by the primary key, as usage_state's)
              SELECT array_agg(event.part::int ORDER BY event.part) AS parts,
                     array_agg(event.metric ORDER BY event.part) AS metrics,
                     array_agg(event.quantity ORDER BY event.part) AS quantities,
@@ -139,9 +140,10 @@ BEGIN
                     min(event.period_start) AS period_start, min(event.recorded_at) AS recorded_at,
                     array_agg(event.credit_units ORDER BY event.part) AS credit_units,
                     array_agg(event.overage_units ORDER BY event.part) AS overage_units
-               FROM usage_events event
-              WHERE event.org_id = given.org_id AND event.request_id = given.request_id
-                AND event.recorded_at >= least(coalesce(org_state.period_start, batch_time),
+               FROM (SELECT probed.* FROM usage_events probed
+                      WHERE probed.org_id = given.org_id AND probed.request_id = given.request_id
+                     OFFSET 0) event
+              WHERE event.recorded_at >= least(coalesce(org_state.period_start, batch_time),
                                                batch_time - interval '24 hours')) earlier ON true
      ORDER BY given.request_index
   LOOP
