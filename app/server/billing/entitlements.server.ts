@@ -121,13 +121,18 @@ function readCatalog(): Promise<void> {
   return catalogRead;
 }
 
-/** The current catalog version: the first read waits for it; after that, at most a second old. */
-async function currentCatalog(): Promise<number | null> {
-  if (catalog === null) await readCatalog();
-  else if (performance.now() - catalog.readAt > CATALOG_TTL_MS && catalogRead === null) {
+/** The current catalog version as kept (at most a second old), or null before the first read (currentCatalog waits for it). */
+function keptCatalog(): { version: number | null } | null {
+  if (catalog !== null && performance.now() - catalog.readAt > CATALOG_TTL_MS && catalogRead === null) {
     // A failed read leaves the version as it was; the next request asks again.
     readCatalog().catch(() => {});
   }
+  return catalog;
+}
+
+/** The current catalog version: the first read waits for it; after that, at most a second old. */
+async function currentCatalog(): Promise<number | null> {
+  if (keptCatalog() === null) await readCatalog();
   return catalog!.version;
 }
 
@@ -182,33 +187,71 @@ const fixedRow = (grant: Grant): Row => ({ ...grant, used: 0, credit_used: 0, ov
 function entitlementOf(r: Row): Entitlement {
   if (r.feature_type === "boolean") return { feature: r.feature, type: "boolean", granted: r.in_plan && r.granted === true };
   if (r.feature_type === "numeric") return { feature: r.feature, type: "numeric", limit: r.in_plan ? r.feature_limit : 0 };
-  const included = r.included ?? 0;
+  return metered(r, r.included ?? 0, r.used, r.credit_used, r.overage_used, r.overage_price_cents, r.overage_per, r.credits_left, r.cap);
+}
+
+/** A metered feature's entitlement from its period's units (spent and included), its overage price, the credits left and the org's cap. */
+function metered(
+  grant: Grant,
+  included: number,
+  used: number,
+  creditUsed: number,
+  overageUsed: number,
+  priceCents: number | null,
+  per: number | null,
+  creditsLeft: number,
+  cap: Row["cap"],
+): Entitlement {
   // As the quota check: the included units left plus the credits left; overage past them while the cap allows.
-  const remaining = Math.max(0, included - (r.used - r.credit_used - r.overage_used)) + r.credits_left;
+  const remaining = Math.max(0, included - (used - creditUsed - overageUsed)) + creditsLeft;
   const overage =
-    r.in_plan && r.overage_price_cents !== null && r.overage_per !== null
-      ? {
-          priceCents: r.overage_price_cents,
-          per: r.overage_per,
-          unitsSoFar: r.overage_used,
-          chargeCents: overageChargeCents(r.overage_used, r.overage_price_cents, r.overage_per),
-        }
+    grant.in_plan && priceCents !== null && per !== null
+      ? { priceCents, per, unitsSoFar: overageUsed, chargeCents: overageChargeCents(overageUsed, priceCents, per) }
       : null;
   const overageFits =
     overage !== null &&
-    (!r.cap.capped ||
-      r.cap.org_overage_cents! - overage.chargeCents + overageChargeCents(r.overage_used + 1, overage.priceCents, overage.per) <= r.cap.cap_cents!);
+    (!cap.capped || cap.org_overage_cents! - overage.chargeCents + overageChargeCents(overageUsed + 1, priceCents!, per!) <= cap.cap_cents!);
   return {
-    feature: r.feature,
+    feature: grant.feature,
     type: "metered",
-    unit: r.unit ?? "unit",
+    unit: grant.unit ?? "unit",
     included,
-    used: r.used,
+    used,
     remaining,
-    allow: r.in_plan && (remaining > 0 || overageFits),
-    credits: { remaining: r.credits_left, usedThisPeriod: r.credit_used },
+    allow: grant.in_plan && (remaining > 0 || overageFits),
+    credits: { remaining: creditsLeft, usedThisPeriod: creditUsed },
     overage,
   };
+}
+
+/** A metered feature with its period's counter: the counter carries the units and the price it was started with. */
+const meteredOf = (grant: Grant, counter: Counter, org: OrgCredits): Entitlement =>
+  metered(
+    grant,
+    counter.included ?? grant.included ?? 0,
+    counter.used!,
+    counter.credit_used!,
+    counter.overage_used!,
+    counter.overage_price_cents,
+    counter.overage_per,
+    org.credits?.[grant.feature] ?? 0,
+    org === noCredits ? noCap : orgCapOf(org),
+  );
+
+/** A metered feature before its period has a counter: the plan version's units, and its overage price on a monthly price only. */
+function unusedOf(grant: Grant, period: Period, org: OrgCredits): Entitlement {
+  const monthly = period.billing_interval === "month";
+  return metered(
+    grant,
+    grant.included ?? 0,
+    0,
+    0,
+    0,
+    monthly ? grant.overage_price_cents : null,
+    monthly ? grant.overage_per : null,
+    org.credits?.[grant.feature] ?? 0,
+    org === noCredits ? noCap : orgCapOf(org),
+  );
 }
 
 /** The whole answer in one statement (entitlements_of): when the catalog changed between the two reads. */
@@ -284,7 +327,11 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
   let grants: readonly Kept[] | null = null;
   let org = noCredits;
   if (read !== null) {
-    grants = await grantsFor(await currentCatalog(), read.period.plan_code, read.period.plan_version, false);
+    // Kept, without a wait: the catalog version and the plan version's grants (read once per process).
+    const kept = keptCatalog();
+    const { plan_code, plan_version } = read.period;
+    grants =
+      (kept && grantsCache.get(keyOf(kept.version, plan_code, plan_version))) || (await grantsFor(await currentCatalog(), plan_code, plan_version, false));
     if (capDecides(grants, read.period, read.counters)) {
       read = null;
       needsFullRead(orgId);
@@ -316,20 +363,7 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
       }
       // The period's counter for this metered feature (a handful of rows at most), or none yet.
       const counter = counters.find((c) => c.metric === grant.feature);
-      features.push(
-        entitlementOf({
-          ...grant,
-          included: counter?.included ?? grant.included,
-          used: counter?.used ?? 0,
-          credit_used: counter?.credit_used ?? 0,
-          overage_used: counter?.overage_used ?? 0,
-          // The counter carries the price it was started with; before it exists, the plan version's (monthly prices only).
-          overage_price_cents: counter ? counter.overage_price_cents : period.billing_interval === "month" ? grant.overage_price_cents : null,
-          overage_per: counter ? counter.overage_per : period.billing_interval === "month" ? grant.overage_per : null,
-          credits_left: org.credits?.[grant.feature] ?? 0,
-          cap: orgCapOf(org),
-        }),
-      );
+      features.push(counter ? meteredOf(grant, counter, org) : unusedOf(grant, period, org));
     }
   }
   return {
