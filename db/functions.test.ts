@@ -150,6 +150,23 @@ describe("db/functions", () => {
     });
   }
 
+  test("epoch_ms is the millisecond Date takes, exactly, and inlined", async () => {
+    // Whole seconds (Stripe's period bounds), whole and part milliseconds (now()), over 20 years.
+    const [row] = await sql<{ differ: number; total: number }[]>`
+      with sample as (
+        select timestamptz '2020-01-01' + random() * interval '20 years' as at from generate_series(1, 20000)
+        union all select date_trunc('milliseconds', timestamptz '2020-01-01' + random() * interval '20 years') from generate_series(1, 20000)
+        union all select date_trunc('second', timestamptz '2020-01-01' + random() * interval '20 years') from generate_series(1, 20000))
+      select count(*) filter (where epoch_ms(at) <> floor((extract(epoch from at) * 1000)::float8))::int as differ, count(*)::int as total
+        from sample`;
+    expect(row).toEqual({ differ: 0, total: 60000 });
+    const [known] = await sql<{ ms: number }[]>`select epoch_ms('2026-12-06 19:48:53.634999+00') as ms`;
+    expect(new Date(known.ms).toISOString()).toBe("2026-12-06T19:48:53.634Z");
+    const plan = (await sql.unsafe<{ "QUERY PLAN": string }[]>("explain verbose select epoch_ms(now())")).map((r) => r["QUERY PLAN"]).join("\n");
+    expect(plan).toContain("date_part");
+    expect(plan).not.toContain("epoch_ms");
+  });
+
   test("version.json's sha256 is the files' own: a changed function needs a new version", () => {
     // The files' names and contents, in apply order.
     const hash = createHash("sha256");

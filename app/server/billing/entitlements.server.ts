@@ -38,7 +38,7 @@ type Period = { plan_code: string; plan_version: number | null; billing_interval
 /** Whether the subscription is live, and its status (SUBSCRIPTION_INACTIVE names it when not). */
 type Standing = { status: string; live: boolean };
 /** period_usage_of's row: the period (on every row) and one counter; `plain` false when entitlement_usage_of must answer instead. */
-type LeanRow = Omit<Period, "ps" | "pe"> & Standing & Counter & { plain: boolean; period_start: Date; period_end: Date };
+type LeanRow = Period & Standing & Counter & { plain: boolean };
 /** entitlement_usage_of's row: the period, one counter, the catalog version, the org's credits and its spend cap. */
 type UsageRow = Period & Standing & Counter & { catalog_version: number | null } & OrgCredits;
 
@@ -283,11 +283,10 @@ function fullReadDue(orgId: string): boolean {
 
 /** The org's period and its counters (period_usage_of), or null when the org needs entitlement_usage_of. SUBSCRIPTION_INACTIVE without a live subscription. */
 async function leanRead(orgId: string): Promise<{ period: Period; counters: readonly Counter[] } | null> {
-  // On the hot pool, with its deadline, as the quota check. The period's bounds as timestamps:
-  // extracting epochs in Postgres cost it more, on every row, than parsing them here.
+  // On the hot pool, with its deadline, as the quota check.
   const rows = await withinHotDeadline(hotSql<LeanRow[]>`
     select plan_code, plan_version, billing_interval, status, live, plain, metric, used, included,
-           credit_used, overage_used, overage_price_cents, overage_per, period_start, period_end
+           credit_used, overage_used, overage_price_cents, overage_per, epoch_ms(period_start) as ps, epoch_ms(period_end) as pe
       from period_usage_of(${orgId}, ${GRACE}::interval)`);
   const first = rows[0];
   if (!first?.live) throw new SubscriptionInactive(first?.status ?? null);
@@ -296,7 +295,7 @@ async function leanRead(orgId: string): Promise<{ period: Period; counters: read
     return null;
   }
   const { plan_code, plan_version, billing_interval } = first;
-  return { period: { plan_code, plan_version, billing_interval, ps: first.period_start.getTime(), pe: first.period_end.getTime() }, counters: rows };
+  return { period: { plan_code, plan_version, billing_interval, ps: first.ps, pe: first.pe }, counters: rows };
 }
 
 /** Reads the org with entitlement_usage_of alone for FULL_READ_MS (it needed it). */
@@ -341,8 +340,8 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
     const rows = await withinHotDeadline(hotSql<UsageRow[]>`
       select plan_code, plan_version, billing_interval, status, live, catalog_version, metric, used, included,
              credit_used, overage_used, overage_price_cents, overage_per, credits, cap_cents, capped, org_overage_cents,
-             (extract(epoch from period_start) * 1000)::float8 as ps,
-             (extract(epoch from period_end) * 1000)::float8 as pe
+             epoch_ms(period_start) as ps,
+             epoch_ms(period_end) as pe
         from entitlement_usage_of(${orgId}, ${GRACE}::interval)`);
     const first = rows[0];
     if (!first?.live) throw new SubscriptionInactive(first?.status ?? null);

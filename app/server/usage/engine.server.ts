@@ -62,8 +62,8 @@ type LeanQuotaRow = {
   status: string;
   live: boolean;
   plain: boolean;
-  period_start: Date;
-  period_end: Date;
+  ps: number;
+  pe: number;
   used: number | null;
   included: number | null;
   credit_used: number | null;
@@ -127,8 +127,8 @@ export async function quotaFor(orgId: string, metric: Metric): Promise<QuotaSumm
  */
 async function leanQuota(orgId: string, metric: Metric): Promise<QuotaSummary | null> {
   const [row] = await withinHotDeadline(hotSql<LeanQuotaRow[]>`
-    select plan_code, plan_version, billing_interval, status, live, plain, period_start, period_end,
-           used, included, credit_used, overage_used, overage_price_cents, overage_per
+    select plan_code, plan_version, billing_interval, status, live, plain, epoch_ms(period_start) as ps,
+           epoch_ms(period_end) as pe, used, included, credit_used, overage_used, overage_price_cents, overage_per
       from period_counter_of(${orgId}, ${metric}, ${GRACE}::interval)`);
   if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
   if (!row.plain) return null;
@@ -170,7 +170,7 @@ async function leanQuota(orgId: string, metric: Metric): Promise<QuotaSummary | 
   const left = counter.included! - (counter.used! - counter.credit_used - counter.overage_used);
   // Nothing left of the included units on a metric that sells overage: the cap decides (quota_of reads it).
   if (counter.overage_price_cents !== null && left <= 0) return null;
-  return summaryOf(counter, metric, row.period_start.getTime(), row.period_end.getTime());
+  return summaryOf(counter, metric, row.ps, row.pe);
 }
 
 /** The check from quota_of: credits, the spend cap, a period the boundary rule moved, an ungranted metric. */
@@ -179,8 +179,8 @@ async function fullQuota(orgId: string, metric: Metric): Promise<QuotaSummary> {
   const [row] = await withinHotDeadline(hotSql<QuotaRow[]>`
     select plan_code, status, live, used, included, credit_used, overage_used, credits_left,
            overage_price_cents, overage_per, cap_cents, capped, org_overage_cents,
-           (extract(epoch from period_start) * 1000)::float8 as ps,
-           (extract(epoch from period_end) * 1000)::float8 as pe
+           epoch_ms(period_start) as ps,
+           epoch_ms(period_end) as pe
       from quota_of(${orgId}, ${metric}, ${GRACE}::interval)`);
   if (!row?.live) throw new SubscriptionInactive(row?.status ?? null);
   if (row.used === null) throw unknownMetric("metric", metric);
@@ -334,16 +334,16 @@ async function recordOneFeatureBatch(batch: readonly Queued<UsageRequest>[], lan
     lane === DENY
       ? hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
-                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
-                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+                 epoch_ms(period_start) as period_start_ms,
+                 epoch_ms(period_end) as period_end_ms,
+                 epoch_ms(recorded_at) as recorded_at_ms,
                  credit_units, overage_units, denied_by, cap_cents, overage_cents, room
             from deny_or_replay(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval)`
       : hotSql<DecisionRow[]>`
           select idx as batch_index, outcome, used, included, sub_status as subscription_status,
-                 (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
-                 (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-                 (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+                 epoch_ms(period_start) as period_start_ms,
+                 epoch_ms(period_end) as period_end_ms,
+                 epoch_ms(recorded_at) as recorded_at_ms,
                  credit_units, overage_units, denied_by, cap_cents, overage_cents, room
             from record_usage(${orgs}::text[], ${requestIds}::text[], ${metrics}::text[], ${quantities}::int[], ${GRACE}::interval,
                               ${keyIds}::text[])`,
@@ -362,9 +362,9 @@ async function recordPartsBatch(batch: readonly Queued<UsageRequest>[]): Promise
   const keyIds = batch.map((p) => p.item.keyId ?? "");
   const partRows = await withinHotDeadline(hotSql<PartsRow[]>`
     select request_index, outcome, metric, quantity, used, included, subscription_status,
-           (extract(epoch from period_start) * 1000)::float8 as period_start_ms,
-           (extract(epoch from period_end) * 1000)::float8 as period_end_ms,
-           (extract(epoch from recorded_at) * 1000)::float8 as recorded_at_ms,
+           epoch_ms(period_start) as period_start_ms,
+           epoch_ms(period_end) as period_end_ms,
+           epoch_ms(recorded_at) as recorded_at_ms,
            credit_units, overage_units, denied_by, cap_cents, overage_cents
       from record_usage_parts(${orgs}::text[], ${requestIds}::text[], ${partRequests}::int[], ${metrics}::text[],
                               ${quantities}::int[], ${GRACE}::interval, ${keyIds}::text[])`);
