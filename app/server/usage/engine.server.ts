@@ -258,6 +258,11 @@ const usageBatches = createGroupCommit<UsageRequest, RecordResult, DecisionRow>(
   maxInflight: [MAX_INFLIGHT, 1, MAX_INFLIGHT],
   laneOf: (r) => (r.parts ? PARTS : room.expectsDenial(r) ? DENY : ADMIT),
   keyOf: (r) => `${r.orgId}\u0000${r.requestId}`,
+  // A batch locks its orgs' subscriptions (record_usage, record_usage_parts): a second batch of an
+  // org already in a running batch of its lane would only queue behind it in Postgres. Its requests
+  // wait in the app instead and go in the next batch, whole: for one busy org, one batch of all its
+  // waiting requests per commit, not two halves committed one after the other.
+  lockOf: (r) => r.orgId,
   flush: recordBatch,
   indexOf: (row) => row.batch_index - 1,
   decide: (request, row) => decide(room, request, row),

@@ -224,4 +224,41 @@ describe("group commit", () => {
     expect(await countsOf(orgId)).toEqual({ used: 7, ledger: 7, rows: 4 });
     expect(gc.batches.length).toBe(4);
   });
+
+  test("a request of an org a running batch holds waits for the next batch, whole; other orgs' requests start one beside it", async () => {
+    const [busy, other] = await Promise.all([orgWithKey(), orgWithKey()]);
+    // The first batch is held open until released, so the others queue behind it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let first = true;
+    const gc = commit({
+      maxInflight: 2,
+      lockOf: (r) => r.orgId,
+      flush: async (batch) => {
+        if (first) {
+          first = false;
+          await held;
+        }
+        return recordRows(sql, batch);
+      },
+    });
+    const opening = { orgId: busy.orgId, requestId: rid(), quantity: 1 };
+    const running = gc.submit(opening);
+    await Bun.sleep(10);
+    // While the busy org's batch runs: more of it, interleaved with another org's.
+    const later = Array.from({ length: 6 }, (_, i) => ({ orgId: i % 3 === 2 ? other.orgId : busy.orgId, requestId: rid(), quantity: 1 }));
+    const answers = Promise.all(later.map((r) => gc.submit(r)));
+    await Bun.sleep(50);
+    // Only the other org's requests started a second batch; the busy org's wait in the queue.
+    expect(gc.batches).toEqual([[opening], later.filter((r) => r.orgId === other.orgId)]);
+    release();
+    await running;
+    await answers;
+    // Then the busy org's waiting requests went in one batch, in arrival order.
+    expect(gc.batches.slice(2)).toEqual([later.filter((r) => r.orgId === busy.orgId)]);
+    expect(await countsOf(busy.orgId)).toMatchObject({ used: 5, ledger: 5 });
+    expect(await countsOf(other.orgId)).toMatchObject({ used: 2, ledger: 2 });
+  });
 });

@@ -7,6 +7,8 @@
 // - Lanes (optional): `laneOf` puts each item, when it is queued, in one lane; lanes never share
 //   a batch, and each has its own queue and its own number of batches in flight (maxInflight per
 //   lane). flush is told the lane of its batch.
+// - Locks (optional): an item whose lock (`lockOf`: its org) a running batch of its lane holds
+//   stays queued, in order, until that batch is answered; a batch takes the other items.
 // - Items with the same key as one already queued or running ("followers") wait on that one
 //   ("the leader") instead of taking a slot of their own, so a batch never repeats a key. When the
 //   leader is answered, `follow` says what each follower gets, or that it is decided afresh. One
@@ -33,6 +35,12 @@ export type GroupCommitOptions<Item, Result, Row> = {
   /** The lane (an index of maxInflight) an item is queued in; without it every item is in lane 0. */
   laneOf?: (item: Item) => number;
   keyOf: (item: Item) => string;
+  /**
+   * What an item's batch locks (its org), optional. While a batch of its lane holding that lock
+   * runs, the item is left in the queue for a later batch of the lane: a batch of it would only
+   * wait on that lock, commit after it, and split the queue into smaller batches.
+   */
+  lockOf?: (item: Item) => string;
   /** One call per batch; one row per item. */
   flush: (batch: readonly Queued<Item>[], lane: number) => Promise<readonly Row[]>;
   /** The position in the batch of the item a row answers. */
@@ -56,10 +64,12 @@ type Pending<Item, Result> = {
 };
 
 export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions<Item, Result, Row>): GroupCommit<Item, Result> {
-  const { maxBatch, keyOf, laneOf, flush, indexOf, decide, follow } = options;
+  const { maxBatch, keyOf, lockOf, laneOf, flush, indexOf, decide, follow } = options;
   const maxInflight = typeof options.maxInflight === "number" ? [options.maxInflight] : options.maxInflight;
   const queues = maxInflight.map((): Pending<Item, Result>[] => []);
   const inflight = maxInflight.map(() => 0);
+  // Per lane, the locks its running batches hold (lockOf), with how many batches hold each.
+  const held = maxInflight.map(() => new Map<string, number>());
   const leaders = new Map<string, Pending<Item, Result>>();
   let scheduled = false;
 
@@ -92,15 +102,45 @@ export function createGroupCommit<Item, Result, Row>(options: GroupCommitOptions
   function drainQueue(): void {
     scheduled = false;
     for (let lane = 0; lane < queues.length; lane++) {
-      const queue = queues[lane];
-      while (inflight[lane] < maxInflight[lane] && queue.length > 0) {
-        const batch = queue.splice(0, maxBatch);
+      while (inflight[lane] < maxInflight[lane] && queues[lane].length > 0) {
+        const batch = takeBatch(lane);
+        if (batch.length === 0) break;
         inflight[lane]++;
+        const locks = lockOf ? hold(held[lane], batch) : null;
         runBatch(batch, lane).finally(() => {
           inflight[lane]--;
+          if (locks) release(held[lane], locks);
           if (queues.some((q) => q.length > 0)) schedule();
         });
       }
+    }
+  }
+
+  /** Up to maxBatch of the lane's queue, in arrival order, leaving the items whose lock a running batch of the lane holds. */
+  function takeBatch(lane: number): Pending<Item, Result>[] {
+    const locked = held[lane];
+    if (!lockOf || locked.size === 0) return queues[lane].splice(0, maxBatch);
+    const batch: Pending<Item, Result>[] = [];
+    const left: Pending<Item, Result>[] = [];
+    for (const p of queues[lane]) {
+      if (batch.length < maxBatch && !locked.has(lockOf(p.item))) batch.push(p);
+      else left.push(p);
+    }
+    queues[lane] = left;
+    return batch;
+  }
+
+  function hold(locked: Map<string, number>, batch: readonly Pending<Item, Result>[]): string[] {
+    const locks = [...new Set(batch.map((p) => lockOf!(p.item)))];
+    for (const lock of locks) locked.set(lock, (locked.get(lock) ?? 0) + 1);
+    return locks;
+  }
+
+  function release(locked: Map<string, number>, locks: readonly string[]): void {
+    for (const lock of locks) {
+      const count = locked.get(lock)! - 1;
+      if (count === 0) locked.delete(lock);
+      else locked.set(lock, count);
     }
   }
 
