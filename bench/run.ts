@@ -10,6 +10,8 @@
 // `--processes 1,2` instead measures how the quota check and usage recording scale with app processes (bench/scaling.ts).
 // Last comes the webhook storm (bench/storm.ts); `--storm` runs only that.
 // `--reads` runs only the reads: the quota check, the entitlements and one entitlement, each with its ratio to the quota check.
+// `--parts` runs only the usage of one feature and of two per request (api_call + tokens), one org
+// each, alternated twice, with the second's ratio to the first (issue 22: at least 80%).
 // `--overage` runs only the admissions past the included units (issue 23): included, credit and overage
 // admissions of one org each, alternated twice, each with its ratio to the included one.
 // `--limits` runs only the quota check and the usage record of a key without rate limits and of a key
@@ -30,7 +32,14 @@ import { connections, duration, load, type Result, removeScenarioFile } from "./
 const root = join(import.meta.dir, "..");
 const { values: args } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { processes: { type: "string" }, storm: { type: "boolean" }, reads: { type: "boolean" }, overage: { type: "boolean" }, limits: { type: "boolean" } },
+  options: {
+    processes: { type: "string" },
+    storm: { type: "boolean" },
+    reads: { type: "boolean" },
+    overage: { type: "boolean" },
+    parts: { type: "boolean" },
+    limits: { type: "boolean" },
+  },
 });
 const processCounts = args.processes?.split(",").map(Number);
 if (processCounts && (processCounts.length === 0 || processCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))) {
@@ -256,6 +265,27 @@ try {
         from usage_counters where org_id = 'org_bench_overage'`;
     console.log(`${o.overage === o.used - 1 && o.overage === o.ledger ? "exact" : "WRONG"}  overage: counter = ledger = admitted past the included unit`);
     console.log(`${ok ? "meets" : "MISSES"} an overage admission costs ≤ 120% of an included one (both sittings)`);
+    await cleanup();
+    process.exit(0);
+  }
+  if (args.parts) {
+    console.log(`\nbench --parts: wrk, 2 threads, ${duration}s per scenario, ${connections} connections, same machine\n`);
+    let ok = true;
+    for (const tag of ["a", "b"]) {
+      const one = await load({ url: appUrl, kind: "usage", keys: [hotKey], runId: `${runId}h${tag}` });
+      const two = await load({ url: appUrl, kind: "usage_parts", keys: [partsKey], runId: `${runId}p${tag}` });
+      const ratio = admittedPerSec(two) / admittedPerSec(one);
+      console.log(`usage, one feature  ${admittedPerSec(one).toFixed(0).padStart(7)} admitted/s  p99 ${String(one.p99).padStart(6)} ms  errors ${one.errors}`);
+      console.log(
+        `usage, 2 features   ${admittedPerSec(two).toFixed(0).padStart(7)} admitted/s  p99 ${String(two.p99).padStart(6)} ms  errors ${two.errors}  ${(ratio * 100).toFixed(1)}% of one feature`,
+      );
+      ok &&= ratio >= 0.8;
+    }
+    const [c] = await sql<{ counters: number; ledger: number }[]>`
+      select (select coalesce(sum(used), 0) from usage_counters where org_id = 'org_bench_parts')::int8 as counters,
+             (select coalesce(sum(quantity), 0) from usage_events where org_id = 'org_bench_parts')::int8 as ledger`;
+    console.log(`${c.counters === c.ledger ? "exact" : "WRONG"}  2 features: counters = ledger (${c.counters} = ${c.ledger})`);
+    console.log(`${ok ? "meets" : "MISSES"} usage, 2 features ≥ 80% of one feature's admitted/s (both sittings)`);
     await cleanup();
     process.exit(0);
   }
