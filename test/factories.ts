@@ -52,6 +52,15 @@ export async function setSubscriptionMirror(input: { orgId: string; planCode: Pl
   });
 }
 
+/** Pins the org's subscription to its plan's newest version (as convergence does), or unpins it. */
+export async function pinToPlanVersion(orgId: string, pinned = true) {
+  await sql`
+    update subscriptions s
+       set plan_version = case when ${pinned} then (select sold.plan_version from catalog_version_plans sold
+                                                     where sold.plan_code = s.plan_code order by sold.catalog_version desc limit 1) end
+     where org_id = ${orgId}`;
+}
+
 /** Gives the org's current period a counter with `included` units (what an upgrade does). */
 export async function setIncluded(orgId: string, included: number) {
   await sql`

@@ -17,6 +17,7 @@ import { config } from "../platform/config.server";
 import { hotSql, sql, withinHotDeadline } from "../platform/db.server";
 import { NotFound, SubscriptionInactive } from "../platform/errors.server";
 import { iso, periodKeyOf } from "../usage/decisions.server";
+import type { CounterColumns } from "../usage/engine.server";
 
 const GRACE = `${config.PAST_DUE_GRACE_DAYS} days`;
 
@@ -24,15 +25,7 @@ export type Entitlements = z.infer<typeof entitlements>;
 export type Entitlement = z.infer<typeof entitlement>;
 
 /** One counter of the period (metric null: the period has none yet). */
-type Counter = {
-  metric: string | null;
-  used: number | null;
-  included: number | null;
-  credit_used: number | null;
-  overage_used: number | null;
-  overage_price_cents: number | null;
-  overage_per: number | null;
-};
+type Counter = { metric: string | null } & CounterColumns;
 /** The org's period and the plan version it is on (ps, pe: epoch ms). */
 type Period = { plan_code: string; plan_version: number | null; billing_interval: "month" | "year"; ps: number; pe: number };
 /** Whether the subscription is live, and its status (SUBSCRIPTION_INACTIVE names it when not). */

@@ -4,7 +4,7 @@
 // processes are in catalog.test.ts.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { until } from "../../../test/billing";
-import { orgWithKey, rid, setSubscriptionMirror } from "../../../test/factories";
+import { orgWithKey, pinToPlanVersion as pin, rid, setSubscriptionMirror } from "../../../test/factories";
 import type { Catalog } from "../domain/catalog.server";
 import { sql } from "../platform/db.server";
 import { SubscriptionInactive } from "../platform/errors.server";
@@ -16,15 +16,6 @@ import { syncPlanCatalog } from "./plans.server";
 beforeAll(async () => {
   await syncPlanCatalog();
 });
-
-/** Pins the org's subscription to its plan's newest version (as convergence does), or unpins it. */
-async function pin(orgId: string, pinned = true) {
-  await sql`
-    update subscriptions s
-       set plan_version = case when ${pinned} then (select sold.plan_version from catalog_version_plans sold
-                                                     where sold.plan_code = s.plan_code order by sold.catalog_version desc limit 1) end
-     where org_id = ${orgId}`;
-}
 
 /**
  * The org's entitlements read both ways, each by a process that has kept nothing: unpinned (only

@@ -64,6 +64,10 @@ type LeanQuotaRow = {
   plain: boolean;
   ps: number;
   pe: number;
+} & CounterColumns;
+
+/** A period's counter as the hot reads return it (period_counter_of, period_usage_of); null columns: none yet. */
+export type CounterColumns = {
   used: number | null;
   included: number | null;
   credit_used: number | null;

@@ -3,7 +3,7 @@
 // real Postgres. What the check answers per plan and feature is in features.test.ts and
 // overage.test.ts; this file holds the two reads equal.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { orgWithKey, rid, setSubscriptionMirror } from "../../../test/factories";
+import { orgWithKey, pinToPlanVersion as pin, rid, setSubscriptionMirror } from "../../../test/factories";
 import { currentCatalog, publishCatalog } from "../billing/catalog.server";
 import { syncPlanCatalog } from "../billing/plans.server";
 import type { Catalog } from "../domain/catalog.server";
@@ -14,15 +14,6 @@ import { clearQuotaGrants, type QuotaSummary, quotaChecksReadFully, quotaFor, re
 beforeAll(async () => {
   await syncPlanCatalog();
 });
-
-/** Pins the org's subscription to its plan's newest version (as convergence does), or unpins it. */
-async function pin(orgId: string, pinned = true) {
-  await sql`
-    update subscriptions s
-       set plan_version = case when ${pinned} then (select sold.plan_version from catalog_version_plans sold
-                                                     where sold.plan_code = s.plan_code order by sold.catalog_version desc limit 1) end
-     where org_id = ${orgId}`;
-}
 
 /** The check's answer, or the error it threw. */
 const check = (orgId: string, metric: string): Promise<QuotaSummary | unknown> =>
