@@ -149,7 +149,9 @@ export const usageCounters = pgTable(
     overagePer: integer("overage_per"),
     updatedAt: tz("updated_at").notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] })],
+  // The period's counters of an org, every metric (the entitlements reads): the primary key's
+  // prefix would scan the org's counters of every period it ever had.
+  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] }), index("usage_counters_org_period_idx").on(t.orgId, t.periodStart)],
 );
 
 // The usage ledger: one row per admitted request, never for a denied one. Partitioned by month of
