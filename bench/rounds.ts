@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { spawn } from "bun";
 import type postgres from "postgres";
 import { freePort } from "../test/ports";
-import { cpuSecondsOf, load, type Result, type Scenario } from "./wrk";
+import { cpuSecondsOf, duration, load, type Result, type Scenario } from "./wrk";
 
 const root = join(import.meta.dir, "..");
 
@@ -32,6 +32,51 @@ export async function loadCosted(s: Scenario, appPids: number[], sql: postgres.S
   const r = await load(s);
   const [app1, pg1] = [cpuSecondsOf(appPids), cpuSecondsOf(pgPids)];
   return { ...r, appCpuS: app1 - app0, pgCpuS: pg1 - pg0 };
+}
+
+/** Costed scenarios run one after another as one: counts and CPU summed, the worse of each percentile. */
+export function mergeCosted(parts: Costed[]): Costed {
+  const sum = (f: (c: Costed) => number) => parts.reduce((a, c) => a + f(c), 0);
+  const worst = (f: (c: Costed) => number) => Math.max(...parts.map(f));
+  const statuses: Record<string, number> = {};
+  for (const c of parts) for (const [status, n] of Object.entries(c.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  const [total, duration] = [sum((c) => c.total), sum((c) => c.duration)];
+  return {
+    rps: total / duration,
+    p50: worst((c) => c.p50),
+    p99: worst((c) => c.p99),
+    p97_5: worst((c) => c.p97_5),
+    errors: sum((c) => c.errors),
+    statuses,
+    replayed: sum((c) => c.replayed),
+    total,
+    duration,
+    generatorCpuS: sum((c) => c.generatorCpuS),
+    appCpuS: sum((c) => c.appCpuS),
+    pgCpuS: sum((c) => c.pgCpuS),
+  };
+}
+
+/**
+ * Scenarios compared in one sitting, interleaved: each runs in `rounds` slices of the duration,
+ * in turn, every other round in reverse order (A B C, C B A, …), so a drift of the machine over
+ * the sitting falls on each alike instead of on whichever ran last. Each scenario's slices merged.
+ */
+export async function interleavedCosted<K extends string>(
+  scenarios: Record<K, Scenario>,
+  appPids: number[],
+  sql: postgres.Sql,
+  rounds = 2,
+): Promise<Record<K, Costed>> {
+  const names = Object.keys(scenarios) as K[];
+  const slices = Object.fromEntries(names.map((n) => [n, [] as Costed[]])) as Record<K, Costed[]>;
+  const seconds = (scenarios[names[0]].duration ?? duration) / rounds;
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      slices[name].push(await loadCosted({ ...scenarios[name], duration: seconds }, appPids, sql));
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, mergeCosted(slices[n])])) as Record<K, Costed>;
 }
 
 /** Microseconds of CPU per answered request: the app's, Postgres's. */
