@@ -1,4 +1,5 @@
--- The quota check's read for most orgs (GET /api/v1/quota): the org's period (the boundary rule
+-- The quota check's read for most orgs (GET /api/v1/quota, and one entitlement's,
+-- GET /api/v1/entitlements/{feature}): the org's period (the boundary rule
 -- applied, org_period), its plan and the plan version its subscription is pinned to, and the
 -- period's counter of one metric (NULL columns while the period has none). No row when the org
 -- has no subscription.

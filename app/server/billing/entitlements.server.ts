@@ -1,7 +1,8 @@
 // What the org may use now: every feature of the catalog as its plan version grants it, with the
 // period's usage of the metered ones. The database only, like the quota check, never Stripe.
 // Per request one statement reads what changes: for most orgs period_usage_of (db/functions/: the
-// period, the plan version, the period's counters; inlined by Postgres, as cheap as quota_of), and
+// period, the plan version, the period's counters; inlined by Postgres, as cheap as quota_of; for
+// one feature period_counter_of, the quota check's read of that feature's counter alone), and
 // entitlement_usage_of for an org that was granted credits, whose period the boundary rule moved
 // to another plan, or whose spend cap decides a feature's allow (it also reads the credits, the
 // plan version and the cap). What a plan version grants under a catalog version never changes
@@ -274,13 +275,24 @@ function fullReadDue(orgId: string): boolean {
   return false;
 }
 
-/** The org's period and its counters (period_usage_of), or null when the org needs entitlement_usage_of. SUBSCRIPTION_INACTIVE without a live subscription. */
-async function leanRead(orgId: string): Promise<{ period: Period; counters: readonly Counter[] } | null> {
+/**
+ * The org's period and its counters (period_usage_of), or only `only`'s counter (period_counter_of,
+ * the quota check's read: one counter, not the period's every one); null when the org needs
+ * entitlement_usage_of. SUBSCRIPTION_INACTIVE without a live subscription.
+ */
+async function leanRead(orgId: string, only?: string): Promise<{ period: Period; counters: readonly Counter[] } | null> {
   // On the hot pool, with its deadline, as the quota check.
-  const rows = await withinHotDeadline(hotSql<LeanRow[]>`
+  const rows = await withinHotDeadline(
+    only === undefined
+      ? hotSql<LeanRow[]>`
     select plan_code, plan_version, billing_interval, status, live, plain, metric, used, included,
            credit_used, overage_used, overage_price_cents, overage_per, epoch_ms(period_start) as ps, epoch_ms(period_end) as pe
-      from period_usage_of(${orgId}, ${GRACE}::interval)`);
+      from period_usage_of(${orgId}, ${GRACE}::interval)`
+      : hotSql<LeanRow[]>`
+    select plan_code, plan_version, billing_interval, status, live, plain, case when used is null then null else ${only}::text end as metric,
+           used, included, credit_used, overage_used, overage_price_cents, overage_per, epoch_ms(period_start) as ps, epoch_ms(period_end) as pe
+      from period_counter_of(${orgId}, ${only}, ${GRACE}::interval)`,
+  );
   const first = rows[0];
   if (!first?.live) throw new SubscriptionInactive(first?.status ?? null);
   if (!first.plain) {
@@ -302,9 +314,9 @@ function needsFullRead(orgId: string): void {
  * counter that sells overage has nothing left of its included units, or the plan version sells
  * overage (on a monthly price) of a feature with no included units and no counter yet.
  */
-function capDecides(grants: readonly Kept[], period: Period, counters: readonly Counter[]): boolean {
+function capDecides(grants: readonly Kept[], period: Period, counters: readonly Counter[], only: string | undefined): boolean {
   for (const { grant } of grants) {
-    if (grant.feature_type !== "metered" || !grant.in_plan) continue;
+    if (grant.feature_type !== "metered" || !grant.in_plan || (only !== undefined && grant.feature !== only)) continue;
     const counter = counters.find((c) => c.metric === grant.feature);
     if (counter) {
       if (counter.overage_price_cents !== null && counter.included! - (counter.used! - counter.credit_used! - counter.overage_used!) <= 0) return true;
@@ -315,7 +327,7 @@ function capDecides(grants: readonly Kept[], period: Period, counters: readonly 
 
 /** The org's plan, period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
 async function entitlementsOf(orgId: string, only?: string): Promise<Entitlements> {
-  let read = fullReadDue(orgId) ? null : await leanRead(orgId);
+  let read = fullReadDue(orgId) ? null : await leanRead(orgId, only);
   let grants: readonly Kept[] | null = null;
   let org = noCredits;
   if (read !== null) {
@@ -324,7 +336,7 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
     const { plan_code, plan_version } = read.period;
     grants =
       (kept && grantsCache.get(keyOf(kept.version, plan_code, plan_version))) || (await grantsFor(await currentCatalog(), plan_code, plan_version, false));
-    if (capDecides(grants, read.period, read.counters)) {
+    if (capDecides(grants, read.period, read.counters, only)) {
       read = null;
       needsFullRead(orgId);
     }

@@ -1,6 +1,7 @@
 // The entitlements read's two statements give one answer: period_usage_of (most orgs: pinned to a
 // plan version, never granted credits, the spend cap deciding nothing) and entitlement_usage_of
-// (the rest), on the real Postgres. The API's shape per plan and the catalog push across app
+// (the rest), on the real Postgres; and one feature read alone (period_counter_of, its counter
+// only) as the whole read answers it. The API's shape per plan and the catalog push across app
 // processes are in catalog.test.ts.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { until } from "../../../test/billing";
@@ -10,7 +11,7 @@ import { sql } from "../platform/db.server";
 import { SubscriptionInactive } from "../platform/errors.server";
 import { recordUsage, recordUsageBody } from "../usage/engine.server";
 import { currentCatalog, publishCatalog } from "./catalog.server";
-import { clearEntitlementsCache, type Entitlements, entitlementsFor, orgsOnFullRead } from "./entitlements.server";
+import { clearEntitlementsCache, type Entitlement, type Entitlements, entitlementFor, entitlementsFor, orgsOnFullRead } from "./entitlements.server";
 import { syncPlanCatalog } from "./plans.server";
 
 beforeAll(async () => {
@@ -27,10 +28,23 @@ async function bothWays(orgId: string): Promise<{ full: Entitlements; lean: Enti
   clearEntitlementsCache();
   const full = await entitlementsFor(orgId);
   expect(orgsOnFullRead()).toBe(1);
+  expect(await oneByOne(orgId, full)).toEqual(full.features);
   await pin(orgId);
   clearEntitlementsCache();
   const lean = await entitlementsFor(orgId);
-  return { full, lean, leanAnswered: orgsOnFullRead() === 0 };
+  const leanAnswered = orgsOnFullRead() === 0;
+  expect(await oneByOne(orgId, lean)).toEqual(lean.features);
+  return { full, lean, leanAnswered };
+}
+
+/** Each feature read alone (GET /api/v1/entitlements/{feature}: its counter only), each by a process that has kept nothing. */
+async function oneByOne(orgId: string, all: Entitlements) {
+  const alone = [];
+  for (const f of all.features) {
+    clearEntitlementsCache();
+    alone.push(await entitlementFor(orgId, f.feature));
+  }
+  return alone;
 }
 
 const feature = (e: Entitlements, name: string) => e.features.find((f) => f.feature === name) as Record<string, unknown>;
@@ -70,6 +84,12 @@ describe("the entitlements read", () => {
     expect(feature(capped.lean, "api_call")).toMatchObject({ remaining: 0, allow: false });
     // Tokens still have included units: the cap decides nothing for them.
     expect(feature(capped.lean, "tokens")).toMatchObject({ allow: true, used: 0 });
+    // Read alone, tokens are answered from their own counter's read: the api_call cap is not theirs.
+    clearEntitlementsCache();
+    expect(await entitlementFor(orgId, "tokens")).toEqual(feature(capped.full, "tokens") as Entitlement);
+    expect(orgsOnFullRead()).toBe(0);
+    expect(await entitlementFor(orgId, "api_call")).toEqual(feature(capped.full, "api_call") as Entitlement);
+    expect(orgsOnFullRead()).toBe(1);
   });
 
   test("credits: entitlement_usage_of answers, with the credits left", async () => {
