@@ -97,6 +97,8 @@ describe("rate limits", () => {
       { name: "x", rateLimits: "100/s" },
       { name: "x", expiresAt: "2020-01-01T00:00:00Z" },
       { name: "x", expiresAt: "tomorrow" },
+      // Past the year 9999 once in UTC: a Date Postgres cannot read (a 500 before).
+      { name: "x", expiresAt: "9999-12-31T23:59:59-23:59" },
     ];
     for (const body of bad) {
       const r = await createKey(body);
@@ -106,7 +108,13 @@ describe("rate limits", () => {
     const [{ n: keysAfter }] = await sql<{ n: number }[]>`select count(*)::int as n from api_keys where org_id = ${orgId}`;
     expect(keysAfter).toBe(keysBefore);
     const created = await createKey({ name: "steady" });
-    for (const body of [{}, { name: "" }, { rateLimits: [{ limit: -1, windowSeconds: 1 }] }, { gracePeriodSeconds: 5 }]) {
+    for (const body of [
+      {},
+      { name: "" },
+      { rateLimits: [{ limit: -1, windowSeconds: 1 }] },
+      { gracePeriodSeconds: 5 },
+      { expiresAt: "9999-12-31T23:59:59-23:59" },
+    ]) {
       const r = await call("PATCH", `/api/v1/keys/${created.body.data.id}`, body);
       expect(r.status).toBe(400);
     }

@@ -213,6 +213,10 @@ describe("bad input", () => {
     ["too long for months", { from: "2020-01-01", to: "2026-11-15", granularity: "month" }, /at most 1100 days/],
     ["a date that does not exist", { from: "2026-02-30", to: "2026-03-02" }, /real dates/],
     ["a date in words", { from: "yesterday", to: "2026-11-02" }, /from/],
+    // Offsets past any zone's (UTC−12 to UTC+14): refused by the schema, never reaching Postgres (its ±15:59 was a 500).
+    ["an offset no zone has", { from: "2026-12-01", to: "2026-12-10T00:00:00-16:00" }, /to/],
+    ["an offset of 18 hours", { from: "2026-12-01T00:00:00+18:00", to: "2026-12-10" }, /from/],
+    ["an offset's minutes past 59", { from: "2026-12-01T00:00:00+05:99", to: "2026-12-10" }, /from/],
     ["a missing to", { from: "2026-11-01" }, /to/],
     ["an unknown granularity", { from: "2026-11-01", to: "2026-11-02", granularity: "week" }, /granularity/],
     ["an unknown grouping", { from: "2026-11-01", to: "2026-11-02", groupBy: "team" }, /groupBy/],

@@ -21,7 +21,11 @@ export type HistoryGranularity = (typeof HISTORY_GRANULARITIES)[number];
 export const HISTORY_MAX_DAYS: Record<HistoryGranularity, number> = { hour: 31, day: 400, month: 1100 };
 const historyInstant = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/, "an ISO 8601 date (YYYY-MM-DD) or date-time with Z or an offset");
+  // Offsets within any zone's, UTC−12:00 to UTC+14:00 (Postgres reads up to ±15:59 and fails past it).
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4]):[0-5]\d))?$/,
+    "an ISO 8601 date (YYYY-MM-DD) or date-time with Z or an offset (−12:00 to +14:00)",
+  );
 export const historyQuery = z
   .object({
     from: historyInstant.meta({
@@ -156,9 +160,13 @@ const keyName = z.string().trim().min(1).max(60);
 const keyRateLimits = rateLimits.nullable().meta({
   description: "The key's own limits; `null` (the default): the org's default limits apply; `[]`: no limits, whatever the default.",
 });
+// The last instant Postgres and JavaScript both write as a four-digit year: later, a Date's ISO
+// form is "+010000-…", which Postgres cannot read (a 500 before this bound).
+const LAST_EXPIRY_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const futureExpiry = z.iso
   .datetime({ offset: true })
   .refine((t) => Date.parse(t) > Date.now(), "must be in the future")
+  .refine((t) => Date.parse(t) <= LAST_EXPIRY_MS, "must be before the year 10000 (UTC)")
   .transform((t) => new Date(t))
   .nullable()
   .meta({ description: "When the key stops working (ISO 8601, in the future); `null`: never. An expired key is refused as a revoked one is." });

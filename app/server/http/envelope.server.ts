@@ -90,7 +90,7 @@ export async function readJson(request: Request, limit = API_BODY_LIMIT): Promis
   if (!JSON_CONTENT_TYPE.test(type)) throw new AppError("MALFORMED_JSON", "Send a JSON body with Content-Type: application/json.");
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) throw new PayloadTooLarge(limit);
-  const bytes = await request.arrayBuffer();
+  const bytes = await bodyBytes(request);
   if (bytes.byteLength > limit) throw new PayloadTooLarge(limit);
   let text: string;
   let body: unknown;
@@ -104,6 +104,26 @@ export async function readJson(request: Request, limit = API_BODY_LIMIT): Promis
   // JSON can only carry it escaped (a raw control character is invalid JSON).
   if (text.includes("\\u0000") && holdsNul(body)) throw nulRefused();
   return body;
+}
+
+/**
+ * The request's body, whole. A body cut off (the client closed the connection, or sent less than
+ * its Content-Length and went quiet past the server's idle timeout) is the client's doing: 400,
+ * not logged, never a 500. Over the body limit (PayloadTooLarge, from the server boundary) keeps
+ * its own status.
+ */
+export async function bodyBytes(request: Request): Promise<ArrayBuffer> {
+  try {
+    return await request.arrayBuffer();
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError("MALFORMED_JSON", "The body did not arrive whole.");
+  }
+}
+
+/** The request's body as text (UTF-8), whole: as bodyBytes. */
+export async function bodyText(request: Request): Promise<string> {
+  return new TextDecoder().decode(await bodyBytes(request));
 }
 
 /** Whether a parsed JSON value has a NUL character in any string, key or value. */

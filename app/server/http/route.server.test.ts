@@ -25,6 +25,15 @@ const call = (serve: (args: { request: Request; params: Record<string, string> }
   serve({ request: new Request(`${BASE}/api/thing`, { method, ...init }), params });
 const envelope = async (r: Response) => (await r.json()) as { ok: boolean; data?: any; error?: { code: string; message: string } };
 
+/** A body stream that breaks after its first bytes, as Bun's does when the client goes away mid-body. */
+const cutOff = () =>
+  new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"name":'));
+      controller.error(new DOMException("The connection was closed.", "AbortError"));
+    },
+  });
+
 async function signedIn(email: string) {
   const form = new FormData();
   form.set("email", email);
@@ -133,6 +142,8 @@ describe("the declared input", () => {
       [await post("null"), 400, "VALIDATION_FAILED"],
       [await post(JSON.stringify({ name: "\u0000" })), 400, "VALIDATION_FAILED"],
       [await post(JSON.stringify({ name: "x".repeat(17 * 1024) })), 413, "PAYLOAD_TOO_LARGE"],
+      // A body cut off (the client closed the connection mid-body): the client's doing, not a 500.
+      [await call(route.action, "POST", { body: cutOff(), headers: { "content-type": "application/json" } }), 400, "MALFORMED_JSON"],
     ];
     expect(cases.map(([r]) => r.status)).toEqual(cases.map(([, status]) => status));
     expect(await Promise.all(cases.map(async ([r]) => (await envelope(r)).error?.code))).toEqual(cases.map(([, , code]) => code));

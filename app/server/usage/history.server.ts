@@ -40,10 +40,10 @@ function checkZone(tz: string): void {
   if (!known) throw badInput("tz", `Unknown time zone "${tz}": use an IANA name such as "UTC" or "America/New_York".`);
 }
 
-/** Postgres's answer to a date or zone it cannot read (22007/22008 a bad date, 22023 an unknown zone). */
+/** Postgres's answer to a date or zone it cannot read (22007/22008 a bad date, 22009 an offset out of range, 22023 an unknown zone). */
 function isBadDateOrZone(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return code === "22007" || code === "22008" || code === "22023";
+  return code === "22007" || code === "22008" || code === "22009" || code === "22023";
 }
 
 type Bounds = { from_ms: number; to_ms: number };
