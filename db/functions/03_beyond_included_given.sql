@@ -37,8 +37,10 @@ BEGIN
   END IF;
 
   cap_cents := CASE WHEN p_capped THEN p_cap_cents END;
+  -- A cap of 0 sells no overage at all, not even the units whose charge rounds to 0 ¢.
   IF overage_units > 0 AND p_capped
-     AND p_other_cents + overage_charge_cents(p_overage_used + overage_units, p_price_cents, p_per) > p_cap_cents THEN
+     AND (p_cap_cents <= 0
+          OR p_other_cents + overage_charge_cents(p_overage_used + overage_units, p_price_cents, p_per) > p_cap_cents) THEN
     refusal := 'spend_cap';
     credit_units := 0; overage_units := 0;
   ELSE
@@ -49,8 +51,9 @@ BEGIN
   -- Refused, the charge so far (without the other parts still pending); admitted, with them.
   overage_cents := p_other_cents + overage_charge_cents(overage_after, p_price_cents, p_per)
                    - CASE WHEN refusal IS NULL THEN 0 ELSE p_other_pending_cents END;
-  overage_room := CASE WHEN p_capped
-                       THEN overage_units_within(p_cap_cents - p_other_cents, p_price_cents, p_per) END;
+  overage_room := CASE WHEN NOT p_capped THEN NULL
+                       WHEN p_cap_cents <= 0 THEN 0
+                       ELSE overage_units_within(p_cap_cents - p_other_cents, p_price_cents, p_per) END;
   IF overage_room IS NULL THEN
     room := unbounded;
   ELSE

@@ -204,7 +204,9 @@ function metered(
       : null;
   const overageFits =
     overage !== null &&
-    (!cap.capped || cap.org_overage_cents! - overage.chargeCents + overageChargeCents(overageUsed + 1, priceCents!, per!) <= cap.cap_cents!);
+    (!cap.capped ||
+      // A cap of 0 sells no overage at all (beyond_included_given's rule).
+      (cap.cap_cents! > 0 && cap.org_overage_cents! - overage.chargeCents + overageChargeCents(overageUsed + 1, priceCents!, per!) <= cap.cap_cents!));
   return {
     feature: grant.feature,
     type: "metered",

@@ -230,6 +230,8 @@ function overageOf(row: Counted): QuotaSummary["overage"] {
  */
 function oneMoreOverageUnitFits(row: Counted): boolean {
   if (!row.capped) return true;
+  // A cap of 0 sells no overage at all, not even a unit whose charge rounds to 0 ¢.
+  if (row.cap_cents! <= 0) return false;
   const price = row.overage_price_cents!;
   const per = row.overage_per!;
   const others = row.org_overage_cents! - overageChargeCents(row.overage_used, price, per);

@@ -11,7 +11,7 @@ import { cacheDel } from "../platform/cache.server";
 import { sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import type { UsageRecord } from "./decisions.server";
-import { quotaFor, recordUsage } from "./engine.server";
+import { quotaFor, recordUsage, recordUsageBody } from "./engine.server";
 
 /** An org on `plan` whose current period's api_call counter has `included` units and, given, an overage price. */
 async function orgWithCounter(input: { plan?: "starter" | "growth"; included: number; priceCents?: number | null; per?: number | null }) {
@@ -198,6 +198,26 @@ describe("the spend cap", () => {
     expect((await record(orgId, 1)).admittedAs).toEqual({ included: 0, credits: 0, overage: 1 });
     const refused = await refusalOf(record(orgId, 1));
     expect(refused.details).toMatchObject({ capCents: 100, overageCents: 93 });
+  });
+
+  test("a cap of 0 sells no overage at all, not even units whose charge rounds to 0 ¢", async () => {
+    // 50 ¢ per 1,000 calls: up to 9 calls round to 0 ¢, which a rounded charge under 0 ¢ let in.
+    const { orgId } = await orgWithCounter({ included: 2, priceCents: 50, per: 1000 });
+    await sql`insert into org_spend_caps (org_id, amount_cents) values (${orgId}, 0)`;
+    expect((await refusalOf(record(orgId, 3))).code).toBe("SPEND_CAP_REACHED");
+    expect((await record(orgId, 2)).admittedAs).toEqual({ included: 2, credits: 0, overage: 0 });
+    const refused = await refusalOf(record(orgId, 1));
+    expect(refused.details).toMatchObject({ capCents: 0, overageCents: 0 });
+    const parts = await refusalOf(recordUsageBody(orgId, { request_id: rid(), quantities: { api_call: 1 } }));
+    expect(parts.code).toBe("SPEND_CAP_REACHED");
+    expect(await counterOf(orgId)).toEqual({ used: 2, credit_used: 0, overage_used: 0 });
+    await cacheDel(`quota:${orgId}:api_call`);
+    expect(await quotaFor(orgId, "api_call")).toMatchObject({ allow: false, remaining: 0 });
+    expect((await entitlementsFor(orgId)).features.find((f) => f.feature === "api_call")).toMatchObject({ allow: false, remaining: 0 });
+    // A cap of 1 ¢: the units whose charge stays within it (up to 29 calls: 1.45 ¢ rounds to 1 ¢).
+    await sql`update org_spend_caps set amount_cents = 1 where org_id = ${orgId}`;
+    expect((await record(orgId, 29)).admittedAs).toEqual({ included: 0, credits: 0, overage: 29 });
+    expect((await refusalOf(record(orgId, 1))).code).toBe("SPEND_CAP_REACHED");
   });
 
   test("no cap chosen: the plan's monthly price; a null cap chosen explicitly: none", async () => {
