@@ -18,7 +18,9 @@ export const basics = `## Basics
 - **API clients** (quota and usage): \`Authorization: Bearer <api key>\`. Keys are created per org
   in the portal (or with the ops CLI), shown once, stored only as a hash, revocable (a revoked key
   fails everywhere within a few seconds). The org is derived from the key; an \`orgId\` in a body or
-  query is never trusted, and is refused as an unknown field.
+  query is never trusted: a route that takes a body or query parameters refuses it as an unknown
+  field, and a route that takes none does not read its query string. The scheme is
+  case-insensitive (\`bearer\` works too).
 - **Portal routes** (billing, invoices, keys, subscription): the session cookie \`__session\` (the
   Clerk session, or the local dev sign-in when Clerk is not configured). The session's org scopes
   every query. A mutation must come from the app's own origin (\`Origin\` header), else 403

@@ -158,9 +158,12 @@ async function lookup(hash: string): Promise<KeyPrincipal | null> {
   return principal;
 }
 
+const BEARER = /^bearer /i;
+
 /** The org behind `Authorization: Bearer mk_…`; UNAUTHENTICATED for anything else. */
 export async function authenticateKey(authorization: string | null): Promise<KeyPrincipal> {
-  const key = authorization?.startsWith("Bearer ") ? authorization.slice(7).trim() : null;
+  // The scheme is case-insensitive (RFC 9110 §11.1): "bearer mk_…" is the same.
+  const key = authorization && BEARER.test(authorization) ? authorization.slice(7).trim() : null;
   if (!key || !KEY_SHAPE.test(key)) throw Unauthenticated("Send an API key as Authorization: Bearer mk_….");
   const hash = hashKey(key);
   const now = Date.now();

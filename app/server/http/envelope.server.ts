@@ -102,7 +102,10 @@ export async function readJson(request: Request, limit = API_BODY_LIMIT): Promis
   }
   // Postgres text cannot hold NUL: refused here, as bad input, not as a failed insert (a 500).
   // JSON can only carry it escaped (a raw control character is invalid JSON).
-  if (text.includes("\\u0000") && holdsNul(body)) throw nulRefused();
+  if (text.includes("\\u0000")) {
+    const at = nulPath(body, []);
+    if (at !== null) throw nulRefused(at.join("."));
+  }
   return body;
 }
 
@@ -126,10 +129,23 @@ export async function bodyText(request: Request): Promise<string> {
   return new TextDecoder().decode(await bodyBytes(request));
 }
 
-/** Whether a parsed JSON value has a NUL character in any string, key or value. */
-function holdsNul(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("\0");
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value !== null && typeof value === "object") return Object.entries(value).some(([k, v]) => k.includes("\0") || holdsNul(v));
-  return false;
+/** Where a parsed JSON value has its first NUL character (in a string, a key or a value), or null. */
+function nulPath(value: unknown, path: (string | number)[]): (string | number)[] | null {
+  if (typeof value === "string") return value.includes("\0") ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const at = nulPath(value[i], [...path, i]);
+      if (at !== null) return at;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      // A key with NUL is named as JSON can write it.
+      if (k.includes("\0")) return [...path, k.replaceAll("\0", "\\u0000")];
+      const at = nulPath(v, [...path, k]);
+      if (at !== null) return at;
+    }
+  }
+  return null;
 }

@@ -25,7 +25,8 @@ export async function readPostedForm(request: Request): Promise<FormData> {
     if (err instanceof AppError) throw err;
     throw new AppError("VALIDATION_FAILED", "The form could not be read.");
   }
-  for (const value of form.values()) if (typeof value === "string" && value.includes("\0")) throw nulRefused();
+  for (const [name, value] of form.entries())
+    if (typeof value === "string" && (value.includes("\0") || name.includes("\0"))) throw nulRefused(name.replaceAll("\0", "\\u0000"));
   return form;
 }
 

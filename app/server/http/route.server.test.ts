@@ -147,6 +147,9 @@ describe("the declared input", () => {
     ];
     expect(cases.map(([r]) => r.status)).toEqual(cases.map(([, status]) => status));
     expect(await Promise.all(cases.map(async ([r]) => (await envelope(r)).error?.code))).toEqual(cases.map(([, , code]) => code));
+    // A NUL character is named where it is, as a schema's refusal is.
+    const nul = (await (await post(JSON.stringify({ name: "a\u0000b" }))).json()) as { error: { details: { issues: unknown[] } } };
+    expect(nul.error.details.issues).toEqual([{ path: "name", message: "must not contain NUL characters (U+0000)" }]);
     const invalid = (await (await post('{"name":""}')).json()) as { error: { details: { issues: unknown[] } } };
     expect(invalid.error.details.issues).toEqual([{ path: "name", message: "Too small: expected string to have >=1 characters" }]);
     expect(runs).toBe(before);
@@ -200,6 +203,11 @@ describe("callers", () => {
     const { key } = await createApiKey({ orgId, name: "route test" });
     const r = await call(route.loader, "GET", { headers: { authorization: `Bearer ${key}` } });
     expect([r.status, (await envelope(r)).data]).toEqual([200, { orgId, ctxOrgId: orgId }]);
+    // The scheme is case-insensitive.
+    for (const scheme of ["bearer", "BEARER"]) {
+      const lower = await call(route.loader, "GET", { headers: { authorization: `${scheme} ${key}` } });
+      expect([lower.status, (await envelope(lower)).data]).toEqual([200, { orgId, ctxOrgId: orgId }]);
+    }
   });
 
   test("session: refused signed out; signed in, the session's org; a mutation must name this site", async () => {

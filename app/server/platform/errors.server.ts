@@ -47,7 +47,11 @@ export class AppError extends Error {
 export const Unauthenticated = (message = "Missing or invalid credentials.") => new AppError("UNAUTHENTICATED", message);
 export const NotFound = (what = "Resource") => new AppError("NOT_FOUND", `${what} not found.`);
 /** Text with a NUL character: Postgres cannot store it, so it is bad input (400), never a failed write. */
-export const nulRefused = () => new AppError("VALIDATION_FAILED", "Text must not contain NUL characters (U+0000).");
+/** A NUL character (U+0000) in the input, at `path` (a body's field, as zod names one: "a.b.0"). */
+export const nulRefused = (path: string) =>
+  new AppError("VALIDATION_FAILED", "Text must not contain NUL characters (U+0000).", {
+    issues: [{ path, message: "must not contain NUL characters (U+0000)" }],
+  });
 export const Forbidden = (message = "You are not allowed to do this.") => new AppError("FORBIDDEN", message);
 
 export class SubscriptionInactive extends AppError {

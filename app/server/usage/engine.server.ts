@@ -10,7 +10,7 @@ import { observeBatch } from "../observe/metrics.server";
 import { cacheConfigured, cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, hotSql, noteDatabaseError, withinHotDeadline } from "../platform/db.server";
-import { FeatureNotInPlan, ServiceUnavailable, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
+import { AppError, FeatureNotInPlan, ServiceUnavailable, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
 import {
   createRoomHint,
   type DecisionRow,
@@ -298,10 +298,18 @@ export function recordUsageBody(orgId: string, body: UsageBody, keyId = ""): Pro
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([metric, quantity]) => ({ metric, quantity }));
   if (parts.length > 1) return recordUsage({ orgId, requestId, keyId, parts });
-  return recordUsage({ orgId, requestId, keyId, ...parts[0] }).then(({ replayed, data }) => {
-    const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
-    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
-  });
+  return recordUsage({ orgId, requestId, keyId, ...parts[0] }).then(
+    ({ replayed, data }) => {
+      const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
+      return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
+    },
+    (err: unknown) => {
+      // A feature the catalog does not meter is named where the body named it.
+      const issues = err instanceof AppError && err.code === "VALIDATION_FAILED" ? (err.details.issues as { path: string }[] | undefined) : undefined;
+      if (issues?.[0]?.path === "metric") throw unknownMetric(`quantities.${parts[0].metric}`, parts[0].metric);
+      throw err;
+    },
+  );
 }
 
 /** One batch, one statement: record_usage (lane ADMIT), deny_or_replay (lane DENY) or record_usage_parts (lane PARTS). */

@@ -199,6 +199,14 @@ describe("what the catalog and the plan allow", () => {
       const answer = await json(r);
       expect([answer.status, answer.body.error.code]).toEqual([400, "VALIDATION_FAILED"]);
     }
+    // The unknown feature is named where the body named it, one feature or several.
+    for (const [quantities, path] of [
+      [{ widgets: 3 }, "quantities.widgets"],
+      [{ api_call: 1, widgets: 3 }, "quantities.widgets"],
+    ] as const) {
+      const answer = await json(await c.record({ request_id: rid(), quantities }));
+      expect(answer.body.error.details.issues).toEqual([{ path, message: "not a metered feature of the catalog" }]);
+    }
     // Not even an empty counter for the parts that were known.
     expect(await countsByMetric(orgId)).toEqual({});
     const [ledger] = await sql<{ n: number }[]>`select count(*)::int as n from usage_events where org_id = ${orgId}`;
