@@ -38,8 +38,11 @@ function nonNull(schema: Schema): { schema: Schema; nullable: boolean } {
 function typeOf(schema: Schema): string {
   const { schema: s, nullable } = nonNull(schema);
   let text: string;
-  if (s.enum) text = s.enum.map((v) => JSON.stringify(v)).join(" | ");
+  const variants = variantsOf(s);
+  if (variants) text = `object (${variants.length} shapes, below)`;
+  else if (s.enum) text = s.enum.map((v) => JSON.stringify(v)).join(" | ");
   else if (s.const !== undefined) text = JSON.stringify(s.const);
+  else if (s.type === "array" && s.items && variantsOf(s.items)) text = `object[] (${variantsOf(s.items)!.length} shapes, below)`;
   else if (s.type === "array") text = `${s.items ? typeOf(s.items) : "any"}[]`;
   else if (s.type === "object" && !s.properties && typeof s.additionalProperties === "object") text = `object (string → ${typeOf(s.additionalProperties)})`;
   else text = `${Array.isArray(s.type) ? s.type.join(" | ") : (s.type ?? "any")}${s.format ? ` (${s.format})` : ""}`;
@@ -58,7 +61,22 @@ function rules(schema: Schema): string {
   return out.join(", ");
 }
 
-/** One row per field, nested objects and arrays of objects as `a.b` and `a[].b`. */
+/** The object shapes a schema may take (anyOf of several non-null branches), or null for one shape. */
+function variantsOf(schema: Schema): Schema[] | null {
+  const branches = schema.anyOf?.filter((b) => b.type !== "null") ?? [];
+  return branches.length > 1 ? branches : null;
+}
+
+/** What tells a variant from the others: its constant fields (`type` = "metered"), else the fields only it has. */
+function variantLabel(variant: Schema, all: Schema[]): string {
+  const props = Object.entries(variant.properties ?? {});
+  const consts = props.filter(([, p]) => p.const !== undefined).map(([name, p]) => `\`${name}\` = ${JSON.stringify(p.const)}`);
+  if (consts.length) return consts.join(", ");
+  const own = props.map(([name]) => name).filter((name) => all.every((other) => other === variant || !other.properties?.[name]));
+  return own.length ? `with \`${own[0]}\`` : "otherwise";
+}
+
+/** One row per field, nested objects and arrays of objects as `a.b` and `a[].b`; each shape of a field that has several, after a row naming it. */
 function fieldRows(schema: Schema, prefix = "", withRequired = false): string[] {
   const rows: string[] = [];
   for (const [name, prop] of Object.entries(schema.properties ?? {})) {
@@ -70,8 +88,23 @@ function fieldRows(schema: Schema, prefix = "", withRequired = false): string[] 
     const inner = nonNull(prop).schema;
     if (inner.properties) rows.push(...fieldRows(inner, `${path}.`, withRequired));
     if (inner.type === "array" && inner.items?.properties) rows.push(...fieldRows(inner.items, `${path}[].`, withRequired));
+    // A map (string → object): its values' fields as `a.*.b`.
+    const values = typeof inner.additionalProperties === "object" ? inner.additionalProperties : null;
+    if (inner.type === "object" && values?.properties) rows.push(...fieldRows(values, `${path}.*.`, withRequired));
+    const variants = inner.type === "array" && inner.items ? variantsOf(inner.items) : null;
+    for (const variant of variants ?? []) {
+      const cols = [`\`${path}[]\``, `object (${variantLabel(variant, variants!)})`, ...(withRequired ? [""] : []), "", variant.description ?? ""].map(cell);
+      rows.push(`| ${cols.join(" | ")} |`, ...fieldRows(variant, `${path}[].`, withRequired));
+    }
   }
   return rows;
+}
+
+/** A schema's table, or one per shape (after a line naming it) when it has several. */
+function tables(schema: Schema, withRequired: boolean): string {
+  const variants = variantsOf(schema);
+  if (!variants) return table(schema, withRequired);
+  return variants.map((variant) => `One shape, ${variantLabel(variant, variants)}:\n\n${table(variant, withRequired)}`).join("\n\n");
 }
 
 function table(schema: Schema, withRequired: boolean): string {
@@ -130,7 +163,7 @@ function operationSection(op: Operation, doc: Doc): string {
   if (op.data)
     parts.push(
       `Answer \`data\` (\`${op.data.name}\`)${op.replays ? "; a replay adds the header `Idempotent-Replayed: true`" : ""}:`,
-      table(doc.components.schemas[op.data.name], false),
+      tables(doc.components.schemas[op.data.name], false),
     );
   if (op.data?.example) parts.push(["```json", JSON.stringify({ ok: true, data: op.data.example }, null, 2), "```"].join("\n"));
   const errors = [...op.errors].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b]);
