@@ -1,1 +1,1 @@
-CREATE INDEX IF NOT EXISTS "usage_counters_org_period_idx" ON "usage_counters" USING btree ("org_id","period_start");
+CREATE INDEX IF NOT EXISTS "usage_counters_org_period_idx" ON "usage_counters" USING btree ("org_id","period_start","metric");

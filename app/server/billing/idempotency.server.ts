@@ -49,9 +49,12 @@ async function claimOrReplay(req: KeyedRequest): Promise<{ claim: Marker } | { r
         from billing_requests where org_id = ${req.orgId} and idempotency_key = ${req.key}`;
     if (row?.fresh) {
       if (row.plan_code !== req.scope)
-        throw new AppError("IDEMPOTENCY_CONFLICT", req.conflict ?? "This Idempotency-Key was already used for a change to another plan.", {
-          planCode: row.plan_code,
-        });
+        throw new AppError(
+          "IDEMPOTENCY_CONFLICT",
+          req.conflict ?? "This Idempotency-Key was already used for a change to another plan.",
+          // The other plan's code for a plan change; another use's scope is this server's own wording.
+          req.conflict ? {} : { planCode: row.plan_code },
+        );
       if (!isClaim(row.response)) return { replay: row.response };
       if (Date.now() > deadline)
         throw new AppError(

@@ -120,6 +120,7 @@ describe("a saved card is charged at once", () => {
     // The key names one purchase: another number of packs under it is refused, and charges nothing.
     const other = await call("POST", "top-ups", { metric: "api_call", packs: 3 }, { "idempotency-key": "one-key" });
     expect([other.status, other.body.error.code]).toEqual([409, "IDEMPOTENCY_CONFLICT"]);
+    expect(other.body.error.details).toEqual({});
     expect(await topUpInvoices(orgId)).toHaveLength(1);
   });
 });
