@@ -152,10 +152,7 @@ export const usageCounters = pgTable(
   // The period's counters of an org, every metric (the entitlements reads): the primary key's
   // prefix would scan the org's counters of every period it ever had. With the metric last, a
   // lookup of one counter is exact by either index (the planner may take this one).
-  (t) => [
-    primaryKey({ columns: [t.orgId, t.metric, t.periodStart] }),
-    index("usage_counters_org_period_idx").on(t.orgId, t.periodStart, t.metric),
-  ],
+  (t) => [primaryKey({ columns: [t.orgId, t.metric, t.periodStart] }), index("usage_counters_org_period_idx").on(t.orgId, t.periodStart, t.metric)],
 );
 
 // The usage ledger: one row per admitted request, never for a denied one. Partitioned by month of
