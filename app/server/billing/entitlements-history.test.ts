@@ -6,7 +6,8 @@
 // Postgres ran them (auto_explain), to that index on an org with years of
 // counters, and checks they answer this period's counters only.
 import { afterAll, expect, test } from "bun:test";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { explainingSession } from "../../../test/explain";
 import { orgWithKey, pinToPlanVersion } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 
@@ -38,12 +39,9 @@ test("period_usage_of and entitlement_usage_of read this period's counters by (o
      where subscription.org_id = ${orgId}`;
   await sql`analyze usage_counters`;
 
-  const plans: string[] = [];
-  session = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: (notice) => plans.push(String(notice.message)) });
-  await session`load 'auto_explain'`;
-  await session`set auto_explain.log_min_duration = 0`;
-  await session`set auto_explain.log_nested_statements = on`;
-  await session`set client_min_messages = log`;
+  const explaining = await explainingSession();
+  session = explaining.session;
+  const { plans } = explaining;
 
   const lean = await session<{ metric: string; used: number }[]>`
     select metric, used::int from period_usage_of(${orgId}, '3 days'::interval) order by metric`;

@@ -13,7 +13,7 @@
 // one.
 import type { z } from "zod";
 import type { entitlement, entitlements } from "../api/schemas.server";
-import { overageChargeCents } from "../domain/overage.server";
+import { oneMoreOverageUnitFits, overageChargeCents } from "../domain/overage.server";
 import { config } from "../platform/config.server";
 import { hotSql, sql, withinHotDeadline } from "../platform/db.server";
 import { NotFound, SubscriptionInactive } from "../platform/errors.server";
@@ -203,10 +203,7 @@ function metered(
       ? { priceCents, per, unitsSoFar: overageUsed, chargeCents: overageChargeCents(overageUsed, priceCents, per) }
       : null;
   const overageFits =
-    overage !== null &&
-    (!cap.capped ||
-      // A cap of 0 sells no overage at all (beyond_included_given's rule).
-      (cap.cap_cents! > 0 && cap.org_overage_cents! - overage.chargeCents + overageChargeCents(overageUsed + 1, priceCents!, per!) <= cap.cap_cents!));
+    overage !== null && oneMoreOverageUnitFits({ capCents: cap.capped ? cap.cap_cents! : null, orgCents: cap.org_overage_cents ?? 0 }, overageUsed, overage);
   return {
     feature: grant.feature,
     type: "metered",

@@ -1,7 +1,7 @@
 // The overage rule of docs/api.md: round_half_up(units × priceCents / per), exact for any size,
 // and the dashboard's linear projection of it to the period's end.
 import { describe, expect, test } from "bun:test";
-import { overageCents, overageOutlook, overageUnits } from "./overage.server";
+import { oneMoreOverageUnitFits, overageCents, overageOutlook, overageUnits } from "./overage.server";
 
 const growthCalls = { priceCents: 50, per: 1000 };
 const proTokens = { priceCents: 150, per: 1_000_000 };
@@ -24,6 +24,23 @@ describe("the overage line", () => {
     expect(overageCents(3_333_333, proTokens)).toBe(500);
     // 2^53 − 1 units at 1 cent per 3 = 3,002,399,751,580,330.33… (not a Stripe-writable decimal, but the rule itself is exact).
     expect(overageCents(Number.MAX_SAFE_INTEGER, { priceCents: 1, per: 3 })).toBe(3_002_399_751_580_330);
+  });
+});
+
+describe("one more overage unit under the cap", () => {
+  const perThousand = { priceCents: 50, per: 1000 };
+  test("no cap: always; a cap of 0: never, even for a unit whose charge rounds to 0 ¢", () => {
+    expect(oneMoreOverageUnitFits({ capCents: null, orgCents: 1_000_000 }, 5, perThousand)).toBe(true);
+    expect(oneMoreOverageUnitFits({ capCents: 0, orgCents: 0 }, 0, perThousand)).toBe(false);
+  });
+
+  test("the org's charge with this feature's next unit, rounded as billed, within the cap", () => {
+    // 29 units: 1.45 ¢ → 1 ¢; 30 units: 1.5 ¢ → 2 ¢.
+    expect(oneMoreOverageUnitFits({ capCents: 1, orgCents: 1 }, 28, perThousand)).toBe(true);
+    expect(oneMoreOverageUnitFits({ capCents: 1, orgCents: 1 }, 29, perThousand)).toBe(false);
+    // Other features' charge counts: 63 ¢ of 100 elsewhere leaves room for one 30 ¢ unit, not two.
+    expect(oneMoreOverageUnitFits({ capCents: 100, orgCents: 63 }, 0, { priceCents: 30, per: 1 })).toBe(true);
+    expect(oneMoreOverageUnitFits({ capCents: 100, orgCents: 93 }, 1, { priceCents: 30, per: 1 })).toBe(false);
   });
 });
 

@@ -18,6 +18,18 @@ export function overageCents(units: number, price: OveragePrice): number {
 /** The same rule with the price's two numbers apart (the admission's answers and tests). */
 export const overageChargeCents = (units: number, priceCents: number, per: number) => overageCents(units, { priceCents, per });
 
+/**
+ * Whether one more overage unit of a feature keeps the org's period overage charge within its cap
+ * (beyond_included_given's test, db/functions/03_beyond_included_given.sql): `orgCents` is the
+ * org's charge so far over every feature, `unitsSoFar` this feature's overage units. A cap of 0
+ * sells no overage at all, not even a unit whose charge rounds to 0 ¢; no cap (null) sells any.
+ */
+export function oneMoreOverageUnitFits(cap: { capCents: number | null; orgCents: number }, unitsSoFar: number, price: OveragePrice): boolean {
+  if (cap.capCents === null) return true;
+  if (cap.capCents <= 0) return false;
+  return cap.orgCents - overageCents(unitsSoFar, price) + overageCents(unitsSoFar + 1, price) <= cap.capCents;
+}
+
 /** Units past the included ones (never negative). `billable` is what the period counts for billing. */
 export const overageUnits = (billable: number, included: number) => Math.max(0, billable - included);
 

@@ -27,9 +27,12 @@ export type UsagePart = { metric: Metric; quantity: number };
  * One feature's usage (record_usage), or several features' at once (`parts`, sorted by metric,
  * at least two: record_usage_parts), admitted whole or denied whole.
  */
-/** keyId: the API key the request came under (attribution in the ledger and usage_hourly; none: ''). */
+/**
+ * keyId: the API key the request came under (attribution in the ledger and usage_hourly; none: '').
+ * metricPath: where the body named the metric, for a VALIDATION_FAILED (default `metric`).
+ */
 export type UsageRequest =
-  | { orgId: string; requestId: string; keyId?: string; metric: Metric; quantity: number; parts?: undefined }
+  | { orgId: string; requestId: string; keyId?: string; metric: Metric; quantity: number; metricPath?: string; parts?: undefined }
   | { orgId: string; requestId: string; keyId?: string; parts: readonly UsagePart[]; metric?: undefined; quantity?: undefined };
 /** The usage record's answer (the API's `UsageRecord`, or `UsageRecordParts` for several features). */
 export type UsageRecord = z.infer<typeof usageRecord>;
@@ -183,7 +186,7 @@ function outcomeOf(p: UsageRequest & { metric: Metric }, row: DecisionRow): { ok
     case "not_in_plan":
       return { ok: false, decision: row.outcome, error: () => new FeatureNotInPlan(p.metric) };
     case "unknown_metric":
-      return { ok: false, decision: row.outcome, error: () => unknownMetric("metric", p.metric) };
+      return { ok: false, decision: row.outcome, error: () => unknownMetric(p.metricPath ?? "metric", p.metric) };
     case "undecided":
     case "unrecorded":
       throw new Error(`a request is never settled as ${row.outcome}`);

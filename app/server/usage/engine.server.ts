@@ -4,13 +4,13 @@
 // decisions.server.ts shapes the answers. No Stripe, Stigg or Clerk call happens here, ever.
 import type { z } from "zod";
 import type { quotaSummary, UsageBody } from "../api/schemas.server";
-import { overageChargeCents } from "../domain/overage.server";
+import { oneMoreOverageUnitFits, overageChargeCents } from "../domain/overage.server";
 import type { Metric } from "../domain/vocabulary.server";
 import { observeBatch } from "../observe/metrics.server";
 import { cacheConfigured, cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { databaseBreaker, hotSql, noteDatabaseError, withinHotDeadline } from "../platform/db.server";
-import { AppError, FeatureNotInPlan, ServiceUnavailable, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
+import { FeatureNotInPlan, ServiceUnavailable, SubscriptionInactive, unknownMetric } from "../platform/errors.server";
 import {
   createRoomHint,
   type DecisionRow,
@@ -210,7 +210,14 @@ function summaryOf(row: Counted, metric: Metric, ps: number, pe: number): QuotaS
     credits: { remaining: row.credits_left, usedThisPeriod: row.credit_used },
     overage: overageOf(row),
   };
-  summary.allow = summary.remaining > 0 || (summary.overage !== null && oneMoreOverageUnitFits(row));
+  // Past the included units and credits, the cap decides (asked only when quota_of read it).
+  summary.allow =
+    summary.remaining > 0 ||
+    (summary.overage !== null &&
+      oneMoreOverageUnitFits({ capCents: row.capped ? row.cap_cents! : null, orgCents: row.org_overage_cents ?? 0 }, row.overage_used, {
+        priceCents: row.overage_price_cents!,
+        per: row.overage_per!,
+      }));
   return summary;
 }
 
@@ -222,20 +229,6 @@ function overageOf(row: Counted): QuotaSummary["overage"] {
     unitsSoFar: row.overage_used,
     chargeCents: overageChargeCents(row.overage_used, row.overage_price_cents, row.overage_per),
   };
-}
-
-/**
- * Would one more overage unit keep the org's period overage charge within its cap (beyond_included's
- * test)? Asked only with the included units and credits spent, when quota_of read the cap.
- */
-function oneMoreOverageUnitFits(row: Counted): boolean {
-  if (!row.capped) return true;
-  // A cap of 0 sells no overage at all, not even a unit whose charge rounds to 0 ¢.
-  if (row.cap_cents! <= 0) return false;
-  const price = row.overage_price_cents!;
-  const per = row.overage_per!;
-  const others = row.org_overage_cents! - overageChargeCents(row.overage_used, price, per);
-  return others + overageChargeCents(row.overage_used + 1, price, per) <= row.cap_cents!;
 }
 
 // Concurrent records are batched into one statement (the group commit, group-commit.server.ts):
@@ -298,18 +291,10 @@ export function recordUsageBody(orgId: string, body: UsageBody, keyId = ""): Pro
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([metric, quantity]) => ({ metric, quantity }));
   if (parts.length > 1) return recordUsage({ orgId, requestId, keyId, parts });
-  return recordUsage({ orgId, requestId, keyId, ...parts[0] }).then(
-    ({ replayed, data }) => {
-      const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
-      return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
-    },
-    (err: unknown) => {
-      // A feature the catalog does not meter is named where the body named it.
-      const issues = err instanceof AppError && err.code === "VALIDATION_FAILED" ? (err.details.issues as { path: string }[] | undefined) : undefined;
-      if (issues?.[0]?.path === "metric") throw unknownMetric(`quantities.${parts[0].metric}`, parts[0].metric);
-      throw err;
-    },
-  );
+  return recordUsage({ orgId, requestId, keyId, ...parts[0], metricPath: `quantities.${parts[0].metric}` }).then(({ replayed, data }) => {
+    const { metric, quantity, used, remaining, included, periodKey, recordedAt, admittedAs } = data as UsageRecord;
+    return { replayed, data: { request_id: requestId, features: { [metric]: { quantity, used, remaining, included, admittedAs } }, periodKey, recordedAt } };
+  });
 }
 
 /** One batch, one statement: record_usage (lane ADMIT), deny_or_replay (lane DENY) or record_usage_parts (lane PARTS). */

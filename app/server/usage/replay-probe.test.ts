@@ -9,7 +9,8 @@
 // auto_explain as Postgres ran them. (Its short setup does not lead the old query astray: the
 // planner's choice there depended on how the ledger had grown.)
 import { afterAll, expect, test } from "bun:test";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { explainingSession } from "../../../test/explain";
 import { orgWithKey } from "../../../test/factories";
 import { sql } from "../platform/db.server";
 
@@ -35,12 +36,9 @@ test("record_usage, record_usage_parts and deny_or_replay probe (org_id, request
   await sql`update pg_class set reltuples = -1, relpages = 0 where oid = ${partition}::regclass`;
 
   // A new session: its plans are made on the ledger as it is now.
-  const plans: string[] = [];
-  session = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: (notice) => plans.push(String(notice.message)) });
-  await session`load 'auto_explain'`;
-  await session`set auto_explain.log_min_duration = 0`;
-  await session`set auto_explain.log_nested_statements = on`;
-  await session`set client_min_messages = log`;
+  const explaining = await explainingSession();
+  session = explaining.session;
+  const { plans } = explaining;
 
   const answers = await session<{ outcome: string }[]>`
     select outcome from record_usage(array[${orgId}, ${orgId}]::text[], array['bulk_7', 'fresh_1']::text[],
