@@ -324,8 +324,8 @@ function capDecides(grants: readonly Kept[], period: Period, counters: readonly 
   return false;
 }
 
-/** The org's plan, period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
-async function entitlementsOf(orgId: string, only?: string): Promise<Entitlements> {
+/** The org's period and every feature's entitlement (or only `only`'s); SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
+async function entitlementsOf(orgId: string, only?: string): Promise<{ period: Period; features: Entitlement[] }> {
   let read = fullReadDue(orgId) ? null : await leanRead(orgId, only);
   let grants: readonly Kept[] | null = null;
   let org = noCredits;
@@ -369,16 +369,17 @@ async function entitlementsOf(orgId: string, only?: string): Promise<Entitlement
       features.push(counter ? meteredOf(grant, counter, org) : unusedOf(grant, period, org));
     }
   }
+  return { period, features };
+}
+
+/** The org's plan, period and every feature's entitlement; SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
+export async function entitlementsFor(orgId: string): Promise<Entitlements> {
+  const { period, features } = await entitlementsOf(orgId);
   return {
     plan: { code: period.plan_code, version: period.plan_version ?? 1, interval: period.billing_interval },
     period: { key: periodKeyOf(period.ps), start: iso(period.ps), end: iso(period.pe) },
     features,
   };
-}
-
-/** The org's plan, period and every feature's entitlement; SUBSCRIPTION_INACTIVE without a live subscription (as the quota check). */
-export function entitlementsFor(orgId: string): Promise<Entitlements> {
-  return entitlementsOf(orgId);
 }
 
 /** One feature's entitlement; NOT_FOUND for a feature the catalog (and the org's plan version) does not have. */
