@@ -118,7 +118,9 @@ export async function until<T>(fn: () => Promise<T | null | undefined | false>, 
 }
 
 export const mirror = async (orgId: string) =>
-  (await sql`select plan_code, status, period_start, period_end, pending_plan_code, stripe_subscription_id from subscriptions where org_id = ${orgId}`)[0];
+  (
+    await sql`select plan_code, status, period_start, period_end, pending_plan_code, cancel_at_period_end, stripe_subscription_id from subscriptions where org_id = ${orgId}`
+  )[0];
 
 export const invoicesOf = (orgId: string) =>
   sql<

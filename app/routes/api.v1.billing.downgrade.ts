@@ -18,7 +18,7 @@ export const route = apiRoute({
       tag: "Billing",
       summary: "Schedule a downgrade",
       description:
-        "Makes a Stripe subscription schedule: the current price until the period end, then the lower one, so Stripe bills the lower price from the renewal and the new period's counter gets its units; `pendingPlanCode` shows it. Nothing changes before the period ends. A second downgrade replaces the first; an upgrade clears it. `interval: month` from a yearly plan (the same plan or a cheaper one) is such a change at the end of the year.",
+        "Makes a Stripe subscription schedule: the current price until the period end, then the lower one, so Stripe bills the lower price from the renewal and the new period's counter gets its units; `pendingPlanCode` shows it. Nothing changes before the period ends. A second downgrade replaces the first; an upgrade clears it. `interval: month` from a yearly plan (the same plan or a cheaper one) is such a change at the end of the year. A subscription set to cancel at the period end is not downgraded (`VALIDATION_FAILED`): keep it first. An org's plan changes (upgrades, downgrades, their withdrawal) are made one at a time: one sent while another is being made waits for it (up to 8 s, then `UPSTREAM_UNAVAILABLE` with `Retry-After`) and then applies to what it left.",
       errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", ...STRIPE, ...ALWAYS],
     },
     handle: async ({ body }, ctx, { orgId }) => ok(ctx, await scheduleDowngrade(orgId, body.planCode, body.interval)),
@@ -31,7 +31,7 @@ export const route = apiRoute({
       operationId: "cancelDowngrade",
       tag: "Billing",
       summary: "Cancel the scheduled downgrade",
-      description: "Keeps the current plan after all. No scheduled downgrade: `NOT_FOUND`.",
+      description: "Keeps the current plan after all. No scheduled downgrade (or another request withdrew it first): `NOT_FOUND`.",
       errors: [...SESSION, "NOT_FOUND", ...STRIPE, ...ALWAYS],
     },
     handle: async (_args, ctx, { orgId }) => ok(ctx, await cancelDowngrade(orgId)),

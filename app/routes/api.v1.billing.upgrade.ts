@@ -17,7 +17,7 @@ export const route = apiRoute({
       tag: "Billing",
       summary: "Upgrade now",
       description:
-        "Changes the Stripe subscription at once (prorated at the preview's `prorationDate`, invoiced now) and raises the org's included units for the current period before answering; `used` carries over. With `interval: year` from a monthly plan, Stripe starts a yearly period now (the month's unused time credited, the year invoiced, as previewed) and the first allowance month starts with it. From a trial it ends the trial; a pending downgrade is cleared. A retry with the same `Idempotency-Key` answers the original success and charges nothing more; the same key for another plan is `IDEMPOTENCY_CONFLICT`.",
+        "Changes the Stripe subscription at once (prorated at the preview's `prorationDate`, invoiced now) and raises the org's included units for the current period before answering; `used` carries over. With `interval: year` from a monthly plan, Stripe starts a yearly period now (the month's unused time credited, the year invoiced, as previewed) and the first allowance month starts with it. From a trial it ends the trial; a pending downgrade is cleared. A retry with the same `Idempotency-Key` answers the original success and charges nothing more; the same key for another plan is `IDEMPOTENCY_CONFLICT`. Upgrades under different keys are made one at a time: the second waits for the first (up to 8 s, then `UPSTREAM_UNAVAILABLE` with `Retry-After`) and, if the org is then on the plan, is `VALIDATION_FAILED` (already on it), never a second change.",
       idempotencyKey: true,
       errors: [...JSON_BODY, ...SESSION, "SUBSCRIPTION_INACTIVE", "PREVIEW_EXPIRED", "IDEMPOTENCY_CONFLICT", ...STRIPE, ...ALWAYS],
     },

@@ -5,12 +5,13 @@ import { isLive } from "../../subscription-status";
 import { appendAudit } from "../events/audit.server";
 import { AppError } from "../platform/errors.server";
 import { applySubscription, retrieveMirrored } from "./converge.server";
+import { oneChangeAtATime } from "./idempotency.server";
 import { callerDeadline, upstream } from "./stripe.server";
 import { resumeSubscription } from "./stripe-subscriptions.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
 /** Keeps the org's plan past the period end, within the request's Stripe deadline. */
-export const keepSubscription = (orgId: string) => callerDeadline(() => withdrawCancellation(orgId));
+export const keepSubscription = (orgId: string) => callerDeadline(() => oneChangeAtATime(orgId, () => withdrawCancellation(orgId)));
 
 async function withdrawCancellation(orgId: string) {
   const sub = await subscriptionOf(orgId);

@@ -5,6 +5,8 @@
 // plan"). Like Stripe's, a key is remembered for 24 hours. A claim whose work failed is removed,
 // so the next caller does the work itself; one left by a process that died is taken over once
 // it is CLAIM_STALE_SECONDS old. No connection is held while the work runs.
+// The same table holds each org's turn for changing its subscription (oneChangeAtATime): a row
+// under a key no Idempotency-Key can be, so that changes under different keys run one at a time.
 import { and, sql as dsql, eq } from "drizzle-orm";
 import { db, schema, sql, type Tx } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
@@ -105,5 +107,42 @@ export async function oncePerKey<T>(req: KeyedRequest, work: () => Promise<T>, r
       .where(ownRow(req, claim))
       .catch(() => {});
     throw err;
+  }
+}
+
+/** The key of an org's turn to change its subscription: `$` is outside every Idempotency-Key's alphabet. */
+const CHANGE_TURN_KEY = "$subscription-change";
+/** A turn this old has lost its process (a change answers within its Stripe deadline): the next caller takes it over. */
+const CHANGE_TURN_STALE_SECONDS = 60;
+
+/**
+ * Runs `work` as the org's only subscription change in flight, in any number of processes. An
+ * upgrade, a downgrade or the withdrawal of either reads the subscription, then changes it at
+ * Stripe; two at once (two tabs, two API clients, each under its own Idempotency-Key) read the
+ * same plan and both changed it: the second added the new plan's items again and Stripe refused
+ * it (a 500), or both scheduled and both answered. One after the other, each reads what the one
+ * before left: the second upgrade to a plan is "already on it", the second withdrawal "nothing
+ * scheduled". A caller waits up to WAIT_MS for its turn, then is asked to retry (503).
+ */
+export async function oneChangeAtATime<T>(orgId: string, work: () => Promise<T>): Promise<T> {
+  const turn = JSON.stringify({ $claim: crypto.randomUUID() });
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const won = await sql`
+      insert into billing_requests (org_id, idempotency_key, plan_code, response, created_at)
+      values (${orgId}, ${CHANGE_TURN_KEY}, ${CHANGE_TURN_KEY}, ${turn}::jsonb, now())
+      on conflict (org_id, idempotency_key) do update
+         set response = excluded.response, created_at = excluded.created_at
+       where billing_requests.created_at <= now() - make_interval(secs => ${CHANGE_TURN_STALE_SECONDS})
+      returning 1`;
+    if (won.length > 0) break;
+    if (Date.now() > deadline)
+      throw new AppError("UPSTREAM_UNAVAILABLE", "Another change to this subscription is still being made; retry in a moment.", {}, { "retry-after": "1" });
+    await Bun.sleep(POLL_MS);
+  }
+  try {
+    return await work();
+  } finally {
+    await sql`delete from billing_requests where org_id = ${orgId} and idempotency_key = ${CHANGE_TURN_KEY} and response = ${turn}::jsonb`.catch(() => {});
   }
 }

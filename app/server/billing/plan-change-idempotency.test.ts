@@ -81,3 +81,50 @@ describe("a downgrade made again after its schedule is gone", () => {
     expect((await stripe.subscriptionSchedules.retrieve(second)).status).toBe("active");
   });
 });
+
+describe("changes of one org under different keys, at once: one at a time", () => {
+  test("three upgrades to one plan, each with its own key: one change, one invoice, one audit row; the others are told it is done", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "starter");
+    const call = await billing(orgId);
+    const answers = await Promise.all(["k1", "k2", "k3"].map((key) => call("POST", "upgrade", { planCode: "growth" }, { "idempotency-key": key })));
+    // Before: one 200 and Stripe's refusal of the second set of items as a 500 for the others.
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
+    for (const refused of answers.filter((a) => a.status === 400)) {
+      expect(refused.body.error).toMatchObject({ code: "VALIDATION_FAILED", message: "The organisation is already on Growth." });
+    }
+    expect(await sql`select target from audit_log where org_id = ${orgId} and action = 'plan.upgraded'`).toHaveLength(1);
+    const { customerId } = await ensureCustomer(orgId);
+    const updates = (await stripe.invoices.list({ customer: customerId })).data.filter((i) => i.billing_reason === "subscription_update");
+    expect(updates.length).toBe(1);
+    expect((await stripeSubscription(orgId)).items.data.filter((item) => item.price.recurring?.usage_type === "licensed")).toHaveLength(1);
+    // Each key keeps its own answer: the winner's replays its 200; a loser's, run again, is still "already on it".
+    const winner = ["k1", "k2", "k3"][answers.findIndex((a) => a.status === 200)];
+    expect((await call("POST", "upgrade", { planCode: "growth" }, { "idempotency-key": winner })).status).toBe(200);
+  });
+
+  test("a scheduled downgrade withdrawn twice at once: one withdrawal, then nothing scheduled", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const call = await billing(orgId);
+    expect((await call("POST", "downgrade", { planCode: "starter" })).status).toBe(200);
+    const answers = await Promise.all([call("DELETE", "downgrade"), call("DELETE", "downgrade")]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 404]);
+    expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'downgrade.canceled'`).toHaveLength(1);
+    expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", pending_plan_code: null });
+  });
+
+  test("a downgrade while the subscription is set to cancel is refused: the last period stays the plan's own", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const sub = await stripeSubscription(orgId);
+    await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+    await until(async () => (await mirror(orgId)).cancel_at_period_end === true);
+    const call = await billing(orgId);
+    const refused = await call("POST", "downgrade", { planCode: "starter" });
+    expect([refused.status, refused.body.error?.code]).toEqual([400, "VALIDATION_FAILED"]);
+    expect(refused.body.error.message).toContain("set to cancel");
+    expect((await stripeSubscription(orgId)).schedule).toBeNull();
+    expect(await mirror(orgId)).toMatchObject({ plan_code: "growth", pending_plan_code: null });
+  });
+});

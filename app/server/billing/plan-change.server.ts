@@ -20,7 +20,7 @@ import { db, sql } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { previewInStigg, stiggEnabled, stiggPlanId } from "../stigg/stigg.server";
 import { applySubscription, retrieveMirrored } from "./converge.server";
-import { oncePerKey } from "./idempotency.server";
+import { oncePerKey, oneChangeAtATime } from "./idempotency.server";
 import { type Plan, type PlanCode, planByCode, refreshCatalog } from "./plans.server";
 import { clearScheduledChange, releaseSchedule, scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { callerDeadline, priceOf, upstream } from "./stripe.server";
@@ -200,32 +200,33 @@ async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): P
   let from: PlanCode | null = null;
   return oncePerKey(
     { orgId, key, scope: target },
-    async () => {
-      const change = await setup(orgId, planCode, opts.interval);
-      if (change.kind !== "upgrade")
-        throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
-          issues: [{ path: "planCode", message: "not an upgrade" }],
+    () =>
+      oneChangeAtATime(orgId, async () => {
+        const change = await setup(orgId, planCode, opts.interval);
+        if (change.kind !== "upgrade")
+          throw new AppError("VALIDATION_FAILED", `${change.to.name} costs less than ${change.from.name}: schedule a downgrade instead.`, {
+            issues: [{ path: "planCode", message: "not an upgrade" }],
+          });
+        from = change.from.code;
+        const state = await upstream(async () => {
+          const current = await retrieveMirrored(change.stripeSubscriptionId);
+          if (opts.prorationDate && !change.trialing) await checkProrationDate(change, current.customerId, opts.prorationDate);
+          // A pending downgrade is cleared first: the schedule would move the price back at the period end.
+          if (current.scheduleId) await releaseSchedule(current.scheduleId);
+          return updateSubscriptionPrice({
+            subscriptionId: change.stripeSubscriptionId,
+            priceId: await priceOf(change.to.code, change.interval),
+            metered: await overagePricesFor(change.to.code, change.interval),
+            endTrial: change.trialing,
+            prorationDate: opts.prorationDate ?? null,
+            idempotencyKey: key,
+          });
         });
-      from = change.from.code;
-      const state = await upstream(async () => {
-        const current = await retrieveMirrored(change.stripeSubscriptionId);
-        if (opts.prorationDate && !change.trialing) await checkProrationDate(change, current.customerId, opts.prorationDate);
-        // A pending downgrade is cleared first: the schedule would move the price back at the period end.
-        if (current.scheduleId) await releaseSchedule(current.scheduleId);
-        return updateSubscriptionPrice({
-          subscriptionId: change.stripeSubscriptionId,
-          priceId: await priceOf(change.to.code, change.interval),
-          metered: await overagePricesFor(change.to.code, change.interval),
-          endTrial: change.trialing,
-          prorationDate: opts.prorationDate ?? null,
-          idempotencyKey: key,
-        });
-      });
-      // Units rise before we answer; the webhook that follows converges to the same state.
-      await applySubscription(orgId, state);
-      await emitPlanApplied(db, change.from.code, { ...state, orgId, planCode: change.to.code });
-      return subscriptionSummary(orgId);
-    },
+        // Units rise before we answer; the webhook that follows converges to the same state.
+        await applySubscription(orgId, state);
+        await emitPlanApplied(db, change.from.code, { ...state, orgId, planCode: change.to.code });
+        return subscriptionSummary(orgId);
+      }),
     // Stored with the answer, by the one request that made the change.
     (tx, _answer) => appendAudit({ orgId, action: "plan.upgraded", target: planCode, details: { from, interval: opts.interval ?? null } }, tx),
   );
@@ -233,7 +234,7 @@ async function upgrade(orgId: string, planCode: string, opts: UpgradeOptions): P
 
 /** Schedules a downgrade for the period end (a second one replaces the first). */
 export const scheduleDowngrade = (orgId: string, planCode: string, interval?: Interval) =>
-  callerDeadline(() => downgradeAtPeriodEnd(orgId, planCode, interval));
+  callerDeadline(() => oneChangeAtATime(orgId, () => downgradeAtPeriodEnd(orgId, planCode, interval)));
 
 async function downgradeAtPeriodEnd(orgId: string, planCode: string, interval?: Interval) {
   const change = await setup(orgId, planCode, interval);
@@ -243,6 +244,12 @@ async function downgradeAtPeriodEnd(orgId: string, planCode: string, interval?: 
     });
   const state = await upstream(async () => {
     const current = await retrieveMirrored(change.stripeSubscriptionId);
+    // A schedule on a subscription set to cancel would end it on the lower plan: the last period
+    // would read as the new plan's, canceled. The cancellation is withdrawn first, or kept alone.
+    if (current.cancelAtPeriodEnd)
+      throw new AppError("VALIDATION_FAILED", "Your subscription is set to cancel at the period end: keep it first, then schedule the downgrade.", {
+        issues: [{ path: "planCode", message: "the subscription is set to cancel" }],
+      });
     const priceId = await priceOf(change.to.code, change.interval);
     if (current.scheduledPriceId === priceId) return current;
     return scheduleDowngradeAtPeriodEnd(orgId, current, {
@@ -263,7 +270,7 @@ async function downgradeAtPeriodEnd(orgId: string, planCode: string, interval?: 
 }
 
 /** Cancels the scheduled downgrade: keep the current plan after all (the schedule's pending phase is removed). */
-export const cancelDowngrade = (orgId: string) => callerDeadline(() => keepCurrentPlan(orgId));
+export const cancelDowngrade = (orgId: string) => callerDeadline(() => oneChangeAtATime(orgId, () => keepCurrentPlan(orgId)));
 
 async function keepCurrentPlan(orgId: string) {
   const sub = await subscriptionOf(orgId);
