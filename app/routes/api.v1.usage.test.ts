@@ -174,6 +174,26 @@ describe("authentication", () => {
   });
 });
 
+describe("one feature's record in either form", () => {
+  test("a repeat in the other form replays it, answered in its own form; another quantity is still a conflict", async () => {
+    const o = await orgWithKey({ plan: "starter" });
+    const client = api(app.url, o.key);
+    const single = rid();
+    const first = await client.record({ request_id: single, quantity: 3 });
+    expect(first.status).toBe(200);
+    const asParts = await client.record({ request_id: single, quantities: { api_call: 3 } });
+    expect([asParts.status, asParts.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
+    expect(((await asParts.json()) as any).data.features.api_call).toMatchObject({ quantity: 3, used: 3 });
+    const parts = rid();
+    expect((await client.record({ request_id: parts, quantities: { api_call: 2 } })).status).toBe(200);
+    const asSingle = await client.record({ request_id: parts, quantity: 2 });
+    expect([asSingle.status, asSingle.headers.get("idempotent-replayed")]).toEqual([200, "true"]);
+    expect(((await asSingle.json()) as any).data).toMatchObject({ metric: "api_call" });
+    await expectError(await client.record({ request_id: single, quantities: { api_call: 4 } }), 409, "IDEMPOTENCY_CONFLICT");
+    expect((await countsOf(o.orgId)).used).toBe(5);
+  });
+});
+
 describe("envelope headers", () => {
   test("x-request-id echoes a well-formed client id; x-corr-id is always set", async () => {
     const r = await fetch(`${app.url}/api/v1/quota`, { headers: { authorization: `Bearer ${org.key}`, "x-request-id": "client-req-42" } });

@@ -49,6 +49,8 @@ not serve is 405 \`METHOD_NOT_ALLOWED\` with \`Allow\`.
   answers the identical status and body as the first success, plus \`Idempotent-Replayed: true\`;
   so a client that lost an answer (network error, timeout, 5xx) retries **with the same
   request_id** and can never count twice. Use a fresh id (a UUIDv7 is ideal) per unit of work.
+  One feature's record in the other form (\`quantities\` for \`metric\` and \`quantity\`, or back)
+  is the same request: it replays, answered in its own form.
 - \`POST /api/v1/billing/upgrade\` takes an \`Idempotency-Key\` header: a retry with the same key
   charges nothing more.
 - \`POST /api/v1/billing/top-ups\` requires an \`Idempotency-Key\` header: one purchase per key;
