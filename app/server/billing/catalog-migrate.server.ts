@@ -11,6 +11,7 @@ import { appendAudit } from "../events/audit.server";
 import { db, schema } from "../platform/db.server";
 import { AppError } from "../platform/errors.server";
 import { applySubscription, retrieveMirrored } from "./converge.server";
+import { oneChangeAtATime } from "./idempotency.server";
 import { refreshCatalog } from "./plans.server";
 import { scheduleDowngradeAtPeriodEnd } from "./schedules.server";
 import { priceOf, upstream } from "./stripe.server";
@@ -85,67 +86,87 @@ export async function migrateSubscribers(
     );
   const moved: MigratedSubscriber[] = [];
   const skipped: MigrationResult["skipped"] = [];
-  for (const sub of subscribers) {
-    if (!sub.stripeSubscriptionId) continue;
-    if (sub.pendingPlanCode) {
-      skipped.push({ orgId: sub.orgId, reason: `a downgrade to ${sub.pendingPlanCode} is scheduled` });
-      progress(`${sub.orgId}: skipped, a downgrade to ${sub.pendingPlanCode} is scheduled`);
+  for (const listed of subscribers) {
+    // In the org's turn (a person's upgrade or downgrade may be under way): the subscription is
+    // read again there, and one that left the version meanwhile is not moved back onto it.
+    const outcome = await oneChangeAtATime(listed.orgId, () => moveOne(listed.orgId, input));
+    if (outcome === null) continue;
+    if ("reason" in outcome) {
+      skipped.push(outcome);
+      progress(`${outcome.orgId}: skipped, ${outcome.reason}`);
       continue;
     }
-    const subscriptionId = sub.stripeSubscriptionId;
-    const interval = sub.billingInterval === "year" ? "year" : "month";
-    const one = await upstream(async () => {
-      const priceId = await versionPrice(planCode, to, interval);
-      // The version migrated to is the current catalog's: its overage prices are the ones found by lookup key.
-      const metered = await overagePricesFor(planCode, interval);
-      const state = await retrieveMirrored(subscriptionId);
-      const priceChanged = state.priceId !== priceId;
-      if (at === "renewal") {
-        // Moved before (the same target already scheduled): nothing more to ask Stripe.
-        const after =
-          priceChanged && state.scheduledPriceId !== priceId ? await scheduleDowngradeAtPeriodEnd(sub.orgId, state, { priceId, planCode, metered }) : state;
-        await db.transaction(async (tx) => {
-          await lockSubscription(tx, sub.orgId);
-          await setPlanVersion(tx, sub.orgId, { pendingPlanVersion: to });
-        });
-        await applySubscription(sub.orgId, after);
-        return { orgId: sub.orgId, interval, priceChanged, amountDueNow: 0, effectiveAt: after.periodEnd.toISOString() } satisfies MigratedSubscriber;
-      }
-      let amountDueNow = 0;
-      let after = state;
-      if (priceChanged) {
-        // As an upgrade: Stripe's preview at a proration date, then the change at that same date.
-        const prorationDate = await clockNow(state.customerId);
-        const preview = await previewPriceChange({
-          subscriptionId,
-          itemId: state.itemId,
-          meteredItems: state.meteredItems,
-          customerId: state.customerId,
-          priceId,
-          metered,
-          prorationDate,
-        });
-        after = await updateSubscriptionPrice({
-          subscriptionId,
-          priceId,
-          metered,
-          endTrial: false,
-          prorationDate,
-          idempotencyKey: `migrate:${sub.orgId}:${planCode}:v${from}:v${to}`,
-        });
-        amountDueNow = preview.amountDue;
-      }
-      await db.transaction(async (tx) => {
-        await lockSubscription(tx, sub.orgId);
-        await setPlanVersion(tx, sub.orgId, { planVersion: to, pendingPlanVersion: null });
-      });
-      // The period's units become the new version's (convergence reads the mirror's version).
-      if (isLive(after.status)) await applySubscription(sub.orgId, after);
-      return { orgId: sub.orgId, interval, priceChanged, amountDueNow, effectiveAt: new Date().toISOString() } satisfies MigratedSubscriber;
-    });
-    await appendAudit({ orgId: sub.orgId, action: "plan_version.migrated", target: planCode, details: { from, to, at, amountDueNow: one.amountDueNow } });
-    progress(`${one.orgId}: ${planCode} v${from} → v${to} ${at === "now" ? `now (charged ${one.amountDueNow})` : `at renewal (${one.effectiveAt})`}`);
-    moved.push(one);
+    progress(
+      `${outcome.orgId}: ${planCode} v${from} → v${to} ${at === "now" ? `now (charged ${outcome.amountDueNow})` : `at renewal (${outcome.effectiveAt})`}`,
+    );
+    moved.push(outcome);
   }
   return { planCode, from, to, at, subscribers: moved, skipped };
+}
+
+/**
+ * Moves one subscriber, read again in its org's turn: null when it left the plan version (or
+ * its liveness) since the list was read, a reason when it is left there.
+ */
+async function moveOne(
+  orgId: string,
+  input: { planCode: string; from: number; to: number; at: MigrationTiming },
+): Promise<MigratedSubscriber | { orgId: string; reason: string } | null> {
+  const { planCode, from, to, at } = input;
+  const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
+  if (!sub?.stripeSubscriptionId || sub.planCode !== planCode || sub.planVersion !== from || !isLive(sub.status)) return null;
+  if (sub.pendingPlanCode) return { orgId, reason: `a downgrade to ${sub.pendingPlanCode} is scheduled` };
+  const subscriptionId = sub.stripeSubscriptionId;
+  const interval = sub.billingInterval === "year" ? "year" : "month";
+  const one = await upstream(async () => {
+    const priceId = await versionPrice(planCode, to, interval);
+    // The version migrated to is the current catalog's: its overage prices are the ones found by lookup key.
+    const metered = await overagePricesFor(planCode, interval);
+    const state = await retrieveMirrored(subscriptionId);
+    const priceChanged = state.priceId !== priceId;
+    if (at === "renewal") {
+      // Moved before (the same target already scheduled): nothing more to ask Stripe.
+      const after =
+        priceChanged && state.scheduledPriceId !== priceId ? await scheduleDowngradeAtPeriodEnd(sub.orgId, state, { priceId, planCode, metered }) : state;
+      await db.transaction(async (tx) => {
+        await lockSubscription(tx, sub.orgId);
+        await setPlanVersion(tx, sub.orgId, { pendingPlanVersion: to });
+      });
+      await applySubscription(sub.orgId, after);
+      return { orgId: sub.orgId, interval, priceChanged, amountDueNow: 0, effectiveAt: after.periodEnd.toISOString() } satisfies MigratedSubscriber;
+    }
+    let amountDueNow = 0;
+    let after = state;
+    if (priceChanged) {
+      // As an upgrade: Stripe's preview at a proration date, then the change at that same date.
+      const prorationDate = await clockNow(state.customerId);
+      const preview = await previewPriceChange({
+        subscriptionId,
+        itemId: state.itemId,
+        meteredItems: state.meteredItems,
+        customerId: state.customerId,
+        priceId,
+        metered,
+        prorationDate,
+      });
+      after = await updateSubscriptionPrice({
+        subscriptionId,
+        priceId,
+        metered,
+        endTrial: false,
+        prorationDate,
+        idempotencyKey: `migrate:${sub.orgId}:${planCode}:v${from}:v${to}`,
+      });
+      amountDueNow = preview.amountDue;
+    }
+    await db.transaction(async (tx) => {
+      await lockSubscription(tx, sub.orgId);
+      await setPlanVersion(tx, sub.orgId, { planVersion: to, pendingPlanVersion: null });
+    });
+    // The period's units become the new version's (convergence reads the mirror's version).
+    if (isLive(after.status)) await applySubscription(sub.orgId, after);
+    return { orgId: sub.orgId, interval, priceChanged, amountDueNow, effectiveAt: new Date().toISOString() } satisfies MigratedSubscriber;
+  });
+  await appendAudit({ orgId: sub.orgId, action: "plan_version.migrated", target: planCode, details: { from, to, at, amountDueNow: one.amountDueNow } });
+  return one;
 }

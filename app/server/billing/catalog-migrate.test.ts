@@ -113,3 +113,34 @@ describe("catalog:migrate", () => {
     await expect(migrateSubscribers({ planCode: "starter", from: v1, to: v1, at: "now" })).rejects.toThrow(/same version/);
   }, 120_000);
 });
+
+describe("catalog:migrate and a person's change at once", () => {
+  test("a subscriber who left the version while the move waited for its turn is not moved back", async () => {
+    const orgId = await newOrg();
+    await subscribeThroughStripe(orgId, "growth");
+    const from = (await mirrorOf(orgId)).plan_version;
+    const content = structuredClone((await currentCatalog())!.content) as Catalog;
+    content.plans.growth.prices = { month: 10_900, year: 109_000 };
+    expect((await publishCatalog({ content, source: "test", stripe: await prepareStripeFor(content) })).published).toBe(true);
+    const [{ to }] = await sql<{ to: number }[]>`select max(version)::int as to from plan_versions where plan_code = 'growth'`;
+    const priceBefore = (await stripe.subscriptions.list({ customer: await customerOf(orgId) })).data[0].items.data[0].price.id;
+
+    // A person's change holds the org's turn; the move lists the org, then waits for it.
+    const turn = JSON.stringify({ $claim: "a person's upgrade" });
+    await sql`insert into billing_requests (org_id, idempotency_key, plan_code, response) values (${orgId}, '$subscription-change', '$subscription-change', ${turn}::jsonb)`;
+    const move = migrateSubscribers({ planCode: "growth", from, to, at: "now" });
+    await Bun.sleep(300);
+    // What that change left: the org on another plan (the mirror is what the move reads again).
+    await sql`update subscriptions set plan_code = 'pro' where org_id = ${orgId}`;
+    await sql`delete from billing_requests where org_id = ${orgId} and idempotency_key = '$subscription-change'`;
+    const result = await move;
+    expect(result.subscribers.map((s) => s.orgId)).not.toContain(orgId);
+    expect((await stripe.subscriptions.list({ customer: await customerOf(orgId) })).data[0].items.data[0].price.id).toBe(priceBefore);
+    expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'plan_version.migrated'`).toHaveLength(0);
+  });
+});
+
+async function customerOf(orgId: string): Promise<string> {
+  const [org] = await sql<{ customer: string }[]>`select stripe_customer_id as customer from organisations where id = ${orgId}`;
+  return org.customer;
+}
