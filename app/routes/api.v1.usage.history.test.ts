@@ -217,6 +217,12 @@ describe("bad input", () => {
     ["an offset no zone has", { from: "2026-12-01", to: "2026-12-10T00:00:00-16:00" }, /to/],
     ["an offset of 18 hours", { from: "2026-12-01T00:00:00+18:00", to: "2026-12-10" }, /from/],
     ["an offset's minutes past 59", { from: "2026-12-01T00:00:00+05:99", to: "2026-12-10" }, /from/],
+    // Times that do not exist, which Postgres would roll over to the next day.
+    ["an hour 24", { from: "2026-12-01T24:00:00Z", to: "2026-12-10" }, /from/],
+    ["a 60th second", { from: "2026-12-01T23:59:60Z", to: "2026-12-10" }, /from/],
+    ["a 60th minute", { from: "2026-12-01T23:60Z", to: "2026-12-10" }, /from/],
+    ["an offset past +14:00", { from: "2026-12-01T00:00:00+14:59", to: "2026-12-10" }, /from/],
+    ["an offset past -12:00", { from: "2026-12-01", to: "2026-12-10T00:00:00-12:30" }, /to/],
     ["a missing to", { from: "2026-11-01" }, /to/],
     ["an unknown granularity", { from: "2026-11-01", to: "2026-11-02", granularity: "week" }, /granularity/],
     ["an unknown grouping", { from: "2026-11-01", to: "2026-11-02", groupBy: "team" }, /groupBy/],
@@ -236,6 +242,12 @@ describe("bad input", () => {
       expect(JSON.stringify(body)).not.toMatch(/select |postgres|at .*\.ts:\d+/i);
     });
   }
+
+  test("the widest offsets, +14:00 and -12:00, still answer", async () => {
+    const { key } = await orgWithKey();
+    const edges = await historyData(key, { from: "2026-12-01T00:00:00+14:00", to: "2026-12-02T00:00:00-12:00", granularity: "hour" });
+    expect([edges.from, edges.to]).toEqual(["2026-11-30T10:00:00+00:00", "2026-12-02T12:00:00+00:00"]);
+  });
 
   test("no credentials is a 401", async () => {
     const r = await fetch(`${app.url}/api/v1/usage/history?from=2026-11-01&to=2026-11-02`);

@@ -21,9 +21,12 @@ export type HistoryGranularity = (typeof HISTORY_GRANULARITIES)[number];
 export const HISTORY_MAX_DAYS: Record<HistoryGranularity, number> = { hour: 31, day: 400, month: 1100 };
 const historyInstant = z
   .string()
-  // Offsets within any zone's, UTC−12:00 to UTC+14:00 (Postgres reads up to ±15:59 and fails past it).
+  // A time that exists: hours to 23 and minutes and seconds to 59 (Postgres reads 24:00 and :60 as
+  // the next day's first instants). Offsets within any zone's, UTC−12:00 to UTC+14:00 (Postgres
+  // reads up to ±15:59 and fails past it); any minutes, as the labels of a zone's local mean time
+  // (-04:56) are read back.
   .regex(
-    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4]):[0-5]\d))?$/,
+    /^\d{4}-\d{2}-\d{2}(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|\+((0\d|1[0-3]):[0-5]\d|14:00)|-((0\d|1[01]):[0-5]\d|12:00)))?$/,
     "an ISO 8601 date (YYYY-MM-DD) or date-time with Z or an offset (−12:00 to +14:00)",
   );
 export const historyQuery = z
