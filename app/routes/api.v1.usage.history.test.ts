@@ -145,6 +145,37 @@ describe("usage history adds up to the counters", () => {
   });
 });
 
+describe("labels", () => {
+  test("an offset with seconds (New York's local mean time, -04:56:02, until noon 1883-11-18) labels the exact instant, at the offset rounded to the minute", async () => {
+    const { orgId, key } = await orgWithKey();
+    expect((await api(app.url, key).record({ request_id: rid(), quantity: 3 })).status).toBe(200);
+    await sql`update usage_hourly set hour = '1883-11-18T16:00:00Z' where org_id = ${orgId}`;
+    const tz = "America/New_York";
+    const hours = await historyData(key, { from: "1883-11-18T15:00Z", to: "1883-11-18T18:00Z", granularity: "hour", tz });
+    // 16:00Z is 11:03:58 local mean time: shown as 11:04:00 at -04:56, which is 16:00Z.
+    expect(hours.series[0].points).toEqual([
+      { start: "1883-11-18T10:04:00-04:56", quantity: 0 },
+      { start: "1883-11-18T11:04:00-04:56", quantity: 3 },
+      { start: "1883-11-18T12:00:00-05:00", quantity: 0 },
+    ]);
+    expect(hours.series[0].points.map((p) => new Date(p.start).toISOString())).toEqual([
+      "1883-11-18T15:00:00.000Z",
+      "1883-11-18T16:00:00.000Z",
+      "1883-11-18T17:00:00.000Z",
+    ]);
+    // The day that starts at local mean midnight (04:56:02Z) is labelled two seconds past it, at -04:56.
+    const days = await historyData(key, { from: "1883-11-18", to: "1883-11-20", tz });
+    expect(days.series[0].points).toEqual([
+      { start: "1883-11-18T00:00:02-04:56", quantity: 3 },
+      { start: "1883-11-19T00:00:00-05:00", quantity: 0 },
+    ]);
+    expect(Date.parse(days.from)).toBe(Date.parse("1883-11-18T04:56:02Z"));
+    expect(days.to).toBe("1883-11-20T00:00:00-05:00");
+    // A label is a valid input: reading from it answers the same buckets.
+    expect((await historyData(key, { from: hours.from, to: hours.to, granularity: "hour", tz })).series).toEqual(hours.series);
+  });
+});
+
 /** A CSV answer parsed into its lines' cells (the cells here never need quoting). */
 const csvLines = (text: string) =>
   text
@@ -242,6 +273,33 @@ describe("bad input", () => {
       expect(JSON.stringify(body)).not.toMatch(/select |postgres|at .*\.ts:\d+/i);
     });
   }
+
+  // A widened bucket would be labelled in a year RFC 3339 cannot write (10000, or 1 BC).
+  const outsideTheYears: [string, Record<string, string>, "from" | "to"][] = [
+    ["a month past 9999", { from: "9999-12-30", to: "9999-12-31T12:00Z", granularity: "month" }, "to"],
+    ["the last day of 9999 (it ends in 10000)", { from: "9999-12-30", to: "9999-12-31T12:00Z" }, "to"],
+    ["a day past 9999 in Kiritimati (+14:00)", { from: "9999-12-29", to: "9999-12-31T00:00Z", tz: "Pacific/Kiritimati" }, "to"],
+    ["an hour past 9999 in Kiritimati", { from: "9999-12-31T08:00Z", to: "9999-12-31T12:00Z", granularity: "hour", tz: "Pacific/Kiritimati" }, "to"],
+    ["an hour before the year 1", { from: "0001-01-01T05:00:00+14:00", to: "0001-01-02", granularity: "hour" }, "from"],
+    ["a day before the year 1 in New York", { from: "0001-01-01T02:00Z", to: "0001-01-02T02:00Z", tz: "America/New_York" }, "from"],
+  ];
+  for (const [name, params, path] of outsideTheYears) {
+    test(`${name}: 400 VALIDATION_FAILED naming "${path}", never a label that is not a date`, async () => {
+      const { key } = await orgWithKey();
+      const r = await history(key, params);
+      const body = (await r.json()) as { error: { code: string; message: string; details: { issues: { path: string }[] } } };
+      expect([r.status, body.error.code, body.error.details.issues.map((i) => i.path)]).toEqual([400, "VALIDATION_FAILED", [path]]);
+      expect(body.error.message).toMatch(/0001 to 9999/);
+    });
+  }
+
+  test("the earliest and latest ranges the labels can write still answer", async () => {
+    const { key } = await orgWithKey();
+    const late = await historyData(key, { from: "9999-12-29", to: "9999-12-31", granularity: "day" });
+    expect([late.from, late.to]).toEqual(["9999-12-29T00:00:00+00:00", "9999-12-31T00:00:00+00:00"]);
+    const early = await historyData(key, { from: "0001-01-01", to: "0001-01-03", granularity: "day" });
+    expect([early.from, early.to]).toEqual(["0001-01-01T00:00:00+00:00", "0001-01-03T00:00:00+00:00"]);
+  });
 
   test("the widest offsets, +14:00 and -12:00, still answer", async () => {
     const { key } = await orgWithKey();

@@ -12,6 +12,11 @@
 // starts: such a bucket may hold up to 45 minutes of the previous local day and leave out as much
 // of its own at the end. Nothing is split, counted twice or lost: every hourly row is in exactly
 // one bucket.
+//
+// Labels. A bucket is labelled with its start as RFC 3339 local time and offset, which carries
+// whole minutes and the years 0001 to 9999: an offset with seconds (local mean time, New York's
+// -04:56:02 until 1883) is rounded to the minute and the local time shown at that offset, so the
+// label is still the exact instant; a range whose buckets leave those years is refused.
 import type { z } from "zod";
 import { HISTORY_MAX_DAYS, type historyQuery, type usageHistory } from "../api/schemas.server";
 import { sql } from "../platform/db.server";
@@ -47,9 +52,10 @@ function isBadDateOrZone(err: unknown): boolean {
 }
 
 type Bounds = { from_ms: number; to_ms: number };
-type Bucket = { label: string; start_ms: number };
+// local_ms: the zone's wall clock at the instant, read as if it were UTC.
+type Bucket = { local_ms: number; start_ms: number };
 type UsageRow = { metric: string; key_id: string | null; start_ms: number; quantity: number };
-type Answer = { buckets: Bucket[]; usage: UsageRow[] | null; end_label: string; end_ms: number };
+type Answer = { buckets: Bucket[]; usage: UsageRow[] | null; end_local_ms: number; end_ms: number };
 
 /** The history of `orgId` for the query (parsed by historyQuery). Throws VALIDATION_FAILED for a bad zone, date or range. */
 export async function usageHistoryOf(orgId: string, query: HistoryQuery): Promise<UsageHistory> {
@@ -94,7 +100,7 @@ export async function usageHistoryOf(orgId: string, query: HistoryQuery): Promis
        group by 1, 2, 3
     )
     select (select json_agg(json_build_object(
-                     'label', to_char(start at time zone ${tz}, 'YYYY-MM-DD"T"HH24:MI:SS'),
+                     'local_ms', (extract(epoch from start at time zone ${tz}) * 1000)::float8,
                      'start_ms', (extract(epoch from start) * 1000)::float8) order by bucket_local)
               from buckets) as buckets,
            (select json_agg(json_build_object(
@@ -102,7 +108,7 @@ export async function usageHistoryOf(orgId: string, query: HistoryQuery): Promis
                      'start_ms', (extract(epoch from usage.bucket_local at time zone ${zone}) * 1000)::float8,
                      'quantity', usage.quantity))
               from usage) as usage,
-           to_char((last_local + ${step}::interval) at time zone ${zone} at time zone ${tz}, 'YYYY-MM-DD"T"HH24:MI:SS') as end_label,
+           (extract(epoch from (last_local + ${step}::interval) at time zone ${zone} at time zone ${tz}) * 1000)::float8 as end_local_ms,
            (extract(epoch from (last_local + ${step}::interval) at time zone ${zone}) * 1000)::float8 as end_ms
       from bounds`;
   const buckets = answer.buckets;
@@ -118,11 +124,11 @@ export async function usageHistoryOf(orgId: string, query: HistoryQuery): Promis
     }
     one.byStart.set(row.start_ms, (one.byStart.get(row.start_ms) ?? 0) + Number(row.quantity));
   }
-  const starts = buckets.map((b) => withOffset(b.label, b.start_ms));
+  const starts = buckets.map((b) => labelOf(b.local_ms, b.start_ms));
   const sorted = [...series.values()].sort((a, b) => compare(a.metric, b.metric) || compare(a.keyId ?? "", b.keyId ?? ""));
   return {
     from: starts[0],
-    to: withOffset(answer.end_label, answer.end_ms),
+    to: labelOf(answer.end_local_ms, answer.end_ms),
     granularity,
     groupBy,
     tz,
@@ -136,12 +142,21 @@ export async function usageHistoryOf(orgId: string, query: HistoryQuery): Promis
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** "2026-11-01T00:00:00" at the instant `ms` → "2026-11-01T00:00:00-04:00" (the zone's offset then). */
-function withOffset(label: string, ms: number): string {
-  const minutes = Math.round((Date.parse(`${label}Z`) - ms) / 60_000);
+/**
+ * The RFC 3339 label of the instant `ms`, where the zone's wall clock reads `localMs`:
+ * "2026-11-01T00:00:00-04:00". The offset is rounded to the minute and the local time follows it,
+ * so the label parses back to `ms` exactly. VALIDATION_FAILED when the local year is not 0001–9999.
+ */
+function labelOf(localMs: number, ms: number): string {
+  const minutes = Math.round((localMs - ms) / 60_000);
+  const local = new Date(ms + minutes * 60_000);
+  const year = local.getUTCFullYear();
+  if (!(year >= 1 && year <= 9999)) {
+    throw badInput(year < 1 ? "from" : "to", `"from" and "to", widened to whole buckets in "tz", must stay within the years 0001 to 9999.`);
+  }
   const sign = minutes < 0 ? "-" : "+";
   const abs = Math.abs(minutes);
-  return `${label}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  return `${local.toISOString().slice(0, 19)}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
 }
 
 /** The history as CSV, one line per point: `metric,start,quantity` (with `keyId` after metric when grouped by key). */
