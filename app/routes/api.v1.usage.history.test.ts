@@ -7,6 +7,8 @@ import { startApp, type TestApp } from "../../test/app";
 import { signIn } from "../../test/billing";
 import { api, orgWithKey, rid } from "../../test/factories";
 import { createApiKey } from "../server/auth/keys.server";
+import { currentCatalog, publishCatalog } from "../server/billing/catalog.server";
+import type { Catalog } from "../server/domain/catalog.server";
 import { sql } from "../server/platform/db.server";
 import { usageByKeySince } from "../server/usage/history.server";
 
@@ -176,6 +178,23 @@ describe("labels", () => {
   });
 });
 
+describe("metrics", () => {
+  test("a metric an older catalog metered keeps its history", async () => {
+    const { orgId, key } = await orgWithKey();
+    const current = (await currentCatalog())!.content as Catalog;
+    const metering = structuredClone(current);
+    metering.features.images = { type: "metered", unit: "image" };
+    expect((await publishCatalog({ content: metering, source: "test" })).published).toBe(true);
+    expect((await publishCatalog({ content: current, source: "test" })).published).toBe(true);
+    // Its usage, as the rollup kept it from when it was metered.
+    expect((await api(app.url, key).record({ request_id: rid(), quantity: 7 })).status).toBe(200);
+    await sql`update usage_hourly set metric = 'images' where org_id = ${orgId}`;
+    const params = { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString(), metric: "images" };
+    const images = await historyData(key, params);
+    expect(images.series.map((s) => [s.metric, s.total])).toEqual([["images", 7]]);
+  });
+});
+
 /** A CSV answer parsed into its lines' cells (the cells here never need quoting). */
 const csvLines = (text: string) =>
   text
@@ -305,6 +324,18 @@ describe("bad input", () => {
     const { key } = await orgWithKey();
     const edges = await historyData(key, { from: "2026-12-01T00:00:00+14:00", to: "2026-12-02T00:00:00-12:00", granularity: "hour" });
     expect([edges.from, edges.to]).toEqual(["2026-11-30T10:00:00+00:00", "2026-12-02T12:00:00+00:00"]);
+  });
+
+  test("a metric the catalog never metered is 400 VALIDATION_FAILED, as the quota check answers", async () => {
+    const { key } = await orgWithKey();
+    for (const metric of ["nope", "seats"]) {
+      const r = await history(key, { from: "2026-11-01", to: "2026-11-02", metric });
+      const body = (await r.json()) as { error: { code: string; message: string; details: { issues: { path: string }[] } } };
+      expect([r.status, body.error.code, body.error.details.issues.map((i) => i.path)]).toEqual([400, "VALIDATION_FAILED", ["metric"]]);
+      expect(body.error.message).toContain(`"${metric}" is not a metered feature of the catalog`);
+      const quota = await fetch(`${app.url}/api/v1/quota?metric=${metric}`, { headers: { authorization: `Bearer ${key}` } });
+      expect([quota.status, ((await quota.json()) as { error: { code: string } }).error.code]).toEqual([400, "VALIDATION_FAILED"]);
+    }
   });
 
   test("no credentials is a 401", async () => {

@@ -46,7 +46,7 @@ export const historyQuery = z
       .max(64)
       .default("UTC")
       .meta({ description: "IANA time zone the day and month buckets follow (`America/New_York`); default `UTC`.", examples: ["Europe/Paris"] }),
-    metric: metric.optional().meta({ description: "Only this metered feature; default every one." }),
+    metric: metric.optional().meta({ description: "Only this metered feature (or one an older catalog version metered); default every one." }),
     format: z.enum(["json", "csv"]).optional().meta({ description: "`csv` answers `text/csv` (as `Accept: text/csv` does); default JSON." }),
   })
   .strict();

@@ -20,7 +20,7 @@
 import type { z } from "zod";
 import { HISTORY_MAX_DAYS, type historyQuery, type usageHistory } from "../api/schemas.server";
 import { sql } from "../platform/db.server";
-import { AppError } from "../platform/errors.server";
+import { AppError, unknownMetric } from "../platform/errors.server";
 
 export type HistoryQuery = z.output<typeof historyQuery>;
 export type UsageHistory = z.infer<typeof usageHistory>;
@@ -57,10 +57,14 @@ type Bucket = { local_ms: number; start_ms: number };
 type UsageRow = { metric: string; key_id: string | null; start_ms: number; quantity: number };
 type Answer = { buckets: Bucket[]; usage: UsageRow[] | null; end_local_ms: number; end_ms: number };
 
-/** The history of `orgId` for the query (parsed by historyQuery). Throws VALIDATION_FAILED for a bad zone, date or range. */
+/**
+ * The history of `orgId` for the query (parsed by historyQuery). Throws VALIDATION_FAILED for a bad
+ * zone, date or range, or a metric the catalog never metered.
+ */
 export async function usageHistoryOf(orgId: string, query: HistoryQuery): Promise<UsageHistory> {
   const { granularity, groupBy, tz } = query;
   checkZone(tz);
+  if (query.metric !== undefined) await checkMetered(query.metric);
   let bounds: Bounds;
   try {
     [bounds] = await sql<Bounds[]>`
@@ -157,6 +161,15 @@ function labelOf(localMs: number, ms: number): string {
   const sign = minutes < 0 ? "-" : "+";
   const abs = Math.abs(minutes);
   return `${local.toISOString().slice(0, 19)}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+}
+
+/**
+ * A metric the catalog meters or once metered (its history outlives it), as the quota check
+ * decides: a feature's row stays after a catalog version drops it, and its type never changes.
+ */
+async function checkMetered(metric: string): Promise<void> {
+  const [feature] = await sql`select 1 from features where code = ${metric} and type = 'metered'`;
+  if (!feature) throw unknownMetric("metric", metric);
 }
 
 /** The history as CSV, one line per point: `metric,start,quantity` (with `keyId` after metric when grouped by key). */
