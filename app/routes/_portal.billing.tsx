@@ -13,6 +13,7 @@ import { useActionOutcome } from "~/components/section";
 import { SpendCapEditor } from "~/components/spend-cap-editor";
 import { StripeButton } from "~/components/stripe-button";
 import { SubscriptionEnding } from "~/components/subscription-ending";
+import { upgradeBody } from "~/server/api/schemas.server";
 import { requireUser } from "~/server/auth/session.server";
 import { keepSubscription } from "~/server/billing/cancellation.server";
 import { openPortal, startCheckout } from "~/server/billing/checkout.server";
@@ -23,9 +24,9 @@ import { activeCatalog, listPlans, type PlanCode, planByCode, refreshCatalog } f
 import { autoTopUpSettingsOf, setSpendCap, spendCapFromForm, spendCapOf } from "~/server/billing/spend-cap.server";
 import { listPacks } from "~/server/billing/top-ups.server";
 import { currentEntitlements } from "~/server/billing/usage-meters.server";
-import { portalAction } from "~/server/http/portal-action.server";
+import { portalAction, wholeNumberOf } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { AppError } from "~/server/platform/errors.server";
+import { AppError, validationIssues } from "~/server/platform/errors.server";
 import { isLive, statusColor, statusLabel } from "~/subscription-status";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
@@ -71,6 +72,20 @@ const intervalOf = (form: FormData) => {
   return interval;
 };
 
+/**
+ * The upgrade's fields by the API's own rules (upgradeBody): the plan, the interval, and the
+ * preview's prorationDate, whole Unix seconds (Stripe refuses any other), or none.
+ */
+const upgradeOf = (form: FormData) => {
+  const planCode = planOf(form);
+  const interval = intervalOf(form);
+  const date = String(form.get("prorationDate") ?? "").trim();
+  const parsed = upgradeBody.safeParse({ planCode, interval, prorationDate: date === "" ? undefined : wholeNumberOf(date) });
+  if (!parsed.success)
+    throw new AppError("VALIDATION_FAILED", "This preview cannot be confirmed: preview the change again.", { issues: validationIssues(parsed.error) });
+  return parsed.data;
+};
+
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     const intent = form.get("intent");
@@ -83,10 +98,11 @@ export const action = (args: ActionFunctionArgs) =>
         return { preview: await previewPlanChange(user.orgId, planOf(form), intervalOf(form)) };
       case "upgrade":
         try {
-          await upgradeNow(user.orgId, planOf(form), {
+          const { planCode, interval, prorationDate } = upgradeOf(form);
+          await upgradeNow(user.orgId, planCode, {
             idempotencyKey: String(form.get("idempotencyKey") ?? "") || null,
-            prorationDate: Number(form.get("prorationDate")) || null,
-            interval: intervalOf(form),
+            prorationDate: prorationDate ?? null,
+            interval,
           });
         } catch (err) {
           // A stale preview: show the fresh one, so the person confirms the amount they will pay.

@@ -1,0 +1,51 @@
+// The portal's forms take what the API takes, in the person's terms: a number typed or carried
+// in a form is refused unless the API's schema would take it, and the refusal is a sentence on the
+// page (400, nothing changed), never a 500 or a schema's wording.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startApp, type TestApp } from "../../test/app";
+import { signIn } from "../../test/billing";
+import { orgWithKey } from "../../test/factories";
+import { sql } from "../server/platform/db.server";
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startApp();
+});
+afterAll(async () => {
+  await app?.stop();
+});
+
+type Outcome = { status: number; body: { ok: boolean; code?: string; error?: string; message?: string } & Record<string, unknown> };
+
+/** Posts a portal form as the org's owner, same origin: `{ status, body }` of the route's data. */
+async function poster(orgId: string, page: string) {
+  const cookie = await signIn(app, orgId);
+  return async (fields: Record<string, string>): Promise<Outcome> => {
+    const r = await fetch(`${app.url}/${page}?_data=routes/_portal.${page.replace("/", "_.")}`, {
+      method: "POST",
+      headers: { cookie, origin: app.url },
+      body: new URLSearchParams(fields),
+    });
+    return { status: r.status, body: (await r.json()) as Outcome["body"] };
+  };
+}
+
+describe("the billing page's upgrade", () => {
+  test("a prorationDate that is not whole Unix seconds is refused as the API refuses it, and changes nothing", async () => {
+    const { orgId } = await orgWithKey({ plan: "starter" });
+    const post = await poster(orgId, "billing");
+    const before = await sql`select plan_code, status, pending_plan_code from subscriptions where org_id = ${orgId}`;
+    for (const prorationDate of ["1796608934.5", "1e9", "0x6b1a0b26", "-1796608934", "abc"]) {
+      const r = await post({ intent: "upgrade", planCode: "pro", interval: "year", prorationDate });
+      expect([prorationDate, r.status, r.body.code, r.body.error]).toEqual([
+        prorationDate,
+        400,
+        "VALIDATION_FAILED",
+        "This preview cannot be confirmed: preview the change again.",
+      ]);
+    }
+    // A whole number passes the check: this mirror has no Stripe subscription, so the upgrade stops there.
+    expect((await post({ intent: "upgrade", planCode: "pro", interval: "year", prorationDate: "1796608934" })).body.code).toBe("SUBSCRIPTION_INACTIVE");
+    expect(await sql`select plan_code, status, pending_plan_code from subscriptions where org_id = ${orgId}`).toEqual(before);
+  });
+});
