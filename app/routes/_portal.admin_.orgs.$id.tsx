@@ -7,6 +7,7 @@ import type { ReactNode } from "react";
 import { formatDateTime, formatMoney, formatNumber } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { requireAdminPage } from "~/server/auth/admin.server";
+import { resourceId } from "~/server/http/route.server";
 import { orgDetail } from "~/server/ops/org-directory.server";
 import { AppError } from "~/server/platform/errors.server";
 
@@ -15,9 +16,9 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: data ? 
 export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   await requireAdminPage(request);
   try {
-    return json(await orgDetail(params.id ?? ""));
+    return json(await orgDetail(resourceId(params.id, "Organisation")));
   } catch (err) {
-    // An id that names no org is a page that does not exist.
+    // An id that names no org, or could name none (a NUL, a space), is a page that does not exist.
     if (err instanceof AppError && err.code === "NOT_FOUND") throw new Response("Not found", { status: 404 });
     throw err;
   }

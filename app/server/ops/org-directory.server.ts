@@ -14,7 +14,13 @@ export const ORG_STATUSES = ["trialing", "active", "past_due", "unpaid", "cancel
 const blankToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
 
 export const orgFilter = z.object({
-  q: z.string().trim().max(200, "Search for at most 200 characters.").default(""),
+  // Postgres text cannot hold NUL: refused like a form's NUL, never sent to the search.
+  q: z
+    .string()
+    .trim()
+    .max(200, "Search for at most 200 characters.")
+    .refine((q) => !q.includes("\0"), "Search text must not contain NUL characters.")
+    .default(""),
   status: z.preprocess(blankToUndefined, z.enum(ORG_STATUSES, { error: "Unknown subscription status." }).optional()),
   plan: z.preprocess(
     blankToUndefined,

@@ -171,4 +171,13 @@ describe("/admin over HTTP with 1,000 orgs", () => {
     const customerCookie = customer.headers.get("set-cookie")!.split(";")[0];
     expect((await fetch(`${app.url}/admin/orgs/org_bulk00003`, { headers: { cookie: customerCookie } })).status).toBe(404);
   });
+
+  test("a NUL in the address is a 404 for an org and a named refusal for a search, never a 500", async () => {
+    const cookie = await signIn(app, admin.orgId);
+    for (const id of ["%00", "org_bulk00003%00", "org%00x"])
+      expect([id, (await fetch(`${app.url}/admin/orgs/${id}`, { headers: { cookie } })).status]).toEqual([id, 404]);
+    const search = await fetch(`${app.url}/admin?q=%00&_data=routes/_portal.admin`, { headers: { cookie } });
+    expect(search.status).toBe(400);
+    expect(((await search.json()) as { orgs: { error: string } }).orgs.error).toBe("Search text must not contain NUL characters.");
+  });
 });
