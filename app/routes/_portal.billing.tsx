@@ -13,6 +13,7 @@ import { useActionOutcome } from "~/components/section";
 import { SpendCapEditor } from "~/components/spend-cap-editor";
 import { StripeButton } from "~/components/stripe-button";
 import { SubscriptionEnding } from "~/components/subscription-ending";
+import { wholeNumberOf } from "~/server/api/form-fields.server";
 import { upgradeBody } from "~/server/api/schemas.server";
 import { requireUser } from "~/server/auth/session.server";
 import { keepSubscription } from "~/server/billing/cancellation.server";
@@ -24,7 +25,7 @@ import { activeCatalog, listPlans, type PlanCode, planByCode, refreshCatalog } f
 import { autoTopUpSettingsOf, setSpendCap, spendCapFromForm, spendCapOf } from "~/server/billing/spend-cap.server";
 import { listPacks } from "~/server/billing/top-ups.server";
 import { currentEntitlements } from "~/server/billing/usage-meters.server";
-import { portalAction, wholeNumberOf } from "~/server/http/portal-action.server";
+import { portalAction } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
 import { AppError, validationIssues } from "~/server/platform/errors.server";
 import { isLive, statusColor, statusLabel } from "~/subscription-status";

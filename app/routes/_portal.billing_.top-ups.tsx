@@ -8,6 +8,7 @@ import { Form, Link, useLoaderData, useNavigation, useSearchParams } from "@remi
 import { useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { ActionOutcome, useActionOutcome } from "~/components/section";
+import { wholeNumberOf } from "~/server/api/form-fields.server";
 import { MAX_TOP_UP_PACKS } from "~/server/api/schemas.server";
 import { requireUser } from "~/server/auth/session.server";
 import { creditsOf } from "~/server/billing/credit-grants.server";
@@ -36,10 +37,9 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     if (form.get("intent") !== "buy") throw new AppError("VALIDATION_FAILED", "Unknown action.");
-    const packs = Number(form.get("packs"));
     const bought = await buyTopUp(user.orgId, {
       metric: String(form.get("metric") ?? ""),
-      packs,
+      packs: wholeNumberOf(String(form.get("packs") ?? "")),
       idempotencyKey: String(form.get("idempotencyKey") ?? "") || null,
     });
     if (bought.status === "checkout") return redirect(bought.checkoutUrl);

@@ -49,3 +49,16 @@ describe("the billing page's upgrade", () => {
     expect(await sql`select plan_code, status, pending_plan_code from subscriptions where org_id = ${orgId}`).toEqual(before);
   });
 });
+
+describe("whole-number fields", () => {
+  test("top-up packs are plain digits: 1e2, 0x10, 2.5 and -1 are refused, nothing bought", async () => {
+    const { orgId } = await orgWithKey({ plan: "starter" });
+    const post = await poster(orgId, "billing/top-ups");
+    for (const packs of ["1e2", "1E1", "0x10", "2.5", "-1", " ", "0"]) {
+      const r = await post({ intent: "buy", metric: "api_call", packs, idempotencyKey: `portal-${crypto.randomUUID()}` });
+      expect([packs, r.status, r.body.code]).toEqual([packs, 400, "VALIDATION_FAILED"]);
+    }
+    expect((await sql`select id from credit_grants where org_id = ${orgId}`).length).toBe(0);
+    expect((await sql`select org_id from billing_requests where org_id = ${orgId}`).length).toBe(0);
+  });
+});

@@ -30,16 +30,6 @@ export async function readPostedForm(request: Request): Promise<FormData> {
   return form;
 }
 
-/**
- * A whole-number field as a person types it: digits, with or without commas between thousands
- * ("1,000"). Anything else ("1e2", "0x10", "2.5", "-1", "") is NaN, which the API's schemas refuse,
- * so a form takes the same numbers the API does and never one JavaScript's Number() reads into it.
- */
-export function wholeNumberOf(text: string): number {
-  const t = text.trim();
-  return /^(\d+|\d{1,3}(,\d{3})+)$/.test(t) ? Number(t.replaceAll(",", "")) : Number.NaN;
-}
-
 /** A domain error as the page's own error state (the page shows `error`), with its status. */
 export const actionError = (err: AppError) => json({ ok: false as const, error: err.message, code: err.code }, { status: err.status, headers: err.headers });
 

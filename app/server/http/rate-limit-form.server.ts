@@ -1,6 +1,7 @@
 // The keys page's rate limit fields (components/api-keys.tsx, RateLimitFields) as the API's
 // `rateLimits`: the same three meanings (null: the org's default, []: none, else a list) and the
 // same schema, so the page and `PATCH /api/v1/keys/{id}` refuse the same limits with the same words.
+import { wholeNumberOf } from "../api/form-fields.server";
 import { rateLimits } from "../api/schemas.server";
 import type { KeyRateLimit } from "../auth/rate-limits.server";
 import { AppError, validationIssues } from "../platform/errors.server";
@@ -21,7 +22,7 @@ export function rateLimitsFromForm(form: FormData): KeyRateLimit[] | null {
   const rows = form
     .getAll("limit")
     .map(String)
-    .flatMap((count, i) => (count.trim() === "" ? [] : [{ row: i + 1, limit: decimal(count), windowSeconds: decimal(windows[i] ?? "") }]));
+    .flatMap((count, i) => (count.trim() === "" ? [] : [{ row: i + 1, limit: wholeNumberOf(count), windowSeconds: wholeNumberOf(windows[i] ?? "") }]));
   if (rows.length === 0) throw new AppError("VALIDATION_FAILED", 'Fill in at least one limit, or choose "No limit".');
   const parsed = rateLimits.safeParse(rows.map(({ limit, windowSeconds }) => ({ limit, windowSeconds })));
   if (parsed.success) return parsed.data;
@@ -33,10 +34,4 @@ export function rateLimitsFromForm(form: FormData): KeyRateLimit[] | null {
       : `Rate limits: ${issue.message}`;
   });
   throw new AppError("VALIDATION_FAILED", `${[...new Set(issues)].join("; ")}.`, { issues: validationIssues(parsed.error) });
-}
-
-/** A whole number as a person types it (digits, commas between thousands); anything else (0x10, 1e1) is refused by the schema as not a whole number. */
-function decimal(text: string): number {
-  const t = text.trim().replaceAll(",", "");
-  return /^\d+$/.test(t) ? Number(t) : Number.NaN;
 }
