@@ -8,6 +8,7 @@ import { CreateKeyForm, DefaultLimitForm, ManageKey, NewKey, RevokedNotice, Revo
 import { formatDateTime } from "~/components/format";
 import { unitsOf } from "~/components/plan-terms";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
+import { wholeNumberOf } from "~/server/api/form-fields.server";
 import { RATE_LIMIT_BOUNDS } from "~/server/api/schemas.server";
 import { DEFAULT_ROLL_GRACE_SECONDS, defaultKeyRateLimits, rollApiKey, setDefaultKeyRateLimits, updateApiKey } from "~/server/auth/key-settings.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
@@ -41,6 +42,17 @@ function expiryOf(form: FormData) {
   return at;
 }
 
+/** The roll form's choices of how long the old secret keeps working, in seconds. */
+const GRACE_CHOICES = [0, 3600, 86_400, 604_800];
+
+/** The roll's grace: one of the page's choices; left blank it is the default, as the API's is, never 0 (the old secret stopping at once). */
+function graceOf(form: FormData) {
+  const text = String(form.get("gracePeriodSeconds") ?? "").trim();
+  const grace = text === "" ? DEFAULT_ROLL_GRACE_SECONDS : wholeNumberOf(text);
+  if (!GRACE_CHOICES.includes(grace)) throw invalid("Choose how long the old secret keeps working.");
+  return grace;
+}
+
 function nameOf(form: FormData) {
   const name = String(form.get("name") ?? "").trim();
   if (!name || name.length > 60) throw invalid("Give the key a name of 1–60 characters.");
@@ -64,9 +76,7 @@ export const action = (args: ActionFunctionArgs) =>
       return { message: `Key "${key.name}" saved.` };
     }
     if (intent === "roll") {
-      const grace = Number(form.get("gracePeriodSeconds") ?? DEFAULT_ROLL_GRACE_SECONDS);
-      if (![0, 3600, 86400, 604800].includes(grace)) throw invalid("Choose how long the old secret keeps working.");
-      const key = await rollApiKey({ orgId: user.orgId, keyId: String(form.get("keyId") ?? ""), graceSeconds: grace });
+      const key = await rollApiKey({ orgId: user.orgId, keyId: String(form.get("keyId") ?? ""), graceSeconds: graceOf(form) });
       return { rolled: { id: key.id, name: key.name, key: key.key, until: key.previousSecretValidUntil } };
     }
     if (intent === "default-limits") {

@@ -62,3 +62,23 @@ describe("whole-number fields", () => {
     expect((await sql`select org_id from billing_requests where org_id = ${orgId}`).length).toBe(0);
   });
 });
+
+describe("the keys page's roll", () => {
+  const graceOf = async (keyId: string) =>
+    (await sql<{ s: number | null }[]>`select extract(epoch from previous_hash_until - now())::int as s from api_keys where id = ${keyId}`)[0].s;
+
+  test("a blank grace period is the default 24 hours, not 0; one that is not plain digits is refused and rolls nothing", async () => {
+    const { orgId, keyId } = await orgWithKey();
+    const post = await poster(orgId, "keys");
+    for (const gracePeriodSeconds of ["0x0", "0x15180", "8.64e4", "-0", "86400.0"]) {
+      const r = await post({ intent: "roll", keyId, gracePeriodSeconds });
+      expect([gracePeriodSeconds, r.status, r.body.error]).toEqual([gracePeriodSeconds, 400, "Choose how long the old secret keeps working."]);
+    }
+    expect(await graceOf(keyId)).toBeNull();
+    for (const gracePeriodSeconds of ["", " "]) {
+      const r = await post({ intent: "roll", keyId, gracePeriodSeconds });
+      expect([gracePeriodSeconds, r.status]).toEqual([gracePeriodSeconds, 200]);
+      expect(Math.abs((await graceOf(keyId))! - 86_400)).toBeLessThan(60);
+    }
+  });
+});
