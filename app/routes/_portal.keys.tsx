@@ -37,8 +37,12 @@ const invalid = (message: string) => new AppError("VALIDATION_FAILED", message);
 function expiryOf(form: FormData) {
   const day = String(form.get("expiresOn") ?? "").trim();
   if (!day) return null;
-  const at = /^\d{4}-\d{2}-\d{2}$/.test(day) ? new Date(`${day}T00:00:00Z`) : new Date(Number.NaN);
-  if (Number.isNaN(at.getTime()) || at.getTime() <= Date.now()) throw invalid("Pick an expiry date after today (UTC), or leave it empty.");
+  const later = "Pick an expiry date after today (UTC), or leave it empty.";
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw invalid(later);
+  const at = new Date(`${day}T00:00:00Z`);
+  // Date moves a day past the month's end into the next month (02-31 is 03-03): a day the calendar has not is refused, not moved.
+  if (Number.isNaN(at.getTime()) || at.toISOString().slice(0, 10) !== day) throw invalid(`There is no ${day} on the calendar: pick another expiry date.`);
+  if (at.getTime() <= Date.now()) throw invalid(later);
   return at;
 }
 

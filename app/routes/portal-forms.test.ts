@@ -82,3 +82,21 @@ describe("the keys page's roll", () => {
     }
   });
 });
+
+describe("the keys page's expiry date", () => {
+  test("a day that does not exist (2027-02-31, 2027-04-31, 2027-02-29) is refused, not moved into the next month", async () => {
+    const { orgId } = await orgWithKey();
+    const post = await poster(orgId, "keys");
+    for (const expiresOn of ["2027-02-31", "2027-04-31", "2027-02-29", "2027-13-01", "2027-00-10"]) {
+      const r = await post({ intent: "create", name: "dated", limitMode: "default", expiresOn });
+      expect([expiresOn, r.status, r.body.error]).toEqual([expiresOn, 400, `There is no ${expiresOn} on the calendar: pick another expiry date.`]);
+    }
+    expect((await sql`select id from api_keys where org_id = ${orgId} and name = 'dated'`).length).toBe(0);
+    const leap = await post({ intent: "create", name: "dated", limitMode: "default", expiresOn: "2028-02-29" });
+    expect(leap.status).toBe(200);
+    const [key] = await sql<
+      { day: string }[]
+    >`select to_char(expires_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as day from api_keys where org_id = ${orgId} and name = 'dated'`;
+    expect(key.day).toBe("2028-02-29 00:00");
+  });
+});
