@@ -9,13 +9,14 @@ import { useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { ActionOutcome, useActionOutcome } from "~/components/section";
 import { wholeNumberOf } from "~/server/api/form-fields.server";
-import { MAX_TOP_UP_PACKS } from "~/server/api/schemas.server";
+import { MAX_TOP_UP_PACKS, topUpBody } from "~/server/api/schemas.server";
 import { requireUser } from "~/server/auth/session.server";
 import { creditsOf } from "~/server/billing/credit-grants.server";
 import { buyTopUp, cardOnFile, convergeTopUpReturn, listPacks } from "~/server/billing/top-ups.server";
+import { ID_PATTERN } from "~/server/domain/vocabulary.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { AppError } from "~/server/platform/errors.server";
+import { AppError, parseWith } from "~/server/platform/errors.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
@@ -34,14 +35,23 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return json({ packs, metric, card, credits, timeZone: org.timeZone, idempotencyKey: `portal-${crypto.randomUUID()}`, maxPacks: MAX_TOP_UP_PACKS });
 };
 
+/** The buy form by the API's rules (topUpBody), in the page's words, with the page view's idempotency key. */
+function purchaseOf(form: FormData) {
+  // The page puts a key in each view, so a double click buys once: a form without one did not come from the page as it is now.
+  const idempotencyKey = String(form.get("idempotencyKey") ?? "");
+  if (!ID_PATTERN.test(idempotencyKey)) throw new AppError("VALIDATION_FAILED", "This page is out of date: reload it and buy again. Nothing was charged.");
+  const purchase = parseWith(
+    topUpBody,
+    { metric: String(form.get("metric") ?? ""), packs: wholeNumberOf(String(form.get("packs") ?? "")) },
+    { metric: "Pick what to buy credits for.", packs: `Buy from 1 to ${MAX_TOP_UP_PACKS} packs, as a whole number.` },
+  );
+  return { ...purchase, idempotencyKey };
+}
+
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
     if (form.get("intent") !== "buy") throw new AppError("VALIDATION_FAILED", "Unknown action.");
-    const bought = await buyTopUp(user.orgId, {
-      metric: String(form.get("metric") ?? ""),
-      packs: wholeNumberOf(String(form.get("packs") ?? "")),
-      idempotencyKey: String(form.get("idempotencyKey") ?? "") || null,
-    });
+    const bought = await buyTopUp(user.orgId, purchaseOf(form));
     if (bought.status === "checkout") return redirect(bought.checkoutUrl);
     if (bought.status === "failed") throw new AppError("PAYMENT_FAILED", `The card was not charged: ${bought.reason} Nothing was bought.`);
     if (bought.status === "pending")

@@ -8,6 +8,7 @@ import { formatDateTime } from "~/components/format";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { ActionOutcome, TableSection, useActionOutcome } from "~/components/section";
 import { DeleteEndpoint, DeliveryPayload, EndpointForm, SigningSecret, StatusBadge } from "~/components/webhook-parts";
+import { MAX_WEBHOOK_URL_LENGTH } from "~/server/api/schemas.server";
 import { requireUser } from "~/server/auth/session.server";
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
 import { portalAction } from "~/server/http/portal-action.server";
@@ -22,7 +23,7 @@ import {
   sendTestEvent,
 } from "~/server/notify/endpoints.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { AppError, parseWith } from "~/server/platform/errors.server";
+import { AppError, type PlainWords, parseWith } from "~/server/platform/errors.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const user = await requireUser(request, { role: "admin" });
@@ -35,23 +36,16 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return json({ endpoints, deliveries, payloads, eventTypes: SUBSCRIBABLE_TYPES, timeZone: org.timeZone });
 };
 
-// What a person reads when the form is incomplete, by field (the schema's own words otherwise).
-const PLAIN: Record<string, string> = {
-  url: "Enter the endpoint's URL, for example https://example.com/webhooks.",
+// What a person reads when the form is incomplete or wrong, by field (the schema's own words otherwise).
+const ENTER_URL = "Enter the endpoint's URL, for example https://example.com/webhooks.";
+const PLAIN: PlainWords = {
+  url: (issue) => (issue.code === "too_big" ? `The URL is too long: at most ${MAX_WEBHOOK_URL_LENGTH.toLocaleString("en-US")} characters.` : ENTER_URL),
   eventTypes: "Pick at least one event to send.",
 };
 
 /** The endpoint form's input, or a plain sentence per missing or wrong field. */
-function endpointOf(form: FormData) {
-  try {
-    return parseWith(endpointInput, { url: String(form.get("url") ?? ""), eventTypes: form.getAll("eventTypes").map(String) });
-  } catch (err) {
-    const issues = err instanceof AppError ? (err.details as { issues?: { path: string; message: string }[] }).issues : undefined;
-    if (!issues) throw err;
-    const sentences = [...new Set(issues.map((i) => PLAIN[i.path.split(".")[0]] ?? `${i.path}: ${i.message}`))];
-    throw new AppError("VALIDATION_FAILED", sentences.join(" "), { issues });
-  }
-}
+const endpointOf = (form: FormData) =>
+  parseWith(endpointInput, { url: String(form.get("url") ?? ""), eventTypes: form.getAll("eventTypes").map(String) }, PLAIN);
 
 export const action = (args: ActionFunctionArgs) =>
   portalAction(args, async ({ user, form }) => {
@@ -60,7 +54,7 @@ export const action = (args: ActionFunctionArgs) =>
     switch (form.get("intent")) {
       case "create": {
         const input = endpointOf(form);
-        if (!input.url) throw new AppError("VALIDATION_FAILED", PLAIN.url, { issues: [{ path: "url", message: "required" }] });
+        if (!input.url) throw new AppError("VALIDATION_FAILED", ENTER_URL, { issues: [{ path: "url", message: "required" }] });
         const created = await createEndpoint({ ...input, ...who });
         return { created: { id: created.id, url: created.url, secret: created.secret } };
       }

@@ -100,3 +100,65 @@ describe("the keys page's expiry date", () => {
     expect(key.day).toBe("2028-02-29 00:00");
   });
 });
+
+describe("refusals in the person's terms", () => {
+  const CAP = "Enter the cap in dollars, from $0 to $1,000,000 (for example 250 or 1,000.50), or tick No cap.";
+  const OVERAGE = "Enter the overage alert in dollars, from $0 to $1,000,000 (for example 250 or 1,000.50), or leave it empty.";
+
+  test("the spend cap: in dollars, never the schema's cents or NaN; 1,000.50 is taken", async () => {
+    const { orgId } = await orgWithKey({ plan: "growth" });
+    const post = await poster(orgId, "billing");
+    for (const amount of ["-5", "abc", "", "12.345", "1e3", "2,000,000", "1,00"]) {
+      const r = await post({ intent: "spend-cap", amount });
+      expect([amount, r.status, r.body.error]).toEqual([amount, 400, CAP]);
+    }
+    expect((await post({ intent: "spend-cap", amount: "$1,000.50" })).body.ok).toBe(true);
+    expect((await sql`select amount_cents from org_spend_caps where org_id = ${orgId}`)[0].amount_cents).toBe(100_050);
+  });
+
+  test("the alerts: the overage amount in dollars with commas as the spend cap takes it, each field's refusal a sentence", async () => {
+    const { orgId } = await orgWithKey({ plan: "growth" });
+    const post = await poster(orgId, "settings");
+    const alert = (fields: Record<string, string>) =>
+      post({ intent: "alerts", metric: "api_call", percents: "80", creditsBelow: "", overageAbove: "", ...fields });
+    expect((await alert({ overageAbove: "$1,000.50", creditsBelow: "1,000" })).body.ok).toBe(true);
+    expect(
+      await sql`select credits_below::int, overage_above_cents::int from usage_alerts where org_id = ${orgId}`.then((r) => r.map((x) => ({ ...x }))),
+    ).toEqual([{ credits_below: 1000, overage_above_cents: 100_050 }]);
+    for (const [field, value, error] of [
+      ["overageAbove", "2000000", OVERAGE],
+      ["overageAbove", "-5", OVERAGE],
+      ["creditsBelow", "abc", "Enter the credits alert as a whole number from 1 to 1,000,000,000, or leave it empty."],
+      ["percents", "50, eighty", "Give up to 10 percents, each a whole number from 1 to 1,000 given once (for example 50, 80, 100), or none."],
+    ]) {
+      const r = await alert({ [field]: value });
+      expect([value, r.status, r.body.error]).toEqual([value, 400, error]);
+    }
+  });
+
+  test("a top-up form without the page's idempotency key says to reload, not that a header is missing", async () => {
+    const { orgId } = await orgWithKey({ plan: "starter" });
+    const post = await poster(orgId, "billing/top-ups");
+    for (const idempotencyKey of [undefined, "", "has spaces"]) {
+      const r = await post({ intent: "buy", metric: "api_call", packs: "1", ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+      expect([idempotencyKey, r.status, r.body.error]).toEqual([
+        idempotencyKey,
+        400,
+        "This page is out of date: reload it and buy again. Nothing was charged.",
+      ]);
+    }
+    const r = await post({ intent: "buy", metric: "api_call", packs: "101", idempotencyKey: `portal-${crypto.randomUUID()}` });
+    expect([r.status, r.body.error]).toEqual([400, "Buy from 1 to 100 packs, as a whole number."]);
+  });
+
+  test("a webhook URL over the limit is called too long, with the limit", async () => {
+    const { orgId } = await orgWithKey({ plan: "starter" });
+    const post = await poster(orgId, "webhooks");
+    const r = await post({ intent: "create", url: `https://example.com/${"a".repeat(5000)}`, eventTypes: "api_key.created" });
+    expect([r.status, r.body.error]).toEqual([400, "The URL is too long: at most 2,000 characters."]);
+    expect((await post({ intent: "create", url: "", eventTypes: "api_key.created" })).body.error).toBe(
+      "Enter the endpoint's URL, for example https://example.com/webhooks.",
+    );
+    expect((await sql`select id from webhook_endpoints where org_id = ${orgId}`).length).toBe(0);
+  });
+});

@@ -370,6 +370,9 @@ export const redirectUrl = z.object({ url: z.string().meta({ format: "uri" }) })
 
 /** At most this many percent thresholds per feature, each 1..1000 (above 100: into credits and overage). */
 export const MAX_ALERT_PERCENTS = 10;
+/** The highest credits and overage alert thresholds: typo guards. */
+export const MAX_ALERT_CREDITS_BELOW = 1_000_000_000;
+export const MAX_ALERT_OVERAGE_CENTS = 100_000_000;
 
 /** One feature's alerts, as the org sets them (PUT /api/v1/alerts and the settings page). */
 export const usageAlertBody = z
@@ -383,7 +386,7 @@ export const usageAlertBody = z
         description: `Percents of the included units that emit \`usage.threshold_reached\` (default [80, 100]); up to ${MAX_ALERT_PERCENTS}, each 1 to 1000; [] for none.`,
         examples: [[50, 80, 100]],
       }),
-    creditsBelow: z.number().int().min(1).max(1_000_000_000).nullable().meta({
+    creditsBelow: z.number().int().min(1).max(MAX_ALERT_CREDITS_BELOW).nullable().meta({
       description:
         "Emit `credits.low` when an admission leaves fewer prepaid credits of the feature than this (it left at least this many before); null: never.",
     }),
@@ -391,7 +394,7 @@ export const usageAlertBody = z
       .number()
       .int()
       .min(0)
-      .max(100_000_000)
+      .max(MAX_ALERT_OVERAGE_CENTS)
       .nullable()
       .meta({ description: "Emit `overage.threshold_reached` when the feature's overage charge this period goes above this many cents; null: never." }),
   })
@@ -493,9 +496,11 @@ export const revokedApiKey = z.object({ id: z.string(), revokedAt: timestamp });
 
 const eventType = z.enum(SUBSCRIBABLE_TYPES as [string, ...string[]]);
 
+/** The longest endpoint URL: 2,000 characters, what browsers and proxies reliably carry. */
+export const MAX_WEBHOOK_URL_LENGTH = 2000;
 export const webhookEndpointInput = z
   .object({
-    url: z.string().trim().max(2000).meta({ description: "https only in production; no private, loopback or link-local address." }),
+    url: z.string().trim().max(MAX_WEBHOOK_URL_LENGTH).meta({ description: "https only in production; no private, loopback or link-local address." }),
     eventTypes: z.array(eventType).min(1),
   })
   .strict();

@@ -3,7 +3,8 @@
 // when a request goes past the included units; a change here applies to the next admission.
 import { sql as dsql } from "drizzle-orm";
 import type { z } from "zod";
-import { type autoTopUpBody, type autoTopUpSetting, type spendCap, spendCapBody } from "../api/schemas.server";
+import { centsOf, dollars } from "../api/form-fields.server";
+import { type autoTopUpBody, type autoTopUpSetting, MAX_SPEND_CAP_CENTS, type spendCap, spendCapBody } from "../api/schemas.server";
 import { appendAudit } from "../events/audit.server";
 import { config } from "../platform/config.server";
 import { db, sql } from "../platform/db.server";
@@ -95,19 +96,13 @@ export async function setAutoTopUp(orgId: string, input: z.output<typeof autoTop
   return autoTopUpSettingsOf(orgId);
 }
 
-const DOLLARS = /^\d{1,9}(\.\d{1,2})?$/;
-
 /**
- * The billing page's spend-cap form: `amount` in dollars ("250", "250.00", "$250"), or `noCap`
+ * The billing page's spend-cap form: `amount` in dollars ("250", "250.00", "$1,000.50"), or `noCap`
  * ticked for none. Parsed with the API's own schema, so the page and PUT /api/v1/billing/spend-cap
- * refuse the same inputs (VALIDATION_FAILED).
+ * refuse the same inputs (VALIDATION_FAILED), the page in dollars.
  */
 export function spendCapFromForm(form: FormData): number | null {
   if (form.get("noCap") === "on") return null;
-  const dollars = String(form.get("amount") ?? "")
-    .trim()
-    .replace(/^\$/, "")
-    .replaceAll(",", "");
-  const cents = DOLLARS.test(dollars) ? Math.round(Number(dollars) * 100) : Number.NaN;
-  return parseWith(spendCapBody, { amountCents: cents }).amountCents;
+  const words = `Enter the cap in dollars, from $0 to ${dollars(MAX_SPEND_CAP_CENTS)} (for example 250 or 1,000.50), or tick No cap.`;
+  return parseWith(spendCapBody, { amountCents: centsOf(String(form.get("amount") ?? "")) }, { amountCents: words }).amountCents;
 }

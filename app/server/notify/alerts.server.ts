@@ -5,7 +5,8 @@
 // subscriptions.custom_alerts (the admission's fast path for orgs on the defaults) in step.
 import { sql as dsql } from "drizzle-orm";
 import type { z } from "zod";
-import { type usageAlert, usageAlertBody } from "../api/schemas.server";
+import { centsOf, dollars, wholeNumberOf } from "../api/form-fields.server";
+import { MAX_ALERT_CREDITS_BELOW, MAX_ALERT_OVERAGE_CENTS, MAX_ALERT_PERCENTS, type usageAlert, usageAlertBody } from "../api/schemas.server";
 import { appendAudit } from "../events/audit.server";
 import { db, sql } from "../platform/db.server";
 import { AppError, parseWith } from "../platform/errors.server";
@@ -90,8 +91,6 @@ export async function setUsageAlert(orgId: string, input: UsageAlertInput): Prom
   return usageAlertsOf(orgId);
 }
 
-const DOLLARS = /^\d{1,9}(\.\d{1,2})?$/;
-
 /**
  * The settings page's form of one feature's alerts: `percents` as a list ("50, 80, 100"; empty:
  * none), `creditsBelow` in units and `overageAbove` in dollars (each empty: none). What does not
@@ -104,11 +103,20 @@ export function usageAlertFromForm(form: FormData): UsageAlertInput {
     .filter(Boolean)
     .map((p) => (/^\d+$/.test(p) ? Number(p) : Number.NaN));
   const credits = text("creditsBelow");
-  const dollars = text("overageAbove").replace(/^\$/, "");
-  return parseWith(usageAlertBody, {
-    metric: text("metric"),
-    percents,
-    creditsBelow: credits === "" ? null : /^\d+$/.test(credits) ? Number(credits) : Number.NaN,
-    overageAboveCents: dollars === "" ? null : DOLLARS.test(dollars) ? Math.round(Number(dollars) * 100) : Number.NaN,
-  });
+  const overage = text("overageAbove");
+  return parseWith(
+    usageAlertBody,
+    {
+      metric: text("metric"),
+      percents,
+      creditsBelow: credits === "" ? null : wholeNumberOf(credits),
+      overageAboveCents: overage === "" ? null : centsOf(overage),
+    },
+    {
+      metric: "Pick a metered feature.",
+      percents: `Give up to ${MAX_ALERT_PERCENTS} percents, each a whole number from 1 to 1,000 given once (for example 50, 80, 100), or none.`,
+      creditsBelow: `Enter the credits alert as a whole number from 1 to ${MAX_ALERT_CREDITS_BELOW.toLocaleString("en-US")}, or leave it empty.`,
+      overageAboveCents: `Enter the overage alert in dollars, from $0 to ${dollars(MAX_ALERT_OVERAGE_CENTS)} (for example 250 or 1,000.50), or leave it empty.`,
+    },
+  );
 }

@@ -128,10 +128,25 @@ export class ServiceUnavailable extends AppError {
 /** A Zod error's issues as VALIDATION_FAILED's `details.issues` name them: by path ("(root)" for the whole input). */
 export const validationIssues = (error: z.ZodError) => error.issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
 
-/** Parses input with a Zod schema; a mismatch is VALIDATION_FAILED naming each issue by path. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+/**
+ * What a page says of a field's issues, by the field's top-level name: a sentence in the person's
+ * terms (dollars, not cents), or one chosen from the issue (too long, not missing).
+ */
+export type PlainWords = Record<string, string | ((issue: z.core.$ZodIssue) => string)>;
+
+/**
+ * Parses input with a Zod schema; a mismatch is VALIDATION_FAILED naming each issue by path. With
+ * `plain` (the portal's forms), the message is the plain sentence of each field that has one, the
+ * schema's words only for a field that has none; `details.issues` stay the schema's either way.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, plain?: PlainWords): z.infer<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issues = validationIssues(result.error);
-  throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
+  if (!plain) throw new AppError("VALIDATION_FAILED", `Invalid input: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, { issues });
+  const sentences = result.error.issues.map((issue, n) => {
+    const words = plain[String(issue.path[0])];
+    return words === undefined ? `${issues[n].path}: ${issues[n].message}.` : typeof words === "string" ? words : words(issue);
+  });
+  throw new AppError("VALIDATION_FAILED", [...new Set(sentences)].join(" "), { issues });
 }
