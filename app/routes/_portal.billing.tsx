@@ -127,8 +127,13 @@ export const action = (args: ActionFunctionArgs) =>
         await cancelDowngrade(user.orgId);
         return { message: "Scheduled downgrade canceled: you keep your current plan." };
       case "keep-subscription": {
-        const kept = await keepSubscription(user.orgId);
-        return { message: `Your plan is no longer set to cancel: it renews on ${formatDate(kept!.periodEnd, (await getOrg(user.orgId)).timeZone)}.` };
+        const { subscription, wasCanceling } = await keepSubscription(user.orgId);
+        const renews = formatDate(subscription.periodEnd, (await getOrg(user.orgId)).timeZone);
+        return {
+          message: wasCanceling
+            ? `Your plan is no longer set to cancel: it renews on ${renews}.`
+            : `Your plan was not set to cancel, so there was nothing to keep: it renews on ${renews}.`,
+        };
       }
       default:
         throw new AppError("VALIDATION_FAILED", "Unknown action.");

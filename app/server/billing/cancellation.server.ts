@@ -10,7 +10,7 @@ import { callerDeadline, upstream } from "./stripe.server";
 import { resumeSubscription } from "./stripe-subscriptions.server";
 import { subscriptionOf, subscriptionSummary } from "./subscriptions.server";
 
-/** Keeps the org's plan past the period end, within the request's Stripe deadline. */
+/** Keeps the org's plan past the period end, within the request's Stripe deadline; `wasCanceling`: false when it renewed anyway. */
 export const keepSubscription = (orgId: string) => callerDeadline(() => oneChangeAtATime(orgId, () => withdrawCancellation(orgId)));
 
 async function withdrawCancellation(orgId: string) {
@@ -18,8 +18,11 @@ async function withdrawCancellation(orgId: string) {
   if (!sub?.stripeSubscriptionId || !isLive(sub.status))
     throw new AppError("SUBSCRIPTION_INACTIVE", "There is no live subscription to keep; start one with Checkout.");
   const subscriptionId = sub.stripeSubscriptionId;
+  // Stripe's word, not the mirror's, on whether a cancellation was set: the page says which it was.
+  let wasCanceling = false;
   const state = await upstream(async () => {
     const current = await retrieveMirrored(subscriptionId);
+    wasCanceling = current.cancelAtPeriodEnd;
     // Already renewing (a second click, or the Stripe portal got there first): nothing to change.
     if (!current.cancelAtPeriodEnd) return current;
     if (current.scheduleId)
@@ -29,5 +32,5 @@ async function withdrawCancellation(orgId: string) {
   });
   await applySubscription(orgId, state);
   if (sub.cancelAtPeriodEnd) await appendAudit({ orgId, action: "subscription.resumed", target: sub.planCode });
-  return subscriptionSummary(orgId);
+  return { subscription: (await subscriptionSummary(orgId))!, wasCanceling };
 }

@@ -48,6 +48,7 @@ describe("keep my plan", () => {
     await billingSettled(system);
     const again = await billingAction(orgId, { intent: "keep-subscription" });
     expect(again.status).toBe(200);
+    expect(again.body.message).toStartWith("Your plan was not set to cancel, so there was nothing to keep: it renews on ");
     expect(await mirrored(orgId)).toEqual({ status: "active", cancel_at_period_end: false });
     expect(await resumedAudits(orgId)).toBe(1);
   }, 30_000);
