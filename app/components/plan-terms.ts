@@ -96,3 +96,13 @@ export function yearlySaving(plan: { priceMonthly: number; priceYearly: number |
   const amount = `save ${formatMoney(saving, plan.currency).replace(/\.00$/, "")}`;
   return { saving, text: Number.isInteger(months) ? `${months} month${months === 1 ? "" : "s"} free — ${amount}` : amount };
 }
+
+/**
+ * The plan a scheduled change moves to, as people read it (`name`: the plan's name). A change to
+ * the org's own plan is a change of interval (convergence keeps a version move out of
+ * pendingPlanCode), so it says which: "Pro, monthly".
+ */
+export function pendingPlanLabel(subscription: { planCode: string; pendingPlanCode: string | null; interval: "month" | "year" }, name: string): string {
+  if (subscription.pendingPlanCode !== subscription.planCode) return name;
+  return `${name}, ${subscription.interval === "year" ? "monthly" : "yearly"}`;
+}

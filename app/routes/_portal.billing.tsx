@@ -8,7 +8,7 @@ import { Form, Link, useLoaderData, useSearchParams } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { formatDate, formatMoney, formatNumber } from "~/components/format";
 import { type BillingInterval, PlanChangeDialog, StripeSlow, usePlanChange } from "~/components/plan-change-dialog";
-import { allowancesOf, featureChanges, planTerms, yearlySaving } from "~/components/plan-terms";
+import { allowancesOf, featureChanges, pendingPlanLabel, planTerms, yearlySaving } from "~/components/plan-terms";
 import { useActionOutcome } from "~/components/section";
 import { SpendCapEditor } from "~/components/spend-cap-editor";
 import { StripeButton } from "~/components/stripe-button";
@@ -233,7 +233,7 @@ export default function Billing() {
             <Alert color="blue" className="mt-3" title="Downgrade scheduled">
               <Group justify="space-between">
                 <Text size="sm">
-                  You move to {planName(subscription.pendingPlanCode)} on {formatDate(subscription.periodEnd, timeZone)}.
+                  You move to {pendingPlanLabel(subscription, planName(subscription.pendingPlanCode))} on {formatDate(subscription.periodEnd, timeZone)}.
                 </Text>
                 <Form method="post">
                   <input type="hidden" name="intent" value="cancel-downgrade" />

@@ -10,7 +10,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import { CheckoutConfirmation } from "~/components/checkout-confirmation";
 import { FirstRunChecklist } from "~/components/first-run-checklist";
 import { daysUntil, formatDate, formatMoney, formatNumber, formatPercent } from "~/components/format";
-import { featureLabel, unitsOf } from "~/components/plan-terms";
+import { featureLabel, pendingPlanLabel, unitsOf } from "~/components/plan-terms";
 import { StatCard } from "~/components/stat-card";
 import { usageOutlook } from "~/components/usage-outlook";
 import { keyActivity } from "~/server/auth/key-activity.server";
@@ -185,7 +185,7 @@ export default function Dashboard() {
       )}
       {subscription.pendingPlanCode ? (
         <Alert color="blue">
-          Your plan changes to {subscription.pendingPlanCode} on {formatDate(subscription.periodEnd, timeZone)}.
+          Your plan changes to {pendingPlanLabel(subscription, subscription.pendingPlanCode)} on {formatDate(subscription.periodEnd, timeZone)}.
         </Alert>
       ) : null}
 

@@ -176,6 +176,18 @@ describe("billing loader and action", () => {
     expect((await loaderData<Billing>(await signIn(app, orgId), "billing")).interval).toBe("year");
   });
 
+  test("a scheduled switch to the same plan's other interval names the interval, on the billing page and the dashboard", async () => {
+    const { orgId } = await orgWithKey({ plan: "pro" });
+    await sql`update subscriptions set billing_interval = 'year', pending_plan_code = 'pro' where org_id = ${orgId}`;
+    const cookie = await signIn(app, orgId);
+    // React puts <!-- --> between the text's parts.
+    const text = async (page: string) => (await (await fetch(`${app.url}/${page}`, { headers: { cookie } })).text()).replaceAll("<!-- -->", "");
+    expect(await text("billing")).toContain("You move to Pro, monthly on");
+    expect(await text("dashboard")).toContain("Your plan changes to pro, monthly on");
+    await sql`update subscriptions set billing_interval = 'month', pending_plan_code = 'starter' where org_id = ${orgId}`;
+    expect(await text("billing")).toContain("You move to Starter on");
+  });
+
   test("an org without a plan has no current allowances", async () => {
     const { orgId } = await orgWithKey({ plan: null });
     expect((await loaderData<Billing>(await signIn(app, orgId), "billing")).current).toBeNull();
