@@ -1,7 +1,7 @@
 // API keys of the session's org: list (GET), create (POST { name, rateLimits?, expiresAt? }) — the key is shown once.
 import { ALWAYS, answer, JSON_BODY, jsonBody, SESSION } from "~/server/api/contract.server";
 import { apiKeyList, createdApiKey, createKeyBody } from "~/server/api/schemas.server";
-import { createApiKey, listApiKeys } from "~/server/auth/keys.server";
+import { createApiKey, listApiKeys, MAX_ACTIVE_API_KEYS } from "~/server/auth/keys.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
 
@@ -29,8 +29,7 @@ export const route = apiRoute({
       operationId: "createApiKey",
       tag: "API keys",
       summary: "Create an API key",
-      description:
-        "Answers the plaintext key once (`mk_live_` or `mk_test_` prefix); only its hash is stored. Optional `rateLimits` (see `RATE_LIMITED`; omitted or `null`: the org's default applies, `[]`: none) and `expiresAt` (from then on the key is refused as a revoked one is).",
+      description: `Answers the plaintext key once (\`mk_live_\` or \`mk_test_\` prefix); only its hash is stored. Optional \`rateLimits\` (see \`RATE_LIMITED\`; omitted or \`null\`: the org's default applies, \`[]\`: none) and \`expiresAt\` (from then on the key is refused as a revoked one is). An org holds at most ${MAX_ACTIVE_API_KEYS} active (unrevoked) keys: one more is \`VALIDATION_FAILED\` with \`details.limit\`; revoke a key to make room.`,
       errors: [...JSON_BODY, ...SESSION, ...ALWAYS],
     },
     handle: async ({ body }, ctx, { orgId }) => ok(ctx, await createApiKey({ orgId, ...body })),

@@ -5,7 +5,7 @@ import { createdWebhookEndpoint, webhookEndpointInput, webhookEndpointList } fro
 import { SUBSCRIBABLE_TYPES } from "~/server/events/outbox.server";
 import { ok } from "~/server/http/envelope.server";
 import { apiRoute } from "~/server/http/route.server";
-import { createEndpoint, listEndpoints } from "~/server/notify/endpoints.server";
+import { createEndpoint, listEndpoints, MAX_WEBHOOK_ENDPOINTS } from "~/server/notify/endpoints.server";
 
 export const route = apiRoute({
   GET: {
@@ -33,8 +33,7 @@ export const route = apiRoute({
       operationId: "createWebhookEndpoint",
       tag: "Webhooks",
       summary: "Add a webhook endpoint",
-      description:
-        "Adds an endpoint for the given event types. Deliveries are signed per the Standard Webhooks specification with the `whsec_…` secret, which is shown only in this answer. A URL that could never be delivered to (http in production, a private, loopback or link-local address) is `VALIDATION_FAILED`.",
+      description: `Adds an endpoint for the given event types. Deliveries are signed per the Standard Webhooks specification with the \`whsec_…\` secret, which is shown only in this answer. A URL that could never be delivered to (http in production, a private, loopback or link-local address) is \`VALIDATION_FAILED\`. An org has at most ${MAX_WEBHOOK_ENDPOINTS} endpoints (as a Stripe account does): one more is \`VALIDATION_FAILED\` with \`details.limit\`; delete one to make room.`,
       errors: [...JSON_BODY, ...SESSION, ...ALWAYS],
     },
     handle: async ({ body }, ctx, { orgId, email }) => ok(ctx, await createEndpoint({ ...body, orgId, actor: email, requestId: ctx.requestId })),

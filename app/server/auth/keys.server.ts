@@ -7,6 +7,7 @@
 import { and, desc, sql as dsql, eq } from "drizzle-orm";
 import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
+import { lockOrg, orgLimitReached } from "../orgs/orgs.server";
 import { cacheDel, cacheGet, cacheSet } from "../platform/cache.server";
 import { config } from "../platform/config.server";
 import { db, hotSql, schema, sql, withinHotDeadline } from "../platform/db.server";
@@ -44,34 +45,33 @@ const local = new Map<string, CacheEntry>();
 const inflight = new Map<string, Promise<KeyPrincipal | null>>();
 const usedSinceFlush = new Set<string>();
 
-// The Postgres error code behind a failed query (drizzle wraps the driver's error as its cause).
-const pgCode = (err: unknown): string | undefined => {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++)
-    if (typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-  return undefined;
-};
+/** Active (unrevoked) keys an org may hold: enough for every service and environment, not a runaway script's. */
+export const MAX_ACTIVE_API_KEYS = 100;
 
 export async function createApiKey(input: { orgId: string; name: string; rateLimits?: KeyRateLimit[] | null; expiresAt?: Date | null }) {
   const key = newKeySecret();
   const id = `key_${randomBase62(20)}`;
-  const [row] = await db
-    .insert(schema.apiKeys)
-    .values({
-      id,
-      orgId: input.orgId,
-      name: input.name,
-      prefix: key.slice(0, 12),
-      hash: hashKey(key),
-      rateLimits: input.rateLimits ?? null,
-      expiresAt: input.expiresAt ?? null,
-    })
-    .returning()
-    .catch((err) => {
-      // The org reference is the only foreign key: a missing org is NOT_FOUND. The failed-query
-      // error itself is not passed on, as its text carries the statement with the key's hash and prefix.
-      if (pgCode(err) === "23503") throw NotFound("Organisation");
-      throw err;
-    });
+  const row = await db.transaction(async (tx) => {
+    // The count and the insert under the org's lock: concurrent creations never pass the limit.
+    await lockOrg(tx, input.orgId);
+    const [{ active }] = await tx.execute<{ active: number }>(
+      dsql`select count(*)::int as active from api_keys where org_id = ${input.orgId} and revoked_at is null`,
+    );
+    if (active >= MAX_ACTIVE_API_KEYS) throw orgLimitReached("active API keys", MAX_ACTIVE_API_KEYS, "revoke one you no longer use first.");
+    const [inserted] = await tx
+      .insert(schema.apiKeys)
+      .values({
+        id,
+        orgId: input.orgId,
+        name: input.name,
+        prefix: key.slice(0, 12),
+        hash: hashKey(key),
+        rateLimits: input.rateLimits ?? null,
+        expiresAt: input.expiresAt ?? null,
+      })
+      .returning();
+    return inserted;
+  });
   await appendAudit({
     orgId: input.orgId,
     action: "api_key.created",

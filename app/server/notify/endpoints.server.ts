@@ -1,10 +1,11 @@
 // Outbound webhook endpoints of an org and their deliveries: what the /api/v1/webhooks routes
 // and the /webhooks page call. Every change is in the audit log, in the same transaction.
-import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, desc, sql as dsql, eq, inArray, isNull } from "drizzle-orm";
 import type { z } from "zod";
 import { webhookEndpointInput } from "../api/schemas.server";
 import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
+import { lockOrg, orgLimitReached } from "../orgs/orgs.server";
 import { db, schema } from "../platform/db.server";
 import { NotFound } from "../platform/errors.server";
 import { createDelivery, enqueueDelivery, markDeliveryPending, webhookPayload } from "./deliver.server";
@@ -14,6 +15,9 @@ type Actor = { orgId: string; actor: string; requestId: string | null };
 
 /** What creating an endpoint takes (the API's contract: app/server/api/schemas.server.ts). */
 export const endpointInput = webhookEndpointInput;
+
+/** Endpoints an org may have, as Stripe allows an account (16): each event goes to every one. */
+export const MAX_WEBHOOK_ENDPOINTS = 16;
 
 const randomId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
 const newSecret = () => `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64")}`;
@@ -33,6 +37,12 @@ export async function createEndpoint(input: z.infer<typeof endpointInput> & Acto
   await resolveDeliveryTarget(input.url);
   const row = { id: randomId("we"), orgId: input.orgId, url: input.url, eventTypes: [...new Set(input.eventTypes)], secret: newSecret() };
   const created = await db.transaction(async (tx) => {
+    // The count and the insert under the org's lock: concurrent creations never pass the limit.
+    await lockOrg(tx, input.orgId);
+    const [{ endpoints }] = await tx.execute<{ endpoints: number }>(
+      dsql`select count(*)::int as endpoints from webhook_endpoints where org_id = ${input.orgId} and deleted_at is null`,
+    );
+    if (endpoints >= MAX_WEBHOOK_ENDPOINTS) throw orgLimitReached("webhook endpoints", MAX_WEBHOOK_ENDPOINTS, "delete one you no longer use first.");
     const [e] = await tx.insert(schema.webhookEndpoints).values(row).returning();
     await appendAudit({ ...input, action: "webhook_endpoint.created", target: e.id, details: { url: e.url, eventTypes: e.eventTypes } }, tx);
     return e;

@@ -1,7 +1,7 @@
 // Organisations: the only module that writes the `organisations` table. (The subscription
 // mirror is billing/subscriptions.server.ts.)
 import { sql as dsql, eq } from "drizzle-orm";
-import { type Db, db, schema } from "../platform/db.server";
+import { type Db, db, schema, type Tx } from "../platform/db.server";
 import { AppError, NotFound } from "../platform/errors.server";
 
 const ORG_ID = /^org_[A-Za-z0-9_-]{1,64}$/;
@@ -76,3 +76,21 @@ export async function setOrgDefaultKeyRateLimits(
 ): Promise<void> {
   await executor.update(schema.organisations).set({ defaultKeyRateLimits: rateLimits }).where(eq(schema.organisations.id, orgId));
 }
+
+/**
+ * Holds the org's row for the rest of the transaction, so that counting the org's keys or
+ * endpoints and inserting one more is a single step: two concurrent creations cannot both see
+ * room for one. FOR NO KEY UPDATE leaves inserts of rows that reference the org unblocked.
+ * NOT_FOUND when there is no such org.
+ */
+export async function lockOrg(tx: Tx, orgId: string): Promise<void> {
+  const rows = await tx.execute(dsql`select id from organisations where id = ${orgId} for no key update`);
+  if (rows.length === 0) throw NotFound("Organisation");
+}
+
+/** What an org already has `limit` of: VALIDATION_FAILED naming the limit (`details.limit`). */
+export const orgLimitReached = (what: string, limit: number, advice: string) =>
+  new AppError("VALIDATION_FAILED", `An organisation can have at most ${limit} ${what}: ${advice}`, {
+    limit,
+    issues: [{ path: "(root)", message: `at most ${limit} ${what} per organisation` }],
+  });
