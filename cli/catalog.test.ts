@@ -60,6 +60,17 @@ describe("ops catalog:push / catalog:show", () => {
     expect((await ops("catalog:show")).body.version).toBe(1);
   });
 
+  test("a plan in another currency than the others is refused by path; nothing reaches Stripe or is published", async () => {
+    const { body: file } = await ops("catalog:show");
+    file.plans.pro.currency = "eur";
+    const refused = await ops("catalog:push", fileOf("eur.json", file));
+    expect(refused.code).toBe(1);
+    expect(refused.body.error.code).toBe("VALIDATION_FAILED");
+    expect(refused.body.error.message).toContain("plans.pro.currency: every plan and top-up is sold in usd");
+    expect((await ops("catalog:show")).body.version).toBe(1);
+    expect((await stripe.prices.list({ limit: 100 })).data.filter((p) => p.currency === "eur")).toEqual([]);
+  });
+
   test("publishing makes Stripe's meters and prices first; a changed amount is a new price, the others stay", async () => {
     const { body: v1 } = await ops("catalog:show");
     v1.plans.pro.name = "Pro (2027)";

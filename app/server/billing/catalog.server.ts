@@ -13,9 +13,11 @@ import {
   CatalogInvalid,
   type CatalogIssue,
   canonical,
+  currencyOf,
   diffCatalogs,
   includedOf,
   type PlanSpec,
+  pricedPaths,
 } from "../domain/catalog.server";
 import { db, schema, sql, type Tx } from "../platform/db.server";
 import { stiggEnabled } from "../stigg/stigg.server";
@@ -52,8 +54,9 @@ export async function catalogChanges(content: Catalog): Promise<{ current: Publi
 
 /**
  * What the database holds against a catalog: a feature's type is fixed once published (a meter
- * cannot become a gate; name a new feature), and a file read from an older version (`basedOn`,
- * its `version` field) must not undo what was published since.
+ * cannot become a gate; name a new feature), so is the currency (Stripe keeps each customer in
+ * the currency it was first billed in: a plan in another could never be bought), and a file read
+ * from an older version (`basedOn`, its `version` field) must not undo what was published since.
  */
 export async function conflictsOf(content: Catalog, basedOn?: number, tx: Pick<Tx, "select"> = db): Promise<CatalogIssue[]> {
   const issues: CatalogIssue[] = [];
@@ -66,8 +69,17 @@ export async function conflictsOf(content: Catalog, basedOn?: number, tx: Pick<T
         message: `was ${feature.type} since version ${feature.firstVersion}; a feature's type cannot change (name a new feature)`,
       });
   }
+  const current = await currentCatalog(tx);
+  if (current) {
+    const sold = currencyOf(current.content);
+    for (const { path, currency } of pricedPaths(content))
+      if (currency !== sold)
+        issues.push({
+          path: path.join("."),
+          message: `the published catalog sells in ${sold}, and Stripe keeps each customer in one currency: it cannot change to ${currency}`,
+        });
+  }
   if (basedOn !== undefined) {
-    const current = await currentCatalog(tx);
     if (current?.version !== basedOn)
       issues.push({
         path: "version",

@@ -82,6 +82,21 @@ describe("catalog versions", () => {
     expect((stale as CatalogInvalid).issues.map((i) => i.path)).toEqual(["version"]);
     expect((await currentCatalog())!.version).toBe(current.version);
   });
+
+  test("the published currency never changes: each plan and top-up in another is refused by path, nothing published", async () => {
+    const current = (await currentCatalog())!;
+    const euros = edited((c) => {
+      for (const plan of Object.values(c.plans)) plan.currency = "eur";
+      for (const topUp of Object.values(c.topUps)) topUp.currency = "eur";
+    });
+    const refused = await publishCatalog({ content: euros, source: "test" }).catch((e) => e);
+    expect(refused).toBeInstanceOf(CatalogInvalid);
+    expect((refused as CatalogInvalid).issues.map((i) => i.path).sort()).toEqual(
+      ["growth", "pro", "starter", "trial"].map((p) => `plans.${p}.currency`).concat(["topUps.api_call.currency", "topUps.tokens.currency"]),
+    );
+    expect((refused as CatalogInvalid).issues[0].message).toContain("the published catalog sells in usd");
+    expect((await currentCatalog())!.version).toBe(current.version);
+  });
 });
 
 describe("grandfathering", () => {

@@ -65,6 +65,26 @@ describe("the catalog file", () => {
     ]);
   });
 
+  test("a catalog sells in one currency: a plan or top-up in another is named by its path", () => {
+    const mixed = copy();
+    mixed.plans.pro.currency = "eur";
+    mixed.topUps.tokens.currency = "gbp";
+    expect(issuesOf(mixed)).toEqual([
+      "plans.pro.currency: every plan and top-up is sold in usd",
+      "topUps.tokens.currency: every plan and top-up is sold in usd",
+    ]);
+    // A trial is billed at its priceOf's price, so it shares that plan's currency like any other.
+    const trial = copy();
+    trial.plans.trial.currency = "eur";
+    expect(issuesOf(trial)).toEqual(["plans.trial.currency: every plan and top-up is sold in usd"]);
+    // Top-ups default to usd: a catalog in another currency names theirs.
+    const euros = copy();
+    for (const plan of Object.keys(euros.plans)) euros.plans[plan].currency = "eur";
+    delete euros.topUps.api_call.currency;
+    euros.topUps.tokens.currency = "eur";
+    expect(issuesOf(euros)).toEqual(["topUps.api_call.currency: every plan and top-up is sold in eur"]);
+  });
+
   test("any number of plans with any codes; features left out are not granted", () => {
     const c = parseCatalog({
       features: { api_call: { type: "metered", unit: "call" }, sso: { type: "boolean" } },

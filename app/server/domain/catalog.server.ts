@@ -105,8 +105,6 @@ function checkCatalog(c: z.output<typeof catalogSchema>, ctx: Ctx): void {
       if (!follows) ctx.addIssue({ code: "custom", path: at("priceOf"), message: `names an unknown plan "${p.priceOf}"` });
       else if (follows.priceOf !== undefined || !follows.prices)
         ctx.addIssue({ code: "custom", path: at("priceOf"), message: `"${p.priceOf}" has no price of its own` });
-      else if (follows.currency !== p.currency)
-        ctx.addIssue({ code: "custom", path: at("currency"), message: `must be the currency of "${p.priceOf}" (${follows.currency})` });
       if (p.trialDays === undefined)
         ctx.addIssue({ code: "custom", path: at("trialDays"), message: "a plan billed at another plan's price is a trial: give its trialDays" });
       if (p.prices) ctx.addIssue({ code: "custom", path: at("prices"), message: "a trial has no prices of its own (priceOf's follows it)" });
@@ -139,6 +137,31 @@ function checkCatalog(c: z.output<typeof catalogSchema>, ctx: Ctx): void {
     if (c.features[featureCode]?.type !== "metered")
       ctx.addIssue({ code: "custom", path: ["topUps", featureCode], message: `top-ups are of metered features; "${featureCode}" is not one` });
   }
+  const currency = currencyOf(c);
+  for (const at of pricedPaths(c))
+    if (at.currency !== currency) ctx.addIssue({ code: "custom", path: at.path, message: `every plan and top-up is sold in ${currency}` });
+}
+
+/**
+ * The one currency a catalog sells in. Stripe keeps a customer in one currency (an upgrade, a
+ * top-up or an overage line in another is refused), so every plan and top-up shares it. When a
+ * file mixes them, the plans' most common one (the first plan's on a tie) is the one it means.
+ */
+export function currencyOf(c: { plans: Record<string, { currency: string }> }): string {
+  const currencies = Object.values(c.plans).map((p) => p.currency);
+  const plansIn = (currency: string) => currencies.filter((x) => x === currency).length;
+  return currencies.reduce((best, x) => (plansIn(x) > plansIn(best) ? x : best), currencies[0]);
+}
+
+/** Every currency the catalog names, with its path: each plan's and each top-up pack's. */
+export function pricedPaths(c: {
+  plans: Record<string, { currency: string }>;
+  topUps: Record<string, { currency: string }>;
+}): { path: string[]; currency: string }[] {
+  return [
+    ...Object.entries(c.plans).map(([code, p]) => ({ path: ["plans", code, "currency"], currency: p.currency })),
+    ...Object.entries(c.topUps).map(([code, t]) => ({ path: ["topUps", code, "currency"], currency: t.currency })),
+  ];
 }
 
 // ---- today's PLANS_CONFIG shape, converted -----------------------------------------------------
