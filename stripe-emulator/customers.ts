@@ -20,6 +20,24 @@ export async function customerOf(b: Account, id: string, param = "id") {
   return c;
 }
 
+const ENDED: readonly Stripe.Subscription.Status[] = ["canceled", "incomplete_expired"];
+
+/**
+ * Refuses to bill a customer in `currency` when it is already billed in another, as Stripe
+ * does: a customer has one currency while it has a live subscription (its schedule follows it)
+ * or invoice items on a draft invoice.
+ */
+export async function refuseOtherCurrency(b: Account, customerId: string, currency: string, param: string) {
+  const subs = await b.store.ofCustomer<Stripe.Subscription>("subscription", customerId);
+  const drafts = await b.store.ofCustomer<Stripe.Invoice>("invoice", customerId);
+  const held = subs.find((s) => !ENDED.includes(s.status))?.currency ?? drafts.find((i) => i.status === "draft" && i.lines.data.length > 0)?.currency;
+  if (held && held !== currency)
+    throw invalid(
+      `You cannot combine currencies on a single customer. This customer has an active subscription, subscription schedule, discount, quote, or invoice item with currency ${held}.`,
+      param,
+    );
+}
+
 /** Attaches a saved method or a test token; 4000 0000 0000 0002 is declined here, as in Stripe. */
 export async function attachPaymentMethod(b: Account, token: string, customerId: string) {
   if (DECLINED_AT_ATTACH.has(token)) throw cardDeclined();

@@ -66,8 +66,7 @@ export async function itemPrices(b: Account, raw: FormValue[], param: string): P
 export function checkItemSet(prices: Stripe.Price[], param: string) {
   const [first] = prices;
   for (const p of prices) {
-    if (p.currency !== first.currency)
-      throw invalid("Currency and interval fields must match across all plans on this subscription. Found mismatch in currency field.", param);
+    if (p.currency !== first.currency) throw invalid("All prices on a subscription must have the same `currency`.", param);
     if (p.recurring?.interval !== first.recurring?.interval || p.recurring?.interval_count !== first.recurring?.interval_count)
       throw invalid("Currency and interval fields must match across all plans on this subscription. Found mismatch in interval field.", param);
   }

@@ -6,7 +6,7 @@
 // `invoice.payment_failed`), the invoice left open. An open invoice can be voided.
 import type Stripe from "stripe";
 import { type Account, cardDeclined, invalid, missing, wireDecimal } from "./account";
-import { customerOf } from "./customers";
+import { customerOf, refuseOtherCurrency } from "./customers";
 import { int, meta, obj, str } from "./form";
 import { buildInvoice, chargeInvoice, finalizeOnly, voidInvoice } from "./invoices";
 import { boolean, integer, metadata, object, oneOf, string } from "./params";
@@ -80,8 +80,7 @@ export const oneOffInvoiceRoutes: Route[] = [
       if (!priceId) throw invalid("The local Stripe makes invoice items from a price only: give pricing[price].", "pricing[price]");
       const price = await b.price(priceId);
       if (price.recurring) throw invalid(`The price specified (${priceId}) is a recurring price; invoice items take one-time prices.`, "pricing[price]");
-      if (inv.lines.data.length > 0 && inv.currency !== price.currency)
-        throw invalid(`The price's currency (${price.currency}) is not the invoice's (${inv.currency}).`, "pricing[price]");
+      await refuseOtherCurrency(b, customerId, price.currency, "pricing[price]");
       const quantity = int(p.quantity) ?? 1;
       const amount = (price.unit_amount ?? 0) * quantity;
       const now = await b.nowFor(customerId);

@@ -4,6 +4,7 @@
 // that period bills it. After the last phase, `end_behavior` releases or cancels.
 import type Stripe from "stripe";
 import { type Account, addMonths, invalid, legacyPlan, missing } from "./account";
+import { refuseOtherCurrency } from "./customers";
 import { arr, type FormValue, int, meta, obj, str } from "./form";
 import { createInvoice } from "./invoices";
 import { isMetered, itemPrices, meteredItems, syncMeteredItems } from "./metered";
@@ -167,6 +168,7 @@ async function updateSchedule(b: Account, id: string, p: Params): Promise<Schedu
       const items = arr(raw.items);
       if (items.length === 0) throw invalid(`Missing required param: phases[${i}][items][0][price].`, `phases[${i}][items]`);
       const prices = await itemPrices(b, items, `phases[${i}][items]`);
+      await refuseOtherCurrency(b, s.customer as string, prices[0].currency, `phases[${i}][items]`);
       const duration = obj(raw.duration);
       const months = int(duration.interval_count) ?? 1;
       if (duration.interval !== undefined && str(duration.interval) !== "month")

@@ -2,7 +2,7 @@
 
 import type Stripe from "stripe";
 import { type Account, invalid, missing } from "./account";
-import { customerOf } from "./customers";
+import { customerOf, refuseOtherCurrency } from "./customers";
 import { arr, int, meta, obj, str } from "./form";
 import { itemPrices } from "./metered";
 import { array, integer, listParams, metadata, object, oneOf, string } from "./params";
@@ -53,6 +53,7 @@ export const sessionRoutes: Route[] = [
       // The subscription Checkout makes gets the pinned version's default mode unless told otherwise.
       const billingMode = mode === "subscription" ? classicBillingMode(subData.billing_mode, "subscription_data[billing_mode]") : null;
       const customer = cust ? await customerOf(b, cust, "customer") : null;
+      if (customer && mode === "subscription") await refuseOtherCurrency(b, customer.id, price.currency, "line_items");
       const session: Stripe.Checkout.Session = {
         id,
         object: "checkout.session",

@@ -51,6 +51,12 @@ export class Store {
     return rows.map((r) => r.data).filter(filter);
   }
 
+  /** The customer's objects of one type, newest first. */
+  async ofCustomer<T = any>(type: string, customer: string): Promise<T[]> {
+    const rows = await this.sql<{ data: T }[]>`select data from objects where type = ${type} and customer = ${customer} order by seq desc`;
+    return rows.map((r) => r.data);
+  }
+
   async next(name: string): Promise<number> {
     const [row] = await this.sql<{ value: string }[]>`insert into counters (name, value) values (${name}, 1)
       on conflict (name) do update set value = counters.value + 1 returning value`;

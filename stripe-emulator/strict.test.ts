@@ -96,6 +96,44 @@ describe("parameters are checked like Stripe checks them", () => {
   });
 });
 
+describe("one currency per subscription and per customer, as Stripe keeps them", () => {
+  const euros = (recurring?: { interval: "month" }) => stripe.prices.create({ currency: "eur", unit_amount: 900, recurring, product_data: { name: "Euro" } });
+
+  test("a subscription's prices in two currencies are refused, naming items", async () => {
+    const { price, customer } = await subscribed();
+    const eur = await euros({ interval: "month" });
+    const err = await refusal(
+      stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: price.id }, { price: eur.id }] }),
+    );
+    expect([err.statusCode, err.rawType, err.param]).toEqual([400, "invalid_request_error", "items"]);
+    expect(err.message).toBe("All prices on a subscription must have the same `currency`.");
+  });
+
+  test("a usd customer's subscription cannot move to a eur price, nor a second subscription be in eur, until nothing usd is live", async () => {
+    const { customer, sub } = await subscribed();
+    const eur = await euros({ interval: "month" });
+    const combine =
+      "You cannot combine currencies on a single customer. This customer has an active subscription, subscription schedule, discount, quote, or invoice item with currency usd.";
+    const moved = await refusal(stripe.subscriptions.update(sub.id, { items: [{ id: sub.items.data[0].id, price: eur.id }] }));
+    expect([moved.statusCode, moved.rawType, moved.param, moved.message]).toEqual([400, "invalid_request_error", "items", combine]);
+    expect((await stripe.subscriptions.retrieve(sub.id)).items.data[0].price.currency).toBe("usd");
+    const second = await refusal(stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: eur.id }] }));
+    expect([second.statusCode, second.param, second.message]).toEqual([400, "items", combine]);
+    await stripe.subscriptions.cancel(sub.id);
+    expect((await stripe.subscriptions.create({ billing_mode: { type: "classic" }, customer: customer.id, items: [{ price: eur.id }] })).currency).toBe("eur");
+  });
+
+  test("an invoice item in eur for a customer billed in usd is refused, naming pricing[price]", async () => {
+    const { customer } = await subscribed();
+    const eur = await euros();
+    const invoice = await stripe.invoices.create({ customer: customer.id, auto_advance: false, pending_invoice_items_behavior: "exclude" });
+    const err = await refusal(stripe.invoiceItems.create({ customer: customer.id, invoice: invoice.id!, pricing: { price: eur.id } }));
+    expect([err.statusCode, err.rawType, err.param]).toEqual([400, "invalid_request_error", "pricing[price]"]);
+    expect(err.message).toContain("You cannot combine currencies on a single customer");
+    expect((await stripe.invoices.retrieve(invoice.id!)).lines.data).toEqual([]);
+  });
+});
+
 describe("idempotency keys like Stripe's", () => {
   test("a request refused by validation is not saved under its key: the corrected retry with the same key succeeds", async () => {
     const key = `idem-${crypto.randomUUID()}`;

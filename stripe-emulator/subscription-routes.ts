@@ -2,6 +2,7 @@
 // invoices.ts and events.ts).
 import type Stripe from "stripe";
 import { invalid, missing } from "./account";
+import { refuseOtherCurrency } from "./customers";
 import { arr, type FormValue, int, meta, obj, str } from "./form";
 import { itemPrices } from "./metered";
 import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, type Param, string, timestamp } from "./params";
@@ -26,10 +27,12 @@ export const subscriptionRoutes: Route[] = [
     async (b, p) => {
       const items = arr(p.items);
       if (items.length === 0) throw invalid("Missing required param: items[0][price].", "items");
+      const prices = await itemPrices(b, items, "items");
+      await refuseOtherCurrency(b, str(p.customer) ?? "", prices[0].currency, "items");
       return createSubscription(b, {
         billingMode: classicBillingMode(p.billing_mode, "billing_mode"),
         customer: str(p.customer) ?? "",
-        prices: await itemPrices(b, items, "items"),
+        prices,
         trialDays: int(p.trial_period_days),
         trialEnd: int(p.trial_end),
         paymentMethod: str(p.default_payment_method),

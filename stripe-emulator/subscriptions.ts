@@ -4,7 +4,7 @@
 // subscription item, as in API versions since 2025-03-31.
 import type Stripe from "stripe";
 import { type Account, addMonths, invalid, legacyPlan, missing, monthsOf, periodAt, pricePer, StripeError } from "./account";
-import { customerOf } from "./customers";
+import { customerOf, refuseOtherCurrency } from "./customers";
 import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
 import { line } from "./invoice-lines";
 import { buildInvoice, createInvoice, voidInvoice } from "./invoices";
@@ -278,6 +278,8 @@ async function itemChange(b: Account, sub: Sub, raw: FormValue[]): Promise<{ lic
   const prices = [licensed, ...metered.map((w) => w.price)];
   if (new Set(prices.map((x) => x.id)).size !== prices.length) throw invalid(`Cannot add multiple subscription items with the same plan.`, "items");
   checkItemSet(prices, "items");
+  // The subscription itself holds the customer's currency: a price in another is refused too.
+  await refuseOtherCurrency(b, sub.customer as string, licensed.currency, "items");
   return { licensed, metered };
 }
 
