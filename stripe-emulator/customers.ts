@@ -3,7 +3,7 @@
 import type Stripe from "stripe";
 import { type Account, cardDeclined, DECLINED_AT_ATTACH, FAILING_LAST4, FAILS_EVERY_CHARGE, invalid, missing } from "./account";
 import { meta, obj, str } from "./form";
-import { metadata, object, string } from "./params";
+import { email, metadata, object, string } from "./params";
 import type { Route } from "./route";
 import { newId } from "./store";
 
@@ -83,7 +83,7 @@ export const customerRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/customers$/,
-    { email: string, name: string, metadata, test_clock: string, payment_method: string, invoice_settings: object({ default_payment_method: string }) },
+    { email, name: string, metadata, test_clock: string, payment_method: string, invoice_settings: object({ default_payment_method: string }) },
     async (b, p) => {
       const clock = str(p.test_clock) ?? null;
       if (clock && !(await b.store.get(clock))) throw missing("test_helpers.test_clock", clock, "test_clock");
@@ -129,7 +129,7 @@ export const customerRoutes: Route[] = [
   [
     "POST",
     /^\/v1\/customers\/([^/]+)$/,
-    { email: string, name: string, metadata, invoice_settings: object({ default_payment_method: string }) },
+    { email, name: string, metadata, invoice_settings: object({ default_payment_method: string }) },
     async (b, p, [id]) => {
       const c = await customerOf(b, id);
       const previous: Record<string, unknown> = {};

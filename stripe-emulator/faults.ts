@@ -39,7 +39,7 @@ type Entry = { fault: StripeFault | "hang"; options: FaultOptions; hits: number;
 const docUrl = (code: string) => `https://stripe.com/docs/error-codes/${code.replaceAll("_", "-")}`;
 
 /** `sk_test_abc…wxyz` as Stripe shows a key in its errors: the prefix, asterisks, the last four. */
-function masked(key: string): string {
+export function masked(key: string): string {
   const prefix = /^[a-z]+_(test|live)_/.exec(key)?.[0] ?? "";
   const rest = key.slice(prefix.length);
   return `${prefix}${"*".repeat(Math.max(0, rest.length - 4))}${rest.slice(-4)}`;

@@ -5,7 +5,7 @@ import type Stripe from "stripe";
 import { Account, cardCharges, DECLINED_AT_ATTACH, DEFAULT_DUNNING, type Dunning, FAILS_EVERY_CHARGE, StripeError } from "./account";
 import { handleApi } from "./api";
 import { API_VERSION, type DeliveryChaos, type DeliveryMode, Events, SANDBOX_RETRY_SCHEDULE } from "./events";
-import { type FaultOptions, type FaultSwitch, Faults, type StripeFault } from "./faults";
+import { type FaultOptions, type FaultSwitch, Faults, masked, type StripeFault } from "./faults";
 import { canonicalParams, parseForm } from "./form";
 import { payInvoiceOnPage } from "./invoice-payment";
 import { defaultAggregationLagMs, setAggregationLag } from "./meters";
@@ -90,7 +90,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
 
   async function answer(request: Request, url: URL): Promise<Response> {
     const auth = bearerOf(request.headers.get("authorization") ?? "");
-    if (!/^Bearer sk_test_[A-Za-z0-9_]+$/.test(auth)) {
+    const key = /^Bearer (\S+)$/.exec(auth)?.[1];
+    if (!key)
       return stripeError(
         new StripeError(
           401,
@@ -98,7 +99,8 @@ export async function startStripeLocal(opts: StripeLocalOptions) {
           "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth.",
         ),
       );
-    }
+    // The local Stripe takes any test-mode secret key; another key is refused as Stripe refuses a wrong one.
+    if (!/^sk_test_[A-Za-z0-9_]+$/.test(key)) return stripeError(new StripeError(401, "invalid_request_error", `Invalid API Key provided: ${masked(key)}`));
     const body = request.method === "GET" || request.method === "DELETE" ? url.search.slice(1) : await request.text();
     const params = parseForm(body);
     await faults.held(request.method, url.pathname, params);

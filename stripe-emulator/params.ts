@@ -57,11 +57,51 @@ export const oneOf =
     }
   };
 
-/** `metadata[key]=value` (an empty value unsets the key). */
+/** A refusal Stripe answers with a message and the param, without an error code. */
+const refused = (param: string, message: string) => new ParamRefused(400, "invalid_request_error", message, { param });
+
+/** `metadata[key]=value` (an empty value unsets the key): Stripe's limits are 50 keys, keys of 40 characters, values of 500. */
 export const metadata: Param = (value, name) => {
   if (value === "") return;
   if (!value || typeof value !== "object" || Array.isArray(value)) throw paramError("parameter_invalid_string", name, `Invalid object: ${name}`);
-  for (const [k, v] of Object.entries(value)) if (typeof v !== "string") throw notString(`${name}[${k}]`);
+  const entries = Object.entries(value);
+  if (entries.length > 50) throw refused(name, `Invalid ${name}: metadata can have up to 50 keys, but you passed in ${entries.length} keys.`);
+  for (const [k, v] of entries) {
+    if (typeof v !== "string") throw notString(`${name}[${k}]`);
+    if (k.length > 40)
+      throw refused(`${name}[${k}]`, `Metadata keys can have up to 40 characters, but you passed in a key that is ${k.length} characters long: ${k}`);
+    if (v.length > 500)
+      throw refused(`${name}[${k}]`, `Metadata values can have up to 500 characters, but you passed in a value that is ${v.length} characters long.`);
+  }
+};
+
+/** An email address, as Stripe checks a customer's: `email_invalid` otherwise. */
+export const email: Param = (value, name) => {
+  string(value, name);
+  if (value !== "" && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value as string)) throw paramError("email_invalid", name, `Invalid email address: ${value}`);
+};
+
+/** The ISO 4217 codes Stripe charges in (its presentment currencies), lowercase as its API takes them. */
+const CURRENCIES = new Set(
+  (
+    "usd aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob brl bsd bwp byn bzd cad cdf chf clp cny cop crc cve czk " +
+    "djf dkk dop dzd egp etb eur fjd fkp gbp gel gip gmd gnf gtq gyd hkd hnl htg huf idr ils inr isk jmd jod jpy kes kgs khr kmf krw kwd kyd " +
+    "kzt lak lbp lkr lrd lsl mad mdl mga mkd mmk mnt mop mur mvr mwk mxn myr mzn nad ngn nio nok npr nzd omr pab pen pgk php pkr pln pyg qar " +
+    "ron rsd rub rwf sar sbd scr sek sgd shp sle sos srd std szl thb tjs tnd top try ttd twd tzs uah ugx uyu uzs vnd vuv wst xaf xcd xof xpf " +
+    "yer zar zmw"
+  ).split(" "),
+);
+
+export const currency: Param = (value, name) => {
+  string(value, name);
+  if (!CURRENCIES.has(value as string))
+    throw refused(name, `Invalid currency: ${value}. Stripe currently supports these currencies: ${[...CURRENCIES].join(", ")}`);
+};
+
+/** An amount in the currency's minor unit: Stripe takes at most 8 digits. */
+export const amount: Param = (value, name) => {
+  integer({ min: 0 })(value, name);
+  if (Number(value) > 99_999_999) throw paramError("parameter_invalid_integer", name, "This value must be less than or equal to 99999999.");
 };
 
 export const object = (shape: Accepts): Param =>
@@ -97,6 +137,22 @@ export const expandable =
 /** Stripe's list parameters. */
 export const listParams: Accepts = { limit: integer({ min: 1, max: 100 }), starting_after: string, ending_before: string };
 
+/**
+ * Stripe refuses a NUL character in any string, key or value (the local Stripe keeps its
+ * objects as Postgres JSON, which cannot hold one either).
+ */
+function refuseNul(value: FormValue, name: string) {
+  if (typeof value === "string") {
+    if (value.includes("\0")) throw refused(name, `Invalid string: ${name} must not contain the null character (\\u0000).`);
+    return;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const at = `${name}[${k}]`;
+    if (k.includes("\0")) throw refused(at, `Invalid parameter name: ${JSON.stringify(at)} must not contain the null character (\\u0000).`);
+    if (v !== undefined) refuseNul(v, at);
+  }
+}
+
 function check(shape: Accepts, params: Record<string, FormValue>, prefix?: string) {
   for (const [key, value] of Object.entries(params)) {
     const name = prefix ? `${prefix}[${key}]` : key;
@@ -108,5 +164,6 @@ function check(shape: Accepts, params: Record<string, FormValue>, prefix?: strin
 
 /** Refuses the request unless every parameter is one `accepts` names, with a value it takes. */
 export function checkParams(accepts: Accepts, params: Record<string, FormValue>) {
+  for (const [key, value] of Object.entries(params)) refuseNul(value, key);
   check({ expand: expandable(), ...accepts }, params);
 }

@@ -3,7 +3,7 @@
 import type Stripe from "stripe";
 import { type Account, invalid, missing } from "./account";
 import { arr, bool, type FormValue, int, meta, obj, str } from "./form";
-import { array, boolean, expandable, integer, listParams, metadata, object, oneOf, type Param, string } from "./params";
+import { amount, array, boolean, currency, expandable, integer, listParams, metadata, object, oneOf, type Param, string } from "./params";
 import { list, type Route } from "./route";
 import { newId } from "./store";
 import { decimalString, type PriceTiers, parseTiers, publicTier, tiersKey, unitAmountOf, wholeCents } from "./tiers";
@@ -57,22 +57,22 @@ export const productRoutes: Route[] = [
     {
       product: string,
       product_data: object({ name: string, metadata }),
-      unit_amount: integer({ min: 0 }),
+      unit_amount: amount,
       unit_amount_decimal: string,
       billing_scheme: oneOf("per_unit", "tiered"),
       tiers_mode: oneOf("graduated", "volume"),
       tiers: array(
         object({
           up_to: upTo,
-          unit_amount: integer({ min: 0 }),
+          unit_amount: amount,
           unit_amount_decimal: string,
-          flat_amount: integer({ min: 0 }),
+          flat_amount: amount,
           flat_amount_decimal: string,
         }),
       ),
       lookup_key: string,
       transfer_lookup_key: boolean,
-      currency: string,
+      currency,
       metadata,
       nickname: string,
       recurring: object({

@@ -134,6 +134,66 @@ describe("one currency per subscription and per customer, as Stripe keeps them",
   });
 });
 
+describe("values Stripe refuses", () => {
+  test("an email that is not an address is email_invalid, on create and update", async () => {
+    const err = await refusal(stripe.customers.create({ email: "notanemail" }));
+    expect([err.statusCode, err.rawType, err.code, err.param]).toEqual([400, "invalid_request_error", "email_invalid", "email"]);
+    expect(err.message).toBe("Invalid email address: notanemail");
+    const customer = await stripe.customers.create({ email: "fine@example.com" });
+    expect((await refusal(stripe.customers.update(customer.id, { email: "still not@one" }))).code).toBe("email_invalid");
+  });
+
+  test("a currency Stripe does not know is refused, naming currency; codes are lowercase", async () => {
+    for (const currency of ["zzz", "USD"]) {
+      const err = await refusal(stripe.prices.create({ currency, unit_amount: 100, product_data: { name: "Odd" } }));
+      expect([err.statusCode, err.rawType, err.param]).toEqual([400, "invalid_request_error", "currency"]);
+      expect(err.message).toStartWith(`Invalid currency: ${currency}. Stripe currently supports these currencies: usd, aed,`);
+    }
+    expect((await stripe.prices.create({ currency: "jpy", unit_amount: 100, product_data: { name: "Yen" } })).currency).toBe("jpy");
+  });
+
+  test("an amount over 8 digits is refused, as Stripe refuses it; 99999999 is taken", async () => {
+    const price = (unit_amount: number) => stripe.prices.create({ currency: "usd", unit_amount, product_data: { name: "Big" } });
+    const err = await refusal(price(100_000_000));
+    expect([err.statusCode, err.param, err.message]).toEqual([400, "unit_amount", "This value must be less than or equal to 99999999."]);
+    expect((await price(99_999_999)).unit_amount).toBe(99_999_999);
+  });
+
+  test("metadata keeps Stripe's limits: 50 keys, keys of 40 characters, values of 500", async () => {
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "v"]));
+    const tooMany = await refusal(stripe.customers.create({ metadata: keys(51) }));
+    expect([tooMany.statusCode, tooMany.rawType, tooMany.param]).toEqual([400, "invalid_request_error", "metadata"]);
+    const longKey = "k".repeat(41);
+    const keyErr = await refusal(stripe.customers.create({ metadata: { [longKey]: "v" } }));
+    expect([keyErr.statusCode, keyErr.param]).toEqual([400, `metadata[${longKey}]`]);
+    const valueErr = await refusal(stripe.products.create({ name: "P", metadata: { note: "x".repeat(501) } }));
+    expect([valueErr.statusCode, valueErr.param]).toEqual([400, "metadata[note]"]);
+    expect(valueErr.message).toContain("up to 500 characters");
+    const atLimits = await stripe.customers.create({ metadata: { ...keys(49), ["k".repeat(40)]: "x".repeat(500) } });
+    expect(Object.keys(atLimits.metadata)).toHaveLength(50);
+  });
+
+  test("a NUL character in any string is a 400 naming the param, not a 500", async () => {
+    const post = (body: string) =>
+      fetch(`${local.url}/v1/customers`, {
+        method: "POST",
+        headers: { authorization: "Bearer sk_test_strict", "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    for (const [body, param] of [
+      ["name=a%00b", "name"],
+      ["metadata[note]=a%00b", "metadata[note]"],
+      ["invoice_settings[default_payment_method]=pm%00", "invoice_settings[default_payment_method]"],
+    ]) {
+      const r = await post(body);
+      const { error } = (await r.json()) as { error: { type: string; param: string } };
+      expect([body, r.status, error.type, error.param]).toEqual([body, 400, "invalid_request_error", param]);
+    }
+    const err = await refusal(stripe.products.create({ name: "a\u0000b" }));
+    expect([err.statusCode, err.param]).toEqual([400, "name"]);
+  });
+});
+
 describe("idempotency keys like Stripe's", () => {
   test("a request refused by validation is not saved under its key: the corrected retry with the same key succeeds", async () => {
     const key = `idem-${crypto.randomUUID()}`;
@@ -203,5 +263,18 @@ describe("authentication", () => {
       const refused = await fetch(url, { headers: { authorization } });
       expect([authorization, refused.status]).toEqual([authorization, 401]);
     }
+  });
+
+  test("a key that is not a test secret key is 401 Invalid API Key, masked; no key at all is 'did not provide'", async () => {
+    const wrong = new Stripe("sk_live_wrongKey1234", { host: "127.0.0.1", port: local.port, protocol: "http", maxNetworkRetries: 0 });
+    const err = await refusal(wrong.customers.list());
+    expect([err.statusCode, err.type, err.rawType]).toEqual([401, "StripeAuthenticationError", "invalid_request_error"]);
+    expect(err.message).toBe("Invalid API Key provided: sk_live_********1234");
+    const url = `http://127.0.0.1:${local.port}/v1/prices?limit=1`;
+    const message = async (authorization: string) =>
+      ((await (await fetch(url, { headers: { authorization } })).json()) as { error: { message: string } }).error.message;
+    expect(await message("Bearer garbage")).toBe("Invalid API Key provided: ***bage");
+    expect(await message(`Basic ${btoa("pk_test_abcd:")}`)).toBe("Invalid API Key provided: pk_test_abcd");
+    expect(await message("")).toStartWith("You did not provide an API key.");
   });
 });
