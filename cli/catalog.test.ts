@@ -71,6 +71,15 @@ describe("ops catalog:push / catalog:show", () => {
     expect((await stripe.prices.list({ limit: 100 })).data.filter((p) => p.currency === "eur")).toEqual([]);
   });
 
+  test("a plan name with a NUL character is refused by its path before Stripe is asked", async () => {
+    const { body: file } = await ops("catalog:show");
+    file.plans.pro.name = "Pro\u0000";
+    const refused = await ops("catalog:push", fileOf("nul.json", file));
+    expect([refused.code, refused.body.error.code]).toEqual([1, "VALIDATION_FAILED"]);
+    expect(refused.body.error.message).toContain("plans.pro.name: Stripe refuses the NUL character");
+    expect((await ops("catalog:show")).body.version).toBe(1);
+  });
+
   test("publishing makes Stripe's meters and prices first; a changed amount is a new price, the others stay", async () => {
     const { body: v1 } = await ops("catalog:show");
     v1.plans.pro.name = "Pro (2027)";

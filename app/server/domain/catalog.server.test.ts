@@ -85,6 +85,16 @@ describe("the catalog file", () => {
     expect(issuesOf(euros)).toEqual(["topUps.api_call.currency: every plan and top-up is sold in eur"]);
   });
 
+  test("a NUL character in a name or unit is named by its path (Stripe refuses it in any string)", () => {
+    const bad = copy();
+    bad.plans.pro.name = "Pro\u0000";
+    bad.features.tokens.unit = "to\u0000ken";
+    expect(issuesOf(bad).sort()).toEqual([
+      "features.tokens.unit: Stripe refuses the NUL character (\\u0000) in text",
+      "plans.pro.name: Stripe refuses the NUL character (\\u0000) in text",
+    ]);
+  });
+
   test("any number of plans with any codes; features left out are not granted", () => {
     const c = parseCatalog({
       features: { api_call: { type: "metered", unit: "call" }, sso: { type: "boolean" } },

@@ -9,6 +9,14 @@ import { z } from "zod";
 export const CATALOG_CODE = /^[a-z][a-z0-9_]{0,39}$/;
 const code = z.string().regex(CATALOG_CODE, "a code is 1–40 of a-z 0-9 _ and starts with a letter");
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** Text Stripe shows (a product's name, a unit): Stripe refuses a NUL character in any string. */
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "Stripe refuses the NUL character (\\u0000) in text");
 /** An amount in minor units (cents); Stripe takes at most 8 digits for unit_amount. */
 const minor = z.number().int().nonnegative().max(99_999_999);
 
@@ -19,7 +27,7 @@ const featureSchema = z
   .object({
     type: z.enum(FEATURE_TYPES),
     // What one unit of a metered feature is ("token"); optional for numeric ("seat").
-    unit: z.string().trim().min(1).max(40).optional(),
+    unit: text(40).optional(),
   })
   .strict();
 
@@ -39,7 +47,7 @@ const GRANTS = { metered: meteredGrant, numeric: numericGrant, boolean: booleanG
 
 const planSchema = z
   .object({
-    name: z.string().trim().min(1).max(60),
+    name: text(60),
     currency: z.string().regex(/^[a-z]{3}$/, "a lowercase ISO currency code, e.g. usd"),
     // Paid plans: a monthly price and optionally a yearly one. A trial has none of its own.
     prices: z.object({ month: minor, year: minor.optional() }).strict().optional(),
