@@ -137,8 +137,8 @@ export const catalogMigrate = {
     const to = versionFlag(f.to, "--to");
     const at = f.at ?? "renewal";
     if (at !== "renewal" && at !== "now") throw new AppError("VALIDATION_FAILED", `--at is renewal or now, not "${at}"`);
-    process.stderr.write(`moving ${planCode} subscribers from v${from} to v${to} (${at === "now" ? "now, prorated" : "at their renewal"})…\n`);
-    return migrateSubscribers({ planCode, from, to, at }, (line) => process.stderr.write(`  ${line}\n`));
+    // The first line once the versions are checked: a refused move prints only its refusal.
+    return migrateSubscribers({ planCode, from, to, at }, (line) => process.stderr.write(`${line}\n`));
   },
   human: (r: MigrationResult) =>
     r.subscribers.length === 0

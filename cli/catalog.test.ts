@@ -138,6 +138,10 @@ describe("bun run ops catalog:migrate and subscribe --interval", () => {
     expect(unknown.body.error.message).toContain("growth has no version 42");
     const same = await ops("catalog:migrate", "growth", "--from", "2", "--to", "2");
     expect(same.body.error.message).toContain("same version");
+    const nosuch = await ops("catalog:migrate", "gold", "--from", "1", "--to", "2");
+    expect(nosuch.body.error.message).toContain("unknown plan gold");
+    // A refused move prints its refusal only, not "moving … subscribers" first.
+    expect(same.err + nosuch.err).not.toContain("moving");
 
     const moved = await ops("catalog:migrate", "growth", "--from", "1", "--to", "2", "--at", "now");
     expect(moved).toMatchObject({ code: 0, body: { planCode: "growth", from: 1, to: 2, at: "now", subscribers: [], skipped: [] } });

@@ -16,7 +16,7 @@ import { backupDatabase, restoreDatabase } from "../app/server/ops/backup.server
 import { jobStats } from "../app/server/ops/jobs.server";
 import { runRetention } from "../app/server/ops/retention.server";
 import { advanceOrgClock, parseDuration, subscribeThroughStripe } from "../app/server/ops/sandbox.server";
-import { createOrg } from "../app/server/orgs/orgs.server";
+import { createOrg, getOrg } from "../app/server/orgs/orgs.server";
 import { closeCache } from "../app/server/platform/cache.server";
 import { config } from "../app/server/platform/config.server";
 import { closeDatabase } from "../app/server/platform/db.server";
@@ -134,6 +134,8 @@ const usageCmd: Command<Awaited<ReturnType<typeof quotaFor>>> = {
   args: COMMAND_ARGS.usage,
   run: async ([orgId]) => {
     need([orgId].filter(Boolean), 1, usageCmd.args);
+    // An org that does not exist is NOT_FOUND, not "an org without a subscription".
+    await getOrg(orgId);
     return quotaFor(orgId, "api_call");
   },
   human: (q) =>

@@ -27,3 +27,6 @@ export const COMMAND_ARGS = {
 export const usage = `usage: bun run ops <command> [--json]   (or: npm run ops -- <command>)\n\n${Object.values(COMMAND_ARGS)
   .map((a) => `  ${a}`)
   .join("\n")}`;
+
+/** How many arguments a command's usage line takes at most: its `<arg>` and `[arg]`, not its `[--flag …]`. */
+export const positionalsOf = (line: string): number => (line.match(/<[^>]+>|\[(?!-)[^\]]+\]/g) ?? []).length;

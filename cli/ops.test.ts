@@ -126,6 +126,30 @@ describe("bun run ops --json", () => {
     expect(noOrg.body.error.message).toContain("subscribe <orgId> <planCode>");
   });
 
+  test("bad input: an extra argument or a negative value is refused with the command's usage, not the whole list", async () => {
+    const extra = await ops("catalog:show", "extra");
+    expect(extra).toMatchObject({ code: 1, body: { ok: false, error: { code: "VALIDATION_FAILED", message: 'catalog:show does not take "extra"' } } });
+    const tooMany = await ops("subscribe", "org_x", "starter", "growth");
+    expect(tooMany.body.error.message).toBe('subscribe does not take "growth"');
+    for (const args of [
+      ["clock:advance", "org_x", "-5d"],
+      ["catalog:migrate", "growth", "--from", "-1", "--to", "2"],
+    ]) {
+      const negative = await ops(...args);
+      expect([negative.code, negative.body.error.code]).toEqual([1, "VALIDATION_FAILED"]);
+      expect(negative.body.error.message).toContain("negative");
+    }
+    const human = spawn(["bun", join(import.meta.dir, "ops.ts"), "clock:advance", "org_x", "-5d"], { stdout: "pipe", stderr: "pipe" });
+    const err = await new Response(human.stderr).text();
+    expect(await human.exited).toBe(1);
+    expect(err).toContain("usage: bun run ops clock:advance <orgId> <duration>");
+    expect(err).not.toContain("key:create");
+  });
+
+  test("usage of an org that does not exist is NOT_FOUND, not 'no subscription'", async () => {
+    expect((await ops("usage", "org_nosuch")).body.error).toMatchObject({ code: "NOT_FOUND", message: "Organisation not found." });
+  });
+
   test("bad input: an unknown command prints the usage on stderr and exits 1", async () => {
     const unknown = await opsRaw("org:delete", "org_x");
     expect(unknown.code).toBe(1);

@@ -3,7 +3,7 @@
 // JSON object on stdout; errors go to stderr with a hint and exit 1.
 import { parseArgs } from "node:util";
 import { adoptRunState } from "../scripts/run-state";
-import { COMMAND_ARGS, usage } from "./help";
+import { COMMAND_ARGS, positionalsOf, usage } from "./help";
 
 process.env.LOG_LEVEL ??= "warn";
 // Operators' commands run without the app's session timeouts (a drift report or a replay may
@@ -12,6 +12,9 @@ for (const name of ["DATABASE_HOT_TIMEOUT_MS", "DATABASE_STATEMENT_TIMEOUT_MS", 
   process.env[name] ??= "0";
 
 const argv = process.argv.slice(2);
+/** One command's usage line when `name` is a command, the whole list otherwise. */
+const usageOf = (name: string | undefined) =>
+  name !== undefined && name in COMMAND_ARGS ? `usage: bun run ops ${COMMAND_ARGS[name as keyof typeof COMMAND_ARGS]}` : usage;
 const parseOptions = () =>
   parseArgs({
     args: argv,
@@ -33,12 +36,15 @@ const parseOptions = () =>
   });
 let parsed: ReturnType<typeof parseOptions>;
 try {
+  // No command takes a negative value; the option parser would read "-5d" as the flags -5 and -d.
+  const negative = argv.find((a) => /^-\d/.test(a));
+  if (negative !== undefined) throw new Error(`"${negative}": no value of a command is negative`);
   parsed = parseOptions();
 } catch (err) {
   // A mistyped flag is the operator's input error, answered like any other: no stack trace.
   const message = (err as Error).message;
   if (argv.includes("--json")) console.log(JSON.stringify({ ok: false, error: { code: "VALIDATION_FAILED", message } }));
-  else console.error(`error: ${message}\n${usage}`);
+  else console.error(`error: ${message}\n${usageOf(argv.find((a) => !a.startsWith("-")))}`);
   process.exit(1);
 }
 const { values, positionals } = parsed;
@@ -46,6 +52,13 @@ const [name, ...args] = positionals;
 if (!name || !(name in COMMAND_ARGS) || values.help) {
   console.error(usage);
   process.exit(values.help ? 0 : 1);
+}
+const extra = args.slice(positionalsOf(COMMAND_ARGS[name as keyof typeof COMMAND_ARGS]));
+if (extra.length > 0) {
+  const message = `${name} does not take ${extra.map((a) => `"${a}"`).join(" ")}`;
+  if (values.json) console.log(JSON.stringify({ ok: false, error: { code: "VALIDATION_FAILED", message } }));
+  else console.error(`error: ${message}\n${usageOf(name)}`);
+  process.exit(1);
 }
 // Next to `npm start` with no DATABASE_URL: the database and local Stripe that run wrote down.
 let unreachable: string | null;

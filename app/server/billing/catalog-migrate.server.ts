@@ -60,6 +60,8 @@ async function versionPrice(planCode: string, version: number, interval: "month"
 
 async function checkVersions(planCode: string, from: number, to: number): Promise<void> {
   if (from === to) throw new AppError("VALIDATION_FAILED", "--from and --to name the same version: nothing to move.");
+  const [plan] = await db.select({ code: schema.plans.code }).from(schema.plans).where(eq(schema.plans.code, planCode));
+  if (!plan) throw new AppError("VALIDATION_FAILED", `unknown plan ${planCode}; \`bun run ops catalog:show\` lists the plans.`);
   const rows = await db
     .select({ version: schema.planVersions.version, priceOf: schema.planVersions.priceOf })
     .from(schema.planVersions)
@@ -78,6 +80,7 @@ export async function migrateSubscribers(
   const { planCode, from, to, at } = input;
   await refreshCatalog();
   await checkVersions(planCode, from, to);
+  progress(`moving ${planCode} subscribers from v${from} to v${to} (${at === "now" ? "now, prorated" : "at their renewal"})…`);
   const subscribers = await db
     .select()
     .from(schema.subscriptions)
@@ -93,11 +96,11 @@ export async function migrateSubscribers(
     if (outcome === null) continue;
     if ("reason" in outcome) {
       skipped.push(outcome);
-      progress(`${outcome.orgId}: skipped, ${outcome.reason}`);
+      progress(`  ${outcome.orgId}: skipped, ${outcome.reason}`);
       continue;
     }
     progress(
-      `${outcome.orgId}: ${planCode} v${from} → v${to} ${at === "now" ? `now (charged ${outcome.amountDueNow})` : `at renewal (${outcome.effectiveAt})`}`,
+      `  ${outcome.orgId}: ${planCode} v${from} → v${to} ${at === "now" ? `now (charged ${outcome.amountDueNow})` : `at renewal (${outcome.effectiveAt})`}`,
     );
     moved.push(outcome);
   }
