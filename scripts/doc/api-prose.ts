@@ -23,8 +23,8 @@ export const basics = `## Basics
   case-insensitive (\`bearer\` works too).
 - **Portal routes** (billing, invoices, keys, subscription): the session cookie \`__session\` (the
   Clerk session, or the local dev sign-in when Clerk is not configured). The session's org scopes
-  every query. A mutation must come from the app's own origin (\`Origin\` header), else 403
-  \`FORBIDDEN\`.
+  every query. A mutation must come from the app's own origin (its \`Origin\` header, or without
+  one its \`Referer\`'s origin), else 403 \`FORBIDDEN\`.
 - **Admin routes** (\`/api/admin/*\`, \`/admin\`): a session whose email is in \`ADMIN_EMAILS\`.
 - **Local dev sign-in** (only without Clerk keys, never in production): \`POST /dev/sign-in\` with
   form fields \`email\`, \`orgId\` (optional: created if new) and \`orgName\` (optional) signs in as
