@@ -99,6 +99,10 @@ describe("rate limits", () => {
       { name: "x", expiresAt: "tomorrow" },
       // Past the year 9999 once in UTC: a Date Postgres cannot read (a 500 before).
       { name: "x", expiresAt: "9999-12-31T23:59:59-23:59" },
+      // A name that reads as another: a right-to-left override, an isolate, a control character.
+      { name: "prod\u202Edab" },
+      { name: "\u2067ops" },
+      { name: "a\u0007b" },
     ];
     for (const body of bad) {
       const r = await createKey(body);
@@ -111,6 +115,7 @@ describe("rate limits", () => {
     for (const body of [
       {},
       { name: "" },
+      { name: "kept\u202E" },
       { rateLimits: [{ limit: -1, windowSeconds: 1 }] },
       { gracePeriodSeconds: 5 },
       { expiresAt: "9999-12-31T23:59:59-23:59" },

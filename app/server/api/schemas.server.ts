@@ -159,7 +159,14 @@ export const rateLimits = z
   .meta({
     description: `At most ${RATE_LIMIT_BOUNDS.maxEntries} limits, each on a different window (1 to ${RATE_LIMIT_BOUNDS.maxWindowSeconds} s, 1 to ${RATE_LIMIT_BOUNDS.maxLimit} requests); a request must fit in every one.`,
   });
-const keyName = z.string().trim().min(1).max(60);
+// Shown in lists next to other keys' names: no control characters and no bidirectional
+// overrides or isolates, which make a name read as another one (U+202E turns "yek-dab" around).
+const keyName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(60)
+  .refine((name) => !/[\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name), "no control characters or text-direction overrides");
 const keyRateLimits = rateLimits.nullable().meta({
   description: "The key's own limits; `null` (the default): the org's default limits apply; `[]`: no limits, whatever the default.",
 });
