@@ -300,9 +300,10 @@ export async function createCheckoutSession(input: {
     const session = await stripe.checkout.sessions.create(params, { idempotencyKey: requestKey(prefix, params) });
     if (!session.url) throw new Error("checkout session without url");
     // Expiring every other one (not just the older ones) keeps at most one payable even when two
-    // plans are asked for at once; the loser's next click gets a fresh session.
+    // plans are asked for at once; the loser's next click gets a fresh session. Only plans'
+    // checkouts: a top-up's (mode payment) buys credits beside any plan, and stays payable.
     const open = await stripe.checkout.sessions.list({ customer: customerId, status: "open", limit: 100 }).autoPagingToArray({ limit: 10_000 });
-    for (const other of open) if (other.id !== session.id) await expireCheckoutSession(other.id);
+    for (const other of open) if (other.id !== session.id && other.mode === "subscription") await expireCheckoutSession(other.id);
     const ours = open.some((o) => o.id === session.id);
     // A replay answers the session as it was made; if it is no longer open, ask Stripe why.
     if (ours || (await stripe.checkout.sessions.retrieve(session.id)).status !== "expired") return session.url;

@@ -182,6 +182,23 @@ describe("without a saved card", () => {
   });
 });
 
+describe("a top-up's Checkout and a plan's, open at once", () => {
+  test("starting a plan's Checkout leaves the top-up's payable: only another plan's is expired", async () => {
+    const orgId = await newOrg();
+    const call = await billing(orgId);
+    const topUp = await call("POST", "top-ups", { metric: "api_call", packs: 1 }, { "idempotency-key": "beside-a-plan" });
+    expect(topUp.body.data.status).toBe("checkout");
+    const first = await call("POST", "checkout", { planCode: "starter" });
+    const second = await call("POST", "checkout", { planCode: "growth" });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const { customerId } = await ensureCustomer(orgId);
+    const open = (await stripe.checkout.sessions.list({ customer: customerId, status: "open" })).data;
+    // The top-up's and the newest plan's: the first plan's was expired by the second.
+    expect(open.map((s) => s.mode).sort()).toEqual(["payment", "subscription"]);
+    expect((await stripe.checkout.sessions.retrieve(topUp.body.data.sessionId)).status).toBe("open");
+  });
+});
+
 describe("bad input changes nothing", () => {
   test("no key, an unknown or unpacked metric, packs out of range: 400, no request remembered, no Stripe customer", async () => {
     const orgId = await newOrg();
