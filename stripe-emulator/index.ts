@@ -49,7 +49,12 @@ export type Exchange = { method: string; path: string; params: Params; status: n
 // Every response names the API version it was rendered with, as Stripe's do.
 const headers = () => ({ "request-id": `req_${crypto.randomUUID().slice(0, 14)}`, "stripe-version": API_VERSION });
 
-const stripeError = (e: StripeError) => Response.json({ error: { type: e.type, message: e.message, ...e.extra } }, { status: e.status, headers: headers() });
+const stripeError = (e: StripeError) =>
+  Response.json(
+    { error: { type: e.type, message: e.message, ...e.extra } },
+    // As Stripe's 401s: the scheme the key goes in.
+    { status: e.status, headers: e.status === 401 ? { ...headers(), "www-authenticate": 'Basic realm="Stripe"' } : headers() },
+  );
 
 /** The key as Stripe takes it: Bearer, or Basic with the key as the user name (`curl -u sk_test_…:`). */
 function bearerOf(header: string): string {

@@ -146,6 +146,8 @@ async function withTiers(b: Account, price: Stripe.Price): Promise<Stripe.Price>
  */
 async function createPrice(b: Account, p: Record<string, FormValue>): Promise<Stripe.Price> {
   const tiered = parseTiers(p);
+  // Stripe requires it: a price without a currency is refused, not made in usd.
+  if (str(p.currency) === undefined) throw invalid("Missing required param: currency.", "currency");
   const unit = tiered ? null : unitAmountOf(p);
   if (unit === undefined) throw invalid("Missing required param: unit_amount.", "unit_amount");
   const recurring = obj(p.recurring);
@@ -174,7 +176,7 @@ async function createPrice(b: Account, p: Record<string, FormValue>): Promise<St
     active: true,
     billing_scheme: tiered ? "tiered" : "per_unit",
     created: Math.floor(Date.now() / 1000),
-    currency: str(p.currency) ?? "usd",
+    currency: str(p.currency)!,
     custom_unit_amount: null,
     livemode: false,
     lookup_key: lookup,

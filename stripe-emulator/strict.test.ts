@@ -276,5 +276,12 @@ describe("authentication", () => {
     expect(await message("Bearer garbage")).toBe("Invalid API Key provided: ***bage");
     expect(await message(`Basic ${btoa("pk_test_abcd:")}`)).toBe("Invalid API Key provided: pk_test_abcd");
     expect(await message("")).toStartWith("You did not provide an API key.");
+    // As Stripe's 401s, it names the scheme the key goes in.
+    expect((await fetch(url, { headers: { authorization: "Bearer garbage" } })).headers.get("www-authenticate")).toBe('Basic realm="Stripe"');
+  });
+
+  test("a price without a currency is refused, not made in usd", async () => {
+    const err = await refusal(stripe.prices.create({ unit_amount: 1000, product_data: { name: "No currency" } } as unknown as Stripe.PriceCreateParams));
+    expect([err.statusCode, err.param, err.message]).toEqual([400, "currency", "Missing required param: currency."]);
   });
 });
