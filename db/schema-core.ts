@@ -111,6 +111,8 @@ export const subscriptions = pgTable("subscriptions", {
   trialEnd: tz("trial_end"),
   cancelAtPeriodEnd: boolean("cancel_at_period_end").notNull().default(false),
   pendingPlanCode: text("pending_plan_code"),
+  // month | year: the interval of the price the scheduled change moves to (with pending_plan_code).
+  pendingBillingInterval: text("pending_billing_interval"),
   // Stripe's own timestamp of the state mirrored here, so an older event never overwrites a newer one.
   stripeUpdatedAt: tz("stripe_updated_at"),
   updatedAt: tz("updated_at").notNull().defaultNow(),

@@ -98,11 +98,10 @@ export function yearlySaving(plan: { priceMonthly: number; priceYearly: number |
 }
 
 /**
- * The plan a scheduled change moves to, as people read it (`name`: the plan's name). A change to
- * the org's own plan is a change of interval (convergence keeps a version move out of
- * pendingPlanCode), so it says which: "Pro, monthly".
+ * The plan a scheduled change moves to, as people read it (`name`: the plan's name), with its
+ * interval when that changes too: "Pro, monthly" or "Starter, monthly" from Pro yearly.
  */
-export function pendingPlanLabel(subscription: { planCode: string; pendingPlanCode: string | null; interval: "month" | "year" }, name: string): string {
-  if (subscription.pendingPlanCode !== subscription.planCode) return name;
-  return `${name}, ${subscription.interval === "year" ? "monthly" : "yearly"}`;
+export function pendingPlanLabel(subscription: { interval: "month" | "year"; pendingInterval: "month" | "year" | null }, name: string): string {
+  const next = subscription.pendingInterval ?? subscription.interval;
+  return next === subscription.interval ? name : `${name}, ${next === "year" ? "yearly" : "monthly"}`;
 }

@@ -186,6 +186,10 @@ describe("billing loader and action", () => {
     expect(await text("dashboard")).toContain("Your plan changes to pro, monthly on");
     await sql`update subscriptions set billing_interval = 'month', pending_plan_code = 'starter' where org_id = ${orgId}`;
     expect(await text("billing")).toContain("You move to Starter on");
+    // To another plan and interval at once: both are named (the mirror keeps the scheduled price's interval).
+    await sql`update subscriptions set billing_interval = 'year', pending_plan_code = 'starter', pending_billing_interval = 'month' where org_id = ${orgId}`;
+    expect(await text("billing")).toContain("You move to Starter, monthly on");
+    expect(await text("dashboard")).toContain("Your plan changes to starter, monthly on");
   });
 
   test("an org without a plan has no current allowances", async () => {

@@ -477,6 +477,8 @@ export type SubscriptionOverview = {
     cancelAtPeriodEnd: boolean;
     /** A downgrade scheduled for the period end. */
     pendingPlanCode: string | null;
+    /** How often the plan of the scheduled change bills (null: none scheduled): a yearly plan's move to a monthly one shows here. */
+    pendingInterval: "month" | "year" | null;
     /** How often Stripe bills it; the period above is Stripe's (a year for a yearly plan), the included units reset monthly either way. */
     interval: "month" | "year";
   } | null;
@@ -530,6 +532,8 @@ export type SubscriptionSummary = {
   cancelAtPeriodEnd: boolean;
   /** A downgrade scheduled for the period end. */
   pendingPlanCode: string | null;
+  /** How often the plan of the scheduled change bills (null: none scheduled): a yearly plan's move to a monthly one shows here. */
+  pendingInterval: "month" | "year" | null;
   /** How often Stripe bills it; the period above is Stripe's (a year for a yearly plan), the included units reset monthly either way. */
   interval: "month" | "year";
 };

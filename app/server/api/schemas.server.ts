@@ -317,6 +317,10 @@ export const subscriptionSummary = z.object({
   trialEnd: timestamp.nullable(),
   cancelAtPeriodEnd: z.boolean(),
   pendingPlanCode: z.string().nullable().meta({ description: "A downgrade scheduled for the period end." }),
+  pendingInterval: z
+    .enum(["month", "year"])
+    .nullable()
+    .meta({ description: "How often the plan of the scheduled change bills (null: none scheduled): a yearly plan's move to a monthly one shows here." }),
   interval: z
     .enum(["month", "year"])
     .meta({ description: "How often Stripe bills it; the period above is Stripe's (a year for a yearly plan), the included units reset monthly either way." }),

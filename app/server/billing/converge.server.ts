@@ -17,7 +17,7 @@ import { planVersionFor, planVersionTerms } from "./catalog.server";
 import { grantPaidTopUp, paidTopUpOf } from "./credit-grants.server";
 import { planByCode, refreshCatalog } from "./plans.server";
 import { releaseSchedule } from "./schedules.server";
-import { customerGone, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
+import { customerGone, intervalOfPrice, isResourceMissing, isStripeUnavailable, planOfPrice } from "./stripe.server";
 import { retrieveInvoice, retrieveSubscription, type SubscriptionState } from "./stripe-subscriptions.server";
 import { retrieveTopUpSession } from "./stripe-top-ups.server";
 import { allowancePeriod, lockSubscription, overdueSubscriptions, rollForwardLocally, upsertSubscription } from "./subscriptions.server";
@@ -119,6 +119,7 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
   const planCode = await planOfPrice(state.priceId, state.status);
   if (!planCode) throw new Error(`Stripe price ${state.priceId} is not a price of the catalog`);
   const scheduled = state.scheduledPriceId && isLive(state.status) ? await planOfPrice(state.scheduledPriceId, "active") : null;
+  const scheduledInterval = scheduled && state.scheduledPriceId ? await intervalOfPrice(state.scheduledPriceId) : null;
   return db.transaction(async (tx) => {
     // The same lock every usage writer takes first (see record_usage).
     const current = await lockSubscription(tx, orgId);
@@ -147,6 +148,7 @@ export async function applySubscription(orgId: string, state: SubscriptionState)
       trialEnd: state.trialEnd,
       cancelAtPeriodEnd: state.cancelAtPeriodEnd,
       pendingPlanCode: pending,
+      pendingBillingInterval: pending === null ? null : scheduledInterval,
       pendingPlanVersion: renewed ? null : moving,
       billingInterval: state.interval,
       stripeUpdatedAt: new Date(),

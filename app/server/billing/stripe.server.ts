@@ -178,6 +178,15 @@ export async function planOfPrice(priceId: string, status: string): Promise<Plan
   return code;
 }
 
+/** The interval a plan's price bills (a current catalog's, else Stripe's own word for an earlier one). */
+export async function intervalOfPrice(priceId: string): Promise<"month" | "year"> {
+  const known = await ensurePriceIds();
+  if ([...known.year.values()].includes(priceId)) return "year";
+  if ([...known.month.values()].includes(priceId)) return "month";
+  const price = await stripe.prices.retrieve(priceId);
+  return price.recurring?.interval === "year" ? "year" : "month";
+}
+
 const earlierPrices = new Map<string, PlanCode | null>();
 async function earlierPlanPrice(priceId: string): Promise<PlanCode | null> {
   if (!earlierPrices.has(priceId)) {

@@ -29,8 +29,26 @@ export async function subscriptionSummary(orgId: string) {
     trialEnd: s.trialEnd?.toISOString() ?? null,
     cancelAtPeriodEnd: s.cancelAtPeriodEnd,
     pendingPlanCode: s.pendingPlanCode,
+    pendingInterval: pendingIntervalOf(s),
     interval: s.billingInterval as "month" | "year",
   };
+}
+
+/**
+ * How often the plan of the scheduled change bills. A mirror converged before convergence wrote it
+ * knows only the plan: the same plan's change is one of interval (a version move is kept out of
+ * pending_plan_code), another plan's keeps the interval, until the next convergence says.
+ */
+function pendingIntervalOf(s: {
+  pendingPlanCode: string | null;
+  pendingBillingInterval: string | null;
+  planCode: string;
+  billingInterval: string;
+}): "month" | "year" | null {
+  if (s.pendingPlanCode === null) return null;
+  if (s.pendingBillingInterval === "month" || s.pendingBillingInterval === "year") return s.pendingBillingInterval;
+  const current = s.billingInterval === "year" ? "year" : "month";
+  return s.pendingPlanCode !== s.planCode ? current : current === "year" ? "month" : "year";
 }
 
 /** When the org's past_due subscription stops admitting usage (grace_ends in SQL), or null if it is not past due. */
@@ -98,7 +116,14 @@ export async function setPlanVersion(tx: Tx, orgId: string, move: { planVersion?
 export async function endGoneSubscription(tx: Tx, orgId: string): Promise<void> {
   await tx
     .update(schema.subscriptions)
-    .set({ status: "canceled", cancelAtPeriodEnd: false, pendingPlanCode: null, stripeUpdatedAt: new Date(), updatedAt: new Date() })
+    .set({
+      status: "canceled",
+      cancelAtPeriodEnd: false,
+      pendingPlanCode: null,
+      pendingBillingInterval: null,
+      stripeUpdatedAt: new Date(),
+      updatedAt: new Date(),
+    })
     .where(eq(schema.subscriptions.orgId, orgId));
 }
 

@@ -167,7 +167,7 @@ describe("yearly plans with monthly allowances", () => {
     expect(back.body.data).toMatchObject({ change: "downgrade", effective: "period_end", amountDueNow: 0, nextInvoiceAmount: 2_900 });
     const down = await call("POST", "downgrade", { planCode: "starter", interval: "month" });
     expect(down.status).toBe(200);
-    expect(down.body.data).toMatchObject({ planCode: "starter", interval: "year", pendingPlanCode: "starter" });
+    expect(down.body.data).toMatchObject({ planCode: "starter", interval: "year", pendingPlanCode: "starter", pendingInterval: "month" });
     // At the year's end the schedule moves the price: a monthly period, billed at the monthly price.
     await advanceClock(clockId, addMonths(p.prorationDate, 12) + 2 * 3600);
     const monthly = await until(async () => {
