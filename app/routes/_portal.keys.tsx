@@ -9,7 +9,7 @@ import { formatDateTime } from "~/components/format";
 import { unitsOf } from "~/components/plan-terms";
 import { type Column, ResponsiveTable } from "~/components/responsive-table";
 import { wholeNumberOf } from "~/server/api/form-fields.server";
-import { RATE_LIMIT_BOUNDS } from "~/server/api/schemas.server";
+import { keyNameBody, RATE_LIMIT_BOUNDS } from "~/server/api/schemas.server";
 import { DEFAULT_ROLL_GRACE_SECONDS, defaultKeyRateLimits, rollApiKey, setDefaultKeyRateLimits, updateApiKey } from "~/server/auth/key-settings.server";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/server/auth/keys.server";
 import { requireUser } from "~/server/auth/session.server";
@@ -17,7 +17,7 @@ import { currentEntitlements } from "~/server/billing/usage-meters.server";
 import { portalAction } from "~/server/http/portal-action.server";
 import { rateLimitsFromForm } from "~/server/http/rate-limit-form.server";
 import { getOrg } from "~/server/orgs/orgs.server";
-import { AppError } from "~/server/platform/errors.server";
+import { AppError, parseWith } from "~/server/platform/errors.server";
 import { usageByKeySince } from "~/server/usage/history.server";
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
@@ -57,10 +57,9 @@ function graceOf(form: FormData) {
   return grace;
 }
 
+/** The key's name by the API's rule (createKeyBody's `name`: 1–60 characters, no control or direction-override characters). */
 function nameOf(form: FormData) {
-  const name = String(form.get("name") ?? "").trim();
-  if (!name || name.length > 60) throw invalid("Give the key a name of 1–60 characters.");
-  return name;
+  return parseWith(keyNameBody, { name: String(form.get("name") ?? "") }, { name: "Give the key a name of 1–60 characters, without control characters." }).name;
 }
 
 export const action = (args: ActionFunctionArgs) =>

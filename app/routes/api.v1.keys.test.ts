@@ -208,6 +208,30 @@ describe("the keys page's forms", () => {
     expect((await call("GET", "/api/v1/key-rate-limits")).body.data).toEqual({ rateLimits: null });
   });
 
+  test("the page refuses the names the API refuses: empty, too long, a direction override; nothing is created", async () => {
+    const [{ n: before }] = await sql<{ n: number }[]>`select count(*)::int as n from api_keys where org_id = ${orgId}`;
+    for (const name of ["", " ", "x".repeat(61), "prod\u202Edab", "a\u0007b"]) {
+      const r = await post([
+        ["intent", "create"],
+        ["name", name],
+        ["limitMode", "default"],
+      ]);
+      expect([JSON.stringify(name), r.status, r.body.code]).toEqual([JSON.stringify(name), 400, "VALIDATION_FAILED"]);
+      expect(r.body.error).toBe("Give the key a name of 1–60 characters, without control characters.");
+    }
+    const [{ n: after }] = await sql<{ n: number }[]>`select count(*)::int as n from api_keys where org_id = ${orgId}`;
+    expect(after).toBe(before);
+    expect(
+      (
+        await post([
+          ["intent", "create"],
+          ["name", "  padded  "],
+          ["limitMode", "default"],
+        ])
+      ).status,
+    ).toBe(200);
+  });
+
   test("bad rows are refused with the API's own words, naming the row, and change nothing", async () => {
     const created = await createKey({ name: "kept", rateLimits: [{ limit: 5, windowSeconds: 60 }] });
     const id = created.body.data.id;

@@ -182,6 +182,8 @@ const futureExpiry = z.iso
   .meta({ description: "When the key stops working (ISO 8601, in the future); `null`: never. An expired key is refused as a revoked one is." });
 
 export const createKeyBody = z.object({ name: keyName, rateLimits: keyRateLimits.optional(), expiresAt: futureExpiry.optional() }).strict();
+/** A key's name alone, as the portal's forms read it. */
+export const keyNameBody = z.object({ name: keyName });
 export const updateKeyBody = z
   .object({ name: keyName.optional(), rateLimits: keyRateLimits.optional(), expiresAt: futureExpiry.optional() })
   .strict()
