@@ -141,8 +141,8 @@ export const catalogMigrate = {
     return migrateSubscribers({ planCode, from, to, at }, (line) => process.stderr.write(`${line}\n`));
   },
   human: (r: MigrationResult) =>
-    r.subscribers.length === 0
+    r.subscribers.length === 0 && r.skipped.length === 0
       ? `no live subscriber of ${r.planCode} v${r.from}: nothing moved`
       : `${r.subscribers.length} subscriber(s) of ${r.planCode} moved from v${r.from} to v${r.to} ${r.at === "now" ? "now" : "at their renewal"}` +
-        (r.skipped.length > 0 ? `; ${r.skipped.length} left on v${r.from} (a downgrade is scheduled)` : ""),
+        (r.skipped.length > 0 ? `; ${r.skipped.length} not moved (${r.skipped.map((s) => `${s.orgId}: ${s.reason}`).join("; ")})` : ""),
 };

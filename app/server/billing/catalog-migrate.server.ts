@@ -35,7 +35,7 @@ export type MigrationResult = {
   to: number;
   at: MigrationTiming;
   subscribers: MigratedSubscriber[];
-  /** Left on their version: a downgrade to another plan is scheduled (they leave the plan at renewal). */
+  /** Not moved: a downgrade to another plan is scheduled (they leave the plan at renewal), or they left the version while the move ran. */
   skipped: { orgId: string; reason: string }[];
 };
 
@@ -93,7 +93,6 @@ export async function migrateSubscribers(
     // In the org's turn (a person's upgrade or downgrade may be under way): the subscription is
     // read again there, and one that left the version meanwhile is not moved back onto it.
     const outcome = await oneChangeAtATime(listed.orgId, () => moveOne(listed.orgId, input));
-    if (outcome === null) continue;
     if ("reason" in outcome) {
       skipped.push(outcome);
       progress(`  ${outcome.orgId}: skipped, ${outcome.reason}`);
@@ -108,16 +107,18 @@ export async function migrateSubscribers(
 }
 
 /**
- * Moves one subscriber, read again in its org's turn: null when it left the plan version (or
- * its liveness) since the list was read, a reason when it is left there.
+ * Moves one subscriber, read again in its org's turn: the reason it is not moved when it left
+ * the plan version (another plan, version or an ended subscription) since the list was read, or
+ * has a downgrade scheduled.
  */
 async function moveOne(
   orgId: string,
   input: { planCode: string; from: number; to: number; at: MigrationTiming },
-): Promise<MigratedSubscriber | { orgId: string; reason: string } | null> {
+): Promise<MigratedSubscriber | { orgId: string; reason: string }> {
   const { planCode, from, to, at } = input;
   const [sub] = await db.select().from(schema.subscriptions).where(eq(schema.subscriptions.orgId, orgId));
-  if (!sub?.stripeSubscriptionId || sub.planCode !== planCode || sub.planVersion !== from || !isLive(sub.status)) return null;
+  if (!sub?.stripeSubscriptionId || sub.planCode !== planCode || sub.planVersion !== from || !isLive(sub.status))
+    return { orgId, reason: `it left ${planCode} v${from} while the move ran` };
   if (sub.pendingPlanCode) return { orgId, reason: `a downgrade to ${sub.pendingPlanCode} is scheduled` };
   const subscriptionId = sub.stripeSubscriptionId;
   const interval = sub.billingInterval === "year" ? "year" : "month";
