@@ -6,7 +6,7 @@ import { catalogChanges, catalogHistory, conflictsOf, currentCatalog, publishCat
 import { type MigrationResult, migrateSubscribers } from "../app/server/billing/catalog-migrate.server";
 import { upstream } from "../app/server/billing/stripe.server";
 import { prepareStripeFor } from "../app/server/billing/stripe-catalog.server";
-import { type CatalogChange, CatalogInvalid, canonical, contentOf, parseCatalog } from "../app/server/domain/catalog.server";
+import { type CatalogChange, CatalogInvalid, canonical, contentOf, parseCatalog, parseCatalogText } from "../app/server/domain/catalog.server";
 import { AppError } from "../app/server/platform/errors.server";
 import { COMMAND_ARGS } from "./help";
 
@@ -20,15 +20,10 @@ function readCatalogFile(file: string) {
   } catch (err) {
     throw new AppError("VALIDATION_FAILED", `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`);
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return parseCatalogText(text);
   } catch (err) {
-    throw new AppError("VALIDATION_FAILED", `${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  try {
-    return parseCatalog(json);
-  } catch (err) {
+    if (err instanceof SyntaxError) throw new AppError("VALIDATION_FAILED", `${file} is not valid JSON: ${err.message}`);
     if (err instanceof CatalogInvalid) throw invalid(err.issues, file);
     throw err;
   }

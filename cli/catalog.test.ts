@@ -60,6 +60,22 @@ describe("ops catalog:push / catalog:show", () => {
     expect((await ops("catalog:show")).body.version).toBe(1);
   });
 
+  test("a plan written twice in the file is refused by its path; neither is published", async () => {
+    const { body: file } = await ops("catalog:show");
+    const path = join(dir, "twice.json");
+    // An edit left the old growth below the new one: JSON.parse alone would publish the old price.
+    const text = JSON.stringify(file, null, 2).replace(
+      '"plans": {',
+      `"plans": {\n    "growth": ${JSON.stringify({ ...file.plans.growth, prices: { month: 12900 } })},`,
+    );
+    writeFileSync(path, text);
+    const refused = await ops("catalog:push", path);
+    expect(refused.code).toBe(1);
+    expect(refused.body.error.code).toBe("VALIDATION_FAILED");
+    expect(refused.body.error.message).toContain("plans.growth: is written twice in one object");
+    expect((await ops("catalog:show")).body.version).toBe(1);
+  });
+
   test("a plan in another currency than the others is refused by path; nothing reaches Stripe or is published", async () => {
     const { body: file } = await ops("catalog:show");
     file.plans.pro.currency = "eur";

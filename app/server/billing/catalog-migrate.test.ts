@@ -136,7 +136,7 @@ describe("catalog:migrate and a person's change at once", () => {
     const result = await move;
     expect(result.subscribers.map((s) => s.orgId)).not.toContain(orgId);
     // Listed, then read again in its turn (not merely listed after the change).
-    expect(result.skipped).toContainEqual({ orgId, reason: "it left growth v" + from + " while the move ran" });
+    expect(result.skipped).toContainEqual({ orgId, reason: `it left growth v${from} while the move ran` });
     expect((await stripe.subscriptions.list({ customer: await customerOf(orgId) })).data[0].items.data[0].price.id).toBe(priceBefore);
     expect(await sql`select 1 from audit_log where org_id = ${orgId} and action = 'plan_version.migrated'`).toHaveLength(0);
   });

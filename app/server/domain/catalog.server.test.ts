@@ -2,7 +2,7 @@
 // by its path, today's PLANS_CONFIG shape is converted, and the diff names what changed.
 import { describe, expect, test } from "bun:test";
 import defaultCatalog from "../../../catalog/default.json";
-import { CatalogInvalid, contentOf, diffCatalogs, parseCatalog } from "./catalog.server";
+import { CatalogInvalid, contentOf, diffCatalogs, parseCatalog, parseCatalogText } from "./catalog.server";
 
 const issuesOf = (input: unknown) => {
   try {
@@ -93,6 +93,29 @@ describe("the catalog file", () => {
       "features.tokens.unit: Stripe refuses the NUL character (\\u0000) in text",
       "plans.pro.name: Stripe refuses the NUL character (\\u0000) in text",
     ]);
+  });
+
+  test("a key written twice in one object is named by its path, not silently the last one kept", () => {
+    const text = JSON.stringify(defaultCatalog, null, "\t")
+      // a second growth plan after the first, at a lower price, and tokens' unit twice
+      .replace('"plans": {', '"plans": {\n\t\t"growth": {"name": "Growth", "currency": "usd", "prices": {"month": 100}, "features": {}},')
+      .replace('"unit": "token"', '"unit": "token", "unit": "tokens"');
+    expect(JSON.parse(text).plans.growth.prices.month).toBe(9900); // what JSON.parse alone would publish
+    let refused: unknown;
+    try {
+      parseCatalogText(text);
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(CatalogInvalid);
+    expect((refused as CatalogInvalid).issues.map((i) => i.path).sort()).toEqual(["features.tokens.unit", "plans.growth"]);
+    expect((refused as CatalogInvalid).message).toContain("plans.growth: is written twice in one object");
+    // A key is compared as JSON reads it: `a\u0062` is `ab`.
+    expect(() => parseCatalogText('{"features": {"a\\u0062": {"type": "boolean"}, "ab": {"type": "boolean"}}, "plans": {}}')).toThrow(
+      /features\.ab: is written twice/,
+    );
+    expect(parseCatalogText(JSON.stringify(defaultCatalog))).toEqual(parseCatalog(defaultCatalog));
+    expect(() => parseCatalogText("{oops")).toThrow(SyntaxError);
   });
 
   test("any number of plans with any codes; features left out are not granted", () => {

@@ -1,8 +1,10 @@
 // The catalog as data: what can be sold (features) and the plans that sell it, in the shape of
 // catalog/default.json (amounts in minor units). `parseCatalog` validates a catalog file, or
 // today's PLANS_CONFIG shape converted, and names every error by its path
-// (`plans.growth.prices.month: …`). A leaf like the rest of domain/: config, billing and the
-// CLI all read catalogs through here.
+// (`plans.growth.prices.month: …`); `parseCatalogText` reads a catalog file's text, refusing a key
+// written twice in one object. A leaf like the rest of domain/: config, billing and the CLI all
+// read catalogs through here.
+import { isPair, isScalar, isSeq, parseDocument, visit } from "yaml";
 import { z } from "zod";
 
 /** Feature and plan codes: what the API, Stripe metadata and meter event names carry. */
@@ -235,6 +237,49 @@ function issuesOf(error: z.ZodError): CatalogIssue[] {
     if (i.code === "invalid_key") return { path: pathOf(i.path), message: i.issues.map((inner) => inner.message).join("; ") };
     return { path: pathOf(i.path), message: i.message };
   });
+}
+
+/** A key's text as the catalog names it (keys of a JSON file are strings). */
+const keyText = (key: unknown) => String(isScalar(key) ? key.value : key);
+
+/**
+ * The keys a JSON text writes twice in one object, each by its path: JSON.parse keeps the last one
+ * silently, so a second `growth` or `prices` would publish whichever came last. `text` is JSON
+ * (JSON.parse took it), which YAML 1.2 reads as it is; its parser keeps every pair, in order.
+ */
+function repeatedKeysOf(text: string): CatalogIssue[] {
+  const issues = new Map<string, CatalogIssue>();
+  visit(parseDocument(text, { uniqueKeys: false }), {
+    Map(_key, map, ancestry) {
+      // The map's path: the key of each pair above it, the index of each list item above it.
+      const chain = [...ancestry, map];
+      const path: PropertyKey[] = [];
+      for (let i = 0; i < chain.length - 1; i++) {
+        const at = chain[i];
+        if (isPair(at)) path.push(keyText(at.key));
+        else if (isSeq(at)) path.push(at.items.indexOf(chain[i + 1] as never));
+      }
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = keyText(pair.key);
+        const at = pathOf([...path, key]);
+        if (seen.has(key)) issues.set(at, { path: at, message: "is written twice in one object; write it once (JSON keeps only the last)" });
+        seen.add(key);
+      }
+    },
+  });
+  return [...issues.values()];
+}
+
+/**
+ * A catalog file's text: JSON (a SyntaxError when it is not), each key written once per object,
+ * validated as parseCatalog does; throws CatalogInvalid naming each error by its path.
+ */
+export function parseCatalogText(text: string): CatalogFile {
+  const json: unknown = JSON.parse(text);
+  const repeated = repeatedKeysOf(text);
+  if (repeated.length > 0) throw new CatalogInvalid(repeated);
+  return parseCatalog(json);
 }
 
 /** Validates a catalog file (or today's PLANS_CONFIG shape); throws CatalogInvalid naming each error by its path. */

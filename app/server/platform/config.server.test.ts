@@ -102,6 +102,9 @@ describe("config", () => {
     expect(() => loadConfig({ ...base, SENTRY_DSN: "nope" })).toThrow(/SENTRY_DSN/);
     expect(() => loadConfig({ ...base, SENTRY_TRACES_SAMPLE_RATE: "2" })).toThrow(/SENTRY_TRACES_SAMPLE_RATE/);
     expect(() => loadConfig({ ...base, PLANS_CONFIG: "{oops" })).toThrow(/PLANS_CONFIG: is not valid JSON/);
+    expect(() => loadConfig({ ...base, PLANS_CONFIG: '{"features": {}, "plans": {}, "plans": {}}' })).toThrow(
+      /PLANS_CONFIG: plans: is written twice in one object/,
+    );
     const legacyTrial = { name: "Trial", priceMonthly: 2900, currency: "usd", includedUnits: { api_call: 1_000 }, trialDays: 14, priceOf: "gold" };
     expect(() => loadConfig({ ...base, PLANS_CONFIG: JSON.stringify({ trial: legacyTrial }) })).toThrow(
       /PLANS_CONFIG: plans\.trial\.priceOf: names an unknown plan "gold"/,

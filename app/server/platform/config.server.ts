@@ -5,7 +5,7 @@ import { availableParallelism, hostname, networkInterfaces } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { z } from "zod";
 import defaultCatalogFile from "../../../catalog/default.json";
-import { type Catalog, CatalogInvalid, contentOf, parseCatalog } from "../domain/catalog.server";
+import { type Catalog, CatalogInvalid, contentOf, parseCatalog, parseCatalogText } from "../domain/catalog.server";
 import { LOCAL_WEBHOOK_SECRET } from "./local-stripe";
 
 /** The shipped default catalog (catalog/default.json): the seed's four plans and the issue's features. */
@@ -26,16 +26,13 @@ function readPlansConfig(raw: string, ctx: z.RefinementCtx): Catalog {
       return z.NEVER;
     }
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
-  } catch {
-    ctx.addIssue({ code: "custom", message: text === raw ? "is not valid JSON" : `${raw} is not valid JSON` });
-    return z.NEVER;
-  }
-  try {
-    return contentOf(parseCatalog(json));
+    return contentOf(parseCatalogText(text));
   } catch (err) {
+    if (err instanceof SyntaxError) {
+      ctx.addIssue({ code: "custom", message: text === raw ? "is not valid JSON" : `${raw} is not valid JSON` });
+      return z.NEVER;
+    }
     if (!(err instanceof CatalogInvalid)) throw err;
     for (const issue of err.issues) ctx.addIssue({ code: "custom", message: `${issue.path || "(catalog)"}: ${issue.message}` });
     return z.NEVER;
