@@ -7,6 +7,7 @@ import { type JobHelpers, parseCrontab, type WorkerUtils } from "graphile-worker
 import { sql } from "../app/server/platform/db.server";
 import { type JobName, jobPayloads, MalformedJobPayload, parseJobPayload } from "../app/server/platform/jobs.server";
 import { orgWithKey } from "../test/factories";
+import { defineTask } from "./define-task";
 import { crontab, taskList } from "./tasks";
 
 const warnings: string[] = [];
@@ -85,6 +86,21 @@ describe("worker tasks", () => {
     expect(warnings).toEqual(["stored event evt_never_stored not found; nothing to do"]);
     // Extra fields are tolerated (older or newer enqueuers), and dropped before the task sees them.
     expect(parseJobPayload("stigg_sync", { orgId: "org_1", extra: true })).toEqual({ orgId: "org_1" });
+  });
+
+  test("a task's error that Postgres could not store as the job's last_error is made storable", async () => {
+    // graphile-worker writes the message with its "fail the job" query; one Postgres refuses
+    // leaves the job locked by a live worker, never retried.
+    const failing = defineTask("stigg_sync", async () => {
+      throw new Error("answered \u0000 and \uD800 alone");
+    });
+    const err = await Promise.resolve(failing({ orgId: "org_1" }, helpers)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe("answered \uFFFD and \uFFFD alone");
+    const [row] = await sql<{ stored: string }[]>`select (${JSON.stringify({ message: err?.message })}::json ->> 'message') as stored`;
+    expect(row.stored).toBe("answered \uFFFD and \uFFFD alone");
   });
 
   test("every crontab entry names a task in the list, with a payload its schema accepts", () => {

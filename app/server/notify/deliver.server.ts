@@ -7,7 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { appendAudit } from "../events/audit.server";
 import { emitEvent } from "../events/outbox.server";
 import { db, schema } from "../platform/db.server";
-import { jobPayload } from "../platform/jobs.server";
+import { jobPayload, postgresText } from "../platform/jobs.server";
 import { postPinned } from "./http-post.server";
 import { resolveDeliveryTarget } from "./url-safety.server";
 
@@ -88,11 +88,11 @@ export async function deliverWebhook(deliveryId: string): Promise<void> {
     const target = await resolveDeliveryTarget(endpoint.url);
     const res = await postPinned(target, headers, payload);
     responseCode = res.status;
-    responseBody = res.body.slice(0, KEEP_BODY);
+    responseBody = postgresText(res.body.slice(0, KEEP_BODY)); // the receiver's bytes, NUL included
     if (res.status < 200 || res.status > 299) error = `answered ${res.status}`;
   } catch (err) {
     // The receiver's failure, recorded on the attempt (shown to the org), not an error of ours.
-    error = (err as Error).message.slice(0, 300);
+    error = postgresText((err as Error).message.slice(0, 300));
   }
   const latencyMs = Math.round(performance.now() - started);
   const succeeded = error === null;

@@ -172,6 +172,34 @@ describe("outbound webhooks", () => {
     }
   });
 
+  test("a receiver answering bytes Postgres cannot store (NUL) has its attempt logged and the delivery settled", async () => {
+    const { orgId } = await orgWithKey();
+    const call = await session(orgId);
+    let hits = 0;
+    const receiver = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => {
+        hits++;
+        return new Response("ok\u0000\u0001binary", { status: 200 });
+      },
+    });
+    try {
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ["invoice.paid"] });
+      expect((await call("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
+      const [delivery] = await until(async () => {
+        const r = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+        return r[0]?.status === "succeeded" && r;
+      });
+      expect(delivery.log.map((a: any) => [a.attempt, a.succeeded, a.responseCode, a.responseBody])).toEqual([[1, true, 200, "ok\uFFFD\u0001binary"]]);
+      expect(hits).toBe(1);
+      // The job is done, not held locked by a failed "fail the job".
+      await jobsIdle(["deliver_webhook"]);
+    } finally {
+      receiver.stop(true);
+    }
+  });
+
   test("bad endpoint input is refused with VALIDATION_FAILED and creates nothing", async () => {
     const { orgId } = await orgWithKey();
     const call = await session(orgId);

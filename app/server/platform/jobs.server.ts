@@ -71,6 +71,16 @@ export function parseJobPayload<K extends JobName>(task: K, payload: unknown): J
 }
 
 /**
+ * Text Postgres can store: a NUL character (text and jsonb refuse it) and a lone surrogate (jsonb
+ * refuses its escape) become U+FFFD. What a job writes from the outside world (a receiver's
+ * answer) and the error message graphile-worker writes when a job fails go through it: a message
+ * Postgres refuses fails graphile-worker's own "fail the job" query, and the job (with its queue)
+ * then stays locked by a live worker, never retried.
+ */
+const NOT_STORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+export const postgresText = (text: string): string => text.replace(NOT_STORABLE, "\uFFFD");
+
+/**
  * The JSON text of a task's payload, type-checked, for a `graphile_worker.add_job(task, $1::text::json, …)`
  * written in SQL (where the enqueue must commit with the caller's transaction).
  */
