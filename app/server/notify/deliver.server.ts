@@ -67,12 +67,11 @@ export async function deliverWebhook(deliveryId: string): Promise<void> {
     .innerJoin(schema.events, eq(schema.events.id, schema.webhookDeliveries.eventId))
     .where(eq(schema.webhookDeliveries.id, deliveryId));
   if (!row || row.delivery.status === "succeeded") return;
-  const { delivery, endpoint, event } = row;
+  const { endpoint, event } = row;
   if (!endpoint.enabled || endpoint.deletedAt) {
     await db.update(schema.webhookDeliveries).set({ status: "failed", updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
     return;
   }
-  const attempt = delivery.attempts + 1;
   const payload = webhookPayload(event);
   const now = new Date();
   const headers = {
@@ -96,10 +95,29 @@ export async function deliverWebhook(deliveryId: string): Promise<void> {
   }
   const latencyMs = Math.round(performance.now() - started);
   const succeeded = error === null;
-  const failingSince = succeeded ? null : (endpoint.failingSince ?? now);
-  const disable = failingSince !== null && Date.now() - failingSince.getTime() >= DISABLE_AFTER_MS;
-  const retryIn = succeeded || disable || attempt >= MAX_ATTEMPTS ? null : RETRY_SCHEDULE_S[attempt - 1];
   await db.transaction(async (tx) => {
+    // Decided on the rows as they are now, not as read before the POST: another attempt of this
+    // delivery (a person's retry) may have run meanwhile, or another delivery to the endpoint.
+    const [current] = await tx
+      .select({ status: schema.webhookDeliveries.status, attempts: schema.webhookDeliveries.attempts })
+      .from(schema.webhookDeliveries)
+      .where(eq(schema.webhookDeliveries.id, deliveryId))
+      .for("no key update");
+    const [target] = await tx
+      .select({ failingSince: schema.webhookEndpoints.failingSince })
+      .from(schema.webhookEndpoints)
+      .where(eq(schema.webhookEndpoints.id, endpoint.id))
+      .for("no key update");
+    const attempt = current.attempts + 1;
+    // A failure that ends after another attempt succeeded is logged, and changes nothing else.
+    if (!succeeded && current.status === "succeeded") {
+      await tx.insert(schema.webhookAttempts).values({ deliveryId, attempt, succeeded, responseCode, latencyMs, responseBody, error });
+      await tx.update(schema.webhookDeliveries).set({ attempts: attempt, updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
+      return;
+    }
+    const failingSince = succeeded ? null : (target.failingSince ?? now);
+    const disable = failingSince !== null && Date.now() - failingSince.getTime() >= DISABLE_AFTER_MS;
+    const retryIn = succeeded || disable || attempt >= MAX_ATTEMPTS ? null : RETRY_SCHEDULE_S[attempt - 1];
     await tx.insert(schema.webhookAttempts).values({ deliveryId, attempt, succeeded, responseCode, latencyMs, responseBody, error });
     await tx
       .update(schema.webhookDeliveries)

@@ -200,6 +200,46 @@ describe("outbound webhooks", () => {
     }
   });
 
+  test("a person's retry that succeeds while an earlier attempt is still failing: the delivery stays succeeded", async () => {
+    const { orgId } = await orgWithKey();
+    const call = await session(orgId);
+    let hits = 0;
+    const receiver = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async () => {
+        hits++;
+        if (hits > 1) return new Response("thanks");
+        await Bun.sleep(1500);
+        return new Response("slow and down", { status: 500 });
+      },
+    });
+    try {
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ["invoice.paid"] });
+      expect((await call("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
+      await until(async () => hits === 1);
+      const [{ id }] = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+      expect((await call("POST", `/api/v1/webhooks/deliveries/${id}/retry`)).status).toBe(200);
+      // The slow attempt ends (500) after the retry succeeded: logged, and nothing else changes.
+      const [delivery] = await until(async () => {
+        const r = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+        return r[0]?.log.length === 2 && r;
+      });
+      expect(delivery.log.map((a: any) => [a.attempt, a.succeeded, a.responseCode])).toEqual([
+        [1, true, 200],
+        [2, false, 500],
+      ]);
+      expect([delivery.status, delivery.nextAttemptAt]).toEqual(["succeeded", null]);
+      const [endpoint] = await sql`select failing_since from webhook_endpoints where id = ${created.body.data.id}`;
+      expect(endpoint.failing_since).toBeNull();
+      await fastForwardRetries();
+      await jobsIdle(["deliver_webhook"]);
+      expect(hits).toBe(2);
+    } finally {
+      receiver.stop(true);
+    }
+  });
+
   test("bad endpoint input is refused with VALIDATION_FAILED and creates nothing", async () => {
     const { orgId } = await orgWithKey();
     const call = await session(orgId);
