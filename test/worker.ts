@@ -29,7 +29,11 @@ export async function startWorker(env: Record<string, string | undefined> = {}):
     if (proc.exitCode !== null) throw new Error(`worker exited early:\n${logs.join("\n")}`);
     await Bun.sleep(50);
   }
-  if (!logs.some((l) => l.includes('"msg":"worker started"'))) throw new Error(`worker did not start:\n${logs.join("\n")}`);
+  if (!logs.some((l) => l.includes('"msg":"worker started"'))) {
+    // Not left running against a database the test drops.
+    proc.kill("SIGKILL");
+    throw new Error(`worker did not start:\n${logs.join("\n")}`);
+  }
   return {
     logs,
     proc,

@@ -2,6 +2,6 @@
 import { deliverWebhook as deliver } from "../app/server/notify/deliver.server";
 import { defineTask } from "./define-task";
 
-export const deliverWebhook = defineTask("deliver_webhook", async ({ deliveryId }) => {
-  await deliver(deliveryId);
+export const deliverWebhook = defineTask("deliver_webhook", async ({ deliveryId }, helpers) => {
+  await deliver(deliveryId, helpers.job.priority);
 });

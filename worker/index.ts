@@ -1,5 +1,5 @@
 // The background worker: graphile-worker on the app's Postgres, no separate broker.
-import { Logger, parseCrontab, run } from "graphile-worker";
+import { Logger, parseCrontab, type RunnerOptions, run, type TaskList } from "graphile-worker";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { initSentry } from "../app/server/observe/sentry.server";
 import { flushObservations } from "../app/server/observe/slo.server";
@@ -9,7 +9,7 @@ import { log } from "../app/server/platform/log.server";
 import { guardProcess } from "../app/server/platform/process-guard.server";
 import { livenessPlugin, startLiveness } from "./liveness";
 import { reportJobsFailedForGood, startWorkerMetrics } from "./observe";
-import { crontab, taskList } from "./tasks";
+import { coreTasks, crontab, outboundTasks } from "./tasks";
 
 let stopping = false;
 
@@ -29,29 +29,38 @@ await syncPlanCatalog();
 const liveness = await startLiveness();
 const metricsServer = startWorkerMetrics();
 
-const runner = await run({
+// Two runners, each with its own slots and taking only its own tasks: the core tasks (Stripe's
+// convergence, the usage report, the rollover, upkeep) and the outbound ones, which wait on an
+// org's webhook receiver, Stigg or the mail server for up to their timeout (worker/tasks.ts).
+// OUTBOUND_SLOTS is above the 16 endpoints an org may have: each endpoint's deliveries run one at
+// a time, so one org's receivers that never answer cannot take every slot (deliver.server.ts).
+const CORE_SLOTS = 4;
+const OUTBOUND_SLOTS = 20;
+const common: RunnerOptions = {
   connectionString: config.DATABASE_URL,
-  concurrency: 4,
   // Jobs of one customer run one at a time (their queue); a queued one that was skipped while
   // its queue was busy is picked up by the next poll, so poll often (a cheap indexed query).
   pollInterval: 100,
-  taskList,
-  parsedCronItems: parseCrontab(crontab),
   logger,
   noHandleSignals: true,
   preset: { plugins: [livenessPlugin] },
-});
+};
+const runners = await Promise.all([
+  run({ ...common, concurrency: CORE_SLOTS, taskList: coreTasks as TaskList, parsedCronItems: parseCrontab(crontab) }),
+  // A pool as large as its slots (graphile-worker warns below that); opened only as jobs start and end.
+  run({ ...common, concurrency: OUTBOUND_SLOTS, maxPoolSize: OUTBOUND_SLOTS, taskList: outboundTasks as TaskList }),
+]);
 // Once running, a job's stray error is logged; it never ends the process (a failure to start
 // still does). While stopping (Ctrl-C stops Postgres too), lost connections are expected.
 guardProcess(() => stopping);
-reportJobsFailedForGood(runner.events);
-log.info({ concurrency: 4 }, "worker started");
+for (const runner of runners) reportJobsFailedForGood(runner.events);
+log.info({ concurrency: CORE_SLOTS, outboundConcurrency: OUTBOUND_SLOTS }, "worker started");
 
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, "worker stopping");
-  await runner.stop();
+  await Promise.all(runners.map((runner) => runner.stop()));
   await liveness.stop();
   metricsServer?.stop();
   await flushObservations();
@@ -61,7 +70,7 @@ async function shutdown(signal: string) {
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 // The runner itself failing is not one job's error: without it the process has nothing to do.
-await runner.promise.catch((err) => {
+await Promise.all(runners.map((runner) => runner.promise)).catch((err) => {
   if (stopping) return;
   log.fatal({ err }, "worker runner stopped");
   process.exit(1);

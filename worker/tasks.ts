@@ -16,23 +16,35 @@ import { sloWatch } from "./slo-watch";
 import { stiggPublish, stiggSync } from "./stigg-sync";
 import { stripeEvent } from "./stripe-event";
 
-/** Every task with a declared payload, each typed by it: a task missing here, or one without a payload, does not compile. */
-export const taskList: TaskList = {
+/**
+ * The tasks that wait on a party outside our control (an org's webhook receiver, Stigg, the mail
+ * server), each attempt for up to its timeout: the worker runs them on slots of their own, so a
+ * receiver that never answers cannot hold the slots Stripe's convergence and the usage report need.
+ */
+export const outboundTasks = {
+  deliver_webhook: deliverWebhook,
+  stigg_sync: stiggSync,
+  stigg_publish: stiggPublish,
+  send_email: sendEmail,
+} satisfies { [K in OutboundJob]: Task<K> };
+type OutboundJob = "deliver_webhook" | "stigg_sync" | "stigg_publish" | "send_email";
+
+/** Everything else: Stripe's convergence, the usage report, the period rollover, upkeep. */
+export const coreTasks = {
   maintain_partitions: maintainPartitions,
   measure_drift: measureDriftTask,
   report_usage: reportUsage,
   rollover_periods: rolloverPeriods,
   slo_watch: sloWatch,
-  stigg_sync: stiggSync,
-  stigg_publish: stiggPublish,
   stripe_event: stripeEvent,
   dispatch_event: dispatchEvent,
-  deliver_webhook: deliverWebhook,
-  send_email: sendEmail,
   auto_top_up: autoTopUp,
   notify_trials: notifyTrials,
   retention,
-} satisfies { [K in JobName]: Task<K> };
+} satisfies { [K in Exclude<JobName, OutboundJob>]: Task<K> };
+
+/** Every task with a declared payload, each typed by it: a task missing here, or one without a payload, does not compile. */
+export const taskList: TaskList = { ...coreTasks, ...outboundTasks } satisfies { [K in JobName]: Task<K> };
 
 export const crontab = [
   // Daily at 03:17 UTC (backfilled within a day if the worker was down).

@@ -306,10 +306,15 @@ export async function convergeTopUpSession(sessionId: string): Promise<string | 
   return orgId;
 }
 
-/** Stripe → DB → Stigg: the database has converged for the org; Stigg follows in its own job. */
+/**
+ * Stripe → DB → Stigg: the database has converged for the org; Stigg follows in its own job. The
+ * jobs wait in four queues (by org), so a Stigg that hangs holds at most four of the worker's
+ * outbound slots, never the webhooks' (worker/index.ts).
+ */
 export async function followInStigg(orgId: string): Promise<void> {
   if (!stiggEnabled()) return;
-  await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::text::json, job_key := ${`stigg:${orgId}`}::text, max_attempts := 10)`;
+  await sql`select graphile_worker.add_job('stigg_sync', ${jobPayload("stigg_sync", { orgId })}::text::json, job_key := ${`stigg:${orgId}`}::text,
+              queue_name := 'stigg:' || abs(hashtext(${orgId}) % 4), max_attempts := 10)`;
 }
 
 /**

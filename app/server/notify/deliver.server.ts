@@ -17,12 +17,28 @@ export const MAX_ATTEMPTS = RETRY_SCHEDULE_S.length + 1;
 const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
 const KEEP_BODY = 1024;
 
-/** Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery). */
+// Where a delivery's attempt waits (graphile-worker's queue and priority), by its endpoint's health:
+// - an endpoint that answers: its own queue, so its deliveries run one at a time and in order, and
+//   the org's 16 endpoints at most can never take every outbound slot (worker/index.ts);
+// - an endpoint that is failing (failing_since set): one queue per org for all of its failing
+//   endpoints, behind every healthy delivery (priority 1), so receivers that hang for the whole
+//   timeout hold one slot per org, not the slots other orgs' deliveries need.
+const QUEUE_OF_DELIVERY = dsql.raw(`case when endpoint.failing_since is null then 'webhook:' || endpoint.id
+                                        else 'webhooks-failing:' || endpoint.org_id end`);
+/** The priority of an attempt to a failing endpoint: after every healthy one (0). */
+export const FAILING_PRIORITY = 1;
+const PRIORITY_OF_DELIVERY = dsql.raw(`case when endpoint.failing_since is null then 0 else ${FAILING_PRIORITY} end`);
+
+/** Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery), where its endpoint's health puts it. */
 export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: Pick<typeof db, "execute"> = db) =>
   executor.execute(dsql`
     select graphile_worker.add_job('deliver_webhook', ${jobPayload("deliver_webhook", { deliveryId })}::text::json,
+             queue_name := ${QUEUE_OF_DELIVERY}, priority := ${PRIORITY_OF_DELIVERY},
              run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 5,
-             job_key := ${`delivery:${deliveryId}`}::text)`);
+             job_key := ${`delivery:${deliveryId}`}::text)
+      from webhook_deliveries delivery
+      join webhook_endpoints endpoint on endpoint.id = delivery.endpoint_id
+     where delivery.id = ${deliveryId}`);
 
 /**
  * One delivery per subscribed, enabled endpoint of the event's org, each with its first attempt
@@ -36,10 +52,12 @@ export async function createDeliveriesFor(event: { id: string; orgId: string; ty
         from webhook_endpoints e
        where e.org_id = ${event.orgId} and e.enabled and e.deleted_at is null and ${event.type} = any(e.event_types)
       on conflict (endpoint_id, event_id) do nothing
-      returning id)
-    select graphile_worker.add_job('deliver_webhook', json_build_object('deliveryId', id), max_attempts := 5,
-                                   job_key := 'delivery:' || id)
-      from created`);
+      returning id, endpoint_id)
+    select graphile_worker.add_job('deliver_webhook', json_build_object('deliveryId', created.id), max_attempts := 5,
+                                   queue_name := ${QUEUE_OF_DELIVERY}, priority := ${PRIORITY_OF_DELIVERY},
+                                   job_key := 'delivery:' || created.id)
+      from created
+      join webhook_endpoints endpoint on endpoint.id = created.endpoint_id`);
 }
 
 /** Records a delivery of one event to one endpoint (enqueue its attempt after). */
@@ -59,7 +77,11 @@ export async function markDeliveryPending(deliveryId: string, executor: Pick<typ
 export const webhookPayload = (event: Pick<typeof schema.events.$inferSelect, "id" | "type" | "createdAt" | "data">) =>
   JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
 
-export async function deliverWebhook(deliveryId: string): Promise<void> {
+/**
+ * One attempt of a delivery. `priority`: the job's; an attempt queued as healthy (priority 0) to
+ * an endpoint that has started failing since is queued again where failing endpoints wait, not sent.
+ */
+export async function deliverWebhook(deliveryId: string, priority = 0): Promise<void> {
   const [row] = await db
     .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events })
     .from(schema.webhookDeliveries)
@@ -70,6 +92,10 @@ export async function deliverWebhook(deliveryId: string): Promise<void> {
   const { endpoint, event } = row;
   if (!endpoint.enabled || endpoint.deletedAt) {
     await db.update(schema.webhookDeliveries).set({ status: "failed", updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
+    return;
+  }
+  if (endpoint.failingSince !== null && priority < FAILING_PRIORITY) {
+    await enqueueDelivery(deliveryId, 0);
     return;
   }
   const payload = webhookPayload(event);

@@ -145,8 +145,11 @@ export async function queueEmailFor(event: EventRow, tx: Executor & Pick<typeof 
   if (row) await tx.execute(sqlAddJob(row.id));
 }
 
+// In four queues (by email), so a mail server that hangs holds at most four of the worker's
+// outbound slots, never the webhooks' (worker/index.ts).
 const sqlAddJob = (emailId: string) =>
-  dsql`select graphile_worker.add_job('send_email', ${jobPayload("send_email", { emailId })}::text::json, max_attempts := 12, job_key := ${`email:${emailId}`}::text)`;
+  dsql`select graphile_worker.add_job('send_email', ${jobPayload("send_email", { emailId })}::text::json, max_attempts := 12, job_key := ${`email:${emailId}`}::text,
+         queue_name := 'email:' || abs(hashtext(${emailId}) % 4))`;
 
 let transport: Transporter | null = null;
 
@@ -158,7 +161,9 @@ export async function sendEmail(emailId: string): Promise<void> {
     await db.update(schema.emailOutbox).set({ status: "local" }).where(eq(schema.emailOutbox.id, emailId));
     return;
   }
-  transport ??= nodemailer.createTransport(config.SMTP_URL);
+  // A server that accepts and never answers fails the attempt within these, not nodemailer's
+  // defaults (2 minutes to connect, 10 of silence).
+  transport ??= nodemailer.createTransport({ url: config.SMTP_URL, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
   try {
     await transport.sendMail({
       from: config.MAIL_FROM,
