@@ -53,6 +53,10 @@ BEGIN
            -- primary key (org_id, recorded_at, ...) and read every event of the org since its
            -- period started, per request: a cost growing with the org's volume, chosen by any
            -- session that planned on a large ledger. OFFSET 0 keeps it out of the scan.
+           -- Remembered: since the current period's start or for 24 hours, and for the whole of
+           -- the event's own period and 24 hours after it (its counter's period_end: one
+           -- primary-key probe, made only for a request_id seen before), so a retry in the new
+           -- period's first day of an admission made days before the boundary replays.
            SELECT found.* FROM (
                     SELECT event.metric, event.quantity, event.used_after, event.included,
                            event.period_start, event.recorded_at, event.part, event.credit_units,
@@ -62,5 +66,10 @@ BEGIN
                     OFFSET 0) found
             WHERE found.recorded_at >= least(coalesce(org_state.period_start, p_now),
                                              p_now - interval '24 hours')
+               OR EXISTS (SELECT 1 FROM usage_counters own
+                           WHERE own.org_id = request.org_id AND own.metric = found.metric
+                             AND own.period_start = found.period_start
+                             AND own.period_end > p_now - interval '24 hours')
+            ORDER BY found.recorded_at DESC
             LIMIT 1) earlier ON true;
 END $$;

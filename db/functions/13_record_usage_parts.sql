@@ -144,7 +144,12 @@ BEGIN
                       WHERE probed.org_id = given.org_id AND probed.request_id = given.request_id
                      OFFSET 0) event
               WHERE event.recorded_at >= least(coalesce(org_state.period_start, batch_time),
-                                               batch_time - interval '24 hours')) earlier ON true
+                                               batch_time - interval '24 hours')
+                 -- and for the whole of the event's own period and 24 hours after (usage_state's rule)
+                 OR EXISTS (SELECT 1 FROM usage_counters own
+                             WHERE own.org_id = given.org_id AND own.metric = event.metric
+                               AND own.period_start = event.period_start
+                               AND own.period_end > batch_time - interval '24 hours')) earlier ON true
      ORDER BY given.request_index
   LOOP
     last_part := first_part;

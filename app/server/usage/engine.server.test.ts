@@ -274,6 +274,30 @@ describe("the period boundary", () => {
     expect((await countsOf(orgId)).used).toBe(3);
   });
 
+  test("a repeat within 24 hours after the boundary replays an admission made days before it", async () => {
+    const { orgId, key } = await orgWithKey();
+    const c = api(app.url, key);
+    const one = rid();
+    const several = rid();
+    const first = await c.record({ request_id: one, quantity: 3 });
+    const firstParts = await c.record({ request_id: several, quantities: { api_call: 2, tokens: 5 } });
+    expect([first.status, firstParts.status]).toEqual([200, 200]);
+    // The period ended an hour ago; both admissions were made 3 days before its end (well inside
+    // it, more than 24 hours ago): the org's period, counters and ledger moved back together.
+    const end = new Date(Date.now() - 3600_000).toISOString();
+    await sql`update subscriptions set period_start = ${end}::timestamptz - interval '1 month', period_end = ${end} where org_id = ${orgId}`;
+    await sql`update usage_counters set period_start = ${end}::timestamptz - interval '1 month', period_end = ${end} where org_id = ${orgId}`;
+    await sql`update usage_events set period_start = ${end}::timestamptz - interval '1 month',
+                                      recorded_at = ${end}::timestamptz - interval '3 days' where org_id = ${orgId}`;
+    const again = await c.record({ request_id: one, quantity: 3 });
+    const againParts = await c.record({ request_id: several, quantities: { api_call: 2, tokens: 5 } });
+    expect([again.headers.get("idempotent-replayed"), againParts.headers.get("idempotent-replayed")]).toEqual(["true", "true"]);
+    expect((await body(again)).data).toMatchObject({ used: 3, quantity: 3 });
+    const [counted] = await sql<{ rows: number; quantity: number }[]>`
+      select count(*)::int as rows, coalesce(sum(quantity), 0)::int as quantity from usage_events where org_id = ${orgId}`;
+    expect(counted).toEqual({ rows: 3, quantity: 10 });
+  });
+
   test("a trial and the paid period after it share a YYYY-MM label but never a counter", async () => {
     const { orgId, key } = await orgWithKey({ plan: "trial" });
     const c = api(app.url, key);
