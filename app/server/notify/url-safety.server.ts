@@ -48,8 +48,12 @@ const refusedV4 = [
   v4Net("169.254.0.0", 16), // link-local, cloud metadata
   v4Net("172.16.0.0", 12),
   v4Net("192.0.0.0", 24),
+  v4Net("192.0.2.0", 24), // documentation (TEST-NET-1)
+  v4Net("192.88.99.0", 24), // 6to4 relay anycast (deprecated)
   v4Net("192.168.0.0", 16),
   v4Net("198.18.0.0", 15),
+  v4Net("198.51.100.0", 24), // documentation (TEST-NET-2)
+  v4Net("203.0.113.0", 24), // documentation (TEST-NET-3)
   v4Net("224.0.0.0", 4), // multicast
   v4Net("240.0.0.0", 4), // reserved, and 255.255.255.255 broadcast
 ];

@@ -53,7 +53,18 @@ describe("where webhooks may go in production", () => {
   test("addresses as a resolver writes them are judged the same way", () => {
     for (const address of ["::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:127.0.0.1", "64:ff9b::169.254.169.254", "FE80::1%eth0"])
       expect([address, isPublicAddress(address, 6)]).toEqual([address, false]);
-    for (const address of ["0.1.2.3", "100.64.0.1", "192.0.0.8", "198.19.255.255", "224.0.0.1", "255.255.255.255"])
+    for (const address of [
+      "0.1.2.3",
+      "100.64.0.1",
+      "192.0.0.8",
+      "192.0.2.10",
+      "192.88.99.1",
+      "198.19.255.255",
+      "198.51.100.7",
+      "203.0.113.200",
+      "224.0.0.1",
+      "255.255.255.255",
+    ])
       expect([address, isPublicAddress(address, 4)]).toEqual([address, false]);
     for (const junk of ["", "1.2.3", "1.2.3.256", "1::2::3", "12345::", "::ffff:1.2.3"])
       expect([junk, isPublicAddress(junk, junk.includes(":") ? 6 : 4)]).toEqual([junk, false]);
