@@ -32,8 +32,9 @@ const metricsServer = startWorkerMetrics();
 // Two runners, each with its own slots and taking only its own tasks: the core tasks (Stripe's
 // convergence, the usage report, the rollover, upkeep) and the outbound ones, which wait on an
 // org's webhook receiver, Stigg or the mail server for up to their timeout (worker/tasks.ts).
-// OUTBOUND_SLOTS is above the 16 endpoints an org may have: each endpoint's deliveries run one at
-// a time, so one org's receivers that never answer cannot take every slot (deliver.server.ts).
+// Failing webhook endpoints, Stigg and the mail server each wait in four queues (lanes: one job at
+// a time each, deliver.server.ts, converge.server.ts, email.server.ts), so together they hold at
+// most 12 of the 20 outbound slots, whatever hangs: healthy deliveries always have 8.
 const CORE_SLOTS = 4;
 const OUTBOUND_SLOTS = 20;
 const common: RunnerOptions = {
@@ -47,8 +48,10 @@ const common: RunnerOptions = {
 };
 const runners = await Promise.all([
   run({ ...common, concurrency: CORE_SLOTS, taskList: coreTasks as TaskList, parsedCronItems: parseCrontab(crontab) }),
-  // A pool as large as its slots (graphile-worker warns below that); opened only as jobs start and end.
-  run({ ...common, concurrency: OUTBOUND_SLOTS, maxPoolSize: OUTBOUND_SLOTS, taskList: outboundTasks as TaskList }),
+  // A new job wakes a slot at once (graphile-worker listens for it); polling finds the rest (a
+  // retry that came due, a lane that freed up). Each idle slot polls: every second, not every
+  // 100 ms, for twenty of them. A pool as large as its slots (graphile-worker warns below that).
+  run({ ...common, concurrency: OUTBOUND_SLOTS, pollInterval: 1000, maxPoolSize: OUTBOUND_SLOTS, taskList: outboundTasks as TaskList }),
 ]);
 // Once running, a job's stray error is logged; it never ends the process (a failure to start
 // still does). While stopping (Ctrl-C stops Postgres too), lost connections are expected.

@@ -18,22 +18,27 @@ const DISABLE_AFTER_MS = 3 * 24 * 3600_000;
 const KEEP_BODY = 1024;
 
 // Where a delivery's attempt waits (graphile-worker's queue and priority), by its endpoint's health:
-// - an endpoint that answers: its own queue, so its deliveries run one at a time and in order, and
-//   the org's 16 endpoints at most can never take every outbound slot (worker/index.ts);
-// - an endpoint that is failing (failing_since set): one queue per org for all of its failing
-//   endpoints, behind every healthy delivery (priority 1), so receivers that hang for the whole
-//   timeout hold one slot per org, not the slots other orgs' deliveries need.
-const QUEUE_OF_DELIVERY = dsql.raw(`case when endpoint.failing_since is null then 'webhook:' || endpoint.id
-                                        else 'webhooks-failing:' || endpoint.org_id end`);
-/** The priority of an attempt to a failing endpoint: after every healthy one (0). */
+// - an endpoint that answers: no queue, priority 0: attempts run side by side on the worker's
+//   outbound slots (worker/index.ts);
+// - an endpoint that is failing (failing_since set): one of FAILING_LANES queues, chosen by org,
+//   where attempts run one at a time, behind every healthy one (priority FAILING_PRIORITY): receivers
+//   that hang for the whole timeout hold at most FAILING_LANES slots, whatever their number.
+// A person's send (a retry, a test: `manual`) is priority 0 either way: first in its lane.
+const FAILING_LANES = 4;
+/** The priority of an automatic attempt to a failing endpoint: after every healthy one (0). */
 export const FAILING_PRIORITY = 1;
-const PRIORITY_OF_DELIVERY = dsql.raw(`case when endpoint.failing_since is null then 0 else ${FAILING_PRIORITY} end`);
+const LANE_OF_DELIVERY = dsql.raw(`case when endpoint.failing_since is null then null
+                                        else 'webhooks-failing:' || abs(hashtext(endpoint.org_id) % ${FAILING_LANES}) end`);
+const priorityOf = (manual: boolean) => dsql.raw(manual ? "0" : `case when endpoint.failing_since is null then 0 else ${FAILING_PRIORITY} end`);
 
-/** Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery), where its endpoint's health puts it. */
-export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: Pick<typeof db, "execute"> = db) =>
+/**
+ * Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery), where its
+ * endpoint's health puts it; `manual`: a person's send.
+ */
+export const enqueueDelivery = (deliveryId: string, delaySeconds = 0, executor: Pick<typeof db, "execute"> = db, manual = false) =>
   executor.execute(dsql`
-    select graphile_worker.add_job('deliver_webhook', ${jobPayload("deliver_webhook", { deliveryId })}::text::json,
-             queue_name := ${QUEUE_OF_DELIVERY}, priority := ${PRIORITY_OF_DELIVERY},
+    select graphile_worker.add_job('deliver_webhook', ${jobPayload("deliver_webhook", manual ? { deliveryId, manual } : { deliveryId })}::text::json,
+             queue_name := ${LANE_OF_DELIVERY}, priority := ${priorityOf(manual)},
              run_at := now() + make_interval(secs => ${delaySeconds}), max_attempts := 5,
              job_key := ${`delivery:${deliveryId}`}::text)
       from webhook_deliveries delivery
@@ -54,7 +59,7 @@ export async function createDeliveriesFor(event: { id: string; orgId: string; ty
       on conflict (endpoint_id, event_id) do nothing
       returning id, endpoint_id)
     select graphile_worker.add_job('deliver_webhook', json_build_object('deliveryId', created.id), max_attempts := 5,
-                                   queue_name := ${QUEUE_OF_DELIVERY}, priority := ${PRIORITY_OF_DELIVERY},
+                                   queue_name := ${LANE_OF_DELIVERY}, priority := ${priorityOf(false)},
                                    job_key := 'delivery:' || created.id)
       from created
       join webhook_endpoints endpoint on endpoint.id = created.endpoint_id`);
@@ -78,10 +83,11 @@ export const webhookPayload = (event: Pick<typeof schema.events.$inferSelect, "i
   JSON.stringify({ id: event.id, type: event.type, timestamp: event.createdAt.toISOString(), data: event.data });
 
 /**
- * One attempt of a delivery. `priority`: the job's; an attempt queued as healthy (priority 0) to
- * an endpoint that has started failing since is queued again where failing endpoints wait, not sent.
+ * One attempt of a delivery. `job`: where it waited (in a failing lane or not) and whether a person
+ * sent it. An attempt that waited as its endpoint no longer is (healthy, now failing, or back) is
+ * queued again where the endpoint's health puts it, not sent.
  */
-export async function deliverWebhook(deliveryId: string, priority = 0): Promise<void> {
+export async function deliverWebhook(deliveryId: string, job: { inLane: boolean; manual: boolean } = { inLane: false, manual: false }): Promise<void> {
   const [row] = await db
     .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events })
     .from(schema.webhookDeliveries)
@@ -94,8 +100,8 @@ export async function deliverWebhook(deliveryId: string, priority = 0): Promise<
     await db.update(schema.webhookDeliveries).set({ status: "failed", updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
     return;
   }
-  if (endpoint.failingSince !== null && priority < FAILING_PRIORITY) {
-    await enqueueDelivery(deliveryId, 0);
+  if ((endpoint.failingSince !== null) !== job.inLane) {
+    await enqueueDelivery(deliveryId, 0, db, job.manual);
     return;
   }
   const payload = webhookPayload(event);
@@ -105,6 +111,7 @@ export async function deliverWebhook(deliveryId: string, priority = 0): Promise<
     "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
     "webhook-signature": new Webhook(endpoint.secret).sign(event.id, now, payload),
   };
+  const startedAt = new Date();
   const started = performance.now();
   let responseCode: number | null = null;
   let responseBody: string | null = null;
@@ -125,7 +132,7 @@ export async function deliverWebhook(deliveryId: string, priority = 0): Promise<
     // Decided on the rows as they are now, not as read before the POST: another attempt of this
     // delivery (a person's retry) may have run meanwhile, or another delivery to the endpoint.
     const [current] = await tx
-      .select({ status: schema.webhookDeliveries.status, attempts: schema.webhookDeliveries.attempts })
+      .select({ status: schema.webhookDeliveries.status, attempts: schema.webhookDeliveries.attempts, updatedAt: schema.webhookDeliveries.updatedAt })
       .from(schema.webhookDeliveries)
       .where(eq(schema.webhookDeliveries.id, deliveryId))
       .for("no key update");
@@ -135,8 +142,10 @@ export async function deliverWebhook(deliveryId: string, priority = 0): Promise<
       .where(eq(schema.webhookEndpoints.id, endpoint.id))
       .for("no key update");
     const attempt = current.attempts + 1;
-    // A failure that ends after another attempt succeeded is logged, and changes nothing else.
-    if (!succeeded && current.status === "succeeded") {
+    // A failure that ends after another attempt succeeded, or after a person asked for the delivery
+    // again (its attempt waits, and is not to be pushed back by this one's retry schedule), is
+    // logged, and changes nothing else.
+    if (!succeeded && (current.status === "succeeded" || (current.status === "pending" && current.updatedAt > startedAt))) {
       await tx.insert(schema.webhookAttempts).values({ deliveryId, attempt, succeeded, responseCode, latencyMs, responseBody, error });
       await tx.update(schema.webhookDeliveries).set({ attempts: attempt, updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
       return;

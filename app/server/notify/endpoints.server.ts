@@ -85,7 +85,7 @@ export async function sendTestEvent(input: Actor & { id: string }) {
   await db.transaction(async (tx) => {
     const eventId = await emitEvent({ orgId: e.orgId, type: "webhook.test", data: { endpointId: e.id } }, tx);
     await createDelivery({ id: deliveryId, orgId: e.orgId, endpointId: e.id, eventId: eventId! }, tx);
-    await enqueueDelivery(deliveryId, 0, tx);
+    await enqueueDelivery(deliveryId, 0, tx, true);
   });
   return { deliveryId };
 }
@@ -149,7 +149,7 @@ export async function retryDelivery(input: Actor & { id: string }) {
   await db.transaction(async (tx) => {
     await markDeliveryPending(d.id, tx);
     await appendAudit({ ...input, action: "webhook_delivery.retried", target: d.id }, tx);
-    await enqueueDelivery(d.id, 0, tx);
+    await enqueueDelivery(d.id, 0, tx, true);
   });
   return { id: d.id, status: "pending" };
 }

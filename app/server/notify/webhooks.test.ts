@@ -240,6 +240,49 @@ describe("outbound webhooks", () => {
     }
   });
 
+  test("a person's retry to a failing endpoint, queued behind an attempt in flight, is not pushed back when that attempt fails", async () => {
+    const { orgId } = await orgWithKey();
+    const call = await session(orgId);
+    let hits = 0;
+    const receiver = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async () => {
+        hits++;
+        if (hits > 1) return new Response("thanks");
+        await Bun.sleep(1500);
+        return new Response("slow and down", { status: 500 });
+      },
+    });
+    try {
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ["invoice.paid"] });
+      // Failing already: its attempts wait in a lane, one at a time.
+      await sql`update webhook_endpoints set failing_since = now() where id = ${created.body.data.id}`;
+      expect((await call("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
+      await until(async () => hits === 1);
+      const [{ id }] = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+      const asked = Date.now();
+      expect((await call("POST", `/api/v1/webhooks/deliveries/${id}/retry`)).status).toBe(200);
+      // The attempt in flight fails (500) after the person asked again: logged, and the person's
+      // attempt runs as soon as the lane is free, not on the retry schedule (5 s, … 20 h).
+      const [delivery] = await until(async () => {
+        const r = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
+        return r[0]?.status === "succeeded" && r;
+      });
+      expect(Date.now() - asked).toBeLessThan(4000);
+      expect(delivery.log.map((a: any) => [a.attempt, a.succeeded, a.responseCode])).toEqual([
+        [1, false, 500],
+        [2, true, 200],
+      ]);
+      const [endpoint] = await sql`select failing_since from webhook_endpoints where id = ${created.body.data.id}`;
+      expect(endpoint.failing_since).toBeNull();
+      await jobsIdle(["deliver_webhook"]);
+      expect(hits).toBe(2);
+    } finally {
+      receiver.stop(true);
+    }
+  });
+
   test("bad endpoint input is refused with VALIDATION_FAILED and creates nothing", async () => {
     const { orgId } = await orgWithKey();
     const call = await session(orgId);

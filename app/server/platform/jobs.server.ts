@@ -22,8 +22,8 @@ export const jobPayloads = {
   stigg_publish: cronPayload,
   /** An emitted event to fan out to webhooks and email (events.id). */
   dispatch_event: z.object({ eventId: id }),
-  /** One attempt of one webhook delivery (webhook_deliveries.id). */
-  deliver_webhook: z.object({ deliveryId: id }),
+  /** One attempt of one webhook delivery (webhook_deliveries.id); `manual`: a person's send (a retry, a test). */
+  deliver_webhook: z.object({ deliveryId: id, manual: z.literal(true).optional() }),
   /** A crossing of an org's auto top-up threshold to charge (auto_top_up_runs.id). */
   auto_top_up: z.object({ runId: id }),
   /** One outbox email (email_outbox.id). */
