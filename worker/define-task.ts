@@ -14,7 +14,8 @@ export function defineTask<K extends JobName>(name: K, run: TaskRun<K>): Task<K>
     } catch (err) {
       // graphile-worker stores the message as the job's last_error: one Postgres cannot store
       // would leave the job locked, never retried (postgresText).
-      if (err instanceof Error && postgresText(err.message) !== err.message) err.message = postgresText(err.message);
+      if (!(err instanceof Error)) throw new Error(postgresText(String(err)));
+      if (postgresText(err.message) !== err.message) err.message = postgresText(err.message);
       throw err;
     }
   };

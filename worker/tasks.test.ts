@@ -101,6 +101,15 @@ describe("worker tasks", () => {
     expect(err?.message).toBe("answered \uFFFD and \uFFFD alone");
     const [row] = await sql<{ stored: string }[]>`select (${JSON.stringify({ message: err?.message })}::json ->> 'message') as stored`;
     expect(row.stored).toBe("answered \uFFFD and \uFFFD alone");
+    // A thrown value that is not an Error (graphile-worker stores String(value)) the same way.
+    const throwsText = defineTask("stigg_sync", async () => {
+      throw "down \u0000";
+    });
+    const text = await Promise.resolve(throwsText({ orgId: "org_1" }, helpers)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect([text instanceof Error, text?.message]).toEqual([true, "down \uFFFD"]);
   });
 
   test("every crontab entry names a task in the list, with a payload its schema accepts", () => {

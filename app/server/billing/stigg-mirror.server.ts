@@ -7,6 +7,7 @@
 import { and, sql as dsql, eq } from "drizzle-orm";
 import type { Grant, PlanSpec } from "../domain/catalog.server";
 import { db, schema, sql } from "../platform/db.server";
+import { postgresText } from "../platform/jobs.server";
 import {
   mirrorOrg,
   type OrgMirror,
@@ -147,7 +148,7 @@ export async function driftOf(orgId: string): Promise<string[]> {
   try {
     held = await stiggStateOf(orgId);
   } catch (err) {
-    return [`Stigg did not answer: ${String((err as Error).message).slice(0, 120)}`];
+    return [`Stigg did not answer: ${postgresText(String((err as Error).message).slice(0, 120))}`];
   }
   const problems: string[] = [];
   if ((expected?.refId ?? null) !== held.planId) problems.push(`plan: database ${expected?.refId ?? "none"}, Stigg ${held.planId ?? "none"}`);

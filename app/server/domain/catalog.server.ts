@@ -249,7 +249,10 @@ const keyText = (key: unknown) => String(isScalar(key) ? key.value : key);
  */
 function repeatedKeysOf(text: string): CatalogIssue[] {
   const issues = new Map<string, CatalogIssue>();
-  visit(parseDocument(text, { uniqueKeys: false }), {
+  const doc = parseDocument(text, { uniqueKeys: false });
+  // JSON YAML cannot read as it is (none known): its pairs are not to be trusted, so none is named.
+  if (doc.errors.length > 0) return [];
+  visit(doc, {
     Map(_key, map, ancestry) {
       // The map's path: the key of each pair above it, the index of each list item above it.
       const chain = [...ancestry, map];

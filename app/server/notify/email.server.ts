@@ -8,7 +8,7 @@ import { type EventType, type Executor, eventData } from "../events/outbox.serve
 import { orgSettingsOf } from "../orgs/settings.server";
 import { config } from "../platform/config.server";
 import { db, schema } from "../platform/db.server";
-import { jobPayload } from "../platform/jobs.server";
+import { jobPayload, postgresText } from "../platform/jobs.server";
 
 type Mail = { subject: string; lines: string[]; link: string };
 type Org = { name: string; timeZone: string };
@@ -178,7 +178,7 @@ export async function sendEmail(emailId: string): Promise<void> {
   } catch (err) {
     await db
       .update(schema.emailOutbox)
-      .set({ attempts: mail.attempts + 1, lastError: (err as Error).message.slice(0, 300) })
+      .set({ attempts: mail.attempts + 1, lastError: postgresText((err as Error).message.slice(0, 300)) })
       .where(eq(schema.emailOutbox.id, emailId));
     throw err;
   }

@@ -69,6 +69,7 @@ const refusedV6 = [
   v6Net("fc00::", 7), // unique local
   v6Net("ff00::", 8), // multicast
   v6Net("2001:db8::", 32), // documentation
+  v6Net("3fff::", 20), // documentation (RFC 9637)
   v6Net("2001::", 32), // Teredo: tunnels to an IPv4 address
   // NAT64 (the well-known prefix and the local-use one): a gateway forwards to the IPv4 address
   // inside, and a local-use prefix may put it anywhere, so these are refused whatever they carry.

@@ -45,6 +45,7 @@ describe("where webhooks may go in production", () => {
       "https://[fd00::1]/", // unique local
       "https://[ff02::1]/", // multicast
       "https://[2001:db8::1]/", // documentation
+      "https://[3fff:0:1::1]/", // documentation (RFC 9637)
       "https://[::]/",
     ])
       expect([url, await refused(url)]).toEqual([url, expect.stringContaining("private, loopback or link-local")]);
