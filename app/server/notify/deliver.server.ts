@@ -27,9 +27,9 @@ const KEEP_BODY = 1024;
 const FAILING_LANES = 4;
 /** The priority of an automatic attempt to a failing endpoint: after every healthy one (0). */
 export const FAILING_PRIORITY = 1;
-const LANE_OF_DELIVERY = dsql.raw(`case when endpoint.failing_since is null then null
-                                        else 'webhooks-failing:' || abs(hashtext(endpoint.org_id) % ${FAILING_LANES}) end`);
-const priorityOf = (manual: boolean) => dsql.raw(manual ? "0" : `case when endpoint.failing_since is null then 0 else ${FAILING_PRIORITY} end`);
+const LANE_OF_DELIVERY = dsql`case when endpoint.failing_since is null then null
+                                   else 'webhooks-failing:' || abs(hashtext(endpoint.org_id) % ${FAILING_LANES}::int) end`;
+const priorityOf = (manual: boolean) => (manual ? dsql`0` : dsql`case when endpoint.failing_since is null then 0 else ${FAILING_PRIORITY}::int end`);
 
 /**
  * Enqueues the delivery's next attempt (replacing a scheduled one: one job per delivery), where its
