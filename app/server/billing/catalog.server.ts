@@ -132,8 +132,10 @@ export async function publishCatalog(input: { content: Catalog; source: string; 
         });
     }
     await mirrorPlans(tx, content);
-    // Stigg follows the catalog in its own job (stigg-mirror.server.ts), after this commits.
-    if (stiggEnabled()) await tx.execute(dsql`select graphile_worker.add_job('stigg_publish', '{}'::json, job_key := 'stigg_publish')`);
+    // Stigg follows the catalog in its own job (stigg-mirror.server.ts), after this commits, in
+    // one of the Stigg syncs' lanes (converge.server.ts followInStigg).
+    if (stiggEnabled())
+      await tx.execute(dsql`select graphile_worker.add_job('stigg_publish', '{}'::json, job_key := 'stigg_publish', queue_name := 'stigg:0')`);
     return { published: true, version, changes };
   });
 }
