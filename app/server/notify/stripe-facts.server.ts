@@ -18,8 +18,9 @@ export async function emitForStripeEvent(event: Pick<StripeEventRow, "id" | "typ
     const common = { invoiceId: inv.id, number: inv.number, currency: inv.currency, hostedInvoiceUrl: inv.hostedInvoiceUrl };
     if (event.type === "invoice.paid")
       await emitEvent({ orgId: inv.orgId, type: "invoice.paid", data: { ...common, amountPaid: inv.amountPaid }, dedupeKey: `invoice.paid:${inv.id}` });
-    // Every failed attempt is news to the customer: one event per Stripe event.
-    else
+    // Every failed attempt is news to the customer: one event per Stripe event. Not once the
+    // invoice is settled (a retry paid it, or it was voided) before a late delivery converged.
+    else if (inv.status !== "paid" && inv.status !== "void")
       await emitEvent({
         orgId: inv.orgId,
         type: "invoice.payment_failed",
