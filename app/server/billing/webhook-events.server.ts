@@ -13,7 +13,8 @@ export type EventKind = "subscription" | "schedule" | "checkout" | "invoice" | "
 /**
  * Per kind, the types whose object the mirror follows. Subscriptions: every status change (a
  * pause and a resume are their own events besides `updated`); schedules: every change of the
- * phases that make the pending downgrade; Checkout: a paid session names its subscription;
+ * phases that make the pending downgrade; Checkout: a paid session names its subscription (or
+ * grants its top-up);
  * invoices: each status the invoice list shows (draft, open, paid, failed, void, uncollectible);
  * a test clock deleted (with its customers, in a sandbox): the org's customer is gone.
  */
@@ -34,7 +35,9 @@ export const STRIPE_EVENTS_BY_KIND = {
     "subscription_schedule.completed",
     "subscription_schedule.aborted",
   ],
-  checkout: ["checkout.session.completed"],
+  // A session paid by a method that confirms later (a bank debit) completes unpaid, then is paid
+  // with `async_payment_succeeded`: its top-up credits are granted then.
+  checkout: ["checkout.session.completed", "checkout.session.async_payment_succeeded"],
   invoice: [
     "invoice.created",
     "invoice.finalized",

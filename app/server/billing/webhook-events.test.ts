@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import type { StripeLocal } from "../../../stripe-emulator/index";
-import { startStripeWithoutWebhooks } from "../../../test/billing";
+import { newOrg, startStripeWithoutWebhooks } from "../../../test/billing";
 import { db, schema, sql } from "../platform/db.server";
 import { processStripeEvent } from "./converge-events.server";
+import { buyTopUp } from "./top-ups.server";
 import { eventKind, STRIPE_EVENT_TYPES, STRIPE_EVENTS_BY_KIND } from "./webhook-events.server";
 
 // Each is a type a webhook endpoint can be enabled for (tsc refuses a misspelt one here).
@@ -64,5 +65,21 @@ describe("the event types the app acts on", () => {
     await processStripeEvent(event);
     const [row] = await sql<{ processed_at: Date | null }[]>`select processed_at from stripe_events where id = ${event.id}`;
     expect(row.processed_at).not.toBeNull();
+  });
+
+  test("a top-up's Checkout paid later (a bank debit: async_payment_succeeded) grants its credits, once", async () => {
+    const orgId = await newOrg();
+    const started = await buyTopUp(orgId, { metric: "api_call", packs: 2, idempotencyKey: "async-paid" });
+    if (started.status !== "checkout") throw new Error(`expected a Checkout, got ${started.status}`);
+    // Paid on its page; this local Stripe sends no webhook, so only the stored event below tells us.
+    const paid = await fetch(started.checkoutUrl, { method: "POST", body: new URLSearchParams({ card: "4242424242424242" }), redirect: "manual" });
+    expect(paid.status).toBe(303);
+    const grants = async () => [
+      ...(await sql<{ units: number; source_id: string }[]>`select units::int, source_id from credit_grants where org_id = ${orgId}`),
+    ];
+    expect(await grants()).toEqual([]);
+    const event = await stored("checkout.session.async_payment_succeeded", { id: started.sessionId, object: "checkout.session", mode: "payment" });
+    for (let i = 0; i < 2; i++) await processStripeEvent(event);
+    expect(await grants()).toEqual([{ units: 20_000, source_id: started.sessionId }]);
   });
 });
