@@ -1,7 +1,8 @@
 // Prepaid credits granted (db/schema-credits.ts): a grant is written once per paying Stripe object
 // (its `source_id` is unique), by whichever of the three roads gets there first — the top-up
 // request's own synchronous answer from Stripe, the invoice's webhook (`invoice.paid`), or the
-// Checkout Session's (`checkout.session.completed`, paid). The others find the row and change
+// Checkout Session's (`checkout.session.completed` paid, or `async_payment_succeeded` for a
+// payment that confirms later). The others find the row and change
 // nothing; `credits.granted` is emitted by the one insert that wrote it, in its transaction.
 // Spending credits is the admission's (the usage engine), never this module's.
 import { and, desc, sql as dsql, eq, gt } from "drizzle-orm";

@@ -74,7 +74,8 @@ export async function createDelivery(row: typeof schema.webhookDeliveries.$infer
 export async function markDeliveryPending(deliveryId: string, executor: Pick<typeof db, "update">) {
   await executor
     .update(schema.webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: new Date(), updatedAt: new Date() })
+    // The database's clock, as the attempt's start is read (deliverWebhook): the app's and the worker's may differ.
+    .set({ status: "pending", nextAttemptAt: new Date(), updatedAt: dsql`now()` })
     .where(eq(schema.webhookDeliveries.id, deliveryId));
 }
 
@@ -89,7 +90,7 @@ export const webhookPayload = (event: Pick<typeof schema.events.$inferSelect, "i
  */
 export async function deliverWebhook(deliveryId: string, job: { inLane: boolean; manual: boolean } = { inLane: false, manual: false }): Promise<void> {
   const [row] = await db
-    .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events })
+    .select({ delivery: schema.webhookDeliveries, endpoint: schema.webhookEndpoints, event: schema.events, startedMs: dsql`epoch_ms(now())`.mapWith(Number) })
     .from(schema.webhookDeliveries)
     .innerJoin(schema.webhookEndpoints, eq(schema.webhookEndpoints.id, schema.webhookDeliveries.endpointId))
     .innerJoin(schema.events, eq(schema.events.id, schema.webhookDeliveries.eventId))
@@ -111,7 +112,6 @@ export async function deliverWebhook(deliveryId: string, job: { inLane: boolean;
     "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
     "webhook-signature": new Webhook(endpoint.secret).sign(event.id, now, payload),
   };
-  const startedAt = new Date();
   const started = performance.now();
   let responseCode: number | null = null;
   let responseBody: string | null = null;
@@ -145,7 +145,7 @@ export async function deliverWebhook(deliveryId: string, job: { inLane: boolean;
     // A failure that ends after another attempt succeeded, or after a person asked for the delivery
     // again (its attempt waits, and is not to be pushed back by this one's retry schedule), is
     // logged, and changes nothing else.
-    if (!succeeded && (current.status === "succeeded" || (current.status === "pending" && current.updatedAt > startedAt))) {
+    if (!succeeded && (current.status === "succeeded" || (current.status === "pending" && current.updatedAt.getTime() > row.startedMs))) {
       await tx.insert(schema.webhookAttempts).values({ deliveryId, attempt, succeeded, responseCode, latencyMs, responseBody, error });
       await tx.update(schema.webhookDeliveries).set({ attempts: attempt, updatedAt: new Date() }).where(eq(schema.webhookDeliveries.id, deliveryId));
       return;
