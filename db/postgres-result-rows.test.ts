@@ -6,8 +6,8 @@
 // subscription answered as none (402 SUBSCRIPTION_INACTIVE), a history read a 500.
 // Rows arrive before the error only past Postgres's 8 KB output buffer: each row here is 1 KB.
 import { afterEach, expect, test } from "bun:test";
-import { type Socket, connect as tcpConnect } from "node:net";
 import postgres from "postgres";
+import { poolWithOwnSockets } from "./postgres-own-sockets";
 
 let sql: postgres.Sql | null = null;
 afterEach(async () => {
@@ -26,24 +26,15 @@ test("a query that fails after its first rows leaves none of them to the next qu
 });
 
 test("a connection cut off in the middle of a result leaves none of its rows to the next query", async () => {
-  const url = new URL(process.env.DATABASE_URL!);
-  const sockets: Socket[] = [];
-  // `socket` is an option of postgres.js's code (connection.js) its type declarations omit; kept to cut it.
-  const options = {
+  const own = poolWithOwnSockets({
     max: 1,
     // Without the type fetch a reconnect would otherwise run first (and take the holes itself).
     fetch_types: false,
     backoff: () => 0,
     onnotice: () => {},
-    socket: () =>
-      new Promise<Socket>((resolve, reject) => {
-        const s = tcpConnect(Number(url.port || 5432), url.hostname);
-        s.once("connect", () => resolve(s));
-        s.once("error", reject);
-        sockets.push(s);
-      }),
-  };
-  sql = postgres(process.env.DATABASE_URL!, options as postgres.Options<Record<string, never>>);
+  });
+  const sockets = own.sockets;
+  sql = own.sql;
   // Rows 1–49 arrive, then row 50 waits 10 s: the connection is cut while it waits.
   const cut = sql`select g, repeat('x', 1000) as pad, pg_sleep(case when g = 50 then 10 else 0 end) from generate_series(1, 100) g`.then(
     () => "answered",

@@ -7,10 +7,9 @@
 // Reproduced exactly: the test's own socket (postgres.js's `socket` option) reports its close in
 // the same turn as the query's write, before the flush.
 import { afterEach, expect, test } from "bun:test";
-import { type Socket, connect as tcpConnect } from "node:net";
-import postgres from "postgres";
+import type postgres from "postgres";
+import { poolWithOwnSockets } from "./postgres-own-sockets";
 
-const url = new URL(process.env.DATABASE_URL!);
 let sql: postgres.Sql | null = null;
 afterEach(async () => {
   await sql?.end({ timeout: 0 });
@@ -18,22 +17,9 @@ afterEach(async () => {
 });
 
 test("a socket closed while a write waits for its flush leaves a connection that connects again", async () => {
-  const sockets: Socket[] = [];
-  // `socket` is an option of postgres.js's code (connection.js) its type declarations omit.
-  const options = {
-    max: 1,
-    connect_timeout: 2,
-    onnotice: () => {},
-    // An already connected socket, as the option requires; kept to close it at the chosen moment.
-    socket: () =>
-      new Promise<Socket>((resolve, reject) => {
-        const s = tcpConnect(Number(url.port || 5432), url.hostname);
-        s.once("connect", () => resolve(s));
-        s.once("error", reject);
-        sockets.push(s);
-      }),
-  };
-  sql = postgres(process.env.DATABASE_URL!, options as postgres.Options<Record<string, never>>);
+  const own = poolWithOwnSockets({ max: 1, connect_timeout: 2, onnotice: () => {} });
+  const sockets = own.sockets;
+  sql = own.sql;
   expect([...(await sql`select 1 as one`)]).toEqual([{ one: 1 }]);
 
   // Immediates run in order: this one, queued first, reports the close before postgres.js's flush

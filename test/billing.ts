@@ -1,14 +1,16 @@
 // The whole billing system for a test file: the local Stripe (delivering webhooks to the app),
 // the real app process and the real worker process, on the test run's database.
 import { afterAll, beforeAll } from "bun:test";
+import { eq } from "drizzle-orm";
 import { createApiKey } from "../app/server/auth/keys.server";
 import { syncPlanCatalog } from "../app/server/billing/plans.server";
 import { LOCAL_WEBHOOK_SECRET } from "../app/server/billing/stripe.server";
 import { STRIPE_EVENT_TYPES, STRIPE_WEBHOOK_PATH } from "../app/server/billing/webhook-events.server";
 import { subscribeThroughStripe } from "../app/server/ops/sandbox.server";
 import { createOrg } from "../app/server/orgs/orgs.server";
-import { sql } from "../app/server/platform/db.server";
+import { db, schema, sql } from "../app/server/platform/db.server";
 import type { JobName } from "../app/server/platform/jobs.server";
+import type { StripeEventRow } from "../db/schema";
 import { type StripeLocal, type StripeLocalOptions, startStripeLocal } from "../stripe-emulator/index";
 import { REPORT_BACKOFF_KEY } from "../worker/report-usage";
 import { startApp, type TestApp } from "./app";
@@ -148,4 +150,13 @@ export async function billingApi(app: TestApp, orgId: string) {
     });
     return { status: r.status, body: (await r.json()) as any };
   };
+}
+
+/** A Stripe event stored as the intake stores it (its object as given), for processStripeEvent. */
+export async function storedStripeEvent(type: string, object: Record<string, unknown>): Promise<StripeEventRow> {
+  const id = `evt_t_${crypto.randomUUID().slice(0, 12)}`;
+  await sql`insert into stripe_events (id, type, object_id, stripe_created_at, payload)
+            values (${id}, ${type}, ${String(object.id)}, now(), ${JSON.stringify({ id, type, data: { object } })}::jsonb)`;
+  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, id));
+  return event;
 }

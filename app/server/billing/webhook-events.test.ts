@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import type { StripeLocal } from "../../../stripe-emulator/index";
-import { newOrg, startStripeWithoutWebhooks } from "../../../test/billing";
-import { db, schema, sql } from "../platform/db.server";
+import { newOrg, startStripeWithoutWebhooks, storedStripeEvent } from "../../../test/billing";
+import { sql } from "../platform/db.server";
 import { processStripeEvent } from "./converge-events.server";
 import { buyTopUp } from "./top-ups.server";
 import { eventKind, STRIPE_EVENT_TYPES, STRIPE_EVENTS_BY_KIND } from "./webhook-events.server";
@@ -23,14 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await local.stop();
 });
-
-async function stored(type: string, object: Record<string, unknown>) {
-  const id = `evt_w_${crypto.randomUUID().slice(0, 8)}`;
-  await sql`insert into stripe_events (id, type, object_id, stripe_created_at, payload)
-            values (${id}, ${type}, ${String(object.id)}, now(), ${JSON.stringify({ id, type, data: { object } })}::jsonb)`;
-  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, id));
-  return event;
-}
 
 describe("the event types the app acts on", () => {
   test("one list, no type twice, each of its kind's family", () => {
@@ -61,7 +52,7 @@ describe("the event types the app acts on", () => {
   });
 
   test("a type outside the list is stored and marked processed, without asking Stripe about its object", async () => {
-    const event = await stored("invoice.deleted", { id: "in_deleted_draft", object: "invoice", customer: "cus_nobody" });
+    const event = await storedStripeEvent("invoice.deleted", { id: "in_deleted_draft", object: "invoice", customer: "cus_nobody" });
     await processStripeEvent(event);
     const [row] = await sql<{ processed_at: Date | null }[]>`select processed_at from stripe_events where id = ${event.id}`;
     expect(row.processed_at).not.toBeNull();
@@ -78,7 +69,7 @@ describe("the event types the app acts on", () => {
       ...(await sql<{ units: number; source_id: string }[]>`select units::int, source_id from credit_grants where org_id = ${orgId}`),
     ];
     expect(await grants()).toEqual([]);
-    const event = await stored("checkout.session.async_payment_succeeded", { id: started.sessionId, object: "checkout.session", mode: "payment" });
+    const event = await storedStripeEvent("checkout.session.async_payment_succeeded", { id: started.sessionId, object: "checkout.session", mode: "payment" });
     for (let i = 0; i < 2; i++) await processStripeEvent(event);
     expect(await grants()).toEqual([{ units: 20_000, source_id: started.sessionId }]);
   });

@@ -37,6 +37,22 @@ const fastForwardRetries = () =>
   sql`update graphile_worker._private_jobs set run_at = now()
        where task_id = (select id from graphile_worker._private_tasks where identifier = 'deliver_webhook') and run_at > now()`;
 
+/** A receiver whose first request answers 500 after 1.5 s, and every later one 200 at once. */
+function slowThenUp() {
+  let hits = 0;
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async () => {
+      hits++;
+      if (hits > 1) return new Response("thanks");
+      await Bun.sleep(1500);
+      return new Response("slow and down", { status: 500 });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/hooks`, hits: () => hits, stop: () => server.stop(true) };
+}
+
 describe("outbound webhooks", () => {
   test("a failing endpoint is retried on schedule with the same signed message, then succeeds; each attempt is logged", async () => {
     const { orgId } = await orgWithKey({ included: 10 });
@@ -203,21 +219,11 @@ describe("outbound webhooks", () => {
   test("a person's retry that succeeds while an earlier attempt is still failing: the delivery stays succeeded", async () => {
     const { orgId } = await orgWithKey();
     const call = await session(orgId);
-    let hits = 0;
-    const receiver = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch: async () => {
-        hits++;
-        if (hits > 1) return new Response("thanks");
-        await Bun.sleep(1500);
-        return new Response("slow and down", { status: 500 });
-      },
-    });
+    const receiver = slowThenUp();
     try {
-      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ["invoice.paid"] });
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["invoice.paid"] });
       expect((await call("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
-      await until(async () => hits === 1);
+      await until(async () => receiver.hits() === 1);
       const [{ id }] = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
       expect((await call("POST", `/api/v1/webhooks/deliveries/${id}/retry`)).status).toBe(200);
       // The slow attempt ends (500) after the retry succeeded: logged, and nothing else changes.
@@ -234,32 +240,22 @@ describe("outbound webhooks", () => {
       expect(endpoint.failing_since).toBeNull();
       await fastForwardRetries();
       await jobsIdle(["deliver_webhook"]);
-      expect(hits).toBe(2);
+      expect(receiver.hits()).toBe(2);
     } finally {
-      receiver.stop(true);
+      receiver.stop();
     }
   });
 
   test("a person's retry to a failing endpoint, queued behind an attempt in flight, is not pushed back when that attempt fails", async () => {
     const { orgId } = await orgWithKey();
     const call = await session(orgId);
-    let hits = 0;
-    const receiver = Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch: async () => {
-        hits++;
-        if (hits > 1) return new Response("thanks");
-        await Bun.sleep(1500);
-        return new Response("slow and down", { status: 500 });
-      },
-    });
+    const receiver = slowThenUp();
     try {
-      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: `http://127.0.0.1:${receiver.port}/hooks`, eventTypes: ["invoice.paid"] });
+      const created = await call("POST", "/api/v1/webhooks/endpoints", { url: receiver.url, eventTypes: ["invoice.paid"] });
       // Failing already: its attempts wait in a lane, one at a time.
       await sql`update webhook_endpoints set failing_since = now() where id = ${created.body.data.id}`;
       expect((await call("POST", `/api/v1/webhooks/endpoints/${created.body.data.id}/test`)).status).toBe(200);
-      await until(async () => hits === 1);
+      await until(async () => receiver.hits() === 1);
       const [{ id }] = (await call("GET", "/api/v1/webhooks/deliveries")).body.data.deliveries;
       const asked = Date.now();
       expect((await call("POST", `/api/v1/webhooks/deliveries/${id}/retry`)).status).toBe(200);
@@ -277,9 +273,9 @@ describe("outbound webhooks", () => {
       const [endpoint] = await sql`select failing_since from webhook_endpoints where id = ${created.body.data.id}`;
       expect(endpoint.failing_since).toBeNull();
       await jobsIdle(["deliver_webhook"]);
-      expect(hits).toBe(2);
+      expect(receiver.hits()).toBe(2);
     } finally {
-      receiver.stop(true);
+      receiver.stop();
     }
   });
 

@@ -8,6 +8,7 @@ import { eq } from "drizzle-orm";
 import type { StiggLocal } from "../../../stigg-emulator/index";
 import { type StripeLocal, startStripeLocal } from "../../../stripe-emulator/index";
 import { startApp, type TestApp } from "../../../test/app";
+import { storedStripeEvent } from "../../../test/billing";
 import { orgWithKey, setSubscriptionMirror } from "../../../test/factories";
 import { startLocalStigg } from "../../../test/stigg";
 import { stiggPublish, stiggSync } from "../../../worker/stigg-sync";
@@ -43,11 +44,7 @@ async function subscribedOrg(planCode = "starter") {
   const orgId = `org_g${crypto.randomUUID().slice(0, 8)}`;
   await createOrg({ id: orgId, name: "Stigg Co", email: "owner@stigg.test" });
   const subscriptionId = await subscribeWithTestCard({ orgId, planCode });
-  const id = `evt_g_${crypto.randomUUID().slice(0, 8)}`;
-  await sql`insert into stripe_events (id, type, object_id, stripe_created_at, payload)
-            values (${id}, 'customer.subscription.created', ${subscriptionId}, now(), ${JSON.stringify({ data: { object: { id: subscriptionId } } })}::jsonb)`;
-  const [event] = await db.select().from(schema.stripeEvents).where(eq(schema.stripeEvents.id, id));
-  await processStripeEvent(event);
+  await processStripeEvent(await storedStripeEvent("customer.subscription.created", { id: subscriptionId }));
   return { orgId, subscriptionId };
 }
 
